@@ -1,0 +1,397 @@
+"""The ledger's public API: one `Ledger` per database engine.
+
+Every method is keyword-only and typed. Writes run in a transaction of their
+own (retried on deadlock, serialization failure or a racing duplicate id),
+or join the caller's transaction opened with `ledger.write_transaction()`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from piccolo.engine.base import Engine
+
+from ledger import accounts, errors, posting, queries, validation
+from ledger.limits import EXPIRE_BATCH_MAX, STATEMENT_PAGE_SIZE_DEFAULT
+from ledger.model import (
+    Account,
+    Balance,
+    BatchItem,
+    BatchResult,
+    Chain,
+    ExpirePending,
+    NewPending,
+    NewTransfer,
+    Operation,
+    PostPending,
+    Reverse,
+    StatementPage,
+    Transfer,
+    TrialBalance,
+    Unit,
+    VoidPending,
+)
+from ledger.planning import Outcome
+from ledger.sql import to_utc
+from ledger.transactions import WriteTransaction, read_connection, run_write
+from ledger.verify import VerifyReport, verify
+
+# Ids the ledger derives itself (expiries, default chain ids) are UUIDv5 in
+# this namespace, so re-running the same step derives the same id.
+LEDGER_NAMESPACE = uuid.UUID("6f1f3c2e-8d4b-5a8e-9c61-2b7f0e6d4a10")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """Double-entry store of hours and money on one SQLite or PostgreSQL database."""
+
+    def __init__(self, engine: Engine[Any], *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return to_utc(self._clock())
+
+    # Accounts ------------------------------------------------------------------
+
+    async def open_account(
+        self,
+        *,
+        unit: Unit,
+        owner: str,
+        floor_minor: int | None = 0,
+        ceiling_minor: int | None = None,
+        account_id: UUID | None = None,
+    ) -> Account:
+        """Open an account; `floor_minor=None` means no floor (system accounts).
+
+        With an explicit `account_id` this is idempotent: opening the same
+        account again returns it.
+        """
+        validation.check_unit(unit)
+        accounts.check_owner(owner)
+        accounts.check_limits(floor_minor, ceiling_minor)
+        if (floor_minor is not None and floor_minor > 0) or (
+            ceiling_minor is not None and ceiling_minor < 0
+        ):
+            raise errors.LimitsBelowPosition(balance_minor=0, available_minor=0)
+        new_id = account_id or uuid.uuid4()
+        now = self._now()
+
+        async def work(transaction: WriteTransaction) -> Account:
+            return await accounts.open_account(
+                transaction.connection,
+                account_id=new_id,
+                unit=unit,
+                owner=owner,
+                floor_minor=floor_minor,
+                ceiling_minor=ceiling_minor,
+                now=now,
+            )
+
+        return await run_write(self._engine, work)
+
+    async def close_account(self, *, account_id: UUID) -> Account:
+        """Close an account with a zero balance and nothing pending; it takes no new transfers."""
+        now = self._now()
+
+        async def work(transaction: WriteTransaction) -> Account:
+            return await accounts.close_account(
+                transaction.connection, account_id=account_id, now=now
+            )
+
+        return await run_write(self._engine, work)
+
+    async def set_limits(
+        self, *, account_id: UUID, floor_minor: int | None, ceiling_minor: int | None
+    ) -> Account:
+        accounts.check_limits(floor_minor, ceiling_minor)
+
+        async def work(transaction: WriteTransaction) -> Account:
+            return await accounts.set_limits(
+                transaction.connection,
+                account_id=account_id,
+                floor_minor=floor_minor,
+                ceiling_minor=ceiling_minor,
+            )
+
+        return await run_write(self._engine, work)
+
+    # Transfers -----------------------------------------------------------------
+
+    async def transfer(
+        self,
+        *,
+        id: UUID,  # noqa: A002 - the caller's transfer id is the idempotency key
+        debit_account_id: UUID,
+        credit_account_id: UUID,
+        amount_minor: int,
+        unit: Unit,
+        code: str,
+        actor: str,
+        memo: str = "",
+        effective_at: datetime | None = None,
+    ) -> Transfer:
+        """Move `amount_minor` from the debit account to the credit account."""
+        return await self.execute(
+            operation=NewTransfer(
+                id=id,
+                debit_account_id=debit_account_id,
+                credit_account_id=credit_account_id,
+                amount_minor=amount_minor,
+                unit=unit,
+                code=code,
+                actor=actor,
+                memo=memo,
+                effective_at=effective_at,
+            )
+        )
+
+    async def pending_transfer(
+        self,
+        *,
+        id: UUID,  # noqa: A002
+        debit_account_id: UUID,
+        credit_account_id: UUID,
+        amount_minor: int,
+        unit: Unit,
+        code: str,
+        actor: str,
+        expires_at: datetime,
+        memo: str = "",
+        effective_at: datetime | None = None,
+    ) -> Transfer:
+        """Reserve funds until posted, voided, or `expires_at` passes."""
+        return await self.execute(
+            operation=NewPending(
+                id=id,
+                debit_account_id=debit_account_id,
+                credit_account_id=credit_account_id,
+                amount_minor=amount_minor,
+                unit=unit,
+                code=code,
+                actor=actor,
+                expires_at=expires_at,
+                memo=memo,
+                effective_at=effective_at,
+            )
+        )
+
+    async def post_pending(
+        self,
+        *,
+        id: UUID,  # noqa: A002
+        pending_id: UUID,
+        actor: str,
+        amount_minor: int | None = None,
+        memo: str = "",
+        effective_at: datetime | None = None,
+    ) -> Transfer:
+        """Post a pending transfer in full, or `amount_minor` of it (the rest is released)."""
+        return await self.execute(
+            operation=PostPending(
+                id=id,
+                pending_id=pending_id,
+                actor=actor,
+                amount_minor=amount_minor,
+                memo=memo,
+                effective_at=effective_at,
+            )
+        )
+
+    async def void_pending(
+        self,
+        *,
+        id: UUID,  # noqa: A002
+        pending_id: UUID,
+        actor: str,
+        memo: str = "",
+    ) -> Transfer:
+        """Release a pending transfer; nothing moves."""
+        return await self.execute(
+            operation=VoidPending(id=id, pending_id=pending_id, actor=actor, memo=memo)
+        )
+
+    async def reverse(
+        self,
+        *,
+        id: UUID,  # noqa: A002
+        reverses_id: UUID,
+        actor: str,
+        reason: str,
+        amount_minor: int | None = None,
+        code: str = "reversal",
+        override_limits: bool = False,
+    ) -> Transfer:
+        """Move a posted transfer's funds back, in full (default) or in part."""
+        return await self.execute(
+            operation=Reverse(
+                id=id,
+                reverses_id=reverses_id,
+                actor=actor,
+                reason=reason,
+                amount_minor=amount_minor,
+                code=code,
+                override_limits=override_limits,
+            )
+        )
+
+    async def expire_due(
+        self, *, now: datetime | None = None, limit: int = EXPIRE_BATCH_MAX
+    ) -> list[Transfer]:
+        """Expire every pending transfer whose time has passed (up to `limit`)."""
+        instant = to_utc(now) if now is not None else self._now()
+        async with read_connection(self._engine) as connection:
+            due = await queries.due_pending_ids(connection, now=instant, limit=limit)
+        if not due:
+            return []
+        items: list[BatchItem] = [
+            ExpirePending(
+                id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"), pending_id=pending_id
+            )
+            for pending_id in due
+        ]
+        results = await self.batch(items=items, now=instant)
+        return [transfer for result in results for transfer in result.transfers]
+
+    async def execute(self, *, operation: Operation) -> Transfer:
+        """Write one operation (any kind); raises its error if refused."""
+        now = self._now()
+        validation.check_operation(operation, now)
+        outcome = await self._write([((operation,), None)], now)
+        return outcome[0].transfers[0]
+
+    async def chain(
+        self, *, operations: Sequence[Operation], chain_id: UUID | None = None
+    ) -> list[Transfer]:
+        """Write transfers that all commit or all fail (a group exchange)."""
+        now = self._now()
+        chain = Chain(tuple(operations), chain_id or _default_chain_id(operations))
+        validation.check_chain(chain, now)
+        outcome = await self._write([(chain.operations, chain.chain_id)], now)
+        return outcome[0].transfers
+
+    async def batch(
+        self, *, items: Sequence[BatchItem], now: datetime | None = None
+    ) -> list[BatchResult]:
+        """Write many independent operations or chains in one database transaction.
+
+        Each item succeeds or fails on its own; the result list matches `items`.
+        Items refused for their shape are reported without touching the database.
+        """
+        instant = to_utc(now) if now is not None else self._now()
+        validation.check_batch_size(items)
+        results: list[BatchResult | None] = [None] * len(items)
+        groups: list[posting.Group] = []
+        positions: list[int] = []
+        for position, item in enumerate(items):
+            chain = _as_chain(item)
+            try:
+                if isinstance(item, Chain):
+                    validation.check_chain(chain, instant)
+                else:
+                    validation.check_operation(item, instant)
+            except errors.LedgerError as error:
+                results[position] = BatchResult(transfers=(), error=error)
+                continue
+            groups.append((chain.operations, chain.chain_id))
+            positions.append(position)
+        if groups:
+            outcomes = await self._write(groups, instant, raise_first=False)
+            for position, outcome in zip(positions, outcomes, strict=True):
+                results[position] = BatchResult(tuple(outcome.transfers), outcome.error)
+        return [result for result in results if result is not None]
+
+    async def _write(
+        self, groups: list[posting.Group], now: datetime, *, raise_first: bool = True
+    ) -> list[Outcome]:
+        async def work(transaction: WriteTransaction) -> list[Outcome]:
+            return await posting.write_groups(transaction.connection, groups, now)
+
+        outcomes = await run_write(self._engine, work)
+        if raise_first:
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    raise outcome.error
+        return outcomes
+
+    # Reads ---------------------------------------------------------------------
+
+    async def account(self, *, account_id: UUID) -> Account:
+        async with read_connection(self._engine) as connection:
+            found = await accounts.fetch_account(connection, account_id)
+        if found is None:
+            raise errors.AccountNotFound(account_id=str(account_id))
+        return found
+
+    async def balance(self, *, account_id: UUID) -> Balance:
+        """Current balance and available balance: one row read, whatever the history."""
+        account = await self.account(account_id=account_id)
+        return Balance(
+            account_id=account.id,
+            unit=account.unit,
+            balance_minor=account.balance_minor,
+            available_minor=account.available_minor,
+            debits_pending_minor=account.debits_pending_minor,
+            credits_pending_minor=account.credits_pending_minor,
+            version=account.version,
+        )
+
+    async def balance_at(self, *, account_id: UUID, at: datetime) -> int:
+        """Posted balance as recorded at instant `at` (0 before the first entry)."""
+        async with read_connection(self._engine) as connection:
+            found = await queries.balance_at(connection, account_id=account_id, at=to_utc(at))
+        if found is None:
+            raise errors.AccountNotFound(account_id=str(account_id))
+        return found
+
+    async def statement(
+        self,
+        *,
+        account_id: UUID,
+        limit: int = STATEMENT_PAGE_SIZE_DEFAULT,
+        cursor: str | None = None,
+    ) -> StatementPage:
+        """One page of an account's entries, newest first; pass `next_cursor` for older ones."""
+        async with read_connection(self._engine) as connection:
+            if await accounts.fetch_account(connection, account_id) is None:
+                raise errors.AccountNotFound(account_id=str(account_id))
+            return await queries.statement(
+                connection, account_id=account_id, limit=limit, cursor=cursor
+            )
+
+    async def trial_balance(self, *, unit: Unit) -> TrialBalance:
+        validation.check_unit(unit)
+        async with read_connection(self._engine) as connection:
+            return await queries.trial_balance(connection, unit=unit)
+
+    async def get_transfer(self, *, transfer_id: UUID) -> Transfer:
+        async with read_connection(self._engine) as connection:
+            found = await queries.transfer_by_id(connection, transfer_id)
+        if found is None:
+            raise errors.TransferNotFound(transfer_id=str(transfer_id))
+        return found
+
+    async def verify(self) -> VerifyReport:
+        """Recompute every chain, balance, account row and per-unit sum; see ledger.verify."""
+        async with read_connection(self._engine) as connection:
+            return await verify(connection)
+
+
+def _default_chain_id(operations: Sequence[Operation]) -> UUID | None:
+    if not operations:
+        return None
+    return uuid.uuid5(LEDGER_NAMESPACE, f"chain:{operations[0].id}")
+
+
+def _as_chain(item: BatchItem) -> Chain:
+    if isinstance(item, Chain):
+        return Chain(item.operations, item.chain_id or _default_chain_id(item.operations))
+    return Chain((item,), None)

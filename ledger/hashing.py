@@ -1,0 +1,85 @@
+"""Hash chains over each account's entries (ledger.md guarantee 11).
+
+Every entry's hash covers the previous entry's hash, the account's counters
+after the transfer, and the whole content of the transfer itself, so changing
+any transfer or entry row, or removing one, breaks the chain from that point.
+The encoding is canonical JSON of plain values (ids as strings, instants as
+integer microseconds since the epoch), identical on both engines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from uuid import UUID
+
+from ledger.model import Transfer, Unit
+
+HASH_FORMAT_VERSION = "timebank-ledger-v1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_microseconds(instant: datetime) -> int:
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _optional(value: UUID | datetime | None) -> str | int | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return epoch_microseconds(value)
+    return str(value)
+
+
+def genesis_hash(account_id: UUID, unit: Unit) -> str:
+    """The chain head of an account with no entries yet."""
+    payload = json.dumps([HASH_FORMAT_VERSION, "genesis", str(account_id), unit.value])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def transfer_fields(transfer: Transfer) -> list[str | int | bool | None]:
+    return [
+        str(transfer.id),
+        transfer.kind.value,
+        transfer.unit.value,
+        str(transfer.debit_account_id),
+        str(transfer.credit_account_id),
+        transfer.amount_minor,
+        _optional(transfer.pending_id),
+        _optional(transfer.reverses_id),
+        _optional(transfer.chain_id),
+        _optional(transfer.expires_at),
+        transfer.code,
+        transfer.memo,
+        transfer.actor,
+        transfer.override_limits,
+        epoch_microseconds(transfer.effective_at),
+        epoch_microseconds(transfer.recorded_at),
+    ]
+
+
+def entry_hash(
+    *,
+    previous_hash: str,
+    account_id: UUID,
+    version: int,
+    transfer: Transfer,
+    counters_after: tuple[int, int, int, int],
+) -> str:
+    """Hash of one entry; `counters_after` = (debits_posted, credits_posted,
+    debits_pending, credits_pending) of the account after the transfer."""
+    payload = json.dumps(
+        [
+            HASH_FORMAT_VERSION,
+            previous_hash,
+            str(account_id),
+            version,
+            *counters_after,
+            *transfer_fields(transfer),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,58 @@
+"""Every limit the ledger enforces, in one place (ledger.md guarantee 12).
+
+Requests beyond these limits are refused with a typed error before any
+database work, so no request can make a write unboundedly large or slow.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The largest single movement: 100 million minor units. For HOUR that is
+# about 190 years of minutes; for GBP one million pounds. Far above any real
+# exchange, far below 2**63 so sums of many transfers can never overflow.
+AMOUNT_MINOR_MAX: Final = 100_000_000
+
+# Account limits (floor and ceiling) are bounded the same way, both signs.
+ACCOUNT_LIMIT_MINOR_ABS_MAX: Final = 1_000_000_000_000
+
+# Transfers that commit or fail together in one chain (a group exchange).
+CHAIN_TRANSFERS_MAX: Final = 64
+
+# Operations (single transfers or whole chains) in one batch call.
+BATCH_ITEMS_MAX: Final = 1_000
+
+# Transfers written by one batch call, counting every member of every chain.
+BATCH_TRANSFERS_MAX: Final = 4_000
+
+# Free text attached to a transfer, in characters.
+MEMO_CHARS_MAX: Final = 500
+
+# Who caused a transfer ("member:…", "coordinator:…", "system:…"), in characters.
+ACTOR_CHARS_MAX: Final = 200
+
+# Owner label of an account, in characters.
+OWNER_CHARS_MAX: Final = 200
+
+# A transfer's code says why it happened ("exchange", "welcome", …): lowercase
+# letters, digits and underscores, starting with a letter.
+CODE_CHARS_MAX: Final = 40
+
+# Statement pages, newest first.
+STATEMENT_PAGE_SIZE_DEFAULT: Final = 50
+STATEMENT_PAGE_SIZE_MAX: Final = 500
+
+# A pending transfer must expire within this many seconds (one year): holds
+# that never end would freeze a member's hours forever.
+PENDING_TIMEOUT_SECONDS_MAX: Final = 366 * 24 * 3600
+
+# Pending transfers expired by one call of expire_due().
+EXPIRE_BATCH_MAX: Final = 500
+
+# Attempts of one write when the database reports a deadlock, a serialization
+# failure, a busy SQLite file, or a racing insert of the same transfer id.
+WRITE_ATTEMPTS_MAX: Final = 6
+WRITE_RETRY_BACKOFF_SECONDS_BASE: Final = 0.002
+
+# How many account rows verify() reads per query, to bound its memory.
+VERIFY_ACCOUNTS_PER_PAGE: Final = 1_000

@@ -1,0 +1,142 @@
+"""Request-shape checks: everything that can be refused without the database.
+
+These run before a transaction opens (precedence step 1 in errors.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from ledger import errors
+from ledger.limits import (
+    ACTOR_CHARS_MAX,
+    AMOUNT_MINOR_MAX,
+    BATCH_ITEMS_MAX,
+    BATCH_TRANSFERS_MAX,
+    CHAIN_TRANSFERS_MAX,
+    CODE_CHARS_MAX,
+    MEMO_CHARS_MAX,
+    PENDING_TIMEOUT_SECONDS_MAX,
+)
+from ledger.model import (
+    BatchItem,
+    Chain,
+    ExpirePending,
+    NewPending,
+    NewTransfer,
+    Operation,
+    PostPending,
+    Reverse,
+    Unit,
+    VoidPending,
+)
+
+_CODE_PATTERN = re.compile(rf"[a-z][a-z0-9_]{{0,{CODE_CHARS_MAX - 1}}}")
+
+
+def check_amount(amount_minor: object) -> None:
+    valid = (
+        isinstance(amount_minor, int)
+        and not isinstance(amount_minor, bool)
+        and 0 < amount_minor <= AMOUNT_MINOR_MAX
+    )
+    if not valid:
+        raise errors.AmountInvalid(amount_minor=str(amount_minor), max_minor=AMOUNT_MINOR_MAX)
+
+
+def check_code(code: str) -> None:
+    if not isinstance(code, str) or not _CODE_PATTERN.fullmatch(code):
+        raise errors.CodeInvalid(code=str(code)[:CODE_CHARS_MAX], max_chars=CODE_CHARS_MAX)
+
+
+def check_memo(memo: str) -> None:
+    if not isinstance(memo, str) or len(memo) > MEMO_CHARS_MAX:
+        raise errors.MemoTooLong(max_chars=MEMO_CHARS_MAX)
+
+
+def check_actor(actor: str) -> None:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > ACTOR_CHARS_MAX:
+        raise errors.ActorInvalid(max_chars=ACTOR_CHARS_MAX)
+
+
+def check_unit(unit: object) -> None:
+    if not isinstance(unit, Unit):
+        raise errors.UnitInvalid(unit=str(unit))
+
+
+def check_instant(value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise errors.ExpiryInvalid(detail="instants must be timezone-aware")
+
+
+def check_operation(operation: Operation, now: datetime) -> None:
+    """Refuse a malformed operation, in the documented precedence order."""
+    if isinstance(operation, NewTransfer | NewPending):
+        if operation.debit_account_id == operation.credit_account_id:
+            raise errors.SameAccount(account_id=str(operation.debit_account_id))
+        check_amount(operation.amount_minor)
+        check_unit(operation.unit)
+        check_code(operation.code)
+        check_instant(operation.effective_at)
+        if isinstance(operation, NewPending):
+            _check_expiry(operation.expires_at, now)
+    elif isinstance(operation, PostPending):
+        if operation.amount_minor is not None:
+            check_amount(operation.amount_minor)
+        check_instant(operation.effective_at)
+    elif isinstance(operation, Reverse):
+        if operation.amount_minor is not None:
+            check_amount(operation.amount_minor)
+        check_code(operation.code)
+        if not operation.reason.strip():
+            raise errors.ReasonRequired
+        check_instant(operation.effective_at)
+    elif not isinstance(operation, VoidPending | ExpirePending):
+        raise TypeError(f"not a ledger operation: {type(operation).__name__}")
+    check_memo(_memo_of(operation))
+    check_actor(operation.actor)
+
+
+def _memo_of(operation: Operation) -> str:
+    if isinstance(operation, Reverse):
+        return operation.reason
+    if isinstance(operation, ExpirePending):
+        return ""
+    return operation.memo
+
+
+def _check_expiry(expires_at: datetime, now: datetime) -> None:
+    if expires_at.tzinfo is None:
+        raise errors.ExpiryInvalid(detail="expires_at must be timezone-aware")
+    latest = now + timedelta(seconds=PENDING_TIMEOUT_SECONDS_MAX)
+    if not now < expires_at <= latest:
+        raise errors.ExpiryInvalid(
+            expires_at=expires_at.isoformat(), max_seconds=PENDING_TIMEOUT_SECONDS_MAX
+        )
+
+
+def check_chain(chain: Chain, now: datetime) -> None:
+    ids = [operation.id for operation in chain.operations]
+    if not 1 <= len(ids) <= CHAIN_TRANSFERS_MAX or len(set(ids)) != len(ids):
+        raise errors.ChainInvalid(transfers=len(ids), max_transfers=CHAIN_TRANSFERS_MAX)
+    for operation in chain.operations:
+        check_operation(operation, now)
+
+
+def check_batch_size(items: Sequence[BatchItem]) -> None:
+    transfers = sum(len(item.operations) if isinstance(item, Chain) else 1 for item in items)
+    ids = [
+        operation.id
+        for item in items
+        for operation in (item.operations if isinstance(item, Chain) else (item,))
+    ]
+    if (
+        not 1 <= len(items) <= BATCH_ITEMS_MAX
+        or transfers > BATCH_TRANSFERS_MAX
+        or len(set(ids)) != len(ids)
+    ):
+        raise errors.BatchInvalid(
+            items=len(items), max_items=BATCH_ITEMS_MAX, max_transfers=BATCH_TRANSFERS_MAX
+        )

@@ -1,0 +1,91 @@
+"""The application factory: plugins, routers, lifespan and error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from service import database
+from service.apidocs import ReferenceRenderPlugin
+from service.health import HealthController
+from service.observability import configure_logging, request_context_middleware
+from service.pages import PublicPages
+from service.problems import exception_handlers
+from service.security import security_headers_middleware
+from service.settings import Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
+VERSION = "0.1.0"
+
+logger = logging.getLogger("timebank.app")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the whole service for `settings`. Nothing is read from the environment here."""
+    configure_logging(settings.log_level)
+    engine = database.engine_from_url(settings.database_url)
+    database.activate(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            await database.prepare(engine)
+        except OSError:
+            # Start anyway: /ready reports 503 until the database answers, and
+            # queries open their own connections until a pool can be made.
+            logger.exception("database unreachable at start-up")
+        try:
+            yield
+        finally:
+            await database.release(engine)
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            PublicPages,
+            create_static_files_router(
+                path="/static",
+                directories=[PACKAGE_DIR / "static"],
+                cache_control=None,
+                include_in_schema=False,
+            ),
+        ],
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
+        request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
+        template_config=TemplateConfig(
+            directory=PACKAGE_DIR / "templates", engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="timebank API",
+            version=VERSION,
+            path="/schema",
+            render_plugins=[
+                ReferenceRenderPlugin(path="/"),
+                JsonRenderPlugin(path="/openapi.json"),
+            ],
+        ),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    # Wrapped outside Litestar's router so that 404s and 405s get them too.
+    app.asgi_handler = request_context_middleware(
+        security_headers_middleware(app.asgi_handler, https=settings.is_https)
+    )
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for the ASGI server (`granian --factory`): reads the environment once."""
+    return create_app(Settings.from_env())

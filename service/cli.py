@@ -1,0 +1,99 @@
+"""The `timebank` command: serve, migrate, version (and more as features land)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from service import database
+from service.app import VERSION
+from service.settings import Settings
+
+SERVE_HOST_DEFAULT = "127.0.0.1"
+SERVE_PORT_DEFAULT = 8000
+SERVE_WORKERS_DEFAULT = 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from granian.constants import Interfaces  # noqa: PLC0415 - only the server needs granian
+    from granian.server import Server  # noqa: PLC0415
+
+    if args.migrate:
+        _migrate(args, settings)
+    server = Server(
+        "service.app:create_app_from_env",
+        address=args.host,
+        port=args.port,
+        workers=args.workers,
+        interface=Interfaces.ASGI,
+        factory=True,
+    )
+    server.serve()
+    return 0
+
+
+async def _run_migrations(settings: Settings) -> list[str]:
+    engine = database.engine_from_url(settings.database_url)
+    await database.prepare(engine)
+    try:
+        return await database.migrate(engine)
+    finally:
+        await database.release(engine)
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    applied = asyncio.run(_run_migrations(settings))
+    if applied:
+        for name in applied:
+            print(f"applied {name}")
+    else:
+        print("database is up to date")
+    return 0
+
+
+def _version(_args: argparse.Namespace, _settings: Settings) -> int:
+    print(f"timebank {VERSION}")
+    return 0
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="timebank", description="Community time bank service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", default=SERVE_HOST_DEFAULT)
+    serve.add_argument("--port", type=int, default=SERVE_PORT_DEFAULT)
+    serve.add_argument("--workers", type=int, default=SERVE_WORKERS_DEFAULT)
+    serve.add_argument(
+        "--migrate", action="store_true", help="apply pending migrations before serving"
+    )
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    version = commands.add_parser("version", help="print the version")
+    version.set_defaults(handler=_version)
+    for register in EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+# Feature packages append a function here that adds their sub-commands.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    handler: Command = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

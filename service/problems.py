@@ -1,0 +1,191 @@
+"""Every error becomes an RFC 9457 problem document, mapped here and only here.
+
+Clients read the stable `code`; `title` and `detail` are for people. Nothing
+internal (stack traces, SQL, module names) is ever put in a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.types import ExceptionHandlersMap
+
+from service.observability import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://timebank.example/problems/"
+
+logger = logging.getLogger("timebank.errors")
+
+# Codes for Litestar's own HTTP errors, by status.
+_CODE_BY_STATUS: Mapping[int, str] = {
+    400: "malformed_body",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+class Problem(ProblemDetailsException):
+    """A domain error with a stable machine code, raised by service code."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str,
+        detail: str,
+        title: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.code = code
+        self.extra_fields = dict(extra or {})
+        super().__init__(
+            detail=detail,
+            status_code=status,
+            title=title or HTTPStatus(status).phrase,
+            type_=PROBLEM_TYPE_BASE + code.replace("_", "-"),
+            headers=headers,
+            extra={"code": code, **self.extra_fields},
+        )
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        "request_id": current_request_id(),
+    }
+    body.update(extra or {})
+    return Response(
+        body,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def _handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=exc.code,
+        detail=exc.detail,
+        title=exc.title,
+        extra=exc.extra_fields,
+        headers=exc.headers,
+    )
+
+
+def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _validation_errors(exc.extra)
+    if not errors:
+        # Litestar raises a bare ValidationException when the body is not JSON at all.
+        return problem_response(
+            request, status=400, code="malformed_body", detail="The request body could not be read."
+        )
+    return problem_response(
+        request,
+        status=400,
+        code="validation_failed",
+        detail="Some fields are missing or not valid.",
+        extra={"errors": errors},
+    )
+
+
+def _validation_errors(extra: Any) -> list[dict[str, str]]:
+    if not isinstance(extra, list):
+        return []
+    return [
+        {
+            "field": str(item.get("key") or ""),
+            "source": str(item.get("source") or "body"),
+            "message": str(item.get("message") or "is not valid"),
+        }
+        for item in extra
+        if isinstance(item, Mapping)
+    ]
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    code = _CODE_BY_STATUS.get(status, "client_error" if status < 500 else "server_error")  # noqa: PLR2004
+    detail = _DETAIL_BY_CODE.get(code) or (exc.detail if status < 500 else "Something went wrong.")  # noqa: PLR2004
+    headers = dict(exc.headers or {})
+    if isinstance(exc, MethodNotAllowedException) and "Allow" not in headers and exc.extra:
+        headers["Allow"] = str(exc.extra)
+    return problem_response(request, status=status, code=code, detail=detail, headers=headers)
+
+
+_DETAIL_BY_CODE: Mapping[str, str] = {
+    "not_found": "There is nothing at this address.",
+    "method_not_allowed": "This address does not accept that method.",
+    "request_too_large": "The request body is larger than this service accepts.",
+    "not_authenticated": "Please sign in first.",
+    "forbidden": "You do not have permission to do that.",
+    "rate_limited": "Too many attempts. Please wait a little and try again.",
+}
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The log keeps the traceback, keyed by request id; the client gets only the id.
+    logger.error("unhandled error", exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail="Something went wrong on our side. Nothing was changed. "
+        "If it keeps happening, quote the request id.",
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        Problem: _handle_problem,
+        ValidationException: _handle_validation,
+        NotFoundException: _handle_http,
+        MethodNotAllowedException: _handle_http,
+        NotAuthorizedException: _handle_http,
+        PermissionDeniedException: _handle_http,
+        TooManyRequestsException: _handle_http,
+        HTTPException: _handle_http,
+        Exception: _handle_unexpected,
+    }
+
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "MediaType", "Problem", "exception_handlers", "problem_response"]

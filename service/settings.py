@@ -1,0 +1,119 @@
+"""One frozen settings object, read from the environment once, at start-up.
+
+Nothing in the project reads the environment at import time: the command line
+and the ASGI factory call `Settings.from_env()` and pass the result down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+Mode = Literal["development", "production"]
+
+DATA_DIR_DEFAULT = "data"
+SECRET_KEY_FILE_NAME = "secret_key"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_LENGTH_MIN = 32
+SECRET_KEY_GENERATED_BYTES = 48
+PUBLIC_BASE_URL_DEFAULT = "http://127.0.0.1:8000"
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable service."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    secret_key: str = msgspec.field(default="")
+    mode: Mode = "development"
+    log_level: LogLevel = "INFO"
+    public_base_url: str = PUBLIC_BASE_URL_DEFAULT
+    data_dir: str = DATA_DIR_DEFAULT
+    redis_url: str | None = None
+
+    def __repr__(self) -> str:
+        # The secret key must never reach a log line or a traceback.
+        return f"Settings(database_url={_redact_url(self.database_url)!r}, mode={self.mode!r})"
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def is_https(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mode = _parse_mode(env.get("TIMEBANK_ENV", "development"))
+        data_dir = env.get("TIMEBANK_DATA_DIR", DATA_DIR_DEFAULT)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(data_dir) / 'timebank.sqlite3'}"
+        return cls(
+            database_url=database_url,
+            secret_key=_secret_key(env, mode=mode, data_dir=data_dir),
+            mode=mode,
+            log_level=_parse_log_level(env.get("LOG_LEVEL", "INFO")),
+            public_base_url=env.get("PUBLIC_BASE_URL", PUBLIC_BASE_URL_DEFAULT).rstrip("/"),
+            data_dir=data_dir,
+            redis_url=env.get("REDIS_URL") or None,
+        )
+
+
+def _parse_mode(value: str) -> Mode:
+    if value == "production":
+        return "production"
+    if value == "development":
+        return "development"
+    raise SettingsError(f"TIMEBANK_ENV must be 'development' or 'production', not {value!r}")
+
+
+def _parse_log_level(value: str) -> LogLevel:
+    upper = value.upper()
+    if upper in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        return upper  # type: ignore[return-value]
+    raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+
+
+def _secret_key(env: Mapping[str, str], *, mode: Mode, data_dir: str) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if len(key) < SECRET_KEY_LENGTH_MIN:
+            raise SettingsError(f"SECRET_KEY must be at least {SECRET_KEY_LENGTH_MIN} characters")
+        return key
+    if mode == "production":
+        raise SettingsError("SECRET_KEY is required when TIMEBANK_ENV=production")
+    return _development_secret_key(Path(data_dir))
+
+
+def _development_secret_key(data_dir: Path) -> str:
+    # In development the key is generated once and kept beside the database,
+    # so sessions survive a restart without anyone having to invent a secret.
+    path = data_dir / SECRET_KEY_FILE_NAME
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(SECRET_KEY_GENERATED_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def _redact_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

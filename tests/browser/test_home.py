@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
+
+
+async def test_home_page_loads_and_is_accessible(live_server: LiveServer, page: Page) -> None:
+    response = await page.goto(live_server.base_url + "/")
+    assert response is not None
+    assert response.status == 200
+    assert await page.title() == "Welcome · Timebank"
+    heading = page.get_by_role("heading", level=1)
+    assert await heading.inner_text() == "Neighbours helping neighbours"
+    await assert_no_axe_violations(page)
+    await save_screenshot(page, "home")
+
+
+async def test_skip_link_is_first_in_tab_order_and_moves_focus(
+    live_server: LiveServer, page: Page
+) -> None:
+    await page.goto(live_server.base_url + "/")
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to main content"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+
+
+async def test_home_page_at_200_percent_zoom_has_no_sideways_scroll(
+    live_server: LiveServer, page: Page
+) -> None:
+    # 200% zoom of a 1280px window is a 640 CSS px viewport.
+    await page.set_viewport_size({"width": 640, "height": 900})
+    await page.goto(live_server.base_url + "/")
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    await assert_no_axe_violations(page)

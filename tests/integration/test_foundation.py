@@ -1,0 +1,200 @@
+"""The service's outer shell: probes, OpenAPI, pages, error shapes, headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import pytest
+from litestar import Litestar, get, post
+from litestar.params import Body
+from litestar.testing import AsyncTestClient
+
+from service.app import REQUEST_BODY_SIZE_MAX_BYTES, create_app
+from service.settings import Settings
+from tests.conftest import admin_execute, postgres_url
+
+PROBLEM = "application/problem+json"
+
+
+class Greeting(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    count: Annotated[int, msgspec.Meta(ge=1, le=10)]
+
+
+@post("/test/echo", sync_to_thread=False)
+def echo(data: Annotated[Greeting, Body()]) -> Greeting:
+    return data
+
+
+@get("/test/boom", sync_to_thread=False)
+def boom() -> None:
+    raise RuntimeError("SELECT password FROM members -- service.secret_module")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    application = create_app(settings)
+    application.register(echo)
+    application.register(boom)
+    return application
+
+
+async def test_health_answers(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_migrated(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/ready")
+    assert response.status_code == 200, response.text
+    assert response.json()["pending_migrations"] == []
+
+
+@pytest.fixture
+async def empty_database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if db_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"timebank_empty_{uuid.uuid4().hex}"
+    await admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_url(name)
+    finally:
+        await admin_execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def test_ready_is_503_when_not_migrated(tmp_path: Path, empty_database_url: str) -> None:
+    settings = Settings(
+        database_url=empty_database_url, secret_key="k" * 40, data_dir=str(tmp_path)
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == "migrations_pending"
+    assert any(name.startswith("ledger:") for name in body["pending_migrations"])
+
+
+async def test_ready_is_503_when_database_unreachable(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/nowhere",
+        secret_key="k" * 40,
+        data_dir=str(tmp_path),
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+
+
+async def test_openapi_document_and_reference_page(client: AsyncTestClient[Litestar]) -> None:
+    document = await client.get("/schema/openapi.json")
+    assert document.status_code == 200
+    assert document.json()["openapi"].startswith("3.")
+    assert "/health" in document.json()["paths"]
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert "GET /health" in page.text
+    assert "<script" not in page.text
+
+
+async def test_home_page_is_html_with_landmarks(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for landmark in ("<header", "<nav", "<main", "<footer", 'href="#main"'):
+        assert landmark in response.text
+
+
+async def test_static_css_is_served(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/static/css/site.css")
+    assert response.status_code == 200
+    assert ":focus-visible" in response.text
+
+
+async def test_malformed_json_is_400_problem(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post(
+        "/test/echo", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "", "count": 1}, "name"),
+        ({"name": "x" * 21, "count": 1}, "name"),
+        ({"name": "Ann", "count": 11}, "count"),
+        ({"name": "Ann", "count": "three"}, "count"),
+        ({"name": "Ann"}, "count"),
+        ({"name": "Ann", "count": 1, "admin": True}, "admin"),
+    ],
+)
+async def test_invalid_fields_are_listed(
+    client: AsyncTestClient[Litestar], body: dict[str, object], field: str
+) -> None:
+    response = await client.post("/test/echo", json=body)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "validation_failed"
+    assert problem["status"] == 400
+    assert any(field in error["field"] or field in error["message"] for error in problem["errors"])
+
+
+async def test_valid_body_passes(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post("/test/echo", json={"name": "Ann", "count": 2})
+    assert response.status_code == 201
+    assert response.json() == {"name": "Ann", "count": 2}
+
+
+async def test_unknown_path_is_404_problem(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == "not_found"
+
+
+async def test_wrong_method_is_405_problem(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post("/health")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_oversized_body_is_413_problem(client: AsyncTestClient[Litestar]) -> None:
+    payload = b'{"name": "' + b"x" * (REQUEST_BODY_SIZE_MAX_BYTES + 10) + b'", "count": 1}'
+    response = await client.post(
+        "/test/echo", content=payload, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+async def test_unexpected_error_is_500_without_internals(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/test/boom", headers={"x-request-id": "req-12345678"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith(PROBLEM)
+    problem = response.json()
+    assert problem["code"] == "internal_error"
+    assert problem["request_id"] == "req-12345678"
+    text = response.text
+    for leak in ("Traceback", "SELECT", "password", "service.", "RuntimeError", ".py"):
+        assert leak not in text
+
+
+async def test_security_headers_on_pages_and_errors(client: AsyncTestClient[Litestar]) -> None:
+    for path in ("/", "/no/such/page", "/health"):
+        response = await client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"]
+        assert len(response.headers["x-request-id"]) >= 8

@@ -1,0 +1,50 @@
+"""Ledger fixtures: a Ledger on a fresh migrated database, on both engines."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger import Account, Ledger, Unit
+from tests.conftest import TestDatabase
+
+
+class Clock:
+    """A clock tests move by hand, so expiry and as-of reads are exact."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ledger(db: TestDatabase, clock: Clock) -> Ledger:
+    return Ledger(db.engine, clock=clock)
+
+
+OpenAccount = Callable[..., "Account"]
+
+
+async def open_hours(ledger: Ledger, owner: str, *, floor_minor: int | None = 0,
+                     ceiling_minor: int | None = None) -> Account:
+    return await ledger.open_account(
+        unit=Unit.HOUR, owner=owner, floor_minor=floor_minor, ceiling_minor=ceiling_minor
+    )
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
