@@ -57,12 +57,19 @@ def initialise(admin_url: str, database: str) -> None:
 
 
 def run_tpcb(admin_url: str, database: str, *, clients: int, seconds: int) -> PgbenchResult:
+    return run_builtin(admin_url, database, script="tpcb-like", clients=clients, seconds=seconds)
+
+
+def run_builtin(
+    admin_url: str, database: str, *, script: str, clients: int, seconds: int
+) -> PgbenchResult:
+    """Run one of pgbench's built-in scripts ("tpcb-like", "select-only", ...)."""
     threads = min(clients, 2)
     result = subprocess.run(
         [
             pgbench_binary(),
             "-b",
-            "tpcb-like",
+            script,
             "-c",
             str(clients),
             "-j",

@@ -40,7 +40,8 @@ JsonValue = str | int | bool | None
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
 
-    code: ClassVar[str] = "ledger_error"
+    # A class attribute, except for exists_with_different_<field>, set per instance.
+    code: str = "ledger_error"
     # Business failures are recorded against the transfer id; shape errors are not.
     recorded: ClassVar[bool] = False
     message: ClassVar[str] = "the ledger refused the request"
@@ -151,15 +152,9 @@ class ExistsWithDifferentField(LedgerError):
     message = "this transfer id was used before with different content"
 
     def __init__(self, **data: JsonValue) -> None:
-        super().__init__(**data)
         self.field = str(data["field"])
-
-    def describe(self) -> str:
-        return f"exists_with_different_{self.field}: {self.message} ({self.data})"
-
-    @property
-    def specific_code(self) -> str:
-        return f"exists_with_different_{self.field}"
+        self.code = f"exists_with_different_{self.field}"
+        super().__init__(**data)
 
 
 # 3. Accounts ------------------------------------------------------------------
@@ -299,4 +294,6 @@ ERRORS_BY_CODE: dict[str, type[LedgerError]] = _registry()
 
 def error_from_record(code: str, data: dict[str, Any]) -> LedgerError:
     """Rebuild an error recorded against a transfer id."""
+    if code.startswith("exists_with_different_"):
+        return ExistsWithDifferentField(**data)
     return ERRORS_BY_CODE.get(code, LedgerError)(**data)

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
+from ledger import Ledger, VerifyReport
 from service import database
 from service.app import VERSION
 from service.settings import Settings
@@ -14,6 +15,7 @@ from service.settings import Settings
 SERVE_HOST_DEFAULT = "127.0.0.1"
 SERVE_PORT_DEFAULT = 8000
 SERVE_WORKERS_DEFAULT = 1
+LEDGER_VERIFY_FAILED_EXIT = 3  # distinct from 1 (crash) and 2 (usage error)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,6 +55,22 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _run_ledger_verify(settings: Settings) -> VerifyReport:
+    engine = database.engine_from_url(settings.database_url)
+    await database.prepare(engine)
+    try:
+        return await Ledger(engine).verify()
+    finally:
+        await database.release(engine)
+
+
+def _ledger_verify(_args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute every hash chain, running balance, account row and zero sum."""
+    report = asyncio.run(_run_ledger_verify(settings))
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else LEDGER_VERIFY_FAILED_EXIT
+
+
 def _version(_args: argparse.Namespace, _settings: Settings) -> int:
     print(f"timebank {VERSION}")
     return 0
@@ -76,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
+
+    ledger = commands.add_parser("ledger", help="ledger maintenance")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_commands.add_parser(
+        "verify", help="recompute every hash chain and balance; exit 3 on a discrepancy"
+    )
+    verify.set_defaults(handler=_ledger_verify)
 
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=_version)

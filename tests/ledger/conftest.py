@@ -39,8 +39,9 @@ def ledger(db: TestDatabase, clock: Clock) -> Ledger:
 OpenAccount = Callable[..., "Account"]
 
 
-async def open_hours(ledger: Ledger, owner: str, *, floor_minor: int | None = 0,
-                     ceiling_minor: int | None = None) -> Account:
+async def open_hours(
+    ledger: Ledger, owner: str, *, floor_minor: int | None = 0, ceiling_minor: int | None = None
+) -> Account:
     return await ledger.open_account(
         unit=Unit.HOUR, owner=owner, floor_minor=floor_minor, ceiling_minor=ceiling_minor
     )
