@@ -7,6 +7,7 @@ or join the caller's transaction opened with `ledger.write_transaction()`.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,7 +17,12 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from ledger import accounts, errors, posting, queries, validation
-from ledger.limits import EXPIRE_BATCH_MAX, STATEMENT_PAGE_SIZE_DEFAULT
+from ledger.group_commit import GroupCommitter
+from ledger.limits import (
+    EXPIRE_BATCH_MAX,
+    GROUP_COMMIT_FLUSHERS_POSTGRES,
+    STATEMENT_PAGE_SIZE_DEFAULT,
+)
 from ledger.model import (
     Account,
     Balance,
@@ -36,8 +42,8 @@ from ledger.model import (
     VoidPending,
 )
 from ledger.planning import Outcome
-from ledger.sql import to_utc
-from ledger.transactions import WriteTransaction, read_connection, run_write
+from ledger.sql import Dialect, to_utc
+from ledger.transactions import WriteTransaction, dialect_of, read_connection, run_write
 from ledger.verify import VerifyReport, verify
 
 # Ids the ledger derives itself (expiries, default chain ids) are UUIDv5 in
@@ -52,9 +58,19 @@ def utc_now() -> datetime:
 class Ledger:
     """Double-entry store of hours and money on one SQLite or PostgreSQL database."""
 
-    def __init__(self, engine: Engine[Any], *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: Engine[Any],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        group_commit: bool = True,
+    ) -> None:
+        """`group_commit` lets concurrent writes share transactions (ledger/group_commit.py)."""
         self._engine = engine
         self._clock = clock
+        self._group_commit = group_commit
+        # One committer per event loop: asyncio futures belong to their loop.
+        self._committers: dict[int, GroupCommitter] = {}
 
     def _now(self) -> datetime:
         return to_utc(self._clock())
@@ -312,15 +328,37 @@ class Ledger:
     async def _write(
         self, groups: list[posting.Group], now: datetime, *, raise_first: bool = True
     ) -> list[Outcome]:
-        async def work(transaction: WriteTransaction) -> list[Outcome]:
-            return await posting.write_groups(transaction.connection, groups, now)
-
-        outcomes = await run_write(self._engine, work)
+        joined = self._engine.current_transaction.get() is not None
+        if self._group_commit and len(groups) == 1 and not joined:
+            outcomes = [await self._committer().submit(groups[0])]
+        else:
+            outcomes = await self._write_now(groups, now)
         if raise_first:
             for outcome in outcomes:
                 if outcome.error is not None:
                     raise outcome.error
         return outcomes
+
+    async def _write_now(self, groups: list[posting.Group], now: datetime) -> list[Outcome]:
+        async def work(transaction: WriteTransaction) -> list[Outcome]:
+            return await posting.write_groups(transaction.connection, groups, now)
+
+        return await run_write(self._engine, work)
+
+    def _committer(self) -> GroupCommitter:
+        loop_id = id(asyncio.get_running_loop())
+        committer = self._committers.get(loop_id)
+        if committer is None:
+            flushers = GROUP_COMMIT_FLUSHERS_POSTGRES if self._is_postgres else 1
+            committer = GroupCommitter(
+                lambda groups: self._write_now(groups, self._now()), flushers_max=flushers
+            )
+            self._committers = {loop_id: committer}  # forget committers of closed loops
+        return committer
+
+    @property
+    def _is_postgres(self) -> bool:
+        return dialect_of(self._engine) is Dialect.POSTGRES
 
     # Reads ---------------------------------------------------------------------
 

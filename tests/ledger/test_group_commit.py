@@ -1,0 +1,169 @@
+"""Group commit: concurrent writes share transactions, each keeping its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from ledger import Ledger, LedgerError, NewTransfer, Unit
+from ledger.group_commit import GroupCommitter
+from ledger.planning import Outcome
+from ledger.posting import Group
+from tests.ledger.conftest import new_id, open_hours
+
+
+def _group(transfer_id: uuid.UUID) -> Group:
+    operation = NewTransfer(
+        id=transfer_id,
+        debit_account_id=new_id(),
+        credit_account_id=new_id(),
+        amount_minor=1,
+        unit=Unit.HOUR,
+        code="grant",
+        actor="test",
+    )
+    return ((operation,), None)
+
+
+async def test_writers_queued_together_leave_in_one_batch() -> None:
+    batches: list[int] = []
+
+    async def write(groups: list[Group]) -> list[Outcome]:
+        batches.append(len(groups))
+        return [Outcome() for _ in groups]
+
+    committer = GroupCommitter(write, flushers_max=1)
+    await asyncio.gather(*(committer.submit(_group(new_id())) for _ in range(20)))
+    assert batches == [20]
+
+
+async def test_a_resent_id_waits_for_the_next_batch() -> None:
+    batches: list[list[uuid.UUID]] = []
+
+    async def write(groups: list[Group]) -> list[Outcome]:
+        batches.append([operations[0].id for operations, _ in groups])
+        return [Outcome() for _ in groups]
+
+    committer = GroupCommitter(write, flushers_max=1)
+    same, other = new_id(), new_id()
+    await asyncio.gather(
+        committer.submit(_group(same)),
+        committer.submit(_group(same)),
+        committer.submit(_group(other)),
+    )
+    assert batches == [[same, other], [same]]
+
+
+async def test_a_failed_write_reaches_every_writer_of_the_batch() -> None:
+    async def write(groups: list[Group]) -> list[Outcome]:
+        raise RuntimeError("database gone")
+
+    committer = GroupCommitter(write, flushers_max=2)
+    results = await asyncio.gather(
+        *(committer.submit(_group(new_id())) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(result, RuntimeError) for result in results)
+    # The committer recovers: the next writer gets a flusher again.
+    calls: list[int] = []
+
+    async def working(groups: list[Group]) -> list[Outcome]:
+        calls.append(len(groups))
+        return [Outcome() for _ in groups]
+
+    committer._write_groups = working
+    await committer.submit(_group(new_id()))
+    assert calls == [1]
+
+
+async def test_concurrent_transfers_keep_their_own_outcomes(ledger: Ledger) -> None:
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(4)]
+    await ledger.batch(
+        items=[
+            NewTransfer(
+                id=new_id(),
+                debit_account_id=issuance.id,
+                credit_account_id=member.id,
+                amount_minor=100,
+                unit=Unit.HOUR,
+                code="welcome",
+                actor="system",
+            )
+            for member in members
+        ]
+    )
+    amounts = [30, 80, 20, 50, 10, 90, 40, 60] * 3
+
+    async def send(index: int, amount: int) -> int:
+        payer, payee = members[index % 4], members[(index + 1) % 4]
+        try:
+            await ledger.transfer(
+                id=new_id(),
+                debit_account_id=payer.id,
+                credit_account_id=payee.id,
+                amount_minor=amount,
+                unit=Unit.HOUR,
+                code="exchange",
+                actor="test",
+            )
+        except LedgerError as error:
+            if error.code != "exceeds_floor":
+                raise
+            return 0
+        return amount
+
+    moved = await asyncio.gather(*(send(i, a) for i, a in enumerate(amounts)))
+    assert 0 < sum(moved) < sum(amounts)  # some were refused, some went through
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert sum(balances) == 400
+    assert min(balances) >= 0
+    report = await ledger.verify()
+    assert report.ok, report.summary()
+    assert report.transfers_checked == 4 + sum(1 for m in moved if m)
+
+
+async def test_concurrent_resends_of_one_id_move_once(ledger: Ledger) -> None:
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    alice = await open_hours(ledger, "member:alice")
+    transfer_id = new_id()
+    results = await asyncio.gather(
+        *(
+            ledger.transfer(
+                id=transfer_id,
+                debit_account_id=issuance.id,
+                credit_account_id=alice.id,
+                amount_minor=45,
+                unit=Unit.HOUR,
+                code="grant",
+                actor="system",
+            )
+            for _ in range(6)
+        )
+    )
+    assert {result.id for result in results} == {transfer_id}
+    assert len(set(results)) == 1
+    assert (await ledger.balance(account_id=alice.id)).balance_minor == 45
+
+
+@pytest.mark.parametrize("group_commit", [True, False])
+async def test_group_commit_can_be_switched_off(db, group_commit: bool) -> None:
+    ledger = Ledger(db.engine, group_commit=group_commit)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    alice = await open_hours(ledger, "member:alice")
+    await asyncio.gather(
+        *(
+            ledger.transfer(
+                id=new_id(),
+                debit_account_id=issuance.id,
+                credit_account_id=alice.id,
+                amount_minor=5,
+                unit=Unit.HOUR,
+                code="grant",
+                actor="system",
+            )
+            for _ in range(10)
+        )
+    )
+    assert (await ledger.balance(account_id=alice.id)).balance_minor == 50
