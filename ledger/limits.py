@@ -57,7 +57,7 @@ WRITE_RETRY_BACKOFF_SECONDS_BASE: Final = 0.002
 # Write transactions in flight at once from one process when writes are
 # group-committed on PostgreSQL (SQLite has one writer: always 1). Leaves
 # room in the connection pool for reads.
-GROUP_COMMIT_FLUSHERS_POSTGRES: Final = 8
+GROUP_COMMIT_FLUSHERS_POSTGRES: Final = 4
 
 # How many account rows verify() reads per query, to bound its memory.
 VERIFY_ACCOUNTS_PER_PAGE: Final = 1_000

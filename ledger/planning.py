@@ -92,9 +92,9 @@ class Plan:
             try:
                 outcome.transfers.append(draft.apply(operation))
             except errors.LedgerError as error:
-                outcome.error = error
                 self._record_group_failure(operations, chain_id, operation.id, error)
-                return outcome
+                # Nothing of a refused group is written, so it reports no transfers.
+                return Outcome(error=error)
         draft.merge_into_plan()
         return outcome
 
@@ -369,10 +369,11 @@ class _Draft:
         override_limits: bool = False,
     ) -> None:
         available_before = debit.available_minor
+        balance_before = credit.balance_minor
         _add(debit, debit_delta)
         _add(credit, credit_delta)
         _check_floor(debit, transfer, available_before, override_limits=override_limits)
-        _check_ceiling(credit, transfer, override_limits=override_limits)
+        _check_ceiling(credit, transfer, balance_before, override_limits=override_limits)
         self.transfers.append(transfer)
         for account in (debit, credit):
             self.entries.append(self._entry(account, transfer))
@@ -438,7 +439,9 @@ def _check_floor(
     )
 
 
-def _check_ceiling(account: AccountState, transfer: Transfer, *, override_limits: bool) -> None:
+def _check_ceiling(
+    account: AccountState, transfer: Transfer, balance_before: int, *, override_limits: bool
+) -> None:
     ceiling = account.ceiling_minor
     if ceiling is None or account.ceiling_measure_minor <= ceiling:
         return
@@ -447,7 +450,8 @@ def _check_ceiling(account: AccountState, transfer: Transfer, *, override_limits
         return
     raise errors.ExceedsCeiling(
         account_id=str(account.id),
-        balance_minor=account.balance_minor - transfer.amount_minor,
+        # The balance before this transfer (a pending one leaves it unchanged).
+        balance_minor=balance_before,
         ceiling_minor=ceiling,
         amount_minor=transfer.amount_minor,
     )

@@ -45,6 +45,7 @@ _ENTRY_COLUMNS = (
     "credits_pending, balance_minor, recorded_at, previous_hash, hash"
 )
 _ENTRY_COLUMN_COUNT = len(_ENTRY_COLUMNS.split(","))
+_ACCOUNT_UPDATE_COLUMN_COUNT = 10
 
 
 def groups_of(items: Sequence[Operation | Chain]) -> list[Group]:
@@ -91,7 +92,8 @@ async def _load(connection: Connection, groups: list[Group]) -> Known:
             account_ids.update((transfers[ref].debit_account_id, transfers[ref].credit_account_id))
     accounts = await _lock_accounts(connection, sorted(account_ids))
     # Everything below is read under the locks, so no other writer can change it.
-    transfers.update(await _transfers_by_id(connection, sorted(own_ids)))
+    own_transfers, failures = await _earlier_attempts(connection, sorted(own_ids))
+    transfers.update(own_transfers)
     pending_ids = sorted(
         {
             ref
@@ -104,7 +106,7 @@ async def _load(connection: Connection, groups: list[Group]) -> Known:
     return Known(
         accounts=accounts,
         transfers=transfers,
-        failures=await _failures(connection, sorted(own_ids - set(transfers))),
+        failures=failures,
         resolutions=await _resolutions(connection, pending_ids),
         reversed_minor=await _reversed(connection, reversed_ids),
     )
@@ -134,9 +136,44 @@ async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, 
     return {state.id: state for state in map(account_state, rows)}
 
 
-async def _failures(
+Failures = dict[UUID, tuple[dict[str, Any], errors.LedgerError]]
+
+_EARLIER_ATTEMPTS_POSTGRES = (
+    "SELECT "
+    + ", ".join(f"t.{column.strip()}" for column in TRANSFER_COLUMNS.split(","))
+    + ", f.transfer_id AS failed_id, f.request_json, f.error_code, f.error_json "
+    "FROM unnest($1::uuid[]) AS asked(id) "
+    "LEFT JOIN ledger_transfer t ON t.id = asked.id "
+    "LEFT JOIN ledger_failure f ON f.transfer_id = asked.id "
+    "WHERE t.id IS NOT NULL OR f.transfer_id IS NOT NULL"
+)
+
+
+async def _earlier_attempts(
     connection: Connection, ids: list[UUID]
-) -> dict[UUID, tuple[dict[str, Any], errors.LedgerError]]:
+) -> tuple[dict[UUID, Transfer], Failures]:
+    """Transfers and recorded failures already bound to these ids (one query on PostgreSQL)."""
+    if not connection.is_postgres:
+        return await _transfers_by_id(connection, ids), await _failures(connection, ids)
+    transfers: dict[UUID, Transfer] = {}
+    failures: Failures = {}
+    for row in await connection.fetch(_EARLIER_ATTEMPTS_POSTGRES, ids):
+        if row["id"] is not None:
+            transfer = transfer_from_row(row)
+            transfers[transfer.id] = transfer
+        else:
+            failures[as_uuid(row["failed_id"])] = _failure(row)
+    return transfers, failures
+
+
+def _failure(row: Any) -> tuple[dict[str, Any], errors.LedgerError]:
+    return (
+        json.loads(row["request_json"]),
+        errors.error_from_record(row["error_code"], json.loads(row["error_json"])),
+    )
+
+
+async def _failures(connection: Connection, ids: list[UUID]) -> Failures:
     if not ids:
         return {}
     condition, params = connection.id_list(ids, 1)
@@ -145,13 +182,7 @@ async def _failures(
         f"WHERE transfer_id {condition}",
         *params,
     )
-    return {
-        as_uuid(row["transfer_id"]): (
-            json.loads(row["request_json"]),
-            errors.error_from_record(row["error_code"], json.loads(row["error_json"])),
-        )
-        for row in rows
-    }
+    return {as_uuid(row["transfer_id"]): _failure(row) for row in rows}
 
 
 async def _resolutions(connection: Connection, pending_ids: list[UUID]) -> dict[UUID, Resolution]:
@@ -179,53 +210,25 @@ async def _reversed(connection: Connection, transfer_ids: list[UUID]) -> dict[UU
 # Writing ---------------------------------------------------------------------
 
 
-def _placeholders(rows: int, columns: int) -> str:
-    return ", ".join(
-        "(" + ", ".join(f"${row * columns + column + 1}" for column in range(columns)) + ")"
-        for row in range(rows)
-    )
+def _entry_values(plan: Plan) -> list[list[Any]]:
+    return [
+        [
+            entry.account_id,
+            entry.version,
+            entry.transfer_id,
+            *entry.counters,
+            entry.balance_minor,
+            entry.recorded_at,
+            entry.previous_hash,
+            entry.hash,
+        ]
+        for entry in plan.new_entries
+    ]
 
 
-async def _write(connection: Connection, plan: Plan) -> None:
-    await _insert_transfers(connection, plan.new_transfers)
-    if plan.new_entries:
-        values: list[Any] = []
-        for entry in plan.new_entries:
-            values += [entry.account_id, entry.version, entry.transfer_id, *entry.counters]
-            values += [entry.balance_minor, entry.recorded_at, entry.previous_hash, entry.hash]
-        await connection.execute(
-            f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES "
-            + _placeholders(len(plan.new_entries), _ENTRY_COLUMN_COUNT),
-            *values,
-        )
-    await _update_accounts(connection, plan)
-    await _upsert_tallies(connection, plan)
-    await _insert_failures(connection, plan)
-
-
-async def _insert_transfers(connection: Connection, transfers: list[Transfer]) -> None:
-    if not transfers:
-        return
-    ids = {transfer.id for transfer in transfers}
-    # A row may refer to another row of the same write (a pending posted in
-    # the same chain); the reference trigger must see the earlier row, so
-    # such writes insert row by row.
-    self_referencing = any(
-        transfer.pending_id in ids or transfer.reverses_id in ids for transfer in transfers
-    )
-    batches = [[transfer] for transfer in transfers] if self_referencing else [transfers]
-    for batch in batches:
-        values = [value for transfer in batch for value in transfer_values(transfer)]
-        await connection.execute(
-            f"INSERT INTO ledger_transfer ({TRANSFER_COLUMNS}) VALUES "
-            + _placeholders(len(batch), _TRANSFER_COLUMN_COUNT),
-            *values,
-        )
-
-
-async def _update_accounts(connection: Connection, plan: Plan) -> None:
-    rows = [
-        (
+def _account_values(plan: Plan) -> list[list[Any]]:
+    return [
+        [
             account.id,
             account.debits_posted,
             account.credits_posted,
@@ -236,14 +239,90 @@ async def _update_accounts(connection: Connection, plan: Plan) -> None:
             account.updated_at,
             account.floor_minor,
             account.ceiling_minor,
-        )
+        ]
         for account in sorted(plan.changed_accounts.values(), key=lambda state: state.id)
     ]
+
+
+async def _write(connection: Connection, plan: Plan) -> None:
+    if plan.new_transfers:
+        # Rows are written in plan order, so a pending transfer precedes its
+        # post in the same write and the reference trigger sees it.
+        transfers = [transfer_values(transfer) for transfer in plan.new_transfers]
+        if connection.is_postgres:
+            await _write_postgres(connection, transfers, _entry_values(plan), _account_values(plan))
+        else:
+            await _write_sqlite(connection, transfers, _entry_values(plan), _account_values(plan))
+    await _upsert_tallies(connection, plan)
+    await _insert_failures(connection, plan)
+
+
+def _columns(rows: list[list[Any]], width: int) -> list[list[Any]]:
+    return [[row[column] for row in rows] for column in range(width)]
+
+
+# One statement, one round trip, the same text whatever the number of rows (so
+# asyncpg prepares it once per connection). Array parameters also avoid the
+# 32767-parameter limit of a multi-row VALUES list.
+_WRITE_POSTGRES = f"""
+WITH new_transfers AS (
+    INSERT INTO ledger_transfer ({TRANSFER_COLUMNS})
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],
+        $6::bigint[], $7::uuid[], $8::uuid[], $9::uuid[], $10::timestamptz[], $11::text[],
+        $12::text[], $13::text[], $14::boolean[], $15::timestamptz[], $16::timestamptz[])
+), new_entries AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS})
+    SELECT * FROM unnest($17::uuid[], $18::bigint[], $19::uuid[], $20::bigint[], $21::bigint[],
+        $22::bigint[], $23::bigint[], $24::bigint[], $25::timestamptz[], $26::text[], $27::text[])
+)
+UPDATE ledger_account AS account SET debits_posted = changed.debits_posted,
+    credits_posted = changed.credits_posted, debits_pending = changed.debits_pending,
+    credits_pending = changed.credits_pending, version = changed.version,
+    head_hash = changed.head_hash, updated_at = changed.updated_at,
+    floor_minor = changed.floor_minor, ceiling_minor = changed.ceiling_minor
+FROM unnest($28::uuid[], $29::bigint[], $30::bigint[], $31::bigint[], $32::bigint[],
+    $33::bigint[], $34::text[], $35::timestamptz[], $36::bigint[], $37::bigint[])
+    AS changed(id, debits_posted, credits_posted, debits_pending, credits_pending, version,
+               head_hash, updated_at, floor_minor, ceiling_minor)
+WHERE account.id = changed.id
+"""
+
+
+async def _write_postgres(
+    connection: Connection,
+    transfers: list[list[Any]],
+    entries: list[list[Any]],
+    accounts: list[list[Any]],
+) -> None:
+    await connection.execute(
+        _WRITE_POSTGRES,
+        *_columns(transfers, _TRANSFER_COLUMN_COUNT),
+        *_columns(entries, _ENTRY_COLUMN_COUNT),
+        *_columns(accounts, _ACCOUNT_UPDATE_COLUMN_COUNT),
+    )
+
+
+async def _write_sqlite(
+    connection: Connection,
+    transfers: list[list[Any]],
+    entries: list[list[Any]],
+    accounts: list[list[Any]],
+) -> None:
+    # SQLite runs in-process: prepared statements executed row by row cost no
+    # round trips, and no parameter limit applies.
+    transfer_slots = ", ".join(f"${n}" for n in range(1, _TRANSFER_COLUMN_COUNT + 1))
+    await connection.execute_many(
+        f"INSERT INTO ledger_transfer ({TRANSFER_COLUMNS}) VALUES ({transfer_slots})", transfers
+    )
+    entry_slots = ", ".join(f"${n}" for n in range(1, _ENTRY_COLUMN_COUNT + 1))
+    await connection.execute_many(
+        f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) VALUES ({entry_slots})", entries
+    )
     await connection.execute_many(
         "UPDATE ledger_account SET debits_posted = $2, credits_posted = $3, "
         "debits_pending = $4, credits_pending = $5, version = $6, head_hash = $7, "
         "updated_at = $8, floor_minor = $9, ceiling_minor = $10 WHERE id = $1",
-        rows,
+        accounts,
     )
 
 

@@ -751,7 +751,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if isinstance(expected_error, errors.ExistsWithDifferentField):
                 assert isinstance(actual_error, errors.ExistsWithDifferentField)
                 assert actual_error.field == expected_error.field
-                assert actual_error.specific_code == f"exists_with_different_{actual_error.field}"
+                assert actual_error.code == f"exists_with_different_{actual_error.field}"
             return
         assert actual_error is None, f"unexpected {actual_error.describe()}"
         assert actual == expected
@@ -1031,7 +1031,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert isinstance(op, Reverse)
             return dataclasses.replace(op, override_limits=not op.override_limits), chain_id
         assert name in ("pending_id", "reverses_id"), name
-        return dataclasses.replace(op, **{name: GHOST_TRANSFER}), chain_id
+        return dataclasses.replace(op, **{name: self.new_id()}), chain_id
 
     # Rules -------------------------------------------------------------------------------
 
@@ -1237,8 +1237,12 @@ class LedgerMachine(RuleBasedStateMachine):
             transfers = None if actual is None else [actual]
         else:
             transfers, error = self.send_chain([op], chain_id)
-        # Beyond agreeing with the model: exactly the original answer.
-        if stored is not None:
+        # Beyond agreeing with the model: exactly the original answer, unless the
+        # request's shape is now refused first (a pending's expiry has passed).
+        if shape_error(op, self.now) is not None:
+            assert error is not None
+            assert not error.recorded
+        elif stored is not None:
             assert error is None
             assert transfers == [stored]
         else:
