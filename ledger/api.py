@@ -417,6 +417,11 @@ class Ledger:
             raise errors.TransferNotFound(transfer_id=str(transfer_id))
         return found
 
+    async def open_pending_ids(self, *, account_id: UUID) -> list[UUID]:
+        """Unresolved pending transfers on an account (oldest first, at most EXPIRE_BATCH_MAX)."""
+        async with read_connection(self._engine) as connection:
+            return await queries.open_pending_ids(connection, account_id=account_id)
+
     async def verify(self) -> VerifyReport:
         """Recompute every chain, balance, account row and per-unit sum; see ledger.verify."""
         async with read_connection(self._engine) as connection:

@@ -142,3 +142,16 @@ async def due_pending_ids(connection: Connection, *, now: datetime, limit: int) 
         limit,
     )
     return [as_uuid(row["id"]) for row in rows]
+
+
+async def open_pending_ids(connection: Connection, *, account_id: UUID) -> list[UUID]:
+    """Pending transfers touching the account that nothing has resolved yet."""
+    rows = await connection.fetch(
+        "SELECT p.id FROM ledger_transfer p WHERE p.kind = 'pending' "
+        "AND (p.debit_account_id = $1 OR p.credit_account_id = $1) "
+        "AND NOT EXISTS (SELECT 1 FROM ledger_transfer r WHERE r.pending_id = p.id) "
+        "ORDER BY p.recorded_at, p.id LIMIT $2",
+        account_id,
+        EXPIRE_BATCH_MAX,
+    )
+    return [as_uuid(row["id"]) for row in rows]

@@ -8,18 +8,25 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from ledger import Ledger
 from service import database
 from service.apidocs import ReferenceRenderPlugin
+from service.deps import SHARED_DEPENDENCIES
 from service.health import HealthController
+from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.members import passwords
+from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
 from service.problems import exception_handlers
+from service.ratelimit import rate_limiter_for
 from service.security import security_headers_middleware
 from service.settings import Settings
 
@@ -35,6 +42,10 @@ def create_app(settings: Settings) -> Litestar:
     configure_logging(settings.log_level)
     engine = database.engine_from_url(settings.database_url)
     database.activate(engine)
+    rate_limiter = rate_limiter_for(settings.redis_url)
+    passwords.configure(
+        time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -47,12 +58,14 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            await rate_limiter.close()
             await database.release(engine)
 
     app = Litestar(
         route_handlers=[
             HealthController,
             PublicPages,
+            *MEMBER_ROUTERS,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -62,6 +75,17 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
+        dependencies=SHARED_DEPENDENCIES,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE_NAME,
+            header_name=CSRF_HEADER_NAME,
+            cookie_secure=settings.is_https,
+            cookie_samesite="lax",
+            # The JSON API checks its own: bearer tokens need none, and session
+            # cookies are checked in service/deps.py.
+            exclude=["/api/", "/health", "/ready", "/schema"],
+        ),
         request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates", engine=JinjaTemplateEngine
@@ -79,6 +103,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.ledger = Ledger(engine)
+    app.state.rate_limiter = rate_limiter
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(app.asgi_handler, https=settings.is_https)

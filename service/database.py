@@ -48,7 +48,10 @@ class AppSpec:
 
 
 # Migrations run app by app in this order; later apps may refer to earlier ones.
-APPS: tuple[AppSpec, ...] = (AppSpec(name="ledger", table_modules=()),)
+APPS: tuple[AppSpec, ...] = (
+    AppSpec(name="ledger", table_modules=()),
+    AppSpec(name="members", table_modules=("service.members.tables",)),
+)
 
 
 class UnsupportedDatabaseURLError(ValueError):

@@ -22,6 +22,8 @@ SECRET_KEY_FILE_NAME = "secret_key"  # noqa: S105 - a file name, not a secret
 SECRET_KEY_LENGTH_MIN = 32
 SECRET_KEY_GENERATED_BYTES = 48
 PUBLIC_BASE_URL_DEFAULT = "http://127.0.0.1:8000"
+ARGON2_TIME_COST_DEFAULT = 3
+ARGON2_MEMORY_KIB_DEFAULT = 65_536
 
 
 class SettingsError(ValueError):
@@ -36,6 +38,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_base_url: str = PUBLIC_BASE_URL_DEFAULT
     data_dir: str = DATA_DIR_DEFAULT
     redis_url: str | None = None
+    # argon2id cost. Production keeps argon2-cffi's defaults (about 0.1 s and
+    # 64 MiB a hash); tests lower them to keep hundreds of sign-ins fast.
+    password_time_cost: int = ARGON2_TIME_COST_DEFAULT
+    password_memory_kib: int = ARGON2_MEMORY_KIB_DEFAULT
 
     def __repr__(self) -> str:
         # The secret key must never reach a log line or a traceback.

@@ -156,6 +156,9 @@ def settings(db: TestDatabase, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET_KEY,
         data_dir=str(tmp_path / "data"),
         log_level="WARNING",
+        # Cheap argon2 for speed; test_passwords covers the production cost.
+        password_time_cost=1,
+        password_memory_kib=1024,
     )
 
 

@@ -1,0 +1,240 @@
+"""The members JSON API: thin handlers that parse, call one service function, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
+from service.limits import REGISTER_PER_ADDRESS, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS
+from service.members import services
+from service.members.principal import Principal, require_any_coordinator
+from service.members.schemas import (
+    AccountOut,
+    AreaIn,
+    AreaOut,
+    CommunityIn,
+    CommunityOut,
+    MemberOut,
+    PendingMemberOut,
+    ProfilePatch,
+    PublicMemberOut,
+    RegisterIn,
+    RoleChangeIn,
+    RoleOut,
+    TokenIn,
+    TokenOut,
+)
+from service.members.tables import Area, Community, Member
+from service.problems import Problem
+from service.ratelimit import RateLimiter, enforce
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit_sign_in(limiter: RateLimiter, request: Request[Any, Any, Any], email: str) -> None:
+    await enforce(limiter, f"sign-in:address:{client_address(request)}", SIGN_IN_PER_ADDRESS)
+    await enforce(
+        limiter, f"sign-in:account:{services.normalise_email(email)}", SIGN_IN_PER_ACCOUNT
+    )
+
+
+async def member_out(member: Member) -> MemberOut:
+    community = await services.community_by_id(member.community)
+    return MemberOut(
+        id=member.id,
+        email=member.email,
+        display_name=member.display_name,
+        community=community.slug,
+        ward=member.ward,
+        birth_year=member.birth_year,
+        skills=member.skills,
+        status=member.status,  # type: ignore[arg-type]
+        roles=[RoleOut(**grant) for grant in await services.grants_of_member(member.id)],
+        created_at=member.created_at,
+    )
+
+
+def community_out(community: Community, area_slug: str) -> CommunityOut:
+    return CommunityOut(
+        id=community.id,
+        name=community.name,
+        slug=community.slug,
+        area=area_slug,
+        requires_approval=community.requires_approval,
+        welcome_credit_minutes=community.welcome_credit_minutes,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ("auth",)
+
+    @post("/register", status_code=HTTP_201_CREATED)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RegisterIn],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        limiter: LimiterDep,
+    ) -> MemberOut:
+        await enforce(limiter, f"register:address:{client_address(request)}", REGISTER_PER_ADDRESS)
+        member = await services.member_register(engine=engine, ledger=ledger, data=data)
+        return await member_out(member)
+
+    @post("/token", status_code=HTTP_201_CREATED)
+    async def create_token(
+        self, request: Request[Any, Any, Any], data: JSONBody[TokenIn], limiter: LimiterDep
+    ) -> TokenOut:
+        await limit_sign_in(limiter, request, data.email)
+        member = await services.authenticate(email=data.email, password=data.password)
+        issued = await services.token_create(member=member)
+        return TokenOut(token=issued.token, expires_at=issued.expires_at, member_id=member.id)
+
+    @delete("/token", status_code=HTTP_204_NO_CONTENT)
+    async def revoke_token(self, member: CurrentMember) -> None:
+        await services.token_revoke(principal=member)
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ("me",)
+
+    @get("/")
+    async def me(self, member: CurrentMember) -> MemberOut:
+        return await member_out(await services.member_by_id(member.member_id))
+
+    @patch("/")
+    async def update(self, member: CurrentMember, data: JSONBody[ProfilePatch]) -> MemberOut:
+        return await member_out(await services.profile_update(principal=member, patch=data))
+
+    @get("/export")
+    async def export(self, member: CurrentMember, ledger: LedgerDep) -> dict[str, Any]:
+        return await services.member_export(ledger=ledger, principal=member)
+
+    @delete("/", status_code=HTTP_204_NO_CONTENT)
+    async def close(self, member: CurrentMember, engine: EngineDep, ledger: LedgerDep) -> None:
+        await services.member_close(engine=engine, ledger=ledger, principal=member)
+
+
+class MembersController(Controller):
+    path = "/api/v1"
+    tags = ("members",)
+
+    @get("/members/{member_id:uuid}")
+    async def public_profile(
+        self, member: CurrentMember, member_id: FromPath[uuid.UUID]
+    ) -> PublicMemberOut:
+        del member  # any signed-in member may read public profiles
+        found = await services.member_by_id(member_id)
+        if found.status not in ("active", "suspended"):
+            raise Problem(status=404, code="not_found", detail="That member was not found.")
+        community = await services.community_by_id(found.community)
+        return PublicMemberOut(
+            id=found.id,
+            display_name=found.display_name,
+            ward=found.ward,
+            skills=found.skills,
+            community=community.slug,
+        )
+
+    @get("/accounts/me")
+    async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
+        summary = await services.account_of(ledger=ledger, principal=member)
+        return AccountOut(**summary)
+
+    @get("/communities")
+    async def communities(self) -> list[CommunityOut]:
+        areas = {area.id: area.slug for area in await Area.objects().run()}
+        return [community_out(c, areas[c.area]) for c in await services.communities_list()]
+
+
+class CoordinatorController(Controller):
+    path = "/api/v1/coordinator"
+    tags = ("coordinator",)
+
+    @get("/members")
+    async def pending(
+        self,
+        member: CurrentMember,
+        community: Annotated[str | None, QueryParameter(max_length=60)] = None,
+    ) -> list[PendingMemberOut]:
+        require_any_coordinator(member)
+        community_id = await _coordinated_community(member, community)
+        rows = await services.pending_members(actor=member, community_id=community_id)
+        return [
+            PendingMemberOut(
+                id=m.id, display_name=m.display_name, ward=m.ward, created_at=m.created_at
+            )
+            for m in rows
+        ]
+
+    @post("/members/{member_id:uuid}/approve", status_code=200)
+    async def approve(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> MemberOut:
+        require_any_coordinator(member)
+        approved = await services.member_approve(
+            engine=engine, ledger=ledger, actor=member, member_id=member_id
+        )
+        return await member_out(approved)
+
+
+async def _coordinated_community(principal: Principal, slug: str | None) -> uuid.UUID:
+    if slug is None:
+        coordinated = sorted(principal.coordinated_communities) or [principal.community_id]
+        return coordinated[0]
+    community = await Community.objects().where(Community.slug == slug).first().run()
+    if community is None:
+        raise Problem(status=404, code="not_found", detail="That community was not found.")
+    return community.id
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ("admin",)
+
+    @post("/areas", status_code=HTTP_201_CREATED)
+    async def create_area(
+        self, member: CurrentMember, data: JSONBody[AreaIn], engine: EngineDep
+    ) -> AreaOut:
+        area = await services.area_create(engine=engine, actor=member, data=data)
+        return AreaOut(id=area.id, name=area.name, slug=area.slug)
+
+    @post("/communities", status_code=HTTP_201_CREATED)
+    async def create_community(
+        self,
+        member: CurrentMember,
+        data: JSONBody[CommunityIn],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> CommunityOut:
+        community = await services.community_create(
+            engine=engine, ledger=ledger, actor=member, data=data
+        )
+        return community_out(community, data.area)
+
+    @post("/members/{member_id:uuid}/roles", status_code=200)
+    async def change_roles(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        data: JSONBody[RoleChangeIn],
+        engine: EngineDep,
+    ) -> list[RoleOut]:
+        await services.role_change(engine=engine, actor=member, member_id=member_id, change=data)
+        return [RoleOut(**grant) for grant in await services.grants_of_member(member_id)]
+
+
+ROUTERS = [AuthController, MeController, MembersController, CoordinatorController, AdminController]

@@ -1,0 +1,162 @@
+"""Request and response shapes of the members API (msgspec: validation is declared)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from service.limits import (
+    BIRTH_YEAR_MIN,
+    COMMUNITY_NAME_CHARS_MAX,
+    DISPLAY_NAME_CHARS_MAX,
+    EMAIL_CHARS_MAX,
+    PASSWORD_CHARS_MAX,
+    PASSWORD_CHARS_MIN,
+    REASON_CHARS_MAX,
+    SKILLS_CHARS_MAX,
+    SLUG_CHARS_MAX,
+    WARD_CHARS_MAX,
+)
+
+BIRTH_YEAR_MAX = 2100  # the database CHECK; "not in the future" is checked in services
+
+Email = Annotated[
+    str, Meta(min_length=3, max_length=EMAIL_CHARS_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Password = Annotated[str, Meta(min_length=PASSWORD_CHARS_MIN, max_length=PASSWORD_CHARS_MAX)]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=DISPLAY_NAME_CHARS_MAX)]
+Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX)]
+BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
+Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX)]
+Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX)]
+Slug = Annotated[
+    str, Meta(min_length=2, max_length=SLUG_CHARS_MAX, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+]
+Minutes = Annotated[int, Meta(ge=-60_000, le=600_000)]
+
+Role = Literal["coordinator", "council", "admin"]
+MemberStatus = Literal["pending", "active", "suspended", "closed"]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies refuse fields they do not know (quality.md)."""
+
+
+class RegisterIn(Strict):
+    email: Email
+    password: Password
+    display_name: DisplayName
+    community: Slug
+    ward: Ward = ""
+    birth_year: BirthYear | None = None
+    consent: bool = True
+
+
+class TokenIn(Strict):
+    email: Annotated[str, Meta(max_length=EMAIL_CHARS_MAX)]
+    password: Annotated[str, Meta(max_length=PASSWORD_CHARS_MAX)]
+
+
+class TokenOut(msgspec.Struct, kw_only=True):
+    token: str
+    expires_at: datetime
+    member_id: uuid.UUID
+
+
+class ProfilePatch(Strict):
+    display_name: DisplayName | None = None
+    ward: Ward | None = None
+    skills: Skills | None = None
+    birth_year: BirthYear | None = None
+
+
+class RoleOut(msgspec.Struct, kw_only=True):
+    role: Role
+    community: str | None = None
+    area: str | None = None
+
+
+class CommunityOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    slug: str
+    area: str
+    requires_approval: bool
+    welcome_credit_minutes: int
+
+
+class MemberOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    email: str | None
+    display_name: str
+    community: str
+    ward: str
+    birth_year: int | None
+    skills: str
+    status: MemberStatus
+    roles: list[RoleOut]
+    created_at: datetime
+
+
+class PublicMemberOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    display_name: str
+    ward: str
+    skills: str
+    community: str
+
+
+class AccountOut(msgspec.Struct, kw_only=True):
+    unit: Literal["HOUR"]
+    balance_minutes: int
+    pending_minutes: int
+    available_minutes: int
+    floor_minutes: int | None
+    ceiling_minutes: int | None
+
+
+class AreaIn(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX)]
+    slug: Slug
+
+
+class AreaOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+class CommunityIn(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX)]
+    slug: Slug
+    area: Slug
+    requires_approval: bool = False
+    welcome_credit_minutes: Annotated[int, Meta(ge=0, le=6000)] = 120
+    member_floor_minutes: Annotated[int, Meta(ge=-60_000, le=0)] = -600
+    member_ceiling_minutes: Annotated[int, Meta(ge=0, le=600_000)] | None = None
+    dispute_window_days: Annotated[int, Meta(ge=1, le=365)] = 30
+    small_cell_k: Annotated[int, Meta(ge=2, le=100)] = 5
+
+
+class RoleChangeIn(Strict):
+    action: Literal["grant", "revoke"]
+    role: Role
+    reason: Reason
+    community: Slug | None = None
+    area: Slug | None = None
+
+
+class PendingMemberOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    display_name: str
+    ward: str
+    created_at: datetime
+
+
+class Page(msgspec.Struct, kw_only=True):
+    items: list[PendingMemberOut]
+    next_cursor: str | None

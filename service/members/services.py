@@ -1,0 +1,795 @@
+"""Members, communities and roles: the rules, as service functions (writes) and selectors.
+
+Controllers and pages call these and nothing else; these call the ledger and
+the tables. Each write runs in one transaction shared with the ledger, so a
+member is never created without an account, nor approved without the welcome
+credit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from piccolo.engine.base import Engine
+
+from ledger import Ledger, LedgerError, Unit, write_transaction
+from service.audit import audit_record
+from service.limits import (
+    API_TOKEN_LIFETIME_SECONDS,
+    SESSION_ABSOLUTE_SECONDS,
+    SESSION_IDLE_SECONDS,
+    SESSION_TOUCH_INTERVAL_SECONDS,
+    TOKEN_BYTES,
+)
+from service.members import passwords
+from service.members.accounts import (
+    closure_transfer_id,
+    member_account_id,
+    open_system_accounts,
+    welcome_transfer_id,
+)
+from service.members.principal import (
+    Grant,
+    Principal,
+    not_found,
+    require_admin,
+    require_coordinator_of,
+)
+from service.members.schemas import (
+    AreaIn,
+    CommunityIn,
+    ProfilePatch,
+    RegisterIn,
+    RoleChangeIn,
+)
+from service.members.tables import (
+    ApiToken,
+    Area,
+    AuditEntry,
+    Community,
+    Member,
+    RoleGrant,
+    WebSession,
+)
+from service.problems import Problem
+
+FORMER_MEMBER_NAME = "Former member"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as SHA-256 digests: a database leak reveals no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(TOKEN_BYTES)}"
+
+
+# Areas and communities -------------------------------------------------------------
+
+
+async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) -> Area:
+    require_admin(actor)
+    if await Area.exists().where(Area.slug == data.slug).run():
+        raise Problem(status=409, code="slug_taken", detail="An area with this slug exists.")
+    area = Area(id=uuid.uuid4(), name=data.name, slug=data.slug, created_at=utc_now())
+    async with write_transaction(engine):
+        await Area.insert(area).run()
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="area.create",
+            target_type="area",
+            target_id=str(area.id),
+            after={"name": data.name, "slug": data.slug},
+        )
+    return area
+
+
+async def community_create(
+    *, engine: Engine[Any], ledger: Ledger, actor: Principal | None, data: CommunityIn
+) -> Community:
+    """Create a community and its five system accounts (actor None: the command line)."""
+    if actor is not None:
+        require_admin(actor)
+    area = await Area.objects().where(Area.slug == data.area).first().run()
+    if area is None:
+        raise Problem(status=422, code="unknown_area", detail="There is no area with that slug.")
+    if await Community.exists().where(Community.slug == data.slug).run():
+        raise Problem(status=409, code="slug_taken", detail="A community with this slug exists.")
+    community_id = uuid.uuid4()
+    fields: dict[str, Any] = msgspec.structs.asdict(data)
+    fields.pop("area")
+    async with write_transaction(engine):
+        accounts = await open_system_accounts(ledger, community_id)
+        columns: dict[str, Any] = {
+            **fields,
+            **{f"{purpose}_account_id": account for purpose, account in accounts.items()},
+        }
+        community = Community(id=community_id, area=area.id, created_at=utc_now(), **columns)
+        await Community.insert(community).run()
+        await audit_record(
+            actor_id=actor.member_id if actor else None,
+            actor_label=actor.label if actor else "system:cli",
+            action="community.create",
+            target_type="community",
+            target_id=str(community_id),
+            community_id=community_id,
+            after={**fields, "area": data.area},
+        )
+    return community
+
+
+async def communities_list() -> list[Community]:
+    return await Community.objects().order_by(Community.name).run()
+
+
+async def community_by_id(community_id: uuid.UUID) -> Community:
+    community = await Community.objects().where(Community.id == community_id).first().run()
+    if community is None:
+        raise not_found("That community")
+    return community
+
+
+# Registration and approval ---------------------------------------------------------
+
+
+async def member_register(*, engine: Engine[Any], ledger: Ledger, data: RegisterIn) -> Member:
+    if not data.consent:
+        raise Problem(
+            status=422,
+            code="consent_required",
+            detail="Please agree to the privacy notice to join.",
+            extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
+        )
+    if data.birth_year is not None and data.birth_year > utc_now().year:
+        raise _field_problem("birth_year", "cannot be in the future")
+    community = await Community.objects().where(Community.slug == data.community).first().run()
+    if community is None:
+        raise _field_problem("community", "there is no time bank with that name")
+    email = normalise_email(data.email)
+    password_hash = await passwords.hash_password(data.password)
+    member_id = uuid.uuid4()
+    now = utc_now()
+    member = Member(
+        id=member_id,
+        email=email,
+        password_hash=password_hash,
+        display_name=data.display_name.strip(),
+        community=community.id,
+        ward=data.ward.strip(),
+        birth_year=data.birth_year,
+        skills="",
+        status="pending" if community.requires_approval else "active",
+        hour_account_id=member_account_id(member_id),
+        consented_at=now,
+        created_at=now,
+        approved_at=None if community.requires_approval else now,
+    )
+    async with write_transaction(engine):
+        if await Member.exists().where(Member.email == email).run():
+            raise Problem(
+                status=409,
+                code="email_taken",
+                detail="An account with this email exists. Try signing in instead.",
+            )
+        await ledger.open_account(
+            unit=Unit.HOUR,
+            owner=f"member:{member_id}",
+            floor_minor=community.member_floor_minutes,
+            ceiling_minor=community.member_ceiling_minutes,
+            account_id=member.hour_account_id,
+        )
+        await Member.insert(member).run()
+        if member.status == "active":
+            await _post_welcome_credit(ledger, community, member)
+    return member
+
+
+def _field_problem(field: str, message: str) -> Problem:
+    return Problem(
+        status=422,
+        code="validation_failed",
+        detail="Some fields are missing or not valid.",
+        extra={"errors": [{"field": field, "source": "body", "message": message}]},
+    )
+
+
+async def _post_welcome_credit(ledger: Ledger, community: Community, member: Member) -> None:
+    """Post the welcome credit once: its transfer id is derived from the member."""
+    if community.welcome_credit_minutes <= 0:
+        return
+    transfer = await ledger.transfer(
+        id=welcome_transfer_id(member.id),
+        debit_account_id=community.issuance_account_id,
+        credit_account_id=member.hour_account_id,
+        amount_minor=community.welcome_credit_minutes,
+        unit=Unit.HOUR,
+        code="welcome",
+        actor="system:welcome",
+        memo=f"Welcome to {community.name}",
+    )
+    await (
+        Member.update({Member.welcome_transfer_id: transfer.id}).where(Member.id == member.id).run()
+    )
+
+
+async def member_approve(
+    *, engine: Engine[Any], ledger: Ledger, actor: Principal, member_id: uuid.UUID
+) -> Member:
+    """Approve a pending member and post the welcome credit, exactly once."""
+    member = await _member_in_scope(actor, member_id)
+    async with write_transaction(engine):
+        # Only the approval that flips the status posts the credit; a second
+        # click, or a second coordinator at the same moment, changes nothing.
+        flipped = (
+            await Member.update({Member.status: "active", Member.approved_at: utc_now()})
+            .where((Member.id == member_id) & (Member.status == "pending"))
+            .returning(Member.id)
+            .run()
+        )
+        if flipped:
+            community = await community_by_id(member.community)
+            await _post_welcome_credit(ledger, community, member)
+            await audit_record(
+                actor_id=actor.member_id,
+                actor_label=actor.label,
+                action="member.approve",
+                target_type="member",
+                target_id=str(member_id),
+                community_id=member.community,
+                before={"status": "pending"},
+                after={"status": "active"},
+            )
+    return await member_by_id(member_id)
+
+
+async def _member_in_scope(actor: Principal, member_id: uuid.UUID) -> Member:
+    member = await Member.objects().where(Member.id == member_id).first().run()
+    if member is None:
+        raise not_found("That member")
+    require_coordinator_of(actor, member.community)
+    return member
+
+
+async def member_by_id(member_id: uuid.UUID) -> Member:
+    member = await Member.objects().where(Member.id == member_id).first().run()
+    if member is None:
+        raise not_found("That member")
+    return member
+
+
+async def pending_members(*, actor: Principal, community_id: uuid.UUID) -> list[Member]:
+    require_coordinator_of(actor, community_id)
+    return (
+        await Member.objects()
+        .where((Member.community == community_id) & (Member.status == "pending"))
+        .order_by(Member.created_at)
+        .run()
+    )
+
+
+# Sign-in, sessions and tokens ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    token: str
+    credential_id: uuid.UUID
+    expires_at: datetime
+    member_id: uuid.UUID
+
+
+async def authenticate(*, email: str, password: str) -> Member:
+    """The member with this email and password, or 401 saying only that the pair is wrong."""
+    member = await Member.objects().where(Member.email == normalise_email(email)).first().run()
+    stored_hash = member.password_hash if member is not None else None
+    if not await passwords.verify_password(stored_hash, password) or member is None:
+        raise Problem(
+            status=401,
+            code="sign_in_failed",
+            detail="That email and password do not match an account.",
+        )
+    if member.status == "suspended":
+        raise Problem(
+            status=403,
+            code="account_suspended",
+            detail="This account is suspended. Please contact your coordinator.",
+        )
+    if stored_hash is not None and passwords.needs_rehash(stored_hash):
+        rehashed = await passwords.hash_password(password)
+        await Member.update({Member.password_hash: rehashed}).where(Member.id == member.id).run()
+    return member
+
+
+async def token_create(*, member: Member) -> IssuedCredential:
+    token = _new_token("tb")
+    now = utc_now()
+    row = ApiToken(
+        id=uuid.uuid4(),
+        token_hash=token_digest(token),
+        member=member.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=API_TOKEN_LIFETIME_SECONDS),
+    )
+    await ApiToken.insert(row).run()
+    return IssuedCredential(token, row.id, row.expires_at, member.id)
+
+
+async def session_create(*, member: Member, replacing_token: str | None) -> IssuedCredential:
+    """A new session for a fresh sign-in; any session the browser had is ended (rotation)."""
+    if replacing_token:
+        await session_end(token=replacing_token)
+    token = _new_token("s")
+    now = utc_now()
+    row = WebSession(
+        id=uuid.uuid4(),
+        token_hash=token_digest(token),
+        member=member.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=SESSION_ABSOLUTE_SECONDS),
+    )
+    await WebSession.insert(row).run()
+    return IssuedCredential(token, row.id, row.expires_at, member.id)
+
+
+async def session_end(*, token: str) -> None:
+    await (
+        WebSession.update({WebSession.ended_at: utc_now()})
+        .where((WebSession.token_hash == token_digest(token)) & WebSession.ended_at.is_null())
+        .run()
+    )
+
+
+async def token_revoke(*, principal: Principal) -> None:
+    if principal.via == "token":
+        await (
+            ApiToken.update({ApiToken.revoked_at: utc_now()})
+            .where(ApiToken.id == principal.credential_id)
+            .run()
+        )
+    else:
+        await (
+            WebSession.update({WebSession.ended_at: utc_now()})
+            .where(WebSession.id == principal.credential_id)
+            .run()
+        )
+
+
+async def principal_from_token(*, token: str) -> Principal | None:
+    now = utc_now()
+    row = (
+        await ApiToken.select(ApiToken.id, ApiToken.member, ApiToken.expires_at)
+        .where(
+            (ApiToken.token_hash == token_digest(token))
+            & ApiToken.revoked_at.is_null()
+            & (ApiToken.expires_at > now)
+        )
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    return await _principal(row["member"], via="token", credential_id=row["id"])
+
+
+async def principal_from_session(*, token: str) -> Principal | None:
+    now = utc_now()
+    row = (
+        await WebSession.select(WebSession.id, WebSession.member, WebSession.last_seen_at)
+        .where(
+            (WebSession.token_hash == token_digest(token))
+            & WebSession.ended_at.is_null()
+            & (WebSession.expires_at > now)
+            & (WebSession.last_seen_at > now - timedelta(seconds=SESSION_IDLE_SECONDS))
+        )
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    if now - row["last_seen_at"] > timedelta(seconds=SESSION_TOUCH_INTERVAL_SECONDS):
+        await (
+            WebSession.update({WebSession.last_seen_at: now})
+            .where(WebSession.id == row["id"])
+            .run()
+        )
+    return await _principal(row["member"], via="session", credential_id=row["id"])
+
+
+async def _principal(
+    member_id: uuid.UUID, *, via: Any, credential_id: uuid.UUID
+) -> Principal | None:
+    member = (
+        await Member.select(Member.id, Member.display_name, Member.community, Member.status)
+        .where(Member.id == member_id)
+        .first()
+        .run()
+    )
+    if member is None or member["status"] in ("suspended", "closed"):
+        return None
+    return Principal(
+        member_id=member["id"],
+        display_name=member["display_name"],
+        community_id=member["community"],
+        status=member["status"],
+        grants=await live_grants(member_id),
+        via=via,
+        credential_id=credential_id,
+    )
+
+
+async def live_grants(member_id: uuid.UUID) -> tuple[Grant, ...]:
+    rows = (
+        await RoleGrant.select(RoleGrant.role, RoleGrant.community, RoleGrant.area)
+        .where((RoleGrant.member == member_id) & RoleGrant.revoked_at.is_null())
+        .run()
+    )
+    return tuple(Grant(row["role"], row["community"], row["area"]) for row in rows)
+
+
+# Profile, export, closure ----------------------------------------------------------
+
+
+async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member:
+    changes = {
+        getattr(Member, name): (value.strip() if isinstance(value, str) else value)
+        for name, value in msgspec.structs.asdict(patch).items()
+        if value is not None
+    }
+    if patch.birth_year is not None and patch.birth_year > utc_now().year:
+        raise _field_problem("birth_year", "cannot be in the future")
+    if changes:
+        await Member.update(changes).where(Member.id == principal.member_id).run()
+    return await member_by_id(principal.member_id)
+
+
+async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
+    """Everything held about the member, as plain JSON values."""
+    member = await member_by_id(principal.member_id)
+    community = await community_by_id(member.community)
+    statement = await _whole_statement(ledger, member.hour_account_id)
+    return {
+        "exported_at": utc_now().isoformat(),
+        "profile": {
+            "id": str(member.id),
+            "email": member.email,
+            "display_name": member.display_name,
+            "ward": member.ward,
+            "birth_year": member.birth_year,
+            "skills": member.skills,
+            "status": member.status,
+            "community": community.slug,
+            "created_at": member.created_at.isoformat(),
+            "consented_at": member.consented_at.isoformat() if member.consented_at else None,
+            "approved_at": member.approved_at.isoformat() if member.approved_at else None,
+        },
+        "roles": [
+            {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
+            for grant in await live_grants(member.id)
+        ],
+        "account": await _account_summary(ledger, member.hour_account_id),
+        "statement": statement,
+        "sessions": await WebSession.select(
+            WebSession.created_at, WebSession.last_seen_at, WebSession.ended_at
+        )
+        .where(WebSession.member == member.id)
+        .run(),
+        "api_tokens": await ApiToken.select(
+            ApiToken.created_at, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at
+        )
+        .where(ApiToken.member == member.id)
+        .run(),
+        "audit": await AuditEntry.select(
+            AuditEntry.at, AuditEntry.action, AuditEntry.reason, AuditEntry.actor_label
+        )
+        .where((AuditEntry.target_type == "member") & (AuditEntry.target_id == str(member.id)))
+        .run(),
+    }
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, Any]:
+    account = await ledger.account(account_id=account_id)
+    return {
+        "unit": account.unit.value,
+        "balance_minutes": account.balance_minor,
+        "pending_minutes": account.debits_pending_minor,
+        "available_minutes": account.available_minor,
+        "floor_minutes": account.floor_minor,
+        "ceiling_minutes": account.ceiling_minor,
+    }
+
+
+async def _whole_statement(ledger: Ledger, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = await ledger.statement(account_id=account_id, limit=500, cursor=cursor)
+        lines += [
+            {
+                "transfer_id": str(line.transfer.id),
+                "code": line.transfer.code,
+                "minutes": line.change_minor,
+                "balance_after_minutes": line.balance_after_minor,
+                "memo": line.transfer.memo,
+                "effective_at": line.transfer.effective_at.isoformat(),
+                "recorded_at": line.recorded_at.isoformat(),
+            }
+            for line in page.lines
+        ]
+        cursor = page.next_cursor
+        if cursor is None:
+            return lines
+
+
+async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
+    member = await member_by_id(principal.member_id)
+    return await _account_summary(ledger, member.hour_account_id)
+
+
+async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:
+    """Close the account: settle the balance with the pool, erase personal data.
+
+    A positive balance is donated to the community pool; a debt is written
+    off from the pool if it can cover it, else from the issuance account. The
+    ledger account is then closed, so the history stays balanced and
+    verifiable while the person behind it is gone from the database.
+    """
+    member = await member_by_id(principal.member_id)
+    community = await community_by_id(member.community)
+    async with write_transaction(engine):
+        await _settle_for_closure(ledger, community, member)
+        await ledger.close_account(account_id=member.hour_account_id)
+        now = utc_now()
+        await (
+            Member.update(
+                {
+                    Member.email: None,
+                    Member.password_hash: None,
+                    Member.display_name: FORMER_MEMBER_NAME,
+                    Member.ward: "",
+                    Member.skills: "",
+                    Member.status: "closed",
+                    Member.closed_at: now,
+                }
+            )
+            .where(Member.id == member.id)
+            .run()
+        )
+        await (
+            WebSession.update({WebSession.ended_at: now})
+            .where((WebSession.member == member.id) & WebSession.ended_at.is_null())
+            .run()
+        )
+        await (
+            ApiToken.update({ApiToken.revoked_at: now})
+            .where((ApiToken.member == member.id) & ApiToken.revoked_at.is_null())
+            .run()
+        )
+        await (
+            RoleGrant.update({RoleGrant.revoked_at: now, RoleGrant.revoke_reason: "account closed"})
+            .where((RoleGrant.member == member.id) & RoleGrant.revoked_at.is_null())
+            .run()
+        )
+        await audit_record(
+            actor_id=member.id,
+            actor_label=principal.label,
+            action="member.close",
+            target_type="member",
+            target_id=str(member.id),
+            community_id=member.community,
+            reason="closed by the member",
+        )
+
+
+async def _settle_for_closure(ledger: Ledger, community: Community, member: Member) -> None:
+    await _void_open_holds(ledger, member)
+    balance = (await ledger.balance(account_id=member.hour_account_id)).balance_minor
+    if balance == 0:
+        return
+    pool = community.pool_account_id
+    if balance > 0:
+        debit, credit = member.hour_account_id, pool
+    else:
+        pool_available = (await ledger.balance(account_id=pool)).available_minor
+        debit = pool if pool_available >= -balance else community.issuance_account_id
+        credit = member.hour_account_id
+    await ledger.transfer(
+        id=closure_transfer_id(member.id),
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount_minor=abs(balance),
+        unit=Unit.HOUR,
+        code="closure",
+        actor=f"member:{member.id}",
+        memo="Balance settled when the account was closed",
+    )
+
+
+async def _void_open_holds(ledger: Ledger, member: Member) -> None:
+    """Holds on the member's hours end with the account (exchanges cancel them first)."""
+    for pending_id in await ledger.open_pending_ids(account_id=member.hour_account_id):
+        try:
+            await ledger.void_pending(
+                id=uuid.uuid5(pending_id, "closure-void"),
+                pending_id=pending_id,
+                actor=f"member:{member.id}",
+                memo="account closed",
+            )
+        except LedgerError as error:
+            if error.code != "pending_already_resolved":
+                raise
+
+
+# Roles -----------------------------------------------------------------------------
+
+
+async def role_change(
+    *, engine: Engine[Any], actor: Principal | None, member_id: uuid.UUID, change: RoleChangeIn
+) -> tuple[Grant, ...]:
+    """Grant or revoke a role with its scope and a reason (actor None: the command line)."""
+    if actor is not None:
+        require_admin(actor)
+    member = await member_by_id(member_id)
+    if member.status == "closed":
+        raise not_found("That member")
+    community_id, area_id = await _role_scope(change)
+    scope = _scope_filter(member_id, change.role, community_id, area_id)
+    before = await live_grants(member_id)
+    async with write_transaction(engine):
+        if change.action == "grant":
+            if not await RoleGrant.exists().where(scope).run():
+                await RoleGrant.insert(
+                    RoleGrant(
+                        id=uuid.uuid4(),
+                        member=member_id,
+                        role=change.role,
+                        community=community_id,
+                        area=area_id,
+                        reason=change.reason,
+                        granted_by=actor.member_id if actor else None,
+                        granted_at=utc_now(),
+                    )
+                ).run()
+        else:
+            await (
+                RoleGrant.update(
+                    {
+                        RoleGrant.revoked_at: utc_now(),
+                        RoleGrant.revoked_by: actor.member_id if actor else None,
+                        RoleGrant.revoke_reason: change.reason,
+                    }
+                )
+                .where(scope)
+                .run()
+            )
+        after = await live_grants(member_id)
+        await audit_record(
+            actor_id=actor.member_id if actor else None,
+            actor_label=actor.label if actor else "system:cli",
+            action=f"role.{change.action}",
+            target_type="member",
+            target_id=str(member_id),
+            community_id=member.community,
+            reason=change.reason,
+            before={"roles": [_grant_json(grant) for grant in before]},
+            after={"roles": [_grant_json(grant) for grant in after]},
+        )
+    return after
+
+
+def _grant_json(grant: Grant) -> dict[str, str | None]:
+    return {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
+
+
+async def _role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    if change.role == "coordinator":
+        if change.community is None or change.area is not None:
+            raise _field_problem("community", "a coordinator role needs a community, and only that")
+        community = (
+            await Community.objects().where(Community.slug == change.community).first().run()
+        )
+        if community is None:
+            raise _field_problem("community", "there is no community with that slug")
+        return community.id, None
+    if change.role == "council":
+        if change.area is None or change.community is not None:
+            raise _field_problem("area", "a council role needs an area, and only that")
+        area = await Area.objects().where(Area.slug == change.area).first().run()
+        if area is None:
+            raise _field_problem("area", "there is no area with that slug")
+        return None, area.id
+    if change.community is not None or change.area is not None:
+        raise _field_problem("role", "the admin role has no scope")
+    return None, None
+
+
+def _scope_filter(
+    member_id: uuid.UUID, role: str, community_id: uuid.UUID | None, area_id: uuid.UUID | None
+) -> Any:
+    where = (RoleGrant.member == member_id) & (RoleGrant.role == role)
+    where &= RoleGrant.revoked_at.is_null()
+    where &= (
+        RoleGrant.community.is_null()
+        if community_id is None
+        else RoleGrant.community == community_id
+    )
+    return where & (RoleGrant.area.is_null() if area_id is None else RoleGrant.area == area_id)
+
+
+async def grants_of_member(member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Live grants with slugs, for pages and the API."""
+    grants = await live_grants(member_id)
+    slugs = {c.id: c.slug for c in await Community.objects().run()}
+    areas = {a.id: a.slug for a in await Area.objects().run()}
+    return [
+        {
+            "role": grant.role,
+            "community": slugs.get(grant.community_id) if grant.community_id else None,
+            "area": areas.get(grant.area_id) if grant.area_id else None,
+        }
+        for grant in grants
+    ]
+
+
+# The first admin -------------------------------------------------------------------
+
+
+async def admin_bootstrap(
+    *, engine: Engine[Any], ledger: Ledger, email: str, password: str, display_name: str
+) -> Member:
+    """Create (or promote) an admin from the command line; safe to run twice."""
+    community = await Community.objects().order_by(Community.created_at).first().run()
+    if community is None:
+        area = await Area.objects().where(Area.slug == "home").first().run()
+        if area is None:
+            area = Area(id=uuid.uuid4(), name="Home area", slug="home", created_at=utc_now())
+            await Area.insert(area).run()
+        community = await community_create(
+            engine=engine,
+            ledger=ledger,
+            actor=None,
+            data=CommunityIn(name="Home time bank", slug="home", area="home"),
+        )
+    existing = await Member.objects().where(Member.email == normalise_email(email)).first().run()
+    member = existing or await member_register(
+        engine=engine,
+        ledger=ledger,
+        data=RegisterIn(
+            email=email, password=password, display_name=display_name, community=community.slug
+        ),
+    )
+    if member.status == "pending":
+        await (
+            Member.update({Member.status: "active", Member.approved_at: utc_now()})
+            .where(Member.id == member.id)
+            .run()
+        )
+    await role_change(
+        engine=engine,
+        actor=None,
+        member_id=member.id,
+        change=RoleChangeIn(
+            action="grant", role="admin", reason="created with timebank create-admin"
+        ),
+    )
+    return await member_by_id(member.id)
