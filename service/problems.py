@@ -24,6 +24,7 @@ from litestar.exceptions import (
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.types import ExceptionHandlersMap
 
+from ledger import LedgerError
 from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -174,9 +175,46 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+# Ledger errors that reach HTTP: status, public code. Others are 409 with the ledger's code.
+_LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
+    "exceeds_floor": (409, "insufficient_credit"),
+    "exceeds_ceiling": (409, "exceeds_ceiling"),
+    "account_not_found": (404, "not_found"),
+    "transfer_not_found": (404, "not_found"),
+    "pending_not_found": (404, "not_found"),
+    "reversal_target_not_found": (404, "not_found"),
+    "ledger_integrity": (500, "internal_error"),
+}
+
+
+def _minutes_text(minutes: int) -> str:
+    hours, rest = divmod(abs(minutes), 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if rest or not parts:
+        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+    return ("minus " if minutes < 0 else "") + " ".join(parts)
+
+
+def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
+    status, code = _LEDGER_STATUS.get(exc.code, (409, exc.code))
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return _handle_unexpected(request, exc)
+    detail = exc.message[0].upper() + exc.message[1:] + "."
+    if exc.code == "exceeds_floor":
+        available = int(exc.data.get("available_minor") or 0)
+        detail = f"Not enough credit: you have {_minutes_text(available)} available."
+    if not exc.recorded and status == HTTPStatus.CONFLICT and not code.startswith("exists_"):
+        # A request-shape error from the ledger: the caller sent something invalid.
+        status = HTTPStatus.UNPROCESSABLE_ENTITY
+    return problem_response(
+        request, status=status, code=code, detail=detail, extra={"ledger": exc.data}
+    )
+
+
 def exception_handlers() -> ExceptionHandlersMap:
     return {
         Problem: _handle_problem,
+        LedgerError: _handle_ledger,
         ValidationException: _handle_validation,
         NotFoundException: _handle_http,
         MethodNotAllowedException: _handle_http,

@@ -13,7 +13,9 @@ from litestar import Litestar, get, post
 from litestar.params import Body
 from litestar.testing import AsyncTestClient
 
+from ledger.errors import ExceedsFloor
 from service.app import REQUEST_BODY_SIZE_MAX_BYTES, create_app
+from service.problems import exception_handlers
 from service.settings import Settings
 from tests.conftest import admin_execute, postgres_url
 
@@ -198,3 +200,18 @@ async def test_security_headers_on_pages_and_errors(client: AsyncTestClient[Lite
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"]
         assert len(response.headers["x-request-id"]) >= 8
+
+
+async def test_ledger_errors_become_problems_with_the_available_balance() -> None:
+    @get("/spend", sync_to_thread=False)
+    def spend() -> None:
+        raise ExceedsFloor(account_id="a", available_minor=210, floor_minor=0, amount_minor=300)
+
+    throwaway = Litestar(route_handlers=[spend], exception_handlers=exception_handlers())
+    async with AsyncTestClient(app=throwaway) as test_client:
+        response = await test_client.get("/spend")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "insufficient_credit"
+    assert body["detail"] == "Not enough credit: you have 3 hours 30 minutes available."
+    assert response.headers["content-type"].startswith("application/problem+json")
