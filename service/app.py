@@ -21,6 +21,7 @@ from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.health import HealthController
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.market.transfer_controllers import TransferController
 from service.members import passwords
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.observability import configure_logging, request_context_middleware
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             PublicPages,
             *MEMBER_ROUTERS,
+            TransferController,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

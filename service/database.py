@@ -51,6 +51,7 @@ class AppSpec:
 APPS: tuple[AppSpec, ...] = (
     AppSpec(name="ledger", table_modules=()),
     AppSpec(name="members", table_modules=("service.members.tables",)),
+    AppSpec(name="market", table_modules=("service.market.tables",)),
 )
 
 

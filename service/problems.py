@@ -201,8 +201,10 @@ def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Respons
         return _handle_unexpected(request, exc)
     detail = exc.message[0].upper() + exc.message[1:] + "."
     if exc.code == "exceeds_floor":
+        # What the member can still spend: the balance less holds, down to the floor.
         available = int(exc.data.get("available_minor") or 0)
-        detail = f"Not enough credit: you have {_minutes_text(available)} available."
+        spendable = max(0, available - int(exc.data.get("floor_minor") or 0))
+        detail = f"Not enough credit: you have {_minutes_text(spendable)} available."
     if not exc.recorded and status == HTTPStatus.CONFLICT and not code.startswith("exists_"):
         # A request-shape error from the ledger: the caller sent something invalid.
         status = HTTPStatus.UNPROCESSABLE_ENTITY

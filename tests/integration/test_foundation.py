@@ -205,7 +205,7 @@ async def test_security_headers_on_pages_and_errors(client: AsyncTestClient[Lite
 async def test_ledger_errors_become_problems_with_the_available_balance() -> None:
     @get("/spend", sync_to_thread=False)
     def spend() -> None:
-        raise ExceedsFloor(account_id="a", available_minor=210, floor_minor=0, amount_minor=300)
+        raise ExceedsFloor(account_id="a", available_minor=-90, floor_minor=-300, amount_minor=300)
 
     throwaway = Litestar(route_handlers=[spend], exception_handlers=exception_handlers())
     async with AsyncTestClient(app=throwaway) as test_client:
