@@ -320,7 +320,12 @@ class Ledger:
             groups.append((chain.operations, chain.chain_id))
             positions.append(position)
         if groups:
-            outcomes = await self._write(groups, instant, raise_first=False)
+            if now is None:
+                outcomes = await self._write(groups, instant, raise_first=False)
+            else:
+                # The group committer plans at the clock's time; an explicit
+                # instant (expire_due's) must be the one the write is planned at.
+                outcomes = await self._write_now(groups, instant)
             for position, outcome in zip(positions, outcomes, strict=True):
                 results[position] = BatchResult(tuple(outcome.transfers), outcome.error)
         return [result for result in results if result is not None]

@@ -161,8 +161,14 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, sqlite3.IntegrityError):
         # Another process inserted the same transfer id first: re-running
         # finds it and answers idempotently.
-        return "UNIQUE constraint failed: ledger_transfer.id" in str(error) or (
-            "UNIQUE constraint failed: ledger_failure.transfer_id" in str(error)
+        message = str(error)
+        return any(
+            marker in message
+            for marker in (
+                "UNIQUE constraint failed: ledger_transfer.id",
+                "UNIQUE constraint failed: ledger_failure.transfer_id",
+                "REPLACE on ledger_transfer refused",  # the no-replace trigger fires first
+            )
         )
     return False
 

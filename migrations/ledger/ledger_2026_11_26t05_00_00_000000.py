@@ -159,6 +159,21 @@ def _sqlite_triggers() -> list[str]:
                 f"BEGIN SELECT RAISE(ABORT, 'ledger history is append-only: "
                 f"{operation} on {table} refused'); END"
             )
+    # INSERT OR REPLACE deletes the old row without firing DELETE triggers:
+    # refuse any insert that would collide with a stored transfer or entry.
+    statements.append(
+        "CREATE TRIGGER ledger_transfer_no_replace BEFORE INSERT ON ledger_transfer "
+        "WHEN EXISTS (SELECT 1 FROM ledger_transfer WHERE id = NEW.id) "
+        "BEGIN SELECT RAISE(ABORT, 'ledger history is append-only: REPLACE on ledger_transfer "
+        "refused'); END"
+    )
+    statements.append(
+        "CREATE TRIGGER ledger_entry_no_replace BEFORE INSERT ON ledger_entry "
+        "WHEN EXISTS (SELECT 1 FROM ledger_entry WHERE (account_id = NEW.account_id AND "
+        "version = NEW.version) OR (transfer_id = NEW.transfer_id AND account_id = NEW.account_id)) "
+        "BEGIN SELECT RAISE(ABORT, 'ledger history is append-only: REPLACE on ledger_entry "
+        "refused'); END"
+    )
     statements.append(
         """
         CREATE TRIGGER ledger_transfer_resolution_matches BEFORE INSERT ON ledger_transfer

@@ -5,10 +5,10 @@ never write. `RawDatabase` speaks PostgreSQL's numbered parameters ($1, $2, ...)
 on both engines, encodes values the way the ledger stores them (UUIDs and
 instants as TEXT on SQLite), and runs every statement in autocommit mode.
 
-`tamper()` changes rows with the append-only triggers switched off: on
+`tamper()` changes rows with the ledger's triggers switched off: on
 PostgreSQL with `session_replication_role = replica` (which disables ordinary
-triggers for that transaction only), on SQLite by dropping the table's
-triggers and creating them again in the same transaction.
+triggers and foreign key checks for that transaction only), on SQLite by
+dropping the triggers and creating them again in the same transaction.
 """
 
 from __future__ import annotations
@@ -87,33 +87,48 @@ class RawDatabase:
         return next(iter(rows[0].values()))
 
     async def tamper(
-        self, table: str, statements: Sequence[tuple[str, Sequence[Any]]], *, checks: bool = True
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *, checks: bool = True
     ) -> None:
-        """Run `statements` with the append-only triggers of `table` disabled.
+        """Run `statements` in one transaction with every trigger and foreign key off.
 
-        With `checks=False` the table's CHECK constraints are bypassed too
-        (SQLite: `ignore_check_constraints`; PostgreSQL: the entry balance
-        CHECK is dropped, the only one the tamper tests need to get past).
+        With `checks=False` CHECK constraints are bypassed too (SQLite:
+        `ignore_check_constraints`; PostgreSQL: the entry balance CHECK, the
+        only one the tamper tests need to get past, is dropped and added back
+        NOT VALID).
         """
         if self.is_postgres:
-            connection = self._pg()
-            async with connection.transaction():
-                await connection.execute("SET LOCAL session_replication_role = replica")
-                if not checks:
-                    await connection.execute(
-                        "ALTER TABLE ledger_entry DROP CONSTRAINT ledger_entry_balance"
-                    )
-                for sql, args in statements:
-                    await connection.execute(sql, *args)
-            return
+            await self._tamper_postgres(statements, checks=checks)
+        else:
+            await self._tamper_sqlite(statements, checks=checks)
+
+    async def _tamper_postgres(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *, checks: bool
+    ) -> None:
+        connection = self._pg()
+        async with connection.transaction():
+            # Ordinary triggers (the ledger's) and foreign key checks are off
+            # in replica mode, for this transaction only.
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            if not checks:
+                await connection.execute(
+                    "ALTER TABLE ledger_entry DROP CONSTRAINT ledger_entry_balance"
+                )
+            for sql, args in statements:
+                await connection.execute(sql, *args)
+            if not checks:
+                await connection.execute(
+                    "ALTER TABLE ledger_entry ADD CONSTRAINT ledger_entry_balance "
+                    "CHECK (balance_minor = credits_posted - debits_posted) NOT VALID"
+                )
+
+    async def _tamper_sqlite(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], *, checks: bool
+    ) -> None:
         connection = self._sqlite()
-        triggers = [
-            (name, sql)
-            for name, sql in connection.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-                [table],
-            ).fetchall()
-        ]
+        triggers = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall()
+        connection.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
         if not checks:
             connection.execute("PRAGMA ignore_check_constraints = ON")
         connection.execute("BEGIN IMMEDIATE")
@@ -127,8 +142,11 @@ class RawDatabase:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
-        connection.execute("PRAGMA ignore_check_constraints = OFF")
+        else:
+            connection.execute("COMMIT")
+        finally:
+            connection.execute("PRAGMA ignore_check_constraints = OFF")
+            connection.execute("PRAGMA foreign_keys = ON")
 
 
 @asynccontextmanager

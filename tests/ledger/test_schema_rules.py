@@ -173,158 +173,140 @@ async def world(ledger: Ledger, db: TestDatabase, clock: Clock) -> AsyncIterator
 
 # Transfers ----------------------------------------------------------------------
 
+# (case, fields changed from a valid single transfer issuance -> alice, refusal);
+# "alice", "pounds" and "stranger" name accounts filled in by the test.
+TRANSFER_ROW_CASES: list[tuple[str, dict[str, Any], Refusal]] = [
+    (
+        "HOUR transfer into a GBP account",
+        {"unit": "HOUR", "debit_account_id": "alice", "credit_account_id": "pounds"},
+        unit_foreign_key("credit"),
+    ),
+    (
+        "GBP transfer out of an HOUR account",
+        {"unit": "GBP", "debit_account_id": "alice", "credit_account_id": "pounds"},
+        unit_foreign_key("debit"),
+    ),
+    ("unknown debit account", {"debit_account_id": "stranger"}, unit_foreign_key("debit")),
+    *[
+        (
+            f"amount {amount}",
+            {"amount_minor": amount},
+            check("ledger_transfer_amount_minor_check", "amount_minor > 0"),
+        )
+        for amount in (0, -1, -30, 100_000_001)
+    ],
+    (
+        "debit account = credit account",
+        {"debit_account_id": "alice", "credit_account_id": "alice"},
+        check("ledger_transfer_distinct_accounts"),
+    ),
+    ("unknown kind", {"kind": "gift"}, check("ledger_transfer_kind_check", "kind IN")),
+    ("post without pending", {"kind": "post"}, check("ledger_transfer_resolution_shape")),
+    ("void without pending", {"kind": "void"}, check("ledger_transfer_resolution_shape")),
+    ("reversal without original", {"kind": "reversal"}, check("ledger_transfer_reversal_shape")),
+    ("pending without expiry", {"kind": "pending"}, check("ledger_transfer_expiry_shape")),
+    (
+        "single with expiry",
+        {"expires_at": NOW + timedelta(days=1)},
+        check("ledger_transfer_expiry_shape"),
+    ),
+    (
+        "override outside reversal",
+        {"override_limits": True},
+        check("ledger_transfer_override_shape"),
+    ),
+    (
+        "memo too long",
+        {"memo": "x" * 501},
+        check("ledger_transfer_memo_check", "length(memo) <= 500"),
+    ),
+    ("empty code", {"code": ""}, check("ledger_transfer_code_check", "length(code) BETWEEN 1")),
+]
 
-async def test_a_well_formed_raw_transfer_is_accepted(world: World) -> None:
-    # The baseline every refusal below changes in one field only.
+
+async def test_transfer_rows_breaking_a_rule_are_refused(world: World) -> None:
+    accounts = {"alice": world.alice, "pounds": world.pounds, "stranger": new_id()}
+    for case, changed, refusal in TRANSFER_ROW_CASES:
+        fields: dict[str, Any] = {
+            "debit_account_id": world.issuance,
+            "credit_account_id": world.alice,
+        }
+        for name, value in changed.items():
+            named_account = name.endswith("_account_id") and isinstance(value, str)
+            fields[name] = accounts[value] if named_account else value
+        try:
+            await world.refused(refusal, **fields)
+        except AssertionError as error:
+            raise AssertionError(f"{case}: {error}") from error
+    # The row every case above changes in one field is itself valid, as is the
+    # largest amount.
     await world.insert(debit_account_id=world.issuance, credit_account_id=world.alice)
-    assert await world.transfer_count() == 1
-
-
-@pytest.mark.parametrize(
-    ("unit", "refusal"),
-    [("HOUR", unit_foreign_key("credit")), ("GBP", unit_foreign_key("debit"))],
-)
-async def test_transfer_between_units_is_refused(world: World, unit: str, refusal: Refusal) -> None:
-    # HOUR debit account, GBP credit account: whichever unit the row claims,
-    # one side's composite key (account, unit) does not exist.
-    await world.refused(
-        refusal, unit=unit, debit_account_id=world.alice, credit_account_id=world.pounds
-    )
-
-
-async def test_transfer_from_an_unknown_account_is_refused(world: World) -> None:
-    await world.refused(
-        unit_foreign_key("debit"), debit_account_id=new_id(), credit_account_id=world.alice
-    )
-
-
-@pytest.mark.parametrize("amount", [0, -1, -30, 100_000_001])
-async def test_amount_out_of_range_is_refused(world: World, amount: int) -> None:
-    await world.refused(
-        check("ledger_transfer_amount_minor_check", "amount_minor > 0"),
-        amount_minor=amount,
-        debit_account_id=world.issuance,
-        credit_account_id=world.alice,
-    )
-
-
-async def test_amount_at_the_limit_is_accepted(world: World) -> None:
     await world.insert(
         amount_minor=100_000_000, debit_account_id=world.issuance, credit_account_id=world.alice
     )
-
-
-async def test_transfer_to_the_same_account_is_refused(world: World) -> None:
-    await world.refused(
-        check("ledger_transfer_distinct_accounts"),
-        debit_account_id=world.alice,
-        credit_account_id=world.alice,
-    )
-
-
-@pytest.mark.parametrize(
-    ("fields", "refusal"),
-    [
-        ({"kind": "gift"}, check("ledger_transfer_kind_check", "kind IN")),
-        ({"kind": "post"}, check("ledger_transfer_resolution_shape")),
-        ({"kind": "void"}, check("ledger_transfer_resolution_shape")),
-        ({"kind": "reversal"}, check("ledger_transfer_reversal_shape")),
-        ({"kind": "pending"}, check("ledger_transfer_expiry_shape")),
-        ({"expires_at": NOW + timedelta(days=1)}, check("ledger_transfer_expiry_shape")),
-        ({"override_limits": True}, check("ledger_transfer_override_shape")),
-        ({"memo": "x" * 501}, check("ledger_transfer_memo_check", "length(memo) <= 500")),
-        ({"code": ""}, check("ledger_transfer_code_check", "length(code) BETWEEN 1 AND 40")),
-    ],
-    ids=[
-        "unknown-kind",
-        "post-without-pending",
-        "void-without-pending",
-        "reversal-without-original",
-        "pending-without-expiry",
-        "single-with-expiry",
-        "override-outside-reversal",
-        "memo-too-long",
-        "empty-code",
-    ],
-)
-async def test_malformed_transfer_row_is_refused(
-    world: World, fields: dict[str, Any], refusal: Refusal
-) -> None:
-    await world.refused(
-        refusal, debit_account_id=world.issuance, credit_account_id=world.alice, **fields
-    )
+    assert await world.transfer_count() == 2
 
 
 # Limits on the account row --------------------------------------------------------
 
 
-async def account_update_refused(
-    world: World, refusal: Refusal, account: UUID, **sets: int
+async def account_update(
+    world: World, account: UUID, refusal: Refusal | None = None, **sets: int
 ) -> None:
-    before = await world.ledger.account(account_id=account)
+    """Set account counters with raw SQL; with `refusal`, expect the row to be refused."""
     assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(sets, start=2))
-    await assert_refused(
-        world.raw,
-        refusal,
-        f"UPDATE ledger_account SET {assignments} WHERE id = $1",
-        account,
-        *sets.values(),
-    )
+    sql = f"UPDATE ledger_account SET {assignments} WHERE id = $1"
+    if refusal is None:
+        await world.raw.execute(sql, account, *sets.values())
+        return
+    before = await world.ledger.account(account_id=account)
+    await assert_refused(world.raw, refusal, sql, account, *sets.values())
     assert await world.ledger.account(account_id=account) == before
 
 
-async def account_update(world: World, account: UUID, **sets: int) -> None:
-    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(sets, start=2))
-    await world.raw.execute(
-        f"UPDATE ledger_account SET {assignments} WHERE id = $1", account, *sets.values()
-    )
-
-
-async def test_account_row_below_its_floor_is_refused(world: World) -> None:
-    await account_update_refused(world, FLOOR, world.alice, credits_posted=100, debits_posted=101)
-    await account_update(world, world.alice, credits_posted=100, debits_posted=100)
-    assert (await world.ledger.balance(account_id=world.alice)).balance_minor == 0
-
-
-async def test_account_floor_counts_pending_debits(world: World) -> None:
-    # Posted balance 100 stays above the floor of 0; holding 101 would not.
-    await account_update_refused(world, FLOOR, world.alice, credits_posted=100, debits_pending=101)
-    await account_update(world, world.alice, credits_posted=100, debits_pending=100)
-    assert (await world.ledger.balance(account_id=world.alice)).available_minor == 0
-
-
-async def test_negative_floor_is_a_credit_line(world: World) -> None:
+async def _floor_counts_pending_debits(world: World) -> None:
+    alice = world.alice  # floor 0
+    await account_update(world, alice, FLOOR, credits_posted=100, debits_posted=101)
+    # Posted balance 100 stays above the floor; holding 101 of it would not.
+    await account_update(world, alice, FLOOR, credits_posted=100, debits_pending=101)
+    await account_update(world, alice, credits_posted=100, debits_pending=100)
+    assert (await world.ledger.balance(account_id=alice)).available_minor == 0
+    # A negative floor is a credit line, pending debits included.
     await world.ledger.set_limits(account_id=world.bob, floor_minor=-60, ceiling_minor=None)
-    await account_update_refused(world, FLOOR, world.bob, debits_posted=40, debits_pending=21)
+    await account_update(world, world.bob, FLOOR, debits_posted=40, debits_pending=21)
     await account_update(world, world.bob, debits_posted=40, debits_pending=20)
+    assert (await world.ledger.balance(account_id=world.bob)).available_minor == -60
 
 
-async def test_account_row_above_its_ceiling_is_refused(world: World) -> None:
-    await world.ledger.set_limits(account_id=world.bob, floor_minor=0, ceiling_minor=100)
-    await account_update_refused(world, CEILING, world.bob, credits_posted=101)
-    # Pending credits count against the ceiling.
-    await account_update_refused(world, CEILING, world.bob, credits_posted=60, credits_pending=41)
-    await account_update(world, world.bob, credits_posted=60, credits_pending=40)
-
-
-async def test_account_counters_never_go_negative(world: World) -> None:
-    await account_update_refused(
+async def _ceiling_counts_pending_credits(world: World) -> None:
+    account = world.issuance
+    await world.ledger.set_limits(account_id=account, floor_minor=None, ceiling_minor=100)
+    await account_update(world, account, CEILING, credits_posted=101)
+    await account_update(world, account, CEILING, credits_posted=60, credits_pending=41)
+    await account_update(world, account, credits_posted=60, credits_pending=40)
+    # Counters never go negative, even on an account without limits.
+    await account_update(
         world,
+        world.pounds,
         check("ledger_account_debits_pending_check", "debits_pending >= 0"),
-        world.issuance,
         debits_pending=-1,
     )
+
+
+async def test_account_limits_hold_counting_pending_amounts(world: World) -> None:
+    await _floor_counts_pending_debits(world)
+    await _ceiling_counts_pending_credits(world)
 
 
 # Two-phase transfers -----------------------------------------------------------------
 
 
-async def test_second_resolution_of_a_pending_is_refused(world: World) -> None:
+async def _second_resolution_is_refused(world: World) -> None:
     await world.pay(100)
     pending = await world.hold(50)
     posted = await world.ledger.post_pending(id=new_id(), pending_id=pending.id, actor="test:a")
-    # Each row would pass the shape trigger on its own (it matches the pending);
-    # only the unique index on pending_id stops a second resolution.
+    # Each row would pass the resolution trigger on its own (it matches the
+    # pending); only the unique index on pending_id stops a second resolution.
     for kind in ("void", "post", "expire"):
         await world.refused(
             ONE_RESOLUTION,
@@ -338,128 +320,121 @@ async def test_second_resolution_of_a_pending_is_refused(world: World) -> None:
     assert [str(row["id"]) for row in rows] == [str(posted.id)]
 
 
-async def test_raw_resolution_matching_its_pending_is_accepted(world: World) -> None:
-    await world.pay(100)
-    pending = await world.hold(50)
-    await world.insert(
-        kind="post",
-        pending_id=pending.id,
-        debit_account_id=world.alice,
-        credit_account_id=world.bob,
-        amount_minor=50,
-    )
-
-
-@pytest.mark.parametrize(
-    ("kind", "amount", "swap"),
-    [("post", 51, False), ("void", 49, False), ("expire", 51, False), ("post", 20, True)],
-    ids=["post-above-pending", "void-of-part", "expire-above-pending", "post-reversed-direction"],
-)
-async def test_resolution_not_matching_its_pending_is_refused(
-    world: World, kind: str, amount: int, swap: bool
-) -> None:
-    await world.pay(100)
-    pending = await world.hold(50)
-    debit, credit = (world.bob, world.alice) if swap else (world.alice, world.bob)
-    await world.refused(
-        RESOLUTION_TRIGGER,
-        kind=kind,
-        pending_id=pending.id,
-        debit_account_id=debit,
-        credit_account_id=credit,
-        amount_minor=amount,
-    )
-
-
-async def test_resolution_of_something_not_pending_is_refused(world: World) -> None:
+async def _resolution_must_match_its_pending(world: World) -> None:
     single = await world.pay(100)
-    for pending_id in (single.id, new_id()):
+    pending = await world.hold(50)
+    alice_to_bob = {"debit_account_id": world.alice, "credit_account_id": world.bob}
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("post above the pending", {"kind": "post", "amount_minor": 51, **alice_to_bob}),
+        ("void of part", {"kind": "void", "amount_minor": 49, **alice_to_bob}),
+        ("expire above the pending", {"kind": "expire", "amount_minor": 51, **alice_to_bob}),
+        (
+            "post in the other direction",
+            {
+                "kind": "post",
+                "amount_minor": 20,
+                "debit_account_id": world.bob,
+                "credit_account_id": world.alice,
+            },
+        ),
+        (
+            "post to a third account",
+            {
+                "kind": "post",
+                "amount_minor": 20,
+                "debit_account_id": world.alice,
+                "credit_account_id": world.issuance,
+            },
+        ),
+    ]
+    for case, fields in cases:
+        try:
+            await world.refused(RESOLUTION_TRIGGER, pending_id=pending.id, **fields)
+        except AssertionError as error:
+            raise AssertionError(f"{case}: {error}") from error
+    for not_pending in (single.id, new_id()):
         await world.refused(
             RESOLUTION_TRIGGER,
             kind="post",
-            pending_id=pending_id,
+            pending_id=not_pending,
             debit_account_id=world.issuance,
             credit_account_id=world.alice,
             amount_minor=100,
         )
+    # The nearest row that matches is accepted: a post of part of the pending.
+    await world.insert(kind="post", pending_id=pending.id, amount_minor=49, **alice_to_bob)
+
+
+async def test_a_pending_is_resolved_once_and_only_as_it_was_held(world: World) -> None:
+    await _second_resolution_is_refused(world)
+    await _resolution_must_match_its_pending(world)
 
 
 # Reversals ---------------------------------------------------------------------------
 
 
-async def test_raw_reversal_mirroring_its_original_is_accepted(world: World) -> None:
-    original = await world.pay(100)
-    await world.insert(
-        kind="reversal",
-        reverses_id=original.id,
-        debit_account_id=world.alice,
-        credit_account_id=world.issuance,
-        amount_minor=100,
-    )
-
-
-@pytest.mark.parametrize(
-    ("same_direction", "amount"),
-    [(True, 100), (False, 101), (True, 1)],
-    ids=["same-direction", "above-original", "same-direction-part"],
-)
-async def test_reversal_not_mirroring_its_original_is_refused(
-    world: World, same_direction: bool, amount: int
-) -> None:
-    original = await world.pay(100)
-    debit, credit = (
-        (world.issuance, world.alice) if same_direction else (world.alice, world.issuance)
-    )
-    await world.refused(
-        REVERSAL_TRIGGER,
-        kind="reversal",
-        reverses_id=original.id,
-        debit_account_id=debit,
-        credit_account_id=credit,
-        amount_minor=amount,
-    )
-
-
-async def test_reversal_of_a_pending_or_a_reversal_is_refused(world: World) -> None:
-    original = await world.pay(100)
+async def _reversal_must_mirror_its_original(world: World) -> None:
+    original = await world.pay(100)  # issuance -> alice
     pending = await world.hold(40)
     reversal = await world.ledger.reverse(
         id=new_id(), reverses_id=original.id, actor="test:a", reason="dispute", amount_minor=10
     )
-    await world.refused(
-        REVERSAL_TRIGGER,
-        kind="reversal",
-        reverses_id=pending.id,
-        debit_account_id=world.bob,
-        credit_account_id=world.alice,
-        amount_minor=40,
-    )
-    await world.refused(
-        REVERSAL_TRIGGER,
-        kind="reversal",
-        reverses_id=reversal.id,
-        debit_account_id=world.issuance,
-        credit_account_id=world.alice,
-        amount_minor=10,
-    )
+    mirrored = {"debit_account_id": world.alice, "credit_account_id": world.issuance}
+    cases: list[tuple[str, UUID, dict[str, Any]]] = [
+        (
+            "same direction as the original",
+            original.id,
+            {
+                "debit_account_id": world.issuance,
+                "credit_account_id": world.alice,
+                "amount_minor": 1,
+            },
+        ),
+        ("above the original", original.id, {**mirrored, "amount_minor": 101}),
+        (
+            "other accounts",
+            original.id,
+            {"debit_account_id": world.alice, "credit_account_id": world.bob, "amount_minor": 1},
+        ),
+        (
+            "of a pending transfer",
+            pending.id,
+            {"debit_account_id": world.bob, "credit_account_id": world.alice, "amount_minor": 40},
+        ),
+        (
+            "of a reversal",
+            reversal.id,
+            {
+                "debit_account_id": world.issuance,
+                "credit_account_id": world.alice,
+                "amount_minor": 10,
+            },
+        ),
+        ("of nothing", new_id(), {**mirrored, "amount_minor": 1}),
+    ]
+    for case, reverses_id, fields in cases:
+        try:
+            await world.refused(
+                REVERSAL_TRIGGER, kind="reversal", reverses_id=reverses_id, **fields
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{case}: {error}") from error
+    await world.insert(kind="reversal", reverses_id=original.id, amount_minor=100, **mirrored)
 
 
-async def test_reversal_tally_above_original_is_refused(world: World) -> None:
+async def _reversal_tally_never_exceeds_original(world: World) -> None:
     original = await world.pay(100)
     await world.ledger.reverse(
         id=new_id(), reverses_id=original.id, actor="test:a", reason="dispute", amount_minor=60
     )
     tally_sql = "SELECT reversed_minor FROM ledger_reversal_tally WHERE transfer_id = $1"
+    add_sql = (
+        "UPDATE ledger_reversal_tally SET reversed_minor = reversed_minor + $2 "
+        "WHERE transfer_id = $1"
+    )
     assert await world.raw.fetchval(tally_sql, original.id) == 60
     # What the ledger's upsert would do for a further reversal of 41.
-    await assert_refused(
-        world.raw,
-        TALLY_WITHIN_ORIGINAL,
-        "UPDATE ledger_reversal_tally SET reversed_minor = reversed_minor + $2 "
-        "WHERE transfer_id = $1",
-        original.id,
-        41,
-    )
+    await assert_refused(world.raw, TALLY_WITHIN_ORIGINAL, add_sql, original.id, 41)
     assert await world.raw.fetchval(tally_sql, original.id) == 60
     other = await world.pay(30)
     await assert_refused(
@@ -471,13 +446,13 @@ async def test_reversal_tally_above_original_is_refused(world: World) -> None:
         30,
         31,
     )
-    await world.raw.execute(
-        "UPDATE ledger_reversal_tally SET reversed_minor = reversed_minor + $2 "
-        "WHERE transfer_id = $1",
-        original.id,
-        40,
-    )
+    await world.raw.execute(add_sql, original.id, 40)
     assert await world.raw.fetchval(tally_sql, original.id) == 100
+
+
+async def test_reversals_mirror_their_original_and_never_exceed_it(world: World) -> None:
+    await _reversal_must_mirror_its_original(world)
+    await _reversal_tally_never_exceeds_original(world)
 
 
 # Entries -------------------------------------------------------------------------------
@@ -502,21 +477,18 @@ async def insert_entry(world: World, refusal: Refusal | None, **fields: Any) -> 
         await assert_refused(world.raw, refusal, sql, *values)
 
 
-async def test_entry_balance_must_match_its_counters(world: World) -> None:
+async def test_entry_rows_breaking_a_rule_are_refused(world: World) -> None:
     await world.pay(100)
-    # Bob has no entry for this transfer yet: only the balance CHECK can object.
+    # Bob has no entry for this transfer: only the balance CHECK can object.
     await insert_entry(world, check("ledger_entry_balance"), account_id=world.bob, balance_minor=99)
-    await insert_entry(world, None, account_id=world.bob)
-
-
-async def test_one_entry_per_account_and_transfer(world: World) -> None:
-    await world.pay(100)
+    # A second entry of alice for the same transfer.
     await insert_entry(
         world,
         Refusal(
             asyncpg.UniqueViolationError,
             "ledger_entry_one_per_side",
-            "UNIQUE constraint failed: ledger_entry.transfer_id, ledger_entry.account_id",
+            "append-only: REPLACE on ledger_entry refused",  # the no-replace trigger fires first
         ),
         version=2,
     )
+    await insert_entry(world, None, account_id=world.bob)
