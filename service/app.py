@@ -21,9 +21,14 @@ from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.health import HealthController
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
+from service.market.exchange_controllers import exchange_expiry_lifespan
+from service.market.listing_controllers import ROUTERS as LISTING_ROUTERS
+from service.market.listing_pages import PAGE_ROUTERS as LISTING_PAGES
 from service.market.transfer_controllers import TransferController
 from service.members import passwords
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
+from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
 from service.problems import exception_handlers
@@ -67,7 +72,11 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             PublicPages,
             *MEMBER_ROUTERS,
+            *MEMBER_PAGES,
+            *EXCHANGE_ROUTERS,
             TransferController,
+            *LISTING_ROUTERS,
+            *LISTING_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -75,7 +84,7 @@ def create_app(settings: Settings) -> Litestar:
                 include_in_schema=False,
             ),
         ],
-        lifespan=[lifespan],
+        lifespan=[lifespan, exchange_expiry_lifespan],
         exception_handlers=exception_handlers(),
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(

@@ -1,4 +1,4 @@
-"""The `timebank` command: serve, migrate, version (and more as features land)."""
+"""The `timebank` command: serve, migrate, ledger verify, version, create-admin, demo, ..."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from ledger import Ledger, VerifyReport
 from service import database
 from service.app import VERSION
+from service.members import cli as members_cli
 from service.settings import Settings
 
 SERVE_HOST_DEFAULT = "127.0.0.1"
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Feature packages append a function here that adds their sub-commands.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+EXTRA_COMMANDS.append(members_cli.register_commands)  # create-admin, demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:

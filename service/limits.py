@@ -41,3 +41,31 @@ REGISTER_PER_ADDRESS: Final = (10, 3600)
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 200
 EXPORT_STATEMENT_LINES_MAX: Final = 100_000
+
+# Marketplace listings (the database CHECKs in migrations/market/ agree).
+LISTING_TITLE_CHARS_MAX: Final = 120
+LISTING_DESCRIPTION_CHARS_MAX: Final = 2000
+LISTING_AVAILABILITY_CHARS_MAX: Final = 200
+CATEGORY_SLUG_CHARS_MAX: Final = 40
+# Free-text search: the text a member may type, and the words of it that count.
+SEARCH_TEXT_CHARS_MAX: Final = 200
+SEARCH_TERMS_MAX: Final = 16
+# Ranked results page by offset; deeper than this, refine the search instead.
+SEARCH_OFFSET_MAX: Final = 10_000
+CURSOR_CHARS_MAX: Final = 200
+LISTINGS_PER_PAGE: Final = 20  # the browse page; the API's own default is PAGE_SIZE_DEFAULT
+
+# Exchanges (marketplace).
+EXCHANGE_MINUTES_MAX: Final = 1440  # one exchange is at most a day of help
+EXCHANGE_RECIPIENTS_MAX: Final = 20  # a group activity; far below the ledger's chain limit
+EXCHANGE_DESCRIPTION_CHARS_MAX: Final = 1000  # the database CHECK
+# How far from today a proposed exchange's service date may be.
+EXCHANGE_SERVICE_DATE_PAST_DAYS: Final = 366
+EXCHANGE_SERVICE_DATE_AHEAD_DAYS: Final = 180
+# A hold lasts this long after acceptance or after the service date, whichever is later.
+EXCHANGE_HOLD_SECONDS: Final = 14 * 24 * 3600
+# The lifespan task looks for expired holds this often, this many exchanges a pass.
+EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
+EXCHANGE_EXPIRY_BATCH_MAX: Final = 100
+# In-app notices listed at once (the count is exact).
+NOTICES_MAX: Final = 100

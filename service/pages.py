@@ -5,10 +5,16 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.response import Template
 
+from service.deps import MaybePrincipal
+
 
 class PublicPages(Controller):
     include_in_schema = False
 
-    @get("/", name="home", sync_to_thread=False)
-    def home(self) -> Template:
-        return Template(template_name="home.html", context={"page_title": "Welcome"})
+    @get("/", name="home")
+    async def home(self, principal: MaybePrincipal) -> Template:
+        # The navigation shows what a signed-in member can open.
+        return Template(
+            template_name="home.html",
+            context={"page_title": "Welcome", "viewer": principal, "current": "home"},
+        )

@@ -1,0 +1,261 @@
+"""`timebank create-admin` and `timebank demo` run as real processes on both engines.
+
+The commands write through their own engine in another process; the checks
+read the database afterwards through the test's engine.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, Unit
+from service import cli
+from service.members import services
+from service.members.cli import DEMO_PEOPLE
+from service.members.schemas import RegisterIn
+from service.members.tables import Area, Community, Member, RoleGrant
+from tests.conftest import TEST_SECRET_KEY, TestDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "admin-password-for-tests"
+DEMO_PASSWORD = "timebank-demo"
+# Each command hashes passwords at the production argon2 cost.
+COMMAND_TIMEOUT_SECONDS = 300
+COUNTED_TABLES = (
+    "member_area",
+    "member_community",
+    "member_member",
+    "member_role_grant",
+    "member_audit",
+    "ledger_account",
+    "ledger_transfer",
+    "ledger_entry",
+)
+
+
+def run_timebank(
+    db: TestDatabase, tmp_path: Path, *args: str, admin_password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "TIMEBANK_DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("TIMEBANK_ADMIN_PASSWORD", None)
+    env.pop("TIMEBANK_DEMO_PASSWORD", None)
+    env.pop("TIMEBANK_ENV", None)
+    if admin_password is not None:
+        env["TIMEBANK_ADMIN_PASSWORD"] = admin_password
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,  # no terminal: a prompt for a password would fail
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+async def row_counts(db: TestDatabase) -> dict[str, int]:
+    counts = {}
+    for table in COUNTED_TABLES:
+        rows = await db.engine.run_ddl(f"SELECT COUNT(*) AS n FROM {table}")
+        counts[table] = int(rows[0]["n"])
+    return counts
+
+
+async def admin_grants(email: str) -> list[RoleGrant]:
+    member = await Member.objects().where(Member.email == email).first().run()
+    assert member is not None
+    return (
+        await RoleGrant.objects()
+        .where(
+            (RoleGrant.member == member.id)
+            & (RoleGrant.role == "admin")
+            & RoleGrant.revoked_at.is_null()
+        )
+        .run()
+    )
+
+
+# create-admin ---------------------------------------------------------------------
+
+
+async def test_create_admin_makes_an_admin_who_can_sign_in_and_is_safe_to_repeat(
+    db: TestDatabase, tmp_path: Path
+) -> None:
+    args = ("create-admin", "--email", "Ada@Example.org", "--name", "Ada Admin")
+    first = run_timebank(db, tmp_path, *args, admin_password=ADMIN_PASSWORD)
+    assert first.returncode == 0, first.stderr
+    assert "created admin ada@example.org" in first.stdout
+    assert len(await admin_grants("ada@example.org")) == 1
+    # A first admin on an empty database gets a home community to belong to.
+    assert [c.slug for c in await Community.objects().run()] == ["home"]
+
+    member = await services.authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
+    assert member.status == "active"
+    token = await services.token_create(member=member)
+    principal = await services.principal_from_token(token=token.token)
+    assert principal is not None
+    assert principal.is_admin
+
+    counts = await row_counts(db)
+    second = run_timebank(db, tmp_path, *args, admin_password="a-different-password")
+    assert second.returncode == 0, second.stderr
+    assert "already an admin; nothing changed" in second.stdout
+    assert len(await admin_grants("ada@example.org")) == 1
+    assert await row_counts(db) == counts
+    # The second run did not replace the password.
+    await services.authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
+
+
+async def test_create_admin_promotes_an_existing_member_without_asking_a_password(
+    db: TestDatabase, tmp_path: Path
+) -> None:
+    await services.admin_bootstrap(
+        engine=db.engine,
+        ledger=Ledger(db.engine),
+        email="first@example.org",
+        password=ADMIN_PASSWORD,
+        display_name="First Admin",
+    )
+    await services.member_register(
+        engine=db.engine,
+        ledger=Ledger(db.engine),
+        data=RegisterIn(
+            email="bob@example.org",
+            password="bobs-own-password",
+            display_name="Bob",
+            community="home",
+        ),
+    )
+    result = run_timebank(db, tmp_path, "create-admin", "--email", "bob@example.org", "--name", "B")
+    assert result.returncode == 0, result.stderr
+    assert "promoted existing member bob@example.org to admin" in result.stdout
+    assert len(await admin_grants("bob@example.org")) == 1
+    member = await services.authenticate(email="bob@example.org", password="bobs-own-password")
+    assert member.display_name == "Bob"
+
+
+def test_create_admin_refuses_a_bad_email_or_name_before_touching_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In-process: these are refused before any database is opened (there is none here).
+    monkeypatch.setenv("TIMEBANK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'absent' / 'db.sqlite3'}")
+    monkeypatch.setenv("TIMEBANK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    cases = [
+        (("--email", "not-an-email", "--name", "Ada"), "--email is not a valid email address"),
+        (("--email", "ada@example.org", "--name", "   "), "--name must be 1 to 80 characters"),
+        (("--email", "ada@example.org", "--name", "x" * 81), "--name must be 1 to 80 characters"),
+    ]
+    for args, message in cases:
+        assert cli.main(["create-admin", *args]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == f"timebank create-admin: error: {message}\n"
+        assert captured.out == ""
+    assert not (tmp_path / "absent").exists()
+
+
+async def test_create_admin_refuses_a_bad_or_missing_password_and_changes_nothing(
+    db: TestDatabase, tmp_path: Path
+) -> None:
+    args = ("create-admin", "--email", "ada@example.org", "--name", "Ada")
+    cases = [
+        ("short", "TIMEBANK_ADMIN_PASSWORD must be 10 to 200 characters"),
+        # No password in the environment and no terminal to ask on.
+        (None, "no terminal to ask for the password: set TIMEBANK_ADMIN_PASSWORD"),
+    ]
+    for password, message in cases:
+        result = run_timebank(db, tmp_path, *args, admin_password=password)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("timebank create-admin: error: "), result.stderr
+        assert message in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+    assert await Member.count().run() == 0
+    assert await Community.count().run() == 0
+
+
+# demo -----------------------------------------------------------------------------
+
+
+async def test_demo_loads_once_and_a_second_run_changes_nothing(
+    db: TestDatabase, tmp_path: Path
+) -> None:
+    first = run_timebank(db, tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "local trial only" in first.stdout
+    for person in DEMO_PEOPLE:
+        assert person.email in first.stdout
+    counts = await row_counts(db)
+    assert counts["member_member"] == len(DEMO_PEOPLE)
+
+    second = run_timebank(db, tmp_path, "demo")
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout
+    assert await row_counts(db) == counts
+
+    verify = run_timebank(db, tmp_path, "ledger", "verify")
+    assert verify.returncode == 0, verify.stderr
+    assert "no discrepancy" in verify.stdout
+
+    await _check_demo_contents(db)
+
+
+async def _check_demo_contents(db: TestDatabase) -> None:
+    ledger = Ledger(db.engine)
+    hours = await ledger.trial_balance(unit=Unit.HOUR)
+    assert sum(row.balance_minor for row in hours.rows) == 0
+    assert hours.balanced
+    assert {row.owner.rsplit(":", 1)[-1] for row in hours.rows if row.balance_minor} >= {
+        "issuance",
+        "pool",
+    }
+
+    area = await Area.objects().where(Area.slug == "riverside-borough").first().run()
+    assert area is not None
+    assert area.name == "Riverside Borough"
+    communities = {c.slug: c for c in await Community.objects().run()}
+    assert set(communities) == {"riverside", "oakfield"}
+    assert communities["riverside"].name == "Riverside Time Bank"
+    assert communities["riverside"].welcome_credit_minutes == 120
+    assert not communities["riverside"].requires_approval
+    assert communities["oakfield"].requires_approval
+    assert {c.area for c in communities.values()} == {area.id}
+
+    members = {m.email: m for m in await Member.objects().run()}
+    assert members["ravi@demo.example"].status == "pending"
+    assert all(m.status == "active" for email, m in members.items() if email != "ravi@demo.example")
+    this_year = datetime.now(UTC).year
+    ages = [this_year - m.birth_year for m in members.values() if m.birth_year is not None]
+    assert len(ages) == len(members)
+    assert min(ages) <= 25
+    assert max(ages) >= 85
+    assert len({m.ward for m in members.values()}) >= 4
+
+    for member in members.values():
+        page = await ledger.statement(account_id=member.hour_account_id, limit=200)
+        welcomes = [line for line in page.lines if line.transfer.code == "welcome"]
+        expected = 1 if member.status == "active" else 0
+        assert len(welcomes) == expected, member.email
+        assert all(line.transfer.amount_minor == 120 for line in welcomes)
+
+    pool = await ledger.balance(account_id=communities["riverside"].pool_account_id)
+    assert pool.balance_minor > 0
+
+    by_id = {m.id: email for email, m in members.items()}
+    grants = await RoleGrant.objects().where(RoleGrant.revoked_at.is_null()).run()
+    assert {(g.role, by_id[g.member], g.community, g.area) for g in grants} == {
+        ("admin", "admin@demo.example", None, None),
+        ("coordinator", "coordinator@demo.example", communities["riverside"].id, None),
+        ("council", "council@demo.example", None, area.id),
+    }
