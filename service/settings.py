@@ -73,7 +73,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             public_base_url=env.get("PUBLIC_BASE_URL", PUBLIC_BASE_URL_DEFAULT).rstrip("/"),
             data_dir=data_dir,
             redis_url=env.get("REDIS_URL") or None,
+            password_time_cost=_positive_int(env, "ARGON2_TIME_COST", ARGON2_TIME_COST_DEFAULT),
+            password_memory_kib=_positive_int(env, "ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB_DEFAULT),
         )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 def _parse_mode(value: str) -> Mode:

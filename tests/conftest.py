@@ -36,6 +36,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TIMEBANK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 ENGINES_ALL = ("sqlite", "postgres")
+# Cheap argon2 for processes the tests start (the service reads these at start-up).
+FAST_PASSWORD_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 _database_counter = itertools.count()
 

@@ -19,7 +19,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import TEST_SECRET_KEY, TestDatabase
+from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -64,6 +64,7 @@ def _server_env(database_url: str, data_dir: Path) -> dict[str, str]:
         {
             "DATABASE_URL": database_url,
             "SECRET_KEY": TEST_SECRET_KEY,
+            **FAST_PASSWORD_HASHING,
             "TIMEBANK_DATA_DIR": str(data_dir),
             "LOG_LEVEL": "WARNING",
         }

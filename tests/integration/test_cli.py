@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ledger import Ledger, Unit, write_transaction
-from tests.conftest import TEST_SECRET_KEY, TestDatabase
+from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 from tests.ledger.conftest import new_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +19,7 @@ def run_timebank(db: TestDatabase, tmp_path: Path, *args: str) -> subprocess.Com
         **os.environ,
         "DATABASE_URL": db.url,
         "SECRET_KEY": TEST_SECRET_KEY,
+        **FAST_PASSWORD_HASHING,
         "TIMEBANK_DATA_DIR": str(tmp_path / "data"),
     }
     return subprocess.run(

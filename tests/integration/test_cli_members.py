@@ -20,7 +20,7 @@ from service.members import services
 from service.members.cli import DEMO_PEOPLE
 from service.members.schemas import RegisterIn
 from service.members.tables import Area, Community, Member, RoleGrant
-from tests.conftest import TEST_SECRET_KEY, TestDatabase
+from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -46,6 +46,7 @@ def run_timebank(
         **os.environ,
         "DATABASE_URL": db.url,
         "SECRET_KEY": TEST_SECRET_KEY,
+        **FAST_PASSWORD_HASHING,
         "TIMEBANK_DATA_DIR": str(tmp_path / "data"),
     }
     env.pop("TIMEBANK_ADMIN_PASSWORD", None)

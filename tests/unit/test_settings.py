@@ -56,3 +56,13 @@ def test_engine_from_url() -> None:
     assert isinstance(engine_from_url("postgresql://u@h/db"), PostgresEngine)
     with pytest.raises(UnsupportedDatabaseURLError):
         engine_from_url("mysql://u@h/db")
+
+
+def test_password_hashing_cost_comes_from_the_environment(tmp_path: Path) -> None:
+    base = {"SECRET_KEY": "k" * 40, "TIMEBANK_DATA_DIR": str(tmp_path)}
+    defaults = Settings.from_env(base)
+    assert (defaults.password_time_cost, defaults.password_memory_kib) == (3, 65_536)
+    cheap = Settings.from_env({**base, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"})
+    assert (cheap.password_time_cost, cheap.password_memory_kib) == (1, 1024)
+    with pytest.raises(SettingsError, match="ARGON2_TIME_COST"):
+        Settings.from_env({**base, "ARGON2_TIME_COST": "0"})
