@@ -27,12 +27,12 @@ class Greeting(msgspec.Struct, forbid_unknown_fields=True):
     count: Annotated[int, msgspec.Meta(ge=1, le=10)]
 
 
-@post("/test/echo", sync_to_thread=False)
+@post("/api/test/echo", sync_to_thread=False)
 def echo(data: Annotated[Greeting, Body()]) -> Greeting:
     return data
 
 
-@get("/test/boom", sync_to_thread=False)
+@get("/api/test/boom", sync_to_thread=False)
 def boom() -> None:
     raise RuntimeError("SELECT password FROM members -- service.secret_module")
 
@@ -122,7 +122,7 @@ async def test_static_css_is_served(client: AsyncTestClient[Litestar]) -> None:
 
 async def test_malformed_json_is_400_problem(client: AsyncTestClient[Litestar]) -> None:
     response = await client.post(
-        "/test/echo", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/test/echo", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -143,7 +143,7 @@ async def test_malformed_json_is_400_problem(client: AsyncTestClient[Litestar]) 
 async def test_invalid_fields_are_listed(
     client: AsyncTestClient[Litestar], body: dict[str, object], field: str
 ) -> None:
-    response = await client.post("/test/echo", json=body)
+    response = await client.post("/api/test/echo", json=body)
     assert response.status_code == 400
     problem = response.json()
     assert problem["code"] == "validation_failed"
@@ -152,7 +152,7 @@ async def test_invalid_fields_are_listed(
 
 
 async def test_valid_body_passes(client: AsyncTestClient[Litestar]) -> None:
-    response = await client.post("/test/echo", json={"name": "Ann", "count": 2})
+    response = await client.post("/api/test/echo", json={"name": "Ann", "count": 2})
     assert response.status_code == 201
     assert response.json() == {"name": "Ann", "count": 2}
 
@@ -173,14 +173,14 @@ async def test_wrong_method_is_405_problem(client: AsyncTestClient[Litestar]) ->
 async def test_oversized_body_is_413_problem(client: AsyncTestClient[Litestar]) -> None:
     payload = b'{"name": "' + b"x" * (REQUEST_BODY_SIZE_MAX_BYTES + 10) + b'", "count": 1}'
     response = await client.post(
-        "/test/echo", content=payload, headers={"content-type": "application/json"}
+        "/api/test/echo", content=payload, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
 
 
 async def test_unexpected_error_is_500_without_internals(client: AsyncTestClient[Litestar]) -> None:
-    response = await client.get("/test/boom", headers={"x-request-id": "req-12345678"})
+    response = await client.get("/api/test/boom", headers={"x-request-id": "req-12345678"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith(PROBLEM)
     problem = response.json()
