@@ -80,7 +80,9 @@ def _references(operation: Operation) -> UUID | None:
 async def _load(connection: Connection, groups: list[Group]) -> Known:
     operations = [operation for group, _ in groups for operation in group]
     own_ids = {operation.id for operation in operations}
-    referenced = {ref for op in operations if (ref := _references(op)) and ref not in own_ids}
+    # Own ids too: a stored transfer may be referred to by one request while another
+    # request of the same write re-uses its id; its accounts must be locked all the same.
+    referenced = {ref for op in operations if (ref := _references(op))}
     # Transfers are immutable: reading them before the locks is safe.
     transfers = await _transfers_by_id(connection, sorted(referenced))
     account_ids: set[UUID] = set()

@@ -24,18 +24,34 @@ from service.limits import (
 
 BIRTH_YEAR_MAX = 2100  # the database CHECK; "not in the future" is checked in services
 
+# No control characters in one-line text (PostgreSQL cannot even store NUL: it
+# answered 500), and a name must have something besides spaces (it is stripped).
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# Free text may hold line breaks and tabs, nothing else below space.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
 Email = Annotated[
-    str, Meta(min_length=3, max_length=EMAIL_CHARS_MAX, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    Meta(
+        min_length=3,
+        max_length=EMAIL_CHARS_MAX,
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+    ),
 ]
 Password = Annotated[str, Meta(min_length=PASSWORD_CHARS_MIN, max_length=PASSWORD_CHARS_MAX)]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=DISPLAY_NAME_CHARS_MAX)]
-Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX)]
-BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
-Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX)]
-Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX)]
-Slug = Annotated[
-    str, Meta(min_length=2, max_length=SLUG_CHARS_MAX, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DisplayName = Annotated[
+    str, Meta(min_length=1, max_length=DISPLAY_NAME_CHARS_MAX, pattern=NAME_PATTERN)
 ]
+Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX, pattern=LINE_PATTERN)]
+BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
+Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX, pattern=TEXT_PATTERN)]
+Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX, pattern=TEXT_PATTERN)]
+PlaceName = Annotated[
+    str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX, pattern=NAME_PATTERN)
+]
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Slug = Annotated[str, Meta(min_length=2, max_length=SLUG_CHARS_MAX, pattern=SLUG_PATTERN)]
 Minutes = Annotated[int, Meta(ge=-60_000, le=600_000)]
 
 Role = Literal["coordinator", "council", "admin"]
@@ -57,7 +73,7 @@ class RegisterIn(Strict):
 
 
 class TokenIn(Strict):
-    email: Annotated[str, Meta(max_length=EMAIL_CHARS_MAX)]
+    email: Annotated[str, Meta(max_length=EMAIL_CHARS_MAX, pattern=LINE_PATTERN)]
     password: Annotated[str, Meta(max_length=PASSWORD_CHARS_MAX)]
 
 
@@ -120,7 +136,7 @@ class AccountOut(msgspec.Struct, kw_only=True):
 
 
 class AreaIn(Strict):
-    name: Annotated[str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX)]
+    name: PlaceName
     slug: Slug
 
 
@@ -131,7 +147,7 @@ class AreaOut(msgspec.Struct, kw_only=True):
 
 
 class CommunityIn(Strict):
-    name: Annotated[str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX)]
+    name: PlaceName
     slug: Slug
     area: Slug
     requires_approval: bool = False

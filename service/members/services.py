@@ -18,7 +18,16 @@ from typing import Any
 import msgspec
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Unit, write_transaction
+from ledger import (
+    LEDGER_NAMESPACE,
+    ExpirePending,
+    Ledger,
+    LedgerError,
+    Unit,
+    run_write,
+    write_transaction,
+)
+from ledger.transactions import WriteTransaction
 from service.audit import audit_record
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
@@ -84,10 +93,13 @@ def _new_token(prefix: str) -> str:
 
 async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) -> Area:
     require_admin(actor)
-    if await Area.exists().where(Area.slug == data.slug).run():
-        raise Problem(status=409, code="slug_taken", detail="An area with this slug exists.")
     area = Area(id=uuid.uuid4(), name=data.name, slug=data.slug, created_at=utc_now())
-    async with write_transaction(engine):
+
+    async def write(_: WriteTransaction) -> None:
+        # Checked inside the retried write: a racing twin that inserts the slug
+        # first makes the retry answer 409 here, not a unique-index 500.
+        if await Area.exists().where(Area.slug == data.slug).run():
+            raise Problem(status=409, code="slug_taken", detail="An area with this slug exists.")
         await Area.insert(area).run()
         await audit_record(
             actor_id=actor.member_id,
@@ -97,6 +109,8 @@ async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) ->
             target_id=str(area.id),
             after={"name": data.name, "slug": data.slug},
         )
+
+    await run_write(engine, write)
     return area
 
 
@@ -109,12 +123,15 @@ async def community_create(
     area = await Area.objects().where(Area.slug == data.area).first().run()
     if area is None:
         raise Problem(status=422, code="unknown_area", detail="There is no area with that slug.")
-    if await Community.exists().where(Community.slug == data.slug).run():
-        raise Problem(status=409, code="slug_taken", detail="A community with this slug exists.")
     community_id = uuid.uuid4()
     fields: dict[str, Any] = msgspec.structs.asdict(data)
     fields.pop("area")
-    async with write_transaction(engine):
+
+    async def write(_: WriteTransaction) -> Community:
+        if await Community.exists().where(Community.slug == data.slug).run():
+            raise Problem(
+                status=409, code="slug_taken", detail="A community with this slug exists."
+            )
         accounts = await open_system_accounts(ledger, community_id)
         columns: dict[str, Any] = {
             **fields,
@@ -131,7 +148,9 @@ async def community_create(
             community_id=community_id,
             after={**fields, "area": data.area},
         )
-    return community
+        return community
+
+    return await run_write(engine, write)
 
 
 async def communities_list() -> list[Community]:
@@ -180,7 +199,11 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         created_at=now,
         approved_at=None if community.requires_approval else now,
     )
-    async with write_transaction(engine):
+
+    async def write(_: WriteTransaction) -> None:
+        # A racing registration of the same email that commits first makes this
+        # insert break the unique index (PostgreSQL); the write is then retried,
+        # and the retry answers 409 here instead of a 500.
         if await Member.exists().where(Member.email == email).run():
             raise Problem(
                 status=409,
@@ -197,6 +220,8 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         await Member.insert(member).run()
         if member.status == "active":
             await _post_welcome_credit(ledger, community, member)
+
+    await run_write(engine, write)
     return member
 
 
@@ -636,7 +661,16 @@ async def _void_open_holds(ledger: Ledger, member: Member) -> None:
                 memo="account closed",
             )
         except LedgerError as error:
-            if error.code != "pending_already_resolved":
+            if error.code == "pending_expired":
+                # Its expiry passed before the sweeper ran: expire it as the sweeper
+                # would (same derived id), or the account could never be closed.
+                await ledger.execute(
+                    operation=ExpirePending(
+                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
+                        pending_id=pending_id,
+                    )
+                )
+            elif error.code != "pending_already_resolved":
                 raise
 
 
@@ -655,7 +689,10 @@ async def role_change(
     community_id, area_id = await _role_scope(change)
     scope = _scope_filter(member_id, change.role, community_id, area_id)
     before = await live_grants(member_id)
-    async with write_transaction(engine):
+
+    async def write(_: WriteTransaction) -> tuple[Grant, ...]:
+        # Retried when a racing identical grant wins the unique index first: the
+        # retry finds that grant and adds none (a double click is not a 500).
         if change.action == "grant":
             if not await RoleGrant.exists().where(scope).run():
                 await RoleGrant.insert(
@@ -694,7 +731,9 @@ async def role_change(
             before={"roles": [_grant_json(grant) for grant in before]},
             after={"roles": [_grant_json(grant) for grant in after]},
         )
-    return after
+        return after
+
+    return await run_write(engine, write)
 
 
 def _grant_json(grant: Grant) -> dict[str, str | None]:
