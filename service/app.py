@@ -23,6 +23,7 @@ from service.health import HealthController
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
 from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.market.exchange_controllers import exchange_expiry_lifespan
+from service.market.exchange_pages import PAGE_ROUTERS as EXCHANGE_PAGES
 from service.market.listing_controllers import ROUTERS as LISTING_ROUTERS
 from service.market.listing_pages import PAGE_ROUTERS as LISTING_PAGES
 from service.market.transfer_controllers import TransferController
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             TransferController,
             *LISTING_ROUTERS,
             *LISTING_PAGES,
+            *EXCHANGE_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

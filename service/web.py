@@ -31,6 +31,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
+from service.market.exchanges import notices_of
 from service.members.principal import Principal
 from service.problems import Problem
 
@@ -72,6 +73,9 @@ async def provide_viewer(
         # Only a GET can be repeated after signing in; a form post starts again.
         raise SignInRequiredError(_request_path(request) if request.method == "GET" else None)
     request.state.viewer = principal  # error pages keep the signed-in navigation
+    # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
+    count, _ = await notices_of(actor=principal)
+    request.state.notice_count = count
     return principal
 
 

@@ -32,6 +32,7 @@ from service.limits import (
     SKILLS_CHARS_MAX,
     WARD_CHARS_MAX,
 )
+from service.market import exchanges
 from service.members import services
 from service.members.controllers import client_address, limit_sign_in
 from service.members.principal import Principal, not_found, require_admin, require_any_coordinator
@@ -433,6 +434,7 @@ class MemberPages(Controller):
     async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await services.account_of(ledger=ledger, principal=viewer)
         community = await services.community_by_id(viewer.community_id)
+        notice_count, notices = await exchanges.notices_of(actor=viewer)
         return render(
             "members/dashboard.html",
             viewer=viewer,
@@ -444,6 +446,17 @@ class MemberPages(Controller):
             available=hours_text(account["available_minutes"]),
             on_hold=hours_text(account["pending_minutes"]),
             welcome_credit=hours_text(community.welcome_credit_minutes),
+            notice_count=notice_count,
+            notices=[
+                {
+                    "id": notice.exchange.id,
+                    "to_confirm": notice.kind == "exchange_to_confirm",
+                    "provider": notice.provider_name,
+                    "description": notice.exchange.description,
+                    "hours": hours_text(notice.exchange.minutes),
+                }
+                for notice in notices
+            ],
         )
 
     @get("/profile")

@@ -818,11 +818,15 @@ async def admin_bootstrap(
         ),
     )
     if member.status == "pending":
-        await (
-            Member.update({Member.status: "active", Member.approved_at: utc_now()})
-            .where(Member.id == member.id)
-            .run()
-        )
+        # Promoting a pending member approves them, welcome credit included.
+        async with write_transaction(engine):
+            await (
+                Member.update({Member.status: "active", Member.approved_at: utc_now()})
+                .where(Member.id == member.id)
+                .run()
+            )
+            home = await community_by_id(member.community)
+            await _post_welcome_credit(ledger, home, member)
     await role_change(
         engine=engine,
         actor=None,
