@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
 
@@ -21,10 +21,10 @@ async def test_skip_link_is_first_in_tab_order_and_moves_focus(
 ) -> None:
     await page.goto(live_server.base_url + "/")
     await page.keyboard.press("Tab")
-    focused = await page.evaluate("document.activeElement.textContent")
-    assert focused.strip() == "Skip to main content"
+    # expect() retries until the browser has moved focus (no fixed waits).
+    await expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     await page.keyboard.press("Enter")
-    assert await page.evaluate("document.activeElement.id") == "main"
+    await expect(page.locator("#main")).to_be_focused()
 
 
 async def test_home_page_at_200_percent_zoom_has_no_sideways_scroll(
