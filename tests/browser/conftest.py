@@ -7,10 +7,13 @@ pages are tested on both engines). Readiness is known from the server's own
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVER_START_LINES_MAX = 200
+SERVER_READY_SECONDS_MAX = 30
+SERVER_POLL_SECONDS = 0.05
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -72,7 +77,12 @@ def _server_env(database_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _wait_until_listening(process: subprocess.Popen[str]) -> None:
+def _wait_until_listening(process: subprocess.Popen[str], port: int) -> threading.Thread:
+    """Wait for the "Listening at" line, then until the port accepts connections.
+
+    The server's output keeps being read by a thread afterwards, so a full
+    pipe can never stall it; the lines are kept for error messages.
+    """
     assert process.stdout is not None
     seen: list[str] = []
     for _ in range(SERVER_START_LINES_MAX):
@@ -81,9 +91,33 @@ def _wait_until_listening(process: subprocess.Popen[str]) -> None:
             break
         seen.append(line)
         if "Listening at" in line:
-            return
+            drain = threading.Thread(target=_drain, args=(process, seen), daemon=True)
+            drain.start()
+            _wait_for_port(process, port, seen)
+            return drain
     process.kill()
     raise RuntimeError("server did not start:\n" + "".join(seen))
+
+
+def _drain(process: subprocess.Popen[str], seen: list[str]) -> None:
+    assert process.stdout is not None
+    seen.extend(process.stdout)
+
+
+def _wait_for_port(process: subprocess.Popen[str], port: int, seen: list[str]) -> None:
+    deadline = time.monotonic() + SERVER_READY_SECONDS_MAX
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            # Waiting on the process doubles as the pause, and notices a crash.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=SERVER_POLL_SECONDS)
+            if process.poll() is not None:
+                break
+    process.kill()
+    raise RuntimeError("server never accepted connections:\n" + "".join(seen))
 
 
 @pytest.fixture
@@ -97,12 +131,15 @@ def live_server(db: TestDatabase, tmp_path: Path) -> Iterator[LiveServer]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    drain: threading.Thread | None = None
     try:
-        _wait_until_listening(process)
+        drain = _wait_until_listening(process, port)
         yield LiveServer(base_url=f"http://127.0.0.1:{port}", db=db, data_dir=data_dir)
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if drain is not None:
+            drain.join(timeout=30)  # the pipe reaches EOF once the server has exited
         if process.stdout is not None:
             process.stdout.close()
 
