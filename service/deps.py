@@ -16,6 +16,7 @@ from service.members.principal import Principal
 from service.members.services import principal_from_session, principal_from_token
 from service.problems import Problem
 from service.ratelimit import RateLimiter
+from service.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -28,6 +29,11 @@ def provide_engine(state: State) -> Engine[Any]:
 def provide_ledger(state: State) -> Ledger:
     ledger: Ledger = state.ledger
     return ledger
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
 
 
 def provide_limiter(state: State) -> RateLimiter:
@@ -98,6 +104,7 @@ SHARED_DEPENDENCIES = {
     "engine": Provide(provide_engine, sync_to_thread=False),
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "limiter": Provide(provide_limiter, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
     "principal": Provide(provide_principal),
     "member": Provide(provide_member),
 }
@@ -108,3 +115,4 @@ MaybePrincipal = NamedDependency[Principal | None]
 EngineDep = NamedDependency[Engine[Any]]
 LedgerDep = NamedDependency[Ledger]
 LimiterDep = NamedDependency[RateLimiter]
+SettingsDep = NamedDependency[Settings]

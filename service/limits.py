@@ -62,8 +62,13 @@ EXCHANGE_DESCRIPTION_CHARS_MAX: Final = 1000  # the database CHECK
 # How far from today a proposed exchange's service date may be.
 EXCHANGE_SERVICE_DATE_PAST_DAYS: Final = 366
 EXCHANGE_SERVICE_DATE_AHEAD_DAYS: Final = 180
-# A hold lasts this long after acceptance or after the service date, whichever is later.
-EXCHANGE_HOLD_SECONDS: Final = 14 * 24 * 3600
+# A hold lasts this many days after acceptance or after the service date, whichever
+# is later (EXCHANGE_HOLD_DAYS in the environment). At least a day, so a hold can be
+# confirmed at all; at most 90, so with a service date 180 days ahead it stays well
+# inside the ledger's one-year limit on pending transfers.
+EXCHANGE_HOLD_DAYS_DEFAULT: Final = 14
+EXCHANGE_HOLD_DAYS_MIN: Final = 1
+EXCHANGE_HOLD_DAYS_MAX: Final = 90
 # The lifespan task looks for expired holds this often, this many exchanges a pass.
 EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
 EXCHANGE_EXPIRY_BATCH_MAX: Final = 100

@@ -14,6 +14,12 @@ from typing import Literal
 
 import msgspec
 
+from service.limits import (
+    EXCHANGE_HOLD_DAYS_DEFAULT,
+    EXCHANGE_HOLD_DAYS_MAX,
+    EXCHANGE_HOLD_DAYS_MIN,
+)
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Mode = Literal["development", "production"]
 
@@ -24,6 +30,7 @@ SECRET_KEY_GENERATED_BYTES = 48
 PUBLIC_BASE_URL_DEFAULT = "http://127.0.0.1:8000"
 ARGON2_TIME_COST_DEFAULT = 3
 ARGON2_MEMORY_KIB_DEFAULT = 65_536
+SECONDS_PER_DAY = 24 * 3600
 
 
 class SettingsError(ValueError):
@@ -42,6 +49,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # 64 MiB a hash); tests lower them to keep hundreds of sign-ins fast.
     password_time_cost: int = ARGON2_TIME_COST_DEFAULT
     password_memory_kib: int = ARGON2_MEMORY_KIB_DEFAULT
+    # How long an accepted exchange's hours stay on hold (after acceptance or
+    # the service date, whichever is later) before they return to the recipient.
+    exchange_hold_days: int = EXCHANGE_HOLD_DAYS_DEFAULT
+
+    def __post_init__(self) -> None:
+        # Settings made in code (tests, scripts) keep to the same bounds as the environment.
+        if not EXCHANGE_HOLD_DAYS_MIN <= self.exchange_hold_days <= EXCHANGE_HOLD_DAYS_MAX:
+            raise SettingsError(
+                f"exchange_hold_days must be from {EXCHANGE_HOLD_DAYS_MIN} to "
+                f"{EXCHANGE_HOLD_DAYS_MAX}, not {self.exchange_hold_days}"
+            )
 
     def __repr__(self) -> str:
         # The secret key must never reach a log line or a traceback.
@@ -54,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_https(self) -> bool:
         return self.public_base_url.startswith("https://")
+
+    @property
+    def exchange_hold_seconds(self) -> int:
+        return self.exchange_hold_days * SECONDS_PER_DAY
 
     @property
     def is_postgres(self) -> bool:
@@ -75,6 +97,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             redis_url=env.get("REDIS_URL") or None,
             password_time_cost=_positive_int(env, "ARGON2_TIME_COST", ARGON2_TIME_COST_DEFAULT),
             password_memory_kib=_positive_int(env, "ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB_DEFAULT),
+            exchange_hold_days=_bounded_int(
+                env,
+                "EXCHANGE_HOLD_DAYS",
+                EXCHANGE_HOLD_DAYS_DEFAULT,
+                minimum=EXCHANGE_HOLD_DAYS_MIN,
+                maximum=EXCHANGE_HOLD_DAYS_MAX,
+            ),
         )
 
 
@@ -85,6 +114,22 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
+
+
+def _bounded_int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int
+) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    # isascii: str.isdigit() also accepts other scripts' digits and superscripts.
+    # The length check keeps a thousand-digit value away from int().
+    if value.isascii() and value.isdigit() and len(value) <= len(str(maximum)):
+        number = int(value)
+        if minimum <= number <= maximum:
+            return number
+    raise SettingsError(f"{name} must be a whole number from {minimum} to {maximum}, not {raw!r}")
 
 
 def _parse_mode(value: str) -> Mode:

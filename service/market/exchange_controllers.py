@@ -15,7 +15,7 @@ from litestar import Controller, Litestar, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.deps import CurrentMember, EngineDep, LedgerDep
+from service.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -145,9 +145,14 @@ class ExchangesController(Controller):
         exchange_id: FromPath[uuid.UUID],
         engine: EngineDep,
         ledger: LedgerDep,
+        settings: SettingsDep,
     ) -> ExchangeDetailOut:
         await services.exchange_accept(
-            engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
+            engine=engine,
+            ledger=ledger,
+            actor=member,
+            exchange_id=exchange_id,
+            hold_seconds=settings.exchange_hold_seconds,
         )
         return await _detail(member, exchange_id)
 

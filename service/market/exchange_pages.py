@@ -24,7 +24,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ledger import LedgerError
-from service.deps import EngineDep, LedgerDep
+from service.deps import EngineDep, LedgerDep, SettingsDep
 from service.limits import (
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -387,10 +387,15 @@ class ExchangePages(Controller):
         exchange_id: FromPath[uuid.UUID],
         engine: EngineDep,
         ledger: LedgerDep,
+        settings: SettingsDep,
     ) -> Response[Any]:
         try:
             await exchanges.exchange_accept(
-                engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
+                engine=engine,
+                ledger=ledger,
+                actor=viewer,
+                exchange_id=exchange_id,
+                hold_seconds=settings.exchange_hold_seconds,
             )
         except Problem as problem:
             return await _refused(viewer, exchange_id, problem)

@@ -53,7 +53,6 @@ from service.audit import audit_record
 from service.idempotency import derived_id
 from service.limits import (
     EXCHANGE_EXPIRY_BATCH_MAX,
-    EXCHANGE_HOLD_SECONDS,
     EXCHANGE_SERVICE_DATE_AHEAD_DAYS,
     EXCHANGE_SERVICE_DATE_PAST_DAYS,
     NOTICES_MAX,
@@ -624,9 +623,18 @@ async def _refusal_after_lost_claim(exchange_id: uuid.UUID, action: str, now: da
 
 
 async def exchange_accept(
-    *, engine: Engine[Any], ledger: Ledger, actor: Principal, exchange_id: uuid.UUID
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    exchange_id: uuid.UUID,
+    hold_seconds: int,
 ) -> None:
-    """Accept as one of the parties; the last acceptance holds every recipient's hours."""
+    """Accept as one of the parties; the last acceptance holds every recipient's hours.
+
+    The holds run `hold_seconds` (the EXCHANGE_HOLD_DAYS setting) from this
+    acceptance or from the service date, whichever is later.
+    """
     require_active(actor)
 
     async def work(_transaction: WriteTransaction) -> None:
@@ -653,12 +661,14 @@ async def exchange_accept(
         if waiting:
             await _event(exchange_id, actor, "agree", now, note=f"waiting for {len(waiting)} more")
             return
-        await _place_holds(ledger, fresh, actor, now)
+        await _place_holds(ledger, fresh, actor, now, hold_seconds=hold_seconds)
 
     await run_write(engine, work)
 
 
-async def _place_holds(ledger: Ledger, view: ExchangeView, actor: Principal, now: datetime) -> None:
+async def _place_holds(
+    ledger: Ledger, view: ExchangeView, actor: Principal, now: datetime, *, hold_seconds: int
+) -> None:
     inactive = [member for member in view.parties if view.people[member].status != "active"]
     if inactive:
         raise Problem(
@@ -669,7 +679,7 @@ async def _place_holds(ledger: Ledger, view: ExchangeView, actor: Principal, now
         )
     exchange = view.exchange
     # A hold must outlive the help: it runs from acceptance or the service date, if later.
-    expires_at = max(now, exchange.service_date) + timedelta(seconds=EXCHANGE_HOLD_SECONDS)
+    expires_at = max(now, exchange.service_date) + timedelta(seconds=hold_seconds)
     chain_id = chain_id_for(view.id, "hold")
     operations = [
         NewPending(

@@ -6,6 +6,11 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from service.database import UnsupportedDatabaseURLError, engine_from_url
+from service.limits import (
+    EXCHANGE_HOLD_DAYS_DEFAULT,
+    EXCHANGE_HOLD_DAYS_MAX,
+    EXCHANGE_HOLD_DAYS_MIN,
+)
 from service.settings import Settings, SettingsError
 
 
@@ -66,3 +71,36 @@ def test_password_hashing_cost_comes_from_the_environment(tmp_path: Path) -> Non
     assert (cheap.password_time_cost, cheap.password_memory_kib) == (1, 1024)
     with pytest.raises(SettingsError, match="ARGON2_TIME_COST"):
         Settings.from_env({**base, "ARGON2_TIME_COST": "0"})
+
+
+def test_exchange_hold_days_come_from_the_environment(tmp_path: Path) -> None:
+    base = {"SECRET_KEY": "k" * 40, "TIMEBANK_DATA_DIR": str(tmp_path)}
+    default = Settings.from_env(base)
+    assert default.exchange_hold_days == EXCHANGE_HOLD_DAYS_DEFAULT == 14
+    assert default.exchange_hold_seconds == 14 * 24 * 3600
+    assert Settings.from_env({**base, "EXCHANGE_HOLD_DAYS": ""}).exchange_hold_days == 14
+    for raw, days in (("1", 1), (" 30 ", 30), ("90", 90)):
+        settings = Settings.from_env({**base, "EXCHANGE_HOLD_DAYS": raw})
+        assert settings.exchange_hold_days == days
+        assert settings.exchange_hold_seconds == days * 86_400
+
+
+@pytest.mark.parametrize("raw", ["0", "91", "-3", "7.5", "two weeks", "١٤", "²", "9" * 5000])
+def test_exchange_hold_days_out_of_bounds_or_not_a_number_are_refused(
+    tmp_path: Path, raw: str
+) -> None:
+    env = {"SECRET_KEY": "k" * 40, "TIMEBANK_DATA_DIR": str(tmp_path), "EXCHANGE_HOLD_DAYS": raw}
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(env)
+    message = str(refused.value)
+    assert message.startswith(
+        f"EXCHANGE_HOLD_DAYS must be a whole number from {EXCHANGE_HOLD_DAYS_MIN} "
+        f"to {EXCHANGE_HOLD_DAYS_MAX}"
+    )
+
+
+def test_settings_made_in_code_keep_the_hold_bounds() -> None:
+    with pytest.raises(SettingsError, match="exchange_hold_days"):
+        Settings(database_url="sqlite:///x.db", exchange_hold_days=0)
+    with pytest.raises(SettingsError, match="exchange_hold_days"):
+        Settings(database_url="sqlite:///x.db", exchange_hold_days=EXCHANGE_HOLD_DAYS_MAX + 1)
