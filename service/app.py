@@ -19,6 +19,7 @@ from ledger import Ledger
 from service import database
 from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
+from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.health import HealthController
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
 from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_ROUTERS,
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
+            *DISPUTE_ROUTERS,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

@@ -52,6 +52,7 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(name="ledger", table_modules=()),
     AppSpec(name="members", table_modules=("service.members.tables",)),
     AppSpec(name="market", table_modules=("service.market.tables",)),
+    AppSpec(name="disputes", table_modules=("service.disputes.tables",)),
 )
 
 

@@ -74,3 +74,24 @@ EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
 EXCHANGE_EXPIRY_BATCH_MAX: Final = 100
 # In-app notices listed at once (the count is exact).
 NOTICES_MAX: Final = 100
+
+# Disputes (the database CHECKs in migrations/disputes/ agree).
+DISPUTE_REASON_CHARS_MAX: Final = 1000
+DISPUTE_STATEMENT_CHARS_MAX: Final = 2000
+DISPUTE_NOTE_CHARS_MAX: Final = 2000
+# A thread is a few accounts of what happened, not a chat; admins read every word.
+DISPUTE_STATEMENTS_MAX: Final = 40
+# Resolved disputes stay on the parties' dashboards this long.
+DISPUTE_OUTCOME_NOTICE_DAYS: Final = 30
+# The admin's dispute page lists this many recent exchanges between the two members.
+DISPUTES_BETWEEN_MAX: Final = 10
+
+# Admin console.
+# Credit limits an admin may set on an hours account (the communities' own bounds).
+ACCOUNT_FLOOR_MINUTES_MIN: Final = -60_000  # at most 1000 hours owed
+ACCOUNT_CEILING_MINUTES_MAX: Final = 600_000
+ADMIN_SEARCH_CHARS_MAX: Final = 100  # a name or an email address, or part of one
+ADMIN_RECENT_EXCHANGES_MAX: Final = 10  # on a member's admin page
+ADMIN_RECENT_AUDIT_MAX: Final = 10  # on a member's admin page
+AUDIT_ACTIONS_LISTED_MAX: Final = 100  # choices in the audit page's action filter
+TRIAL_BALANCE_ROWS_SHOWN_MAX: Final = 500  # per unit on the ledger page; the API lists all

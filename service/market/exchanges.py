@@ -100,6 +100,16 @@ def expire_transfer_id(pending_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}")
 
 
+def proposal_id(caller_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:
+    """A proposal's id: with an Idempotency-Key, the same for every retry of it."""
+    return derived_id(caller_id=caller_id, key=idempotency_key, purpose="exchange.propose")
+
+
+def recording_id(caller_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:
+    """A recorded exchange's id: with an Idempotency-Key, the same for every retry of it."""
+    return derived_id(caller_id=caller_id, key=idempotency_key, purpose="exchange.record")
+
+
 def record_transfer_id(exchange_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(exchange_id, "record")
 
@@ -528,7 +538,7 @@ async def exchange_propose(
     provider = people[data.provider_id]
     assert provider.community_id is not None  # noqa: S101 - members have a community
     exchange = Exchange(
-        id=derived_id(caller_id=actor.member_id, key=idempotency_key, purpose="exchange.propose"),
+        id=proposal_id(actor.member_id, idempotency_key),
         community=provider.community_id,
         provider=data.provider_id,
         proposer=actor.member_id,
@@ -576,6 +586,13 @@ async def _event(
             note=note,
         )
     ).run()
+
+
+async def exchange_history_event(
+    exchange_id: uuid.UUID, actor: Principal | None, action: str, at: datetime, note: str = ""
+) -> None:
+    """Append to an exchange's history from another package (disputes, the admin console)."""
+    await _event(exchange_id, actor, action, at, note)
 
 
 # Accepting --------------------------------------------------------------------
@@ -974,9 +991,7 @@ async def exchange_record(
     description = _description(data.description)
     people = await _recorded_parties(actor, data)
     community_id = people[data.provider_id].community_id
-    exchange_id = derived_id(
-        caller_id=actor.member_id, key=idempotency_key, purpose="exchange.record"
-    )
+    exchange_id = recording_id(actor.member_id, idempotency_key)
     role = "coordinator" if community_id and actor.coordinates(community_id) else "admin"
     ledger_actor = f"{role}:{actor.member_id}"
 
@@ -1055,17 +1070,85 @@ async def exchange_record(
     return exchange_id
 
 
+# Suspension (admin console) ---------------------------------------------------
+
+SUSPENSION_NOTE = "member suspended"
+_OPEN_STATUSES = ("proposed", "accepted")
+
+
+async def open_exchange_ids_of(member_id: uuid.UUID) -> list[uuid.UUID]:
+    """Proposed and accepted exchanges the member takes part in, oldest first."""
+    rows = (
+        await Exchange.select(Exchange.id)
+        .where(_mine(member_id) & Exchange.status.is_in(list(_OPEN_STATUSES)))
+        .order_by(Exchange.created_at, Exchange.id)
+        .run()
+    )
+    return [row["id"] for row in rows]
+
+
+async def exchange_cancel_for_suspension(
+    *, engine: Engine[Any], ledger: Ledger, actor: Principal, exchange_id: uuid.UUID
+) -> str:
+    """Call off an open exchange because a party is being suspended; returns its status after.
+
+    Meant to run inside the suspension's write transaction (it joins it). The
+    admin is the actor in the history, with the note "member suspended", and
+    every hold is voided. A hold whose time already ran out is expired, as the
+    sweep would. A concurrent step (an acceptance that won the row first) is
+    followed: the state only moves forward (proposed, accepted, then an end),
+    so three looks are enough.
+    """
+
+    async def work(_transaction: WriteTransaction) -> str:
+        now = utc_now()
+        for _ in range(3):
+            view = await _view(exchange_id)
+            if view is None or view.status not in _OPEN_STATUSES:
+                return view.status if view is not None else "missing"
+            changes = {Exchange.status: "cancelled", Exchange.hold_expires_at: None}
+            if await _claim(exchange_id, source=view.status, changes=changes, now=now):
+                return await _void_for_suspension(ledger, view, actor, now)
+            if view.status == "accepted" and await _expire_one(engine, ledger, exchange_id, now):
+                return "expired"
+        raise AssertionError("an exchange changed state more often than its states allow")
+
+    return await run_write(engine, work)
+
+
+async def _void_for_suspension(
+    ledger: Ledger, view: ExchangeView, actor: Principal, now: datetime
+) -> str:
+    exchange_id = view.id
+    if view.status == "accepted":
+        operations = [
+            VoidPending(
+                id=void_transfer_id(exchange_id, member),
+                pending_id=pending_id,
+                actor=f"admin:{actor.member_id}",
+                memo=SUSPENSION_NOTE,
+            )
+            for member, pending_id in _held(view)
+        ]
+        await ledger.chain(operations=operations, chain_id=chain_id_for(exchange_id, "void"))
+    await _event(exchange_id, actor, "cancel", now, note=SUSPENSION_NOTE)
+    return "cancelled"
+
+
 __all__ = [
     "ExchangeView",
     "Notice",
     "exchange_accept",
     "exchange_cancel",
+    "exchange_cancel_for_suspension",
     "exchange_complete",
     "exchange_get",
+    "exchange_history_event",
     "exchange_propose",
     "exchange_record",
     "exchanges_of",
     "expire_exchange_holds",
     "expiry_sweeps_forever",
     "notices_of",
+    "open_exchange_ids_of",
 ]

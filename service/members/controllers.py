@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
+from service.disputes.services import below_floor_minutes
 from service.limits import (
     REGISTER_PER_ADDRESS,
     SIGN_IN_PER_ACCOUNT,
@@ -21,6 +22,7 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import services
+from service.members.accounts import member_account_id
 from service.members.principal import Principal, require_any_coordinator
 from service.members.schemas import (
     SLUG_PATTERN,
@@ -210,7 +212,10 @@ class MembersController(Controller):
     @get("/accounts/me")
     async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
         summary = await services.account_of(ledger=ledger, principal=member)
-        return AccountOut(**summary)
+        below = await below_floor_minutes(
+            member_account_id(member.member_id), summary["balance_minutes"]
+        )
+        return AccountOut(**summary, below_floor_minutes=below)
 
     @get("/communities")
     async def communities(self) -> list[CommunityOut]:

@@ -133,6 +133,8 @@ class AccountOut(msgspec.Struct, kw_only=True):
     available_minutes: int
     floor_minutes: int | None
     ceiling_minutes: int | None
+    # How far below its agreed floor a dispute correction left the account (0 if not).
+    below_floor_minutes: int = 0
 
 
 class AreaIn(Strict):
