@@ -64,6 +64,7 @@ from service.members.accounts import member_account_id
 from service.members.principal import Principal, forbidden, not_found, require_active
 from service.members.tables import Member
 from service.problems import Problem
+from service.reports.rollups import record_exchange_flow
 
 logger = logging.getLogger("timebank.exchanges")
 
@@ -814,6 +815,13 @@ async def exchange_complete(
         )
         for member, transfer in zip(view.recipient_ids, transfers, strict=True):
             await _set_recipient(exchange_id, member, {ExchangeRecipient.transfer_id: transfer.id})
+            await record_exchange_flow(
+                exchange_id=exchange_id,
+                recipient_id=member,
+                minutes_signed=transfer.amount_minor,
+                at=effective_at,
+                source_id=transfer.id,
+            )
         await _event(exchange_id, actor, "complete", now)
         return True
 
@@ -1042,6 +1050,13 @@ async def exchange_record(
                 exchange=exchange_id, member=data.recipient_id, transfer_id=transfer.id
             )
         ).run()
+        await record_exchange_flow(
+            exchange_id=exchange_id,
+            recipient_id=data.recipient_id,
+            minutes_signed=data.minutes,
+            at=service_date,
+            source_id=transfer.id,
+        )
         await _event(
             exchange_id,
             actor,

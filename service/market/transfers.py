@@ -11,13 +11,16 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Transfer, Unit, write_transaction
+from ledger import Ledger, LedgerError, Transfer, Unit, run_write, write_transaction
 from ledger.errors import TransferNotFound
+from ledger.transactions import WriteTransaction
+from service import database
 from service.audit import audit_record
 from service.idempotency import derived_id
 from service.members.principal import Principal, not_found, require_active, require_coordinator_of
 from service.members.tables import Community, Member
 from service.problems import Problem
+from service.reports.rollups import record_pool_flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +76,30 @@ async def gift(
     else:
         recipient = await _gift_recipient(sender, to_member_id)
         credit_account, code = recipient.hour_account_id, "gift"
-    return await ledger.transfer(
-        id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose=code),
-        debit_account_id=sender.hour_account_id,
-        credit_account_id=credit_account,
-        amount_minor=minutes,
-        unit=Unit.HOUR,
-        code=code,
-        actor=principal.label,
-        memo=memo,
-    )
+
+    async def post(_transaction: WriteTransaction) -> Transfer:
+        transfer = await ledger.transfer(
+            id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose=code),
+            debit_account_id=sender.hour_account_id,
+            credit_account_id=credit_account,
+            amount_minor=minutes,
+            unit=Unit.HOUR,
+            code=code,
+            actor=principal.label,
+            memo=memo,
+        )
+        if to_pool:  # council figures count donations, in the same transaction
+            await record_pool_flow(
+                transfer_id=transfer.id,
+                kind="donation",
+                community_id=sender.community,
+                member_id=sender.id,
+                minutes=transfer.amount_minor,
+                at=transfer.effective_at,
+            )
+        return transfer
+
+    return await run_write(database.active_engine(), post)
 
 
 async def _gift_recipient(sender: Member, to_member_id: uuid.UUID | None) -> Member:
@@ -136,6 +153,14 @@ async def pool_grant(
                     extra={"available_minutes": error.data.get("available_minor")},
                 ) from error
             raise
+        await record_pool_flow(
+            transfer_id=transfer.id,
+            kind="grant",
+            community_id=community.id,
+            member_id=member.id,
+            minutes=transfer.amount_minor,
+            at=transfer.effective_at,
+        )
         await audit_record(
             actor_id=principal.member_id,
             actor_label=principal.label,

@@ -1,0 +1,1 @@
+"""Council reports: aggregate flows from rollups, with small cells suppressed."""
