@@ -31,6 +31,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
+from service.disputes.services import disputes_awaiting_count
 from service.market.exchanges import notices_of
 from service.members.principal import Principal
 from service.problems import Problem
@@ -75,7 +76,7 @@ async def provide_viewer(
     request.state.viewer = principal  # error pages keep the signed-in navigation
     # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
     count, _ = await notices_of(actor=principal)
-    request.state.notice_count = count
+    request.state.notice_count = count + await disputes_awaiting_count(actor=principal)
     return principal
 
 

@@ -25,6 +25,7 @@ from litestar.response import Template
 
 from ledger import LedgerError
 from service.deps import EngineDep, LedgerDep, SettingsDep
+from service.disputes.services import dispute_of_exchange, dispute_window_closes_at, utc_now
 from service.limits import (
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -82,6 +83,8 @@ ACTION_NAMES = {
     "cancel": "Cancelled",
     "expire": "Expired",
     "record": "Recorded by a coordinator",
+    "dispute": "Disputed",
+    "dispute_resolved": "Dispute decided",
 }
 CODE_NAMES = {
     "exchange": "Exchange",
@@ -90,6 +93,7 @@ CODE_NAMES = {
     "grant": "Grant from the pool",
     "welcome": "Welcome credit",
     "closure": "Account closure",
+    "dispute": "Correction after a dispute",
 }
 ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
 GIVE_TO_OPTIONS = [("member", "A member"), ("pool", "The community pool")]
@@ -512,6 +516,8 @@ async def _detail_page(
     me = viewer.member_id
     open_ = view.status in ("proposed", "accepted")
     coordinates = viewer.is_admin or viewer.coordinates(view.exchange.community)
+    dispute = await dispute_of_exchange(actor=viewer, exchange_id=exchange_id)
+    closes_at = await dispute_window_closes_at(view) if dispute is None else None
     return render(
         "market/exchange_detail.html",
         viewer=viewer,
@@ -545,6 +551,9 @@ async def _detail_page(
         can_complete=view.status == "accepted" and (me in view.recipient_ids or coordinates),
         can_cancel=open_ and me in view.parties,
         waiting_names=[view.name_of(member) for member in view.awaiting if member != me],
+        dispute=dispute,
+        can_dispute=me in view.parties and closes_at is not None and utc_now() <= closes_at,
+        dispute_closes_at=closes_at,
     )
 
 

@@ -20,6 +20,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.disputes.services import below_floor_minutes, dispute_notices_of
 from service.limits import (
     DISPLAY_NAME_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -34,6 +35,7 @@ from service.limits import (
 )
 from service.market import exchanges
 from service.members import services
+from service.members.accounts import member_account_id
 from service.members.controllers import client_address, limit_sign_in
 from service.members.principal import Principal, not_found, require_admin, require_any_coordinator
 from service.members.schemas import (
@@ -64,6 +66,11 @@ from service.web import (
 )
 
 CHECKED = "yes"  # the value of every checkbox in these forms
+DISPUTE_OUTCOME_WORDS = {
+    "upheld": "the exchange stands",
+    "reversed": "all the hours went back",
+    "adjusted": "some of the hours went back",
+}
 EXPORT_MEDIA_TYPE = "application/json"
 
 # Confirmations after a redirect: the query names one, the text is fixed here,
@@ -435,6 +442,9 @@ class MemberPages(Controller):
         account = await services.account_of(ledger=ledger, principal=viewer)
         community = await services.community_by_id(viewer.community_id)
         notice_count, notices = await exchanges.notices_of(actor=viewer)
+        below_floor = await below_floor_minutes(
+            member_account_id(viewer.member_id), account["balance_minutes"]
+        )
         return render(
             "members/dashboard.html",
             viewer=viewer,
@@ -456,6 +466,17 @@ class MemberPages(Controller):
                     "hours": hours_text(notice.exchange.minutes),
                 }
                 for notice in notices
+            ],
+            below_floor=hours_text(below_floor) if below_floor else None,
+            disputes=[
+                {
+                    "id": item.dispute.id,
+                    "open": item.dispute.status == "open",
+                    "mine": item.dispute.opened_by == viewer.member_id,
+                    "outcome": DISPUTE_OUTCOME_WORDS.get(item.dispute.outcome or "", ""),
+                    "description": item.exchange.description,
+                }
+                for item in await dispute_notices_of(actor=viewer)
             ],
         )
 

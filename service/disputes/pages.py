@@ -1,0 +1,448 @@
+"""The disputes' pages: a party opens a dispute and adds their account; admins work the
+queue, read both sides and the history, and resolve.
+
+Thin like the other pages: read the form, call one service function from
+service/disputes/services.py, then render or redirect with a `done` flag. A
+Problem about the input (422, 409) is shown on the form; 403 and 404 become
+error pages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
+from litestar.response import Template
+
+from service.deps import EngineDep, LedgerDep
+from service.disputes import services
+from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.limits import (
+    CURSOR_CHARS_MAX,
+    DISPUTE_NOTE_CHARS_MAX,
+    DISPUTE_REASON_CHARS_MAX,
+    DISPUTE_STATEMENT_CHARS_MAX,
+)
+from service.market.exchanges import ExchangeView, exchange_get
+from service.members.pages import hours_text
+from service.members.principal import Principal
+from service.problems import Problem
+from service.web import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Viewer,
+    page_exception_handlers,
+    problem_status,
+    render,
+    see_other,
+    show_problem,
+)
+
+QUEUE_PAGE_SIZE = 25
+DIGITS_MAX = 4  # of the minutes field: an exchange is at most a day
+SECONDS_PER_DAY = 86_400
+
+DONE_MESSAGES = {
+    "opened": "Your dispute has been sent. An admin will read both sides and decide.",
+    "added": "Your account has been added to the dispute.",
+    "resolved": "The dispute is resolved. Both members can see the outcome.",
+}
+OUTCOME_NAMES = {
+    "upheld": "Upheld: the exchange stands as it was",
+    "reversed": "Reversed: all the hours went back",
+    "adjusted": "Adjusted: some of the hours went back",
+}
+OUTCOME_OPTIONS = [
+    ("upheld", "Uphold: the exchange stands, nothing moves"),
+    ("reversed", "Reverse: give all the hours back"),
+    ("adjusted", "Adjust: give some of the minutes back"),
+]
+RESOLVE_LABELS = {
+    "outcome": "Outcome",
+    "minutes": "Minutes to give back",
+    "note": "Note to both members",
+    "recipients": "Who the outcome applies to",
+}
+
+
+class DisputeForm(msgspec.Struct, kw_only=True):
+    reason: str = ""
+
+
+class StatementForm(msgspec.Struct, kw_only=True):
+    body: str = ""
+
+
+def _done(flag: str | None) -> str | None:
+    return DONE_MESSAGES.get(flag or "")
+
+
+def _age_words(since: datetime, now: datetime) -> str:
+    days = int((now - since).total_seconds() // SECONDS_PER_DAY)
+    if days < 1:
+        return "today"
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def _history(view: ExchangeView) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": event.at,
+            "who": view.name_of(event.actor),
+            "what": event.action.replace("_", " "),
+            "note": event.note,
+        }
+        for event in view.history
+    ]
+
+
+def _thread(view: services.DisputeView) -> list[dict[str, Any]]:
+    opened = {
+        "at": view.dispute.opened_at,
+        "who": view.name_of(view.dispute.opened_by),
+        "body": view.dispute.reason,
+        "opening": True,
+    }
+    return [
+        opened,
+        *(
+            {
+                "at": statement.at,
+                "who": view.name_of(statement.author),
+                "body": statement.body,
+                "opening": False,
+            }
+            for statement in view.statements
+        ),
+    ]
+
+
+def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
+    return [
+        {
+            "recipient": view.name_of(correction.recipient),
+            "outcome": correction.outcome,
+            "hours": hours_text(correction.minutes),
+            "below_floor": hours_text(correction.below_floor_minutes)
+            if correction.below_floor_minutes
+            else None,
+        }
+        for correction in view.corrections
+    ]
+
+
+def _dispute_context(view: services.DisputeView) -> dict[str, Any]:
+    exchange = view.exchange
+    return {
+        "dispute": view.dispute,
+        "exchange": exchange.exchange,
+        "provider_name": exchange.name_of(exchange.provider_id),
+        "recipient_names": [exchange.name_of(member) for member in exchange.recipient_ids],
+        "hours": hours_text(exchange.exchange.minutes),
+        "thread": _thread(view),
+        "history": _history(exchange),
+        "outcome_name": OUTCOME_NAMES.get(view.dispute.outcome or ""),
+        "corrections": _corrections(view),
+    }
+
+
+# Members' pages -----------------------------------------------------------------
+
+
+class DisputePages(Controller):
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/exchanges/{exchange_id:uuid}/dispute")
+    async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
+        return await _new_page(viewer, exchange_id, Form())
+
+    @post("/exchanges/{exchange_id:uuid}/dispute")
+    async def open_dispute(
+        self,
+        viewer: Viewer,
+        exchange_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[DisputeForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            dispute_id = await services.dispute_open(
+                engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
+            )
+        except Problem as problem:
+            show_problem(form, problem, {"reason": "What went wrong"})
+            status, headers = problem_status(problem)
+            return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
+        return see_other(f"/disputes/{dispute_id}", done="opened")
+
+    @get("/disputes/{dispute_id:uuid}")
+    async def detail(
+        self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
+    ) -> Template:
+        return await _dispute_page(viewer, dispute_id, Form(), notice=_done(done))
+
+    @post("/disputes/{dispute_id:uuid}/statements")
+    async def add_statement(
+        self,
+        viewer: Viewer,
+        dispute_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[StatementForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            await services.dispute_add_statement(
+                engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
+            )
+        except Problem as problem:
+            show_problem(form, problem, {"body": "Your account"})
+            status, headers = problem_status(problem)
+            return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
+        return see_other(f"/disputes/{dispute_id}", done="added")
+
+
+async def _new_page(
+    viewer: Principal,
+    exchange_id: uuid.UUID,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    view = await exchange_get(actor=viewer, exchange_id=exchange_id)
+    return render(
+        "disputes/new.html",
+        viewer=viewer,
+        title="Dispute an exchange",
+        current="exchanges",
+        status=status,
+        headers=headers,
+        form=form,
+        exchange=view.exchange,
+        provider_name=view.name_of(view.provider_id),
+        hours=hours_text(view.exchange.minutes),
+        closes_at=await services.dispute_window_closes_at(view),
+        reason_max=DISPUTE_REASON_CHARS_MAX,
+    )
+
+
+async def _dispute_page(
+    viewer: Principal,
+    dispute_id: uuid.UUID,
+    form: Form,
+    *,
+    notice: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    return render(
+        "disputes/detail.html",
+        viewer=viewer,
+        title="Dispute about an exchange",
+        current="exchanges",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        can_add=view.is_open and viewer.member_id in view.exchange.parties,
+        statement_max=DISPUTE_STATEMENT_CHARS_MAX,
+        **_dispute_context(view),
+    )
+
+
+# Admins' pages --------------------------------------------------------------------
+
+
+class AdminDisputePages(Controller):
+    path = "/admin/disputes"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def queue(
+        self,
+        viewer: Viewer,
+        status: Annotated[DisputeStatus, QueryParameter()] = "open",
+        cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
+    ) -> Template:
+        items, next_cursor = await services.dispute_queue(
+            actor=viewer, status=status, limit=QUEUE_PAGE_SIZE, cursor=cursor
+        )
+        now = datetime.now(UTC)
+        return render(
+            "disputes/queue.html",
+            viewer=viewer,
+            title="Disputes" if status == "open" else "Resolved disputes",
+            current="admin",
+            admin_page="disputes",
+            queue_status=status,
+            rows=[
+                {
+                    "id": item.dispute.id,
+                    "opened_at": item.dispute.opened_at,
+                    "age": _age_words(item.dispute.opened_at, now),
+                    "opened_by": item.opened_by_name,
+                    "description": item.exchange.description,
+                    "hours": hours_text(item.exchange.minutes),
+                    "outcome": OUTCOME_NAMES.get(item.dispute.outcome or ""),
+                }
+                for item in items
+            ],
+            next_cursor=next_cursor,
+        )
+
+    @get("/{dispute_id:uuid}")
+    async def detail(
+        self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
+    ) -> Template:
+        form = Form(values={"outcome": "upheld"})
+        return await _admin_page(viewer, dispute_id, form, notice=_done(done))
+
+    @post("/{dispute_id:uuid}/resolve")
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        dispute_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        services.require_admin(viewer)
+        posted = await request.form()
+        form = Form(values={name: str(posted.get(name, "")) for name in RESOLVE_FIELDS})
+        view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+        chosen = [str(value) for value in posted.getall("apply_to", [])]
+        data = _resolve_in(form, view.exchange, chosen)
+        if data is None:
+            return await _admin_page(viewer, dispute_id, form, status=422, chosen=chosen)
+        try:
+            await services.dispute_resolve(
+                engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
+            )
+        except Problem as problem:
+            show_problem(form, problem, RESOLVE_LABELS)
+            status, headers = problem_status(problem)
+            return await _admin_page(
+                viewer, dispute_id, form, status=status, headers=headers, chosen=chosen
+            )
+        return see_other(f"/admin/disputes/{dispute_id}", done="resolved")
+
+
+RESOLVE_FIELDS = ("outcome", "minutes", "note", "confirm_override")
+
+
+def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> ResolveIn | None:
+    """The form as the service's request; None (with errors on `form`) if it cannot be read."""
+    values = form.values
+    outcome = values.get("outcome", "")
+    if outcome not in OUTCOME_NAMES:
+        form.errors["outcome"] = "Outcome: choose one"
+    minutes_text = values.get("minutes", "").strip()
+    minutes: int | None = None
+    if minutes_text:
+        if not minutes_text.isdigit() or len(minutes_text) > DIGITS_MAX:
+            form.errors["minutes"] = "Minutes to give back: a whole number of minutes"
+        else:
+            minutes = int(minutes_text)
+    if not values.get("note", "").strip():
+        form.errors["note"] = "Note to both members: write a few words for both members"
+    recipients = _chosen_recipients(form, exchange, chosen)
+    if form.failed:
+        return None
+    general = outcome
+    applied = recipients is not None and len(recipients) < len(exchange.recipient_ids)
+    if applied:
+        general = "upheld"  # recipients not ticked keep their hours
+    return ResolveIn(
+        outcome=general,  # type: ignore[arg-type]
+        note=values.get("note", "")[:DISPUTE_NOTE_CHARS_MAX],
+        minutes=None if applied or outcome != "adjusted" else minutes,
+        recipients=[
+            RecipientOutcome(
+                recipient_id=member,
+                outcome=outcome,  # type: ignore[arg-type]
+                minutes=minutes if outcome == "adjusted" else None,
+            )
+            for member in recipients or []
+        ]
+        if applied
+        else None,
+        confirm_override=values.get("confirm_override") == "yes",
+    )
+
+
+def _chosen_recipients(
+    form: Form, exchange: ExchangeView, chosen: list[str]
+) -> list[uuid.UUID] | None:
+    """For a group exchange, the ticked recipients (None: one recipient, or all of them)."""
+    if len(exchange.recipient_ids) == 1:
+        return None
+    allowed = {str(member): member for member in exchange.recipient_ids}
+    picked = [allowed[value] for value in chosen if value in allowed]
+    if not picked or len(picked) != len(chosen):
+        form.errors["recipients"] = "Who the outcome applies to: tick at least one member"
+    return picked
+
+
+async def _admin_page(
+    viewer: Principal,
+    dispute_id: uuid.UUID,
+    form: Form,
+    *,
+    notice: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    chosen: list[str] | None = None,
+) -> Template:
+    services.require_admin(viewer)
+    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    exchange = view.exchange
+    recipients = exchange.recipient_ids
+    between = await services.exchanges_between(exchange.provider_id, recipients[0])
+    return render(
+        "disputes/admin_detail.html",
+        viewer=viewer,
+        title="Resolve a dispute",
+        current="admin",
+        admin_page="disputes",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        is_open=view.is_open,
+        outcome_options=OUTCOME_OPTIONS,
+        group=[
+            (str(member), exchange.name_of(member), chosen is None or str(member) in chosen)
+            for member in recipients
+        ]
+        if len(recipients) > 1
+        else [],
+        between=[
+            {
+                "id": row.id,
+                "service_date": row.service_date,
+                "description": row.description,
+                "hours": hours_text(row.minutes),
+                "status": row.status,
+                "provider": exchange.name_of(row.provider),
+            }
+            for row in between
+        ],
+        first_recipient_name=exchange.name_of(recipients[0]),
+        completed_at=view.completed_at,
+        note_max=DISPUTE_NOTE_CHARS_MAX,
+        **_dispute_context(view),
+    )
+
+
+PAGE_ROUTERS = [DisputePages, AdminDisputePages]
+
+__all__ = ["PAGE_ROUTERS"]

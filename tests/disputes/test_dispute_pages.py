@@ -1,0 +1,157 @@
+"""The disputes' pages through HTTP, on both engines: a party opens a dispute from the
+exchange page, the other adds their account, an admin resolves from the queue, and
+both see the outcome on their dashboards.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.disputes.test_disputes import completed, disputed
+from tests.market.test_exchange_pages import page_text, sign_in, submit
+from tests.market.test_exchanges import WELCOME, account
+from tests.members.conftest import Town
+
+DISPUTE_URL = re.compile(r"/disputes/([0-9a-f-]{36})\?done=(\w+)")
+
+
+async def sign_out(town: Town) -> None:
+    town.client.cookies.clear()
+
+
+async def test_a_dispute_from_the_exchange_page_to_an_adjusted_outcome(town: Town) -> None:
+    exchange = await completed(town, town.bob, [town.alice], minutes=90)
+    await sign_in(town, town.alice)
+    detail = await page_text(town, f"/exchanges/{exchange['id']}")
+    assert "dispute it" in detail
+
+    refused = await submit(
+        town,
+        f"/exchanges/{exchange['id']}/dispute",
+        f"/exchanges/{exchange['id']}/dispute",
+        {"reason": "   "},
+    )
+    assert refused.status_code == 422
+    assert "What went wrong" in refused.text
+
+    opened = await submit(
+        town,
+        f"/exchanges/{exchange['id']}/dispute",
+        f"/exchanges/{exchange['id']}/dispute",
+        {"reason": "Bob only stayed for half an hour."},
+    )
+    assert opened.status_code == 303, opened.text
+    match = DISPUTE_URL.search(opened.headers["location"])
+    assert match and match.group(2) == "opened"
+    dispute_path = f"/disputes/{match.group(1)}"
+    assert "Bob only stayed for half an hour." in await page_text(town, dispute_path)
+
+    await sign_out(town)
+    await sign_in(town, town.bob)
+    dashboard = await page_text(town, "/dashboard")
+    assert "A dispute about your exchange: add your account" in dashboard
+    added = await submit(
+        town, dispute_path, f"{dispute_path}/statements", {"body": "I stayed the full time."}
+    )
+    assert added.status_code == 303, added.text
+    assert "I stayed the full time." in await page_text(town, dispute_path)
+
+    await sign_out(town)
+    await sign_in(town, town.admin)
+    queue = await page_text(town, "/admin/disputes")
+    assert "Disputes waiting" in queue and "today" in queue
+    admin_path = f"/admin/disputes/{match.group(1)}"
+    page = await page_text(town, admin_path)
+    assert "Bob only stayed for half an hour." in page and "I stayed the full time." in page
+    assert "Recent exchanges between Bob and Alice" in page
+
+    missing_note = await submit(
+        town, admin_path, f"{admin_path}/resolve", {"outcome": "adjusted", "minutes": "30"}
+    )
+    assert missing_note.status_code == 422
+    too_many = await submit(
+        town,
+        admin_path,
+        f"{admin_path}/resolve",
+        {"outcome": "adjusted", "minutes": "91", "note": "Half the time."},
+    )
+    assert too_many.status_code == 422
+    assert "between 1 and 90" in too_many.text
+    resolved = await submit(
+        town,
+        admin_path,
+        f"{admin_path}/resolve",
+        {"outcome": "adjusted", "minutes": "30", "note": "Half an hour goes back."},
+    )
+    assert resolved.status_code == 303, resolved.text
+    assert "Adjusted: some of the hours went back" in await page_text(town, admin_path)
+
+    for who in (town.alice, town.bob):
+        await sign_out(town)
+        await sign_in(town, who)
+        dashboard = await page_text(town, "/dashboard")
+        assert "Dispute decided: some of the hours went back" in dashboard
+        outcome = await page_text(town, dispute_path)
+        assert "Half an hour goes back." in outcome
+        assert "Alice: 30 minutes given back" in outcome
+        statement = await page_text(town, "/statement")
+        assert "Correction after a dispute" in statement
+    assert (await account(town, town.alice))["balance_minutes"] == WELCOME - 60
+    assert (await account(town, town.bob))["balance_minutes"] == WELCOME + 60
+
+
+async def test_the_override_is_offered_and_shown_on_the_dashboard(town: Town) -> None:
+    exchange = await completed(town, town.bob, [town.alice], minutes=60)
+    gift = await town.client.post(
+        "/api/v1/transfers",
+        headers=town.bob.headers,
+        json={"to_member_id": str(town.alice.id), "minutes": WELCOME + 60 + 600},
+    )
+    assert gift.status_code == 201, gift.text
+    dispute = await disputed(town, town.alice, exchange)
+    await sign_in(town, town.admin)
+    admin_path = f"/admin/disputes/{dispute['id']}"
+    fields = {"outcome": "reversed", "note": "It did not happen."}
+    refused = await submit(town, admin_path, f"{admin_path}/resolve", fields)
+    assert refused.status_code == 422  # the form shown again, as every page does
+    assert "1 hour below their floor" in refused.text
+    confirmed = await submit(
+        town, admin_path, f"{admin_path}/resolve", {**fields, "confirm_override": "yes"}
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    await sign_out(town)
+    await sign_in(town, town.bob)
+    dashboard = await page_text(town, "/dashboard")
+    assert "Below your floor by 1 hour" in dashboard
+
+
+async def test_group_resolution_applies_to_the_ticked_members(town: Town) -> None:
+    exchange = await completed(town, town.bob, [town.alice, town.coordinator], minutes=60)
+    dispute = await disputed(town, town.alice, exchange)
+    await sign_in(town, town.admin)
+    admin_path = f"/admin/disputes/{dispute['id']}"
+    none_ticked = await submit(
+        town, admin_path, f"{admin_path}/resolve", {"outcome": "reversed", "note": "n"}
+    )
+    assert none_ticked.status_code == 422
+    assert "tick at least one member" in none_ticked.text
+    resolved = await submit(
+        town,
+        admin_path,
+        f"{admin_path}/resolve",
+        {"outcome": "reversed", "note": "Alice was not there.", "apply_to": str(town.alice.id)},
+    )
+    assert resolved.status_code == 303, resolved.text
+    assert (await account(town, town.alice))["balance_minutes"] == WELCOME
+    assert (await account(town, town.coordinator))["balance_minutes"] == WELCOME - 60
+
+
+async def test_members_cannot_open_the_admin_pages(town: Town) -> None:
+    exchange = await completed(town, town.bob, [town.alice])
+    dispute = await disputed(town, town.alice, exchange)
+    for who in (town.alice, town.coordinator):
+        await sign_out(town)
+        await sign_in(town, who)
+        for path in ("/admin/disputes", f"/admin/disputes/{dispute['id']}"):
+            response = await town.client.get(path)
+            assert response.status_code == 403, (who.email, path)
