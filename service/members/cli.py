@@ -4,7 +4,8 @@ service/cli.py imports this module and appends `register_commands` to its
 `EXTRA_COMMANDS`; this module never imports service/cli.py, so there is no cycle.
 Both commands are safe to run twice: they look before they write, and every
 ledger transfer they make has an id derived from what it is (UUIDv5), so a
-repeat finds it instead of moving hours again.
+repeat finds it instead of moving hours again. The demo's listings and
+exchanges come from service/market/demo.py, which works the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transactio
 from service import database
 from service.audit import audit_record
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
+from service.market.demo import load_market_demo
 from service.members import passwords, services
 from service.members.principal import Grant, Principal
 from service.members.schemas import (
@@ -288,10 +290,13 @@ DEMO_GIFTS: tuple[DemoGift, ...] = (
 class _DemoRun:
     """One run of the demo: looks before each write and notes what it changed."""
 
-    def __init__(self, engine: Engine[Any], ledger: Ledger, password: str) -> None:
+    def __init__(
+        self, engine: Engine[Any], ledger: Ledger, password: str, *, hold_seconds: int
+    ) -> None:
         self.engine = engine
         self.ledger = ledger
         self.password = password
+        self.hold_seconds = hold_seconds
         self.changes: list[str] = []
         self.members: dict[str, Member] = {}
         self.communities: dict[str, Community] = {}
@@ -318,6 +323,22 @@ class _DemoRun:
             await self.approve(actor, person)
         for gift in DEMO_GIFTS:
             await self.give(gift)
+        self.changes += await load_market_demo(
+            engine=self.engine,
+            ledger=self.ledger,
+            people=await self.principals(),
+            hold_seconds=self.hold_seconds,
+        )
+
+    async def principals(self) -> dict[str, Principal]:
+        """Every approved demo member as they act now (roles granted, status fresh)."""
+        return {
+            person.email: await _principal_of(
+                await services.member_by_id(self.members[person.email].id)
+            )
+            for person in DEMO_PEOPLE
+            if person.role != "pending"
+        }
 
     async def area(self) -> Area:
         name, slug = DEMO_AREA
@@ -492,7 +513,8 @@ def _demo_report(run: _DemoRun, settings: Settings) -> list[str]:
         *_sign_in_table(DEMO_PEOPLE, run.communities),
         "",
         "API clients: POST /api/v1/auth/token with {email, password} for a token.",
-        "Listings and exchanges join the demo when the marketplace feature lands.",
+        "Listings, and exchanges in every state: Margaret Hughes has help to confirm,",
+        "and Tom Fletcher a proposal to accept.",
     ]
     return lines
 
@@ -507,7 +529,7 @@ def _demo_command(_args: argparse.Namespace, settings: Settings) -> int:
         password = _demo_password()
 
         async def load(engine: Engine[Any], ledger: Ledger) -> _DemoRun:
-            run = _DemoRun(engine, ledger, password)
+            run = _DemoRun(engine, ledger, password, hold_seconds=settings.exchange_hold_seconds)
             await run.load()
             return run
 
@@ -542,7 +564,9 @@ def register_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         description=(
             "Load a demo area, two communities, an admin, a coordinator, a council "
             "viewer and a dozen members, all with one password from "
-            f"{DEMO_PASSWORD_ENV} (default {DEMO_PASSWORD_DEFAULT!r}). Local trial only."
+            f"{DEMO_PASSWORD_ENV} (default {DEMO_PASSWORD_DEFAULT!r}), with their "
+            "listings, gifts and exchanges in every state over the last six months. "
+            "Local trial only."
         ),
     )
     demo.set_defaults(handler=_demo_command)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, Unit
+from ledger import Ledger, TransferKind, Unit
 from service import cli
+from service.market.demo import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
+from service.market.tables import Category, Exchange, ExchangeRecipient, Listing
 from service.members import services
 from service.members.cli import DEMO_PEOPLE
 from service.members.schemas import RegisterIn
@@ -36,6 +38,10 @@ COUNTED_TABLES = (
     "ledger_account",
     "ledger_transfer",
     "ledger_entry",
+    "market_listing",
+    "market_exchange",
+    "market_exchange_recipient",
+    "market_exchange_event",
 )
 
 
@@ -52,6 +58,7 @@ def run_timebank(
     env.pop("TIMEBANK_ADMIN_PASSWORD", None)
     env.pop("TIMEBANK_DEMO_PASSWORD", None)
     env.pop("TIMEBANK_ENV", None)
+    env.pop("EXCHANGE_HOLD_DAYS", None)  # the demo's holds last the default 14 days
     if admin_password is not None:
         env["TIMEBANK_ADMIN_PASSWORD"] = admin_password
     return subprocess.run(
@@ -210,6 +217,7 @@ async def test_demo_loads_once_and_a_second_run_changes_nothing(
     assert "no discrepancy" in verify.stdout
 
     await _check_demo_contents(db)
+    await _check_demo_market(db)
 
 
 async def _check_demo_contents(db: TestDatabase) -> None:
@@ -260,3 +268,60 @@ async def _check_demo_contents(db: TestDatabase) -> None:
         ("coordinator", "coordinator@demo.example", communities["riverside"].id, None),
         ("council", "council@demo.example", None, area.id),
     }
+
+
+async def _check_demo_market(db: TestDatabase) -> None:
+    members = {m.id: m for m in await Member.objects().run()}
+    listings = await Listing.objects().run()
+    assert len(listings) == len(DEMO_LISTINGS)
+    assert {listing.kind for listing in listings} == {"offer", "request"}
+    assert all(listing.status == "open" for listing in listings)
+    assert len({listing.member for listing in listings}) >= 8
+    assert len({listing.ward for listing in listings}) >= 4
+    assert len({listing.community for listing in listings}) == 2
+    slugs = {c.id: c.slug for c in await Category.objects().run()}
+    assert len({slugs[listing.category] for listing in listings}) >= 10
+
+    exchanges = await Exchange.objects().run()
+    assert len(exchanges) == len(DEMO_EXCHANGES) + len(DEMO_RECORDS)
+    by_status: dict[str, list[Exchange]] = {}
+    for exchange in exchanges:
+        by_status.setdefault(exchange.status, []).append(exchange)
+    assert {status: len(found) for status, found in by_status.items()} == {
+        "completed": 12,
+        "accepted": 1,
+        "proposed": 1,
+        "cancelled": 1,
+    }
+    now = datetime.now(UTC)
+    completed_dates = sorted(e.service_date for e in by_status["completed"])
+    assert now - completed_dates[0] > timedelta(days=150)  # about six months of history
+    assert now - completed_dates[-1] < timedelta(days=14)
+    assert len({(now - d).days // 30 for d in completed_dates}) >= 5  # spread out, month by month
+    assert sum(e.listing is not None for e in exchanges) >= 8
+    assert len([e for e in exchanges if e.recorded_by is not None]) == 1
+    assert by_status["accepted"][0].hold_expires_at > now + timedelta(days=13)
+
+    recipients = await ExchangeRecipient.objects().run()
+    per_exchange: dict[object, int] = {}
+    for row in recipients:
+        per_exchange[row.exchange] = per_exchange.get(row.exchange, 0) + 1
+    assert max(per_exchange.values()) == 3  # the group cooking class
+
+    ledger = Ledger(db.engine)
+    for exchange in by_status["completed"]:
+        for row in (r for r in recipients if r.exchange == exchange.id):
+            posted = await ledger.get_transfer(transfer_id=row.transfer_id)
+            assert posted.effective_at == exchange.service_date
+            assert posted.credit_account_id == members[exchange.provider].hour_account_id
+    held = next(r for r in recipients if r.exchange == by_status["accepted"][0].id)
+    hold = await ledger.get_transfer(transfer_id=held.pending_transfer_id)
+    assert hold.kind == TransferKind.PENDING
+    assert hold.expires_at == by_status["accepted"][0].hold_expires_at
+
+    codes = []
+    for member in members.values():
+        page = await ledger.statement(account_id=member.hour_account_id, limit=200)
+        codes += [line.transfer.code for line in page.lines]
+    assert {"exchange", "gift", "donation", "grant", "welcome"} <= set(codes)
+    assert codes.count("grant") == len(DEMO_GRANTS)
