@@ -34,6 +34,8 @@ from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
 from service.problems import exception_handlers
+from service.reports.controllers import ROUTERS as REPORT_ROUTERS
+from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
 from service.ratelimit import rate_limiter_for
 from service.security import security_headers_middleware
 from service.settings import Settings
@@ -81,6 +83,8 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
             *DISPUTE_ROUTERS,
+            *REPORT_ROUTERS,
+            *REPORT_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

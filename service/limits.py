@@ -95,3 +95,9 @@ ADMIN_RECENT_EXCHANGES_MAX: Final = 10  # on a member's admin page
 ADMIN_RECENT_AUDIT_MAX: Final = 10  # on a member's admin page
 AUDIT_ACTIONS_LISTED_MAX: Final = 100  # choices in the audit page's action filter
 TRIAL_BALANCE_ROWS_SHOWN_MAX: Final = 500  # per unit on the ledger page; the API lists all
+
+# Council reports.
+REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is asked for
+REPORT_MONTHS_MAX: Final = 120  # ten years of whole months in one report
+REPORT_COMMUNITIES_MAX: Final = 100  # communities named in one request
+REPORT_WARDS_SHOWN_MAX: Final = 30  # larger wards beyond these are shown together as "other"

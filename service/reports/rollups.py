@@ -176,6 +176,13 @@ _UPSERT_MEMBER = f"""
         gave = reports_cell_member.gave + excluded.gave,
         received = reports_cell_member.received + excluded.received
 """
+# Fewer flows than before: the row exists (it counted them), and an upsert would
+# check its CHECKs against the negative candidate row before seeing the conflict.
+_LOWER_MEMBER = """
+    UPDATE reports_cell_member SET gave = gave + $8, received = received + $9
+    WHERE dimension = $1 AND community = $2 AND month = $3 AND side = $4
+      AND other_community = $5 AND key_a = $6 AND key_b = $7 AND member_key = $10
+"""
 _UPSERT_CELL = f"""
     INSERT INTO reports_cell ({CELL_COLUMNS}, minutes, exchanges, members)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
@@ -227,8 +234,14 @@ async def apply_deltas(connection: Connection, deltas: Iterable[FlowDelta]) -> N
                 counts = members[(key, pseudonym)]
                 counts[0] += gave * delta.exchanges
                 counts[1] += received * delta.exchanges
-    member_rows = [(*key, who, gave, got) for (key, who), (gave, got) in members.items()]
-    await connection.execute_many(_UPSERT_MEMBER, [row for row in member_rows if row[8] or row[9]])
+    raised, lowered = [], []
+    for (key, who), (gave, got) in members.items():
+        if gave < 0 or got < 0:
+            lowered.append((*key, gave, got, who))
+        elif gave or got:
+            raised.append((*key, who, gave, got))
+    await connection.execute_many(_UPSERT_MEMBER, raised)
+    await connection.execute_many(_LOWER_MEMBER, lowered)
     await connection.execute_many(_UPSERT_CELL, [(*key, m, e) for key, (m, e) in cells.items()])
     await connection.execute_many(_RECOUNT_MEMBERS, sorted({key for key, _ in members}))
 

@@ -1,0 +1,136 @@
+"""The reports JSON API and its CSV twin: thin handlers over service/reports/figures.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+
+from service.deps import CurrentMember, EngineDep
+from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
+from service.problems import Problem
+from service.reports.figures import Breakdown, Report, month_text, period_parse, report_build
+from service.reports.schemas import FlowsOut, flows_csv, flows_out
+
+MONTH_QUERY_PATTERN = r"^\d{4}-\d{2}$"
+SLUG_REGEX = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+FromMonth = Annotated[
+    str | None,
+    QueryParameter(
+        name="from",
+        pattern=MONTH_QUERY_PATTERN,
+        description="First month of the period, YYYY-MM (default: 11 months before `to`).",
+    ),
+]
+ToMonth = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=MONTH_QUERY_PATTERN,
+        description="Last month of the period, YYYY-MM (default: this month). Months are UTC.",
+    ),
+]
+Communities = Annotated[
+    list[str] | None,
+    QueryParameter(
+        max_items=REPORT_COMMUNITIES_MAX,
+        description="Community slugs (repeat the parameter); default: every community you "
+        "may see. One out of reach answers 404.",
+    ),
+]
+By = Annotated[
+    Breakdown,
+    QueryParameter(description="The breakdown: month, category, ward, age_band or community."),
+]
+
+
+async def _report(
+    *,
+    engine: EngineDep,
+    member: CurrentMember,
+    from_month: str | None,
+    to_month: str | None,
+    community: list[str] | None,
+    by: Breakdown,
+) -> Report:
+    slugs = community or []
+    if any(len(slug) > SLUG_CHARS_MAX or not SLUG_REGEX.match(slug) for slug in slugs):
+        raise Problem(
+            status=422,
+            code="validation_failed",
+            detail="The community is not valid.",
+            extra={
+                "errors": [{"field": "community", "source": "query", "message": "must be a slug"}]
+            },
+        )
+    period = period_parse(from_month, to_month, now=datetime.now(UTC))
+    return await report_build(
+        engine=engine, viewer=member, period=period, community_slugs=slugs, breakdowns=[by]
+    )
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ("reports",)
+
+    @get("/flows")
+    async def flows(
+        self,
+        *,
+        engine: EngineDep,
+        member: CurrentMember,
+        from_month: FromMonth = None,
+        to: ToMonth = None,
+        community: Communities = None,
+        by: By = "month",
+    ) -> FlowsOut:
+        """Aggregate flows for council viewers (their area's communities) and admins.
+
+        Any figure resting on fewer than k distinct members (the strictest
+        `small_cell_k` of the communities) is suppressed, and so are the
+        figures that would let it be worked out from the totals.
+        """
+        report = await _report(
+            engine=engine,
+            member=member,
+            from_month=from_month,
+            to_month=to,
+            community=community,
+            by=by,
+        )
+        return flows_out(report, report.breakdowns[by])
+
+    @get("/flows.csv", media_type="text/csv")
+    async def flows_csv(
+        self,
+        *,
+        engine: EngineDep,
+        member: CurrentMember,
+        from_month: FromMonth = None,
+        to: ToMonth = None,
+        community: Communities = None,
+        by: By = "month",
+    ) -> Response[str]:
+        """The same figures as CSV; suppressed cells have empty values and `suppressed` yes."""
+        report = await _report(
+            engine=engine,
+            member=member,
+            from_month=from_month,
+            to_month=to,
+            community=community,
+            by=by,
+        )
+        name = (
+            f"flows-{by}-{month_text(report.period.first)}-to-{month_text(report.period.last)}.csv"
+        )
+        return Response(
+            flows_csv(report, report.breakdowns[by]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+ROUTERS = [ReportController]

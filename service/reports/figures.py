@@ -1,0 +1,634 @@
+"""Council figures: who may see which communities, and the suppressed aggregates they see.
+
+Selectors only (reads). Every figure comes from the rollups of
+service/reports/rollups.py, never from ledger or member rows per person:
+
+* sums (minutes, exchanges) from `reports_cell`, grouped by the breakdown;
+* whether a figure rests on at least k distinct members: a fine cell with
+  `members >= k` proves it at once; only figures made of small fine cells read
+  their member pseudonyms (`reports_cell_member`) to count exactly;
+* active members and members who both gave and received: distinct pseudonyms
+  of the selected communities' "month" rows; new members: approvals in the period.
+
+Then service/reports/suppression.py hides small figures and their complements.
+Nothing returned here carries a name or an id of a member.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from piccolo.engine.base import Engine
+
+from ledger.sql import Connection, as_uuid
+from ledger.transactions import read_connection
+from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX, REPORT_WARDS_SHOWN_MAX
+from service.market.tables import Category
+from service.members.principal import Principal, forbidden, not_found
+from service.members.tables import Community, Member
+from service.problems import Problem
+from service.reports import rollups
+from service.reports.suppression import (
+    NOBODY,
+    TOTAL,
+    Entry,
+    Members,
+    Table,
+    normalised,
+    suppress_alone,
+    suppress_breakdown,
+    suppress_table,
+    union_of,
+)
+
+Breakdown = Literal["month", "category", "ward", "age_band", "community"]
+BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("month", "category", "ward", "age_band", "community")
+K_DEFAULT: Final = 5  # Community.small_cell_k's default, for a selection of no community
+
+ELSEWHERE: Final = "elsewhere"  # communities outside the selection, never named
+OTHER_WARDS: Final = "other"
+AGE_BAND_LABELS: Final = {
+    "under_25": "Under 25",
+    "25_49": "25 to 49",
+    "50_64": "50 to 64",
+    "65_79": "65 to 79",
+    "80_plus": "80 and over",
+    rollups.UNKNOWN: "Not known",
+}
+UNKNOWN_CATEGORY_LABEL: Final = "Not known (no listing)"
+UNKNOWN_WARD_LABEL: Final = "Not given"
+OTHER_WARDS_LABEL: Final = "Other wards together"
+ELSEWHERE_LABEL: Final = "Communities outside this report"
+MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# The period ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole calendar months (UTC), first and last included, as yyyymm."""
+
+    first: int
+    last: int
+
+    def months(self) -> list[int]:
+        found, month = [], self.first
+        while month <= self.last:
+            found.append(month)
+            month = _next_month(month)
+        return found
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime(self.first // 100, self.first % 100, 1, tzinfo=UTC)
+
+    @property
+    def ends_before(self) -> datetime:
+        after = _next_month(self.last)
+        return datetime(after // 100, after % 100, 1, tzinfo=UTC)
+
+
+def _next_month(month: int) -> int:
+    year, number = divmod(month, 100)
+    return (year + 1) * 100 + 1 if number == 12 else month + 1  # noqa: PLR2004 - December
+
+
+def _months_back(month: int, count: int) -> int:
+    year, number = divmod(month, 100)
+    index = year * 12 + number - 1 - count
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def month_text(month: int) -> str:
+    """202603 -> "2026-03" (the API's and CSV's form)."""
+    return f"{month // 100:04d}-{month % 100:02d}"
+
+
+def month_label(month: int) -> str:
+    """202603 -> "March 2026"."""
+    return f"{calendar.month_name[month % 100]} {month // 100}"
+
+
+def _period_problem(field_name: str, message: str) -> Problem:
+    return Problem(
+        status=422,
+        code="validation_failed",
+        detail="The period is not valid.",
+        extra={"errors": [{"field": field_name, "source": "query", "message": message}]},
+    )
+
+
+def _parse_month(text: str, field_name: str) -> int:
+    match = MONTH_PATTERN.match(text.strip())
+    if match is None:
+        raise _period_problem(field_name, "must be a month written YYYY-MM, like 2026-03")
+    year, number = int(match.group(1)), int(match.group(2))
+    if not (1 <= number <= 12 and 1900 <= year <= 2999):  # noqa: PLR2004 - calendar bounds
+        raise _period_problem(field_name, "must be a real month between 1900-01 and 2999-12")
+    return year * 100 + number
+
+
+def period_parse(from_text: str | None, to_text: str | None, *, now: datetime) -> Period:
+    """The period asked for; by default the last REPORT_MONTHS_DEFAULT months to this one."""
+    last = _parse_month(to_text, "to") if to_text else rollups.month_of(now)
+    first = (
+        _parse_month(from_text, "from")
+        if from_text
+        else _months_back(last, REPORT_MONTHS_DEFAULT - 1)
+    )
+    if first > last:
+        raise _period_problem("from", "must not be after the end of the period")
+    period = Period(first, last)
+    if len(period.months()) > REPORT_MONTHS_MAX:
+        raise _period_problem("from", f"a report covers at most {REPORT_MONTHS_MAX} months")
+    return period
+
+
+# Who may see what ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRef:
+    id: uuid.UUID
+    slug: str
+    name: str
+    small_cell_k: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The communities a report covers, and all those the viewer could pick from."""
+
+    selected: tuple[CommunityRef, ...]
+    in_reach: tuple[CommunityRef, ...]
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        return [community.id for community in self.selected]
+
+    @property
+    def k(self) -> int:
+        """The strictest threshold of the communities in the report."""
+        return max((community.small_cell_k for community in self.selected), default=K_DEFAULT)
+
+
+def may_see_reports(viewer: Principal) -> bool:
+    return viewer.is_admin or bool(viewer.council_areas)
+
+
+async def scope_for(viewer: Principal, slugs: Sequence[str]) -> Scope:
+    """Admins reach every community, council viewers those of their areas; others 403.
+
+    A community named but out of reach is "not found", like one that does not exist.
+    """
+    if not may_see_reports(viewer):
+        raise forbidden("Reports are for council viewers and admins.")
+    query = Community.select(
+        Community.id, Community.slug, Community.name, Community.small_cell_k
+    ).order_by(Community.name)
+    if not viewer.is_admin:
+        query = query.where(Community.area.is_in(list(viewer.council_areas)))
+    in_reach = tuple(
+        CommunityRef(row["id"], row["slug"], row["name"], row["small_cell_k"])
+        for row in await query.run()
+    )
+    if not slugs:
+        return Scope(selected=in_reach, in_reach=in_reach)
+    by_slug = {community.slug: community for community in in_reach}
+    missing = [slug for slug in slugs if slug not in by_slug]
+    if missing:
+        raise not_found("That community")
+    wanted = set(slugs)
+    return Scope(
+        selected=tuple(community for community in in_reach if community.slug in wanted),
+        in_reach=in_reach,
+    )
+
+
+# What a report holds ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    key: str
+    label: str
+
+
+@dataclass
+class Figures:
+    """One breakdown: rows (and columns for a two-way table) with suppressed entries.
+
+    One-way: `cells[(row, None)]`. Two-way: `cells[(row, column)]` plus row,
+    column and grand totals; `total` is the grand total in both cases.
+    """
+
+    by: Breakdown
+    rows: list[Label]
+    columns: list[Label]
+    cells: dict[tuple[str, str | None], Entry]
+    row_totals: dict[str, Entry] = field(default_factory=dict)
+    column_totals: dict[str, Entry] = field(default_factory=dict)
+    total: Entry = field(default_factory=lambda: Entry(TOTAL, 0, 0, NOBODY))
+
+    @property
+    def two_way(self) -> bool:
+        return bool(self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A number of members, or None when it rests on fewer than k of them."""
+
+    value: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.value is None
+
+
+@dataclass
+class Report:
+    period: Period
+    scope: Scope
+    k: int
+    total: Entry
+    active_members: Count
+    new_members: Count
+    gave_and_received: Count
+    pool_donations: Entry
+    pool_grants: Entry
+    breakdowns: dict[Breakdown, Figures]
+
+
+# Reading the rollups -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """SQL and parameters selecting a report's rows of one dimension (1-3 plus the ids)."""
+
+    where: str
+    parameters: list[Any]
+
+
+def _selection(
+    connection: Connection, dimension: str, period: Period, scope: Scope, prefix: str = ""
+) -> _Selection:
+    in_scope, ids = connection.id_list(scope.ids, 4)
+    # A flow between two selected communities has a row under each: keep the provider's.
+    where = (
+        f"{prefix}dimension = $1 AND {prefix}month BETWEEN $2 AND $3 "
+        f"AND {prefix}community {in_scope} "
+        f"AND NOT ({prefix}side = 'r' AND {prefix}other_community {in_scope})"
+    )
+    return _Selection(where, [dimension, period.first, period.last, *ids])
+
+
+_GROUPS: Final = {
+    "month": ("month",),
+    "category": ("key_a",),
+    "ward": ("key_a",),
+    "age_band": ("key_a", "key_b"),
+    "community": ("community", "side", "other_community"),
+    "pool": ("key_a",),
+}
+_DIMENSIONS: Final = {"community": rollups.DIMENSION_MONTH}
+
+
+@dataclass
+class _Sums:
+    minutes: int = 0
+    exchanges: int = 0
+    members_max: int = 0  # the largest fine cell: a lower bound of distinct members
+    members: Members = NOBODY
+
+
+async def _sums(
+    connection: Connection, name: str, period: Period, scope: Scope, k: int
+) -> dict[tuple[Any, ...], _Sums]:
+    """Sums per group of one dimension, with exact members for groups that may be small."""
+    dimension = _DIMENSIONS.get(name, name)
+    group = ", ".join(_GROUPS[name])
+    selection = _selection(connection, dimension, period, scope)
+    rows = await connection.fetch(
+        f"SELECT {group}, SUM(minutes) AS minutes, SUM(exchanges) AS exchanges, "
+        f"MAX(members) AS members_max FROM reports_cell WHERE {selection.where} GROUP BY {group}",
+        *selection.parameters,
+    )
+    sums: dict[tuple[Any, ...], _Sums] = {}
+    for row in rows:
+        key = _group_key(row, name)
+        members_max = int(row["members_max"])
+        sums[key] = _Sums(
+            minutes=int(row["minutes"]),
+            exchanges=int(row["exchanges"]),
+            members_max=members_max,
+            members=Members(many=True) if members_max >= k else NOBODY,
+        )
+    small = {key for key, each in sums.items() if not each.members.many}
+    if small:
+        for key, members in (await _small_members(connection, name, period, scope, k)).items():
+            if key in small:
+                sums[key].members = normalised(Members(frozenset(members)), k)
+    return sums
+
+
+_UUID_COLUMNS: Final = frozenset({"community", "other_community"})
+
+
+def _group_key(row: Any, name: str) -> tuple[Any, ...]:
+    """A row's group, with community ids as UUIDs on both engines (TEXT on SQLite)."""
+    return tuple(
+        as_uuid(row[column]) if column in _UUID_COLUMNS else row[column] for column in _GROUPS[name]
+    )
+
+
+async def _small_members(
+    connection: Connection, name: str, period: Period, scope: Scope, k: int
+) -> dict[tuple[Any, ...], set[uuid.UUID]]:
+    """Member pseudonyms of every fine cell below k, grouped like `_sums`.
+
+    A group is small only if all its fine cells are, so these rows are all
+    it needs; large fine cells are never read member by member.
+    """
+    dimension = _DIMENSIONS.get(name, name)
+    group = ", ".join(f"c.{column}" for column in _GROUPS[name])
+    selection = _selection(connection, dimension, period, scope, prefix="c.")
+    k_parameter = len(selection.parameters) + 1
+    rows = await connection.fetch(
+        f"SELECT {group}, m.member_key FROM reports_cell c JOIN reports_cell_member m "
+        "ON m.dimension = c.dimension AND m.community = c.community AND m.month = c.month "
+        "AND m.side = c.side AND m.other_community = c.other_community "
+        "AND m.key_a = c.key_a AND m.key_b = c.key_b "
+        f"WHERE {selection.where} AND c.members > 0 AND c.members < ${k_parameter} "
+        "AND m.gave + m.received > 0",
+        *selection.parameters,
+        k,
+    )
+    found: dict[tuple[Any, ...], set[uuid.UUID]] = defaultdict(set)
+    for row in rows:
+        key = _group_key(row, name)
+        found[key].add(as_uuid(row["member_key"]))
+    return found
+
+
+async def _member_counts(connection: Connection, period: Period, scope: Scope) -> tuple[int, int]:
+    """(active members, members who both gave and received) of the selected communities.
+
+    In a "month" row under community C with other community O, a member who
+    gave is the provider, at home in C for side "p" and in O for side "r"; a
+    member who received is at home in O for side "p" and in C for side "r".
+    (The "r" rows the selection drops repeat "p" rows that are kept.)
+    """
+    selection = _selection(connection, rollups.DIMENSION_MONTH, period, scope)
+    in_scope, _ = connection.id_list(scope.ids, 4)
+    rows = await connection.fetch(
+        "SELECT COALESCE(SUM(CASE WHEN gave + received > 0 THEN 1 ELSE 0 END), 0) AS active, "
+        "COALESCE(SUM(CASE WHEN gave > 0 AND received > 0 THEN 1 ELSE 0 END), 0) AS both "
+        "FROM (SELECT member_key, "
+        f"SUM(CASE WHEN side = 'p' OR other_community {in_scope} THEN gave ELSE 0 END) AS gave, "
+        f"SUM(CASE WHEN side = 'r' OR other_community {in_scope} THEN received ELSE 0 END) "
+        "AS received FROM reports_cell_member "
+        f"WHERE {selection.where} "
+        "GROUP BY member_key) AS per_member",
+        *selection.parameters,
+    )
+    return int(rows[0]["active"]), int(rows[0]["both"])
+
+
+async def _new_members(period: Period, scope: Scope) -> int:
+    if not scope.ids:
+        return 0
+    count: int = (
+        await Member.count()
+        .where(
+            Member.community.is_in(scope.ids)
+            & (Member.approved_at >= period.starts_at)
+            & (Member.approved_at < period.ends_before)
+        )
+        .run()
+    )
+    return count
+
+
+def _count(value: int, k: int) -> Count:
+    return Count(None if 0 < value < k else value)
+
+
+# Building each breakdown ----------------------------------------------------------------
+
+
+def _entry(key: Hashable, sums: _Sums | None) -> Entry:
+    if sums is None:
+        return Entry(key, 0, 0, NOBODY)
+    return Entry(key, sums.minutes, sums.exchanges, sums.members)
+
+
+def _merged(key: Hashable, parts: Iterable[Entry], k: int) -> Entry:
+    parts = list(parts)
+    return Entry(
+        key,
+        sum(part.minutes for part in parts),
+        sum(part.exchanges for part in parts),
+        normalised(union_of(part.members for part in parts), k),
+    )
+
+
+def _one_way(by: Breakdown, labels: list[Label], entries: list[Entry], k: int) -> Figures:
+    total = _merged(TOTAL, entries, k)
+    suppress_breakdown(entries, total, k)
+    return Figures(
+        by=by,
+        rows=labels,
+        columns=[],
+        cells={(str(entry.key), None): entry for entry in entries},
+        total=total,
+    )
+
+
+def _two_way(
+    by: Breakdown,
+    rows: list[Label],
+    columns: list[Label],
+    cells: dict[tuple[str, str], Entry],
+    k: int,
+) -> Figures:
+    grid: dict[tuple[Hashable, Hashable], Entry] = {}
+    for row in rows:
+        for column in columns:
+            grid[(row.key, column.key)] = cells.get(
+                (row.key, column.key), Entry((row.key, column.key), 0, 0, NOBODY)
+            )
+    for row in rows:
+        grid[(row.key, TOTAL)] = _merged(
+            (row.key, TOTAL), (grid[(row.key, c.key)] for c in columns), k
+        )
+    for column in columns:
+        grid[(TOTAL, column.key)] = _merged(
+            (TOTAL, column.key), (grid[(r.key, column.key)] for r in rows), k
+        )
+    grid[(TOTAL, TOTAL)] = _merged(TOTAL, (grid[(r.key, TOTAL)] for r in rows), k)
+    suppress_table(Table([r.key for r in rows], [c.key for c in columns], grid), k)
+    return Figures(
+        by=by,
+        rows=rows,
+        columns=columns,
+        cells={(r.key, c.key): grid[(r.key, c.key)] for r in rows for c in columns},
+        row_totals={r.key: grid[(r.key, TOTAL)] for r in rows},
+        column_totals={c.key: grid[(TOTAL, c.key)] for c in columns},
+        total=grid[(TOTAL, TOTAL)],
+    )
+
+
+async def _months(connection: Connection, period: Period, scope: Scope, k: int) -> Figures:
+    sums = await _sums(connection, "month", period, scope, k)
+    months = period.months()
+    labels = [Label(month_text(month), month_label(month)) for month in months]
+    entries = [_entry(month_text(month), sums.get((month,))) for month in months]
+    return _one_way("month", labels, entries, k)
+
+
+async def _categories(connection: Connection, period: Period, scope: Scope, k: int) -> Figures:
+    sums = await _sums(connection, "category", period, scope, k)
+    known = await Category.select(Category.slug, Category.name).order_by(Category.position).run()
+    labels = [Label(row["slug"], row["name"]) for row in known]
+    labels.append(Label(rollups.UNKNOWN, UNKNOWN_CATEGORY_LABEL))
+    listed = {label.key for label in labels}
+    # A category renamed away since (slugs are stable, but admins may edit the list).
+    labels += [Label(key[0], key[0]) for key in sorted(sums) if key[0] not in listed]
+    entries = [_entry(label.key, sums.get((label.key,))) for label in labels]
+    return _one_way("category", labels, entries, k)
+
+
+async def _wards(connection: Connection, period: Period, scope: Scope, k: int) -> Figures:
+    """Wards are typed by members: a ward below k is never named, only counted with others."""
+    sums = await _sums(connection, "ward", period, scope, k)
+    named: list[Entry] = []
+    others: list[Entry] = []
+    for (ward,), each in sums.items():
+        entry = _entry(ward, each)
+        large = ward != rollups.UNKNOWN and not entry.members.below(k)
+        (named if large else others).append(entry)
+    named.sort(key=lambda entry: (-entry.minutes, str(entry.key)))
+    others += named[REPORT_WARDS_SHOWN_MAX:]
+    named = named[:REPORT_WARDS_SHOWN_MAX]
+    unknown = [entry for entry in others if entry.key == rollups.UNKNOWN]
+    rest = [entry for entry in others if entry.key != rollups.UNKNOWN]
+    entries = [*named]
+    labels = [Label(str(entry.key), str(entry.key)) for entry in named]
+    if rest:
+        entries.append(_merged(OTHER_WARDS, rest, k))
+        labels.append(Label(OTHER_WARDS, OTHER_WARDS_LABEL))
+    if unknown:
+        entries.append(unknown[0])
+        labels.append(Label(rollups.UNKNOWN, UNKNOWN_WARD_LABEL))
+    return _one_way("ward", labels, entries, k)
+
+
+async def _age_bands(connection: Connection, period: Period, scope: Scope, k: int) -> Figures:
+    sums = await _sums(connection, "age_band", period, scope, k)
+    bands = [Label(band, AGE_BAND_LABELS[band]) for band in rollups.AGE_BAND_KEYS]
+    cells = {
+        (str(key[0]), str(key[1])): _entry((key[0], key[1]), each) for key, each in sums.items()
+    }
+    return _two_way("age_band", bands, bands, cells, k)
+
+
+async def _communities(connection: Connection, period: Period, scope: Scope, k: int) -> Figures:
+    sums = await _sums(connection, "community", period, scope, k)
+    selected = {community.id: community for community in scope.selected}
+
+    def side_key(community_id: uuid.UUID) -> str:
+        return selected[community_id].slug if community_id in selected else ELSEWHERE
+
+    parts: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for (community_id, side, other_id), each in sums.items():
+        provider, recipient = (
+            (community_id, other_id) if side == rollups.SIDE_PROVIDER else (other_id, community_id)
+        )
+        key = (side_key(provider), side_key(recipient))
+        parts[key].append(_entry(key, each))
+    cells = {key: _merged(key, entries, k) for key, entries in parts.items()}
+    labels = [Label(community.slug, community.name) for community in scope.selected]
+    if any(ELSEWHERE in key for key in cells):
+        labels.append(Label(ELSEWHERE, ELSEWHERE_LABEL))
+    return _two_way("community", labels, labels, cells, k)
+
+
+_BUILDERS: Final = {
+    "month": _months,
+    "category": _categories,
+    "ward": _wards,
+    "age_band": _age_bands,
+    "community": _communities,
+}
+
+
+async def _pool(
+    connection: Connection, period: Period, scope: Scope, k: int
+) -> tuple[Entry, Entry]:
+    sums = await _sums(connection, "pool", period, scope, k)
+    donations = _entry("donation", sums.get(("donation",)))
+    grants = _entry("grant", sums.get(("grant",)))
+    suppress_alone([donations, grants], k)
+    return donations, grants
+
+
+async def report_build(
+    *,
+    engine: Engine[Any],
+    viewer: Principal,
+    period: Period,
+    community_slugs: Sequence[str],
+    breakdowns: Sequence[Breakdown],
+) -> Report:
+    """The figures `viewer` may see for the period and communities, small cells suppressed."""
+    scope = await scope_for(viewer, community_slugs)
+    k = scope.k
+    new_members = await _new_members(period, scope)
+    async with read_connection(engine) as connection:
+        months = await _months(connection, period, scope, k)
+        figures: dict[Breakdown, Figures] = {"month": months}
+        for name in breakdowns:
+            if name not in figures:
+                figures[name] = await _BUILDERS[name](connection, period, scope, k)
+        active, both = await _member_counts(connection, period, scope)
+        donations, grants = await _pool(connection, period, scope, k)
+    return Report(
+        period=period,
+        scope=scope,
+        k=k,
+        total=months.total,
+        active_members=_count(active, k),
+        new_members=_count(new_members, k),
+        gave_and_received=_count(both, k),
+        pool_donations=donations,
+        pool_grants=grants,
+        breakdowns={name: figures[name] for name in breakdowns},
+    )
+
+
+__all__ = [
+    "BREAKDOWNS",
+    "Breakdown",
+    "Count",
+    "Figures",
+    "Label",
+    "Period",
+    "Report",
+    "Scope",
+    "may_see_reports",
+    "month_label",
+    "month_text",
+    "period_parse",
+    "report_build",
+    "scope_for",
+]
