@@ -21,6 +21,7 @@ from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.health import HealthController
+from service.json_bodies import json_bodies_only
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
 from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.market.exchange_controllers import exchange_expiry_lifespan
@@ -94,6 +95,8 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan, exchange_expiry_lifespan],
         exception_handlers=exception_handlers(),
+        # Every JSON body, app-wide: 415 unless JSON, strict types (service/json_bodies.py).
+        guards=[json_bodies_only],
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
