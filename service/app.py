@@ -20,6 +20,9 @@ from service import database
 from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
+from service.donations.controllers import ROUTERS as DONATION_ROUTERS
+from service.donations.controllers import stripe_lifespan
+from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.health import HealthController
 from service.json_bodies import json_bodies_only
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
@@ -84,6 +87,8 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
             *DISPUTE_ROUTERS,
+            *DONATION_ROUTERS,
+            *DONATION_PAGES,
             *REPORT_ROUTERS,
             *REPORT_PAGES,
             create_static_files_router(
@@ -93,7 +98,7 @@ def create_app(settings: Settings) -> Litestar:
                 include_in_schema=False,
             ),
         ],
-        lifespan=[lifespan, exchange_expiry_lifespan],
+        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan],
         exception_handlers=exception_handlers(),
         # Every JSON body, app-wide: 415 unless JSON, strict types (service/json_bodies.py).
         guards=[json_bodies_only],

@@ -53,6 +53,7 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(name="members", table_modules=("service.members.tables",)),
     AppSpec(name="market", table_modules=("service.market.tables",)),
     AppSpec(name="disputes", table_modules=("service.disputes.tables",)),
+    AppSpec(name="donations", table_modules=("service.donations.tables",)),
     AppSpec(name="reports", table_modules=()),
 )
 

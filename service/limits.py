@@ -96,6 +96,21 @@ ADMIN_RECENT_AUDIT_MAX: Final = 10  # on a member's admin page
 AUDIT_ACTIONS_LISTED_MAX: Final = 100  # choices in the audit page's action filter
 TRIAL_BALANCE_ROWS_SHOWN_MAX: Final = 500  # per unit on the ledger page; the API lists all
 
+# Donations (the database CHECKs in migrations/donations/ agree).
+DONATION_PENCE_MIN: Final = 100  # £1: below this Stripe's fee eats most of the gift
+DONATION_PENCE_MAX: Final = 100_000  # £1,000: a guard against typos; larger gifts by arrangement
+GIFT_AID_NAME_CHARS_MAX: Final = 100
+GIFT_AID_ADDRESS_CHARS_MAX: Final = 300
+POSTCODE_CHARS_MAX: Final = 8  # "SW1A 1AA"
+DONATION_CHECKOUTS_PER_ADDRESS: Final = (20, 3600)  # each one opens a Stripe session
+# Stripe's own default: a signed event older than this is refused (replay protection).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS: Final = 300
+STRIPE_TIMEOUT_SECONDS: Final = 20  # one API call, so a slow Stripe cannot hold a page for long
+STRIPE_NETWORK_RETRIES: Final = 2  # safe: every creating call carries an idempotency key
+STRIPE_ID_CHARS_MAX: Final = 255  # Stripe documents ids of up to 255 characters
+DONATION_REPORT_ROWS_MAX: Final = 2000  # community-months on the admin page and in its CSV
+UNMATCHED_EVENTS_SHOWN_MAX: Final = 100
+
 # Council reports.
 REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is asked for
 REPORT_MONTHS_MAX: Final = 120  # ten years of whole months in one report

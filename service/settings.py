@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from service.donations.config import StripeSettings
 from service.limits import (
     EXCHANGE_HOLD_DAYS_DEFAULT,
     EXCHANGE_HOLD_DAYS_MAX,
@@ -52,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an accepted exchange's hours stay on hold (after acceptance or
     # the service date, whichever is later) before they return to the recipient.
     exchange_hold_days: int = EXCHANGE_HOLD_DAYS_DEFAULT
+    # Donations through Stripe; switched off unless both keys are set.
+    stripe: StripeSettings = msgspec.field(default_factory=StripeSettings)
 
     def __post_init__(self) -> None:
         # Settings made in code (tests, scripts) keep to the same bounds as the environment.
@@ -104,6 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 minimum=EXCHANGE_HOLD_DAYS_MIN,
                 maximum=EXCHANGE_HOLD_DAYS_MAX,
             ),
+            stripe=StripeSettings.from_env(env),
         )
 
 

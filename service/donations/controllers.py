@@ -1,0 +1,128 @@
+"""The donations JSON API: open a checkout, and Stripe's signed webhook.
+
+The webhook reads the raw body itself (no `data` parameter): Stripe signs the
+exact bytes it sent, so nothing may decode or re-encode them before the check.
+It needs no CSRF token (Stripe cannot hold our cookie; the signature is the
+credential) and is excluded from the JSON-body guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Controller, Litestar, Request, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+
+from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.donations import checkout as checkout_service
+from service.donations import events
+from service.donations.gateway import StripeGateway
+from service.donations.schemas import CheckoutIn, CheckoutOut, WebhookOut
+from service.idempotency import idempotency_middleware, key_from_scope
+from service.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.limits import DONATION_CHECKOUTS_PER_ADDRESS
+from service.members.controllers import client_address
+from service.ratelimit import enforce
+from service.settings import Settings
+
+GATEWAY_STATE_KEY = "stripe_gateway"
+SIGNATURE_HEADER = "stripe-signature"
+# The app's JSON-body guard must leave the webhook's body alone (see module doc).
+RAW_BODY_OPT = {RAW_BODY_OPT_KEY: True}
+
+
+@asynccontextmanager
+async def stripe_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """One Stripe client per running app, when donations are set up; closed at shutdown."""
+    settings: Settings = app.state.settings
+    gateway = StripeGateway(settings.stripe) if settings.stripe.enabled else None
+    app.state[GATEWAY_STATE_KEY] = gateway
+    try:
+        yield
+    finally:
+        if gateway is not None:
+            await gateway.close()
+
+
+def provide_gateway(state: State) -> StripeGateway | None:
+    gateway: StripeGateway | None = state.get(GATEWAY_STATE_KEY)
+    return gateway
+
+
+def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+GATEWAY_DEPENDENCIES = {"gateway": Provide(provide_gateway, sync_to_thread=False)}
+GatewayDep = NamedDependency[StripeGateway | None]
+
+
+class DonationController(Controller):
+    path = "/api/v1/donations"
+    tags = ("donations",)
+    guards = (json_bodies_only,)
+    dependencies = GATEWAY_DEPENDENCIES
+
+    @post("/checkout", status_code=200, middleware=[idempotency_middleware])
+    async def checkout(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        principal: MaybePrincipal,
+        engine: EngineDep,
+        limiter: LimiterDep,
+        gateway: GatewayDep,
+        data: JSONBody[CheckoutIn],
+    ) -> CheckoutOut:
+        """Open a Stripe Checkout Session for a gift; send the donor to `checkout_url`."""
+        settings = settings_of(request)
+        if gateway is None:
+            raise checkout_service.not_configured()
+        key = f"donation-checkout:address:{client_address(request)}"
+        await enforce(limiter, key, DONATION_CHECKOUTS_PER_ADDRESS)
+        opened = await checkout_service.checkout_open(
+            engine=engine,
+            gateway=gateway,
+            config=settings.stripe,
+            public_base_url=settings.public_base_url,
+            principal=principal,
+            data=data,
+            idempotency_key=key_from_scope(request.scope),
+        )
+        return CheckoutOut(checkout_url=opened.checkout_url)
+
+
+class StripeWebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ("donations",)
+    dependencies = GATEWAY_DEPENDENCIES
+    opt = RAW_BODY_OPT
+
+    @post("/stripe", status_code=200, opt=RAW_BODY_OPT)
+    async def stripe_event(
+        self,
+        request: Request[Any, Any, Any],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        gateway: GatewayDep,
+    ) -> WebhookOut:
+        """Stripe's events, signed: recorded once each, and posted to the ledger in GBP."""
+        settings = settings_of(request)
+        if gateway is None:
+            raise checkout_service.not_configured()
+        payload = await request.body()
+        event = events.verified_event(
+            payload, request.headers.get(SIGNATURE_HEADER), settings.stripe.webhook_secret
+        )
+        handled = await events.event_handle(
+            engine=engine, ledger=ledger, gateway=gateway, event=event
+        )
+        return WebhookOut(received=True, duplicate=handled.duplicate, outcome=handled.outcome)
+
+
+ROUTERS = [DonationController, StripeWebhookController]

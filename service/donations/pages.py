@@ -1,0 +1,270 @@
+"""Donation pages: the donate form (anyone), thanks and cancelled, and the admins' figures.
+
+The donate form posts here; on success the browser is sent (303) to Stripe
+Checkout's own page, and Stripe sends it back to /donate/thanks or
+/donate/cancelled. Amounts are typed in pounds and become whole pence here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from service.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.donations import checkout as checkout_service
+from service.donations import reports
+from service.donations.controllers import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
+from service.donations.schemas import CheckoutIn, GiftAidIn
+from service.limits import (
+    DONATION_CHECKOUTS_PER_ADDRESS,
+    DONATION_PENCE_MAX,
+    DONATION_PENCE_MIN,
+    GIFT_AID_ADDRESS_CHARS_MAX,
+    GIFT_AID_NAME_CHARS_MAX,
+)
+from service.members.controllers import client_address
+from service.members.principal import Principal, require_admin
+from service.members.tables import Community
+from service.problems import Problem
+from service.ratelimit import enforce
+from service.web import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Rule,
+    Viewer,
+    page_exception_handlers,
+    problem_status,
+    render,
+    schema_type,
+    show_problem,
+    validate,
+)
+
+CHECKED = "yes"
+FREQUENCIES = (("once", "Once"), ("monthly", "Every month"))
+PENCE_PER_POUND = 100
+_POUNDS = re.compile(r"^£?(\d{1,7})(?:\.(\d{2}))?$")
+
+AMOUNT_MESSAGE = (
+    f"Enter an amount in pounds from £{DONATION_PENCE_MIN // PENCE_PER_POUND} "
+    f"to £{DONATION_PENCE_MAX // PENCE_PER_POUND:,}, like 10 or 12.50"
+)
+GIFT_AID_RULES = {
+    "full_name": Rule(
+        schema_type(GiftAidIn, "full_name"),
+        f"Enter your full name, in {GIFT_AID_NAME_CHARS_MAX} characters or fewer",
+    ),
+    "home_address": Rule(
+        schema_type(GiftAidIn, "home_address"),
+        f"Enter your home address, in {GIFT_AID_ADDRESS_CHARS_MAX} characters or fewer",
+    ),
+    "postcode": Rule(schema_type(GiftAidIn, "postcode"), "Enter a UK postcode, like SW1A 1AA"),
+}
+LABELS = {
+    "amount": "Amount",
+    "frequency": "How often",
+    "community": "Time bank",
+    "gift_aid": "Gift Aid",
+    "full_name": "Full name",
+    "home_address": "Home address",
+    "postcode": "Postcode",
+}
+
+
+class DonateForm(msgspec.Struct, kw_only=True):
+    amount: str = ""
+    frequency: str = "once"
+    community: str = ""
+    gift_aid: str = ""
+    full_name: str = ""
+    home_address: str = ""
+    postcode: str = ""
+
+
+def pence_from_pounds(text: str) -> int | None:
+    """ "12.50" or "£1,000" -> pence; None if it is not an amount of pounds and pence."""
+    match = _POUNDS.fullmatch(text.strip().replace(",", "").replace(" ", ""))
+    if match is None:
+        return None
+    return int(match.group(1)) * PENCE_PER_POUND + int(match.group(2) or 0)
+
+
+def money_text(pence: int) -> str:
+    """Pence as people write pounds: "£12.50", "£3", "minus £1.20"."""
+    pounds, rest = divmod(abs(pence), PENCE_PER_POUND)
+    text = f"£{pounds:,}" + (f".{rest:02d}" if rest else "")
+    return ("minus " if pence < 0 else "") + text
+
+
+def month_text(month: str) -> str:
+    """ "2026-11" -> "November 2026"."""
+    year, number = month.split("-")
+    return date(int(year), int(number), 1).strftime("%B %Y")
+
+
+def _checkout_in(form: Form, data: DonateForm) -> CheckoutIn | None:
+    pence = pence_from_pounds(data.amount)
+    if pence is None or not DONATION_PENCE_MIN <= pence <= DONATION_PENCE_MAX:
+        form.errors["amount"] = AMOUNT_MESSAGE
+    if data.frequency not in dict(FREQUENCIES):
+        form.errors["frequency"] = "Choose once or every month"
+    if not data.community:
+        form.errors["community"] = "Choose the time bank to give to"
+    gift_aid = None
+    if data.gift_aid == CHECKED:
+        cleaned = validate(form, data, GIFT_AID_RULES)
+        if not form.failed:
+            gift_aid = GiftAidIn(**cleaned)
+    if form.failed or pence is None:
+        return None
+    return CheckoutIn(
+        amount_pence=pence,
+        community=data.community,
+        recurring=data.frequency == "monthly",
+        gift_aid=gift_aid,
+    )
+
+
+class DonatePages(Controller):
+    """Pages anyone may open."""
+
+    include_in_schema = False
+    dependencies = GATEWAY_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/donate")
+    async def donate_page(
+        self,
+        request: Request[Any, Any, Any],
+        principal: MaybePrincipal,
+        community: FromQuery[str | None] = None,
+    ) -> Template:
+        form = Form(values={"frequency": "once", "community": community or ""})
+        return await _donate_page(request, principal, form)
+
+    @post("/donate")
+    async def donate(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        principal: MaybePrincipal,
+        engine: EngineDep,
+        limiter: LimiterDep,
+        gateway: GatewayDep,
+        data: URLEncodedBody[DonateForm],
+    ) -> Response[Any]:
+        settings = settings_of(request)
+        form = Form.of(data)
+        if gateway is None or not settings.stripe.enabled:
+            return await _donate_page(request, principal, form, status=503)
+        checkout_in = _checkout_in(form, data)
+        if checkout_in is None:
+            return await _donate_page(request, principal, form, status=422)
+        try:
+            key = f"donation-checkout:address:{client_address(request)}"
+            await enforce(limiter, key, DONATION_CHECKOUTS_PER_ADDRESS)
+            opened = await checkout_service.checkout_open(
+                engine=engine,
+                gateway=gateway,
+                config=settings.stripe,
+                public_base_url=settings.public_base_url,
+                principal=principal,
+                data=checkout_in,
+            )
+        except Problem as problem:
+            if problem.status_code == 502:  # noqa: PLR2004 - Stripe unreachable: say so on the form
+                form.general.append(problem.detail)
+                return await _donate_page(request, principal, form, status=502)
+            show_problem(form, problem, LABELS)
+            status, headers = problem_status(problem)
+            return await _donate_page(request, principal, form, status=status, headers=headers)
+        # Stripe's page takes the card details; we never see them.
+        return Redirect(opened.checkout_url, status_code=303)
+
+    @get("/donate/thanks")
+    async def thanks(self, principal: MaybePrincipal) -> Template:
+        return render("donations/thanks.html", viewer=principal, title="Thank you for your gift")
+
+    @get("/donate/cancelled")
+    async def cancelled(self, principal: MaybePrincipal) -> Template:
+        return render("donations/cancelled.html", viewer=principal, title="No money was taken")
+
+
+async def _donate_page(
+    request: Request[Any, Any, Any],
+    viewer: Principal | None,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    communities = await Community.objects().order_by(Community.name).run()
+    if not form.values.get("community"):
+        if viewer is not None:
+            form.values["community"] = next(
+                (c.slug for c in communities if c.id == viewer.community_id), ""
+            )
+        elif len(communities) == 1:
+            form.values["community"] = communities[0].slug
+    return render(
+        "donations/donate.html",
+        viewer=viewer,
+        title="Give money to your time bank",
+        current="donate",
+        status=status,
+        headers=headers,
+        form=form,
+        enabled=settings_of(request).stripe.enabled,
+        community_options=[(c.slug, c.name) for c in communities],
+        frequency_options=FREQUENCIES,
+        amount_min=money_text(DONATION_PENCE_MIN),
+        amount_max=money_text(DONATION_PENCE_MAX),
+        name_max=GIFT_AID_NAME_CHARS_MAX,
+        address_max=GIFT_AID_ADDRESS_CHARS_MAX,
+    )
+
+
+class DonationAdminPages(Controller):
+    path = "/admin"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/donations")
+    async def donations(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+        report = await reports.donation_report(actor=viewer)
+        return render(
+            "donations/admin_donations.html",
+            viewer=viewer,
+            title="Donations",
+            current="admin",
+            enabled=settings_of(request).stripe.enabled,
+            months=report.months,
+            monthly_donors=report.monthly_donors,
+            unmatched=report.unmatched,
+            money=money_text,
+            month_name=month_text,
+        )
+
+    @get("/donations.csv", media_type="text/csv")
+    async def donations_csv(self, viewer: Viewer) -> Response[str]:
+        require_admin(viewer)
+        report = await reports.donation_report(actor=viewer)
+        day = datetime.now(UTC).date().isoformat()
+        return Response(
+            reports.report_csv(report.months),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="donations-{day}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+PAGE_ROUTERS = [DonatePages, DonationAdminPages]

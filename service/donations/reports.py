@@ -1,0 +1,176 @@
+"""Donation figures for admins: per community and month, monthly donors, unmatched events.
+
+Sums come from the donation tables, whose every row stands for one ledger
+transfer (the gift, its fee, each refund); `tests/donations` checks that they
+agree with the ledger's GBP accounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count, Sum
+
+from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
+from service.limits import DONATION_REPORT_ROWS_MAX, UNMATCHED_EVENTS_SHOWN_MAX
+from service.members.principal import Principal, require_admin
+from service.members.tables import Community
+
+CSV_COLUMNS = (
+    "community",
+    "month",
+    "gifts",
+    "received_pence",
+    "gift_aid_declared_pence",
+    "fees_pence",
+    "refunded_pence",
+    "net_pence",
+)
+
+
+@dataclass(slots=True)
+class MonthFigures:
+    community_slug: str
+    community_name: str
+    month: str  # "2026-11"
+    gifts: int = 0
+    received_pence: int = 0
+    gift_aid_pence: int = 0
+    fees_pence: int = 0
+    refunded_pence: int = 0
+
+    @property
+    def net_pence(self) -> int:
+        """What stays with the community: given, less refunds, less Stripe's fees."""
+        return self.received_pence - self.refunded_pence - self.fees_pence
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyDonors:
+    community_name: str
+    donors: int
+
+
+@dataclass(frozen=True, slots=True)
+class DonationReport:
+    months: list[MonthFigures]
+    monthly_donors: list[MonthlyDonors]
+    unmatched: list[StripeEvent]
+
+
+async def donation_report(*, actor: Principal) -> DonationReport:
+    require_admin(actor)
+    communities = {row.id: row for row in await Community.objects().order_by(Community.name).run()}
+    return DonationReport(
+        months=await _month_figures(communities),
+        monthly_donors=await _monthly_donors(communities),
+        unmatched=await unmatched_events(),
+    )
+
+
+async def _month_figures(communities: dict[uuid.UUID, Community]) -> list[MonthFigures]:
+    figures: dict[tuple[uuid.UUID, str], MonthFigures] = {}
+
+    def row_for(community_id: Any, month: str) -> MonthFigures:
+        key = (uuid.UUID(str(community_id)), month)
+        community = communities[key[0]]
+        return figures.setdefault(key, MonthFigures(community.slug, community.name, month))
+
+    received = await DonationPayment.select(
+        DonationPayment.community,
+        DonationPayment.month,
+        Count(alias="gifts"),
+        Sum(DonationPayment.amount_pence, alias="received"),
+        Sum(DonationPayment.fee_pence, alias="fees"),
+    ).group_by(DonationPayment.community, DonationPayment.month)
+    for row in received:
+        figures_row = row_for(row["community"], row["month"])
+        figures_row.gifts = int(row["gifts"])
+        figures_row.received_pence = int(row["received"] or 0)
+        figures_row.fees_pence = int(row["fees"] or 0)
+    gift_aid = (
+        await DonationPayment.select(
+            DonationPayment.community,
+            DonationPayment.month,
+            Sum(DonationPayment.amount_pence, alias="declared"),
+        )
+        .where(DonationPayment.checkout.gift_aid == True)  # noqa: E712 - Piccolo builds SQL from ==
+        .group_by(DonationPayment.community, DonationPayment.month)
+    )
+    for row in gift_aid:
+        row_for(row["community"], row["month"]).gift_aid_pence = int(row["declared"] or 0)
+    refunded = await DonationRefund.select(
+        DonationRefund.community,
+        DonationRefund.month,
+        Sum(DonationRefund.amount_pence, alias="refunded"),
+    ).group_by(DonationRefund.community, DonationRefund.month)
+    for row in refunded:
+        row_for(row["community"], row["month"]).refunded_pence = int(row["refunded"] or 0)
+    ordered = sorted(figures.values(), key=lambda f: (f.community_name, f.month), reverse=False)
+    ordered.sort(key=lambda f: f.month, reverse=True)  # newest month first, communities by name
+    return ordered[:DONATION_REPORT_ROWS_MAX]
+
+
+async def _monthly_donors(communities: dict[uuid.UUID, Community]) -> list[MonthlyDonors]:
+    rows = (
+        await DonationCheckout.select(DonationCheckout.community, Count(alias="donors"))
+        .where(
+            (DonationCheckout.recurring == True)  # noqa: E712 - Piccolo builds SQL from ==
+            & DonationCheckout.subscription_id.is_not_null()
+            & DonationCheckout.subscription_ended_at.is_null()
+        )
+        .group_by(DonationCheckout.community)
+    )
+    counts = {uuid.UUID(str(row["community"])): int(row["donors"]) for row in rows}
+    return [
+        MonthlyDonors(community.name, counts.get(community_id, 0))
+        for community_id, community in communities.items()
+    ]
+
+
+async def unmatched_events() -> list[StripeEvent]:
+    return (
+        await StripeEvent.objects()
+        .where(StripeEvent.outcome == "unmatched")
+        .order_by(StripeEvent.received_at, ascending=False)
+        .limit(UNMATCHED_EVENTS_SHOWN_MAX)
+        .run()
+    )
+
+
+def report_csv(months: Iterable[MonthFigures]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for figures in months:
+        writer.writerow(
+            (
+                figures.community_slug,
+                figures.month,
+                figures.gifts,
+                figures.received_pence,
+                figures.gift_aid_pence,
+                figures.fees_pence,
+                figures.refunded_pence,
+                figures.net_pence,
+            )
+        )
+    return buffer.getvalue()
+
+
+async def donations_received_pence(community_ids: Iterable[uuid.UUID]) -> int:
+    """Total given to these communities, less refunds: one aggregate, no donor in it."""
+    ids = list(community_ids)
+    if not ids:
+        return 0
+    received = await DonationPayment.select(
+        Sum(DonationPayment.amount_pence, alias="received"),
+        Sum(DonationPayment.refunded_pence, alias="refunded"),
+    ).where(DonationPayment.community.is_in(ids))
+    row = received[0] if received else {}
+    return int(row.get("received") or 0) - int(row.get("refunded") or 0)
