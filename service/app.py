@@ -17,6 +17,8 @@ from litestar.template import TemplateConfig
 
 from ledger import Ledger
 from service import database
+from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
+from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
@@ -87,6 +89,8 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
             *DISPUTE_ROUTERS,
+            *ADMIN_ROUTERS,
+            *ADMIN_PAGES,
             *DONATION_ROUTERS,
             *DONATION_PAGES,
             *REPORT_ROUTERS,

@@ -173,6 +173,9 @@ async def test_the_sign_in_form_can_be_completed_with_the_keyboard_only(
 
 async def admin_creates_oakfield_and_appoints_cora(page: Page) -> None:
     await main_nav(page).get_by_role("link", name="Admin").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Admin console")
+    admin_nav = page.get_by_role("navigation", name="Admin")
+    await admin_nav.get_by_role("link", name="Communities and areas").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Communities and areas")
     await assert_no_axe_violations(page)
     form = page.locator("form[action='/admin/communities']")

@@ -1,0 +1,725 @@
+"""The admin console's rules: suspension, credit limits, member search, the audit log
+and ledger health, as service functions (writes) and selectors (reads).
+
+Every function checks that the caller is an admin before it reads anything, so
+a non-admin learns nothing (403), and every write runs in one transaction with
+its audit line (before and after), shared with the ledger calls it makes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
+from piccolo.engine.base import Engine
+
+from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
+from ledger.transactions import WriteTransaction
+from service.audit import audit_record
+from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
+from service.market.exchanges import exchange_cancel_for_suspension, open_exchange_ids_of
+from service.market.tables import Exchange, ExchangeRecipient
+from service.members.principal import Principal, not_found, require_admin
+from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
+from service.problems import Problem
+
+SUSPENDABLE_STATUSES = ("active", "pending")
+SYSTEM_PURPOSE_NAMES = {
+    "issuance": "issuance (source of welcome credit)",
+    "pool": "pool (donated hours)",
+    "stripe_clearing": "Stripe clearing",
+    "donations": "donations income",
+    "fees": "fees",
+}
+_LIKE_ESCAPE = "\\"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _field_problem(field: str, message: str, *, source: str = "body", status: int = 422) -> Problem:
+    return Problem(
+        status=status,
+        code="validation_failed",
+        detail="Some fields are missing or not valid.",
+        extra={"errors": [{"field": field, "source": source, "message": message}]},
+    )
+
+
+def _cursor_invalid() -> Problem:
+    return Problem(
+        status=400, code="cursor_invalid", detail="The cursor is not one this list gave out."
+    )
+
+
+def _encode_cursor(*parts: str) -> str:
+    raw = json.dumps(list(parts), separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        parts = json.loads(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _cursor_invalid() from None
+    if not (
+        isinstance(parts, list) and len(parts) == size and all(isinstance(p, str) for p in parts)
+    ):
+        raise _cursor_invalid()
+    return parts
+
+
+# Accounts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An hours account as the admin console shows it."""
+
+    account_id: uuid.UUID
+    owner: str
+    member_id: uuid.UUID | None
+    community_id: uuid.UUID | None
+    balance_minutes: int
+    pending_minutes: int
+    available_minutes: int
+    floor_minutes: int | None
+    ceiling_minutes: int | None
+    closed: bool
+
+
+def owner_parts(owner: str) -> tuple[str, uuid.UUID | None, str]:
+    """The ledger's owner label split: ("member", id, "") or ("community", id, purpose)."""
+    kind, _, rest = owner.partition(":")
+    ident, _, purpose = rest.partition(":")
+    try:
+        return kind, uuid.UUID(ident), purpose
+    except ValueError:
+        return kind, None, purpose
+
+
+def _account_view(account: Account, community_id: uuid.UUID | None) -> AccountView:
+    kind, owner_id, _ = owner_parts(account.owner)
+    return AccountView(
+        account_id=account.id,
+        owner=account.owner,
+        member_id=owner_id if kind == "member" else None,
+        community_id=owner_id if kind == "community" else community_id,
+        balance_minutes=account.balance_minor,
+        pending_minutes=account.debits_pending_minor,
+        available_minutes=account.available_minor,
+        floor_minutes=account.floor_minor,
+        ceiling_minutes=account.ceiling_minor,
+        closed=account.closed_at is not None,
+    )
+
+
+async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
+    try:
+        account = await ledger.account(account_id=account_id)
+    except LedgerError as error:
+        if error.code == "account_not_found":
+            raise not_found("That account") from error
+        raise
+    if account.unit is not Unit.HOUR:
+        raise Problem(
+            status=422,
+            code="not_an_hours_account",
+            detail="Only accounts of hours have credit limits in minutes.",
+        )
+    kind, owner_id, _ = owner_parts(account.owner)
+    community_id = None
+    if kind == "member" and owner_id is not None:
+        row = await Member.select(Member.community).where(Member.id == owner_id).first().run()
+        community_id = row["community"] if row else None
+    return _account_view(account, community_id)
+
+
+async def account_view(*, actor: Principal, ledger: Ledger, account_id: uuid.UUID) -> AccountView:
+    require_admin(actor)
+    return await _hours_account(ledger, account_id)
+
+
+async def account_limits_set(
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    account_id: uuid.UUID,
+    floor_minutes: int,
+    ceiling_minutes: int | None,
+    reason: str,
+) -> AccountView:
+    """Change an hours account's floor and ceiling; refused if the account is already past them."""
+    require_admin(actor)
+
+    async def work(_transaction: WriteTransaction) -> AccountView:
+        before = await _hours_account(ledger, account_id)
+        if before.closed:
+            raise Problem(status=409, code="account_closed", detail="This account is closed.")
+        try:
+            changed = await ledger.set_limits(
+                account_id=account_id, floor_minor=floor_minutes, ceiling_minor=ceiling_minutes
+            )
+        except LedgerError as error:
+            if error.code == "limits_below_position":
+                raise _limits_problem(error, floor_minutes, ceiling_minutes) from error
+            raise
+        after = _account_view(changed, before.community_id)
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="account.limits",
+            target_type="account",
+            target_id=str(account_id),
+            community_id=before.community_id,
+            reason=reason,
+            before=_limits_json(before),
+            after=_limits_json(after),
+        )
+        return after
+
+    return await run_write(engine, work)
+
+
+def _limits_json(view: AccountView) -> dict[str, Any]:
+    return {
+        "owner": view.owner,
+        "floor_minutes": view.floor_minutes,
+        "ceiling_minutes": view.ceiling_minutes,
+        "balance_minutes": view.balance_minutes,
+        "available_minutes": view.available_minutes,
+    }
+
+
+def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int | None) -> Problem:
+    available = int(error.data.get("available_minor") or 0)
+    balance = int(error.data.get("balance_minor") or 0)
+    if available < floor_minutes:
+        field = "floor_minutes"
+        detail = (
+            f"The floor cannot be above what the account has available "
+            f"({minutes_words(available)}): set it to {minutes_words(available)} or lower."
+        )
+    else:
+        field = "ceiling_minutes"
+        detail = (
+            f"The ceiling cannot be below the account's balance and the hours on their way "
+            f"in; the balance is {minutes_words(balance)}."
+        )
+    return Problem(
+        status=409,
+        code="limits_below_position",
+        detail=detail,
+        extra={
+            "field": field,
+            "available_minutes": available,
+            "balance_minutes": balance,
+            "floor_minutes": floor_minutes,
+            "ceiling_minutes": ceiling_minutes,
+        },
+    )
+
+
+def minutes_words(minutes: int) -> str:
+    """Whole minutes in words: "2 hours 30 minutes", "minus 45 minutes", "0 minutes"."""
+    hours, rest = divmod(abs(minutes), 60)
+    parts = [f"{hours} hour{'' if hours == 1 else 's'}"] if hours else []
+    if rest or not parts:
+        parts.append(f"{rest} minute{'' if rest == 1 else 's'}")
+    return ("minus " if minutes < 0 else "") + " ".join(parts)
+
+
+# Members -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: uuid.UUID
+    display_name: str
+    email: str | None
+    status: str
+    community: str
+    community_name: str
+    ward: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOverview:
+    member: Member
+    community: Community
+    account: AccountView
+
+
+async def _member(member_id: uuid.UUID) -> Member:
+    member = await Member.objects().where(Member.id == member_id).first().run()
+    if member is None:
+        raise not_found("That member")
+    return member
+
+
+async def member_overview(
+    *, actor: Principal, ledger: Ledger, member_id: uuid.UUID
+) -> MemberOverview:
+    """A member with their community and hours account, for an admin."""
+    require_admin(actor)
+    member = await _member(member_id)
+    community = await Community.objects().where(Community.id == member.community).first().run()
+    assert community is not None  # noqa: S101 - a foreign key
+    account = await _hours_account(ledger, member.hour_account_id)
+    return MemberOverview(member=member, community=community, account=account)
+
+
+def _search_where(text: str) -> Combinable:
+    """Members whose name or email contains `text` (any case), or whose id it is."""
+    try:
+        return Member.id == uuid.UUID(text)
+    except ValueError:
+        pass
+    escaped = (
+        text.lower()
+        .replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    pattern = f"%{escaped}%"
+    # Emails are stored lower-cased; lower() on SQLite folds ASCII letters only.
+    return WhereRaw(
+        "(lower(member_member.display_name) LIKE {} ESCAPE '\\' "
+        "OR member_member.email LIKE {} ESCAPE '\\')",
+        pattern,
+        pattern,
+    )
+
+
+async def members_search(
+    *,
+    actor: Principal,
+    text: str = "",
+    status: str | None = None,
+    community: str | None = None,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[MemberRow], str | None]:
+    """Members by name, email or id (every member if `text` is blank), by name, one page."""
+    require_admin(actor)
+    assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the caller bounds it
+    where: Combinable = Member.id.is_not_null()
+    if text.strip():
+        where &= _search_where(text.strip())
+    if status is not None:
+        where &= Member.status == status
+    if community is not None:
+        where &= Member.community.slug == community
+    if cursor is not None:
+        name, last_id = _decode_cursor(cursor, 2)
+        try:
+            after_id = uuid.UUID(last_id)
+        except ValueError:
+            raise _cursor_invalid() from None
+        where &= (Member.display_name > name) | (
+            (Member.display_name == name) & (Member.id > after_id)
+        )
+    rows = (
+        await Member.select(
+            Member.id,
+            Member.display_name,
+            Member.email,
+            Member.status,
+            Member.community.slug.as_alias("community_slug"),
+            Member.community.name.as_alias("community_name"),
+            Member.ward,
+            Member.created_at,
+        )
+        .where(where)
+        .order_by(Member.display_name, Member.id)
+        .limit(limit + 1)
+        .run()
+    )
+    found = [
+        MemberRow(
+            id=row["id"],
+            display_name=row["display_name"],
+            email=row["email"],
+            status=row["status"],
+            community=row["community_slug"],
+            community_name=row["community_name"],
+            ward=row["ward"],
+            created_at=row["created_at"],
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = found[-1]
+        next_cursor = _encode_cursor(last.display_name, str(last.id))
+    return found, next_cursor
+
+
+async def member_recent_exchange_ids(
+    *, actor: Principal, member_id: uuid.UUID, limit: int
+) -> list[uuid.UUID]:
+    """The member's latest exchanges (as provider or recipient), newest first."""
+    require_admin(actor)
+    as_recipient = Exchange.id.is_in(
+        ExchangeRecipient.select(ExchangeRecipient.exchange).where(
+            ExchangeRecipient.member == member_id
+        )
+    )
+    rows = (
+        await Exchange.select(Exchange.id)
+        .where((Exchange.provider == member_id) | as_recipient)
+        .order_by(Exchange.created_at, Exchange.id, ascending=False)
+        .limit(limit)
+        .run()
+    )
+    return [row["id"] for row in rows]
+
+
+# Suspension -------------------------------------------------------------------------
+
+
+def _state_problem(code: str, detail: str, status: str) -> Problem:
+    return Problem(status=409, code=code, detail=detail, extra={"status": status})
+
+
+async def member_suspend(
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    member_id: uuid.UUID,
+    reason: str,
+) -> Member:
+    """Suspend a member: they cannot sign in or move hours, and their open exchanges end.
+
+    In one write transaction: the status flips (a conditional UPDATE, so of two
+    admins at once exactly one succeeds), every proposed or accepted exchange
+    they take part in is cancelled with its holds voided, their sessions end,
+    their API tokens are revoked, and the audit log records all of it.
+    """
+    require_admin(actor)
+    if member_id == actor.member_id:
+        raise Problem(
+            status=409,
+            code="cannot_suspend_self",
+            detail="You cannot suspend your own account. Ask another admin.",
+        )
+
+    async def work(_transaction: WriteTransaction) -> None:
+        member = await _member(member_id)
+        if member.status == "suspended":
+            raise _state_problem(
+                "already_suspended", "This member is already suspended.", "suspended"
+            )
+        if member.status not in SUSPENDABLE_STATUSES:
+            raise _state_problem(
+                "member_closed", "This account is closed, so it cannot be suspended.", member.status
+            )
+        await _flip_status(member_id, source=member.status, target="suspended")
+        open_ids = await open_exchange_ids_of(member_id)
+        outcomes = {
+            str(exchange_id): await exchange_cancel_for_suspension(
+                engine=engine, ledger=ledger, actor=actor, exchange_id=exchange_id
+            )
+            for exchange_id in open_ids
+        }
+        sessions, tokens = await _end_credentials(member_id)
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="member.suspend",
+            target_type="member",
+            target_id=str(member_id),
+            community_id=member.community,
+            reason=reason,
+            before={"status": member.status, "open_exchanges": sorted(outcomes)},
+            after={
+                "status": "suspended",
+                "exchanges": outcomes,
+                "sessions_ended": sessions,
+                "tokens_revoked": tokens,
+            },
+        )
+
+    await run_write(engine, work)
+    return await _member(member_id)
+
+
+async def member_reinstate(
+    *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, reason: str
+) -> Member:
+    """Lift a suspension: active again, or back to waiting if never approved.
+
+    Exchanges cancelled by the suspension stay cancelled, and the member signs
+    in afresh (their sessions and tokens ended with the suspension).
+    """
+    require_admin(actor)
+
+    async def work(_transaction: WriteTransaction) -> None:
+        member = await _member(member_id)
+        if member.status != "suspended":
+            raise _state_problem(
+                "not_suspended",
+                "This member is not suspended, so there is nothing to lift.",
+                member.status,
+            )
+        target = "active" if member.approved_at is not None else "pending"
+        await _flip_status(member_id, source="suspended", target=target)
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="member.reinstate",
+            target_type="member",
+            target_id=str(member_id),
+            community_id=member.community,
+            reason=reason,
+            before={"status": "suspended"},
+            after={"status": target},
+        )
+
+    await run_write(engine, work)
+    return await _member(member_id)
+
+
+async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> None:
+    flipped = (
+        await Member.update({Member.status: target})
+        .where((Member.id == member_id) & (Member.status == source))
+        .returning(Member.id)
+        .run()
+    )
+    if not flipped:
+        # Someone changed the member between our read and this write.
+        raise Problem(
+            status=409,
+            code="member_changed",
+            detail="This member was changed at the same moment. Please look again and retry.",
+        )
+
+
+async def _end_credentials(member_id: uuid.UUID) -> tuple[int, int]:
+    """End every web session and revoke every API token; returns how many of each."""
+    now = utc_now()
+    sessions = (
+        await WebSession.update({WebSession.ended_at: now})
+        .where((WebSession.member == member_id) & WebSession.ended_at.is_null())
+        .returning(WebSession.id)
+        .run()
+    )
+    tokens = (
+        await ApiToken.update({ApiToken.revoked_at: now})
+        .where((ApiToken.member == member_id) & ApiToken.revoked_at.is_null())
+        .returning(ApiToken.id)
+        .run()
+    )
+    return len(sessions), len(tokens)
+
+
+# The audit log ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    from_at: datetime | None = None  # inclusive
+    to_at: datetime | None = None  # inclusive
+
+
+def audit_bound(
+    value: str | None, *, field: str, end: bool, source: str = "query"
+) -> datetime | None:
+    """A date (the whole day) or an RFC 3339 time with an offset, as a UTC instant.
+
+    `end` makes a date mean the last instant of that day, so from=to=one day
+    finds that day's entries.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None:
+        start = datetime.combine(day, time(0, 0), tzinfo=UTC)
+        return start + timedelta(days=1, microseconds=-1) if end else start
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise _field_problem(
+            field,
+            "give a date like 2026-05-14, or a time with its offset like 2026-05-14T09:30:00Z",
+            source=source,
+            status=400,
+        )
+    return instant.astimezone(UTC)
+
+
+def _audit_where(filters: AuditFilters) -> Combinable:
+    where: Combinable = AuditEntry.id.is_not_null()
+    if filters.actor_id is not None:
+        where &= AuditEntry.actor_id == filters.actor_id
+    if filters.action:
+        where &= AuditEntry.action == filters.action
+    if filters.target_type:
+        where &= AuditEntry.target_type == filters.target_type
+    if filters.target_id:
+        where &= AuditEntry.target_id == filters.target_id
+    if filters.from_at is not None:
+        where &= AuditEntry.at >= filters.from_at
+    if filters.to_at is not None:
+        where &= AuditEntry.at <= filters.to_at
+    return where
+
+
+async def audit_search(
+    *, actor: Principal, filters: AuditFilters, limit: int, cursor: str | None = None
+) -> tuple[list[AuditEntry], str | None]:
+    """Audit entries matching `filters`, newest first, one page."""
+    require_admin(actor)
+    assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the caller bounds it
+    where = _audit_where(filters)
+    if cursor is not None:
+        at_text, last_id = _decode_cursor(cursor, 2)
+        try:
+            at = datetime.fromisoformat(at_text)
+            entry_id = uuid.UUID(last_id)
+        except ValueError:
+            raise _cursor_invalid() from None
+        if at.tzinfo is None:
+            raise _cursor_invalid()
+        at = at.astimezone(UTC)
+        where &= (AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < entry_id))
+    rows = (
+        await AuditEntry.objects()
+        .where(where)
+        .order_by(AuditEntry.at, AuditEntry.id, ascending=False)
+        .limit(limit + 1)
+        .run()
+    )
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = _encode_cursor(last.at.astimezone(UTC).isoformat(), str(last.id))
+    return page, next_cursor
+
+
+async def audit_about_member(
+    *, actor: Principal, member: Member, limit: int = ADMIN_RECENT_AUDIT_MAX
+) -> list[AuditEntry]:
+    """The latest audit entries about a member or their hours account."""
+    require_admin(actor)
+    about = ((AuditEntry.target_type == "member") & (AuditEntry.target_id == str(member.id))) | (
+        (AuditEntry.target_type == "account")
+        & (AuditEntry.target_id == str(member.hour_account_id))
+    )
+    entries: list[AuditEntry] = (
+        await AuditEntry.objects()
+        .where(about)
+        .order_by(AuditEntry.at, AuditEntry.id, ascending=False)
+        .limit(limit)
+        .run()
+    )
+    return entries
+
+
+async def audit_choices(*, actor: Principal) -> tuple[list[str], list[str]]:
+    """The actions and target types found in the log, for the filter's choices."""
+    require_admin(actor)
+    actions = (
+        await AuditEntry.select(AuditEntry.action)
+        .distinct()
+        .order_by(AuditEntry.action)
+        .limit(AUDIT_ACTIONS_LISTED_MAX)
+        .run()
+    )
+    targets = (
+        await AuditEntry.select(AuditEntry.target_type)
+        .distinct()
+        .order_by(AuditEntry.target_type)
+        .limit(AUDIT_ACTIONS_LISTED_MAX)
+        .run()
+    )
+    return [row["action"] for row in actions], [row["target_type"] for row in targets]
+
+
+def audit_json(text: str) -> dict[str, Any]:
+    """A stored before/after document as a dict (always written by audit_record)."""
+    value = json.loads(text or "{}")
+    return value if isinstance(value, dict) else {"value": value}
+
+
+async def member_names(member_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    ids = list({member_id for member_id in member_ids if member_id is not None})
+    if not ids:
+        return {}
+    rows = await Member.select(Member.id, Member.display_name).where(Member.id.is_in(ids)).run()
+    return {row["id"]: row["display_name"] for row in rows}
+
+
+async def member_id_by_email(email: str) -> uuid.UUID | None:
+    row = await Member.select(Member.id).where(Member.email == email.strip().lower()).first().run()
+    return None if row is None else uuid.UUID(str(row["id"]))
+
+
+# Ledger health ------------------------------------------------------------------------
+
+
+async def ledger_verify(*, actor: Principal, ledger: Ledger) -> VerifyReport:
+    """Recompute every hash chain, running balance, account row and per-unit sum.
+
+    A read: nothing changes, so nothing is written to the audit log.
+    """
+    require_admin(actor)
+    return await ledger.verify()
+
+
+async def trial_balances(*, actor: Principal, ledger: Ledger) -> list[TrialBalance]:
+    """Every account's posted balance, one trial balance per unit."""
+    require_admin(actor)
+    return [await ledger.trial_balance(unit=unit) for unit in Unit]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerName:
+    text: str
+    member_id: uuid.UUID | None
+
+
+async def owner_names(owners: Sequence[str]) -> dict[str, OwnerName]:
+    """Ledger owner labels in words: a member's name, or a community's account by purpose."""
+    parsed = {owner: owner_parts(owner) for owner in owners}
+    members = await member_names(
+        owner_id for kind, owner_id, _ in parsed.values() if kind == "member"
+    )
+    communities = {c.id: c.name for c in await Community.objects().run()}
+    names = {}
+    for owner, (kind, owner_id, purpose) in parsed.items():
+        if kind == "member" and owner_id is not None:
+            names[owner] = OwnerName(members.get(owner_id, "Unknown member"), owner_id)
+        elif kind == "community" and owner_id is not None:
+            community = communities.get(owner_id, "Unknown community")
+            names[owner] = OwnerName(
+                f"{community}: {SYSTEM_PURPOSE_NAMES.get(purpose, purpose)}", None
+            )
+        else:
+            names[owner] = OwnerName(owner, None)
+    return names
