@@ -32,7 +32,7 @@ from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
 from service.disputes.services import disputes_awaiting_count
-from service.market.exchanges import notices_of
+from service.market.exchanges import notice_count_of
 from service.members.principal import Principal
 from service.problems import Problem
 
@@ -75,8 +75,9 @@ async def provide_viewer(
         raise SignInRequiredError(_request_path(request) if request.method == "GET" else None)
     request.state.viewer = principal  # error pages keep the signed-in navigation
     # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
-    count, _ = await notices_of(actor=principal)
-    request.state.notice_count = count + await disputes_awaiting_count(actor=principal)
+    request.state.notice_count = await notice_count_of(
+        actor=principal
+    ) + await disputes_awaiting_count(actor=principal)
     return principal
 
 

@@ -60,6 +60,7 @@ from service.members.accounts import member_account_id
 from service.members.principal import Principal, forbidden, not_found, require_active
 from service.members.tables import Community, Member
 from service.problems import Problem
+from service.reports.rollups import record_exchange_flow
 
 DISPUTE_CODE = "dispute"  # the ledger code of every reversing transfer a resolution makes
 COMPLETION_ACTIONS = ("complete", "record")  # exchange events that mark it done
@@ -675,7 +676,9 @@ async def _reverse(ledger: Ledger, resolution: _Resolution) -> None:
         for plan in resolution.moving
     ]
     try:
-        await ledger.chain(operations=operations, chain_id=reversal_chain_id(dispute_id))
+        transfers = await ledger.chain(
+            operations=operations, chain_id=reversal_chain_id(dispute_id)
+        )
     except LedgerError as error:
         if error.code in ("exceeds_floor", "exceeds_ceiling"):
             raise _override_problem(resolution.view, error, resolution.below_floor) from error
@@ -686,6 +689,15 @@ async def _reverse(ledger: Ledger, resolution: _Resolution) -> None:
                 detail="These hours have already been given back in full or in part.",
             ) from error
         raise
+    # Council figures count exchanges net: the correction joins the original's cells.
+    for plan, transfer in zip(resolution.moving, transfers, strict=True):
+        await record_exchange_flow(
+            exchange_id=resolution.view.id,
+            recipient_id=plan.recipient_id,
+            minutes_signed=-plan.minutes,
+            at=transfer.recorded_at,
+            source_id=transfer.id,
+        )
 
 
 async def _record_correction(resolution: _Resolution, plan: _Plan) -> None:

@@ -409,9 +409,8 @@ async def exchanges_of(
     return await _views(rows[:limit], with_history=False), next_cursor
 
 
-async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
-    """Exchanges waiting for the caller: to accept (proposed) or to confirm (accepted)."""
-    me = actor.member_id
+def _notice_filters(me: uuid.UUID) -> tuple[tuple[str, Combinable], ...]:
+    """(kind, where) of the exchanges waiting for member `me`, most urgent first."""
     as_recipient = Exchange.id.is_in(
         ExchangeRecipient.select(ExchangeRecipient.exchange).where(ExchangeRecipient.member == me)
     )
@@ -422,9 +421,22 @@ async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
     )
     to_accept = (Exchange.status == "proposed") & _mine(me) & (Exchange.proposer != me) & agreed
     to_confirm = (Exchange.status == "accepted") & as_recipient
+    return (("exchange_to_confirm", to_confirm), ("exchange_to_accept", to_accept))
+
+
+async def notice_count_of(*, actor: Principal) -> int:
+    """How many exchanges wait for the caller (the navigation's count): counts only."""
+    return sum(
+        [await Exchange.count().where(where).run() for _, where in _notice_filters(actor.member_id)]
+    )
+
+
+async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
+    """Exchanges waiting for the caller: to accept (proposed) or to confirm (accepted)."""
+    me = actor.member_id
     count = 0
     found: list[tuple[str, Exchange]] = []
-    for kind, where in (("exchange_to_confirm", to_confirm), ("exchange_to_accept", to_accept)):
+    for kind, where in _notice_filters(me):
         count += await Exchange.count().where(where).run()
         rows = (
             await Exchange.objects()
