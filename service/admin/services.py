@@ -8,8 +8,6 @@ its audit line (before and after), shared with the ledger calls it makes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -24,6 +22,7 @@ from piccolo.engine.base import Engine
 from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
+from service.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
 from service.market.exchanges import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.market.tables import Exchange, ExchangeRecipient
@@ -53,30 +52,6 @@ def _field_problem(field: str, message: str, *, source: str = "body", status: in
         detail="Some fields are missing or not valid.",
         extra={"errors": [{"field": field, "source": source, "message": message}]},
     )
-
-
-def _cursor_invalid() -> Problem:
-    return Problem(
-        status=400, code="cursor_invalid", detail="The cursor is not one this list gave out."
-    )
-
-
-def _encode_cursor(*parts: str) -> str:
-    raw = json.dumps(list(parts), separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, size: int) -> list[str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        parts = json.loads(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _cursor_invalid() from None
-    if not (
-        isinstance(parts, list) and len(parts) == size and all(isinstance(p, str) for p in parts)
-    ):
-        raise _cursor_invalid()
-    return parts
 
 
 # Accounts ----------------------------------------------------------------------
@@ -323,11 +298,11 @@ async def members_search(
     if community is not None:
         where &= Member.community.slug == community
     if cursor is not None:
-        name, last_id = _decode_cursor(cursor, 2)
+        name, last_id = decode_cursor(cursor, 2)
         try:
             after_id = uuid.UUID(last_id)
         except ValueError:
-            raise _cursor_invalid() from None
+            raise cursor_invalid() from None
         where &= (Member.display_name > name) | (
             (Member.display_name == name) & (Member.id > after_id)
         )
@@ -363,7 +338,7 @@ async def members_search(
     next_cursor = None
     if len(rows) > limit:
         last = found[-1]
-        next_cursor = _encode_cursor(last.display_name, str(last.id))
+        next_cursor = encode_cursor(last.display_name, str(last.id))
     return found, next_cursor
 
 
@@ -597,14 +572,14 @@ async def audit_search(
     assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the caller bounds it
     where = _audit_where(filters)
     if cursor is not None:
-        at_text, last_id = _decode_cursor(cursor, 2)
+        at_text, last_id = decode_cursor(cursor, 2)
         try:
             at = datetime.fromisoformat(at_text)
             entry_id = uuid.UUID(last_id)
         except ValueError:
-            raise _cursor_invalid() from None
+            raise cursor_invalid() from None
         if at.tzinfo is None:
-            raise _cursor_invalid()
+            raise cursor_invalid()
         at = at.astimezone(UTC)
         where &= (AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < entry_id))
     rows = (
@@ -618,7 +593,7 @@ async def audit_search(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = _encode_cursor(last.at.astimezone(UTC).isoformat(), str(last.id))
+        next_cursor = encode_cursor(last.at.astimezone(UTC).isoformat(), str(last.id))
     return page, next_cursor
 
 

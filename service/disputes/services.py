@@ -24,8 +24,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from piccolo.engine.base import Engine
 from ledger import Ledger, LedgerError, Reverse, run_write
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
+from service.cursors import decode_instant_cursor, encode_instant_cursor
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.limits import (
@@ -239,26 +238,6 @@ async def dispute_window_closes_at(view: ExchangeView) -> datetime | None:
     return await _completed_at(view) + timedelta(days=window_days)
 
 
-def _encode_cursor(dispute: Dispute) -> str:
-    raw = f"{dispute.opened_at.isoformat()}|{dispute.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    invalid = Problem(
-        status=400, code="cursor_invalid", detail="The cursor is not one this list gave out."
-    )
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        instant, _, dispute_id = raw.partition("|")
-        opened_at, decoded_id = datetime.fromisoformat(instant), uuid.UUID(dispute_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid from None
-    if opened_at.tzinfo is None:
-        raise invalid
-    return opened_at.astimezone(UTC), decoded_id
-
-
 async def _queue_items(disputes: Sequence[Dispute]) -> list[QueueItem]:
     if not disputes:
         return []
@@ -291,7 +270,7 @@ async def dispute_queue(
     if status is not None:
         where &= Dispute.status == status
     if cursor is not None:
-        opened_at, dispute_id = _decode_cursor(cursor)
+        opened_at, dispute_id = decode_instant_cursor(cursor)
         where &= (Dispute.opened_at > opened_at) | (
             (Dispute.opened_at == opened_at) & (Dispute.id > dispute_id)
         )
@@ -302,7 +281,11 @@ async def dispute_queue(
         .limit(limit + 1)
         .run()
     )
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = (
+        encode_instant_cursor(rows[limit - 1].opened_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
     return await _queue_items(rows[:limit]), next_cursor
 
 

@@ -25,8 +25,6 @@ change appends an ExchangeEvent (who, what, when).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -50,6 +48,7 @@ from ledger import (
 )
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
+from service.cursors import decode_instant_cursor, encode_instant_cursor
 from service.idempotency import derived_id
 from service.limits import (
     EXCHANGE_EXPIRY_BATCH_MAX,
@@ -364,26 +363,6 @@ def _mine(member_id: uuid.UUID) -> Combinable:
     return (Exchange.provider == member_id) | as_recipient
 
 
-def _encode_cursor(exchange: Exchange) -> str:
-    raw = f"{exchange.created_at.isoformat()}|{exchange.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    invalid = Problem(
-        status=400, code="cursor_invalid", detail="The cursor is not one this list gave out."
-    )
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        instant, _, exchange_id = raw.partition("|")
-        created_at, decoded_id = datetime.fromisoformat(instant), uuid.UUID(exchange_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid from None
-    if created_at.tzinfo is None:
-        raise invalid
-    return created_at.astimezone(UTC), decoded_id
-
-
 async def exchanges_of(
     *, actor: Principal, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[ExchangeView], str | None]:
@@ -394,7 +373,7 @@ async def exchanges_of(
     if status is not None:
         where &= Exchange.status == status
     if cursor is not None:
-        created_at, exchange_id = _decode_cursor(cursor)
+        created_at, exchange_id = decode_instant_cursor(cursor)
         where &= (Exchange.created_at < created_at) | (
             (Exchange.created_at == created_at) & (Exchange.id < exchange_id)
         )
@@ -405,7 +384,11 @@ async def exchanges_of(
         .limit(limit + 1)
         .run()
     )
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = (
+        encode_instant_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
     return await _views(rows[:limit], with_history=False), next_cursor
 
 
