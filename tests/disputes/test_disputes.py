@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,30 +18,13 @@ import pytest
 from litestar import Litestar
 from piccolo.querystring import QueryString
 
-from ledger import Ledger, Unit
+from ledger import Ledger
 from service import database
 from service.disputes import services as dispute_services
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
 from tests.market.test_exchanges import WELCOME, account, in_app_loop, ok, propose
 from tests.members.conftest import Person, Town
-
-
-@pytest.fixture
-def reader(db: TestDatabase) -> Ledger:
-    return Ledger(database.engine_from_url(db.url), group_commit=False)
-
-
-@pytest.fixture(autouse=True)
-async def ledger_stays_clean(db: TestDatabase) -> AsyncIterator[None]:
-    yield
-    ledger = Ledger(database.engine_from_url(db.url), group_commit=False)
-    report = await ledger.verify()
-    assert report.ok, report.summary()
-    trial = await ledger.trial_balance(unit=Unit.HOUR)
-    assert trial.balanced
-    assert sum(row.balance_minor for row in trial.rows) == 0
-
 
 # Helpers ----------------------------------------------------------------------
 

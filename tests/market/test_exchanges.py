@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ import pytest
 from litestar import Litestar
 from piccolo.querystring import QueryString
 
-from ledger import Ledger, TransferKind, Unit
+from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
 from service import database
 from service.market import exchanges
@@ -30,29 +30,15 @@ from service.market.exchanges import (
 )
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
+from tests.ledger_guard import ledger_stays_clean, reader
 from tests.members.conftest import Person, Town
+
+__all__ = ["ledger_stays_clean", "reader"]  # fixtures: verify after every test
 
 T = TypeVar("T")
 
 WELCOME = 120  # minutes every town member starts with
 FLOOR = -600  # the communities' default member floor
-
-
-@pytest.fixture
-def reader(db: TestDatabase) -> Ledger:
-    """A ledger for direct reads from the test's own loop (the app's pool lives elsewhere)."""
-    return Ledger(database.engine_from_url(db.url), group_commit=False)
-
-
-@pytest.fixture(autouse=True)
-async def ledger_stays_clean(db: TestDatabase) -> AsyncIterator[None]:
-    yield
-    ledger = Ledger(database.engine_from_url(db.url), group_commit=False)
-    report = await ledger.verify()
-    assert report.ok, report.summary()
-    trial = await ledger.trial_balance(unit=Unit.HOUR)
-    assert trial.balanced
-    assert sum(row.balance_minor for row in trial.rows) == 0
 
 
 Rendezvous = Callable[[str, int], None]
