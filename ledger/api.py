@@ -280,7 +280,7 @@ class Ledger:
     async def execute(self, *, operation: Operation) -> Transfer:
         """Write one operation (any kind); raises its error if refused."""
         now = self._now()
-        validation.check_operation(operation, now)
+        validation.check_operation(operation)
         outcome = await self._write([((operation,), None)], now)
         return outcome[0].transfers[0]
 
@@ -290,7 +290,7 @@ class Ledger:
         """Write transfers that all commit or all fail (a group exchange)."""
         now = self._now()
         chain = Chain(tuple(operations), chain_id or _default_chain_id(operations))
-        validation.check_chain(chain, now)
+        validation.check_chain(chain)
         outcome = await self._write([(chain.operations, chain.chain_id)], now)
         return outcome[0].transfers
 
@@ -311,9 +311,9 @@ class Ledger:
             chain = _as_chain(item)
             try:
                 if isinstance(item, Chain):
-                    validation.check_chain(chain, instant)
+                    validation.check_chain(chain)
                 else:
-                    validation.check_operation(item, instant)
+                    validation.check_operation(item)
             except errors.LedgerError as error:
                 results[position] = BatchResult(transfers=(), error=error)
                 continue

@@ -7,14 +7,20 @@ was wrong, e.g. the available balance for `exceeds_floor`.
 Precedence: when a request is wrong in several ways, the first failing check
 in this list is the one reported, always, on both engines.
 
-1. Request shape, checked without the database (never recorded against the id):
-   `same_account`, `amount_invalid`, `code_invalid`, `memo_too_long`,
-   `actor_invalid`, `reason_required`, `expiry_invalid`, `chain_invalid`,
-   `batch_invalid`, `unit_invalid`.
+1. Request shape, checked without the database and without the clock (never
+   recorded against the id): `same_account`, `amount_invalid`, `code_invalid`,
+   `memo_too_long`, `actor_invalid`, `reason_required`, `expiry_invalid` (an
+   instant without a time zone), `chain_invalid`, `batch_invalid`,
+   `unit_invalid`.
 2. Idempotency: the id was used before. Same content: the original transfer is
    returned, or, if the first attempt failed, its error is raised again.
    Different content: `exists_with_different_<field>` naming the first field
    that differs (fields compared in the order of `COMPARED_FIELDS`).
+2b. Time window of a new pending transfer: `expiry_invalid` unless `expires_at`
+   is after the write's instant and within PENDING_TIMEOUT_SECONDS_MAX of it.
+   It depends on the clock, so it comes after idempotency (a re-sent decided id
+   gets its first answer even once its expiry has passed), and like a shape
+   error it is not recorded against the id.
 3. Accounts, debit account first: `account_not_found`, `unit_mismatch`,
    `account_closed`.
 4. References: `pending_not_found`, `pending_kind_invalid`,

@@ -29,6 +29,7 @@ from ledger.model import (
     VoidPending,
 )
 from ledger.rows import AccountState
+from ledger.validation import check_expiry_window
 
 # (debits_posted, credits_posted, debits_pending, credits_pending) changes.
 Delta = tuple[int, int, int, int]
@@ -77,7 +78,10 @@ class Plan:
     """Accumulates the writes of every accepted group; refused groups add only failures."""
 
     known: Known
-    now: datetime
+    now: datetime  # recorded_at of this write: never before an account's last entry
+    # The instant the write was asked for (the caller's clock, or the instant given
+    # to batch()); `now` is this, moved later if an account's history already is.
+    requested_at: datetime
     new_transfers: list[Transfer] = field(default_factory=list)
     new_entries: list[EntryRow] = field(default_factory=list)
     changed_accounts: dict[UUID, AccountState] = field(default_factory=dict)
@@ -187,6 +191,10 @@ class _Draft:
         return None
 
     def _apply_new(self, operation: NewTransfer | NewPending) -> Transfer:
+        if isinstance(operation, NewPending):
+            # After the idempotency lookup (step 2b in errors.py): the window moves
+            # with the clock, and a decided id keeps its first answer regardless.
+            check_expiry_window(operation.expires_at, self.plan.requested_at)
         debit = self._usable_account(operation.debit_account_id, operation.unit)
         credit = self._usable_account(operation.credit_account_id, operation.unit)
         pending = isinstance(operation, NewPending)

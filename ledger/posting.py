@@ -60,7 +60,7 @@ async def write_groups(connection: Connection, groups: list[Group], now: datetim
     known = await _load(connection, groups)
     # Entries of one account must never go back in time.
     latest = max((account.updated_at for account in known.accounts.values()), default=now)
-    plan = Plan(known=known, now=max(now, latest))
+    plan = Plan(known=known, now=max(now, latest), requested_at=now)
     outcomes = [plan.apply_group(operations, chain_id) for operations, chain_id in groups]
     await _write(connection, plan)
     return outcomes

@@ -1,6 +1,11 @@
 """Request-shape checks: everything that can be refused without the database.
 
-These run before a transaction opens (precedence step 1 in errors.py).
+These run before a transaction opens (precedence step 1 in errors.py), and
+depend on the request alone, never on the clock: a request refused here is
+refused whenever it is sent. The one time-dependent check, the window of a
+new pending transfer's `expires_at`, is `check_expiry_window`; planning calls
+it after the idempotency lookup (step 2b), so re-sending a decided id after its
+expiry has passed still gets the original answer (ledger.md guarantee 5).
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ def check_instant(value: datetime | None) -> None:
         raise errors.ExpiryInvalid(detail="instants must be timezone-aware")
 
 
-def check_operation(operation: Operation, now: datetime) -> None:
+def check_operation(operation: Operation) -> None:
     """Refuse a malformed operation, in the documented precedence order."""
     if isinstance(operation, NewTransfer | NewPending):
         if operation.debit_account_id == operation.credit_account_id:
@@ -80,8 +85,8 @@ def check_operation(operation: Operation, now: datetime) -> None:
         check_unit(operation.unit)
         check_code(operation.code)
         check_instant(operation.effective_at)
-        if isinstance(operation, NewPending):
-            _check_expiry(operation.expires_at, now)
+        if isinstance(operation, NewPending) and operation.expires_at.tzinfo is None:
+            raise errors.ExpiryInvalid(detail="expires_at must be timezone-aware")
     elif isinstance(operation, PostPending):
         if operation.amount_minor is not None:
             check_amount(operation.amount_minor)
@@ -107,9 +112,12 @@ def _memo_of(operation: Operation) -> str:
     return operation.memo
 
 
-def _check_expiry(expires_at: datetime, now: datetime) -> None:
-    if expires_at.tzinfo is None:
-        raise errors.ExpiryInvalid(detail="expires_at must be timezone-aware")
+def check_expiry_window(expires_at: datetime, now: datetime) -> None:
+    """A new pending transfer must expire after `now` and within the limit.
+
+    Time-dependent, so not a shape check: planning runs it after the
+    idempotency lookup, and its refusal is not recorded against the id.
+    """
     latest = now + timedelta(seconds=PENDING_TIMEOUT_SECONDS_MAX)
     if not now < expires_at <= latest:
         raise errors.ExpiryInvalid(
@@ -117,12 +125,12 @@ def _check_expiry(expires_at: datetime, now: datetime) -> None:
         )
 
 
-def check_chain(chain: Chain, now: datetime) -> None:
+def check_chain(chain: Chain) -> None:
     ids = [operation.id for operation in chain.operations]
     if not 1 <= len(ids) <= CHAIN_TRANSFERS_MAX or len(set(ids)) != len(ids):
         raise errors.ChainInvalid(transfers=len(ids), max_transfers=CHAIN_TRANSFERS_MAX)
     for operation in chain.operations:
-        check_operation(operation, now)
+        check_operation(operation)
 
 
 def check_batch_size(items: Sequence[BatchItem]) -> None:

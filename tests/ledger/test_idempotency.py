@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import pytest
 
-from ledger import Ledger, LedgerError, Unit
+from ledger import Ledger, LedgerError, NewPending, Unit
 from tests.ledger.conftest import Clock, new_id, open_hours
 
 
@@ -191,3 +193,61 @@ async def test_open_account_with_id_is_idempotent(ledger: Ledger) -> None:
     assert again == first
     with pytest.raises(LedgerError, match="account_exists"):
         await ledger.open_account(unit=Unit.GBP, owner="member:x", account_id=account_id)
+
+
+def _hold(alice: UUID, bob: UUID, expires_at: datetime, amount_minor: int = 30) -> NewPending:
+    return NewPending(
+        id=new_id(),
+        debit_account_id=alice,
+        credit_account_id=bob,
+        amount_minor=amount_minor,
+        unit=Unit.HOUR,
+        code="exchange",
+        actor="member:alice",
+        expires_at=expires_at,
+        memo="hold for a lift",
+    )
+
+
+async def test_a_pending_resent_after_its_expiry_passed_gets_its_first_answer(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """Guarantee 5 beats the expiry window: the id is decided, time does not undo that."""
+    _, alice, bob = await _funded(ledger)
+    single = _hold(alice, bob, clock.now + timedelta(hours=1))
+    chained = [_hold(alice, bob, clock.now + timedelta(hours=1), amount_minor=10) for _ in "ab"]
+    first = await ledger.execute(operation=single)
+    first_chain = await ledger.chain(operations=chained)
+    too_much = _hold(alice, bob, clock.now + timedelta(hours=1), amount_minor=500)
+    with pytest.raises(LedgerError) as refused:
+        await ledger.execute(operation=too_much)
+    assert refused.value.code == "exceeds_floor"
+    version = (await ledger.balance(account_id=alice)).version
+
+    clock.advance(hours=2)  # every expires_at above is now in the past
+    assert await ledger.execute(operation=single) == first
+    assert await ledger.chain(operations=chained) == first_chain
+    [result] = await ledger.batch(items=[single])
+    assert result.transfers == (first,)
+    with pytest.raises(LedgerError) as again:
+        await ledger.execute(operation=too_much)
+    assert again.value == refused.value  # the first business reason, not expiry_invalid
+    # Changed content is still named, even with the expiry long gone.
+    with pytest.raises(LedgerError) as changed:
+        await ledger.execute(operation=dataclasses.replace(single, memo="another"))
+    assert changed.value.code == "exists_with_different_memo"
+    assert (await ledger.balance(account_id=alice)).version == version  # nothing moved
+
+
+async def test_a_new_pending_with_an_expiry_out_of_its_window_is_refused_and_not_bound(
+    ledger: Ledger, clock: Clock
+) -> None:
+    _, alice, bob = await _funded(ledger)
+    for expires_at in (clock.now, clock.now + timedelta(days=400)):
+        hold = _hold(alice, bob, expires_at)
+        with pytest.raises(LedgerError) as refused:
+            await ledger.execute(operation=hold)
+        assert refused.value.code == "expiry_invalid"
+        # The refusal is not recorded: the same id with a sound expiry goes through.
+        fixed = dataclasses.replace(hold, expires_at=clock.now + timedelta(hours=1))
+        assert (await ledger.execute(operation=fixed)).id == hold.id

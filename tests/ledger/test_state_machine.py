@@ -245,8 +245,8 @@ def _valid_amount(amount: int) -> bool:
     return 0 < amount <= AMOUNT_MINOR_MAX
 
 
-def shape_error(operation: Operation, now: datetime) -> LedgerError | None:
-    """Refusals that need no database (never recorded against the id)."""
+def shape_error(operation: Operation) -> LedgerError | None:
+    """Refusals that need neither the database nor the clock (never recorded against the id)."""
     op = operation
     if isinstance(op, NewTransfer | NewPending):
         if op.debit_account_id == op.credit_account_id:
@@ -254,11 +254,6 @@ def shape_error(operation: Operation, now: datetime) -> LedgerError | None:
         if not _valid_amount(op.amount_minor):
             return errors.AmountInvalid(
                 amount_minor=str(op.amount_minor), max_minor=AMOUNT_MINOR_MAX
-            )
-        latest = now + timedelta(seconds=PENDING_TIMEOUT_SECONDS_MAX)
-        if isinstance(op, NewPending) and not now < op.expires_at <= latest:
-            return errors.ExpiryInvalid(
-                expires_at=op.expires_at.isoformat(), max_seconds=PENDING_TIMEOUT_SECONDS_MAX
             )
     elif isinstance(op, PostPending | Reverse):
         if op.amount_minor is not None and not _valid_amount(op.amount_minor):
@@ -270,12 +265,22 @@ def shape_error(operation: Operation, now: datetime) -> LedgerError | None:
     return None
 
 
-def chain_shape_error(operations: Sequence[Operation], now: datetime) -> LedgerError | None:
+def expiry_window_error(op: NewPending, now: datetime) -> LedgerError | None:
+    """The clock-dependent check, after idempotency (errors.py step 2b); not recorded."""
+    latest = now + timedelta(seconds=PENDING_TIMEOUT_SECONDS_MAX)
+    if now < op.expires_at <= latest:
+        return None
+    return errors.ExpiryInvalid(
+        expires_at=op.expires_at.isoformat(), max_seconds=PENDING_TIMEOUT_SECONDS_MAX
+    )
+
+
+def chain_shape_error(operations: Sequence[Operation]) -> LedgerError | None:
     ids = [op.id for op in operations]
     if not 1 <= len(ids) <= CHAIN_TRANSFERS_MAX or len(set(ids)) != len(ids):
         return errors.ChainInvalid(transfers=len(ids), max_transfers=CHAIN_TRANSFERS_MAX)
     for op in operations:
-        error = shape_error(op, now)
+        error = shape_error(op)
         if error is not None:
             return error
     return None
@@ -335,8 +340,8 @@ class Model:
         failed_id: UUID,
         error: LedgerError,
     ) -> None:
-        if isinstance(error, errors.ExistsWithDifferentField):
-            return  # an idempotency refusal says nothing about the ids
+        if not error.recorded:
+            return  # an idempotency or expiry-window refusal says nothing about the ids
         for op in operations:
             if op.id in self.failures or op.id in self.transfers:
                 continue
@@ -346,7 +351,8 @@ class Model:
             self.failures[op.id] = (request_fields(op, chain_id), own)
             self.origins[op.id] = (op, chain_id)
 
-    def apply(self, op: Operation, chain_id: UUID | None, now: datetime) -> Transfer:
+    def earlier_answer(self, op: Operation, chain_id: UUID | None) -> Transfer | None:
+        """Idempotency: the stored transfer, or the first failure raised again; None if new."""
         requested = request_fields(op, chain_id)
         stored = self.transfers.get(op.id)
         if stored is not None:
@@ -364,6 +370,16 @@ class Model:
                 if first_fields.get(name) != value:
                     raise _differs(name, first_fields.get(name), value)
             raise error
+        return None
+
+    def apply(self, op: Operation, chain_id: UUID | None, now: datetime) -> Transfer:
+        earlier = self.earlier_answer(op, chain_id)
+        if earlier is not None:
+            return earlier
+        if isinstance(op, NewPending):
+            window_error = expiry_window_error(op, now)
+            if window_error is not None:
+                raise window_error
         if isinstance(op, NewTransfer | NewPending):
             transfer = self._apply_new(op, chain_id, now)
         elif isinstance(op, Reverse):
@@ -866,7 +882,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert actual == expected
 
     def predict_single(self, op: Operation) -> tuple[Transfer | None, LedgerError | None]:
-        error = shape_error(op, self.now)
+        error = shape_error(op)
         if error is not None:
             return None, error
         written, error = self.model.write_group((op,), None, self.now)
@@ -936,7 +952,7 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> tuple[list[Transfer] | None, LedgerError | None]:
         effective_chain_id = chain_id or default_chain_id(operations)
         expected: list[Transfer] | None = None
-        expected_error = chain_shape_error(operations, self.now)
+        expected_error = chain_shape_error(operations)
         if expected_error is None:
             expected, expected_error = self.model.write_group(
                 operations, effective_chain_id, self.now
@@ -964,9 +980,9 @@ class LedgerMachine(RuleBasedStateMachine):
             chain_id = None
             if isinstance(item, Chain):
                 chain_id = item.chain_id or default_chain_id(operations)
-                error = chain_shape_error(operations, now)
+                error = chain_shape_error(operations)
             else:
-                error = shape_error(item, now)
+                error = shape_error(item)
             written: list[Transfer] = []
             if error is None:
                 written, error = self.model.write_group(operations, chain_id, now)
@@ -1363,12 +1379,9 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             transfers, error = self.send_chain([op], chain_id)
         assert self.model.entry_count() == entries_before
-        # Beyond agreeing with the model: exactly the original answer, unless the
-        # request's shape is now refused first (a pending's expiry has passed).
-        if shape_error(op, self.now) is not None:
-            assert error is not None
-            assert not error.recorded
-        elif stored is not None:
+        # Beyond agreeing with the model: exactly the original answer, even when a
+        # pending's expiry has passed since (guarantee 5 comes before the window).
+        if stored is not None:
             assert error is None
             assert transfers == [stored]
         else:
@@ -1394,7 +1407,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if isinstance(error, errors.ExistsWithDifferentField):
             assert error.field == name
         else:
-            # Only a request-shape refusal may come first (e.g. an expiry now in the past).
+            # Only a request-shape refusal may come first (never the expiry window).
             assert not error.recorded, error.describe()
 
     # Invariants -----------------------------------------------------------------------
