@@ -39,12 +39,12 @@ from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
-from service.problems import exception_handlers
+from service.ratelimit import rate_limiter_for
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
-from service.ratelimit import rate_limiter_for
 from service.security import security_headers_middleware
 from service.settings import Settings
+from service.web import app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
@@ -103,7 +103,8 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan],
-        exception_handlers=exception_handlers(),
+        # Problem documents; a browser's unknown address or method gets an HTML page.
+        exception_handlers=app_exception_handlers(),
         # Every JSON body, app-wide: 415 unless JSON, strict types (service/json_bodies.py).
         guards=[json_bodies_only],
         dependencies=SHARED_DEPENDENCIES,

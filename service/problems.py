@@ -143,7 +143,8 @@ def _validation_errors(extra: Any) -> list[dict[str, str]]:
     ]
 
 
-def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """One of Litestar's own HTTP errors (404, 405, 413...) as a problem document."""
     status = exc.status_code
     code = _CODE_BY_STATUS.get(status, "client_error" if status < 500 else "server_error")  # noqa: PLR2004
     detail = _DETAIL_BY_CODE.get(code) or (exc.detail if status < 500 else "Something went wrong.")  # noqa: PLR2004
@@ -218,14 +219,21 @@ def exception_handlers() -> ExceptionHandlersMap:
         Problem: _handle_problem,
         LedgerError: _handle_ledger,
         ValidationException: _handle_validation,
-        NotFoundException: _handle_http,
-        MethodNotAllowedException: _handle_http,
-        NotAuthorizedException: _handle_http,
-        PermissionDeniedException: _handle_http,
-        TooManyRequestsException: _handle_http,
-        HTTPException: _handle_http,
+        NotFoundException: http_problem,
+        MethodNotAllowedException: http_problem,
+        NotAuthorizedException: http_problem,
+        PermissionDeniedException: http_problem,
+        TooManyRequestsException: http_problem,
+        HTTPException: http_problem,
         Exception: _handle_unexpected,
     }
 
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "MediaType", "Problem", "exception_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "MediaType",
+    "Problem",
+    "exception_handlers",
+    "http_problem",
+    "problem_response",
+]

@@ -34,7 +34,7 @@ from ledger import LedgerError
 from service.disputes.services import disputes_awaiting_count
 from service.market.exchanges import notice_count_of
 from service.members.principal import Principal
-from service.problems import Problem
+from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
 
 logger = logging.getLogger("timebank.pages")
 
@@ -48,6 +48,9 @@ FORM_PROBLEM_STATUSES = frozenset({401, 409, 422, 429})
 FORM_PROBLEM_CODES = frozenset({"account_suspended"})
 FORM_INVALID_STATUS = 422
 TOO_MANY_STATUS = 429
+# Addresses for programs: their errors stay problem documents whatever Accept says.
+MACHINE_PATHS = ("/api", "/schema", "/health", "/ready")
+HTML_MEDIA_TYPE = "text/html"
 
 
 # Who is looking ---------------------------------------------------------------------
@@ -325,6 +328,32 @@ def _unexpected_page(request: Request[Any, Any, Any], exc: Exception) -> Respons
         title="Something went wrong",
         detail="Something went wrong on our side. Nothing was changed. Please try again later.",
     )
+
+
+def prefers_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: not a machine address, and HTML before JSON in Accept."""
+    path = request.url.path
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in MACHINE_PATHS):
+        return False
+    offered = ["application/json", PROBLEM_MEDIA_TYPE, HTML_MEDIA_TYPE]
+    return request.accept.best_match(offered) == HTML_MEDIA_TYPE
+
+
+def _unrouted_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    # An unknown address or method never reaches a page controller, so the
+    # page handlers below cannot answer it: the Accept header decides instead.
+    if prefers_html(request):
+        return _http_page(request, exc)
+    return http_problem(request, exc)
+
+
+def app_exception_handlers() -> ExceptionHandlersMap:
+    """The application-wide map: problem documents, but an HTML page for a browser's 404 or 405."""
+    return {
+        **exception_handlers(),
+        NotFoundException: _unrouted_error,
+        MethodNotAllowedException: _unrouted_error,
+    }
 
 
 def page_exception_handlers() -> ExceptionHandlersMap:

@@ -38,3 +38,14 @@ async def test_home_page_at_200_percent_zoom_has_no_sideways_scroll(
     )
     assert overflow <= 0
     await assert_no_axe_violations(page)
+
+
+async def test_unknown_address_shows_the_site_404_page(live_server: LiveServer, page: Page) -> None:
+    response = await page.goto(live_server.base_url + "/no-such-page")
+    assert response is not None
+    assert response.status == 404
+    assert await page.title() == "Page not found · Timebank"
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    await assert_no_axe_violations(page)
+    await page.get_by_role("main").get_by_role("link", name="Go to the home page").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Neighbours helping neighbours")
