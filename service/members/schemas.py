@@ -84,10 +84,17 @@ class TokenOut(msgspec.Struct, kw_only=True):
 
 
 class ProfilePatch(Strict):
+    """Fields left out (or null) stay as they are; `birth_year: null` removes the year.
+
+    Only the birth year is optional on the member, so only it tells "left out"
+    (UNSET) from an explicit null; the name is required and ward and skills
+    are emptied with "".
+    """
+
     display_name: DisplayName | None = None
     ward: Ward | None = None
     skills: Skills | None = None
-    birth_year: BirthYear | None = None
+    birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RoleOut(msgspec.Struct, kw_only=True):

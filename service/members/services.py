@@ -475,9 +475,11 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     changes = {
         getattr(Member, name): (value.strip() if isinstance(value, str) else value)
         for name, value in msgspec.structs.asdict(patch).items()
-        if value is not None
+        if value is not None and value is not msgspec.UNSET
     }
-    if patch.birth_year is not None and patch.birth_year > utc_now().year:
+    if patch.birth_year is None:
+        changes[Member.birth_year] = None  # an explicit null removes the year
+    elif isinstance(patch.birth_year, int) and patch.birth_year > utc_now().year:
         raise _field_problem("birth_year", "cannot be in the future")
     if changes:
         await Member.update(changes).where(Member.id == principal.member_id).run()
