@@ -42,6 +42,7 @@ from service.members.schemas import (
 )
 from service.members.tables import Area, Community, Member
 from service.problems import Problem
+from service.reports.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.settings import Settings
 
 USAGE_ERROR_EXIT = 2  # argparse's code for bad input; 1 stays for crashes
@@ -519,7 +520,7 @@ def _demo_report(run: _DemoRun, settings: Settings) -> list[str]:
     return lines
 
 
-def _demo_command(_args: argparse.Namespace, settings: Settings) -> int:
+def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         if settings.is_production:
             raise CommandError(
@@ -531,6 +532,15 @@ def _demo_command(_args: argparse.Namespace, settings: Settings) -> int:
         async def load(engine: Engine[Any], ledger: Ledger) -> _DemoRun:
             run = _DemoRun(engine, ledger, password, hold_seconds=settings.exchange_hold_seconds)
             await run.load()
+            if args.exchanges:  # volume for council reports (service/reports/volume.py)
+                run.changes += await demo_volume(
+                    engine=engine,
+                    ledger=ledger,
+                    exchanges=args.exchanges,
+                    communities=list(run.communities.values()),
+                    recorder_id=run.members[_email_of_role("admin")].id,
+                    password=password,
+                )
             return run
 
         run = await _with_services(settings, load)
@@ -539,6 +549,16 @@ def _demo_command(_args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run("demo", work)
+
+
+def _volume_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= VOLUME_EXCHANGES_MAX:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {VOLUME_EXCHANGES_MAX}")
+    return count
 
 
 # Registration with service/cli.py ------------------------------------------------
@@ -568,5 +588,12 @@ def register_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
             "listings, gifts and exchanges in every state over the last six months. "
             "Local trial only."
         ),
+    )
+    demo.add_argument(
+        "--exchanges",
+        type=_volume_count,
+        default=0,
+        metavar="N",
+        help="also add N recorded exchanges between synthetic members (for council reports)",
     )
     demo.set_defaults(handler=_demo_command)

@@ -1,5 +1,327 @@
-"""The council dashboard pages (server-rendered, charts as inline SVG)."""
+"""The council dashboard: headline figures, charts (inline SVG) with their tables, CSV links.
+
+Thin like the other pages: read the GET form (period and communities), call
+`report_build` once for every breakdown, and shape what the template shows.
+Council viewers see their areas' communities, admins every community; anyone
+else gets the 403 page. The form is a plain GET form: it works without script.
+"""
 
 from __future__ import annotations
 
-PAGE_ROUTERS: list[type] = []
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+from markupsafe import Markup
+
+from service.deps import EngineDep
+from service.limits import REPORT_COMMUNITIES_MAX
+from service.members.pages import hours_text
+from service.problems import Problem
+from service.reports import charts
+from service.reports.figures import (
+    BREAKDOWNS,
+    Figures,
+    Period,
+    Report,
+    month_label,
+    month_text,
+    period_parse,
+    report_build,
+    scope_for,
+)
+from service.reports.suppression import Entry
+from service.web import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
+
+MONTH_FIELD_CHARS_MAX = 20
+HIDDEN = "hidden"
+MINUTES_PER_HOUR = 60
+CSV_PATH = "/api/v1/reports/flows.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a one-way table."""
+
+    label: str
+    hours: str
+    exchanges: str
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A two-way table: column labels, then (row label, cells, row total) lines."""
+
+    columns: list[str]
+    lines: list[tuple[str, list[str], str]]
+    totals: list[str]
+    total: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    heading: str
+    intro: str
+    chart: Markup
+    caption: str
+    rows: list[Row] | None
+    grid: Grid | None
+    csv_url: str
+
+
+def _hours(entry: Entry) -> str:
+    return HIDDEN if entry.suppressed else hours_text(entry.minutes)
+
+
+def _exchanges(entry: Entry) -> str:
+    return HIDDEN if entry.suppressed else f"{entry.exchanges:,}"
+
+
+def _minutes(entry: Entry) -> int | None:
+    return None if entry.suppressed else entry.minutes
+
+
+def _rows(figures: Figures) -> list[Row]:
+    return [
+        Row(label.label, _hours(entry), _exchanges(entry))
+        for label in figures.rows
+        for entry in [figures.cells[(label.key, None)]]
+    ]
+
+
+def _bars(figures: Figures) -> list[charts.Bar]:
+    return [
+        charts.Bar(label.label, _minutes(figures.cells[(label.key, None)]))
+        for label in figures.rows
+    ]
+
+
+def _decimal_hours(entry: Entry) -> str:
+    """A two-way table's cell: hours to one decimal place (words would not fit a grid)."""
+    return HIDDEN if entry.suppressed else f"{entry.minutes / MINUTES_PER_HOUR:,.1f}"
+
+
+def _grid(figures: Figures) -> Grid:
+    hours = _decimal_hours
+    return Grid(
+        columns=[label.label for label in figures.columns],
+        lines=[
+            (
+                row.label,
+                [hours(figures.cells[(row.key, column.key)]) for column in figures.columns],
+                hours(figures.row_totals[row.key]),
+            )
+            for row in figures.rows
+        ],
+        totals=[hours(figures.column_totals[column.key]) for column in figures.columns],
+        total=hours(figures.total),
+    )
+
+
+def _heat(figures: Figures, *, title: str, description: str, rows: str, columns: str) -> Markup:
+    return charts.heat_map(
+        [label.label for label in figures.rows],
+        [label.label for label in figures.columns],
+        [
+            [_minutes(figures.cells[(row.key, column.key)]) for column in figures.columns]
+            for row in figures.rows
+        ],
+        title=title,
+        description=description,
+        row_heading=rows,
+        column_heading=columns,
+    )
+
+
+def _csv_url(report: Report, by: str, selected: list[str]) -> str:
+    query: list[tuple[str, str]] = [
+        ("by", by),
+        ("from", month_text(report.period.first)),
+        ("to", month_text(report.period.last)),
+        *(("community", slug) for slug in selected),
+    ]
+    return f"{CSV_PATH}?{urlencode(query)}"
+
+
+def _sections(report: Report, selected: list[str]) -> list[Section]:
+    figures = report.breakdowns
+    months, categories = figures["month"], figures["category"]
+    wards, ages, communities = figures["ward"], figures["age_band"], figures["community"]
+    return [
+        Section(
+            id="months",
+            heading="Hours exchanged each month",
+            intro="Hours of help given and received in each month of the period.",
+            chart=charts.column_chart(
+                [
+                    charts.Bar(_short_month(label.key), _minutes(months.cells[(label.key, None)]))
+                    for label in months.rows
+                ],
+                title="Hours exchanged each month",
+                description="A column for each month; the table beside it has the figures.",
+            ),
+            caption="Hours and exchanges each month",
+            rows=_rows(months),
+            grid=None,
+            csv_url=_csv_url(report, "month", selected),
+        ),
+        Section(
+            id="ages",
+            heading="Who helps whom, by age",
+            intro="Hours from each age group of the people helping (rows) to each age group "
+            "of the people helped (columns): help between generations.",
+            chart=_heat(
+                ages,
+                title="Hours between age groups",
+                description="A grid of hours, darker for more: helpers' age groups down the "
+                "side, age groups of those helped across the top.",
+                rows="Age of helper",
+                columns="Age of person helped",
+            ),
+            caption="Hours, to one decimal place, between age groups (helper's age down, "
+            "helped person's age across)",
+            rows=None,
+            grid=_grid(ages),
+            csv_url=_csv_url(report, "age_band", selected),
+        ),
+        Section(
+            id="categories",
+            heading="Hours by kind of help",
+            intro="The category of the listing an exchange came from.",
+            chart=charts.bar_chart(
+                _bars(categories),
+                title="Hours by kind of help",
+                description="A bar for each category; the table beside it has the figures.",
+            ),
+            caption="Hours and exchanges by kind of help",
+            rows=_rows(categories),
+            grid=None,
+            csv_url=_csv_url(report, "category", selected),
+        ),
+        Section(
+            id="wards",
+            heading="Hours by ward of the person helped",
+            intro="Wards with fewer people than the privacy threshold are counted together.",
+            chart=charts.bar_chart(
+                _bars(wards),
+                title="Hours by ward of the person helped",
+                description="A bar for each ward; the table beside it has the figures.",
+            ),
+            caption="Hours and exchanges by ward of the person helped",
+            rows=_rows(wards),
+            grid=None,
+            csv_url=_csv_url(report, "ward", selected),
+        ),
+        Section(
+            id="communities",
+            heading="Between communities",
+            intro="Hours from members of each community (rows) to members of each "
+            "community (columns).",
+            chart=_heat(
+                communities,
+                title="Hours between communities",
+                description="A grid of hours, darker for more: the helpers' communities down "
+                "the side, the communities of those helped across the top.",
+                rows="Helper's community",
+                columns="Community of person helped",
+            ),
+            caption="Hours, to one decimal place, between communities (helpers down, "
+            "people helped across)",
+            rows=None,
+            grid=_grid(communities),
+            csv_url=_csv_url(report, "community", selected),
+        ),
+    ]
+
+
+def _headline(report: Report) -> list[tuple[str, str]]:
+    def count(value: int | None) -> str:
+        return HIDDEN if value is None else f"{value:,}"
+
+    return [
+        ("Hours exchanged", _hours(report.total)),
+        ("Exchanges", _exchanges(report.total)),
+        ("Active members (at least one exchange)", count(report.active_members.value)),
+        ("Members who both gave and received help", count(report.gave_and_received.value)),
+        ("New members", count(report.new_members.value)),
+        ("Hours donated to community pools", _hours(report.pool_donations)),
+        ("Hours granted from community pools", _hours(report.pool_grants)),
+    ]
+
+
+def _short_month(key: str) -> str:
+    """ "2026-03" -> "Mar 26" (a chart's axis; the table says "March 2026")."""
+    year, number = key.split("-")
+    return f"{calendar.month_abbr[int(number)]} {year[2:]}"
+
+
+def _period_words(period: Period) -> str:
+    first, last = month_label(period.first), month_label(period.last)
+    return first if first == last else f"{first} to {last}"
+
+
+class ReportPages(Controller):
+    path = "/reports"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def dashboard(
+        self,
+        *,
+        viewer: Viewer,
+        engine: EngineDep,
+        from_month: Annotated[
+            str | None, QueryParameter(name="from", max_length=MONTH_FIELD_CHARS_MAX)
+        ] = None,
+        to: Annotated[str | None, QueryParameter(max_length=MONTH_FIELD_CHARS_MAX)] = None,
+        community: Annotated[
+            list[str] | None, QueryParameter(max_items=REPORT_COMMUNITIES_MAX)
+        ] = None,
+    ) -> Template:
+        scope = await scope_for(viewer, [])  # 403 for anyone but council viewers and admins
+        form = Form(values={"from": from_month or "", "to": to or ""})
+        in_reach = {each.slug for each in scope.in_reach}
+        selected = [slug for slug in community or [] if slug in in_reach]
+        try:
+            period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
+        except Problem as problem:
+            for error in problem.extra_fields.get("errors") or []:
+                label = "From" if error["field"] == "from" else "To"
+                form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")
+            period = period_parse(None, None, now=datetime.now(UTC))
+        report = await report_build(
+            engine=engine,
+            viewer=viewer,
+            period=period,
+            community_slugs=selected,
+            breakdowns=list(BREAKDOWNS),
+        )
+        context: dict[str, Any] = {
+            "form": form,
+            "report": report,
+            "period_words": _period_words(report.period),
+            "from_value": form.values["from"] or month_text(report.period.first),
+            "to_value": form.values["to"] or month_text(report.period.last),
+            "communities": [(each, each.slug in selected) for each in scope.in_reach],
+            "headline": _headline(report),
+            "sections": _sections(report, selected),
+        }
+        return render(
+            "reports/dashboard.html",
+            viewer=viewer,
+            title="Council reports",
+            current="reports",
+            status=422 if form.failed else 200,
+            **context,
+        )
+
+
+PAGE_ROUTERS = [ReportPages]

@@ -467,6 +467,64 @@ async def record_pool_flow(
         await _change_flow(connection, flow, 0, minutes)
 
 
+async def rollups_verify(connection: Connection) -> list[str]:
+    """Recompute every rollup row from `reports_flow` and list where the tables differ.
+
+    An empty list means the rollups are exactly what the recorded flows give.
+    Reads every flow: for tests and occasional checks, not for each request.
+    """
+    expected_cells: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
+    expected_members: dict[tuple[CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
+    for row in await connection.fetch(f"SELECT {_FLOW_COLUMNS}, minutes_net FROM reports_flow"):
+        flow, net = _flow_from_row(row), int(row["minutes_net"])
+        live = int(net > 0)
+        for key in cell_keys(flow):
+            expected_cells[key][0] += net
+            expected_cells[key][1] += live
+            for pseudonym, gave, received in _member_roles(flow) if live else []:
+                expected_members[(key, pseudonym)][0] += gave
+                expected_members[(key, pseudonym)][1] += received
+    problems = []
+    actual_cells = {
+        _cell_key(row): (int(row["minutes"]), int(row["exchanges"]), int(row["members"]))
+        for row in await connection.fetch(
+            f"SELECT {CELL_COLUMNS}, minutes, exchanges, members FROM reports_cell"
+        )
+    }
+    member_counts: dict[CellKey, int] = defaultdict(int)
+    for (key, _), (gave, received) in expected_members.items():
+        if gave or received:
+            member_counts[key] += 1
+    for key in set(expected_cells) | set(actual_cells):
+        minutes, exchanges = expected_cells.get(key, [0, 0])
+        wanted = (minutes, exchanges, member_counts.get(key, 0))
+        if actual_cells.get(key, (0, 0, 0)) != wanted:
+            problems.append(f"cell {key}: {actual_cells.get(key)} != {wanted}")
+    actual_members = {
+        (_cell_key(row), as_uuid(row["member_key"])): (int(row["gave"]), int(row["received"]))
+        for row in await connection.fetch(
+            f"SELECT {CELL_COLUMNS}, member_key, gave, received FROM reports_cell_member"
+        )
+    }
+    for member in set(expected_members) | set(actual_members):
+        wanted_counts = tuple(expected_members.get(member, [0, 0]))
+        if actual_members.get(member, (0, 0)) != wanted_counts:
+            problems.append(f"member {member}: {actual_members.get(member)} != {wanted_counts}")
+    return problems
+
+
+def _cell_key(row: Any) -> CellKey:
+    return (
+        row["dimension"],
+        as_uuid(row["community"]),
+        int(row["month"]),
+        row["side"],
+        as_uuid(row["other_community"]),
+        row["key_a"],
+        row["key_b"],
+    )
+
+
 __all__ = [
     "AGE_BAND_KEYS",
     "FlowError",
@@ -475,4 +533,5 @@ __all__ = [
     "month_of",
     "record_exchange_flow",
     "record_pool_flow",
+    "rollups_verify",
 ]
