@@ -25,7 +25,7 @@ from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.deps import EngineDep, LedgerDep
-from service.disputes.services import below_floor_minutes
+from service.disputes.floors import below_floor_minutes
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
     ACCOUNT_FLOOR_MINUTES_MIN,

@@ -361,23 +361,6 @@ async def exchanges_between(
     return rows
 
 
-async def below_floor_minutes(account_id: uuid.UUID, balance_minutes: int) -> int:
-    """How far an account stands below the floor it had before a dispute override moved it."""
-    row = (
-        await DisputeCorrection.select(DisputeCorrection.agreed_floor_minutes)
-        .where(
-            (DisputeCorrection.provider_account_id == account_id)
-            & DisputeCorrection.agreed_floor_minutes.is_not_null()
-        )
-        .order_by(DisputeCorrection.agreed_floor_minutes, ascending=False)
-        .first()
-        .run()
-    )
-    if row is None:
-        return 0
-    return max(0, int(row["agreed_floor_minutes"]) - balance_minutes)
-
-
 # Opening and answering --------------------------------------------------------
 
 

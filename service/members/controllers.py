@@ -10,7 +10,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
-from service.disputes.services import below_floor_minutes
 
 # The guard lives in service/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
@@ -22,7 +21,6 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import services
-from service.members.accounts import member_account_id
 from service.members.principal import Principal, require_any_coordinator
 from service.members.schemas import (
     SLUG_PATTERN,
@@ -160,10 +158,7 @@ class MembersController(Controller):
     @get("/accounts/me")
     async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
         summary = await services.account_of(ledger=ledger, principal=member)
-        below = await below_floor_minutes(
-            member_account_id(member.member_id), summary["balance_minutes"]
-        )
-        return AccountOut(**summary, below_floor_minutes=below)
+        return AccountOut(**summary)
 
     @get("/communities")
     async def communities(self) -> list[CommunityOut]:

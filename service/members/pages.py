@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
-from service.disputes.services import below_floor_minutes, dispute_notices_of
+from service.disputes.services import dispute_notices_of
 from service.limits import (
     DISPLAY_NAME_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -35,7 +35,6 @@ from service.limits import (
 )
 from service.market import exchanges
 from service.members import services
-from service.members.accounts import member_account_id
 from service.members.controllers import client_address, limit_sign_in
 from service.members.principal import Principal, not_found, require_admin, require_any_coordinator
 from service.members.schemas import (
@@ -442,9 +441,7 @@ class MemberPages(Controller):
         account = await services.account_of(ledger=ledger, principal=viewer)
         community = await services.community_by_id(viewer.community_id)
         notice_count, notices = await exchanges.notices_of(actor=viewer)
-        below_floor = await below_floor_minutes(
-            member_account_id(viewer.member_id), account["balance_minutes"]
-        )
+        below_floor = account["below_floor_minutes"]
         return render(
             "members/dashboard.html",
             viewer=viewer,

@@ -29,6 +29,7 @@ from ledger import (
 )
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
+from service.disputes.floors import below_floor_minutes
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     SESSION_ABSOLUTE_SECONDS,
@@ -543,6 +544,7 @@ async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, A
         "available_minutes": account.available_minor,
         "floor_minutes": account.floor_minor,
         "ceiling_minutes": account.ceiling_minor,
+        "below_floor_minutes": await below_floor_minutes(account_id, account.balance_minor),
     }
 
 
