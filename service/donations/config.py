@@ -9,6 +9,7 @@ take money that the ledger could never record.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -18,6 +19,9 @@ STRIPE_API_BASE_VAR = "STRIPE_API_BASE"
 DONATION_SUCCESS_URL_VAR = "DONATION_SUCCESS_URL"
 DONATION_CANCEL_URL_VAR = "DONATION_CANCEL_URL"
 
+# Where Stripe Checkout's pages live: the donate form is answered with a redirect there,
+# so its page's Content-Security-Policy must allow it as a form target.
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 SUCCESS_PATH = "/donate/thanks"
 CANCEL_PATH = "/donate/cancelled"
 URL_SCHEMES = ("https://", "http://")
@@ -41,6 +45,14 @@ class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def enabled(self) -> bool:
         return bool(self.secret_key and self.webhook_secret)
+
+    @property
+    def checkout_origin(self) -> str:
+        """Stripe Checkout's origin; a fake Stripe (STRIPE_API_BASE) serves its own."""
+        if not self.api_base:
+            return STRIPE_CHECKOUT_ORIGIN
+        parts = urlsplit(self.api_base)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def success_url_for(self, public_base_url: str) -> str:
         return self.success_url or public_base_url + SUCCESS_PATH

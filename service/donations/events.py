@@ -1,6 +1,6 @@
 """Stripe events: verified, recorded once each, and posted to the ledger in GBP.
 
-Accounting (docs/adr/0009-donations-accounting.md), all in the community's GBP
+Accounting (docs/adr/0010-donations-through-stripe.md), all in the community's GBP
 accounts, never an HOUR account:
 
 - a gift received:  Stripe clearing -> donations   (code `donation`, the gross amount)
@@ -371,20 +371,18 @@ async def _record_payment(
     payment_intent_id: str | None,
     amount_pence: int | None,
 ) -> Result:
-    if (
-        await DonationPayment.exists()
-        .where(DonationPayment.stripe_object_id == stripe_object_id)
-        .run()
-    ):
+    # One read for both questions: a racing twin may commit between two reads.
+    known = await _payment_of_object_or_intent(stripe_object_id, payment_intent_id)
+    if known is not None and known.stripe_object_id == stripe_object_id:
         return Result(
             outcome="no_change", detail="Already recorded.", community_id=checkout.community
         )
+    if known is not None:
+        return _unmatched("This payment is already recorded for another gift.")
     if amount_pence is None or amount_pence <= 0:
         return Result(
             outcome="no_change", detail="Nothing was paid.", community_id=checkout.community
         )
-    if payment_intent_id is not None and await _payment_by(payment_intent_id=payment_intent_id):
-        return _unmatched("This payment is already recorded for another gift.")
     accounts = await money_accounts(checkout.community)
     payment_id = donation_transfer_id(stripe_object_id)
     try:
@@ -613,6 +611,22 @@ async def _payment_of_charge(charge: Mapping[str, Any]) -> DonationPayment | Non
         .first()
         .run()
     )
+
+
+async def _payment_of_object_or_intent(
+    stripe_object_id: str, payment_intent_id: str | None
+) -> DonationPayment | None:
+    """The payment of this session or invoice, else one already paid by this payment intent."""
+    same_object = DonationPayment.stripe_object_id == stripe_object_id
+    query = DonationPayment.objects()
+    if payment_intent_id is None:
+        query = query.where(same_object)
+    else:
+        query = query.where(same_object | (DonationPayment.payment_intent_id == payment_intent_id))
+    found = await query.run()
+    same = [payment for payment in found if payment.stripe_object_id == stripe_object_id]
+    candidates = same or found
+    return candidates[0] if candidates else None
 
 
 async def _payment_by(

@@ -33,6 +33,7 @@ from service.members.principal import Principal, require_admin
 from service.members.tables import Community
 from service.problems import Problem
 from service.ratelimit import enforce
+from service.security import CSP_HEADER, content_security_policy
 from service.web import (
     PAGE_DEPENDENCIES,
     Form,
@@ -212,15 +213,18 @@ async def _donate_page(
             )
         elif len(communities) == 1:
             form.values["community"] = communities[0].slug
+    stripe = settings_of(request).stripe
+    # The form is answered with a redirect to Stripe Checkout: this page's policy allows it.
+    policy = {CSP_HEADER: content_security_policy(form_targets=(stripe.checkout_origin,))}
     return render(
         "donations/donate.html",
         viewer=viewer,
         title="Give money to your time bank",
         current="donate",
         status=status,
-        headers=headers,
+        headers={**(headers or {}), **policy},
         form=form,
-        enabled=settings_of(request).stripe.enabled,
+        enabled=stripe.enabled,
         community_options=[(c.slug, c.name) for c in communities],
         frequency_options=FREQUENCIES,
         amount_min=money_text(DONATION_PENCE_MIN),

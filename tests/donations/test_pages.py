@@ -222,3 +222,16 @@ async def test_only_admins_open_the_donation_figures(gifts: Gifts) -> None:
     for path in ("/admin/donations", "/admin/donations.csv"):
         refused = await gifts.client.get(path)
         assert refused.status_code == 403, path
+
+
+async def test_only_the_donate_page_may_send_its_form_to_stripe_checkout(
+    gifts: Gifts, fake_stripe: FakeStripe
+) -> None:
+    donate = await gifts.client.get("/donate")
+    other = await gifts.client.get("/donate/thanks")
+
+    # Chromium applies form-action to the redirect that answers a form, too.
+    assert (
+        f"form-action 'self' {fake_stripe.base_url};" in donate.headers["content-security-policy"]
+    )
+    assert "form-action 'self';" in other.headers["content-security-policy"]

@@ -52,3 +52,11 @@ def test_one_key_without_the_other_is_refused(only: str) -> None:
 def test_addresses_must_be_http_urls(name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**BASE, **KEYS, name: "javascript:alert(1)"})
+
+
+def test_stripe_checkout_is_the_donate_forms_target_unless_a_fake_stands_in() -> None:
+    assert (
+        Settings.from_env({**BASE, **KEYS}).stripe.checkout_origin == "https://checkout.stripe.com"
+    )
+    fake = Settings.from_env({**BASE, **KEYS, "STRIPE_API_BASE": "http://127.0.0.1:9/v1"})
+    assert fake.stripe.checkout_origin == "http://127.0.0.1:9"
