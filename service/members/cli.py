@@ -28,6 +28,7 @@ from piccolo.engine.base import Engine
 from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transaction
 from service import database
 from service.audit import audit_record
+from service.disputes.demo import load_dispute_demo
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
 from service.market.demo import load_market_demo
 from service.members import passwords, services
@@ -329,6 +330,9 @@ class _DemoRun:
             ledger=self.ledger,
             people=await self.principals(),
             hold_seconds=self.hold_seconds,
+        )
+        self.changes += await load_dispute_demo(
+            engine=self.engine, ledger=self.ledger, people=await self.principals()
         )
 
     async def principals(self) -> dict[str, Principal]:

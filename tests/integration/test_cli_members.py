@@ -16,6 +16,8 @@ import pytest
 
 from ledger import Ledger, TransferKind, Unit
 from service import cli
+from service.disputes.demo import DEMO_DISPUTES
+from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.market.demo import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.market.tables import Category, Exchange, ExchangeRecipient, Listing
 from service.members import services
@@ -42,6 +44,9 @@ COUNTED_TABLES = (
     "market_exchange",
     "market_exchange_recipient",
     "market_exchange_event",
+    "dispute_dispute",
+    "dispute_statement",
+    "dispute_correction",
 )
 
 
@@ -218,6 +223,20 @@ async def test_demo_loads_once_and_a_second_run_changes_nothing(
 
     await _check_demo_contents(db)
     await _check_demo_market(db)
+    await _check_demo_disputes(db)
+
+
+async def _check_demo_disputes(db: TestDatabase) -> None:
+    """One dispute waits in the admin queue; one was decided with 30 minutes given back."""
+    disputes = await Dispute.objects().order_by(Dispute.opened_at).run()
+    assert [d.status for d in disputes] == ["open", "resolved"]
+    assert await DisputeStatement.count().run() == len(DEMO_DISPUTES)
+    corrections = await DisputeCorrection.objects().run()
+    assert [(c.outcome, c.minutes) for c in corrections] == [("adjusted", 30)]
+    ledger = Ledger(db.engine)
+    reversal = await ledger.get_transfer(transfer_id=corrections[0].reversal_transfer_id)
+    assert reversal.reverses_id == corrections[0].original_transfer_id
+    assert reversal.amount_minor == 30
 
 
 async def _check_demo_contents(db: TestDatabase) -> None:
