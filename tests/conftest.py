@@ -61,6 +61,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kinds = engines_requested()
     if metafunc.definition.get_closest_marker("postgres_only"):
         kinds = tuple(kind for kind in kinds if kind == "postgres")
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        kinds = tuple(kind for kind in kinds if kind == "sqlite")
     metafunc.parametrize("db_kind", kinds, ids=list(kinds))
 
 

@@ -365,9 +365,10 @@ async def _ranked_page(
         query.add("AND l.search @@ query")
         query.add("ORDER BY ts_rank(l.search, query) DESC,")
     else:
+        # The index is keyed on search_rowid, which VACUUM cannot renumber (ADR 0013).
         query.add(
             f"{_SELECT} FROM market_listing_fts"
-            f" JOIN market_listing l ON l.rowid = market_listing_fts.rowid {_JOINS}"
+            f" JOIN market_listing l ON l.search_rowid = market_listing_fts.rowid {_JOINS}"
         )
         await _add_filters(query, filters)
         query.add("AND market_listing_fts MATCH {}", fts5_query(terms))
