@@ -361,3 +361,16 @@ async def test_a_session_in_another_currency_is_unmatched(
     answer = await deliver(gifts.client, ev.session_completed(euros, payment_intent="pi_eur"))
     assert answer["outcome"] == "unmatched"
     assert await money_of(gifts.app, "riverside") == Money(0, 0, 0)
+
+
+async def test_the_json_body_guard_leaves_the_signed_raw_body_alone(
+    gifts: Gifts, fake_stripe: FakeStripe
+) -> None:
+    _, event = await paid_gift(gifts, fake_stripe)
+    body, headers = ev.signed(event)
+    # The signature covers the exact bytes; the app-wide JSON guard must not answer 415.
+    response = await gifts.client.post(
+        WEBHOOK, content=body, headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "donation"
