@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
@@ -238,6 +238,29 @@ def problem_status(problem: Problem) -> tuple[int, dict[str, str]]:
     if problem.status_code == TOO_MANY_STATUS:
         return TOO_MANY_STATUS, dict(problem.headers or {})
     return FORM_INVALID_STATUS, {}
+
+
+class Reshow(TypedDict):
+    """Status and headers for showing a form again: `**reshow` into the page function."""
+
+    status: int
+    headers: dict[str, str]
+
+
+def form_refused(
+    form: Form,
+    problem: Problem,
+    labels: Mapping[str, str],
+    *,
+    code_fields: Mapping[str, str] | None = None,
+) -> Reshow:
+    """The usual `except Problem` of a form post: `show_problem`, then `problem_status`.
+
+    `return await _page(viewer, form, **form_refused(form, problem, LABELS))`
+    """
+    show_problem(form, problem, labels, code_fields=code_fields)
+    status, headers = problem_status(problem)
+    return Reshow(status=status, headers=headers)
 
 
 # Error pages ------------------------------------------------------------------------

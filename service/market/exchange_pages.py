@@ -47,6 +47,7 @@ from service.web import (
     PAGE_DEPENDENCIES,
     Form,
     Viewer,
+    form_refused,
     page_exception_handlers,
     problem_status,
     render,
@@ -372,10 +373,9 @@ class ExchangePages(Controller):
                 ),
             )
         except Problem as problem:
-            show_problem(form, problem, EXCHANGE_LABELS)
+            reshow = form_refused(form, problem, EXCHANGE_LABELS)
             _move_errors(form, SERVICE_FIELDS)
-            status, headers = problem_status(problem)
-            return await _propose_page(viewer, form, context, status=status, headers=headers)
+            return await _propose_page(viewer, form, context, **reshow)
         return see_other(f"/exchanges/{exchange_id}", done="proposed")
 
     @get("/{exchange_id:uuid}")
@@ -608,11 +608,10 @@ class GivingPages(Controller):
                 idempotency_key=None,
             )
         except Problem as problem:
-            show_problem(
+            reshow = form_refused(
                 form, problem, {"member": "Member"}, code_fields={"gift_to_self": "member"}
             )
-            status, headers = problem_status(problem)
-            return await _give_page(viewer, form, status=status, headers=headers)
+            return await _give_page(viewer, form, **reshow)
         except LedgerError as error:
             if error.code != "exceeds_floor":
                 raise
@@ -775,10 +774,9 @@ class CoordinatorExchangePages(Controller):
                 ),
             )
         except Problem as problem:
-            show_problem(form, problem, RECORD_LABELS)
+            reshow = form_refused(form, problem, RECORD_LABELS)
             _move_errors(form, RECORD_FIELDS)
-            status, headers = problem_status(problem)
-            return await _record_page(viewer, form, status=status, headers=headers)
+            return await _record_page(viewer, form, **reshow)
         return see_other(f"/exchanges/{exchange_id}", done="recorded")
 
     @get("/grant")
@@ -821,9 +819,9 @@ class CoordinatorExchangePages(Controller):
                 idempotency_key=None,
             )
         except Problem as problem:
-            show_problem(form, problem, {"member": "Member"})
-            status, headers = problem_status(problem)
-            return await _grant_page(viewer, form, status=status, headers=headers)
+            return await _grant_page(
+                viewer, form, **form_refused(form, problem, {"member": "Member"})
+            )
         return see_other("/coordinator/grant", done="granted")
 
 

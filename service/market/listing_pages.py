@@ -39,12 +39,11 @@ from service.web import (
     Form,
     Rule,
     Viewer,
+    form_refused,
     page_exception_handlers,
-    problem_status,
     render,
     schema_type,
     see_other,
-    show_problem,
     validate,
 )
 
@@ -149,8 +148,7 @@ class ListingPages(Controller):
                 actor=viewer, filters=filters, limit=LISTINGS_PER_PAGE, cursor=cursor or None
             )
         except Problem as problem:
-            show_problem(form, problem, SEARCH_LABELS)
-            status, _ = problem_status(problem)
+            status = form_refused(form, problem, SEARCH_LABELS)["status"]
         query = {name: value for name, value in search.items() if value}
         next_url = None
         if page is not None and page.next_cursor:
@@ -191,11 +189,8 @@ class ListingPages(Controller):
                 engine=engine, actor=viewer, data=ListingIn(**cleaned)
             )
         except Problem as problem:
-            show_problem(form, problem, LISTING_LABELS)
-            status, headers = problem_status(problem)
-            return await _listing_form_page(
-                viewer, form, listing=None, status=status, headers=headers
-            )
+            reshow = form_refused(form, problem, LISTING_LABELS)
+            return await _listing_form_page(viewer, form, listing=None, **reshow)
         return see_other(f"/listings/{listing.id}", done="created")
 
     @get("/{listing_id:uuid}")
@@ -250,11 +245,8 @@ class ListingPages(Controller):
                 engine=engine, actor=viewer, listing_id=listing_id, patch=ListingPatch(**cleaned)
             )
         except Problem as problem:
-            show_problem(form, problem, LISTING_LABELS)
-            status, headers = problem_status(problem)
-            return await _listing_form_page(
-                viewer, form, listing=listing, status=status, headers=headers
-            )
+            reshow = form_refused(form, problem, LISTING_LABELS)
+            return await _listing_form_page(viewer, form, listing=listing, **reshow)
         return see_other(f"/listings/{listing_id}", done="saved")
 
     @post("/{listing_id:uuid}/withdraw")

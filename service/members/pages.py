@@ -54,8 +54,8 @@ from service.web import (
     Form,
     Rule,
     Viewer,
+    form_refused,
     page_exception_handlers,
-    problem_status,
     render,
     safe_next,
     schema_type,
@@ -306,14 +306,13 @@ class AuthPages(Controller):
                 engine=engine, ledger=ledger, data=RegisterIn(**cleaned, consent=True)
             )
         except Problem as problem:
-            show_problem(
+            reshow = form_refused(
                 form,
                 problem,
                 REGISTER_LABELS,
                 code_fields={"email_taken": "email", "consent_required": "consent"},
             )
-            status, headers = problem_status(problem)
-            return await _register_page(principal, form, status=status, headers=headers)
+            return await _register_page(principal, form, **reshow)
         done = "registered-pending" if member.status == "pending" else "registered"
         return see_other("/sign-in", done=done)
 
@@ -353,9 +352,7 @@ class AuthPages(Controller):
             form.general.append("That email and password do not match an account.")
             return _sign_in_page(principal, form, status=422)
         except Problem as problem:
-            show_problem(form, problem, {})
-            status, headers = problem_status(problem)
-            return _sign_in_page(principal, form, status=status, headers=headers)
+            return _sign_in_page(principal, form, **form_refused(form, problem, {}))
         issued = await services.session_create(
             member=member, replacing_token=request.cookies.get(SESSION_COOKIE_NAME)
         )
@@ -501,9 +498,7 @@ class MemberPages(Controller):
         try:
             await services.profile_update(principal=viewer, patch=ProfilePatch(**cleaned))
         except Problem as problem:
-            show_problem(form, problem, PROFILE_LABELS)
-            status, headers = problem_status(problem)
-            return await _profile_page(viewer, form, status=status, headers=headers)
+            return await _profile_page(viewer, form, **form_refused(form, problem, PROFILE_LABELS))
         return see_other("/profile", done="profile-saved")
 
     @get("/profile/export")
@@ -713,9 +708,8 @@ class AdminPages(Controller):
                 engine=engine, actor=viewer, member_id=member_id, change=RoleChangeIn(**cleaned)
             )
         except Problem as problem:
-            show_problem(form, problem, ROLE_LABELS, code_fields={"not_found": "member"})
-            status, headers = problem_status(problem)
-            return await _roles_page(viewer, form, status=status, headers=headers)
+            reshow = form_refused(form, problem, ROLE_LABELS, code_fields={"not_found": "member"})
+            return await _roles_page(viewer, form, **reshow)
         done = "role-granted" if cleaned["action"] == "grant" else "role-revoked"
         return see_other("/admin/roles", done=done)
 
