@@ -22,6 +22,7 @@ from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.apidocs import ReferenceRenderPlugin
 from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
+from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.controllers import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
             *DISPUTE_ROUTERS,
+            *DISPUTE_PAGES,
             *ADMIN_ROUTERS,
             *ADMIN_PAGES,
             *DONATION_ROUTERS,
