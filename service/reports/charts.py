@@ -3,7 +3,7 @@
 Each chart is an `<svg role="img">` named by its own title and description and
 sized by its viewBox, so it scales with the page (and with 200% zoom). Colours
 are SVG presentation attributes, not inline styles, so the strict
-Content-Security-Policy holds. Every chart sits beside a table of the same
+Content-Security-Policy holds. Every chart is followed by a table of the same
 figures (the accessible form); a hidden figure is drawn as an outline marked
 "hidden", never as a value.
 """

@@ -66,6 +66,8 @@ UNKNOWN_CATEGORY_LABEL: Final = "Not known (no listing)"
 UNKNOWN_WARD_LABEL: Final = "Not given"
 OTHER_WARDS_LABEL: Final = "Other wards together"
 ELSEWHERE_LABEL: Final = "Communities outside this report"
+# Small groups are looked up by their first key while there are at most this many.
+SMALL_GROUPS_LISTED_MAX: Final = 200
 MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -335,7 +337,8 @@ async def _sums(
         )
     small = {key for key, each in sums.items() if not each.members.many}
     if small:
-        for key, members in (await _small_members(connection, name, period, scope, k)).items():
+        found = await _small_members(connection, name, period, scope, k, small=small)
+        for key, members in found.items():
             if key in small:
                 sums[key].members = normalised(Members(frozenset(members)), k)
     return sums
@@ -352,26 +355,39 @@ def _group_key(row: Any, name: str) -> tuple[Any, ...]:
 
 
 async def _small_members(
-    connection: Connection, name: str, period: Period, scope: Scope, k: int
+    connection: Connection,
+    name: str,
+    period: Period,
+    scope: Scope,
+    k: int,
+    *,
+    small: set[tuple[Any, ...]],
 ) -> dict[tuple[Any, ...], set[uuid.UUID]]:
-    """Member pseudonyms of every fine cell below k, grouped like `_sums`.
+    """Member pseudonyms of the fine cells below k of the `small` groups, grouped like `_sums`.
 
     A group is small only if all its fine cells are, so these rows are all
-    it needs; large fine cells are never read member by member.
+    it needs; large fine cells are never read member by member, nor (as far
+    as the first grouping column tells them apart) the small fine cells of
+    groups already known to be large.
     """
     dimension = _DIMENSIONS.get(name, name)
-    group = ", ".join(f"c.{column}" for column in _GROUPS[name])
+    columns = _GROUPS[name]
+    group = ", ".join(f"c.{column}" for column in columns)
     selection = _selection(connection, dimension, period, scope, prefix="c.")
-    k_parameter = len(selection.parameters) + 1
+    parameters = [*selection.parameters, k]
+    where = f"{selection.where} AND c.members > 0 AND c.members < ${len(parameters)}"
+    firsts = sorted({key[0] for key in small}, key=str)
+    if len(firsts) <= SMALL_GROUPS_LISTED_MAX:
+        numbers = range(len(parameters) + 1, len(parameters) + len(firsts) + 1)
+        where += f" AND c.{columns[0]} IN (" + ", ".join(f"${n}" for n in numbers) + ")"
+        parameters += firsts
     rows = await connection.fetch(
         f"SELECT {group}, m.member_key FROM reports_cell c JOIN reports_cell_member m "
         "ON m.dimension = c.dimension AND m.community = c.community AND m.month = c.month "
         "AND m.side = c.side AND m.other_community = c.other_community "
         "AND m.key_a = c.key_a AND m.key_b = c.key_b "
-        f"WHERE {selection.where} AND c.members > 0 AND c.members < ${k_parameter} "
-        "AND m.gave + m.received > 0",
-        *selection.parameters,
-        k,
+        f"WHERE {where} AND m.gave + m.received > 0",
+        *parameters,
     )
     found: dict[tuple[Any, ...], set[uuid.UUID]] = defaultdict(set)
     for row in rows:
@@ -383,25 +399,37 @@ async def _small_members(
 async def _member_counts(connection: Connection, period: Period, scope: Scope) -> tuple[int, int]:
     """(active members, members who both gave and received) of the selected communities.
 
-    In a "month" row under community C with other community O, a member who
-    gave is the provider, at home in C for side "p" and in O for side "r"; a
-    member who received is at home in O for side "p" and in C for side "r".
-    (The "r" rows the selection drops repeat "p" rows that are kept.)
+    Read from the month masks of `reports_member_year` (one row per member,
+    home community and year): a member is active if any month of the period
+    is set in either mask, and gave and received if each mask has one.
     """
-    selection = _selection(connection, rollups.DIMENSION_MONTH, period, scope)
-    in_scope, _ = connection.id_list(scope.ids, 4)
+    years = list(range(period.first // 100, period.last // 100 + 1))
+    in_scope, ids = connection.id_list(scope.ids, 3)
+    parameters: list[Any] = [years[0], years[-1], *ids]
+    cases = []
+    for year in years:
+        parameters += [year, _period_mask(period, year)]
+        cases.append(f"WHEN ${len(parameters) - 1} THEN ${len(parameters)}")
+    mask = f"(CASE year {' '.join(cases)} ELSE 0 END)"
     rows = await connection.fetch(
-        "SELECT COALESCE(SUM(CASE WHEN gave + received > 0 THEN 1 ELSE 0 END), 0) AS active, "
-        "COALESCE(SUM(CASE WHEN gave > 0 AND received > 0 THEN 1 ELSE 0 END), 0) AS both "
+        "SELECT COALESCE(SUM(active), 0) AS active, COALESCE(SUM(gave * received), 0) AS both "
         "FROM (SELECT member_key, "
-        f"SUM(CASE WHEN side = 'p' OR other_community {in_scope} THEN gave ELSE 0 END) AS gave, "
-        f"SUM(CASE WHEN side = 'r' OR other_community {in_scope} THEN received ELSE 0 END) "
-        "AS received FROM reports_cell_member "
-        f"WHERE {selection.where} "
+        f"MAX(CASE WHEN ((gave_months | received_months) & {mask}) <> 0 THEN 1 ELSE 0 END) "
+        "AS active, "
+        f"MAX(CASE WHEN (gave_months & {mask}) <> 0 THEN 1 ELSE 0 END) AS gave, "
+        f"MAX(CASE WHEN (received_months & {mask}) <> 0 THEN 1 ELSE 0 END) AS received "
+        f"FROM reports_member_year WHERE community {in_scope} AND year BETWEEN $1 AND $2 "
         "GROUP BY member_key) AS per_member",
-        *selection.parameters,
+        *parameters,
     )
     return int(rows[0]["active"]), int(rows[0]["both"])
+
+
+def _period_mask(period: Period, year: int) -> int:
+    """Bits (month - 1) of the period's months in `year`."""
+    first = period.first % 100 if period.first // 100 == year else 1
+    last = period.last % 100 if period.last // 100 == year else 12
+    return sum(1 << (month - 1) for month in range(first, last + 1))
 
 
 async def _new_members(period: Period, scope: Scope) -> int:

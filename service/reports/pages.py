@@ -164,7 +164,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
                     for label in months.rows
                 ],
                 title="Hours exchanged each month",
-                description="A column for each month; the table beside it has the figures.",
+                description="A column for each month; the table after it has the figures.",
             ),
             caption="Hours and exchanges each month",
             rows=_rows(months),
@@ -197,7 +197,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             chart=charts.bar_chart(
                 _bars(categories),
                 title="Hours by kind of help",
-                description="A bar for each category; the table beside it has the figures.",
+                description="A bar for each category; the table after it has the figures.",
             ),
             caption="Hours and exchanges by kind of help",
             rows=_rows(categories),
@@ -211,7 +211,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             chart=charts.bar_chart(
                 _bars(wards),
                 title="Hours by ward of the person helped",
-                description="A bar for each ward; the table beside it has the figures.",
+                description="A bar for each ward; the table after it has the figures.",
             ),
             caption="Hours and exchanges by ward of the person helped",
             rows=_rows(wards),

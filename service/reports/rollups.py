@@ -222,6 +222,7 @@ async def apply_deltas(connection: Connection, deltas: Iterable[FlowDelta]) -> N
     gave and received in the cell, and a cell's `members` is recounted from
     those rows whenever they changed, so it is exact, also after reversals.
     """
+    deltas = list(deltas)
     cells: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
     members: dict[tuple[CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
     for delta in deltas:
@@ -244,6 +245,63 @@ async def apply_deltas(connection: Connection, deltas: Iterable[FlowDelta]) -> N
     await connection.execute_many(_LOWER_MEMBER, lowered)
     await connection.execute_many(_UPSERT_CELL, [(*key, m, e) for key, (m, e) in cells.items()])
     await connection.execute_many(_RECOUNT_MEMBERS, sorted({key for key, _ in members}))
+    await _apply_member_months(connection, deltas)
+
+
+# Members' active months, per home community (what "active members" counts) -------------
+
+_UPSERT_MEMBER_MONTH = """
+    INSERT INTO reports_member_month (community, member_key, month, gave, received)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (community, member_key, month) DO UPDATE SET
+        gave = reports_member_month.gave + excluded.gave,
+        received = reports_member_month.received + excluded.received
+"""
+_LOWER_MEMBER_MONTH = """
+    UPDATE reports_member_month SET gave = gave + $4, received = received + $5
+    WHERE community = $1 AND member_key = $2 AND month = $3
+"""
+# A year's two masks, bit (month - 1) set while the member had a live flow that month.
+_SET_MEMBER_YEAR = """
+    INSERT INTO reports_member_year (community, year, member_key, gave_months, received_months)
+    SELECT $1, $2, $3,
+        COALESCE(SUM(CASE WHEN gave > 0 THEN 1 << (month - $2 * 100 - 1) ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN received > 0 THEN 1 << (month - $2 * 100 - 1) ELSE 0 END), 0)
+    FROM reports_member_month
+    WHERE community = $1 AND member_key = $3 AND month BETWEEN $2 * 100 + 1 AND $2 * 100 + 12
+    ON CONFLICT (community, year, member_key) DO UPDATE SET
+        gave_months = excluded.gave_months, received_months = excluded.received_months
+"""
+
+MemberMonth = tuple[uuid.UUID, uuid.UUID, int]  # (home community, pseudonym, yyyymm)
+
+
+def member_month_deltas(deltas: Iterable[FlowDelta]) -> dict[MemberMonth, list[int]]:
+    """Live flows each member gave and received, per home community and month.
+
+    Only exchanges count (a pool donation is not an exchange); a member's home
+    is the community the flow records for their side.
+    """
+    found: dict[MemberMonth, list[int]] = defaultdict(lambda: [0, 0])
+    for delta in deltas:
+        flow = delta.flow
+        if not delta.exchanges or flow.kind != "exchange":
+            continue
+        if flow.provider_key is not None:
+            found[(flow.provider_community, flow.provider_key, flow.month)][0] += delta.exchanges
+        if flow.recipient_key is not None:
+            found[(flow.recipient_community, flow.recipient_key, flow.month)][1] += delta.exchanges
+    return found
+
+
+async def _apply_member_months(connection: Connection, deltas: Iterable[FlowDelta]) -> None:
+    changes = member_month_deltas(deltas)
+    raised = [(*key, gave, got) for key, (gave, got) in changes.items() if gave >= 0 and got >= 0]
+    lowered = [(*key, gave, got) for key, (gave, got) in changes.items() if gave < 0 or got < 0]
+    await connection.execute_many(_UPSERT_MEMBER_MONTH, [row for row in raised if row[3] or row[4]])
+    await connection.execute_many(_LOWER_MEMBER_MONTH, lowered)
+    years = {(community, month // 100, who) for community, who, month in changes}
+    await connection.execute_many(_SET_MEMBER_YEAR, sorted(years, key=str))
 
 
 async def _claim_source(
@@ -408,8 +466,11 @@ async def record_exchange_flow(
       or reversing transfer). A second call with the same `source_id` does
       nothing, so retries are safe.
 
-    Raises `FlowError` for a negative change to a flow never recorded, or one
-    that would take its net below zero (nothing is written then).
+    A negative change to a flow never recorded (an exchange completed before
+    the reports existed) first records that exchange's original posting.
+    Raises `FlowError` for a change that would take a flow's net below zero,
+    or a negative one for an exchange that was never completed (nothing is
+    written then: the caller's transaction rolls back).
     """
     if minutes_signed == 0:
         raise FlowError("a flow changes by a non-zero number of minutes")
@@ -422,13 +483,49 @@ async def record_exchange_flow(
         if not claimed:
             return
         stored = await _stored_flow(connection, flow_id)
+        if stored is None and minutes_signed < 0:
+            stored = await _backfilled(connection, exchange_id, recipient_id)
         if stored is None:
-            if minutes_signed < 0:
-                raise FlowError(f"exchange {exchange_id} has no recorded flow to {recipient_id}")
             flow = await _exchange_flow(connection, exchange_id, recipient_id, at)
             await insert_flows(connection, [flow], at)
             stored = (flow, 0)
         await _change_flow(connection, stored[0], stored[1], minutes_signed)
+
+
+def _instant(value: Any) -> datetime:
+    """A timestamp Piccolo wrote: a datetime on PostgreSQL, ISO 8601 text on SQLite."""
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return instant.astimezone(UTC)
+
+
+async def _backfilled(
+    connection: Connection, exchange_id: uuid.UUID, recipient_id: uuid.UUID
+) -> tuple[Flow, int]:
+    """The flow of a completed exchange posted before flows were recorded (a database
+    older than the reports): its original posting is recorded first, in the month of
+    its service date, so that a correction has something to net against."""
+    row = await connection.fetchrow(
+        "SELECT e.minutes, e.service_date, r.transfer_id FROM market_exchange e "
+        "JOIN market_exchange_recipient r ON r.exchange = e.id "
+        "WHERE e.id = $1 AND r.member = $2 AND e.status = 'completed'",
+        exchange_id,
+        recipient_id,
+    )
+    if row is None or row["transfer_id"] is None:
+        raise FlowError(f"exchange {exchange_id} has no completed posting to {recipient_id}")
+    service_date = _instant(row["service_date"])
+    flow = await _exchange_flow(connection, exchange_id, recipient_id, service_date)
+    await insert_flows(connection, [flow], service_date)
+    minutes = int(row["minutes"])
+    await _claim_source(
+        connection,
+        source_id=as_uuid(row["transfer_id"]),
+        flow_id=flow.id,
+        minutes=minutes,
+        at=service_date,
+    )
+    await _change_flow(connection, flow, 0, minutes)
+    return flow, minutes
 
 
 async def record_pool_flow(
@@ -475,9 +572,11 @@ async def rollups_verify(connection: Connection) -> list[str]:
     """
     expected_cells: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
     expected_members: dict[tuple[CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
+    flows: list[FlowDelta] = []
     for row in await connection.fetch(f"SELECT {_FLOW_COLUMNS}, minutes_net FROM reports_flow"):
         flow, net = _flow_from_row(row), int(row["minutes_net"])
         live = int(net > 0)
+        flows.append(FlowDelta(flow, net, live))
         for key in cell_keys(flow):
             expected_cells[key][0] += net
             expected_cells[key][1] += live
@@ -510,6 +609,46 @@ async def rollups_verify(connection: Connection) -> list[str]:
         wanted_counts = tuple(expected_members.get(member, [0, 0]))
         if actual_members.get(member, (0, 0)) != wanted_counts:
             problems.append(f"member {member}: {actual_members.get(member)} != {wanted_counts}")
+    return problems + await _verify_member_months(connection, flows)
+
+
+async def _verify_member_months(connection: Connection, flows: list[FlowDelta]) -> list[str]:
+    expected = {key: tuple(counts) for key, counts in member_month_deltas(flows).items()}
+    actual = {
+        (as_uuid(row["community"]), as_uuid(row["member_key"]), int(row["month"])): (
+            int(row["gave"]),
+            int(row["received"]),
+        )
+        for row in await connection.fetch(
+            "SELECT community, member_key, month, gave, received FROM reports_member_month"
+        )
+    }
+    problems = [
+        f"member month {key}: {actual.get(key)} != {expected.get(key)}"
+        for key in set(expected) | set(actual)
+        if actual.get(key, (0, 0)) != expected.get(key, (0, 0))
+    ]
+    masks: dict[tuple[uuid.UUID, int, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
+    for (community, who, month), (gave, received) in expected.items():
+        bit = 1 << (month % 100 - 1)
+        mask = masks[(community, month // 100, who)]
+        mask[0] |= bit if gave else 0
+        mask[1] |= bit if received else 0
+    stored = {
+        (as_uuid(row["community"]), int(row["year"]), as_uuid(row["member_key"])): (
+            int(row["gave_months"]),
+            int(row["received_months"]),
+        )
+        for row in await connection.fetch(
+            "SELECT community, year, member_key, gave_months, received_months "
+            "FROM reports_member_year"
+        )
+    }
+    problems += [
+        f"member year {key}: {stored.get(key)} != {tuple(masks.get(key, [0, 0]))}"
+        for key in set(masks) | set(stored)
+        if stored.get(key, (0, 0)) != tuple(masks.get(key, [0, 0]))
+    ]
     return problems
 
 

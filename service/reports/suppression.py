@@ -21,7 +21,7 @@ Pure functions over `Entry` values; no database. The rules (docs/adr, reports su
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -174,56 +174,83 @@ class Table:
         return [position for position, entry in self.grid.items() if entry.suppressed]
 
 
-def _connected_without(
-    edges: Sequence[tuple[Hashable, Hashable]], skip: int, start: Hashable, goal: Hashable
-) -> bool:
-    """Is `goal` reachable from `start` over the edges except `edges[skip]`? (rows and
-    columns are different kinds of node, so they are tagged apart)."""
-    neighbours: dict[tuple[str, Hashable], list[tuple[str, Hashable]]] = {}
+Node = tuple[str, Hashable]  # ("r", row) or ("c", column): rows and columns kept apart
+
+
+def _bridges(edges: Sequence[tuple[Hashable, Hashable]]) -> list[tuple[Hashable, Hashable]]:
+    """Every bridge of the row-column graph of the hidden entries (Tarjan, iterative).
+
+    Entries are distinct (row, column) pairs, so there are no parallel edges.
+    """
+    neighbours: dict[Node, list[tuple[Node, int]]] = {}
     for index, (row, column) in enumerate(edges):
-        if index == skip:
+        neighbours.setdefault(("r", row), []).append((("c", column), index))
+        neighbours.setdefault(("c", column), []).append((("r", row), index))
+    order: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    found = []
+    for root, first in neighbours.items():
+        if root in order:
             continue
-        neighbours.setdefault(("r", row), []).append(("c", column))
-        neighbours.setdefault(("c", column), []).append(("r", row))
-    seen = {("r", start)}
-    frontier = [("r", start)]
-    while frontier:
-        node = frontier.pop()
-        if node == ("c", goal):
-            return True
-        for nxt in neighbours.get(node, []):
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    return False
+        order[root] = low[root] = len(order)
+        stack: list[tuple[Node, int, Iterator[tuple[Node, int]]]] = [(root, -1, iter(first))]
+        while stack:
+            node, via, pending = stack[-1]
+            step = next(pending, None)
+            if step is None:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > order[parent]:
+                        found.append(edges[via])
+                continue
+            nxt, index = step
+            if index == via:
+                continue
+            if nxt in order:
+                low[node] = min(low[node], order[nxt])
+            else:
+                order[nxt] = low[nxt] = len(order)
+                stack.append((nxt, index, iter(neighbours[nxt])))
+    return found
 
 
 def _first_bridge(table: Table) -> tuple[Hashable, Hashable] | None:
-    edges = table.hidden_edges()
-    for index, (row, column) in enumerate(edges):
-        if not _connected_without(edges, index, row, column):
-            return row, column
-    return None
+    bridges = _bridges(table.hidden_edges())
+    return bridges[0] if bridges else None
+
+
+def _rectangle_cost(added: Sequence[Entry]) -> int:
+    return sum(_EMPTY_ENTRY_COST if entry.empty else entry.minutes + 1 for entry in added)
 
 
 def _close_cycle(table: Table, row: Hashable, column: Hashable) -> bool:
-    """Suppress the cheapest rectangle (row, column), (row, c2), (r2, c2), (r2, column)."""
+    """Suppress the cheapest rectangle (row, column), (row, c2), (r2, c2), (r2, column).
+
+    Rows and columns with something in them are tried first (tables are
+    sparse); every pair only when none of those closes a cycle without
+    hiding an empty entry.
+    """
+    all_rows = [each for each in [*table.rows, TOTAL] if each != row]
+    all_columns = [each for each in [*table.columns, TOTAL] if each != column]
+    busy_rows = [r for r in all_rows if not table.grid[(r, column)].empty or r == TOTAL]
+    busy_columns = [c for c in all_columns if not table.grid[(row, c)].empty or c == TOTAL]
     best: tuple[int, list[Entry]] | None = None
-    for other_row in [*table.rows, TOTAL]:
-        if other_row == row:
-            continue
-        for other_column in [*table.columns, TOTAL]:
-            if other_column == column:
-                continue
-            corners = [
-                table.grid[(row, other_column)],
-                table.grid[(other_row, other_column)],
-                table.grid[(other_row, column)],
-            ]
-            added = [entry for entry in corners if not entry.suppressed]
-            cost = sum(_EMPTY_ENTRY_COST if e.empty else e.minutes + 1 for e in added)
-            if best is None or cost < best[0]:
-                best = (cost, added)
+    for rows, columns in ((busy_rows, busy_columns), (all_rows, all_columns)):
+        for other_row in rows:
+            for other_column in columns:
+                corners = [
+                    table.grid[(row, other_column)],
+                    table.grid[(other_row, other_column)],
+                    table.grid[(other_row, column)],
+                ]
+                added = [entry for entry in corners if not entry.suppressed]
+                cost = _rectangle_cost(added)
+                if best is None or cost < best[0]:
+                    best = (cost, added)
+        if best is not None and best[0] < _EMPTY_ENTRY_COST:
+            break
     if best is None:
         return False
     for entry in best[1]:

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from ledger.transactions import read_connection, write_transaction
+from service import database
 from service.reports import rollups
 from tests.members.conftest import Person, Town
 from tests.reports import fixture
@@ -322,3 +324,39 @@ async def test_reversed_and_adjusted_exchanges_count_net(world: Fixture) -> None
     with pytest.raises(rollups.FlowError):
         await in_app_loop(world.town, over_reverse)
     assert total(await figures(world, world.town.council)) == (570, 12)
+
+
+async def test_a_correction_to_an_exchange_older_than_the_reports_backfills_it(
+    world: Fixture,
+) -> None:
+    """An exchange completed before flows were recorded: the first correction records it."""
+    young1, old1 = world.young[0], world.old[0]
+    exchange_id = uuid.UUID(world.exchanges[(old1.email, young1.email)])  # B: 45 minutes
+    flow_id = rollups.exchange_flow_id(exchange_id, young1.id)
+    before = await figures(world, world.town.council)
+
+    async def forget_then_correct() -> list[str]:
+        engine = database.active_engine()
+        async with write_transaction(engine) as transaction:
+            connection = transaction.connection
+            stored = await rollups._stored_flow(connection, flow_id)
+            assert stored is not None
+            # As if the exchange had been posted before the reports existed.
+            await rollups.apply_deltas(connection, [rollups.FlowDelta(stored[0], -45, -1)])
+            await connection.execute("DELETE FROM reports_flow WHERE id = $1", flow_id)
+            await connection.execute("DELETE FROM reports_flow_change WHERE flow_id = $1", flow_id)
+        await rollups.record_exchange_flow(
+            exchange_id=exchange_id,
+            recipient_id=young1.id,
+            minutes_signed=-15,
+            at=fixture.NOW,
+            source_id=uuid.uuid5(exchange_id, "late adjustment"),
+        )
+        async with read_connection(engine) as connection:
+            return await rollups.rollups_verify(connection)
+
+    assert await in_app_loop(world.town, forget_then_correct) == []
+    after = await figures(world, world.town.council)
+    assert shown(after)[month_key(MONTH_B)] == (305 - 15, 7)
+    assert total(after) == (635 - 15, 13)
+    assert before["active_members"] == after["active_members"]
