@@ -41,6 +41,13 @@ REGISTER_PER_ADDRESS: Final = (10, 3600)
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 200
 EXPORT_STATEMENT_LINES_MAX: Final = 100_000
+# The rest of a member's data export (service/export.py): far above what one member
+# makes in years, so that the download stays one bounded response. A section cut
+# short is named in the export's `truncated` list.
+EXPORT_LISTINGS_MAX: Final = 5_000
+EXPORT_EXCHANGES_MAX: Final = 10_000  # each with its whole history
+EXPORT_DISPUTES_MAX: Final = 500  # each with its thread (at most DISPUTE_STATEMENTS_MAX)
+EXPORT_DONATIONS_MAX: Final = 2_000  # checkouts, each with its payments and refunds
 
 # Marketplace listings (the database CHECKs in migrations/market/ agree).
 LISTING_TITLE_CHARS_MAX: Final = 120

@@ -289,8 +289,9 @@ async def dispute_queue(
     return await _queue_items(rows[:limit]), next_cursor
 
 
-async def disputes_of(*, actor: Principal) -> list[QueueItem]:
-    """Disputes about the caller's exchanges, newest first (at most a page)."""
+async def disputes_of(*, actor: Principal, limit: int = PAGE_SIZE_MAX) -> list[QueueItem]:
+    """Disputes about the caller's exchanges, newest first (at most `limit`, a page unless
+    the data export asks for more)."""
     mine = (Exchange.provider == actor.member_id) | Exchange.id.is_in(
         ExchangeRecipient.select(ExchangeRecipient.exchange).where(
             ExchangeRecipient.member == actor.member_id
@@ -300,7 +301,7 @@ async def disputes_of(*, actor: Principal) -> list[QueueItem]:
         await Dispute.objects()
         .where(Dispute.exchange.is_in(Exchange.select(Exchange.id).where(mine)))
         .order_by(Dispute.opened_at, ascending=False)
-        .limit(PAGE_SIZE_MAX)
+        .limit(limit)
         .run()
     )
     return await _queue_items(rows)

@@ -364,9 +364,18 @@ def _mine(member_id: uuid.UUID) -> Combinable:
 
 
 async def exchanges_of(
-    *, actor: Principal, status: str | None, limit: int, cursor: str | None
+    *,
+    actor: Principal,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    with_history: bool = False,
 ) -> tuple[list[ExchangeView], str | None]:
-    """The caller's own exchanges (as provider or recipient), newest first, one page."""
+    """The caller's own exchanges (as provider or recipient), newest first, one page.
+
+    `with_history` adds each exchange's whole history, as `exchange_get` shows it
+    to a party (the data export reads it so).
+    """
     if not 1 <= limit <= PAGE_SIZE_MAX:
         raise ValueError(f"limit must be 1..{PAGE_SIZE_MAX}")
     where = _mine(actor.member_id)
@@ -389,7 +398,7 @@ async def exchanges_of(
         if len(rows) > limit
         else None
     )
-    return await _views(rows[:limit], with_history=False), next_cursor
+    return await _views(rows[:limit], with_history=with_history), next_cursor
 
 
 def _notice_filters(me: uuid.UUID) -> tuple[tuple[str, Combinable], ...]:

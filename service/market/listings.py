@@ -208,6 +208,17 @@ async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOu
     return _listing_out(await _visible_row(actor, listing_id))
 
 
+async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut]:
+    """The actor's own listings, open and withdrawn, newest first (their data export)."""
+    rows: list[dict[str, Any]] = await Listing.raw(
+        f"{_SELECT} FROM market_listing l {_JOINS} WHERE l.member = {{}}"
+        " ORDER BY l.created_at DESC, l.id DESC LIMIT {}",
+        actor.member_id,
+        limit,
+    ).run()
+    return [_listing_out(row) for row in rows]
+
+
 def search_terms(text: str) -> list[str]:
     """The words of a member's search text that count: lower case, no stop words, no repeats."""
     terms: list[str] = []

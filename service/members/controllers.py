@@ -9,6 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from service import export as data_export
 from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
 # The guard lives in service/json_bodies.py and runs app-wide; the name stays
@@ -127,7 +128,7 @@ class MeController(Controller):
 
     @get("/export")
     async def export(self, member: CurrentMember, ledger: LedgerDep) -> dict[str, Any]:
-        return await services.member_export(ledger=ledger, principal=member)
+        return await data_export.member_export(ledger=ledger, principal=member)
 
     @delete("/", status_code=HTTP_204_NO_CONTENT)
     async def close(self, member: CurrentMember, engine: EngineDep, ledger: LedgerDep) -> None:

@@ -19,6 +19,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service import export as data_export
 from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.disputes.services import dispute_notices_of
 from service.limits import (
@@ -503,7 +504,7 @@ class MemberPages(Controller):
 
     @get("/profile/export")
     async def export(self, viewer: Viewer, ledger: LedgerDep) -> Response[bytes]:
-        data = await services.member_export(ledger=ledger, principal=viewer)
+        data = await data_export.member_export(ledger=ledger, principal=viewer)
         day = datetime.now(UTC).date().isoformat()
         return Response(
             content=msgspec.json.encode(data),

@@ -32,6 +32,7 @@ from service.audit import audit_record
 from service.disputes.floors import below_floor_minutes
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
+    EXPORT_STATEMENT_LINES_MAX,
     SESSION_ABSOLUTE_SECONDS,
     SESSION_IDLE_SECONDS,
     SESSION_TOUCH_INTERVAL_SECONDS,
@@ -487,11 +488,21 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     return await member_by_id(principal.member_id)
 
 
-async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
-    """Everything held about the member, as plain JSON values."""
+async def member_export(
+    *,
+    ledger: Ledger,
+    principal: Principal,
+    statement_lines_max: int = EXPORT_STATEMENT_LINES_MAX,
+) -> dict[str, Any]:
+    """The members feature's part of the data export, as plain JSON values.
+
+    service/export.py adds the other features' parts (this module cannot import
+    them: they import it). The statement is newest first, at most
+    `statement_lines_max` lines.
+    """
     member = await member_by_id(principal.member_id)
     community = await community_by_id(member.community)
-    statement = await _whole_statement(ledger, member.hour_account_id)
+    statement = await _whole_statement(ledger, member.hour_account_id, statement_lines_max)
     return {
         "exported_at": utc_now().isoformat(),
         "profile": {
@@ -548,11 +559,14 @@ async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, A
     }
 
 
-async def _whole_statement(ledger: Ledger, account_id: uuid.UUID) -> list[dict[str, Any]]:
+async def _whole_statement(
+    ledger: Ledger, account_id: uuid.UUID, lines_max: int
+) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page = await ledger.statement(account_id=account_id, limit=500, cursor=cursor)
+        page_lines = min(500, lines_max - len(lines))
+        page = await ledger.statement(account_id=account_id, limit=page_lines, cursor=cursor)
         lines += [
             {
                 "transfer_id": str(line.transfer.id),
@@ -566,7 +580,7 @@ async def _whole_statement(ledger: Ledger, account_id: uuid.UUID) -> list[dict[s
             for line in page.lines
         ]
         cursor = page.next_cursor
-        if cursor is None:
+        if cursor is None or len(lines) >= lines_max:
             return lines
 
 
