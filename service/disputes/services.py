@@ -46,6 +46,7 @@ from service.limits import (
     DISPUTE_STATEMENT_CHARS_MAX,
     DISPUTE_STATEMENTS_MAX,
     DISPUTES_BETWEEN_MAX,
+    NOTICES_MAX,
     PAGE_SIZE_MAX,
 )
 from service.market.exchanges import (
@@ -115,6 +116,13 @@ class DisputeNotice:
     kind: str  # dispute_awaiting_account | dispute_resolved
     dispute: Dispute
     exchange: Exchange
+
+    @property
+    def since(self) -> datetime:
+        """When it began to wait for the member: the opening, or the resolution."""
+        resolved_at: datetime | None = self.dispute.resolved_at
+        opened_at: datetime = self.dispute.opened_at
+        return resolved_at if self.kind == "dispute_resolved" and resolved_at else opened_at
 
 
 # Problems ---------------------------------------------------------------------
@@ -315,6 +323,46 @@ async def dispute_notices_of(*, actor: Principal, now: datetime | None = None) -
         for item in await disputes_of(actor=actor)
         if item.dispute.status == "open" or item.dispute.resolved_at >= since
     ]
+
+
+async def dispute_notices_waiting(
+    *, actor: Principal, now: datetime | None = None
+) -> list[DisputeNotice]:
+    """What waits for the caller about disputes (the notices API).
+
+    Open disputes the other side opened and the caller has not answered yet
+    (as `disputes_awaiting_count` counts them), oldest first; then outcomes of
+    the last DISPUTE_OUTCOME_NOTICE_DAYS, newest first. An open dispute the
+    caller opened or answered waits for an admin, not for them.
+    """
+    items = await dispute_notices_of(actor=actor, now=now)
+    answered = await _answered_by(actor.member_id, [item.dispute.id for item in items])
+    awaiting = [
+        DisputeNotice("dispute_awaiting_account", item.dispute, item.exchange)
+        for item in sorted(items, key=lambda item: item.dispute.opened_at)
+        if item.dispute.status == "open"
+        and item.dispute.opened_by != actor.member_id
+        and item.dispute.id not in answered
+    ]
+    resolved = [
+        DisputeNotice("dispute_resolved", item.dispute, item.exchange)
+        for item in items
+        if item.dispute.status == "resolved"
+    ]
+    resolved.sort(key=lambda notice: notice.since, reverse=True)
+    return (awaiting + resolved)[:NOTICES_MAX]
+
+
+async def _answered_by(member_id: uuid.UUID, dispute_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these disputes hold a statement by the member."""
+    if not dispute_ids:
+        return set()
+    rows = (
+        await DisputeStatement.select(DisputeStatement.dispute)
+        .where((DisputeStatement.author == member_id) & DisputeStatement.dispute.is_in(dispute_ids))
+        .run()
+    )
+    return {row["dispute"] for row in rows}
 
 
 async def disputes_awaiting_count(*, actor: Principal) -> int:

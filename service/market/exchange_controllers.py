@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
+from service.disputes.services import dispute_notices_waiting, disputes_awaiting_count
 from service.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -25,6 +26,7 @@ from service.limits import (
 )
 from service.market import exchanges as services
 from service.market.exchange_schemas import (
+    DisputeNoticeOut,
     EventOut,
     ExchangeDetailOut,
     ExchangeIn,
@@ -192,7 +194,9 @@ class ExchangesController(Controller):
 
     @get("/me/notices")
     async def notices(self, member: CurrentMember) -> NoticesOut:
+        """Exchanges to accept or confirm, disputes to answer, and recent dispute outcomes."""
         count, notices = await services.notices_of(actor=member)
+        disputes = await dispute_notices_waiting(actor=member)
         return NoticesOut(
             count=count,
             items=[
@@ -207,6 +211,18 @@ class ExchangesController(Controller):
                     since=notice.exchange.updated_at,
                 )
                 for notice in notices
+            ],
+            disputes_count=await disputes_awaiting_count(actor=member),
+            disputes=[
+                DisputeNoticeOut(
+                    kind=notice.kind,  # type: ignore[arg-type]
+                    dispute_id=notice.dispute.id,
+                    exchange_id=notice.exchange.id,
+                    description=notice.exchange.description,
+                    outcome=notice.dispute.outcome,  # type: ignore[arg-type]
+                    since=notice.since,
+                )
+                for notice in disputes
             ],
         )
 

@@ -118,6 +118,24 @@ class NoticeOut(msgspec.Struct, kw_only=True):
     since: datetime
 
 
+DisputeNoticeKind = Literal["dispute_awaiting_account", "dispute_resolved"]
+DisputeOutcome = Literal["upheld", "reversed", "adjusted"]
+
+
+class DisputeNoticeOut(msgspec.Struct, kw_only=True):
+    """A dispute about one of the member's exchanges: theirs to answer, or decided."""
+
+    kind: DisputeNoticeKind
+    dispute_id: uuid.UUID
+    exchange_id: uuid.UUID
+    description: str  # the exchange's
+    outcome: DisputeOutcome | None  # None while open
+    since: datetime  # opened (awaiting their account) or resolved
+
+
 class NoticesOut(msgspec.Struct, kw_only=True):
-    count: int
+    count: int  # exchanges waiting for the member (`items` lists at most NOTICES_MAX)
     items: list[NoticeOut]
+    # Open disputes awaiting the member's account: the rest of the navigation's count.
+    disputes_count: int
+    disputes: list[DisputeNoticeOut]
