@@ -43,6 +43,7 @@ from service.members.schemas import (
 )
 from service.members.tables import Area, Community, Member
 from service.problems import Problem
+from service.reports.rollups import record_pool_flow
 from service.reports.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.settings import Settings
 
@@ -433,16 +434,26 @@ class _DemoRun:
         )
         if await _transfer_exists(self.ledger, transfer_id):
             return
-        await self.ledger.transfer(
-            id=transfer_id,
-            debit_account_id=giver.hour_account_id,
-            credit_account_id=to_account,
-            amount_minor=gift.minutes,
-            unit=Unit.HOUR,
-            code=code,
-            actor=f"member:{giver.id}",
-            memo=gift.memo,
-        )
+        async with write_transaction(self.engine):
+            transfer = await self.ledger.transfer(
+                id=transfer_id,
+                debit_account_id=giver.hour_account_id,
+                credit_account_id=to_account,
+                amount_minor=gift.minutes,
+                unit=Unit.HOUR,
+                code=code,
+                actor=f"member:{giver.id}",
+                memo=gift.memo,
+            )
+            if code == "donation":  # council figures count pool donations (ADR 0011)
+                await record_pool_flow(
+                    transfer_id=transfer.id,
+                    kind="donation",
+                    community_id=giver.community,
+                    member_id=giver.id,
+                    minutes=gift.minutes,
+                    at=transfer.effective_at,
+                )
         self.changes.append(f"{code} of {gift.minutes} minutes from {gift.from_email}")
 
 

@@ -93,7 +93,9 @@ def test_random_tables_hide_small_cells_and_cannot_be_solved(seed: int) -> None:
     rng = random.Random(1000 + seed)  # noqa: S311 - seeded test data
     rows: list[Hashable] = [f"r{n}" for n in range(rng.randint(1, 6))]
     columns: list[Hashable] = [f"c{n}" for n in range(rng.randint(1, 6))]
-    grid: dict[tuple[Hashable, Hashable], Entry] = {(r, c): _entry((r, c), rng, empty_share=0.5) for r in rows for c in columns}
+    grid: dict[tuple[Hashable, Hashable], Entry] = {
+        (r, c): _entry((r, c), rng, empty_share=0.5) for r in rows for c in columns
+    }
     for r in rows:
         grid[(r, TOTAL)] = _merged((r, TOTAL), [grid[(r, c)] for c in columns])
     for c in columns:
