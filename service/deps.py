@@ -12,7 +12,7 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, SESSION_COOKIE_NAME
-from service.members.principal import Principal
+from service.members.principal import Principal, remembered_principal
 from service.members.services import principal_from_session, principal_from_token
 from service.problems import Problem
 from service.ratelimit import RateLimiter
@@ -43,13 +43,16 @@ def provide_limiter(state: State) -> RateLimiter:
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
     """The caller, from a bearer token or the session cookie; None if anonymous."""
+    remembered = remembered_principal(request.scope)
+    if remembered is not None and remembered.via == "token":
+        return remembered
     authorization = request.headers.get("authorization")
     if authorization is not None:
         return await _from_bearer(authorization)
     session_token = request.cookies.get(SESSION_COOKIE_NAME)
     if not session_token:
         return None
-    principal = await principal_from_session(token=session_token)
+    principal = remembered or await principal_from_session(token=session_token)
     if principal is not None and _needs_csrf_check(request):
         _check_api_csrf(request)
     return principal

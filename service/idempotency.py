@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
@@ -24,6 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from ledger import LEDGER_NAMESPACE
 from service.limits import SESSION_COOKIE_NAME
 from service.market.tables import IdempotencyKey
+from service.members.principal import remember_principal
 from service.members.services import principal_from_session, principal_from_token
 from service.observability import current_request_id
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
@@ -89,6 +92,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _caller(headers: Headers, scope: Scope) -> str | None:
+    """The calling member's id; the principal is kept in the scope for the handler."""
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     principal = None
@@ -97,8 +101,10 @@ async def _caller(headers: Headers, scope: Scope) -> str | None:
     elif not authorization:
         cookie = _cookie(headers, SESSION_COOKIE_NAME)
         principal = await principal_from_session(token=cookie) if cookie else None
-    del scope
-    return None if principal is None else str(principal.member_id)
+    if principal is None:
+        return None
+    remember_principal(cast("MutableMapping[str, Any]", scope), principal)
+    return str(principal.member_id)
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

@@ -9,8 +9,9 @@ member only on their own things). Objects outside the caller's reach answer
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from service.problems import Problem
 
@@ -95,3 +96,17 @@ def require_coordinator_of(principal: Principal, community_id: uuid.UUID) -> Non
 def require_any_coordinator(principal: Principal) -> None:
     if not (principal.is_admin or principal.coordinated_communities):
         raise forbidden()
+
+
+# A caller resolved before routing (by the idempotency middleware) is kept in
+# the ASGI scope's state, so the handler's dependency does not look it up again.
+PRINCIPAL_SCOPE_KEY = "timebank.principal"
+
+
+def remember_principal(scope: MutableMapping[str, Any], principal: Principal) -> None:
+    scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+
+
+def remembered_principal(scope: Mapping[str, Any]) -> Principal | None:
+    found = scope.get("state", {}).get(PRINCIPAL_SCOPE_KEY)
+    return found if isinstance(found, Principal) else None

@@ -7,8 +7,12 @@ import csv
 import io
 import uuid
 
+import pytest
+
 from ledger import Ledger, Unit
-from service import database
+from service import database, deps, idempotency
+from service.members import services as members_services
+from service.members.principal import Principal
 from tests.conftest import TestDatabase
 from tests.members.conftest import Town
 
@@ -115,6 +119,30 @@ async def test_same_idempotency_key_replays_and_moves_nothing(town: Town, db: Te
         json={"to_member_id": str(town.alice.id), "minutes": 5},
     )
     assert bobs.status_code == 201
+    await _verify_clean(db)
+
+
+async def test_a_keyed_request_looks_its_caller_up_once(
+    town: Town, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idempotency step resolves the token; the handler reuses what it found."""
+    lookups: list[str] = []
+    original = members_services.principal_from_token
+
+    async def counted(*, token: str) -> Principal | None:
+        lookups.append(token)
+        return await original(token=token)
+
+    monkeypatch.setattr(idempotency, "principal_from_token", counted)
+    monkeypatch.setattr(deps, "principal_from_token", counted)
+    body = {"to_member_id": str(town.bob.id), "minutes": 10}
+    keyed = {**town.alice.headers, "Idempotency-Key": "one-lookup"}
+    response = await town.client.post("/api/v1/transfers", headers=keyed, json=body)
+    assert response.status_code == 201, response.text
+    assert len(lookups) == 1
+    plain = await town.client.post("/api/v1/transfers", headers=town.alice.headers, json=body)
+    assert plain.status_code == 201, plain.text
+    assert len(lookups) == 2  # without a key, the handler's own lookup is the only one
     await _verify_clean(db)
 
 
