@@ -49,6 +49,7 @@ from ledger import (
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
 from service.cursors import decode_instant_cursor, encode_instant_cursor
+from service.disputes.floors import restore_overridden_floors
 from service.idempotency import derived_id
 from service.limits import (
     EXCHANGE_EXPIRY_BATCH_MAX,
@@ -953,7 +954,8 @@ async def _expire_one(
 async def expiry_sweeps_forever(
     *, engine: Engine[Any], ledger: Ledger, interval_seconds: float
 ) -> None:
-    """The lifespan task: sweep for expired holds every `interval_seconds`, until cancelled."""
+    """The lifespan task: every `interval_seconds`, until cancelled, sweep for expired holds,
+    then raise floors lowered by dispute overrides as far as the members' hours allow."""
     while True:
         await asyncio.sleep(interval_seconds)
         try:
@@ -963,6 +965,13 @@ async def expiry_sweeps_forever(
         else:
             if expired:
                 logger.info("expired %d exchange(s)", expired)
+        try:
+            raised = await restore_overridden_floors(engine=engine, ledger=ledger)
+        except Exception:
+            logger.exception("floor restore sweep failed")
+        else:
+            if raised:
+                logger.info("raised %d overridden floor(s)", raised)
 
 
 # Coordinator recording --------------------------------------------------------
