@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count, Sum
 
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
@@ -163,14 +165,74 @@ def report_csv(months: Iterable[MonthFigures]) -> str:
     return buffer.getvalue()
 
 
-async def donations_received_pence(community_ids: Iterable[uuid.UUID]) -> int:
-    """Total given to these communities, less refunds: one aggregate, no donor in it."""
+async def donations_received_pence(
+    community_ids: Iterable[uuid.UUID],
+    *,
+    first_month: str | None = None,
+    last_month: str | None = None,
+) -> int:
+    """Total given to these communities, less refunds: one aggregate, no donor in it.
+
+    With `first_month`/`last_month` ("2026-03", both included) only gifts paid in
+    those months count, each less whatever has been refunded of it since.
+    """
     ids = list(community_ids)
     if not ids:
         return 0
     received = await DonationPayment.select(
         Sum(DonationPayment.amount_pence, alias="received"),
         Sum(DonationPayment.refunded_pence, alias="refunded"),
-    ).where(DonationPayment.community.is_in(ids))
+    ).where(_payments_of(ids, first_month, last_month))
     row = received[0] if received else {}
     return int(row.get("received") or 0) - int(row.get("refunded") or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class DonationTotal:
+    """Money given in a period, and how many donors it rests on (counted up to a bound)."""
+
+    amount_pence: int
+    donors: int
+
+
+async def donations_total(
+    community_ids: Iterable[uuid.UUID], *, first_month: str, last_month: str, donors_needed: int
+) -> DonationTotal:
+    """Gifts paid in the months to these communities, less refunds, and their donors.
+
+    A donor is a member for gifts given signed in, otherwise the checkout (a
+    monthly gift is one checkout): anonymous gifts cannot be told apart, so two
+    of them count as two donors. Gifts refunded in full rest on nobody. Donors
+    are counted up to `donors_needed` only: the caller asks "at least k?".
+    """
+    ids = list(community_ids)
+    if not ids:
+        return DonationTotal(0, 0)
+    amount = await donations_received_pence(ids, first_month=first_month, last_month=last_month)
+    kept = _payments_of(ids, first_month, last_month) & WhereRaw(
+        "donation_payment.refunded_pence < donation_payment.amount_pence"
+    )
+    members = (
+        await DonationPayment.select(DonationPayment.checkout.member.as_alias("donor"))
+        .where(kept & DonationPayment.checkout.member.is_not_null())
+        .distinct()
+        .limit(donors_needed)
+    )
+    anonymous = (
+        await DonationPayment.select(DonationPayment.checkout.as_alias("donor"))
+        .where(kept & DonationPayment.checkout.member.is_null())
+        .distinct()
+        .limit(donors_needed)
+    )
+    return DonationTotal(amount, min(donors_needed, len(members) + len(anonymous)))
+
+
+def _payments_of(
+    ids: list[uuid.UUID], first_month: str | None, last_month: str | None
+) -> Combinable:
+    where: Combinable = DonationPayment.community.is_in(ids)
+    if first_month is not None:
+        where = where & (DonationPayment.month >= first_month)
+    if last_month is not None:
+        where = where & (DonationPayment.month <= last_month)
+    return where

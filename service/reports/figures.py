@@ -29,6 +29,7 @@ from piccolo.engine.base import Engine
 
 from ledger.sql import Connection, as_uuid
 from ledger.transactions import read_connection
+from service.donations.reports import donations_total
 from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX, REPORT_WARDS_SHOWN_MAX
 from service.market.tables import Category
 from service.members.principal import Principal, forbidden, not_found
@@ -256,6 +257,17 @@ class Count:
         return self.value is None
 
 
+@dataclass(frozen=True, slots=True)
+class Money:
+    """Money given, in pence, or None when it rests on fewer than k donors."""
+
+    amount_pence: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.amount_pence is None
+
+
 @dataclass
 class Report:
     period: Period
@@ -267,6 +279,7 @@ class Report:
     gave_and_received: Count
     pool_donations: Entry
     pool_grants: Entry
+    donations: Money
     breakdowns: dict[Breakdown, Figures]
 
 
@@ -451,6 +464,17 @@ def _count(value: int, k: int) -> Count:
     return Count(None if 0 < value < k else value)
 
 
+async def _donations(period: Period, scope: Scope, k: int) -> Money:
+    """Money donated in the period: one total, hidden while 1 to k-1 donors gave it."""
+    total = await donations_total(
+        scope.ids,
+        first_month=month_text(period.first),
+        last_month=month_text(period.last),
+        donors_needed=k,
+    )
+    return Money(None if 0 < total.donors < k else total.amount_pence)
+
+
 # Building each breakdown ----------------------------------------------------------------
 
 
@@ -622,6 +646,7 @@ async def report_build(
     scope = await scope_for(viewer, community_slugs)
     k = scope.k
     new_members = await _new_members(period, scope)
+    donated = await _donations(period, scope, k)
     async with read_connection(engine) as connection:
         months = await _months(connection, period, scope, k)
         figures: dict[Breakdown, Figures] = {"month": months}
@@ -640,6 +665,7 @@ async def report_build(
         gave_and_received=_count(both, k),
         pool_donations=donations,
         pool_grants=grants,
+        donations=donated,
         breakdowns={name: figures[name] for name in breakdowns},
     )
 
@@ -650,6 +676,7 @@ __all__ = [
     "Count",
     "Figures",
     "Label",
+    "Money",
     "Period",
     "Report",
     "Scope",

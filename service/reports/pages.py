@@ -20,6 +20,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from service.deps import EngineDep
+from service.donations.pages import money_text
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.members.pages import hours_text
 from service.problems import Problem
@@ -27,6 +28,7 @@ from service.reports import charts
 from service.reports.figures import (
     BREAKDOWNS,
     Figures,
+    Money,
     Period,
     Report,
     month_label,
@@ -252,7 +254,13 @@ def _headline(report: Report) -> list[tuple[str, str]]:
         ("New members", count(report.new_members.value)),
         ("Hours donated to community pools", _hours(report.pool_donations)),
         ("Hours granted from community pools", _hours(report.pool_grants)),
+        ("Money donated", _money(report.donations)),
     ]
+
+
+def _money(donations: Money) -> str:
+    amount = donations.amount_pence
+    return HIDDEN if amount is None else money_text(amount)
 
 
 def _short_month(key: str) -> str:

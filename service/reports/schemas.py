@@ -41,6 +41,13 @@ class CountOut(msgspec.Struct, kw_only=True):
     suppressed: bool
 
 
+class MoneyOut(msgspec.Struct, kw_only=True):
+    """Money donated through the website, less refunds; null while fewer than k donors gave."""
+
+    amount_pence: int | None
+    suppressed: bool
+
+
 class CommunityOut(msgspec.Struct, kw_only=True):
     slug: str
     name: str
@@ -58,6 +65,7 @@ class FlowsOut(msgspec.Struct, kw_only=True):
     members_gave_and_received: CountOut
     pool_donations: FigureOut
     pool_grants: FigureOut
+    donations: MoneyOut
     rows: list[LabelOut]
     columns: list[LabelOut]
     cells: list[CellOut]
@@ -104,6 +112,9 @@ def flows_out(report: Report, figures: Figures) -> FlowsOut:
         members_gave_and_received=_count_out(report.gave_and_received),
         pool_donations=figure_out(report.pool_donations),
         pool_grants=figure_out(report.pool_grants),
+        donations=MoneyOut(
+            amount_pence=report.donations.amount_pence, suppressed=report.donations.suppressed
+        ),
         rows=[LabelOut(key=label.key, label=label.label) for label in figures.rows],
         columns=[LabelOut(key=label.key, label=label.label) for label in figures.columns],
         cells=[_cell_out(entry, row, column) for (row, column), entry in figures.cells.items()],
