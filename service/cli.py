@@ -11,6 +11,7 @@ from ledger import Ledger, VerifyReport
 from service import database
 from service.app import VERSION
 from service.members import cli as members_cli
+from service.reports import cli as reports_cli
 from service.settings import Settings
 
 SERVE_HOST_DEFAULT = "127.0.0.1"
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Feature packages append a function here that adds their sub-commands.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 EXTRA_COMMANDS.append(members_cli.register_commands)  # create-admin, demo
+EXTRA_COMMANDS.append(reports_cli.register_commands)  # reports rebuild
 
 
 def main(argv: Sequence[str] | None = None) -> int:
