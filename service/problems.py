@@ -73,6 +73,16 @@ class Problem(ProblemDetailsException):
         )
 
 
+def field_problem(field: str, message: str, *, source: str = "body", status: int = 422) -> Problem:
+    """A validation problem about one field, in the shape the framework's own 400s use."""
+    return Problem(
+        status=status,
+        code="validation_failed",
+        detail="Some fields are missing or not valid.",
+        extra={"errors": [{"field": field, "source": source, "message": message}]},
+    )
+
+
 def problem_response(
     request: Request[Any, Any, Any],
     *,
@@ -188,7 +198,8 @@ _LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
 }
 
 
-def _minutes_text(minutes: int) -> str:
+def minutes_text(minutes: int) -> str:
+    """Whole minutes in words for messages: "1 hour 30 minutes", "minus 45 minutes"."""
     hours, rest = divmod(abs(minutes), 60)
     parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
     if rest or not parts:
@@ -205,7 +216,7 @@ def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Respons
         # What the member can still spend: the balance less holds, down to the floor.
         available = int(exc.data.get("available_minor") or 0)
         spendable = max(0, available - int(exc.data.get("floor_minor") or 0))
-        detail = f"Not enough credit: you have {_minutes_text(spendable)} available."
+        detail = f"Not enough credit: you have {minutes_text(spendable)} available."
     if not exc.recorded and status == HTTPStatus.CONFLICT and not code.startswith("exists_"):
         # A request-shape error from the ledger: the caller sent something invalid.
         status = HTTPStatus.UNPROCESSABLE_ENTITY

@@ -28,7 +28,7 @@ from service.market.exchanges import exchange_cancel_for_suspension, open_exchan
 from service.market.tables import Exchange, ExchangeRecipient
 from service.members.principal import Principal, not_found, require_admin
 from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
-from service.problems import Problem
+from service.problems import Problem, field_problem
 
 SUSPENDABLE_STATUSES = ("active", "pending")
 SYSTEM_PURPOSE_NAMES = {
@@ -43,15 +43,6 @@ _LIKE_ESCAPE = "\\"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _field_problem(field: str, message: str, *, source: str = "body", status: int = 422) -> Problem:
-    return Problem(
-        status=status,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": source, "message": message}]},
-    )
 
 
 # Accounts ----------------------------------------------------------------------
@@ -538,7 +529,7 @@ def audit_bound(
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None:
-        raise _field_problem(
+        raise field_problem(
             field,
             "give a date like 2026-05-14, or a time with its offset like 2026-05-14T09:30:00Z",
             source=source,

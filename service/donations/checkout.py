@@ -25,7 +25,7 @@ from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.idempotency import derived_id
 from service.members.principal import Principal
 from service.members.tables import Community
-from service.problems import Problem
+from service.problems import Problem, field_problem
 
 CHECKOUT_PURPOSE = "donation_checkout"
 _SPACES = re.compile(r"\s+")
@@ -43,15 +43,6 @@ def normal_postcode(postcode: str) -> str:
     """ "sw1a1aa" -> "SW1A 1AA": the inward code is always the last three characters."""
     compact = _SPACES.sub("", postcode).upper()
     return f"{compact[:-3]} {compact[-3:]}"
-
-
-def _field_problem(field: str, message: str) -> Problem:
-    return Problem(
-        status=422,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": "body", "message": message}]},
-    )
 
 
 def _checkout_id(principal: Principal | None, idempotency_key: str | None) -> uuid.UUID:
@@ -76,7 +67,7 @@ async def checkout_open(
         raise not_configured()
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise _field_problem("community", "there is no time bank with that name")
+        raise field_problem("community", "there is no time bank with that name")
     checkout_id = _checkout_id(principal, idempotency_key)
     existing = await _checkout_by_id(checkout_id)
     if existing is not None:

@@ -63,7 +63,7 @@ from service.market.tables import Exchange, ExchangeEvent, ExchangeRecipient, Li
 from service.members.accounts import member_account_id
 from service.members.principal import Principal, forbidden, not_found, require_active
 from service.members.tables import Member
-from service.problems import Problem
+from service.problems import Problem, field_problem, minutes_text
 from service.reports.rollups import record_exchange_flow
 
 logger = logging.getLogger("timebank.exchanges")
@@ -216,23 +216,6 @@ def _state_refusal(status: str, action: str) -> Problem:
     )
 
 
-def _field_problem(field: str, message: str) -> Problem:
-    return Problem(
-        status=422,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": "body", "message": message}]},
-    )
-
-
-def minutes_text(minutes: int) -> str:
-    hours, rest = divmod(abs(minutes), 60)
-    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
-    if rest or not parts:
-        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
-    return ("minus " if minutes < 0 else "") + " ".join(parts)
-
-
 def _insufficient_credit(
     error: LedgerError, *, short_member: uuid.UUID | None, name: str, caller: Principal
 ) -> Problem:
@@ -355,7 +338,8 @@ async def exchange_get(*, actor: Principal, exchange_id: uuid.UUID) -> ExchangeV
     return await _visible(actor, exchange_id, with_history=True)
 
 
-def _mine(member_id: uuid.UUID) -> Combinable:
+def exchange_party_filter(member_id: uuid.UUID) -> Combinable:
+    """Exchanges the member takes part in, as provider or as a recipient (a WHERE clause)."""
     as_recipient = Exchange.id.is_in(
         ExchangeRecipient.select(ExchangeRecipient.exchange).where(
             ExchangeRecipient.member == member_id
@@ -379,7 +363,7 @@ async def exchanges_of(
     """
     if not 1 <= limit <= PAGE_SIZE_MAX:
         raise ValueError(f"limit must be 1..{PAGE_SIZE_MAX}")
-    where = _mine(actor.member_id)
+    where = exchange_party_filter(actor.member_id)
     if status is not None:
         where &= Exchange.status == status
     if cursor is not None:
@@ -412,7 +396,12 @@ def _notice_filters(me: uuid.UUID) -> tuple[tuple[str, Combinable], ...]:
             (ExchangeEvent.actor == me) & (ExchangeEvent.action == "agree")
         )
     )
-    to_accept = (Exchange.status == "proposed") & _mine(me) & (Exchange.proposer != me) & agreed
+    to_accept = (
+        (Exchange.status == "proposed")
+        & exchange_party_filter(me)
+        & (Exchange.proposer != me)
+        & agreed
+    )
     to_confirm = (Exchange.status == "accepted") & as_recipient
     return (("exchange_to_confirm", to_confirm), ("exchange_to_accept", to_accept))
 
@@ -458,26 +447,26 @@ def _party_name(people: Mapping[uuid.UUID, Party], member_id: uuid.UUID) -> str:
 
 def _recipient_ids(data: ExchangeIn) -> list[uuid.UUID]:
     if (data.recipient_ids is None) == (data.recipient_id is None):
-        raise _field_problem("recipient_ids", "give either recipient_ids or recipient_id")
+        raise field_problem("recipient_ids", "give either recipient_ids or recipient_id")
     ids = data.recipient_ids if data.recipient_ids is not None else [data.recipient_id]
     recipients = [member_id for member_id in ids if member_id is not None]
     if len(set(recipients)) != len(recipients):
-        raise _field_problem("recipient_ids", "a recipient is named twice")
+        raise field_problem("recipient_ids", "a recipient is named twice")
     if data.provider_id in recipients:
-        raise _field_problem("recipient_ids", "the provider cannot also be a recipient")
+        raise field_problem("recipient_ids", "the provider cannot also be a recipient")
     return recipients
 
 
 def _service_date(value: datetime, now: datetime, *, future_allowed: bool) -> datetime:
     service_date = value.astimezone(UTC)
     if service_date < now - timedelta(days=EXCHANGE_SERVICE_DATE_PAST_DAYS):
-        raise _field_problem(
+        raise field_problem(
             "service_date", f"must be within the last {EXCHANGE_SERVICE_DATE_PAST_DAYS} days"
         )
     if not future_allowed and service_date > now:
-        raise _field_problem("service_date", "a recorded exchange cannot be in the future")
+        raise field_problem("service_date", "a recorded exchange cannot be in the future")
     if service_date > now + timedelta(days=EXCHANGE_SERVICE_DATE_AHEAD_DAYS):
-        raise _field_problem(
+        raise field_problem(
             "service_date", f"must be within the next {EXCHANGE_SERVICE_DATE_AHEAD_DAYS} days"
         )
     return service_date
@@ -486,7 +475,7 @@ def _service_date(value: datetime, now: datetime, *, future_allowed: bool) -> da
 def _description(value: str) -> str:
     description = value.strip()
     if not description:
-        raise _field_problem("description", "must not be blank")
+        raise field_problem("description", "must not be blank")
     return description
 
 
@@ -498,7 +487,7 @@ async def _active_parties(
         for member_id in member_ids:
             person = people.get(member_id)
             if person is None or person.status != "active":
-                raise _field_problem(field, f"{member_id} is not an active member")
+                raise field_problem(field, f"{member_id} is not an active member")
     return people
 
 
@@ -510,7 +499,7 @@ async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) ->
         .run()
     )
     if listing is None or listing["status"] != "open" or listing["member"] not in set(parties):
-        raise _field_problem("listing_id", "must be an open listing of one of the parties")
+        raise field_problem("listing_id", "must be an open listing of one of the parties")
 
 
 async def exchange_propose(
@@ -992,7 +981,7 @@ async def _recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID,
         ("recipient_id", data.recipient_id),
     ):
         if people[member_id].status != "active":
-            raise _field_problem(field, f"{member_id} is not an active member")
+            raise field_problem(field, f"{member_id} is not an active member")
     return people
 
 
@@ -1007,7 +996,7 @@ async def exchange_record(
     """Record a completed exchange for two members: one transfer, dated the service date."""
     now = utc_now()
     if data.provider_id == data.recipient_id:
-        raise _field_problem("recipient_id", "the provider cannot also be the recipient")
+        raise field_problem("recipient_id", "the provider cannot also be the recipient")
     service_date = _service_date(data.service_date, now, future_allowed=False)
     description = _description(data.description)
     people = await _recorded_parties(actor, data)
@@ -1108,7 +1097,7 @@ async def open_exchange_ids_of(member_id: uuid.UUID) -> list[uuid.UUID]:
     """Proposed and accepted exchanges the member takes part in, oldest first."""
     rows = (
         await Exchange.select(Exchange.id)
-        .where(_mine(member_id) & Exchange.status.is_in(list(_OPEN_STATUSES)))
+        .where(exchange_party_filter(member_id) & Exchange.status.is_in(list(_OPEN_STATUSES)))
         .order_by(Exchange.created_at, Exchange.id)
         .run()
     )
@@ -1172,6 +1161,7 @@ __all__ = [
     "exchange_complete",
     "exchange_get",
     "exchange_history_event",
+    "exchange_party_filter",
     "exchange_propose",
     "exchange_record",
     "exchanges_of",

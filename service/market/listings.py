@@ -55,7 +55,7 @@ from service.market.listing_schemas import (
 from service.market.tables import Category, Listing
 from service.members.principal import Principal, forbidden, not_found, require_active
 from service.members.tables import Community, Member
-from service.problems import Problem
+from service.problems import Problem, field_problem
 
 # SQLite's FTS5 column weights for bm25(): title, description.
 FTS5_TITLE_WEIGHT = 10.0
@@ -96,15 +96,6 @@ class ListingFilters:
 # Errors ----------------------------------------------------------------------------
 
 
-def _field_problem(field: str, message: str, *, source: str = "body") -> Problem:
-    return Problem(
-        status=422,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": source, "message": message}]},
-    )
-
-
 def _invalid_cursor() -> Problem:
     return Problem(
         status=400,
@@ -135,7 +126,7 @@ async def _category_by_slug(slug: str, *, field: str = "category", source: str =
         .run()
     )
     if category is None:
-        raise _field_problem(field, "there is no category with that name", source=source)
+        raise field_problem(field, "there is no category with that name", source=source)
     return category
 
 
@@ -306,9 +297,7 @@ async def _add_filters(query: _Query, filters: ListingFilters) -> None:
             .run()
         )
         if community is None:
-            raise _field_problem(
-                "community", "there is no community with that name", source="query"
-            )
+            raise field_problem("community", "there is no community with that name", source="query")
         query.add("AND l.community = {}", community["id"])
     ward = _clean_text(filters.ward)
     if ward:
@@ -402,7 +391,7 @@ async def _ranked_page(
 def _required_text(field: str, value: str) -> str:
     cleaned = value.strip()
     if not cleaned:
-        raise _field_problem(field, "cannot be blank")
+        raise field_problem(field, "cannot be blank")
     return cleaned
 
 

@@ -68,7 +68,7 @@ from service.members.tables import (
     RoleGrant,
     WebSession,
 )
-from service.problems import Problem
+from service.problems import Problem, field_problem
 
 FORMER_MEMBER_NAME = "Former member"
 
@@ -178,10 +178,10 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
             extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
         )
     if data.birth_year is not None and data.birth_year > utc_now().year:
-        raise _field_problem("birth_year", "cannot be in the future")
+        raise field_problem("birth_year", "cannot be in the future")
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise _field_problem("community", "there is no time bank with that name")
+        raise field_problem("community", "there is no time bank with that name")
     email = normalise_email(data.email)
     password_hash = await passwords.hash_password(data.password)
     member_id = uuid.uuid4()
@@ -225,15 +225,6 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
 
     await run_write(engine, write)
     return member
-
-
-def _field_problem(field: str, message: str) -> Problem:
-    return Problem(
-        status=422,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": "body", "message": message}]},
-    )
 
 
 async def _post_welcome_credit(ledger: Ledger, community: Community, member: Member) -> None:
@@ -482,7 +473,7 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     if patch.birth_year is None:
         changes[Member.birth_year] = None  # an explicit null removes the year
     elif isinstance(patch.birth_year, int) and patch.birth_year > utc_now().year:
-        raise _field_problem("birth_year", "cannot be in the future")
+        raise field_problem("birth_year", "cannot be in the future")
     if changes:
         await Member.update(changes).where(Member.id == principal.member_id).run()
     return await member_by_id(principal.member_id)
@@ -761,22 +752,22 @@ def _grant_json(grant: Grant) -> dict[str, str | None]:
 async def _role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     if change.role == "coordinator":
         if change.community is None or change.area is not None:
-            raise _field_problem("community", "a coordinator role needs a community, and only that")
+            raise field_problem("community", "a coordinator role needs a community, and only that")
         community = (
             await Community.objects().where(Community.slug == change.community).first().run()
         )
         if community is None:
-            raise _field_problem("community", "there is no community with that slug")
+            raise field_problem("community", "there is no community with that slug")
         return community.id, None
     if change.role == "council":
         if change.area is None or change.community is not None:
-            raise _field_problem("area", "a council role needs an area, and only that")
+            raise field_problem("area", "a council role needs an area, and only that")
         area = await Area.objects().where(Area.slug == change.area).first().run()
         if area is None:
-            raise _field_problem("area", "there is no area with that slug")
+            raise field_problem("area", "there is no area with that slug")
         return None, area.id
     if change.community is not None or change.area is not None:
-        raise _field_problem("role", "the admin role has no scope")
+        raise field_problem("role", "the admin role has no scope")
     return None, None
 
 
