@@ -41,7 +41,7 @@ REGISTER_PER_ADDRESS: Final = (10, 3600)
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 200
 EXPORT_STATEMENT_LINES_MAX: Final = 100_000
-# The rest of a member's data export (service/export.py): far above what one member
+# The rest of a member's data export (service/export/services.py): far above what one member
 # makes in years, so that the download stays one bounded response. A section cut
 # short is named in the export's `truncated` list.
 EXPORT_LISTINGS_MAX: Final = 5_000

@@ -547,7 +547,7 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
         async def load(engine: Engine[Any], ledger: Ledger) -> _DemoRun:
             run = _DemoRun(engine, ledger, password, hold_seconds=settings.exchange_hold_seconds)
             await run.load()
-            if args.exchanges:  # volume for council reports (service/reports/volume.py)
+            if args.exchanges:  # volume for council reports (service/demo/volume.py)
                 run.changes += await demo_volume(
                     engine=engine,
                     ledger=ledger,

@@ -21,6 +21,7 @@ from litestar.response import Template
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.exchanges.services import ExchangeView, exchange_get
+from service.formatting import minutes_text
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -28,13 +29,13 @@ from service.limits import (
     DISPUTE_REASON_CHARS_MAX,
     DISPUTE_STATEMENT_CHARS_MAX,
 )
-from service.members.pages import hours_text
 from service.principal import Principal
 from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Viewer,
+    done_message,
     page_exception_handlers,
     problem_status,
     render,
@@ -75,10 +76,6 @@ class DisputeForm(msgspec.Struct, kw_only=True):
 
 class StatementForm(msgspec.Struct, kw_only=True):
     body: str = ""
-
-
-def _done(flag: str | None) -> str | None:
-    return DONE_MESSAGES.get(flag or "")
 
 
 def _age_words(since: datetime, now: datetime) -> str:
@@ -126,8 +123,8 @@ def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
         {
             "recipient": view.name_of(correction.recipient),
             "outcome": correction.outcome,
-            "hours": hours_text(correction.minutes),
-            "below_floor": hours_text(correction.below_floor_minutes)
+            "hours": minutes_text(correction.minutes),
+            "below_floor": minutes_text(correction.below_floor_minutes)
             if correction.below_floor_minutes
             else None,
         }
@@ -142,7 +139,7 @@ def _dispute_context(view: services.DisputeView) -> dict[str, Any]:
         "exchange": exchange.exchange,
         "provider_name": exchange.name_of(exchange.provider_id),
         "recipient_names": [exchange.name_of(member) for member in exchange.recipient_ids],
-        "hours": hours_text(exchange.exchange.minutes),
+        "hours": minutes_text(exchange.exchange.minutes),
         "thread": _thread(view),
         "history": _history(exchange),
         "outcome_name": OUTCOME_NAMES.get(view.dispute.outcome or ""),
@@ -185,7 +182,9 @@ class DisputePages(Controller):
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        return await _dispute_page(viewer, dispute_id, Form(), notice=_done(done))
+        return await _dispute_page(
+            viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/disputes/{dispute_id:uuid}/statements")
     async def add_statement(
@@ -226,7 +225,7 @@ async def _new_page(
         form=form,
         exchange=view.exchange,
         provider_name=view.name_of(view.provider_id),
-        hours=hours_text(view.exchange.minutes),
+        hours=minutes_text(view.exchange.minutes),
         closes_at=await services.dispute_window_closes_at(view),
         reason_max=DISPUTE_REASON_CHARS_MAX,
     )
@@ -291,7 +290,7 @@ class AdminDisputePages(Controller):
                     "age": _age_words(item.dispute.opened_at, now),
                     "opened_by": item.opened_by_name,
                     "description": item.exchange.description,
-                    "hours": hours_text(item.exchange.minutes),
+                    "hours": minutes_text(item.exchange.minutes),
                     "outcome": OUTCOME_NAMES.get(item.dispute.outcome or ""),
                 }
                 for item in items
@@ -304,7 +303,7 @@ class AdminDisputePages(Controller):
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
         form = Form(values={"outcome": "upheld"})
-        return await _admin_page(viewer, dispute_id, form, notice=_done(done))
+        return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/{dispute_id:uuid}/resolve")
     async def resolve(
@@ -430,7 +429,7 @@ async def _admin_page(
                 "id": row.id,
                 "service_date": row.service_date,
                 "description": row.description,
-                "hours": hours_text(row.minutes),
+                "hours": minutes_text(row.minutes),
                 "status": row.status,
                 "provider": exchange.name_of(row.provider),
             }

@@ -37,6 +37,7 @@ from ledger import Ledger, LedgerError, Reverse, run_write
 from ledger.transactions import WriteTransaction
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
+from service.exchanges.panels import DisputePanel
 from service.exchanges.services import (
     ExchangeView,
     exchange_get,
@@ -44,6 +45,7 @@ from service.exchanges.services import (
     exchange_party_filter,
 )
 from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.formatting import minutes_text
 from service.http.cursors import decode_instant_cursor, encode_instant_cursor
 from service.limits import (
     DISPUTE_NOTE_CHARS_MAX,
@@ -59,7 +61,7 @@ from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.members.tables import Community, Member
 from service.principal import Principal, forbidden, not_found, require_active
-from service.problems import Problem, field_problem, minutes_text
+from service.problems import Problem, field_problem
 from service.rollups.services import record_exchange_flow
 
 DISPUTE_CODE = "dispute"  # the ledger code of every reversing transfer a resolution makes
@@ -773,3 +775,11 @@ async def _audit_resolution(resolution: _Resolution) -> None:
                 "below_floor_minutes": resolution.below_floor,
             },
         )
+
+
+async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel:
+    """What the exchange page shows: the dispute, or whether the viewer may still open one."""
+    dispute = await dispute_of_exchange(actor=actor, exchange_id=view.exchange.id)
+    closes_at = await dispute_window_closes_at(view) if dispute is None else None
+    can_open = actor.member_id in view.parties and closes_at is not None and utc_now() <= closes_at
+    return DisputePanel(dispute=dispute, can_open=can_open, closes_at=closes_at)

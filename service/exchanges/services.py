@@ -24,7 +24,6 @@ change appends an ExchangeEvent (who, what, when).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -47,9 +46,9 @@ from ledger import (
     run_write,
 )
 from ledger.transactions import WriteTransaction
-from service.disputes.floors import restore_overridden_floors
 from service.exchanges.schemas import ExchangeIn, RecordIn
 from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.formatting import minutes_text
 from service.http.cursors import decode_instant_cursor, encode_instant_cursor
 from service.http.idempotency import derived_id
 from service.limits import (
@@ -64,7 +63,7 @@ from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.members.tables import Member
 from service.principal import Principal, forbidden, not_found, require_active
-from service.problems import Problem, field_problem, minutes_text
+from service.problems import Problem, field_problem
 from service.rollups.services import record_exchange_flow
 
 logger = logging.getLogger("timebank.exchanges")
@@ -941,29 +940,6 @@ async def _expire_one(
     return await run_write(engine, work)
 
 
-async def expiry_sweeps_forever(
-    *, engine: Engine[Any], ledger: Ledger, interval_seconds: float
-) -> None:
-    """The lifespan task: every `interval_seconds`, until cancelled, sweep for expired holds,
-    then raise floors lowered by dispute overrides as far as the members' hours allow."""
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            expired = await expire_exchange_holds(engine=engine, ledger=ledger)
-        except Exception:
-            logger.exception("exchange expiry sweep failed")
-        else:
-            if expired:
-                logger.info("expired %d exchange(s)", expired)
-        try:
-            raised = await restore_overridden_floors(engine=engine, ledger=ledger)
-        except Exception:
-            logger.exception("floor restore sweep failed")
-        else:
-            if raised:
-                logger.info("raised %d overridden floor(s)", raised)
-
-
 # Coordinator recording --------------------------------------------------------
 
 
@@ -1167,7 +1143,6 @@ __all__ = [
     "exchange_record",
     "exchanges_of",
     "expire_exchange_holds",
-    "expiry_sweeps_forever",
     "notices_of",
     "open_exchange_ids_of",
 ]

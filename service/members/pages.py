@@ -10,7 +10,6 @@ CSRF token; errors are shown next to their field and listed at the top.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -19,9 +18,8 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service.disputes.services import dispute_notices_of
-from service.exchanges import services as exchanges
-from service.export import services as data_export
+from service.formatting import minutes_text
+from service.http.client import client_address
 from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
 from service.limits import (
@@ -37,7 +35,6 @@ from service.limits import (
     WARD_CHARS_MAX,
 )
 from service.members import services
-from service.members.controllers import client_address, limit_sign_in
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -46,6 +43,7 @@ from service.members.schemas import (
     RoleChangeIn,
     TokenIn,
 )
+from service.members.sign_in import limit_sign_in
 from service.members.tables import Area, Community, Member, RoleGrant
 from service.principal import Principal, not_found, require_admin, require_any_coordinator
 from service.problems import Problem
@@ -55,6 +53,7 @@ from service.web.kit import (
     Form,
     Rule,
     Viewer,
+    done_message,
     form_refused,
     page_exception_handlers,
     render,
@@ -66,12 +65,6 @@ from service.web.kit import (
 )
 
 CHECKED = "yes"  # the value of every checkbox in these forms
-DISPUTE_OUTCOME_WORDS = {
-    "upheld": "the exchange stands",
-    "reversed": "all the hours went back",
-    "adjusted": "some of the hours went back",
-}
-EXPORT_MEDIA_TYPE = "application/json"
 
 # Confirmations after a redirect: the query names one, the text is fixed here,
 # so nothing from the address is ever echoed into the page.
@@ -87,21 +80,6 @@ DONE_MESSAGES = {
     "role-granted": "The role has been granted. It is recorded in the audit log.",
     "role-revoked": "The role has been revoked. It is recorded in the audit log.",
 }
-
-
-def done_message(done: str | None) -> str | None:
-    return DONE_MESSAGES.get(done or "")
-
-
-def hours_text(minutes: int) -> str:
-    """Whole minutes as people say them: "3 hours 30 minutes", "1 hour", "minus 45 minutes"."""
-    hours, rest = divmod(abs(minutes), 60)
-    parts = []
-    if hours or not rest:
-        parts.append(f"{hours} hour{'' if hours == 1 else 's'}")
-    if rest:
-        parts.append(f"{rest} minute{'' if rest == 1 else 's'}")
-    return ("minus " if minutes < 0 else "") + " ".join(parts)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -325,7 +303,7 @@ class AuthPages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template:
         form = Form(values={"next_path": next_path or ""})
-        return _sign_in_page(principal, form, notice=done_message(done))
+        return _sign_in_page(principal, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/sign-in")
     async def sign_in(
@@ -434,47 +412,6 @@ class MemberPages(Controller):
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
-    @get("/dashboard")
-    async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
-        account = await services.account_of(ledger=ledger, principal=viewer)
-        community = await services.community_by_id(viewer.community_id)
-        notice_count, notices = await exchanges.notices_of(actor=viewer)
-        below_floor = account["below_floor_minutes"]
-        return render(
-            "members/dashboard.html",
-            viewer=viewer,
-            title="Your dashboard",
-            current="dashboard",
-            community=community,
-            balance=hours_text(account["balance_minutes"]),
-            balance_negative=account["balance_minutes"] < 0,
-            available=hours_text(account["available_minutes"]),
-            on_hold=hours_text(account["pending_minutes"]),
-            welcome_credit=hours_text(community.welcome_credit_minutes),
-            notice_count=notice_count,
-            notices=[
-                {
-                    "id": notice.exchange.id,
-                    "to_confirm": notice.kind == "exchange_to_confirm",
-                    "provider": notice.provider_name,
-                    "description": notice.exchange.description,
-                    "hours": hours_text(notice.exchange.minutes),
-                }
-                for notice in notices
-            ],
-            below_floor=hours_text(below_floor) if below_floor else None,
-            disputes=[
-                {
-                    "id": item.dispute.id,
-                    "open": item.dispute.status == "open",
-                    "mine": item.dispute.opened_by == viewer.member_id,
-                    "outcome": DISPUTE_OUTCOME_WORDS.get(item.dispute.outcome or "", ""),
-                    "description": item.exchange.description,
-                }
-                for item in await dispute_notices_of(actor=viewer)
-            ],
-        )
-
     @get("/profile")
     async def profile_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
         member = await services.member_by_id(viewer.member_id)
@@ -486,7 +423,7 @@ class MemberPages(Controller):
                 "birth_year": "" if member.birth_year is None else str(member.birth_year),
             }
         )
-        return await _profile_page(viewer, form, notice=done_message(done))
+        return await _profile_page(viewer, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/profile")
     async def profile_save(
@@ -502,19 +439,6 @@ class MemberPages(Controller):
             return await _profile_page(viewer, form, **form_refused(form, problem, PROFILE_LABELS))
         return see_other("/profile", done="profile-saved")
 
-    @get("/profile/export")
-    async def export(self, viewer: Viewer, ledger: LedgerDep) -> Response[bytes]:
-        data = await data_export.member_export(ledger=ledger, principal=viewer)
-        day = datetime.now(UTC).date().isoformat()
-        return Response(
-            content=msgspec.json.encode(data),
-            media_type=EXPORT_MEDIA_TYPE,
-            headers={
-                "Content-Disposition": f'attachment; filename="timebank-my-data-{day}.json"',
-                "Cache-Control": "no-store",
-            },
-        )
-
     @get("/account/close")
     async def close_page(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await services.account_of(ledger=ledger, principal=viewer)
@@ -526,7 +450,7 @@ class MemberPages(Controller):
             current="profile",
             community=community,
             balance_minutes=account["balance_minutes"],
-            balance=hours_text(account["balance_minutes"]),
+            balance=minutes_text(account["balance_minutes"]),
         )
 
     @post("/account/close")
@@ -595,7 +519,7 @@ class CoordinatorPages(Controller):
             choices=choices,
             selected=selected,
             members=members,
-            notice=done_message(done),
+            notice=done_message(DONE_MESSAGES, done),
         )
 
     @post("/members/{member_id:uuid}/approve")
@@ -637,7 +561,7 @@ class AdminPages(Controller):
     @get("/communities")
     async def communities(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
         require_admin(viewer)
-        return await _communities_page(viewer, notice=done_message(done))
+        return await _communities_page(viewer, notice=done_message(DONE_MESSAGES, done))
 
     @post("/areas")
     async def create_area(
@@ -689,7 +613,7 @@ class AdminPages(Controller):
     async def roles(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
         require_admin(viewer)
         return await _roles_page(
-            viewer, Form(values={"action": "grant"}), notice=done_message(done)
+            viewer, Form(values={"action": "grant"}), notice=done_message(DONE_MESSAGES, done)
         )
 
     @post("/roles")

@@ -28,7 +28,6 @@ from ledger import (
     write_transaction,
 )
 from ledger.transactions import WriteTransaction
-from service.disputes.floors import below_floor_minutes
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     EXPORT_STATEMENT_LINES_MAX,
@@ -487,7 +486,7 @@ async def member_export(
 ) -> dict[str, Any]:
     """The members feature's part of the data export, as plain JSON values.
 
-    service/export.py adds the other features' parts (this module cannot import
+    service/export/services.py adds the other features' parts (this module cannot import
     them: they import it). The statement is newest first, at most
     `statement_lines_max` lines.
     """
@@ -513,7 +512,7 @@ async def member_export(
             {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
             for grant in await live_grants(member.id)
         ],
-        "account": await _account_summary(ledger, member.hour_account_id),
+        "account": await account_summary(ledger, member.hour_account_id),
         "statement": statement,
         "sessions": await WebSession.select(
             WebSession.created_at, WebSession.last_seen_at, WebSession.ended_at
@@ -537,7 +536,7 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, Any]:
+async def account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, Any]:
     account = await ledger.account(account_id=account_id)
     return {
         "unit": account.unit.value,
@@ -546,7 +545,6 @@ async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, A
         "available_minutes": account.available_minor,
         "floor_minutes": account.floor_minor,
         "ceiling_minutes": account.ceiling_minor,
-        "below_floor_minutes": await below_floor_minutes(account_id, account.balance_minor),
     }
 
 
@@ -577,7 +575,7 @@ async def _whole_statement(
 
 async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
     member = await member_by_id(principal.member_id)
-    return await _account_summary(ledger, member.hour_account_id)
+    return await account_summary(ledger, member.hour_account_id)
 
 
 async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:

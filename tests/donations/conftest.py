@@ -26,7 +26,7 @@ from litestar import Litestar
 from ledger import Ledger, Unit
 from service import database
 from service.app import create_app
-from service.donations.config import StripeSettings
+from service.settings import StripeSettings
 from service.members import services
 from service.members.tables import Community
 from service.settings import Settings

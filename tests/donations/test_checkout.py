@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from service.app import create_app
-from service.donations.config import StripeSettings
+from service.settings import StripeSettings
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.settings import Settings
 from tests.donations.conftest import Gifts, open_checkout, running

@@ -11,8 +11,9 @@ import httpx
 import msgspec
 
 from service.app import create_app
-from service.donations.config import StripeSettings
-from service.donations.pages import money_text, month_text, pence_from_pounds
+from service.settings import StripeSettings
+from service.donations.pages import pence_from_pounds
+from service.formatting import money_text, month_text
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.settings import Settings
 from tests.donations import stripe_events as ev
