@@ -22,14 +22,14 @@ from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
-from service.disputes.services import dispute_panel, disputes_awaiting_count
+from service.disputes.selectors import dispute_panel, disputes_awaiting_count
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
 from service.exchanges.panels import plug_dispute_panel
-from service.exchanges.services import notice_count_of
+from service.exchanges.selectors import notice_count_of
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
 from service.home.controllers import ROUTERS as HOME_ROUTERS

@@ -123,3 +123,7 @@ REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is ask
 REPORT_MONTHS_MAX: Final = 120  # ten years of whole months in one report
 REPORT_COMMUNITIES_MAX: Final = 100  # communities named in one request
 REPORT_WARDS_SHOWN_MAX: Final = 30  # larger wards beyond these are shown together as "other"
+
+# Transfers and exchanges
+GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against typos
+MEMO_CHARS_MAX = 200  # a gift's message, and an exchange's description copied into the ledger memo

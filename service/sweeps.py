@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger
 from service.disputes.floors import restore_overridden_floors
-from service.exchanges.services import expire_exchange_holds
+from service.exchanges.expiry import expire_exchange_holds
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
 
 logger = logging.getLogger("timebank.sweeps")

@@ -25,7 +25,7 @@ from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.disputes.floors import below_floor_minutes
-from service.exchanges import services as exchanges
+from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -510,7 +510,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
     )
     rows = []
     for exchange_id in ids:
-        view = await exchanges.exchange_get(actor=viewer, exchange_id=exchange_id)
+        view = await exchanges_selectors.exchange_get(actor=viewer, exchange_id=exchange_id)
         providing = view.provider_id == member_id
         others = list(view.recipient_ids) if providing else [view.provider_id]
         rows.append(

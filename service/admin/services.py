@@ -21,7 +21,8 @@ from piccolo.engine.base import Engine
 
 from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
 from ledger.transactions import WriteTransaction
-from service.exchanges.services import exchange_cancel_for_suspension, open_exchange_ids_of
+from service.clock import utc_now
+from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
@@ -40,10 +41,6 @@ SYSTEM_PURPOSE_NAMES = {
     "fees": "fees",
 }
 _LIKE_ESCAPE = "\\"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # Accounts ----------------------------------------------------------------------

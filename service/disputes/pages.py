@@ -18,9 +18,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from service.disputes import resolution as disputes_resolution
+from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
-from service.exchanges.services import ExchangeView, exchange_get
+from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -29,7 +31,7 @@ from service.limits import (
     DISPUTE_REASON_CHARS_MAX,
     DISPUTE_STATEMENT_CHARS_MAX,
 )
-from service.principal import Principal
+from service.principal import Principal, require_admin
 from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -97,7 +99,7 @@ def _history(view: ExchangeView) -> list[dict[str, Any]]:
     ]
 
 
-def _thread(view: services.DisputeView) -> list[dict[str, Any]]:
+def _thread(view: disputes_selectors.DisputeView) -> list[dict[str, Any]]:
     opened = {
         "at": view.dispute.opened_at,
         "who": view.name_of(view.dispute.opened_by),
@@ -118,7 +120,7 @@ def _thread(view: services.DisputeView) -> list[dict[str, Any]]:
     ]
 
 
-def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
+def _corrections(view: disputes_selectors.DisputeView) -> list[dict[str, Any]]:
     return [
         {
             "recipient": view.name_of(correction.recipient),
@@ -132,7 +134,7 @@ def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
     ]
 
 
-def _dispute_context(view: services.DisputeView) -> dict[str, Any]:
+def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
     exchange = view.exchange
     return {
         "dispute": view.dispute,
@@ -226,7 +228,7 @@ async def _new_page(
         exchange=view.exchange,
         provider_name=view.name_of(view.provider_id),
         hours=minutes_text(view.exchange.minutes),
-        closes_at=await services.dispute_window_closes_at(view),
+        closes_at=await disputes_selectors.dispute_window_closes_at(view),
         reason_max=DISPUTE_REASON_CHARS_MAX,
     )
 
@@ -240,7 +242,7 @@ async def _dispute_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
     return render(
         "disputes/detail.html",
         viewer=viewer,
@@ -272,7 +274,7 @@ class AdminDisputePages(Controller):
         status: Annotated[DisputeStatus, QueryParameter()] = "open",
         cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
     ) -> Template:
-        items, next_cursor = await services.dispute_queue(
+        items, next_cursor = await disputes_selectors.dispute_queue(
             actor=viewer, status=status, limit=QUEUE_PAGE_SIZE, cursor=cursor
         )
         now = datetime.now(UTC)
@@ -314,16 +316,16 @@ class AdminDisputePages(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> Response[Any]:
-        services.require_admin(viewer)
+        require_admin(viewer)
         posted = await request.form()
         form = Form(values={name: str(posted.get(name, "")) for name in RESOLVE_FIELDS})
-        view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+        view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
         chosen = [str(value) for value in posted.getall("apply_to", [])]
         data = _resolve_in(form, view.exchange, chosen)
         if data is None:
             return await _admin_page(viewer, dispute_id, form, status=422, chosen=chosen)
         try:
-            await services.dispute_resolve(
+            await disputes_resolution.dispute_resolve(
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
         except Problem as problem:
@@ -401,11 +403,11 @@ async def _admin_page(
     headers: dict[str, str] | None = None,
     chosen: list[str] | None = None,
 ) -> Template:
-    services.require_admin(viewer)
-    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    require_admin(viewer)
+    view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
     exchange = view.exchange
     recipients = exchange.recipient_ids
-    between = await services.exchanges_between(exchange.provider_id, recipients[0])
+    between = await disputes_selectors.exchanges_between(exchange.provider_id, recipients[0])
     return render(
         "disputes/admin_detail.html",
         viewer=viewer,

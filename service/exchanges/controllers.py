@@ -12,6 +12,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from service.exchanges import recording as exchanges_recording
+from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services
 from service.exchanges.schemas import (
     EventOut,
@@ -34,7 +36,7 @@ from service.limits import (
 from service.principal import Principal, require_any_coordinator
 
 
-def exchange_out(view: services.ExchangeView) -> ExchangeOut:
+def exchange_out(view: exchanges_selectors.ExchangeView) -> ExchangeOut:
     exchange = view.exchange
     return ExchangeOut(
         id=view.id,
@@ -68,7 +70,7 @@ def exchange_out(view: services.ExchangeView) -> ExchangeOut:
     )
 
 
-def exchange_detail_out(view: services.ExchangeView) -> ExchangeDetailOut:
+def exchange_detail_out(view: exchanges_selectors.ExchangeView) -> ExchangeDetailOut:
     summary = exchange_out(view)
     return ExchangeDetailOut(
         **{field: getattr(summary, field) for field in summary.__struct_fields__},
@@ -86,7 +88,9 @@ def exchange_detail_out(view: services.ExchangeView) -> ExchangeDetailOut:
 
 
 async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut:
-    return exchange_detail_out(await services.exchange_get(actor=actor, exchange_id=exchange_id))
+    return exchange_detail_out(
+        await exchanges_selectors.exchange_get(actor=actor, exchange_id=exchange_id)
+    )
 
 
 class ExchangesController(Controller):
@@ -117,7 +121,7 @@ class ExchangesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
         cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
     ) -> ExchangePage:
-        views, next_cursor = await services.exchanges_of(
+        views, next_cursor = await exchanges_selectors.exchanges_of(
             actor=member, status=status, limit=limit, cursor=cursor
         )
         return ExchangePage(items=[exchange_out(view) for view in views], next_cursor=next_cursor)
@@ -199,7 +203,7 @@ class CoordinatorExchangesController(Controller):
         ledger: LedgerDep,
     ) -> ExchangeDetailOut:
         require_any_coordinator(member)
-        exchange_id = await services.exchange_record(
+        exchange_id = await exchanges_recording.exchange_record(
             engine=engine,
             ledger=ledger,
             actor=member,

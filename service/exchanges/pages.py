@@ -23,6 +23,8 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from service.exchanges import recording as exchanges_recording
+from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
 from service.exchanges.panels import dispute_panel
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
@@ -83,15 +85,6 @@ ACTION_NAMES = {
     "record": "Recorded by a coordinator",
     "dispute": "Disputed",
     "dispute_resolved": "Dispute decided",
-}
-CODE_NAMES = {
-    "exchange": "Exchange",
-    "gift": "Gift",
-    "donation": "Donation to the pool",
-    "grant": "Grant from the pool",
-    "welcome": "Welcome credit",
-    "closure": "Account closure",
-    "dispute": "Correction after a dispute",
 }
 ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
 
@@ -177,7 +170,7 @@ class ExchangePages(Controller):
         cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
     ) -> Template:
         chosen = status if status in EXCHANGE_STATUSES else ""
-        views, next_cursor = await exchanges.exchanges_of(
+        views, next_cursor = await exchanges_selectors.exchanges_of(
             actor=viewer, status=chosen or None, limit=EXCHANGES_PER_PAGE, cursor=cursor or None
         )
         query = {"status": chosen} if chosen else {}
@@ -377,7 +370,7 @@ async def _propose_page(
     )
 
 
-def _row(viewer: Principal, view: exchanges.ExchangeView) -> dict[str, Any]:
+def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str, Any]:
     providing = view.provider_id == viewer.member_id
     others = [view.provider_id] if not providing else list(view.recipient_ids)
     return {
@@ -402,7 +395,7 @@ async def _detail_page(
     status: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Template:
-    view = await exchanges.exchange_get(actor=viewer, exchange_id=exchange_id)
+    view = await exchanges_selectors.exchange_get(actor=viewer, exchange_id=exchange_id)
     me = viewer.member_id
     open_ = view.status in ("proposed", "accepted")
     coordinates = viewer.is_admin or viewer.coordinates(view.exchange.community)
@@ -514,7 +507,7 @@ class CoordinatorExchangePages(Controller):
         ):
             return await _record_page(viewer, form, status=422)
         try:
-            exchange_id = await exchanges.exchange_record(
+            exchange_id = await exchanges_recording.exchange_record(
                 engine=engine,
                 ledger=ledger,
                 actor=viewer,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from service.exchanges.services import ExchangeView
+from service.exchanges.selectors import ExchangeView
 from service.principal import Principal
 
 

@@ -25,9 +25,9 @@ import msgspec
 
 from ledger import Ledger
 from service.accounts.selectors import account_of
-from service.disputes.services import DisputeView, dispute_get, disputes_of
+from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
-from service.exchanges.services import ExchangeView, exchanges_of
+from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,

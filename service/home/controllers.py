@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
-from service.disputes.services import dispute_notices_waiting, disputes_awaiting_count
-from service.exchanges import services
+from service.disputes.selectors import dispute_notices_waiting, disputes_awaiting_count
+from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
 from service.http.deps import CurrentMember
 
@@ -17,7 +17,7 @@ class NoticesController(Controller):
     @get("/me/notices")
     async def notices(self, member: CurrentMember) -> NoticesOut:
         """Exchanges to accept or confirm, disputes to answer, and recent dispute outcomes."""
-        count, notices = await services.notices_of(actor=member)
+        count, notices = await exchanges_selectors.notices_of(actor=member)
         disputes = await dispute_notices_waiting(actor=member)
         return NoticesOut(
             count=count,

@@ -6,8 +6,8 @@ from litestar import Controller, get
 from litestar.response import Template
 
 from service.accounts.selectors import account_of
-from service.disputes.services import dispute_notices_of
-from service.exchanges import services as exchanges
+from service.disputes.selectors import dispute_notices_of
+from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.members import services
@@ -42,7 +42,7 @@ class DashboardPages(Controller):
     async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await account_of(ledger=ledger, principal=viewer)
         community = await services.community_by_id(viewer.community_id)
-        notice_count, notices = await exchanges.notices_of(actor=viewer)
+        notice_count, notices = await exchanges_selectors.notices_of(actor=viewer)
         below_floor = account["below_floor_minutes"]
         return render(
             "members/dashboard.html",

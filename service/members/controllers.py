@@ -20,6 +20,8 @@ from service.limits import (
     REGISTER_PER_ADDRESS,
     SLUG_CHARS_MAX,
 )
+from service.members import closure as members_closure
+from service.members import roles as members_roles
 from service.members import services
 from service.members.schemas import (
     SLUG_PATTERN,
@@ -54,7 +56,7 @@ async def member_out(member: Member) -> MemberOut:
         birth_year=member.birth_year,
         skills=member.skills,
         status=member.status,  # type: ignore[arg-type]
-        roles=[RoleOut(**grant) for grant in await services.grants_of_member(member.id)],
+        roles=[RoleOut(**grant) for grant in await members_roles.grants_of_member(member.id)],
         created_at=member.created_at,
     )
 
@@ -115,7 +117,7 @@ class MeController(Controller):
 
     @delete("/", status_code=HTTP_204_NO_CONTENT)
     async def close(self, member: CurrentMember, engine: EngineDep, ledger: LedgerDep) -> None:
-        await services.member_close(engine=engine, ledger=ledger, principal=member)
+        await members_closure.member_close(engine=engine, ledger=ledger, principal=member)
 
 
 class MembersController(Controller):
@@ -224,8 +226,10 @@ class AdminController(Controller):
         data: JSONBody[RoleChangeIn],
         engine: EngineDep,
     ) -> list[RoleOut]:
-        await services.role_change(engine=engine, actor=member, member_id=member_id, change=data)
-        return [RoleOut(**grant) for grant in await services.grants_of_member(member_id)]
+        await members_roles.role_change(
+            engine=engine, actor=member, member_id=member_id, change=data
+        )
+        return [RoleOut(**grant) for grant in await members_roles.grants_of_member(member_id)]
 
 
 ROUTERS = [AuthController, MeController, MembersController, CoordinatorController, AdminController]

@@ -4,50 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from service.members.tables import Member
+from service.limits import (
+    EMAIL_CHARS_MAX,
+    PAGE_SIZE_MAX,
+)
+from service.members import services
+from service.members.tables import Member, RoleGrant
 from service.principal import Principal
-
-EXCHANGES_PER_PAGE = 20
-
-DONE_MESSAGES = {
-    "proposed": "Your proposal has been sent. The other member needs to accept it.",
-    "accepted": "You have accepted this exchange.",
-    "completed": "Thank you for confirming. The hours have moved.",
-    "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
-    "given": "Thank you. Your hours have been given.",
-    "recorded": "The exchange has been recorded and the hours have moved.",
-    "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
-}
-STATUS_NAMES = {
-    "proposed": "Waiting for acceptance",
-    "accepted": "Agreed, waiting for confirmation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-}
-ACTION_NAMES = {
-    "propose": "Proposed",
-    "agree": "Agreed",
-    "accept": "Accepted",
-    "complete": "Confirmed the help happened",
-    "cancel": "Cancelled",
-    "expire": "Expired",
-    "record": "Recorded by a coordinator",
-    "dispute": "Disputed",
-    "dispute_resolved": "Dispute decided",
-}
-CODE_NAMES = {
-    "exchange": "Exchange",
-    "gift": "Gift",
-    "donation": "Donation to the pool",
-    "grant": "Grant from the pool",
-    "welcome": "Welcome credit",
-    "closure": "Account closure",
-    "dispute": "Correction after a dispute",
-}
-ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
-
 
 MEMBER_OPTIONS_MAX = 500
 
@@ -81,3 +46,41 @@ def member_options(
 async def coordinated_member_options(viewer: Principal) -> list[tuple[str, str]]:
     scope = None if viewer.is_admin else viewer.coordinated_communities
     return member_options(await member_choices(scope), without=None)
+
+
+async def member_id_of(member: str) -> uuid.UUID | None:
+    """A member named by id or by email address (admins only: it tells that an account exists)."""
+    text = member.strip()
+    if not text or len(text) > EMAIL_CHARS_MAX:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    row = (
+        await Member.select(Member.id)
+        .where(Member.email == services.normalise_email(text))
+        .first()
+        .run()
+    )
+    return None if row is None else uuid.UUID(str(row["id"]))
+
+
+async def role_holders() -> list[dict[str, Any]]:
+    """Live role grants with who holds them, for the admin roles page."""
+    rows: list[dict[str, Any]] = (
+        await RoleGrant.select(
+            RoleGrant.member.display_name.as_alias("name"),
+            RoleGrant.member.email.as_alias("email"),
+            RoleGrant.role,
+            RoleGrant.community.name.as_alias("community"),
+            RoleGrant.area.name.as_alias("area"),
+            RoleGrant.reason,
+            RoleGrant.granted_at,
+        )
+        .where(RoleGrant.revoked_at.is_null())
+        .order_by(RoleGrant.granted_at)
+        .limit(PAGE_SIZE_MAX)
+        .run()
+    )
+    return rows

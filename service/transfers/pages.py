@@ -19,6 +19,8 @@ from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
+    GIFT_MINUTES_MAX,
+    MEMO_CHARS_MAX,
     PAGE_SIZE_DEFAULT,
     REASON_CHARS_MAX,
 )
@@ -28,7 +30,6 @@ from service.members.tables import Member
 from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
 from service.transfers import services as transfers
-from service.transfers.controllers import GIFT_MINUTES_MAX, MEMO_CHARS_MAX
 from service.web.forms import duration_field, text_field, uuid_or_none
 from service.web.kit import (
     FORM_INVALID_STATUS,
@@ -42,34 +43,9 @@ from service.web.kit import (
     see_other,
 )
 
-EXCHANGES_PER_PAGE = 20
-
 DONE_MESSAGES = {
-    "proposed": "Your proposal has been sent. The other member needs to accept it.",
-    "accepted": "You have accepted this exchange.",
-    "completed": "Thank you for confirming. The hours have moved.",
-    "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
     "given": "Thank you. Your hours have been given.",
-    "recorded": "The exchange has been recorded and the hours have moved.",
     "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
-}
-STATUS_NAMES = {
-    "proposed": "Waiting for acceptance",
-    "accepted": "Agreed, waiting for confirmation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-}
-ACTION_NAMES = {
-    "propose": "Proposed",
-    "agree": "Agreed",
-    "accept": "Accepted",
-    "complete": "Confirmed the help happened",
-    "cancel": "Cancelled",
-    "expire": "Expired",
-    "record": "Recorded by a coordinator",
-    "dispute": "Disputed",
-    "dispute_resolved": "Dispute decided",
 }
 CODE_NAMES = {
     "exchange": "Exchange",
@@ -80,16 +56,9 @@ CODE_NAMES = {
     "closure": "Account closure",
     "dispute": "Correction after a dispute",
 }
-ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
 
 
 GIVE_TO_OPTIONS = [("member", "A member"), ("pool", "The community pool")]
-
-
-DONE_MESSAGES = {
-    "given": "Thank you. Your hours have been given.",
-    "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
-}
 
 
 class GiveForm(msgspec.Struct, kw_only=True):

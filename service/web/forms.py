@@ -7,54 +7,10 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from service.formatting import minutes_text
+from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.web.kit import (
     Form,
 )
-
-EXCHANGES_PER_PAGE = 20
-
-DONE_MESSAGES = {
-    "proposed": "Your proposal has been sent. The other member needs to accept it.",
-    "accepted": "You have accepted this exchange.",
-    "completed": "Thank you for confirming. The hours have moved.",
-    "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
-    "given": "Thank you. Your hours have been given.",
-    "recorded": "The exchange has been recorded and the hours have moved.",
-    "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
-}
-STATUS_NAMES = {
-    "proposed": "Waiting for acceptance",
-    "accepted": "Agreed, waiting for confirmation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-}
-ACTION_NAMES = {
-    "propose": "Proposed",
-    "agree": "Agreed",
-    "accept": "Accepted",
-    "complete": "Confirmed the help happened",
-    "cancel": "Cancelled",
-    "expire": "Expired",
-    "record": "Recorded by a coordinator",
-    "dispute": "Disputed",
-    "dispute_resolved": "Dispute decided",
-}
-CODE_NAMES = {
-    "exchange": "Exchange",
-    "gift": "Gift",
-    "donation": "Donation to the pool",
-    "grant": "Grant from the pool",
-    "welcome": "Welcome credit",
-    "closure": "Account closure",
-    "dispute": "Correction after a dispute",
-}
-ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
-
-
-MINUTES_PER_HOUR = 60
-
 
 DIGITS_MAX = 6  # of an hours or minutes field
 
