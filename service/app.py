@@ -40,7 +40,7 @@ from service.http.health import HealthController
 from service.http.json_bodies import json_bodies_only
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
-from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
 from service.members import passwords
@@ -58,7 +58,6 @@ from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
 from service.web.kit import WAITING_COUNTERS_STATE, app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
 VERSION = "0.1.0"
 
 logger = logging.getLogger("timebank.app")
