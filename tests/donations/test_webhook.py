@@ -9,19 +9,10 @@ import pytest
 
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
 from tests.donations import stripe_events as ev
-from tests.donations.conftest import Gifts, Money, deliver, money_of, open_checkout
+from tests.donations.conftest import Gifts, Money, deliver, money_of, open_checkout, paid_gift
 from tests.donations.fake_stripe import FakeStripe
 
 WEBHOOK = "/api/v1/webhooks/stripe"
-
-
-async def paid_gift(
-    gifts: Gifts, fake: FakeStripe, *, amount: int = 2500, fee: int | None = 58, pi: str = "pi_1"
-) -> tuple[str, dict[str, object]]:
-    """A one-off gift opened through the API and paid at the fake Stripe; returns (pi, event)."""
-    session_id = await open_checkout(gifts.client, amount_pence=amount)
-    fake.add_payment(pi, fee_pence=fee)
-    return pi, ev.session_completed(fake.sessions[session_id], payment_intent=pi)
 
 
 async def test_a_paid_session_posts_the_gift_and_stripes_fee(
