@@ -241,10 +241,14 @@ async def _donate_page(
     )
 
 
+# The admin page's Reprocess asks Stripe for a gift's fee, as the webhook does.
+ADMIN_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **GATEWAY_DEPENDENCIES}
+
+
 class DonationAdminPages(Controller):
     path = "/admin"
     include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
+    dependencies = ADMIN_PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
     @get("/donations")
