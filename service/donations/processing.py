@@ -52,6 +52,7 @@ async def event_handle(
 ) -> Handled:
     """Record `event` once and post what it means; a repeat is acknowledged and ignored."""
     if await _recorded(event.id):
+        await _keep_resent(engine, event)
         return Handled(outcome="duplicate", duplicate=True)
     # The one network call happens before the transaction, so no lock waits on Stripe.
     fee_pence = await events.fee_hint(gateway, event)
@@ -118,6 +119,32 @@ async def _keep(event: StripeEventIn, result: Result) -> None:
             kept_at=datetime.now(UTC),
         )
     ).run()
+
+
+async def _keep_resent(engine: Engine[Any], event: StripeEventIn) -> None:
+    """A resent event recorded unresolved before objects were kept: keep it now.
+
+    Stripe's dashboard resends an event under its own id, so this is how an admin
+    makes such an event reprocessable; nothing is applied here.
+    """
+    if not await _unresolved_unkept(event.id):
+        return
+
+    async def write(_: WriteTransaction) -> None:
+        if await _unresolved_unkept(event.id):
+            await _keep(event, Result(outcome="unmatched"))
+
+    await run_write(engine, write)
+
+
+async def _unresolved_unkept(event_id: str) -> bool:
+    recorded = await StripeEvent.objects().where(StripeEvent.id == event_id).first().run()
+    if recorded is None or recorded.outcome not in events.UNRESOLVED_OUTCOMES:
+        return False
+    kept: bool = (
+        await StripeEventPayload.exists().where(StripeEventPayload.event_id == event_id).run()
+    )
+    return not kept and not await _resolved_by_replay(event_id)
 
 
 def _kept_event(kept: StripeEventPayload) -> StripeEventIn:
@@ -201,7 +228,7 @@ def event_not_kept() -> Problem:
         code="event_not_kept",
         detail=(
             "This event was recorded before events were kept for replay. "
-            "Resend it from Stripe's dashboard, or record the gift by hand."
+            "Resend it from Stripe's dashboard, then reprocess it here."
         ),
     )
 

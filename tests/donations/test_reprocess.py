@@ -211,3 +211,25 @@ async def test_waiting_and_unmatched_events_are_listed_for_admins(
 
     assert "in_early" in shown and "Unmatched" in shown
     assert "ch_waits" in shown and "Waiting for its payment" in shown
+
+
+async def test_an_old_unkept_event_resent_by_stripe_becomes_reprocessable(
+    gifts: Gifts, fake_stripe: FakeStripe
+) -> None:
+    event_id = await unmatched_invoice(gifts, fake_stripe)
+    # Recorded before objects were kept: the row is there, the object is not.
+    await StripeEventPayload.delete().where(StripeEventPayload.event_id == event_id)
+    refused = await gifts.client.post(reprocess_path(event_id), headers=gifts.admin.headers)
+    assert refused.json()["code"] == "event_not_kept"
+    invoice = ev.invoice_paid(
+        "in_early", subscription="sub_late", amount_paid=MONTHLY, payment_intent="pi_inv"
+    )
+    invoice["id"] = event_id
+
+    resent = await deliver(gifts.client, invoice)  # the dashboard's Resend: same event id
+
+    assert resent == {"received": True, "duplicate": True, "outcome": "duplicate"}
+    assert await money_of(gifts.app, "riverside") == Money(0, 0, 0)  # nothing applied by it
+    response = await gifts.client.post(reprocess_path(event_id), headers=gifts.admin.headers)
+    assert response.json()["outcome"] == "donation"
+    assert await money_of(gifts.app, "riverside") == Money(-MONTHLY + FEE, MONTHLY, -FEE)
