@@ -11,7 +11,8 @@ accounts, never an HOUR account:
                     (code `chargeback_won`) when the dispute is won (disputes.py).
 
 So the clearing account's balance is minus what Stripe holds for the community,
-donations is the gross given (less refunds), and fees is minus the fees paid.
+donations is the gross given (less refunds and chargebacks), and fees is minus the
+fees paid.
 
 Exactly once: the event row (keyed by Stripe's event id) and every ledger
 posting for it are written in ONE transaction, and each ledger transfer id is
