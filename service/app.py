@@ -44,6 +44,7 @@ from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
 from service.members import passwords
+from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             *EXPORT_PAGES,
             *MEMBER_ROUTERS,
             *MEMBER_PAGES,
+            *COMMUNITY_PAGES,
             *EXCHANGE_ROUTERS,
             TransferController,
             *LISTING_ROUTERS,

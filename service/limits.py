@@ -117,6 +117,8 @@ STRIPE_NETWORK_RETRIES: Final = 2  # safe: every creating call carries an idempo
 STRIPE_ID_CHARS_MAX: Final = 255  # Stripe documents ids of up to 255 characters
 DONATION_REPORT_ROWS_MAX: Final = 2000  # community-months on the admin page and in its CSV
 UNMATCHED_EVENTS_SHOWN_MAX: Final = 100
+# Refunds and chargebacks for one payment that arrived before it; Stripe sends a handful.
+WAITING_EVENTS_REPLAYED_MAX: Final = 50
 
 # Council reports.
 REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is asked for

@@ -41,7 +41,7 @@ from ledger import (
     run_write,
 )
 from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from service import clock
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (
     chain_id_for,
@@ -143,7 +143,7 @@ async def exchange_propose(
     concurrent first attempts create one exchange.
     """
     require_active(actor)
-    now = utc_now()
+    now = clock.utc_now()
     recipient_ids = _recipient_ids(data)
     if actor.member_id not in (data.provider_id, *recipient_ids):
         raise Problem(
@@ -238,7 +238,7 @@ async def exchange_accept(
     require_active(actor)
 
     async def work(_transaction: WriteTransaction) -> None:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
             raise forbidden("Only the people taking part in an exchange can accept it.")
@@ -358,7 +358,7 @@ async def exchange_complete(
     """A recipient (or a coordinator) confirms the help happened: every hold is posted."""
 
     async def work(_transaction: WriteTransaction) -> bool:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         is_recipient = actor.member_id in view.recipient_ids
         if not (is_recipient or coordinates_exchange(actor, view)):
@@ -409,7 +409,7 @@ async def exchange_cancel(
     """A party calls the exchange off before completion; holds are voided."""
 
     async def work(_transaction: WriteTransaction) -> bool:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
             raise forbidden("Only the people taking part in an exchange can cancel it.")
@@ -446,7 +446,7 @@ async def _run_unless_expired(
     """Run `work`; if it found the hold already ran out, expire the exchange and say so."""
     if await run_write(engine, work):
         return
-    await expire_one(engine, ledger, exchange_id, utc_now())
+    await expire_one(engine, ledger, exchange_id, clock.utc_now())
     raise state_refusal("expired", action)
 
 

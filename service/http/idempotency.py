@@ -34,7 +34,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from ledger import LEDGER_NAMESPACE
-from service.clock import utc_now
+from service import clock
 from service.http.idempotency_tables import IdempotencyKey
 from service.limits import (
     IDEMPOTENCY_KEY_CHARS_MAX,
@@ -273,7 +273,7 @@ async def _insert_reservation(caller: str, key: str, fingerprint: tuple[str, str
         status=IN_PROGRESS,
         content_type="",
         body="",
-        created_at=utc_now(),
+        created_at=clock.utc_now(),
     )
     try:
         await IdempotencyKey.insert(row).run()
@@ -293,11 +293,11 @@ async def _row(caller: str, key: str) -> IdempotencyKey | None:
 
 async def _take_over_if_stale(row: IdempotencyKey) -> bool:
     """Claim a reservation left by a request that died; only one claimant wins."""
-    stale_before = utc_now() - timedelta(seconds=IDEMPOTENCY_RESERVATION_STALE_SECONDS)
+    stale_before = clock.utc_now() - timedelta(seconds=IDEMPOTENCY_RESERVATION_STALE_SECONDS)
     if row.created_at > stale_before:
         return False
     claimed = await (
-        IdempotencyKey.update({IdempotencyKey.created_at: utc_now()})
+        IdempotencyKey.update({IdempotencyKey.created_at: clock.utc_now()})
         .where(
             (IdempotencyKey.caller == row.caller)
             & (IdempotencyKey.key == row.key)

@@ -15,7 +15,7 @@ from ledger import (
     Unit,
     write_transaction,
 )
-from ledger.api import utc_now
+from service import clock
 from service.members.accounts import (
     closure_transfer_id,
 )
@@ -48,7 +48,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
     async with write_transaction(engine):
         await settle_for_closure(ledger, community, member)
         await ledger.close_account(account_id=member.hour_account_id)
-        now = utc_now()
+        now = clock.utc_now()
         await (
             Member.update(
                 {

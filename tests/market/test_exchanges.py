@@ -21,7 +21,7 @@ from piccolo.querystring import QueryString
 
 from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
-from service import database
+from service import clock, database
 from service.exchanges import expiry as exchange_expiry
 from service.exchanges import services as exchanges
 from service.exchanges.expiry import expire_exchange_holds
@@ -532,7 +532,7 @@ async def test_an_action_after_the_hold_ran_out_expires_the_exchange(
     accepted = await ok(town, town.bob, proposed, "accept")
     # The service's clock moves past the hold before any sweep has run.
     after_hold = parse(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(exchanges, "utc_now", lambda: after_hold)
+    monkeypatch.setattr(clock, "utc_now", lambda: after_hold)
     assert_state_refused(await act(town, town.alice, proposed, "complete"), "expired")
     alice = await account(town, town.alice)
     assert (alice["balance_minutes"], alice["pending_minutes"]) == (WELCOME, 0)
