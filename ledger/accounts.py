@@ -11,6 +11,7 @@ from ledger.limits import ACCOUNT_LIMIT_MINOR_ABS_MAX, OWNER_CHARS_MAX
 from ledger.model import Account, Unit
 from ledger.rows import ACCOUNT_COLUMNS, account_state
 from ledger.sql import Connection
+from ledger.validation import check_text
 
 
 def check_limits(floor_minor: int | None, ceiling_minor: int | None) -> None:
@@ -24,6 +25,7 @@ def check_limits(floor_minor: int | None, ceiling_minor: int | None) -> None:
 
 
 def check_owner(owner: str) -> None:
+    check_text(owner, field="owner")
     if not isinstance(owner, str) or not owner.strip() or len(owner) > OWNER_CHARS_MAX:
         raise errors.OwnerInvalid(max_chars=OWNER_CHARS_MAX)
 

@@ -43,12 +43,27 @@ from ledger.model import (
 )
 from ledger.planning import Outcome
 from ledger.sql import Dialect, to_utc
-from ledger.transactions import WriteTransaction, dialect_of, read_connection, run_write
+from ledger.transactions import (
+    WriteTransaction,
+    dialect_of,
+    read_connection,
+    run_write,
+    snapshot_connection,
+)
 from ledger.verify import VerifyReport, verify
 
 # Ids the ledger derives itself (expiries, default chain ids) are UUIDv5 in
 # this namespace, so re-running the same step derives the same id.
 LEDGER_NAMESPACE = uuid.UUID("6f1f3c2e-8d4b-5a8e-9c61-2b7f0e6d4a10")
+
+
+def expire_id(pending_id: UUID) -> UUID:
+    """The id of the transfer that expires `pending_id`: the one formula.
+
+    `expire_due` and any caller expiring a hold itself (e.g. account closure)
+    derive the same id, so two ways of expiring one hold move it once.
+    """
+    return uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}")
 
 
 def utc_now() -> datetime:
@@ -269,10 +284,7 @@ class Ledger:
         if not due:
             return []
         items: list[BatchItem] = [
-            ExpirePending(
-                id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"), pending_id=pending_id
-            )
-            for pending_id in due
+            ExpirePending(id=expire_id(pending_id), pending_id=pending_id) for pending_id in due
         ]
         results = await self.batch(items=items, now=instant)
         return [transfer for result in results for transfer in result.transfers]
@@ -428,8 +440,11 @@ class Ledger:
             return await queries.open_pending_ids(connection, account_id=account_id)
 
     async def verify(self) -> VerifyReport:
-        """Recompute every chain, balance, account row and per-unit sum; see ledger.verify."""
-        async with read_connection(self._engine) as connection:
+        """Recompute every chain, balance, account row and per-unit sum; see ledger.verify.
+
+        All of it is read from one snapshot, so live writes cause no false alarm.
+        """
+        async with snapshot_connection(self._engine) as connection:
             return await verify(connection)
 
 

@@ -36,7 +36,6 @@ from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 
 from ledger import (
-    LEDGER_NAMESPACE,
     ExpirePending,
     Ledger,
     LedgerError,
@@ -44,6 +43,7 @@ from ledger import (
     PostPending,
     Unit,
     VoidPending,
+    expire_id,
     run_write,
 )
 from ledger.transactions import WriteTransaction
@@ -98,7 +98,7 @@ def void_transfer_id(exchange_id: uuid.UUID, member_id: uuid.UUID) -> uuid.UUID:
 
 def expire_transfer_id(pending_id: uuid.UUID) -> uuid.UUID:
     """The id `Ledger.expire_due` derives too, so both ways of expiring agree."""
-    return uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}")
+    return expire_id(pending_id)
 
 
 def proposal_id(caller_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:

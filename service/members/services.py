@@ -19,11 +19,11 @@ import msgspec
 from piccolo.engine.base import Engine
 
 from ledger import (
-    LEDGER_NAMESPACE,
     ExpirePending,
     Ledger,
     LedgerError,
     Unit,
+    expire_id,
     run_write,
     write_transaction,
 )
@@ -675,7 +675,7 @@ async def _void_open_holds(ledger: Ledger, member: Member) -> None:
                 # would (same derived id), or the account could never be closed.
                 await ledger.execute(
                     operation=ExpirePending(
-                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
+                        id=expire_id(pending_id),
                         pending_id=pending_id,
                     )
                 )
