@@ -144,6 +144,7 @@ class Ledger:
         self, *, account_id: UUID, floor_minor: int | None, ceiling_minor: int | None
     ) -> Account:
         accounts.check_limits(floor_minor, ceiling_minor)
+        now = self._now()
 
         async def work(transaction: WriteTransaction) -> Account:
             return await accounts.set_limits(
@@ -151,6 +152,7 @@ class Ledger:
                 account_id=account_id,
                 floor_minor=floor_minor,
                 ceiling_minor=ceiling_minor,
+                now=now,
             )
 
         return await run_write(self._engine, work)
