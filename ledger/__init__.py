@@ -8,6 +8,7 @@ service. It is the only code that writes ledger tables.
 """
 
 from ledger.api import LEDGER_NAMESPACE, Ledger, expire_id
+from ledger.checkpoint import Checkpoint
 from ledger.errors import (
     AccountClosed,
     AccountExists,
@@ -20,6 +21,8 @@ from ledger.errors import (
     BusinessError,
     ChainFailed,
     ChainInvalid,
+    CheckpointInvalid,
+    CheckpointKeyInvalid,
     CodeInvalid,
     CursorInvalid,
     ExceedsCeiling,
@@ -86,6 +89,9 @@ __all__ = [
     "Chain",
     "ChainFailed",
     "ChainInvalid",
+    "Checkpoint",
+    "CheckpointInvalid",
+    "CheckpointKeyInvalid",
     "CodeInvalid",
     "CursorInvalid",
     "Discrepancy",

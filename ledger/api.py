@@ -17,6 +17,7 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from ledger import accounts, errors, posting, queries, validation
+from ledger.checkpoint import Checkpoint, read_checkpoint, verify_with_checkpoint
 from ledger.group_commit import GroupCommitter
 from ledger.limits import (
     EXPIRE_BATCH_MAX,
@@ -441,13 +442,27 @@ class Ledger:
         async with read_connection(self._engine) as connection:
             return await queries.open_pending_ids(connection, account_id=account_id)
 
-    async def verify(self) -> VerifyReport:
+    async def verify(self, *, checkpoint: Checkpoint | None = None) -> VerifyReport:
         """Recompute every chain, balance, account row and per-unit sum; see ledger.verify.
 
         All of it is read from one snapshot, so live writes cause no false alarm.
+        With a `checkpoint` (ledger.checkpoint), also prove that nothing it
+        signed was removed, reordered or rewound since.
         """
         async with snapshot_connection(self._engine) as connection:
-            return await verify(connection)
+            return await verify_with_checkpoint(connection, checkpoint)
+
+    async def checkpoint(self) -> tuple[VerifyReport, Checkpoint | None]:
+        """Verify, then read every chain head from the same snapshot.
+
+        No checkpoint is taken of a ledger that fails verification: signing
+        tampered history would vouch for it.
+        """
+        async with snapshot_connection(self._engine) as connection:
+            report = await verify(connection)
+            if not report.ok:
+                return report, None
+            return report, await read_checkpoint(connection, self._now())
 
 
 def _default_chain_id(operations: Sequence[Operation]) -> UUID | None:

@@ -292,6 +292,19 @@ class TransferNotFound(LedgerError):
     message = "no such transfer"
 
 
+# Checkpoints (ledger/checkpoint.py) --------------------------------------------
+
+
+class CheckpointKeyInvalid(LedgerError):
+    code = "checkpoint_key_invalid"
+    message = "TIMEBANK_CHECKPOINT_KEY must be set, at least the minimum length"
+
+
+class CheckpointInvalid(LedgerError):
+    code = "checkpoint_invalid"
+    message = "the checkpoint is not one this key signed, or is not a checkpoint at all"
+
+
 def _registry() -> dict[str, type[LedgerError]]:
     found: dict[str, type[LedgerError]] = {}
     pending: list[type[LedgerError]] = [LedgerError]
