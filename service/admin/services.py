@@ -19,8 +19,16 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 
-from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
-from ledger.transactions import WriteTransaction
+from ledger import (
+    Account,
+    Ledger,
+    LedgerError,
+    TrialBalance,
+    Unit,
+    VerifyReport,
+    WriteTransaction,
+    run_write,
+)
 from service import clock
 from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient

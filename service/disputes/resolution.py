@@ -10,8 +10,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Reverse, run_write
-from ledger.transactions import WriteTransaction
+from ledger import Ledger, LedgerError, Reverse, WriteTransaction, run_write
 from service import clock
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.selectors import (

@@ -29,8 +29,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import run_write
-from ledger.transactions import WriteTransaction
+from ledger import WriteTransaction, run_write
 from service import clock
 from service.disputes.selectors import (
     dispute_window_closes_at,

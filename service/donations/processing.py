@@ -30,8 +30,7 @@ from typing import Any
 import msgspec
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, run_write
-from ledger.transactions import WriteTransaction
+from ledger import Ledger, WriteTransaction, run_write
 from service.donations import disputes, events
 from service.donations.events import Context, Handled, Handler, Result, StripeEventIn
 from service.donations.gateway import StripeGateway

@@ -13,9 +13,9 @@ from ledger import (
     ExpirePending,
     Ledger,
     VoidPending,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
 from service import clock
 from service.exchanges.ids import (
     chain_id_for,

@@ -11,9 +11,9 @@ from ledger import (
     Ledger,
     LedgerError,
     Unit,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
 from service import clock
 from service.exchanges.ids import (
     record_transfer_id,

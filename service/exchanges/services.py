@@ -38,9 +38,9 @@ from ledger import (
     PostPending,
     Unit,
     VoidPending,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
 from service import clock
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (

@@ -8,11 +8,11 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
-    LEDGER_NAMESPACE,
     ExpirePending,
     Ledger,
     LedgerError,
     Unit,
+    expire_id,
     write_transaction,
 )
 from service import clock
@@ -130,7 +130,7 @@ async def void_open_holds(ledger: Ledger, member: Member) -> None:
                 # would (same derived id), or the account could never be closed.
                 await ledger.execute(
                     operation=ExpirePending(
-                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
+                        id=expire_id(pending_id),
                         pending_id=pending_id,
                     )
                 )

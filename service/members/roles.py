@@ -9,10 +9,10 @@ from piccolo.engine.base import Engine
 
 from ledger import (
     Ledger,
+    WriteTransaction,
     run_write,
     write_transaction,
 )
-from ledger.transactions import WriteTransaction
 from service import clock
 from service.members.audit import audit_record
 from service.members.schemas import (

@@ -21,10 +21,10 @@ from piccolo.engine.base import Engine
 from ledger import (
     Ledger,
     Unit,
+    WriteTransaction,
     run_write,
     write_transaction,
 )
-from ledger.transactions import WriteTransaction
 from service import clock
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
