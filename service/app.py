@@ -20,6 +20,7 @@ from service import database
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.apidocs import ReferenceRenderPlugin
+from service.body_limit import body_limit_middleware
 from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
@@ -28,7 +29,7 @@ from service.donations.controllers import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.health import HealthController
 from service.json_bodies import json_bodies_only
-from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_BYTES_MAX
 from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.market.exchange_controllers import exchange_expiry_lifespan
 from service.market.exchange_pages import PAGE_ROUTERS as EXCHANGE_PAGES
@@ -48,7 +49,8 @@ from service.settings import Settings
 from service.web import app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
+# The name tests and older modules import; the limit itself lives in service/limits.py.
+REQUEST_BODY_SIZE_MAX_BYTES = REQUEST_BODY_BYTES_MAX
 VERSION = "0.1.0"
 
 logger = logging.getLogger("timebank.app")
@@ -120,7 +122,7 @@ def create_app(settings: Settings) -> Litestar:
             # cookies are checked in service/deps.py.
             exclude=["/api/", "/health", "/ready", "/schema"],
         ),
-        request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
+        request_max_body_size=REQUEST_BODY_BYTES_MAX,
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates", engine=JinjaTemplateEngine
         ),
@@ -141,7 +143,11 @@ def create_app(settings: Settings) -> Litestar:
     app.state.rate_limiter = rate_limiter
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
-        security_headers_middleware(app.asgi_handler, https=settings.is_https)
+        security_headers_middleware(
+            # Outermost of Litestar: an oversized body never reaches it (service/body_limit.py).
+            body_limit_middleware(app.asgi_handler),
+            https=settings.is_https,
+        )
     )
     return app
 

@@ -32,6 +32,12 @@ TOKEN_BYTES: Final = 32
 # Passwords: each argon2id hash holds 64 MiB for about a tenth of a second.
 PASSWORD_HASHES_CONCURRENT_MAX: Final = 4
 
+# Request bodies (service/body_limit.py): the largest accepted, and how much of a
+# larger one is read and thrown away so that the 413 reaches the client before
+# the connection closes (beyond it the server stops reading and closes).
+REQUEST_BODY_BYTES_MAX: Final = 1_048_576
+REQUEST_BODY_DRAIN_BYTES_MAX: Final = 16 * 1_048_576
+
 # Rate limits: (attempts, window in seconds).
 SIGN_IN_PER_ADDRESS: Final = (20, 300)
 SIGN_IN_PER_ACCOUNT: Final = (5, 300)
