@@ -39,6 +39,7 @@ from service.market.transfer_controllers import TransferController
 from service.members import passwords
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
+from service.members.sign_in_limits import failure_counter_for
 from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
 from service.ratelimit import rate_limiter_for
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
     engine = database.engine_from_url(settings.database_url)
     database.activate(engine)
     rate_limiter = rate_limiter_for(settings.redis_url)
+    sign_in_failures = failure_counter_for(settings.redis_url)
     passwords.configure(
         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
     )
@@ -78,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await rate_limiter.close()
+            await sign_in_failures.close()
             await database.release(engine)
 
     app = Litestar(
@@ -141,6 +144,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.engine = engine
     app.state.ledger = Ledger(engine)
     app.state.rate_limiter = rate_limiter
+    app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(

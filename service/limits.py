@@ -38,9 +38,18 @@ PASSWORD_HASHES_CONCURRENT_MAX: Final = 4
 REQUEST_BODY_BYTES_MAX: Final = 1_048_576
 REQUEST_BODY_DRAIN_BYTES_MAX: Final = 16 * 1_048_576
 
+# Sign-in (service/members/sign_in_limits.py, ADR 0021): only failures count.
+# Failures of one email (or from one address) within the window lock it; each
+# further lock lasts twice as long, up to the cap, remembered for a day.
+SIGN_IN_ACCOUNT_FAILURES_MAX: Final = 5
+# A library's or a care home's shared connection: many people, a few typos each.
+SIGN_IN_ADDRESS_FAILURES_MAX: Final = 30
+SIGN_IN_FAILURE_WINDOW_SECONDS: Final = 15 * 60
+SIGN_IN_LOCK_FIRST_SECONDS: Final = 60
+SIGN_IN_LOCK_MAX_SECONDS: Final = 60 * 60
+SIGN_IN_LOCK_MEMORY_SECONDS: Final = 24 * 60 * 60
+
 # Rate limits: (attempts, window in seconds).
-SIGN_IN_PER_ADDRESS: Final = (20, 300)
-SIGN_IN_PER_ACCOUNT: Final = (5, 300)
 REGISTER_PER_ADDRESS: Final = (10, 3600)
 
 # Lists.

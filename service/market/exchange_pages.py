@@ -11,6 +11,7 @@ error pages.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ from service.limits import (
 from service.market import exchanges, listings, transfers
 from service.market.exchange_schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.market.transfer_controllers import GIFT_MINUTES_MAX, MEMO_CHARS_MAX
-from service.members import services
 from service.members.pages import hours_text
 from service.members.principal import Principal, require_any_coordinator
 from service.members.tables import Member
@@ -660,22 +660,14 @@ async def _gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid
     """The member chosen by email (in the viewer's own community) or from the list."""
     email = data.email.strip()
     if email:
-        found = None
+        recipient = None
         if len(email) <= EMAIL_CHARS_MAX:
-            found = (
-                await Member.select(Member.id)
-                .where(
-                    (Member.email == services.normalise_email(email))
-                    & (Member.community == viewer.community_id)
-                    & (Member.status == "active")
-                )
-                .first()
-                .run()
-            )
-        if found is None:
+            with contextlib.suppress(Problem):
+                recipient = await transfers.gift_recipient_by_email(principal=viewer, email=email)
+        if recipient is None:
+            # One message for every address that cannot receive (ADR 0020).
             form.errors["email"] = "There is no active member of your time bank with that email"
-            return None
-        return uuid.UUID(str(found["id"]))
+        return recipient
     chosen = _uuid_or_none(data.member)
     if chosen is None:
         form.errors["member"] = "Choose a member, or enter their email address"

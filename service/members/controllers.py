@@ -15,12 +15,7 @@ from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 # The guard lives in service/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
 from service.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
-from service.limits import (
-    REGISTER_PER_ADDRESS,
-    SIGN_IN_PER_ACCOUNT,
-    SIGN_IN_PER_ADDRESS,
-    SLUG_CHARS_MAX,
-)
+from service.limits import REGISTER_PER_ADDRESS, SLUG_CHARS_MAX
 from service.members import services
 from service.members.principal import Principal, require_any_coordinator
 from service.members.schemas import (
@@ -40,20 +35,20 @@ from service.members.schemas import (
     TokenIn,
     TokenOut,
 )
+from service.members.sign_in_limits import FailureCounter, sign_in_checked
 from service.members.tables import Area, Community, Member
 from service.problems import Problem
-from service.ratelimit import RateLimiter, enforce
+from service.ratelimit import enforce
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def limit_sign_in(limiter: RateLimiter, request: Request[Any, Any, Any], email: str) -> None:
-    await enforce(limiter, f"sign-in:address:{client_address(request)}", SIGN_IN_PER_ADDRESS)
-    await enforce(
-        limiter, f"sign-in:account:{services.normalise_email(email)}", SIGN_IN_PER_ACCOUNT
-    )
+def sign_in_counter(request: Request[Any, Any, Any]) -> FailureCounter:
+    """The app's failed-sign-in counts (service/members/sign_in_limits.py)."""
+    counter: FailureCounter = request.app.state.sign_in_failures
+    return counter
 
 
 async def member_out(member: Member) -> MemberOut:
@@ -102,10 +97,14 @@ class AuthController(Controller):
 
     @post("/token", status_code=HTTP_201_CREATED)
     async def create_token(
-        self, request: Request[Any, Any, Any], data: JSONBody[TokenIn], limiter: LimiterDep
+        self, request: Request[Any, Any, Any], data: JSONBody[TokenIn]
     ) -> TokenOut:
-        await limit_sign_in(limiter, request, data.email)
-        member = await services.authenticate(email=data.email, password=data.password)
+        member = await sign_in_checked(
+            counter=sign_in_counter(request),
+            address=client_address(request),
+            email=data.email,
+            password=data.password,
+        )
         issued = await services.token_create(member=member)
         return TokenOut(token=issued.token, expires_at=issued.expires_at, member_id=member.id)
 
