@@ -18,11 +18,13 @@ from tests.browser.conftest import (
     _free_port,
     _server_env,
     _wait_until_listening,
+    browser,
     live_server,
+    page,
 )
 from tests.conftest import TestDatabase
 
-__all__ = ["LiveServer", "live_server", "serving"]
+__all__ = ["LiveServer", "browser", "live_server", "page", "serving"]
 
 
 @contextmanager
