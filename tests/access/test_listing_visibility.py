@@ -260,6 +260,9 @@ async def test_the_pages_show_the_same_rule_and_the_form_has_the_checkbox(
             browse = await client.get("/listings", params={"q": personal["title"]})
             assert detail.status_code == browse.status_code == 200
             pages[label] = detail.text + browse.text
+            # Answering the listing needs its owner: not for a summary.
+            propose = await client.get("/exchanges/new", params={"listing": personal["id"]})
+            assert propose.status_code == (403 if label == "visitor" else 200), propose.text
             if label == "neighbour":
                 form = await client.get("/listings/new")
                 assert 'name="sensitive"' in form.text
