@@ -35,6 +35,7 @@ from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
 from service.home.controllers import ROUTERS as HOME_ROUTERS
 from service.home.pages import PAGE_ROUTERS as HOME_PAGES
 from service.http.apidocs import ReferenceRenderPlugin
+from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
 from service.http.health import HealthController
 from service.http.json_bodies import json_bodies_only
@@ -48,6 +49,7 @@ from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
+from service.members.sign_in_limits import failure_counter_for
 from service.observability import configure_logging, request_context_middleware
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
     engine = database.engine_from_url(settings.database_url)
     database.activate(engine)
     rate_limiter = rate_limiter_for(settings.redis_url)
+    sign_in_failures = failure_counter_for(settings.redis_url)
     passwords.configure(
         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
     )
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await rate_limiter.close()
+            await sign_in_failures.close()
             await database.release(engine)
 
     app = Litestar(
@@ -158,9 +162,14 @@ def create_app(settings: Settings) -> Litestar:
     app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     plug_dispute_panel(dispute_panel)
+    app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
-        security_headers_middleware(app.asgi_handler, https=settings.is_https)
+        security_headers_middleware(
+            # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
+            body_limit_middleware(app.asgi_handler),
+            https=settings.is_https,
+        )
     )
     return app
 

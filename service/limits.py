@@ -32,9 +32,24 @@ TOKEN_BYTES: Final = 32
 # Passwords: each argon2id hash holds 64 MiB for about a tenth of a second.
 PASSWORD_HASHES_CONCURRENT_MAX: Final = 4
 
+# Request bodies (service/http/body_limit.py): the largest accepted, and how much of a
+# larger one is read and thrown away so that the 413 reaches the client before
+# the connection closes (beyond it the server stops reading and closes).
+REQUEST_BODY_SIZE_MAX_BYTES: Final = 1_048_576
+REQUEST_BODY_DRAIN_BYTES_MAX: Final = 16 * 1_048_576
+
+# Sign-in (service/members/sign_in_limits.py, ADR 0021): only failures count.
+# Failures of one email (or from one address) within the window lock it; each
+# further lock lasts twice as long, up to the cap, remembered for a day.
+SIGN_IN_ACCOUNT_FAILURES_MAX: Final = 5
+# A library's or a care home's shared connection: many people, a few typos each.
+SIGN_IN_ADDRESS_FAILURES_MAX: Final = 30
+SIGN_IN_FAILURE_WINDOW_SECONDS: Final = 15 * 60
+SIGN_IN_LOCK_FIRST_SECONDS: Final = 60
+SIGN_IN_LOCK_MAX_SECONDS: Final = 60 * 60
+SIGN_IN_LOCK_MEMORY_SECONDS: Final = 24 * 60 * 60
+
 # Rate limits: (attempts, window in seconds).
-SIGN_IN_PER_ADDRESS: Final = (20, 300)
-SIGN_IN_PER_ACCOUNT: Final = (5, 300)
 REGISTER_PER_ADDRESS: Final = (10, 3600)
 
 # Lists.
@@ -131,7 +146,6 @@ GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against t
 MEMO_CHARS_MAX = 200  # a gift's message, and an exchange's description copied into the ledger memo
 
 # Request bodies and Idempotency-Key (service/http/idempotency.py)
-REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576  # 1 MiB: far above any real form or JSON body
 IDEMPOTENCY_KEY_CHARS_MAX = 255
 # A duplicate that arrives while the first request still runs waits this long for its
 # answer before it is told to retry (409 idempotency_key_in_progress).

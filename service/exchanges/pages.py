@@ -329,6 +329,13 @@ async def _listing_context(viewer: Principal, raw: str) -> ListingContext | None
     if listing_id is None:
         raise Problem(status=404, code="not_found", detail="That listing was not found.")
     listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
+    if listing.owner is None:
+        # Seen in summary (ADR 0020): the owner is not the viewer's to know.
+        raise Problem(
+            status=403,
+            code="forbidden",
+            detail="Only members of this listing's time bank can propose an exchange from it.",
+        )
     if listing.owner.id == viewer.member_id:
         raise Problem(
             status=409,

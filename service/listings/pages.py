@@ -68,8 +68,11 @@ class ListingForm(msgspec.Struct, kw_only=True):
     category: str = ""
     ward: str = ""
     availability: str = ""
+    # A checkbox: absent when unticked.
+    sensitive: str = ""
 
 
+CHECKED = "yes"  # the value of the checkbox
 LISTING_RULES = {
     "kind": Rule(
         schema_type(ListingIn, "kind"), "Choose whether you are offering help or asking for it"
@@ -183,7 +186,9 @@ class ListingPages(Controller):
             return await _listing_form_page(viewer, form, listing=None, status=422)
         try:
             listing = await listings.listing_create(
-                engine=engine, actor=viewer, data=ListingIn(**cleaned)
+                engine=engine,
+                actor=viewer,
+                data=ListingIn(**cleaned, sensitive=data.sensitive == CHECKED),
             )
         except Problem as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
@@ -203,7 +208,7 @@ class ListingPages(Controller):
             current="listings",
             listing=listing,
             kind_name=KIND_NAMES[listing.kind],
-            is_owner=listing.owner.id == viewer.member_id,
+            is_owner=listing.owner is not None and listing.owner.id == viewer.member_id,
             exchange_url=exchange_url,
             exchange_words=exchange_words,
             notice=done_message(DONE_MESSAGES, done),
@@ -216,10 +221,11 @@ class ListingPages(Controller):
             values={
                 "kind": listing.kind,
                 "title": listing.title,
-                "description": listing.description,
+                "description": listing.description or "",
                 "category": listing.category.slug,
-                "ward": listing.ward,
-                "availability": listing.availability,
+                "ward": listing.ward or "",
+                "availability": listing.availability or "",
+                "sensitive": CHECKED if listing.sensitive else "",
             }
         )
         return await _listing_form_page(viewer, form, listing=listing)
@@ -239,7 +245,10 @@ class ListingPages(Controller):
             return await _listing_form_page(viewer, form, listing=listing, status=422)
         try:
             await listings.listing_update(
-                engine=engine, actor=viewer, listing_id=listing_id, patch=ListingPatch(**cleaned)
+                engine=engine,
+                actor=viewer,
+                listing_id=listing_id,
+                patch=ListingPatch(**cleaned, sensitive=data.sensitive == CHECKED),
             )
         except Problem as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
@@ -257,7 +266,7 @@ class ListingPages(Controller):
 async def _editable(viewer: Principal, listing_id: uuid.UUID) -> ListingOut:
     """The viewer's own open listing; anything else is an error page (404, 403 or 409)."""
     listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
-    if listing.owner.id != viewer.member_id:
+    if listing.owner is None or listing.owner.id != viewer.member_id:
         raise Problem(
             status=403,
             code="forbidden",

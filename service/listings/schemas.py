@@ -54,6 +54,9 @@ class ListingIn(Strict):
     # Omitted: the member's own ward.
     ward: ListingWard | None = None
     availability: Availability = ""
+    # "This says something personal about me": the description is then shown only
+    # to approved members of the same community and its coordinators (ADR 0020).
+    sensitive: bool = False
 
 
 class ListingPatch(Strict):
@@ -65,6 +68,7 @@ class ListingPatch(Strict):
     category: CategorySlug | None = None
     ward: ListingWard | None = None
     availability: Availability | None = None
+    sensitive: bool | None = None
 
 
 class CategoryOut(msgspec.Struct, kw_only=True):
@@ -78,16 +82,28 @@ class OwnerOut(msgspec.Struct, kw_only=True):
     display_name: str
 
 
+ListingDetail = Literal["full", "summary"]
+
+
 class ListingOut(msgspec.Struct, kw_only=True):
+    """One listing as the caller may see it (ADR 0020).
+
+    `detail` is "full" or "summary". A summary (pending members, members of
+    other communities) carries titles and categories only: `description`,
+    `ward`, `availability`, `owner` and `sensitive` are null.
+    """
+
     id: uuid.UUID
     kind: ListingKind
     title: str
-    description: str
+    description: str | None
     category: CategoryOut
-    ward: str
-    availability: str
+    ward: str | None
+    availability: str | None
     community: str
-    owner: OwnerOut
+    owner: OwnerOut | None
+    sensitive: bool | None
+    detail: ListingDetail
     status: ListingStatus
     created_at: datetime
     updated_at: datetime

@@ -1,9 +1,11 @@
 """Listings: offers and requests. Service functions (writes) and selectors (reads).
 
 Controllers and pages call these and nothing else. Every member who is signed
-in may read open listings of every community (exchanges between communities
-are allowed); only the member who published a listing may change or withdraw
-it, and only while their membership is active. Listings of members who are
+in may find open listings of every community (exchanges between communities
+are allowed), but sees the description, ward and name only as
+service/market/listing_privacy.py allows (ADR 0020); only the member who
+published a listing may change or withdraw it, and only while their
+membership is active. Listings of members who are
 suspended or have closed their account drop out of every list.
 
 Text search is engine-native (the index lives in migrations/market/):
@@ -43,6 +45,11 @@ from service.limits import (
     SEARCH_OFFSET_MAX,
     SEARCH_TERMS_MAX,
     SEARCH_TEXT_CHARS_MAX,
+)
+from service.listings.privacy import (
+    full_view_sql,
+    refuse_exact_addresses,
+    sees_everything,
 )
 from service.listings.schemas import (
     CategoryOut,
@@ -131,7 +138,8 @@ async def _category_by_slug(slug: str, *, field: str = "category", source: str =
 
 _SELECT = """
 SELECT l.id, l.kind, l.title, l.description, l.ward, l.availability, l.status,
-       l.created_at, l.updated_at,
+       l.created_at, l.updated_at, l.sensitive, l.community AS community_id,
+       co.visitors_see_descriptions,
        l.member AS owner_id, m.display_name AS owner_name, m.status AS owner_status,
        l.category AS category_id, c.slug AS category_slug, c.name AS category_name,
        co.slug AS community_slug
@@ -152,22 +160,36 @@ def _aware(value: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _listing_out(row: dict[str, Any]) -> ListingOut:
-    return ListingOut(
+def _listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
+    """The listing as `actor` may see it: in full, or titles and categories only."""
+    listing = ListingOut(
         id=_uuid(row["id"]),
         kind=row["kind"],
         title=row["title"],
-        description=row["description"],
+        description=None,
         category=CategoryOut(
             id=_uuid(row["category_id"]), slug=row["category_slug"], name=row["category_name"]
         ),
-        ward=row["ward"],
-        availability=row["availability"],
+        ward=None,
+        availability=None,
         community=row["community_slug"],
-        owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
+        owner=None,
+        sensitive=None,
+        detail="summary",
         status=row["status"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
+    )
+    if not sees_everything(row, actor):
+        return listing
+    return msgspec.structs.replace(
+        listing,
+        description=row["description"],
+        ward=row["ward"],
+        availability=row["availability"],
+        owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
+        sensitive=bool(row["sensitive"]),
+        detail="full",
     )
 
 
@@ -193,7 +215,7 @@ async def _visible_row(actor: Principal, listing_id: uuid.UUID) -> dict[str, Any
 
 
 async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOut:
-    return _listing_out(await _visible_row(actor, listing_id))
+    return _listing_out(await _visible_row(actor, listing_id), actor)
 
 
 async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut]:
@@ -204,7 +226,7 @@ async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut
         actor.member_id,
         limit,
     ).run()
-    return [_listing_out(row) for row in rows]
+    return [_listing_out(row, actor) for row in rows]
 
 
 def search_terms(text: str) -> list[str]:
@@ -279,7 +301,7 @@ class _Query:
         return rows
 
 
-async def _add_filters(query: _Query, filters: ListingFilters) -> None:
+async def _add_filters(query: _Query, filters: ListingFilters, actor: Principal) -> None:
     query.add("WHERE l.status = 'open' AND m.status = 'active'")
     if filters.kind is not None:
         query.add("AND l.kind = {}", filters.kind)
@@ -298,7 +320,9 @@ async def _add_filters(query: _Query, filters: ListingFilters) -> None:
         query.add("AND l.community = {}", community["id"])
     ward = _clean_text(filters.ward)
     if ward:
-        query.add("AND lower(l.ward) = lower({})", ward)
+        # Only listings whose ward the actor may see can be found by it (ADR 0020).
+        full_sql, full_args = full_view_sql(actor)
+        query.add(f"AND lower(l.ward) = lower({{}}) AND {full_sql}", ward, *full_args)
 
 
 async def listings_search(
@@ -309,21 +333,22 @@ async def listings_search(
     cursor: str | None = None,
 ) -> ListingPage:
     """Open listings matching `filters`: ranked by the text if any, else newest first."""
-    del actor  # every signed-in member may browse every community's open listings
     assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the controller bounds it
     text = _clean_text(filters.text)
     if text:
-        return await _ranked_page(filters, text, limit, cursor)
-    return await _newest_page(filters, limit, cursor)
+        return await _ranked_page(actor, filters, text, limit, cursor)
+    return await _newest_page(actor, filters, limit, cursor)
 
 
-async def _newest_page(filters: ListingFilters, limit: int, cursor: str | None) -> ListingPage:
+async def _newest_page(
+    actor: Principal, filters: ListingFilters, limit: int, cursor: str | None
+) -> ListingPage:
     after = _cursor_decode(cursor) if cursor else None
     if after is not None and not isinstance(after, _AfterCursor):
         raise _invalid_cursor()
     query = _Query()
     query.add(f"{_SELECT} FROM market_listing l {_JOINS}")
-    await _add_filters(query, filters)
+    await _add_filters(query, filters, actor)
     if after is not None:
         query.add(
             "AND (l.created_at < {} OR (l.created_at = {} AND l.id < {}))",
@@ -333,7 +358,7 @@ async def _newest_page(filters: ListingFilters, limit: int, cursor: str | None) 
         )
     query.add("ORDER BY l.created_at DESC, l.id DESC LIMIT {}", limit + 1)
     rows = await query.run()
-    items = [_listing_out(row) for row in rows[:limit]]
+    items = [_listing_out(row, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
@@ -342,7 +367,7 @@ async def _newest_page(filters: ListingFilters, limit: int, cursor: str | None) 
 
 
 async def _ranked_page(
-    filters: ListingFilters, text: str, limit: int, cursor: str | None
+    actor: Principal, filters: ListingFilters, text: str, limit: int, cursor: str | None
 ) -> ListingPage:
     start = _cursor_decode(cursor) if cursor else _OffsetCursor(offset=0)
     if not isinstance(start, _OffsetCursor):
@@ -352,14 +377,17 @@ async def _ranked_page(
         # Only stop words or punctuation: nothing can match (PostgreSQL agrees).
         return ListingPage(items=[], next_cursor=None)
     query = _Query()
+    full_sql, full_args = full_view_sql(actor)
     if is_postgres(Listing._meta.db):  # noqa: SLF001 - the engine the tables are bound to
         query.add(
             f"{_SELECT} FROM market_listing l {_JOINS}"
             " CROSS JOIN websearch_to_tsquery('english', {}) AS query",
             text,
         )
-        await _add_filters(query, filters)
+        await _add_filters(query, filters, actor)
         query.add("AND l.search @@ query")
+        # A listing seen in summary is found by its title only (ADR 0020).
+        query.add(f"AND ({full_sql} OR to_tsvector('english', l.title) @@ query)", *full_args)
         query.add("ORDER BY ts_rank(l.search, query) DESC,")
     else:
         # The index is keyed on search_rowid, which VACUUM cannot renumber (ADR 0013).
@@ -367,14 +395,20 @@ async def _ranked_page(
             f"{_SELECT} FROM market_listing_fts"
             f" JOIN market_listing l ON l.search_rowid = market_listing_fts.rowid {_JOINS}"
         )
-        await _add_filters(query, filters)
+        await _add_filters(query, filters, actor)
         query.add("AND market_listing_fts MATCH {}", fts5_query(terms))
+        query.add(
+            f"AND ({full_sql} OR l.search_rowid IN (SELECT rowid FROM market_listing_fts"
+            " WHERE market_listing_fts MATCH {}))",
+            *full_args,
+            "title : (" + fts5_query(terms) + ")",
+        )
         query.add(
             f"ORDER BY bm25(market_listing_fts, {FTS5_TITLE_WEIGHT}, {FTS5_DESCRIPTION_WEIGHT}),"
         )
     query.add("l.created_at DESC, l.id DESC LIMIT {} OFFSET {}", limit + 1, start.offset)
     rows = await query.run()
-    items = [_listing_out(row) for row in rows[:limit]]
+    items = [_listing_out(row, actor) for row in rows[:limit]]
     next_offset = start.offset + limit
     next_cursor = None
     if len(rows) > limit and next_offset <= SEARCH_OFFSET_MAX:
@@ -397,6 +431,14 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
     require_active(actor)
     title = _required_text("title", data.title)
     description = _required_text("description", data.description)
+    refuse_exact_addresses(
+        {
+            "title": title,
+            "description": description,
+            "ward": data.ward,
+            "availability": data.availability,
+        }
+    )
     category = await _category_by_slug(data.category)
     ward = data.ward
     if ward is None:
@@ -413,6 +455,7 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
         category=category.id,
         ward=ward.strip(),
         availability=data.availability.strip(),
+        sensitive=data.sensitive,
         status="open",
         created_at=now,
         updated_at=now,
@@ -439,11 +482,8 @@ def _listing_withdrawn() -> Problem:
     )
 
 
-async def listing_update(
-    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID, patch: ListingPatch
-) -> ListingOut:
-    """Change the fields sent, on an open listing of the actor's own."""
-    row = await _owned_row(actor, listing_id, "change")
+async def _patch_changes(patch: ListingPatch) -> dict[Any, Any]:
+    """The columns a patch changes (null fields stay as they are)."""
     changes: dict[Any, Any] = {}
     if patch.kind is not None:
         changes[Listing.kind] = patch.kind
@@ -457,10 +497,29 @@ async def listing_update(
         changes[Listing.ward] = patch.ward.strip()
     if patch.availability is not None:
         changes[Listing.availability] = patch.availability.strip()
+    if patch.sensitive is not None:
+        changes[Listing.sensitive] = patch.sensitive
+    return changes
+
+
+async def listing_update(
+    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID, patch: ListingPatch
+) -> ListingOut:
+    """Change the fields sent, on an open listing of the actor's own."""
+    row = await _owned_row(actor, listing_id, "change")
+    refuse_exact_addresses(
+        {
+            "title": patch.title,
+            "description": patch.description,
+            "ward": patch.ward,
+            "availability": patch.availability,
+        }
+    )
+    changes = await _patch_changes(patch)
     if row["status"] != "open":
         raise _listing_withdrawn()
     if not changes:
-        return _listing_out(row)
+        return _listing_out(row, actor)
     changes[Listing.updated_at] = clock.utc_now()
     async with write_transaction(engine):
         # Only an open listing changes: a withdrawal that got in first wins.

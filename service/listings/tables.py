@@ -26,6 +26,8 @@ class Listing(Table, tablename="market_listing"):
     category = ForeignKey(references=Category)
     ward = Varchar(length=80, default="")
     availability = Varchar(length=200, default="")
+    # "This says something personal about me": description for the community only.
+    sensitive = Boolean(default=False)
     status = Varchar(length=12, default="open")
     created_at = Timestamptz()
     updated_at = Timestamptz()

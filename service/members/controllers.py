@@ -39,7 +39,7 @@ from service.members.schemas import (
     TokenIn,
     TokenOut,
 )
-from service.members.sign_in import limit_sign_in
+from service.members.sign_in_limits import sign_in_checked, sign_in_counter
 from service.members.tables import Area, Community, Member
 from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
@@ -69,6 +69,7 @@ def community_out(community: Community, area_slug: str) -> CommunityOut:
         area=area_slug,
         requires_approval=community.requires_approval,
         welcome_credit_minutes=community.welcome_credit_minutes,
+        visitors_see_descriptions=community.visitors_see_descriptions,
     )
 
 
@@ -91,10 +92,14 @@ class AuthController(Controller):
 
     @post("/token", status_code=HTTP_201_CREATED)
     async def create_token(
-        self, request: Request[Any, Any, Any], data: JSONBody[TokenIn], limiter: LimiterDep
+        self, request: Request[Any, Any, Any], data: JSONBody[TokenIn]
     ) -> TokenOut:
-        await limit_sign_in(limiter, request, data.email)
-        member = await services.authenticate(email=data.email, password=data.password)
+        member = await sign_in_checked(
+            counter=sign_in_counter(request),
+            address=client_address(request),
+            email=data.email,
+            password=data.password,
+        )
         issued = await services.token_create(member=member)
         return TokenOut(token=issued.token, expires_at=issued.expires_at, member_id=member.id)
 

@@ -44,7 +44,7 @@ from service.members.schemas import (
     RegisterIn,
     TokenIn,
 )
-from service.members.sign_in import limit_sign_in
+from service.members.sign_in_limits import sign_in_checked, sign_in_counter, sign_in_failed
 from service.principal import Principal
 from service.problems import Problem
 from service.settings import Settings
@@ -148,7 +148,6 @@ class AuthPages(Controller):
         request: Request[Any, Any, Any],
         data: URLEncodedBody[SignInForm],
         principal: MaybePrincipal,
-        limiter: LimiterDep,
     ) -> Response[Any]:
         form = Form.of(data, secret=("password",))
         if not data.email.strip():
@@ -157,16 +156,25 @@ class AuthPages(Controller):
             form.errors["password"] = "Enter your password"  # noqa: S105 - a message
         if form.failed:
             return _sign_in_page(principal, form, status=422)
+        counter, address = sign_in_counter(request), client_address(request)
         try:
-            await limit_sign_in(limiter, request, data.email[:EMAIL_CHARS_MAX])
-            # Too long to be anyone's: answered like a wrong password, without hashing.
-            credentials = msgspec.convert({"email": data.email, "password": data.password}, TokenIn)
-            member = await services.authenticate(
-                email=credentials.email, password=credentials.password
+            try:
+                credentials = msgspec.convert(
+                    {"email": data.email, "password": data.password}, TokenIn
+                )
+            except msgspec.ValidationError:
+                # Too long to be anyone's: a failure like a wrong password, without hashing.
+                await sign_in_failed(
+                    counter=counter, address=address, email=data.email[:EMAIL_CHARS_MAX]
+                )
+                form.general.append("That email and password do not match an account.")
+                return _sign_in_page(principal, form, status=422)
+            member = await sign_in_checked(
+                counter=counter,
+                address=address,
+                email=credentials.email,
+                password=credentials.password,
             )
-        except msgspec.ValidationError:
-            form.general.append("That email and password do not match an account.")
-            return _sign_in_page(principal, form, status=422)
         except Problem as problem:
             return _sign_in_page(principal, form, **form_refused(form, problem, {}))
         issued = await services.session_create(

@@ -110,6 +110,7 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     area: str
     requires_approval: bool
     welcome_credit_minutes: int
+    visitors_see_descriptions: bool = False
 
 
 class MemberOut(msgspec.Struct, kw_only=True):
@@ -165,6 +166,8 @@ class CommunityIn(Strict):
     member_ceiling_minutes: Annotated[int, Meta(ge=0, le=600_000)] | None = None
     dispute_window_days: Annotated[int, Meta(ge=1, le=365)] = 30
     small_cell_k: Annotated[int, Meta(ge=2, le=100)] = 5
+    # Members of other communities read listing descriptions not marked sensitive.
+    visitors_see_descriptions: bool = False
 
 
 class RoleChangeIn(Strict):

@@ -8,6 +8,7 @@ credit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import uuid
@@ -159,6 +160,7 @@ async def community_by_id(community_id: uuid.UUID) -> Community:
 
 
 async def member_register(*, engine: Engine[Any], ledger: Ledger, data: RegisterIn) -> Member:
+    """Register a member; for an email already taken, the same answer and nothing written."""
     if not data.consent:
         raise Problem(
             status=422,
@@ -194,13 +196,9 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
     async def write(_: WriteTransaction) -> None:
         # A racing registration of the same email that commits first makes this
         # insert break the unique index (PostgreSQL); the write is then retried,
-        # and the retry answers 409 here instead of a 500.
+        # and the retry finds the email taken here instead of a 500.
         if await Member.exists().where(Member.email == email).run():
-            raise Problem(
-                status=409,
-                code="email_taken",
-                detail="An account with this email exists. Try signing in instead.",
-            )
+            raise _EmailTaken
         await ledger.open_account(
             unit=Unit.HOUR,
             owner=f"member:{member_id}",
@@ -212,8 +210,18 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         if member.status == "active":
             await _post_welcome_credit(ledger, community, member)
 
-    await run_write(engine, write)
+    # No enumeration (ADR 0020): for a taken email the caller gets the answer a
+    # new member would get, about a member that is never saved; the password
+    # was hashed all the same, so the time taken matches too. Nothing is written.
+    # TODO(issue 14): mail the owner "someone tried to register with your
+    # address" once the mail outbox exists.
+    with contextlib.suppress(_EmailTaken):
+        await run_write(engine, write)
     return member
+
+
+class _EmailTaken(Exception):  # noqa: N818 - a signal inside member_register, not an error
+    """Raised inside the registration transaction to leave it without writing."""
 
 
 async def _post_welcome_credit(ledger: Ledger, community: Community, member: Member) -> None:

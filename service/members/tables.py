@@ -38,6 +38,8 @@ class Community(Table, tablename="member_community"):
     member_ceiling_minutes = Integer(null=True, default=None)
     dispute_window_days = Integer(default=30)
     small_cell_k = Integer(default=5)
+    # Members of other communities read non-sensitive listing descriptions (ADR 0020).
+    visitors_see_descriptions = Boolean(default=False)
     issuance_account_id = UUID()
     pool_account_id = UUID()
     stripe_clearing_account_id = UUID()

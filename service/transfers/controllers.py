@@ -22,6 +22,7 @@ from service.limits import (
     PAGE_SIZE_MAX,
     REASON_CHARS_MAX,
 )
+from service.members.schemas import Email
 from service.problems import Problem
 from service.transfers import services as transfers
 
@@ -30,8 +31,11 @@ Memo = Annotated[str, Meta(max_length=MEMO_CHARS_MAX)]
 
 
 class GiftIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Exactly one recipient: a member by id, one of one's own community by email, or the pool."""
+
     minutes: Minutes
     to_member_id: uuid.UUID | None = None
+    to_email: Email | None = None
     to: Literal["pool"] | None = None
     memo: Memo = ""
 
@@ -109,26 +113,32 @@ class TransferController(Controller):
         ledger: LedgerDep,
         data: JSONBody[GiftIn],
     ) -> TransferOut:
-        if (data.to_member_id is None) == (data.to is None):
+        recipients = (data.to_member_id, data.to_email, data.to)
+        if sum(recipient is not None for recipient in recipients) != 1:
             raise Problem(
                 status=422,
                 code="validation_failed",
-                detail='Give either to_member_id or to: "pool".',
+                detail='Give either to_member_id, to_email or to: "pool".',
                 extra={
                     "errors": [
                         {
                             "field": "to_member_id",
                             "source": "body",
-                            "message": "exactly one of to_member_id and to is needed",
+                            "message": "exactly one of to_member_id, to_email and to is needed",
                         }
                     ]
                 },
+            )
+        to_member_id = data.to_member_id
+        if data.to_email is not None:
+            to_member_id = await transfers.gift_recipient_by_email(
+                principal=member, email=data.to_email
             )
         transfer = await transfers.gift(
             ledger=ledger,
             principal=member,
             minutes=data.minutes,
-            to_member_id=data.to_member_id,
+            to_member_id=to_member_id,
             to_pool=data.to == "pool",
             memo=data.memo,
             idempotency_key=key_from_scope(request.scope),

@@ -3,6 +3,7 @@ service/transfers/services.py."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -24,9 +25,7 @@ from service.limits import (
     PAGE_SIZE_DEFAULT,
     REASON_CHARS_MAX,
 )
-from service.members import services
 from service.members.selectors import coordinated_member_options, member_choices, member_options
-from service.members.tables import Member
 from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
 from service.transfers import services as transfers
@@ -167,22 +166,14 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
     """The member chosen by email (in the viewer's own community) or from the list."""
     email = data.email.strip()
     if email:
-        found = None
+        recipient = None
         if len(email) <= EMAIL_CHARS_MAX:
-            found = (
-                await Member.select(Member.id)
-                .where(
-                    (Member.email == services.normalise_email(email))
-                    & (Member.community == viewer.community_id)
-                    & (Member.status == "active")
-                )
-                .first()
-                .run()
-            )
-        if found is None:
+            with contextlib.suppress(Problem):
+                recipient = await transfers.gift_recipient_by_email(principal=viewer, email=email)
+        if recipient is None:
+            # One message for every address that cannot receive (ADR 0020).
             form.errors["email"] = "There is no active member of your time bank with that email"
-            return None
-        return uuid.UUID(str(found["id"]))
+        return recipient
     chosen = uuid_or_none(data.member)
     if chosen is None:
         form.errors["member"] = "Choose a member, or enter their email address"

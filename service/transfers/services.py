@@ -24,6 +24,7 @@ from ledger.errors import TransferNotFound
 from service import database
 from service.http.idempotency import derived_id
 from service.members.audit import audit_record
+from service.members.services import normalise_email
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
 from service.problems import Problem
@@ -107,6 +108,28 @@ async def gift(
         return transfer
 
     return await run_write(database.active_engine(), post)
+
+
+async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.UUID:
+    """The active member of the giver's own community with this email.
+
+    Anyone else (no such email, another community, pending, suspended, closed)
+    gets one and the same 404, so the answer never says whether an address
+    belongs to a member (ADR 0020). The lookup is one indexed query either way.
+    """
+    found = (
+        await Member.select(Member.id)
+        .where(
+            (Member.email == normalise_email(email))
+            & (Member.community == principal.community_id)
+            & (Member.status == "active")
+        )
+        .first()
+        .run()
+    )
+    if found is None:
+        raise not_found("That member")
+    return uuid.UUID(str(found["id"]))
 
 
 async def _gift_recipient(sender: Member, to_member_id: uuid.UUID | None) -> Member:

@@ -80,13 +80,24 @@ async def test_member_publishes_an_offer_in_their_community(town: Town) -> None:
     assert created["status"] == "open"
     assert created["created_at"] == created["updated_at"]
 
-    # Any signed-in member may read it, in any community; anonymous callers may not.
-    for reader in (town.bob, town.carol, town.pending):
+    # Any signed-in member may find it, in any community; anonymous callers may not.
+    # Members of its community read it all; others see titles and categories only
+    # (ADR 0020, tests/access/test_listing_visibility.py).
+    summary = {
+        **created,
+        "description": None,
+        "ward": None,
+        "availability": None,
+        "owner": None,
+        "sensitive": None,
+        "detail": "summary",
+    }
+    for reader, expected in ((town.bob, created), (town.carol, summary), (town.pending, summary)):
         response = await town.client.get(
             f"/api/v1/listings/{created['id']}", headers=reader.headers
         )
         assert response.status_code == 200, response.text
-        assert response.json() == created
+        assert response.json() == expected
     assert_problem(
         await town.client.get(f"/api/v1/listings/{created['id']}"), 401, "not_authenticated"
     )
@@ -180,17 +191,19 @@ async def test_search_ranks_a_title_match_above_a_description_match(town: Town) 
     )
     await create(town, town.carol, title="Company for a walk", description="An hour's chat.")
 
-    found = await search(town, town.carol, q="garden")
+    # A member of the listings' own community: descriptions are searched too (ADR 0020).
+    reader = town.coordinator
+    found = await search(town, reader, q="garden")
     assert [item["id"] for item in found["items"]] == [in_title["id"], in_description["id"]]
     assert found["next_cursor"] is None
     # Stemming and stop words agree on both engines.
-    assert await titles(town, town.carol, q="the gardens") == [
+    assert await titles(town, reader, q="the gardens") == [
         "Gardening help",
         "Weekly shopping run",
     ]
-    assert await titles(town, town.carol, q="mowing garden") == ["Gardening help"]
-    assert await titles(town, town.carol, q="the and of") == []
-    assert await titles(town, town.carol, q="submarine") == []
+    assert await titles(town, reader, q="mowing garden") == ["Gardening help"]
+    assert await titles(town, reader, q="the and of") == []
+    assert await titles(town, reader, q="submarine") == []
 
 
 async def test_filters_by_kind_category_ward_and_community(town: Town) -> None:
@@ -205,7 +218,9 @@ async def test_filters_by_kind_category_ward_and_community(town: Town) -> None:
     assert await titles(town, town.alice, kind="request") == ["Need a lift"]
     assert await titles(town, town.alice, kind="offer") == ["Garden tidy", "Lifts to town"]
     assert await titles(town, town.alice, category="transport") == ["Need a lift", "Lifts to town"]
-    assert await titles(town, town.alice, ward="Mill Lane") == ["Garden tidy", "Lifts to town"]
+    # Carol's ward is for her own community's eyes: it cannot be searched from outside.
+    assert await titles(town, town.alice, ward="Mill Lane") == ["Lifts to town"]
+    assert await titles(town, town.carol, ward="Mill Lane") == ["Garden tidy"]
     assert await titles(town, town.alice, community="hillside") == ["Garden tidy"]
     assert await titles(
         town, town.alice, community="riverside", category="transport", kind="offer"
