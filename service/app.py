@@ -58,7 +58,11 @@ from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
 from service.transfers.controllers import TransferController
 from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
-from service.web.kit import WAITING_COUNTERS_STATE, app_exception_handlers
+from service.web.kit import (
+    WAITING_COUNTERS_STATE,
+    app_exception_handlers,
+    register_template_globals,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VERSION = "0.1.0"
@@ -142,7 +146,9 @@ def create_app(settings: Settings) -> Litestar:
         ),
         request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
         template_config=TemplateConfig(
-            directory=PACKAGE_DIR / "templates", engine=JinjaTemplateEngine
+            directory=PACKAGE_DIR / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=register_template_globals,
         ),
         openapi_config=OpenAPIConfig(
             title="timebank API",

@@ -51,6 +51,7 @@ from service.web.kit import (
     Form,
     Viewer,
     done_message,
+    form_idempotency_key,
     form_refused,
     page_exception_handlers,
     problem_status,
@@ -109,6 +110,7 @@ class RecordForm(msgspec.Struct, kw_only=True):
     minutes: str = ""
     service_date: str = ""
     description: str = ""
+    form_token: str = ""
 
 
 EXCHANGE_LABELS = {
@@ -505,12 +507,14 @@ class CoordinatorExchangePages(Controller):
             f"Describe the help, in {EXCHANGE_DESCRIPTION_CHARS_MAX} characters or fewer",
             EXCHANGE_DESCRIPTION_CHARS_MAX,
         )
+        key = form_idempotency_key(form, data.form_token)
         if (
             form.failed
             or provider is None
             or recipient is None
             or minutes is None
             or service_date is None
+            or key is None
         ):
             return await _record_page(viewer, form, status=422)
         try:
@@ -525,6 +529,7 @@ class CoordinatorExchangePages(Controller):
                     service_date=service_date,
                     description=description,
                 ),
+                idempotency_key=key,
             )
         except Problem as problem:
             reshow = form_refused(form, problem, RECORD_LABELS)

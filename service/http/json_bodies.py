@@ -28,6 +28,7 @@ from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 
 from service.problems import Problem
+from service.text import UNSAFE_TEXT_MESSAGE, unsafe_text_path
 
 JSON_MEDIA_TYPE = "application/json"
 # Handler (or controller) opt key: True means "this handler reads its own raw body".
@@ -70,6 +71,7 @@ async def json_bodies_only(
         )
     body = await cast("Request[Any, Any, Any]", connection).body()
     try:
+        _refuse_unsafe_text(msgspec.json.decode(body))
         msgspec.json.decode(body, type=body_type)
     except msgspec.ValidationError as error:
         raise Problem(
@@ -78,11 +80,22 @@ async def json_bodies_only(
             detail="Some fields are missing or not valid.",
             extra={"errors": [_body_error(str(error))]},
         ) from None
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise Problem(
             status=400, code="malformed_body", detail="The request body is not valid JSON."
         ) from None
     connection.scope.setdefault("state", {})[_CHECKED_STATE_KEY] = True
+
+
+def _refuse_unsafe_text(decoded: object) -> None:
+    field = unsafe_text_path(decoded)
+    if field is not None:
+        raise Problem(
+            status=400,
+            code="validation_failed",
+            detail="Some fields are missing or not valid.",
+            extra={"errors": [{"field": field, "source": "body", "message": UNSAFE_TEXT_MESSAGE}]},
+        )
 
 
 def _body_error(message: str) -> dict[str, str]:

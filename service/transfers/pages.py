@@ -36,6 +36,7 @@ from service.web.kit import (
     Form,
     Viewer,
     done_message,
+    form_idempotency_key,
     form_refused,
     page_exception_handlers,
     render,
@@ -67,6 +68,7 @@ class GiveForm(msgspec.Struct, kw_only=True):
     hours: str = ""
     minutes: str = ""
     memo: str = ""
+    form_token: str = ""
 
 
 class GrantForm(msgspec.Struct, kw_only=True):
@@ -74,6 +76,7 @@ class GrantForm(msgspec.Struct, kw_only=True):
     hours: str = ""
     minutes: str = ""
     reason: str = ""
+    form_token: str = ""
 
 
 class GivingPages(Controller):
@@ -101,7 +104,8 @@ class GivingPages(Controller):
         memo = data.memo.strip()
         if len(memo) > MEMO_CHARS_MAX:
             form.errors["memo"] = f"Enter a message in {MEMO_CHARS_MAX} characters or fewer"
-        if form.failed or minutes is None:
+        key = form_idempotency_key(form, data.form_token)
+        if form.failed or minutes is None or key is None:
             return await give_page_of(viewer, form, status=422)
         try:
             await transfers.gift(
@@ -111,7 +115,7 @@ class GivingPages(Controller):
                 to_member_id=to_member,
                 to_pool=to_pool,
                 memo=memo,
-                idempotency_key=None,
+                idempotency_key=key,
             )
         except Problem as problem:
             reshow = form_refused(
@@ -259,7 +263,8 @@ class CoordinatorGrantPages(Controller):
             f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
             REASON_CHARS_MAX,
         )
-        if form.failed or member is None or minutes is None:
+        key = form_idempotency_key(form, data.form_token)
+        if form.failed or member is None or minutes is None or key is None:
             return await grant_page_of(viewer, form, status=422)
         try:
             await transfers.pool_grant(
@@ -269,7 +274,7 @@ class CoordinatorGrantPages(Controller):
                 member_id=member,
                 minutes=minutes,
                 reason=reason,
-                idempotency_key=None,
+                idempotency_key=key,
             )
         except Problem as problem:
             return await grant_page_of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import uuid
@@ -18,7 +19,6 @@ from ledger import (
     Unit,
     WriteTransaction,
     run_write,
-    write_transaction,
 )
 from ledger.errors import TransferNotFound
 from service import database
@@ -160,10 +160,16 @@ async def pool_grant(
         raise Problem(status=409, code="member_not_active", detail="That member is not active.")
     community = await Community.objects().where(Community.id == member.community).first().run()
     assert community is not None  # noqa: S101 - foreign key
-    async with write_transaction(engine):
+    transfer_id = derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="grant")
+
+    async def grant(_transaction: WriteTransaction) -> Transfer:
+        # A repeat of the same keyed grant (a double submit, a retried request) finds the
+        # transfer made the first time and records nothing again: one audit line per grant.
+        with contextlib.suppress(TransferNotFound):
+            return await ledger.get_transfer(transfer_id=transfer_id)
         try:
             transfer = await ledger.transfer(
-                id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="grant"),
+                id=transfer_id,
                 debit_account_id=community.pool_account_id,
                 credit_account_id=member.hour_account_id,
                 amount_minor=minutes,
@@ -201,7 +207,9 @@ async def pool_grant(
             reason=reason,
             after={"minutes": minutes, "transfer_id": str(transfer.id)},
         )
-    return transfer
+        return transfer
+
+    return await run_write(engine, grant)
 
 
 async def transfer_visible_to(

@@ -9,6 +9,8 @@ becomes a redirect to the sign-in page that comes back afterwards.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -27,12 +29,14 @@ from litestar.exceptions import (
     TooManyRequestsException,
     ValidationException,
 )
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
 from service.principal import Principal
 from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
+from service.text import UNSAFE_TEXT_MESSAGE, is_unsafe_text
 
 logger = logging.getLogger("timebank.pages")
 
@@ -158,12 +162,21 @@ class Form:
     @classmethod
     def of(cls, data: msgspec.Struct, *, prefix: str = "", secret: tuple[str, ...] = ()) -> Form:
         """The typed values of a posted form; `secret` fields (passwords) are never echoed."""
-        values = {
+        typed = {
             name: value
             for name, value in msgspec.structs.asdict(data).items()
-            if isinstance(value, str) and name not in secret
+            if isinstance(value, str)
         }
-        return cls(values=values, prefix=prefix)
+        # Control characters never reach a service (service/text.py); nor are they echoed.
+        errors = {
+            name: UNSAFE_TEXT_MESSAGE for name, value in typed.items() if is_unsafe_text(value)
+        }
+        values = {
+            name: value
+            for name, value in typed.items()
+            if name not in secret and name not in errors
+        }
+        return cls(values=values, errors=errors, prefix=prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,3 +418,35 @@ def page_exception_handlers() -> ExceptionHandlersMap:
 def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
     """The fixed message a page shows after a POST-redirect-GET with `?done=<flag>`."""
     return messages.get(flag or "")
+
+
+# One-time form tokens ----------------------------------------------------------------
+# A form that moves hours carries a token issued when the page was rendered; the page
+# hands it to the service as its idempotency key, so a double submit (two clicks, a
+# reload after POST) moves the hours once and shows the same result (ADR 0019). Every
+# render issues a new token: after a refusal the ledger remembers the failed id, so a
+# corrected form must not reuse it.
+
+_FORM_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FORM_TOKEN_BYTES = 18
+STALE_FORM_MESSAGE = (
+    "This form could not be read as one we sent. Please check the details and send it again."
+)
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(FORM_TOKEN_BYTES)
+
+
+def form_idempotency_key(form: Form, token: str) -> str | None:
+    """The service's idempotency key for this posted form, or None (with a message) if the
+    token is missing or malformed."""
+    if _FORM_TOKEN_PATTERN.match(token) is None:
+        form.general.append(STALE_FORM_MESSAGE)
+        return None
+    return f"form:{token}"
+
+
+def register_template_globals(engine: JinjaTemplateEngine) -> None:
+    """Template helpers every page may use (see _forms.html's `once()`)."""
+    engine.engine.globals["new_form_token"] = new_form_token

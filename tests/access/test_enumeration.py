@@ -27,6 +27,16 @@ REGISTER_PATH = "/api/v1/auth/register"
 # What differs between any two answers, whoever asked: the request's own id.
 PER_REQUEST_FIELDS = ("request_id",)
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="[^"]+"')
+CSRF_VALUE = re.compile(r'name="_csrf_token" value="([^"]+)"')
+# Every render of a form that moves hours carries a fresh one-time token (ADR 0019).
+FORM_TOKEN_FIELD = re.compile(r'name="form_token" value="[^"]+"')
+FORM_TOKEN_VALUE = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def _field(pattern: re.Pattern[str], page: str) -> str:
+    match = pattern.search(page)
+    assert match, f"no {pattern.pattern} on the page"
+    return match.group(1)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=ENGINES)
@@ -184,9 +194,10 @@ async def test_the_give_page_answers_unknown_and_ineligible_addresses_alike(
         )
         assert signed_in.status_code == 303, signed_in.text
         for label, email in ineligible_emails(world, givers).items():
-            token = await csrf_token(client, "/give")
+            form_page = (await client.get("/give")).text
             fields = {
-                "_csrf_token": token,
+                "_csrf_token": _field(CSRF_VALUE, form_page),
+                "form_token": _field(FORM_TOKEN_VALUE, form_page),
                 "to": "member",
                 "email": email,
                 "hours": "0",
@@ -194,7 +205,9 @@ async def test_the_give_page_answers_unknown_and_ineligible_addresses_alike(
             }
             response = await client.post("/give", data=fields)
             # The form shows back what was typed; everything else must match.
-            shown = CSRF_FIELD.sub("", response.text).replace(email, "EMAIL")
+            shown = FORM_TOKEN_FIELD.sub("", CSRF_FIELD.sub("", response.text)).replace(
+                email, "EMAIL"
+            )
             pages[label] = (response.status_code, shown)
     assert len(set(pages.values())) == 1, {label: page[0] for label, page in pages.items()}
     status, text = pages["unknown"]

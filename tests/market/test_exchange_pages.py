@@ -14,6 +14,7 @@ import httpx
 from tests.members.conftest import PASSWORD, Person, Town
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+FORM_TOKEN_INPUT = re.compile(r'name="form_token" value="([^"]+)"')
 EXCHANGE_URL = re.compile(r"/exchanges/([0-9a-f-]{36})\?done=(\w+)")
 
 
@@ -30,11 +31,17 @@ async def token_from(town: Town, page: str) -> str:
 
 
 async def submit(town: Town, page: str, action: str, fields: dict[str, str]) -> httpx.Response:
-    """Post a form the way a browser does: the token from the page that shows the form."""
-    token = await token_from(town, page)
-    return await town.client.post(
-        action, data={"_csrf_token": token, **fields}, follow_redirects=False
-    )
+    """Post a form the way a browser does: the tokens from the page that shows the form
+    (the CSRF token, and the one-time form token where the form moves hours)."""
+    shown = await town.client.get(page)
+    assert shown.status_code == 200, shown.text
+    csrf = CSRF_INPUT.search(shown.text)
+    assert csrf, f"no CSRF field on {page}"
+    tokens = {"_csrf_token": csrf.group(1)}
+    once = FORM_TOKEN_INPUT.search(shown.text)
+    if once:
+        tokens["form_token"] = once.group(1)
+    return await town.client.post(action, data={**tokens, **fields}, follow_redirects=False)
 
 
 async def sign_in(town: Town, who: Person) -> None:
