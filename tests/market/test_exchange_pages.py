@@ -4,50 +4,16 @@ through /sign-in (a session cookie), forms carry the CSRF token.
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from tests.members.conftest import PASSWORD, Person, Town
+from tests.support.pages import page_text, sign_in, submit, text_of, token_from
+from tests.support.people import Person, Town
 
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 EXCHANGE_URL = re.compile(r"/exchanges/([0-9a-f-]{36})\?done=(\w+)")
-
-
-def text_of(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
-async def token_from(town: Town, page: str) -> str:
-    response = await town.client.get(page)
-    assert response.status_code == 200, response.text
-    match = CSRF_INPUT.search(response.text)
-    assert match, f"no CSRF field on {page}"
-    return match.group(1)
-
-
-async def submit(town: Town, page: str, action: str, fields: dict[str, str]) -> httpx.Response:
-    """Post a form the way a browser does: the token from the page that shows the form."""
-    token = await token_from(town, page)
-    return await town.client.post(
-        action, data={"_csrf_token": token, **fields}, follow_redirects=False
-    )
-
-
-async def sign_in(town: Town, who: Person) -> None:
-    response = await submit(
-        town, "/sign-in", "/sign-in", {"email": who.email, "password": PASSWORD, "next": ""}
-    )
-    assert response.status_code == 303, response.text
-
-
-async def page_text(town: Town, path: str) -> str:
-    response = await town.client.get(path)
-    assert response.status_code == 200, response.text
-    return text_of(response.text)
 
 
 def today() -> str:

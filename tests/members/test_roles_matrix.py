@@ -23,8 +23,8 @@ import pytest_asyncio
 from service.members.controllers import ROUTERS
 from service.members.services import live_grants
 from service.members.tables import Area, Community, Member
-from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
