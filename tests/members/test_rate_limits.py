@@ -18,7 +18,8 @@ from service.http.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimi
 from service.limits import REGISTER_PER_ADDRESS, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS
 from service.members.tables import Member
 from service.problems import Problem
-from tests.members.world import ENGINES, NoRateLimits, World, assert_problem, open_world
+from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.app import NoRateLimits
 from tests.support.people import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
