@@ -16,7 +16,6 @@ import pytest
 from litestar import Litestar
 
 from ledger import Ledger
-from service.exchanges import services as exchanges
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,
@@ -29,6 +28,7 @@ from tests.admin.support import (
     step,
     suspend,
 )
+from tests.support.exchanges import exchange_clock_at
 from tests.support.people import PASSWORD, Person, Town
 
 WELCOME = 120  # minutes every town member starts with
@@ -268,7 +268,7 @@ async def test_a_hold_that_already_ran_out_is_expired_by_the_suspension(
     accepted = await step(town, town.alice, exchange, "accept")
     # The clock passes the hold's end before any sweep has run.
     after_hold = datetime.fromisoformat(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(exchanges, "utc_now", lambda: after_hold)
+    exchange_clock_at(monkeypatch, after_hold)
 
     suspended = await suspend(town, town.bob)
 

@@ -13,6 +13,9 @@ from service import database
 from service.disputes import resolution as dispute_resolution
 from service.disputes import selectors as dispute_selectors
 from service.disputes import services as dispute_services
+from service.exchanges import expiry as exchange_expiry
+from service.exchanges import recording as exchange_recording
+from service.exchanges import services as exchange_services
 from tests.conftest import TestDatabase
 from tests.support.people import TOWN_WELCOME_MINUTES, Person, Town
 
@@ -120,6 +123,16 @@ async def audit_rows(db: TestDatabase, target_id: str) -> list[dict[str, Any]]:
         in_pool=False,
     )
     return rows
+
+
+# Every exchanges module that reads the clock (each imports `utc_now` by name).
+EXCHANGE_CLOCK_READERS = (exchange_services, exchange_expiry, exchange_recording)
+
+
+def exchange_clock_at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
+    """The exchanges feature's clock reads `instant`."""
+    for module in EXCHANGE_CLOCK_READERS:
+        monkeypatch.setattr(module, "utc_now", lambda: instant)
 
 
 # Every disputes module that reads the clock (each imports `utc_now` by name).
