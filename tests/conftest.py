@@ -25,12 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from piccolo.engine.base import Engine
 
 from service import database
 from service.app import create_app
 from service.settings import Settings
+
+# The shared fixtures (`town`, `admin_client`, `live_server`, `browser`, `page`);
+# the helpers they are built from live beside them in tests/support/.
+pytest_plugins = ["tests.support.fixtures"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TIMEBANK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -169,11 +172,3 @@ def settings(db: TestDatabase, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
     return create_app(settings)
-
-
-@pytest.fixture
-async def client(app: Litestar, db: TestDatabase) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
-        # The app activated its own engine for the same database; tests that
-        # query through `db.engine` keep working because both point at one file/database.
-        yield test_client

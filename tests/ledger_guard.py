@@ -15,7 +15,7 @@ from tests.conftest import TestDatabase
 
 @pytest.fixture
 def reader(db: TestDatabase) -> Ledger:
-    """A ledger for direct reads from the test's own loop (the app's pool lives elsewhere)."""
+    """A ledger of its own (no group commit) for the test's direct reads, beside the app's."""
     return Ledger(database.engine_from_url(db.url), group_commit=False)
 
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from tests.members.conftest import Person, Town
+from tests.support.exchanges import days_ago
+from tests.support.pages import post_form
+from tests.support.people import Person, Town
 
-Client = AsyncTestClient[Litestar]
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+Client = httpx.AsyncClient
 REASON = "Reported by two neighbours"
-
-
-def days_ago(days: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
 async def propose(
@@ -87,19 +80,6 @@ async def audit(town: Town, **query: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
-
-
-async def csrf_token(client: Client, page: str = "/sign-in") -> str:
-    """The form token a browser would get from a page (and its tb_csrf cookie)."""
-    response = await client.get(page)
-    match = CSRF_INPUT.search(response.text)
-    assert match, f"no CSRF field on {page}"
-    return match.group(1)
-
-
-async def post_form(client: Client, path: str, fields: dict[str, str]) -> httpx.Response:
-    token = await csrf_token(client)
-    return await client.post(path, data={"_csrf_token": token, **fields}, follow_redirects=False)
 
 
 def session_token(response: httpx.Response) -> str:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 
 from ledger import Ledger
-from service import clock
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,
@@ -30,9 +28,9 @@ from tests.admin.support import (
     step,
     suspend,
 )
-from tests.members.conftest import PASSWORD, Person, Town
+from tests.support.exchanges import exchange_clock_at
+from tests.support.people import PASSWORD, Person, Town
 
-T = TypeVar("T")
 WELCOME = 120  # minutes every town member starts with
 FLOOR = -600  # the communities' default member floor
 
@@ -270,7 +268,7 @@ async def test_a_hold_that_already_ran_out_is_expired_by_the_suspension(
     accepted = await step(town, town.alice, exchange, "accept")
     # The clock passes the hold's end before any sweep has run.
     after_hold = datetime.fromisoformat(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(clock, "utc_now", lambda: after_hold)
+    exchange_clock_at(monkeypatch, after_hold)
 
     suspended = await suspend(town, town.bob)
 
@@ -314,15 +312,6 @@ async def test_bad_status_bodies_are_refused_and_change_nothing(town: Town) -> N
     assert (await admin_member(town, town.bob))["status"] == "active"
 
 
-def in_app_loop(town: Town, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-    """Run `make()` on the loop that serves the app (where its connection pool lives)."""
-
-    async def run() -> T:
-        return await make()
-
-    return asyncio.to_thread(town.client.blocking_portal.call, run)
-
-
 async def test_two_admins_suspending_at_once_suspend_once(town: Town) -> None:
     app: Litestar = town.client.app
     path = f"/api/v1/admin/members/{town.bob.id}/suspend"
@@ -337,7 +326,7 @@ async def test_two_admins_suspending_at_once_suspend_once(town: Town) -> None:
                 )
             )
 
-    responses = await in_app_loop(town, both)
+    responses = await both()
     assert sorted(r.status_code for r in responses) == [200, 409]
     assert len(await audit(town, action="member.suspend")) == 1
 

@@ -15,13 +15,12 @@ from tests.admin.support import (
     REASON,
     admin_member,
     audit,
-    csrf_token,
     page_session,
-    post_form,
     propose,
     step,
 )
-from tests.members.conftest import PASSWORD, Town
+from tests.support.pages import csrf_token, post_form
+from tests.support.people import PASSWORD, Town
 
 PAGES = ("/admin", "/admin/members", "/admin/audit", "/admin/ledger", "/admin/ledger/verify")
 

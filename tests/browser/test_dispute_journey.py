@@ -14,24 +14,29 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
-from tests.browser.test_exchange_journey import (
+from tests.support.browser import (
     ADMIN_EMAIL,
     ASKER_EMAIL,
     PASSWORD,
     PROVIDER_EMAIL,
+    assert_no_axe_violations,
+    journey_members,
     main_nav,
-    members,
+    save_screenshot,
     signed_in_page,
 )
-
-__all__ = ["members"]  # the fixture, used by name below
+from tests.support.server import LiveServer
 
 
 async def _token(http: httpx.AsyncClient, email: str) -> dict[str, str]:
     response = await http.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    await journey_members(live_server, monkeypatch)
 
 
 @pytest.fixture

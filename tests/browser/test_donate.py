@@ -9,9 +9,6 @@ signed exactly as Stripe signs them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,14 +16,6 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import (
-    LiveServer,
-    _free_port,
-    _server_env,
-    _wait_until_listening,
-    assert_no_axe_violations,
-    save_screenshot,
-)
 from tests.conftest import TestDatabase
 from tests.donations import stripe_events as ev
 from tests.donations.fake_stripe import (
@@ -35,6 +24,8 @@ from tests.donations.fake_stripe import (
     FakeStripe,
     FakeStripeServer,
 )
+from tests.support.browser import assert_no_axe_violations, save_screenshot
+from tests.support.server import LiveServer, live_server_on
 
 ADMIN_EMAIL = "admin@example.org"
 PASSWORD = "a long browser password"
@@ -51,32 +42,14 @@ def stripe_server(
     db: TestDatabase, tmp_path: Path, fake_stripe: FakeStripe
 ) -> Iterator[LiveServer]:
     """`timebank serve` with donations switched on, its SDK pointed at the fake Stripe."""
-    port = _free_port()
-    data_dir = tmp_path / "server-data"
-    env = {
-        **_server_env(db.url, data_dir),
-        "STRIPE_SECRET_KEY": SECRET_KEY,
-        "STRIPE_WEBHOOK_SECRET": ev.WEBHOOK_SECRET,
-        "STRIPE_API_BASE": fake_stripe.base_url,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    drain: threading.Thread | None = None
-    try:
-        drain = _wait_until_listening(process, port)
-        yield LiveServer(base_url=f"http://127.0.0.1:{port}", db=db, data_dir=data_dir)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if drain is not None:
-            drain.join(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    with live_server_on(
+        db,
+        tmp_path / "server-data",
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET=ev.WEBHOOK_SECRET,
+        STRIPE_API_BASE=fake_stripe.base_url,
+    ) as server:
+        yield server
 
 
 @pytest.fixture

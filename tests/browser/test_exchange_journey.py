@@ -9,49 +9,25 @@ exchanges and giving features, in their normal and error states.
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
-
-PASSWORD = "a long browser password"
-ADMIN_EMAIL = "admin@example.org"
-PROVIDER_EMAIL = "maggie@example.org"
-ASKER_EMAIL = "bert@example.org"
+from tests.support.browser import (
+    ADMIN_EMAIL,
+    ASKER_EMAIL,
+    PROVIDER_EMAIL,
+    assert_no_axe_violations,
+    journey_members,
+    main_nav,
+    save_screenshot,
+    signed_in_page,
+)
+from tests.support.server import LiveServer
 
 
 @pytest.fixture
 async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TIMEBANK_ADMIN_PASSWORD", PASSWORD)
-    live_server.run_cli("create-admin", "--email", ADMIN_EMAIL, "--name", "Ada Admin")
-    async with httpx.AsyncClient(base_url=live_server.base_url) as http:
-        for email, name in ((PROVIDER_EMAIL, "Maggie Hughes"), (ASKER_EMAIL, "Bert Price")):
-            response = await http.post(
-                "/api/v1/auth/register",
-                json={
-                    "email": email,
-                    "password": PASSWORD,
-                    "display_name": name,
-                    "community": "home",
-                },
-            )
-            assert response.status_code == 201, response.text
-
-
-async def signed_in_page(browser: Browser, live_server: LiveServer, email: str) -> Page:
-    context = await browser.new_context(java_script_enabled=True, accept_downloads=True)
-    page = await context.new_page()
-    await page.goto(live_server.base_url + "/sign-in")
-    await page.get_by_label("Email address", exact=True).fill(email)
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/dashboard")
-    return page
-
-
-def main_nav(page: Page) -> Locator:
-    return page.get_by_role("navigation", name="Main")
+    await journey_members(live_server, monkeypatch)
 
 
 async def publish_offer(page: Page) -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
+from tests.support.browser import assert_no_axe_violations, save_screenshot
+from tests.support.server import LiveServer
 
 
 async def test_home_page_loads_and_is_accessible(live_server: LiveServer, page: Page) -> None:

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
+from tests.support.browser import assert_no_axe_violations, save_screenshot
+from tests.support.server import LiveServer
 
 PASSWORD = "a long browser password"
 MEMBER_EMAIL = "maggie@example.org"

@@ -18,7 +18,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from service.demo.commands import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
-from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
+from tests.support.browser import assert_no_axe_violations, save_screenshot
+from tests.support.server import LiveServer
 
 COUNCIL_EMAIL = "council@demo.example"
 VOLUME_EXCHANGES = "2000"

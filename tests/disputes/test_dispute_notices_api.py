@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from service.limits import DISPUTE_OUTCOME_NOTICE_DAYS
-from tests.disputes.test_disputes import completed, disputed, resolve, shifted_clock
-from tests.market.test_exchanges import propose
-from tests.members.conftest import Person, Town
+from tests.support.exchanges import completed, disputed, propose, resolve, shifted_clock
+from tests.support.people import Person, Town
 
 
 async def notices(town: Town, who: Person) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 
-from tests.disputes.test_disputes import completed, disputed
-from tests.market.test_exchange_pages import page_text, sign_in, submit
-from tests.market.test_exchanges import WELCOME, account
-from tests.members.conftest import Town
+from tests.support.exchanges import WELCOME, account, completed, disputed
+from tests.support.pages import page_text, sign_in, submit
+from tests.support.people import Town
 
 DISPUTE_URL = re.compile(r"/disputes/([0-9a-f-]{36})\?done=(\w+)")
 

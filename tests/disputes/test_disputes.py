@@ -10,80 +10,26 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
-from piccolo.querystring import QueryString
 
 from ledger import Ledger
-from service import database
-from service.disputes import resolution as dispute_resolution
-from service.disputes import selectors as dispute_selectors
-from service.disputes import services as dispute_services
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
-from tests.market.test_exchanges import WELCOME, account, in_app_loop, ok, propose
-from tests.members.conftest import Person, Town
-
-# Helpers ----------------------------------------------------------------------
-
-
-async def completed(
-    town: Town, provider: Person, recipients: list[Person], minutes: int = 60
-) -> dict[str, Any]:
-    """An exchange the recipients asked for, the provider accepted, a recipient confirmed."""
-    exchange = await propose(town, recipients[0], provider, recipients, minutes=minutes)
-    for person in [provider, *recipients[1:]]:
-        await ok(town, person, exchange, "accept")
-    return await ok(town, recipients[0], exchange, "complete")
-
-
-async def open_dispute(
-    town: Town, who: Person, exchange: dict[str, Any], reason: str = "It did not happen"
-) -> httpx.Response:
-    return await town.client.post(
-        f"/api/v1/exchanges/{exchange['id']}/dispute", headers=who.headers, json={"reason": reason}
-    )
-
-
-async def disputed(town: Town, who: Person, exchange: dict[str, Any]) -> dict[str, Any]:
-    response = await open_dispute(town, who, exchange)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def resolve(town: Town, dispute: dict[str, Any], **body: Any) -> httpx.Response:
-    return await town.client.post(
-        f"/api/v1/admin/disputes/{dispute['id']}/resolve",
-        headers=town.admin.headers,
-        json={"note": "Both sides heard.", **body},
-    )
-
-
-async def audit_rows(db: TestDatabase, target_id: str) -> list[dict[str, Any]]:
-    engine = database.engine_from_url(db.url)
-    rows: list[dict[str, Any]] = await engine.run_querystring(
-        QueryString(
-            "SELECT actor_id, action, before_json, after_json FROM member_audit "
-            "WHERE target_id = {} ORDER BY at",
-            target_id,
-        ),
-        in_pool=False,
-    )
-    return rows
-
-
-def shifted_clock(monkeypatch: pytest.MonkeyPatch, days: float) -> None:
-    """The disputes feature's clock runs `days` ahead of the real one (sign-in keeps real time)."""
-    shifted = SimpleNamespace(utc_now=lambda: datetime.now(UTC) + timedelta(days=days))
-    for module in (dispute_services, dispute_selectors, dispute_resolution):
-        monkeypatch.setattr(module, "clock", shifted)
-
+from tests.support.exchanges import (
+    WELCOME,
+    account,
+    audit_rows,
+    completed,
+    disputed,
+    open_dispute,
+    propose,
+    resolve,
+    shifted_clock,
+)
+from tests.support.people import Town
 
 # Opening ----------------------------------------------------------------------
 
@@ -262,7 +208,7 @@ async def test_two_admins_at_once_have_one_winner(town: Town) -> None:
                 )
             )
 
-    responses = await in_app_loop(town, all_at_once)
+    responses = await all_at_once()
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200, 409, 409], [r.text for r in responses]
     winner = next(r.json() for r in responses if r.status_code == 200)

@@ -17,9 +17,17 @@ from ledger import Ledger
 from service.disputes.floors import restore_overridden_floors
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
-from tests.disputes.test_disputes import audit_rows, completed, disputed, resolve
-from tests.market.test_exchanges import WELCOME, account, in_app_loop, ok, propose
-from tests.members.conftest import Person, Town
+from tests.support.exchanges import (
+    WELCOME,
+    account,
+    audit_rows,
+    completed,
+    disputed,
+    ok,
+    propose,
+    resolve,
+)
+from tests.support.people import Person, Town
 
 AGREED_FLOOR = -600  # the communities' default member floor
 
@@ -46,10 +54,7 @@ async def overridden_to_660(town: Town) -> None:
 
 async def restore(town: Town) -> int:
     app: Litestar = town.client.app
-    return await in_app_loop(
-        town,
-        lambda: restore_overridden_floors(engine=app.state.engine, ledger=app.state.ledger),
-    )
+    return await restore_overridden_floors(engine=app.state.engine, ledger=app.state.ledger)
 
 
 async def earns(town: Town, minutes: int) -> None:

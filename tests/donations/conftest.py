@@ -1,9 +1,7 @@
 """Donations tests: the app talks to a fake Stripe on loopback through the real SDK.
 
-Each test gets a fresh database and app. Everything runs on the test's own
-event loop: the app's lifespan (so the PostgreSQL pool and the Stripe client),
-the requests (through `httpx.ASGITransport`, so `asyncio.gather` of requests is
-truly concurrent) and the test's direct reads of tables and the ledger.
+Each test gets a fresh database and app, run on the test's own event loop
+(tests.support.app.running), as every folder's app is.
 
 Every test here ends by checking the ledger: the GBP unit sums to zero, the
 HOUR unit too, and `verify()` finds nothing wrong.
@@ -11,10 +9,8 @@ HOUR unit too, and `verify()` finds nothing wrong.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,17 +22,20 @@ from litestar import Litestar
 from ledger import Ledger, Unit
 from service import database
 from service.app import create_app
-from service.members import roles as members_roles
 from service.members.tables import Community
 from service.settings import Settings, StripeSettings
 from tests.conftest import TestDatabase, _run_in_own_loop
 from tests.donations import stripe_events
 from tests.donations.fake_stripe import SECRET_KEY, FakeStripe, FakeStripeServer
-from tests.members.conftest import PASSWORD, Person
-from tests.members.world import NoRateLimits
-
-BASE_URL = "http://testserver.local"
-ADMIN_EMAIL = "admin@example.org"
+from tests.support.app import BASE_URL, NoRateLimits, running
+from tests.support.people import (
+    ADMIN_EMAIL,
+    Person,
+    first_admin,
+    new_area,
+    new_community,
+    person,
+)
 
 
 @pytest.fixture
@@ -94,33 +93,6 @@ class Gifts:
     bob: Person
 
 
-@asynccontextmanager
-async def running(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's lifespan in a task of its own (pytest-asyncio sets a fixture up and tears
-    it down in different tasks; a lifespan must be entered and left in one)."""
-    ready: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def keep_running() -> None:
-        try:
-            async with app.lifespan():
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-                    ready.set_result(client)
-                    await stop.wait()
-        except BaseException as error:
-            if not ready.done():
-                ready.set_exception(error)
-            raise
-
-    keeper = asyncio.create_task(keep_running())
-    try:
-        yield await ready
-    finally:
-        stop.set()
-        await keeper
-
-
 @pytest.fixture
 async def gifts(settings: Settings, db: TestDatabase) -> AsyncIterator[Gifts]:
     del db  # the settings name its database; asked for so that it exists
@@ -130,49 +102,20 @@ async def gifts(settings: Settings, db: TestDatabase) -> AsyncIterator[Gifts]:
         yield await _populate(app, client)
 
 
-async def sign_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-async def _member(client: httpx.AsyncClient, email: str, community: str) -> Person:
-    name = email.split("@", maxsplit=1)[0].title()
-    body = {"email": email, "password": PASSWORD, "display_name": name}
-    response = await client.post("/api/v1/auth/register", json={**body, "community": community})
-    assert response.status_code == 201, response.text
-    return Person(uuid.UUID(response.json()["id"]), email, await sign_in(client, email))
-
-
 async def _populate(app: Litestar, client: httpx.AsyncClient) -> Gifts:
-    await members_roles.admin_bootstrap(
-        engine=app.state.engine,
-        ledger=app.state.ledger,
-        email=ADMIN_EMAIL,
-        password=PASSWORD,
-        display_name="Ada Admin",
-    )
-    headers = await sign_in(client, ADMIN_EMAIL)
-    me = await client.get("/api/v1/me", headers=headers)
-    admin = Person(uuid.UUID(me.json()["id"]), ADMIN_EMAIL, headers)
+    admin = await first_admin(app, client, ADMIN_EMAIL)
     for slug in ("north", "south"):
-        response = await client.post(
-            "/api/v1/admin/areas", json={"name": slug.title(), "slug": slug}, headers=headers
-        )
-        assert response.status_code == 201, response.text
+        await new_area(client, admin, slug, slug.title())
     for slug, area in (("riverside", "north"), ("oakfield", "north"), ("hillside", "south")):
-        response = await client.post(
-            "/api/v1/admin/communities",
-            headers=headers,
-            json={"name": slug.title(), "slug": slug, "area": area, "requires_approval": False},
+        await new_community(
+            client, admin, slug, area=area, requires_approval=False, welcome_minutes=None
         )
-        assert response.status_code == 201, response.text
     return Gifts(
         app=app,
         client=client,
         admin=admin,
-        alice=await _member(client, "alice@example.org", "riverside"),
-        bob=await _member(client, "bob@example.org", "riverside"),
+        alice=await person(client, "alice@example.org", "riverside"),
+        bob=await person(client, "bob@example.org", "riverside"),
     )
 
 

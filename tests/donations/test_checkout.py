@@ -8,8 +8,9 @@ import pytest
 from service.app import create_app
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.settings import Settings, StripeSettings
-from tests.donations.conftest import Gifts, open_checkout, running
+from tests.donations.conftest import Gifts, open_checkout
 from tests.donations.fake_stripe import FakeStripe
+from tests.support.app import running
 
 CHECKOUT = "/api/v1/donations/checkout"
 GIFT_AID = {

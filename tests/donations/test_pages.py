@@ -16,9 +16,10 @@ from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.formatting import money_text, month_text
 from service.settings import Settings, StripeSettings
 from tests.donations import stripe_events as ev
-from tests.donations.conftest import Gifts, Person, deliver, open_checkout, running
+from tests.donations.conftest import Gifts, deliver, open_checkout
 from tests.donations.fake_stripe import FakeStripe
-from tests.members.conftest import PASSWORD
+from tests.support.app import running
+from tests.support.people import PASSWORD, Person
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 DONATE_FIELDS = {

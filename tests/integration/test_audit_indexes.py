@@ -8,8 +8,8 @@ from pathlib import Path
 
 from service import database
 from tests.conftest import TestDatabase
-from tests.integration.test_cli import run_timebank
 from tests.ledger.raw_database import RawDatabase, raw_database
+from tests.support.server import run_timebank
 
 MIGRATION_ID = "2026-11-26T11:00:00:000000"
 INDEX_COLUMNS = {

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from ledger import Ledger, Unit, write_transaction
-from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
+from tests.conftest import TestDatabase
 from tests.ledger.conftest import new_id
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_timebank(db: TestDatabase, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        **FAST_PASSWORD_HASHING,
-        "TIMEBANK_DATA_DIR": str(tmp_path / "data"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.server import run_timebank
 
 
 async def _some_history(db: TestDatabase) -> Ledger:

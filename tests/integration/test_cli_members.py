@@ -6,9 +6,6 @@ read the database afterwards through the test's engine.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +23,12 @@ from service.members import roles as members_roles
 from service.members import services
 from service.members.schemas import RegisterIn
 from service.members.tables import Area, Community, Member, RoleGrant
-from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
+from tests.conftest import TestDatabase
+from tests.support.server import run_timebank
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "admin-password-for-tests"
 DEMO_PASSWORD = "timebank-demo"
 # Each command hashes passwords at the production argon2 cost.
-COMMAND_TIMEOUT_SECONDS = 300
 COUNTED_TABLES = (
     "member_area",
     "member_community",
@@ -50,34 +46,6 @@ COUNTED_TABLES = (
     "dispute_statement",
     "dispute_correction",
 )
-
-
-def run_timebank(
-    db: TestDatabase, tmp_path: Path, *args: str, admin_password: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        **FAST_PASSWORD_HASHING,
-        "TIMEBANK_DATA_DIR": str(tmp_path / "data"),
-    }
-    env.pop("TIMEBANK_ADMIN_PASSWORD", None)
-    env.pop("TIMEBANK_DEMO_PASSWORD", None)
-    env.pop("TIMEBANK_ENV", None)
-    env.pop("EXCHANGE_HOLD_DAYS", None)  # the demo's holds last the default 14 days
-    if admin_password is not None:
-        env["TIMEBANK_ADMIN_PASSWORD"] = admin_password
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,  # no terminal: a prompt for a password would fail
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_SECONDS,
-        check=False,
-    )
 
 
 async def row_counts(db: TestDatabase) -> dict[str, int]:

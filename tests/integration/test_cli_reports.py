@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.transactions import read_connection, write_transaction
 from tests.conftest import TestDatabase
-from tests.integration.test_cli_members import run_timebank
+from tests.support.server import run_timebank
 
 ROLLUP_TABLES = (
     "reports_flow",

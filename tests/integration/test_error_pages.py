@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+
+from tests.support.app import AppClient
 
 PROBLEM = "application/problem+json"
 # What Chromium and Firefox send when following a link or typing an address.
@@ -21,7 +21,7 @@ def _assert_error_page(text: str, heading: str) -> None:
     assert "problem" not in text
 
 
-async def test_browser_gets_an_html_404_page(client: AsyncTestClient[Litestar]) -> None:
+async def test_browser_gets_an_html_404_page(client: AppClient) -> None:
     response = await client.get("/no-such-page", headers={"accept": BROWSER_ACCEPT})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
@@ -31,14 +31,14 @@ async def test_browser_gets_an_html_404_page(client: AsyncTestClient[Litestar]) 
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-async def test_unknown_path_below_a_page_is_html_too(client: AsyncTestClient[Litestar]) -> None:
+async def test_unknown_path_below_a_page_is_html_too(client: AppClient) -> None:
     response = await client.get("/listings/not-a-number/edit", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
 
 
 async def test_browser_gets_an_html_405_page_with_allow(
-    client: AsyncTestClient[Litestar],
+    client: AppClient,
 ) -> None:
     response = await client.post(
         "/dashboard",
@@ -54,7 +54,7 @@ async def test_browser_gets_an_html_405_page_with_allow(
 
 @pytest.mark.parametrize("path", ["/api/v1/no-such", "/api", "/health/no-such", "/ready/x"])
 async def test_machine_paths_keep_problem_documents_for_browsers(
-    client: AsyncTestClient[Litestar], path: str
+    client: AppClient, path: str
 ) -> None:
     response = await client.get(path, headers={"accept": BROWSER_ACCEPT})
     assert response.status_code == 404
@@ -65,7 +65,7 @@ async def test_machine_paths_keep_problem_documents_for_browsers(
 
 
 async def test_api_wrong_method_stays_a_problem_for_browsers(
-    client: AsyncTestClient[Litestar],
+    client: AppClient,
 ) -> None:
     response = await client.post("/health", headers={"accept": BROWSER_ACCEPT})
     assert response.status_code == 405
@@ -85,7 +85,7 @@ async def test_api_wrong_method_stays_a_problem_for_browsers(
     ],
 )
 async def test_json_clients_keep_problem_documents_on_page_paths(
-    client: AsyncTestClient[Litestar], accept: str | None
+    client: AppClient, accept: str | None
 ) -> None:
     headers = {"accept": accept} if accept else {}
     response = await client.get("/no-such-page", headers=headers)
@@ -95,7 +95,7 @@ async def test_json_clients_keep_problem_documents_on_page_paths(
 
 
 async def test_page_wrong_method_stays_a_problem_for_json_clients(
-    client: AsyncTestClient[Litestar],
+    client: AppClient,
 ) -> None:
     response = await client.delete("/dashboard", headers={"accept": "application/json"})
     assert response.status_code == 405

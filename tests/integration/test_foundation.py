@@ -11,7 +11,6 @@ import msgspec
 import pytest
 from litestar import Litestar, get, post
 from litestar.params import Body
-from litestar.testing import AsyncTestClient
 
 from ledger.errors import ExceedsFloor
 from service.app import create_app
@@ -19,6 +18,7 @@ from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.problems import exception_handlers
 from service.settings import Settings
 from tests.conftest import admin_execute, postgres_url
+from tests.support.app import AppClient, running
 
 PROBLEM = "application/problem+json"
 
@@ -46,13 +46,13 @@ def app(settings: Settings) -> Litestar:
     return application
 
 
-async def test_health_answers(client: AsyncTestClient[Litestar]) -> None:
+async def test_health_answers(client: AppClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-async def test_ready_when_migrated(client: AsyncTestClient[Litestar]) -> None:
+async def test_ready_when_migrated(client: AppClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200, response.text
     assert response.json()["pending_migrations"] == []
@@ -75,7 +75,7 @@ async def test_ready_is_503_when_not_migrated(tmp_path: Path, empty_database_url
     settings = Settings(
         database_url=empty_database_url, secret_key="k" * 40, data_dir=str(tmp_path)
     )
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with running(create_app(settings), follow_redirects=True) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -90,13 +90,13 @@ async def test_ready_is_503_when_database_unreachable(tmp_path: Path) -> None:
         secret_key="k" * 40,
         data_dir=str(tmp_path),
     )
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with running(create_app(settings), follow_redirects=True) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
 
 
-async def test_openapi_document_and_reference_page(client: AsyncTestClient[Litestar]) -> None:
+async def test_openapi_document_and_reference_page(client: AppClient) -> None:
     document = await client.get("/schema/openapi.json")
     assert document.status_code == 200
     assert document.json()["openapi"].startswith("3.")
@@ -107,7 +107,7 @@ async def test_openapi_document_and_reference_page(client: AsyncTestClient[Lites
     assert "<script" not in page.text
 
 
-async def test_home_page_is_html_with_landmarks(client: AsyncTestClient[Litestar]) -> None:
+async def test_home_page_is_html_with_landmarks(client: AppClient) -> None:
     response = await client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -115,13 +115,13 @@ async def test_home_page_is_html_with_landmarks(client: AsyncTestClient[Litestar
         assert landmark in response.text
 
 
-async def test_static_css_is_served(client: AsyncTestClient[Litestar]) -> None:
+async def test_static_css_is_served(client: AppClient) -> None:
     response = await client.get("/static/css/site.css")
     assert response.status_code == 200
     assert ":focus-visible" in response.text
 
 
-async def test_malformed_json_is_400_problem(client: AsyncTestClient[Litestar]) -> None:
+async def test_malformed_json_is_400_problem(client: AppClient) -> None:
     response = await client.post(
         "/api/test/echo", content=b"{not json", headers={"content-type": "application/json"}
     )
@@ -142,7 +142,7 @@ async def test_malformed_json_is_400_problem(client: AsyncTestClient[Litestar]) 
     ],
 )
 async def test_invalid_fields_are_listed(
-    client: AsyncTestClient[Litestar], body: dict[str, object], field: str
+    client: AppClient, body: dict[str, object], field: str
 ) -> None:
     response = await client.post("/api/test/echo", json=body)
     assert response.status_code == 400
@@ -152,26 +152,26 @@ async def test_invalid_fields_are_listed(
     assert any(field in error["field"] or field in error["message"] for error in problem["errors"])
 
 
-async def test_valid_body_passes(client: AsyncTestClient[Litestar]) -> None:
+async def test_valid_body_passes(client: AppClient) -> None:
     response = await client.post("/api/test/echo", json={"name": "Ann", "count": 2})
     assert response.status_code == 201
     assert response.json() == {"name": "Ann", "count": 2}
 
 
-async def test_unknown_path_is_404_problem(client: AsyncTestClient[Litestar]) -> None:
+async def test_unknown_path_is_404_problem(client: AppClient) -> None:
     response = await client.get("/no/such/page")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
     assert response.json()["code"] == "not_found"
 
 
-async def test_wrong_method_is_405_problem(client: AsyncTestClient[Litestar]) -> None:
+async def test_wrong_method_is_405_problem(client: AppClient) -> None:
     response = await client.post("/health")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
 
 
-async def test_oversized_body_is_413_problem(client: AsyncTestClient[Litestar]) -> None:
+async def test_oversized_body_is_413_problem(client: AppClient) -> None:
     payload = b'{"name": "' + b"x" * (REQUEST_BODY_SIZE_MAX_BYTES + 10) + b'", "count": 1}'
     response = await client.post(
         "/api/test/echo", content=payload, headers={"content-type": "application/json"}
@@ -180,7 +180,7 @@ async def test_oversized_body_is_413_problem(client: AsyncTestClient[Litestar]) 
     assert response.json()["code"] == "request_too_large"
 
 
-async def test_unexpected_error_is_500_without_internals(client: AsyncTestClient[Litestar]) -> None:
+async def test_unexpected_error_is_500_without_internals(client: AppClient) -> None:
     response = await client.get("/api/test/boom", headers={"x-request-id": "req-12345678"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -192,7 +192,7 @@ async def test_unexpected_error_is_500_without_internals(client: AsyncTestClient
         assert leak not in text
 
 
-async def test_security_headers_on_pages_and_errors(client: AsyncTestClient[Litestar]) -> None:
+async def test_security_headers_on_pages_and_errors(client: AppClient) -> None:
     for path in ("/", "/no/such/page", "/health"):
         response = await client.get(path)
         csp = response.headers["content-security-policy"]
@@ -209,7 +209,7 @@ async def test_ledger_errors_become_problems_with_the_available_balance() -> Non
         raise ExceedsFloor(account_id="a", available_minor=-90, floor_minor=-300, amount_minor=300)
 
     throwaway = Litestar(route_handlers=[spend], exception_handlers=exception_handlers())
-    async with AsyncTestClient(app=throwaway) as test_client:
+    async with running(throwaway) as test_client:
         response = await test_client.get("/spend")
     assert response.status_code == 409
     body = response.json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -49,3 +50,44 @@ async def open_hours(
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+FUNDED_MINUTES = 100  # what `funded` gives alice
+
+
+@dataclass
+class Funded:
+    """An issuance account (no floor), alice holding `minutes` from it, and bob holding none."""
+
+    issuance: uuid.UUID
+    alice: uuid.UUID
+    bob: uuid.UUID
+
+
+async def fund(
+    ledger: Ledger,
+    *,
+    minutes: int = FUNDED_MINUTES,
+    issuance_owner: str = "community:1:issuance",
+    actor: str = "system",
+) -> Funded:
+    """Open issuance, alice and bob, and credit alice `minutes` (a welcome credit)."""
+    issuance = await open_hours(ledger, issuance_owner, floor_minor=None)
+    alice = await open_hours(ledger, "member:alice")
+    bob = await open_hours(ledger, "member:bob")
+    await ledger.transfer(
+        id=new_id(),
+        debit_account_id=issuance.id,
+        credit_account_id=alice.id,
+        amount_minor=minutes,
+        unit=Unit.HOUR,
+        code="welcome",
+        actor=actor,
+    )
+    return Funded(issuance.id, alice.id, bob.id)
+
+
+@pytest.fixture
+async def funded(ledger: Ledger) -> Funded:
+    """The test's `ledger`, funded: alice holds 100 minutes, bob none."""
+    return await fund(ledger)

@@ -33,7 +33,7 @@ from ledger import Chain, Ledger, NewTransfer, Transfer, Unit, transactions
 from ledger import errors as ledger_errors
 from ledger.errors import LedgerError
 from tests.conftest import TestDatabase
-from tests.ledger.conftest import Clock, new_id, open_hours
+from tests.ledger.conftest import Clock, fund, new_id, open_hours
 
 WRITERS = 16
 # Each SQLite write commits (and syncs) on its own: fewer of them show the same.
@@ -247,20 +247,9 @@ def split(results: list[Any]) -> tuple[list[Any], list[BaseException]]:
 @pytest.fixture
 async def pair(db: TestDatabase, clock: Clock, request: pytest.FixtureRequest) -> Pair:
     ledger = Ledger(db.engine, clock=clock, group_commit=request.param)
-    issuance = await open_hours(ledger, "community:1:issuance", floor_minor=None)
-    alice = await open_hours(ledger, "member:alice")
-    bob = await open_hours(ledger, "member:bob")
-    await ledger.transfer(
-        id=new_id(),
-        debit_account_id=issuance.id,
-        credit_account_id=alice.id,
-        amount_minor=1_000,
-        unit=Unit.HOUR,
-        code="welcome",
-        actor="system:test",
-    )
+    funds = await fund(ledger, minutes=1_000, actor="system:test")
     await warm_pool(db, 12)
-    return Pair(ledger, clock, alice.id, bob.id)
+    return Pair(ledger, clock, funds.alice, funds.bob)
 
 
 PAIR_MODES = pytest.mark.parametrize(

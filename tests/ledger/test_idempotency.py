@@ -9,29 +9,13 @@ from uuid import UUID
 import pytest
 
 from ledger import Ledger, LedgerError, NewPending, Unit
-from tests.ledger.conftest import Clock, new_id, open_hours
-
-
-async def _funded(ledger: Ledger) -> tuple:
-    issuance = await open_hours(ledger, "community:1:issuance", floor_minor=None)
-    alice = await open_hours(ledger, "member:alice")
-    bob = await open_hours(ledger, "member:bob")
-    await ledger.transfer(
-        id=new_id(),
-        debit_account_id=issuance.id,
-        credit_account_id=alice.id,
-        amount_minor=100,
-        unit=Unit.HOUR,
-        code="welcome",
-        actor="system",
-    )
-    return issuance.id, alice.id, bob.id
+from tests.ledger.conftest import Clock, Funded, new_id
 
 
 async def test_same_id_same_content_returns_the_original_and_moves_nothing(
-    ledger: Ledger, clock: Clock
+    ledger: Ledger, funded: Funded, clock: Clock
 ) -> None:
-    _, alice, bob = await _funded(ledger)
+    alice, bob = funded.alice, funded.bob
     request = {
         "id": new_id(),
         "debit_account_id": alice,
@@ -56,9 +40,9 @@ async def test_same_id_same_content_returns_the_original_and_moves_nothing(
     [("amount_minor", 41), ("memo", "another memo"), ("code", "gift"), ("actor", "member:bob")],
 )
 async def test_same_id_different_content_names_the_field(
-    ledger: Ledger, field: str, value: object
+    ledger: Ledger, funded: Funded, field: str, value: object
 ) -> None:
-    _, alice, bob = await _funded(ledger)
+    alice, bob = funded.alice, funded.bob
     request = {
         "id": new_id(),
         "debit_account_id": alice,
@@ -76,8 +60,10 @@ async def test_same_id_different_content_names_the_field(
     assert caught.value.data["requested"] == value
 
 
-async def test_an_id_used_for_another_kind_is_refused(ledger: Ledger, clock: Clock) -> None:
-    _, alice, bob = await _funded(ledger)
+async def test_an_id_used_for_another_kind_is_refused(
+    ledger: Ledger, funded: Funded, clock: Clock
+) -> None:
+    alice, bob = funded.alice, funded.bob
     transfer_id = new_id()
     await ledger.transfer(
         id=transfer_id,
@@ -102,8 +88,10 @@ async def test_an_id_used_for_another_kind_is_refused(ledger: Ledger, clock: Clo
     assert caught.value.code == "exists_with_different_kind"
 
 
-async def test_a_failed_id_keeps_failing_with_its_first_reason(ledger: Ledger) -> None:
-    issuance, alice, bob = await _funded(ledger)
+async def test_a_failed_id_keeps_failing_with_its_first_reason(
+    ledger: Ledger, funded: Funded
+) -> None:
+    issuance, alice, bob = funded.issuance, funded.alice, funded.bob
     request = {
         "id": new_id(),
         "debit_account_id": alice,
@@ -135,8 +123,8 @@ async def test_a_failed_id_keeps_failing_with_its_first_reason(ledger: Ledger) -
     assert (await ledger.balance(account_id=bob)).balance_minor == 0
 
 
-async def test_shape_errors_do_not_bind_the_id(ledger: Ledger) -> None:
-    _, alice, bob = await _funded(ledger)
+async def test_shape_errors_do_not_bind_the_id(ledger: Ledger, funded: Funded) -> None:
+    alice, bob = funded.alice, funded.bob
     transfer_id = new_id()
     with pytest.raises(LedgerError, match="code_invalid"):
         await ledger.transfer(
@@ -160,8 +148,10 @@ async def test_shape_errors_do_not_bind_the_id(ledger: Ledger) -> None:
     assert done.id == transfer_id
 
 
-async def test_resent_post_and_reversal_return_originals(ledger: Ledger, clock: Clock) -> None:
-    _, alice, bob = await _funded(ledger)
+async def test_resent_post_and_reversal_return_originals(
+    ledger: Ledger, funded: Funded, clock: Clock
+) -> None:
+    alice, bob = funded.alice, funded.bob
     pending = await ledger.pending_transfer(
         id=new_id(),
         debit_account_id=alice,
@@ -210,10 +200,10 @@ def _hold(alice: UUID, bob: UUID, expires_at: datetime, amount_minor: int = 30) 
 
 
 async def test_a_pending_resent_after_its_expiry_passed_gets_its_first_answer(
-    ledger: Ledger, clock: Clock
+    ledger: Ledger, funded: Funded, clock: Clock
 ) -> None:
     """Guarantee 5 beats the expiry window: the id is decided, time does not undo that."""
-    _, alice, bob = await _funded(ledger)
+    alice, bob = funded.alice, funded.bob
     single = _hold(alice, bob, clock.now + timedelta(hours=1))
     chained = [_hold(alice, bob, clock.now + timedelta(hours=1), amount_minor=10) for _ in "ab"]
     first = await ledger.execute(operation=single)
@@ -240,9 +230,9 @@ async def test_a_pending_resent_after_its_expiry_passed_gets_its_first_answer(
 
 
 async def test_a_new_pending_with_an_expiry_out_of_its_window_is_refused_and_not_bound(
-    ledger: Ledger, clock: Clock
+    ledger: Ledger, funded: Funded, clock: Clock
 ) -> None:
-    _, alice, bob = await _funded(ledger)
+    alice, bob = funded.alice, funded.bob
     for expires_at in (clock.now, clock.now + timedelta(days=400)):
         hold = _hold(alice, bob, expires_at)
         with pytest.raises(LedgerError) as refused:

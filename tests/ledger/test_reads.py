@@ -8,7 +8,7 @@ import pytest
 
 from ledger import Ledger, LedgerError, Unit
 from ledger.limits import STATEMENT_PAGE_SIZE_MAX
-from tests.ledger.conftest import Clock, new_id, open_hours
+from tests.ledger.conftest import Clock, fund, new_id, open_hours
 
 
 async def test_balance_at_any_past_instant(ledger: Ledger, clock: Clock) -> None:
@@ -82,35 +82,24 @@ async def test_statement_refuses_foreign_cursors(ledger: Ledger, cursor: str) ->
 
 
 async def test_partial_post_releases_the_rest(ledger: Ledger, clock: Clock) -> None:
-    issuance = await open_hours(ledger, "issuance", floor_minor=None)
-    alice = await open_hours(ledger, "member:alice")
-    bob = await open_hours(ledger, "member:bob")
-    await ledger.transfer(
-        id=new_id(),
-        debit_account_id=issuance.id,
-        credit_account_id=alice.id,
-        amount_minor=120,
-        unit=Unit.HOUR,
-        code="welcome",
-        actor="system",
-    )
+    funds = await fund(ledger, minutes=120, issuance_owner="issuance")
     pending = await ledger.pending_transfer(
         id=new_id(),
-        debit_account_id=alice.id,
-        credit_account_id=bob.id,
+        debit_account_id=funds.alice,
+        credit_account_id=funds.bob,
         amount_minor=90,
         unit=Unit.HOUR,
         code="exchange",
         actor="a",
         expires_at=clock.now + timedelta(days=2),
     )
-    held = await ledger.balance(account_id=alice.id)
+    held = await ledger.balance(account_id=funds.alice)
     assert (held.balance_minor, held.available_minor, held.debits_pending_minor) == (120, 30, 90)
     post = await ledger.post_pending(id=new_id(), pending_id=pending.id, actor="a", amount_minor=60)
     assert post.amount_minor == 60 and post.code == "exchange"
-    after = await ledger.balance(account_id=alice.id)
+    after = await ledger.balance(account_id=funds.alice)
     assert (after.balance_minor, after.available_minor, after.debits_pending_minor) == (60, 60, 0)
-    assert (await ledger.balance(account_id=bob.id)).credits_pending_minor == 0
+    assert (await ledger.balance(account_id=funds.bob)).credits_pending_minor == 0
 
 
 async def test_expire_due_releases_only_due_holds(ledger: Ledger, clock: Clock) -> None:
@@ -155,22 +144,11 @@ async def test_expire_due_releases_only_due_holds(ledger: Ledger, clock: Clock) 
 
 
 async def test_override_limits_moves_the_floor_to_the_new_position(ledger: Ledger) -> None:
-    issuance = await open_hours(ledger, "issuance", floor_minor=None)
-    alice = await open_hours(ledger, "member:alice")
-    bob = await open_hours(ledger, "member:bob")
-    await ledger.transfer(
-        id=new_id(),
-        debit_account_id=issuance.id,
-        credit_account_id=alice.id,
-        amount_minor=60,
-        unit=Unit.HOUR,
-        code="welcome",
-        actor="system",
-    )
+    funds = await fund(ledger, minutes=60, issuance_owner="issuance")
     paid = await ledger.transfer(
         id=new_id(),
-        debit_account_id=alice.id,
-        credit_account_id=bob.id,
+        debit_account_id=funds.alice,
+        credit_account_id=funds.bob,
         amount_minor=60,
         unit=Unit.HOUR,
         code="exchange",
@@ -178,8 +156,8 @@ async def test_override_limits_moves_the_floor_to_the_new_position(ledger: Ledge
     )
     await ledger.transfer(
         id=new_id(),
-        debit_account_id=bob.id,
-        credit_account_id=issuance.id,
+        debit_account_id=funds.bob,
+        credit_account_id=funds.issuance,
         amount_minor=60,
         unit=Unit.HOUR,
         code="donation",
@@ -195,13 +173,13 @@ async def test_override_limits_moves_the_floor_to_the_new_position(ledger: Ledge
         code="dispute_reversal",
         override_limits=True,
     )
-    bob_now = await ledger.account(account_id=bob.id)
+    bob_now = await ledger.account(account_id=funds.bob)
     assert (bob_now.balance_minor, bob_now.floor_minor) == (-60, -60)
     with pytest.raises(LedgerError, match="exceeds_floor"):
         await ledger.transfer(
             id=new_id(),
-            debit_account_id=bob.id,
-            credit_account_id=alice.id,
+            debit_account_id=funds.bob,
+            credit_account_id=funds.alice,
             amount_minor=1,
             unit=Unit.HOUR,
             code="exchange",

@@ -1,5 +1,1 @@
-"""Market tests reuse the members' `town` (areas, communities, a member of each role)."""
-
-from tests.members.conftest import admin_client, town
-
-__all__ = ["admin_client", "town"]
+"""Market tests use the shared `town` (tests/support/fixtures.py)."""

@@ -18,8 +18,8 @@ from ledger import Ledger
 from service import database
 from service.settings import Settings
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
-from tests.market.test_exchange_pages import sign_in, submit
-from tests.members.conftest import Person, Town
+from tests.support.pages import sign_in, submit
+from tests.support.people import Person, Town
 
 HOLD_DAYS = 3
 

@@ -4,57 +4,16 @@ through /sign-in (a session cookie), forms carry the CSRF token.
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from tests.members.conftest import PASSWORD, Person, Town
+from tests.support.pages import page_text, sign_in, submit, text_of, token_from
+from tests.support.people import Person, Town
 
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-FORM_TOKEN_INPUT = re.compile(r'name="form_token" value="([^"]+)"')
 EXCHANGE_URL = re.compile(r"/exchanges/([0-9a-f-]{36})\?done=(\w+)")
-
-
-def text_of(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
-async def token_from(town: Town, page: str) -> str:
-    response = await town.client.get(page)
-    assert response.status_code == 200, response.text
-    match = CSRF_INPUT.search(response.text)
-    assert match, f"no CSRF field on {page}"
-    return match.group(1)
-
-
-async def submit(town: Town, page: str, action: str, fields: dict[str, str]) -> httpx.Response:
-    """Post a form the way a browser does: the tokens from the page that shows the form
-    (the CSRF token, and the one-time form token where the form moves hours)."""
-    shown = await town.client.get(page)
-    assert shown.status_code == 200, shown.text
-    csrf = CSRF_INPUT.search(shown.text)
-    assert csrf, f"no CSRF field on {page}"
-    tokens = {"_csrf_token": csrf.group(1)}
-    once = FORM_TOKEN_INPUT.search(shown.text)
-    if once:
-        tokens["form_token"] = once.group(1)
-    return await town.client.post(action, data={**tokens, **fields}, follow_redirects=False)
-
-
-async def sign_in(town: Town, who: Person) -> None:
-    response = await submit(
-        town, "/sign-in", "/sign-in", {"email": who.email, "password": PASSWORD, "next": ""}
-    )
-    assert response.status_code == 303, response.text
-
-
-async def page_text(town: Town, path: str) -> str:
-    response = await town.client.get(path)
-    assert response.status_code == 200, response.text
-    return text_of(response.text)
 
 
 def today() -> str:

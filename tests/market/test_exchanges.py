@@ -7,12 +7,11 @@ After every test the ledger verifies clean and the HOUR trial balance sums to ze
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -21,22 +20,28 @@ from piccolo.querystring import QueryString
 
 from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
-from service import clock, database
-from service.exchanges import expiry as exchange_expiry
+from service import database
+from service.exchanges import expiry
 from service.exchanges import services as exchanges
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.ids import expire_transfer_id, post_transfer_id, void_transfer_id
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
 from tests.ledger_guard import ledger_stays_clean, reader
-from tests.members.conftest import Person, Town
+from tests.support.exchanges import (
+    FLOOR,
+    WELCOME,
+    account,
+    act,
+    days_ago,
+    exchange_clock_at,
+    notices,
+    ok,
+    propose,
+)
+from tests.support.people import Person, Town
 
 __all__ = ["ledger_stays_clean", "reader"]  # fixtures: verify after every test
-
-T = TypeVar("T")
-
-WELCOME = 120  # minutes every town member starts with
-FLOOR = -600  # the communities' default member floor
 
 
 Rendezvous = Callable[..., None]
@@ -75,75 +80,10 @@ def rendezvous(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
 # Helpers ----------------------------------------------------------------------
 
 
-def days_ago(days: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
-
-
-async def propose(
-    town: Town,
-    proposer: Person,
-    provider: Person,
-    recipients: list[Person],
-    minutes: int = 60,
-    **extra: Any,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "provider_id": str(provider.id),
-        "minutes": minutes,
-        "service_date": days_ago(1),
-        "description": "Help with the garden",
-        **extra,
-    }
-    if len(recipients) == 1:
-        body["recipient_id"] = str(recipients[0].id)
-    else:
-        body["recipient_ids"] = [str(person.id) for person in recipients]
-    response = await town.client.post("/api/v1/exchanges", headers=proposer.headers, json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
-async def act(town: Town, who: Person, exchange: dict[str, Any], action: str) -> httpx.Response:
-    return await town.client.post(
-        f"/api/v1/exchanges/{exchange['id']}/{action}", headers=who.headers
-    )
-
-
-async def ok(town: Town, who: Person, exchange: dict[str, Any], action: str) -> dict[str, Any]:
-    response = await act(town, who, exchange, action)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def account(town: Town, who: Person) -> dict[str, int]:
-    response = await town.client.get("/api/v1/accounts/me", headers=who.headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, int] = response.json()
-    return body
-
-
-async def notices(town: Town, who: Person) -> dict[str, Any]:
-    response = await town.client.get("/api/v1/me/notices", headers=who.headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def assert_state_refused(response: httpx.Response, status: str) -> None:
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "exchange_state"
     assert response.json()["status"] == status
-
-
-def in_app_loop(town: Town, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-    """Run `make()` on the loop that serves the app (where its connection pool lives)."""
-
-    async def run() -> T:
-        return await make()
-
-    return asyncio.to_thread(town.client.blocking_portal.call, run)
 
 
 async def concurrently(town: Town, *calls: tuple[str, Person]) -> list[httpx.Response]:
@@ -157,17 +97,12 @@ async def concurrently(town: Town, *calls: tuple[str, Person]) -> list[httpx.Res
                 await asyncio.gather(*(http.post(path, headers=who.headers) for path, who in calls))
             )
 
-    return await in_app_loop(town, all_at_once)
+    return await all_at_once()
 
 
 async def sweep(town: Town, now: datetime) -> int:
     app: Litestar = town.client.app
-    return await in_app_loop(
-        town,
-        functools.partial(
-            expire_exchange_holds, engine=app.state.engine, ledger=app.state.ledger, now=now
-        ),
-    )
+    return await expire_exchange_holds(engine=app.state.engine, ledger=app.state.ledger, now=now)
 
 
 def parse(instant: str) -> datetime:
@@ -503,7 +438,7 @@ async def test_expiry_sweep_releases_holds_once(
     assert (await account(town, town.alice))["pending_minutes"] == 80
     later = hold_expires_at + timedelta(seconds=1)
     # Two sweeps at once, as two workers would run them: one expires it.
-    rendezvous("expire_one", 2, exchange_expiry)
+    rendezvous("expire_one", 2, expiry)
     both = await asyncio.gather(sweep(town, later), sweep(town, later))
     assert sorted(both) == [0, 1]
     assert await sweep(town, later) == 0
@@ -532,7 +467,7 @@ async def test_an_action_after_the_hold_ran_out_expires_the_exchange(
     accepted = await ok(town, town.bob, proposed, "accept")
     # The service's clock moves past the hold before any sweep has run.
     after_hold = parse(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(clock, "utc_now", lambda: after_hold)
+    exchange_clock_at(monkeypatch, after_hold)
     assert_state_refused(await act(town, town.alice, proposed, "complete"), "expired")
     alice = await account(town, town.alice)
     assert (alice["balance_minutes"], alice["pending_minutes"]) == (WELCOME, 0)

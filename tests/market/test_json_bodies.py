@@ -19,7 +19,7 @@ from litestar.params import JSONBody
 
 from service.http.json_bodies import RAW_BODY_OPT_KEY
 from tests.conftest import TestDatabase
-from tests.members.conftest import Person, Town
+from tests.support.people import Person, Town
 
 WRITTEN_TABLES = (
     "market_listing",

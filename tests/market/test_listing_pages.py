@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.members.conftest import PASSWORD, Town
+from tests.support.people import PASSWORD, Town
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 

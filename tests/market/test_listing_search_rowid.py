@@ -16,8 +16,8 @@ import pytest
 from service import database
 from tests.conftest import TestDatabase
 from tests.ledger.raw_database import RawDatabase, raw_database
-from tests.market.test_listings import create, titles
-from tests.members.conftest import Town
+from tests.support.listings import create, titles
+from tests.support.people import Town
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "market"
 FIRST_MIGRATION = MIGRATIONS / "market_2026_11_26t07_00_00_000000.py"

@@ -15,7 +15,7 @@ from service.members import principals
 from service.members import services as members_services
 from service.principal import Principal
 from tests.conftest import TestDatabase
-from tests.members.conftest import Town
+from tests.support.people import Town
 
 
 async def _verify_clean(db: TestDatabase) -> None:

@@ -14,8 +14,8 @@ from service.limits import API_TOKEN_LIFETIME_SECONDS, CSRF_COOKIE_NAME, CSRF_HE
 from service.members import passwords, services
 from service.members.services import token_digest
 from service.members.tables import ApiToken, AuditEntry, Member, WebSession
-from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -21,8 +21,8 @@ import pytest_asyncio
 
 from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.members.tables import Member
-from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -31,7 +31,7 @@ from tests.donations.conftest import (
     settings,
 )
 from tests.donations.fake_stripe import FakeStripe
-from tests.members.conftest import PASSWORD, Person
+from tests.support.people import PASSWORD, Person
 
 __all__ = ["fake_stripe", "gifts", "ledger_balanced_afterwards", "settings"]  # fixtures
 

@@ -15,8 +15,8 @@ from service.members.accounts import closure_transfer_id
 from service.members.closure import FORMER_MEMBER_NAME
 from service.members.services import token_digest
 from service.members.tables import ApiToken, Member, WebSession
-from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

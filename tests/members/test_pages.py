@@ -7,43 +7,18 @@ import re
 
 import httpx
 import msgspec
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.limits import SIGN_IN_ACCOUNT_FAILURES_MAX, SIGN_IN_ADDRESS_FAILURES_MAX
-from service.members import roles as members_roles
 from service.settings import Settings
-from tests.members.conftest import PASSWORD, Town
+from tests.support.app import running
+from tests.support.pages import csrf_token, page_sign_in, post_form, tag_of
+from tests.support.people import PASSWORD, Town, bootstrap_admin
 
-Client = AsyncTestClient[Litestar]
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+Client = httpx.AsyncClient
 
 
 # Helpers ---------------------------------------------------------------------------------
-
-
-async def csrf_token(client: Client, page: str = "/sign-in") -> str:
-    """The form token a browser would get from a page (and its tb_csrf cookie)."""
-    response = await client.get(page)
-    match = CSRF_INPUT.search(response.text)
-    assert match, f"no CSRF field on {page}"
-    return match.group(1)
-
-
-async def post_form(client: Client, path: str, fields: dict[str, str]) -> httpx.Response:
-    token = await csrf_token(client)
-    return await client.post(path, data={"_csrf_token": token, **fields}, follow_redirects=False)
-
-
-async def page_sign_in(
-    client: Client, email: str, password: str = PASSWORD, next_path: str = ""
-) -> httpx.Response:
-    response = await post_form(
-        client, "/sign-in", {"email": email, "password": password, "next": next_path}
-    )
-    assert response.status_code == 303, response.text
-    return response
 
 
 def session_cookie_header(response: httpx.Response) -> str:
@@ -59,13 +34,6 @@ def session_token(response: httpx.Response) -> str:
 async def get_with_session(client: Client, path: str, token: str) -> httpx.Response:
     """A request carrying exactly this session cookie (the jar's own is not sent)."""
     return await client.get(path, headers={"Cookie": f"tb_session={token}"}, follow_redirects=False)
-
-
-def tag_of(html: str, element_id: str) -> str:
-    """The opening tag of the form control with this id."""
-    match = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{element_id}"[^>]*>', html)
-    assert match, f"no control with id {element_id!r}"
-    return match.group(0)
 
 
 def error_message_of(html: str, element_id: str) -> str:
@@ -224,14 +192,8 @@ async def test_sign_in_sets_an_httponly_lax_cookie_with_a_new_value_each_time(to
 
 async def test_the_session_cookie_is_secure_when_the_site_is_https(settings: Settings) -> None:
     app = create_app(msgspec.structs.replace(settings, public_base_url="https://timebank.example"))
-    await members_roles.admin_bootstrap(
-        engine=app.state.engine,
-        ledger=app.state.ledger,
-        email="admin@example.org",
-        password=PASSWORD,
-        display_name="Ada Admin",
-    )
-    async with AsyncTestClient(app=app, base_url="https://testserver.local") as client:
+    async with running(app, follow_redirects=True, base_url="https://testserver.local") as client:
+        await bootstrap_admin(app)
         response = await page_sign_in(client, "admin@example.org")
         attributes = session_cookie_header(response).lower().split("; ")
         assert {"secure", "httponly", "samesite=lax"} <= set(attributes)

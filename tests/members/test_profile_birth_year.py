@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.members.conftest import Town
-from tests.members.test_pages import page_sign_in, post_form, tag_of
+from tests.support.pages import page_sign_in, post_form, tag_of
+from tests.support.people import Town
 
 
 async def _birth_year(town: Town) -> object:

@@ -18,8 +18,9 @@ from service.http.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimi
 from service.limits import REGISTER_PER_ADDRESS
 from service.members.tables import Member
 from service.problems import Problem
-from tests.members.conftest import PASSWORD
-from tests.members.world import ENGINES, NoRateLimits, World, assert_problem, open_world
+from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.app import NoRateLimits
+from tests.support.people import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.members.conftest import Town
+from tests.support.people import Town
 
 
 async def test_town_builds_and_members_see_their_welcome_credit(town: Town) -> None:

@@ -11,8 +11,8 @@ import pytest_asyncio
 
 from ledger import LedgerError
 from service.members.accounts import welcome_transfer_id
-from tests.members.conftest import Person
 from tests.members.world import ENGINES, World, open_world
+from tests.support.people import Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -14,13 +14,12 @@ calls to the ledger and the tables. There is no portal thread in between.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,27 +30,15 @@ from litestar import Litestar
 
 from ledger import Ledger, Unit
 from service.app import create_app
-from service.members import roles as members_roles
 from service.members.tables import ApiToken, AuditEntry, Community, Member
 from service.problems import PROBLEM_MEDIA_TYPE
 from service.settings import Settings
 from tests.conftest import TEST_SECRET_KEY, admin_execute, engines_requested, postgres_url
-from tests.members.conftest import PASSWORD, Person
+from tests.support.app import NoRateLimits, client_at, running
+from tests.support.people import PASSWORD, Person, first_admin, new_area, new_community
 
-BASE_URL = "http://testserver.local"
 ADMIN_EMAIL = "world-admin@example.org"
 ENGINES = engines_requested()
-
-
-class NoRateLimits:
-    """A limiter that never limits: worlds that are not about rate limits sign in a lot."""
-
-    async def hit(self, key: str, *, window_seconds: int) -> tuple[int, int]:
-        del key
-        return 1, window_seconds
-
-    async def close(self) -> None:
-        return None
 
 
 @dataclass
@@ -80,12 +67,9 @@ class World:
 
     # Clients ------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def client_at(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    def client_at(self, address: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
         """A client whose requests come from `address` (rate limits count per address)."""
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield client
+        return client_at(self.app, address)
 
     # Communities --------------------------------------------------------------------
 
@@ -263,9 +247,7 @@ async def open_world(request: pytest.FixtureRequest, kind: str) -> AsyncIterator
     required), "hillside" (south, approval required) and "meadow" (north, open),
     each with a welcome credit of 120 minutes.
 
-    The app's lifespan runs in a task of its own: pytest-asyncio sets a
-    fixture up and tears it down in different tasks, and the lifespan's
-    task group must be entered and left in one.
+    The app runs on the module's loop (tests.support.app.running).
     """
     url, drop = await _new_database(request, kind)
     data_dir: Path = request.getfixturevalue("tmp_path_factory").mktemp("world-data")
@@ -279,65 +261,23 @@ async def open_world(request: pytest.FixtureRequest, kind: str) -> AsyncIterator
     )
     app = create_app(settings)
     app.state.rate_limiter = NoRateLimits()
-    ready: asyncio.Future[World] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def keep_running() -> None:
-        try:
-            async with app.lifespan():
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
-                    world = World(kind=kind, url=url, app=app, http=http)
-                    await _populate(world)
-                    ready.set_result(world)
-                    await stop.wait()
-        except BaseException as error:
-            if not ready.done():
-                ready.set_exception(error)
-            raise
-
-    keeper = asyncio.create_task(keep_running())
     try:
-        yield await ready
+        async with running(app) as http:
+            world = World(kind=kind, url=url, app=app, http=http)
+            await _populate(world)
+            yield world
     finally:
-        stop.set()
-        try:
-            await keeper
-        finally:
-            if drop:
-                await admin_execute(drop)
+        if drop:
+            await admin_execute(drop)
 
 
 async def _populate(world: World) -> None:
-    await members_roles.admin_bootstrap(
-        engine=world.app.state.engine,
-        ledger=world.ledger,
-        email=ADMIN_EMAIL,
-        password=PASSWORD,
-        display_name="Ada Admin",
-    )
-    headers = await world.sign_in(ADMIN_EMAIL)
-    me = await world.http.get("/api/v1/me", headers=headers)
-    world.admin = Person(uuid.UUID(me.json()["id"]), ADMIN_EMAIL, headers)
+    world.admin = await first_admin(world.app, world.http, ADMIN_EMAIL)
     for slug in ("north", "south"):
-        response = await world.http.post(
-            "/api/v1/admin/areas", json={"name": slug.title(), "slug": slug}, headers=headers
-        )
-        assert response.status_code == 201, response.text
+        await new_area(world.http, world.admin, slug, slug.title())
     for slug, area, approval in (
         ("riverside", "north", True),
         ("hillside", "south", True),
         ("meadow", "north", False),
     ):
-        response = await world.http.post(
-            "/api/v1/admin/communities",
-            headers=headers,
-            json={
-                "name": slug.title(),
-                "slug": slug,
-                "area": area,
-                "requires_approval": approval,
-                "welcome_credit_minutes": 120,
-            },
-        )
-        assert response.status_code == 201, response.text
+        await new_community(world.http, world.admin, slug, area=area, requires_approval=approval)

@@ -1,5 +1,1 @@
-"""Reports tests reuse the members' `town` (areas, communities, a member of each role)."""
-
-from tests.members.conftest import admin_client, town
-
-__all__ = ["admin_client", "town"]
+"""Reports tests use the shared `town` (tests/support/fixtures.py)."""

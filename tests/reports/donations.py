@@ -8,29 +8,16 @@ tables are written exactly as in production.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from service.donations.events import StripeEventIn
 from service.donations.processing import event_handle
 from service.donations.tables import DonationCheckout
 from service.members.tables import Community
 from tests.donations import stripe_events
-from tests.members.conftest import Town
-
-T = TypeVar("T")
-
-
-def in_app_loop(town: Town, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-    """Run a service call on the loop that serves the app (where its connection pool lives)."""
-
-    async def run() -> T:
-        return await make()
-
-    return asyncio.to_thread(town.client.blocking_portal.call, run)
+from tests.support.people import Town
 
 
 async def _deliver(town: Town, payload: dict[str, Any], when: datetime) -> str:
@@ -90,7 +77,7 @@ async def give(
         assert await _deliver(town, payload, when) == "donation"
         return payment_intent
 
-    return await in_app_loop(town, run)
+    return await run()
 
 
 async def refund(
@@ -108,7 +95,7 @@ async def refund(
     async def run() -> str:
         return await _deliver(town, payload, when)
 
-    assert await in_app_loop(town, run) == "refund"
+    assert await run() == "refund"
 
 
 async def dispute(
@@ -132,4 +119,4 @@ async def dispute(
     async def run() -> str:
         return await _deliver(town, payload, when)
 
-    return await in_app_loop(town, run)
+    return await run()

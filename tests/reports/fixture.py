@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.members.conftest import Person, Town, person, register, sign_in
-from tests.members.world import NoRateLimits
+from tests.support.app import NoRateLimits
+from tests.support.people import Person, Town, person, register, sign_in
 
 NOW = datetime.now(UTC)
 

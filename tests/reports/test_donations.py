@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.members.conftest import Person, Town
 from tests.reports import fixture
 from tests.reports.donations import dispute, give, refund
 from tests.reports.fixture import MONTH_A, MONTH_B, MONTH_C, Fixture, month_key
+from tests.support.people import Person, Town
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +17,11 @@ import pytest
 from ledger.transactions import read_connection, write_transaction
 from service import database
 from service.rollups import services as rollups
-from tests.members.conftest import Person, Town
 from tests.reports import fixture
 from tests.reports.attack import recovered_figures
 from tests.reports.fixture import MONTH_A, MONTH_B, MONTH_C, Fixture, month_key
+from tests.support.people import Person, Town
 
-T = TypeVar("T")
 BREAKDOWNS = ("month", "category", "ward", "age_band", "community")
 
 
@@ -59,16 +57,6 @@ def shown(body: dict[str, Any]) -> dict[Any, tuple[int, int] | None]:
 def total(body: dict[str, Any]) -> tuple[int, int] | None:
     figure = body["total"]
     return None if figure["suppressed"] else (figure["minutes"], figure["exchanges"])
-
-
-def in_app_loop(town: Town, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-    """Run a service call on the loop that serves the app (where its connection pool lives)."""
-    import asyncio  # noqa: PLC0415 - only this helper needs it
-
-    async def run() -> T:
-        return await make()
-
-    return asyncio.to_thread(town.client.blocking_portal.call, run)
 
 
 # Exact figures ------------------------------------------------------------------------
@@ -298,7 +286,7 @@ async def test_reversed_and_adjusted_exchanges_count_net(world: Fixture) -> None
                 source_id=uuid.uuid5(adjusted_id, "adjustment"),
             )
 
-    await in_app_loop(world.town, correct)
+    await correct()
     months = await figures(world, world.town.council)
     # The corrections land in the months of the original help, not this month.
     assert shown(months) == {
@@ -322,7 +310,7 @@ async def test_reversed_and_adjusted_exchanges_count_net(world: Fixture) -> None
         )
 
     with pytest.raises(rollups.FlowError):
-        await in_app_loop(world.town, over_reverse)
+        await over_reverse()
     assert total(await figures(world, world.town.council)) == (570, 12)
 
 
@@ -355,7 +343,7 @@ async def test_a_correction_to_an_exchange_older_than_the_reports_backfills_it(
         async with read_connection(engine) as connection:
             return await rollups.rollups_verify(connection)
 
-    assert await in_app_loop(world.town, forget_then_correct) == []
+    assert await forget_then_correct() == []
     after = await figures(world, world.town.council)
     assert shown(after)[month_key(MONTH_B)] == (305 - 15, 7)
     assert total(after) == (635 - 15, 13)
