@@ -17,9 +17,9 @@ import pytest_asyncio
 
 from service.members import passwords
 from service.members.tables import Member
-from tests.admin.support import csrf_token
-from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, open_world
+from tests.support.pages import csrf_token
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

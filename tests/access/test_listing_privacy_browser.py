@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.access.conftest import LiveServer
-from tests.browser.conftest import assert_no_axe_violations
+from tests.support.browser import assert_no_axe_violations
+from tests.support.server import LiveServer
 
 PASSWORD = "a long browser password"
 OWNER = "olive@example.org"

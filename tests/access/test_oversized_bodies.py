@@ -16,7 +16,7 @@ import pytest
 
 from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.problems import PROBLEM_MEDIA_TYPE
-from tests.access.conftest import LiveServer
+from tests.support.server import LiveServer
 
 BODY_BYTES = 3 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024

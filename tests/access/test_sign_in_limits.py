@@ -21,9 +21,9 @@ from service.limits import (
     SIGN_IN_LOCK_FIRST_SECONDS,
 )
 from service.members.sign_in_limits import MemoryFailureCounter, wait_text
-from tests.admin.support import csrf_token
-from tests.members.conftest import PASSWORD
 from tests.members.world import ENGINES, World, assert_problem, open_world
+from tests.support.pages import csrf_token
+from tests.support.people import PASSWORD
 
 TOKEN_PATH = "/api/v1/auth/token"
 SUCCESSES_FROM_ONE_ADDRESS = 30

@@ -19,7 +19,7 @@ from service.limits import SIGN_IN_ACCOUNT_FAILURES_MAX, SIGN_IN_LOCK_FIRST_SECO
 from service.members.sign_in_limits import REDIS_KEY_PREFIX, wait_text
 from tests.access.conftest import serving
 from tests.conftest import TestDatabase
-from tests.members.conftest import PASSWORD
+from tests.support.people import PASSWORD
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 TOKEN_PATH = "/api/v1/auth/token"

@@ -1,5 +1,2 @@
-"""Integrity tests reuse the members' `town` (areas, communities, a member of each role)."""
-
-from tests.members.conftest import admin_client, town
-
-__all__ = ["admin_client", "town"]
+"""Integrity tests (issue 13) use the shared fixtures (tests/support/fixtures.py: `town`,
+`db`) and helpers (tests/support/people.py)."""

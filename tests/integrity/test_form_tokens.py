@@ -9,7 +9,7 @@ import re
 import httpx
 
 from service.clock import utc_now
-from tests.members.conftest import PASSWORD, Person, Town
+from tests.support.people import PASSWORD, Person, Town
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 FORM_TOKEN_INPUT = re.compile(r'name="form_token" value="([^"]+)"')

@@ -19,7 +19,7 @@ from service.clock import utc_now
 from service.http import idempotency
 from service.limits import IDEMPOTENCY_RESERVATION_STALE_SECONDS, REQUEST_BODY_SIZE_MAX_BYTES
 from tests.conftest import TestDatabase
-from tests.members.conftest import Town
+from tests.support.people import Town
 
 
 async def _scalar(db: TestDatabase, sql: str, *args: object) -> int:
