@@ -155,3 +155,6 @@ IDEMPOTENCY_POLL_SECONDS = 0.05
 # storing its answer): a retry may take it over; derived ledger ids keep that safe.
 IDEMPOTENCY_RESERVATION_STALE_SECONDS = 60
 IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
+
+# In-process rate-limit and sign-in failure counts (without Redis): the most keys kept.
+RATE_MEMORY_KEYS_MAX = 100_000

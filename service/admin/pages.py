@@ -26,7 +26,7 @@ from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.exchanges import selectors as exchanges_selectors
-from service.formatting import minutes_text
+from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
@@ -41,6 +41,7 @@ from service.limits import (
 from service.members.tables import AuditEntry
 from service.principal import Principal, require_admin
 from service.problems import Problem
+from service.web.forms import DIGITS_MAX
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -56,8 +57,6 @@ from service.web.kit import (
     validate,
 )
 
-MINUTES_PER_HOUR = 60
-DIGITS_MAX = 6  # of an hours or minutes field
 FILTER_CHARS_MAX = 100  # any one audit filter field
 AUDIT_PER_PAGE = 25
 MEMBERS_PER_PAGE = 25

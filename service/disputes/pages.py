@@ -33,6 +33,7 @@ from service.limits import (
 )
 from service.principal import Principal, require_admin
 from service.problems import Problem
+from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -46,8 +47,7 @@ from service.web.kit import (
 )
 
 QUEUE_PAGE_SIZE = 25
-DIGITS_MAX = 4  # of the minutes field: an exchange is at most a day
-SECONDS_PER_DAY = 86_400
+MINUTE_DIGITS_MAX = 4  # of the minutes field: an exchange is at most a day
 
 DONE_MESSAGES = {
     "opened": "Your dispute has been sent. An admin will read both sides and decide.",
@@ -349,7 +349,7 @@ def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> Resolv
     minutes_text = values.get("minutes", "").strip()
     minutes: int | None = None
     if minutes_text:
-        if not minutes_text.isdigit() or len(minutes_text) > DIGITS_MAX:
+        if not minutes_text.isdigit() or len(minutes_text) > MINUTE_DIGITS_MAX:
             form.errors["minutes"] = "Minutes to give back: a whole number of minutes"
         else:
             minutes = int(minutes_text)

@@ -13,11 +13,11 @@ from typing import Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 
+from service.limits import RATE_MEMORY_KEYS_MAX
 from service.problems import Problem
 
 # Memory counters are pruned when this many keys are held, so a flood of
 # distinct addresses cannot grow the dict without bound.
-MEMORY_KEYS_MAX = 100_000
 
 
 @runtime_checkable
@@ -38,7 +38,7 @@ class MemoryRateLimiter:
         started, count = self._windows.get(key, (now, 0))
         if now - started >= window_seconds:
             started, count = now, 0
-        if len(self._windows) >= MEMORY_KEYS_MAX:
+        if len(self._windows) >= RATE_MEMORY_KEYS_MAX:
             self._prune(now, window_seconds)
         self._windows[key] = (started, count + 1)
         return count + 1, max(1, int(window_seconds - (now - started)))
@@ -47,7 +47,7 @@ class MemoryRateLimiter:
         self._windows = {
             key: value for key, value in self._windows.items() if now - value[0] < window_seconds
         }
-        if len(self._windows) >= MEMORY_KEYS_MAX:
+        if len(self._windows) >= RATE_MEMORY_KEYS_MAX:
             self._windows.clear()
 
     async def close(self) -> None:

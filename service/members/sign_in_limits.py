@@ -36,6 +36,7 @@ from litestar import Request
 from redis.asyncio import Redis
 
 from service.limits import (
+    RATE_MEMORY_KEYS_MAX,
     SIGN_IN_ACCOUNT_FAILURES_MAX,
     SIGN_IN_ADDRESS_FAILURES_MAX,
     SIGN_IN_FAILURE_WINDOW_SECONDS,
@@ -49,7 +50,6 @@ from service.problems import Problem
 
 # Memory entries are pruned when this many are held, so a flood of distinct
 # emails or addresses cannot grow the dict without bound.
-MEMORY_KEYS_MAX = 100_000
 REDIS_KEY_PREFIX = "timebank:sign-in:"
 
 
@@ -109,7 +109,7 @@ class MemoryFailureCounter:
 
     async def record_failure(self, key: str, rule: FailureRule) -> int:
         now = self._clock()
-        if len(self._entries) >= MEMORY_KEYS_MAX and key not in self._entries:
+        if len(self._entries) >= RATE_MEMORY_KEYS_MAX and key not in self._entries:
             self._prune(now)
         entry = self._entries.setdefault(key, _Entry())
         if now >= entry.window_ends:
@@ -137,7 +137,7 @@ class MemoryFailureCounter:
             for key, entry in self._entries.items()
             if entry.window_ends > now or entry.locks_forgotten_at > now
         }
-        if len(self._entries) >= MEMORY_KEYS_MAX:
+        if len(self._entries) >= RATE_MEMORY_KEYS_MAX:
             self._entries.clear()
 
     async def close(self) -> None:

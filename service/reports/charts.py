@@ -18,6 +18,8 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
+from service.formatting import MINUTES_PER_HOUR
+
 INK: Final = "#1b1b1b"
 MUTED: Final = "#4a4a4a"
 LINE: Final = "#c8c3b6"
@@ -27,7 +29,6 @@ HIDDEN_FILL: Final = "#ffffff"
 HEAT: Final = ("#f3f8f6", "#cfe5dd", "#9ccabb", "#5f9e8b", "#2f7563", "#1d5c4d", "#12403a")
 HEAT_WHITE_TEXT_FROM: Final = 3
 FONT: Final = "system-ui, sans-serif"
-MINUTES_PER_HOUR: Final = 60
 
 _ids = itertools.count(1)
 

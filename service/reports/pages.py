@@ -19,7 +19,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
-from service.formatting import minutes_text, money_text
+from service.formatting import MINUTES_PER_HOUR, minutes_text, money_text
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.problems import Problem
@@ -41,7 +41,6 @@ from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_hand
 
 MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"
-MINUTES_PER_HOUR = 60
 CSV_PATH = "/api/v1/reports/flows.csv"
 
 
