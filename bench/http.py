@@ -441,7 +441,7 @@ def _exchange(world: World) -> Operation:
         ).encode()
         headers = {**recipient.headers, "Idempotency-Key": str(uuid.uuid4())}
         status, payload = await connection.request("POST", "/api/v1/exchanges", headers, body)
-        if status != 201:  # noqa: PLR2004
+        if status != 201:
             return [status]
         exchange_id = json.loads(payload)["id"]
         statuses = [status]
@@ -485,7 +485,7 @@ class Measurement:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(
+async def measure(  # noqa: PLR0917 - one call site per purpose, all positional
     port: int, name: str, operation: Operation, clients: int, seconds: float, offset: int
 ) -> Measurement:
     result = Measurement(workload=name, clients=clients, seconds=seconds)
@@ -498,7 +498,7 @@ async def measure(
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
                 statuses = await operation(connection, number + offset)
-                bad = [status for status in statuses if status >= 400]  # noqa: PLR2004
+                bad = [status for status in statuses if status >= 400]
                 if bad:
                     result.errors.update(bad)
                 else:
@@ -753,7 +753,8 @@ def report(
 ) -> None:
     _say("")
     _say(
-        f"machine: {platform.node()}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), "
+        f"machine: {platform.node()}, {os.cpu_count()} cores "
+        f"({len(os.sched_getaffinity(0))} usable), "
         f"Python {platform.python_version()}, load average {os.getloadavg()}"
     )
     _say(
@@ -772,7 +773,8 @@ def report(
     for result in results:
         rss = ", ".join(f"{t:.0f}s {mib:.0f}" for t, mib in result.memory)
         _say(
-            f"{result.engine}: server RSS MiB during {args.memory_seconds}s of 32-client gifts: {rss}"
+            f"{result.engine}: server RSS MiB during {args.memory_seconds}s "
+            f"of 32-client gifts: {rss}"
         )
         if result.profile:
             _say(f"--- profile ({result.engine}, gifts, 32 clients) ---\n{result.profile}")
@@ -837,10 +839,8 @@ def main() -> int:
     engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
     references = run_pgbench(args)
     _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
-    results = []
     with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
-        for engine in engines:
-            results.append(run_engine(engine, args, Path(scratch)))
+        results = [run_engine(engine, args, Path(scratch)) for engine in engines]
     report(results, references, args)
     if args.json:
         args.json.write_text(json.dumps(results_json(results, references), indent=2))

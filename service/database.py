@@ -213,12 +213,13 @@ def engine_from_url(url: str) -> Engine[Any]:
 
 def _sqlite_synchronous(query: str) -> Synchronous:
     """`?synchronous=normal` on a sqlite URL opts into NORMAL (ADR 0024); FULL otherwise."""
-    unknown = set(parse_qs(query)) - {"synchronous"}
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = set(options) - {"synchronous"}
     if unknown:
         raise UnsupportedDatabaseURLError(
             f"a sqlite URL takes only ?synchronous=full|normal, not {sorted(unknown)}"
         )
-    values = parse_qs(query).get("synchronous", [SYNCHRONOUS_DEFAULT])
+    values = options.get("synchronous", [SYNCHRONOUS_DEFAULT])
     value = values[-1].lower()
     if len(values) != 1 or value not in SQLITE_SYNCHRONOUS_CHOICES:
         raise UnsupportedDatabaseURLError(
