@@ -594,7 +594,8 @@ def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> 
     """py-spy a worker under 32 gift clients; return the heaviest functions as text."""
     assert target.process is not None  # noqa: S101
     pids = process_tree(target.process.pid)
-    workers = pids[1:] or pids  # granian's workers are the parent's children
+    # granian's workers are the parent's children; the app makes them the largest.
+    worker = max(pids[1:] or pids, key=lambda pid: rss_mib([pid]))
     raw = out_dir / f"profile-{target.engine}.txt"
     spy = subprocess.Popen(
         [
@@ -610,7 +611,7 @@ def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> 
             str(PROFILE_SECONDS),
             "--nonblocking",
             "-p",
-            str(workers[-1]),
+            str(worker),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
