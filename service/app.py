@@ -19,33 +19,33 @@ from ledger import Ledger
 from service import database
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
-from service.apidocs import ReferenceRenderPlugin
-from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.controllers import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
-from service.health import HealthController
-from service.json_bodies import json_bodies_only
+from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
+from service.exchanges.controllers import exchange_expiry_lifespan
+from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
+from service.home.pages import PublicPages
+from service.http.apidocs import ReferenceRenderPlugin
+from service.http.deps import SHARED_DEPENDENCIES
+from service.http.health import HealthController
+from service.http.json_bodies import json_bodies_only
+from service.http.ratelimit import rate_limiter_for
+from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
-from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
-from service.market.exchange_controllers import exchange_expiry_lifespan
-from service.market.exchange_pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.market.listing_controllers import ROUTERS as LISTING_ROUTERS
-from service.market.listing_pages import PAGE_ROUTERS as LISTING_PAGES
-from service.market.transfer_controllers import TransferController
+from service.listings.controllers import ROUTERS as LISTING_ROUTERS
+from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
 from service.members import passwords
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.observability import configure_logging, request_context_middleware
-from service.pages import PublicPages
-from service.ratelimit import rate_limiter_for
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
-from service.security import security_headers_middleware
 from service.settings import Settings
-from service.web import app_exception_handlers
+from service.transfers.controllers import TransferController
+from service.web.kit import app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576

@@ -24,8 +24,9 @@ from litestar.response import Template
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
-from service.deps import EngineDep, LedgerDep
 from service.disputes.floors import below_floor_minutes
+from service.exchanges import services as exchanges
+from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
     ACCOUNT_FLOOR_MINUTES_MIN,
@@ -36,12 +37,11 @@ from service.limits import (
     REASON_CHARS_MAX,
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
-from service.market import exchanges
 from service.members.pages import hours_text
-from service.members.principal import Principal, require_admin
 from service.members.tables import AuditEntry
+from service.principal import Principal, require_admin
 from service.problems import Problem
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,

@@ -21,13 +21,13 @@ from piccolo.engine.base import Engine
 
 from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
-from service.cursors import cursor_invalid, decode_cursor, encode_cursor
+from service.exchanges.services import exchange_cancel_for_suspension, open_exchange_ids_of
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
-from service.market.exchanges import exchange_cancel_for_suspension, open_exchange_ids_of
-from service.market.tables import Exchange, ExchangeRecipient
-from service.members.principal import Principal, not_found, require_admin
+from service.members.audit import audit_record
 from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
+from service.principal import Principal, not_found, require_admin
 from service.problems import Problem, field_problem
 
 SUSPENDABLE_STATUSES = ("active", "pending")

@@ -9,7 +9,6 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.deps import CurrentMember, EngineDep, LedgerDep
 from service.disputes import services
 from service.disputes.schemas import (
     CorrectionOut,
@@ -22,9 +21,10 @@ from service.disputes.schemas import (
     StatementIn,
     StatementOut,
 )
-from service.idempotency import idempotency_middleware
+from service.http.deps import CurrentMember, EngineDep, LedgerDep
+from service.http.idempotency import idempotency_middleware
 from service.limits import CURSOR_CHARS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from service.members.principal import Principal
+from service.principal import Principal
 
 
 def dispute_out(view: services.DisputeView) -> DisputeOut:

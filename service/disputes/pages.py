@@ -18,20 +18,20 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from service.deps import EngineDep, LedgerDep
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.exchanges.services import ExchangeView, exchange_get
+from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
     DISPUTE_NOTE_CHARS_MAX,
     DISPUTE_REASON_CHARS_MAX,
     DISPUTE_STATEMENT_CHARS_MAX,
 )
-from service.market.exchanges import ExchangeView, exchange_get
 from service.members.pages import hours_text
-from service.members.principal import Principal
+from service.principal import Principal
 from service.problems import Problem
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Viewer,

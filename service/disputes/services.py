@@ -35,10 +35,16 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger, LedgerError, Reverse, run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
-from service.cursors import decode_instant_cursor, encode_instant_cursor
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
+from service.exchanges.services import (
+    ExchangeView,
+    exchange_get,
+    exchange_history_event,
+    exchange_party_filter,
+)
+from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.http.cursors import decode_instant_cursor, encode_instant_cursor
 from service.limits import (
     DISPUTE_NOTE_CHARS_MAX,
     DISPUTE_OUTCOME_NOTICE_DAYS,
@@ -49,18 +55,12 @@ from service.limits import (
     NOTICES_MAX,
     PAGE_SIZE_MAX,
 )
-from service.market.exchanges import (
-    ExchangeView,
-    exchange_get,
-    exchange_history_event,
-    exchange_party_filter,
-)
-from service.market.tables import Exchange, ExchangeEvent, ExchangeRecipient
 from service.members.accounts import member_account_id
-from service.members.principal import Principal, forbidden, not_found, require_active
+from service.members.audit import audit_record
 from service.members.tables import Community, Member
+from service.principal import Principal, forbidden, not_found, require_active
 from service.problems import Problem, field_problem, minutes_text
-from service.reports.rollups import record_exchange_flow
+from service.rollups.services import record_exchange_flow
 
 DISPUTE_CODE = "dispute"  # the ledger code of every reversing transfer a resolution makes
 COMPLETION_ACTIONS = ("complete", "record")  # exchange events that mark it done

@@ -22,9 +22,9 @@ from service.donations.config import StripeSettings
 from service.donations.gateway import CheckoutRequest, StripeGateway, StripeUnavailableError
 from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
-from service.idempotency import derived_id
-from service.members.principal import Principal
+from service.http.idempotency import derived_id
 from service.members.tables import Community
+from service.principal import Principal
 from service.problems import Problem, field_problem
 
 CHECKOUT_PURPOSE = "donation_checkout"

@@ -17,16 +17,16 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.donations import checkout as checkout_service
 from service.donations import events
 from service.donations.gateway import StripeGateway
 from service.donations.schemas import CheckoutIn, CheckoutOut, WebhookOut
-from service.idempotency import idempotency_middleware, key_from_scope
-from service.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.http.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.http.ratelimit import enforce
 from service.limits import DONATION_CHECKOUTS_PER_ADDRESS
 from service.members.controllers import client_address
-from service.ratelimit import enforce
 from service.settings import Settings
 
 GATEWAY_STATE_KEY = "stripe_gateway"

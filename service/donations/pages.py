@@ -16,11 +16,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service.deps import EngineDep, LimiterDep, MaybePrincipal
 from service.donations import checkout as checkout_service
 from service.donations import reports
 from service.donations.controllers import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, GiftAidIn
+from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.http.ratelimit import enforce
+from service.http.security import CSP_HEADER, content_security_policy
 from service.limits import (
     DONATION_CHECKOUTS_PER_ADDRESS,
     DONATION_PENCE_MAX,
@@ -29,12 +31,10 @@ from service.limits import (
     GIFT_AID_NAME_CHARS_MAX,
 )
 from service.members.controllers import client_address
-from service.members.principal import Principal, require_admin
 from service.members.tables import Community
+from service.principal import Principal, require_admin
 from service.problems import Problem
-from service.ratelimit import enforce
-from service.security import CSP_HEADER, content_security_policy
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,

@@ -9,12 +9,13 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service import export as data_export
-from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
+from service.export import services as data_export
+from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
 # The guard lives in service/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
-from service.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
+from service.http.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
+from service.http.ratelimit import RateLimiter, enforce
 from service.limits import (
     REGISTER_PER_ADDRESS,
     SIGN_IN_PER_ACCOUNT,
@@ -22,7 +23,6 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import services
-from service.members.principal import Principal, require_any_coordinator
 from service.members.schemas import (
     SLUG_PATTERN,
     AccountOut,
@@ -41,8 +41,8 @@ from service.members.schemas import (
     TokenOut,
 )
 from service.members.tables import Area, Community, Member
+from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
-from service.ratelimit import RateLimiter, enforce
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

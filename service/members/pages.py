@@ -19,9 +19,11 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service import export as data_export
-from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.disputes.services import dispute_notices_of
+from service.exchanges import services as exchanges
+from service.export import services as data_export
+from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.http.ratelimit import enforce
 from service.limits import (
     DISPLAY_NAME_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -34,10 +36,8 @@ from service.limits import (
     SKILLS_CHARS_MAX,
     WARD_CHARS_MAX,
 )
-from service.market import exchanges
 from service.members import services
 from service.members.controllers import client_address, limit_sign_in
-from service.members.principal import Principal, not_found, require_admin, require_any_coordinator
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -47,10 +47,10 @@ from service.members.schemas import (
     TokenIn,
 )
 from service.members.tables import Area, Community, Member, RoleGrant
+from service.principal import Principal, not_found, require_admin, require_any_coordinator
 from service.problems import Problem
-from service.ratelimit import enforce
 from service.settings import Settings
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,

@@ -28,7 +28,6 @@ from ledger import (
     write_transaction,
 )
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
 from service.disputes.floors import below_floor_minutes
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
@@ -45,13 +44,7 @@ from service.members.accounts import (
     open_system_accounts,
     welcome_transfer_id,
 )
-from service.members.principal import (
-    Grant,
-    Principal,
-    not_found,
-    require_admin,
-    require_coordinator_of,
-)
+from service.members.audit import audit_record
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -67,6 +60,13 @@ from service.members.tables import (
     Member,
     RoleGrant,
     WebSession,
+)
+from service.principal import (
+    Grant,
+    Principal,
+    not_found,
+    require_admin,
+    require_coordinator_of,
 )
 from service.problems import Problem, field_problem
 

@@ -19,8 +19,8 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
-from service.deps import EngineDep
 from service.donations.pages import money_text
+from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.members.pages import hours_text
 from service.problems import Problem
@@ -38,7 +38,7 @@ from service.reports.figures import (
     scope_for,
 )
 from service.reports.suppression import Entry
-from service.web import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
+from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
 
 MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"

@@ -16,12 +16,13 @@ import pytest
 
 from ledger import Ledger, TransferKind, Unit
 from service import cli
-from service.disputes.demo import DEMO_DISPUTES
+from service.demo.commands import DEMO_PEOPLE
+from service.demo.disputes import DEMO_DISPUTES
+from service.demo.market import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
-from service.market.demo import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
-from service.market.tables import Category, Exchange, ExchangeRecipient, Listing
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.listings.tables import Category, Listing
 from service.members import services
-from service.members.cli import DEMO_PEOPLE
 from service.members.schemas import RegisterIn
 from service.members.tables import Area, Community, Member, RoleGrant
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase

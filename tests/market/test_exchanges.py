@@ -21,8 +21,8 @@ from piccolo.querystring import QueryString
 from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
 from service import database
-from service.market import exchanges
-from service.market.exchanges import (
+from service.exchanges import services as exchanges
+from service.exchanges.services import (
     expire_exchange_holds,
     expire_transfer_id,
     post_transfer_id,

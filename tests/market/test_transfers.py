@@ -10,9 +10,10 @@ import uuid
 import pytest
 
 from ledger import Ledger, Unit
-from service import database, deps, idempotency
+from service import database
+from service.http import deps, idempotency
 from service.members import services as members_services
-from service.members.principal import Principal
+from service.principal import Principal
 from tests.conftest import TestDatabase
 from tests.members.conftest import Town
 

@@ -15,12 +15,12 @@ from ledger import Ledger, LedgerError, Transfer, Unit, run_write, write_transac
 from ledger.errors import TransferNotFound
 from ledger.transactions import WriteTransaction
 from service import database
-from service.audit import audit_record
-from service.idempotency import derived_id
-from service.members.principal import Principal, not_found, require_active, require_coordinator_of
+from service.http.idempotency import derived_id
+from service.members.audit import audit_record
 from service.members.tables import Community, Member
+from service.principal import Principal, not_found, require_active, require_coordinator_of
 from service.problems import Problem
-from service.reports.rollups import record_pool_flow
+from service.rollups.services import record_pool_flow
 
 
 @dataclass(frozen=True, slots=True)

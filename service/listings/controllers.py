@@ -1,4 +1,4 @@
-"""The categories and listings JSON API: thin handlers over service/market/listings.py."""
+"""The categories and listings JSON API: thin handlers over service/listings/services.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service.deps import CurrentMember, EngineDep
+from service.http.deps import CurrentMember, EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
     CURSOR_CHARS_MAX,
@@ -19,8 +19,8 @@ from service.limits import (
     SLUG_CHARS_MAX,
     WARD_CHARS_MAX,
 )
-from service.market import listings
-from service.market.listing_schemas import (
+from service.listings import services as listings
+from service.listings.schemas import (
     CATEGORY_SLUG_PATTERN,
     SINGLE_LINE_PATTERN,
     CategoryOut,

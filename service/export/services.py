@@ -27,6 +27,7 @@ import msgspec
 from ledger import Ledger
 from service.disputes.services import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
+from service.exchanges.services import ExchangeView, exchanges_of
 from service.limits import (
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
@@ -35,10 +36,9 @@ from service.limits import (
     EXPORT_STATEMENT_LINES_MAX,
     PAGE_SIZE_MAX,
 )
-from service.market.exchanges import ExchangeView, exchanges_of
-from service.market.listings import listings_of_member
+from service.listings.services import listings_of_member
 from service.members import services as members
-from service.members.principal import Principal
+from service.principal import Principal
 
 # A part of the export: given the member and how many items at most, its items.
 Gatherer = Callable[[Principal, int], Awaitable[Sequence[Any]]]

@@ -24,11 +24,11 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from ledger import LEDGER_NAMESPACE
+from service.http.idempotency_tables import IdempotencyKey
 from service.limits import SESSION_COOKIE_NAME
-from service.market.tables import IdempotencyKey
-from service.members.principal import remember_principal
 from service.members.services import principal_from_session, principal_from_token
 from service.observability import current_request_id
+from service.principal import remember_principal
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 IDEMPOTENCY_KEY_CHARS_MAX = 255

@@ -2,7 +2,7 @@
 and the coordinators' recording and pool grants.
 
 Thin like the other pages (service/members/pages.py, listing_pages.py): read
-the form, check it, call one service function from service/market/exchanges.py
+the form, check it, call one service function from service/exchanges/services.py
 or transfers.py, then render or redirect (POST-redirect-GET with a `done` flag
 that picks a fixed message). A service Problem about the input (409
 insufficient credit, 422 bad field) is shown on the page; 403 and 404 become
@@ -24,8 +24,10 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ledger import LedgerError
-from service.deps import EngineDep, LedgerDep, SettingsDep
 from service.disputes.services import dispute_of_exchange, dispute_window_closes_at, utc_now
+from service.exchanges import services as exchanges
+from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
+from service.http.deps import EngineDep, LedgerDep, SettingsDep
 from service.limits import (
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -34,15 +36,15 @@ from service.limits import (
     PAGE_SIZE_DEFAULT,
     REASON_CHARS_MAX,
 )
-from service.market import exchanges, listings, transfers
-from service.market.exchange_schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
-from service.market.transfer_controllers import GIFT_MINUTES_MAX, MEMO_CHARS_MAX
+from service.listings import services as listings
 from service.members import services
 from service.members.pages import hours_text
-from service.members.principal import Principal, require_any_coordinator
 from service.members.tables import Member
+from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
-from service.web import (
+from service.transfers import services as transfers
+from service.transfers.controllers import GIFT_MINUTES_MAX, MEMO_CHARS_MAX
+from service.web.kit import (
     FORM_INVALID_STATUS,
     PAGE_DEPENDENCIES,
     Form,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.response import Template
 
-from service.deps import MaybePrincipal
+from service.http.deps import MaybePrincipal
 
 
 class PublicPages(Controller):

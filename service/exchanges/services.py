@@ -47,10 +47,11 @@ from ledger import (
     run_write,
 )
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
-from service.cursors import decode_instant_cursor, encode_instant_cursor
 from service.disputes.floors import restore_overridden_floors
-from service.idempotency import derived_id
+from service.exchanges.schemas import ExchangeIn, RecordIn
+from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.http.cursors import decode_instant_cursor, encode_instant_cursor
+from service.http.idempotency import derived_id
 from service.limits import (
     EXCHANGE_EXPIRY_BATCH_MAX,
     EXCHANGE_SERVICE_DATE_AHEAD_DAYS,
@@ -58,13 +59,13 @@ from service.limits import (
     NOTICES_MAX,
     PAGE_SIZE_MAX,
 )
-from service.market.exchange_schemas import ExchangeIn, RecordIn
-from service.market.tables import Exchange, ExchangeEvent, ExchangeRecipient, Listing
+from service.listings.tables import Listing
 from service.members.accounts import member_account_id
-from service.members.principal import Principal, forbidden, not_found, require_active
+from service.members.audit import audit_record
 from service.members.tables import Member
+from service.principal import Principal, forbidden, not_found, require_active
 from service.problems import Problem, field_problem, minutes_text
-from service.reports.rollups import record_exchange_flow
+from service.rollups.services import record_exchange_flow
 
 logger = logging.getLogger("timebank.exchanges")
 

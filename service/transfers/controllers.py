@@ -13,11 +13,11 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
 from ledger import Transfer
-from service.deps import CurrentMember, EngineDep, LedgerDep
-from service.idempotency import idempotency_middleware, key_from_scope
+from service.http.deps import CurrentMember, EngineDep, LedgerDep
+from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REASON_CHARS_MAX
-from service.market import transfers
 from service.problems import Problem
+from service.transfers import services as transfers
 
 GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against typos
 MEMO_CHARS_MAX = 200

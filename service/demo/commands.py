@@ -5,7 +5,7 @@ service/cli.py imports this module and appends `register_commands` to its
 Both commands are safe to run twice: they look before they write, and every
 ledger transfer they make has an id derived from what it is (UUIDv5), so a
 repeat finds it instead of moving hours again. The demo's listings and
-exchanges come from service/market/demo.py, which works the same way.
+exchanges come from service/demo/market.py, which works the same way.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from piccolo.engine.base import Engine
 
 from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transaction
 from service import database
-from service.audit import audit_record
-from service.disputes.demo import load_dispute_demo
+from service.demo.disputes import load_dispute_demo
+from service.demo.market import load_market_demo
+from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
-from service.market.demo import load_market_demo
 from service.members import passwords, services
-from service.members.principal import Grant, Principal
+from service.members.audit import audit_record
 from service.members.schemas import (
     CommunityIn,
     DisplayName,
@@ -42,9 +42,9 @@ from service.members.schemas import (
     RoleChangeIn,
 )
 from service.members.tables import Area, Community, Member
+from service.principal import Grant, Principal
 from service.problems import Problem
-from service.reports.rollups import record_pool_flow
-from service.reports.volume import VOLUME_EXCHANGES_MAX, demo_volume
+from service.rollups.services import record_pool_flow
 from service.settings import Settings
 
 USAGE_ERROR_EXIT = 2  # argparse's code for bad input; 1 stays for crashes

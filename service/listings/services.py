@@ -43,7 +43,7 @@ from service.limits import (
     SEARCH_TERMS_MAX,
     SEARCH_TEXT_CHARS_MAX,
 )
-from service.market.listing_schemas import (
+from service.listings.schemas import (
     CategoryOut,
     ListingIn,
     ListingKind,
@@ -52,9 +52,9 @@ from service.market.listing_schemas import (
     ListingPatch,
     OwnerOut,
 )
-from service.market.tables import Category, Listing
-from service.members.principal import Principal, forbidden, not_found, require_active
+from service.listings.tables import Category, Listing
 from service.members.tables import Community, Member
+from service.principal import Principal, forbidden, not_found, require_active
 from service.problems import Problem, field_problem
 
 # SQLite's FTS5 column weights for bm25(): title, description.

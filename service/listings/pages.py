@@ -1,8 +1,8 @@
 """The listings' HTML pages: browse and search, publish, read, edit, withdraw.
 
 Thin like the members' pages (service/members/pages.py): read the form, check it
-against the API's own schema types (service/market/listing_schemas.py), call one
-service function from service/market/listings.py, then render or redirect
+against the API's own schema types (service/listings/schemas.py), call one
+service function from service/listings/services.py, then render or redirect
 (POST-redirect-GET with a `done` flag that picks a fixed message). Signed-in
 members only: anyone else is sent to sign in and brought back.
 """
@@ -18,7 +18,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service.deps import EngineDep
+from service.http.deps import EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
     CURSOR_CHARS_MAX,
@@ -29,12 +29,12 @@ from service.limits import (
     SEARCH_TEXT_CHARS_MAX,
     WARD_CHARS_MAX,
 )
-from service.market import listings
-from service.market.listing_schemas import ListingIn, ListingOut, ListingPatch
+from service.listings import services as listings
+from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 from service.members import services
-from service.members.principal import Principal
+from service.principal import Principal
 from service.problems import Problem
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,

@@ -17,8 +17,8 @@ from ledger import Ledger
 from service.disputes import services
 from service.disputes.schemas import ResolveIn
 from service.disputes.tables import Dispute
-from service.market.tables import Exchange
-from service.members.principal import Principal
+from service.exchanges.tables import Exchange
+from service.principal import Principal
 
 ADMIN_EMAIL = "admin@demo.example"
 

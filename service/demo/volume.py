@@ -32,12 +32,13 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger, NewTransfer, Unit, write_transaction
 from ledger.sql import Connection
-from service.market.exchanges import EXCHANGE_CODE, record_transfer_id
-from service.market.tables import Category, Exchange, ExchangeEvent, ExchangeRecipient, Listing
+from service.exchanges.services import EXCHANGE_CODE, record_transfer_id
+from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.listings.tables import Category, Listing
 from service.members import passwords
 from service.members.accounts import member_account_id
 from service.members.tables import Community, Member
-from service.reports import rollups
+from service.rollups import services as rollups
 
 VOLUME_NAMESPACE: Final = uuid.uuid5(rollups.REPORTS_NAMESPACE, "volume")
 VOLUME_EXCHANGES_MAX: Final = 1_000_000  # `timebank demo --exchanges N`

@@ -32,8 +32,8 @@ from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
 from service.disputes.services import disputes_awaiting_count
-from service.market.exchanges import notice_count_of
-from service.members.principal import Principal
+from service.exchanges.services import notice_count_of
+from service.principal import Principal
 from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
 
 logger = logging.getLogger("timebank.pages")

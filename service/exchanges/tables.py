@@ -1,34 +1,12 @@
-"""Piccolo's view of the marketplace tables (DDL in migrations/market/)."""
+"""Piccolo's view of the exchange tables (DDL in migrations/market/)."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from service.listings.tables import Listing
 from service.members.tables import Community, Member
-
-
-class Category(Table, tablename="market_category"):
-    id = UUID(primary_key=True)
-    slug = Varchar(length=40, unique=True)
-    name = Varchar(length=80)
-    position = Integer()
-    active = Boolean(default=True)
-
-
-class Listing(Table, tablename="market_listing"):
-    id = UUID(primary_key=True)
-    member = ForeignKey(references=Member)
-    community = ForeignKey(references=Community)
-    kind = Varchar(length=10)
-    title = Varchar(length=120)
-    description = Text()
-    category = ForeignKey(references=Category)
-    ward = Varchar(length=80, default="")
-    availability = Varchar(length=200, default="")
-    status = Varchar(length=12, default="open")
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
 class Exchange(Table, tablename="market_exchange"):
@@ -67,15 +45,3 @@ class ExchangeEvent(Table, tablename="market_exchange_event"):
     actor_label = Varchar(length=120)
     action = Varchar(length=30)
     note = Text(default="")
-
-
-class IdempotencyKey(Table, tablename="market_idempotency_key"):
-    caller = Varchar(length=80, primary_key=True)
-    key = Varchar(length=255)
-    method = Varchar(length=10)
-    path = Varchar(length=300)
-    body_sha256 = Varchar(length=64)
-    status = Integer()
-    content_type = Varchar(length=100)
-    body = Text()
-    created_at = Timestamptz()

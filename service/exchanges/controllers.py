@@ -15,17 +15,9 @@ from litestar import Controller, Litestar, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.disputes.services import dispute_notices_waiting, disputes_awaiting_count
-from service.idempotency import idempotency_middleware, key_from_scope
-from service.limits import (
-    CURSOR_CHARS_MAX,
-    EXCHANGE_EXPIRY_SWEEP_SECONDS,
-    PAGE_SIZE_DEFAULT,
-    PAGE_SIZE_MAX,
-)
-from service.market import exchanges as services
-from service.market.exchange_schemas import (
+from service.exchanges import services
+from service.exchanges.schemas import (
     DisputeNoticeOut,
     EventOut,
     ExchangeDetailOut,
@@ -39,7 +31,15 @@ from service.market.exchange_schemas import (
     RecipientOut,
     RecordIn,
 )
-from service.members.principal import Principal, require_any_coordinator
+from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
+from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.limits import (
+    CURSOR_CHARS_MAX,
+    EXCHANGE_EXPIRY_SWEEP_SECONDS,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+)
+from service.principal import Principal, require_any_coordinator
 
 
 def exchange_out(view: services.ExchangeView) -> ExchangeOut:

@@ -11,11 +11,11 @@ from litestar.di import NamedDependency, Provide
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
+from service.http.ratelimit import RateLimiter
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, SESSION_COOKIE_NAME
-from service.members.principal import Principal, remembered_principal
 from service.members.services import principal_from_session, principal_from_token
+from service.principal import Principal, remembered_principal
 from service.problems import Problem
-from service.ratelimit import RateLimiter
 from service.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -25,12 +25,15 @@ from typing import Any, Literal
 from piccolo.engine.base import Engine
 
 from ledger import Ledger, LedgerError
-from service.idempotency import derived_id
-from service.market import exchanges, listings, transfers
-from service.market.exchange_schemas import ExchangeIn, RecordIn
-from service.market.listing_schemas import ListingIn, ListingKind
-from service.market.tables import Exchange, Listing
-from service.members.principal import Principal
+from service.exchanges import services as exchanges
+from service.exchanges.schemas import ExchangeIn, RecordIn
+from service.exchanges.tables import Exchange
+from service.http.idempotency import derived_id
+from service.listings import services as listings
+from service.listings.schemas import ListingIn, ListingKind
+from service.listings.tables import Listing
+from service.principal import Principal
+from service.transfers import services as transfers
 
 # Demo exchanges happen in the late morning of their day.
 SERVICE_HOUR_UTC = 10
