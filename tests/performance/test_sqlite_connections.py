@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from pathlib import Path
 
 import pytest
+from piccolo.engine.sqlite import dict_factory
 
 from ledger import Ledger, Unit
 from service import database
 from service.database import TimebankSQLiteEngine, UnsupportedDatabaseURLError
 from service.members.tables import Area
-from service.sqlite_connections import SQLITE_READERS_MAX
+from service.sqlite_connections import SQLITE_READERS_MAX, SQLiteConnections
 from tests.conftest import TestDatabase
 
 pytestmark = pytest.mark.sqlite_only
 
 SYNCHRONOUS_FULL = 2  # PRAGMA synchronous answers with these numbers
 SYNCHRONOUS_NORMAL = 1
+WAIT_SECONDS_SHORT = 0.2  # how long a writer waits for another pool's lock before giving up
+WAIT_SECONDS_LONG = 30.0
 
 
 def kept_engine(db: TestDatabase) -> TimebankSQLiteEngine:
@@ -166,3 +170,49 @@ async def test_after_release_queries_open_their_own_connections(db: TestDatabase
     assert engine.kept is None
     await Area.insert(Area(name="After", slug="after-release")).run()
     assert len(await Area.select().where(Area.slug == "after-release").run()) == 1
+
+
+def _connections(path: Path, *, wait_seconds: float) -> SQLiteConnections:
+    """Another process's connections to the same file, as far as flock can tell."""
+    return SQLiteConnections(
+        {"database": str(path), "timeout": wait_seconds, "isolation_level": None},
+        synchronous="full",
+        row_factory=dict_factory,
+    )
+
+
+async def test_writers_of_two_pools_take_turns_on_the_lock_file(db: TestDatabase) -> None:
+    path = Path(kept_engine(db).path)
+    first = _connections(path, wait_seconds=WAIT_SECONDS_SHORT)
+    second = _connections(path, wait_seconds=WAIT_SECONDS_SHORT)
+    try:
+        held = await first.writer()
+        with pytest.raises(sqlite3.OperationalError, match="locked by another worker"):
+            await second.writer()
+        await held.close()
+        taken = await second.writer()  # free again the moment the first gave it back
+        await taken.close()
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_abandoned_wait_for_the_lock_file_lets_go(db: TestDatabase) -> None:
+    path = Path(kept_engine(db).path)
+    first = _connections(path, wait_seconds=WAIT_SECONDS_LONG)
+    second = _connections(path, wait_seconds=WAIT_SECONDS_LONG)
+    third = _connections(path, wait_seconds=WAIT_SECONDS_LONG)
+    try:
+        held = await first.writer()
+        waiting = asyncio.create_task(second.writer())
+        await asyncio.sleep(0)  # let the task start its wait
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await held.close()
+        # The cancelled wait still gets the lock in its thread, then drops it.
+        taken = await third.writer()
+        await taken.close()
+    finally:
+        for connections in (first, second, third):
+            await connections.close()
