@@ -622,24 +622,30 @@ def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> 
 
 
 def summarise_profile(raw: Path) -> str:
+    """Own time of the heaviest functions, and inclusive time of the project's own ones."""
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = [frame.split(" (", 1)[0] + " " + _short_file(frame) for frame in stack.split(";")]
+        frames = [_frame_name(frame) for frame in stack.split(";")]
         total += count
         for frame in set(frames):
-            inclusive[frame] += count
+            if "(service/" in frame or "(ledger/" in frame:
+                inclusive[frame] += count
         own[frames[-1]] += count
-    lines = [f"{total} samples; inclusive % | own % | function (file)"]
-    for frame, count in inclusive.most_common(PROFILE_TOP):
-        lines.append(f"{100 * count / total:5.1f} | {100 * own[frame] / total:5.1f} | {frame}")
-    lines.append("heaviest own time:")
-    for frame, count in own.most_common(PROFILE_TOP // 2):
-        lines.append(f"{100 * count / total:5.1f} | {frame}")
+    lines = [f"{total} samples (all threads of one worker). Own time %:"]
+    lines += [f"{100 * n / total:5.1f} | {frame}" for frame, n in own.most_common(PROFILE_TOP)]
+    lines.append("Inclusive time % of the project's functions:")
+    lines += [
+        f"{100 * n / total:5.1f} | {frame}" for frame, n in inclusive.most_common(PROFILE_TOP)
+    ]
     return "\n".join(lines)
+
+
+def _frame_name(frame: str) -> str:
+    return frame.split(" (", 1)[0] + " " + _short_file(frame)
 
 
 def _short_file(frame: str) -> str:
