@@ -610,6 +610,7 @@ def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> 
             "-d",
             str(PROFILE_SECONDS),
             "--nonblocking",
+            "--full-filenames",
             "-p",
             str(worker),
         ],

@@ -14,17 +14,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from service.members.tables import ApiToken
+from service.members.tables import ApiToken, WebSession
 from service.principal import Grant, Principal
 
 # Members who may not act at all; anyone else is resolved (pending members
 # may sign in and read, and `require_active` stops them moving hours).
 LOCKED_OUT_STATUSES = frozenset({"suspended", "closed"})
 
-_TOKEN_CALLER_SQL = """
+_BEARER_CALLER_SQL = """
 SELECT t.id AS credential_id, m.id AS member_id, m.display_name, m.community,
        m.status, m.hour_account_id,
        g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
@@ -32,6 +32,17 @@ FROM member_api_token t
 JOIN member_member m ON m.id = t.member
 LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
 WHERE t.token_hash = {} AND t.revoked_at IS NULL AND t.expires_at > {}
+"""
+
+
+_SESSION_CALLER_SQL = """
+SELECT s.id AS credential_id, s.last_seen_at, m.id AS member_id, m.display_name,
+       m.community, m.status, m.hour_account_id,
+       g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
+FROM member_session s
+JOIN member_member m ON m.id = s.member
+LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
+WHERE s.token_hash = {} AND s.ended_at IS NULL AND s.expires_at > {} AND s.last_seen_at > {}
 """
 
 
@@ -43,8 +54,26 @@ def token_digest(token: str) -> str:
 async def principal_for_token(token: str, *, now: datetime | None = None) -> Principal | None:
     """The caller behind a live bearer token, or None (unknown, expired, revoked, locked out)."""
     instant = now or datetime.now(UTC)
-    rows = await ApiToken.raw(_TOKEN_CALLER_SQL, token_digest(token), instant).run()
+    rows = await ApiToken.raw(_BEARER_CALLER_SQL, token_digest(token), instant).run()
     return principal_from_rows(rows, via="token")
+
+
+async def principal_for_session(
+    token: str, *, now: datetime, idle_seconds: int, touch_interval_seconds: int
+) -> Principal | None:
+    """The caller behind a live session cookie; its last-seen time is moved on now and then."""
+    rows = await WebSession.raw(
+        _SESSION_CALLER_SQL, token_digest(token), now, now - timedelta(seconds=idle_seconds)
+    ).run()
+    principal = principal_from_rows(rows, via="session")
+    if principal is None:
+        return None
+    last_seen = _aware(rows[0]["last_seen_at"])
+    if now - last_seen > timedelta(seconds=touch_interval_seconds):
+        await WebSession.update({WebSession.last_seen_at: now}).where(
+            WebSession.id == principal.credential_id
+        )
+    return principal
 
 
 def principal_from_rows(
@@ -57,7 +86,11 @@ def principal_from_rows(
     if first["status"] in LOCKED_OUT_STATUSES:
         return None
     grants = tuple(
-        Grant(row["grant_role"], _uuid_or_none(row["grant_community"]), _uuid_or_none(row["grant_area"]))
+        Grant(
+            row["grant_role"],
+            _uuid_or_none(row["grant_community"]),
+            _uuid_or_none(row["grant_area"]),
+        )
         for row in rows
         if row["grant_role"] is not None
     )
@@ -71,6 +104,11 @@ def principal_from_rows(
         credential_id=_uuid(first["credential_id"]),
         hour_account_id=_uuid(first["hour_account_id"]),
     )
+
+
+def _aware(value: Any) -> datetime:
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
+from tests.members.conftest import admin_client, town  # noqa: F401 - fixtures for test_callers
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"
