@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from service.problems import Problem
 
@@ -110,3 +110,23 @@ def remember_principal(scope: MutableMapping[str, Any], principal: Principal) ->
 def remembered_principal(scope: Mapping[str, Any]) -> Principal | None:
     found = scope.get("state", {}).get(PRINCIPAL_SCOPE_KEY)
     return found if isinstance(found, Principal) else None
+
+
+# Resolving the caller ------------------------------------------------------------
+# The HTTP kit needs to turn a token or a session cookie into a Principal, but it
+# sits below every feature. The members feature provides the resolver and the app
+# puts it in its state at start-up, so the kit depends only on this protocol.
+
+PRINCIPAL_RESOLVER_STATE = "principal_resolver"
+
+
+class PrincipalResolver(Protocol):
+    async def from_token(self, token: str) -> Principal | None: ...
+
+    async def from_session(self, token: str) -> Principal | None: ...
+
+
+def principal_resolver(scope: Mapping[str, Any]) -> PrincipalResolver:
+    """The resolver the running app was given (see service/app.py)."""
+    resolver: PrincipalResolver = scope["app"].state[PRINCIPAL_RESOLVER_STATE]
+    return resolver

@@ -41,8 +41,8 @@ from service.limits import (
     PAGE_SIZE_MAX,
     SLUG_CHARS_MAX,
 )
+from service.members.roles import grants_of_member
 from service.members.schemas import LINE_PATTERN, SLUG_PATTERN, MemberStatus, RoleOut
-from service.members.services import grants_of_member
 from service.members.tables import AuditEntry
 from service.principal import Principal
 

@@ -27,11 +27,13 @@ from piccolo.engine.base import Engine
 
 from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transaction
 from service import database
+from service.clock import utc_now
 from service.demo.disputes import load_dispute_demo
 from service.demo.market import load_market_demo
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
 from service.members import passwords, services
+from service.members import roles as members_roles
 from service.members.audit import audit_record
 from service.members.schemas import (
     CommunityIn,
@@ -177,7 +179,7 @@ async def _create_admin(engine: Engine[Any], ledger: Ledger, identity: _AdminIde
     # An existing member keeps their password, so none is asked for. The random
     # one is never used; it only stands in for the argument admin_bootstrap takes.
     password = _admin_password() if existing is None else secrets.token_urlsafe(32)
-    member = await services.admin_bootstrap(
+    member = await members_roles.admin_bootstrap(
         engine=engine,
         ledger=ledger,
         email=identity.email,
@@ -354,7 +356,7 @@ class _DemoRun:
         # services.area_create needs a signed-in admin, and the first admin needs
         # a community in an area: the command line writes the first area itself,
         # as admin_bootstrap does, with the same audit line area_create writes.
-        area = Area(id=uuid.uuid4(), name=name, slug=slug, created_at=services.utc_now())
+        area = Area(id=uuid.uuid4(), name=name, slug=slug, created_at=utc_now())
         async with write_transaction(self.engine):
             await Area.insert(area).run()
             await audit_record(
@@ -408,7 +410,7 @@ class _DemoRun:
         )
         if await _has_grant(member.id, wanted):
             return
-        await services.role_change(
+        await members_roles.role_change(
             engine=self.engine, actor=None, member_id=member.id, change=change
         )
         self.changes.append(f"{change.role} role for {member.email}")
@@ -547,7 +549,7 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
         async def load(engine: Engine[Any], ledger: Ledger) -> _DemoRun:
             run = _DemoRun(engine, ledger, password, hold_seconds=settings.exchange_hold_seconds)
             await run.load()
-            if args.exchanges:  # volume for council reports (service/reports/volume.py)
+            if args.exchanges:  # volume for council reports (service/demo/volume.py)
                 run.changes += await demo_volume(
                     engine=engine,
                     ledger=ledger,

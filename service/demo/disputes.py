@@ -14,6 +14,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
+from service.disputes import resolution as disputes_resolution
 from service.disputes import services
 from service.disputes.schemas import ResolveIn
 from service.disputes.tables import Dispute
@@ -85,7 +86,7 @@ async def load_dispute_demo(
         )
         changes.append(f"dispute about {plan.description!r}")
         if plan.adjusted_minutes is not None:
-            await services.dispute_resolve(
+            await disputes_resolution.dispute_resolve(
                 engine=engine,
                 ledger=ledger,
                 actor=people[ADMIN_EMAIL],

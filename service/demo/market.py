@@ -25,6 +25,9 @@ from typing import Any, Literal
 from piccolo.engine.base import Engine
 
 from ledger import Ledger, LedgerError
+from service.exchanges import ids as exchanges_ids
+from service.exchanges import recording as exchanges_recording
+from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
 from service.exchanges.schemas import ExchangeIn, RecordIn
 from service.exchanges.tables import Exchange
@@ -440,7 +443,7 @@ class MarketDemo:
 
     async def exchange(self, plan: DemoExchange) -> None:
         proposer = self.people[plan.proposer]
-        exchange_id = exchanges.proposal_id(proposer.member_id, plan.key)
+        exchange_id = exchanges_ids.proposal_id(proposer.member_id, plan.key)
         steps = []
         if not await Exchange.exists().where(Exchange.id == exchange_id).run():
             await self.propose(plan, proposer)
@@ -476,7 +479,7 @@ class MarketDemo:
     async def move_on(self, plan: DemoExchange, exchange_id: uuid.UUID) -> list[str]:
         """Accept, then complete or cancel, whatever is still to do; the steps taken."""
         steps = []
-        view = await exchanges.exchange_get(
+        view = await exchanges_selectors.exchange_get(
             actor=self.people[plan.proposer], exchange_id=exchange_id
         )
         for member_id in view.awaiting:
@@ -510,10 +513,10 @@ class MarketDemo:
 
     async def record(self, plan: DemoRecord) -> None:
         coordinator = self.people[plan.coordinator]
-        exchange_id = exchanges.recording_id(coordinator.member_id, plan.key)
+        exchange_id = exchanges_ids.recording_id(coordinator.member_id, plan.key)
         if await Exchange.exists().where(Exchange.id == exchange_id).run():
             return
-        await exchanges.exchange_record(
+        await exchanges_recording.exchange_record(
             engine=self.engine,
             ledger=self.ledger,
             actor=coordinator,

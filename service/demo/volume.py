@@ -32,7 +32,8 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger, NewTransfer, Unit, write_transaction
 from ledger.sql import Connection
-from service.exchanges.services import EXCHANGE_CODE, record_transfer_id
+from service.exchanges.ids import record_transfer_id
+from service.exchanges.services import EXCHANGE_CODE
 from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
 from service.listings.tables import Category, Listing
 from service.members import passwords

@@ -5,28 +5,23 @@ Also the lifespan hook that sweeps expired holds while the app runs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Controller, Litestar, Request, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.disputes.services import dispute_notices_waiting, disputes_awaiting_count
+from service.exchanges import recording as exchanges_recording
+from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services
 from service.exchanges.schemas import (
-    DisputeNoticeOut,
     EventOut,
     ExchangeDetailOut,
     ExchangeIn,
     ExchangeOut,
     ExchangePage,
     ExchangeStatus,
-    NoticeOut,
-    NoticesOut,
     PartyOut,
     RecipientOut,
     RecordIn,
@@ -35,14 +30,13 @@ from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
     CURSOR_CHARS_MAX,
-    EXCHANGE_EXPIRY_SWEEP_SECONDS,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
 )
 from service.principal import Principal, require_any_coordinator
 
 
-def exchange_out(view: services.ExchangeView) -> ExchangeOut:
+def exchange_out(view: exchanges_selectors.ExchangeView) -> ExchangeOut:
     exchange = view.exchange
     return ExchangeOut(
         id=view.id,
@@ -76,7 +70,7 @@ def exchange_out(view: services.ExchangeView) -> ExchangeOut:
     )
 
 
-def exchange_detail_out(view: services.ExchangeView) -> ExchangeDetailOut:
+def exchange_detail_out(view: exchanges_selectors.ExchangeView) -> ExchangeDetailOut:
     summary = exchange_out(view)
     return ExchangeDetailOut(
         **{field: getattr(summary, field) for field in summary.__struct_fields__},
@@ -94,7 +88,9 @@ def exchange_detail_out(view: services.ExchangeView) -> ExchangeDetailOut:
 
 
 async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut:
-    return exchange_detail_out(await services.exchange_get(actor=actor, exchange_id=exchange_id))
+    return exchange_detail_out(
+        await exchanges_selectors.exchange_get(actor=actor, exchange_id=exchange_id)
+    )
 
 
 class ExchangesController(Controller):
@@ -125,7 +121,7 @@ class ExchangesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
         cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
     ) -> ExchangePage:
-        views, next_cursor = await services.exchanges_of(
+        views, next_cursor = await exchanges_selectors.exchanges_of(
             actor=member, status=status, limit=limit, cursor=cursor
         )
         return ExchangePage(items=[exchange_out(view) for view in views], next_cursor=next_cursor)
@@ -192,40 +188,6 @@ class ExchangesController(Controller):
         )
         return await _detail(member, exchange_id)
 
-    @get("/me/notices")
-    async def notices(self, member: CurrentMember) -> NoticesOut:
-        """Exchanges to accept or confirm, disputes to answer, and recent dispute outcomes."""
-        count, notices = await services.notices_of(actor=member)
-        disputes = await dispute_notices_waiting(actor=member)
-        return NoticesOut(
-            count=count,
-            items=[
-                NoticeOut(
-                    kind=notice.kind,  # type: ignore[arg-type]
-                    exchange_id=notice.exchange.id,
-                    provider_id=notice.exchange.provider,
-                    provider_name=notice.provider_name,
-                    minutes=notice.exchange.minutes,
-                    service_date=notice.exchange.service_date,
-                    description=notice.exchange.description,
-                    since=notice.exchange.updated_at,
-                )
-                for notice in notices
-            ],
-            disputes_count=await disputes_awaiting_count(actor=member),
-            disputes=[
-                DisputeNoticeOut(
-                    kind=notice.kind,  # type: ignore[arg-type]
-                    dispute_id=notice.dispute.id,
-                    exchange_id=notice.exchange.id,
-                    description=notice.exchange.description,
-                    outcome=notice.dispute.outcome,  # type: ignore[arg-type]
-                    since=notice.since,
-                )
-                for notice in disputes
-            ],
-        )
-
 
 class CoordinatorExchangesController(Controller):
     path = "/api/v1/coordinator"
@@ -241,7 +203,7 @@ class CoordinatorExchangesController(Controller):
         ledger: LedgerDep,
     ) -> ExchangeDetailOut:
         require_any_coordinator(member)
-        exchange_id = await services.exchange_record(
+        exchange_id = await exchanges_recording.exchange_record(
             engine=engine,
             ledger=ledger,
             actor=member,
@@ -251,26 +213,4 @@ class CoordinatorExchangesController(Controller):
         return await _detail(member, exchange_id)
 
 
-@contextlib.asynccontextmanager
-async def exchange_expiry_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Sweep expired holds every EXCHANGE_EXPIRY_SWEEP_SECONDS while the app runs."""
-    task = asyncio.create_task(
-        services.expiry_sweeps_forever(
-            engine=app.state.engine,
-            ledger=app.state.ledger,
-            interval_seconds=EXCHANGE_EXPIRY_SWEEP_SECONDS,
-        ),
-        name="exchange-expiry-sweep",
-    )
-    app.state.exchange_expiry_task = task
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 ROUTERS = [ExchangesController, CoordinatorExchangesController]
-
-__all__ = ["ROUTERS", "exchange_expiry_lifespan"]

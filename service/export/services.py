@@ -1,8 +1,7 @@
 """A member's data export (product.md journey 9): everything held about them, as JSON.
 
 The export is composed here, above the features, because the members feature
-cannot import the others (service/idempotency.py imports members, and the
-market, disputes and donations services import service/idempotency). Each
+sits at the bottom of the feature stack (docs/architecture.md). Each
 feature gives its part through its own selectors, which decide what the member
 may see; this module only bounds each part and writes it as plain JSON values.
 
@@ -25,9 +24,10 @@ from typing import Any
 import msgspec
 
 from ledger import Ledger
-from service.disputes.services import DisputeView, dispute_get, disputes_of
+from service.accounts.selectors import account_of
+from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
-from service.exchanges.services import ExchangeView, exchanges_of
+from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
@@ -49,6 +49,8 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
     export = await members.member_export(
         ledger=ledger, principal=principal, statement_lines_max=EXPORT_STATEMENT_LINES_MAX + 1
     )
+    # The account part adds how far a dispute override left the member below their floor.
+    export["account"] = await account_of(ledger=ledger, principal=principal)
     truncated: list[str] = []
     if len(export["statement"]) > EXPORT_STATEMENT_LINES_MAX:
         export["statement"] = export["statement"][:EXPORT_STATEMENT_LINES_MAX]

@@ -13,8 +13,7 @@ from piccolo.engine.base import Engine
 from ledger import Ledger
 from service.http.ratelimit import RateLimiter
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, SESSION_COOKIE_NAME
-from service.members.services import principal_from_session, principal_from_token
-from service.principal import Principal, remembered_principal
+from service.principal import Principal, principal_resolver, remembered_principal
 from service.problems import Problem
 from service.settings import Settings
 
@@ -48,21 +47,21 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal | None
         return remembered
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        return await _from_bearer(authorization)
+        return await _from_bearer(request, authorization)
     session_token = request.cookies.get(SESSION_COOKIE_NAME)
     if not session_token:
         return None
-    principal = remembered or await principal_from_session(token=session_token)
+    principal = remembered or await principal_resolver(request.scope).from_session(session_token)
     if principal is not None and _needs_csrf_check(request):
         _check_api_csrf(request)
     return principal
 
 
-async def _from_bearer(authorization: str) -> Principal:
+async def _from_bearer(request: Request[Any, Any, Any], authorization: str) -> Principal:
     scheme, _, token = authorization.partition(" ")
     principal = None
     if scheme.lower() == "bearer" and token.strip():
-        principal = await principal_from_token(token=token.strip())
+        principal = await principal_resolver(request.scope).from_token(token.strip())
     if principal is None:
         raise Problem(
             status=401,

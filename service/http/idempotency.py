@@ -26,9 +26,8 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 from ledger import LEDGER_NAMESPACE
 from service.http.idempotency_tables import IdempotencyKey
 from service.limits import SESSION_COOKIE_NAME
-from service.members.services import principal_from_session, principal_from_token
 from service.observability import current_request_id
-from service.principal import remember_principal
+from service.principal import principal_resolver, remember_principal
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 IDEMPOTENCY_KEY_CHARS_MAX = 255
@@ -97,10 +96,10 @@ async def _caller(headers: Headers, scope: Scope) -> str | None:
     scheme, _, token = authorization.partition(" ")
     principal = None
     if scheme.lower() == "bearer" and token.strip():
-        principal = await principal_from_token(token=token.strip())
+        principal = await principal_resolver(scope).from_token(token.strip())
     elif not authorization:
         cookie = _cookie(headers, SESSION_COOKIE_NAME)
-        principal = await principal_from_session(token=cookie) if cookie else None
+        principal = await principal_resolver(scope).from_session(cookie) if cookie else None
     if principal is None:
         return None
     remember_principal(cast("MutableMapping[str, Any]", scope), principal)

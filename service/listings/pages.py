@@ -39,6 +39,7 @@ from service.web.kit import (
     Form,
     Rule,
     Viewer,
+    done_message,
     form_refused,
     page_exception_handlers,
     render,
@@ -100,10 +101,6 @@ LISTING_LABELS = {
     "availability": "When",
 }
 SEARCH_LABELS = {"category": "Category", "community": "Time bank", "ward": "Neighbourhood or ward"}
-
-
-def _done(done: str | None) -> str | None:
-    return DONE_MESSAGES.get(done or "")
 
 
 def _exchange_link(listing: ListingOut) -> tuple[str, str]:
@@ -209,7 +206,7 @@ class ListingPages(Controller):
             is_owner=listing.owner.id == viewer.member_id,
             exchange_url=exchange_url,
             exchange_words=exchange_words,
-            notice=_done(done),
+            notice=done_message(DONE_MESSAGES, done),
         )
 
     @get("/{listing_id:uuid}/edit")

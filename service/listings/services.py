@@ -34,6 +34,7 @@ from msgspec import Meta
 from piccolo.engine.base import Engine
 
 from ledger import write_transaction
+from service.clock import utc_now
 from service.database import is_postgres
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -76,10 +77,6 @@ _STOP_WORDS_TEXT = """
 ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 _WORD = re.compile(r"\w+")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

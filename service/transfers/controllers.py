@@ -15,12 +15,15 @@ from msgspec import Meta
 from ledger import Transfer
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
-from service.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REASON_CHARS_MAX
+from service.limits import (
+    GIFT_MINUTES_MAX,
+    MEMO_CHARS_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    REASON_CHARS_MAX,
+)
 from service.problems import Problem
 from service.transfers import services as transfers
-
-GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against typos
-MEMO_CHARS_MAX = 200
 
 Minutes = Annotated[int, Meta(ge=1, le=GIFT_MINUTES_MAX)]
 Memo = Annotated[str, Meta(max_length=MEMO_CHARS_MAX)]

@@ -9,7 +9,7 @@ becomes a redirect to the sign-in page that comes back afterwards.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypedDict
@@ -31,12 +31,16 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
-from service.disputes.services import disputes_awaiting_count
-from service.exchanges.services import notice_count_of
 from service.principal import Principal
 from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
 
 logger = logging.getLogger("timebank.pages")
+
+# Features that have things waiting for the viewer (exchanges to accept, disputes to
+# answer) register a counter in the app's state; the kit sums them for the navigation
+# without importing any feature.
+WAITING_COUNTERS_STATE = "waiting_counters"
+WaitingCounter = Callable[[Principal], Awaitable[int]]
 
 SIGN_IN_PATH = "/sign-in"
 AFTER_SIGN_IN_PATH = "/dashboard"
@@ -78,9 +82,8 @@ async def provide_viewer(
         raise SignInRequiredError(_request_path(request) if request.method == "GET" else None)
     request.state.viewer = principal  # error pages keep the signed-in navigation
     # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
-    request.state.notice_count = await notice_count_of(
-        actor=principal
-    ) + await disputes_awaiting_count(actor=principal)
+    counters: Sequence[WaitingCounter] = request.app.state.get(WAITING_COUNTERS_STATE, ())
+    request.state.notice_count = sum([await count(principal) for count in counters])
     return principal
 
 
@@ -399,3 +402,8 @@ def page_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_page,
         Exception: _unexpected_page,
     }
+
+
+def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
+    """The fixed message a page shows after a POST-redirect-GET with `?done=<flag>`."""
+    return messages.get(flag or "")

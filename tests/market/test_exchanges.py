@@ -22,12 +22,8 @@ from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
 from service import database
 from service.exchanges import services as exchanges
-from service.exchanges.services import (
-    expire_exchange_holds,
-    expire_transfer_id,
-    post_transfer_id,
-    void_transfer_id,
-)
+from service.exchanges.expiry import expire_exchange_holds
+from service.exchanges.ids import expire_transfer_id, post_transfer_id, void_transfer_id
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
 from tests.ledger_guard import ledger_stays_clean, reader

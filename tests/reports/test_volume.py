@@ -9,6 +9,7 @@ from ledger.transactions import read_connection
 from service.demo import volume
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.members import passwords, services
+from service.members import roles as members_roles
 from service.members.schemas import CommunityIn
 from service.members.tables import Community
 from service.principal import Grant, Principal
@@ -23,7 +24,7 @@ EXCHANGES = 1_200  # three chunks: two full, one short
 async def test_volume_posts_exchanges_and_rollups_that_agree(db: TestDatabase) -> None:
     passwords.configure(time_cost=1, memory_kib=1024)
     ledger = Ledger(db.engine, group_commit=False)
-    admin = await services.admin_bootstrap(
+    admin = await members_roles.admin_bootstrap(
         engine=db.engine,
         ledger=ledger,
         email="admin@example.org",
