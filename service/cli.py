@@ -20,22 +20,61 @@ from service.settings import Settings
 
 SERVE_HOST_DEFAULT = "127.0.0.1"
 SERVE_PORT_DEFAULT = 8000
-SERVE_WORKERS_DEFAULT = 1
+# Without REDIS_URL rate-limit counts live in each worker's memory, so only
+# one worker may run; with it, one worker per core (ADR 0024).
+SERVE_WORKERS_WITHOUT_REDIS = 1
+SERVE_WORKERS_MAX = 64
 LEDGER_VERIFY_FAILED_EXIT = 3  # distinct from 1 (crash) and 2 (usage error)
 T = TypeVar("T")
+
+
+def cores_available() -> int:
+    """Cores this process may run on (the affinity mask, not the whole machine)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def serve_workers(requested: int | None, settings: Settings) -> int:
+    """How many worker processes `timebank serve` starts; `ServeError` if not allowed.
+
+    Sign-in and registration limits must count across every worker
+    (quality.md); only Redis shares counts between processes here.
+    """
+    if requested is not None and not 1 <= requested <= SERVE_WORKERS_MAX:
+        raise ServeError(f"--workers must be from 1 to {SERVE_WORKERS_MAX}, not {requested}")
+    if settings.redis_url is None:
+        if requested is not None and requested > SERVE_WORKERS_WITHOUT_REDIS:
+            raise ServeError(
+                "several workers need REDIS_URL: rate limits must be counted across workers"
+            )
+        return SERVE_WORKERS_WITHOUT_REDIS
+    return requested if requested is not None else cores_available()
+
+
+class ServeError(ValueError):
+    """`timebank serve` was asked for something it must not start."""
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from granian.constants import Interfaces  # noqa: PLC0415 - only the server needs granian
     from granian.server import Server  # noqa: PLC0415
 
+    try:
+        workers = serve_workers(args.workers, settings)
+    except ServeError as error:
+        print(f"timebank serve: {error}", file=sys.stderr)
+        return 2
+    if settings.redis_url is None and args.workers is None and cores_available() > 1:
+        print(
+            "timebank serve: one worker (set REDIS_URL to run one per core)",
+            file=sys.stderr,
+        )
     if args.migrate:
         _migrate(args, settings)
     server = Server(
         "service.app:create_app_from_env",
         address=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=workers,
         interface=Interfaces.ASGI,
         factory=True,
     )
@@ -115,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default=SERVE_HOST_DEFAULT)
     serve.add_argument("--port", type=int, default=SERVE_PORT_DEFAULT)
-    serve.add_argument("--workers", type=int, default=SERVE_WORKERS_DEFAULT)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: one per core with REDIS_URL, else 1)",
+    )
     serve.add_argument(
         "--migrate", action="store_true", help="apply pending migrations before serving"
     )

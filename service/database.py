@@ -17,22 +17,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
+
+from service.sqlite_connections import (
+    SYNCHRONOUS_DEFAULT,
+    KeptConnection,
+    SQLiteConnections,
+    Synchronous,
+)
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 POSTGRES_POOL_SIZE_MIN = 2
 POSTGRES_POOL_SIZE_MAX = 20
 SQLITE_VERSION_MIN = (3, 35, 0)  # RETURNING and DROP COLUMN
+SQLITE_SYNCHRONOUS_CHOICES = ("full", "normal")
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,108 @@ class TimebankPostgresEngine(PostgresEngine):
 
 
 class TimebankSQLiteEngine(SQLiteEngine):
-    """SQLite engine that does no I/O when constructed (see above)."""
+    """SQLite engine that does no I/O when constructed, and keeps its connections.
+
+    After `prepare()` (on the event loop that called it) transactions and
+    single writes use one kept writer connection and single reads a small
+    pool of kept readers (service/sqlite_connections.py, ADR 0024). Before
+    it, or on another loop, it behaves like Piccolo's engine: a connection
+    per query.
+    """
+
+    def __init__(self, *, path: str, synchronous: Synchronous, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self.synchronous: Synchronous = synchronous
+        self.kept: SQLiteConnections | None = None
 
     async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:
         return None
+
+    def _kept_here(self) -> SQLiteConnections | None:
+        kept = self.kept
+        return kept if kept is not None and kept.usable_here() else None
+
+    async def get_connection(self) -> Any:
+        """A connection for reads (the ledger's `read_connection`, `batch`)."""
+        kept = self._kept_here()
+        return await kept.reader() if kept is not None else await super().get_connection()
+
+    async def write_connection(self) -> Any:
+        kept = self._kept_here()
+        return await kept.writer() if kept is not None else await super().get_connection()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        # Every transaction may write, so every one runs on the writer.
+        return _WriterTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        kept = self._kept_here()
+        if kept is None:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await (kept.reader() if _is_read_only(query) else kept.writer())
+        try:
+            # Kept connections run in autocommit mode (isolation_level=None):
+            # a single write is committed when it completes.
+            async with connection.raw.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            await connection.close()
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        if not isinstance(connection, KeptConnection):
+            return await super()._run_in_existing_connection(
+                connection, query, args, query_type, table
+            )
+        # A kept connection has foreign_keys on already; Piccolo would send
+        # the PRAGMA again before every statement (one more thread hop).
+        connection.row_factory = dict_factory
+        async with connection.raw.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+
+class _WriterTransaction(SQLiteTransaction):
+    engine: TimebankSQLiteEngine
+
+    async def get_connection(self) -> Any:
+        return await self.engine.write_connection()
+
+
+def _is_read_only(sql: str) -> bool:
+    # A statement that starts with SELECT cannot write in SQLite (WITH ...
+    # may end in INSERT, so it counts as a write).
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+async def _reset_postgres_connection(connection: Any) -> None:
+    """Pool reset without asyncpg's default RESET ALL / UNLISTEN / CLOSE ALL round trip.
+
+    Nothing here sets session state, listens or keeps cursors, so only an
+    open transaction needs undoing (transactions normally end before release).
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 def engine_from_url(url: str) -> Engine[Any]:
@@ -103,12 +206,33 @@ def engine_from_url(url: str) -> Engine[Any]:
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
         if not path:
             raise UnsupportedDatabaseURLError("a sqlite URL needs a file path: sqlite:///data/x.db")
-        return TimebankSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return TimebankSQLiteEngine(
+            path=path,
+            synchronous=_sqlite_synchronous(parts.query),
+            timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+        )
     if parts.scheme in ("postgresql", "postgres"):
         return TimebankPostgresEngine(config={"dsn": url}, extensions=())
     raise UnsupportedDatabaseURLError(
         f"DATABASE_URL must start with sqlite:/// or postgresql://, not {parts.scheme}://"
     )
+
+
+def _sqlite_synchronous(query: str) -> Synchronous:
+    """`?synchronous=normal` on a sqlite URL opts into NORMAL (ADR 0024); FULL otherwise."""
+    options = parse_qs(query, keep_blank_values=True)
+    unknown = set(options) - {"synchronous"}
+    if unknown:
+        raise UnsupportedDatabaseURLError(
+            f"a sqlite URL takes only ?synchronous=full|normal, not {sorted(unknown)}"
+        )
+    values = options.get("synchronous", [SYNCHRONOUS_DEFAULT])
+    value = values[-1].lower()
+    if len(values) != 1 or value not in SQLITE_SYNCHRONOUS_CHOICES:
+        raise UnsupportedDatabaseURLError(
+            f"sqlite ?synchronous= must be full or normal, not {values[-1]!r}"
+        )
+    return cast("Synchronous", value)
 
 
 def is_postgres(engine: Engine[Any]) -> bool:
@@ -162,22 +286,37 @@ def app_registry() -> AppRegistry:
 
 
 async def prepare(engine: Engine[Any]) -> None:
-    """Per-process set-up: WAL for SQLite, a connection pool for PostgreSQL."""
+    """Per-process set-up: WAL and kept connections for SQLite, a pool for PostgreSQL."""
     if isinstance(engine, SQLiteEngine):
         Path(engine.path).parent.mkdir(parents=True, exist_ok=True)
         if sqlite3.sqlite_version_info < SQLITE_VERSION_MIN:
             raise RuntimeError(f"SQLite {SQLITE_VERSION_MIN} or newer is required")
         # WAL lets readers run beside the one writer; it is stored in the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
+        if isinstance(engine, TimebankSQLiteEngine):
+            await _keep_sqlite_connections(engine)
     elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(
-            min_size=POSTGRES_POOL_SIZE_MIN, max_size=POSTGRES_POOL_SIZE_MAX
+            min_size=POSTGRES_POOL_SIZE_MIN,
+            max_size=POSTGRES_POOL_SIZE_MAX,
+            reset=_reset_postgres_connection,
         )
+
+
+async def _keep_sqlite_connections(engine: TimebankSQLiteEngine) -> None:
+    if engine.kept is not None:
+        await engine.kept.close()
+    engine.kept = SQLiteConnections(
+        engine.connection_kwargs, synchronous=engine.synchronous, row_factory=dict_factory
+    )
 
 
 async def release(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, TimebankSQLiteEngine) and engine.kept is not None:
+        kept, engine.kept = engine.kept, None
+        await kept.close()
 
 
 def _migration_modules(app: AppSpec) -> dict[str, ModuleType]:

@@ -32,6 +32,9 @@ class Principal:
     grants: tuple[Grant, ...]
     via: Literal["session", "token"]
     credential_id: uuid.UUID
+    # The member's hours account, when the lookup that made this principal
+    # read it (every request's does): saves a member query on the hot path.
+    hour_account_id: uuid.UUID | None = None
 
     @property
     def label(self) -> str:

@@ -12,9 +12,9 @@ from service.principal import Principal
 
 
 async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
-    summary = await members.account_of(ledger=ledger, principal=principal)
-    member = await members.member_by_id(principal.member_id)
+    account_id = await members.hour_account_of(principal)
+    summary = await members.account_summary(ledger, account_id)
     summary["below_floor_minutes"] = await below_floor_minutes(
-        member.hour_account_id, summary["balance_minutes"]
+        account_id, summary["balance_minutes"]
     )
     return summary

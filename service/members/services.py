@@ -9,7 +9,6 @@ credit.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -35,13 +34,14 @@ from service.limits import (
     SESSION_TOUCH_INTERVAL_SECONDS,
     TOKEN_BYTES,
 )
-from service.members import passwords
+from service.members import callers, passwords
 from service.members.accounts import (
     member_account_id,
     open_system_accounts,
     welcome_transfer_id,
 )
 from service.members.audit import audit_record
+from service.members.callers import token_digest
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -69,11 +69,6 @@ from service.problems import Problem, field_problem
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def token_digest(token: str) -> str:
-    """Tokens are stored as SHA-256 digests: a database leak reveals no usable token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _new_token(prefix: str) -> str:
@@ -387,65 +382,17 @@ async def token_revoke(*, principal: Principal) -> None:
 
 
 async def principal_from_token(*, token: str) -> Principal | None:
-    now = clock.utc_now()
-    row = (
-        await ApiToken.select(ApiToken.id, ApiToken.member, ApiToken.expires_at)
-        .where(
-            (ApiToken.token_hash == token_digest(token))
-            & ApiToken.revoked_at.is_null()
-            & (ApiToken.expires_at > now)
-        )
-        .first()
-        .run()
-    )
-    if row is None:
-        return None
-    return await _principal(row["member"], via="token", credential_id=row["id"])
+    """The caller behind a bearer token, in one query (service/members/callers.py)."""
+    return await callers.principal_for_token(token, now=clock.utc_now())
 
 
 async def principal_from_session(*, token: str) -> Principal | None:
-    now = clock.utc_now()
-    row = (
-        await WebSession.select(WebSession.id, WebSession.member, WebSession.last_seen_at)
-        .where(
-            (WebSession.token_hash == token_digest(token))
-            & WebSession.ended_at.is_null()
-            & (WebSession.expires_at > now)
-            & (WebSession.last_seen_at > now - timedelta(seconds=SESSION_IDLE_SECONDS))
-        )
-        .first()
-        .run()
-    )
-    if row is None:
-        return None
-    if now - row["last_seen_at"] > timedelta(seconds=SESSION_TOUCH_INTERVAL_SECONDS):
-        await (
-            WebSession.update({WebSession.last_seen_at: now})
-            .where(WebSession.id == row["id"])
-            .run()
-        )
-    return await _principal(row["member"], via="session", credential_id=row["id"])
-
-
-async def _principal(
-    member_id: uuid.UUID, *, via: Any, credential_id: uuid.UUID
-) -> Principal | None:
-    member = (
-        await Member.select(Member.id, Member.display_name, Member.community, Member.status)
-        .where(Member.id == member_id)
-        .first()
-        .run()
-    )
-    if member is None or member["status"] in ("suspended", "closed"):
-        return None
-    return Principal(
-        member_id=member["id"],
-        display_name=member["display_name"],
-        community_id=member["community"],
-        status=member["status"],
-        grants=await live_grants(member_id),
-        via=via,
-        credential_id=credential_id,
+    """The caller behind a session cookie, in one query; touches the session now and then."""
+    return await callers.principal_for_session(
+        token,
+        now=clock.utc_now(),
+        idle_seconds=SESSION_IDLE_SECONDS,
+        touch_interval_seconds=SESSION_TOUCH_INTERVAL_SECONDS,
     )
 
 
@@ -572,8 +519,14 @@ async def _whole_statement(
 
 
 async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
-    member = await member_by_id(principal.member_id)
-    return await account_summary(ledger, member.hour_account_id)
+    return await account_summary(ledger, await hour_account_of(principal))
+
+
+async def hour_account_of(principal: Principal) -> uuid.UUID:
+    """The caller's hours account: known from the request's own lookup, else read."""
+    if principal.hour_account_id is not None:
+        return principal.hour_account_id
+    return (await member_by_id(principal.member_id)).hour_account_id
 
 
 # Roles -----------------------------------------------------------------------------

@@ -84,6 +84,12 @@ class StatementOut(msgspec.Struct, kw_only=True):
 async def transfer_out(transfer: Transfer) -> TransferOut:
     sender = await transfers.party_of(transfer.debit_account_id)
     receiver = await transfers.party_of(transfer.credit_account_id)
+    return transfer_out_with(transfer, sender, receiver)
+
+
+def transfer_out_with(
+    transfer: Transfer, sender: transfers.Party, receiver: transfers.Party
+) -> TransferOut:
     return TransferOut(
         id=transfer.id,
         code=transfer.code,
@@ -134,7 +140,7 @@ class TransferController(Controller):
             to_member_id = await transfers.gift_recipient_by_email(
                 principal=member, email=data.to_email
             )
-        transfer = await transfers.gift(
+        given = await transfers.give(
             ledger=ledger,
             principal=member,
             minutes=data.minutes,
@@ -143,7 +149,7 @@ class TransferController(Controller):
             memo=data.memo,
             idempotency_key=key_from_scope(request.scope),
         )
-        return await transfer_out(transfer)
+        return transfer_out_with(given.transfer, given.sender, given.receiver)
 
     @get("/transfers/{transfer_id:uuid}")
     async def one(

@@ -62,6 +62,15 @@ async def party_of(account_id: uuid.UUID) -> Party:
     return Party("system", None, "Timebank")
 
 
+@dataclass(frozen=True, slots=True)
+class Given:
+    """A gift as written, with both parties as the reply shows them (no re-read)."""
+
+    transfer: Transfer
+    sender: Party
+    receiver: Party
+
+
 async def gift(
     *,
     ledger: Ledger,
@@ -73,41 +82,100 @@ async def gift(
     idempotency_key: str | None,
 ) -> Transfer:
     """A member gives hours to another member, or donates them to their community's pool."""
+    given = await give(
+        ledger=ledger,
+        principal=principal,
+        minutes=minutes,
+        to_member_id=to_member_id,
+        to_pool=to_pool,
+        memo=memo,
+        idempotency_key=idempotency_key,
+    )
+    return given.transfer
+
+
+async def give(
+    *,
+    ledger: Ledger,
+    principal: Principal,
+    minutes: int,
+    to_member_id: uuid.UUID | None,
+    to_pool: bool,
+    memo: str,
+    idempotency_key: str | None,
+) -> Given:
+    """`gift`, answering with the parties too: what the API's reply needs."""
     require_active(principal)
-    sender = await Member.objects().where(Member.id == principal.member_id).first().run()
-    if sender is None:
-        raise not_found("That member")
+    debit_account = principal.hour_account_id or await _hour_account_of(principal.member_id)
+    sender = Party("member", principal.member_id, principal.display_name)
     if to_pool:
-        community = await Community.objects().where(Community.id == sender.community).first().run()
-        assert community is not None  # noqa: S101 - members always have a community
-        credit_account, code = community.pool_account_id, "donation"
-    else:
-        recipient = await _gift_recipient(sender, to_member_id)
-        credit_account, code = recipient.hour_account_id, "gift"
+        return await _donate(ledger, principal, debit_account, minutes, memo, idempotency_key)
+    recipient = await _gift_recipient(principal.member_id, to_member_id)
+    # Outside any transaction of ours, so concurrent gifts share commits
+    # (ledger group commit); the ledger retries transient failures itself.
+    transfer = await ledger.transfer(
+        id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="gift"),
+        debit_account_id=debit_account,
+        credit_account_id=recipient["hour_account_id"],
+        amount_minor=minutes,
+        unit=Unit.HOUR,
+        code="gift",
+        actor=principal.label,
+        memo=memo,
+    )
+    receiver = Party("member", recipient["id"], recipient["display_name"])
+    return Given(transfer, sender, receiver)
+
+
+async def _hour_account_of(member_id: uuid.UUID) -> uuid.UUID:
+    row = await Member.select(Member.hour_account_id).where(Member.id == member_id).first()
+    if row is None:
+        raise not_found("That member")
+    account_id: uuid.UUID = row["hour_account_id"]
+    return account_id
+
+
+async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
+    ledger: Ledger,
+    principal: Principal,
+    debit_account: uuid.UUID,
+    minutes: int,
+    memo: str,
+    idempotency_key: str | None,
+) -> Given:
+    community = (
+        await Community.select(Community.pool_account_id, Community.name)
+        .where(Community.id == principal.community_id)
+        .first()
+    )
+    assert community is not None  # noqa: S101 - members always have a community
 
     async def post(_transaction: WriteTransaction) -> Transfer:
         transfer = await ledger.transfer(
-            id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose=code),
-            debit_account_id=sender.hour_account_id,
-            credit_account_id=credit_account,
+            id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="donation"),
+            debit_account_id=debit_account,
+            credit_account_id=community["pool_account_id"],
             amount_minor=minutes,
             unit=Unit.HOUR,
-            code=code,
+            code="donation",
             actor=principal.label,
             memo=memo,
         )
-        if to_pool:  # council figures count donations, in the same transaction
-            await record_pool_flow(
-                transfer_id=transfer.id,
-                kind="donation",
-                community_id=sender.community,
-                member_id=sender.id,
-                minutes=transfer.amount_minor,
-                at=transfer.effective_at,
-            )
+        # Council figures count donations, in the same transaction.
+        await record_pool_flow(
+            transfer_id=transfer.id,
+            kind="donation",
+            community_id=principal.community_id,
+            member_id=principal.member_id,
+            minutes=transfer.amount_minor,
+            at=transfer.effective_at,
+        )
         return transfer
 
-    return await run_write(database.active_engine(), post)
+    transfer = await run_write(database.active_engine(), post)
+    sender = Party("member", principal.member_id, principal.display_name)
+    receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
+    return Given(transfer, sender, receiver)
 
 
 async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.UUID:
@@ -132,11 +200,15 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
     return uuid.UUID(str(found["id"]))
 
 
-async def _gift_recipient(sender: Member, to_member_id: uuid.UUID | None) -> Member:
-    if to_member_id == sender.id:
+async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
+    if to_member_id == sender_id:
         raise Problem(status=422, code="gift_to_self", detail="You cannot give hours to yourself.")
-    recipient = await Member.objects().where(Member.id == to_member_id).first().run()
-    if recipient is None or recipient.status != "active":
+    recipient = (
+        await Member.select(Member.id, Member.display_name, Member.status, Member.hour_account_id)
+        .where(Member.id == to_member_id)
+        .first()
+    )
+    if recipient is None or recipient["status"] != "active":
         raise not_found("That member")
     return recipient
 

@@ -1,0 +1,859 @@
+"""The service as a client sees it: `timebank serve` measured through HTTP.
+
+One command starts `timebank serve` on a fresh PostgreSQL database and a fresh
+SQLite file, provisions an admin, a community and members with bearer tokens
+through the public API, and measures at 1, 8 and 32 keep-alive clients:
+
+* gift: `POST /api/v1/transfers` (1 minute to the next member, fresh Idempotency-Key)
+* balance: `GET /api/v1/accounts/me`
+* statement: `GET /api/v1/accounts/me/statement` (first page)
+* search: `GET /api/v1/listings?q=garden`
+* exchange: propose, accept, complete (one cycle = three requests; cycles/s)
+* health: `GET /health` (the framework's and server's own ceiling)
+
+and, in the same run, pgbench's TPC-B-like transaction (`-s 10`, `-c N -j 2`)
+on a scratch database at the same client counts: every figure gets its ratio
+to pgbench. Then 60 s of gifts at 32 clients while the server's resident
+memory (every process of it) is sampled.
+
+The load generator is a small HTTP/1.1 keep-alive client on asyncio streams
+(httpx costs several times more CPU per request, and client and server share
+the same cores). Client, server, PostgreSQL and pgbench all run on this
+machine: the figures include that contention, which is why ratios matter.
+
+    .venv/bin/python bench/http.py [--quick] [--engine postgres|sqlite|both]
+        [--seconds 10] [--clients 1,8,32] [--workers N] [--server-tree DIR]
+        [--profile] [--json results.json]
+
+`--server-tree DIR` serves another checkout (e.g. `git archive main`
+unpacked) with this checkout's virtualenv: the "before" column.
+`--profile` records the server under 32 gift clients with py-spy (`--py-spy`
+path, or on PATH) and prints the heaviest functions.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/http.py`, this folder comes first on sys.path, and this
+# file would shadow the standard library's `http` package for every import.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import collections  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Awaitable, Callable, Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+PROJECT_ROOT = _HERE.parent
+ADMIN_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/14"
+MEMBERS = 100
+LISTINGS_PER_MEMBER = 2
+WELCOME_MINUTES = 6000  # the most a community may give: room for every gift here
+PGBENCH_SCALE = 10
+CLIENTS_DEFAULT = (1, 8, 32)
+SECONDS_DEFAULT = 10
+SECONDS_QUICK = 2
+MEMORY_SECONDS = 60
+MEMORY_SECONDS_QUICK = 6
+MEMORY_SAMPLE_SECONDS = 5
+MEMORY_CLIENTS = 32
+PROFILE_SECONDS = 20
+PROFILE_TOP = 30
+SERVER_START_TIMEOUT_SECONDS = 60
+PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway test account
+TPS_PATTERN = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+WORKLOADS = ("health", "balance", "statement", "search", "gift", "exchange")
+
+
+# A minimal HTTP/1.1 keep-alive client ---------------------------------------------
+
+
+class HttpError(RuntimeError):
+    pass
+
+
+class RawConnection:
+    """One keep-alive connection; just enough HTTP/1.1 for JSON requests."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
+            sock = self._writer.get_extra_info("socket")
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self._reader, self._writer
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        reader, writer = await self._connect()
+        lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if body or method == "POST":
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status, response_headers = _parse_head(head)
+        payload = await _read_body(reader, response_headers)
+        if response_headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    first, *rest = head.decode("latin-1").split("\r\n")
+    status = int(first.split(" ", 2)[1])
+    headers = {}
+    for line in rest:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    if "content-length" in headers:
+        return await reader.readexactly(int(headers["content-length"]))
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                return b"".join(chunks)
+            chunks.append(chunk[:-2])
+    raise HttpError(f"response without a length: {headers}")
+
+
+# Server processes ------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    engine: str  # "postgres" or "sqlite"
+    database_url: str
+    port: int
+    env: dict[str, str]
+    tree: Path
+    workers: int | None
+    process: subprocess.Popen[bytes] | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(
+    database_url: str, data_dir: Path, tree: Path, redis_url: str | None
+) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-secret-key-" + "x" * 40,
+        TIMEBANK_DATA_DIR=str(data_dir),
+        LOG_LEVEL="WARNING",
+        # Sign-in is not what is measured; cheap hashes keep provisioning short.
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_KIB="1024",
+        PYTHONPATH=str(tree),
+        TIMEBANK_ADMIN_PASSWORD=PASSWORD,
+    )
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def cli(target: Target, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=target.tree,
+        env=target.env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def start_server(target: Target) -> None:
+    args = ["serve", "--port", str(target.port)]
+    if target.workers is not None:
+        args += ["--workers", str(target.workers)]
+    target.process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=target.tree,
+        env=target.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{target.port}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)  # a benchmark polling a server it started, not a test
+    raise RuntimeError(f"timebank serve did not answer on port {target.port}")
+
+
+def stop_server(target: Target) -> None:
+    process = target.process
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children[ppid].append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue += children.get(pid, [])
+    return found
+
+
+def rss_mib(pids: list[int]) -> float:
+    total_kib = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+# Provisioning through the public API -----------------------------------------------
+
+
+@dataclass
+class Member:
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    members: list[Member]
+    admin: Member
+
+
+def _random_loopback() -> str:
+    # Rate limits count per client address: each provisioning client gets
+    # its own loopback address (all of 127.0.0.0/8 reaches this machine).
+    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+
+
+@contextlib.asynccontextmanager
+async def api_client(port: int) -> Any:
+    transport = httpx.AsyncHTTPTransport(local_address=_random_loopback())
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=60
+    ) as client:
+        yield client
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code not in (200, 201):
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def sign_in(port: int, email: str) -> Member:
+    async with api_client(port) as client:
+        body = _created(
+            await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        )
+    return Member(id=str(body["member_id"]), token=str(body["token"]))
+
+
+async def new_member(port: int, community: str, number: int, run: str) -> Member:
+    email = f"m{number}.{run}@bench.example"
+    async with api_client(port) as client:
+        _created(
+            await client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "display_name": f"Member {number}",
+                    "community": community,
+                },
+            )
+        )
+    return await sign_in(port, email)
+
+
+async def new_listings(port: int, member: Member, category: str, number: int) -> None:
+    async with api_client(port) as client:
+        for kind, title in (("offer", "Help in the garden"), ("request", "Lifts to the surgery")):
+            _created(
+                await client.post(
+                    "/api/v1/listings",
+                    headers=member.headers,
+                    json={
+                        "kind": kind,
+                        "title": f"{title} {number}",
+                        "description": "Weekday mornings, any week.",
+                        "category": category,
+                    },
+                )
+            )
+
+
+async def first_category(port: int, admin: Member) -> str:
+    async with api_client(port) as client:
+        body = (await client.get("/api/v1/categories", headers=admin.headers)).json()
+    items = body["items"] if isinstance(body, dict) else body
+    return str(items[0]["slug"])
+
+
+async def provision(target: Target, admin_email: str) -> World:
+    run = uuid.uuid4().hex[:8]
+    admin = await sign_in(target.port, admin_email)
+    async with api_client(target.port) as client:
+        _created(
+            await client.post(
+                "/api/v1/admin/areas",
+                headers=admin.headers,
+                json={"name": f"Bench {run}", "slug": f"bench-{run}"},
+            )
+        )
+        _created(
+            await client.post(
+                "/api/v1/admin/communities",
+                headers=admin.headers,
+                json={
+                    "name": f"Benchtown {run}",
+                    "slug": f"benchtown-{run}",
+                    "area": f"bench-{run}",
+                    "requires_approval": False,
+                    "welcome_credit_minutes": WELCOME_MINUTES,
+                },
+            )
+        )
+    members: list[Member] = []
+    for start in range(0, MEMBERS, 10):
+        members += await asyncio.gather(
+            *(new_member(target.port, f"benchtown-{run}", n, run) for n in range(start, start + 10))
+        )
+    category = await first_category(target.port, admin)
+    for start in range(0, MEMBERS, 10):
+        await asyncio.gather(
+            *(new_listings(target.port, members[n], category, n) for n in range(start, start + 10))
+        )
+    return World(members=members, admin=admin)
+
+
+# Workloads -------------------------------------------------------------------------
+
+
+Operation = Callable[[RawConnection, int], Awaitable[list[int]]]
+
+
+def _gift(world: World) -> Operation:
+    async def gift(connection: RawConnection, index: int) -> list[int]:
+        giver = world.members[index % MEMBERS]
+        receiver = world.members[(index + 1) % MEMBERS]
+        body = json.dumps({"to_member_id": receiver.id, "minutes": 1}).encode()
+        headers = {**giver.headers, "Idempotency-Key": str(uuid.uuid4())}
+        status, _ = await connection.request("POST", "/api/v1/transfers", headers, body)
+        return [status]
+
+    return gift
+
+
+def _get(world: World, path: str, *, authorised: bool = True) -> Operation:
+    async def read(connection: RawConnection, index: int) -> list[int]:
+        headers = world.members[index % MEMBERS].headers if authorised else {}
+        status, _ = await connection.request("GET", path, headers)
+        return [status]
+
+    return read
+
+
+def _exchange(world: World) -> Operation:
+    service_date = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+
+    async def cycle(connection: RawConnection, index: int) -> list[int]:
+        recipient = world.members[index % MEMBERS]
+        provider = world.members[(index + MEMBERS // 2) % MEMBERS]
+        body = json.dumps(
+            {
+                "provider_id": provider.id,
+                "recipient_id": recipient.id,
+                "minutes": 1,
+                "service_date": service_date,
+                "description": "Help with the garden",
+            }
+        ).encode()
+        headers = {**recipient.headers, "Idempotency-Key": str(uuid.uuid4())}
+        status, payload = await connection.request("POST", "/api/v1/exchanges", headers, body)
+        if status != 201:
+            return [status]
+        exchange_id = json.loads(payload)["id"]
+        statuses = [status]
+        for who, action in ((provider, "accept"), (recipient, "complete")):
+            headers = {**who.headers, "Idempotency-Key": str(uuid.uuid4())}
+            path = f"/api/v1/exchanges/{exchange_id}/{action}"
+            status, _ = await connection.request("POST", path, headers, b"")
+            statuses.append(status)
+        return statuses
+
+    return cycle
+
+
+def operations(world: World) -> dict[str, Operation]:
+    return {
+        "health": _get(world, "/health", authorised=False),
+        "balance": _get(world, "/api/v1/accounts/me"),
+        "statement": _get(world, "/api/v1/accounts/me/statement"),
+        "search": _get(world, "/api/v1/listings?q=garden"),
+        "gift": _gift(world),
+        "exchange": _exchange(world),
+    }
+
+
+@dataclass
+class Measurement:
+    workload: str
+    clients: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: collections.Counter[int] = field(default_factory=collections.Counter)
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(  # noqa: PLR0917 - one call site per purpose, all positional
+    port: int, name: str, operation: Operation, clients: int, seconds: float, offset: int
+) -> Measurement:
+    result = Measurement(workload=name, clients=clients, seconds=seconds)
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def client(number: int) -> None:
+        connection = RawConnection(port)
+        try:
+            while time.perf_counter() < deadline:
+                began = time.perf_counter()
+                statuses = await operation(connection, number + offset)
+                bad = [status for status in statuses if status >= 400]
+                if bad:
+                    result.errors.update(bad)
+                else:
+                    result.latencies_ms.append((time.perf_counter() - began) * 1000)
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(client(number) for number in range(clients)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def memory_run(target: Target, world: World, seconds: int) -> list[tuple[float, float]]:
+    assert target.process is not None  # noqa: S101
+    samples: list[tuple[float, float]] = []
+    started = time.perf_counter()
+
+    async def sample() -> None:
+        while time.perf_counter() - started < seconds:
+            pids = process_tree(target.process.pid)  # type: ignore[union-attr]
+            samples.append((time.perf_counter() - started, rss_mib(pids)))
+            await asyncio.sleep(min(MEMORY_SAMPLE_SECONDS, seconds / 4))
+        samples.append((time.perf_counter() - started, rss_mib(process_tree(target.process.pid))))  # type: ignore[union-attr]
+
+    await asyncio.gather(
+        measure(target.port, "gift", _gift(world), MEMORY_CLIENTS, seconds, 0), sample()
+    )
+    return samples
+
+
+# pgbench ---------------------------------------------------------------------------
+
+
+def _pg_args(admin_url: str, database: str) -> list[str]:
+    parts = urlsplit(admin_url)
+    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    if parts.username:
+        args += ["-U", parts.username]
+    return [*args, database]
+
+
+def pgbench(admin_url: str, database: str, clients: int, seconds: int) -> float:
+    binary = shutil.which("pgbench")
+    if binary is None:
+        raise RuntimeError("pgbench not found: install PostgreSQL's client tools")
+    jobs = str(min(2, clients))
+    out = subprocess.run(
+        [
+            binary,
+            "-c",
+            str(clients),
+            "-j",
+            jobs,
+            "-T",
+            str(seconds),
+            *_pg_args(admin_url, database),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    found = TPS_PATTERN.search(out)
+    if found is None:
+        raise RuntimeError(f"no tps in pgbench output:\n{out}")
+    return float(found.group(1))
+
+
+def pgbench_initialise(admin_url: str, database: str) -> None:
+    binary = shutil.which("pgbench") or "pgbench"
+    subprocess.run(
+        [binary, "-i", "-q", "-s", str(PGBENCH_SCALE), *_pg_args(admin_url, database)],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def admin_execute(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def with_database(admin_url: str, database: str) -> str:
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
+
+
+# Profile ---------------------------------------------------------------------------
+
+
+def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> str:
+    """py-spy a worker under 32 gift clients; return the heaviest functions as text."""
+    assert target.process is not None  # noqa: S101
+    pids = process_tree(target.process.pid)
+    # granian's workers are the parent's children; the app makes them the largest.
+    worker = max(pids[1:] or pids, key=lambda pid: rss_mib([pid]))
+    raw = out_dir / f"profile-{target.engine}.txt"
+    spy = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            str(raw),
+            "-r",
+            "200",
+            "-d",
+            str(PROFILE_SECONDS),
+            "--nonblocking",
+            "--full-filenames",
+            "-p",
+            str(worker),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    asyncio.run(measure(target.port, "gift", _gift(world), 32, PROFILE_SECONDS + 1, 0))
+    spy.wait()
+    return summarise_profile(raw)
+
+
+def summarise_profile(raw: Path) -> str:
+    """Own time of the heaviest functions, and inclusive time of the project's own ones."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        frames = [_frame_name(frame) for frame in stack.split(";")]
+        total += count
+        for frame in set(frames):
+            if "(service/" in frame or "(ledger/" in frame:
+                inclusive[frame] += count
+        own[frames[-1]] += count
+    lines = [f"{total} samples (all threads of one worker). Own time %:"]
+    lines += [f"{100 * n / total:5.1f} | {frame}" for frame, n in own.most_common(PROFILE_TOP)]
+    lines.append("Inclusive time % of the project's functions:")
+    lines += [
+        f"{100 * n / total:5.1f} | {frame}" for frame, n in inclusive.most_common(PROFILE_TOP)
+    ]
+    return "\n".join(lines)
+
+
+def _frame_name(frame: str) -> str:
+    return frame.split(" (", 1)[0] + " " + _short_file(frame)
+
+
+def _short_file(frame: str) -> str:
+    inside = frame.split(" (", 1)[1].rstrip(")") if " (" in frame else ""
+    path = inside.split(":", 1)[0]
+    for marker in ("site-packages/", "/service/", "/ledger/"):
+        if marker in path:
+            return (
+                "(" + path.split(marker, 1)[1] + ")"
+                if marker == "site-packages/"
+                else "(" + marker.strip("/") + "/" + path.split(marker, 1)[1] + ")"
+            )
+    return f"({Path(path).name})"
+
+
+# The run ---------------------------------------------------------------------------
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    measurements: list[Measurement]
+    memory: list[tuple[float, float]]
+    profile: str = ""
+
+
+@contextlib.contextmanager
+def served(engine: str, args: argparse.Namespace, scratch: Path) -> Iterator[tuple[Target, World]]:
+    database_name = f"bench_http_{os.getpid()}"
+    if engine == "postgres":
+        asyncio.run(admin_execute(args.admin_url, f'CREATE DATABASE "{database_name}"'))
+        url = with_database(args.admin_url, database_name)
+    else:
+        url = f"sqlite:///{scratch / 'timebank.sqlite3'}"
+        if args.sqlite_synchronous:
+            url += f"?synchronous={args.sqlite_synchronous}"
+    target = Target(
+        engine=engine,
+        database_url=url,
+        port=free_port(),
+        env=server_env(url, scratch / f"data-{engine}", args.server_tree, args.redis_url),
+        tree=args.server_tree,
+        workers=args.workers,
+    )
+    try:
+        cli(target, "migrate")
+        admin_email = f"admin.{uuid.uuid4().hex[:8]}@bench.example"
+        cli(target, "create-admin", "--email", admin_email, "--name", "Bench Admin")
+        start_server(target)
+        world = asyncio.run(provision(target, admin_email))
+        yield target, world
+    finally:
+        stop_server(target)
+        if engine == "postgres":
+            asyncio.run(
+                admin_execute(
+                    args.admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)'
+                )
+            )
+
+
+def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineResult:
+    with served(engine, args, scratch) as (target, world):
+        ops = operations(world)
+        measurements: list[Measurement] = []
+        for clients in args.clients:
+            for offset, name in enumerate(args.workloads):
+                measurements.append(
+                    asyncio.run(
+                        measure(target.port, name, ops[name], clients, args.seconds, offset * 7)
+                    )
+                )
+                _say(_row(engine, measurements[-1], None))
+        memory = asyncio.run(memory_run(target, world, args.memory_seconds))
+        profile = ""
+        if args.profile:
+            profile = profile_server(target, world, args.py_spy, scratch)
+        return EngineResult(engine, measurements, memory, profile)
+
+
+def run_pgbench(args: argparse.Namespace) -> dict[int, float]:
+    database = f"bench_http_pgbench_{os.getpid()}"
+    asyncio.run(admin_execute(args.admin_url, f'CREATE DATABASE "{database}"'))
+    try:
+        pgbench_initialise(args.admin_url, database)
+        return {
+            clients: pgbench(args.admin_url, database, clients, max(1, int(args.seconds)))
+            for clients in args.clients
+        }
+    finally:
+        asyncio.run(
+            admin_execute(args.admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        )
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _row(engine: str, m: Measurement, reference: float | None) -> str:
+    unit = "cycles" if m.workload == "exchange" else "req"
+    ratio = f"{m.per_second / reference:6.2f}x" if reference else "       "
+    errors = f"  errors {dict(m.errors)}" if m.errors else ""
+    return (
+        f"| {engine:8} | {m.workload:9} | {m.clients:3} | {m.per_second:8.1f} {unit}/s | "
+        f"{m.percentile(0.5):7.1f} | {m.percentile(0.99):7.1f} | {ratio} |{errors}"
+    )
+
+
+def report(
+    results: list[EngineResult], references: dict[int, float], args: argparse.Namespace
+) -> None:
+    _say("")
+    _say(
+        f"machine: {platform.node()}, {os.cpu_count()} cores "
+        f"({len(os.sched_getaffinity(0))} usable), "
+        f"Python {platform.python_version()}, load average {os.getloadavg()}"
+    )
+    _say(
+        f"server tree: {args.server_tree}; workers: {args.workers or 'serve default'}; "
+        f"REDIS_URL: {args.redis_url or 'unset'}; seconds per case: {args.seconds}"
+    )
+    _say(
+        "pgbench TPC-B-like, scale 10: "
+        + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items())
+    )
+    _say("| engine | workload | clients | per second | p50 ms | p99 ms | / pgbench |")
+    _say("|---|---|---:|---:|---:|---:|---:|")
+    for result in results:
+        for m in result.measurements:
+            _say(_row(result.engine, m, references.get(m.clients)))
+    for result in results:
+        rss = ", ".join(f"{t:.0f}s {mib:.0f}" for t, mib in result.memory)
+        _say(
+            f"{result.engine}: server RSS MiB during {args.memory_seconds}s "
+            f"of 32-client gifts: {rss}"
+        )
+        if result.profile:
+            _say(f"--- profile ({result.engine}, gifts, 32 clients) ---\n{result.profile}")
+
+
+def results_json(results: list[EngineResult], references: dict[int, float]) -> dict[str, Any]:
+    return {
+        "pgbench": references,
+        "engines": {
+            r.engine: {
+                "cases": [
+                    {
+                        "workload": m.workload,
+                        "clients": m.clients,
+                        "per_second": m.per_second,
+                        "p50_ms": m.percentile(0.5),
+                        "p99_ms": m.percentile(0.99),
+                        "errors": dict(m.errors),
+                    }
+                    for m in r.measurements
+                ],
+                "rss_mib": r.memory,
+                "profile": r.profile,
+            }
+            for r in results
+        },
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--engine", choices=("postgres", "sqlite", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: short cases")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--clients", default=",".join(map(str, CLIENTS_DEFAULT)))
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--workers", type=int, default=None, help="passed to timebank serve")
+    parser.add_argument("--server-tree", type=Path, default=PROJECT_ROOT)
+    parser.add_argument("--sqlite-synchronous", choices=("full", "normal"), default=None)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", REDIS_URL_DEFAULT))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("TIMEBANK_BENCH_POSTGRES_URL", ADMIN_URL_DEFAULT)
+    )
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",")]
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {WORKLOADS}")
+    if args.seconds is None:
+        args.seconds = SECONDS_QUICK if args.quick else SECONDS_DEFAULT
+    args.memory_seconds = MEMORY_SECONDS_QUICK if args.quick else MEMORY_SECONDS
+    args.server_tree = args.server_tree.resolve()
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
+    references = run_pgbench(args)
+    _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
+    with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
+        results = [run_engine(engine, args, Path(scratch)) for engine in engines]
+    report(results, references, args)
+    if args.json:
+        args.json.write_text(json.dumps(results_json(results, references), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

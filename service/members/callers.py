@@ -1,0 +1,120 @@
+"""Who is calling, in one indexed query: the credential, the member and their live grants.
+
+Every authenticated request starts here, so it is kept to a single round
+trip: the token's unique hash index finds the credential, the member comes
+by primary key, and live role grants through the partial index
+`member_role_grant_live` (member first, revoked_at IS NULL). A member with
+several grants yields one row per grant; none yields one row of NULLs.
+Revocation, suspension and role changes take effect on the very next
+request: nothing is cached between requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from service.members.tables import ApiToken, WebSession
+from service.principal import Grant, Principal
+
+# Members who may not act at all; anyone else is resolved (pending members
+# may sign in and read, and `require_active` stops them moving hours).
+LOCKED_OUT_STATUSES = frozenset({"suspended", "closed"})
+
+_BEARER_CALLER_SQL = """
+SELECT t.id AS credential_id, m.id AS member_id, m.display_name, m.community,
+       m.status, m.hour_account_id,
+       g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
+FROM member_api_token t
+JOIN member_member m ON m.id = t.member
+LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
+WHERE t.token_hash = {} AND t.revoked_at IS NULL AND t.expires_at > {}
+"""
+
+
+_SESSION_CALLER_SQL = """
+SELECT s.id AS credential_id, s.last_seen_at, m.id AS member_id, m.display_name,
+       m.community, m.status, m.hour_account_id,
+       g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
+FROM member_session s
+JOIN member_member m ON m.id = s.member
+LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
+WHERE s.token_hash = {} AND s.ended_at IS NULL AND s.expires_at > {} AND s.last_seen_at > {}
+"""
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as SHA-256 digests: a database leak reveals no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def principal_for_token(token: str, *, now: datetime | None = None) -> Principal | None:
+    """The caller behind a live bearer token, or None (unknown, expired, revoked, locked out)."""
+    instant = now or datetime.now(UTC)
+    rows = await ApiToken.raw(_BEARER_CALLER_SQL, token_digest(token), instant).run()
+    return principal_from_rows(rows, via="token")
+
+
+async def principal_for_session(
+    token: str, *, now: datetime, idle_seconds: int, touch_interval_seconds: int
+) -> Principal | None:
+    """The caller behind a live session cookie; its last-seen time is moved on now and then."""
+    rows = await WebSession.raw(
+        _SESSION_CALLER_SQL, token_digest(token), now, now - timedelta(seconds=idle_seconds)
+    ).run()
+    principal = principal_from_rows(rows, via="session")
+    if principal is None:
+        return None
+    last_seen = _aware(rows[0]["last_seen_at"])
+    if now - last_seen > timedelta(seconds=touch_interval_seconds):
+        await WebSession.update({WebSession.last_seen_at: now}).where(
+            WebSession.id == principal.credential_id
+        )
+    return principal
+
+
+def principal_from_rows(
+    rows: Sequence[dict[str, Any]], *, via: Literal["session", "token"]
+) -> Principal | None:
+    """One Principal from the caller rows above (one per live grant)."""
+    if not rows:
+        return None
+    first = rows[0]
+    if first["status"] in LOCKED_OUT_STATUSES:
+        return None
+    grants = tuple(
+        Grant(
+            row["grant_role"],
+            _uuid_or_none(row["grant_community"]),
+            _uuid_or_none(row["grant_area"]),
+        )
+        for row in rows
+        if row["grant_role"] is not None
+    )
+    return Principal(
+        member_id=_uuid(first["member_id"]),
+        display_name=first["display_name"],
+        community_id=_uuid(first["community"]),
+        status=first["status"],
+        grants=grants,
+        via=via,
+        credential_id=_uuid(first["credential_id"]),
+        hour_account_id=_uuid(first["hour_account_id"]),
+    )
+
+
+def _aware(value: Any) -> datetime:
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    # asyncpg gives its own UUID subclass, SQLite (through Piccolo's converters) uuid.UUID.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    return None if value is None else _uuid(value)

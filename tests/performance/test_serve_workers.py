@@ -1,0 +1,169 @@
+"""`timebank serve` runs one worker per core when Redis shares the rate limits (ADR 0024).
+
+Two app instances (two workers' worth of state) count one sign-in window
+through real Redis; a real two-worker server on each engine moves every gift
+exactly once and leaves the ledger clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.cli import SERVE_WORKERS_MAX, ServeError, cores_available, serve_workers
+from service.settings import Settings
+from tests.conftest import TestDatabase
+from tests.performance.conftest import (
+    PASSWORD,
+    REDIS_URL,
+    ROOT,
+    Served,
+    created,
+    server_env,
+    serving,
+)
+
+GIFTS = 40
+GIFT_CLIENTS = 8
+WELCOME_MINUTES = 600
+
+
+def _settings(redis_url: str | None) -> Settings:
+    return Settings(
+        database_url="sqlite:///unused.sqlite3", secret_key="k" * 40, redis_url=redis_url
+    )
+
+
+def test_one_worker_per_core_with_redis() -> None:
+    assert serve_workers(None, _settings(REDIS_URL)) == cores_available()
+    assert serve_workers(3, _settings(REDIS_URL)) == 3
+
+
+def test_one_worker_without_redis_and_no_more_on_request() -> None:
+    assert serve_workers(None, _settings(None)) == 1
+    assert serve_workers(1, _settings(None)) == 1
+    with pytest.raises(ServeError, match="REDIS_URL"):
+        serve_workers(2, _settings(None))
+
+
+@pytest.mark.parametrize("workers", [0, -1, SERVE_WORKERS_MAX + 1])
+def test_worker_counts_out_of_range_are_refused(workers: int) -> None:
+    with pytest.raises(ServeError, match="--workers"):
+        serve_workers(workers, _settings(REDIS_URL))
+
+
+def test_serve_refuses_two_workers_without_redis(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path}/x.sqlite3", tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", "9"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "REDIS_URL" in result.stderr
+
+
+async def _provision(served: Served) -> tuple[dict[str, str], dict[str, str], str]:
+    """An admin, a community with a welcome credit, and two members with tokens."""
+    admin_email = f"admin.{uuid.uuid4().hex[:8]}@example.org"
+    made = served.cli("create-admin", "--email", admin_email, "--name", "Admin")
+    assert made.returncode == 0, made.stderr
+    admin = await _token(served, admin_email)
+    slug = f"town-{uuid.uuid4().hex[:8]}"
+    async with served.client() as client:
+        created(
+            await client.post(
+                "/api/v1/admin/areas", headers=admin, json={"name": slug, "slug": slug}
+            )
+        )
+        created(
+            await client.post(
+                "/api/v1/admin/communities",
+                headers=admin,
+                json={
+                    "name": slug.title(),
+                    "slug": slug,
+                    "area": slug,
+                    "requires_approval": False,
+                    "welcome_credit_minutes": WELCOME_MINUTES,
+                },
+            )
+        )
+    giver, receiver = [await _member(served, slug, name) for name in ("giver", "receiver")]
+    receiver_id = created(await _get(served, "/api/v1/me", receiver))["id"]
+    return giver, receiver, receiver_id
+
+
+async def _member(served: Served, community: str, name: str) -> dict[str, str]:
+    email = f"{name}.{uuid.uuid4().hex[:8]}@example.org"
+    async with served.client() as client:
+        created(
+            await client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "display_name": name.title(),
+                    "community": community,
+                },
+            )
+        )
+    return await _token(served, email)
+
+
+async def _token(served: Served, email: str) -> dict[str, str]:
+    async with served.client() as client:
+        body = created(
+            await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+        )
+    return {"Authorization": f"Bearer {body['token']}"}
+
+
+async def _get(served: Served, path: str, headers: dict[str, str]) -> httpx.Response:
+    async with served.client() as client:
+        return await client.get(path, headers=headers)
+
+
+async def _gifts(served: Served, giver: dict[str, str], receiver_id: str) -> list[int]:
+    keys = [str(uuid.uuid4()) for _ in range(GIFTS)]
+    # Every key is sent twice: a replay must not move the minute again.
+    work = keys + keys
+
+    async def one_client(share: list[str]) -> list[int]:
+        statuses = []
+        async with served.client() as client:
+            for key in share:
+                response = await client.post(
+                    "/api/v1/transfers",
+                    headers={**giver, "Idempotency-Key": key},
+                    json={"to_member_id": receiver_id, "minutes": 1},
+                )
+                statuses.append(response.status_code)
+        return statuses
+
+    shares = [work[n::GIFT_CLIENTS] for n in range(GIFT_CLIENTS)]
+    return [s for statuses in await asyncio.gather(*map(one_client, shares)) for s in statuses]
+
+
+async def test_two_workers_move_every_gift_once(db: TestDatabase, tmp_path: Path) -> None:
+    with serving(db, tmp_path, "--workers", "2", REDIS_URL=REDIS_URL) as served:
+        giver, receiver, receiver_id = await _provision(served)
+        statuses = await _gifts(served, giver, receiver_id)
+        giver_account = created(await _get(served, "/api/v1/accounts/me", giver))
+        receiver_account = created(await _get(served, "/api/v1/accounts/me", receiver))
+        verified = served.cli("ledger", "verify")
+
+    assert sorted(set(statuses)) == [201], statuses
+    assert giver_account["balance_minutes"] == WELCOME_MINUTES - GIFTS
+    assert receiver_account["balance_minutes"] == WELCOME_MINUTES + GIFTS
+    assert verified.returncode == 0, verified.stdout + verified.stderr
