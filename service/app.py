@@ -29,6 +29,9 @@ from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.health import HealthController
 from service.json_bodies import json_bodies_only
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.mail.controllers import ROUTERS as MAIL_ROUTERS
+from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
+from service.mail.worker import mail_worker_lifespan
 from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.market.exchange_controllers import exchange_expiry_lifespan
 from service.market.exchange_pages import PAGE_ROUTERS as EXCHANGE_PAGES
@@ -97,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
             *DONATION_PAGES,
             *REPORT_ROUTERS,
             *REPORT_PAGES,
+            *MAIL_ROUTERS,
+            *MAIL_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -104,7 +109,7 @@ def create_app(settings: Settings) -> Litestar:
                 include_in_schema=False,
             ),
         ],
-        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan],
+        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
         # Every JSON body, app-wide: 415 unless JSON, strict types (service/json_bodies.py).
@@ -118,7 +123,8 @@ def create_app(settings: Settings) -> Litestar:
             cookie_samesite="lax",
             # The JSON API checks its own: bearer tokens need none, and session
             # cookies are checked in service/deps.py.
-            exclude=["/api/", "/health", "/ready", "/schema"],
+            # /unsubscribe/: signed links that mail programs post to without a cookie.
+            exclude=["/api/", "/health", "/ready", "/schema", "/unsubscribe/"],
         ),
         request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
         template_config=TemplateConfig(

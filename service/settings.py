@@ -20,6 +20,7 @@ from service.limits import (
     EXCHANGE_HOLD_DAYS_MAX,
     EXCHANGE_HOLD_DAYS_MIN,
 )
+from service.mail.config import MailSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Mode = Literal["development", "production"]
@@ -55,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     exchange_hold_days: int = EXCHANGE_HOLD_DAYS_DEFAULT
     # Donations through Stripe; switched off unless both keys are set.
     stripe: StripeSettings = msgspec.field(default_factory=StripeSettings)
+    # Mail by SMTP (SMTP_URL, MAIL_FROM), or as .eml files under data_dir without it.
+    mail: MailSettings = msgspec.field(default_factory=MailSettings)
 
     def __post_init__(self) -> None:
         # Settings made in code (tests, scripts) keep to the same bounds as the environment.
@@ -108,6 +111,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 maximum=EXCHANGE_HOLD_DAYS_MAX,
             ),
             stripe=StripeSettings.from_env(env),
+            mail=MailSettings.from_env(env),
         )
 
 
