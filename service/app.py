@@ -45,6 +45,7 @@ from service.observability import configure_logging, request_context_middleware
 from service.pages import PublicPages
 from service.ratelimit import rate_limiter_for
 from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
+from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
 from service.security import security_headers_middleware
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             *MAIL_ROUTERS,
             *MAIL_PAGES,
             *RECOVERY_ROUTERS,
+            *RECOVERY_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

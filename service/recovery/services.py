@@ -341,21 +341,22 @@ class IssuedCode:
     expires_at: datetime
 
 
+async def member_for_coordinator(*, actor: Principal, member_id: uuid.UUID) -> Member:
+    """A usable member of a community `actor` coordinates; 404 for anyone else."""
+    member = await Member.objects().where(Member.id == member_id).first().run()
+    if member is None:
+        raise not_found("That member")
+    require_coordinator_of(actor, member.community)
+    if member.status in UNUSABLE_STATUSES:
+        raise not_found("That member")
+    return member
+
+
 async def reset_code_issue(
     *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID
 ) -> IssuedCode:
     """A one-time code (24 hours) for a member of the coordinator's own community."""
-    member = (
-        await Member.select(Member.id, Member.community, Member.status, Member.display_name)
-        .where(Member.id == member_id)
-        .first()
-        .run()
-    )
-    if member is None:
-        raise not_found("That member")
-    require_coordinator_of(actor, member["community"])
-    if member["status"] in UNUSABLE_STATUSES:
-        raise not_found("That member")
+    member = await member_for_coordinator(actor=actor, member_id=member_id)
     code = _new_code()
 
     async def work(_transaction: WriteTransaction) -> datetime:
@@ -372,7 +373,7 @@ async def reset_code_issue(
             action="member.reset_code_issued",
             target_type="member",
             target_id=str(member_id),
-            community_id=member["community"],
+            community_id=member.community,
         )
         return expires_at
 
