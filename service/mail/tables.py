@@ -33,3 +33,11 @@ class MailPreference(Table, tablename="mail_preference"):
     member = UUID(primary_key=True)
     email = Varchar(length=10, default="immediate")  # immediate, daily, weekly, off
     updated_at = Timestamptz()
+
+
+class MailReminder(Table, tablename="mail_reminder"):
+    """One row per reminder sent about an exchange: the sweep never sends one twice."""
+
+    exchange = UUID(primary_key=True)  # with kind: the key is (exchange, kind)
+    kind = Varchar(length=20)  # confirm, hold_expiring
+    sent_at = Timestamptz()
