@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from ledger.transactions import WriteTransaction
-from service.mail.outbox import mail_member
 from service.market.tables import Exchange, ExchangeRecipient
+from service.members.mailing import mail_member
 from service.members.tables import Member
 
 DISPUTE_OUTCOME_WORDS = {
@@ -145,15 +145,4 @@ async def dispute_decided_mail(
         other_id=None,
         dispute_id=str(dispute_id),
         outcome_words=DISPUTE_OUTCOME_WORDS.get(outcome, outcome),
-    )
-
-
-async def membership_mail(
-    transaction: WriteTransaction, *, member_id: uuid.UUID, approved: bool, reason: str = ""
-) -> None:
-    await mail_member(
-        transaction,
-        member_id=member_id,
-        kind="membership_approved" if approved else "membership_declined",
-        context={"reason": reason},
     )

@@ -25,6 +25,7 @@ when the worker sends all of a member's held messages as one.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ from piccolo.engine.postgres import PostgresEngine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
 from service.mail.limits import (
     MAIL_ATTEMPTS_MAX,
     MAIL_CLAIM_LEASE_SECONDS,
@@ -45,7 +45,8 @@ from service.mail.limits import (
 )
 from service.mail.tables import MailMessage, MailPreference
 from service.members.principal import Principal, not_found, require_admin
-from service.members.tables import Member
+
+logger = logging.getLogger("timebank.mail")
 
 EmailFrequency = Literal["immediate", "daily", "weekly", "off"]
 MailStatus = Literal["queued", "sent", "dead"]
@@ -113,30 +114,30 @@ async def mail_queue(
     return message_id
 
 
-async def mail_member(
+async def mail_to_member(
     transaction: WriteTransaction,
     *,
     member_id: uuid.UUID,
+    to_address: str,
+    names: Mapping[str, str],
     kind: str,
     context: Mapping[str, Any],
     account_mail: bool = False,
 ) -> uuid.UUID | None:
-    """Queue mail to a member's own address, with their name and time bank's name.
+    """Queue mail to a member, following their preference (the caller looked them up).
 
-    Event mail follows their preference (None when `off`, or when the account
-    has no email); `account_mail` (password reset, email change) always goes, at once.
+    Event mail: None when their email is `off`; held for the next digest when
+    `daily` or `weekly`. `account_mail` (password reset, email change) always
+    goes, at once. Features call `service.members.mailing.mail_member`.
     """
-    recipient = await _recipient(member_id)
-    if recipient is None:
-        return None
-    address, names, frequency = recipient
+    frequency = await email_frequency_of(member_id)
     if not account_mail and frequency == "off":
         return None
     digest = not account_mail and frequency in ("daily", "weekly")
     return await mail_queue(
         transaction,
         kind=kind,
-        to_address=address,
+        to_address=to_address,
         context={**names, **context},
         member_id=member_id,
         is_event=not account_mail,
@@ -144,23 +145,6 @@ async def mail_member(
         digest=digest,
         due_at=next_digest_at(utc_now(), frequency) if digest else None,
     )
-
-
-async def _recipient(
-    member_id: uuid.UUID,
-) -> tuple[str, dict[str, str], EmailFrequency] | None:
-    row = (
-        await Member.select(
-            Member.email, Member.display_name, Member.community.name.as_alias("community_name")
-        )
-        .where(Member.id == member_id)
-        .first()
-        .run()
-    )
-    if row is None or not row["email"]:
-        return None
-    names = {"display_name": row["display_name"], "community_name": row["community_name"]}
-    return row["email"], names, await email_frequency_of(member_id)
 
 
 def next_digest_at(now: datetime, frequency: EmailFrequency) -> datetime:
@@ -341,7 +325,11 @@ async def outbox_list(
 
 
 async def outbox_retry(*, actor: Principal, message_id: uuid.UUID) -> None:
-    """Queue a dead message again (audited); anything not dead -> 404."""
+    """Queue a dead message again; anything not dead -> 404.
+
+    Not in the audit log: the outbox sits below the members package (which owns
+    the log) and resending a message changes nobody's data; it is logged instead.
+    """
     require_admin(actor)
     engine = MailMessage._meta.db  # noqa: SLF001
 
@@ -360,15 +348,9 @@ async def outbox_retry(*, actor: Principal, message_id: uuid.UUID) -> None:
         )
         if not revived:
             raise not_found("That failed message")
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.display_name,
-            action="mail.retry",
-            target_type="mail_message",
-            target_id=str(message_id),
-        )
+        logger.info("mail %s queued again by %s", message_id, actor.member_id)
 
     await run_write(engine, work)
 
 
-__all__ = ["mail_member", "mail_queue"]
+__all__ = ["mail_queue", "mail_to_member"]

@@ -26,8 +26,9 @@ from piccolo.engine.base import Engine
 from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.audit import audit_record
-from service.mail.outbox import mail_member, mail_queue
+from service.mail.outbox import mail_queue
 from service.members import passwords
+from service.members.mailing import mail_member
 from service.members.principal import Principal, not_found, require_coordinator_of
 from service.members.services import normalise_email, token_digest, utc_now
 from service.members.tables import ApiToken, Community, Member, WebSession

@@ -10,8 +10,9 @@ import pytest
 from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.mail.limits import MAIL_ATTEMPTS_MAX, MAIL_CLAIM_LEASE_SECONDS
-from service.mail.outbox import mail_claim, mail_member, utc_now
+from service.mail.outbox import mail_claim, utc_now
 from service.mail.worker import transport_for
+from service.members.mailing import mail_member
 from tests.mail.smtp_peer import DroppingServer, SmtpPeer
 from tests.mail.support import EXCHANGE_ID, Mailroom, smtp_to
 from tests.members.conftest import Town
