@@ -28,3 +28,5 @@ REMINDER_BATCH_MAX: Final = 100
 # this long before the hold expires.
 CONFIRM_REMINDER_AFTER_SECONDS: Final = 24 * 3600
 HOLD_EXPIRY_WARNING_SECONDS: Final = 48 * 3600
+# On shutdown the worker finishes its pass; after this long it is cancelled.
+MAIL_SHUTDOWN_SECONDS: Final = SMTP_TIMEOUT_SECONDS + 5

@@ -20,7 +20,12 @@ from litestar import Litestar
 from piccolo.engine.base import Engine
 
 from service.mail.compose import MailIdentity, compose
-from service.mail.limits import MAIL_BATCH_MAX, MAIL_POLL_SECONDS, REMINDER_SWEEP_SECONDS
+from service.mail.limits import (
+    MAIL_BATCH_MAX,
+    MAIL_POLL_SECONDS,
+    MAIL_SHUTDOWN_SECONDS,
+    REMINDER_SWEEP_SECONDS,
+)
 from service.mail.outbox import (
     ClaimedMail,
     mail_claim,
@@ -100,10 +105,12 @@ async def mail_worker_forever(
     transport: MailTransport,
     identity: MailIdentity,
     interval_seconds: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Send due mail every `interval_seconds`; queue due reminders every REMINDER_SWEEP_SECONDS."""
+    """Send due mail every `interval_seconds` until `stop` is set; queue due reminders
+    every REMINDER_SWEEP_SECONDS. A pass in progress finishes before it stops."""
     next_sweep = time.monotonic()
-    while True:
+    while not stop.is_set():
         if time.monotonic() >= next_sweep:
             next_sweep = time.monotonic() + REMINDER_SWEEP_SECONDS
             try:
@@ -117,7 +124,8 @@ async def mail_worker_forever(
             logger.exception("mail worker pass failed")
             sent = 0
         if sent < MAIL_BATCH_MAX:
-            await asyncio.sleep(interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_seconds)
 
 
 @contextlib.asynccontextmanager
@@ -127,18 +135,24 @@ async def mail_worker_lifespan(app: Litestar) -> AsyncIterator[None]:
     if not settings.mail.worker_enabled:
         yield
         return
+    stop = asyncio.Event()
     task = asyncio.create_task(
         mail_worker_forever(
             engine=app.state.engine,
             transport=transport_for(settings),
             identity=identity_for(settings),
             interval_seconds=MAIL_POLL_SECONDS,
+            stop=stop,
         ),
         name="mail-worker",
     )
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Let a pass finish rather than cancel it inside a query or an SMTP
+        # conversation (a message accepted but not marked sent would go twice).
+        stop.set()
+        try:
+            await asyncio.wait_for(task, MAIL_SHUTDOWN_SECONDS)
+        except TimeoutError:
+            logger.warning("mail worker did not stop in time; cancelled")

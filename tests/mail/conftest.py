@@ -9,11 +9,12 @@ import pytest
 
 from service.mail.config import MailSettings
 from service.settings import Settings
+from tests.browser.conftest import browser, live_server, page
 from tests.conftest import TEST_SECRET_KEY, TestDatabase
 from tests.mail.smtp_peer import MailCatcher, SmtpPeer
 from tests.members.conftest import admin_client, town
 
-__all__ = ["admin_client", "town"]
+__all__ = ["admin_client", "browser", "live_server", "page", "town"]
 
 
 @pytest.fixture
