@@ -63,9 +63,10 @@ from piccolo.engine.base import Engine  # noqa: E402
 from ledger.sql import Connection  # noqa: E402
 from ledger.transactions import read_connection, write_transaction  # noqa: E402
 from service import database  # noqa: E402
-from service.members.principal import Grant, Principal  # noqa: E402
-from service.reports import rollups, volume  # noqa: E402
+from service.demo import volume  # noqa: E402
+from service.principal import Grant, Principal  # noqa: E402
 from service.reports.figures import BREAKDOWNS, Period, period_parse, report_build  # noqa: E402
+from service.rollups import services as rollups  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "TIMEBANK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

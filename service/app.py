@@ -17,40 +17,50 @@ from litestar.template import TemplateConfig
 
 from ledger import Ledger
 from service import database
+from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
-from service.apidocs import ReferenceRenderPlugin
-from service.deps import SHARED_DEPENDENCIES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
+from service.disputes.selectors import dispute_panel, disputes_awaiting_count
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
-from service.donations.controllers import stripe_lifespan
+from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
-from service.health import HealthController
-from service.json_bodies import json_bodies_only
+from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
+from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
+from service.exchanges.panels import plug_dispute_panel
+from service.exchanges.selectors import notice_count_of
+from service.export.controllers import ROUTERS as EXPORT_ROUTERS
+from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
+from service.home.controllers import ROUTERS as HOME_ROUTERS
+from service.home.pages import PAGE_ROUTERS as HOME_PAGES
+from service.http.apidocs import ReferenceRenderPlugin
+from service.http.deps import SHARED_DEPENDENCIES
+from service.http.health import HealthController
+from service.http.json_bodies import json_bodies_only
+from service.http.ratelimit import rate_limiter_for
+from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.listings.controllers import ROUTERS as LISTING_ROUTERS
+from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
 from service.mail.controllers import ROUTERS as MAIL_ROUTERS
 from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
 from service.mail.worker import mail_worker_lifespan
-from service.market.exchange_controllers import ROUTERS as EXCHANGE_ROUTERS
-from service.market.exchange_controllers import exchange_expiry_lifespan
-from service.market.exchange_pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.market.listing_controllers import ROUTERS as LISTING_ROUTERS
-from service.market.listing_pages import PAGE_ROUTERS as LISTING_PAGES
-from service.market.transfer_controllers import TransferController
 from service.members import passwords
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
+from service.members.principals import MemberPrincipalResolver
 from service.observability import configure_logging, request_context_middleware
-from service.pages import PublicPages
-from service.ratelimit import rate_limiter_for
+from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
 from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
 from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
-from service.security import security_headers_middleware
 from service.settings import Settings
-from service.web import app_exception_handlers
+from service.sweeps import exchange_expiry_lifespan
+from service.transfers.controllers import TransferController
+from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
+from service.web.kit import WAITING_COUNTERS_STATE, app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
@@ -86,7 +96,11 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             HealthController,
-            PublicPages,
+            *HOME_PAGES,
+            *HOME_ROUTERS,
+            *ACCOUNT_ROUTERS,
+            *EXPORT_ROUTERS,
+            *EXPORT_PAGES,
             *MEMBER_ROUTERS,
             *MEMBER_PAGES,
             *EXCHANGE_ROUTERS,
@@ -94,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_ROUTERS,
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
+            *TRANSFER_PAGES,
             *DISPUTE_ROUTERS,
             *DISPUTE_PAGES,
             *ADMIN_ROUTERS,
@@ -116,7 +131,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
-        # Every JSON body, app-wide: 415 unless JSON, strict types (service/json_bodies.py).
+        # Every JSON body, app-wide: 415 unless JSON, strict types (service/http/json_bodies.py).
         guards=[json_bodies_only],
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
@@ -126,7 +141,7 @@ def create_app(settings: Settings) -> Litestar:
             cookie_secure=settings.is_https,
             cookie_samesite="lax",
             # The JSON API checks its own: bearer tokens need none, and session
-            # cookies are checked in service/deps.py.
+            # cookies are checked in service/http/deps.py.
             # /unsubscribe/: signed links that mail programs post to without a cookie.
             exclude=["/api/", "/health", "/ready", "/schema", "/unsubscribe/"],
         ),
@@ -149,11 +164,26 @@ def create_app(settings: Settings) -> Litestar:
     app.state.engine = engine
     app.state.ledger = Ledger(engine)
     app.state.rate_limiter = rate_limiter
+    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
+    app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
+    plug_dispute_panel(dispute_panel)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(app.asgi_handler, https=settings.is_https)
     )
     return app
+
+
+async def _exchanges_waiting(principal: Principal) -> int:
+    return await notice_count_of(actor=principal)
+
+
+async def _disputes_waiting(principal: Principal) -> int:
+    return await disputes_awaiting_count(actor=principal)
+
+
+# What the navigation counts as waiting for the viewer ("Exchanges (2)").
+WAITING_COUNTERS = (_exchanges_waiting, _disputes_waiting)
 
 
 def create_app_from_env() -> Litestar:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from ledger import Ledger, VerifyReport
 from service import database
 from service.app import VERSION
-from service.members import cli as members_cli
+from service.demo import commands as members_cli
 from service.reports import cli as reports_cli
 from service.settings import Settings
 

@@ -51,7 +51,14 @@ class AppSpec:
 APPS: tuple[AppSpec, ...] = (
     AppSpec(name="ledger", table_modules=()),
     AppSpec(name="members", table_modules=("service.members.tables",)),
-    AppSpec(name="market", table_modules=("service.market.tables",)),
+    AppSpec(
+        name="market",
+        table_modules=(
+            "service.listings.tables",
+            "service.exchanges.tables",
+            "service.http.idempotency_tables",
+        ),
+    ),
     AppSpec(name="disputes", table_modules=("service.disputes.tables",)),
     AppSpec(name="donations", table_modules=("service.donations.tables",)),
     AppSpec(name="reports", table_modules=()),

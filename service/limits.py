@@ -41,7 +41,7 @@ REGISTER_PER_ADDRESS: Final = (10, 3600)
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 200
 EXPORT_STATEMENT_LINES_MAX: Final = 100_000
-# The rest of a member's data export (service/export.py): far above what one member
+# The rest of a member's data export (service/export/services.py): far above what one member
 # makes in years, so that the download stays one bounded response. A section cut
 # short is named in the export's `truncated` list.
 EXPORT_LISTINGS_MAX: Final = 5_000
@@ -123,3 +123,7 @@ REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is ask
 REPORT_MONTHS_MAX: Final = 120  # ten years of whole months in one report
 REPORT_COMMUNITIES_MAX: Final = 100  # communities named in one request
 REPORT_WARDS_SHOWN_MAX: Final = 30  # larger wards beyond these are shown together as "other"
+
+# Transfers and exchanges
+GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against typos
+MEMO_CHARS_MAX = 200  # a gift's message, and an exchange's description copied into the ledger memo

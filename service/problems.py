@@ -25,6 +25,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
+from service.formatting import minutes_text
 from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -196,15 +197,6 @@ _LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
     "reversal_target_not_found": (404, "not_found"),
     "ledger_integrity": (500, "internal_error"),
 }
-
-
-def minutes_text(minutes: int) -> str:
-    """Whole minutes in words for messages: "1 hour 30 minutes", "minus 45 minutes"."""
-    hours, rest = divmod(abs(minutes), 60)
-    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
-    if rest or not parts:
-        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
-    return ("minus " if minutes < 0 else "") + " ".join(parts)
 
 
 def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:

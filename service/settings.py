@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
-from service.donations.config import StripeSettings
 from service.limits import (
     EXCHANGE_HOLD_DAYS_DEFAULT,
     EXCHANGE_HOLD_DAYS_MAX,
     EXCHANGE_HOLD_DAYS_MIN,
 )
-from service.mail.config import MailSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Mode = Literal["development", "production"]
@@ -37,6 +37,153 @@ SECONDS_PER_DAY = 24 * 3600
 
 class SettingsError(ValueError):
     """The environment does not describe a runnable service."""
+
+
+# Stripe (donations) ------------------------------------------------------------
+
+STRIPE_SECRET_KEY_VAR = "STRIPE_SECRET_KEY"  # noqa: S105 - the variable's name
+STRIPE_WEBHOOK_SECRET_VAR = "STRIPE_WEBHOOK_SECRET"  # noqa: S105 - the variable's name
+STRIPE_API_BASE_VAR = "STRIPE_API_BASE"
+DONATION_SUCCESS_URL_VAR = "DONATION_SUCCESS_URL"
+DONATION_CANCEL_URL_VAR = "DONATION_CANCEL_URL"
+
+# Where Stripe Checkout's pages live: the donate form is answered with a redirect there,
+# so its page's Content-Security-Policy must allow it as a form target.
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+SUCCESS_PATH = "/donate/thanks"
+CANCEL_PATH = "/donate/cancelled"
+URL_SCHEMES = ("https://", "http://")
+
+
+class StripeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How to reach Stripe. Empty keys mean donations are switched off."""
+
+    secret_key: str = ""
+    webhook_secret: str = ""
+    # Only for tests and local fakes: the address the SDK sends its API calls to.
+    api_base: str | None = None
+    # Where Stripe Checkout sends the donor back; empty means the site's own pages.
+    success_url: str = ""
+    cancel_url: str = ""
+
+    def __repr__(self) -> str:
+        # Keys must never reach a log line or a traceback.
+        return f"StripeSettings(enabled={self.enabled}, api_base={self.api_base!r})"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret_key and self.webhook_secret)
+
+    @property
+    def checkout_origin(self) -> str:
+        """Stripe Checkout's origin; a fake Stripe (STRIPE_API_BASE) serves its own."""
+        if not self.api_base:
+            return STRIPE_CHECKOUT_ORIGIN
+        parts = urlsplit(self.api_base)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def success_url_for(self, public_base_url: str) -> str:
+        return self.success_url or public_base_url + SUCCESS_PATH
+
+    def cancel_url_for(self, public_base_url: str) -> str:
+        return self.cancel_url or public_base_url + CANCEL_PATH
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StripeSettings:
+        secret_key = env.get(STRIPE_SECRET_KEY_VAR, "").strip()
+        webhook_secret = env.get(STRIPE_WEBHOOK_SECRET_VAR, "").strip()
+        if bool(secret_key) != bool(webhook_secret):
+            _refuse(
+                f"{STRIPE_SECRET_KEY_VAR} and {STRIPE_WEBHOOK_SECRET_VAR} go together: "
+                "set both to take donations, or neither"
+            )
+        return cls(
+            secret_key=secret_key,
+            webhook_secret=webhook_secret,
+            api_base=_url(env, STRIPE_API_BASE_VAR) or None,
+            success_url=_url(env, DONATION_SUCCESS_URL_VAR),
+            cancel_url=_url(env, DONATION_CANCEL_URL_VAR),
+        )
+
+
+def _url(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not value.startswith(URL_SCHEMES):
+        _refuse(f"{name} must start with https:// or http://, not {value!r}")
+    return value.rstrip("/")
+
+
+def _refuse(message: str) -> None:
+    # Imported here: service.settings imports this module at start-up.
+
+    raise SettingsError(message)
+
+
+# Mail (ADR 0022) -------------------------------------------------------------------
+
+MAIL_FROM_DEFAULT = "timebank@localhost"
+SMTP_PORT_DEFAULT = 25
+SMTPS_PORT_DEFAULT = 465
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    hostname: str
+    port: int
+    use_tls: bool  # smtps://: TLS from the first byte
+    username: str | None
+    password: str | None
+
+    def __repr__(self) -> str:
+        # The password must never reach a log line.
+        return f"SmtpServer({self.hostname}:{self.port}, tls={self.use_tls})"
+
+
+class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...
+    # Without it, messages are written as .eml files under the data folder.
+    smtp_url: str | None = None
+    mail_from: str = MAIL_FROM_DEFAULT
+    # False only in tests that drive the worker by hand.
+    worker_enabled: bool = True
+
+    def __repr__(self) -> str:
+        return f"MailSettings(smtp={'set' if self.smtp_url else 'files'}, from={self.mail_from!r})"
+
+    def __post_init__(self) -> None:
+        if self.smtp_url is not None:
+            smtp_server_of(self.smtp_url)
+        if "@" not in self.mail_from or "\n" in self.mail_from:
+            raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        return smtp_server_of(self.smtp_url) if self.smtp_url else None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailSettings:
+        return cls(
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or MAIL_FROM_DEFAULT,
+        )
+
+
+def smtp_server_of(url: str) -> SmtpServer:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("SMTP_URL must look like smtp://host:port or smtps://host:port")
+    use_tls = parts.scheme == "smtps"
+    try:
+        port = parts.port or (SMTPS_PORT_DEFAULT if use_tls else SMTP_PORT_DEFAULT)
+    except ValueError as error:
+        raise SettingsError("SMTP_URL has a port that is not a number") from error
+    return SmtpServer(
+        hostname=parts.hostname,
+        port=port,
+        use_tls=use_tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

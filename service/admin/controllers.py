@@ -32,8 +32,8 @@ from service.admin.schemas import (
     VerifyOut,
     VerifyProblemOut,
 )
-from service.deps import CurrentMember, EngineDep, LedgerDep
-from service.idempotency import idempotency_middleware
+from service.http.deps import CurrentMember, EngineDep, LedgerDep
+from service.http.idempotency import idempotency_middleware
 from service.limits import (
     ADMIN_SEARCH_CHARS_MAX,
     CURSOR_CHARS_MAX,
@@ -41,10 +41,10 @@ from service.limits import (
     PAGE_SIZE_MAX,
     SLUG_CHARS_MAX,
 )
-from service.members.principal import Principal
+from service.members.roles import grants_of_member
 from service.members.schemas import LINE_PATTERN, SLUG_PATTERN, MemberStatus, RoleOut
-from service.members.services import grants_of_member
 from service.members.tables import AuditEntry
+from service.principal import Principal
 
 MINOR_UNIT_NAMES = {Unit.HOUR: "minute", Unit.GBP: "penny"}
 AUDIT_ACTION_CHARS_MAX = 60  # the column's width

@@ -24,8 +24,10 @@ from litestar.response import Template
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
-from service.deps import EngineDep, LedgerDep
 from service.disputes.floors import below_floor_minutes
+from service.exchanges import selectors as exchanges_selectors
+from service.formatting import minutes_text
+from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
     ACCOUNT_FLOOR_MINUTES_MIN,
@@ -36,16 +38,15 @@ from service.limits import (
     REASON_CHARS_MAX,
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
-from service.market import exchanges
-from service.members.pages import hours_text
-from service.members.principal import Principal, require_admin
 from service.members.tables import AuditEntry
+from service.principal import Principal, require_admin
 from service.problems import Problem
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,
     Viewer,
+    done_message,
     page_exception_handlers,
     problem_status,
     render,
@@ -99,10 +100,6 @@ EXCHANGE_STATUS_NAMES = {
 }
 
 
-def _done(done: str | None) -> str | None:
-    return DONE_MESSAGES.get(done or "")
-
-
 def action_name(action: str) -> str:
     return ACTION_NAMES.get(action, action)
 
@@ -113,21 +110,21 @@ def pence_text(pence: int) -> str:
 
 
 def amount_text(unit: Unit, minor: int) -> str:
-    return hours_text(minor) if unit is Unit.HOUR else pence_text(minor)
+    return minutes_text(minor) if unit is Unit.HOUR else pence_text(minor)
 
 
 def floor_text(floor_minutes: int | None) -> str:
     if floor_minutes is None:
         return "No lowest balance"
     if floor_minutes < 0:
-        return f"May owe up to {hours_text(-floor_minutes)}"
+        return f"May owe up to {minutes_text(-floor_minutes)}"
     if floor_minutes == 0:
         return "Cannot go below zero"
-    return f"Must keep at least {hours_text(floor_minutes)}"
+    return f"Must keep at least {minutes_text(floor_minutes)}"
 
 
 def ceiling_text(ceiling_minutes: int | None) -> str:
-    return "No highest balance" if ceiling_minutes is None else hours_text(ceiling_minutes)
+    return "No highest balance" if ceiling_minutes is None else minutes_text(ceiling_minutes)
 
 
 # Forms as posted: every field a string, so a bad value is shown, never a 400. ---------
@@ -180,7 +177,7 @@ def _limits_from(form: Form) -> tuple[int | None, int | None]:
     """(floor, ceiling) in minutes from the form; the floor is "how much they may owe"."""
     owed = _hours_and_minutes(form, "owe_hours", "owe_minutes", "how much they may owe")
     if owed is not None and owed > -ACCOUNT_FLOOR_MINUTES_MIN:
-        form.errors["owe_hours"] = f"Enter at most {hours_text(-ACCOUNT_FLOOR_MINUTES_MIN)}"
+        form.errors["owe_hours"] = f"Enter at most {minutes_text(-ACCOUNT_FLOOR_MINUTES_MIN)}"
     ceiling_given = any(
         str(form.values.get(name, "")).strip() for name in ("ceiling_hours", "ceiling_minutes")
     )
@@ -191,7 +188,7 @@ def _limits_from(form: Form) -> tuple[int | None, int | None]:
         )
         if ceiling is not None and ceiling > ACCOUNT_CEILING_MINUTES_MAX:
             form.errors["ceiling_hours"] = (
-                f"Enter at most {hours_text(ACCOUNT_CEILING_MINUTES_MAX)}"
+                f"Enter at most {minutes_text(ACCOUNT_CEILING_MINUTES_MAX)}"
             )
     return (None if owed is None else -owed), ceiling
 
@@ -308,7 +305,9 @@ class AdminConsolePages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template:
         require_admin(viewer)
-        return await _member_page(viewer, ledger, member_id, notice=_done(done))
+        return await _member_page(
+            viewer, ledger, member_id, notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/members/{member_id:uuid}/status")
     async def change_status(
@@ -488,12 +487,12 @@ async def _member_page(
         community=overview.community,
         status_name=STATUS_NAMES.get(member.status, member.status),
         account={
-            "balance": hours_text(account.balance_minutes),
-            "on_hold": hours_text(account.pending_minutes),
-            "available": hours_text(account.available_minutes),
+            "balance": minutes_text(account.balance_minutes),
+            "on_hold": minutes_text(account.pending_minutes),
+            "available": minutes_text(account.available_minutes),
             "floor": floor_text(account.floor_minutes),
             "ceiling": ceiling_text(account.ceiling_minutes),
-            "below_floor": hours_text(below) if below > 0 else None,
+            "below_floor": minutes_text(below) if below > 0 else None,
             "closed": account.closed,
             "id": account.account_id,
         },
@@ -511,7 +510,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
     )
     rows = []
     for exchange_id in ids:
-        view = await exchanges.exchange_get(actor=viewer, exchange_id=exchange_id)
+        view = await exchanges_selectors.exchange_get(actor=viewer, exchange_id=exchange_id)
         providing = view.provider_id == member_id
         others = list(view.recipient_ids) if providing else [view.provider_id]
         rows.append(
@@ -521,7 +520,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
                 "description": view.exchange.description,
                 "role": "Helped" if providing else "Was helped",
                 "with": ", ".join(view.name_of(other) for other in others),
-                "hours": hours_text(view.exchange.minutes),
+                "hours": minutes_text(view.exchange.minutes),
                 "status": EXCHANGE_STATUS_NAMES.get(view.status, view.status),
             }
         )

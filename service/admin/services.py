@@ -21,13 +21,15 @@ from piccolo.engine.base import Engine
 
 from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
-from service.cursors import cursor_invalid, decode_cursor, encode_cursor
+from service.clock import utc_now
+from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.formatting import minutes_text
+from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
-from service.market.exchanges import exchange_cancel_for_suspension, open_exchange_ids_of
-from service.market.tables import Exchange, ExchangeRecipient
-from service.members.principal import Principal, not_found, require_admin
+from service.members.audit import audit_record
 from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
+from service.principal import Principal, not_found, require_admin
 from service.problems import Problem, field_problem
 
 SUSPENDABLE_STATUSES = ("active", "pending")
@@ -39,10 +41,6 @@ SYSTEM_PURPOSE_NAMES = {
     "fees": "fees",
 }
 _LIKE_ESCAPE = "\\"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # Accounts ----------------------------------------------------------------------
@@ -175,13 +173,13 @@ def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int
         field = "floor_minutes"
         detail = (
             f"The floor cannot be above what the account has available "
-            f"({minutes_words(available)}): set it to {minutes_words(available)} or lower."
+            f"({minutes_text(available)}): set it to {minutes_text(available)} or lower."
         )
     else:
         field = "ceiling_minutes"
         detail = (
             f"The ceiling cannot be below the account's balance and the hours on their way "
-            f"in; the balance is {minutes_words(balance)}."
+            f"in; the balance is {minutes_text(balance)}."
         )
     return Problem(
         status=409,
@@ -195,15 +193,6 @@ def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int
             "ceiling_minutes": ceiling_minutes,
         },
     )
-
-
-def minutes_words(minutes: int) -> str:
-    """Whole minutes in words: "2 hours 30 minutes", "minus 45 minutes", "0 minutes"."""
-    hours, rest = divmod(abs(minutes), 60)
-    parts = [f"{hours} hour{'' if hours == 1 else 's'}"] if hours else []
-    if rest or not parts:
-        parts.append(f"{rest} minute{'' if rest == 1 else 's'}")
-    return ("minus " if minutes < 0 else "") + " ".join(parts)
 
 
 # Members -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.deps import CurrentMember, EngineDep, LedgerDep
+from service.disputes import resolution as disputes_resolution
+from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import (
     CorrectionOut,
@@ -22,12 +23,13 @@ from service.disputes.schemas import (
     StatementIn,
     StatementOut,
 )
-from service.idempotency import idempotency_middleware
+from service.http.deps import CurrentMember, EngineDep, LedgerDep
+from service.http.idempotency import idempotency_middleware
 from service.limits import CURSOR_CHARS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from service.members.principal import Principal
+from service.principal import Principal, require_admin
 
 
-def dispute_out(view: services.DisputeView) -> DisputeOut:
+def dispute_out(view: disputes_selectors.DisputeView) -> DisputeOut:
     dispute = view.dispute
     return DisputeOut(
         id=view.id,
@@ -68,7 +70,7 @@ def dispute_out(view: services.DisputeView) -> DisputeOut:
     )
 
 
-def summary_out(item: services.QueueItem) -> DisputeSummaryOut:
+def summary_out(item: disputes_selectors.QueueItem) -> DisputeSummaryOut:
     dispute = item.dispute
     return DisputeSummaryOut(
         id=dispute.id,
@@ -85,7 +87,7 @@ def summary_out(item: services.QueueItem) -> DisputeSummaryOut:
 
 
 async def _out(actor: Principal, dispute_id: uuid.UUID) -> DisputeOut:
-    return dispute_out(await services.dispute_get(actor=actor, dispute_id=dispute_id))
+    return dispute_out(await disputes_selectors.dispute_get(actor=actor, dispute_id=dispute_id))
 
 
 class DisputesController(Controller):
@@ -107,7 +109,7 @@ class DisputesController(Controller):
 
     @get("/disputes")
     async def own(self, member: CurrentMember) -> DisputePage:
-        items = await services.disputes_of(actor=member)
+        items = await disputes_selectors.disputes_of(actor=member)
         return DisputePage(items=[summary_out(item) for item in items], next_cursor=None)
 
     @get("/disputes/{dispute_id:uuid}")
@@ -140,14 +142,14 @@ class AdminDisputesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
         cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
     ) -> DisputePage:
-        items, next_cursor = await services.dispute_queue(
+        items, next_cursor = await disputes_selectors.dispute_queue(
             actor=member, status=status, limit=limit, cursor=cursor
         )
         return DisputePage(items=[summary_out(item) for item in items], next_cursor=next_cursor)
 
     @get("/{dispute_id:uuid}")
     async def one(self, member: CurrentMember, dispute_id: FromPath[uuid.UUID]) -> DisputeOut:
-        services.require_admin(member)
+        require_admin(member)
         return await _out(member, dispute_id)
 
     @post(
@@ -163,7 +165,7 @@ class AdminDisputesController(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> DisputeOut:
-        view = await services.dispute_resolve(
+        view = await disputes_resolution.dispute_resolve(
             engine=engine, ledger=ledger, actor=member, dispute_id=dispute_id, data=data
         )
         return dispute_out(view)

@@ -16,8 +16,8 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger, LedgerError, run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
 from service.disputes.tables import DisputeCorrection
+from service.members.audit import audit_record
 from service.members.tables import AuditEntry
 
 

@@ -18,23 +18,26 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from service.deps import EngineDep, LedgerDep
+from service.disputes import resolution as disputes_resolution
+from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.exchanges.selectors import ExchangeView, exchange_get
+from service.formatting import minutes_text
+from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
     DISPUTE_NOTE_CHARS_MAX,
     DISPUTE_REASON_CHARS_MAX,
     DISPUTE_STATEMENT_CHARS_MAX,
 )
-from service.market.exchanges import ExchangeView, exchange_get
-from service.members.pages import hours_text
-from service.members.principal import Principal
+from service.principal import Principal, require_admin
 from service.problems import Problem
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Viewer,
+    done_message,
     page_exception_handlers,
     problem_status,
     render,
@@ -77,10 +80,6 @@ class StatementForm(msgspec.Struct, kw_only=True):
     body: str = ""
 
 
-def _done(flag: str | None) -> str | None:
-    return DONE_MESSAGES.get(flag or "")
-
-
 def _age_words(since: datetime, now: datetime) -> str:
     days = int((now - since).total_seconds() // SECONDS_PER_DAY)
     if days < 1:
@@ -100,7 +99,7 @@ def _history(view: ExchangeView) -> list[dict[str, Any]]:
     ]
 
 
-def _thread(view: services.DisputeView) -> list[dict[str, Any]]:
+def _thread(view: disputes_selectors.DisputeView) -> list[dict[str, Any]]:
     opened = {
         "at": view.dispute.opened_at,
         "who": view.name_of(view.dispute.opened_by),
@@ -121,13 +120,13 @@ def _thread(view: services.DisputeView) -> list[dict[str, Any]]:
     ]
 
 
-def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
+def _corrections(view: disputes_selectors.DisputeView) -> list[dict[str, Any]]:
     return [
         {
             "recipient": view.name_of(correction.recipient),
             "outcome": correction.outcome,
-            "hours": hours_text(correction.minutes),
-            "below_floor": hours_text(correction.below_floor_minutes)
+            "hours": minutes_text(correction.minutes),
+            "below_floor": minutes_text(correction.below_floor_minutes)
             if correction.below_floor_minutes
             else None,
         }
@@ -135,14 +134,14 @@ def _corrections(view: services.DisputeView) -> list[dict[str, Any]]:
     ]
 
 
-def _dispute_context(view: services.DisputeView) -> dict[str, Any]:
+def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
     exchange = view.exchange
     return {
         "dispute": view.dispute,
         "exchange": exchange.exchange,
         "provider_name": exchange.name_of(exchange.provider_id),
         "recipient_names": [exchange.name_of(member) for member in exchange.recipient_ids],
-        "hours": hours_text(exchange.exchange.minutes),
+        "hours": minutes_text(exchange.exchange.minutes),
         "thread": _thread(view),
         "history": _history(exchange),
         "outcome_name": OUTCOME_NAMES.get(view.dispute.outcome or ""),
@@ -185,7 +184,9 @@ class DisputePages(Controller):
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        return await _dispute_page(viewer, dispute_id, Form(), notice=_done(done))
+        return await _dispute_page(
+            viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/disputes/{dispute_id:uuid}/statements")
     async def add_statement(
@@ -226,8 +227,8 @@ async def _new_page(
         form=form,
         exchange=view.exchange,
         provider_name=view.name_of(view.provider_id),
-        hours=hours_text(view.exchange.minutes),
-        closes_at=await services.dispute_window_closes_at(view),
+        hours=minutes_text(view.exchange.minutes),
+        closes_at=await disputes_selectors.dispute_window_closes_at(view),
         reason_max=DISPUTE_REASON_CHARS_MAX,
     )
 
@@ -241,7 +242,7 @@ async def _dispute_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
     return render(
         "disputes/detail.html",
         viewer=viewer,
@@ -273,7 +274,7 @@ class AdminDisputePages(Controller):
         status: Annotated[DisputeStatus, QueryParameter()] = "open",
         cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
     ) -> Template:
-        items, next_cursor = await services.dispute_queue(
+        items, next_cursor = await disputes_selectors.dispute_queue(
             actor=viewer, status=status, limit=QUEUE_PAGE_SIZE, cursor=cursor
         )
         now = datetime.now(UTC)
@@ -291,7 +292,7 @@ class AdminDisputePages(Controller):
                     "age": _age_words(item.dispute.opened_at, now),
                     "opened_by": item.opened_by_name,
                     "description": item.exchange.description,
-                    "hours": hours_text(item.exchange.minutes),
+                    "hours": minutes_text(item.exchange.minutes),
                     "outcome": OUTCOME_NAMES.get(item.dispute.outcome or ""),
                 }
                 for item in items
@@ -304,7 +305,7 @@ class AdminDisputePages(Controller):
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
         form = Form(values={"outcome": "upheld"})
-        return await _admin_page(viewer, dispute_id, form, notice=_done(done))
+        return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/{dispute_id:uuid}/resolve")
     async def resolve(
@@ -315,16 +316,16 @@ class AdminDisputePages(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> Response[Any]:
-        services.require_admin(viewer)
+        require_admin(viewer)
         posted = await request.form()
         form = Form(values={name: str(posted.get(name, "")) for name in RESOLVE_FIELDS})
-        view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+        view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
         chosen = [str(value) for value in posted.getall("apply_to", [])]
         data = _resolve_in(form, view.exchange, chosen)
         if data is None:
             return await _admin_page(viewer, dispute_id, form, status=422, chosen=chosen)
         try:
-            await services.dispute_resolve(
+            await disputes_resolution.dispute_resolve(
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
         except Problem as problem:
@@ -402,11 +403,11 @@ async def _admin_page(
     headers: dict[str, str] | None = None,
     chosen: list[str] | None = None,
 ) -> Template:
-    services.require_admin(viewer)
-    view = await services.dispute_get(actor=viewer, dispute_id=dispute_id)
+    require_admin(viewer)
+    view = await disputes_selectors.dispute_get(actor=viewer, dispute_id=dispute_id)
     exchange = view.exchange
     recipients = exchange.recipient_ids
-    between = await services.exchanges_between(exchange.provider_id, recipients[0])
+    between = await disputes_selectors.exchanges_between(exchange.provider_id, recipients[0])
     return render(
         "disputes/admin_detail.html",
         viewer=viewer,
@@ -430,7 +431,7 @@ async def _admin_page(
                 "id": row.id,
                 "service_date": row.service_date,
                 "description": row.description,
-                "hours": hours_text(row.minutes),
+                "hours": minutes_text(row.minutes),
                 "status": row.status,
                 "provider": exchange.name_of(row.provider),
             }

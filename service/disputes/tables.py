@@ -5,7 +5,7 @@ from __future__ import annotations
 from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from service.market.tables import Exchange
+from service.exchanges.tables import Exchange
 from service.members.tables import Community, Member
 
 

@@ -18,14 +18,14 @@ from piccolo.engine.base import Engine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
-from service.donations.config import StripeSettings
 from service.donations.gateway import CheckoutRequest, StripeGateway, StripeUnavailableError
 from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
-from service.idempotency import derived_id
-from service.members.principal import Principal
+from service.http.idempotency import derived_id
 from service.members.tables import Community
+from service.principal import Principal
 from service.problems import Problem, field_problem
+from service.settings import StripeSettings
 
 CHECKOUT_PURPOSE = "donation_checkout"
 _SPACES = re.compile(r"\s+")

@@ -8,58 +8,25 @@ credential) and is excluded from the JSON-body guard.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Controller, Litestar, Request, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
-from service.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.donations import checkout as checkout_service
 from service.donations import events
-from service.donations.gateway import StripeGateway
+from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, CheckoutOut, WebhookOut
-from service.idempotency import idempotency_middleware, key_from_scope
-from service.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.http.client import client_address
+from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.http.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.http.ratelimit import enforce
 from service.limits import DONATION_CHECKOUTS_PER_ADDRESS
-from service.members.controllers import client_address
-from service.ratelimit import enforce
-from service.settings import Settings
 
-GATEWAY_STATE_KEY = "stripe_gateway"
 SIGNATURE_HEADER = "stripe-signature"
 # The app's JSON-body guard must leave the webhook's body alone (see module doc).
 RAW_BODY_OPT = {RAW_BODY_OPT_KEY: True}
-
-
-@asynccontextmanager
-async def stripe_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """One Stripe client per running app, when donations are set up; closed at shutdown."""
-    settings: Settings = app.state.settings
-    gateway = StripeGateway(settings.stripe) if settings.stripe.enabled else None
-    app.state[GATEWAY_STATE_KEY] = gateway
-    try:
-        yield
-    finally:
-        if gateway is not None:
-            await gateway.close()
-
-
-def provide_gateway(state: State) -> StripeGateway | None:
-    gateway: StripeGateway | None = state.get(GATEWAY_STATE_KEY)
-    return gateway
-
-
-def settings_of(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-GATEWAY_DEPENDENCIES = {"gateway": Provide(provide_gateway, sync_to_thread=False)}
-GatewayDep = NamedDependency[StripeGateway | None]
 
 
 class DonationController(Controller):

@@ -17,8 +17,8 @@ from typing import Any
 import stripe
 
 from service.donations import stripe_objects as so
-from service.donations.config import StripeSettings
 from service.limits import STRIPE_NETWORK_RETRIES, STRIPE_TIMEOUT_SECONDS
+from service.settings import StripeSettings
 
 logger = logging.getLogger("timebank.donations.stripe")
 

@@ -22,8 +22,8 @@ from service.donations.tables import (
     GiftAidDeclaration,
 )
 from service.limits import PAGE_SIZE_MAX
-from service.members.principal import Principal
 from service.members.tables import Community
+from service.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

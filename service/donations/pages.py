@@ -8,7 +8,7 @@ Checkout's own page, and Stripe sends it back to /donate/thanks or
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -16,11 +16,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service.deps import EngineDep, LimiterDep, MaybePrincipal
 from service.donations import checkout as checkout_service
 from service.donations import reports
-from service.donations.controllers import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
+from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, GiftAidIn
+from service.formatting import money_text, month_text
+from service.http.client import client_address
+from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.http.ratelimit import enforce
+from service.http.security import CSP_HEADER, content_security_policy
 from service.limits import (
     DONATION_CHECKOUTS_PER_ADDRESS,
     DONATION_PENCE_MAX,
@@ -28,13 +32,10 @@ from service.limits import (
     GIFT_AID_ADDRESS_CHARS_MAX,
     GIFT_AID_NAME_CHARS_MAX,
 )
-from service.members.controllers import client_address
-from service.members.principal import Principal, require_admin
 from service.members.tables import Community
+from service.principal import Principal, require_admin
 from service.problems import Problem
-from service.ratelimit import enforce
-from service.security import CSP_HEADER, content_security_policy
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,
@@ -94,19 +95,6 @@ def pence_from_pounds(text: str) -> int | None:
     if match is None:
         return None
     return int(match.group(1)) * PENCE_PER_POUND + int(match.group(2) or 0)
-
-
-def money_text(pence: int) -> str:
-    """Pence as people write pounds: "£12.50", "£3", "minus £1.20"."""
-    pounds, rest = divmod(abs(pence), PENCE_PER_POUND)
-    text = f"£{pounds:,}" + (f".{rest:02d}" if rest else "")
-    return ("minus " if pence < 0 else "") + text
-
-
-def month_text(month: str) -> str:
-    """ "2026-11" -> "November 2026"."""
-    year, number = month.split("-")
-    return date(int(year), int(number), 1).strftime("%B %Y")
 
 
 def _checkout_in(form: Form, data: DonateForm) -> CheckoutIn | None:

@@ -20,8 +20,8 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
 from service.limits import DONATION_REPORT_ROWS_MAX, UNMATCHED_EVENTS_SHOWN_MAX
-from service.members.principal import Principal, require_admin
 from service.members.tables import Community
+from service.principal import Principal, require_admin
 
 CSV_COLUMNS = (
     "community",

@@ -9,7 +9,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from service.deps import CurrentMember
+from service.http.deps import CurrentMember
 from service.limits import PAGE_SIZE_DEFAULT
 from service.mail import outbox
 from service.mail.limits import OUTBOX_PAGE_SIZE_MAX

@@ -21,8 +21,8 @@ SMTP_TIMEOUT_SECONDS: Final = 30.0
 OUTBOX_PAGE_SIZE_MAX: Final = 200
 MAIL_ERROR_CHARS_MAX: Final = 500
 MAIL_KIND_CHARS_MAX: Final = 40
-# Reminders about accepted exchanges: looked for this often, this many a pass.
-REMINDER_SWEEP_SECONDS: Final = 300
+# Reminders about accepted exchanges (service/exchanges/reminders.py, run by the
+# sweep in service/sweeps.py): this many exchanges a pass.
 REMINDER_BATCH_MAX: Final = 100
 # "Please confirm" goes this long after the service date; "your hours go back"
 # this long before the hold expires.

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.problems import minutes_text
+from service.formatting import minutes_text
 
 
 @dataclass(frozen=True, slots=True)

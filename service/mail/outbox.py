@@ -44,7 +44,7 @@ from service.mail.limits import (
     MAIL_RETRY_DELAY_SECONDS_MAX,
 )
 from service.mail.tables import MailMessage, MailPreference
-from service.members.principal import Principal, not_found, require_admin
+from service.principal import Principal, not_found, require_admin
 
 logger = logging.getLogger("timebank.mail")
 

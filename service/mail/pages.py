@@ -14,9 +14,9 @@ from service.limits import PAGE_SIZE_DEFAULT
 from service.mail import outbox
 from service.mail.compose import unsubscribe_signature_valid
 from service.mail.outbox import EmailFrequency, MailStatus
-from service.members.principal import not_found, require_admin
+from service.principal import not_found, require_admin
 from service.settings import Settings
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Viewer,

@@ -9,8 +9,8 @@ from typing import Protocol
 
 import aiosmtplib
 
-from service.mail.config import SmtpServer
 from service.mail.limits import SMTP_TIMEOUT_SECONDS
+from service.settings import SmtpServer
 
 OUTBOX_FOLDER_NAME = "mail"
 

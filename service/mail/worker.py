@@ -9,22 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar
-from piccolo.engine.base import Engine
 
 from service.mail.compose import MailIdentity, compose
 from service.mail.limits import (
     MAIL_BATCH_MAX,
     MAIL_POLL_SECONDS,
     MAIL_SHUTDOWN_SECONDS,
-    REMINDER_SWEEP_SECONDS,
 )
 from service.mail.outbox import (
     ClaimedMail,
@@ -33,7 +29,6 @@ from service.mail.outbox import (
     mail_mark_sent,
     utc_now,
 )
-from service.mail.reminders import reminders_sweep
 from service.mail.transport import FileTransport, MailTransport, SmtpTransport
 from service.settings import Settings
 
@@ -101,22 +96,15 @@ def _describe(error: Exception) -> str:
 
 async def mail_worker_forever(
     *,
-    engine: Engine[Any],
     transport: MailTransport,
     identity: MailIdentity,
     interval_seconds: float,
     stop: asyncio.Event,
 ) -> None:
-    """Send due mail every `interval_seconds` until `stop` is set; queue due reminders
-    every REMINDER_SWEEP_SECONDS. A pass in progress finishes before it stops."""
-    next_sweep = time.monotonic()
+    """Send due mail every `interval_seconds` until `stop` is set.
+
+    A pass in progress finishes before it stops."""
     while not stop.is_set():
-        if time.monotonic() >= next_sweep:
-            next_sweep = time.monotonic() + REMINDER_SWEEP_SECONDS
-            try:
-                await reminders_sweep(engine=engine, now=utc_now())
-            except Exception:
-                logger.exception("reminder sweep failed")
         try:
             sent = await mail_send_due(transport=transport, identity=identity)
         except Exception:
@@ -138,7 +126,6 @@ async def mail_worker_lifespan(app: Litestar) -> AsyncIterator[None]:
     stop = asyncio.Event()
     task = asyncio.create_task(
         mail_worker_forever(
-            engine=app.state.engine,
             transport=transport_for(settings),
             identity=identity_for(settings),
             interval_seconds=MAIL_POLL_SECONDS,

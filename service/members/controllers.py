@@ -9,23 +9,22 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service import export as data_export
-from service.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
+from service.http.client import client_address
+from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
-# The guard lives in service/json_bodies.py and runs app-wide; the name stays
+# The guard lives in service/http/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
-from service.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
+from service.http.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
+from service.http.ratelimit import enforce
 from service.limits import (
     REGISTER_PER_ADDRESS,
-    SIGN_IN_PER_ACCOUNT,
-    SIGN_IN_PER_ADDRESS,
     SLUG_CHARS_MAX,
 )
+from service.members import closure as members_closure
+from service.members import roles as members_roles
 from service.members import services
-from service.members.principal import Principal, require_any_coordinator
 from service.members.schemas import (
     SLUG_PATTERN,
-    AccountOut,
     AreaIn,
     AreaOut,
     CommunityIn,
@@ -40,20 +39,10 @@ from service.members.schemas import (
     TokenIn,
     TokenOut,
 )
+from service.members.sign_in import limit_sign_in
 from service.members.tables import Area, Community, Member
+from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
-from service.ratelimit import RateLimiter, enforce
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def limit_sign_in(limiter: RateLimiter, request: Request[Any, Any, Any], email: str) -> None:
-    await enforce(limiter, f"sign-in:address:{client_address(request)}", SIGN_IN_PER_ADDRESS)
-    await enforce(
-        limiter, f"sign-in:account:{services.normalise_email(email)}", SIGN_IN_PER_ACCOUNT
-    )
 
 
 async def member_out(member: Member) -> MemberOut:
@@ -67,7 +56,7 @@ async def member_out(member: Member) -> MemberOut:
         birth_year=member.birth_year,
         skills=member.skills,
         status=member.status,  # type: ignore[arg-type]
-        roles=[RoleOut(**grant) for grant in await services.grants_of_member(member.id)],
+        roles=[RoleOut(**grant) for grant in await members_roles.grants_of_member(member.id)],
         created_at=member.created_at,
     )
 
@@ -126,13 +115,9 @@ class MeController(Controller):
     async def update(self, member: CurrentMember, data: JSONBody[ProfilePatch]) -> MemberOut:
         return await member_out(await services.profile_update(principal=member, patch=data))
 
-    @get("/export")
-    async def export(self, member: CurrentMember, ledger: LedgerDep) -> dict[str, Any]:
-        return await data_export.member_export(ledger=ledger, principal=member)
-
     @delete("/", status_code=HTTP_204_NO_CONTENT)
     async def close(self, member: CurrentMember, engine: EngineDep, ledger: LedgerDep) -> None:
-        await services.member_close(engine=engine, ledger=ledger, principal=member)
+        await members_closure.member_close(engine=engine, ledger=ledger, principal=member)
 
 
 class MembersController(Controller):
@@ -155,11 +140,6 @@ class MembersController(Controller):
             skills=found.skills,
             community=community.slug,
         )
-
-    @get("/accounts/me")
-    async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
-        summary = await services.account_of(ledger=ledger, principal=member)
-        return AccountOut(**summary)
 
     @get("/communities")
     async def communities(self) -> list[CommunityOut]:
@@ -246,8 +226,10 @@ class AdminController(Controller):
         data: JSONBody[RoleChangeIn],
         engine: EngineDep,
     ) -> list[RoleOut]:
-        await services.role_change(engine=engine, actor=member, member_id=member_id, change=data)
-        return [RoleOut(**grant) for grant in await services.grants_of_member(member_id)]
+        await members_roles.role_change(
+            engine=engine, actor=member, member_id=member_id, change=data
+        )
+        return [RoleOut(**grant) for grant in await members_roles.grants_of_member(member_id)]
 
 
 ROUTERS = [AuthController, MeController, MembersController, CoordinatorController, AdminController]

@@ -10,6 +10,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from piccolo.engine.base import Engine
+
+from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.mail.outbox import mail_to_member
 from service.members.tables import Member
@@ -54,3 +57,24 @@ async def membership_mail(
         kind="membership_approved" if approved else "membership_declined",
         context={"reason": reason},
     )
+
+
+async def register_taken_mail(*, engine: Engine[Any], email: str) -> None:
+    """Someone tried to join with a member's address: tell that member.
+
+    In a transaction of its own, because the refused registration wrote nothing.
+    """
+    owner = await Member.select(Member.id).where(Member.email == email).first().run()
+    if owner is None:
+        return
+
+    async def work(transaction: WriteTransaction) -> None:
+        await mail_member(
+            transaction,
+            member_id=owner["id"],
+            kind="register_taken",
+            context={},
+            account_mail=True,
+        )
+
+    await run_write(engine, work)

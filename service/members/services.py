@@ -12,24 +12,20 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from piccolo.engine.base import Engine
 
 from ledger import (
-    LEDGER_NAMESPACE,
-    ExpirePending,
     Ledger,
-    LedgerError,
     Unit,
     run_write,
     write_transaction,
 )
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
-from service.disputes.floors import below_floor_minutes
+from service.clock import utc_now
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     EXPORT_STATEMENT_LINES_MAX,
@@ -40,24 +36,17 @@ from service.limits import (
 )
 from service.members import passwords
 from service.members.accounts import (
-    closure_transfer_id,
     member_account_id,
     open_system_accounts,
     welcome_transfer_id,
 )
-from service.members.principal import (
-    Grant,
-    Principal,
-    not_found,
-    require_admin,
-    require_coordinator_of,
-)
+from service.members.audit import audit_record
+from service.members.mailing import membership_mail, register_taken_mail
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
     ProfilePatch,
     RegisterIn,
-    RoleChangeIn,
 )
 from service.members.tables import (
     ApiToken,
@@ -68,13 +57,14 @@ from service.members.tables import (
     RoleGrant,
     WebSession,
 )
+from service.principal import (
+    Grant,
+    Principal,
+    not_found,
+    require_admin,
+    require_coordinator_of,
+)
 from service.problems import Problem, field_problem
-
-FORMER_MEMBER_NAME = "Former member"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_email(email: str) -> str:
@@ -223,7 +213,12 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         if member.status == "active":
             await _post_welcome_credit(ledger, community, member)
 
-    await run_write(engine, write)
+    try:
+        await run_write(engine, write)
+    except Problem as problem:
+        if problem.code == "email_taken":
+            await register_taken_mail(engine=engine, email=email)
+        raise
     return member
 
 
@@ -251,7 +246,7 @@ async def member_approve(
 ) -> Member:
     """Approve a pending member and post the welcome credit, exactly once."""
     member = await _member_in_scope(actor, member_id)
-    async with write_transaction(engine):
+    async with write_transaction(engine) as transaction:
         # Only the approval that flips the status posts the credit; a second
         # click, or a second coordinator at the same moment, changes nothing.
         flipped = (
@@ -273,6 +268,7 @@ async def member_approve(
                 before={"status": "pending"},
                 after={"status": "active"},
             )
+            await membership_mail(transaction, member_id=member_id, approved=True)
     return await member_by_id(member_id)
 
 
@@ -487,7 +483,7 @@ async def member_export(
 ) -> dict[str, Any]:
     """The members feature's part of the data export, as plain JSON values.
 
-    service/export.py adds the other features' parts (this module cannot import
+    service/export/services.py adds the other features' parts (this module cannot import
     them: they import it). The statement is newest first, at most
     `statement_lines_max` lines.
     """
@@ -513,7 +509,7 @@ async def member_export(
             {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
             for grant in await live_grants(member.id)
         ],
-        "account": await _account_summary(ledger, member.hour_account_id),
+        "account": await account_summary(ledger, member.hour_account_id),
         "statement": statement,
         "sessions": await WebSession.select(
             WebSession.created_at, WebSession.last_seen_at, WebSession.ended_at
@@ -537,7 +533,7 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, Any]:
+async def account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, Any]:
     account = await ledger.account(account_id=account_id)
     return {
         "unit": account.unit.value,
@@ -546,7 +542,6 @@ async def _account_summary(ledger: Ledger, account_id: uuid.UUID) -> dict[str, A
         "available_minutes": account.available_minor,
         "floor_minutes": account.floor_minor,
         "ceiling_minutes": account.ceiling_minor,
-        "below_floor_minutes": await below_floor_minutes(account_id, account.balance_minor),
     }
 
 
@@ -577,271 +572,10 @@ async def _whole_statement(
 
 async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
     member = await member_by_id(principal.member_id)
-    return await _account_summary(ledger, member.hour_account_id)
-
-
-async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:
-    """Close the account: settle the balance with the pool, erase personal data.
-
-    A positive balance is donated to the community pool; a debt is written
-    off from the pool if it can cover it, else from the issuance account. The
-    ledger account is then closed, so the history stays balanced and
-    verifiable while the person behind it is gone from the database.
-    """
-    member = await member_by_id(principal.member_id)
-    community = await community_by_id(member.community)
-    async with write_transaction(engine):
-        await _settle_for_closure(ledger, community, member)
-        await ledger.close_account(account_id=member.hour_account_id)
-        now = utc_now()
-        await (
-            Member.update(
-                {
-                    Member.email: None,
-                    Member.password_hash: None,
-                    Member.display_name: FORMER_MEMBER_NAME,
-                    Member.ward: "",
-                    Member.skills: "",
-                    Member.status: "closed",
-                    Member.closed_at: now,
-                }
-            )
-            .where(Member.id == member.id)
-            .run()
-        )
-        await (
-            WebSession.update({WebSession.ended_at: now})
-            .where((WebSession.member == member.id) & WebSession.ended_at.is_null())
-            .run()
-        )
-        await (
-            ApiToken.update({ApiToken.revoked_at: now})
-            .where((ApiToken.member == member.id) & ApiToken.revoked_at.is_null())
-            .run()
-        )
-        await (
-            RoleGrant.update({RoleGrant.revoked_at: now, RoleGrant.revoke_reason: "account closed"})
-            .where((RoleGrant.member == member.id) & RoleGrant.revoked_at.is_null())
-            .run()
-        )
-        await audit_record(
-            actor_id=member.id,
-            actor_label=principal.label,
-            action="member.close",
-            target_type="member",
-            target_id=str(member.id),
-            community_id=member.community,
-            reason="closed by the member",
-        )
-
-
-async def _settle_for_closure(ledger: Ledger, community: Community, member: Member) -> None:
-    await _void_open_holds(ledger, member)
-    balance = (await ledger.balance(account_id=member.hour_account_id)).balance_minor
-    if balance == 0:
-        return
-    pool = community.pool_account_id
-    if balance > 0:
-        debit, credit = member.hour_account_id, pool
-    else:
-        pool_available = (await ledger.balance(account_id=pool)).available_minor
-        debit = pool if pool_available >= -balance else community.issuance_account_id
-        credit = member.hour_account_id
-    await ledger.transfer(
-        id=closure_transfer_id(member.id),
-        debit_account_id=debit,
-        credit_account_id=credit,
-        amount_minor=abs(balance),
-        unit=Unit.HOUR,
-        code="closure",
-        actor=f"member:{member.id}",
-        memo="Balance settled when the account was closed",
-    )
-
-
-async def _void_open_holds(ledger: Ledger, member: Member) -> None:
-    """Holds on the member's hours end with the account (exchanges cancel them first)."""
-    for pending_id in await ledger.open_pending_ids(account_id=member.hour_account_id):
-        try:
-            await ledger.void_pending(
-                id=uuid.uuid5(pending_id, "closure-void"),
-                pending_id=pending_id,
-                actor=f"member:{member.id}",
-                memo="account closed",
-            )
-        except LedgerError as error:
-            if error.code == "pending_expired":
-                # Its expiry passed before the sweeper ran: expire it as the sweeper
-                # would (same derived id), or the account could never be closed.
-                await ledger.execute(
-                    operation=ExpirePending(
-                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
-                        pending_id=pending_id,
-                    )
-                )
-            elif error.code != "pending_already_resolved":
-                raise
+    return await account_summary(ledger, member.hour_account_id)
 
 
 # Roles -----------------------------------------------------------------------------
 
 
-async def role_change(
-    *, engine: Engine[Any], actor: Principal | None, member_id: uuid.UUID, change: RoleChangeIn
-) -> tuple[Grant, ...]:
-    """Grant or revoke a role with its scope and a reason (actor None: the command line)."""
-    if actor is not None:
-        require_admin(actor)
-    member = await member_by_id(member_id)
-    if member.status == "closed":
-        raise not_found("That member")
-    community_id, area_id = await _role_scope(change)
-    scope = _scope_filter(member_id, change.role, community_id, area_id)
-    before = await live_grants(member_id)
-
-    async def write(_: WriteTransaction) -> tuple[Grant, ...]:
-        # Retried when a racing identical grant wins the unique index first: the
-        # retry finds that grant and adds none (a double click is not a 500).
-        if change.action == "grant":
-            if not await RoleGrant.exists().where(scope).run():
-                await RoleGrant.insert(
-                    RoleGrant(
-                        id=uuid.uuid4(),
-                        member=member_id,
-                        role=change.role,
-                        community=community_id,
-                        area=area_id,
-                        reason=change.reason,
-                        granted_by=actor.member_id if actor else None,
-                        granted_at=utc_now(),
-                    )
-                ).run()
-        else:
-            await (
-                RoleGrant.update(
-                    {
-                        RoleGrant.revoked_at: utc_now(),
-                        RoleGrant.revoked_by: actor.member_id if actor else None,
-                        RoleGrant.revoke_reason: change.reason,
-                    }
-                )
-                .where(scope)
-                .run()
-            )
-        after = await live_grants(member_id)
-        await audit_record(
-            actor_id=actor.member_id if actor else None,
-            actor_label=actor.label if actor else "system:cli",
-            action=f"role.{change.action}",
-            target_type="member",
-            target_id=str(member_id),
-            community_id=member.community,
-            reason=change.reason,
-            before={"roles": [_grant_json(grant) for grant in before]},
-            after={"roles": [_grant_json(grant) for grant in after]},
-        )
-        return after
-
-    return await run_write(engine, write)
-
-
-def _grant_json(grant: Grant) -> dict[str, str | None]:
-    return {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
-
-
-async def _role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    if change.role == "coordinator":
-        if change.community is None or change.area is not None:
-            raise field_problem("community", "a coordinator role needs a community, and only that")
-        community = (
-            await Community.objects().where(Community.slug == change.community).first().run()
-        )
-        if community is None:
-            raise field_problem("community", "there is no community with that slug")
-        return community.id, None
-    if change.role == "council":
-        if change.area is None or change.community is not None:
-            raise field_problem("area", "a council role needs an area, and only that")
-        area = await Area.objects().where(Area.slug == change.area).first().run()
-        if area is None:
-            raise field_problem("area", "there is no area with that slug")
-        return None, area.id
-    if change.community is not None or change.area is not None:
-        raise field_problem("role", "the admin role has no scope")
-    return None, None
-
-
-def _scope_filter(
-    member_id: uuid.UUID, role: str, community_id: uuid.UUID | None, area_id: uuid.UUID | None
-) -> Any:
-    where = (RoleGrant.member == member_id) & (RoleGrant.role == role)
-    where &= RoleGrant.revoked_at.is_null()
-    where &= (
-        RoleGrant.community.is_null()
-        if community_id is None
-        else RoleGrant.community == community_id
-    )
-    return where & (RoleGrant.area.is_null() if area_id is None else RoleGrant.area == area_id)
-
-
-async def grants_of_member(member_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Live grants with slugs, for pages and the API."""
-    grants = await live_grants(member_id)
-    slugs = {c.id: c.slug for c in await Community.objects().run()}
-    areas = {a.id: a.slug for a in await Area.objects().run()}
-    return [
-        {
-            "role": grant.role,
-            "community": slugs.get(grant.community_id) if grant.community_id else None,
-            "area": areas.get(grant.area_id) if grant.area_id else None,
-        }
-        for grant in grants
-    ]
-
-
 # The first admin -------------------------------------------------------------------
-
-
-async def admin_bootstrap(
-    *, engine: Engine[Any], ledger: Ledger, email: str, password: str, display_name: str
-) -> Member:
-    """Create (or promote) an admin from the command line; safe to run twice."""
-    community = await Community.objects().order_by(Community.created_at).first().run()
-    if community is None:
-        area = await Area.objects().where(Area.slug == "home").first().run()
-        if area is None:
-            area = Area(id=uuid.uuid4(), name="Home area", slug="home", created_at=utc_now())
-            await Area.insert(area).run()
-        community = await community_create(
-            engine=engine,
-            ledger=ledger,
-            actor=None,
-            data=CommunityIn(name="Home time bank", slug="home", area="home"),
-        )
-    existing = await Member.objects().where(Member.email == normalise_email(email)).first().run()
-    member = existing or await member_register(
-        engine=engine,
-        ledger=ledger,
-        data=RegisterIn(
-            email=email, password=password, display_name=display_name, community=community.slug
-        ),
-    )
-    if member.status == "pending":
-        # Promoting a pending member approves them, welcome credit included.
-        async with write_transaction(engine):
-            await (
-                Member.update({Member.status: "active", Member.approved_at: utc_now()})
-                .where(Member.id == member.id)
-                .run()
-            )
-            home = await community_by_id(member.community)
-            await _post_welcome_credit(ledger, home, member)
-    await role_change(
-        engine=engine,
-        actor=None,
-        member_id=member.id,
-        change=RoleChangeIn(
-            action="grant", role="admin", reason="created with timebank create-admin"
-        ),
-    )
-    return await member_by_id(member.id)

@@ -11,10 +11,10 @@ from litestar import Controller, Request, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from service.deps import CurrentMember, EngineDep, LimiterDep
-from service.members.controllers import client_address
+from service.http.client import client_address
+from service.http.deps import CurrentMember, EngineDep, LimiterDep
+from service.http.ratelimit import RateLimiter, enforce
 from service.members.services import normalise_email
-from service.ratelimit import RateLimiter, enforce
 from service.recovery import services
 from service.recovery.limits import (
     EMAIL_CHANGE_PER_MEMBER,

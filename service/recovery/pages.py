@@ -15,12 +15,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
-from service.deps import EngineDep, LimiterDep, MaybePrincipal
-from service.members.controllers import client_address
-from service.members.principal import Principal
+from service.http.client import client_address
+from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.http.ratelimit import enforce
 from service.members.services import member_by_id
+from service.principal import Principal
 from service.problems import Problem
-from service.ratelimit import enforce
 from service.recovery import services
 from service.recovery.controllers import limit_reset_request, reset_request_padded
 from service.recovery.limits import EMAIL_CHANGE_PER_MEMBER, RESET_CONFIRM_PER_ADDRESS
@@ -31,7 +31,7 @@ from service.recovery.schemas import (
     PasswordChangeIn,
     ResetToken,
 )
-from service.web import (
+from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
     Rule,

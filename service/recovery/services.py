@@ -25,13 +25,14 @@ from piccolo.engine.base import Engine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
-from service.audit import audit_record
+from service.clock import utc_now
 from service.mail.outbox import mail_queue
 from service.members import passwords
+from service.members.audit import audit_record
 from service.members.mailing import mail_member
-from service.members.principal import Principal, not_found, require_coordinator_of
-from service.members.services import normalise_email, token_digest, utc_now
+from service.members.services import normalise_email, token_digest
 from service.members.tables import ApiToken, Community, Member, WebSession
+from service.principal import Principal, not_found, require_coordinator_of
 from service.problems import Problem, field_problem
 from service.recovery.limits import (
     EMAIL_CHANGE_SECONDS,

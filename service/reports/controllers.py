@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
-from service.deps import CurrentMember, EngineDep
+from service.http.deps import CurrentMember, EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
 from service.problems import Problem
 from service.reports.figures import Breakdown, Report, month_text, period_parse, report_build

@@ -31,11 +31,10 @@ from ledger.sql import Connection, as_uuid
 from ledger.transactions import read_connection
 from service.donations.reports import donations_total
 from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX, REPORT_WARDS_SHOWN_MAX
-from service.market.tables import Category
-from service.members.principal import Principal, forbidden, not_found
+from service.listings.tables import Category
 from service.members.tables import Community, Member
+from service.principal import Principal, forbidden, not_found
 from service.problems import Problem
-from service.reports import rollups
 from service.reports.suppression import (
     NOBODY,
     TOTAL,
@@ -48,6 +47,7 @@ from service.reports.suppression import (
     suppress_table,
     union_of,
 )
+from service.rollups import services as rollups
 
 Breakdown = Literal["month", "category", "ward", "age_band", "community"]
 BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("month", "category", "ward", "age_band", "community")

@@ -19,10 +19,9 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
-from service.deps import EngineDep
-from service.donations.pages import money_text
+from service.formatting import minutes_text, money_text
+from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
-from service.members.pages import hours_text
 from service.problems import Problem
 from service.reports import charts
 from service.reports.figures import (
@@ -38,7 +37,7 @@ from service.reports.figures import (
     scope_for,
 )
 from service.reports.suppression import Entry
-from service.web import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
+from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
 
 MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"
@@ -78,7 +77,7 @@ class Section:
 
 
 def _hours(entry: Entry) -> str:
-    return HIDDEN if entry.suppressed else hours_text(entry.minutes)
+    return HIDDEN if entry.suppressed else minutes_text(entry.minutes)
 
 
 def _exchanges(entry: Entry) -> str:

@@ -28,7 +28,7 @@ from piccolo.engine.base import Engine
 
 from ledger.sql import as_uuid
 from ledger.transactions import read_connection, write_transaction
-from service.reports.rollups import record_exchange_flow, record_pool_flow
+from service.rollups.services import record_exchange_flow, record_pool_flow
 
 REBUILD_CHUNK_POSTINGS: Final = 500  # postings replayed per write transaction
 

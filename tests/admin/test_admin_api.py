@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar
 
 from ledger import Ledger
-from service.market import exchanges
+from service.exchanges import services as exchanges
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from service.members.cli import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
+from service.demo.commands import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 from tests.browser.conftest import LiveServer, assert_no_axe_violations, save_screenshot
 
 COUNCIL_EMAIL = "council@demo.example"

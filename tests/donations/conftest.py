@@ -26,10 +26,9 @@ from litestar import Litestar
 from ledger import Ledger, Unit
 from service import database
 from service.app import create_app
-from service.donations.config import StripeSettings
-from service.members import services
+from service.members import roles as members_roles
 from service.members.tables import Community
-from service.settings import Settings
+from service.settings import Settings, StripeSettings
 from tests.conftest import TestDatabase, _run_in_own_loop
 from tests.donations import stripe_events
 from tests.donations.fake_stripe import SECRET_KEY, FakeStripe, FakeStripeServer
@@ -146,7 +145,7 @@ async def _member(client: httpx.AsyncClient, email: str, community: str) -> Pers
 
 
 async def _populate(app: Litestar, client: httpx.AsyncClient) -> Gifts:
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=app.state.engine,
         ledger=app.state.ledger,
         email=ADMIN_EMAIL,

@@ -6,9 +6,8 @@ import msgspec
 import pytest
 
 from service.app import create_app
-from service.donations.config import StripeSettings
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
-from service.settings import Settings
+from service.settings import Settings, StripeSettings
 from tests.donations.conftest import Gifts, open_checkout, running
 from tests.donations.fake_stripe import FakeStripe
 

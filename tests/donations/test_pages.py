@@ -11,10 +11,10 @@ import httpx
 import msgspec
 
 from service.app import create_app
-from service.donations.config import StripeSettings
-from service.donations.pages import money_text, month_text, pence_from_pounds
+from service.donations.pages import pence_from_pounds
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
-from service.settings import Settings
+from service.formatting import money_text, month_text
+from service.settings import Settings, StripeSettings
 from tests.donations import stripe_events as ev
 from tests.donations.conftest import Gifts, Person, deliver, open_checkout, running
 from tests.donations.fake_stripe import FakeStripe

@@ -16,12 +16,14 @@ import pytest
 
 from ledger import Ledger, TransferKind, Unit
 from service import cli
-from service.disputes.demo import DEMO_DISPUTES
+from service.demo.commands import DEMO_PEOPLE
+from service.demo.disputes import DEMO_DISPUTES
+from service.demo.market import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
-from service.market.demo import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
-from service.market.tables import Category, Exchange, ExchangeRecipient, Listing
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.listings.tables import Category, Listing
+from service.members import roles as members_roles
 from service.members import services
-from service.members.cli import DEMO_PEOPLE
 from service.members.schemas import RegisterIn
 from service.members.tables import Area, Community, Member, RoleGrant
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
@@ -134,7 +136,7 @@ async def test_create_admin_makes_an_admin_who_can_sign_in_and_is_safe_to_repeat
 async def test_create_admin_promotes_an_existing_member_without_asking_a_password(
     db: TestDatabase, tmp_path: Path
 ) -> None:
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=db.engine,
         ledger=Ledger(db.engine),
         email="first@example.org",

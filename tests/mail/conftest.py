@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.mail.config import MailSettings
-from service.settings import Settings
+from service.settings import MailSettings, Settings
 from tests.browser.conftest import browser, live_server, page
 from tests.conftest import TEST_SECRET_KEY, TestDatabase
 from tests.mail.smtp_peer import MailCatcher, SmtpPeer

@@ -18,11 +18,11 @@ from litestar.testing import AsyncTestClient
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
-from service.mail.config import smtp_server_of
 from service.mail.tables import MailMessage
 from service.mail.transport import MailTransport, SmtpTransport
 from service.mail.worker import identity_for, mail_send_due
 from service.members.mailing import mail_member
+from service.settings import smtp_server_of
 
 T = TypeVar("T")
 EXCHANGE_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")

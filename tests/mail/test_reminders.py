@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service.exchanges.reminders import reminders_sweep
 from service.mail.limits import CONFIRM_REMINDER_AFTER_SECONDS, HOLD_EXPIRY_WARNING_SECONDS
-from service.mail.reminders import reminders_sweep
 from service.mail.tables import MailMessage
 from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to

@@ -21,13 +21,9 @@ from piccolo.querystring import QueryString
 from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
 from service import database
-from service.market import exchanges
-from service.market.exchanges import (
-    expire_exchange_holds,
-    expire_transfer_id,
-    post_transfer_id,
-    void_transfer_id,
-)
+from service.exchanges import services as exchanges
+from service.exchanges.expiry import expire_exchange_holds
+from service.exchanges.ids import expire_transfer_id, post_transfer_id, void_transfer_id
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
 from tests.ledger_guard import ledger_stays_clean, reader

@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar, Request, post
 from litestar.params import JSONBody
 
-from service.json_bodies import RAW_BODY_OPT_KEY
+from service.http.json_bodies import RAW_BODY_OPT_KEY
 from tests.conftest import TestDatabase
 from tests.members.conftest import Person, Town
 

@@ -10,9 +10,10 @@ import uuid
 import pytest
 
 from ledger import Ledger, Unit
-from service import database, deps, idempotency
+from service import database
+from service.members import principals
 from service.members import services as members_services
-from service.members.principal import Principal
+from service.principal import Principal
 from tests.conftest import TestDatabase
 from tests.members.conftest import Town
 
@@ -133,8 +134,8 @@ async def test_a_keyed_request_looks_its_caller_up_once(
         lookups.append(token)
         return await original(token=token)
 
-    monkeypatch.setattr(idempotency, "principal_from_token", counted)
-    monkeypatch.setattr(deps, "principal_from_token", counted)
+    # Both the idempotency step and the handler's dependency resolve through this.
+    monkeypatch.setattr(principals, "principal_from_token", counted)
     body = {"to_member_id": str(town.bob.id), "minutes": 10}
     keyed = {**town.alice.headers, "Idempotency-Key": "one-lookup"}
     response = await town.client.post("/api/v1/transfers", headers=keyed, json=body)

@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.members import services
+from service.members import roles as members_roles
 from service.members.schemas import AreaIn, CommunityIn, RegisterIn, RoleChangeIn
 
 PASSWORD = "correct horse battery"
@@ -71,7 +71,7 @@ async def admin_client(app: Litestar, db: object) -> AsyncIterator[AsyncTestClie
     The admin is created before the client starts: the app's connection pool
     then belongs to the client's event loop, and nothing else touches it.
     """
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=app.state.engine,
         ledger=app.state.ledger,
         email="admin@example.org",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger import Ledger
 from service.members import passwords, services
+from service.members import roles as members_roles
 from service.members.schemas import CommunityIn, RegisterIn
 from tests.conftest import TestDatabase
 
@@ -13,7 +14,7 @@ PASSWORD = "correct horse battery"
 async def test_create_admin_on_a_pending_member_pays_the_welcome_credit(db: TestDatabase) -> None:
     passwords.configure(time_cost=1, memory_kib=1024)
     ledger = Ledger(db.engine)
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=db.engine,
         ledger=ledger,
         email="first@example.org",
@@ -35,7 +36,7 @@ async def test_create_admin_on_a_pending_member_pays_the_welcome_credit(db: Test
     )
     assert member.status == "pending"
     assert (await ledger.balance(account_id=member.hour_account_id)).balance_minor == 0
-    promoted = await services.admin_bootstrap(
+    promoted = await members_roles.admin_bootstrap(
         engine=db.engine,
         ledger=ledger,
         email="pat@example.org",

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service import export
+from service.export import services as export
 from service.members.services import token_digest
 from tests.donations import stripe_events as ev
 from tests.donations.conftest import (

@@ -12,7 +12,8 @@ import pytest_asyncio
 from ledger import Ledger, Unit
 from service.members import services
 from service.members.accounts import closure_transfer_id
-from service.members.services import FORMER_MEMBER_NAME, token_digest
+from service.members.closure import FORMER_MEMBER_NAME
+from service.members.services import token_digest
 from service.members.tables import ApiToken, Member, WebSession
 from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.members import services
+from service.members import roles as members_roles
 from service.settings import Settings
 from tests.members.conftest import PASSWORD, Town
 
@@ -227,7 +227,7 @@ async def test_sign_in_sets_an_httponly_lax_cookie_with_a_new_value_each_time(to
 
 async def test_the_session_cookie_is_secure_when_the_site_is_https(settings: Settings) -> None:
     app = create_app(msgspec.structs.replace(settings, public_base_url="https://timebank.example"))
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=app.state.engine,
         ledger=app.state.ledger,
         email="admin@example.org",

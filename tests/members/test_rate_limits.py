@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from service.http.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, enforce
 from service.limits import REGISTER_PER_ADDRESS, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS
 from service.members.tables import Member
 from service.problems import Problem
-from service.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, enforce
 from tests.members.conftest import PASSWORD
 from tests.members.world import ENGINES, NoRateLimits, World, assert_problem, open_world
 

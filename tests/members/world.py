@@ -31,7 +31,7 @@ from litestar import Litestar
 
 from ledger import Ledger, Unit
 from service.app import create_app
-from service.members import services
+from service.members import roles as members_roles
 from service.members.tables import ApiToken, AuditEntry, Community, Member
 from service.problems import PROBLEM_MEDIA_TYPE
 from service.settings import Settings
@@ -309,7 +309,7 @@ async def open_world(request: pytest.FixtureRequest, kind: str) -> AsyncIterator
 
 
 async def _populate(world: World) -> None:
-    await services.admin_bootstrap(
+    await members_roles.admin_bootstrap(
         engine=world.app.state.engine,
         ledger=world.ledger,
         email=ADMIN_EMAIL,

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.transactions import read_connection, write_transaction
 from service import database
-from service.reports import rollups
+from service.rollups import services as rollups
 from tests.members.conftest import Person, Town
 from tests.reports import fixture
 from tests.reports.attack import recovered_figures

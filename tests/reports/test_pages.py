@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from service.reports import rollups
+from service.rollups import services as rollups
 from tests.members.conftest import Person, Town
 from tests.reports import fixture
 from tests.reports.fixture import MONTH_A, MONTH_C, Fixture, month_key

@@ -6,14 +6,16 @@ import uuid
 
 from ledger import Ledger, Unit
 from ledger.transactions import read_connection
-from service.market.tables import Exchange, ExchangeRecipient
+from service.demo import volume
+from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.members import passwords, services
-from service.members.principal import Grant, Principal
+from service.members import roles as members_roles
 from service.members.schemas import CommunityIn
 from service.members.tables import Community
-from service.reports import rollups, volume
+from service.principal import Grant, Principal
 from service.reports.figures import period_parse, report_build
-from service.reports.rollups import _exchange_flow, _stored_flow
+from service.rollups import services as rollups
+from service.rollups.services import _exchange_flow, _stored_flow
 from tests.conftest import TestDatabase
 
 EXCHANGES = 1_200  # three chunks: two full, one short
@@ -22,7 +24,7 @@ EXCHANGES = 1_200  # three chunks: two full, one short
 async def test_volume_posts_exchanges_and_rollups_that_agree(db: TestDatabase) -> None:
     passwords.configure(time_cost=1, memory_kib=1024)
     ledger = Ledger(db.engine, group_commit=False)
-    admin = await services.admin_bootstrap(
+    admin = await members_roles.admin_bootstrap(
         engine=db.engine,
         ledger=ledger,
         email="admin@example.org",

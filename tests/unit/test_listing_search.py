@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.limits import SEARCH_TERMS_MAX
-from service.market.listings import fts5_query, search_terms
+from service.listings.services import fts5_query, search_terms
 
 
 @pytest.fixture(scope="module")

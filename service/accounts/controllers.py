@@ -1,0 +1,22 @@
+"""`GET /api/v1/accounts/me`: the caller's hour account."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from service.accounts import selectors
+from service.http.deps import CurrentMember, LedgerDep
+from service.members.schemas import AccountOut
+
+
+class AccountsController(Controller):
+    path = "/api/v1"
+    tags = ("members",)
+
+    @get("/accounts/me")
+    async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
+        summary = await selectors.account_of(ledger=ledger, principal=member)
+        return AccountOut(**summary)
+
+
+ROUTERS = [AccountsController]

@@ -1,0 +1,216 @@
+"""The exchanges JSON API: thin handlers that parse, call one service function, shape the answer.
+
+Also the lifespan hook that sweeps expired holds while the app runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from service.exchanges import recording as exchanges_recording
+from service.exchanges import selectors as exchanges_selectors
+from service.exchanges import services
+from service.exchanges.schemas import (
+    EventOut,
+    ExchangeDetailOut,
+    ExchangeIn,
+    ExchangeOut,
+    ExchangePage,
+    ExchangeStatus,
+    PartyOut,
+    RecipientOut,
+    RecordIn,
+)
+from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
+from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.limits import (
+    CURSOR_CHARS_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+)
+from service.principal import Principal, require_any_coordinator
+
+
+def exchange_out(view: exchanges_selectors.ExchangeView) -> ExchangeOut:
+    exchange = view.exchange
+    return ExchangeOut(
+        id=view.id,
+        status=view.status,  # type: ignore[arg-type]
+        community_id=exchange.community,
+        provider=PartyOut(
+            id=view.provider_id,
+            display_name=view.name_of(view.provider_id),
+            accepted=view.provider_id in view.accepted,
+        ),
+        recipients=[
+            RecipientOut(
+                id=recipient.member_id,
+                display_name=view.name_of(recipient.member_id),
+                accepted=recipient.member_id in view.accepted,
+                pending_transfer_id=recipient.pending_transfer_id,
+                transfer_id=recipient.transfer_id,
+            )
+            for recipient in view.recipients
+        ],
+        proposer_id=exchange.proposer,
+        minutes=exchange.minutes,
+        service_date=exchange.service_date,
+        description=exchange.description,
+        listing_id=exchange.listing,
+        hold_expires_at=exchange.hold_expires_at,
+        recorded_by_id=exchange.recorded_by,
+        awaiting_ids=view.awaiting,
+        created_at=exchange.created_at,
+        updated_at=exchange.updated_at,
+    )
+
+
+def exchange_detail_out(view: exchanges_selectors.ExchangeView) -> ExchangeDetailOut:
+    summary = exchange_out(view)
+    return ExchangeDetailOut(
+        **{field: getattr(summary, field) for field in summary.__struct_fields__},
+        history=[
+            EventOut(
+                at=event.at,
+                actor_id=event.actor,
+                actor_name=view.name_of(event.actor),
+                action=event.action,
+                note=event.note,
+            )
+            for event in view.history
+        ],
+    )
+
+
+async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut:
+    return exchange_detail_out(
+        await exchanges_selectors.exchange_get(actor=actor, exchange_id=exchange_id)
+    )
+
+
+class ExchangesController(Controller):
+    path = "/api/v1"
+    tags = ("exchanges",)
+
+    @post("/exchanges", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    async def propose(
+        self,
+        request: Request[Any, Any, Any],
+        member: CurrentMember,
+        data: JSONBody[ExchangeIn],
+        engine: EngineDep,
+    ) -> ExchangeDetailOut:
+        exchange_id = await services.exchange_propose(
+            engine=engine,
+            actor=member,
+            data=data,
+            idempotency_key=key_from_scope(request.scope),
+        )
+        return await _detail(member, exchange_id)
+
+    @get("/exchanges")
+    async def list_own(
+        self,
+        member: CurrentMember,
+        status: Annotated[ExchangeStatus | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
+        cursor: Annotated[str | None, QueryParameter(max_length=CURSOR_CHARS_MAX)] = None,
+    ) -> ExchangePage:
+        views, next_cursor = await exchanges_selectors.exchanges_of(
+            actor=member, status=status, limit=limit, cursor=cursor
+        )
+        return ExchangePage(items=[exchange_out(view) for view in views], next_cursor=next_cursor)
+
+    @get("/exchanges/{exchange_id:uuid}")
+    async def one(
+        self, member: CurrentMember, exchange_id: FromPath[uuid.UUID]
+    ) -> ExchangeDetailOut:
+        return await _detail(member, exchange_id)
+
+    @post(
+        "/exchanges/{exchange_id:uuid}/accept",
+        status_code=HTTP_200_OK,
+        middleware=[idempotency_middleware],
+    )
+    async def accept(
+        self,
+        member: CurrentMember,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+    ) -> ExchangeDetailOut:
+        await services.exchange_accept(
+            engine=engine,
+            ledger=ledger,
+            actor=member,
+            exchange_id=exchange_id,
+            hold_seconds=settings.exchange_hold_seconds,
+        )
+        return await _detail(member, exchange_id)
+
+    @post(
+        "/exchanges/{exchange_id:uuid}/complete",
+        status_code=HTTP_200_OK,
+        middleware=[idempotency_middleware],
+    )
+    async def complete(
+        self,
+        member: CurrentMember,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> ExchangeDetailOut:
+        await services.exchange_complete(
+            engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
+        )
+        return await _detail(member, exchange_id)
+
+    @post(
+        "/exchanges/{exchange_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        middleware=[idempotency_middleware],
+    )
+    async def cancel(
+        self,
+        member: CurrentMember,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> ExchangeDetailOut:
+        await services.exchange_cancel(
+            engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
+        )
+        return await _detail(member, exchange_id)
+
+
+class CoordinatorExchangesController(Controller):
+    path = "/api/v1/coordinator"
+    tags = ("coordinator",)
+
+    @post("/exchanges", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    async def record(
+        self,
+        request: Request[Any, Any, Any],
+        member: CurrentMember,
+        data: JSONBody[RecordIn],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> ExchangeDetailOut:
+        require_any_coordinator(member)
+        exchange_id = await exchanges_recording.exchange_record(
+            engine=engine,
+            ledger=ledger,
+            actor=member,
+            data=data,
+            idempotency_key=key_from_scope(request.scope),
+        )
+        return await _detail(member, exchange_id)
+
+
+ROUTERS = [ExchangesController, CoordinatorExchangesController]

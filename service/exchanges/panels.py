@@ -1,0 +1,39 @@
+"""Extension point: what the exchange page shows about a dispute.
+
+Disputes sit above exchanges in the feature stack (they correct exchanges), so the
+exchange page cannot import them. The app plugs the disputes feature's answer in
+at start-up (service/app.py); without it the page shows no dispute panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from service.exchanges.selectors import ExchangeView
+from service.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class DisputePanel:
+    dispute: Any | None  # the dispute row the viewer may see, if one was opened
+    can_open: bool  # the viewer is a party and the window is still open
+    closes_at: datetime | None  # when the window to open one closes
+
+
+class DisputePanelSource(Protocol):
+    async def __call__(self, *, actor: Principal, view: ExchangeView) -> DisputePanel: ...
+
+
+_sources: list[DisputePanelSource] = []
+
+
+def plug_dispute_panel(source: DisputePanelSource) -> None:
+    _sources[:] = [source]
+
+
+async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel:
+    if not _sources:
+        return DisputePanel(dispute=None, can_open=False, closes_at=None)
+    return await _sources[0](actor=actor, view=view)

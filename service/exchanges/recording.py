@@ -1,0 +1,161 @@
+"""A coordinator records an exchange that already happened, for members not online."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from piccolo.engine.base import Engine
+
+from ledger import (
+    Ledger,
+    LedgerError,
+    Unit,
+    run_write,
+)
+from ledger.transactions import WriteTransaction
+from service.clock import utc_now
+from service.exchanges.ids import (
+    record_transfer_id,
+    recording_id,
+)
+from service.exchanges.schemas import RecordIn
+from service.exchanges.selectors import (
+    Party,
+    people_of,
+)
+from service.exchanges.services import EXCHANGE_CODE
+from service.exchanges.steps import (
+    description_checked,
+    history_event,
+    insufficient_credit,
+    service_date_checked,
+)
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.limits import MEMO_CHARS_MAX
+from service.members.accounts import member_account_id
+from service.members.audit import audit_record
+from service.principal import Principal, not_found
+from service.problems import field_problem
+from service.rollups.services import record_exchange_flow
+
+
+async def recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID, Party]:
+    """Both members, active, in a community the actor coordinates (admins: any)."""
+    people = await people_of([data.provider_id, data.recipient_id])
+    for member_id in (data.provider_id, data.recipient_id):
+        person = people.get(member_id)
+        # Coordinators reach members of their own community only: others are "not found".
+        if person is None or person.community_id is None:
+            raise not_found("That member")
+        if not (actor.is_admin or actor.coordinates(person.community_id)):
+            raise not_found("That member")
+    for field, member_id in (
+        ("provider_id", data.provider_id),
+        ("recipient_id", data.recipient_id),
+    ):
+        if people[member_id].status != "active":
+            raise field_problem(field, f"{member_id} is not an active member")
+    return people
+
+
+async def exchange_record(
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    data: RecordIn,
+    idempotency_key: str | None = None,
+) -> uuid.UUID:
+    """Record a completed exchange for two members: one transfer, dated the service date."""
+    now = utc_now()
+    if data.provider_id == data.recipient_id:
+        raise field_problem("recipient_id", "the provider cannot also be the recipient")
+    service_date = service_date_checked(data.service_date, now, future_allowed=False)
+    description = description_checked(data.description)
+    people = await recorded_parties(actor, data)
+    community_id = people[data.provider_id].community_id
+    exchange_id = recording_id(actor.member_id, idempotency_key)
+    role = "coordinator" if community_id and actor.coordinates(community_id) else "admin"
+    ledger_actor = f"{role}:{actor.member_id}"
+
+    async def work(_transaction: WriteTransaction) -> None:
+        if await Exchange.exists().where(Exchange.id == exchange_id).run():
+            return  # a concurrent attempt with the same Idempotency-Key recorded it
+        await Exchange.insert(
+            Exchange(
+                id=exchange_id,
+                community=community_id,
+                provider=data.provider_id,
+                proposer=actor.member_id,
+                minutes=data.minutes,
+                service_date=service_date,
+                description=description,
+                listing=None,
+                status="completed",
+                recorded_by=actor.member_id,
+                hold_expires_at=None,
+                chain_id=None,
+                created_at=now,
+                updated_at=now,
+            )
+        ).run()
+        try:
+            transfer = await ledger.transfer(
+                id=record_transfer_id(exchange_id),
+                debit_account_id=member_account_id(data.recipient_id),
+                credit_account_id=member_account_id(data.provider_id),
+                amount_minor=data.minutes,
+                unit=Unit.HOUR,
+                code=EXCHANGE_CODE,
+                actor=ledger_actor,
+                memo=description[:MEMO_CHARS_MAX],
+                effective_at=service_date,
+            )
+        except LedgerError as error:
+            if error.code == "exceeds_floor":
+                raise insufficient_credit(
+                    error,
+                    short_member=data.recipient_id,
+                    name=people[data.recipient_id].display_name,
+                    caller=actor,
+                ) from error
+            raise
+        await ExchangeRecipient.insert(
+            ExchangeRecipient(
+                exchange=exchange_id, member=data.recipient_id, transfer_id=transfer.id
+            )
+        ).run()
+        await record_exchange_flow(
+            exchange_id=exchange_id,
+            recipient_id=data.recipient_id,
+            minutes_signed=data.minutes,
+            at=service_date,
+            source_id=transfer.id,
+        )
+        await history_event(
+            exchange_id,
+            actor,
+            "record",
+            now,
+            note=f"service date {service_date.date().isoformat()}",
+        )
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="exchange.record",
+            target_type="exchange",
+            target_id=str(exchange_id),
+            community_id=community_id,
+            reason="recorded on behalf of the members",
+            after={
+                "provider_id": str(data.provider_id),
+                "recipient_id": str(data.recipient_id),
+                "minutes": data.minutes,
+                "service_date": service_date.isoformat(),
+                "transfer_id": str(transfer.id),
+            },
+        )
+
+    await run_write(engine, work)
+    return exchange_id

@@ -1,0 +1,303 @@
+"""Reading exchanges as their parties and coordinators may see them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from piccolo.custom_types import Combinable
+
+from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
+from service.http.cursors import decode_instant_cursor, encode_instant_cursor
+from service.limits import (
+    NOTICES_MAX,
+    PAGE_SIZE_MAX,
+)
+from service.members.tables import Member
+from service.principal import Principal, not_found
+
+FORMER_PARTY_NAME = "Unknown member"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    member_id: uuid.UUID
+    pending_transfer_id: uuid.UUID | None
+    transfer_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    id: uuid.UUID
+    display_name: str
+    community_id: uuid.UUID | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeView:
+    """One exchange with its recipients, the people involved, and (if asked) its history."""
+
+    exchange: Exchange
+    recipients: tuple[Recipient, ...]
+    people: Mapping[uuid.UUID, Party]  # parties and everyone named in the history
+    accepted: frozenset[uuid.UUID]  # parties who agreed (the proposer did by proposing)
+    history: tuple[ExchangeEvent, ...]
+
+    @property
+    def id(self) -> uuid.UUID:
+        exchange_id: uuid.UUID = self.exchange.id
+        return exchange_id
+
+    @property
+    def status(self) -> str:
+        status: str = self.exchange.status
+        return status
+
+    @property
+    def provider_id(self) -> uuid.UUID:
+        provider_id: uuid.UUID = self.exchange.provider
+        return provider_id
+
+    @property
+    def recipient_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(recipient.member_id for recipient in self.recipients)
+
+    @property
+    def parties(self) -> frozenset[uuid.UUID]:
+        return frozenset((self.provider_id, *self.recipient_ids))
+
+    @property
+    def awaiting(self) -> list[uuid.UUID]:
+        """Parties whose acceptance is still needed, provider first."""
+        if self.status != "proposed":
+            return []
+        order = (self.provider_id, *self.recipient_ids)
+        return [member_id for member_id in order if member_id not in self.accepted]
+
+    def name_of(self, member_id: uuid.UUID | None) -> str:
+        if member_id is None:
+            return "System"
+        person = self.people.get(member_id)
+        return person.display_name if person else FORMER_PARTY_NAME
+
+    @property
+    def communities(self) -> frozenset[uuid.UUID]:
+        """The exchange's community and the home communities of its parties."""
+        found = {
+            person.community_id
+            for member_id, person in self.people.items()
+            if member_id in self.parties and person.community_id is not None
+        }
+        found.add(self.exchange.community)
+        return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    kind: str  # exchange_to_accept | exchange_to_confirm
+    exchange: Exchange
+    provider_name: str
+
+
+async def people_of(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
+    ids = list(set(member_ids))
+    if not ids:
+        return {}
+    rows = (
+        await Member.select(Member.id, Member.display_name, Member.community, Member.status)
+        .where(Member.id.is_in(ids))
+        .run()
+    )
+    return {
+        row["id"]: Party(row["id"], row["display_name"], row["community"], row["status"])
+        for row in rows
+    }
+
+
+async def views_of(exchanges: Sequence[Exchange], *, with_history: bool) -> list[ExchangeView]:
+    """Views of many exchanges in a fixed number of queries."""
+    if not exchanges:
+        return []
+    ids = [exchange.id for exchange in exchanges]
+    recipient_rows = (
+        await ExchangeRecipient.select(
+            ExchangeRecipient.exchange,
+            ExchangeRecipient.member,
+            ExchangeRecipient.pending_transfer_id,
+            ExchangeRecipient.transfer_id,
+        )
+        .where(ExchangeRecipient.exchange.is_in(ids))
+        .run()
+    )
+    events_query = ExchangeEvent.objects().where(ExchangeEvent.exchange.is_in(ids))
+    if not with_history:
+        events_query = events_query.where(ExchangeEvent.action == "agree")
+    events = await events_query.order_by(ExchangeEvent.at).run()
+    recipients: dict[uuid.UUID, list[Recipient]] = {exchange_id: [] for exchange_id in ids}
+    for row in recipient_rows:
+        recipients[row["exchange"]].append(
+            Recipient(row["member"], row["pending_transfer_id"], row["transfer_id"])
+        )
+    people = await people_of(
+        [
+            *(exchange.provider for exchange in exchanges),
+            *(row["member"] for row in recipient_rows),
+            *(event.actor for event in events if event.actor is not None),
+        ]
+    )
+    views = []
+    for exchange in exchanges:
+        own_events = tuple(event for event in events if event.exchange == exchange.id)
+        agreed = {event.actor for event in own_events if event.action in ("agree", "accept")}
+        if exchange.recorded_by is not None:  # a coordinator recorded it for both sides
+            agreed |= {exchange.provider, *(r.member_id for r in recipients[exchange.id])}
+        views.append(
+            ExchangeView(
+                exchange=exchange,
+                recipients=tuple(sorted(recipients[exchange.id], key=lambda r: str(r.member_id))),
+                people=people,
+                accepted=frozenset({exchange.proposer, *agreed} - {None}),
+                history=own_events if with_history else (),
+            )
+        )
+    return views
+
+
+async def view_of(exchange_id: uuid.UUID, *, with_history: bool = False) -> ExchangeView | None:
+    exchange = await Exchange.objects().where(Exchange.id == exchange_id).first().run()
+    if exchange is None:
+        return None
+    return (await views_of([exchange], with_history=with_history))[0]
+
+
+def coordinates_exchange(actor: Principal, view: ExchangeView) -> bool:
+    return actor.is_admin or actor.coordinates(view.exchange.community)
+
+
+def may_view(actor: Principal, view: ExchangeView) -> bool:
+    """Parties, admins, and coordinators of the exchange's or a party's community."""
+    return (
+        actor.member_id in view.parties
+        or actor.is_admin
+        or any(actor.coordinates(community) for community in view.communities)
+    )
+
+
+async def visible_view(
+    actor: Principal, exchange_id: uuid.UUID, *, with_history: bool = False
+) -> ExchangeView:
+    view = await view_of(exchange_id, with_history=with_history)
+    if view is None or not may_view(actor, view):
+        raise not_found("That exchange")
+    return view
+
+
+async def exchange_get(*, actor: Principal, exchange_id: uuid.UUID) -> ExchangeView:
+    """One exchange with its history, for a party, a coordinator of it, or an admin."""
+    return await visible_view(actor, exchange_id, with_history=True)
+
+
+def exchange_party_filter(member_id: uuid.UUID) -> Combinable:
+    """Exchanges the member takes part in, as provider or as a recipient (a WHERE clause)."""
+    as_recipient = Exchange.id.is_in(
+        ExchangeRecipient.select(ExchangeRecipient.exchange).where(
+            ExchangeRecipient.member == member_id
+        )
+    )
+    return (Exchange.provider == member_id) | as_recipient
+
+
+async def exchanges_of(
+    *,
+    actor: Principal,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    with_history: bool = False,
+) -> tuple[list[ExchangeView], str | None]:
+    """The caller's own exchanges (as provider or recipient), newest first, one page.
+
+    `with_history` adds each exchange's whole history, as `exchange_get` shows it
+    to a party (the data export reads it so).
+    """
+    if not 1 <= limit <= PAGE_SIZE_MAX:
+        raise ValueError(f"limit must be 1..{PAGE_SIZE_MAX}")
+    where = exchange_party_filter(actor.member_id)
+    if status is not None:
+        where &= Exchange.status == status
+    if cursor is not None:
+        created_at, exchange_id = decode_instant_cursor(cursor)
+        where &= (Exchange.created_at < created_at) | (
+            (Exchange.created_at == created_at) & (Exchange.id < exchange_id)
+        )
+    rows = (
+        await Exchange.objects()
+        .where(where)
+        .order_by(Exchange.created_at, Exchange.id, ascending=False)
+        .limit(limit + 1)
+        .run()
+    )
+    next_cursor = (
+        encode_instant_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
+    return await views_of(rows[:limit], with_history=with_history), next_cursor
+
+
+def notice_filters(me: uuid.UUID) -> tuple[tuple[str, Combinable], ...]:
+    """(kind, where) of the exchanges waiting for member `me`, most urgent first."""
+    as_recipient = Exchange.id.is_in(
+        ExchangeRecipient.select(ExchangeRecipient.exchange).where(ExchangeRecipient.member == me)
+    )
+    agreed = Exchange.id.not_in(
+        ExchangeEvent.select(ExchangeEvent.exchange).where(
+            (ExchangeEvent.actor == me) & (ExchangeEvent.action == "agree")
+        )
+    )
+    to_accept = (
+        (Exchange.status == "proposed")
+        & exchange_party_filter(me)
+        & (Exchange.proposer != me)
+        & agreed
+    )
+    to_confirm = (Exchange.status == "accepted") & as_recipient
+    return (("exchange_to_confirm", to_confirm), ("exchange_to_accept", to_accept))
+
+
+async def notice_count_of(*, actor: Principal) -> int:
+    """How many exchanges wait for the caller (the navigation's count): counts only."""
+    return sum(
+        [await Exchange.count().where(where).run() for _, where in notice_filters(actor.member_id)]
+    )
+
+
+async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
+    """Exchanges waiting for the caller: to accept (proposed) or to confirm (accepted)."""
+    me = actor.member_id
+    count = 0
+    found: list[tuple[str, Exchange]] = []
+    for kind, where in notice_filters(me):
+        count += await Exchange.count().where(where).run()
+        rows = (
+            await Exchange.objects()
+            .where(where)
+            .order_by(Exchange.updated_at)
+            .limit(NOTICES_MAX - len(found))
+            .run()
+        )
+        found += [(kind, row) for row in rows]
+        if len(found) >= NOTICES_MAX:
+            break
+    people = await people_of(exchange.provider for _, exchange in found)
+    notices = [
+        Notice(kind, exchange, party_name(people, exchange.provider)) for kind, exchange in found
+    ]
+    return count, notices
+
+
+def party_name(people: Mapping[uuid.UUID, Party], member_id: uuid.UUID) -> str:
+    person = people.get(member_id)
+    return person.display_name if person else FORMER_PARTY_NAME

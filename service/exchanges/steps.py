@@ -1,0 +1,136 @@
+"""What every exchange step shares: refusals, the history, claiming a status."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger import (
+    LedgerError,
+)
+from service.exchanges.selectors import (
+    ExchangeView,
+)
+from service.exchanges.tables import Exchange, ExchangeEvent
+from service.formatting import minutes_text
+from service.limits import (
+    EXCHANGE_SERVICE_DATE_AHEAD_DAYS,
+    EXCHANGE_SERVICE_DATE_PAST_DAYS,
+)
+from service.principal import Principal
+from service.problems import Problem, field_problem
+
+EXPIRY_ACTOR = "system:expiry"  # ExpirePending's actor in the ledger
+
+# Past participles for "cannot be <done> now".
+_DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
+
+
+def exchange_state_problem(status: str, detail: str) -> Problem:
+    return Problem(status=409, code="exchange_state", detail=detail, extra={"status": status})
+
+
+def state_refusal(status: str, action: str) -> Problem:
+    return exchange_state_problem(
+        status, f"This exchange is {status}, so it cannot be {_DONE[action]} now."
+    )
+
+
+def insufficient_credit(
+    error: LedgerError, *, short_member: uuid.UUID | None, name: str, caller: Principal
+) -> Problem:
+    """409 insufficient_credit naming who is short.
+
+    The available balance is private: it is told to the member themselves and
+    to coordinators and admins, never to another member.
+    """
+    available = int(error.data.get("available_minor") or 0)
+    extra: dict[str, Any] = {"member_id": str(short_member) if short_member else None}
+    if short_member == caller.member_id:
+        detail = f"Not enough credit: you have {minutes_text(available)} available."
+        extra["available_minutes"] = available
+    elif caller.is_admin or caller.coordinated_communities:
+        detail = f"Not enough credit: {name} has {minutes_text(available)} available."
+        extra["available_minutes"] = available
+    else:
+        detail = f"Not enough credit: {name} does not have enough hours available for this."
+    return Problem(status=409, code="insufficient_credit", detail=detail, extra=extra)
+
+
+def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool) -> datetime:
+    service_date = value.astimezone(UTC)
+    if service_date < now - timedelta(days=EXCHANGE_SERVICE_DATE_PAST_DAYS):
+        raise field_problem(
+            "service_date", f"must be within the last {EXCHANGE_SERVICE_DATE_PAST_DAYS} days"
+        )
+    if not future_allowed and service_date > now:
+        raise field_problem("service_date", "a recorded exchange cannot be in the future")
+    if service_date > now + timedelta(days=EXCHANGE_SERVICE_DATE_AHEAD_DAYS):
+        raise field_problem(
+            "service_date", f"must be within the next {EXCHANGE_SERVICE_DATE_AHEAD_DAYS} days"
+        )
+    return service_date
+
+
+def description_checked(value: str) -> str:
+    description = value.strip()
+    if not description:
+        raise field_problem("description", "must not be blank")
+    return description
+
+
+async def history_event(
+    exchange_id: uuid.UUID,
+    actor: Principal | None,
+    action: str,
+    at: datetime,
+    note: str = "",
+) -> None:
+    await ExchangeEvent.insert(
+        ExchangeEvent(
+            id=uuid.uuid4(),
+            exchange=exchange_id,
+            at=at,
+            actor=actor.member_id if actor else None,
+            actor_label=actor.label if actor else EXPIRY_ACTOR,
+            action=action,
+            note=note,
+        )
+    ).run()
+
+
+async def claim_status(
+    exchange_id: uuid.UUID, *, source: str, changes: Mapping[Any, Any], now: datetime
+) -> bool:
+    """The conditional UPDATE that decides who wins: True if this caller moved the row.
+
+    An accepted exchange is claimable only while its hold runs; on PostgreSQL
+    the UPDATE waits for a concurrent writer of the row and then re-checks.
+    """
+    where = (Exchange.id == exchange_id) & (Exchange.status == source)
+    if source == "accepted":
+        where &= Exchange.hold_expires_at > now
+    rows = (
+        await Exchange.update({**changes, Exchange.updated_at: now})
+        .where(where)
+        .returning(Exchange.id)
+        .run()
+    )
+    return bool(rows)
+
+
+def held_pendings(view: ExchangeView) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(recipient, pending transfer) of an accepted exchange."""
+    held = []
+    for recipient in view.recipients:
+        assert recipient.pending_transfer_id is not None  # noqa: S101 - set on acceptance
+        held.append((recipient.member_id, recipient.pending_transfer_id))
+    return held
+
+
+SUSPENSION_NOTE = "member suspended"
+
+
+OPEN_STATUSES = ("proposed", "accepted")

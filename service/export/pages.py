@@ -1,0 +1,37 @@
+"""`/profile/export`: the member's data export as a download."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Controller, Response, get
+
+from service.export import services as data_export
+from service.http.deps import LedgerDep
+from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers
+
+
+class ExportPages(Controller):
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/profile/export")
+    async def export(self, viewer: Viewer, ledger: LedgerDep) -> Response[bytes]:
+        data = await data_export.member_export(ledger=ledger, principal=viewer)
+        day = datetime.now(UTC).date().isoformat()
+        return Response(
+            content=msgspec.json.encode(data),
+            media_type=EXPORT_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="timebank-my-data-{day}.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+PAGE_ROUTERS = [ExportPages]
+
+
+EXPORT_MEDIA_TYPE = "application/json"

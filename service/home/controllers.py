@@ -1,0 +1,52 @@
+"""`GET /api/v1/me/notices`: what waits for the caller across exchanges and disputes."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from service.disputes.selectors import dispute_notices_waiting, disputes_awaiting_count
+from service.exchanges import selectors as exchanges_selectors
+from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
+from service.http.deps import CurrentMember
+
+
+class NoticesController(Controller):
+    path = "/api/v1"
+    tags = ("me",)
+
+    @get("/me/notices")
+    async def notices(self, member: CurrentMember) -> NoticesOut:
+        """Exchanges to accept or confirm, disputes to answer, and recent dispute outcomes."""
+        count, notices = await exchanges_selectors.notices_of(actor=member)
+        disputes = await dispute_notices_waiting(actor=member)
+        return NoticesOut(
+            count=count,
+            items=[
+                NoticeOut(
+                    kind=notice.kind,  # type: ignore[arg-type]
+                    exchange_id=notice.exchange.id,
+                    provider_id=notice.exchange.provider,
+                    provider_name=notice.provider_name,
+                    minutes=notice.exchange.minutes,
+                    service_date=notice.exchange.service_date,
+                    description=notice.exchange.description,
+                    since=notice.exchange.updated_at,
+                )
+                for notice in notices
+            ],
+            disputes_count=await disputes_awaiting_count(actor=member),
+            disputes=[
+                DisputeNoticeOut(
+                    kind=notice.kind,  # type: ignore[arg-type]
+                    dispute_id=notice.dispute.id,
+                    exchange_id=notice.exchange.id,
+                    description=notice.exchange.description,
+                    outcome=notice.dispute.outcome,  # type: ignore[arg-type]
+                    since=notice.since,
+                )
+                for notice in disputes
+            ],
+        )
+
+
+ROUTERS = [NoticesController]

@@ -1,0 +1,83 @@
+"""Public HTML pages that belong to no single feature."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.response import Template
+
+from service.accounts.selectors import account_of
+from service.disputes.selectors import dispute_notices_of
+from service.exchanges import selectors as exchanges_selectors
+from service.formatting import minutes_text
+from service.http.deps import LedgerDep, MaybePrincipal
+from service.members import services
+from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self, principal: MaybePrincipal) -> Template:
+        # The navigation shows what a signed-in member can open.
+        return Template(
+            template_name="home.html",
+            context={"page_title": "Welcome", "viewer": principal, "current": "home"},
+        )
+
+
+DISPUTE_OUTCOME_WORDS = {
+    "upheld": "the exchange stands",
+    "reversed": "all the hours went back",
+    "adjusted": "some of the hours went back",
+}
+
+
+class DashboardPages(Controller):
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/dashboard")
+    async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
+        account = await account_of(ledger=ledger, principal=viewer)
+        community = await services.community_by_id(viewer.community_id)
+        notice_count, notices = await exchanges_selectors.notices_of(actor=viewer)
+        below_floor = account["below_floor_minutes"]
+        return render(
+            "members/dashboard.html",
+            viewer=viewer,
+            title="Your dashboard",
+            current="dashboard",
+            community=community,
+            balance=minutes_text(account["balance_minutes"]),
+            balance_negative=account["balance_minutes"] < 0,
+            available=minutes_text(account["available_minutes"]),
+            on_hold=minutes_text(account["pending_minutes"]),
+            welcome_credit=minutes_text(community.welcome_credit_minutes),
+            notice_count=notice_count,
+            notices=[
+                {
+                    "id": notice.exchange.id,
+                    "to_confirm": notice.kind == "exchange_to_confirm",
+                    "provider": notice.provider_name,
+                    "description": notice.exchange.description,
+                    "hours": minutes_text(notice.exchange.minutes),
+                }
+                for notice in notices
+            ],
+            below_floor=minutes_text(below_floor) if below_floor else None,
+            disputes=[
+                {
+                    "id": item.dispute.id,
+                    "open": item.dispute.status == "open",
+                    "mine": item.dispute.opened_by == viewer.member_id,
+                    "outcome": DISPUTE_OUTCOME_WORDS.get(item.dispute.outcome or "", ""),
+                    "description": item.exchange.description,
+                }
+                for item in await dispute_notices_of(actor=viewer)
+            ],
+        )
+
+
+PAGE_ROUTERS = [PublicPages, DashboardPages]

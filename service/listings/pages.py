@@ -1,0 +1,304 @@
+"""The listings' HTML pages: browse and search, publish, read, edit, withdraw.
+
+Thin like the members' pages (service/members/pages.py): read the form, check it
+against the API's own schema types (service/listings/schemas.py), call one
+service function from service/listings/services.py, then render or redirect
+(POST-redirect-GET with a `done` flag that picks a fixed message). Signed-in
+members only: anyone else is sent to sign in and brought back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from service.http.deps import EngineDep
+from service.limits import (
+    CATEGORY_SLUG_CHARS_MAX,
+    CURSOR_CHARS_MAX,
+    LISTING_AVAILABILITY_CHARS_MAX,
+    LISTING_DESCRIPTION_CHARS_MAX,
+    LISTING_TITLE_CHARS_MAX,
+    LISTINGS_PER_PAGE,
+    SEARCH_TEXT_CHARS_MAX,
+    WARD_CHARS_MAX,
+)
+from service.listings import services as listings
+from service.listings.schemas import ListingIn, ListingOut, ListingPatch
+from service.members import services
+from service.principal import Principal
+from service.problems import Problem
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Rule,
+    Viewer,
+    done_message,
+    form_refused,
+    page_exception_handlers,
+    render,
+    schema_type,
+    see_other,
+    validate,
+)
+
+KIND_NAMES = {"offer": "Offer", "request": "Request"}
+KIND_OPTIONS = [("offer", "I can offer help"), ("request", "I would like some help")]
+KIND_FILTER_OPTIONS = [("offer", "Offers of help"), ("request", "Requests for help")]
+
+DONE_MESSAGES = {
+    "created": "Your listing is published. Other members can find it now.",
+    "saved": "Your changes have been saved.",
+    "withdrawn": "Your listing has been withdrawn. Other members can no longer see it.",
+}
+
+
+class ListingForm(msgspec.Struct, kw_only=True):
+    """A listing form as posted: every field a string, so a bad value is shown, never a 400."""
+
+    kind: str = ""
+    title: str = ""
+    description: str = ""
+    category: str = ""
+    ward: str = ""
+    availability: str = ""
+
+
+LISTING_RULES = {
+    "kind": Rule(
+        schema_type(ListingIn, "kind"), "Choose whether you are offering help or asking for it"
+    ),
+    "title": Rule(
+        schema_type(ListingIn, "title"),
+        f"Enter a short title, in {LISTING_TITLE_CHARS_MAX} characters or fewer",
+    ),
+    "description": Rule(
+        schema_type(ListingIn, "description"),
+        f"Describe the help, in {LISTING_DESCRIPTION_CHARS_MAX} characters or fewer",
+    ),
+    "category": Rule(schema_type(ListingIn, "category"), "Choose a category from the list"),
+    "ward": Rule(
+        schema_type(ListingIn, "ward"),
+        f"Enter the neighbourhood or ward in {WARD_CHARS_MAX} characters or fewer",
+    ),
+    "availability": Rule(
+        schema_type(ListingIn, "availability"),
+        f"Enter when you are free in {LISTING_AVAILABILITY_CHARS_MAX} characters or fewer",
+    ),
+}
+LISTING_LABELS = {
+    "kind": "Offer or request",
+    "title": "Title",
+    "description": "Description",
+    "category": "Category",
+    "ward": "Neighbourhood or ward",
+    "availability": "When",
+}
+SEARCH_LABELS = {"category": "Category", "community": "Time bank", "ward": "Neighbourhood or ward"}
+
+
+def _exchange_link(listing: ListingOut) -> tuple[str, str]:
+    """Where "Ask for this" / "Offer this" goes (the exchanges pages), and its words."""
+    words = "Ask for this" if listing.kind == "offer" else "Offer this"
+    return f"/exchanges/new?{urlencode({'listing': str(listing.id)})}", words
+
+
+async def _category_options() -> list[tuple[str, str]]:
+    return [(category.slug, category.name) for category in await listings.categories_list()]
+
+
+class ListingPages(Controller):
+    path = "/listings"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def browse(
+        self,
+        *,
+        viewer: Viewer,
+        q: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
+        kind: Annotated[str, QueryParameter(max_length=10)] = "",
+        category: Annotated[str, QueryParameter(max_length=CATEGORY_SLUG_CHARS_MAX)] = "",
+        ward: Annotated[str, QueryParameter(max_length=WARD_CHARS_MAX)] = "",
+        cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
+    ) -> Template:
+        search = {"q": q.strip(), "kind": kind, "category": category, "ward": ward.strip()}
+        form = Form(values=search)
+        filters = listings.ListingFilters(
+            kind="offer" if kind == "offer" else "request" if kind == "request" else None,
+            category=category or None,
+            ward=search["ward"] or None,
+            text=search["q"] or None,
+        )
+        page = None
+        status = 200
+        try:
+            page = await listings.listings_search(
+                actor=viewer, filters=filters, limit=LISTINGS_PER_PAGE, cursor=cursor or None
+            )
+        except Problem as problem:
+            status = form_refused(form, problem, SEARCH_LABELS)["status"]
+        query = {name: value for name, value in search.items() if value}
+        next_url = None
+        if page is not None and page.next_cursor:
+            next_url = "/listings?" + urlencode({**query, "cursor": page.next_cursor})
+        return render(
+            "market/listings.html",
+            viewer=viewer,
+            title="Search results" if query else "Offers and requests",
+            current="listings",
+            status=status,
+            form=form,
+            searched=bool(query),
+            later_page=bool(cursor),
+            first_url="/listings" + (f"?{urlencode(query)}" if query else ""),
+            items=page.items if page else [],
+            next_url=next_url,
+            kind_names=KIND_NAMES,
+            kind_options=KIND_FILTER_OPTIONS,
+            category_options=await _category_options(),
+        )
+
+    @get("/new")
+    async def new_page(self, viewer: Viewer) -> Template:
+        member = await services.member_by_id(viewer.member_id)
+        form = Form(values={"kind": "offer", "ward": member.ward})
+        return await _listing_form_page(viewer, form, listing=None)
+
+    @post("/new")
+    async def create(
+        self, viewer: Viewer, data: URLEncodedBody[ListingForm], engine: EngineDep
+    ) -> Response[Any]:
+        form = Form.of(data)
+        cleaned = validate(form, data, LISTING_RULES)
+        if form.failed:
+            return await _listing_form_page(viewer, form, listing=None, status=422)
+        try:
+            listing = await listings.listing_create(
+                engine=engine, actor=viewer, data=ListingIn(**cleaned)
+            )
+        except Problem as problem:
+            reshow = form_refused(form, problem, LISTING_LABELS)
+            return await _listing_form_page(viewer, form, listing=None, **reshow)
+        return see_other(f"/listings/{listing.id}", done="created")
+
+    @get("/{listing_id:uuid}")
+    async def detail(
+        self, viewer: Viewer, listing_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
+    ) -> Template:
+        listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
+        exchange_url, exchange_words = _exchange_link(listing)
+        return render(
+            "market/listing_detail.html",
+            viewer=viewer,
+            title=listing.title,
+            current="listings",
+            listing=listing,
+            kind_name=KIND_NAMES[listing.kind],
+            is_owner=listing.owner.id == viewer.member_id,
+            exchange_url=exchange_url,
+            exchange_words=exchange_words,
+            notice=done_message(DONE_MESSAGES, done),
+        )
+
+    @get("/{listing_id:uuid}/edit")
+    async def edit_page(self, viewer: Viewer, listing_id: FromPath[uuid.UUID]) -> Template:
+        listing = await _editable(viewer, listing_id)
+        form = Form(
+            values={
+                "kind": listing.kind,
+                "title": listing.title,
+                "description": listing.description,
+                "category": listing.category.slug,
+                "ward": listing.ward,
+                "availability": listing.availability,
+            }
+        )
+        return await _listing_form_page(viewer, form, listing=listing)
+
+    @post("/{listing_id:uuid}/edit")
+    async def edit(
+        self,
+        viewer: Viewer,
+        listing_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[ListingForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        listing = await _editable(viewer, listing_id)
+        form = Form.of(data)
+        cleaned = validate(form, data, LISTING_RULES)
+        if form.failed:
+            return await _listing_form_page(viewer, form, listing=listing, status=422)
+        try:
+            await listings.listing_update(
+                engine=engine, actor=viewer, listing_id=listing_id, patch=ListingPatch(**cleaned)
+            )
+        except Problem as problem:
+            reshow = form_refused(form, problem, LISTING_LABELS)
+            return await _listing_form_page(viewer, form, listing=listing, **reshow)
+        return see_other(f"/listings/{listing_id}", done="saved")
+
+    @post("/{listing_id:uuid}/withdraw")
+    async def withdraw(
+        self, viewer: Viewer, listing_id: FromPath[uuid.UUID], engine: EngineDep
+    ) -> Redirect:
+        await listings.listing_withdraw(engine=engine, actor=viewer, listing_id=listing_id)
+        return see_other(f"/listings/{listing_id}", done="withdrawn")
+
+
+async def _editable(viewer: Principal, listing_id: uuid.UUID) -> ListingOut:
+    """The viewer's own open listing; anything else is an error page (404, 403 or 409)."""
+    listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
+    if listing.owner.id != viewer.member_id:
+        raise Problem(
+            status=403,
+            code="forbidden",
+            detail="Only the member who published this listing can change it.",
+        )
+    if listing.status != "open":
+        raise Problem(
+            status=409,
+            code="listing_withdrawn",
+            detail="This listing has been withdrawn and can no longer be changed.",
+        )
+    return listing
+
+
+async def _listing_form_page(
+    viewer: Principal,
+    form: Form,
+    *,
+    listing: ListingOut | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    return render(
+        "market/listing_form.html",
+        viewer=viewer,
+        title="Change your listing" if listing else "Publish an offer or a request",
+        current="listings",
+        status=status,
+        headers=headers,
+        form=form,
+        listing=listing,
+        action=f"/listings/{listing.id}/edit" if listing else "/listings/new",
+        kind_options=KIND_OPTIONS,
+        category_options=await _category_options(),
+        limits={
+            "title": LISTING_TITLE_CHARS_MAX,
+            "description": LISTING_DESCRIPTION_CHARS_MAX,
+            "ward": WARD_CHARS_MAX,
+            "availability": LISTING_AVAILABILITY_CHARS_MAX,
+        },
+    )
+
+
+PAGE_ROUTERS = [ListingPages]

@@ -1,0 +1,488 @@
+"""Listings: offers and requests. Service functions (writes) and selectors (reads).
+
+Controllers and pages call these and nothing else. Every member who is signed
+in may read open listings of every community (exchanges between communities
+are allowed); only the member who published a listing may change or withdraw
+it, and only while their membership is active. Listings of members who are
+suspended or have closed their account drop out of every list.
+
+Text search is engine-native (the index lives in migrations/market/):
+PostgreSQL matches `websearch_to_tsquery('english', text)` against a stored,
+weighted tsvector and ranks with `ts_rank` (a title match outranks a
+description match: weight A against B). SQLite matches an FTS5 table and ranks
+with `bm25`, weighting the title ten times the description. Members' text never
+reaches FTS5 as query syntax: it is cut into words, English stop words are
+dropped (as PostgreSQL's `english` configuration does), and each word is sent as
+a double-quoted string, so `"`, `*`, `NEAR(` or `OR` can never be a syntax error.
+
+Lists page by an opaque cursor: a (created_at, id) keyset when browsing newest
+first, an offset when ranked by a text search.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+from piccolo.engine.base import Engine
+
+from ledger import write_transaction
+from service.clock import utc_now
+from service.database import is_postgres
+from service.limits import (
+    CURSOR_CHARS_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    SEARCH_OFFSET_MAX,
+    SEARCH_TERMS_MAX,
+    SEARCH_TEXT_CHARS_MAX,
+)
+from service.listings.schemas import (
+    CategoryOut,
+    ListingIn,
+    ListingKind,
+    ListingOut,
+    ListingPage,
+    ListingPatch,
+    OwnerOut,
+)
+from service.listings.tables import Category, Listing
+from service.members.tables import Community, Member
+from service.principal import Principal, forbidden, not_found, require_active
+from service.problems import Problem, field_problem
+
+# SQLite's FTS5 column weights for bm25(): title, description.
+FTS5_TITLE_WEIGHT = 10.0
+FTS5_DESCRIPTION_WEIGHT = 1.0
+
+# PostgreSQL's `english` stop words (Snowball's list), dropped on SQLite too so
+# that "a lift to the hospital" means the same on both engines.
+_STOP_WORDS_TEXT = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing a an the and but if or because as until while of at by for
+    with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how
+    all any both each few more most other some such no nor not only own same so than too
+    very s t can will just don should now
+"""
+ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+_WORD = re.compile(r"\w+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilters:
+    """What a member browses by; None (or blank text) means "any"."""
+
+    kind: ListingKind | None = None
+    category: str | None = None
+    ward: str | None = None
+    community: str | None = None
+    text: str | None = None
+
+
+# Errors ----------------------------------------------------------------------------
+
+
+def _invalid_cursor() -> Problem:
+    return Problem(
+        status=400,
+        code="invalid_cursor",
+        detail="The cursor is not valid for this list. Start again from the first page.",
+        extra={"errors": [{"field": "cursor", "source": "query", "message": "is not valid"}]},
+    )
+
+
+# Categories ------------------------------------------------------------------------
+
+
+async def categories_list() -> list[Category]:
+    """Active categories, in their display order."""
+    return (
+        await Category.objects()
+        .where(Category.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+        .order_by(Category.position)
+        .run()
+    )
+
+
+async def _category_by_slug(slug: str, *, field: str = "category", source: str = "body") -> Any:
+    category = (
+        await Category.objects()
+        .where((Category.slug == slug) & (Category.active == True))  # noqa: E712
+        .first()
+        .run()
+    )
+    if category is None:
+        raise field_problem(field, "there is no category with that name", source=source)
+    return category
+
+
+# Reading listings ------------------------------------------------------------------
+
+_SELECT = """
+SELECT l.id, l.kind, l.title, l.description, l.ward, l.availability, l.status,
+       l.created_at, l.updated_at,
+       l.member AS owner_id, m.display_name AS owner_name, m.status AS owner_status,
+       l.category AS category_id, c.slug AS category_slug, c.name AS category_name,
+       co.slug AS community_slug
+"""
+_JOINS = """
+JOIN market_category c ON c.id = l.category
+JOIN member_community co ON co.id = l.community
+JOIN member_member m ON m.id = l.member
+"""
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _aware(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _listing_out(row: dict[str, Any]) -> ListingOut:
+    return ListingOut(
+        id=_uuid(row["id"]),
+        kind=row["kind"],
+        title=row["title"],
+        description=row["description"],
+        category=CategoryOut(
+            id=_uuid(row["category_id"]), slug=row["category_slug"], name=row["category_name"]
+        ),
+        ward=row["ward"],
+        availability=row["availability"],
+        community=row["community_slug"],
+        owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
+        status=row["status"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+async def _listing_row(listing_id: uuid.UUID) -> dict[str, Any] | None:
+    rows: list[dict[str, Any]] = await Listing.raw(
+        f"{_SELECT} FROM market_listing l {_JOINS} WHERE l.id = {{}}", listing_id
+    ).run()
+    return rows[0] if rows else None
+
+
+def _visible_to(row: dict[str, Any], actor: Principal) -> bool:
+    """Open listings of active members are public to members; the rest to the owner (and admins)."""
+    if _uuid(row["owner_id"]) == actor.member_id or actor.is_admin:
+        return True
+    return bool(row["status"] == "open" and row["owner_status"] == "active")
+
+
+async def _visible_row(actor: Principal, listing_id: uuid.UUID) -> dict[str, Any]:
+    row = await _listing_row(listing_id)
+    if row is None or not _visible_to(row, actor):
+        raise not_found("That listing")
+    return row
+
+
+async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOut:
+    return _listing_out(await _visible_row(actor, listing_id))
+
+
+async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut]:
+    """The actor's own listings, open and withdrawn, newest first (their data export)."""
+    rows: list[dict[str, Any]] = await Listing.raw(
+        f"{_SELECT} FROM market_listing l {_JOINS} WHERE l.member = {{}}"
+        " ORDER BY l.created_at DESC, l.id DESC LIMIT {}",
+        actor.member_id,
+        limit,
+    ).run()
+    return [_listing_out(row) for row in rows]
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a member's search text that count: lower case, no stop words, no repeats."""
+    terms: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word not in ENGLISH_STOP_WORDS and word not in terms:
+            terms.append(word)
+    return terms[:SEARCH_TERMS_MAX]
+
+
+def fts5_query(terms: list[str]) -> str:
+    """An FTS5 MATCH expression that can only mean "all of these words".
+
+    Each word is a double-quoted FTS5 string (a `"` inside is doubled), so no
+    operator, column filter, prefix star or NEAR group can come from the text.
+    """
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _clean_text(text: str | None) -> str:
+    if text is None:
+        return ""
+    return _CONTROL_CHARACTERS.sub(" ", text).strip()[:SEARCH_TEXT_CHARS_MAX]
+
+
+class _AfterCursor(msgspec.Struct, tag="after", forbid_unknown_fields=True):
+    """Browsing, newest first: the page starts after this listing."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+class _OffsetCursor(msgspec.Struct, tag="offset", forbid_unknown_fields=True):
+    """Ranked search: the page starts at this position."""
+
+    offset: Annotated[int, Meta(ge=0, le=SEARCH_OFFSET_MAX)]
+
+
+_Cursor = _AfterCursor | _OffsetCursor
+
+
+def _cursor_encode(cursor: _Cursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).rstrip(b"=").decode("ascii")
+
+
+def _cursor_decode(raw: str) -> _Cursor:
+    if len(raw) > CURSOR_CHARS_MAX:
+        raise _invalid_cursor()
+    try:
+        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        cursor: _Cursor = msgspec.json.decode(decoded, type=_Cursor)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise _invalid_cursor() from None
+    return cursor
+
+
+class _Query:
+    """A raw SQL statement built in order, with `{}` placeholders for Piccolo."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, sql: str, *args: Any) -> None:
+        assert sql.count("{}") == len(args)  # noqa: S101 - a programmer error, not input
+        self.parts.append(sql)
+        self.args.extend(args)
+
+    async def run(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await Listing.raw(" ".join(self.parts), *self.args).run()
+        return rows
+
+
+async def _add_filters(query: _Query, filters: ListingFilters) -> None:
+    query.add("WHERE l.status = 'open' AND m.status = 'active'")
+    if filters.kind is not None:
+        query.add("AND l.kind = {}", filters.kind)
+    if filters.category:
+        category = await _category_by_slug(filters.category, source="query")
+        query.add("AND l.category = {}", category.id)
+    if filters.community:
+        community = (
+            await Community.select(Community.id)
+            .where(Community.slug == filters.community)
+            .first()
+            .run()
+        )
+        if community is None:
+            raise field_problem("community", "there is no community with that name", source="query")
+        query.add("AND l.community = {}", community["id"])
+    ward = _clean_text(filters.ward)
+    if ward:
+        query.add("AND lower(l.ward) = lower({})", ward)
+
+
+async def listings_search(
+    *,
+    actor: Principal,
+    filters: ListingFilters,
+    limit: int = PAGE_SIZE_DEFAULT,
+    cursor: str | None = None,
+) -> ListingPage:
+    """Open listings matching `filters`: ranked by the text if any, else newest first."""
+    del actor  # every signed-in member may browse every community's open listings
+    assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the controller bounds it
+    text = _clean_text(filters.text)
+    if text:
+        return await _ranked_page(filters, text, limit, cursor)
+    return await _newest_page(filters, limit, cursor)
+
+
+async def _newest_page(filters: ListingFilters, limit: int, cursor: str | None) -> ListingPage:
+    after = _cursor_decode(cursor) if cursor else None
+    if after is not None and not isinstance(after, _AfterCursor):
+        raise _invalid_cursor()
+    query = _Query()
+    query.add(f"{_SELECT} FROM market_listing l {_JOINS}")
+    await _add_filters(query, filters)
+    if after is not None:
+        query.add(
+            "AND (l.created_at < {} OR (l.created_at = {} AND l.id < {}))",
+            after.created_at,
+            after.created_at,
+            after.id,
+        )
+    query.add("ORDER BY l.created_at DESC, l.id DESC LIMIT {}", limit + 1)
+    rows = await query.run()
+    items = [_listing_out(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = _cursor_encode(_AfterCursor(created_at=last.created_at, id=last.id))
+    return ListingPage(items=items, next_cursor=next_cursor)
+
+
+async def _ranked_page(
+    filters: ListingFilters, text: str, limit: int, cursor: str | None
+) -> ListingPage:
+    start = _cursor_decode(cursor) if cursor else _OffsetCursor(offset=0)
+    if not isinstance(start, _OffsetCursor):
+        raise _invalid_cursor()
+    terms = search_terms(text)
+    if not terms:
+        # Only stop words or punctuation: nothing can match (PostgreSQL agrees).
+        return ListingPage(items=[], next_cursor=None)
+    query = _Query()
+    if is_postgres(Listing._meta.db):  # noqa: SLF001 - the engine the tables are bound to
+        query.add(
+            f"{_SELECT} FROM market_listing l {_JOINS}"
+            " CROSS JOIN websearch_to_tsquery('english', {}) AS query",
+            text,
+        )
+        await _add_filters(query, filters)
+        query.add("AND l.search @@ query")
+        query.add("ORDER BY ts_rank(l.search, query) DESC,")
+    else:
+        # The index is keyed on search_rowid, which VACUUM cannot renumber (ADR 0013).
+        query.add(
+            f"{_SELECT} FROM market_listing_fts"
+            f" JOIN market_listing l ON l.search_rowid = market_listing_fts.rowid {_JOINS}"
+        )
+        await _add_filters(query, filters)
+        query.add("AND market_listing_fts MATCH {}", fts5_query(terms))
+        query.add(
+            f"ORDER BY bm25(market_listing_fts, {FTS5_TITLE_WEIGHT}, {FTS5_DESCRIPTION_WEIGHT}),"
+        )
+    query.add("l.created_at DESC, l.id DESC LIMIT {} OFFSET {}", limit + 1, start.offset)
+    rows = await query.run()
+    items = [_listing_out(row) for row in rows[:limit]]
+    next_offset = start.offset + limit
+    next_cursor = None
+    if len(rows) > limit and next_offset <= SEARCH_OFFSET_MAX:
+        next_cursor = _cursor_encode(_OffsetCursor(offset=next_offset))
+    return ListingPage(items=items, next_cursor=next_cursor)
+
+
+# Writing listings ------------------------------------------------------------------
+
+
+def _required_text(field: str, value: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise field_problem(field, "cannot be blank")
+    return cleaned
+
+
+async def listing_create(*, engine: Engine[Any], actor: Principal, data: ListingIn) -> ListingOut:
+    """Publish an offer or a request in the member's own community."""
+    require_active(actor)
+    title = _required_text("title", data.title)
+    description = _required_text("description", data.description)
+    category = await _category_by_slug(data.category)
+    ward = data.ward
+    if ward is None:
+        member = await Member.select(Member.ward).where(Member.id == actor.member_id).first().run()
+        ward = member["ward"] if member else ""
+    now = utc_now()
+    listing = Listing(
+        id=uuid.uuid4(),
+        member=actor.member_id,
+        community=actor.community_id,
+        kind=data.kind,
+        title=title,
+        description=description,
+        category=category.id,
+        ward=ward.strip(),
+        availability=data.availability.strip(),
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    async with write_transaction(engine):
+        await Listing.insert(listing).run()
+    return await listing_by_id(actor=actor, listing_id=listing.id)
+
+
+async def _owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> dict[str, Any]:
+    """The listing if the actor may change it: 404 if they cannot see it, 403 if not theirs."""
+    row = await _visible_row(actor, listing_id)
+    if _uuid(row["owner_id"]) != actor.member_id:
+        raise forbidden(f"Only the member who published this listing can {action} it.")
+    require_active(actor)
+    return row
+
+
+def _listing_withdrawn() -> Problem:
+    return Problem(
+        status=409,
+        code="listing_withdrawn",
+        detail="This listing has been withdrawn and can no longer be changed.",
+    )
+
+
+async def listing_update(
+    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID, patch: ListingPatch
+) -> ListingOut:
+    """Change the fields sent, on an open listing of the actor's own."""
+    row = await _owned_row(actor, listing_id, "change")
+    changes: dict[Any, Any] = {}
+    if patch.kind is not None:
+        changes[Listing.kind] = patch.kind
+    if patch.title is not None:
+        changes[Listing.title] = _required_text("title", patch.title)
+    if patch.description is not None:
+        changes[Listing.description] = _required_text("description", patch.description)
+    if patch.category is not None:
+        changes[Listing.category] = (await _category_by_slug(patch.category)).id
+    if patch.ward is not None:
+        changes[Listing.ward] = patch.ward.strip()
+    if patch.availability is not None:
+        changes[Listing.availability] = patch.availability.strip()
+    if row["status"] != "open":
+        raise _listing_withdrawn()
+    if not changes:
+        return _listing_out(row)
+    changes[Listing.updated_at] = utc_now()
+    async with write_transaction(engine):
+        # Only an open listing changes: a withdrawal that got in first wins.
+        updated = (
+            await Listing.update(changes)
+            .where((Listing.id == listing_id) & (Listing.status == "open"))
+            .returning(Listing.id)
+            .run()
+        )
+    if not updated:
+        raise _listing_withdrawn()
+    return await listing_by_id(actor=actor, listing_id=listing_id)
+
+
+async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID) -> None:
+    """Withdraw the actor's own listing; withdrawing it again changes nothing."""
+    row = await _owned_row(actor, listing_id, "withdraw")
+    if row["status"] != "open":
+        return
+    async with write_transaction(engine):
+        await (
+            Listing.update({Listing.status: "withdrawn", Listing.updated_at: utc_now()})
+            .where((Listing.id == listing_id) & (Listing.status == "open"))
+            .run()
+        )

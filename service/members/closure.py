@@ -1,0 +1,138 @@
+"""Closing an account: settle the balance with the pool, erase personal data."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from piccolo.engine.base import Engine
+
+from ledger import (
+    LEDGER_NAMESPACE,
+    ExpirePending,
+    Ledger,
+    LedgerError,
+    Unit,
+    write_transaction,
+)
+from ledger.api import utc_now
+from service.members.accounts import (
+    closure_transfer_id,
+)
+from service.members.audit import audit_record
+from service.members.services import community_by_id, member_by_id
+from service.members.tables import (
+    ApiToken,
+    Community,
+    Member,
+    RoleGrant,
+    WebSession,
+)
+from service.principal import (
+    Principal,
+)
+
+FORMER_MEMBER_NAME = "Former member"
+
+
+async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:
+    """Close the account: settle the balance with the pool, erase personal data.
+
+    A positive balance is donated to the community pool; a debt is written
+    off from the pool if it can cover it, else from the issuance account. The
+    ledger account is then closed, so the history stays balanced and
+    verifiable while the person behind it is gone from the database.
+    """
+    member = await member_by_id(principal.member_id)
+    community = await community_by_id(member.community)
+    async with write_transaction(engine):
+        await settle_for_closure(ledger, community, member)
+        await ledger.close_account(account_id=member.hour_account_id)
+        now = utc_now()
+        await (
+            Member.update(
+                {
+                    Member.email: None,
+                    Member.password_hash: None,
+                    Member.display_name: FORMER_MEMBER_NAME,
+                    Member.ward: "",
+                    Member.skills: "",
+                    Member.status: "closed",
+                    Member.closed_at: now,
+                }
+            )
+            .where(Member.id == member.id)
+            .run()
+        )
+        await (
+            WebSession.update({WebSession.ended_at: now})
+            .where((WebSession.member == member.id) & WebSession.ended_at.is_null())
+            .run()
+        )
+        await (
+            ApiToken.update({ApiToken.revoked_at: now})
+            .where((ApiToken.member == member.id) & ApiToken.revoked_at.is_null())
+            .run()
+        )
+        await (
+            RoleGrant.update({RoleGrant.revoked_at: now, RoleGrant.revoke_reason: "account closed"})
+            .where((RoleGrant.member == member.id) & RoleGrant.revoked_at.is_null())
+            .run()
+        )
+        await audit_record(
+            actor_id=member.id,
+            actor_label=principal.label,
+            action="member.close",
+            target_type="member",
+            target_id=str(member.id),
+            community_id=member.community,
+            reason="closed by the member",
+        )
+
+
+async def settle_for_closure(ledger: Ledger, community: Community, member: Member) -> None:
+    await void_open_holds(ledger, member)
+    balance = (await ledger.balance(account_id=member.hour_account_id)).balance_minor
+    if balance == 0:
+        return
+    pool = community.pool_account_id
+    if balance > 0:
+        debit, credit = member.hour_account_id, pool
+    else:
+        pool_available = (await ledger.balance(account_id=pool)).available_minor
+        debit = pool if pool_available >= -balance else community.issuance_account_id
+        credit = member.hour_account_id
+    await ledger.transfer(
+        id=closure_transfer_id(member.id),
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount_minor=abs(balance),
+        unit=Unit.HOUR,
+        code="closure",
+        actor=f"member:{member.id}",
+        memo="Balance settled when the account was closed",
+    )
+
+
+async def void_open_holds(ledger: Ledger, member: Member) -> None:
+    """Holds on the member's hours end with the account (exchanges cancel them first)."""
+    for pending_id in await ledger.open_pending_ids(account_id=member.hour_account_id):
+        try:
+            await ledger.void_pending(
+                id=uuid.uuid5(pending_id, "closure-void"),
+                pending_id=pending_id,
+                actor=f"member:{member.id}",
+                memo="account closed",
+            )
+        except LedgerError as error:
+            if error.code == "pending_expired":
+                # Its expiry passed before the sweeper ran: expire it as the sweeper
+                # would (same derived id), or the account could never be closed.
+                await ledger.execute(
+                    operation=ExpirePending(
+                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
+                        pending_id=pending_id,
+                    )
+                )
+            elif error.code != "pending_already_resolved":
+                raise

@@ -1,0 +1,251 @@
+"""Coordinators approve members; admins set up areas, communities and roles: the pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from service.http.deps import EngineDep, LedgerDep
+from service.members import roles as members_roles
+from service.members import services
+from service.members.forms import (
+    AREA_LABELS,
+    AREA_RULES,
+    CHECKED,
+    COMMUNITY_LABELS,
+    COMMUNITY_RULES,
+    DONE_MESSAGES,
+    ROLE_LABELS,
+    ROLE_NAMES,
+    ROLE_RULES,
+    AreaForm,
+    CommunityForm,
+    RoleForm,
+)
+from service.members.schemas import (
+    AreaIn,
+    CommunityIn,
+    RoleChangeIn,
+)
+from service.members.selectors import member_id_of, role_holders
+from service.members.tables import Area, Community
+from service.principal import Principal, not_found, require_admin, require_any_coordinator
+from service.problems import Problem
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Viewer,
+    done_message,
+    form_refused,
+    page_exception_handlers,
+    render,
+    see_other,
+    show_problem,
+    validate,
+)
+
+
+class CoordinatorPages(Controller):
+    path = "/coordinator"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/members")
+    async def pending(
+        self,
+        viewer: Viewer,
+        community: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        require_any_coordinator(viewer)
+        choices = coordinated_communities(viewer, await services.communities_list())
+        selected = selected_community(choices, community)
+        members = (
+            await services.pending_members(actor=viewer, community_id=selected.id)
+            if selected
+            else []
+        )
+        return render(
+            "members/coordinator_members.html",
+            viewer=viewer,
+            title="Members waiting for approval",
+            current="coordinator",
+            choices=choices,
+            selected=selected,
+            members=members,
+            notice=done_message(DONE_MESSAGES, done),
+        )
+
+    @post("/members/{member_id:uuid}/approve")
+    async def approve(
+        self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep, ledger: LedgerDep
+    ) -> Redirect:
+        require_any_coordinator(viewer)
+        approved = await services.member_approve(
+            engine=engine, ledger=ledger, actor=viewer, member_id=member_id
+        )
+        community = await services.community_by_id(approved.community)
+        return see_other("/coordinator/members", community=community.slug, done="approved")
+
+
+def coordinated_communities(viewer: Principal, communities: list[Community]) -> list[Community]:
+    """The communities whose members the viewer may approve, their own coordinated ones first."""
+    allowed = [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
+    return sorted(allowed, key=lambda c: not viewer.coordinates(c.id))
+
+
+def selected_community(choices: list[Community], slug: str | None) -> Community | None:
+    if slug is None:
+        return choices[0] if choices else None
+    for community in choices:
+        if community.slug == slug:
+            return community
+    raise not_found("That community")
+
+
+class AdminPages(Controller):
+    path = "/admin"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/communities")
+    async def communities(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        require_admin(viewer)
+        return await communities_page(viewer, notice=done_message(DONE_MESSAGES, done))
+
+    @post("/areas")
+    async def create_area(
+        self, viewer: Viewer, data: URLEncodedBody[AreaForm], engine: EngineDep
+    ) -> Response[Any]:
+        require_admin(viewer)
+        form = Form.of(data, prefix="area-")
+        cleaned = validate(form, data, AREA_RULES)
+        if not form.failed:
+            try:
+                await services.area_create(engine=engine, actor=viewer, data=AreaIn(**cleaned))
+            except Problem as problem:
+                show_problem(form, problem, AREA_LABELS, code_fields={"slug_taken": "slug"})
+            else:
+                return see_other("/admin/communities", done="area-created")
+        return await communities_page(viewer, area_form=form, status=422)
+
+    @post("/communities")
+    async def create_community(
+        self,
+        viewer: Viewer,
+        data: URLEncodedBody[CommunityForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        require_admin(viewer)
+        form = Form.of(data, prefix="community-")
+        cleaned = validate(form, data, COMMUNITY_RULES)
+        if not form.failed:
+            community_in = CommunityIn(
+                **cleaned, requires_approval=data.requires_approval == CHECKED
+            )
+            try:
+                await services.community_create(
+                    engine=engine, ledger=ledger, actor=viewer, data=community_in
+                )
+            except Problem as problem:
+                show_problem(
+                    form,
+                    problem,
+                    COMMUNITY_LABELS,
+                    code_fields={"slug_taken": "slug", "unknown_area": "area"},
+                )
+            else:
+                return see_other("/admin/communities", done="community-created")
+        return await communities_page(viewer, community_form=form, status=422)
+
+    @get("/roles")
+    async def roles(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        require_admin(viewer)
+        return await roles_page(
+            viewer, Form(values={"action": "grant"}), notice=done_message(DONE_MESSAGES, done)
+        )
+
+    @post("/roles")
+    async def change_role(
+        self, viewer: Viewer, data: URLEncodedBody[RoleForm], engine: EngineDep
+    ) -> Response[Any]:
+        require_admin(viewer)
+        form = Form.of(data)
+        cleaned = validate(form, data, ROLE_RULES)
+        member_id = await member_id_of(data.member)
+        if member_id is None:
+            form.errors["member"] = "Enter the email address or id of a member"
+        if form.failed or member_id is None:
+            return await roles_page(viewer, form, status=422)
+        try:
+            await members_roles.role_change(
+                engine=engine, actor=viewer, member_id=member_id, change=RoleChangeIn(**cleaned)
+            )
+        except Problem as problem:
+            reshow = form_refused(form, problem, ROLE_LABELS, code_fields={"not_found": "member"})
+            return await roles_page(viewer, form, **reshow)
+        done = "role-granted" if cleaned["action"] == "grant" else "role-revoked"
+        return see_other("/admin/roles", done=done)
+
+
+async def communities_page(
+    viewer: Principal,
+    *,
+    area_form: Form | None = None,
+    community_form: Form | None = None,
+    status: int = 200,
+    notice: str | None = None,
+) -> Template:
+    areas = await Area.objects().order_by(Area.name).run()
+    area_names = {area.id: area.name for area in areas}
+    communities = await services.communities_list()
+    failed = area_form if area_form is not None else community_form
+    return render(
+        "members/admin_communities.html",
+        viewer=viewer,
+        title="Communities and areas",
+        current="admin",
+        status=status,
+        notice=notice,
+        areas=areas,
+        area_choices=[(area.slug, area.name) for area in areas],
+        communities=[(community, area_names.get(community.area, "")) for community in communities],
+        area_form=area_form or Form(prefix="area-"),
+        community_form=community_form
+        or Form(values={"welcome_credit_minutes": "120"}, prefix="community-"),
+        failed_form=failed,
+    )
+
+
+async def roles_page(
+    viewer: Principal,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Template:
+    return render(
+        "members/admin_roles.html",
+        viewer=viewer,
+        title="Roles",
+        current="admin",
+        status=status,
+        headers=headers,
+        notice=notice,
+        form=form,
+        community_choices=[(c.slug, c.name) for c in await services.communities_list()],
+        area_choices=[(a.slug, a.name) for a in await Area.objects().order_by(Area.name).run()],
+        holders=await role_holders(),
+        role_names=ROLE_NAMES,
+    )
+
+
+PAGE_ROUTERS = [CoordinatorPages, AdminPages]

@@ -1,0 +1,132 @@
+"""Who is asking: the signed-in member and their roles, and the checks on them.
+
+Every protected route takes a `Principal`; every object is checked against it
+in the service functions (a coordinator only inside their community, a
+member only on their own things). Objects outside the caller's reach answer
+404, not 403, so nobody learns that they exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from service.problems import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    role: Literal["coordinator", "council", "admin"]
+    community_id: uuid.UUID | None
+    area_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    member_id: uuid.UUID
+    display_name: str
+    community_id: uuid.UUID
+    status: str
+    grants: tuple[Grant, ...]
+    via: Literal["session", "token"]
+    credential_id: uuid.UUID
+
+    @property
+    def label(self) -> str:
+        return f"member:{self.member_id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return any(grant.role == "admin" for grant in self.grants)
+
+    def coordinates(self, community_id: uuid.UUID) -> bool:
+        return any(
+            grant.role == "coordinator" and grant.community_id == community_id
+            for grant in self.grants
+        )
+
+    @property
+    def coordinated_communities(self) -> frozenset[uuid.UUID]:
+        return frozenset(
+            grant.community_id
+            for grant in self.grants
+            if grant.role == "coordinator" and grant.community_id is not None
+        )
+
+    @property
+    def council_areas(self) -> frozenset[uuid.UUID]:
+        return frozenset(
+            grant.area_id for grant in self.grants if grant.role == "council" and grant.area_id
+        )
+
+
+def forbidden(detail: str = "You do not have permission to do that.") -> Problem:
+    return Problem(status=403, code="forbidden", detail=detail)
+
+
+def not_found(what: str = "That") -> Problem:
+    return Problem(status=404, code="not_found", detail=f"{what} was not found.")
+
+
+def require_active(principal: Principal) -> None:
+    """Moving hours or publishing needs an approved, not suspended, member."""
+    if principal.status == "pending":
+        raise Problem(
+            status=403,
+            code="approval_pending",
+            detail="A coordinator has not approved your membership yet.",
+        )
+    if principal.status != "active":
+        raise forbidden("Your account cannot do this.")
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise forbidden()
+
+
+def require_coordinator_of(principal: Principal, community_id: uuid.UUID) -> None:
+    """Coordinators act inside their own community (admins anywhere); others get 404."""
+    if not (principal.is_admin or principal.coordinates(community_id)):
+        raise not_found("That member")
+
+
+def require_any_coordinator(principal: Principal) -> None:
+    if not (principal.is_admin or principal.coordinated_communities):
+        raise forbidden()
+
+
+# A caller resolved before routing (by the idempotency middleware) is kept in
+# the ASGI scope's state, so the handler's dependency does not look it up again.
+PRINCIPAL_SCOPE_KEY = "timebank.principal"
+
+
+def remember_principal(scope: MutableMapping[str, Any], principal: Principal) -> None:
+    scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+
+
+def remembered_principal(scope: Mapping[str, Any]) -> Principal | None:
+    found = scope.get("state", {}).get(PRINCIPAL_SCOPE_KEY)
+    return found if isinstance(found, Principal) else None
+
+
+# Resolving the caller ------------------------------------------------------------
+# The HTTP kit needs to turn a token or a session cookie into a Principal, but it
+# sits below every feature. The members feature provides the resolver and the app
+# puts it in its state at start-up, so the kit depends only on this protocol.
+
+PRINCIPAL_RESOLVER_STATE = "principal_resolver"
+
+
+class PrincipalResolver(Protocol):
+    async def from_token(self, token: str) -> Principal | None: ...
+
+    async def from_session(self, token: str) -> Principal | None: ...
+
+
+def principal_resolver(scope: Mapping[str, Any]) -> PrincipalResolver:
+    """The resolver the running app was given (see service/app.py)."""
+    resolver: PrincipalResolver = scope["app"].state[PRINCIPAL_RESOLVER_STATE]
+    return resolver

@@ -1,0 +1,203 @@
+"""JSON API for gifts, pool donations and grants, transfers and statements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import Meta
+
+from ledger import Transfer
+from service.http.deps import CurrentMember, EngineDep, LedgerDep
+from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.limits import (
+    GIFT_MINUTES_MAX,
+    MEMO_CHARS_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    REASON_CHARS_MAX,
+)
+from service.problems import Problem
+from service.transfers import services as transfers
+
+Minutes = Annotated[int, Meta(ge=1, le=GIFT_MINUTES_MAX)]
+Memo = Annotated[str, Meta(max_length=MEMO_CHARS_MAX)]
+
+
+class GiftIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    minutes: Minutes
+    to_member_id: uuid.UUID | None = None
+    to: Literal["pool"] | None = None
+    memo: Memo = ""
+
+
+class GrantIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    member_id: uuid.UUID
+    minutes: Minutes
+    reason: Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX)]
+
+
+class PartyOut(msgspec.Struct, kw_only=True):
+    kind: str
+    member_id: uuid.UUID | None
+    display_name: str
+
+
+class TransferOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    code: str
+    kind: str
+    minutes: int
+    sender: PartyOut
+    receiver: PartyOut
+    memo: str
+    effective_at: datetime
+    recorded_at: datetime
+
+
+class StatementItemOut(msgspec.Struct, kw_only=True):
+    transfer_id: uuid.UUID
+    code: str
+    counterparty: str
+    minutes: int
+    balance_after: int
+    memo: str
+    effective_at: datetime
+    recorded_at: datetime
+    on_hold: bool
+
+
+class StatementOut(msgspec.Struct, kw_only=True):
+    items: list[StatementItemOut]
+    next_cursor: str | None
+
+
+async def transfer_out(transfer: Transfer) -> TransferOut:
+    sender = await transfers.party_of(transfer.debit_account_id)
+    receiver = await transfers.party_of(transfer.credit_account_id)
+    return TransferOut(
+        id=transfer.id,
+        code=transfer.code,
+        kind=transfer.kind.value,
+        minutes=transfer.amount_minor,
+        sender=PartyOut(
+            kind=sender.kind, member_id=sender.member_id, display_name=sender.display_name
+        ),
+        receiver=PartyOut(
+            kind=receiver.kind, member_id=receiver.member_id, display_name=receiver.display_name
+        ),
+        memo=transfer.memo,
+        effective_at=transfer.effective_at,
+        recorded_at=transfer.recorded_at,
+    )
+
+
+class TransferController(Controller):
+    path = "/api/v1"
+    tags = ("transfers",)
+
+    @post("/transfers", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    async def give(
+        self,
+        request: Request[Any, Any, Any],
+        member: CurrentMember,
+        ledger: LedgerDep,
+        data: JSONBody[GiftIn],
+    ) -> TransferOut:
+        if (data.to_member_id is None) == (data.to is None):
+            raise Problem(
+                status=422,
+                code="validation_failed",
+                detail='Give either to_member_id or to: "pool".',
+                extra={
+                    "errors": [
+                        {
+                            "field": "to_member_id",
+                            "source": "body",
+                            "message": "exactly one of to_member_id and to is needed",
+                        }
+                    ]
+                },
+            )
+        transfer = await transfers.gift(
+            ledger=ledger,
+            principal=member,
+            minutes=data.minutes,
+            to_member_id=data.to_member_id,
+            to_pool=data.to == "pool",
+            memo=data.memo,
+            idempotency_key=key_from_scope(request.scope),
+        )
+        return await transfer_out(transfer)
+
+    @get("/transfers/{transfer_id:uuid}")
+    async def one(
+        self, member: CurrentMember, ledger: LedgerDep, transfer_id: FromPath[uuid.UUID]
+    ) -> TransferOut:
+        transfer = await transfers.transfer_visible_to(
+            ledger=ledger, principal=member, transfer_id=transfer_id
+        )
+        return await transfer_out(transfer)
+
+    @post("/coordinator/grants", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    async def grant(
+        self,
+        request: Request[Any, Any, Any],
+        member: CurrentMember,
+        engine: EngineDep,
+        ledger: LedgerDep,
+        data: JSONBody[GrantIn],
+    ) -> TransferOut:
+        transfer = await transfers.pool_grant(
+            engine=engine,
+            ledger=ledger,
+            principal=member,
+            member_id=data.member_id,
+            minutes=data.minutes,
+            reason=data.reason,
+            idempotency_key=key_from_scope(request.scope),
+        )
+        return await transfer_out(transfer)
+
+    @get("/accounts/me/statement")
+    async def statement(
+        self,
+        member: CurrentMember,
+        ledger: LedgerDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> StatementOut:
+        items, next_cursor = await transfers.statement_page(
+            ledger=ledger, principal=member, limit=limit, cursor=cursor
+        )
+        return StatementOut(
+            items=[
+                StatementItemOut(
+                    transfer_id=item.transfer_id,
+                    code=item.code,
+                    counterparty=item.counterparty,
+                    minutes=item.minutes,
+                    balance_after=item.balance_after_minutes,
+                    memo=item.memo,
+                    effective_at=item.effective_at,
+                    recorded_at=item.recorded_at,
+                    on_hold=item.on_hold,
+                )
+                for item in items
+            ],
+            next_cursor=next_cursor,
+        )
+
+    @get("/accounts/me/statement.csv", media_type="text/csv")
+    async def statement_csv(self, member: CurrentMember, ledger: LedgerDep) -> Response[str]:
+        body = await transfers.statement_csv(ledger=ledger, principal=member)
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="statement.csv"'},
+        )

@@ -1,0 +1,290 @@
+"""Giving hours, the statement and the coordinator's grants from the pool: pages over
+service/transfers/services.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromQuery, QueryParameter, URLEncodedBody
+from litestar.response import Template
+
+from ledger import LedgerError
+from service.formatting import minutes_text, signed_minutes_text
+from service.http.deps import EngineDep, LedgerDep
+from service.limits import (
+    CURSOR_CHARS_MAX,
+    EMAIL_CHARS_MAX,
+    GIFT_MINUTES_MAX,
+    MEMO_CHARS_MAX,
+    PAGE_SIZE_DEFAULT,
+    REASON_CHARS_MAX,
+)
+from service.members import services
+from service.members.selectors import coordinated_member_options, member_choices, member_options
+from service.members.tables import Member
+from service.principal import Principal, require_any_coordinator
+from service.problems import Problem
+from service.transfers import services as transfers
+from service.web.forms import duration_field, text_field, uuid_or_none
+from service.web.kit import (
+    FORM_INVALID_STATUS,
+    PAGE_DEPENDENCIES,
+    Form,
+    Viewer,
+    done_message,
+    form_refused,
+    page_exception_handlers,
+    render,
+    see_other,
+)
+
+DONE_MESSAGES = {
+    "given": "Thank you. Your hours have been given.",
+    "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
+}
+CODE_NAMES = {
+    "exchange": "Exchange",
+    "gift": "Gift",
+    "donation": "Donation to the pool",
+    "grant": "Grant from the pool",
+    "welcome": "Welcome credit",
+    "closure": "Account closure",
+    "dispute": "Correction after a dispute",
+}
+
+
+GIVE_TO_OPTIONS = [("member", "A member"), ("pool", "The community pool")]
+
+
+class GiveForm(msgspec.Struct, kw_only=True):
+    to: str = ""
+    member: str = ""
+    email: str = ""
+    hours: str = ""
+    minutes: str = ""
+    memo: str = ""
+
+
+class GrantForm(msgspec.Struct, kw_only=True):
+    member: str = ""
+    hours: str = ""
+    minutes: str = ""
+    reason: str = ""
+
+
+class GivingPages(Controller):
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/give")
+    async def give_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        form = Form(values={"to": "member", "hours": "1", "minutes": "0"})
+        return await give_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+
+    @post("/give")
+    async def give(
+        self, viewer: Viewer, data: URLEncodedBody[GiveForm], ledger: LedgerDep
+    ) -> Response[Any]:
+        form = Form.of(data)
+        to_pool = data.to == "pool"
+        to_member: uuid.UUID | None = None
+        if data.to not in ("member", "pool"):
+            form.errors["to"] = "Choose who receives the hours"
+        elif not to_pool:
+            to_member = await gift_recipient(form, viewer, data)
+        minutes = duration_field(form, data, GIFT_MINUTES_MAX)
+        memo = data.memo.strip()
+        if len(memo) > MEMO_CHARS_MAX:
+            form.errors["memo"] = f"Enter a message in {MEMO_CHARS_MAX} characters or fewer"
+        if form.failed or minutes is None:
+            return await give_page_of(viewer, form, status=422)
+        try:
+            await transfers.gift(
+                ledger=ledger,
+                principal=viewer,
+                minutes=minutes,
+                to_member_id=to_member,
+                to_pool=to_pool,
+                memo=memo,
+                idempotency_key=None,
+            )
+        except Problem as problem:
+            reshow = form_refused(
+                form, problem, {"member": "Member"}, code_fields={"gift_to_self": "member"}
+            )
+            return await give_page_of(viewer, form, **reshow)
+        except LedgerError as error:
+            if error.code != "exceeds_floor":
+                raise
+            available = int(str(error.data.get("available_minor") or 0))
+            form.general.append(
+                f"Not enough credit: you have {minutes_text(available)} available to give."
+            )
+            return await give_page_of(viewer, form, status=FORM_INVALID_STATUS)
+        return see_other("/give", done="given")
+
+    @get("/statement")
+    async def statement(
+        self,
+        viewer: Viewer,
+        ledger: LedgerDep,
+        cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
+    ) -> Template:
+        items, next_cursor = await transfers.statement_page(
+            ledger=ledger, principal=viewer, limit=PAGE_SIZE_DEFAULT, cursor=cursor or None
+        )
+        return render(
+            "market/statement.html",
+            viewer=viewer,
+            title="Your statement",
+            current="statement",
+            lines=[
+                {
+                    "date": item.effective_at,
+                    "what": CODE_NAMES.get(item.code, item.code.replace("_", " ").capitalize()),
+                    "memo": item.memo,
+                    "with": item.counterparty,
+                    "change": "no change yet"
+                    if item.on_hold and item.minutes == 0
+                    else signed_minutes_text(item.minutes),
+                    "balance": minutes_text(item.balance_after_minutes),
+                    "on_hold": item.on_hold,
+                }
+                for item in items
+            ],
+            next_url=f"/statement?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+            later_page=bool(cursor),
+        )
+
+
+async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.UUID | None:
+    """The member chosen by email (in the viewer's own community) or from the list."""
+    email = data.email.strip()
+    if email:
+        found = None
+        if len(email) <= EMAIL_CHARS_MAX:
+            found = (
+                await Member.select(Member.id)
+                .where(
+                    (Member.email == services.normalise_email(email))
+                    & (Member.community == viewer.community_id)
+                    & (Member.status == "active")
+                )
+                .first()
+                .run()
+            )
+        if found is None:
+            form.errors["email"] = "There is no active member of your time bank with that email"
+            return None
+        return uuid.UUID(str(found["id"]))
+    chosen = uuid_or_none(data.member)
+    if chosen is None:
+        form.errors["member"] = "Choose a member, or enter their email address"
+    return chosen
+
+
+async def give_page_of(
+    viewer: Principal,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> Template:
+    members = await member_choices(frozenset({viewer.community_id}))
+    return render(
+        "market/give.html",
+        viewer=viewer,
+        title="Give hours",
+        current="give",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        to_options=GIVE_TO_OPTIONS,
+        member_options=member_options(members, without=viewer.member_id),
+        memo_max=MEMO_CHARS_MAX,
+    )
+
+
+async def grant_page_of(
+    viewer: Principal,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> Template:
+    return render(
+        "market/coordinator_grant.html",
+        viewer=viewer,
+        title="Grant hours from the pool",
+        current="coordinator",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        member_options=await coordinated_member_options(viewer),
+        reason_max=REASON_CHARS_MAX,
+    )
+
+
+class CoordinatorGrantPages(Controller):
+    path = "/coordinator"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/grant")
+    async def grant_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        require_any_coordinator(viewer)
+        form = Form(values={"hours": "1", "minutes": "0"})
+        return await grant_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+
+    @post("/grant")
+    async def grant(
+        self,
+        viewer: Viewer,
+        data: URLEncodedBody[GrantForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        require_any_coordinator(viewer)
+        form = Form.of(data)
+        member = uuid_or_none(data.member)
+        if member is None:
+            form.errors["member"] = "Choose the member who receives the hours"
+        minutes = duration_field(form, data, GIFT_MINUTES_MAX)
+        reason = text_field(
+            form,
+            "reason",
+            data.reason,
+            f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
+            REASON_CHARS_MAX,
+        )
+        if form.failed or member is None or minutes is None:
+            return await grant_page_of(viewer, form, status=422)
+        try:
+            await transfers.pool_grant(
+                engine=engine,
+                ledger=ledger,
+                principal=viewer,
+                member_id=member,
+                minutes=minutes,
+                reason=reason,
+                idempotency_key=None,
+            )
+        except Problem as problem:
+            return await grant_page_of(
+                viewer, form, **form_refused(form, problem, {"member": "Member"})
+            )
+        return see_other("/coordinator/grant", done="granted")
+
+
+PAGE_ROUTERS = [GivingPages, CoordinatorGrantPages]

@@ -1,0 +1,72 @@
+"""Reading the fields every form shares (hours, dates, short texts, member ids) one way."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.web.kit import (
+    Form,
+)
+
+DIGITS_MAX = 6  # of an hours or minutes field
+
+
+def move_errors(form: Form, fields: Mapping[str, str]) -> None:
+    for source, target in fields.items():
+        if source in form.errors:
+            message = form.errors.pop(source)
+            form.errors.setdefault(target, message)
+
+
+def whole_number(text: str) -> bool:
+    return len(text) <= DIGITS_MAX and text.isascii() and text.isdecimal()
+
+
+def duration_field(form: Form, raw: Any, maximum: int) -> int | None:
+    """Hours and minutes fields as whole minutes, 1..maximum; errors go on `form`."""
+    hours_text_value = str(raw.hours).strip() or "0"
+    minutes_text_value = str(raw.minutes).strip() or "0"
+    hours = int(hours_text_value) if whole_number(hours_text_value) else -1
+    if hours < 0:
+        form.errors["hours"] = "Enter the hours as a whole number, like 1"
+        return None
+    minutes = int(minutes_text_value) if whole_number(minutes_text_value) else -1
+    if not 0 <= minutes < MINUTES_PER_HOUR:
+        form.errors["minutes"] = "Enter the minutes as a whole number from 0 to 59"
+        return None
+    total = hours * MINUTES_PER_HOUR + minutes
+    if total < 1:
+        form.errors["hours"] = "Enter how long the help takes"
+        return None
+    if total > maximum:
+        form.errors["hours"] = f"Enter at most {minutes_text(maximum)}"
+        return None
+    return total
+
+
+def service_date_field(form: Form, value: str) -> datetime | None:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        form.errors["service_date"] = "Enter the date of the help, like 2026-05-14"
+        return None
+    # Midnight UTC: "today" is never in the future, so a coordinator can record it.
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def text_field(form: Form, name: str, value: str, message: str, maximum: int) -> str:
+    text = value.strip()
+    if not text or len(text) > maximum:
+        form.errors[name] = message
+    return text
+
+
+def uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None

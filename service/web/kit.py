@@ -1,0 +1,409 @@
+"""Shared machinery of the HTML pages: who is looking, forms and their errors, error pages.
+
+Pages never answer with a JSON problem. A service `Problem` about what was typed
+is shown on the form, next to the field it concerns; any other becomes an HTML
+error page in the site's layout with the same status, and "not signed in"
+becomes a redirect to the sign-in page that comes back afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, TypedDict
+from urllib.parse import urlencode, urlsplit
+
+import msgspec
+from litestar import Request, Response
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
+
+from ledger import LedgerError
+from service.principal import Principal
+from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
+
+logger = logging.getLogger("timebank.pages")
+
+# Features that have things waiting for the viewer (exchanges to accept, disputes to
+# answer) register a counter in the app's state; the kit sums them for the navigation
+# without importing any feature.
+WAITING_COUNTERS_STATE = "waiting_counters"
+WaitingCounter = Callable[[Principal], Awaitable[int]]
+
+SIGN_IN_PATH = "/sign-in"
+AFTER_SIGN_IN_PATH = "/dashboard"
+NEXT_CHARS_MAX = 500
+
+# A Problem with one of these statuses (or codes) is about the input: the form
+# shows it. Any other (403 wrong role, 404 out of scope) is an error page.
+FORM_PROBLEM_STATUSES = frozenset({401, 409, 422, 429})
+FORM_PROBLEM_CODES = frozenset({"account_suspended"})
+FORM_INVALID_STATUS = 422
+TOO_MANY_STATUS = 429
+# Addresses for programs: their errors stay problem documents whatever Accept says.
+MACHINE_PATHS = ("/api", "/schema", "/health", "/ready")
+HTML_MEDIA_TYPE = "text/html"
+
+
+# Who is looking ---------------------------------------------------------------------
+
+
+class SignInRequiredError(Exception):
+    """Raised by `provide_viewer` for an anonymous caller; answered with a redirect."""
+
+    def __init__(self, next_path: str | None) -> None:
+        super().__init__("sign-in required")
+        self.next_path = next_path
+
+
+def _request_path(request: Request[Any, Any, Any]) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def provide_viewer(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal | None]
+) -> Principal:
+    """The signed-in member looking at a page; anonymous callers are sent to sign in."""
+    if principal is None:
+        # Only a GET can be repeated after signing in; a form post starts again.
+        raise SignInRequiredError(_request_path(request) if request.method == "GET" else None)
+    request.state.viewer = principal  # error pages keep the signed-in navigation
+    # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
+    counters: Sequence[WaitingCounter] = request.app.state.get(WAITING_COUNTERS_STATE, ())
+    request.state.notice_count = sum([await count(principal) for count in counters])
+    return principal
+
+
+PAGE_DEPENDENCIES = {"viewer": Provide(provide_viewer)}
+Viewer = NamedDependency[Principal]
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after signing in; anything else goes to the dashboard."""
+    if not value or len(value) > NEXT_CHARS_MAX or not value.startswith("/"):
+        return AFTER_SIGN_IN_PATH
+    if value.startswith("//") or "\\" in value or any(ord(char) < 0x20 for char in value):  # noqa: PLR2004
+        return AFTER_SIGN_IN_PATH
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return AFTER_SIGN_IN_PATH
+    return value
+
+
+def sign_in_url(next_path: str | None) -> str:
+    return SIGN_IN_PATH + (f"?{urlencode({'next': next_path})}" if next_path else "")
+
+
+# Rendering ---------------------------------------------------------------------------
+
+
+def render(
+    template_name: str,
+    *,
+    viewer: Principal | None,
+    title: str,
+    status: int = 200,
+    current: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    """A page in the site's layout. `current` marks the navigation link of this page."""
+    return Template(
+        template_name=template_name,
+        status_code=status,
+        headers=dict(headers or {}),
+        context={"page_title": title, "viewer": viewer, "current": current, **context},
+    )
+
+
+def see_other(path: str, **query: str) -> Redirect:
+    """POST-redirect-GET: 303 so the browser follows with a GET."""
+    return Redirect(path + (f"?{urlencode(query)}" if query else ""), status_code=303)
+
+
+# Forms ------------------------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    """What was typed, and what is wrong with it, for re-showing a form.
+
+    `errors` maps a field name to its message (shown next to the field and
+    linked from the summary); `general` holds messages about the form as a
+    whole. `prefix` keeps element ids unique when a page has several forms.
+    """
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+    prefix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.general)
+
+    @classmethod
+    def of(cls, data: msgspec.Struct, *, prefix: str = "", secret: tuple[str, ...] = ()) -> Form:
+        """The typed values of a posted form; `secret` fields (passwords) are never echoed."""
+        values = {
+            name: value
+            for name, value in msgspec.structs.asdict(data).items()
+            if isinstance(value, str) and name not in secret
+        }
+        return cls(values=values, prefix=prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one form field becomes a service value: the schema's type, and what to say if not."""
+
+    kind: Any  # an annotated type from a schemas module, so limits live in one place
+    message: str
+    optional: bool = False  # blank means "not given" (None)
+    strip: bool = True
+
+
+def schema_type(struct: type[msgspec.Struct], name: str) -> Any:
+    """The declared type of a schema field, with its limits (`Meta`), for a form `Rule`."""
+    for info in msgspec.structs.fields(struct):
+        if info.name == name:
+            return info.type
+    raise KeyError(f"{struct.__name__} has no field {name!r}")
+
+
+def validate(form: Form, raw: msgspec.Struct, rules: Mapping[str, Rule]) -> dict[str, Any]:
+    """Check every field (not just the first bad one); errors go on `form`."""
+    typed = msgspec.structs.asdict(raw)
+    cleaned: dict[str, Any] = {}
+    for name, rule in rules.items():
+        value = str(typed.get(name, ""))
+        value = value.strip() if rule.strip else value
+        if rule.optional and not value:
+            cleaned[name] = None
+            continue
+        try:
+            cleaned[name] = msgspec.convert(value, rule.kind, strict=False)
+        except msgspec.ValidationError:
+            form.errors.setdefault(name, rule.message)
+    return cleaned
+
+
+def show_problem(
+    form: Form,
+    problem: Problem,
+    labels: Mapping[str, str],
+    *,
+    code_fields: Mapping[str, str] | None = None,
+) -> None:
+    """Put a service Problem about the input on the form; any other Problem is raised again.
+
+    Field errors the service names go next to their field ("Birth year: cannot
+    be in the future"); a Problem whose code belongs to one field (`email_taken`)
+    goes next to that field; the rest goes in the summary.
+    """
+    code_fields = code_fields or {}
+    about_input = (
+        problem.status_code in FORM_PROBLEM_STATUSES
+        or problem.code in FORM_PROBLEM_CODES
+        or problem.code in code_fields
+    )
+    if not about_input:
+        raise problem
+    placed = False
+    for error in problem.extra_fields.get("errors") or []:
+        name = str(error.get("field", ""))
+        if name in labels:
+            form.errors.setdefault(name, f"{labels[name]}: {error.get('message', 'is not valid')}")
+            placed = True
+    target = code_fields.get(problem.code)
+    if not placed and target in labels:
+        form.errors.setdefault(str(target), problem.detail)
+        placed = True
+    if not placed:
+        form.general.append(problem.detail)
+
+
+def problem_status(problem: Problem) -> tuple[int, dict[str, str]]:
+    """Status and headers for a form shown again after a Problem."""
+    if problem.status_code == TOO_MANY_STATUS:
+        return TOO_MANY_STATUS, dict(problem.headers or {})
+    return FORM_INVALID_STATUS, {}
+
+
+class Reshow(TypedDict):
+    """Status and headers for showing a form again: `**reshow` into the page function."""
+
+    status: int
+    headers: dict[str, str]
+
+
+def form_refused(
+    form: Form,
+    problem: Problem,
+    labels: Mapping[str, str],
+    *,
+    code_fields: Mapping[str, str] | None = None,
+) -> Reshow:
+    """The usual `except Problem` of a form post: `show_problem`, then `problem_status`.
+
+    `return await _page(viewer, form, **form_refused(form, problem, LABELS))`
+    """
+    show_problem(form, problem, labels, code_fields=code_fields)
+    status, headers = problem_status(problem)
+    return Reshow(status=status, headers=headers)
+
+
+# Error pages ------------------------------------------------------------------------
+
+_TITLES: Mapping[int, str] = {
+    400: "The form could not be read",
+    403: "You cannot open this page",
+    404: "Page not found",
+    409: "That could not be done",
+    413: "Too much was sent",
+    429: "Too many attempts",
+}
+_DETAILS: Mapping[int, str] = {
+    404: "There is nothing at this address. Please check it, or start again from the home page.",
+    405: "This address does not accept that kind of request.",
+    413: "The form held more than this site accepts.",
+}
+
+
+def error_page(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    detail: str,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Template:
+    viewer: Principal | None = getattr(request.state, "viewer", None)
+    return render(
+        "error.html",
+        viewer=viewer,
+        # The navigation cannot tell who is looking when the handler never ran.
+        viewer_unknown=viewer is None,
+        title=title or _TITLES.get(status) or HTTPStatus(status).phrase,
+        status=status,
+        headers=headers,
+        detail=detail,
+    )
+
+
+def _sign_in_redirect(_request: Request[Any, Any, Any], exc: SignInRequiredError) -> Response[Any]:
+    return Redirect(sign_in_url(exc.next_path), status_code=303)
+
+
+def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    if exc.status_code == HTTPStatus.UNAUTHORIZED and request.url.path != SIGN_IN_PATH:
+        return Redirect(sign_in_url(None), status_code=303)
+    return error_page(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
+
+
+def _ledger_page(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
+    if exc.code == "ledger_integrity":
+        return _unexpected_page(request, exc)
+    detail = exc.message[:1].upper() + exc.message[1:] + ". Nothing was changed."
+    return error_page(request, status=409, detail=detail)
+
+
+def _bad_form_page(request: Request[Any, Any, Any], _exc: ValidationException) -> Response[Any]:
+    return error_page(
+        request,
+        status=400,
+        detail="Something in the form could not be read. Please go back and try again.",
+    )
+
+
+def _http_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, PermissionDeniedException):
+        # On a page, only the CSRF check raises this one (roles raise a Problem).
+        return error_page(
+            request,
+            status=403,
+            title="This form has expired",
+            detail="For your safety the form could not be sent. Please go back, "
+            "reload the page and try again.",
+        )
+    status = exc.status_code
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return _unexpected_page(request, exc)
+    detail = _DETAILS.get(status, "That request could not be handled.")
+    return error_page(request, status=status, detail=detail, headers=exc.headers)
+
+
+def _unexpected_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("unhandled error on a page", exc_info=exc)
+    return error_page(
+        request,
+        status=500,
+        title="Something went wrong",
+        detail="Something went wrong on our side. Nothing was changed. Please try again later.",
+    )
+
+
+def prefers_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: not a machine address, and HTML before JSON in Accept."""
+    path = request.url.path
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in MACHINE_PATHS):
+        return False
+    offered = ["application/json", PROBLEM_MEDIA_TYPE, HTML_MEDIA_TYPE]
+    return request.accept.best_match(offered) == HTML_MEDIA_TYPE
+
+
+def _unrouted_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    # An unknown address or method never reaches a page controller, so the
+    # page handlers below cannot answer it: the Accept header decides instead.
+    if prefers_html(request):
+        return _http_page(request, exc)
+    return http_problem(request, exc)
+
+
+def app_exception_handlers() -> ExceptionHandlersMap:
+    """The application-wide map: problem documents, but an HTML page for a browser's 404 or 405."""
+    return {
+        **exception_handlers(),
+        NotFoundException: _unrouted_error,
+        MethodNotAllowedException: _unrouted_error,
+    }
+
+
+def page_exception_handlers() -> ExceptionHandlersMap:
+    """Exception handlers for page controllers: HTML, never a JSON problem.
+
+    Every class the app-level map names is named again here: Litestar picks the
+    closest class in the merged map, so a generic HTTPException entry alone
+    would lose to the app's JSON handler for, say, PermissionDeniedException.
+    """
+    return {
+        SignInRequiredError: _sign_in_redirect,
+        Problem: _problem_page,
+        LedgerError: _ledger_page,
+        ValidationException: _bad_form_page,
+        NotFoundException: _http_page,
+        MethodNotAllowedException: _http_page,
+        NotAuthorizedException: _http_page,
+        PermissionDeniedException: _http_page,
+        TooManyRequestsException: _http_page,
+        HTTPException: _http_page,
+        Exception: _unexpected_page,
+    }
+
+
+def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
+    """The fixed message a page shows after a POST-redirect-GET with `?done=<flag>`."""
+    return messages.get(flag or "")
