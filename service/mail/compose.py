@@ -8,6 +8,7 @@ programs show as a button (RFC 2369, RFC 8058).
 from __future__ import annotations
 
 import base64
+import email.policy
 import hashlib
 import hmac
 import uuid
@@ -25,6 +26,8 @@ from service.mail.outbox import ClaimedMail, utc_now
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
 UNSUBSCRIBE_SIGNATURE_CHARS = 32
 TIME_BANK_NAME_DEFAULT = "your time bank"
+HEADER_LINE_CHARS_MAX = 998  # RFC 5322's hard limit
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=HEADER_LINE_CHARS_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,15 @@ def compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
         _environment.get_template(f"{template}.html").render(context), subtype="html"
     )
     return message
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as sent and filed: CRLF lines, headers unfolded up to RFC 5322's 998.
+
+    With the usual 78-column folding, Python turns a long header without spaces
+    (the List-Unsubscribe URL) into an encoded word that mail programs cannot use.
+    """
+    return message.as_bytes(policy=WIRE_POLICY)
 
 
 def _digest_item(identity: MailIdentity, wording: Wording) -> dict[str, Any]:

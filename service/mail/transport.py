@@ -9,6 +9,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from service.mail.compose import wire_bytes
 from service.mail.limits import SMTP_TIMEOUT_SECONDS
 from service.settings import SmtpServer
 
@@ -31,8 +32,9 @@ class SmtpTransport:
 
     async def deliver(self, message: EmailMessage, *, name: str) -> None:  # noqa: ARG002
         await aiosmtplib.send(
-            message,
+            wire_bytes(message),
             sender=self._mail_from,
+            recipients=[str(message["To"])],
             hostname=self._server.hostname,
             port=self._server.port,
             username=self._server.username,
@@ -49,7 +51,7 @@ class FileTransport:
         self.folder = data_dir / OUTBOX_FOLDER_NAME
 
     async def deliver(self, message: EmailMessage, *, name: str) -> None:
-        await asyncio.to_thread(self._write, message.as_bytes(), name)
+        await asyncio.to_thread(self._write, wire_bytes(message), name)
 
     def _write(self, content: bytes, name: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ class Received:
     envelope_from: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes
 
     def text(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))
@@ -58,7 +59,9 @@ class MailCatcher:
         assert isinstance(message, EmailMessage)
         with self._lock:
             self.received.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), message)
+                Received(
+                    str(envelope.mail_from), list(envelope.rcpt_tos), message, envelope.content
+                )
             )
             count = len(self.received)
             for loop, event, wanted in self._waiters:

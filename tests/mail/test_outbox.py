@@ -50,6 +50,8 @@ async def test_the_unsubscribe_link_turns_email_off_in_one_click(
     await room.send(smtp_to(smtp_peer.url))
     [got] = await smtp_peer.catcher.wait_for(1)
     url = str(got.message["List-Unsubscribe"]).strip("<>")
+    # As mail programs read it: a plain <URL>, not an RFC 2047 encoded word.
+    assert f"List-Unsubscribe: <{url}>\r\n".encode() in got.raw
     assert url in got.text()
     path = url.removeprefix(app.state.settings.public_base_url)
     page = await town.client.get(path)
