@@ -6,11 +6,13 @@ from datetime import datetime
 from uuid import UUID
 
 from ledger import errors
+from ledger.account_changes import append_changes
 from ledger.hashing import genesis_hash
 from ledger.limits import ACCOUNT_LIMIT_MINOR_ABS_MAX, OWNER_CHARS_MAX
-from ledger.model import Account, Unit
+from ledger.model import Account, AccountChangeKind, Unit
 from ledger.rows import ACCOUNT_COLUMNS, account_state
 from ledger.sql import Connection
+from ledger.validation import check_text
 
 
 def check_limits(floor_minor: int | None, ceiling_minor: int | None) -> None:
@@ -24,6 +26,7 @@ def check_limits(floor_minor: int | None, ceiling_minor: int | None) -> None:
 
 
 def check_owner(owner: str) -> None:
+    check_text(owner, field="owner")
     if not isinstance(owner, str) or not owner.strip() or len(owner) > OWNER_CHARS_MAX:
         raise errors.OwnerInvalid(max_chars=OWNER_CHARS_MAX)
 
@@ -68,6 +71,7 @@ async def open_account(
     )
     created = await fetch_account(connection, account_id)
     assert created is not None  # noqa: S101 - inserted just above in this transaction
+    await append_changes(connection, [(created, AccountChangeKind.OPENED, None)], now)
     return created
 
 
@@ -93,6 +97,7 @@ async def close_account(connection: Connection, *, account_id: UUID, now: dateti
     )
     closed = await fetch_account(connection, account_id)
     assert closed is not None  # noqa: S101 - locked above
+    await append_changes(connection, [(closed, AccountChangeKind.CLOSED, None)], now)
     return closed
 
 
@@ -102,6 +107,7 @@ async def set_limits(
     account_id: UUID,
     floor_minor: int | None,
     ceiling_minor: int | None,
+    now: datetime,
 ) -> Account:
     account = await fetch_account(connection, account_id, lock=True)
     if account is None:
@@ -124,4 +130,6 @@ async def set_limits(
     )
     changed = await fetch_account(connection, account_id)
     assert changed is not None  # noqa: S101 - locked above
+    if (changed.floor_minor, changed.ceiling_minor) != (account.floor_minor, account.ceiling_minor):
+        await append_changes(connection, [(changed, AccountChangeKind.LIMITS, None)], now)
     return changed

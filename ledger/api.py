@@ -17,6 +17,7 @@ from uuid import UUID
 from piccolo.engine.base import Engine
 
 from ledger import accounts, errors, posting, queries, validation
+from ledger.checkpoint import Checkpoint, read_checkpoint, verify_with_checkpoint
 from ledger.group_commit import GroupCommitter
 from ledger.limits import (
     EXPIRE_BATCH_MAX,
@@ -43,12 +44,27 @@ from ledger.model import (
 )
 from ledger.planning import Outcome
 from ledger.sql import Dialect, to_utc
-from ledger.transactions import WriteTransaction, dialect_of, read_connection, run_write
+from ledger.transactions import (
+    WriteTransaction,
+    dialect_of,
+    read_connection,
+    run_write,
+    snapshot_connection,
+)
 from ledger.verify import VerifyReport, verify
 
 # Ids the ledger derives itself (expiries, default chain ids) are UUIDv5 in
 # this namespace, so re-running the same step derives the same id.
 LEDGER_NAMESPACE = uuid.UUID("6f1f3c2e-8d4b-5a8e-9c61-2b7f0e6d4a10")
+
+
+def expire_id(pending_id: UUID) -> UUID:
+    """The id of the transfer that expires `pending_id`: the one formula.
+
+    `expire_due` and any caller expiring a hold itself (e.g. account closure)
+    derive the same id, so two ways of expiring one hold move it once.
+    """
+    return uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}")
 
 
 def utc_now() -> datetime:
@@ -129,6 +145,7 @@ class Ledger:
         self, *, account_id: UUID, floor_minor: int | None, ceiling_minor: int | None
     ) -> Account:
         accounts.check_limits(floor_minor, ceiling_minor)
+        now = self._now()
 
         async def work(transaction: WriteTransaction) -> Account:
             return await accounts.set_limits(
@@ -136,6 +153,7 @@ class Ledger:
                 account_id=account_id,
                 floor_minor=floor_minor,
                 ceiling_minor=ceiling_minor,
+                now=now,
             )
 
         return await run_write(self._engine, work)
@@ -269,10 +287,7 @@ class Ledger:
         if not due:
             return []
         items: list[BatchItem] = [
-            ExpirePending(
-                id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"), pending_id=pending_id
-            )
-            for pending_id in due
+            ExpirePending(id=expire_id(pending_id), pending_id=pending_id) for pending_id in due
         ]
         results = await self.batch(items=items, now=instant)
         return [transfer for result in results for transfer in result.transfers]
@@ -427,10 +442,27 @@ class Ledger:
         async with read_connection(self._engine) as connection:
             return await queries.open_pending_ids(connection, account_id=account_id)
 
-    async def verify(self) -> VerifyReport:
-        """Recompute every chain, balance, account row and per-unit sum; see ledger.verify."""
-        async with read_connection(self._engine) as connection:
-            return await verify(connection)
+    async def verify(self, *, checkpoint: Checkpoint | None = None) -> VerifyReport:
+        """Recompute every chain, balance, account row and per-unit sum; see ledger.verify.
+
+        All of it is read from one snapshot, so live writes cause no false alarm.
+        With a `checkpoint` (ledger.checkpoint), also prove that nothing it
+        signed was removed, reordered or rewound since.
+        """
+        async with snapshot_connection(self._engine) as connection:
+            return await verify_with_checkpoint(connection, checkpoint)
+
+    async def checkpoint(self) -> tuple[VerifyReport, Checkpoint | None]:
+        """Verify, then read every chain head from the same snapshot.
+
+        No checkpoint is taken of a ledger that fails verification: signing
+        tampered history would vouch for it.
+        """
+        async with snapshot_connection(self._engine) as connection:
+            report = await verify(connection)
+            if not report.ok:
+                return report, None
+            return report, await read_checkpoint(connection, self._now())
 
 
 def _default_chain_id(operations: Sequence[Operation]) -> UUID | None:

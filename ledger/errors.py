@@ -9,7 +9,9 @@ in this list is the one reported, always, on both engines.
 
 1. Request shape, checked without the database and without the clock (never
    recorded against the id): `same_account`, `amount_invalid`, `code_invalid`,
-   `memo_too_long`, `actor_invalid`, `reason_required`, `expiry_invalid` (an
+   `text_invalid` (a NUL character or text that is not encodable as UTF-8,
+   such as a lone surrogate, in any text field), `memo_too_long`,
+   `actor_invalid`, `reason_required`, `expiry_invalid` (an
    instant without a time zone), `chain_invalid`, `batch_invalid`,
    `unit_invalid`.
 2. Idempotency: the id was used before. Same content: the original transfer is
@@ -24,7 +26,8 @@ in this list is the one reported, always, on both engines.
 3. Accounts, debit account first: `account_not_found`, `unit_mismatch`,
    `account_closed`.
 4. References: `pending_not_found`, `pending_kind_invalid`,
-   `pending_already_resolved`, `pending_expired`, `pending_not_expired`,
+   `pending_already_resolved`, `pending_expired`, `pending_not_expired` (not
+   recorded: an expiry tried too early must not bind its id before it is due),
    `post_exceeds_pending`, `reversal_target_not_found`, `reversal_kind_invalid`,
    `already_reversed`, `reversal_exceeds_original`.
 5. Limits, debit account first: `exceeds_floor`, `exceeds_ceiling`.
@@ -91,6 +94,13 @@ class AmountInvalid(LedgerError):
 class CodeInvalid(LedgerError):
     code = "code_invalid"
     message = "the code must be lowercase letters, digits or underscores, starting with a letter"
+
+
+class TextInvalid(LedgerError):
+    """Text the database cannot store or the hash cannot encode: NUL, lone surrogates."""
+
+    code = "text_invalid"
+    message = "the text holds a NUL character or characters that are not valid Unicode"
 
 
 class MemoTooLong(LedgerError):
@@ -207,6 +217,10 @@ class PendingExpired(BusinessError):
 class PendingNotExpired(BusinessError):
     code = "pending_not_expired"
     message = "the pending transfer has not reached its expiry"
+    # Time-dependent like step 2b: recording it would bind the expiry id (one
+    # formula, `expire_id`) to this refusal, so the real expiry later would
+    # replay it and the hold would never be released.
+    recorded = False
 
 
 class PostExceedsPending(BusinessError):
@@ -278,11 +292,17 @@ class TransferNotFound(LedgerError):
     message = "no such transfer"
 
 
-class LedgerIntegrityError(LedgerError):
-    """The database refused a write the ledger's own checks allowed: a bug, never user error."""
+# Checkpoints (ledger/checkpoint.py) --------------------------------------------
 
-    code = "ledger_integrity"
-    message = "the database refused a write the ledger's checks had allowed"
+
+class CheckpointKeyInvalid(LedgerError):
+    code = "checkpoint_key_invalid"
+    message = "TIMEBANK_CHECKPOINT_KEY must be set, at least the minimum length"
+
+
+class CheckpointInvalid(LedgerError):
+    code = "checkpoint_invalid"
+    message = "the checkpoint is not one this key signed, or is not a checkpoint at all"
 
 
 def _registry() -> dict[str, type[LedgerError]]:

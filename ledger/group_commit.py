@@ -11,6 +11,13 @@ changes no result, only how many commits carry them.
 With little load a writer finds a free flusher slot and is written at once,
 so grouping adds no latency; only when `flushers_max` transactions are
 already in flight do writers wait, and then they leave together.
+
+An unexpected exception (not a LedgerError: those are outcomes) rolls the
+whole shared transaction back, and says nothing about which writer caused
+it. The batch is then split in halves and each half written again, down to
+single writers, so one poisoned item fails alone and the others commit
+(ADR 0018). Re-writing is safe: every item carries its own transfer id, and
+a half that had in fact committed answers idempotently.
 """
 
 from __future__ import annotations
@@ -79,16 +86,28 @@ class GroupCommitter:
             self._flushers_active -= 1
 
     async def _flush_one(self, batch: list[_Waiting]) -> None:
-        if batch:
-            try:
-                outcomes = await self._write_groups([waiting.group for waiting in batch])
-            except BaseException as error:  # every writer in the batch must hear of it
-                for waiting in batch:
-                    if not waiting.answer.done():
-                        waiting.answer.set_exception(error)
-                if not isinstance(error, Exception):
-                    raise
+        if not batch:
+            return
+        try:
+            outcomes = await self._write_groups([waiting.group for waiting in batch])
+        except Exception as error:  # noqa: BLE001 - unknown cause: isolate it, then report it
+            if len(batch) == 1:
+                _answer_error(batch, error)
                 return
-            for waiting, outcome in zip(batch, outcomes, strict=True):
-                if not waiting.answer.done():
-                    waiting.answer.set_result(outcome)
+            # Isolate the writer that caused it: each half is its own transaction.
+            middle = len(batch) // 2
+            await self._flush_one(batch[:middle])
+            await self._flush_one(batch[middle:])
+            return
+        except BaseException as error:  # cancelled: every writer must hear of it
+            _answer_error(batch, error)
+            raise
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if not waiting.answer.done():
+                waiting.answer.set_result(outcome)
+
+
+def _answer_error(batch: list[_Waiting], error: BaseException) -> None:
+    for waiting in batch:
+        if not waiting.answer.done():
+            waiting.answer.set_exception(error)

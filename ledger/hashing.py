@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from uuid import UUID
 
-from ledger.model import Transfer, Unit
+from ledger.model import AccountChange, Transfer, Unit
 
 HASH_FORMAT_VERSION = "timebank-ledger-v1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,6 +78,44 @@ def entry_hash(
             version,
             *counters_after,
             *transfer_fields(transfer),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# Account changes (limits set, account closed) form a second chain per account,
+# so floor, ceiling and closed_at are covered like the entries (ledger.md 11).
+
+
+def account_change_genesis(account_id: UUID, unit: Unit) -> str:
+    """The head of an account's change log before its first change."""
+    payload = json.dumps([HASH_FORMAT_VERSION, "account-changes", str(account_id), unit.value])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def account_change_hash(change: AccountChange) -> str:
+    """Hash of one account change: the state after it, chained to the previous one.
+
+    The account's unit and owner are hashed too, so changing them on the
+    account row breaks this chain.
+    """
+    payload = json.dumps(
+        [
+            HASH_FORMAT_VERSION,
+            "account-change",
+            change.previous_hash,
+            str(change.account_id),
+            change.unit.value,
+            change.owner,
+            change.sequence,
+            change.kind,
+            change.floor_minor,
+            change.ceiling_minor,
+            _optional(change.closed_at),
+            _optional(change.transfer_id),
+            epoch_microseconds(change.recorded_at),
         ],
         ensure_ascii=False,
         separators=(",", ":"),

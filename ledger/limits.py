@@ -61,3 +61,11 @@ GROUP_COMMIT_FLUSHERS_POSTGRES: Final = 4
 
 # How many account rows verify() reads per query, to bound its memory.
 VERIFY_ACCOUNTS_PER_PAGE: Final = 1_000
+
+# The checkpoint key (TIMEBANK_CHECKPOINT_KEY), in characters: an HMAC key
+# shorter than its hash's 32 bytes would be the weak link.
+CHECKPOINT_KEY_CHARS_MIN: Final = 32
+
+# A checkpoint file read by `verify --checkpoint`, in bytes (about 150 bytes
+# per account: room for well over a hundred thousand accounts).
+CHECKPOINT_FILE_BYTES_MAX: Final = 64 * 1024 * 1024

@@ -65,6 +65,33 @@ class Account:
         return self.balance_minor - self.debits_pending_minor
 
 
+class AccountChangeKind(enum.StrEnum):
+    """Why an account's limits or closure changed (the account change log)."""
+
+    OPENED = "opened"
+    BACKFILLED = "backfilled"  # the state found when the log began (migration)
+    LIMITS = "limits"  # set_limits
+    LIMITS_OVERRIDE = "limits_override"  # moved by a reversal with override_limits
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """One link of an account's change log: the limits and closure after a change."""
+
+    account_id: UUID
+    sequence: int
+    kind: str
+    unit: Unit
+    owner: str
+    floor_minor: int | None
+    ceiling_minor: int | None
+    closed_at: datetime | None
+    transfer_id: UUID | None
+    recorded_at: datetime
+    previous_hash: str
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     account_id: UUID

@@ -16,7 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from ledger import errors
+from ledger.account_changes import append_changes
 from ledger.model import (
+    AccountChangeKind,
     Chain,
     ExpirePending,
     NewPending,
@@ -31,6 +33,7 @@ from ledger.planning import Known, Outcome, Plan, Resolution
 from ledger.rows import (
     ACCOUNT_COLUMNS,
     TRANSFER_COLUMNS,
+    AccountState,
     account_state,
     transfer_from_row,
     transfer_values,
@@ -58,11 +61,12 @@ def groups_of(items: Sequence[Operation | Chain]) -> list[Group]:
 async def write_groups(connection: Connection, groups: list[Group], now: datetime) -> list[Outcome]:
     """Plan and write every group inside the caller's transaction."""
     known = await _load(connection, groups)
+    existing_tallies = frozenset(known.reversed_minor)  # planning adds to this dict
     # Entries of one account must never go back in time.
     latest = max((account.updated_at for account in known.accounts.values()), default=now)
     plan = Plan(known=known, now=max(now, latest), requested_at=now)
     outcomes = [plan.apply_group(operations, chain_id) for operations, chain_id in groups]
-    await _write(connection, plan)
+    await _write(connection, plan, existing_tallies)
     return outcomes
 
 
@@ -246,7 +250,7 @@ def _account_values(plan: Plan) -> list[list[Any]]:
     ]
 
 
-async def _write(connection: Connection, plan: Plan) -> None:
+async def _write(connection: Connection, plan: Plan, existing_tallies: frozenset[UUID]) -> None:
     if plan.new_transfers:
         # Rows are written in plan order, so a pending transfer precedes its
         # post in the same write and the reference trigger sees it.
@@ -255,8 +259,29 @@ async def _write(connection: Connection, plan: Plan) -> None:
             await _write_postgres(connection, transfers, _entry_values(plan), _account_values(plan))
         else:
             await _write_sqlite(connection, transfers, _entry_values(plan), _account_values(plan))
-    await _upsert_tallies(connection, plan)
+    await _add_to_tallies(connection, plan, existing_tallies)
     await _insert_failures(connection, plan)
+    await append_changes(connection, _limit_overrides(plan), plan.now)
+
+
+def _limit_overrides(plan: Plan) -> list[tuple[AccountState, AccountChangeKind, UUID | None]]:
+    """Accounts whose floor or ceiling a reversal with override_limits moved."""
+    changes: list[tuple[AccountState, AccountChangeKind, UUID | None]] = []
+    for account in sorted(plan.changed_accounts.values(), key=lambda state: state.id):
+        before = plan.known.accounts[account.id]
+        if (account.floor_minor, account.ceiling_minor) == (
+            before.floor_minor,
+            before.ceiling_minor,
+        ):
+            continue
+        overriding = [
+            transfer.id
+            for transfer in plan.new_transfers
+            if transfer.override_limits
+            and account.id in (transfer.debit_account_id, transfer.credit_account_id)
+        ]
+        changes.append((account, AccountChangeKind.LIMITS_OVERRIDE, overriding[-1]))
+    return changes
 
 
 def _columns(rows: list[list[Any]], width: int) -> list[list[Any]]:
@@ -328,15 +353,26 @@ async def _write_sqlite(
     )
 
 
-async def _upsert_tallies(connection: Connection, plan: Plan) -> None:
-    rows = [
-        (transfer_id, original, added) for transfer_id, (original, added) in plan.tallies.items()
-    ]
+async def _add_to_tallies(connection: Connection, plan: Plan, existing: frozenset[UUID]) -> None:
+    """Raise existing tallies, insert new ones.
+
+    Two plain statements, not an upsert: on SQLite the tally's no-replace
+    trigger (BEFORE INSERT) fires for an upsert that would end as an update.
+    """
+    tallies = sorted(plan.tallies.items())
+    await connection.execute_many(
+        "UPDATE ledger_reversal_tally SET reversed_minor = reversed_minor + $2 "
+        "WHERE transfer_id = $1",
+        [(transfer_id, added) for transfer_id, (_, added) in tallies if transfer_id in existing],
+    )
     await connection.execute_many(
         "INSERT INTO ledger_reversal_tally (transfer_id, original_minor, reversed_minor) "
-        "VALUES ($1, $2, $3) ON CONFLICT (transfer_id) DO UPDATE "
-        "SET reversed_minor = ledger_reversal_tally.reversed_minor + excluded.reversed_minor",
-        rows,
+        "VALUES ($1, $2, $3)",
+        [
+            (transfer_id, original, added)
+            for transfer_id, (original, added) in tallies
+            if transfer_id not in existing
+        ],
     )
 
 

@@ -146,6 +146,43 @@ async def read_connection(engine: Engine[Any]) -> AsyncIterator[Connection]:
         await raw.close()
 
 
+@contextlib.asynccontextmanager
+async def snapshot_connection(engine: Engine[Any]) -> AsyncIterator[Connection]:
+    """A connection whose every read sees one consistent snapshot of the database.
+
+    verify() compares account rows with entries read by other statements; at
+    READ COMMITTED, or on SQLite across autocommit reads, a transfer committed
+    between two of them reads as a discrepancy. PostgreSQL: REPEATABLE READ READ
+    ONLY. SQLite (WAL): one read transaction on one connection, whose snapshot
+    starts at its first read. Inside a caller's transaction, that one is used.
+    """
+    dialect = dialect_of(engine)
+    if engine.current_transaction.get() is not None:
+        async with read_connection(engine) as joined:
+            yield joined
+        return
+    if isinstance(engine, PostgresEngine):
+        async with contextlib.AsyncExitStack() as stack:
+            if engine.pool is not None:
+                raw = await stack.enter_async_context(engine.pool.acquire())
+            else:
+                raw = await engine.get_new_connection()
+                stack.push_async_callback(raw.close)
+            async with raw.transaction(isolation="repeatable_read", readonly=True):
+                yield Connection(raw, dialect)
+        return
+    assert isinstance(engine, SQLiteEngine)  # noqa: S101 - dialect_of checked it
+    raw = await engine.get_connection()
+    try:
+        await raw.execute("BEGIN DEFERRED")
+        try:
+            yield Connection(raw, dialect)
+        finally:
+            await raw.execute("ROLLBACK")  # read only: nothing to keep
+    finally:
+        await raw.close()
+
+
 def is_transient(error: BaseException) -> bool:
     """Errors after which running the whole write again is safe and may succeed."""
     if isinstance(
@@ -168,6 +205,7 @@ def is_transient(error: BaseException) -> bool:
                 "UNIQUE constraint failed: ledger_transfer.id",
                 "UNIQUE constraint failed: ledger_failure.transfer_id",
                 "REPLACE on ledger_transfer refused",  # the no-replace trigger fires first
+                "REPLACE on ledger_failure refused",
             )
         )
     return False

@@ -56,12 +56,30 @@ def check_code(code: str) -> None:
         raise errors.CodeInvalid(code=str(code)[:CODE_CHARS_MAX], max_chars=CODE_CHARS_MAX)
 
 
-def check_memo(memo: str) -> None:
+def check_text(value: object, *, field: str) -> None:
+    """Refuse text no engine can store alike: NUL (PostgreSQL refuses it in TEXT,
+    SQLite keeps it) and anything UTF-8 cannot encode (lone surrogates, which
+    would fail in hashing mid-write). Runs before the length checks."""
+    if not isinstance(value, str):
+        return  # the field's own check names the wrong type
+    valid = "\x00" not in value
+    if valid:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            valid = False
+    if not valid:
+        raise errors.TextInvalid(field=field)
+
+
+def check_memo(memo: str, *, field: str = "memo") -> None:
+    check_text(memo, field=field)
     if not isinstance(memo, str) or len(memo) > MEMO_CHARS_MAX:
         raise errors.MemoTooLong(max_chars=MEMO_CHARS_MAX)
 
 
 def check_actor(actor: str) -> None:
+    check_text(actor, field="actor")
     if not isinstance(actor, str) or not actor.strip() or len(actor) > ACTOR_CHARS_MAX:
         raise errors.ActorInvalid(max_chars=ACTOR_CHARS_MAX)
 
@@ -100,7 +118,7 @@ def check_operation(operation: Operation) -> None:
         check_instant(operation.effective_at)
     elif not isinstance(operation, VoidPending | ExpirePending):
         raise TypeError(f"not a ledger operation: {type(operation).__name__}")
-    check_memo(_memo_of(operation))
+    check_memo(_memo_of(operation), field="reason" if isinstance(operation, Reverse) else "memo")
     check_actor(operation.actor)
 
 

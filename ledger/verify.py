@@ -5,13 +5,18 @@ Checks, in this order (ledger.md guarantee 11):
    hash equal to the chain so far, each hash recomputed from the entry and its
    transfer, each counter recomputed from the transfer's effect, each running
    balance, each recorded_at equal to its transfer's;
-2. each account row against its last entry (counters, version, head hash);
+2. each account row against its last entry (counters, version, head hash),
+   and each account's change log (ledger/account_changes.py): sequence 1..n,
+   chained and recomputed hashes, the first link an opening or backfill, and
+   its last state equal to the row's floor, ceiling and closed_at;
 3. every transfer has exactly one entry on each of its two accounts;
 4. every reversal tally equals the sum of that transfer's reversals;
 5. per unit, posted debits equal posted credits and pending debits equal
    pending credits (zero sum).
 Memory stays bounded: accounts are read a page at a time and each account's
-entries are streamed in order.
+entries are streamed in order. The caller gives a connection holding one
+snapshot (transactions.snapshot_connection), so live writes read as nothing
+or as whole transfers, never as half of one.
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from ledger.hashing import entry_hash, genesis_hash
+from ledger.account_changes import change_from_row, fetch_changes
+from ledger.hashing import (
+    account_change_genesis,
+    account_change_hash,
+    entry_hash,
+    genesis_hash,
+)
 from ledger.limits import VERIFY_ACCOUNTS_PER_PAGE
-from ledger.model import Transfer, TransferKind
+from ledger.model import AccountChange, AccountChangeKind, Transfer, TransferKind
 from ledger.rows import ACCOUNT_COLUMNS, TRANSFER_COLUMNS, AccountState, account_state
 from ledger.rows import transfer_from_row as _transfer_from_row
 from ledger.sql import Connection, Row, as_datetime, as_uuid
@@ -54,6 +65,7 @@ class Discrepancy:
 class VerifyReport:
     accounts_checked: int = 0
     entries_checked: int = 0
+    account_changes_checked: int = 0
     transfers_checked: int = 0
     units_checked: list[str] = field(default_factory=list)
     discrepancy: Discrepancy | None = None
@@ -65,7 +77,8 @@ class VerifyReport:
     def summary(self) -> str:
         counts = (
             f"{self.accounts_checked} accounts, {self.entries_checked} entries, "
-            f"{self.transfers_checked} transfers, units {', '.join(self.units_checked) or '-'}"
+            f"{self.transfers_checked} transfers, {self.account_changes_checked} account changes, "
+            f"units {', '.join(self.units_checked) or '-'}"
         )
         if self.discrepancy is None:
             return f"ledger verified: {counts}; no discrepancy"
@@ -100,6 +113,7 @@ async def _verify_accounts(connection: Connection, report: VerifyReport) -> None
         for row in rows:
             account = account_state(row)
             report.entries_checked += await _verify_account(connection, account)
+            report.account_changes_checked += await _verify_account_changes(connection, account)
             report.accounts_checked += 1
             after = account.id
         if len(rows) < VERIFY_ACCOUNTS_PER_PAGE:
@@ -207,6 +221,54 @@ def _verify_account_row(
         raise fail("account_version", f"row has {account.version}, entries give {version}")
     if account.head_hash != chain_hash:
         raise fail("account_head_hash", "the row's head hash is not the last entry's hash")
+
+
+_CHANGES_PER_QUERY = 1_000
+_FIRST_CHANGE_KINDS = frozenset({AccountChangeKind.OPENED, AccountChangeKind.BACKFILLED})
+
+
+async def _verify_account_changes(connection: Connection, account: AccountState) -> int:
+    chain_hash = account_change_genesis(account.id, account.unit)
+    sequence = 0
+    last: AccountChange | None = None
+    while True:
+        rows = await fetch_changes(connection, account.id, after=sequence, limit=_CHANGES_PER_QUERY)
+        for row in rows:
+            sequence += 1
+            change, stored_hash = change_from_row(row, account.unit, account.owner)
+            _verify_change(account, change, stored_hash, sequence, chain_hash)
+            chain_hash, last = stored_hash, change
+        if len(rows) < _CHANGES_PER_QUERY:
+            break
+    if last is None:
+        raise _Found(Discrepancy("account_changes", "the account has no change log", account.id))
+    row_state = (account.floor_minor, account.ceiling_minor, account.closed_at)
+    logged = (last.floor_minor, last.ceiling_minor, last.closed_at)
+    if row_state != logged:
+        raise _Found(
+            Discrepancy(
+                "account_limits",
+                f"row has floor, ceiling, closed_at {row_state}, the change log gives {logged}",
+                account.id,
+            )
+        )
+    return sequence
+
+
+def _verify_change(
+    account: AccountState, change: AccountChange, stored_hash: str, sequence: int, chain_hash: str
+) -> None:
+    def fail(detail: str) -> _Found:
+        return _Found(Discrepancy("account_changes", f"change {sequence}: {detail}", account.id))
+
+    if change.sequence != sequence:
+        raise fail(f"expected sequence {sequence}, found {change.sequence}")
+    if (sequence == 1) != (change.kind in _FIRST_CHANGE_KINDS):
+        raise fail(f"kind {change.kind} out of place")
+    if change.previous_hash != chain_hash:
+        raise fail("previous_hash does not match the log so far")
+    if account_change_hash(change) != stored_hash:
+        raise fail("the change, or the account's unit or owner, was altered after it was written")
 
 
 async def _verify_transfers(connection: Connection, report: VerifyReport) -> None:

@@ -40,13 +40,14 @@ from service.http.health import HealthController
 from service.http.json_bodies import json_bodies_only
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
-from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME
+from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
 from service.mail.controllers import ROUTERS as MAIL_ROUTERS
 from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
 from service.mail.worker import mail_worker_lifespan
 from service.members import passwords
+from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
@@ -63,7 +64,6 @@ from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
 from service.web.kit import WAITING_COUNTERS_STATE, app_exception_handlers
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576
 VERSION = "0.1.0"
 
 logger = logging.getLogger("timebank.app")
@@ -103,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
             *EXPORT_PAGES,
             *MEMBER_ROUTERS,
             *MEMBER_PAGES,
+            *COMMUNITY_PAGES,
             *EXCHANGE_ROUTERS,
             TransferController,
             *LISTING_ROUTERS,

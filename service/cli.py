@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
 
-from ledger import Ledger, VerifyReport
+from ledger import CheckpointInvalid, CheckpointKeyInvalid, Ledger
+from ledger.checkpoint import checkpoint_key, load_checkpoint, save_checkpoint
 from service import database
 from service.app import VERSION
 from service.demo import commands as members_cli
@@ -18,6 +22,7 @@ SERVE_HOST_DEFAULT = "127.0.0.1"
 SERVE_PORT_DEFAULT = 8000
 SERVE_WORKERS_DEFAULT = 1
 LEDGER_VERIFY_FAILED_EXIT = 3  # distinct from 1 (crash) and 2 (usage error)
+T = TypeVar("T")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,20 +62,42 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _run_ledger_verify(settings: Settings) -> VerifyReport:
+async def _with_ledger(settings: Settings, use: Callable[[Ledger], Awaitable[T]]) -> T:
     engine = database.engine_from_url(settings.database_url)
     await database.prepare(engine)
     try:
-        return await Ledger(engine).verify()
+        return await use(Ledger(engine))
     finally:
         await database.release(engine)
 
 
-def _ledger_verify(_args: argparse.Namespace, settings: Settings) -> int:
+def _ledger_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every hash chain, running balance, account row and zero sum."""
-    report = asyncio.run(_run_ledger_verify(settings))
+    try:
+        key = checkpoint_key(os.environ) if args.checkpoint else b""
+        signed = load_checkpoint(Path(args.checkpoint), key) if args.checkpoint else None
+    except (CheckpointKeyInvalid, CheckpointInvalid) as error:
+        print(error, file=sys.stderr)
+        return 2 if isinstance(error, CheckpointKeyInvalid) else LEDGER_VERIFY_FAILED_EXIT
+    report = asyncio.run(_with_ledger(settings, lambda ledger: ledger.verify(checkpoint=signed)))
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else LEDGER_VERIFY_FAILED_EXIT
+
+
+def _ledger_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    """Verify, then sign every chain head into a file kept outside the database."""
+    try:
+        key = checkpoint_key(os.environ)
+    except CheckpointKeyInvalid as error:
+        print(error, file=sys.stderr)
+        return 2
+    report, checkpoint = asyncio.run(_with_ledger(settings, lambda ledger: ledger.checkpoint()))
+    if checkpoint is None:
+        print(report.summary(), file=sys.stderr)
+        return LEDGER_VERIFY_FAILED_EXIT
+    save_checkpoint(Path(args.out), checkpoint, key)
+    print(f"checkpoint of {checkpoint.entries} entries written to {args.out}")
+    return 0
 
 
 def _version(_args: argparse.Namespace, _settings: Settings) -> int:
@@ -102,7 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify = ledger_commands.add_parser(
         "verify", help="recompute every hash chain and balance; exit 3 on a discrepancy"
     )
+    verify.add_argument(
+        "--checkpoint", help="also prove nothing this signed checkpoint saw changed"
+    )
     verify.set_defaults(handler=_ledger_verify)
+    checkpoint = ledger_commands.add_parser(
+        "checkpoint", help="verify, then sign every chain head (key: TIMEBANK_CHECKPOINT_KEY)"
+    )
+    checkpoint.add_argument("--out", required=True, help="file to write, kept outside the database")
+    checkpoint.set_defaults(handler=_ledger_checkpoint)
 
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(handler=_version)

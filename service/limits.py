@@ -117,6 +117,8 @@ STRIPE_NETWORK_RETRIES: Final = 2  # safe: every creating call carries an idempo
 STRIPE_ID_CHARS_MAX: Final = 255  # Stripe documents ids of up to 255 characters
 DONATION_REPORT_ROWS_MAX: Final = 2000  # community-months on the admin page and in its CSV
 UNMATCHED_EVENTS_SHOWN_MAX: Final = 100
+# Refunds and chargebacks for one payment that arrived before it; Stripe sends a handful.
+WAITING_EVENTS_REPLAYED_MAX: Final = 50
 
 # Council reports.
 REPORT_MONTHS_DEFAULT: Final = 12  # the period a report covers when none is asked for
@@ -127,3 +129,15 @@ REPORT_WARDS_SHOWN_MAX: Final = 30  # larger wards beyond these are shown togeth
 # Transfers and exchanges
 GIFT_MINUTES_MAX = 6000  # 100 hours: far above any real gift, a guard against typos
 MEMO_CHARS_MAX = 200  # a gift's message, and an exchange's description copied into the ledger memo
+
+# Request bodies and Idempotency-Key (service/http/idempotency.py)
+REQUEST_BODY_SIZE_MAX_BYTES = 1_048_576  # 1 MiB: far above any real form or JSON body
+IDEMPOTENCY_KEY_CHARS_MAX = 255
+# A duplicate that arrives while the first request still runs waits this long for its
+# answer before it is told to retry (409 idempotency_key_in_progress).
+IDEMPOTENCY_WAIT_SECONDS = 10.0
+IDEMPOTENCY_POLL_SECONDS = 0.05
+# A reservation this old belongs to a request that died (a crash between its commit and
+# storing its answer): a retry may take it over; derived ledger ids keep that safe.
+IDEMPOTENCY_RESERVATION_STALE_SECONDS = 60
+IDEMPOTENCY_RETRY_AFTER_SECONDS = 1

@@ -195,7 +195,6 @@ _LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
     "transfer_not_found": (404, "not_found"),
     "pending_not_found": (404, "not_found"),
     "reversal_target_not_found": (404, "not_found"),
-    "ledger_integrity": (500, "internal_error"),
 }
 
 

@@ -19,9 +19,17 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 
-from ledger import Account, Ledger, LedgerError, TrialBalance, Unit, VerifyReport, run_write
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from ledger import (
+    Account,
+    Ledger,
+    LedgerError,
+    TrialBalance,
+    Unit,
+    VerifyReport,
+    WriteTransaction,
+    run_write,
+)
+from service import clock
 from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
@@ -466,7 +474,7 @@ async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> Non
 
 async def _end_credentials(member_id: uuid.UUID) -> tuple[int, int]:
     """End every web session and revoke every API token; returns how many of each."""
-    now = utc_now()
+    now = clock.utc_now()
     sessions = (
         await WebSession.update({WebSession.ended_at: now})
         .where((WebSession.member == member_id) & WebSession.ended_at.is_null())

@@ -26,8 +26,7 @@ import msgspec
 from piccolo.engine.base import Engine
 
 from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transaction
-from service import database
-from service.clock import utc_now
+from service import clock, database
 from service.demo.disputes import load_dispute_demo
 from service.demo.market import load_market_demo
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
@@ -356,7 +355,7 @@ class _DemoRun:
         # services.area_create needs a signed-in admin, and the first admin needs
         # a community in an area: the command line writes the first area itself,
         # as admin_bootstrap does, with the same audit line area_create writes.
-        area = Area(id=uuid.uuid4(), name=name, slug=slug, created_at=utc_now())
+        area = Area(id=uuid.uuid4(), name=name, slug=slug, created_at=clock.utc_now())
         async with write_transaction(self.engine):
             await Area.insert(area).run()
             await audit_record(

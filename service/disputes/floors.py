@@ -14,8 +14,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, run_write
-from ledger.transactions import WriteTransaction
+from ledger import Ledger, LedgerError, WriteTransaction, run_write
 from service.disputes.tables import DisputeCorrection
 from service.members.audit import audit_record
 from service.members.tables import AuditEntry

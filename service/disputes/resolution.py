@@ -10,9 +10,8 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Reverse, run_write
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from ledger import Ledger, LedgerError, Reverse, WriteTransaction, run_write
+from service import clock
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.selectors import (
     DisputeView,
@@ -163,7 +162,7 @@ async def dispute_resolve(
     plans = tuple(recipient_outcomes(data, view))
 
     async def work(transaction: WriteTransaction) -> None:
-        now = utc_now()
+        now = clock.utc_now()
         if not await claim_dispute(dispute_id, data.outcome, note, actor, now):
             raise _dispute_state("This dispute has already been resolved.")
         agreed_floor, below = await limit_check(ledger, view, plans)

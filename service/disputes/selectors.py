@@ -10,7 +10,7 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
-from service.clock import utc_now
+from service import clock
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.exchanges.panels import DisputePanel
 from service.exchanges.selectors import ExchangeView, exchange_get, exchange_party_filter
@@ -227,7 +227,7 @@ async def disputes_of(*, actor: Principal, limit: int = PAGE_SIZE_MAX) -> list[Q
 
 async def dispute_notices_of(*, actor: Principal, now: datetime | None = None) -> list[QueueItem]:
     """Disputes to show on the dashboard: open ones, and outcomes of the last few weeks."""
-    since = (now or utc_now()) - timedelta(days=DISPUTE_OUTCOME_NOTICE_DAYS)
+    since = (now or clock.utc_now()) - timedelta(days=DISPUTE_OUTCOME_NOTICE_DAYS)
     return [
         item
         for item in await disputes_of(actor=actor)
@@ -320,5 +320,7 @@ async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel
     """What the exchange page shows: the dispute, or whether the viewer may still open one."""
     dispute = await dispute_of_exchange(actor=actor, exchange_id=view.exchange.id)
     closes_at = await dispute_window_closes_at(view) if dispute is None else None
-    can_open = actor.member_id in view.parties and closes_at is not None and utc_now() <= closes_at
+    can_open = (
+        actor.member_id in view.parties and closes_at is not None and clock.utc_now() <= closes_at
+    )
     return DisputePanel(dispute=dispute, can_open=can_open, closes_at=closes_at)

@@ -29,9 +29,8 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import run_write
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from ledger import WriteTransaction, run_write
+from service import clock
 from service.disputes.selectors import (
     dispute_window_closes_at,
     exchange_parties,
@@ -98,7 +97,7 @@ async def dispute_open(
             detail=f"This exchange is {view.status}: only completed exchanges can be disputed.",
             extra={"status": view.status},
         )
-    now = utc_now()
+    now = clock.utc_now()
     closes_at = await dispute_window_closes_at(view)
     if closes_at is None or now > closes_at:
         raise Problem(
@@ -173,7 +172,7 @@ async def dispute_add_statement(
                 dispute=dispute_id,
                 author=actor.member_id,
                 body=text,
-                at=utc_now(),
+                at=clock.utc_now(),
             )
         ).run()
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import run_write
-from ledger.transactions import WriteTransaction
+from ledger import WriteTransaction, run_write
 from service.donations.gateway import CheckoutRequest, StripeGateway, StripeUnavailableError
 from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.donations.tables import DonationCheckout, GiftAidDeclaration

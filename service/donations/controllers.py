@@ -8,21 +8,21 @@ credential) and is excluded from the JSON-body guard.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from service.donations import checkout as checkout_service
-from service.donations import events
+from service.donations import events, processing
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
-from service.donations.schemas import CheckoutIn, CheckoutOut, WebhookOut
+from service.donations.schemas import CheckoutIn, CheckoutOut, ReprocessOut, WebhookOut
 from service.http.client import client_address
-from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
+from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.http.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
 from service.http.ratelimit import enforce
-from service.limits import DONATION_CHECKOUTS_PER_ADDRESS
+from service.limits import DONATION_CHECKOUTS_PER_ADDRESS, STRIPE_ID_CHARS_MAX
 
 SIGNATURE_HEADER = "stripe-signature"
 # The app's JSON-body guard must leave the webhook's body alone (see module doc).
@@ -86,10 +86,41 @@ class StripeWebhookController(Controller):
         event = events.verified_event(
             payload, request.headers.get(SIGNATURE_HEADER), settings.stripe.webhook_secret
         )
-        handled = await events.event_handle(
+        handled = await processing.event_handle(
             engine=engine, ledger=ledger, gateway=gateway, event=event
         )
         return WebhookOut(received=True, duplicate=handled.duplicate, outcome=handled.outcome)
 
 
-ROUTERS = [DonationController, StripeWebhookController]
+StripeEventId = Annotated[str, PathParameter(min_length=1, max_length=STRIPE_ID_CHARS_MAX)]
+
+
+class AdminDonationController(Controller):
+    path = "/api/v1/admin/donations"
+    tags = ("admin", "donations")
+    dependencies = GATEWAY_DEPENDENCIES
+
+    @post("/events/{event_id:str}/reprocess", status_code=200)
+    async def reprocess(
+        self,
+        *,
+        member: CurrentMember,
+        event_id: StripeEventId,
+        engine: EngineDep,
+        ledger: LedgerDep,
+        gateway: GatewayDep,
+    ) -> ReprocessOut:
+        """Replay a Stripe event that matched nothing or waits for its payment (admins only).
+
+        409 `event_already_resolved` if it was applied already; 409 `event_not_kept`
+        for events recorded before they were kept for replay.
+        """
+        done = await processing.event_reprocess(
+            engine=engine, ledger=ledger, gateway=gateway, actor=member, event_id=event_id
+        )
+        return ReprocessOut(
+            event_id=done.event_id, outcome=done.outcome, detail=done.detail, resolved=done.resolved
+        )
+
+
+ROUTERS = [DonationController, StripeWebhookController, AdminDonationController]

@@ -7,9 +7,12 @@ accounts, never an HOUR account:
 - Stripe's fee:     fees -> Stripe clearing         (code `stripe_fee`)
 - a refund:         a reversal of the gift's transfer, donations -> Stripe clearing
                     (code `refund`), for the newly refunded part only.
+- a chargeback:     donations -> Stripe clearing (code `chargeback`), and its reversal
+                    (code `chargeback_won`) when the dispute is won (disputes.py).
 
 So the clearing account's balance is minus what Stripe holds for the community,
-donations is the gross given (less refunds), and fees is minus the fees paid.
+donations is the gross given (less refunds and chargebacks), and fees is minus the
+fees paid.
 
 Exactly once: the event row (keyed by Stripe's event id) and every ledger
 posting for it are written in ONE transaction, and each ledger transfer id is
@@ -17,7 +20,7 @@ derived from the Stripe object it stands for (the session, the invoice, the
 refunded total). The same event delivered twice, even at the same moment, or
 two different events about the same payment, therefore move money once: the
 loser of a race hits the event's primary key or the transfer's id, is retried,
-and finds the work done.
+and finds the work done. Recording and replaying events: processing.py.
 """
 
 from __future__ import annotations
@@ -31,13 +34,12 @@ from typing import Any
 
 import msgspec
 import stripe
-from piccolo.engine.base import Engine
 
-from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, run_write
-from ledger.transactions import WriteTransaction
+from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit
+from service.database import is_postgres
 from service.donations import stripe_objects as so
 from service.donations.gateway import CURRENCY, StripeGateway, fee_of_balance_transaction
-from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
+from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund
 from service.limits import STRIPE_WEBHOOK_TOLERANCE_SECONDS
 from service.members.tables import Community
 from service.problems import Problem
@@ -54,6 +56,8 @@ SESSION_PAID_EVENTS = frozenset(
     {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 )
 CHARGE_FEE_EVENTS = frozenset({"charge.succeeded", "charge.updated"})
+# Events kept to be replayed: matched nothing yet, or wait for their payment to arrive.
+UNRESOLVED_OUTCOMES = frozenset({"unmatched", "waiting"})
 
 
 # Ledger ids, derived from Stripe's objects ----------------------------------------------
@@ -137,6 +141,12 @@ class Result:
     detail: str = ""
     community_id: uuid.UUID | None = None
     amount_pence: int | None = None
+    waiting_for: str | None = None  # the payment intent a `waiting` event needs first
+
+    @property
+    def resolved(self) -> bool:
+        """Whether nothing is left to do for the event (it need not be kept to replay)."""
+        return self.outcome not in UNRESOLVED_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +155,17 @@ class Handled:
     duplicate: bool
 
 
-def _unmatched(detail: str) -> Result:
+def unmatched(detail: str) -> Result:
     return Result(outcome="unmatched", detail=detail)
 
 
-def _ignored(detail: str = "This kind of event changes nothing here.") -> Result:
+def ignored(detail: str = "This kind of event changes nothing here.") -> Result:
     return Result(outcome="ignored", detail=detail)
+
+
+# Called once a payment is recorded, inside the same transaction, with its payment intent:
+# replays the events that waited for it and says what it did.
+AfterPayment = Callable[[str], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,52 +173,13 @@ class Context:
     ledger: Ledger
     event: StripeEventIn
     fee_pence: int | None  # Stripe's fee on the payment, looked up before the transaction
+    after_payment: AfterPayment | None = None
 
 
 Handler = Callable[[Context], Awaitable[Result]]
 
 
-async def event_handle(
-    *, engine: Engine[Any], ledger: Ledger, gateway: StripeGateway | None, event: StripeEventIn
-) -> Handled:
-    """Record `event` once and post what it means; a repeat is acknowledged and ignored."""
-    if await _recorded(event.id):
-        return Handled(outcome="duplicate", duplicate=True)
-    # The one network call happens before the transaction, so no lock waits on Stripe.
-    fee_pence = await _fee_hint(gateway, event)
-    handler = HANDLERS.get(event.type)
-    context = Context(ledger=ledger, event=event, fee_pence=fee_pence)
-
-    async def write(_: WriteTransaction) -> Handled:
-        if await _recorded(event.id):
-            return Handled(outcome="duplicate", duplicate=True)
-        result = await handler(context) if handler else _ignored()
-        await StripeEvent.insert(
-            StripeEvent(
-                id=event.id,
-                type=event.type,
-                object_id=event.object_id,
-                outcome=result.outcome,
-                community=result.community_id,
-                amount_pence=result.amount_pence,
-                detail=result.detail[:DETAIL_CHARS_MAX],
-                received_at=datetime.now(UTC),
-            )
-        ).run()
-        return Handled(outcome=result.outcome, duplicate=False)
-
-    handled = await run_write(engine, write)
-    if handled.outcome == "unmatched":
-        logger.warning("Stripe event %s (%s) matched nothing", event.id, event.type)
-    return handled
-
-
-async def _recorded(event_id: str) -> bool:
-    found: bool = await StripeEvent.exists().where(StripeEvent.id == event_id).run()
-    return found
-
-
-async def _fee_hint(gateway: StripeGateway | None, event: StripeEventIn) -> int | None:
+async def fee_hint(gateway: StripeGateway | None, event: StripeEventIn) -> int | None:
     if gateway is None:
         return None
     if event.type in CHARGE_FEE_EVENTS:
@@ -211,7 +187,7 @@ async def _fee_hint(gateway: StripeGateway | None, event: StripeEventIn) -> int 
         if expanded is not None:
             return fee_of_balance_transaction(expanded)
         balance_transaction_id = so.text(event.object, "balance_transaction")
-        if balance_transaction_id and await _fee_unknown(_payment_intent_of_charge(event.object)):
+        if balance_transaction_id and await _fee_unknown(payment_intent_of_charge(event.object)):
             return await gateway.fee_of_balance_transaction_id(balance_transaction_id)
         return None
     payment_intent_id = None
@@ -227,7 +203,7 @@ async def _fee_hint(gateway: StripeGateway | None, event: StripeEventIn) -> int 
 async def _fee_unknown(payment_intent_id: str | None) -> bool:
     if payment_intent_id is None:
         return False
-    payment = await _payment_by(payment_intent_id=payment_intent_id)
+    payment = await payment_by(payment_intent_id=payment_intent_id)
     return payment is not None and payment.fee_pence is None
 
 
@@ -238,9 +214,9 @@ async def _session_paid(context: Context) -> Result:
     session = context.event.object
     checkout = await _checkout_of_session(session)
     if checkout is None:
-        return _unmatched("No checkout of ours opened this Checkout Session.")
+        return unmatched("No checkout of ours opened this Checkout Session.")
     if so.text(session, "currency") != CURRENCY:
-        return _unmatched("The session is not in pounds sterling.")
+        return unmatched("The session is not in pounds sterling.")
     if checkout.recurring:
         # Monthly gifts are posted from each paid invoice; the session links the subscription.
         return await _link_subscription(checkout, so.ref(session, "subscription"))
@@ -266,9 +242,9 @@ async def _invoice_paid(context: Context) -> Result:
     )
     checkout = await _checkout_of_invoice(invoice, subscription_id)
     if checkout is None:
-        return _unmatched("No monthly gift of ours has this subscription.")
+        return unmatched("No monthly gift of ours has this subscription.")
     if so.text(invoice, "currency") != CURRENCY:
-        return _unmatched("The invoice is not in pounds sterling.")
+        return unmatched("The invoice is not in pounds sterling.")
     linked: str | None = checkout.subscription_id  # Piccolo types a nullable column as str
     if linked is None and subscription_id is not None:
         await _link_subscription(checkout, subscription_id)
@@ -283,19 +259,57 @@ async def _invoice_paid(context: Context) -> Result:
 
 async def _charge_refunded(context: Context) -> Result:
     charge = context.event.object
-    payment = await _payment_of_charge(charge)
-    if payment is None:
-        return _unmatched("No gift recorded here was paid by this charge.")
+    payment = await payment_or_wait(charge, what="refund")
+    if isinstance(payment, Result):
+        return payment
     refunded_total = so.whole(charge, "amount_refunded")
     if so.text(charge, "currency") != CURRENCY or refunded_total is None or refunded_total < 0:
-        return _unmatched("The refund is not in pounds sterling, or has no amount.")
+        return unmatched("The refund is not in pounds sterling, or has no amount.")
     return await _record_refund(context, payment, refunded_total)
 
 
+async def payment_or_wait(
+    stripe_object: Mapping[str, Any], *, what: str
+) -> DonationPayment | Result:
+    """The gift a charge or dispute belongs to; if it is not recorded yet, a `waiting` result.
+
+    Stripe does not promise order: a refund may arrive before the payment it gives
+    back. Such an event is kept and replayed once its payment is recorded
+    (processing.py). Both sides take the payment intent's lock first, so the
+    payment either is seen here or sees this event waiting.
+    """
+    payment_intent_id = payment_intent_of_charge(stripe_object)
+    if payment_intent_id is None:
+        payment = await payment_of_charge(stripe_object)
+        return payment or unmatched(f"No gift recorded here was paid by this {what}'s charge.")
+    await lock_payment_intent(payment_intent_id)
+    payment = await payment_of_charge(stripe_object)
+    if payment is not None:
+        return payment
+    return Result(
+        outcome="waiting",
+        detail=f"No gift recorded here for this payment yet: the {what} is applied when it is.",
+        waiting_for=payment_intent_id,
+    )
+
+
+async def lock_payment_intent(payment_intent_id: str) -> None:
+    """Serialise, on PostgreSQL, every write about one payment intent until commit.
+
+    At READ COMMITTED a payment and a refund racing each other could each miss the
+    other's uncommitted row, leaving the refund waiting for a payment that has
+    arrived. SQLite has one writer at a time already.
+    """
+    if is_postgres(DonationPayment._meta.db):  # noqa: SLF001 - the engine the tables are bound to
+        await DonationPayment.raw(
+            "SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", payment_intent_id
+        ).run()
+
+
 async def _charge_fee(context: Context) -> Result:
-    payment = await _payment_of_charge(context.event.object)
+    payment = await payment_of_charge(context.event.object)
     if payment is None:
-        return _ignored("No gift recorded here for this charge yet; its fee comes with the gift.")
+        return ignored("No gift recorded here for this charge yet; its fee comes with the gift.")
     known: int | None = payment.fee_pence  # Piccolo types a nullable column as int
     if known is not None or context.fee_pence is None:
         return Result(outcome="no_change", community_id=payment.community)
@@ -313,7 +327,7 @@ async def _subscription_deleted(context: Context) -> Result:
         else None
     )
     if checkout is None:
-        return _ignored("No monthly gift of ours has this subscription.")
+        return ignored("No monthly gift of ours has this subscription.")
     await (
         DonationCheckout.update({DonationCheckout.subscription_ended_at: context.event.created_at})
         .where(
@@ -358,11 +372,6 @@ async def money_accounts(community_id: uuid.UUID) -> MoneyAccounts:
     )
 
 
-def _refused(error: LedgerError) -> bool:
-    """A refusal to record for an admin; an integrity failure is a bug and propagates."""
-    return error.code != "ledger_integrity"
-
-
 async def _record_payment(
     context: Context,
     checkout: DonationCheckout,
@@ -371,6 +380,8 @@ async def _record_payment(
     payment_intent_id: str | None,
     amount_pence: int | None,
 ) -> Result:
+    if payment_intent_id is not None:
+        await lock_payment_intent(payment_intent_id)
     # One read for both questions: a racing twin may commit between two reads.
     known = await _payment_of_object_or_intent(stripe_object_id, payment_intent_id)
     if known is not None and known.stripe_object_id == stripe_object_id:
@@ -378,7 +389,7 @@ async def _record_payment(
             outcome="no_change", detail="Already recorded.", community_id=checkout.community
         )
     if known is not None:
-        return _unmatched("This payment is already recorded for another gift.")
+        return unmatched("This payment is already recorded for another gift.")
     if amount_pence is None or amount_pence <= 0:
         return Result(
             outcome="no_change", detail="Nothing was paid.", community_id=checkout.community
@@ -397,9 +408,7 @@ async def _record_payment(
             memo=f"Gift through Stripe ({stripe_object_id})",
         )
     except LedgerError as error:
-        if not _refused(error):
-            raise
-        return _unmatched(f"The ledger refused the gift: {error.code}.")
+        return unmatched(f"The ledger refused the gift: {error.code}.")
     paid_at = context.event.created_at
     payment = DonationPayment(
         id=payment_id,
@@ -415,13 +424,15 @@ async def _record_payment(
         paid_at=paid_at,
     )
     await DonationPayment.insert(payment).run()
-    detail = ""
+    details: list[str] = []
     if context.fee_pence is not None:
         fee = await _record_fee(context.ledger, payment, context.fee_pence)
-        detail = fee.detail
+        details.append(fee.detail)
+    if payment_intent_id is not None and context.after_payment is not None:
+        details.append(await context.after_payment(payment_intent_id))
     return Result(
         outcome="donation",
-        detail=detail,
+        detail=" ".join(part for part in details if part),
         community_id=checkout.community,
         amount_pence=amount_pence,
     )
@@ -442,8 +453,6 @@ async def _record_fee(ledger: Ledger, payment: DonationPayment, fee_pence: int) 
                 memo=f"Stripe fee ({payment.stripe_object_id})",
             )
         except LedgerError as error:
-            if not _refused(error):
-                raise
             logger.warning("the ledger refused a Stripe fee: %s", error.code)
             return Result(
                 outcome="no_change",
@@ -458,19 +467,25 @@ async def _record_fee(ledger: Ledger, payment: DonationPayment, fee_pence: int) 
     return Result(outcome="fee", community_id=payment.community, amount_pence=fee_pence)
 
 
-async def _record_refund(context: Context, payment: DonationPayment, refunded_total: int) -> Result:
-    # Lock the payment row first (a no-op UPDATE takes the row lock on PostgreSQL;
-    # SQLite has one writer), then read the refunded total as it now stands.
+async def lock_payment_row(payment_id: uuid.UUID) -> DonationPayment:
+    """Lock the payment row (a no-op UPDATE takes the row lock on PostgreSQL; SQLite has
+    one writer), then read it as it now stands."""
     await (
         DonationPayment.update({DonationPayment.refunded_pence: DonationPayment.refunded_pence})
-        .where(DonationPayment.id == payment.id)
+        .where(DonationPayment.id == payment_id)
         .run()
     )
-    current = await _payment_by(payment_id=payment.id)
+    current = await payment_by(payment_id=payment_id)
     if current is None:  # pragma: no cover - locked just above
         raise RuntimeError("payment vanished")
-    # Stripe's total is never above the gift; if it ever were, we give back only what was given.
-    target = min(refunded_total, current.amount_pence)
+    return current
+
+
+async def _record_refund(context: Context, payment: DonationPayment, refunded_total: int) -> Result:
+    current = await lock_payment_row(payment.id)
+    # Stripe's total is never above the gift; if it ever were, we give back only what was
+    # given, less what a chargeback already took back.
+    target = min(refunded_total, current.amount_pence - current.charged_back_pence)
     if target <= current.refunded_pence:
         return Result(
             outcome="no_change",
@@ -489,9 +504,7 @@ async def _record_refund(context: Context, payment: DonationPayment, refunded_to
             code=REFUND_CODE,
         )
     except LedgerError as error:
-        if not _refused(error):
-            raise
-        return _unmatched(f"The ledger refused the refund: {error.code}.")
+        return unmatched(f"The ledger refused the refund: {error.code}.")
     refunded_at = context.event.created_at
     await (
         DonationPayment.update({DonationPayment.refunded_pence: target})
@@ -517,7 +530,7 @@ async def _record_refund(context: Context, payment: DonationPayment, refunded_to
 
 async def _link_subscription(checkout: DonationCheckout, subscription_id: str | None) -> Result:
     if subscription_id is None:
-        return _unmatched("The session of a monthly gift names no subscription.")
+        return unmatched("The session of a monthly gift names no subscription.")
     await (
         DonationCheckout.update({DonationCheckout.subscription_id: subscription_id})
         .where((DonationCheckout.id == checkout.id) & DonationCheckout.subscription_id.is_null())
@@ -592,14 +605,14 @@ def _payment_intent_of_invoice(invoice: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _payment_intent_of_charge(charge: Mapping[str, Any]) -> str | None:
+def payment_intent_of_charge(charge: Mapping[str, Any]) -> str | None:
     return so.ref(charge, "payment_intent")
 
 
-async def _payment_of_charge(charge: Mapping[str, Any]) -> DonationPayment | None:
-    payment_intent_id = _payment_intent_of_charge(charge)
+async def payment_of_charge(charge: Mapping[str, Any]) -> DonationPayment | None:
+    payment_intent_id = payment_intent_of_charge(charge)
     if payment_intent_id is not None:
-        payment = await _payment_by(payment_intent_id=payment_intent_id)
+        payment = await payment_by(payment_intent_id=payment_intent_id)
         if payment is not None:
             return payment
     invoice_id = so.ref(charge, "invoice")  # API versions before 2025-03-31
@@ -629,7 +642,7 @@ async def _payment_of_object_or_intent(
     return candidates[0] if candidates else None
 
 
-async def _payment_by(
+async def payment_by(
     *, payment_id: uuid.UUID | None = None, payment_intent_id: str | None = None
 ) -> DonationPayment | None:
     query = DonationPayment.objects()

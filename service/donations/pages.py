@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery, PathParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.donations import checkout as checkout_service
-from service.donations import reports
+from service.donations import processing, reports
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, GiftAidIn
-from service.formatting import money_text, month_text
+from service.formatting import PENCE_PER_POUND, money_text, month_text
 from service.http.client import client_address
-from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
 from service.http.security import CSP_HEADER, content_security_policy
 from service.limits import (
@@ -31,6 +31,7 @@ from service.limits import (
     DONATION_PENCE_MIN,
     GIFT_AID_ADDRESS_CHARS_MAX,
     GIFT_AID_NAME_CHARS_MAX,
+    STRIPE_ID_CHARS_MAX,
 )
 from service.members.tables import Community
 from service.principal import Principal, require_admin
@@ -44,13 +45,13 @@ from service.web.kit import (
     problem_status,
     render,
     schema_type,
+    see_other,
     show_problem,
     validate,
 )
 
 CHECKED = "yes"
 FREQUENCIES = (("once", "Once"), ("monthly", "Every month"))
-PENCE_PER_POUND = 100
 _POUNDS = re.compile(r"^£?(\d{1,7})(?:\.(\d{2}))?$")
 
 AMOUNT_MESSAGE = (
@@ -68,6 +69,11 @@ GIFT_AID_RULES = {
     ),
     "postcode": Rule(schema_type(GiftAidIn, "postcode"), "Enter a UK postcode, like SW1A 1AA"),
 }
+REPROCESS_NOTICES = {
+    "resolved": "The event was reprocessed and applied.",
+    "kept": "The event was reprocessed but still matches no gift; it stays in the list.",
+}
+StripeEventId = Annotated[str, PathParameter(min_length=1, max_length=STRIPE_ID_CHARS_MAX)]
 LABELS = {
     "amount": "Amount",
     "frequency": "How often",
@@ -222,27 +228,50 @@ async def _donate_page(
     )
 
 
+# The admin page's Reprocess asks Stripe for a gift's fee, as the webhook does.
+ADMIN_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **GATEWAY_DEPENDENCIES}
+
+
 class DonationAdminPages(Controller):
     path = "/admin"
     include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
+    dependencies = ADMIN_PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
     @get("/donations")
-    async def donations(self, request: Request[Any, Any, Any], viewer: Viewer) -> Template:
-        report = await reports.donation_report(actor=viewer)
-        return render(
-            "donations/admin_donations.html",
-            viewer=viewer,
-            title="Donations",
-            current="admin",
-            enabled=settings_of(request).stripe.enabled,
-            months=report.months,
-            monthly_donors=report.monthly_donors,
-            unmatched=report.unmatched,
-            money=money_text,
-            month_name=month_text,
+    async def donations(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _admin_donations_page(
+            request, viewer, notice=REPROCESS_NOTICES.get(done or "")
         )
+
+    @post("/donations/events/{event_id:str}/reprocess")
+    async def reprocess(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        event_id: StripeEventId,
+        engine: EngineDep,
+        ledger: LedgerDep,
+        gateway: GatewayDep,
+    ) -> Response[Any]:
+        try:
+            done = await processing.event_reprocess(
+                engine=engine, ledger=ledger, gateway=gateway, actor=viewer, event_id=event_id
+            )
+        except Problem as problem:
+            if problem.status_code in (401, 403):  # the error page answers these
+                raise
+            # Not found, or already applied: say so on the page, with the problem's status.
+            return await _admin_donations_page(
+                request, viewer, failure=problem.detail, status=problem.status_code
+            )
+        return see_other("/admin/donations", done="resolved" if done.resolved else "kept")
 
     @get("/donations.csv", media_type="text/csv")
     async def donations_csv(self, viewer: Viewer) -> Response[str]:
@@ -257,6 +286,32 @@ class DonationAdminPages(Controller):
                 "Cache-Control": "no-store",
             },
         )
+
+
+async def _admin_donations_page(
+    request: Request[Any, Any, Any],
+    viewer: Principal,
+    *,
+    notice: str | None = None,
+    failure: str | None = None,
+    status: int = 200,
+) -> Template:
+    report = await reports.donation_report(actor=viewer)
+    return render(
+        "donations/admin_donations.html",
+        viewer=viewer,
+        title="Donations",
+        current="admin",
+        status=status,
+        enabled=settings_of(request).stripe.enabled,
+        months=report.months,
+        monthly_donors=report.monthly_donors,
+        unmatched=report.unmatched,
+        notice=notice,
+        failure=failure,
+        money=money_text,
+        month_name=month_text,
+    )
 
 
 PAGE_ROUTERS = [DonatePages, DonationAdminPages]

@@ -55,3 +55,12 @@ class WebhookOut(msgspec.Struct, kw_only=True):
     received: bool
     duplicate: bool
     outcome: str
+
+
+class ReprocessOut(msgspec.Struct, kw_only=True):
+    """What reprocessing a Stripe event did; `resolved` false means it is kept to try again."""
+
+    event_id: str
+    outcome: str
+    detail: str
+    resolved: bool

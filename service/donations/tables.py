@@ -49,6 +49,8 @@ class DonationPayment(Table, tablename="donation_payment"):
     amount_pence = Integer()
     fee_pence = Integer(null=True, default=None)  # None until Stripe tells it
     refunded_pence = Integer(default=0)  # Stripe's running total, never above amount_pence
+    # What open or lost chargebacks hold back; refunded + charged back never exceed the gift.
+    charged_back_pence = Integer(default=0)
     month = Varchar(length=7)  # "2026-11", UTC
     paid_at = Timestamptz()
 
@@ -76,3 +78,43 @@ class StripeEvent(Table, tablename="donation_event"):
     amount_pence = Integer(null=True, default=None)
     detail = Text(default="")
     received_at = Timestamptz()
+
+
+class DonationChargeback(Table, tablename="donation_chargeback"):
+    """A chargeback (kind `chargeback`) or a won dispute that undid it (kind `won`).
+
+    The id is the ledger transfer's. Append-only; one row of each kind per dispute.
+    """
+
+    id = UUID(primary_key=True)
+    dispute_id = Varchar(length=255)
+    kind = Varchar(length=10)
+    payment = ForeignKey(references=DonationPayment)
+    community = ForeignKey(references=Community)
+    amount_pence = Integer()
+    month = Varchar(length=7)
+    happened_at = Timestamptz()
+
+
+class StripeEventPayload(Table, tablename="donation_event_payload"):
+    """The verified object of an event not yet resolved, kept to replay it; gone once resolved."""
+
+    event_id = Varchar(length=255, primary_key=True)
+    type = Varchar(length=100)
+    payment_intent_id = Varchar(length=255, null=True, default=None)  # what it waits for
+    object_json = Text()
+    created_at = Timestamptz()  # Stripe's time for the event: replays go in this order
+    kept_at = Timestamptz()
+
+
+class StripeEventReplay(Table, tablename="donation_event_replay"):
+    """One replay of an unresolved event, automatic or by an admin. Append-only."""
+
+    id = UUID(primary_key=True)
+    event_id = Varchar(length=255)
+    outcome = Varchar(length=20)
+    community = ForeignKey(references=Community, null=True)
+    amount_pence = Integer(null=True, default=None)
+    detail = Text(default="")
+    actor = Varchar(length=120)
+    replayed_at = Timestamptz()

@@ -13,10 +13,10 @@ from ledger import (
     ExpirePending,
     Ledger,
     VoidPending,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from service import clock
 from service.exchanges.ids import (
     chain_id_for,
     expire_transfer_id,
@@ -51,7 +51,7 @@ async def expire_exchange_holds(
     Safe to run from several workers at once: each exchange is claimed by a
     conditional UPDATE, and the ledger ids are derived from the holds.
     """
-    instant = (now or utc_now()).astimezone(UTC)
+    instant = (now or clock.utc_now()).astimezone(UTC)
     expired = 0
     while True:
         due = (
@@ -136,7 +136,7 @@ async def exchange_cancel_for_suspension(
     """
 
     async def work(_transaction: WriteTransaction) -> str:
-        now = utc_now()
+        now = clock.utc_now()
         for _ in range(3):
             view = await view_of(exchange_id)
             if view is None or view.status not in OPEN_STATUSES:

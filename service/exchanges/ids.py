@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ledger import (
-    LEDGER_NAMESPACE,
-)
+from ledger import expire_id
 from service.http.idempotency import derived_id
 
 
@@ -24,7 +22,7 @@ def void_transfer_id(exchange_id: uuid.UUID, member_id: uuid.UUID) -> uuid.UUID:
 
 def expire_transfer_id(pending_id: uuid.UUID) -> uuid.UUID:
     """The id `Ledger.expire_due` derives too, so both ways of expiring agree."""
-    return uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}")
+    return expire_id(pending_id)
 
 
 def proposal_id(caller_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:

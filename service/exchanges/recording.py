@@ -11,10 +11,10 @@ from ledger import (
     Ledger,
     LedgerError,
     Unit,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from service import clock
 from service.exchanges.ids import (
     record_transfer_id,
     recording_id,
@@ -68,7 +68,7 @@ async def exchange_record(
     idempotency_key: str | None = None,
 ) -> uuid.UUID:
     """Record a completed exchange for two members: one transfer, dated the service date."""
-    now = utc_now()
+    now = clock.utc_now()
     if data.provider_id == data.recipient_id:
         raise field_problem("recipient_id", "the provider cannot also be the recipient")
     service_date = service_date_checked(data.service_date, now, future_allowed=False)

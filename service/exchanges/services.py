@@ -38,10 +38,10 @@ from ledger import (
     PostPending,
     Unit,
     VoidPending,
+    WriteTransaction,
     run_write,
 )
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from service import clock
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (
     chain_id_for,
@@ -144,7 +144,7 @@ async def exchange_propose(
     concurrent first attempts create one exchange.
     """
     require_active(actor)
-    now = utc_now()
+    now = clock.utc_now()
     recipient_ids = _recipient_ids(data)
     if actor.member_id not in (data.provider_id, *recipient_ids):
         raise Problem(
@@ -242,7 +242,7 @@ async def exchange_accept(
     require_active(actor)
 
     async def work(transaction: WriteTransaction) -> None:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
             raise forbidden("Only the people taking part in an exchange can accept it.")
@@ -365,7 +365,7 @@ async def exchange_complete(
     """A recipient (or a coordinator) confirms the help happened: every hold is posted."""
 
     async def work(transaction: WriteTransaction) -> bool:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         is_recipient = actor.member_id in view.recipient_ids
         if not (is_recipient or coordinates_exchange(actor, view)):
@@ -419,7 +419,7 @@ async def exchange_cancel(
     """A party calls the exchange off before completion; holds are voided."""
 
     async def work(_transaction: WriteTransaction) -> bool:
-        now = utc_now()
+        now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
             raise forbidden("Only the people taking part in an exchange can cancel it.")
@@ -456,7 +456,7 @@ async def _run_unless_expired(
     """Run `work`; if it found the hold already ran out, expire the exchange and say so."""
     if await run_write(engine, work):
         return
-    await expire_one(engine, ledger, exchange_id, utc_now())
+    await expire_one(engine, ledger, exchange_id, clock.utc_now())
     raise state_refusal("expired", action)
 
 

@@ -1,38 +1,59 @@
-"""`Idempotency-Key` on POSTs that move value (api.md conventions).
+"""`Idempotency-Key` on POSTs that move value (api.md conventions, ADR 0019).
 
 A repeat with the same key and body gets the first response again, byte for
 byte, and moves nothing; the same key with another body, method or path gets
 409 `idempotency_key_reused`. Keys are scoped to the caller (the member).
 
-Stored responses alone cannot stop two *concurrent* first requests from both
-running, so value-moving services also derive their ledger transfer ids from
-(caller, key) via `derived_id()`: the ledger then writes the movement once and
-both requests answer with the same transfer.
+As Stripe does it: the key is *reserved* (a row in state "in progress") before
+the handler runs, so a concurrent duplicate never runs the handler: it waits,
+bounded, for the first answer and replays it, or gets 409
+`idempotency_key_in_progress` with Retry-After. Only final answers are kept (not
+401, 403, 429 or 5xx: the reservation is released and a retry runs afresh). The
+body is read with the size limit enforced while it streams. A crash between the
+handler's commit and storing its answer leaves a stale reservation that a retry
+takes over; value-moving services derive their ledger ids from (caller, key) via
+`derived_id()`, so the rerun finds the movement already made and answers the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import sqlite3
+import time
 import uuid
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
+from datetime import timedelta
+from http import HTTPStatus
 from typing import Any, cast
 
+import asyncpg
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from ledger import LEDGER_NAMESPACE
+from service import clock
 from service.http.idempotency_tables import IdempotencyKey
-from service.limits import SESSION_COOKIE_NAME
+from service.limits import (
+    IDEMPOTENCY_KEY_CHARS_MAX,
+    IDEMPOTENCY_POLL_SECONDS,
+    IDEMPOTENCY_RESERVATION_STALE_SECONDS,
+    IDEMPOTENCY_RETRY_AFTER_SECONDS,
+    IDEMPOTENCY_WAIT_SECONDS,
+    REQUEST_BODY_SIZE_MAX_BYTES,
+    SESSION_COOKIE_NAME,
+)
 from service.observability import current_request_id
 from service.principal import principal_resolver, remember_principal
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
-IDEMPOTENCY_KEY_CHARS_MAX = 255
 STATE_KEY = "idempotency_key"
 SERVER_ERROR_STATUS_MIN = 500
+IN_PROGRESS = 0  # the status column of a reservation whose answer is not known yet
+# Answers that say nothing final about the request: the caller may retry the same key.
+NOT_FINAL_STATUSES = frozenset({401, 403, 408, 429})
 
 
 def derived_id(*, caller_id: uuid.UUID, key: str | None, purpose: str) -> uuid.UUID:
@@ -54,7 +75,7 @@ def _valid_key(key: str) -> bool:
 def _problem(status: int, code: str, detail: str, path: str) -> tuple[int, bytes]:
     body = {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
-        "title": "Conflict" if status == 409 else "Bad Request",  # noqa: PLR2004
+        "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "code": code,
@@ -64,27 +85,39 @@ def _problem(status: int, code: str, detail: str, path: str) -> tuple[int, bytes
     return status, json.dumps(body).encode()
 
 
-async def _send_whole(send: Send, status: int, content_type: str, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _send_whole(
+    send: Send, status: int, content_type: str, body: bytes, *, retry_after: int | None = None
+) -> None:
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body_within_limit(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole body, or None as soon as it is known to pass the size limit.
+
+    Content-Length is believed first; a chunked body is counted while it streams,
+    so nothing past the limit is ever buffered.
+    """
+    declared = Headers.from_scope(scope).get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > REQUEST_BODY_SIZE_MAX_BYTES:
+        return None
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > REQUEST_BODY_SIZE_MAX_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -125,20 +158,29 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             return
         path = scope["path"]
         if not _valid_key(key):
-            status, body = _problem(
+            status, problem = _problem(
                 400,
                 "idempotency_key_invalid",
                 "Idempotency-Key must be 1 to 255 printable ASCII characters.",
                 path,
             )
-            await _send_whole(send, status, PROBLEM_MEDIA_TYPE, body)
+            await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
             return
         caller = await _caller(headers, scope)
-        if caller is None:  # the handler answers 401 itself
+        if caller is None:  # the handler's guard answers 401 itself
             await app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        await _answer(app, scope, send, caller=caller, key=key, body=body)
+        request_body = await read_body_within_limit(scope, receive)
+        if request_body is None:
+            status, problem = _problem(
+                413,
+                "request_too_large",
+                "The request body is larger than this service accepts.",
+                path,
+            )
+            await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
+            return
+        await _answer(app, scope, send, caller=caller, key=key, body=request_body)
 
     return middleware
 
@@ -146,18 +188,44 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
 async def _answer(
     app: ASGIApp, scope: Scope, send: Send, *, caller: str, key: str, body: bytes
 ) -> None:
-    digest = hashlib.sha256(body).hexdigest()
-    method, path = str(scope.get("method", "")), scope["path"]
-    stored = await (
-        IdempotencyKey.objects()
-        .where((IdempotencyKey.caller == caller) & (IdempotencyKey.key == key))
-        .first()
-        .run()
-    )
+    fingerprint = (str(scope.get("method", "")), scope["path"], hashlib.sha256(body).hexdigest())
+    stored = await _reserve(caller, key, fingerprint)
     if stored is not None:
-        if (stored.method, stored.path, stored.body_sha256) == (method, path, digest):
-            await _send_whole(send, stored.status, stored.content_type, stored.body.encode())
-            return
+        await _send_stored(send, stored, fingerprint, scope["path"])
+        return
+    scope.setdefault("state", {})[STATE_KEY] = key
+    try:
+        status, content_type, response_body = await _run_capturing(app, scope, body)
+    except BaseException:
+        await _release(caller, key)
+        raise
+    if _is_final(status):
+        await _store(caller, key, status, content_type, response_body)
+    else:
+        await _release(caller, key)
+    await _send_whole(send, status, content_type, response_body)
+
+
+def _is_final(status: int) -> bool:
+    return status < SERVER_ERROR_STATUS_MIN and status not in NOT_FINAL_STATUSES
+
+
+async def _send_stored(
+    send: Send, stored: IdempotencyKey | None, fingerprint: tuple[str, str, str], path: str
+) -> None:
+    if stored is None or stored.status == IN_PROGRESS:
+        status, problem = _problem(
+            409,
+            "idempotency_key_in_progress",
+            "A request with this Idempotency-Key is still being processed. Try again shortly.",
+            path,
+        )
+        await _send_whole(
+            send, status, PROBLEM_MEDIA_TYPE, problem, retry_after=IDEMPOTENCY_RETRY_AFTER_SECONDS
+        )
+    elif (stored.method, stored.path, stored.body_sha256) == fingerprint:
+        await _send_whole(send, stored.status, stored.content_type, stored.body.encode())
+    else:
         status, problem = _problem(
             409,
             "idempotency_key_reused",
@@ -165,29 +233,107 @@ async def _answer(
             path,
         )
         await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
-        return
-    scope.setdefault("state", {})[STATE_KEY] = key
-    captured = await _run_capturing(app, scope, body)
-    status, content_type, response_body = captured
-    if status < SERVER_ERROR_STATUS_MIN:
-        await (
-            IdempotencyKey.insert(
-                IdempotencyKey(
-                    caller=caller,
-                    key=key,
-                    method=method,
-                    path=path,
-                    body_sha256=digest,
-                    status=status,
-                    content_type=content_type,
-                    body=response_body.decode(),
-                    created_at=datetime.now(UTC),
-                )
-            )
-            .on_conflict(action="DO NOTHING")
-            .run()
+
+
+_BUSY = IdempotencyKey(caller="", key="", status=IN_PROGRESS)
+
+
+async def _reserve(
+    caller: str, key: str, fingerprint: tuple[str, str, str]
+) -> IdempotencyKey | None:
+    """None when this request now owns the key; else the stored row (or _BUSY after waiting)."""
+    deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
+    while True:
+        if await _insert_reservation(caller, key, fingerprint):
+            return None
+        row = await _row(caller, key)
+        if row is None:  # released between our insert and our read: try again at once
+            continue
+        if row.status != IN_PROGRESS or _fingerprint(row) != fingerprint:
+            return row
+        if await _take_over_if_stale(row):
+            return None
+        if time.monotonic() >= deadline:
+            return _BUSY
+        await asyncio.sleep(IDEMPOTENCY_POLL_SECONDS)
+
+
+def _fingerprint(row: IdempotencyKey) -> tuple[str, str, str]:
+    return (row.method, row.path, row.body_sha256)
+
+
+async def _insert_reservation(caller: str, key: str, fingerprint: tuple[str, str, str]) -> bool:
+    method, path, digest = fingerprint
+    row = IdempotencyKey(
+        caller=caller,
+        key=key,
+        method=method,
+        path=path,
+        body_sha256=digest,
+        status=IN_PROGRESS,
+        content_type="",
+        body="",
+        created_at=clock.utc_now(),
+    )
+    try:
+        await IdempotencyKey.insert(row).run()
+    except (sqlite3.IntegrityError, asyncpg.UniqueViolationError):
+        return False
+    return True
+
+
+async def _row(caller: str, key: str) -> IdempotencyKey | None:
+    return await (
+        IdempotencyKey.objects()
+        .where((IdempotencyKey.caller == caller) & (IdempotencyKey.key == key))
+        .first()
+        .run()
+    )
+
+
+async def _take_over_if_stale(row: IdempotencyKey) -> bool:
+    """Claim a reservation left by a request that died; only one claimant wins."""
+    stale_before = clock.utc_now() - timedelta(seconds=IDEMPOTENCY_RESERVATION_STALE_SECONDS)
+    if row.created_at > stale_before:
+        return False
+    claimed = await (
+        IdempotencyKey.update({IdempotencyKey.created_at: clock.utc_now()})
+        .where(
+            (IdempotencyKey.caller == row.caller)
+            & (IdempotencyKey.key == row.key)
+            & (IdempotencyKey.status == IN_PROGRESS)
+            & (IdempotencyKey.created_at == row.created_at)
         )
-    await _send_whole(send, status, content_type, response_body)
+        .returning(IdempotencyKey.caller)
+        .run()
+    )
+    return bool(claimed)
+
+
+async def _store(caller: str, key: str, status: int, content_type: str, body: bytes) -> None:
+    await (
+        IdempotencyKey.update(
+            {
+                IdempotencyKey.status: status,
+                IdempotencyKey.content_type: content_type,
+                IdempotencyKey.body: body.decode(),
+            }
+        )
+        .where((IdempotencyKey.caller == caller) & (IdempotencyKey.key == key))
+        .run()
+    )
+
+
+async def _release(caller: str, key: str) -> None:
+    await (
+        IdempotencyKey.delete()
+        .where(
+            (IdempotencyKey.caller == caller)
+            & (IdempotencyKey.key == key)
+            & (IdempotencyKey.status == IN_PROGRESS)
+        )
+        .run()
+    )
 
 
 async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, str, bytes]:

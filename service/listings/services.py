@@ -34,7 +34,7 @@ from msgspec import Meta
 from piccolo.engine.base import Engine
 
 from ledger import write_transaction
-from service.clock import utc_now
+from service import clock
 from service.database import is_postgres
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -402,7 +402,7 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
     if ward is None:
         member = await Member.select(Member.ward).where(Member.id == actor.member_id).first().run()
         ward = member["ward"] if member else ""
-    now = utc_now()
+    now = clock.utc_now()
     listing = Listing(
         id=uuid.uuid4(),
         member=actor.member_id,
@@ -461,7 +461,7 @@ async def listing_update(
         raise _listing_withdrawn()
     if not changes:
         return _listing_out(row)
-    changes[Listing.updated_at] = utc_now()
+    changes[Listing.updated_at] = clock.utc_now()
     async with write_transaction(engine):
         # Only an open listing changes: a withdrawal that got in first wins.
         updated = (
@@ -482,7 +482,7 @@ async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id:
         return
     async with write_transaction(engine):
         await (
-            Listing.update({Listing.status: "withdrawn", Listing.updated_at: utc_now()})
+            Listing.update({Listing.status: "withdrawn", Listing.updated_at: clock.utc_now()})
             .where((Listing.id == listing_id) & (Listing.status == "open"))
             .run()
         )

@@ -8,14 +8,14 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
-    LEDGER_NAMESPACE,
     ExpirePending,
     Ledger,
     LedgerError,
     Unit,
+    expire_id,
     write_transaction,
 )
-from ledger.api import utc_now
+from service import clock
 from service.members.accounts import (
     closure_transfer_id,
 )
@@ -48,7 +48,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
     async with write_transaction(engine):
         await settle_for_closure(ledger, community, member)
         await ledger.close_account(account_id=member.hour_account_id)
-        now = utc_now()
+        now = clock.utc_now()
         await (
             Member.update(
                 {
@@ -130,7 +130,7 @@ async def void_open_holds(ledger: Ledger, member: Member) -> None:
                 # would (same derived id), or the account could never be closed.
                 await ledger.execute(
                     operation=ExpirePending(
-                        id=uuid.uuid5(LEDGER_NAMESPACE, f"expire:{pending_id}"),
+                        id=expire_id(pending_id),
                         pending_id=pending_id,
                     )
                 )

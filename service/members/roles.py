@@ -9,11 +9,11 @@ from piccolo.engine.base import Engine
 
 from ledger import (
     Ledger,
+    WriteTransaction,
     run_write,
     write_transaction,
 )
-from ledger.api import utc_now
-from ledger.transactions import WriteTransaction
+from service import clock
 from service.members.audit import audit_record
 from service.members.schemas import (
     CommunityIn,
@@ -72,14 +72,14 @@ async def role_change(
                         area=area_id,
                         reason=change.reason,
                         granted_by=actor.member_id if actor else None,
-                        granted_at=utc_now(),
+                        granted_at=clock.utc_now(),
                     )
                 ).run()
         else:
             await (
                 RoleGrant.update(
                     {
-                        RoleGrant.revoked_at: utc_now(),
+                        RoleGrant.revoked_at: clock.utc_now(),
                         RoleGrant.revoked_by: actor.member_id if actor else None,
                         RoleGrant.revoke_reason: change.reason,
                     }
@@ -166,7 +166,7 @@ async def admin_bootstrap(
     if community is None:
         area = await Area.objects().where(Area.slug == "home").first().run()
         if area is None:
-            area = Area(id=uuid.uuid4(), name="Home area", slug="home", created_at=utc_now())
+            area = Area(id=uuid.uuid4(), name="Home area", slug="home", created_at=clock.utc_now())
             await Area.insert(area).run()
         community = await community_create(
             engine=engine,
@@ -186,7 +186,7 @@ async def admin_bootstrap(
         # Promoting a pending member approves them, welcome credit included.
         async with write_transaction(engine):
             await (
-                Member.update({Member.status: "active", Member.approved_at: utc_now()})
+                Member.update({Member.status: "active", Member.approved_at: clock.utc_now()})
                 .where(Member.id == member.id)
                 .run()
             )

@@ -21,11 +21,11 @@ from piccolo.engine.base import Engine
 from ledger import (
     Ledger,
     Unit,
+    WriteTransaction,
     run_write,
     write_transaction,
 )
-from ledger.transactions import WriteTransaction
-from service.clock import utc_now
+from service import clock
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     EXPORT_STATEMENT_LINES_MAX,
@@ -85,7 +85,7 @@ def _new_token(prefix: str) -> str:
 
 async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) -> Area:
     require_admin(actor)
-    area = Area(id=uuid.uuid4(), name=data.name, slug=data.slug, created_at=utc_now())
+    area = Area(id=uuid.uuid4(), name=data.name, slug=data.slug, created_at=clock.utc_now())
 
     async def write(_: WriteTransaction) -> None:
         # Checked inside the retried write: a racing twin that inserts the slug
@@ -129,7 +129,7 @@ async def community_create(
             **fields,
             **{f"{purpose}_account_id": account for purpose, account in accounts.items()},
         }
-        community = Community(id=community_id, area=area.id, created_at=utc_now(), **columns)
+        community = Community(id=community_id, area=area.id, created_at=clock.utc_now(), **columns)
         await Community.insert(community).run()
         await audit_record(
             actor_id=actor.member_id if actor else None,
@@ -167,7 +167,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
             detail="Please agree to the privacy notice to join.",
             extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
         )
-    if data.birth_year is not None and data.birth_year > utc_now().year:
+    if data.birth_year is not None and data.birth_year > clock.utc_now().year:
         raise field_problem("birth_year", "cannot be in the future")
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
@@ -175,7 +175,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
     email = normalise_email(data.email)
     password_hash = await passwords.hash_password(data.password)
     member_id = uuid.uuid4()
-    now = utc_now()
+    now = clock.utc_now()
     member = Member(
         id=member_id,
         email=email,
@@ -250,7 +250,7 @@ async def member_approve(
         # Only the approval that flips the status posts the credit; a second
         # click, or a second coordinator at the same moment, changes nothing.
         flipped = (
-            await Member.update({Member.status: "active", Member.approved_at: utc_now()})
+            await Member.update({Member.status: "active", Member.approved_at: clock.utc_now()})
             .where((Member.id == member_id) & (Member.status == "pending"))
             .returning(Member.id)
             .run()
@@ -332,7 +332,7 @@ async def authenticate(*, email: str, password: str) -> Member:
 
 async def token_create(*, member: Member) -> IssuedCredential:
     token = _new_token("tb")
-    now = utc_now()
+    now = clock.utc_now()
     row = ApiToken(
         id=uuid.uuid4(),
         token_hash=token_digest(token),
@@ -349,7 +349,7 @@ async def session_create(*, member: Member, replacing_token: str | None) -> Issu
     if replacing_token:
         await session_end(token=replacing_token)
     token = _new_token("s")
-    now = utc_now()
+    now = clock.utc_now()
     row = WebSession(
         id=uuid.uuid4(),
         token_hash=token_digest(token),
@@ -364,7 +364,7 @@ async def session_create(*, member: Member, replacing_token: str | None) -> Issu
 
 async def session_end(*, token: str) -> None:
     await (
-        WebSession.update({WebSession.ended_at: utc_now()})
+        WebSession.update({WebSession.ended_at: clock.utc_now()})
         .where((WebSession.token_hash == token_digest(token)) & WebSession.ended_at.is_null())
         .run()
     )
@@ -373,20 +373,20 @@ async def session_end(*, token: str) -> None:
 async def token_revoke(*, principal: Principal) -> None:
     if principal.via == "token":
         await (
-            ApiToken.update({ApiToken.revoked_at: utc_now()})
+            ApiToken.update({ApiToken.revoked_at: clock.utc_now()})
             .where(ApiToken.id == principal.credential_id)
             .run()
         )
     else:
         await (
-            WebSession.update({WebSession.ended_at: utc_now()})
+            WebSession.update({WebSession.ended_at: clock.utc_now()})
             .where(WebSession.id == principal.credential_id)
             .run()
         )
 
 
 async def principal_from_token(*, token: str) -> Principal | None:
-    now = utc_now()
+    now = clock.utc_now()
     row = (
         await ApiToken.select(ApiToken.id, ApiToken.member, ApiToken.expires_at)
         .where(
@@ -403,7 +403,7 @@ async def principal_from_token(*, token: str) -> Principal | None:
 
 
 async def principal_from_session(*, token: str) -> Principal | None:
-    now = utc_now()
+    now = clock.utc_now()
     row = (
         await WebSession.select(WebSession.id, WebSession.member, WebSession.last_seen_at)
         .where(
@@ -468,7 +468,7 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     }
     if patch.birth_year is None:
         changes[Member.birth_year] = None  # an explicit null removes the year
-    elif isinstance(patch.birth_year, int) and patch.birth_year > utc_now().year:
+    elif isinstance(patch.birth_year, int) and patch.birth_year > clock.utc_now().year:
         raise field_problem("birth_year", "cannot be in the future")
     if changes:
         await Member.update(changes).where(Member.id == principal.member_id).run()
@@ -491,7 +491,7 @@ async def member_export(
     community = await community_by_id(member.community)
     statement = await _whole_statement(ledger, member.hour_account_id, statement_lines_max)
     return {
-        "exported_at": utc_now().isoformat(),
+        "exported_at": clock.utc_now().isoformat(),
         "profile": {
             "id": str(member.id),
             "email": member.email,

@@ -11,9 +11,16 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Transfer, Unit, run_write, write_transaction
+from ledger import (
+    Ledger,
+    LedgerError,
+    Transfer,
+    Unit,
+    WriteTransaction,
+    run_write,
+    write_transaction,
+)
 from ledger.errors import TransferNotFound
-from ledger.transactions import WriteTransaction
 from service import database
 from service.http.idempotency import derived_id
 from service.members.audit import audit_record

@@ -315,8 +315,6 @@ def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Response[Any
 
 
 def _ledger_page(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
-    if exc.code == "ledger_integrity":
-        return _unexpected_page(request, exc)
     detail = exc.message[:1].upper() + exc.message[1:] + ". Nothing was changed."
     return error_page(request, status=409, detail=detail)
 

@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar
 
 from ledger import Ledger
-from service.exchanges import services as exchanges
+from service import clock
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,
@@ -270,7 +270,7 @@ async def test_a_hold_that_already_ran_out_is_expired_by_the_suspension(
     accepted = await step(town, town.alice, exchange, "accept")
     # The clock passes the hold's end before any sweep has run.
     after_hold = datetime.fromisoformat(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(exchanges, "utc_now", lambda: after_hold)
+    monkeypatch.setattr(clock, "utc_now", lambda: after_hold)
 
     suspended = await suspend(town, town.bob)
 

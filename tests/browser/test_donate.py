@@ -180,6 +180,15 @@ async def test_an_admin_reads_the_donation_figures(
     await assert_no_axe_violations(page)
     await save_screenshot(page, "donations-admin")
 
+    # Reprocess the stranger's event with the keyboard: it still matches nothing, and says so.
+    stranger_event = page.get_by_role("row").filter(has_text="cs_test_stranger")
+    await stranger_event.get_by_role("button", name="Reprocess event").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/admin/donations?done=kept")
+    await expect(page.get_by_role("status")).to_contain_text("still matches no gift")
+    await expect(stranger_event).to_contain_text("tried 1 more time")
+    await assert_no_axe_violations(page)
+
     # At 200% zoom (a 640 px wide window) nothing scrolls sideways.
     await page.set_viewport_size({"width": 640, "height": 900})
     for path in ("/donate", "/admin/donations"):

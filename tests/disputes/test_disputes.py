@@ -11,6 +11,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from piccolo.querystring import QueryString
 
 from ledger import Ledger
 from service import database
+from service.disputes import resolution as dispute_resolution
+from service.disputes import selectors as dispute_selectors
 from service.disputes import services as dispute_services
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
@@ -76,10 +79,10 @@ async def audit_rows(db: TestDatabase, target_id: str) -> list[dict[str, Any]]:
 
 
 def shifted_clock(monkeypatch: pytest.MonkeyPatch, days: float) -> None:
-    """The disputes service's clock runs `days` ahead of the real one."""
-    monkeypatch.setattr(
-        dispute_services, "utc_now", lambda: datetime.now(UTC) + timedelta(days=days)
-    )
+    """The disputes feature's clock runs `days` ahead of the real one (sign-in keeps real time)."""
+    shifted = SimpleNamespace(utc_now=lambda: datetime.now(UTC) + timedelta(days=days))
+    for module in (dispute_services, dispute_selectors, dispute_resolution):
+        monkeypatch.setattr(module, "clock", shifted)
 
 
 # Opening ----------------------------------------------------------------------

@@ -235,3 +235,12 @@ async def deliver(
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+async def paid_gift(
+    gifts: Gifts, fake: FakeStripe, *, amount: int = 2500, fee: int | None = 58, pi: str = "pi_1"
+) -> tuple[str, dict[str, Any]]:
+    """A one-off gift opened through the API and paid at the fake Stripe; returns (pi, event)."""
+    session_id = await open_checkout(gifts.client, amount_pence=amount)
+    fake.add_payment(pi, fee_pence=fee)
+    return pi, stripe_events.session_completed(fake.sessions[session_id], payment_intent=pi)

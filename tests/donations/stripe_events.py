@@ -137,3 +137,35 @@ def subscription_deleted(subscription_id: str) -> dict[str, Any]:
         "customer.subscription.deleted",
         {"id": subscription_id, "object": "subscription", "status": "canceled"},
     )
+
+
+def dispute_event(
+    event_type: str,
+    dispute_id: str,
+    *,
+    payment_intent: str,
+    amount: int,
+    status: str = "needs_response",
+    charge: str = "ch_disputed",
+    currency: str = "gbp",
+) -> dict[str, Any]:
+    """A `charge.dispute.*` event: Stripe's Dispute object (API 2026 shape)."""
+    return event(
+        event_type,
+        {
+            "id": dispute_id,
+            "object": "dispute",
+            "amount": amount,
+            "balance_transactions": [],
+            "charge": charge,
+            "created": int(time.time()),
+            "currency": currency,
+            "evidence": {},
+            "is_charge_refundable": False,
+            "livemode": False,
+            "metadata": {},
+            "payment_intent": payment_intent,
+            "reason": "fraudulent",
+            "status": status,
+        },
+    )

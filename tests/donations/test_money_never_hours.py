@@ -23,7 +23,7 @@ from tests.donations.conftest import Gifts, deliver, open_checkout
 from tests.donations.fake_stripe import FakeStripe
 
 DONATIONS_PACKAGE = Path(__file__).resolve().parents[2] / "service" / "donations"
-MONEY_CODES = ("donation", "stripe_fee", "refund")
+MONEY_CODES = ("donation", "stripe_fee", "refund", "chargeback", "chargeback_won")
 
 
 async def _riverside() -> Community:
@@ -89,6 +89,14 @@ async def test_every_money_transfer_touches_only_gbp_accounts(
         "charge.refunded", "ch_g", payment_intent="pi_g", amount=3000, amount_refunded=1000
     )
     await deliver(gifts.client, refund)
+    for event_type, status in (
+        ("charge.dispute.created", "needs_response"),
+        ("charge.dispute.closed", "won"),
+    ):
+        dispute = ev.dispute_event(
+            event_type, "du_g", payment_intent="pi_g", amount=2000, status=status
+        )
+        await deliver(gifts.client, dispute)
 
     rows = await gifts.app.state.engine.run_ddl(
         "SELECT t.code AS code, t.unit AS unit, d.unit AS debit_unit, c.unit AS credit_unit "
@@ -97,7 +105,13 @@ async def test_every_money_transfer_touches_only_gbp_accounts(
         "JOIN ledger_account c ON c.id = t.credit_account_id"
     )
     money = [row for row in rows if row["code"] in MONEY_CODES]
-    assert sorted(row["code"] for row in money) == ["donation", "refund", "stripe_fee"]
+    assert sorted(row["code"] for row in money) == [
+        "chargeback",
+        "chargeback_won",
+        "donation",
+        "refund",
+        "stripe_fee",
+    ]
     assert all((r["unit"], r["debit_unit"], r["credit_unit"]) == ("GBP",) * 3 for r in money)
     hours = [row for row in rows if row["unit"] == "HOUR"]
     assert all(r["debit_unit"] == r["credit_unit"] == "HOUR" for r in hours)

@@ -9,19 +9,10 @@ import pytest
 
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund, StripeEvent
 from tests.donations import stripe_events as ev
-from tests.donations.conftest import Gifts, Money, deliver, money_of, open_checkout
+from tests.donations.conftest import Gifts, Money, deliver, money_of, open_checkout, paid_gift
 from tests.donations.fake_stripe import FakeStripe
 
 WEBHOOK = "/api/v1/webhooks/stripe"
-
-
-async def paid_gift(
-    gifts: Gifts, fake: FakeStripe, *, amount: int = 2500, fee: int | None = 58, pi: str = "pi_1"
-) -> tuple[str, dict[str, object]]:
-    """A one-off gift opened through the API and paid at the fake Stripe; returns (pi, event)."""
-    session_id = await open_checkout(gifts.client, amount_pence=amount)
-    fake.add_payment(pi, fee_pence=fee)
-    return pi, ev.session_completed(fake.sessions[session_id], payment_intent=pi)
 
 
 async def test_a_paid_session_posts_the_gift_and_stripes_fee(
@@ -298,12 +289,13 @@ async def test_concurrent_refund_events_never_exceed_the_gift(
     assert sum(row.amount_pence for row in await DonationRefund.objects()) == 2000
 
 
-async def test_a_refund_for_an_unknown_charge_is_unmatched(gifts: Gifts) -> None:
+async def test_a_refund_for_an_unknown_charge_waits_for_its_payment(gifts: Gifts) -> None:
     refund = ev.charge_event(
         "charge.refunded", "ch_u", payment_intent="pi_unknown", amount=100, amount_refunded=100
     )
-    assert (await deliver(gifts.client, refund))["outcome"] == "unmatched"
+    assert (await deliver(gifts.client, refund))["outcome"] == "waiting"
     assert await DonationRefund.count() == 0
+    assert await money_of(gifts.app, "riverside") == Money(0, 0, 0)
 
 
 async def test_a_monthly_gift_posts_every_paid_invoice(

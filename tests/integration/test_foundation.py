@@ -14,7 +14,8 @@ from litestar.params import Body
 from litestar.testing import AsyncTestClient
 
 from ledger.errors import ExceedsFloor
-from service.app import REQUEST_BODY_SIZE_MAX_BYTES, create_app
+from service.app import create_app
+from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.problems import exception_handlers
 from service.settings import Settings
 from tests.conftest import admin_execute, postgres_url

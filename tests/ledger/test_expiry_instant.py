@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger import ExpirePending, Ledger, Unit
+from ledger import ExpirePending, Ledger, PendingNotExpired, Unit, expire_id
 from tests.conftest import TestDatabase
 from tests.ledger.conftest import Clock, new_id, open_hours
 
@@ -66,3 +66,33 @@ async def test_expire_due_plans_at_the_instant_it_was_given(
     assert result.transfers[0].recorded_at == later
     report = await ledger.verify()
     assert report.ok, report.summary()
+
+
+async def test_an_expiry_tried_before_it_is_due_does_not_bind_the_expiry_id(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """Regression: pending_not_expired was recorded under the expiry id, so the
+    real expiry later replayed that refusal and the hold was never released."""
+    alice = await open_hours(ledger, "member:alice", floor_minor=None)
+    bob = await open_hours(ledger, "member:bob")
+    hold = await ledger.pending_transfer(
+        id=new_id(),
+        debit_account_id=alice.id,
+        credit_account_id=bob.id,
+        amount_minor=30,
+        unit=Unit.HOUR,
+        code="exchange",
+        actor="member:alice",
+        expires_at=clock.now + timedelta(hours=1),
+    )
+    with pytest.raises(PendingNotExpired):
+        await ledger.execute(operation=ExpirePending(id=expire_id(hold.id), pending_id=hold.id))
+
+    clock.advance(hours=2)
+    expired = await ledger.expire_due()
+
+    assert [(transfer.id, transfer.kind.value) for transfer in expired] == [
+        (expire_id(hold.id), "expire")
+    ]
+    balance = await ledger.balance(account_id=alice.id)
+    assert balance.debits_pending_minor == 0

@@ -262,7 +262,15 @@ def shape_error(operation: Operation) -> LedgerError | None:
             )
         if isinstance(op, Reverse) and not op.reason.strip():
             return errors.ReasonRequired()
+    # Text no engine stores alike (a NUL) is refused after the checks above.
+    text, field = (op.reason, "reason") if isinstance(op, Reverse) else (_memo(op), "memo")
+    if "\x00" in text:
+        return errors.TextInvalid(field=field)
     return None
+
+
+def _memo(op: Operation) -> str:
+    return "" if isinstance(op, ExpirePending) else op.memo
 
 
 def expiry_window_error(op: NewPending, now: datetime) -> LedgerError | None:
@@ -696,8 +704,9 @@ amounts = st.one_of(st.integers(1, 90), st.integers(0, 700))
 partial_amounts = st.one_of(st.none(), st.integers(1, 60), st.integers(1, 300))
 expiries = st.one_of(st.integers(1, 300), st.integers(-60, 900))  # seconds from now
 codes = st.sampled_from(["exchange", "gift", "welcome"])
-memos = st.sampled_from(["", "gardening", "lift to the clinic"])
-reasons = st.sampled_from(["dispute"] * 5 + ["correction"] * 2 + [" "])
+# A NUL (hostile text, refused as text_invalid) now and then.
+memos = st.sampled_from(["", "gardening", "lift to the clinic"] * 3 + ["lift\x00"])
+reasons = st.sampled_from(["dispute"] * 5 + ["correction"] * 2 + [" ", "dispute\x00"])
 targets = st.sampled_from(["open", "open", "open", "open", "own", "any", "local", "ghost"])
 picks = st.integers(0, 1_000)
 effective_offsets = st.one_of(st.none(), st.none(), st.integers(-86_400, 0))

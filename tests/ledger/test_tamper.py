@@ -24,7 +24,9 @@ import pytest
 
 from ledger import Ledger, Transfer, Unit
 from ledger import errors as ledger_errors
+from ledger.account_changes import backfill
 from ledger.rows import TRANSFER_COLUMNS
+from ledger.transactions import write_transaction
 from tests.conftest import TestDatabase
 from tests.ledger.conftest import Clock, new_id
 from tests.ledger.raw_database import RawDatabase, raw_database
@@ -284,7 +286,54 @@ async def _forged_transfer_without_entries(history: History) -> None:
 
 FORGED = UUID("40000000-0000-4000-8000-000000000004")
 
+
+async def _limits_changed_in_row_and_log(history: History) -> None:
+    # A forger who knows about the change log edits it too: only its hash is left.
+    await history.raw.tamper(
+        [
+            ("UPDATE ledger_account SET floor_minor = -1000 WHERE id = $1", [ALICE]),
+            (
+                (
+                    "UPDATE ledger_account_change SET floor_minor = -1000 "
+                    "WHERE account_id = $1 AND sequence = 1"
+                ),
+                [ALICE],
+            ),
+        ]
+    )
+
+
 CASES: dict[str, Case] = {
+    "floor-on-the-row": Case(
+        sql("UPDATE ledger_account SET floor_minor = -1000 WHERE id = $1", lambda _: ALICE),
+        "account_limits",
+        account=ALICE,
+    ),
+    "ceiling-on-the-row": Case(
+        sql("UPDATE ledger_account SET ceiling_minor = 5000 WHERE id = $1", lambda _: BOB),
+        "account_limits",
+        account=BOB,
+    ),
+    "closed-on-the-row": Case(
+        sql(
+            "UPDATE ledger_account SET closed_at = $2 WHERE id = $1",
+            lambda _: BOB,
+            lambda _: NOW,
+        ),
+        "account_limits",
+        account=BOB,
+    ),
+    "limits-in-row-and-log": Case(_limits_changed_in_row_and_log, "account_changes", ALICE),
+    "owner-renamed": Case(
+        sql("UPDATE ledger_account SET owner = 'member:mallory' WHERE id = $1", lambda _: ALICE),
+        "account_changes",
+        account=ALICE,
+    ),
+    "change-log-removed": Case(
+        sql("DELETE FROM ledger_account_change WHERE account_id = $1", lambda _: BOB),
+        "account_changes",
+        account=BOB,
+    ),
     "entry-credits-and-balance": Case(
         entry(BOB, 1, "credits_posted = credits_posted + 1, balance_minor = balance_minor + 1"),
         "running_counters",
@@ -431,6 +480,7 @@ _LEDGER_TABLES = (
     "ledger_entry",
     "ledger_reversal_tally",
     "ledger_failure",
+    "ledger_account_change",
 )
 
 
@@ -469,6 +519,8 @@ def _row_of(table: str, history: History) -> tuple[str, list[Any]]:
         return "id = $1", [history.t2.id]
     if table == "ledger_entry":
         return "account_id = $1 AND version = $2", [ALICE, 2]
+    if table == "ledger_account_change":
+        return "account_id = $1 AND sequence = $2", [ALICE, 1]
     return "transfer_id = $1", [history.refused_id]
 
 
@@ -476,11 +528,12 @@ CHANGES = {
     "ledger_transfer": "amount_minor = amount_minor + 1",
     "ledger_entry": "credits_posted = credits_posted",  # even a no-op update
     "ledger_failure": "error_code = 'exceeds_ceiling'",
+    "ledger_account_change": "floor_minor = -5",
 }
 
 
 async def test_history_rows_cannot_be_updated_or_deleted(history: History) -> None:
-    for table in ("ledger_transfer", "ledger_entry", "ledger_failure"):
+    for table in ("ledger_transfer", "ledger_entry", "ledger_failure", "ledger_account_change"):
         where, args = _row_of(table, history)
         before = await history.raw.fetch(f"SELECT * FROM {table} WHERE {where}", *args)
         assert len(before) == 1
@@ -502,11 +555,11 @@ async def test_history_rows_cannot_be_updated_or_deleted(history: History) -> No
         assert await history.raw.fetch(f"SELECT * FROM {table} WHERE {where}", *args) == before
     if history.raw.is_postgres:
         # SQLite has no TRUNCATE (its DELETE without WHERE fires the triggers).
-        for table in ("ledger_failure", "ledger_entry", "ledger_transfer"):
+        for table in ("ledger_account_change", "ledger_failure", "ledger_entry", "ledger_transfer"):
             with pytest.raises(asyncpg.RestrictViolationError, match="append-only: TRUNCATE"):
                 await history.raw.execute(f"TRUNCATE {table} CASCADE")
     else:
-        for table in ("ledger_failure", "ledger_entry", "ledger_transfer"):
+        for table in ("ledger_account_change", "ledger_failure", "ledger_entry", "ledger_transfer"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only: DELETE"):
                 await history.raw.execute(f"DELETE FROM {table}")
     report = await history.ledger.verify()
@@ -552,3 +605,138 @@ async def test_history_rewritten_by_an_upsert_is_refused_or_named(history: Histo
         outcomes.append("named by verify")
         await _restore(history.raw, snapshot)
     assert outcomes == ["refused"] * len(rewrites)
+
+
+async def test_failures_are_never_replaced_and_tallies_only_grow(history: History) -> None:
+    """A recorded failure cannot be swapped (SQLite's REPLACE skips DELETE triggers);
+    a reversal tally can neither shrink, change its original, nor disappear."""
+    stored = (
+        await history.raw.fetch(
+            "SELECT transfer_id, request_json, error_code, error_json, recorded_at "
+            "FROM ledger_failure WHERE transfer_id = $1",
+            history.refused_id,
+        )
+    )[0]
+    failure = [*{**stored, "error_code": "exceeds_ceiling"}.values()]
+    insert_failure = (
+        "INTO ledger_failure (transfer_id, request_json, error_code, error_json, recorded_at) "
+        "VALUES ($1, $2, $3, $4, $5)"
+    )
+    tally = "ledger_reversal_tally"
+    attempts: list[tuple[str, list[Any]]] = [
+        (
+            (
+                f"INSERT {insert_failure} ON CONFLICT (transfer_id) "
+                "DO UPDATE SET error_code = excluded.error_code"
+            ),
+            failure,
+        ),
+        (f"DELETE FROM {tally}", []),
+        (f"UPDATE {tally} SET reversed_minor = reversed_minor - 1", []),
+        (f"UPDATE {tally} SET original_minor = original_minor + 1", []),
+    ]
+    if history.raw.is_postgres:
+        attempts.append((f"TRUNCATE {tally}", []))
+    else:
+        attempts += [
+            (f"INSERT OR REPLACE {insert_failure}", failure),
+            (f"REPLACE {insert_failure}", failure),
+            (f"INSERT OR REPLACE INTO {tally} VALUES ($1, 30, 1)", [history.t2.id]),
+        ]
+    snapshot = await _snapshot(history.raw)
+    for statement, args in attempts:
+        with pytest.raises((asyncpg.PostgresError, sqlite3.Error)) as caught:
+            await history.raw.execute(statement, *args)
+        message = str(caught.value)
+        assert "append-only" in message or "only grow" in message, (statement, message)
+    assert await _snapshot(history.raw) == snapshot
+    # A tally still grows the normal way: reversing more of t2.
+    await history.ledger.reverse(
+        id=new_id(), reverses_id=history.t2.id, actor="admin:1", reason="more", amount_minor=5
+    )
+    grown = await history.raw.fetchval(
+        f"SELECT reversed_minor FROM {tally} WHERE transfer_id = $1", history.t2.id
+    )
+    assert grown == 15
+    report = await history.ledger.verify()
+    assert report.ok, report.summary()
+
+
+async def test_every_limit_and_closure_change_is_chained(history: History) -> None:
+    ledger = history.ledger
+    await ledger.set_limits(account_id=BOB, floor_minor=-60, ceiling_minor=600)
+    await ledger.set_limits(account_id=BOB, floor_minor=-60, ceiling_minor=600)  # no change
+    carol = await ledger.open_account(unit=Unit.HOUR, owner="member:carol")
+    dave = await ledger.open_account(unit=Unit.HOUR, owner="member:dave")
+    grant = await ledger.transfer(
+        id=new_id(),
+        debit_account_id=ISSUANCE,
+        credit_account_id=carol.id,
+        amount_minor=60,
+        unit=Unit.HOUR,
+        code="grant",
+        actor="system",
+    )
+    await ledger.transfer(
+        id=new_id(),
+        debit_account_id=carol.id,
+        credit_account_id=dave.id,
+        amount_minor=60,
+        unit=Unit.HOUR,
+        code="exchange",
+        actor="member:carol",
+    )
+    # Carol spent the granted hours: taking them back overrides her floor.
+    correction = await ledger.reverse(
+        id=new_id(),
+        reverses_id=grant.id,
+        actor="admin:1",
+        reason="granted twice",
+        override_limits=True,
+    )
+    empty = await ledger.open_account(unit=Unit.HOUR, owner="member:erin")
+    await ledger.close_account(account_id=empty.id)
+
+    async def log(account_id: UUID) -> list[tuple[Any, ...]]:
+        rows = await history.raw.fetch(
+            "SELECT kind, floor_minor, ceiling_minor, transfer_id FROM ledger_account_change "
+            "WHERE account_id = $1 ORDER BY sequence",
+            account_id,
+        )
+        return [
+            (
+                row["kind"],
+                row["floor_minor"],
+                row["ceiling_minor"],
+                None if row["transfer_id"] is None else UUID(str(row["transfer_id"])),
+            )
+            for row in rows
+        ]
+
+    assert await log(BOB) == [("opened", 0, None, None), ("limits", -60, 600, None)]
+    assert await log(carol.id) == [
+        ("opened", 0, None, None),
+        ("limits_override", -60, None, correction.id),
+    ]
+    assert [kind for kind, *_ in await log(empty.id)] == ["opened", "closed"]
+    report = await ledger.verify()
+    assert report.ok, report.summary()
+    # 3 opened in the fixture, 3 here, 1 limits, 1 override, 1 closed.
+    assert report.account_changes_checked == 9
+
+
+async def test_the_migration_backfill_starts_a_log_for_each_account_without_one(
+    history: History, db: TestDatabase
+) -> None:
+    """The migration's backfill: an account found without a change log gets one
+    first link holding its state as found, and verify() is clean again."""
+    await history.raw.tamper([("DELETE FROM ledger_account_change WHERE account_id = $1", [BOB])])
+    await assert_discrepancy(history, "account_changes", account_id=BOB)
+    async with write_transaction(db.engine) as transaction:
+        assert await backfill(transaction.connection, NOW + timedelta(days=1)) == 1
+    kinds = await history.raw.fetch(
+        "SELECT kind, sequence FROM ledger_account_change WHERE account_id = $1", BOB
+    )
+    assert [(row["kind"], row["sequence"]) for row in kinds] == [("backfilled", 1)]
+    report = await history.ledger.verify()
+    assert report.ok, report.summary()

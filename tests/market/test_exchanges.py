@@ -11,6 +11,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any, TypeVar
 
 import httpx
@@ -20,7 +21,8 @@ from piccolo.querystring import QueryString
 
 from ledger import Ledger, TransferKind
 from ledger.errors import TransferNotFound
-from service import database
+from service import clock, database
+from service.exchanges import expiry as exchange_expiry
 from service.exchanges import services as exchanges
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.ids import expire_transfer_id, post_transfer_id, void_transfer_id
@@ -37,7 +39,7 @@ WELCOME = 120  # minutes every town member starts with
 FLOOR = -600  # the communities' default member floor
 
 
-Rendezvous = Callable[[str, int], None]
+Rendezvous = Callable[..., None]
 
 
 @pytest.fixture
@@ -50,10 +52,10 @@ def rendezvous(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
     for the first to commit), so there the requests are left to interleave.
     """
 
-    def install(step: str, parties: int) -> None:
+    def install(step: str, parties: int, module: ModuleType = exchanges) -> None:
         if db.kind != "postgres":
             return
-        original = getattr(exchanges, step)
+        original = getattr(module, step)
         barrier = asyncio.Barrier(parties)
         arrived = 0
 
@@ -65,7 +67,7 @@ def rendezvous(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
                     await barrier.wait()
             return await original(*args, **kwargs)
 
-        monkeypatch.setattr(exchanges, step, meeting)
+        monkeypatch.setattr(module, step, meeting)
 
     return install
 
@@ -371,7 +373,7 @@ async def test_two_accepts_that_together_cross_the_floor_have_one_winner(
     # Alice can spend WELCOME - FLOOR = 720 minutes; each request is 400.
     first = await propose(town, town.alice, town.bob, [town.alice], minutes=400)
     second = await propose(town, town.alice, town.council, [town.alice], minutes=400)
-    rendezvous("_claim", 2)
+    rendezvous("claim_status", 2)
     responses = await concurrently(
         town,
         (f"/api/v1/exchanges/{first['id']}/accept", town.bob),
@@ -390,7 +392,7 @@ async def test_concurrent_accepts_of_one_group_exchange_place_the_holds_once(
 ) -> None:
     recipients = [town.bob, town.carol, town.council]
     proposed = await propose(town, town.alice, town.alice, recipients, minutes=45)
-    rendezvous("_claim", 3)
+    rendezvous("claim_status", 3)
     path = f"/api/v1/exchanges/{proposed['id']}/accept"
     responses = await concurrently(town, *((path, person) for person in recipients))
     assert [response.status_code for response in responses] == [200, 200, 200]
@@ -411,7 +413,7 @@ async def test_complete_and_cancel_at_once_have_one_winner(
 ) -> None:
     proposed = await propose(town, town.alice, town.bob, [town.alice], minutes=50)
     await ok(town, town.bob, proposed, "accept")
-    rendezvous("_claim", 2)
+    rendezvous("claim_status", 2)
     responses = await concurrently(
         town,
         (f"/api/v1/exchanges/{proposed['id']}/complete", town.alice),
@@ -441,7 +443,7 @@ async def test_many_concurrent_accepts_never_cross_the_floor(
         await propose(town, town.alice, provider, [town.alice], minutes=200)
         for provider in providers
     ]
-    rendezvous("_claim", 5)
+    rendezvous("claim_status", 5)
     responses = await concurrently(
         town,
         *(
@@ -501,7 +503,7 @@ async def test_expiry_sweep_releases_holds_once(
     assert (await account(town, town.alice))["pending_minutes"] == 80
     later = hold_expires_at + timedelta(seconds=1)
     # Two sweeps at once, as two workers would run them: one expires it.
-    rendezvous("_expire_one", 2)
+    rendezvous("expire_one", 2, exchange_expiry)
     both = await asyncio.gather(sweep(town, later), sweep(town, later))
     assert sorted(both) == [0, 1]
     assert await sweep(town, later) == 0
@@ -530,7 +532,7 @@ async def test_an_action_after_the_hold_ran_out_expires_the_exchange(
     accepted = await ok(town, town.bob, proposed, "accept")
     # The service's clock moves past the hold before any sweep has run.
     after_hold = parse(accepted["hold_expires_at"]) + timedelta(minutes=1)
-    monkeypatch.setattr(exchanges, "utc_now", lambda: after_hold)
+    monkeypatch.setattr(clock, "utc_now", lambda: after_hold)
     assert_state_refused(await act(town, town.alice, proposed, "complete"), "expired")
     alice = await account(town, town.alice)
     assert (alice["balance_minutes"], alice["pending_minutes"]) == (WELCOME, 0)

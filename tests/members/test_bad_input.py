@@ -19,7 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from service.app import REQUEST_BODY_SIZE_MAX_BYTES
+from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.members.tables import Member
 from tests.members.conftest import PASSWORD, Person
 from tests.members.world import ENGINES, World, assert_problem, open_world

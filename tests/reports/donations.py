@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from service.donations.events import StripeEventIn, event_handle
+from service.donations.events import StripeEventIn
+from service.donations.processing import event_handle
 from service.donations.tables import DonationCheckout
 from service.members.tables import Community
 from tests.donations import stripe_events
@@ -108,3 +109,27 @@ async def refund(
         return await _deliver(town, payload, when)
 
     assert await in_app_loop(town, run) == "refund"
+
+
+async def dispute(
+    town: Town,
+    payment_intent: str,
+    *,
+    event_type: str,
+    status: str,
+    amount_pence: int,
+    when: datetime,
+) -> str:
+    """Stripe's charge.dispute.* for the gift paid by `payment_intent`; the outcome."""
+    payload = stripe_events.dispute_event(
+        event_type,
+        f"du_{payment_intent}",
+        payment_intent=payment_intent,
+        amount=amount_pence,
+        status=status,
+    )
+
+    async def run() -> str:
+        return await _deliver(town, payload, when)
+
+    return await in_app_loop(town, run)

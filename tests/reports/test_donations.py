@@ -13,7 +13,7 @@ import pytest
 
 from tests.members.conftest import Person, Town
 from tests.reports import fixture
-from tests.reports.donations import give, refund
+from tests.reports.donations import dispute, give, refund
 from tests.reports.fixture import MONTH_A, MONTH_B, MONTH_C, Fixture, month_key
 
 
@@ -73,6 +73,38 @@ async def test_the_total_is_exact_from_k_donors_and_hidden_below(world: Fixture)
     assert await donations(world, council) == HIDDEN
     await give(town, community="oakfield", amount_pence=400, when=MONTH_A)
     assert await donations(world, council) == shown(5100)  # 2200 + 500 + 700 + 300 + 400
+
+
+async def test_a_chargeback_comes_off_the_total_until_the_dispute_is_won(
+    world: Fixture,
+) -> None:
+    town, council = world.town, world.town.council
+    alice_gift = await four_donors_in_riverside(world)
+    await give(town, community="riverside", amount_pence=1200, when=MONTH_B)
+    assert await donations(world, council) == shown(6200)
+
+    opened = await dispute(
+        town,
+        alice_gift,
+        event_type="charge.dispute.created",
+        status="needs_response",
+        amount_pence=2500,
+        when=MONTH_C,
+    )
+
+    # Alice's other gift keeps her a donor: still five, so the total shows, 2500 less.
+    assert opened == "chargeback"
+    assert await donations(world, council) == shown(3700)
+    won = await dispute(
+        town,
+        alice_gift,
+        event_type="charge.dispute.closed",
+        status="won",
+        amount_pence=2500,
+        when=MONTH_C,
+    )
+    assert won == "chargeback_won"
+    assert await donations(world, council) == shown(6200)
 
 
 async def test_the_period_and_communities_select_the_gifts(world: Fixture) -> None:
