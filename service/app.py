@@ -44,6 +44,9 @@ from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
+from service.mail.controllers import ROUTERS as MAIL_ROUTERS
+from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
+from service.mail.worker import mail_worker_lifespan
 from service.members import passwords
 from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
@@ -52,6 +55,8 @@ from service.members.principals import MemberPrincipalResolver
 from service.members.sign_in_limits import failure_counter_for
 from service.observability import configure_logging, request_context_middleware
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
+from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
+from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
 from service.settings import Settings
@@ -121,6 +126,10 @@ def create_app(settings: Settings) -> Litestar:
             *DONATION_PAGES,
             *REPORT_ROUTERS,
             *REPORT_PAGES,
+            *MAIL_ROUTERS,
+            *MAIL_PAGES,
+            *RECOVERY_ROUTERS,
+            *RECOVERY_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -128,7 +137,7 @@ def create_app(settings: Settings) -> Litestar:
                 include_in_schema=False,
             ),
         ],
-        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan],
+        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
         # Every JSON body, app-wide: 415 unless JSON, strict types (service/http/json_bodies.py).
@@ -142,7 +151,8 @@ def create_app(settings: Settings) -> Litestar:
             cookie_samesite="lax",
             # The JSON API checks its own: bearer tokens need none, and session
             # cookies are checked in service/http/deps.py.
-            exclude=["/api/", "/health", "/ready", "/schema"],
+            # /unsubscribe/: signed links that mail programs post to without a cookie.
+            exclude=["/api/", "/health", "/ready", "/schema", "/unsubscribe/"],
         ),
         request_max_body_size=REQUEST_BODY_SIZE_MAX_BYTES,
         template_config=TemplateConfig(

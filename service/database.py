@@ -70,6 +70,8 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(name="disputes", table_modules=("service.disputes.tables",)),
     AppSpec(name="donations", table_modules=("service.donations.tables",)),
     AppSpec(name="reports", table_modules=()),
+    AppSpec(name="mail", table_modules=("service.mail.tables",)),
+    AppSpec(name="recovery", table_modules=("service.recovery.tables",)),
 )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -118,6 +119,73 @@ def _refuse(message: str) -> None:
     raise SettingsError(message)
 
 
+# Mail (ADR 0022) -------------------------------------------------------------------
+
+MAIL_FROM_DEFAULT = "timebank@localhost"
+SMTP_PORT_DEFAULT = 25
+SMTPS_PORT_DEFAULT = 465
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    hostname: str
+    port: int
+    use_tls: bool  # smtps://: TLS from the first byte
+    username: str | None
+    password: str | None
+
+    def __repr__(self) -> str:
+        # The password must never reach a log line.
+        return f"SmtpServer({self.hostname}:{self.port}, tls={self.use_tls})"
+
+
+class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...
+    # Without it, messages are written as .eml files under the data folder.
+    smtp_url: str | None = None
+    mail_from: str = MAIL_FROM_DEFAULT
+    # False only in tests that drive the worker by hand.
+    worker_enabled: bool = True
+
+    def __repr__(self) -> str:
+        return f"MailSettings(smtp={'set' if self.smtp_url else 'files'}, from={self.mail_from!r})"
+
+    def __post_init__(self) -> None:
+        if self.smtp_url is not None:
+            smtp_server_of(self.smtp_url)
+        if "@" not in self.mail_from or "\n" in self.mail_from:
+            raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        return smtp_server_of(self.smtp_url) if self.smtp_url else None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailSettings:
+        return cls(
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or MAIL_FROM_DEFAULT,
+        )
+
+
+def smtp_server_of(url: str) -> SmtpServer:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("SMTP_URL must look like smtp://host:port or smtps://host:port")
+    use_tls = parts.scheme == "smtps"
+    try:
+        port = parts.port or (SMTPS_PORT_DEFAULT if use_tls else SMTP_PORT_DEFAULT)
+    except ValueError as error:
+        raise SettingsError("SMTP_URL has a port that is not a number") from error
+    return SmtpServer(
+        hostname=parts.hostname,
+        port=port,
+        use_tls=use_tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     secret_key: str = msgspec.field(default="")
@@ -135,6 +203,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     exchange_hold_days: int = EXCHANGE_HOLD_DAYS_DEFAULT
     # Donations through Stripe; switched off unless both keys are set.
     stripe: StripeSettings = msgspec.field(default_factory=StripeSettings)
+    # Mail by SMTP (SMTP_URL, MAIL_FROM), or as .eml files under data_dir without it.
+    mail: MailSettings = msgspec.field(default_factory=MailSettings)
 
     def __post_init__(self) -> None:
         # Settings made in code (tests, scripts) keep to the same bounds as the environment.
@@ -188,6 +258,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 maximum=EXCHANGE_HOLD_DAYS_MAX,
             ),
             stripe=StripeSettings.from_env(env),
+            mail=MailSettings.from_env(env),
         )
 
 

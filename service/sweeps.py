@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from litestar import Litestar
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
+from service.clock import utc_now
 from service.disputes.floors import restore_overridden_floors
 from service.exchanges.expiry import expire_exchange_holds
+from service.exchanges.reminders import reminders_sweep
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
 
 logger = logging.getLogger("timebank.sweeps")
@@ -28,23 +30,29 @@ async def expiry_sweeps_forever(
     *, engine: Engine[Any], ledger: Ledger, interval_seconds: float
 ) -> None:
     """The lifespan task: every `interval_seconds`, until cancelled, sweep for expired holds,
-    then raise floors lowered by dispute overrides as far as the members' hours allow."""
+    queue due exchange reminders (ADR 0022), then raise floors lowered by dispute overrides
+    as far as the members' hours allow."""
     while True:
         await asyncio.sleep(interval_seconds)
-        try:
-            expired = await expire_exchange_holds(engine=engine, ledger=ledger)
-        except Exception:
-            logger.exception("exchange expiry sweep failed")
-        else:
-            if expired:
-                logger.info("expired %d exchange(s)", expired)
-        try:
-            raised = await restore_overridden_floors(engine=engine, ledger=ledger)
-        except Exception:
-            logger.exception("floor restore sweep failed")
-        else:
-            if raised:
-                logger.info("raised %d overridden floor(s)", raised)
+        await _sweep(
+            "expired exchange(s)", lambda: expire_exchange_holds(engine=engine, ledger=ledger)
+        )
+        await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
+        await _sweep(
+            "overridden floor(s) raised",
+            lambda: restore_overridden_floors(engine=engine, ledger=ledger),
+        )
+
+
+async def _sweep(name: str, run: Callable[[], Awaitable[int]]) -> None:
+    """One sweep; a failure is logged and retried next time, and never stops the others."""
+    try:
+        done = await run()
+    except Exception:
+        logger.exception("sweep failed: %s", name)
+    else:
+        if done:
+            logger.info("%d %s", done, name)
 
 
 @contextlib.asynccontextmanager

@@ -25,6 +25,7 @@ from service.disputes.services import (
     reversal_transfer_id,
 )
 from service.disputes.tables import Dispute, DisputeCorrection
+from service.exchanges.mailing import dispute_decided_mail
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.exchanges.services import exchange_history_event
 from service.formatting import minutes_text
@@ -160,7 +161,7 @@ async def dispute_resolve(
     view = await exchange_get(actor=actor, exchange_id=dispute.exchange)
     plans = tuple(recipient_outcomes(data, view))
 
-    async def work(_transaction: WriteTransaction) -> None:
+    async def work(transaction: WriteTransaction) -> None:
         now = clock.utc_now()
         if not await claim_dispute(dispute_id, data.outcome, note, actor, now):
             raise _dispute_state("This dispute has already been resolved.")
@@ -176,6 +177,9 @@ async def dispute_resolve(
             view.id, actor, "dispute_resolved", now, note=outcome_words(plans)
         )
         await audit_resolution(resolution)
+        await dispute_decided_mail(
+            transaction, exchange_id=view.id, dispute_id=dispute_id, outcome=data.outcome
+        )
 
     await run_write(engine, work)
     return await dispute_get(actor=actor, dispute_id=dispute_id)

@@ -36,6 +36,7 @@ from service.disputes.selectors import (
     exchange_parties,
 )
 from service.disputes.tables import Dispute, DisputeStatement
+from service.exchanges.mailing import dispute_opened_mail
 from service.exchanges.selectors import exchange_get
 from service.exchanges.services import exchange_history_event
 from service.limits import (
@@ -108,7 +109,7 @@ async def dispute_open(
         )
     dispute_id = uuid.uuid4()
 
-    async def work(_transaction: WriteTransaction) -> None:
+    async def work(transaction: WriteTransaction) -> None:
         inserted = (
             await Dispute.insert(
                 Dispute(
@@ -128,6 +129,9 @@ async def dispute_open(
         if not inserted:
             raise _already_disputed()
         await exchange_history_event(exchange_id, actor, "dispute", now, note="dispute opened")
+        await dispute_opened_mail(
+            transaction, exchange_id=exchange_id, dispute_id=dispute_id, opened_by=actor.member_id
+        )
 
     await run_write(engine, work)
     return dispute_id

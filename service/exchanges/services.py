@@ -50,6 +50,7 @@ from service.exchanges.ids import (
     proposal_id,
     void_transfer_id,
 )
+from service.exchanges.mailing import exchange_event_mail
 from service.exchanges.schemas import ExchangeIn
 from service.exchanges.selectors import (
     ExchangeView,
@@ -177,7 +178,7 @@ async def exchange_propose(
         updated_at=now,
     )
 
-    async def work(_transaction: WriteTransaction) -> None:
+    async def work(transaction: WriteTransaction) -> None:
         if await Exchange.exists().where(Exchange.id == exchange.id).run():
             return  # a concurrent attempt with the same Idempotency-Key made it
         await Exchange.insert(exchange).run()
@@ -185,6 +186,9 @@ async def exchange_propose(
             *(ExchangeRecipient(exchange=exchange.id, member=member) for member in recipient_ids)
         ).run()
         await history_event(exchange.id, actor, "propose", now)
+        await exchange_event_mail(
+            transaction, exchange_id=exchange.id, event="proposed", actor_id=actor.member_id
+        )
 
     await run_write(engine, work)
     exchange_id: uuid.UUID = exchange.id
@@ -237,7 +241,7 @@ async def exchange_accept(
     """
     require_active(actor)
 
-    async def work(_transaction: WriteTransaction) -> None:
+    async def work(transaction: WriteTransaction) -> None:
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
@@ -264,6 +268,9 @@ async def exchange_accept(
             )
             return
         await _place_holds(ledger, fresh, actor, now, hold_seconds=hold_seconds)
+        await exchange_event_mail(
+            transaction, exchange_id=exchange_id, event="accepted", actor_id=actor.member_id
+        )
 
     await run_write(engine, work)
 
@@ -357,7 +364,7 @@ async def exchange_complete(
 ) -> None:
     """A recipient (or a coordinator) confirms the help happened: every hold is posted."""
 
-    async def work(_transaction: WriteTransaction) -> bool:
+    async def work(transaction: WriteTransaction) -> bool:
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         is_recipient = actor.member_id in view.recipient_ids
@@ -398,6 +405,9 @@ async def exchange_complete(
                 source_id=transfer.id,
             )
         await history_event(exchange_id, actor, "complete", now)
+        await exchange_event_mail(
+            transaction, exchange_id=exchange_id, event="completed", actor_id=actor.member_id
+        )
         return True
 
     await _run_unless_expired(engine, ledger, exchange_id, work, "complete")

@@ -8,7 +8,6 @@ credit.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from service.members.accounts import (
 )
 from service.members.audit import audit_record
 from service.members.callers import token_digest
+from service.members.mailing import membership_mail, register_taken_mail
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -207,11 +207,12 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
 
     # No enumeration (ADR 0020): for a taken email the caller gets the answer a
     # new member would get, about a member that is never saved; the password
-    # was hashed all the same, so the time taken matches too. Nothing is written.
-    # TODO(issue 14): mail the owner "someone tried to register with your
-    # address" once the mail outbox exists.
-    with contextlib.suppress(_EmailTaken):
+    # was hashed all the same, so the time taken matches too. Nothing is written;
+    # the address's owner is told by mail that someone tried (ADR 0022).
+    try:
         await run_write(engine, write)
+    except _EmailTaken:
+        await register_taken_mail(engine=engine, email=email)
     return member
 
 
@@ -243,7 +244,7 @@ async def member_approve(
 ) -> Member:
     """Approve a pending member and post the welcome credit, exactly once."""
     member = await _member_in_scope(actor, member_id)
-    async with write_transaction(engine):
+    async with write_transaction(engine) as transaction:
         # Only the approval that flips the status posts the credit; a second
         # click, or a second coordinator at the same moment, changes nothing.
         flipped = (
@@ -265,6 +266,7 @@ async def member_approve(
                 before={"status": "pending"},
                 after={"status": "active"},
             )
+            await membership_mail(transaction, member_id=member_id, approved=True)
     return await member_by_id(member_id)
 
 

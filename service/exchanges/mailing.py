@@ -1,0 +1,146 @@
+"""Which event mails whom, and with what words: called inside each event's own transaction.
+
+Each feature calls one function here from the write transaction that changes
+its state, so the message commits (or rolls back) with the change itself:
+
+    exchange proposed  -> every other party          (exchange_proposed)
+    exchange accepted  -> every other party, once all have agreed (exchange_accepted)
+    exchange completed -> the provider: hours received (exchange_completed)
+    dispute opened     -> the other parties           (dispute_opened)
+    dispute decided    -> every party                 (dispute_decided)
+
+Reminders come from the sweep (service/exchanges/reminders.py); membership mail
+is in service/members/mailing.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ledger.transactions import WriteTransaction
+from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.members.mailing import mail_member
+from service.members.tables import Member
+
+DISPUTE_OUTCOME_WORDS = {
+    "upheld": "the exchange stands as it was",
+    "reversed": "the hours have gone back",
+    "adjusted": "some of the hours have gone back",
+}
+
+
+def date_words(instant: datetime) -> str:
+    """ "Friday 4 December 2026"."""
+    return f"{instant:%A} {instant.day} {instant:%B %Y}"
+
+
+async def _names(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = list(member_ids)
+    rows = await Member.select(Member.id, Member.display_name).where(Member.id.is_in(ids)).run()
+    return {row["id"]: row["display_name"] for row in rows}
+
+
+async def exchange_facts(exchange_id: uuid.UUID) -> dict[str, Any]:
+    """Provider, recipients and what the exchange is, read inside the caller's transaction."""
+    exchange = await Exchange.objects().where(Exchange.id == exchange_id).first().run()
+    assert exchange is not None, "exchanges are never deleted"  # noqa: S101
+    recipients = [
+        row["member"]
+        for row in await ExchangeRecipient.select(ExchangeRecipient.member)
+        .where(ExchangeRecipient.exchange == exchange_id)
+        .run()
+    ]
+    return {
+        "provider": exchange.provider,
+        "recipients": recipients,
+        "minutes": exchange.minutes,
+        "description": exchange.description,
+        "service_date": date_words(exchange.service_date),
+        "exchange_id": str(exchange_id),
+    }
+
+
+async def mail_parties(
+    transaction: WriteTransaction,
+    *,
+    kind: str,
+    facts: dict[str, Any],
+    to: Iterable[uuid.UUID],
+    other_id: uuid.UUID | None,
+    **extra: Any,
+) -> None:
+    recipients = [member for member in to if member != other_id]
+    names = await _names([*recipients, *([other_id] if other_id else [])])
+    context = {key: value for key, value in facts.items() if key not in ("provider", "recipients")}
+    for member in recipients:
+        other_name = names.get(other_id) if other_id else None
+        await mail_member(
+            transaction,
+            member_id=member,
+            kind=kind,
+            context={**context, "other_name": other_name or "A coordinator", **extra},
+        )
+
+
+async def exchange_event_mail(
+    transaction: WriteTransaction, *, exchange_id: uuid.UUID, event: str, actor_id: uuid.UUID | None
+) -> None:
+    """Mail for an exchange's `event` (proposed, accepted, completed) by `actor_id`."""
+    facts = await exchange_facts(exchange_id)
+    parties = [facts["provider"], *facts["recipients"]]
+    if event == "proposed":
+        await mail_parties(
+            transaction, kind="exchange_proposed", facts=facts, to=parties, other_id=actor_id
+        )
+    elif event == "accepted":
+        await mail_parties(
+            transaction, kind="exchange_accepted", facts=facts, to=parties, other_id=actor_id
+        )
+    elif event == "completed":
+        # The provider receives the minutes from every recipient of a group.
+        received = facts["minutes"] * len(facts["recipients"])
+        await mail_parties(
+            transaction,
+            kind="exchange_completed",
+            facts={**facts, "minutes": received},
+            to=[facts["provider"]],
+            other_id=actor_id,
+        )
+    else:
+        raise ValueError(f"no mail for exchange event {event!r}")
+
+
+async def dispute_opened_mail(
+    transaction: WriteTransaction,
+    *,
+    exchange_id: uuid.UUID,
+    dispute_id: uuid.UUID,
+    opened_by: uuid.UUID,
+) -> None:
+    facts = await exchange_facts(exchange_id)
+    await mail_parties(
+        transaction,
+        kind="dispute_opened",
+        facts=facts,
+        to=[facts["provider"], *facts["recipients"]],
+        other_id=opened_by,
+        dispute_id=str(dispute_id),
+    )
+
+
+async def dispute_decided_mail(
+    transaction: WriteTransaction, *, exchange_id: uuid.UUID, dispute_id: uuid.UUID, outcome: str
+) -> None:
+    facts = await exchange_facts(exchange_id)
+    await mail_parties(
+        transaction,
+        kind="dispute_decided",
+        facts=facts,
+        to=[facts["provider"], *facts["recipients"]],
+        other_id=None,
+        dispute_id=str(dispute_id),
+        outcome_words=DISPUTE_OUTCOME_WORDS.get(outcome, outcome),
+    )

@@ -1,0 +1,1 @@
+"""Mail: the outbox, its worker, the messages and members' preferences (ADR 0022)."""

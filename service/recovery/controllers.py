@@ -1,0 +1,144 @@
+"""The recovery JSON API: thin handlers around service/recovery/services.py."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from service.http.client import client_address
+from service.http.deps import CurrentMember, EngineDep, LimiterDep
+from service.http.ratelimit import RateLimiter, enforce
+from service.members.services import normalise_email
+from service.recovery import services
+from service.recovery.limits import (
+    EMAIL_CHANGE_PER_MEMBER,
+    PASSWORD_RESET_ANSWER_SECONDS_MIN,
+    PASSWORD_RESET_PER_ADDRESS,
+    PASSWORD_RESET_PER_EMAIL,
+    RESET_CONFIRM_PER_ADDRESS,
+)
+from service.recovery.schemas import (
+    EmailChangeConfirmIn,
+    EmailChangeIn,
+    PasswordChangeIn,
+    PasswordResetAnswer,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    ResetCodeOut,
+)
+
+RESET_ANSWER = (
+    "If this email address belongs to an account, we have sent a link to it. "
+    "It works once, for one hour."
+)
+
+
+async def limit_reset_request(limiter: RateLimiter, address: str, email: str) -> None:
+    await enforce(limiter, f"password-reset:address:{address}", PASSWORD_RESET_PER_ADDRESS)
+    await enforce(
+        limiter, f"password-reset:email:{normalise_email(email)}", PASSWORD_RESET_PER_EMAIL
+    )
+
+
+async def reset_request_padded(*, engine: Any, email: str) -> None:
+    """Ask for a link, then wait out a fixed minimum: known and unknown emails take as long."""
+    started = time.monotonic()
+    await services.password_reset_request(engine=engine, email=email)
+    # A pause on purpose (not synchronisation): it hides which path ran.
+    await asyncio.sleep(max(0.0, PASSWORD_RESET_ANSWER_SECONDS_MIN - (time.monotonic() - started)))
+
+
+class RecoveryController(Controller):
+    path = "/api/v1/auth"
+    tags = ("auth",)
+
+    @post("/password-reset", status_code=HTTP_202_ACCEPTED)
+    async def password_reset(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordResetIn],
+        engine: EngineDep,
+        limiter: LimiterDep,
+    ) -> PasswordResetAnswer:
+        await limit_reset_request(limiter, client_address(request), data.email)
+        await reset_request_padded(engine=engine, email=data.email)
+        return PasswordResetAnswer(detail=RESET_ANSWER)
+
+    @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT)
+    async def password_reset_confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordResetConfirmIn],
+        engine: EngineDep,
+        limiter: LimiterDep,
+    ) -> None:
+        key = f"password-reset-confirm:address:{client_address(request)}"
+        await enforce(limiter, key, RESET_CONFIRM_PER_ADDRESS)
+        await services.password_reset_confirm(
+            engine=engine, token=data.token, password=data.password
+        )
+
+    @post("/email/confirm", status_code=HTTP_204_NO_CONTENT)
+    async def email_confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[EmailChangeConfirmIn],
+        engine: EngineDep,
+        limiter: LimiterDep,
+    ) -> None:
+        key = f"password-reset-confirm:address:{client_address(request)}"
+        await enforce(limiter, key, RESET_CONFIRM_PER_ADDRESS)
+        await services.email_change_confirm(engine=engine, token=data.token)
+
+
+class AccountSecurityController(Controller):
+    path = "/api/v1/me"
+    tags = ("me",)
+
+    @put("/password", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(
+        self, member: CurrentMember, data: JSONBody[PasswordChangeIn], engine: EngineDep
+    ) -> None:
+        await services.password_change(
+            engine=engine,
+            principal=member,
+            current_password=data.current_password,
+            new_password=data.new_password,
+        )
+
+    @post("/email", status_code=HTTP_202_ACCEPTED)
+    async def change_email(
+        self,
+        member: CurrentMember,
+        data: JSONBody[EmailChangeIn],
+        engine: EngineDep,
+        limiter: LimiterDep,
+    ) -> dict[str, str]:
+        await enforce(limiter, f"email-change:member:{member.member_id}", EMAIL_CHANGE_PER_MEMBER)
+        await services.email_change_request(
+            engine=engine, principal=member, password=data.password, new_email=data.new_email
+        )
+        return {"detail": "We have sent a link to the new address. It works for one hour."}
+
+
+class CoordinatorResetCodeController(Controller):
+    path = "/api/v1/coordinator/members"
+    tags = ("coordinator",)
+
+    @post("/{member_id:uuid}/reset-code", status_code=HTTP_201_CREATED)
+    async def reset_code(
+        self, member: CurrentMember, member_id: FromPath[uuid.UUID], engine: EngineDep
+    ) -> ResetCodeOut:
+        issued = await services.reset_code_issue(engine=engine, actor=member, member_id=member_id)
+        return ResetCodeOut(code=issued.code, expires_at=issued.expires_at)
+
+
+ROUTERS = [RecoveryController, AccountSecurityController, CoordinatorResetCodeController]
+
+__all__ = ["ROUTERS"]

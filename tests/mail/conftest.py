@@ -1,0 +1,36 @@
+"""Fixtures for mail tests: a real SMTP server on loopback, and the members' town."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.settings import MailSettings, Settings
+from tests.conftest import TEST_SECRET_KEY, TestDatabase
+from tests.mail.smtp_peer import MailCatcher, SmtpPeer
+
+
+@pytest.fixture
+def smtp_peer() -> Iterator[SmtpPeer]:
+    peer = SmtpPeer(MailCatcher())
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture
+def settings(db: TestDatabase, tmp_path: Path) -> Settings:
+    """The usual test settings, with the background worker off: tests drive its passes."""
+    return Settings(
+        database_url=db.url,
+        secret_key=TEST_SECRET_KEY,
+        data_dir=str(tmp_path / "data"),
+        log_level="WARNING",
+        password_time_cost=1,
+        password_memory_kib=1024,
+        mail=MailSettings(worker_enabled=False),
+    )
