@@ -134,7 +134,8 @@ async def notices(town: Town, who: Person) -> dict[str, Any]:
 def assert_state_refused(response: httpx.Response, status: str) -> None:
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "exchange_state"
-    assert response.json()["status"] == status
+    assert response.json()["exchange_status"] == status
+    assert response.json()["status"] == 409  # RFC 9457: always the HTTP status
 
 
 def in_app_loop(town: Town, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
@@ -423,7 +424,7 @@ async def test_complete_and_cancel_at_once_have_one_winner(
     assert sorted(statuses) == [200, 409], [response.text for response in responses]
     winner = responses[statuses.index(200)].json()
     loser = responses[statuses.index(409)].json()
-    assert (loser["code"], loser["status"]) == ("exchange_state", winner["status"])
+    assert (loser["code"], loser["exchange_status"]) == ("exchange_state", winner["status"])
     alice = await account(town, town.alice)
     assert alice["pending_minutes"] == 0
     if winner["status"] == "completed":
