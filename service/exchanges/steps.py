@@ -146,6 +146,7 @@ def held_pendings(view: ExchangeView) -> list[tuple[uuid.UUID, uuid.UUID]]:
 
 
 SUSPENSION_NOTE = "member suspended"
+CLOSURE_NOTE = "member closed their account"
 
 
 OPEN_STATUSES = ("proposed", "accepted")
