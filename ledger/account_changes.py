@@ -16,7 +16,7 @@ from typing import Protocol
 from uuid import UUID
 
 from ledger.hashing import account_change_genesis, account_change_hash
-from ledger.model import AccountChange, AccountChangeKind, Unit
+from ledger.model import AccountChange, AccountChangeKind, LimitMove, Unit
 from ledger.rows import ACCOUNT_COLUMNS, account_state
 from ledger.sql import (
     Connection,
@@ -162,3 +162,36 @@ async def backfill(connection: Connection, now: datetime) -> int:
         done += len(accounts)
         if len(rows) < _BACKFILL_ACCOUNTS_PER_QUERY:
             return done
+
+
+async def limit_moves(connection: Connection, transfer_ids: Sequence[UUID]) -> list[LimitMove]:
+    """The limits that reversals with override_limits moved: each change and the one before.
+
+    Read in the writer's transaction, right after the reversals, this is the
+    state the ledger computed under the account locks, not a separate read of
+    the account rows that another writer could have changed in between.
+    """
+    if not transfer_ids:
+        return []
+    condition, params = connection.id_list(list(transfer_ids), 1)
+    rows = await connection.fetch(
+        "SELECT c.account_id, c.transfer_id, p.floor_minor AS floor_before, "
+        "c.floor_minor AS floor_after, p.ceiling_minor AS ceiling_before, "
+        "c.ceiling_minor AS ceiling_after FROM ledger_account_change c "
+        "JOIN ledger_account_change p ON p.account_id = c.account_id "
+        "AND p.sequence = c.sequence - 1 "
+        f"WHERE c.kind = '{AccountChangeKind.LIMITS_OVERRIDE.value}' AND c.transfer_id {condition} "
+        "ORDER BY c.account_id, c.sequence",
+        *params,
+    )
+    return [
+        LimitMove(
+            account_id=as_uuid(row["account_id"]),
+            transfer_id=as_uuid(row["transfer_id"]),
+            floor_before_minor=row["floor_before"],
+            floor_after_minor=row["floor_after"],
+            ceiling_before_minor=row["ceiling_before"],
+            ceiling_after_minor=row["ceiling_after"],
+        )
+        for row in rows
+    ]

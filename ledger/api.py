@@ -16,7 +16,7 @@ from uuid import UUID
 
 from piccolo.engine.base import Engine
 
-from ledger import accounts, errors, posting, queries, validation
+from ledger import account_changes, accounts, errors, posting, queries, validation
 from ledger.checkpoint import Checkpoint, read_checkpoint, verify_with_checkpoint
 from ledger.group_commit import GroupCommitter
 from ledger.limits import (
@@ -31,6 +31,7 @@ from ledger.model import (
     BatchResult,
     Chain,
     ExpirePending,
+    LimitMove,
     NewPending,
     NewTransfer,
     Operation,
@@ -382,12 +383,22 @@ class Ledger:
 
     # Reads ---------------------------------------------------------------------
 
-    async def account(self, *, account_id: UUID) -> Account:
+    async def account(self, *, account_id: UUID, lock: bool = False) -> Account:
+        """One account; `lock=True` inside a write transaction holds its row until commit
+        (PostgreSQL FOR UPDATE; SQLite's one writer already holds the database)."""
         async with read_connection(self._engine) as connection:
-            found = await accounts.fetch_account(connection, account_id)
+            found = await accounts.fetch_account(connection, account_id, lock=lock)
         if found is None:
             raise errors.AccountNotFound(account_id=str(account_id))
         return found
+
+    async def limit_moves(self, *, transfer_ids: Sequence[UUID]) -> list[LimitMove]:
+        """Floors and ceilings moved by these reversals (override_limits), before and after.
+
+        Call it in the transaction that wrote them to read the ledger's own locked result.
+        """
+        async with read_connection(self._engine) as connection:
+            return await account_changes.limit_moves(connection, transfer_ids)
 
     async def balance(self, *, account_id: UUID) -> Balance:
         """Current balance and available balance: one row read, whatever the history."""

@@ -93,6 +93,26 @@ class AccountChange:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitMove:
+    """A floor or ceiling a reversal with override_limits moved: before and after."""
+
+    account_id: UUID
+    transfer_id: UUID  # the (last) reversal of the write that moved it
+    floor_before_minor: int | None
+    floor_after_minor: int | None
+    ceiling_before_minor: int | None
+    ceiling_after_minor: int | None
+
+    @property
+    def floor_moved(self) -> bool:
+        return self.floor_before_minor != self.floor_after_minor
+
+    @property
+    def ceiling_moved(self) -> bool:
+        return self.ceiling_before_minor != self.ceiling_after_minor
+
+
+@dataclass(frozen=True, slots=True)
 class Balance:
     account_id: UUID
     unit: Unit

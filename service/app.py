@@ -26,6 +26,7 @@ from service.disputes.selectors import dispute_panel, disputes_awaiting_count
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
+from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
 from service.exchanges.panels import plug_dispute_panel
@@ -48,6 +49,7 @@ from service.mail.controllers import ROUTERS as MAIL_ROUTERS
 from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
 from service.mail.worker import mail_worker_lifespan
 from service.members import passwords
+from service.members.closure_steps import plug_closure_step
 from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
@@ -178,6 +180,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     plug_dispute_panel(dispute_panel)
+    plug_closure_step(exchanges_call_off_for_closure)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(

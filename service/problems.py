@@ -30,6 +30,10 @@ from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://timebank.example/problems/"
+# Members of every problem body that `extra` may never replace: RFC 9457's own, then ours.
+PROBLEM_RESERVED_KEYS = frozenset(
+    {"type", "title", "status", "detail", "instance", "code", "request_id"}
+)
 
 logger = logging.getLogger("timebank.errors")
 
@@ -63,7 +67,7 @@ class Problem(ProblemDetailsException):
         headers: dict[str, str] | None = None,
     ) -> None:
         self.code = code
-        self.extra_fields = dict(extra or {})
+        self.extra_fields = checked_extra(extra)
         super().__init__(
             detail=detail,
             status_code=status,
@@ -72,6 +76,19 @@ class Problem(ProblemDetailsException):
             headers=headers,
             extra={"code": code, **self.extra_fields},
         )
+
+
+def checked_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`extra` as a dict, refusing any key that would overwrite a reserved member.
+
+    RFC 9457 says `status` is the HTTP status; an extra that reused the name for a
+    domain state (an exchange's) would mislead every client reading it.
+    """
+    fields = dict(extra or {})
+    clashing = sorted(PROBLEM_RESERVED_KEYS.intersection(fields))
+    if clashing:
+        raise ValueError(f"problem extra may not set reserved members: {', '.join(clashing)}")
+    return fields
 
 
 def field_problem(field: str, message: str, *, source: str = "body", status: int = 422) -> Problem:
@@ -103,7 +120,7 @@ def problem_response(
         "instance": request.url.path,
         "request_id": current_request_id(),
     }
-    body.update(extra or {})
+    body.update(checked_extra(extra))
     return Response(
         body,
         status_code=status,

@@ -354,7 +354,7 @@ async def member_recent_exchange_ids(
 
 
 def _state_problem(code: str, detail: str, status: str) -> Problem:
-    return Problem(status=409, code=code, detail=detail, extra={"status": status})
+    return Problem(status=409, code=code, detail=detail, extra={"member_status": status})
 
 
 async def member_suspend(

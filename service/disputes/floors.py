@@ -14,7 +14,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, WriteTransaction, run_write
+from ledger import Account, Ledger, LedgerError, WriteTransaction, run_write
 from service.disputes.tables import DisputeCorrection
 from service.members.audit import audit_record
 from service.members.tables import AuditEntry
@@ -37,128 +37,186 @@ async def below_floor_minutes(account_id: uuid.UUID, balance_minutes: int) -> in
     return max(0, int(row["agreed_floor_minutes"]) - balance_minutes)
 
 
-# Ratcheting the floor back up --------------------------------------------------
+# Ratcheting the floor back up, and a raised ceiling back down ------------------
 
 FLOOR_OVERRIDE_ACTION = "account.floor_override"  # written when a dispute moves the floor
+CEILING_OVERRIDE_ACTION = "account.ceiling_override"  # written when a dispute raises a ceiling
 ADMIN_LIMITS_ACTION = "account.limits"  # written when an admin sets limits in the console
 FLOOR_RESTORED_ACTION = "account.floor_restored"
+CEILING_RESTORED_ACTION = "account.ceiling_restored"
 RESTORER_LABEL = "system:floor-restore"
+_OVERRIDE_ACTIONS = [FLOOR_OVERRIDE_ACTION, CEILING_OVERRIDE_ACTION]
 
 
 @dataclass(frozen=True, slots=True)
 class _Override:
-    """An override still in force: the floor to climb back to, and whose account it is."""
+    """The limits an account's overrides in force started from, and whose account it is."""
 
     account_id: uuid.UUID
-    agreed_floor_minutes: int
+    agreed_floor_minutes: int | None
+    agreed_ceiling_minutes: int | None
     community_id: uuid.UUID | None
 
 
 async def restore_overridden_floors(*, engine: Engine[Any], ledger: Ledger) -> int:
-    """Raise lowered floors as overridden accounts earn hours back; how many moved.
+    """Move limits a dispute override moved back as the member's position allows; how many.
 
     For each override in force the ledger floor becomes min(agreed floor,
     available balance) when that is above the current floor, so the member can
-    never spend back down into the room the correction made. Once the floor is
-    back at the agreed floor the override is over. An admin's limits change made
-    after an override ends it: the admin's figure stands (see `_overrides_in_force`).
+    never spend back down into the room the correction made; a raised ceiling
+    becomes max(agreed ceiling, balance and incoming holds) when that is below
+    the current one. Once a limit is back where it was agreed the override is
+    over. An admin's limits change made after an override ends it: the admin's
+    figure stands. Each account is re-read under its row lock, and its overrides
+    re-read after the lock is held, so an admin change made meanwhile is never
+    overwritten (see `_overrides_of`).
     """
     restored = 0
-    for override in await _overrides_in_force():
-        if await _restore_one(engine, ledger, override):
+    for account_id in await _overridden_account_ids():
+        if await _restore_one(engine, ledger, account_id):
             restored += 1
     return restored
 
 
-async def _overrides_in_force() -> list[_Override]:
-    """Accounts with a dispute override not since superseded by an admin's limits change.
-
-    The rule reads the audit log of each account, newest first: the override
-    entries before the first admin limits entry are in force, and the agreed
-    floor is the highest floor any of them started from (a second override
-    starts from the first one's lowered floor). Audit lines share one clock,
-    so the order is the order the changes were made in.
-    """
+async def _overridden_account_ids() -> list[uuid.UUID]:
     rows = (
-        await DisputeCorrection.select(DisputeCorrection.provider_account_id)
-        .where(DisputeCorrection.agreed_floor_minutes.is_not_null())
+        await AuditEntry.select(AuditEntry.target_id)
+        .where((AuditEntry.target_type == "account") & AuditEntry.action.is_in(_OVERRIDE_ACTIONS))
         .distinct()
         .run()
     )
-    account_ids = [str(row["provider_account_id"]) for row in rows]
-    if not account_ids:
-        return []
+    return sorted(uuid.UUID(row["target_id"]) for row in rows)
+
+
+async def _overrides_of(account_id: uuid.UUID) -> _Override | None:
+    """The account's overrides not since superseded by an admin's limits change.
+
+    The rule reads the account's audit log, newest first: the override entries
+    before the first admin limits entry are in force; the agreed floor is the
+    highest floor any of them started from (a second override starts from the
+    first one's lowered floor), the agreed ceiling the lowest. Audit lines share
+    one clock, so the order is the order the changes were made in.
+    """
     entries = (
-        await AuditEntry.select(
-            AuditEntry.target_id, AuditEntry.action, AuditEntry.before_json, AuditEntry.community
-        )
+        await AuditEntry.select(AuditEntry.action, AuditEntry.before_json, AuditEntry.community)
         .where(
             (AuditEntry.target_type == "account")
-            & AuditEntry.target_id.is_in(account_ids)
-            & AuditEntry.action.is_in([FLOOR_OVERRIDE_ACTION, ADMIN_LIMITS_ACTION])
+            & (AuditEntry.target_id == str(account_id))
+            & AuditEntry.action.is_in([*_OVERRIDE_ACTIONS, ADMIN_LIMITS_ACTION])
         )
         .order_by(AuditEntry.at, ascending=False)
         .run()
     )
-    by_account: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        by_account.setdefault(entry["target_id"], []).append(entry)
-    found = (
-        _override_of(account_id, newest_first) for account_id, newest_first in by_account.items()
-    )
-    return [override for override in found if override is not None]
-
-
-def _override_of(account_id: str, newest_first: list[dict[str, Any]]) -> _Override | None:
     floors: list[int] = []
+    ceilings: list[int] = []
     community_id = None
-    for entry in newest_first:
+    for entry in entries:
         if entry["action"] == ADMIN_LIMITS_ACTION:
             break
-        floor = json.loads(entry["before_json"]).get("floor_minutes")
-        if floor is not None:
-            floors.append(int(floor))
-            community_id = community_id or entry["community"]
-    if not floors:
+        before = json.loads(entry["before_json"])
+        if before.get("floor_minutes") is not None:
+            floors.append(int(before["floor_minutes"]))
+        if before.get("ceiling_minutes") is not None:
+            ceilings.append(int(before["ceiling_minutes"]))
+        community_id = community_id or entry["community"]
+    if not floors and not ceilings:
         return None
-    return _Override(uuid.UUID(account_id), max(floors), community_id)
+    return _Override(
+        account_id,
+        max(floors) if floors else None,
+        min(ceilings) if ceilings else None,
+        community_id,
+    )
 
 
-async def _restore_one(engine: Engine[Any], ledger: Ledger, override: _Override) -> bool:
-    """Raise one account's floor as far as its available balance allows, with its audit line."""
+def _restored_floor(override: _Override, account: Account) -> int | None:
+    """The floor to raise to, or None when it stays."""
+    floor, agreed = account.floor_minor, override.agreed_floor_minutes
+    if floor is None or agreed is None:
+        return None
+    new_floor = min(agreed, account.available_minor)
+    return new_floor if new_floor > floor else None
+
+
+def _restored_ceiling(override: _Override, account: Account) -> int | None:
+    """The ceiling to lower to, or None when it stays."""
+    ceiling, agreed = account.ceiling_minor, override.agreed_ceiling_minutes
+    if ceiling is None or agreed is None:
+        return None
+    position = account.balance_minor + account.credits_pending_minor
+    new_ceiling = max(agreed, position)
+    return new_ceiling if new_ceiling < ceiling else None
+
+
+async def _restore_one(engine: Engine[Any], ledger: Ledger, account_id: uuid.UUID) -> bool:
+    """Move one account's overridden limits back as far as its position allows, audited."""
 
     async def work(_transaction: WriteTransaction) -> bool:
-        account = await ledger.account(account_id=override.account_id)
-        floor = account.floor_minor
-        if floor is None or account.closed_at is not None:
+        account = await ledger.account(account_id=account_id, lock=True)
+        # Read after the lock: an admin's change committed meanwhile is seen here.
+        override = await _overrides_of(account_id)
+        if override is None or account.closed_at is not None:
             return False
-        new_floor = min(override.agreed_floor_minutes, account.available_minor)
-        if new_floor <= floor:
+        new_floor = _restored_floor(override, account)
+        new_ceiling = _restored_ceiling(override, account)
+        if new_floor is None and new_ceiling is None:
             return False
         await ledger.set_limits(
-            account_id=account.id, floor_minor=new_floor, ceiling_minor=account.ceiling_minor
+            account_id=account_id,
+            floor_minor=account.floor_minor if new_floor is None else new_floor,
+            ceiling_minor=account.ceiling_minor if new_ceiling is None else new_ceiling,
         )
-        await audit_record(
-            actor_id=None,
-            actor_label=RESTORER_LABEL,
-            action=FLOOR_RESTORED_ACTION,
-            target_type="account",
-            target_id=str(account.id),
-            community_id=override.community_id,
-            reason="The member earned hours back after a dispute correction.",
-            before={"floor_minutes": floor, "agreed_floor_minutes": override.agreed_floor_minutes},
-            after={
-                "floor_minutes": new_floor,
-                "override_over": new_floor == override.agreed_floor_minutes,
-            },
-        )
+        if new_floor is not None:
+            await _audit_floor(override, account, new_floor)
+        if new_ceiling is not None:
+            await _audit_ceiling(override, account, new_ceiling)
         return True
 
     try:
         restored: bool = await run_write(engine, work)
     except LedgerError as error:
-        # Spent in the meantime (the floor check runs under the account lock): next sweep.
+        # Spent in the meantime (the limits check runs under the account lock): next sweep.
         if error.code != "limits_below_position":
             raise
         return False
     return restored
+
+
+async def _audit_floor(override: _Override, account: Account, new_floor: int) -> None:
+    await audit_record(
+        actor_id=None,
+        actor_label=RESTORER_LABEL,
+        action=FLOOR_RESTORED_ACTION,
+        target_type="account",
+        target_id=str(account.id),
+        community_id=override.community_id,
+        reason="The member earned hours back after a dispute correction.",
+        before={
+            "floor_minutes": account.floor_minor,
+            "agreed_floor_minutes": override.agreed_floor_minutes,
+        },
+        after={
+            "floor_minutes": new_floor,
+            "override_over": new_floor == override.agreed_floor_minutes,
+        },
+    )
+
+
+async def _audit_ceiling(override: _Override, account: Account, new_ceiling: int) -> None:
+    await audit_record(
+        actor_id=None,
+        actor_label=RESTORER_LABEL,
+        action=CEILING_RESTORED_ACTION,
+        target_type="account",
+        target_id=str(account.id),
+        community_id=override.community_id,
+        reason="The member spent hours after a dispute correction raised their ceiling.",
+        before={
+            "ceiling_minutes": account.ceiling_minor,
+            "agreed_ceiling_minutes": override.agreed_ceiling_minutes,
+        },
+        after={
+            "ceiling_minutes": new_ceiling,
+            "override_over": new_ceiling == override.agreed_ceiling_minutes,
+        },
+    )

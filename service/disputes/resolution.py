@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, Reverse, WriteTransaction, run_write
+from ledger import Ledger, LedgerError, LimitMove, Reverse, WriteTransaction, run_write
 from service import clock
+from service.disputes.floors import CEILING_OVERRIDE_ACTION, FLOOR_OVERRIDE_ACTION
 from service.disputes.schemas import RecipientOutcome, ResolveIn
 from service.disputes.selectors import (
     DisputeView,
@@ -90,16 +92,18 @@ def minutes_for(outcome: str, minutes: int | None, exchanged: int, prefix: str) 
     return minutes
 
 
-async def limit_check(
-    ledger: Ledger, view: ExchangeView, plans: Sequence[Plan]
-) -> tuple[int | None, int]:
-    """The provider's floor before resolving, and how far below it the reversals take them."""
+async def below_floor_estimate(ledger: Ledger, view: ExchangeView, plans: Sequence[Plan]) -> int:
+    """How far below their floor the reversals would take the provider, for a refusal's words.
+
+    An unlocked read, so only ever shown; what a resolution records comes from
+    the ledger's own result (`Ledger.limit_moves`).
+    """
     account = await ledger.account(account_id=member_account_id(view.provider_id))
     total = sum(plan.minutes for plan in plans)  # upheld plans add 0
     floor = account.floor_minor
     if floor is None:
-        return None, 0
-    return floor, max(0, floor - (account.available_minor - total))
+        return 0
+    return max(0, floor - (account.available_minor - total))
 
 
 def override_problem(view: ExchangeView, error: LedgerError, below_minutes: int) -> Problem:
@@ -132,8 +136,8 @@ class Resolution:
     note: str
     actor: Principal
     confirm_override: bool
-    agreed_floor: int | None = None  # the provider's floor before resolving
-    below_floor: int = 0  # how far below it the reversals take the provider
+    # The limits the ledger moved (override confirmed), read in the resolving transaction.
+    moves: tuple[LimitMove, ...] = ()
 
     @property
     def moving(self) -> tuple[Plan, ...]:
@@ -141,7 +145,30 @@ class Resolution:
 
     @property
     def overridden(self) -> bool:
-        return bool(self.moving) and self.confirm_override and self.below_floor > 0
+        return bool(self.moves)
+
+    @property
+    def floor_move(self) -> LimitMove | None:
+        """The provider's floor, lowered to where the reversals left them."""
+        provider = member_account_id(self.view.provider_id)
+        return next((m for m in self.moves if m.account_id == provider and m.floor_moved), None)
+
+    @property
+    def agreed_floor(self) -> int | None:
+        move = self.floor_move
+        return None if move is None else move.floor_before_minor
+
+    @property
+    def below_floor(self) -> int:
+        move = self.floor_move
+        if move is None or move.floor_before_minor is None or move.floor_after_minor is None:
+            return 0
+        return move.floor_before_minor - move.floor_after_minor
+
+    def ceiling_move(self, recipient_id: uuid.UUID) -> LimitMove | None:
+        """A recipient's ceiling, raised to where the hours given back took them."""
+        account_id = member_account_id(recipient_id)
+        return next((m for m in self.moves if m.account_id == account_id and m.ceiling_moved), None)
 
 
 async def dispute_resolve(
@@ -165,12 +192,10 @@ async def dispute_resolve(
         now = clock.utc_now()
         if not await claim_dispute(dispute_id, data.outcome, note, actor, now):
             raise _dispute_state("This dispute has already been resolved.")
-        agreed_floor, below = await limit_check(ledger, view, plans)
-        resolution = Resolution(
-            dispute, view, plans, note, actor, data.confirm_override, agreed_floor, below
-        )
+        resolution = Resolution(dispute, view, plans, note, actor, data.confirm_override)
         if resolution.moving:
-            await reverse_exchange(ledger, resolution)
+            moves = await reverse_exchange(ledger, resolution)
+            resolution = dataclasses.replace(resolution, moves=tuple(moves))
         for plan in plans:
             await record_correction(resolution, plan)
         await exchange_history_event(
@@ -206,7 +231,8 @@ async def claim_dispute(
     return bool(rows)
 
 
-async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> None:
+async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> list[LimitMove]:
+    """Write the reversals; return the limits the ledger moved for them (override confirmed)."""
     dispute_id: uuid.UUID = resolution.dispute.id
     operations = [
         Reverse(
@@ -226,7 +252,8 @@ async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> None:
         )
     except LedgerError as error:
         if error.code in ("exceeds_floor", "exceeds_ceiling"):
-            raise override_problem(resolution.view, error, resolution.below_floor) from error
+            below = await below_floor_estimate(ledger, resolution.view, resolution.moving)
+            raise override_problem(resolution.view, error, below) from error
         if error.code in ("already_reversed", "reversal_exceeds_original"):
             raise Problem(
                 status=409,
@@ -243,11 +270,12 @@ async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> None:
             at=transfer.recorded_at,
             source_id=transfer.id,
         )
+    return await ledger.limit_moves(transfer_ids=[transfer.id for transfer in transfers])
 
 
 async def record_correction(resolution: Resolution, plan: Plan) -> None:
     dispute_id: uuid.UUID = resolution.dispute.id
-    overridden = resolution.overridden
+    ceiling_move = resolution.ceiling_move(plan.recipient_id)
     await DisputeCorrection.insert(
         DisputeCorrection(
             dispute=dispute_id,
@@ -259,8 +287,11 @@ async def record_correction(resolution: Resolution, plan: Plan) -> None:
                 reversal_transfer_id(dispute_id, plan.recipient_id) if plan.minutes else None
             ),
             provider_account_id=member_account_id(resolution.view.provider_id),
-            agreed_floor_minutes=resolution.agreed_floor if overridden else None,
-            below_floor_minutes=resolution.below_floor if overridden else 0,
+            agreed_floor_minutes=resolution.agreed_floor,
+            below_floor_minutes=resolution.below_floor,
+            agreed_ceiling_minutes=(
+                None if ceiling_move is None else ceiling_move.ceiling_before_minor
+            ),
         )
     ).run()
 
@@ -302,19 +333,42 @@ async def audit_resolution(resolution: Resolution) -> None:
             "corrections": [correction_record(dispute_id, plan) for plan in resolution.plans],
         },
     )
-    if resolution.overridden:
-        floor = resolution.agreed_floor
+    for move in resolution.moves:
+        await audit_limit_move(resolution, move)
+
+
+async def audit_limit_move(resolution: Resolution, move: LimitMove) -> None:
+    """One audit line per limit the override moved: the floor down, or a ceiling up."""
+    actor, view = resolution.actor, resolution.view
+    reason = f"dispute {resolution.dispute.id}: {resolution.note}"
+    changes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    if move.floor_moved and move.floor_before_minor is not None:
+        below = move.floor_before_minor - (move.floor_after_minor or 0)
+        changes.append(
+            (
+                FLOOR_OVERRIDE_ACTION,
+                {"floor_minutes": move.floor_before_minor},
+                {"floor_minutes": move.floor_after_minor, "below_floor_minutes": below},
+            )
+        )
+    if move.ceiling_moved and move.ceiling_before_minor is not None:
+        above = (move.ceiling_after_minor or 0) - move.ceiling_before_minor
+        changes.append(
+            (
+                CEILING_OVERRIDE_ACTION,
+                {"ceiling_minutes": move.ceiling_before_minor},
+                {"ceiling_minutes": move.ceiling_after_minor, "above_ceiling_minutes": above},
+            )
+        )
+    for action, before, after in changes:
         await audit_record(
             actor_id=actor.member_id,
             actor_label=actor.label,
-            action="account.floor_override",
+            action=action,
             target_type="account",
-            target_id=str(member_account_id(view.provider_id)),
+            target_id=str(move.account_id),
             community_id=view.exchange.community,
-            reason=f"dispute {dispute_id}: {resolution.note}",
-            before={"floor_minutes": floor},
-            after={
-                "floor_minutes": None if floor is None else floor - resolution.below_floor,
-                "below_floor_minutes": resolution.below_floor,
-            },
+            reason=reason,
+            before=before,
+            after=after,
         )

@@ -95,7 +95,7 @@ async def dispute_open(
             status=409,
             code="exchange_state",
             detail=f"This exchange is {view.status}: only completed exchanges can be disputed.",
-            extra={"status": view.status},
+            extra={"exchange_status": view.status},
         )
     now = clock.utc_now()
     closes_at = await dispute_window_closes_at(view)

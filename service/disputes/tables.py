@@ -39,7 +39,8 @@ class DisputeCorrection(Table, tablename="dispute_correction"):
     """What a resolution did for one recipient: the reversing transfer, if any.
 
     `agreed_floor_minutes` is the provider's floor before an override moved it,
-    so the account can show how far below its agreed floor it now stands.
+    so the account can show how far below its agreed floor it now stands;
+    `agreed_ceiling_minutes` is the recipient's ceiling before an override raised it.
     """
 
     dispute = ForeignKey(references=Dispute, primary_key=True)
@@ -51,3 +52,4 @@ class DisputeCorrection(Table, tablename="dispute_correction"):
     provider_account_id = UUID()
     agreed_floor_minutes = Integer(null=True, default=None)
     below_floor_minutes = Integer(default=0)
+    agreed_ceiling_minutes = Integer(null=True, default=None)

@@ -123,12 +123,19 @@ async def open_exchange_ids_of(member_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 async def exchange_cancel_for_suspension(
-    *, engine: Engine[Any], ledger: Ledger, actor: Principal, exchange_id: uuid.UUID
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    exchange_id: uuid.UUID,
+    note: str = SUSPENSION_NOTE,
+    ledger_actor: str | None = None,
 ) -> str:
     """Call off an open exchange because a party is being suspended; returns its status after.
 
     Meant to run inside the suspension's write transaction (it joins it). The
     admin is the actor in the history, with the note "member suspended", and
+    (a closure passes its own `note` and `ledger_actor`: the member leaving)
     every hold is voided. A hold whose time already ran out is expired, as the
     sweep would. A concurrent step (an acceptance that won the row first) is
     followed: the state only moves forward (proposed, accepted, then an end),
@@ -143,7 +150,10 @@ async def exchange_cancel_for_suspension(
                 return view.status if view is not None else "missing"
             changes = {Exchange.status: "cancelled", Exchange.hold_expires_at: None}
             if await claim_status(exchange_id, source=view.status, changes=changes, now=now):
-                return await void_for_suspension(ledger, view, actor, now)
+                label = ledger_actor or f"admin:{actor.member_id}"
+                return await void_for_suspension(
+                    ledger, view, actor, now, note=note, ledger_actor=label
+                )
             if view.status == "accepted" and await expire_one(engine, ledger, exchange_id, now):
                 return "expired"
         raise AssertionError("an exchange changed state more often than its states allow")
@@ -152,7 +162,13 @@ async def exchange_cancel_for_suspension(
 
 
 async def void_for_suspension(
-    ledger: Ledger, view: ExchangeView, actor: Principal, now: datetime
+    ledger: Ledger,
+    view: ExchangeView,
+    actor: Principal,
+    now: datetime,
+    *,
+    note: str = SUSPENSION_NOTE,
+    ledger_actor: str | None = None,
 ) -> str:
     exchange_id = view.id
     if view.status == "accepted":
@@ -160,11 +176,11 @@ async def void_for_suspension(
             VoidPending(
                 id=void_transfer_id(exchange_id, member),
                 pending_id=pending_id,
-                actor=f"admin:{actor.member_id}",
-                memo=SUSPENSION_NOTE,
+                actor=ledger_actor or f"admin:{actor.member_id}",
+                memo=note,
             )
             for member, pending_id in held_pendings(view)
         ]
         await ledger.chain(operations=operations, chain_id=chain_id_for(exchange_id, "void"))
-    await history_event(exchange_id, actor, "cancel", now, note=SUSPENSION_NOTE)
+    await history_event(exchange_id, actor, "cancel", now, note=note)
     return "cancelled"

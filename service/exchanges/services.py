@@ -68,6 +68,7 @@ from service.exchanges.steps import (
     history_event,
     insufficient_credit,
     service_date_checked,
+    service_date_in_future,
     state_refusal,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
@@ -376,12 +377,13 @@ async def exchange_complete(
             require_active(actor)
         if view.status != "accepted":
             raise state_refusal(view.status, "complete")
+        if view.exchange.service_date > now:
+            raise service_date_in_future(view.exchange.service_date)
         changes = {Exchange.status: "completed", Exchange.hold_expires_at: None}
         if not await claim_status(exchange_id, source="accepted", changes=changes, now=now):
             return await _refusal_after_lost_claim(exchange_id, "complete", now)
         label = _ledger_actor(actor, view)
-        # Help cannot have happened in the future: a date still ahead counts as today.
-        effective_at = min(view.exchange.service_date, now)
+        effective_at = view.exchange.service_date  # not ahead of now: refused above
         operations = [
             PostPending(
                 id=post_transfer_id(exchange_id, member),

@@ -29,7 +29,22 @@ _DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
 
 
 def exchange_state_problem(status: str, detail: str) -> Problem:
-    return Problem(status=409, code="exchange_state", detail=detail, extra={"status": status})
+    return Problem(
+        status=409, code="exchange_state", detail=detail, extra={"exchange_status": status}
+    )
+
+
+def service_date_in_future(service_date: datetime) -> Problem:
+    """Help cannot be confirmed before the day it is planned for."""
+    return Problem(
+        status=409,
+        code="service_date_in_future",
+        detail=(
+            f"This help is planned for {service_date.date().isoformat()}: "
+            "it can be confirmed once that time has come."
+        ),
+        extra={"service_date": service_date.isoformat()},
+    )
 
 
 def state_refusal(status: str, action: str) -> Problem:
@@ -131,6 +146,7 @@ def held_pendings(view: ExchangeView) -> list[tuple[uuid.UUID, uuid.UUID]]:
 
 
 SUSPENSION_NOTE = "member suspended"
+CLOSURE_NOTE = "member closed their account"
 
 
 OPEN_STATUSES = ("proposed", "accepted")

@@ -20,6 +20,7 @@ from service.members.accounts import (
     closure_transfer_id,
 )
 from service.members.audit import audit_record
+from service.members.closure_steps import run_closure_steps
 from service.members.services import community_by_id, member_by_id
 from service.members.tables import (
     ApiToken,
@@ -46,6 +47,8 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
     member = await member_by_id(principal.member_id)
     community = await community_by_id(member.community)
     async with write_transaction(engine):
+        # Open exchanges are called off first (their holds voided through them).
+        await run_closure_steps(engine=engine, ledger=ledger, principal=principal)
         await settle_for_closure(ledger, community, member)
         await ledger.close_account(account_id=member.hour_account_id)
         now = clock.utc_now()

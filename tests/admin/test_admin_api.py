@@ -282,7 +282,11 @@ async def test_suspending_twice_a_closed_member_or_oneself_is_refused(town: Town
     await suspend(town, town.bob)
     again = await set_status(town, town.bob, "suspend")
     assert again.status_code == 409
-    assert (again.json()["code"], again.json()["status"]) == ("already_suspended", "suspended")
+    assert (again.json()["code"], again.json()["member_status"]) == (
+        "already_suspended",
+        "suspended",
+    )
+    assert again.json()["status"] == 409  # RFC 9457: always the HTTP status
     lift_active = await set_status(town, town.alice, "reinstate")
     assert lift_active.status_code == 409
     assert lift_active.json()["code"] == "not_suspended"

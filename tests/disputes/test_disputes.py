@@ -91,6 +91,8 @@ async def test_only_completed_exchanges_can_be_disputed(town: Town) -> None:
     response = await open_dispute(town, town.alice, exchange)
     assert response.status_code == 409
     assert response.json()["code"] == "exchange_state"
+    # RFC 9457: `status` is the HTTP status; the exchange's state has a name of its own.
+    assert (response.json()["status"], response.json()["exchange_status"]) == (409, "proposed")
 
 
 async def test_the_window_is_enforced(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,7 +83,8 @@ def rendezvous(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
 def assert_state_refused(response: httpx.Response, status: str) -> None:
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "exchange_state"
-    assert response.json()["status"] == status
+    assert response.json()["exchange_status"] == status
+    assert response.json()["status"] == 409  # RFC 9457: always the HTTP status
 
 
 async def concurrently(town: Town, *calls: tuple[str, Person]) -> list[httpx.Response]:
@@ -358,7 +359,7 @@ async def test_complete_and_cancel_at_once_have_one_winner(
     assert sorted(statuses) == [200, 409], [response.text for response in responses]
     winner = responses[statuses.index(200)].json()
     loser = responses[statuses.index(409)].json()
-    assert (loser["code"], loser["status"]) == ("exchange_state", winner["status"])
+    assert (loser["code"], loser["exchange_status"]) == ("exchange_state", winner["status"])
     alice = await account(town, town.alice)
     assert alice["pending_minutes"] == 0
     if winner["status"] == "completed":

@@ -1,0 +1,21 @@
+"""A problem's `extra` can add members but never replace RFC 9457's (or our code and id)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.problems import PROBLEM_RESERVED_KEYS, Problem
+
+
+@pytest.mark.parametrize("key", sorted(PROBLEM_RESERVED_KEYS))
+def test_extra_may_not_replace_a_reserved_member(key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        Problem(status=409, code="exchange_state", detail="No.", extra={key: "proposed"})
+
+
+def test_other_members_are_kept() -> None:
+    problem = Problem(
+        status=409, code="exchange_state", detail="No.", extra={"exchange_status": "proposed"}
+    )
+    assert problem.extra_fields == {"exchange_status": "proposed"}
+    assert problem.status_code == 409
