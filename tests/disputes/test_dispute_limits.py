@@ -31,7 +31,7 @@ from tests.disputes.test_floor_restore import (
     restore,
 )
 from tests.market.test_exchanges import WELCOME, account
-from tests.members.conftest import Person, Town
+from tests.support.people import Person, Town
 
 
 def in_app(town: Town) -> httpx.AsyncClient:

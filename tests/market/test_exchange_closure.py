@@ -20,7 +20,7 @@ from tests.market.test_exchanges import (
     ok,
     propose,
 )
-from tests.members.conftest import Person, Town
+from tests.support.people import Person, Town
 
 __all__ = ["ledger_stays_clean", "reader"]  # fixtures: verify after every test
 
