@@ -58,6 +58,18 @@ def _uses_database(fixturenames: list[str]) -> bool:
     return "db_kind" in fixturenames
 
 
+BROWSER_FIXTURES = frozenset({"chromium", "browser", "page"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that drive Chromium run on the session's loop, where Playwright's one
+    connection lives (tests/support/fixtures.py), wherever their folder is."""
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(session_loop, append=False)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not _uses_database(metafunc.fixturenames):
         return

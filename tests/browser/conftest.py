@@ -9,15 +9,6 @@ the session's event loop, so the tests here run on that loop.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-BROWSER_TESTS = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    session_loop = pytest.mark.asyncio(loop_scope="session")
-    for item in items:
-        if BROWSER_TESTS in item.path.parents:
-            item.add_marker(session_loop, append=False)
+# The hook that puts every browser-driving test on the session's loop lives in
+# tests/conftest.py, so journeys kept beside their feature (tests/mail, tests/recovery,
+# tests/access) get it too.
