@@ -29,6 +29,7 @@ from service.exchanges import services as exchanges
 from service.exchanges.panels import dispute_panel
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.formatting import minutes_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -157,6 +158,7 @@ class ListingContext:
 
 
 class ExchangePages(Controller):
+    opt = access(Access.MEMBER)
     path = "/exchanges"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
@@ -463,6 +465,7 @@ async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: Problem) 
 
 
 class CoordinatorExchangePages(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/coordinator"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
