@@ -32,6 +32,8 @@ class Principal:
     grants: tuple[Grant, ...]
     via: Literal["session", "token"]
     credential_id: uuid.UUID
+    # The member's own hours account: error bodies may show its figures to them alone.
+    hour_account_id: uuid.UUID | None = None
 
     @property
     def label(self) -> str:

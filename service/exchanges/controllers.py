@@ -106,9 +106,11 @@ class ExchangesController(Controller):
         member: CurrentMember,
         data: JSONBody[ExchangeIn],
         engine: EngineDep,
+        ledger: LedgerDep,
     ) -> ExchangeDetailOut:
         exchange_id = await services.exchange_propose(
             engine=engine,
+            ledger=ledger,
             actor=member,
             data=data,
             idempotency_key=key_from_scope(request.scope),

@@ -216,7 +216,11 @@ class ExchangePages(Controller):
 
     @post("/new")
     async def propose(
-        self, viewer: Viewer, data: URLEncodedBody[ExchangeForm], engine: EngineDep
+        self,
+        viewer: Viewer,
+        data: URLEncodedBody[ExchangeForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
     ) -> Response[Any]:
         form = Form.of(data)
         context = await _listing_context(viewer, data.listing)
@@ -247,6 +251,7 @@ class ExchangePages(Controller):
         try:
             exchange_id = await exchanges.exchange_propose(
                 engine=engine,
+                ledger=ledger,
                 actor=viewer,
                 data=ExchangeIn(
                     provider_id=provider,

@@ -446,6 +446,7 @@ async def _principal(
         grants=await live_grants(member_id),
         via=via,
         credential_id=credential_id,
+        hour_account_id=member_account_id(member_id),
     )
 
 
