@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -35,6 +35,7 @@ from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
 from service.home.controllers import ROUTERS as HOME_ROUTERS
 from service.home.pages import PAGE_ROUTERS as HOME_PAGES
+from service.http.access import Access, access, access_checked_first
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
@@ -137,13 +138,15 @@ def create_app(settings: Settings) -> Litestar:
                 directories=[PACKAGE_DIR / "static"],
                 cache_control=None,
                 include_in_schema=False,
+                opt=access(Access.PUBLIC),
             ),
         ],
         lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
-        # Every JSON body, app-wide: 415 unless JSON, strict types (service/http/json_bodies.py).
-        guards=[json_bodies_only],
+        # Who may call the route first (service/http/access.py), then every JSON body,
+        # app-wide: 415 unless JSON, strict types (service/http/json_bodies.py).
+        guards=[access_checked_first, json_bodies_only],
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -165,7 +168,12 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="timebank API",
             version=VERSION,
-            path="/schema",
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                opt=access(Access.PUBLIC),
+            ),
             render_plugins=[
                 ReferenceRenderPlugin(path="/"),
                 JsonRenderPlugin(path="/openapi.json"),

@@ -13,6 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from service.caller_scope import PRINCIPAL_SCOPE_KEY
 from service.problems import Problem
 
 
@@ -32,8 +33,8 @@ class Principal:
     grants: tuple[Grant, ...]
     via: Literal["session", "token"]
     credential_id: uuid.UUID
-    # The member's hours account, when the lookup that made this principal
-    # read it (every request's does): saves a member query on the hot path.
+    # The member's own hours account, read by the lookup that made this principal
+    # (saves a member query on the hot path); error bodies show its figures to them alone.
     hour_account_id: uuid.UUID | None = None
 
     @property
@@ -103,7 +104,6 @@ def require_any_coordinator(principal: Principal) -> None:
 
 # A caller resolved before routing (by the idempotency middleware) is kept in
 # the ASGI scope's state, so the handler's dependency does not look it up again.
-PRINCIPAL_SCOPE_KEY = "timebank.principal"
 
 
 def remember_principal(scope: MutableMapping[str, Any], principal: Principal) -> None:

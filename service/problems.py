@@ -7,7 +7,7 @@ internal (stack traces, SQL, module names) is ever put in a response.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -25,6 +25,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
+from service.caller_scope import remembered_account_id
 from service.formatting import minutes_text
 from service.observability import current_request_id
 
@@ -215,22 +216,71 @@ _LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
 }
 
 
+def _minor(data: Mapping[str, Any], key: str) -> int:
+    return int(data.get(key) or 0)
+
+
+def _floor_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
+    # What the member can still spend: the balance less holds, down to the floor.
+    available = _minor(data, "available_minor")
+    spendable = max(0, available - _minor(data, "floor_minor"))
+    return (
+        f"Not enough credit: you have {minutes_text(spendable)} available.",
+        {"available_minutes": available, "spendable_minutes": spendable},
+    )
+
+
+def _ceiling_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
+    balance, ceiling = _minor(data, "balance_minor"), _minor(data, "ceiling_minor")
+    room = max(0, ceiling - balance)
+    return (
+        f"That would take you above your limit: you can receive {minutes_text(room)} more.",
+        {"balance_minutes": balance, "ceiling_minutes": ceiling, "room_minutes": room},
+    )
+
+
+# The allow-list of what a ledger error may tell the caller (ADR 0025). The error's
+# data describes one account (its balance, limits, ids); a body never echoes it.
+# The codes below may add figures, and only when the account is the caller's own;
+# about anyone else's account the caller learns the fixed sentence, nothing more.
+_OWN_ACCOUNT_FIGURES: Mapping[str, Callable[[Mapping[str, Any]], tuple[str, dict[str, int]]]] = {
+    "exceeds_floor": _floor_figures,
+    "exceeds_ceiling": _ceiling_figures,
+}
+_ABOUT_ANOTHER_ACCOUNT: Mapping[str, str] = {
+    "exceeds_floor": "Not enough credit: they do not have enough hours for this right now.",
+    "exceeds_ceiling": "They cannot receive this many hours right now.",
+    "limits_below_position": "The account already holds more or less than those limits allow.",
+    "account_closed": "That account is closed.",
+}
+
+
+def _is_own_account(request: Request[Any, Any, Any], data: Mapping[str, Any]) -> bool:
+    # The access guard (service/http/access.py) keeps the caller in the scope.
+    account_id = remembered_account_id(request.scope)
+    return account_id is not None and data.get("account_id") == str(account_id)
+
+
+def _ledger_wording(
+    request: Request[Any, Any, Any], exc: LedgerError
+) -> tuple[str, dict[str, int]]:
+    """The detail and the extra fields this caller may see for `exc`."""
+    figures = _OWN_ACCOUNT_FIGURES.get(exc.code)
+    if figures is not None and _is_own_account(request, exc.data):
+        return figures(exc.data)
+    fixed = _ABOUT_ANOTHER_ACCOUNT.get(exc.code)
+    return fixed or exc.message[0].upper() + exc.message[1:] + ".", {}
+
+
 def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
     status, code = _LEDGER_STATUS.get(exc.code, (409, exc.code))
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return _handle_unexpected(request, exc)
-    detail = exc.message[0].upper() + exc.message[1:] + "."
-    if exc.code == "exceeds_floor":
-        # What the member can still spend: the balance less holds, down to the floor.
-        available = int(exc.data.get("available_minor") or 0)
-        spendable = max(0, available - int(exc.data.get("floor_minor") or 0))
-        detail = f"Not enough credit: you have {minutes_text(spendable)} available."
+    detail, extra = _ledger_wording(request, exc)
     if not exc.recorded and status == HTTPStatus.CONFLICT and not code.startswith("exists_"):
         # A request-shape error from the ledger: the caller sent something invalid.
         status = HTTPStatus.UNPROCESSABLE_ENTITY
-    return problem_response(
-        request, status=status, code=code, detail=detail, extra={"ledger": exc.data}
-    )
+    return problem_response(request, status=status, code=code, detail=detail, extra=extra)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from service.accounts import selectors
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, LedgerDep
 from service.members.schemas import AccountOut
 
 
 class AccountsController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("members",)
 

@@ -32,6 +32,7 @@ from service.admin.schemas import (
     VerifyOut,
     VerifyProblemOut,
 )
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware
 from service.limits import (
@@ -140,6 +141,7 @@ async def _member_out(actor: Principal, ledger: LedgerDep, member_id: uuid.UUID)
 
 
 class AdminConsoleController(Controller):
+    opt = access(Access.ADMIN)
     path = "/api/v1/admin"
     tags = ("admin",)
 

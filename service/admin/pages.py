@@ -27,6 +27,7 @@ from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
@@ -258,6 +259,7 @@ async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
 
 
 class AdminConsolePages(Controller):
+    opt = access(Access.ADMIN)
     path = "/admin"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

@@ -463,6 +463,7 @@ class MarketDemo:
             )
         await exchanges.exchange_propose(
             engine=self.engine,
+            ledger=self.ledger,
             actor=proposer,
             data=ExchangeIn(
                 provider_id=self.people[plan.provider].member_id,

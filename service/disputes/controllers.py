@@ -23,6 +23,7 @@ from service.disputes.schemas import (
     StatementIn,
     StatementOut,
 )
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware
 from service.limits import CURSOR_CHARS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
@@ -91,6 +92,7 @@ async def _out(actor: Principal, dispute_id: uuid.UUID) -> DisputeOut:
 
 
 class DisputesController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("disputes",)
 
@@ -131,6 +133,7 @@ class DisputesController(Controller):
 
 
 class AdminDisputesController(Controller):
+    opt = access(Access.ADMIN)
     path = "/api/v1/admin/disputes"
     tags = ("admin",)
 

@@ -24,6 +24,7 @@ from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -153,6 +154,7 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
 
 
 class DisputePages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
@@ -262,6 +264,7 @@ async def _dispute_page(
 
 
 class AdminDisputePages(Controller):
+    opt = access(Access.ADMIN)
     path = "/admin/disputes"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

@@ -17,6 +17,7 @@ from service.donations import checkout as checkout_service
 from service.donations import events, processing
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, CheckoutOut, ReprocessOut, WebhookOut
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.idempotency import idempotency_middleware, key_from_scope
@@ -30,6 +31,7 @@ RAW_BODY_OPT = {RAW_BODY_OPT_KEY: True}
 
 
 class DonationController(Controller):
+    opt = access(Access.PUBLIC)
     path = "/api/v1/donations"
     tags = ("donations",)
     guards = (json_bodies_only,)
@@ -68,7 +70,8 @@ class StripeWebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ("donations",)
     dependencies = GATEWAY_DEPENDENCIES
-    opt = RAW_BODY_OPT
+    # Signed by Stripe, not by a member: the handler checks the signature itself.
+    opt = {**RAW_BODY_OPT, **access(Access.PUBLIC)}  # noqa: RUF012 - Litestar reads it
 
     @post("/stripe", status_code=200, opt=RAW_BODY_OPT)
     async def stripe_event(
@@ -96,6 +99,7 @@ StripeEventId = Annotated[str, PathParameter(min_length=1, max_length=STRIPE_ID_
 
 
 class AdminDonationController(Controller):
+    opt = access(Access.ADMIN)
     path = "/api/v1/admin/donations"
     tags = ("admin", "donations")
     dependencies = GATEWAY_DEPENDENCIES

@@ -21,6 +21,7 @@ from service.donations import processing, reports
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.formatting import PENCE_PER_POUND, money_text, month_text
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
@@ -129,6 +130,8 @@ def _checkout_in(form: Form, data: DonateForm) -> CheckoutIn | None:
 class DonatePages(Controller):
     """Pages anyone may open."""
 
+    opt = access(Access.PUBLIC)
+
     include_in_schema = False
     dependencies = GATEWAY_DEPENDENCIES
     exception_handlers = page_exception_handlers()
@@ -233,6 +236,7 @@ ADMIN_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **GATEWAY_DEPENDENCIES}
 
 
 class DonationAdminPages(Controller):
+    opt = access(Access.ADMIN)
     path = "/admin"
     include_in_schema = False
     dependencies = ADMIN_PAGE_DEPENDENCIES

@@ -26,6 +26,7 @@ from service.exchanges.schemas import (
     RecipientOut,
     RecordIn,
 )
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
@@ -94,6 +95,7 @@ async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut
 
 
 class ExchangesController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("exchanges",)
 
@@ -104,9 +106,11 @@ class ExchangesController(Controller):
         member: CurrentMember,
         data: JSONBody[ExchangeIn],
         engine: EngineDep,
+        ledger: LedgerDep,
     ) -> ExchangeDetailOut:
         exchange_id = await services.exchange_propose(
             engine=engine,
+            ledger=ledger,
             actor=member,
             data=data,
             idempotency_key=key_from_scope(request.scope),
@@ -190,6 +194,7 @@ class ExchangesController(Controller):
 
 
 class CoordinatorExchangesController(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/api/v1/coordinator"
     tags = ("coordinator",)
 

@@ -29,6 +29,7 @@ from service.exchanges import services as exchanges
 from service.exchanges.panels import dispute_panel
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.formatting import minutes_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -159,6 +160,7 @@ class ListingContext:
 
 
 class ExchangePages(Controller):
+    opt = access(Access.MEMBER)
     path = "/exchanges"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
@@ -216,7 +218,11 @@ class ExchangePages(Controller):
 
     @post("/new")
     async def propose(
-        self, viewer: Viewer, data: URLEncodedBody[ExchangeForm], engine: EngineDep
+        self,
+        viewer: Viewer,
+        data: URLEncodedBody[ExchangeForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
     ) -> Response[Any]:
         form = Form.of(data)
         context = await _listing_context(viewer, data.listing)
@@ -247,6 +253,7 @@ class ExchangePages(Controller):
         try:
             exchange_id = await exchanges.exchange_propose(
                 engine=engine,
+                ledger=ledger,
                 actor=viewer,
                 data=ExchangeIn(
                     provider_id=provider,
@@ -465,6 +472,7 @@ async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: Problem) 
 
 
 class CoordinatorExchangePages(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/coordinator"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

@@ -62,11 +62,13 @@ from service.exchanges.selectors import (
 )
 from service.exchanges.steps import (
     claim_status,
+    counterparty_credit_problem,
     description_checked,
     exchange_state_problem,
     held_pendings,
     history_event,
     insufficient_credit,
+    own_credit_problem,
     service_date_checked,
     service_date_in_future,
     state_refusal,
@@ -132,9 +134,34 @@ async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) ->
         raise field_problem("listing_id", "must be an open listing of one of the parties")
 
 
+async def _check_affordable(
+    ledger: Ledger,
+    actor: Principal,
+    people: dict[uuid.UUID, Party],
+    recipient_ids: Sequence[uuid.UUID],
+    minutes: int,
+) -> None:
+    """409 if a recipient cannot cover `minutes` now; figures only to the recipient themselves.
+
+    Advisory: balances move, and acceptance is where the ledger enforces the floor.
+    It saves a proposal that could only fail when the other side accepts.
+    """
+    # The proposer first: if they are short themselves, that is what they can act on.
+    ordered = sorted(recipient_ids, key=lambda member_id: member_id != actor.member_id)
+    for member_id in ordered:
+        account = await ledger.account(account_id=member_account_id(member_id))
+        floor = account.floor_minor
+        if floor is None or account.available_minor - minutes >= floor:
+            continue
+        if member_id == actor.member_id:
+            raise own_credit_problem(member_id, account.available_minor, floor)
+        raise counterparty_credit_problem(member_id, people[member_id].display_name)
+
+
 async def exchange_propose(
     *,
     engine: Engine[Any],
+    ledger: Ledger,
     actor: Principal,
     data: ExchangeIn,
     idempotency_key: str | None = None,
@@ -160,6 +187,7 @@ async def exchange_propose(
     people = await _active_parties(data.provider_id, recipient_ids, recipients_field=field)
     if data.listing_id is not None:
         await _check_listing(data.listing_id, people)
+    await _check_affordable(ledger, actor, people, recipient_ids, data.minutes)
     provider = people[data.provider_id]
     assert provider.community_id is not None  # noqa: S101 - members have a community
     exchange = Exchange(

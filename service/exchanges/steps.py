@@ -56,22 +56,51 @@ def state_refusal(status: str, action: str) -> Problem:
 def insufficient_credit(
     error: LedgerError, *, short_member: uuid.UUID | None, name: str, caller: Principal
 ) -> Problem:
-    """409 insufficient_credit naming who is short.
+    """409 insufficient_credit naming who is short (a party to the exchange).
 
-    The available balance is private: it is told to the member themselves and
-    to coordinators and admins, never to another member.
+    The available balance is private (ADR 0025): it is told to the member
+    themselves, never to anyone else, coordinators and admins included.
     """
-    available = int(error.data.get("available_minor") or 0)
-    extra: dict[str, Any] = {"member_id": str(short_member) if short_member else None}
     if short_member == caller.member_id:
-        detail = f"Not enough credit: you have {minutes_text(available)} available."
-        extra["available_minutes"] = available
-    elif caller.is_admin or caller.coordinated_communities:
-        detail = f"Not enough credit: {name} has {minutes_text(available)} available."
-        extra["available_minutes"] = available
-    else:
-        detail = f"Not enough credit: {name} does not have enough hours available for this."
-    return Problem(status=409, code="insufficient_credit", detail=detail, extra=extra)
+        available_minutes = int(error.data.get("available_minor") or 0)
+        floor_minutes = error.data.get("floor_minor")
+        return own_credit_problem(
+            caller.member_id,
+            available_minutes,
+            None if floor_minutes is None else int(floor_minutes),
+        )
+    return counterparty_credit_problem(short_member, name)
+
+
+def own_credit_problem(
+    member_id: uuid.UUID, available_minutes: int, floor_minutes: int | None
+) -> Problem:
+    """The caller cannot cover it: their own figures, nothing else.
+
+    `available_minutes` is the balance less holds; what they may still spend
+    goes down to their floor (which may be below zero).
+    """
+    spendable = max(0, available_minutes - (floor_minutes or 0))
+    return Problem(
+        status=409,
+        code="insufficient_credit",
+        detail=f"Not enough credit: you have {minutes_text(available_minutes)} available.",
+        extra={
+            "member_id": str(member_id),
+            "available_minutes": available_minutes,
+            "spendable_minutes": spendable,
+        },
+    )
+
+
+def counterparty_credit_problem(short_member: uuid.UUID | None, name: str) -> Problem:
+    """Someone else cannot cover it: who (a party to the exchange), never their figures."""
+    return Problem(
+        status=409,
+        code="insufficient_credit",
+        detail=f"Not enough credit: {name} does not have enough hours for this right now.",
+        extra={"member_id": str(short_member) if short_member else None},
+    )
 
 
 def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool) -> datetime:

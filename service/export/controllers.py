@@ -7,10 +7,12 @@ from typing import Any
 from litestar import Controller, get
 
 from service.export import services as data_export
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, LedgerDep
 
 
 class ExportController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1/me"
     tags = ("me",)
 

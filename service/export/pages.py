@@ -8,11 +8,13 @@ import msgspec
 from litestar import Controller, Response, get
 
 from service.export import services as data_export
+from service.http.access import Access, access
 from service.http.deps import LedgerDep
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers
 
 
 class ExportPages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()

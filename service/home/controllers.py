@@ -7,10 +7,12 @@ from litestar import Controller, get
 from service.disputes.selectors import dispute_notices_waiting, disputes_awaiting_count
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
+from service.http.access import Access, access
 from service.http.deps import CurrentMember
 
 
 class NoticesController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("me",)
 

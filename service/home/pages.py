@@ -9,12 +9,14 @@ from service.accounts.selectors import account_of
 from service.disputes.selectors import dispute_notices_of
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
+from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.members import services
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
 
 
 class PublicPages(Controller):
+    opt = access(Access.PUBLIC)
     include_in_schema = False
 
     @get("/", name="home")
@@ -34,6 +36,7 @@ DISPUTE_OUTCOME_WORDS = {
 
 
 class DashboardPages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()

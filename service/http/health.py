@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get
 from piccolo.engine.base import Engine
 
 from service import database
+from service.http.access import Access, access
 from service.problems import problem_response
 
 
@@ -23,6 +24,7 @@ class Ready(msgspec.Struct, frozen=True):
 
 
 class HealthController(Controller):
+    opt = access(Access.PUBLIC)
     tags = ["health"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @get("/health", summary="The process is alive", sync_to_thread=False)

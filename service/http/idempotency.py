@@ -157,6 +157,10 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         path = scope["path"]
+        caller = await _caller(headers, scope)
+        if caller is None:  # the access guard answers 401 itself, before the key is judged
+            await app(scope, receive, send)
+            return
         if not _valid_key(key):
             status, problem = _problem(
                 400,
@@ -165,10 +169,6 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
                 path,
             )
             await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
-            return
-        caller = await _caller(headers, scope)
-        if caller is None:  # the handler's guard answers 401 itself
-            await app(scope, receive, send)
             return
         request_body = await read_body_within_limit(scope, receive)
         if request_body is None:

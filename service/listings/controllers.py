@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
@@ -35,6 +36,7 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 class CategoryController(Controller):
+    opt = access(Access.PUBLIC)
     path = "/api/v1/categories"
     tags = ("listings",)
 
@@ -47,6 +49,7 @@ class CategoryController(Controller):
 
 
 class ListingController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1/listings"
     tags = ("listings",)
 

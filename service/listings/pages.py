@@ -18,6 +18,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
@@ -117,6 +118,7 @@ async def _category_options() -> list[tuple[str, str]]:
 
 
 class ListingPages(Controller):
+    opt = access(Access.MEMBER)
     path = "/listings"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

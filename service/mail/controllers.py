@@ -9,6 +9,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from service.http.access import Access, access
 from service.http.deps import CurrentMember
 from service.limits import PAGE_SIZE_DEFAULT
 from service.mail import outbox
@@ -17,6 +18,7 @@ from service.mail.schemas import NotificationsIn, NotificationsOut, OutboxItemOu
 
 
 class NotificationPreferencesController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1/me/notifications"
     tags = ("me",)
 
@@ -33,6 +35,7 @@ class NotificationPreferencesController(Controller):
 
 
 class AdminOutboxController(Controller):
+    opt = access(Access.ADMIN)
     path = "/api/v1/admin/outbox"
     tags = ("admin",)
 

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.http.access import Access, access
 from service.limits import PAGE_SIZE_DEFAULT
 from service.mail import outbox
 from service.mail.compose import unsubscribe_signature_valid
@@ -40,6 +41,7 @@ class NotificationForm(msgspec.Struct, kw_only=True):
 
 
 class NotificationPages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
@@ -84,6 +86,8 @@ def _notifications_page(
 class UnsubscribePages(Controller):
     """Reached from a link in a message: the signature stands in for signing in."""
 
+    opt = access(Access.PUBLIC)
+
     path = "/unsubscribe"
     include_in_schema = False
     exception_handlers = page_exception_handlers()
@@ -127,6 +131,7 @@ def _check_signature(request: Request[Any, Any, Any], member_id: uuid.UUID, sign
 
 
 class OutboxPages(Controller):
+    opt = access(Access.ADMIN)
     path = "/admin/outbox"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

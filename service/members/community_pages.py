@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.members import roles as members_roles
 from service.members import services
@@ -50,6 +51,7 @@ from service.web.kit import (
 
 
 class CoordinatorPages(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/coordinator"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
@@ -109,6 +111,7 @@ def selected_community(choices: list[Community], slug: str | None) -> Community 
 
 
 class AdminPages(Controller):
+    opt = access(Access.ADMIN)
     path = "/admin"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

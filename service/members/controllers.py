@@ -9,6 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
@@ -74,6 +75,7 @@ def community_out(community: Community, area_slug: str) -> CommunityOut:
 
 
 class AuthController(Controller):
+    opt = access(Access.PUBLIC)
     path = "/api/v1/auth"
     tags = ("auth",)
 
@@ -103,12 +105,13 @@ class AuthController(Controller):
         issued = await services.token_create(member=member)
         return TokenOut(token=issued.token, expires_at=issued.expires_at, member_id=member.id)
 
-    @delete("/token", status_code=HTTP_204_NO_CONTENT)
+    @delete("/token", status_code=HTTP_204_NO_CONTENT, opt=access(Access.MEMBER))
     async def revoke_token(self, member: CurrentMember) -> None:
         await services.token_revoke(principal=member)
 
 
 class MeController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1/me"
     tags = ("me",)
 
@@ -126,6 +129,7 @@ class MeController(Controller):
 
 
 class MembersController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("members",)
 
@@ -146,13 +150,14 @@ class MembersController(Controller):
             community=community.slug,
         )
 
-    @get("/communities")
+    @get("/communities", opt=access(Access.PUBLIC))
     async def communities(self) -> list[CommunityOut]:
         areas = {area.id: area.slug for area in await Area.objects().run()}
         return [community_out(c, areas[c.area]) for c in await services.communities_list()]
 
 
 class CoordinatorController(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/api/v1/coordinator"
     tags = ("coordinator",)
 
@@ -200,6 +205,7 @@ async def _coordinated_community(principal: Principal, slug: str | None) -> uuid
 
 
 class AdminController(Controller):
+    opt = access(Access.ADMIN)
     path = "/api/v1/admin"
     tags = ("admin",)
 

@@ -18,6 +18,7 @@ from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.formatting import minutes_text
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
@@ -90,6 +91,8 @@ def _session_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int
 
 class AuthPages(Controller):
     """Pages anyone may open."""
+
+    opt = access(Access.PUBLIC)
 
     include_in_schema = False
     exception_handlers = page_exception_handlers()
@@ -253,6 +256,7 @@ def _sign_in_page(
 
 
 class MemberPages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()

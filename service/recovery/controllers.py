@@ -11,6 +11,7 @@ from litestar import Controller, Request, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LimiterDep
 from service.http.ratelimit import RateLimiter, enforce
@@ -55,6 +56,7 @@ async def reset_request_padded(*, engine: Any, email: str) -> None:
 
 
 class RecoveryController(Controller):
+    opt = access(Access.PUBLIC)
     path = "/api/v1/auth"
     tags = ("auth",)
 
@@ -98,6 +100,7 @@ class RecoveryController(Controller):
 
 
 class AccountSecurityController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1/me"
     tags = ("me",)
 
@@ -128,6 +131,7 @@ class AccountSecurityController(Controller):
 
 
 class CoordinatorResetCodeController(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/api/v1/coordinator/members"
     tags = ("coordinator",)
 

@@ -15,6 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
@@ -105,6 +106,8 @@ class TokenForm(msgspec.Struct, kw_only=True):
 
 class RecoveryPages(Controller):
     """Pages anyone may open: forgotten password, reset, email confirmation."""
+
+    opt = access(Access.PUBLIC)
 
     include_in_schema = False
     exception_handlers = page_exception_handlers()
@@ -245,6 +248,8 @@ def _reset_page(
 class AccountPages(Controller):
     """A signed-in member's password and email address."""
 
+    opt = access(Access.MEMBER)
+
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
@@ -316,6 +321,8 @@ async def _account_page(
 
 class ResetCodePages(Controller):
     """A coordinator gives a member without email a code to read out on the phone."""
+
+    opt = access(Access.COORDINATOR)
 
     path = "/coordinator/members"
     include_in_schema = False

@@ -9,6 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
 from service.problems import Problem
@@ -73,6 +74,7 @@ async def _report(
 
 
 class ReportController(Controller):
+    opt = access(Access.COUNCIL)
     path = "/api/v1/reports"
     tags = ("reports",)
 

@@ -20,6 +20,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from service.formatting import MINUTES_PER_HOUR, minutes_text, money_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.problems import Problem
@@ -273,6 +274,7 @@ def _period_words(period: Period) -> str:
 
 
 class ReportPages(Controller):
+    opt = access(Access.COUNCIL)
     path = "/reports"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

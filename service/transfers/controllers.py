@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
 from ledger import Transfer
+from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
@@ -108,6 +109,7 @@ def transfer_out_with(
 
 
 class TransferController(Controller):
+    opt = access(Access.MEMBER)
     path = "/api/v1"
     tags = ("transfers",)
 
@@ -160,7 +162,12 @@ class TransferController(Controller):
         )
         return await transfer_out(transfer)
 
-    @post("/coordinator/grants", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    @post(
+        "/coordinator/grants",
+        status_code=HTTP_201_CREATED,
+        middleware=[idempotency_middleware],
+        opt=access(Access.COORDINATOR),
+    )
     async def grant(
         self,
         request: Request[Any, Any, Any],

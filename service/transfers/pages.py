@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from ledger import LedgerError
 from service.formatting import minutes_text, signed_minutes_text
+from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -80,6 +81,7 @@ class GrantForm(msgspec.Struct, kw_only=True):
 
 
 class GivingPages(Controller):
+    opt = access(Access.MEMBER)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
@@ -231,6 +233,7 @@ async def grant_page_of(
 
 
 class CoordinatorGrantPages(Controller):
+    opt = access(Access.COORDINATOR)
     path = "/coordinator"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

@@ -34,7 +34,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
-from service.principal import Principal
+from service.principal import Principal, remembered_principal
 from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
 from service.text import UNSAFE_TEXT_MESSAGE, is_unsafe_text
 
@@ -304,7 +304,10 @@ def error_page(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Template:
-    viewer: Principal | None = getattr(request.state, "viewer", None)
+    # A guard that refused the page (service/http/access.py) resolved the viewer already.
+    viewer: Principal | None = getattr(request.state, "viewer", None) or remembered_principal(
+        request.scope
+    )
     return render(
         "error.html",
         viewer=viewer,
@@ -323,7 +326,10 @@ def _sign_in_redirect(_request: Request[Any, Any, Any], exc: SignInRequiredError
 
 def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
     if exc.status_code == HTTPStatus.UNAUTHORIZED and request.url.path != SIGN_IN_PATH:
-        return Redirect(sign_in_url(None), status_code=303)
+        # Raised by the access guard (service/http/access.py) before the page ran:
+        # like `provide_viewer`, only a GET is worth coming back to.
+        next_path = _request_path(request) if request.method == "GET" else None
+        return Redirect(sign_in_url(next_path), status_code=303)
     return error_page(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
 
 

@@ -120,22 +120,28 @@ async def test_not_enough_credit_is_explained_on_the_exchange_page(town: Town) -
     new_page = "/exchanges/new"
     form = await town.client.get(new_page)
     assert f'value="{town.alice.id}"' in form.text
-    # Bob helps Alice for 20 hours; Alice has only her 2 hours of welcome credit.
+    # Bob helps Alice for 10 hours: with her 2 hours and a floor of minus 10, she
+    # can cover it when it is proposed (a proposal she could not is refused at once).
     response = await submit(
         town,
         new_page,
         new_page,
-        exchange_fields(role="provide", other=str(town.alice.id), hours="20", minutes="0"),
+        exchange_fields(role="provide", other=str(town.alice.id), hours="10", minutes="0"),
     )
     assert response.status_code == 303, response.text
     detail_path = response.headers["location"].split("?")[0]
+    # Before she accepts, Alice gives away 3 hours: now she is an hour short.
+    gift = await api(
+        town, town.alice, "/api/v1/transfers", to_member_id=str(town.carol.id), minutes=180
+    )
+    assert gift.status_code == 201, gift.text
 
     await sign_in(town, town.alice)
     response = await submit(town, detail_path, f"{detail_path}/accept", {})
     assert response.status_code == 409
     assert response.headers["content-type"].startswith("text/html")
     shown = text_of(response.text)
-    assert "Not enough credit: you have 2 hours available." in shown
+    assert "Not enough credit: you have minus 1 hour available." in shown
     assert "Waiting for acceptance" in shown  # nothing changed
     assert 'role="alert"' in response.text
 

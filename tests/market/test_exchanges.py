@@ -234,7 +234,9 @@ async def test_group_exchange_holds_and_posts_as_one_chain(town: Town, reader: L
 
 
 async def test_group_acceptance_is_all_or_nothing(town: Town, reader: Ledger) -> None:
-    # Carol spends almost all her credit first: 20 minutes short of her floor.
+    recipients = [town.bob, town.carol, town.council]
+    proposed = await propose(town, town.alice, town.alice, recipients, minutes=60)
+    # Then Carol spends almost all her credit: 20 minutes short of her floor.
     drained = await town.client.post(
         "/api/v1/coordinator/exchanges",
         headers=town.admin.headers,
@@ -247,8 +249,6 @@ async def test_group_acceptance_is_all_or_nothing(town: Town, reader: Ledger) ->
         },
     )
     assert drained.status_code == 201, drained.text
-    recipients = [town.bob, town.carol, town.council]
-    proposed = await propose(town, town.alice, town.alice, recipients, minutes=60)
     await ok(town, town.bob, proposed, "accept")
     await ok(town, town.carol, proposed, "accept")
 

@@ -17,6 +17,7 @@ import pytest
 from litestar import Litestar, Request, post
 from litestar.params import JSONBody
 
+from service.http.access import Access, access
 from service.http.json_bodies import RAW_BODY_OPT_KEY
 from tests.conftest import TestDatabase
 from tests.support.people import Person, Town
@@ -225,11 +226,16 @@ async def test_deep_nesting_is_a_4xx_not_a_500_and_nothing_is_written(
 def raw_body_routes(app: Litestar) -> None:
     """Two JSON-less routes on the real app: one opted out of the guard, one not."""
 
-    @post("/api/v1/test-only/raw", opt={RAW_BODY_OPT_KEY: True}, status_code=200)
+    # Public routes (ADR 0025): this test is about bodies, not about who may call.
+    @post(
+        "/api/v1/test-only/raw",
+        opt={RAW_BODY_OPT_KEY: True, **access(Access.PUBLIC)},
+        status_code=200,
+    )
     async def raw(request: Request[Any, Any, Any]) -> dict[str, str]:
         return {"received": (await request.body()).decode()}
 
-    @post("/api/v1/test-only/typed", status_code=200)
+    @post("/api/v1/test-only/typed", status_code=200, opt=access(Access.PUBLIC))
     async def typed(data: JSONBody[dict[str, int]]) -> dict[str, int]:
         return data
 

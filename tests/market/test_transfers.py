@@ -96,7 +96,9 @@ async def test_donation_and_grant_through_the_pool(town: Town, db: TestDatabase)
         headers=town.alice.headers,
         json={"member_id": str(town.bob.id), "minutes": 1, "reason": "x"},
     )
-    assert by_member.status_code == 404
+    # Not a coordinator anywhere: refused at the door, before the member is looked up.
+    assert by_member.status_code == 403
+    assert by_member.json()["code"] == "forbidden"
     await _verify_clean(db)
 
 

@@ -1,0 +1,108 @@
+"""Who may call a route, settled before anything reads the request body (ADR 0025).
+
+Every route handler says who may call it in its `opt` (on the handler or its
+controller): `opt=access(Access.ADMIN)`. `access_checked_first` is the first of
+the app-wide guards (service/app.py), so it runs before `json_bodies_only` reads
+and validates the body and before Litestar parses a form: a caller without
+credentials gets 401, a caller without the role gets 403, and only a caller who
+may use the route learns what is wrong with the body.
+
+A route that says nothing is for signed-in members: forgetting the declaration
+closes a route, it never opens one. Which objects a caller may reach (their own
+exchange, a member of the community they coordinate) is still decided by the
+service functions; those answer 404 for what the caller may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any, cast
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from service.http.deps import provide_principal
+from service.principal import Principal, forbidden, remember_principal
+from service.problems import Problem
+
+# Handler (or controller) opt key naming who may call the route.
+ACCESS_OPT_KEY = "access"
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # anyone, signed in or not
+    MEMBER = "member"  # any signed-in member (status rules are the services')
+    COORDINATOR = "coordinator"  # a coordinator of some community, or an admin
+    COUNCIL = "council"  # a council viewer of some area, or an admin
+    ADMIN = "admin"
+
+
+def access(level: Access) -> dict[str, Access]:
+    """The `opt` a route handler or controller takes to say who may call it."""
+    return {ACCESS_OPT_KEY: level}
+
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+
+
+async def signed_in(connection: Connection) -> Principal:
+    """The caller, resolved once per request and kept in the scope; 401 if anonymous."""
+    principal = await provide_principal(cast("Request[Any, Any, Any]", connection))
+    if principal is None:
+        raise Problem(
+            status=401,
+            code="not_authenticated",
+            detail="Please sign in first.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    remember_principal(connection.scope, principal)  # type: ignore[arg-type]
+    return principal
+
+
+async def member_required(connection: Connection, _handler: BaseRouteHandler) -> None:
+    await signed_in(connection)
+
+
+async def coordinators_only(connection: Connection, _handler: BaseRouteHandler) -> None:
+    principal = await signed_in(connection)
+    if not (principal.is_admin or principal.coordinated_communities):
+        raise forbidden("This is for community coordinators.")
+
+
+async def council_viewers_only(connection: Connection, _handler: BaseRouteHandler) -> None:
+    principal = await signed_in(connection)
+    if not (principal.is_admin or principal.council_areas):
+        raise forbidden("Reports are for council viewers and admins.")
+
+
+async def admins_only(connection: Connection, _handler: BaseRouteHandler) -> None:
+    principal = await signed_in(connection)
+    if not principal.is_admin:
+        raise forbidden("This is for administrators.")
+
+
+async def _anyone(_connection: Connection, _handler: BaseRouteHandler) -> None:
+    return None
+
+
+GUARD_OF: dict[Access, Callable[[Connection, BaseRouteHandler], Awaitable[None]]] = {
+    Access.PUBLIC: _anyone,
+    Access.MEMBER: member_required,
+    Access.COORDINATOR: coordinators_only,
+    Access.COUNCIL: council_viewers_only,
+    Access.ADMIN: admins_only,
+}
+
+
+def access_of(handler: BaseRouteHandler) -> Access:
+    """What the handler declared; a route that declares nothing is for members."""
+    return Access(handler.opt.get(ACCESS_OPT_KEY, Access.MEMBER))
+
+
+async def access_checked_first(connection: Connection, handler: BaseRouteHandler) -> None:
+    """App-wide guard, listed first: the declared access of the route, before its body."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own OPTIONS answers carry no data (allowed methods only)
+    await GUARD_OF[access_of(handler)](connection, handler)
