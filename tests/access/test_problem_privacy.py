@@ -19,7 +19,7 @@ import httpx
 
 from service.members.accounts import member_account_id
 from tests.admin.support import post_form
-from tests.members.test_pages import page_sign_in
+from tests.support.pages import page_sign_in
 from tests.support.people import Person, Town
 
 WELCOME = 120  # minutes every town member starts with

@@ -25,7 +25,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.admin.support import post_form
-from tests.members.test_pages import page_sign_in
+from tests.support.pages import page_sign_in
 from tests.support.people import Town, sign_in
 
 # Routes anyone may call, signed in or not.

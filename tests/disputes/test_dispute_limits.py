@@ -21,8 +21,8 @@ from service.disputes import floors
 from service.disputes import resolution as dispute_resolution
 from service.members.accounts import member_account_id
 from tests.conftest import TestDatabase
-from tests.disputes.test_disputes import audit_rows, completed, disputed, resolve
-from tests.disputes.test_floor_restore import (
+from tests.support.exchanges import WELCOME, account, audit_rows, completed, disputed, resolve
+from tests.support.floors import (
     actions,
     earns,
     floor_of,
@@ -30,7 +30,6 @@ from tests.disputes.test_floor_restore import (
     overridden_to_660,
     restore,
 )
-from tests.market.test_exchanges import WELCOME, account
 from tests.support.people import Person, Town
 
 

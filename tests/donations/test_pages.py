@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 
-import httpx
 import msgspec
 
 from service.app import create_app
@@ -18,10 +16,10 @@ from service.settings import Settings, StripeSettings
 from tests.donations import stripe_events as ev
 from tests.donations.conftest import Gifts, deliver, open_checkout
 from tests.donations.fake_stripe import FakeStripe
+from tests.donations.page_helpers import sign_in, submit, text_of
 from tests.support.app import running
-from tests.support.people import PASSWORD, Person
+from tests.support.people import Person
 
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 DONATE_FIELDS = {
     "community": "riverside",
     "amount": "12.50",
@@ -31,28 +29,6 @@ DONATE_FIELDS = {
     "home_address": "12 Mill Lane, Riverside",
     "postcode": "RV1 2AB",
 }
-
-
-def text_of(page: str) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
-
-
-async def submit(
-    client: httpx.AsyncClient, page: str, action: str, fields: dict[str, str]
-) -> httpx.Response:
-    """Post a form as a browser does, with the CSRF token of the page that shows it."""
-    shown = await client.get(page)
-    assert shown.status_code == 200, shown.text
-    match = CSRF_INPUT.search(shown.text)
-    assert match, f"no CSRF field on {page}"
-    return await client.post(action, data={"_csrf_token": match.group(1), **fields})
-
-
-async def sign_in(client: httpx.AsyncClient, who: Person) -> None:
-    response = await submit(
-        client, "/sign-in", "/sign-in", {"email": who.email, "password": PASSWORD, "next": ""}
-    )
-    assert response.status_code == 303, response.text
 
 
 def test_pounds_become_pence_and_back() -> None:

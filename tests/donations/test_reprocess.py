@@ -22,7 +22,7 @@ from service.members.tables import AuditEntry
 from tests.donations import stripe_events as ev
 from tests.donations.conftest import Gifts, Money, deliver, money_of, open_checkout
 from tests.donations.fake_stripe import FakeStripe
-from tests.donations.test_pages import CSRF_INPUT, sign_in, submit, text_of
+from tests.donations.page_helpers import CSRF_INPUT, sign_in, submit, text_of
 
 MONTHLY = 1000
 FEE = 35

@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import pytest
-from litestar import Litestar, get, post
-from litestar.params import Body
+from litestar import Litestar, Request, get, post
+from litestar.params import Body, FromPath
 
 from ledger.errors import ExceedsFloor
 from service.app import create_app
+from service.http.access import Access, access
 from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
+from service.principal import Principal, remember_principal
 from service.problems import exception_handlers
 from service.settings import Settings
 from tests.conftest import admin_execute, postgres_url
@@ -28,12 +30,12 @@ class Greeting(msgspec.Struct, forbid_unknown_fields=True):
     count: Annotated[int, msgspec.Meta(ge=1, le=10)]
 
 
-@post("/api/test/echo", sync_to_thread=False)
+@post("/api/test/echo", sync_to_thread=False, opt=access(Access.PUBLIC))
 def echo(data: Annotated[Greeting, Body()]) -> Greeting:
     return data
 
 
-@get("/api/test/boom", sync_to_thread=False)
+@get("/api/test/boom", sync_to_thread=False, opt=access(Access.PUBLIC))
 def boom() -> None:
     raise RuntimeError("SELECT password FROM members -- service.secret_module")
 
@@ -203,16 +205,39 @@ async def test_security_headers_on_pages_and_errors(client: AppClient) -> None:
         assert len(response.headers["x-request-id"]) >= 8
 
 
-async def test_ledger_errors_become_problems_with_the_available_balance() -> None:
-    @get("/spend", sync_to_thread=False)
-    def spend() -> None:
-        raise ExceedsFloor(account_id="a", available_minor=-90, floor_minor=-300, amount_minor=300)
+async def test_ledger_errors_show_figures_to_the_account_holder_alone() -> None:
+    """The same refusal names the figures to the account's holder and no one else."""
+    own_account = uuid.uuid4()
+    holder = Principal(
+        member_id=uuid.uuid4(),
+        display_name="Alice",
+        community_id=uuid.uuid4(),
+        status="active",
+        grants=(),
+        via="token",
+        credential_id=uuid.uuid4(),
+        hour_account_id=own_account,
+    )
+
+    @get("/spend/{whose:str}", sync_to_thread=False)
+    def spend(request: Request[Any, Any, Any], whose: FromPath[str]) -> None:
+        if whose == "mine":
+            remember_principal(request.scope, holder)
+        raise ExceedsFloor(
+            account_id=str(own_account), available_minor=-90, floor_minor=-300, amount_minor=300
+        )
 
     throwaway = Litestar(route_handlers=[spend], exception_handlers=exception_handlers())
     async with running(throwaway) as test_client:
-        response = await test_client.get("/spend")
-    assert response.status_code == 409
-    body = response.json()
-    assert body["code"] == "insufficient_credit"
-    assert body["detail"] == "Not enough credit: you have 3 hours 30 minutes available."
-    assert response.headers["content-type"].startswith("application/problem+json")
+        mine = await test_client.get("/spend/mine")
+        theirs = await test_client.get("/spend/theirs")
+    assert (mine.status_code, theirs.status_code) == (409, 409)
+    assert mine.json()["code"] == theirs.json()["code"] == "insufficient_credit"
+    assert mine.json()["detail"] == "Not enough credit: you have 3 hours 30 minutes available."
+    assert mine.json()["spendable_minutes"] == 210
+    assert theirs.json()["detail"] == (
+        "Not enough credit: they do not have enough hours for this right now."
+    )
+    assert "spendable_minutes" not in theirs.json()
+    assert str(own_account) not in theirs.text
+    assert mine.headers["content-type"].startswith("application/problem+json")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.ledger_guard import ledger_stays_clean, reader
-from tests.market.test_exchanges import (
+from tests.support.exchanges import (
     WELCOME,
     account,
     act,

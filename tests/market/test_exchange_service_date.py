@@ -14,7 +14,7 @@ import pytest
 
 from service import clock
 from tests.ledger_guard import ledger_stays_clean, reader
-from tests.market.test_exchanges import WELCOME, account, act, ok, parse, propose
+from tests.support.exchanges import WELCOME, account, act, ok, parse, propose
 from tests.support.people import Town
 
 __all__ = ["ledger_stays_clean", "reader"]  # fixtures: verify after every test

@@ -33,10 +33,12 @@ from tests.support.exchanges import (
     WELCOME,
     account,
     act,
+    assert_state_refused,
     days_ago,
     exchange_clock_at,
     notices,
     ok,
+    parse,
     propose,
 )
 from tests.support.people import Person, Town
@@ -80,13 +82,6 @@ def rendezvous(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Rendezvous:
 # Helpers ----------------------------------------------------------------------
 
 
-def assert_state_refused(response: httpx.Response, status: str) -> None:
-    assert response.status_code == 409, response.text
-    assert response.json()["code"] == "exchange_state"
-    assert response.json()["exchange_status"] == status
-    assert response.json()["status"] == 409  # RFC 9457: always the HTTP status
-
-
 async def concurrently(town: Town, *calls: tuple[str, Person]) -> list[httpx.Response]:
     """POST every (path, caller) at once, as concurrent requests inside the app's loop."""
     app: Litestar = town.client.app
@@ -104,10 +99,6 @@ async def concurrently(town: Town, *calls: tuple[str, Person]) -> list[httpx.Res
 async def sweep(town: Town, now: datetime) -> int:
     app: Litestar = town.client.app
     return await expire_exchange_holds(engine=app.state.engine, ledger=app.state.ledger, now=now)
-
-
-def parse(instant: str) -> datetime:
-    return datetime.fromisoformat(instant)
 
 
 # The single exchange ----------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from ledger import Ledger
 from tests.conftest import TestDatabase
-from tests.ledger import test_crash
+from tests.ledger.crash_check import killed_writer_leaves_whole_batches_or_nothing
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -25,6 +25,4 @@ async def test_killed_writer_with_synchronous_normal_loses_nothing_acknowledged(
 ) -> None:
     # The writer process opens the database with NORMAL; this process checks it.
     normal = dataclasses.replace(db, url=f"{db.url}?synchronous=normal")
-    await test_crash.test_killed_writer_leaves_whole_batches_or_nothing(
-        normal, Ledger(db.engine), mode
-    )
+    await killed_writer_leaves_whole_batches_or_nothing(normal, Ledger(db.engine), mode)

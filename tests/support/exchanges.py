@@ -146,3 +146,14 @@ def shifted_clock(monkeypatch: pytest.MonkeyPatch, days: float) -> None:
     shifted = SimpleNamespace(utc_now=lambda: datetime.now(UTC) + timedelta(days=days))
     for module in DISPUTE_CLOCK_READERS:
         monkeypatch.setattr(module, "clock", shifted)
+
+
+def assert_state_refused(response: httpx.Response, status: str) -> None:
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "exchange_state"
+    assert response.json()["exchange_status"] == status
+    assert response.json()["status"] == 409  # RFC 9457: always the HTTP status
+
+
+def parse(instant: str) -> datetime:
+    return datetime.fromisoformat(instant)
