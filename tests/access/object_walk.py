@@ -97,6 +97,11 @@ def _is_admin_route(template: str) -> bool:
     return template.startswith(("/api/v1/admin/", "/admin/"))
 
 
+def page_url(template: str, objects: WalkObjects, *, unknown: bool) -> str:
+    """A page route's address on riverside's objects, or on unknown ids."""
+    return _url(template, objects, unknown=unknown)
+
+
 def _url(template: str, objects: WalkObjects, *, unknown: bool) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 import httpx
@@ -30,6 +29,7 @@ from tests.access.object_walk import (
     SEEN_BY_EVERY_MEMBER,
     VALID_BODIES,
     object_operations,
+    page_url,
     walk_objects,
 )
 from tests.support.exchanges import completed, disputed
@@ -37,6 +37,7 @@ from tests.support.pages import page_sign_in, post_form
 from tests.support.people import Town
 
 OBJECT_OPERATIONS_MIN = 20
+PAGE_FORMS_MIN = 10
 BROKEN_SENDS: dict[str, dict[str, Any]] = {
     "empty body": {"json": {}},
     "broken JSON": {"content": b'{"reason": ', "headers": {"content-type": "application/json"}},
@@ -140,17 +141,30 @@ async def test_a_party_still_learns_what_is_wrong_with_the_body(town: Town) -> N
         assert as_stranger.json()["code"] == "not_found"
 
 
-async def test_forms_on_a_hidden_object_answer_404_before_the_form(town: Town) -> None:
-    """Pages: a stranger's empty form on someone else's exchange or dispute is the 404 page."""
-    exchange = await completed(town, town.bob, [town.alice])
-    dispute = await disputed(town, town.alice, exchange)
+async def test_every_page_form_on_a_hidden_object_answers_404(town: Town) -> None:
+    """Pages: an empty form posted by a stranger to a page route on an object is the
+    404 page (admins: on objects that do not exist), never a form error about it."""
+    objects = await walk_objects(town)
     client = town.client
-    client.cookies.clear()
-    await page_sign_in(client, town.carol.email)
-    for path in (
-        f"/exchanges/{exchange['id']}/dispute",
-        f"/disputes/{dispute['id']}/statements",
-        f"/listings/{uuid.uuid4()}/edit",
-    ):
-        response = await post_form(client, path, {})
-        assert response.status_code == 404, (path, response.status_code)
+    app: Litestar = client.app  # type: ignore[assignment]
+    forms = [
+        route.path
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        and "{" in route.path
+        and "POST" in route.methods
+        and not route.path.startswith(("/api/", "/schema", "/static", "/unsubscribe/"))
+    ]
+    assert len(forms) >= PAGE_FORMS_MIN, forms
+    wrong: list[str] = []
+    for admin in (False, True):
+        client.cookies.clear()
+        await page_sign_in(client, town.admin.email if admin else town.carol.email)
+        for template in forms:
+            if template.startswith("/admin/") is not admin:
+                continue
+            path = page_url(template, objects, unknown=admin)
+            response = await post_form(client, path, {})
+            if response.status_code != 404:
+                wrong.append(f"POST {template}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
