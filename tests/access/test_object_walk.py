@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import httpx
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, post
 from litestar.routes import HTTPRoute
 
+from service.http.access import Access, access, on_object, unknown_object_declarations
 from tests.access.object_walk import (
     SEEN_BY_EVERY_MEMBER,
     VALID_BODIES,
@@ -168,3 +170,24 @@ async def test_every_page_form_on_a_hidden_object_answers_404(town: Town) -> Non
             if response.status_code != 404:
                 wrong.append(f"POST {template}: {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_route_naming_an_object_nobody_checks_is_refused_at_start() -> None:
+    """A typo in a kind, or an object on a public route (no caller to check), would
+    silently skip the check: the app lists them and refuses to start (service/app.py)."""
+
+    async def sees_everything(principal: object, thing_id: object) -> None:
+        del principal, thing_id
+
+    @post("/things/{thing_id:uuid}", opt=on_object("thing", "thing_id"))
+    async def member_route(thing_id: uuid.UUID) -> None:
+        del thing_id
+
+    @post("/open/{thing_id:uuid}", opt={**access(Access.PUBLIC), **on_object("thing", "thing_id")})
+    async def public_route(thing_id: uuid.UUID) -> None:
+        del thing_id
+
+    handlers = [member_route, public_route]
+    assert len(unknown_object_declarations(handlers, {})) == len(handlers)
+    checked = unknown_object_declarations(handlers, {"thing": sees_everything})
+    assert checked == [f"{public_route.handler_name}: thing"]
