@@ -41,6 +41,7 @@ from service.errors import (
     NotSignedIn,
     TooManyAttempts,
 )
+from service.formatting import date_words, minutes_text, money_text
 from service.principal import Principal, remembered_principal
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -483,3 +484,7 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
 def register_template_globals(engine: JinjaTemplateEngine) -> None:
     """Template helpers every page may use (see _forms.html's `once()`)."""
     engine.engine.globals["new_form_token"] = new_form_token
+    # One formatter per quantity (service/formatting.py), the same on pages as in mail.
+    engine.engine.filters["hours"] = minutes_text
+    engine.engine.filters["money"] = money_text
+    engine.engine.filters["day"] = date_words
