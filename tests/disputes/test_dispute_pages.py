@@ -173,7 +173,10 @@ async def test_members_see_their_own_disputes_open_and_decided(town: Town) -> No
     assert "Opened by You" in waiting and "1 hour" in waiting
     assert "Opened by Bob" in done and "Reversed: all the hours went back" in done
     assert ISO_DATE.search(page) is None
-    assert "Your disputes" in await page_text(town, "/exchanges")
+    exchanges = await page_text(town, "/exchanges")
+    assert "Your disputes" in exchanges
+    assert "Disputed: waiting for a decision" in exchanges
+    assert "Completed, then a dispute was decided" in exchanges
 
     await sign_out(town)
     await sign_in(town, town.carol)
