@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -183,7 +184,10 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=register_template_globals,
+            # Pages link only to what is switched on here (the donate page needs Stripe).
+            engine_callback=partial(
+                register_template_globals, donations_on=settings.stripe.enabled
+            ),
         ),
         openapi_config=OpenAPIConfig(
             title="timebank API",

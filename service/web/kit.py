@@ -481,9 +481,10 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
     return f"form:{token}"
 
 
-def register_template_globals(engine: JinjaTemplateEngine) -> None:
+def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool = False) -> None:
     """Template helpers every page may use (see _forms.html's `once()`)."""
     engine.engine.globals["new_form_token"] = new_form_token
+    engine.engine.globals["donations_on"] = donations_on
     # One formatter per quantity (service/formatting.py), the same on pages as in mail.
     engine.engine.filters["hours"] = minutes_text
     engine.engine.filters["money"] = money_text
