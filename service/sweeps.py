@@ -24,6 +24,7 @@ from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
+from service.listings.digest import listing_digest_sweep
 
 logger = logging.getLogger("timebank.sweeps")
 
@@ -45,6 +46,9 @@ async def expiry_sweeps_forever(
             "expired exchange(s)", lambda: expire_exchange_holds(engine=engine, ledger=ledger)
         )
         await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
+        await _sweep(
+            "weekly listing digest(s)", lambda: listing_digest_sweep(engine=engine, now=utc_now())
+        )
         await _sweep(
             "overridden floor(s) raised",
             lambda: restore_overridden_floors(engine=engine, ledger=ledger),

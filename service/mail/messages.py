@@ -167,6 +167,31 @@ def _exchange_cancelled_closure(c: Context) -> Wording:
     )
 
 
+def _listing_digest(c: Context) -> Wording:
+    items = list(c.get("items", []))
+    kinds = {"offer": "Offered", "request": "Asked for"}
+    lines = tuple(
+        f"{kinds.get(item['kind'], 'Listed')} by {item['owner_name']}: {item['title']} "
+        f"({item['category']})"
+        for item in items
+    )
+    subject = (
+        "A new offer or request that may suit you"
+        if len(items) == 1
+        else f"{len(items)} new offers and requests that may suit you"
+    )
+    intro = (
+        "This week in your time bank, these match what you can help with "
+        "or what you have asked for before:"
+    )
+    return Wording(
+        subject=subject,
+        paragraphs=(intro, *lines),
+        action_label="See all offers and requests",
+        action_path="/listings",
+    )
+
+
 def _dispute_opened(c: Context) -> Wording:
     return Wording(
         subject="A question has been raised about an exchange",
@@ -299,6 +324,7 @@ WORDINGS: dict[str, Callable[[Context], Wording]] = {
     "exchange_autoconfirmed": _exchange_autoconfirmed,
     "exchange_completed_by_itself": _exchange_completed_by_itself,
     "exchange_cancelled_closure": _exchange_cancelled_closure,
+    "listing_digest": _listing_digest,
     "dispute_opened": _dispute_opened,
     "dispute_decided": _dispute_decided,
     "membership_approved": _membership_approved,
