@@ -19,7 +19,7 @@ from service.members.tables import Community
 from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.exchanges import account, act, notices, ok, propose
-from tests.support.people import Town
+from tests.support.people import Town, person
 
 
 async def accepted(town: Town) -> dict[str, Any]:
@@ -163,3 +163,27 @@ async def test_the_deadline_comes_before_the_hold_can_expire(town: Town) -> None
         await town.client.get(f"/api/v1/exchanges/{exchange['id']}", headers=town.bob.headers)
     ).json()
     assert detail["status"] == "completed"
+
+
+async def test_a_community_sets_its_own_days_through_the_admin_api(town: Town) -> None:
+    body = {"name": "Brook", "slug": "brook", "area": "north", "autoconfirm_days": 3}
+    for bad in (0, 61):
+        refused = await town.client.post(
+            "/api/v1/admin/communities",
+            headers=town.admin.headers,
+            json={**body, "autoconfirm_days": bad},
+        )
+        assert refused.status_code == 400, refused.text
+    created = await town.client.post(
+        "/api/v1/admin/communities", headers=town.admin.headers, json=body
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["autoconfirm_days"] == 3
+    helper = await person(town.client, "dee@example.org", "brook")
+    helped = await person(town.client, "eli@example.org", "brook")
+    exchange = await propose(town, helped, helper, [helped], minutes=30)
+    await ok(town, helper, exchange, "accept")
+    before = datetime.now(UTC)
+    marked = await ok(town, helper, exchange, "mark-done")
+    autoconfirm_at = datetime.fromisoformat(marked["autoconfirm_at"])
+    assert before + timedelta(days=3) <= autoconfirm_at <= datetime.now(UTC) + timedelta(days=3)
