@@ -95,7 +95,7 @@ EXCHANGE_HOLD_DAYS_MAX: Final = 90
 # (EXCHANGE_AUTOCONFIRM_DAYS; a community may set its own, same range: the CHECK in
 # migrations/members/). Always clamped to end AUTOCONFIRM_BEFORE_HOLD_SECONDS before
 # the hold expires, so the helper's hours never go back for want of an answer: a
-# margin of several sweep passes (ADR 0026).
+# margin of several sweep passes (ADR 0028).
 EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT: Final = 7
 EXCHANGE_AUTOCONFIRM_DAYS_MIN: Final = 1
 EXCHANGE_AUTOCONFIRM_DAYS_MAX: Final = 60

@@ -1,5 +1,5 @@
 """Exchanges: the provider marks the help done; unless the recipient answers, it
-completes by itself at `autoconfirm_at` (issue 16 item 4, ADR 0026).
+completes by itself at `autoconfirm_at` (issue 16 item 4, ADR 0028).
 
 `autoconfirm_at` is only ever set on an accepted exchange, and always before its
 hold expires (the service clamps it); both columns are plain additions, so the

@@ -1,5 +1,5 @@
 """The helper closes the loop: the provider marks the help done, and if nobody answers
-the exchange completes by itself (issue 16 item 4, ADR 0026).
+the exchange completes by itself (issue 16 item 4, ADR 0028).
 
 - Mark done (`exchange_mark_done`): the provider of an accepted exchange whose
   service date has come says the help happened. The recipients are asked to

@@ -2,7 +2,7 @@
 may suit them, mailed once a week by the sweep (service/sweeps.py).
 
 Members have skills (free text, "gardening, lifts to town") but no wishes yet, so
-the match is (ADR 0026):
+the match is (ADR 0028):
 
 - a new REQUEST matches when one of the member's skill words (3 letters or more)
   appears in its title or its category's name: they could help;
