@@ -63,6 +63,7 @@ EXPORT_LISTINGS_MAX: Final = 5_000
 EXPORT_EXCHANGES_MAX: Final = 10_000  # each with its whole history
 EXPORT_DISPUTES_MAX: Final = 500  # each with its thread (at most DISPUTE_STATEMENTS_MAX)
 EXPORT_DONATIONS_MAX: Final = 2_000  # checkouts, each with its payments and refunds
+EXPORT_NOTICES_MAX: Final = 2_000  # in-app notices of mailed events
 
 # Marketplace listings (the database CHECKs in migrations/market/ agree).
 LISTING_TITLE_CHARS_MAX: Final = 120

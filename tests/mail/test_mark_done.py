@@ -13,6 +13,7 @@ from typing import Any
 
 from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
+from service.exchanges.reminders import reminders_sweep
 from service.limits import AUTOCONFIRM_BEFORE_HOLD_SECONDS, EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT
 from service.mail.tables import MailMessage
 from service.members.tables import Community
@@ -187,3 +188,12 @@ async def test_a_community_sets_its_own_days_through_the_admin_api(town: Town) -
     marked = await ok(town, helper, exchange, "mark-done")
     autoconfirm_at = datetime.fromisoformat(marked["autoconfirm_at"])
     assert before + timedelta(days=3) <= autoconfirm_at <= datetime.now(UTC) + timedelta(days=3)
+
+
+async def test_no_hours_go_back_warning_once_marked_done(town: Town) -> None:
+    exchange = await accepted(town)
+    marked = await ok(town, town.bob, exchange, "mark-done")
+    expires_at = datetime.fromisoformat(marked["hold_expires_at"])
+    room = Mailroom(town.client)
+    await reminders_sweep(engine=town.app.state.engine, now=expires_at - timedelta(hours=47))
+    assert "hold_expiring" not in await kinds_to(room, "alice@example.org")

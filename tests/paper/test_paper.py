@@ -164,3 +164,13 @@ async def test_the_printed_listings_are_grouped_and_keep_private_things_out(
     assert shopping < text.index("Weekly shop") < transport < text.index("Lift to the clinic")
     refused = await town.client.get("/listings/print?community=hillside")
     assert refused.status_code == 404
+
+
+async def test_an_admin_prints_any_community_and_a_member_only_their_own(town: Town) -> None:
+    await create(town, town.carol, title="Hillside only")
+    await sign_in(town, town.admin)
+    text = await page_text(town, "/listings/print?community=hillside")
+    assert "Offers and requests in Hillside" in text
+    assert "Hillside only" in text
+    missing = await town.client.get("/listings/print?community=no-such-place")
+    assert missing.status_code == 404
