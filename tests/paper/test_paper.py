@@ -164,6 +164,7 @@ async def test_the_printed_listings_are_grouped_and_keep_private_things_out(
     assert shopping < text.index("Weekly shop") < transport < text.index("Lift to the clinic")
     refused = await town.client.get("/listings/print?community=hillside")
     assert refused.status_code == 404
+    assert 'href="/listings/print"' in (await town.client.get("/listings")).text
 
 
 async def test_an_admin_prints_any_community_and_a_member_only_their_own(town: Town) -> None:
