@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from ledger import Ledger
+from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found
-from service.problems import field_problem
 from service.transfers.services import party_of
 
 # A printed period is at most this long, and by default the last quarter.
@@ -73,9 +73,9 @@ def period_of(first_day: date | None, last_day: date | None, *, today: date) -> 
     last = last_day or today
     first = first_day or (last - timedelta(days=PRINT_PERIOD_DAYS_DEFAULT))
     if first > last:
-        raise field_problem("from", "must be on or before the end date", source="query")
+        raise invalid_field("from", "must be on or before the end date", source="query")
     if (last - first).days > PRINT_PERIOD_DAYS_MAX:
-        raise field_problem(
+        raise invalid_field(
             "from", f"a period is at most {PRINT_PERIOD_DAYS_MAX} days", source="query"
         )
     return Period(first, last)
