@@ -25,7 +25,7 @@ from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -163,7 +163,7 @@ class DisputePages(Controller):
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
         return await _new_page(viewer, exchange_id, Form())
 
-    @post("/exchanges/{exchange_id:uuid}/dispute")
+    @post("/exchanges/{exchange_id:uuid}/dispute", opt=on_object("exchange", "exchange_id"))
     async def open_dispute(
         self,
         viewer: Viewer,
@@ -190,7 +190,7 @@ class DisputePages(Controller):
             viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/disputes/{dispute_id:uuid}/statements")
+    @post("/disputes/{dispute_id:uuid}/statements", opt=on_object("dispute", "dispute_id"))
     async def add_statement(
         self,
         viewer: Viewer,
@@ -310,7 +310,7 @@ class AdminDisputePages(Controller):
         form = Form(values={"outcome": "upheld"})
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
-    @post("/{dispute_id:uuid}/resolve")
+    @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))
     async def resolve(
         self,
         request: Request[Any, Any, Any],
