@@ -202,6 +202,7 @@ class ExchangesController(Controller):
         "/exchanges/{exchange_id:uuid}/mark-done",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
     )
     async def mark_done(
         self,

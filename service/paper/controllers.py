@@ -10,7 +10,7 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.params import FromPath, QueryParameter
 
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, LedgerDep
 from service.paper import services as paper
 from service.principal import Principal
@@ -60,7 +60,11 @@ class CoordinatorPlainStatementController(Controller):
     path = "/api/v1/coordinator"
     tags = ("coordinator",)
 
-    @get("/members/{member_id:uuid}/statement-plain.csv", media_type="text/csv")
+    @get(
+        "/members/{member_id:uuid}/statement-plain.csv",
+        media_type="text/csv",
+        opt=on_object("member", "member_id"),
+    )
     async def of_member(
         self,
         member: CurrentMember,
