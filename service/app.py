@@ -76,6 +76,8 @@ from service.members.principals import MemberPrincipalResolver
 from service.members.services import member_in_reach
 from service.members.sign_in_limits import failure_counter_for
 from service.observability import configure_logging, request_context_middleware
+from service.paper.controllers import ROUTERS as PAPER_ROUTERS
+from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
 from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
 from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
@@ -153,6 +155,8 @@ def create_app(settings: Settings) -> Litestar:
             *MAIL_PAGES,
             *RECOVERY_ROUTERS,
             *RECOVERY_PAGES,
+            *PAPER_ROUTERS,
+            *PAPER_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],

@@ -63,6 +63,7 @@ EXPORT_LISTINGS_MAX: Final = 5_000
 EXPORT_EXCHANGES_MAX: Final = 10_000  # each with its whole history
 EXPORT_DISPUTES_MAX: Final = 500  # each with its thread (at most DISPUTE_STATEMENTS_MAX)
 EXPORT_DONATIONS_MAX: Final = 2_000  # checkouts, each with its payments and refunds
+EXPORT_NOTICES_MAX: Final = 2_000  # in-app notices of mailed events
 
 # Marketplace listings (the database CHECKs in migrations/market/ agree).
 LISTING_TITLE_CHARS_MAX: Final = 120
@@ -91,6 +92,15 @@ EXCHANGE_SERVICE_DATE_AHEAD_DAYS: Final = 180
 EXCHANGE_HOLD_DAYS_DEFAULT: Final = 14
 EXCHANGE_HOLD_DAYS_MIN: Final = 1
 EXCHANGE_HOLD_DAYS_MAX: Final = 90
+# Days after the provider marks an exchange done before it confirms by itself
+# (EXCHANGE_AUTOCONFIRM_DAYS; a community may set its own, same range: the CHECK in
+# migrations/members/). Always clamped to end AUTOCONFIRM_BEFORE_HOLD_SECONDS before
+# the hold expires, so the helper's hours never go back for want of an answer: a
+# margin of several sweep passes (ADR 0028).
+EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT: Final = 7
+EXCHANGE_AUTOCONFIRM_DAYS_MIN: Final = 1
+EXCHANGE_AUTOCONFIRM_DAYS_MAX: Final = 60
+AUTOCONFIRM_BEFORE_HOLD_SECONDS: Final = 6 * 3600
 # The lifespan task looks for expired holds this often, this many exchanges a pass.
 EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
 EXCHANGE_EXPIRY_BATCH_MAX: Final = 100

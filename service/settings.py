@@ -17,6 +17,9 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from service.limits import (
+    EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT,
+    EXCHANGE_AUTOCONFIRM_DAYS_MAX,
+    EXCHANGE_AUTOCONFIRM_DAYS_MIN,
     EXCHANGE_HOLD_DAYS_DEFAULT,
     EXCHANGE_HOLD_DAYS_MAX,
     EXCHANGE_HOLD_DAYS_MIN,
@@ -201,6 +204,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an accepted exchange's hours stay on hold (after acceptance or
     # the service date, whichever is later) before they return to the recipient.
     exchange_hold_days: int = EXCHANGE_HOLD_DAYS_DEFAULT
+    # Days after the provider marks an exchange done before it confirms by itself,
+    # unless the community sets its own (member_community.autoconfirm_days).
+    exchange_autoconfirm_days: int = EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT
     # Donations through Stripe; switched off unless both keys are set.
     stripe: StripeSettings = msgspec.field(default_factory=StripeSettings)
     # Mail by SMTP (SMTP_URL, MAIL_FROM), or as .eml files under data_dir without it.
@@ -212,6 +218,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"exchange_hold_days must be from {EXCHANGE_HOLD_DAYS_MIN} to "
                 f"{EXCHANGE_HOLD_DAYS_MAX}, not {self.exchange_hold_days}"
+            )
+        days = self.exchange_autoconfirm_days
+        if not EXCHANGE_AUTOCONFIRM_DAYS_MIN <= days <= EXCHANGE_AUTOCONFIRM_DAYS_MAX:
+            raise SettingsError(
+                f"exchange_autoconfirm_days must be from {EXCHANGE_AUTOCONFIRM_DAYS_MIN} to "
+                f"{EXCHANGE_AUTOCONFIRM_DAYS_MAX}, not {days}"
             )
 
     def __repr__(self) -> str:
@@ -256,6 +268,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 EXCHANGE_HOLD_DAYS_DEFAULT,
                 minimum=EXCHANGE_HOLD_DAYS_MIN,
                 maximum=EXCHANGE_HOLD_DAYS_MAX,
+            ),
+            exchange_autoconfirm_days=_bounded_int(
+                env,
+                "EXCHANGE_AUTOCONFIRM_DAYS",
+                EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT,
+                minimum=EXCHANGE_AUTOCONFIRM_DAYS_MIN,
+                maximum=EXCHANGE_AUTOCONFIRM_DAYS_MAX,
             ),
             stripe=StripeSettings.from_env(env),
             mail=MailSettings.from_env(env),

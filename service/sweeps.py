@@ -1,4 +1,5 @@
-"""The background sweeps, started from the app's lifespan: expire exchange holds that ran
+"""The background sweeps, started from the app's lifespan: complete exchanges marked done
+that nobody answered (before their holds can expire), expire exchange holds that ran
 out, then raise floors that dispute overrides lowered (ADR 0007) as members earn hours.
 
 One task per running app; each sweep is idempotent, so several workers sweeping at
@@ -19,9 +20,11 @@ from piccolo.engine.base import Engine
 from ledger import Ledger
 from service.clock import utc_now
 from service.disputes.floors import restore_overridden_floors
+from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
+from service.listings.digest import listing_digest_sweep
 
 logger = logging.getLogger("timebank.sweeps")
 
@@ -34,10 +37,18 @@ async def expiry_sweeps_forever(
     as far as the members' hours allow."""
     while True:
         await asyncio.sleep(interval_seconds)
+        # Before expiry: an exchange marked done completes rather than lose its hold.
+        await _sweep(
+            "exchange(s) confirmed by themselves",
+            lambda: autoconfirm_sweep(engine=engine, ledger=ledger, now=utc_now()),
+        )
         await _sweep(
             "expired exchange(s)", lambda: expire_exchange_holds(engine=engine, ledger=ledger)
         )
         await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
+        await _sweep(
+            "weekly listing digest(s)", lambda: listing_digest_sweep(engine=engine, now=utc_now())
+        )
         await _sweep(
             "overridden floor(s) raised",
             lambda: restore_overridden_floors(engine=engine, ledger=ledger),

@@ -4,7 +4,8 @@ Plugged into the members' closure (service/members/closure_steps.py) by the app:
 it runs inside the closure's write transaction, so the exchanges are cancelled,
 their holds voided and their history written together with the closure, or not
 at all. The others see the exchange cancelled, with the note CLOSURE_NOTE, and a
-later complete is refused as a state (`exchange_state`, `cancelled`).
+later complete is refused as a state (`exchange_state`, `cancelled`). The other
+parties are told by mail and in-app notice, without the leaving member's name.
 """
 
 from __future__ import annotations
@@ -31,4 +32,5 @@ async def exchanges_call_off_for_closure(
             exchange_id=exchange_id,
             note=CLOSURE_NOTE,
             ledger_actor=f"member:{principal.member_id}",
+            mail_event="cancelled_closure",
         )

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from service.exchanges import done as exchanges_done
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services
@@ -65,6 +66,8 @@ def exchange_out(view: exchanges_selectors.ExchangeView) -> ExchangeOut:
         listing_id=exchange.listing,
         hold_expires_at=exchange.hold_expires_at,
         recorded_by_id=exchange.recorded_by,
+        marked_done_at=exchange.marked_done_at,
+        autoconfirm_at=exchange.autoconfirm_at,
         awaiting_ids=view.awaiting,
         created_at=exchange.created_at,
         updated_at=exchange.updated_at,
@@ -192,6 +195,30 @@ class ExchangesController(Controller):
     ) -> ExchangeDetailOut:
         await services.exchange_cancel(
             engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
+        )
+        return await _detail(member, exchange_id)
+
+    @post(
+        "/exchanges/{exchange_id:uuid}/mark-done",
+        status_code=HTTP_200_OK,
+        middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
+    )
+    async def mark_done(
+        self,
+        member: CurrentMember,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+    ) -> ExchangeDetailOut:
+        """The provider says the help happened; the recipients are asked to confirm."""
+        await exchanges_done.exchange_mark_done(
+            engine=engine,
+            ledger=ledger,
+            actor=member,
+            exchange_id=exchange_id,
+            default_days=settings.exchange_autoconfirm_days,
         )
         return await _detail(member, exchange_id)
 

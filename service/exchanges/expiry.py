@@ -22,6 +22,7 @@ from service.exchanges.ids import (
     expire_transfer_id,
     void_transfer_id,
 )
+from service.exchanges.mailing import exchange_event_mail
 from service.exchanges.selectors import (
     ExchangeView,
     exchange_party_filter,
@@ -130,6 +131,7 @@ async def exchange_cancel_for_suspension(
     exchange_id: uuid.UUID,
     note: str = SUSPENSION_NOTE,
     ledger_actor: str | None = None,
+    mail_event: str | None = None,
 ) -> str:
     """Call off an open exchange because a party is being suspended; returns its status after.
 
@@ -139,10 +141,11 @@ async def exchange_cancel_for_suspension(
     every hold is voided. A hold whose time already ran out is expired, as the
     sweep would. A concurrent step (an acceptance that won the row first) is
     followed: the state only moves forward (proposed, accepted, then an end),
-    so three looks are enough.
+    so three looks are enough. With `mail_event` (a closure), the other parties
+    are told (mail and notice) in the same transaction.
     """
 
-    async def work(_transaction: WriteTransaction) -> str:
+    async def work(transaction: WriteTransaction) -> str:
         now = clock.utc_now()
         for _ in range(3):
             view = await view_of(exchange_id)
@@ -151,9 +154,17 @@ async def exchange_cancel_for_suspension(
             changes = {Exchange.status: "cancelled", Exchange.hold_expires_at: None}
             if await claim_status(exchange_id, source=view.status, changes=changes, now=now):
                 label = ledger_actor or f"admin:{actor.member_id}"
-                return await void_for_suspension(
+                status = await void_for_suspension(
                     ledger, view, actor, now, note=note, ledger_actor=label
                 )
+                if mail_event is not None:
+                    await exchange_event_mail(
+                        transaction,
+                        exchange_id=exchange_id,
+                        event=mail_event,
+                        actor_id=actor.member_id,
+                    )
+                return status
             if view.status == "accepted" and await expire_one(engine, ledger, exchange_id, now):
                 return "expired"
         raise AssertionError("an exchange changed state more often than its states allow")

@@ -6,6 +6,10 @@ its state, so the message commits (or rolls back) with the change itself:
     exchange proposed  -> every other party          (exchange_proposed)
     exchange accepted  -> every other party, once all have agreed (exchange_accepted)
     exchange completed -> the provider: hours received (exchange_completed)
+    marked done        -> the recipients: please confirm by a date (exchange_marked_done)
+    confirmed by itself-> the recipients (exchange_autoconfirmed) and the provider
+                          (exchange_completed_by_itself)
+    closure cancelled  -> the other parties (exchange_cancelled_closure)
     dispute opened     -> the other parties           (dispute_opened)
     dispute decided    -> every party                 (dispute_decided)
 
@@ -16,7 +20,7 @@ is in service/members/mailing.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ledger.transactions import WriteTransaction
@@ -81,11 +85,19 @@ async def mail_parties(
 
 
 async def exchange_event_mail(
-    transaction: WriteTransaction, *, exchange_id: uuid.UUID, event: str, actor_id: uuid.UUID | None
+    transaction: WriteTransaction,
+    *,
+    exchange_id: uuid.UUID,
+    event: str,
+    actor_id: uuid.UUID | None,
+    **extra: Any,
 ) -> None:
-    """Mail for an exchange's `event` (proposed, accepted, completed) by `actor_id`."""
+    """Mail for an exchange's `event` (proposed, accepted, completed, ...) by `actor_id`."""
     facts = await exchange_facts(exchange_id)
     parties = [facts["provider"], *facts["recipients"]]
+    if event in LATER_EVENTS:
+        await LATER_EVENTS[event](transaction, facts, actor_id, **extra)
+        return
     if event == "proposed":
         await mail_parties(
             transaction, kind="exchange_proposed", facts=facts, to=parties, other_id=actor_id
@@ -139,3 +151,57 @@ async def dispute_decided_mail(
         dispute_id=str(dispute_id),
         outcome_words=DISPUTE_OUTCOME_WORDS.get(outcome, outcome),
     )
+
+
+async def _marked_done(
+    transaction: WriteTransaction, facts: dict[str, Any], _actor_id: uuid.UUID | None, **extra: Any
+) -> None:
+    await mail_parties(
+        transaction,
+        kind="exchange_marked_done",
+        facts=facts,
+        to=facts["recipients"],
+        other_id=facts["provider"],
+        confirm_by=extra["confirm_by"],
+    )
+
+
+async def _autoconfirmed(
+    transaction: WriteTransaction, facts: dict[str, Any], _actor_id: uuid.UUID | None, **_extra: Any
+) -> None:
+    await mail_parties(
+        transaction,
+        kind="exchange_autoconfirmed",
+        facts=facts,
+        to=facts["recipients"],
+        other_id=facts["provider"],
+    )
+    received = facts["minutes"] * len(facts["recipients"])
+    await mail_parties(
+        transaction,
+        kind="exchange_completed_by_itself",
+        facts={**facts, "minutes": received},
+        to=[facts["provider"]],
+        other_id=None,
+    )
+
+
+async def _cancelled_for_closure(
+    transaction: WriteTransaction, facts: dict[str, Any], actor_id: uuid.UUID | None, **_extra: Any
+) -> None:
+    """The member who left is not named: their name is erased with the closure."""
+    await mail_parties(
+        transaction,
+        kind="exchange_cancelled_closure",
+        facts=facts,
+        to=[member for member in (facts["provider"], *facts["recipients"]) if member != actor_id],
+        other_id=None,
+    )
+
+
+LaterEvent = Callable[..., Awaitable[None]]
+LATER_EVENTS: dict[str, LaterEvent] = {
+    "marked_done": _marked_done,
+    "autoconfirmed": _autoconfirmed,
+    "cancelled_closure": _cancelled_for_closure,
+}

@@ -24,6 +24,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from service.errors import Conflict, DomainError, Forbidden, NotFound
+from service.exchanges import done as exchanges_done
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
@@ -70,6 +71,7 @@ DONE_MESSAGES = {
     "completed": "Thank you for confirming. The hours have moved.",
     "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
     "recorded": "The exchange has been recorded and the hours have moved.",
+    "marked_done": "Thank you. We have asked the other member to confirm the help.",
 }
 STATUS_NAMES = {
     "proposed": "Waiting for acceptance",
@@ -88,6 +90,8 @@ ACTION_NAMES = {
     "record": "Recorded by a coordinator",
     "dispute": "Disputed",
     "dispute_resolved": "Dispute decided",
+    "mark_done": "Marked as done",
+    "autoconfirm": "Confirmed by itself",
 }
 ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
 
@@ -314,6 +318,27 @@ class ExchangePages(Controller):
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="completed")
 
+    @post("/{exchange_id:uuid}/mark-done")
+    async def mark_done(
+        self,
+        viewer: Viewer,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+    ) -> Response[Any]:
+        try:
+            await exchanges_done.exchange_mark_done(
+                engine=engine,
+                ledger=ledger,
+                actor=viewer,
+                exchange_id=exchange_id,
+                default_days=settings.exchange_autoconfirm_days,
+            )
+        except DomainError as problem:
+            return await _refused(viewer, exchange_id, problem)
+        return see_other(f"/exchanges/{exchange_id}", done="marked_done")
+
     @post("/{exchange_id:uuid}/cancel")
     async def cancel(
         self,
@@ -464,11 +489,21 @@ async def _detail_page(
         can_accept=me in view.awaiting,
         can_complete=view.status == "accepted" and (me in view.recipient_ids or coordinates),
         can_cancel=open_ and me in view.parties,
+        can_mark_done=view.status == "accepted"
+        and view.provider_id == me
+        and not _marked_done(view)
+        and view.exchange.service_date <= datetime.now(UTC),
+        marked_done=view.status == "accepted" and _marked_done(view),
         waiting_names=[view.name_of(member) for member in view.awaiting if member != me],
         dispute=panel.dispute,
         can_dispute=panel.can_open,
         dispute_closes_at=panel.closes_at,
     )
+
+
+def _marked_done(view: exchanges_selectors.ExchangeView) -> bool:
+    marked_done_at: datetime | None = view.exchange.marked_done_at
+    return marked_done_at is not None
 
 
 async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:

@@ -3,7 +3,9 @@
 - "Please confirm": to the recipients, once the day after the service date
   has come and the exchange is still accepted (not yet confirmed).
 - "Your hours go back in 48 hours": to the recipients, once the hold has less
-  than HOLD_EXPIRY_WARNING_SECONDS left.
+  than HOLD_EXPIRY_WARNING_SECONDS left, unless the helper marked it done: then
+  it confirms by itself before the hold ends (service/exchanges/done.py), and
+  the hours do not go back.
 
 A reminder is claimed by inserting its (exchange, kind) row in the same
 transaction that queues its mail: two sweeps at once send it once.
@@ -40,6 +42,7 @@ async def reminders_sweep(*, engine: Engine[Any], now: datetime) -> int:
         (Exchange.status == "accepted")
         & (Exchange.hold_expires_at <= now + timedelta(seconds=HOLD_EXPIRY_WARNING_SECONDS))
         & (Exchange.hold_expires_at > now)
+        & Exchange.marked_done_at.is_null()
     )
     sent = 0
     for kind, where in (("confirm", confirm_due), ("hold_expiring", hold_due)):

@@ -14,6 +14,7 @@ from service.limits import (
     EXCHANGE_MINUTES_MAX,
     EXCHANGE_RECIPIENTS_MAX,
 )
+from service.mail.schemas import EventNoticeOut
 
 ExchangeStatus = Literal["proposed", "accepted", "completed", "cancelled", "expired"]
 EXCHANGE_STATUSES: tuple[ExchangeStatus, ...] = (
@@ -89,6 +90,10 @@ class ExchangeOut(msgspec.Struct, kw_only=True):
     listing_id: uuid.UUID | None
     hold_expires_at: datetime | None
     recorded_by_id: uuid.UUID | None
+    # The provider marked it done: unless a recipient confirms or cancels first, it
+    # confirms by itself at `autoconfirm_at` (always before the hold expires).
+    marked_done_at: datetime | None = None
+    autoconfirm_at: datetime | None = None
     # Parties whose acceptance is still needed (empty unless proposed).
     awaiting_ids: list[uuid.UUID]
     created_at: datetime
@@ -116,6 +121,9 @@ class NoticeOut(msgspec.Struct, kw_only=True):
     service_date: datetime
     description: str
     since: datetime
+    # Set when the provider has marked the help done (a notice to confirm).
+    marked_done_at: datetime | None = None
+    autoconfirm_at: datetime | None = None
 
 
 DisputeNoticeKind = Literal["dispute_awaiting_account", "dispute_resolved"]
@@ -139,3 +147,5 @@ class NoticesOut(msgspec.Struct, kw_only=True):
     # Open disputes awaiting the member's account: the rest of the navigation's count.
     disputes_count: int
     disputes: list[DisputeNoticeOut]
+    # Every event the member was mailed about (or would have been), newest first.
+    events: list[EventNoticeOut] = msgspec.field(default_factory=list)

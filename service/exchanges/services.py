@@ -225,10 +225,19 @@ async def exchange_propose(
 
 
 async def exchange_history_event(
-    exchange_id: uuid.UUID, actor: Principal | None, action: str, at: datetime, note: str = ""
+    exchange_id: uuid.UUID,
+    actor: Principal | None,
+    action: str,
+    at: datetime,
+    note: str = "",
+    *,
+    system_label: str | None = None,
 ) -> None:
     """Append to an exchange's history from another package (disputes, the admin console)."""
-    await history_event(exchange_id, actor, action, at, note)
+    if system_label is None:
+        await history_event(exchange_id, actor, action, at, note)
+    else:
+        await history_event(exchange_id, actor, action, at, note, system_label=system_label)
 
 
 # Accepting --------------------------------------------------------------------
@@ -409,30 +418,7 @@ async def exchange_complete(
         changes = {Exchange.status: "completed", Exchange.hold_expires_at: None}
         if not await claim_status(exchange_id, source="accepted", changes=changes, now=now):
             return await _refusal_after_lost_claim(exchange_id, "complete", now)
-        label = _ledger_actor(actor, view)
-        effective_at = view.exchange.service_date  # not ahead of now: refused above
-        operations = [
-            PostPending(
-                id=post_transfer_id(exchange_id, member),
-                pending_id=pending_id,
-                actor=label,
-                effective_at=effective_at,
-                memo=_memo(view.exchange),
-            )
-            for member, pending_id in held_pendings(view)
-        ]
-        transfers = await ledger.chain(
-            operations=operations, chain_id=chain_id_for(exchange_id, "post")
-        )
-        for member, transfer in zip(view.recipient_ids, transfers, strict=True):
-            await _set_recipient(exchange_id, member, {ExchangeRecipient.transfer_id: transfer.id})
-            await record_exchange_flow(
-                exchange_id=exchange_id,
-                recipient_id=member,
-                minutes_signed=transfer.amount_minor,
-                at=effective_at,
-                source_id=transfer.id,
-            )
+        await post_every_hold(ledger, view, label=_ledger_actor(actor, view))
         await history_event(exchange_id, actor, "complete", now)
         await exchange_event_mail(
             transaction, exchange_id=exchange_id, event="completed", actor_id=actor.member_id
@@ -440,6 +426,37 @@ async def exchange_complete(
         return True
 
     await _run_unless_expired(engine, ledger, exchange_id, work, "complete")
+
+
+async def post_every_hold(ledger: Ledger, view: ExchangeView, *, label: str) -> None:
+    """Post every recipient's hold in one chain, on the service date; mirror it in the rollups.
+
+    The caller has claimed the exchange (accepted -> completed) in this transaction.
+    """
+    exchange_id = view.id
+    effective_at = view.exchange.service_date  # never ahead of now: checked by the callers
+    operations = [
+        PostPending(
+            id=post_transfer_id(exchange_id, member),
+            pending_id=pending_id,
+            actor=label,
+            effective_at=effective_at,
+            memo=_memo(view.exchange),
+        )
+        for member, pending_id in held_pendings(view)
+    ]
+    transfers = await ledger.chain(
+        operations=operations, chain_id=chain_id_for(exchange_id, "post")
+    )
+    for member, transfer in zip(view.recipient_ids, transfers, strict=True):
+        await _set_recipient(exchange_id, member, {ExchangeRecipient.transfer_id: transfer.id})
+        await record_exchange_flow(
+            exchange_id=exchange_id,
+            recipient_id=member,
+            minutes_signed=transfer.amount_minor,
+            at=effective_at,
+            source_id=transfer.id,
+        )
 
 
 async def exchange_cancel(

@@ -23,9 +23,15 @@ from service.limits import (
 from service.principal import Principal
 
 EXPIRY_ACTOR = "system:expiry"  # ExpirePending's actor in the ledger
+AUTOCONFIRM_ACTOR = "system:autoconfirm"  # who completed an exchange nobody answered
 
 # Past participles for "cannot be <done> now".
-_DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
+_DONE = {
+    "accept": "accepted",
+    "complete": "completed",
+    "cancel": "cancelled",
+    "mark_done": "marked done",
+}
 
 
 def exchange_state_problem(status: str, detail: str) -> DomainError:
@@ -126,14 +132,17 @@ async def history_event(
     action: str,
     at: datetime,
     note: str = "",
+    *,
+    system_label: str = EXPIRY_ACTOR,
 ) -> None:
+    """Append to the history; without an actor, the system did it (`system_label`)."""
     await ExchangeEvent.insert(
         ExchangeEvent(
             id=uuid.uuid4(),
             exchange=exchange_id,
             at=at,
             actor=actor.member_id if actor else None,
-            actor_label=actor.label if actor else EXPIRY_ACTOR,
+            actor_label=actor.label if actor else system_label,
             action=action,
             note=note,
         )

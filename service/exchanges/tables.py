@@ -22,6 +22,10 @@ class Exchange(Table, tablename="market_exchange"):
     recorded_by = ForeignKey(references=Member, null=True)
     hold_expires_at = Timestamptz(null=True, default=None)
     chain_id = UUID(null=True, default=None)
+    # The provider said the help happened; unless a recipient confirms or calls it
+    # off first, the sweep completes it at `autoconfirm_at` (before the hold expires).
+    marked_done_at = Timestamptz(null=True, default=None)
+    autoconfirm_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -8,7 +8,8 @@ may see; this module only bounds each part and writes it as plain JSON values.
 Top-level keys: the members feature's own (`exported_at`, `profile`, `roles`,
 `account`, `statement`, `sessions`, `api_tokens`, `audit`; their shapes are
 relied on by outside clients and do not change), then `listings`, `exchanges`,
-`disputes`, `donations`, and `truncated`: the names of the parts cut short at
+`disputes`, `donations`, `notices` (in-app notices of mailed events), and
+`truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
 Other members appear only as a party sees them through the API: id and display
@@ -33,10 +34,12 @@ from service.limits import (
     EXPORT_DONATIONS_MAX,
     EXPORT_EXCHANGES_MAX,
     EXPORT_LISTINGS_MAX,
+    EXPORT_NOTICES_MAX,
     EXPORT_STATEMENT_LINES_MAX,
     PAGE_SIZE_MAX,
 )
 from service.listings.services import listings_of_member
+from service.mail.notices import event_notices_of
 from service.members import services as members
 from service.principal import Principal
 
@@ -60,6 +63,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("exchanges", _exchanges, EXPORT_EXCHANGES_MAX),
         ("disputes", _disputes, EXPORT_DISPUTES_MAX),
         ("donations", _donations, EXPORT_DONATIONS_MAX),
+        ("notices", _notices, EXPORT_NOTICES_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -131,6 +135,8 @@ def _exchange(view: ExchangeView) -> dict[str, Any]:
         "listing_id": exchange.listing,
         "hold_expires_at": exchange.hold_expires_at,
         "recorded_by_id": exchange.recorded_by,
+        "marked_done_at": exchange.marked_done_at,
+        "autoconfirm_at": exchange.autoconfirm_at,
         "awaiting_ids": view.awaiting,
         "created_at": exchange.created_at,
         "updated_at": exchange.updated_at,
@@ -145,6 +151,21 @@ def _exchange(view: ExchangeView) -> dict[str, Any]:
             for event in view.history
         ],
     }
+
+
+async def _notices(principal: Principal, limit: int) -> Sequence[Any]:
+    """The in-app notices of mailed events, newest first, as the notices API words them."""
+    return [
+        {
+            "id": notice.id,
+            "kind": notice.kind,
+            "subject": notice.subject,
+            "text": notice.text,
+            "link": notice.link,
+            "at": notice.at,
+        }
+        for notice in await event_notices_of(principal.member_id, limit=limit)
+    ]
 
 
 # Disputes ---------------------------------------------------------------------

@@ -9,6 +9,8 @@ from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
 from service.http.access import Access, access
 from service.http.deps import CurrentMember
+from service.mail.notices import event_notices_of
+from service.mail.schemas import EventNoticeOut
 
 
 class NoticesController(Controller):
@@ -18,7 +20,8 @@ class NoticesController(Controller):
 
     @get("/me/notices")
     async def notices(self, member: CurrentMember) -> NoticesOut:
-        """Exchanges to accept or confirm, disputes to answer, and recent dispute outcomes."""
+        """Exchanges to accept or confirm, disputes to answer, recent dispute outcomes, and
+        every event the member was mailed about (`events`, newest first)."""
         count, notices = await exchanges_selectors.notices_of(actor=member)
         disputes = await dispute_notices_waiting(actor=member)
         return NoticesOut(
@@ -33,6 +36,8 @@ class NoticesController(Controller):
                     service_date=notice.exchange.service_date,
                     description=notice.exchange.description,
                     since=notice.exchange.updated_at,
+                    marked_done_at=notice.exchange.marked_done_at,
+                    autoconfirm_at=notice.exchange.autoconfirm_at,
                 )
                 for notice in notices
             ],
@@ -47,6 +52,17 @@ class NoticesController(Controller):
                     since=notice.since,
                 )
                 for notice in disputes
+            ],
+            events=[
+                EventNoticeOut(
+                    id=notice.id,
+                    kind=notice.kind,
+                    subject=notice.subject,
+                    text=notice.text,
+                    link=notice.link,
+                    at=notice.at,
+                )
+                for notice in await event_notices_of(member.member_id)
             ],
         )
 

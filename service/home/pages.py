@@ -11,6 +11,7 @@ from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
+from service.mail.notices import event_notices_of
 from service.members import services
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
 
@@ -63,6 +64,7 @@ class DashboardPages(Controller):
                 {
                     "id": notice.exchange.id,
                     "to_confirm": notice.kind == "exchange_to_confirm",
+                    "marked_done": notice.exchange.marked_done_at is not None,
                     "provider": notice.provider_name,
                     "description": notice.exchange.description,
                     "hours": minutes_text(notice.exchange.minutes),
@@ -70,6 +72,7 @@ class DashboardPages(Controller):
                 for notice in notices
             ],
             below_floor=minutes_text(below_floor) if below_floor else None,
+            news=await event_notices_of(viewer.member_id),
             disputes=[
                 {
                     "id": item.dispute.id,

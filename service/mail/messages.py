@@ -102,6 +102,96 @@ def _exchange_completed(c: Context) -> Wording:
     )
 
 
+def _exchange_marked_done(c: Context) -> Wording:
+    return Wording(
+        subject=f"{c['other_name']} says the help is done: please confirm",
+        paragraphs=(
+            (
+                f"{c['other_name']} has marked your exchange as done "
+                f"({_hours(c)}: {c['description']})."
+            ),
+            (
+                "If the help happened, please confirm it, so that they receive their hours. "
+                "If it did not happen, you can call the exchange off. If we hear nothing, "
+                f"it will be confirmed for you on {c['confirm_by']}."
+            ),
+        ),
+        action_label="Confirm the exchange",
+        action_path=_exchange_path(c),
+    )
+
+
+def _exchange_autoconfirmed(c: Context) -> Wording:
+    return Wording(
+        subject="Your exchange has been confirmed for you",
+        paragraphs=(
+            (
+                f"{c['other_name']} marked your exchange as done ({_hours(c)}: "
+                f"{c['description']}), and we did not hear from you in time, so it has "
+                "now been confirmed and the hours have moved."
+            ),
+            "If something was not right, you can still raise a question about it.",
+        ),
+        action_label="See the exchange",
+        action_path=_exchange_path(c),
+    )
+
+
+def _exchange_completed_by_itself(c: Context) -> Wording:
+    return Wording(
+        subject=f"You have received {_hours(c)}",
+        paragraphs=(
+            (
+                f"Your exchange ({c['description']}) has been confirmed, as nobody "
+                "answered in time after you marked it done."
+            ),
+            f"{_hours(c).capitalize()} have been added to your account. Thank you for helping.",
+        ),
+        action_label="See the exchange",
+        action_path=_exchange_path(c),
+    )
+
+
+def _exchange_cancelled_closure(c: Context) -> Wording:
+    return Wording(
+        subject="An exchange has been called off",
+        paragraphs=(
+            (
+                "A member taking part in your exchange has left the time bank, so the "
+                f"exchange has been called off ({_hours(c)}: {c['description']})."
+            ),
+            "Any hours that were set aside for it are free again.",
+        ),
+        action_label="See the exchange",
+        action_path=_exchange_path(c),
+    )
+
+
+def _listing_digest(c: Context) -> Wording:
+    items = list(c.get("items", []))
+    kinds = {"offer": "Offered", "request": "Asked for"}
+    lines = tuple(
+        f"{kinds.get(item['kind'], 'Listed')} by {item['owner_name']}: {item['title']} "
+        f"({item['category']})"
+        for item in items
+    )
+    subject = (
+        "A new offer or request that may suit you"
+        if len(items) == 1
+        else f"{len(items)} new offers and requests that may suit you"
+    )
+    intro = (
+        "This week in your time bank, these match what you can help with "
+        "or what you have asked for before:"
+    )
+    return Wording(
+        subject=subject,
+        paragraphs=(intro, *lines),
+        action_label="See all offers and requests",
+        action_path="/listings",
+    )
+
+
 def _dispute_opened(c: Context) -> Wording:
     return Wording(
         subject="A question has been raised about an exchange",
@@ -230,6 +320,11 @@ WORDINGS: dict[str, Callable[[Context], Wording]] = {
     "exchange_confirm_reminder": _exchange_confirm_reminder,
     "hold_expiring": _hold_expiring,
     "exchange_completed": _exchange_completed,
+    "exchange_marked_done": _exchange_marked_done,
+    "exchange_autoconfirmed": _exchange_autoconfirmed,
+    "exchange_completed_by_itself": _exchange_completed_by_itself,
+    "exchange_cancelled_closure": _exchange_cancelled_closure,
+    "listing_digest": _listing_digest,
     "dispute_opened": _dispute_opened,
     "dispute_decided": _dispute_decided,
     "membership_approved": _membership_approved,

@@ -33,3 +33,14 @@ class OutboxItemOut(msgspec.Struct, kw_only=True):
 
 class OutboxOut(msgspec.Struct, kw_only=True):
     items: list[OutboxItemOut]
+
+
+class EventNoticeOut(msgspec.Struct, kw_only=True):
+    """A mailed event, as an in-app notice: the mail's subject, first sentence and link."""
+
+    id: uuid.UUID
+    kind: str
+    subject: str
+    text: str
+    link: str
+    at: datetime

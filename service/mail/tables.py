@@ -41,3 +41,20 @@ class MailReminder(Table, tablename="mail_reminder"):
     exchange = UUID(primary_key=True)  # with kind: the key is (exchange, kind)
     kind = Varchar(length=20)  # confirm, hold_expiring
     sent_at = Timestamptz()
+
+
+class MailNotice(Table, tablename="mail_notice"):
+    """An in-app notice of a mailed event: written with the event, whether mail goes or not."""
+
+    id = UUID(primary_key=True)
+    member = UUID()
+    kind = Varchar(length=40)  # a kind of service/mail/messages.py WORDINGS
+    context_json = Text(default="{}")
+    created_at = Timestamptz()
+
+
+class MailListingDigest(Table, tablename="mail_listing_digest"):
+    """When a member was last sent the weekly digest of matching offers and requests."""
+
+    member = UUID(primary_key=True)
+    sent_at = Timestamptz()

@@ -18,6 +18,7 @@ from ledger import (
     write_transaction,
 )
 from service import clock
+from service.mail.notices import notices_erase
 from service.members.accounts import (
     closure_transfer_id,
 )
@@ -52,6 +53,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
         # Open exchanges are called off first (their holds voided through them).
         await run_closure_steps(engine=engine, ledger=ledger, principal=principal)
         await settle_for_closure(ledger, community, member)
+        await notices_erase(member.id)
         await ledger.close_account(account_id=member.hour_account_id)
         now = clock.utc_now()
         await (

@@ -71,6 +71,7 @@ def community_out(community: Community, area_slug: str) -> CommunityOut:
         requires_approval=community.requires_approval,
         welcome_credit_minutes=community.welcome_credit_minutes,
         visitors_see_descriptions=community.visitors_see_descriptions,
+        autoconfirm_days=community.autoconfirm_days,
     )
 
 

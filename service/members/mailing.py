@@ -14,6 +14,7 @@ from piccolo.engine.base import Engine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
+from service.mail.notices import notice_add
 from service.mail.outbox import mail_to_member
 from service.members.tables import Member
 
@@ -26,22 +27,34 @@ async def mail_member(
     context: Mapping[str, Any],
     account_mail: bool = False,
 ) -> uuid.UUID | None:
-    """Queue `kind` for the member; None when they have no address (closed) or chose `off`."""
+    """Queue `kind` for the member; None when they have no address (closed) or chose `off`.
+
+    Event mail (not `account_mail`) is also an in-app notice, written whether or not
+    the mail goes: a member without email or with mail off still sees it.
+    """
     row = (
         await Member.select(
-            Member.email, Member.display_name, Member.community.name.as_alias("community_name")
+            Member.email,
+            Member.display_name,
+            Member.status,
+            Member.community.name.as_alias("community_name"),
         )
         .where(Member.id == member_id)
         .first()
         .run()
     )
-    if row is None or not row["email"]:
+    if row is None or row["status"] == "closed":
+        return None
+    names = {"display_name": row["display_name"], "community_name": row["community_name"]}
+    if not account_mail:
+        await notice_add(transaction, member_id=member_id, kind=kind, context={**names, **context})
+    if not row["email"]:
         return None
     return await mail_to_member(
         transaction,
         member_id=member_id,
         to_address=row["email"],
-        names={"display_name": row["display_name"], "community_name": row["community_name"]},
+        names=names,
         kind=kind,
         context=context,
         account_mail=account_mail,

@@ -14,6 +14,8 @@ from service.limits import (
     COMMUNITY_NAME_CHARS_MAX,
     DISPLAY_NAME_CHARS_MAX,
     EMAIL_CHARS_MAX,
+    EXCHANGE_AUTOCONFIRM_DAYS_MAX,
+    EXCHANGE_AUTOCONFIRM_DAYS_MIN,
     PASSWORD_CHARS_MAX,
     PASSWORD_CHARS_MIN,
     REASON_CHARS_MAX,
@@ -111,6 +113,7 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     requires_approval: bool
     welcome_credit_minutes: int
     visitors_see_descriptions: bool = False
+    autoconfirm_days: int | None = None
 
 
 class MemberOut(msgspec.Struct, kw_only=True):
@@ -168,6 +171,12 @@ class CommunityIn(Strict):
     small_cell_k: Annotated[int, Meta(ge=2, le=100)] = 5
     # Members of other communities read listing descriptions not marked sensitive.
     visitors_see_descriptions: bool = False
+    # Days after "marked done" before an exchange confirms by itself (None: the
+    # installation's EXCHANGE_AUTOCONFIRM_DAYS).
+    autoconfirm_days: (
+        Annotated[int, Meta(ge=EXCHANGE_AUTOCONFIRM_DAYS_MIN, le=EXCHANGE_AUTOCONFIRM_DAYS_MAX)]
+        | None
+    ) = None
 
 
 class RoleChangeIn(Strict):

@@ -40,6 +40,8 @@ class Community(Table, tablename="member_community"):
     small_cell_k = Integer(default=5)
     # Members of other communities read non-sensitive listing descriptions (ADR 0020).
     visitors_see_descriptions = Boolean(default=False)
+    # Days after "marked done" before an exchange confirms by itself; None: the setting.
+    autoconfirm_days = Integer(null=True, default=None)
     issuance_account_id = UUID()
     pool_account_id = UUID()
     stripe_clearing_account_id = UUID()

@@ -45,7 +45,7 @@ MEMBERS_KEYS = {
     "api_tokens",
     "audit",
 }
-NEW_KEYS = {"listings", "exchanges", "disputes", "donations", "truncated"}
+NEW_KEYS = {"listings", "exchanges", "disputes", "donations", "notices", "truncated"}
 GIFT_AID = {
     "full_name": "Alice Ashdown",
     "home_address": "3 Weir Row, Riverside",

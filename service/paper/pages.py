@@ -1,0 +1,170 @@
+"""Paper pages: the printable statement (own, or a coordinator's member), its plain CSV,
+and a community's printable offers and requests. Thin: the rules are in services.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from service.formatting import minutes_text
+from service.http.access import Access, access
+from service.http.deps import LedgerDep
+from service.paper import services as paper
+from service.principal import Principal
+from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+
+FromDay = Annotated[date | None, QueryParameter(name="from")]
+ToDay = Annotated[date | None, QueryParameter(name="to")]
+SlugQuery = Annotated[str, QueryParameter(max_length=60)]
+
+
+def day_words(day: date) -> str:
+    """ "3 December 2026"."""
+    return f"{day.day} {day:%B %Y}"
+
+
+async def _statement_page(
+    viewer: Principal,
+    ledger: LedgerDep,
+    member_id: uuid.UUID,
+    first_day: date | None,
+    last_day: date | None,
+    *,
+    base_path: str,
+) -> Template:
+    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
+    statement = await paper.paper_statement(
+        ledger=ledger, actor=viewer, member_id=member_id, period=period
+    )
+    query = f"from={period.first_day.isoformat()}&to={period.last_day.isoformat()}"
+    return render(
+        "paper/statement_print.html",
+        viewer=viewer,
+        title=f"Statement for {statement.display_name}",
+        current="statement",
+        statement=statement,
+        first_words=day_words(period.first_day),
+        last_words=day_words(period.last_day),
+        opening=_amount(statement.opening_minutes),
+        closing=_amount(statement.closing_minutes),
+        lines=[
+            {
+                "day": line.day,
+                "day_words": day_words(line.day),
+                "what": line.what,
+                "with": line.with_whom,
+                "note": line.note,
+                "in": _amount(line.minutes) if line.minutes > 0 else None,
+                "out": _amount(-line.minutes) if line.minutes < 0 else None,
+                "balance": _amount(line.balance_after_minutes),
+            }
+            for line in statement.lines
+        ],
+        form_action=f"{base_path}/print",
+        csv_url=f"{base_path}/plain.csv?{query}",
+        values={"from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
+    )
+
+
+def _amount(minutes: int) -> dict[str, str]:
+    return {"words": minutes_text(minutes), "figures": paper.hours_figures(minutes)}
+
+
+async def _plain_csv(
+    viewer: Principal,
+    ledger: LedgerDep,
+    member_id: uuid.UUID,
+    first_day: date | None,
+    last_day: date | None,
+) -> Response[str]:
+    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
+    statement = await paper.paper_statement(
+        ledger=ledger, actor=viewer, member_id=member_id, period=period
+    )
+    name = f"statement-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
+    return Response(
+        content=paper.plain_csv(statement),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+class PaperPages(Controller):
+    opt = access(Access.MEMBER)
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/statement/print")
+    async def own_statement(
+        self, viewer: Viewer, ledger: LedgerDep, first_day: FromDay = None, last_day: ToDay = None
+    ) -> Template:
+        return await _statement_page(
+            viewer, ledger, viewer.member_id, first_day, last_day, base_path="/statement"
+        )
+
+    @get("/statement/plain.csv", media_type="text/csv")
+    async def own_plain_csv(
+        self, viewer: Viewer, ledger: LedgerDep, first_day: FromDay = None, last_day: ToDay = None
+    ) -> Response[str]:
+        return await _plain_csv(viewer, ledger, viewer.member_id, first_day, last_day)
+
+    @get("/listings/print")
+    async def listings(self, viewer: Viewer, community: SlugQuery = "") -> Template:
+        chosen, categories = await paper.paper_listings(actor=viewer, slug=community or None)
+        return render(
+            "paper/listings_print.html",
+            viewer=viewer,
+            title=f"Offers and requests: {chosen.name}",
+            current="listings",
+            community=chosen,
+            categories=categories,
+            printed_on=day_words(datetime.now(UTC).date()),
+        )
+
+
+class CoordinatorPaperPages(Controller):
+    """For a member of the coordinator's community; the desk links here (issue 16)."""
+
+    opt = access(Access.COORDINATOR)
+    path = "/coordinator/members"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/{member_id:uuid}/statement/print")
+    async def statement(
+        self,
+        viewer: Viewer,
+        ledger: LedgerDep,
+        member_id: FromPath[uuid.UUID],
+        first_day: FromDay = None,
+        last_day: ToDay = None,
+    ) -> Template:
+        return await _statement_page(
+            viewer,
+            ledger,
+            member_id,
+            first_day,
+            last_day,
+            base_path=f"/coordinator/members/{member_id}/statement",
+        )
+
+    @get("/{member_id:uuid}/statement/plain.csv", media_type="text/csv")
+    async def plain_csv(
+        self,
+        viewer: Viewer,
+        ledger: LedgerDep,
+        member_id: FromPath[uuid.UUID],
+        first_day: FromDay = None,
+        last_day: ToDay = None,
+    ) -> Response[str]:
+        return await _plain_csv(viewer, ledger, member_id, first_day, last_day)
+
+
+PAGE_ROUTERS = [PaperPages, CoordinatorPaperPages]
