@@ -22,7 +22,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
-from service.admin import services
+from service.admin import audit_log, ledger_health, services
 from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.exchanges import selectors as exchanges_selectors
@@ -248,7 +248,7 @@ async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
             "target_id": entry.target_id,
             "reason": entry.reason,
             "changes": audit_changes(
-                services.audit_json(entry.before_json), services.audit_json(entry.after_json)
+                audit_log.audit_json(entry.before_json), audit_log.audit_json(entry.after_json)
             ),
         }
         for entry in entries
@@ -414,7 +414,7 @@ class AdminConsolePages(Controller):
         filters = await _audit_filters(form)
         if filters is None:
             return await _audit_page(viewer, form, [], None, status=422)
-        entries, next_cursor = await services.audit_search(
+        entries, next_cursor = await audit_log.audit_search(
             actor=viewer, filters=filters, limit=AUDIT_PER_PAGE, cursor=cursor or None
         )
         next_url = None
@@ -432,7 +432,7 @@ class AdminConsolePages(Controller):
     @get("/ledger/verify")
     async def ledger_verify(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         require_admin(viewer)
-        report = await services.ledger_verify(actor=viewer, ledger=ledger)
+        report = await ledger_health.ledger_verify(actor=viewer, ledger=ledger)
         return await _ledger_page(viewer, ledger, report=report)
 
 
@@ -475,7 +475,7 @@ async def _member_page(
     overview = await services.member_overview(actor=viewer, ledger=ledger, member_id=member_id)
     member, account = overview.member, overview.account
     below = await below_floor_minutes(account.account_id, account.balance_minutes)
-    audit = await services.audit_about_member(actor=viewer, member=member)
+    audit = await audit_log.audit_about_member(actor=viewer, member=member)
     return render(
         "admin/member.html",
         viewer=viewer,
@@ -528,7 +528,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
     return rows
 
 
-async def _audit_filters(form: Form) -> services.AuditFilters | None:
+async def _audit_filters(form: Form) -> audit_log.AuditFilters | None:
     """The audit page's filters, checked; errors go on `form` (None if any)."""
     values = form.values
     actor_id = None
@@ -543,12 +543,12 @@ async def _audit_filters(form: Form) -> services.AuditFilters | None:
     bounds = {}
     for name, end in (("from", False), ("to", True)):
         try:
-            bounds[name] = services.audit_bound(values[name], field=name, end=end)
+            bounds[name] = audit_log.audit_bound(values[name], field=name, end=end)
         except Problem:
             form.errors[name] = "Enter a date like 2026-05-14"
     if form.failed:
         return None
-    return services.AuditFilters(
+    return audit_log.AuditFilters(
         actor_id=actor_id,
         action=values["action"].strip() or None,
         target_type=values["target_type"].strip() or None,
@@ -567,7 +567,7 @@ async def _audit_page(
     status: int = 200,
     later_page: bool = False,
 ) -> Template:
-    actions, target_types = await services.audit_choices(actor=viewer)
+    actions, target_types = await audit_log.audit_choices(actor=viewer)
     chosen = form.values.get("action", "")
     if chosen and chosen not in actions:
         actions.append(chosen)  # keep what was asked for selectable
@@ -590,8 +590,8 @@ async def _audit_page(
 async def _ledger_page(
     viewer: Principal, ledger: Ledger, *, report: VerifyReport | None
 ) -> Template:
-    trials = await services.trial_balances(actor=viewer, ledger=ledger)
-    owners = await services.owner_names(
+    trials = await ledger_health.trial_balances(actor=viewer, ledger=ledger)
+    owners = await ledger_health.owner_names(
         [row.owner for trial in trials for row in trial.rows[:TRIAL_BALANCE_ROWS_SHOWN_MAX]]
     )
     return render(
@@ -605,7 +605,9 @@ async def _ledger_page(
     )
 
 
-def _unit_context(trial: TrialBalance, owners: Mapping[str, services.OwnerName]) -> dict[str, Any]:
+def _unit_context(
+    trial: TrialBalance, owners: Mapping[str, ledger_health.OwnerName]
+) -> dict[str, Any]:
     unit = trial.unit
     total = sum(row.balance_minor for row in trial.rows)
     return {
