@@ -65,7 +65,8 @@ from ledger.transactions import read_connection, write_transaction  # noqa: E402
 from service import database  # noqa: E402
 from service.demo import volume  # noqa: E402
 from service.principal import Grant, Principal  # noqa: E402
-from service.reports.figures import BREAKDOWNS, Period, period_parse, report_build  # noqa: E402
+from service.reports.figures import BREAKDOWNS, report_build  # noqa: E402
+from service.reports.period import Period, period_parse  # noqa: E402
 from service.rollups import flows  # noqa: E402
 from service.rollups import services as rollups  # noqa: E402
 from service.rollups.verify import rollups_verify  # noqa: E402

@@ -13,7 +13,8 @@ from service.members import roles as members_roles
 from service.members.schemas import CommunityIn
 from service.members.tables import Community
 from service.principal import Grant, Principal
-from service.reports.figures import period_parse, report_build
+from service.reports.figures import report_build
+from service.reports.period import period_parse
 from service.rollups import services as rollups
 from service.rollups.services import _exchange_flow, _stored_flow
 from service.rollups.verify import rollups_verify
