@@ -185,6 +185,31 @@ def may_view(actor: Principal, view: ExchangeView) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StepsOpen:
+    """The steps a viewer may take on an exchange now (the service functions' own rules)."""
+
+    accept: bool
+    complete: bool
+    cancel: bool
+
+
+def steps_open(actor: Principal, view: ExchangeView) -> StepsOpen:
+    me = actor.member_id
+    return StepsOpen(
+        accept=me in view.awaiting,
+        complete=view.status == "accepted"
+        and (me in view.recipient_ids or coordinates_exchange(actor, view)),
+        cancel=view.status in ("proposed", "accepted") and me in view.parties,
+    )
+
+
+def waits_for(actor: Principal, view: ExchangeView) -> bool:
+    """The exchange waits for `actor`: their acceptance, or their confirmation of the help."""
+    me = actor.member_id
+    return me in view.awaiting or (view.status == "accepted" and me in view.recipient_ids)
+
+
 async def visible_view(
     actor: Principal, exchange_id: uuid.UUID, *, with_history: bool = False
 ) -> ExchangeView:
