@@ -63,7 +63,7 @@ from piccolo.engine.base import Engine  # noqa: E402
 from ledger.sql import Connection  # noqa: E402
 from ledger.transactions import read_connection, write_transaction  # noqa: E402
 from service import database  # noqa: E402
-from service.demo import volume  # noqa: E402
+from service.demo import volume_plan as volume  # noqa: E402
 from service.principal import Grant, Principal  # noqa: E402
 from service.reports.figures import BREAKDOWNS, report_build  # noqa: E402
 from service.reports.period import Period, period_parse  # noqa: E402

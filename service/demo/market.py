@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError
+from ledger import Ledger, TransferNotFound
 from service.exchanges import ids as exchanges_ids
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
@@ -537,7 +537,7 @@ class MarketDemo:
         transfer_id = derived_id(
             caller_id=coordinator.member_id, key=plan.key, purpose=GRANT_PURPOSE
         )
-        if await _transfer_exists(self.ledger, transfer_id):
+        if await transfer_exists(self.ledger, transfer_id):
             return
         await transfers.pool_grant(
             engine=self.engine,
@@ -569,13 +569,12 @@ async def _listing_of_parties(party_ids: list[uuid.UUID], title: str) -> uuid.UU
     raise LookupError(f"no demo listing {title!r} of the exchange's parties")
 
 
-async def _transfer_exists(ledger: Ledger, transfer_id: uuid.UUID) -> bool:
+async def transfer_exists(ledger: Ledger, transfer_id: uuid.UUID) -> bool:
+    """Whether the demo already posted this transfer (its ids are fixed, so reruns skip it)."""
     try:
         await ledger.get_transfer(transfer_id=transfer_id)
-    except LedgerError as error:
-        if error.code == "transfer_not_found":
-            return False
-        raise
+    except TransferNotFound:
+        return False
     return True
 
 
