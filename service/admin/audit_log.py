@@ -15,11 +15,11 @@ from typing import Any
 
 from piccolo.custom_types import Combinable
 
+from service.errors import unreadable_field
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
 from service.members.tables import AuditEntry, Member
 from service.principal import Principal, require_admin
-from service.problems import field_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +55,10 @@ def audit_bound(
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None:
-        raise field_problem(
+        raise unreadable_field(
             field,
             "give a date like 2026-05-14, or a time with its offset like 2026-05-14T09:30:00Z",
             source=source,
-            status=400,
         )
     return instant.astimezone(UTC)
 

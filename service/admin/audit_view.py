@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.admin import audit_log, services
+from service.errors import DomainError
 from service.members.tables import AuditEntry
-from service.problems import Problem
 from service.web.kit import Form
 
 CHANGE_VALUE_CHARS_MAX = 300  # of one before/after value shown in the audit table
@@ -99,7 +99,7 @@ async def audit_filters_from(form: Form) -> audit_log.AuditFilters | None:
     for name, end in (("from", False), ("to", True)):
         try:
             bounds[name] = audit_log.audit_bound(values[name], field=name, end=end)
-        except Problem:
+        except DomainError:
             form.errors[name] = "Enter a date like 2026-05-14"
     if form.failed:
         return None

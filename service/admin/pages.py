@@ -35,6 +35,7 @@ from service.admin.limits_form import (
 )
 from service.admin.schemas import MemberStatusIn
 from service.disputes.floors import below_floor_minutes
+from service.errors import DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
 from service.http.access import Access, access
@@ -47,7 +48,6 @@ from service.limits import (
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
 from service.principal import Principal, require_admin
-from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -196,7 +196,7 @@ class AdminConsolePages(Controller):
                 await services.member_reinstate(
                     engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
                 )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, STATUS_LABELS)
             status, headers = problem_status(problem)
             return await _member_page(
@@ -231,7 +231,7 @@ class AdminConsolePages(Controller):
                 ceiling_minutes=ceiling,
                 reason=cleaned["reason"],
             )
-        except Problem as problem:
+        except DomainError as problem:
             if problem.code == "limits_below_position":
                 field = (
                     "owe_hours"

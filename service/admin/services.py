@@ -20,13 +20,16 @@ from piccolo.engine.base import Engine
 
 from ledger import (
     Account,
+    AccountNotFound,
     Ledger,
     LedgerError,
+    LimitsBelowPosition,
     Unit,
     WriteTransaction,
     run_write,
 )
 from service import clock
+from service.errors import Conflict, DomainError, Invalid
 from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
@@ -35,7 +38,6 @@ from service.limits import PAGE_SIZE_MAX
 from service.members.audit import audit_record
 from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_admin
-from service.problems import Problem
 
 SUSPENDABLE_STATUSES = ("active", "pending")
 SYSTEM_PURPOSE_NAMES = {
@@ -97,12 +99,11 @@ async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
     try:
         account = await ledger.account(account_id=account_id)
     except LedgerError as error:
-        if error.code == "account_not_found":
+        if isinstance(error, AccountNotFound):
             raise not_found("That account") from error
         raise
     if account.unit is not Unit.HOUR:
-        raise Problem(
-            status=422,
+        raise Invalid(
             code="not_an_hours_account",
             detail="Only accounts of hours have credit limits in minutes.",
         )
@@ -135,13 +136,13 @@ async def account_limits_set(
     async def work(_transaction: WriteTransaction) -> AccountView:
         before = await _hours_account(ledger, account_id)
         if before.closed:
-            raise Problem(status=409, code="account_closed", detail="This account is closed.")
+            raise Conflict(code="account_closed", detail="This account is closed.")
         try:
             changed = await ledger.set_limits(
                 account_id=account_id, floor_minor=floor_minutes, ceiling_minor=ceiling_minutes
             )
         except LedgerError as error:
-            if error.code == "limits_below_position":
+            if isinstance(error, LimitsBelowPosition):
                 raise _limits_problem(error, floor_minutes, ceiling_minutes) from error
             raise
         after = _account_view(changed, before.community_id)
@@ -171,7 +172,9 @@ def _limits_json(view: AccountView) -> dict[str, Any]:
     }
 
 
-def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int | None) -> Problem:
+def _limits_problem(
+    error: LedgerError, floor_minutes: int, ceiling_minutes: int | None
+) -> DomainError:
     available = int(error.data.get("available_minor") or 0)
     balance = int(error.data.get("balance_minor") or 0)
     if available < floor_minutes:
@@ -186,8 +189,7 @@ def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int
             f"The ceiling cannot be below the account's balance and the hours on their way "
             f"in; the balance is {minutes_text(balance)}."
         )
-    return Problem(
-        status=409,
+    return Conflict(
         code="limits_below_position",
         detail=detail,
         extra={
@@ -363,8 +365,8 @@ async def member_id_by_email(email: str) -> uuid.UUID | None:
 # Suspension -------------------------------------------------------------------------
 
 
-def _state_problem(code: str, detail: str, status: str) -> Problem:
-    return Problem(status=409, code=code, detail=detail, extra={"member_status": status})
+def _state_problem(code: str, detail: str, status: str) -> DomainError:
+    return Conflict(code=code, detail=detail, extra={"member_status": status})
 
 
 async def member_suspend(
@@ -384,8 +386,7 @@ async def member_suspend(
     """
     require_admin(actor)
     if member_id == actor.member_id:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="cannot_suspend_self",
             detail="You cannot suspend your own account. Ask another admin.",
         )
@@ -475,8 +476,7 @@ async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> Non
     )
     if not flipped:
         # Someone changed the member between our read and this write.
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="member_changed",
             detail="This member was changed at the same moment. Please look again and retry.",
         )

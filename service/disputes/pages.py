@@ -3,7 +3,7 @@ queue, read both sides and the history, and resolve.
 
 Thin like the other pages: read the form, call one service function from
 service/disputes/services.py, then render or redirect with a `done` flag. A
-Problem about the input (422, 409) is shown on the form; 403 and 404 become
+DomainError about the input (422, 409) is shown on the form; 403 and 404 become
 error pages.
 """
 
@@ -22,6 +22,7 @@ from service.disputes import resolution as disputes_resolution
 from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
 from service.http.access import Access, access
@@ -33,7 +34,6 @@ from service.limits import (
     DISPUTE_STATEMENT_CHARS_MAX,
 )
 from service.principal import Principal, require_admin
-from service.problems import Problem
 from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -176,7 +176,7 @@ class DisputePages(Controller):
             dispute_id = await services.dispute_open(
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"reason": "What went wrong"})
             status, headers = problem_status(problem)
             return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
@@ -203,7 +203,7 @@ class DisputePages(Controller):
             await services.dispute_add_statement(
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"body": "Your account"})
             status, headers = problem_status(problem)
             return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
@@ -331,7 +331,7 @@ class AdminDisputePages(Controller):
             await disputes_resolution.dispute_resolve(
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, RESOLVE_LABELS)
             status, headers = problem_status(problem)
             return await _admin_page(

@@ -8,6 +8,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    ExceedsFloor,
     Ledger,
     LedgerError,
     Unit,
@@ -15,6 +16,7 @@ from ledger import (
     run_write,
 )
 from service import clock
+from service.errors import invalid_field
 from service.exchanges.ids import (
     record_transfer_id,
     recording_id,
@@ -36,7 +38,6 @@ from service.limits import MEMO_CHARS_MAX
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.principal import Principal, not_found
-from service.problems import field_problem
 from service.rollups.services import record_exchange_flow
 
 
@@ -55,7 +56,7 @@ async def recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID, 
         ("recipient_id", data.recipient_id),
     ):
         if people[member_id].status != "active":
-            raise field_problem(field, f"{member_id} is not an active member")
+            raise invalid_field(field, f"{member_id} is not an active member")
     return people
 
 
@@ -70,7 +71,7 @@ async def exchange_record(
     """Record a completed exchange for two members: one transfer, dated the service date."""
     now = clock.utc_now()
     if data.provider_id == data.recipient_id:
-        raise field_problem("recipient_id", "the provider cannot also be the recipient")
+        raise invalid_field("recipient_id", "the provider cannot also be the recipient")
     service_date = service_date_checked(data.service_date, now, future_allowed=False)
     description = description_checked(data.description)
     people = await recorded_parties(actor, data)
@@ -113,7 +114,7 @@ async def exchange_record(
                 effective_at=service_date,
             )
         except LedgerError as error:
-            if error.code == "exceeds_floor":
+            if isinstance(error, ExceedsFloor):
                 raise insufficient_credit(
                     error,
                     short_member=data.recipient_id,

@@ -15,12 +15,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
 from service.members.services import member_by_id
 from service.principal import Principal
-from service.problems import Problem
 from service.recovery import services
 from service.recovery.limits import RESET_TOKEN_CHARS_MAX
 from service.recovery.schemas import (
@@ -137,7 +137,7 @@ class RecoveryPages(Controller):
             return _forgot_page(principal, form, status=422)
         try:
             await limit_reset_request(limiter, client_address(request), email)
-        except Problem as problem:
+        except DomainError as problem:
             return _forgot_page(principal, form, **form_refused(form, problem, {}))
         await reset_request_padded(engine=engine, email=email)
         return render("recovery/forgot_sent.html", viewer=principal, title="Check your email")
@@ -166,7 +166,7 @@ class RecoveryPages(Controller):
             await services.password_reset_confirm(
                 engine=engine, token=cleaned["token"], password=cleaned["password"]
             )
-        except Problem as problem:
+        except DomainError as problem:
             return _reset_page(
                 principal,
                 form,
@@ -191,7 +191,7 @@ class RecoveryPages(Controller):
             await services.email_change_confirm(
                 engine=engine, token=data.token[:RESET_TOKEN_CHARS_MAX]
             )
-        except Problem as problem:
+        except DomainError as problem:
             form_refused(form, problem, {}, code_fields={})
             return _email_confirm_page(principal, form, done=False, status=422)
         return _email_confirm_page(principal, form, done=True)
@@ -254,7 +254,7 @@ class AccountPages(Controller):
             return await _account_page(viewer, password_form=form, status=422)
         try:
             await services.password_change(engine=engine, principal=viewer, **cleaned)
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)
             return await _account_page(viewer, password_form=form, **reshow)
         return see_other("/account", done="password")
@@ -274,7 +274,7 @@ class AccountPages(Controller):
         try:
             await limit_email_change(limiter, viewer.member_id)
             await services.email_change_request(engine=engine, principal=viewer, **cleaned)
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)
             return await _account_page(viewer, email_form=form, **reshow)
         return see_other("/account", done="email")

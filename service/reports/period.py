@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from service.errors import DomainError, Invalid
 from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX
-from service.problems import Problem
 from service.rollups import services as rollups
 
 MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
@@ -62,9 +62,8 @@ def month_label(month: int) -> str:
     return f"{calendar.month_name[month % 100]} {month // 100}"
 
 
-def _period_problem(field_name: str, message: str) -> Problem:
-    return Problem(
-        status=422,
+def _period_problem(field_name: str, message: str) -> DomainError:
+    return Invalid(
         code="validation_failed",
         detail="The period is not valid.",
         extra={"errors": [{"field": field_name, "source": "query", "message": message}]},
