@@ -38,7 +38,7 @@ from service.disputes.floors import below_floor_minutes
 from service.errors import DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ADMIN_RECENT_EXCHANGES_MAX,
@@ -169,7 +169,7 @@ class AdminConsolePages(Controller):
             viewer, ledger, member_id, notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/members/{member_id:uuid}/status")
+    @post("/members/{member_id:uuid}/status", opt=on_object("member", "member_id"))
     async def change_status(
         self,
         viewer: Viewer,
@@ -205,7 +205,7 @@ class AdminConsolePages(Controller):
         done = "suspended" if cleaned["action"] == "suspend" else "reinstated"
         return see_other(f"/admin/members/{member_id}", done=done)
 
-    @post("/members/{member_id:uuid}/limits")
+    @post("/members/{member_id:uuid}/limits", opt=on_object("member", "member_id"))
     async def change_limits(
         self,
         viewer: Viewer,

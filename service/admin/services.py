@@ -115,6 +115,17 @@ async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
     return _account_view(account, community_id)
 
 
+async def account_in_reach(*, ledger: Ledger, actor: Principal, account_id: uuid.UUID) -> None:
+    """404 unless the account exists and the actor is an admin (asked before the body)."""
+    require_admin(actor)
+    try:
+        await ledger.account(account_id=account_id)
+    except LedgerError as error:
+        if isinstance(error, AccountNotFound):
+            raise not_found("That account") from error
+        raise
+
+
 async def account_view(*, actor: Principal, ledger: Ledger, account_id: uuid.UUID) -> AccountView:
     require_admin(actor)
     return await _hours_account(ledger, account_id)

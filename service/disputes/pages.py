@@ -25,7 +25,7 @@ from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -153,6 +153,19 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
 # Members' pages -----------------------------------------------------------------
 
 
+def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str, Any]:
+    opened_by = "You" if item.dispute.opened_by == viewer.member_id else item.opened_by_name
+    return {
+        "id": item.dispute.id,
+        "open": item.dispute.status == "open",
+        "opened_on": item.dispute.opened_at,
+        "opened_by": opened_by,
+        "description": item.exchange.description,
+        "hours": minutes_text(item.exchange.minutes),
+        "outcome": OUTCOME_NAMES.get(item.dispute.outcome or "", "Waiting for a decision"),
+    }
+
+
 class DisputePages(Controller):
     opt = access(Access.MEMBER)
     include_in_schema = False
@@ -163,7 +176,7 @@ class DisputePages(Controller):
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
         return await _new_page(viewer, exchange_id, Form())
 
-    @post("/exchanges/{exchange_id:uuid}/dispute")
+    @post("/exchanges/{exchange_id:uuid}/dispute", opt=on_object("exchange", "exchange_id"))
     async def open_dispute(
         self,
         viewer: Viewer,
@@ -182,6 +195,20 @@ class DisputePages(Controller):
             return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
         return see_other(f"/disputes/{dispute_id}", done="opened")
 
+    @get("/disputes")
+    async def mine(self, viewer: Viewer) -> Template:
+        """The member's own disputes: the open ones first, then the decided ones."""
+        items = await disputes_selectors.disputes_of(actor=viewer)
+        rows = [_own_row(item, viewer) for item in items]
+        return render(
+            "disputes/mine.html",
+            viewer=viewer,
+            title="Your disputes",
+            current="exchanges",
+            open_rows=[row for row in rows if row["open"]],
+            decided_rows=[row for row in rows if not row["open"]],
+        )
+
     @get("/disputes/{dispute_id:uuid}")
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
@@ -190,7 +217,7 @@ class DisputePages(Controller):
             viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/disputes/{dispute_id:uuid}/statements")
+    @post("/disputes/{dispute_id:uuid}/statements", opt=on_object("dispute", "dispute_id"))
     async def add_statement(
         self,
         viewer: Viewer,
@@ -310,7 +337,7 @@ class AdminDisputePages(Controller):
         form = Form(values={"outcome": "upheld"})
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
-    @post("/{dispute_id:uuid}/resolve")
+    @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))
     async def resolve(
         self,
         request: Request[Any, Any, Any],

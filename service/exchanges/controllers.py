@@ -28,7 +28,7 @@ from service.exchanges.schemas import (
     RecordIn,
 )
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
@@ -123,6 +123,7 @@ def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
         f"/exchanges/{{exchange_id:uuid}}/{step}",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
     )(take_step)
 
 

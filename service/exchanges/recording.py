@@ -11,6 +11,7 @@ from ledger import (
     ExceedsFloor,
     Ledger,
     LedgerError,
+    NewTransfer,
     Unit,
     WriteTransaction,
     run_write,
@@ -81,8 +82,34 @@ async def exchange_record(
     ledger_actor = f"{role}:{actor.member_id}"
 
     async def work(_transaction: WriteTransaction) -> None:
-        if await Exchange.exists().where(Exchange.id == exchange_id).run():
-            return  # a concurrent attempt with the same Idempotency-Key recorded it
+        try:
+            applied = await ledger.apply(
+                operation=NewTransfer(
+                    id=record_transfer_id(exchange_id),
+                    debit_account_id=member_account_id(data.recipient_id),
+                    credit_account_id=member_account_id(data.provider_id),
+                    amount_minor=data.minutes,
+                    unit=Unit.HOUR,
+                    code=EXCHANGE_CODE,
+                    actor=ledger_actor,
+                    memo=description[:MEMO_CHARS_MAX],
+                    effective_at=service_date,
+                )
+            )
+        except LedgerError as error:
+            if isinstance(error, ExceedsFloor):
+                raise insufficient_credit(
+                    error,
+                    short_member=data.recipient_id,
+                    name=people[data.recipient_id].display_name,
+                    caller=actor,
+                ) from error
+            raise
+        if applied.replayed:
+            # The same keyed recording was made before (a retry, a concurrent twin): the
+            # ledger says so under the accounts' locks, so it is written and audited once.
+            return
+        transfer = applied.transfer
         await Exchange.insert(
             Exchange(
                 id=exchange_id,
@@ -101,27 +128,6 @@ async def exchange_record(
                 updated_at=now,
             )
         ).run()
-        try:
-            transfer = await ledger.transfer(
-                id=record_transfer_id(exchange_id),
-                debit_account_id=member_account_id(data.recipient_id),
-                credit_account_id=member_account_id(data.provider_id),
-                amount_minor=data.minutes,
-                unit=Unit.HOUR,
-                code=EXCHANGE_CODE,
-                actor=ledger_actor,
-                memo=description[:MEMO_CHARS_MAX],
-                effective_at=service_date,
-            )
-        except LedgerError as error:
-            if isinstance(error, ExceedsFloor):
-                raise insufficient_credit(
-                    error,
-                    short_member=data.recipient_id,
-                    name=people[data.recipient_id].display_name,
-                    caller=actor,
-                ) from error
-            raise
         await ExchangeRecipient.insert(
             ExchangeRecipient(
                 exchange=exchange_id, member=data.recipient_id, transfer_id=transfer.id

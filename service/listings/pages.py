@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.errors import Conflict, DomainError, Forbidden
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
@@ -232,7 +232,7 @@ class ListingPages(Controller):
         )
         return await _listing_form_page(viewer, form, listing=listing)
 
-    @post("/{listing_id:uuid}/edit")
+    @post("/{listing_id:uuid}/edit", opt=on_object("listing", "listing_id"))
     async def edit(
         self,
         viewer: Viewer,

@@ -213,6 +213,11 @@ async def _visible_row(actor: Principal, listing_id: uuid.UUID) -> dict[str, Any
     return row
 
 
+async def listing_visible(actor: Principal, listing_id: uuid.UUID) -> None:
+    """404 unless the actor may see the listing (the access guard asks before the body)."""
+    await _visible_row(actor, listing_id)
+
+
 async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOut:
     return _listing_out(await _visible_row(actor, listing_id), actor)
 

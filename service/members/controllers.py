@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.errors import NotFound
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
@@ -229,7 +229,7 @@ class AdminController(Controller):
         )
         return community_out(community, data.area)
 
-    @post("/members/{member_id:uuid}/roles", status_code=200)
+    @post("/members/{member_id:uuid}/roles", status_code=200, opt=on_object("member", "member_id"))
     async def change_roles(
         self,
         member: CurrentMember,

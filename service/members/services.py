@@ -267,6 +267,12 @@ async def member_approve(
     return await member_by_id(member_id)
 
 
+async def member_in_reach(actor: Principal, member_id: uuid.UUID) -> None:
+    """404 unless the actor coordinates the member's community or is an admin
+    (the access guard asks before the body of a route on one member)."""
+    await _member_in_scope(actor, member_id)
+
+
 async def _member_in_scope(actor: Principal, member_id: uuid.UUID) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:

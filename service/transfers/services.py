@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import uuid
@@ -16,6 +15,7 @@ from ledger import (
     ExceedsFloor,
     Ledger,
     LedgerError,
+    NewTransfer,
     Transfer,
     Unit,
     WriteTransaction,
@@ -236,20 +236,18 @@ async def pool_grant(
     transfer_id = derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="grant")
 
     async def grant(_transaction: WriteTransaction) -> Transfer:
-        # A repeat of the same keyed grant (a double submit, a retried request) finds the
-        # transfer made the first time and records nothing again: one audit line per grant.
-        with contextlib.suppress(TransferNotFound):
-            return await ledger.get_transfer(transfer_id=transfer_id)
         try:
-            transfer = await ledger.transfer(
-                id=transfer_id,
-                debit_account_id=community.pool_account_id,
-                credit_account_id=member.hour_account_id,
-                amount_minor=minutes,
-                unit=Unit.HOUR,
-                code="grant",
-                actor=principal.label,
-                memo=reason,
+            applied = await ledger.apply(
+                operation=NewTransfer(
+                    id=transfer_id,
+                    debit_account_id=community.pool_account_id,
+                    credit_account_id=member.hour_account_id,
+                    amount_minor=minutes,
+                    unit=Unit.HOUR,
+                    code="grant",
+                    actor=principal.label,
+                    memo=reason,
+                )
             )
         except LedgerError as error:
             if isinstance(error, ExceedsFloor) and error.data.get("account_id") == str(
@@ -261,6 +259,12 @@ async def pool_grant(
                     extra={"available_minutes": error.data.get("available_minor")},
                 ) from error
             raise
+        transfer = applied.transfer
+        if applied.replayed:
+            # A repeat of the same keyed grant (a double submit, a retried request, a
+            # concurrent twin) found the transfer made the first time: the ledger says
+            # so under its locks, so the grant is audited and counted exactly once.
+            return transfer
         await record_pool_flow(
             transfer_id=transfer.id,
             kind="grant",
