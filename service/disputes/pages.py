@@ -334,7 +334,7 @@ class AdminDisputePages(Controller):
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        form = Form(values={"outcome": "upheld"})
+        form = Form()  # no outcome chosen for the admin: each decision is made on purpose
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))

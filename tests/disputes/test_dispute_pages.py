@@ -64,6 +64,13 @@ async def test_a_dispute_from_the_exchange_page_to_an_adjusted_outcome(town: Tow
     assert "Bob only stayed for half an hour." in page and "I stayed the full time." in page
     assert "Recent exchanges between Bob and Alice" in page
 
+    form_page = await town.client.get(admin_path)
+    assert 'name="outcome"' in form_page.text
+    assert "checked" not in form_page.text  # no outcome is chosen for the admin
+    nothing_chosen = await submit(town, admin_path, f"{admin_path}/resolve", {"minutes": "30"})
+    assert nothing_chosen.status_code == 422
+    assert "Outcome: choose one" in nothing_chosen.text
+    assert "write a few words for both members" in nothing_chosen.text  # every error at once
     missing_note = await submit(
         town, admin_path, f"{admin_path}/resolve", {"outcome": "adjusted", "minutes": "30"}
     )
