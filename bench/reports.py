@@ -63,10 +63,13 @@ from piccolo.engine.base import Engine  # noqa: E402
 from ledger.sql import Connection  # noqa: E402
 from ledger.transactions import read_connection, write_transaction  # noqa: E402
 from service import database  # noqa: E402
-from service.demo import volume  # noqa: E402
+from service.demo import volume_plan as volume  # noqa: E402
 from service.principal import Grant, Principal  # noqa: E402
-from service.reports.figures import BREAKDOWNS, Period, period_parse, report_build  # noqa: E402
+from service.reports.figures import BREAKDOWNS, report_build  # noqa: E402
+from service.reports.period import Period, period_parse  # noqa: E402
+from service.rollups import flows  # noqa: E402
 from service.rollups import services as rollups  # noqa: E402
+from service.rollups.verify import rollups_verify  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "TIMEBANK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -220,7 +223,7 @@ async def _load_month(
     cells: dict[rollups.CellKey, list[int]] = defaultdict(lambda: [0, 0])
     members: dict[tuple[rollups.CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
     for flow, minutes in month_flows:
-        roles = rollups._member_roles(flow)  # noqa: SLF001 - the same rule as the live path
+        roles = flows.member_roles(flow)  # the same rule as the live path
         for key in rollups.cell_keys(flow):
             cells[key][0] += minutes
             cells[key][1] += 1
@@ -233,7 +236,7 @@ async def _load_month(
         distinct[key] += 1
     await _insert_rows(
         connection,
-        f"INSERT INTO reports_flow ({rollups._FLOW_COLUMNS}, minutes_net, created_at) "  # noqa: SLF001
+        f"INSERT INTO reports_flow ({flows.FLOW_COLUMNS}, minutes_net, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             (
@@ -420,7 +423,7 @@ async def run_size(
     seconds = await load(engine, shape)
     if verify:
         async with read_connection(engine) as connection:
-            problems = await rollups.rollups_verify(connection)
+            problems = await rollups_verify(connection)
         if problems:
             raise RuntimeError(f"bulk-loaded rollups differ: {problems[:3]}")
         print("      rollups_verify: the bulk-loaded rollups are exact", flush=True)

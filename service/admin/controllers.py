@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from ledger import Unit, VerifyReport
-from service.admin import services
+from service.admin import audit_log, ledger_health, services
 from service.admin.schemas import (
     AdminAccountOut,
     AdminMemberOut,
@@ -103,8 +103,8 @@ async def audit_entries_out(entries: list[AuditEntry]) -> list[AuditEntryOut]:
             target_id=entry.target_id,
             community_id=entry.community,
             reason=entry.reason,
-            before=services.audit_json(entry.before_json),
-            after=services.audit_json(entry.after_json),
+            before=audit_log.audit_json(entry.before_json),
+            after=audit_log.audit_json(entry.after_json),
             request_id=entry.request_id,
         )
         for entry in entries
@@ -262,22 +262,22 @@ class AdminConsoleController(Controller):
         limit: Limit = PAGE_SIZE_DEFAULT,
         cursor: Cursor = None,
     ) -> AuditPage:
-        filters = services.AuditFilters(
+        filters = audit_log.AuditFilters(
             actor_id=actor,
             action=action,
             target_type=target_type,
             target_id=target_id,
-            from_at=services.audit_bound(from_, field="from", end=False),
-            to_at=services.audit_bound(to, field="to", end=True),
+            from_at=audit_log.audit_bound(from_, field="from", end=False),
+            to_at=audit_log.audit_bound(to, field="to", end=True),
         )
-        entries, next_cursor = await services.audit_search(
+        entries, next_cursor = await audit_log.audit_search(
             actor=member, filters=filters, limit=limit, cursor=cursor
         )
         return AuditPage(items=await audit_entries_out(entries), next_cursor=next_cursor)
 
     @get("/ledger/verify")
     async def verify(self, member: CurrentMember, ledger: LedgerDep) -> VerifyOut:
-        return verify_out(await services.ledger_verify(actor=member, ledger=ledger))
+        return verify_out(await ledger_health.ledger_verify(actor=member, ledger=ledger))
 
     @get("/ledger/trial-balance")
     async def trial_balance(self, member: CurrentMember, ledger: LedgerDep) -> TrialBalanceOut:
@@ -300,7 +300,7 @@ class AdminConsoleController(Controller):
                 sum_of_balances_minor=sum(row.balance_minor for row in trial.rows),
                 balanced=trial.balanced,
             )
-            for trial in await services.trial_balances(actor=member, ledger=ledger)
+            for trial in await ledger_health.trial_balances(actor=member, ledger=ledger)
         ]
         return TrialBalanceOut(units=units, balanced=all(unit.balanced for unit in units))
 

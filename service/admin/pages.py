@@ -10,7 +10,6 @@ The dispute queue lives under /admin/disputes (service/disputes/).
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -22,27 +21,33 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
-from service.admin import services
-from service.admin.schemas import LimitsIn, MemberStatusIn
+from service.admin import audit_log, ledger_health, services
+from service.admin.audit_view import action_name, audit_filters_from, audit_rows
+from service.admin.limits_form import (
+    LIMITS_LABELS,
+    LIMITS_RULES,
+    REASON_MESSAGE,
+    LimitsForm,
+    ceiling_text,
+    floor_text,
+    limits_from,
+    limits_values,
+)
+from service.admin.schemas import MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.errors import DomainError
 from service.exchanges import selectors as exchanges_selectors
-from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
-    ACCOUNT_CEILING_MINUTES_MAX,
-    ACCOUNT_FLOOR_MINUTES_MIN,
     ADMIN_RECENT_EXCHANGES_MAX,
     ADMIN_SEARCH_CHARS_MAX,
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
-    REASON_CHARS_MAX,
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
-from service.members.tables import AuditEntry
 from service.principal import Principal, require_admin
-from service.web.forms import DIGITS_MAX
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -61,7 +66,6 @@ from service.web.kit import (
 FILTER_CHARS_MAX = 100  # any one audit filter field
 AUDIT_PER_PAGE = 25
 MEMBERS_PER_PAGE = 25
-CHANGE_VALUE_CHARS_MAX = 300  # of one before/after value shown in the audit table
 
 DONE_MESSAGES = {
     "suspended": "The member has been suspended. They have been signed out everywhere, "
@@ -76,21 +80,6 @@ STATUS_NAMES = {
     "closed": "Closed",
 }
 STATUS_CHOICES = [("", "Any status"), *STATUS_NAMES.items()]
-ACTION_NAMES = {
-    "member.suspend": "Suspended a member",
-    "member.reinstate": "Lifted a suspension",
-    "member.approve": "Approved a member",
-    "member.close": "Closed an account",
-    "account.limits": "Changed credit limits",
-    "account.floor_override": "Lowered a floor for a correction",
-    "role.grant": "Granted a role",
-    "role.revoke": "Revoked a role",
-    "area.create": "Created an area",
-    "community.create": "Created a community",
-    "exchange.record": "Recorded an exchange",
-    "pool.grant": "Granted hours from the pool",
-    "dispute.resolve": "Resolved a dispute",
-}
 EXCHANGE_STATUS_NAMES = {
     "proposed": "Waiting for acceptance",
     "accepted": "Agreed, hours on hold",
@@ -98,10 +87,6 @@ EXCHANGE_STATUS_NAMES = {
     "cancelled": "Cancelled",
     "expired": "Expired",
 }
-
-
-def action_name(action: str) -> str:
-    return ACTION_NAMES.get(action, action)
 
 
 def pence_text(pence: int) -> str:
@@ -113,20 +98,6 @@ def amount_text(unit: Unit, minor: int) -> str:
     return minutes_text(minor) if unit is Unit.HOUR else pence_text(minor)
 
 
-def floor_text(floor_minutes: int | None) -> str:
-    if floor_minutes is None:
-        return "No lowest balance"
-    if floor_minutes < 0:
-        return f"May owe up to {minutes_text(-floor_minutes)}"
-    if floor_minutes == 0:
-        return "Cannot go below zero"
-    return f"Must keep at least {minutes_text(floor_minutes)}"
-
-
-def ceiling_text(ceiling_minutes: int | None) -> str:
-    return "No highest balance" if ceiling_minutes is None else minutes_text(ceiling_minutes)
-
-
 # Forms as posted: every field a string, so a bad value is shown, never a 400. ---------
 
 
@@ -135,124 +106,12 @@ class StatusForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
-class LimitsForm(msgspec.Struct, kw_only=True):
-    owe_hours: str = ""
-    owe_minutes: str = ""
-    ceiling_hours: str = ""
-    ceiling_minutes: str = ""
-    reason: str = ""
-
-
-REASON_MESSAGE = f"Enter the reason, in {REASON_CHARS_MAX} characters or fewer"
 STATUS_RULES = {
     "action": Rule(schema_type(MemberStatusIn, "action"), "Choose suspend or lift"),
     "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE),
 }
 STATUS_LABELS = {"action": "Action", "reason": "Reason"}
-LIMITS_RULES = {"reason": Rule(schema_type(LimitsIn, "reason"), REASON_MESSAGE)}
-LIMITS_LABELS = {"owe_hours": "How much they may owe", "ceiling_hours": "Highest balance"}
-
-
-def _whole(text: str) -> int | None:
-    text = text.strip() or "0"
-    if len(text) > DIGITS_MAX or not (text.isascii() and text.isdecimal()):
-        return None
-    return int(text)
-
-
-def _hours_and_minutes(form: Form, hours_field: str, minutes_field: str, what: str) -> int | None:
-    """Two fields as whole minutes; errors go on `form` next to the hours field."""
-    hours = _whole(str(form.values.get(hours_field, "")))
-    minutes = _whole(str(form.values.get(minutes_field, "")))
-    if hours is None:
-        form.errors[hours_field] = f"Enter {what} in whole hours, like 10"
-        return None
-    if minutes is None or minutes >= MINUTES_PER_HOUR:
-        form.errors[hours_field] = f"Enter the minutes of {what} as a whole number from 0 to 59"
-        return None
-    return hours * MINUTES_PER_HOUR + minutes
-
-
-def _limits_from(form: Form) -> tuple[int | None, int | None]:
-    """(floor, ceiling) in minutes from the form; the floor is "how much they may owe"."""
-    owed = _hours_and_minutes(form, "owe_hours", "owe_minutes", "how much they may owe")
-    if owed is not None and owed > -ACCOUNT_FLOOR_MINUTES_MIN:
-        form.errors["owe_hours"] = f"Enter at most {minutes_text(-ACCOUNT_FLOOR_MINUTES_MIN)}"
-    ceiling_given = any(
-        str(form.values.get(name, "")).strip() for name in ("ceiling_hours", "ceiling_minutes")
-    )
-    ceiling = None
-    if ceiling_given:
-        ceiling = _hours_and_minutes(
-            form, "ceiling_hours", "ceiling_minutes", "the highest balance"
-        )
-        if ceiling is not None and ceiling > ACCOUNT_CEILING_MINUTES_MAX:
-            form.errors["ceiling_hours"] = (
-                f"Enter at most {minutes_text(ACCOUNT_CEILING_MINUTES_MAX)}"
-            )
-    return (None if owed is None else -owed), ceiling
-
-
-def _split(minutes: int) -> tuple[str, str]:
-    hours, rest = divmod(minutes, MINUTES_PER_HOUR)
-    return str(hours), str(rest)
-
-
-def _limits_values(account: services.AccountView) -> dict[str, str]:
-    floor = account.floor_minutes or 0
-    owe_hours, owe_minutes = _split(max(0, -floor))
-    values = {"owe_hours": owe_hours, "owe_minutes": owe_minutes}
-    if account.ceiling_minutes is not None:
-        values["ceiling_hours"], values["ceiling_minutes"] = _split(account.ceiling_minutes)
-    return values
-
-
 # The audit log in words -----------------------------------------------------------------
-
-
-def _value_text(value: Any) -> str:
-    if value is None or value in ([], {}):
-        return "none"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= CHANGE_VALUE_CHARS_MAX else text[:CHANGE_VALUE_CHARS_MAX] + "…"
-
-
-def audit_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What an entry changed: each field whose value differs, before and after."""
-    changes = []
-    for key in [*before, *(key for key in after if key not in before)]:
-        old, new = before.get(key), after.get(key)
-        if key in before and key in after and old == new:
-            continue
-        changes.append(
-            {
-                "field": key.replace("_", " "),
-                "before": _value_text(old) if key in before else "—",
-                "after": _value_text(new) if key in after else "—",
-            }
-        )
-    return changes
-
-
-async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
-    names = await services.member_names(entry.actor_id for entry in entries)
-    return [
-        {
-            "at": entry.at,
-            "who": names.get(entry.actor_id, "Former member")
-            if entry.actor_id
-            else entry.actor_label.replace("system:", "System: "),
-            "what": action_name(entry.action),
-            "action": entry.action,
-            "target_type": entry.target_type,
-            "target_id": entry.target_id,
-            "reason": entry.reason,
-            "changes": audit_changes(
-                services.audit_json(entry.before_json), services.audit_json(entry.after_json)
-            ),
-        }
-        for entry in entries
-    ]
 
 
 # Pages ----------------------------------------------------------------------------------
@@ -359,7 +218,7 @@ class AdminConsolePages(Controller):
         overview = await services.member_overview(actor=viewer, ledger=ledger, member_id=member_id)
         form = Form.of(data, prefix="limits-")
         cleaned = validate(form, data, LIMITS_RULES)
-        floor, ceiling = _limits_from(form)
+        floor, ceiling = limits_from(form)
         if form.failed or floor is None:
             return await _member_page(viewer, ledger, member_id, limits_form=form, status=422)
         try:
@@ -411,10 +270,10 @@ class AdminConsolePages(Controller):
             "to": to,
         }
         form = Form(values=values)
-        filters = await _audit_filters(form)
+        filters = await audit_filters_from(form)
         if filters is None:
             return await _audit_page(viewer, form, [], None, status=422)
-        entries, next_cursor = await services.audit_search(
+        entries, next_cursor = await audit_log.audit_search(
             actor=viewer, filters=filters, limit=AUDIT_PER_PAGE, cursor=cursor or None
         )
         next_url = None
@@ -432,7 +291,7 @@ class AdminConsolePages(Controller):
     @get("/ledger/verify")
     async def ledger_verify(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         require_admin(viewer)
-        report = await services.ledger_verify(actor=viewer, ledger=ledger)
+        report = await ledger_health.ledger_verify(actor=viewer, ledger=ledger)
         return await _ledger_page(viewer, ledger, report=report)
 
 
@@ -475,7 +334,7 @@ async def _member_page(
     overview = await services.member_overview(actor=viewer, ledger=ledger, member_id=member_id)
     member, account = overview.member, overview.account
     below = await below_floor_minutes(account.account_id, account.balance_minutes)
-    audit = await services.audit_about_member(actor=viewer, member=member)
+    audit = await audit_log.audit_about_member(actor=viewer, member=member)
     return render(
         "admin/member.html",
         viewer=viewer,
@@ -498,7 +357,7 @@ async def _member_page(
             "id": account.account_id,
         },
         status_form=status_form or Form(prefix="status-"),
-        limits_form=limits_form or Form(values=_limits_values(account), prefix="limits-"),
+        limits_form=limits_form or Form(values=limits_values(account), prefix="limits-"),
         failed_form=status_form if status_form and status_form.failed else limits_form,
         exchanges=await _recent_exchanges(viewer, member_id),
         audit=await audit_rows(audit),
@@ -528,36 +387,6 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
     return rows
 
 
-async def _audit_filters(form: Form) -> services.AuditFilters | None:
-    """The audit page's filters, checked; errors go on `form` (None if any)."""
-    values = form.values
-    actor_id = None
-    actor_text = values["actor"].strip()
-    if actor_text:
-        try:
-            actor_id = uuid.UUID(actor_text)
-        except ValueError:
-            actor_id = await services.member_id_by_email(actor_text)
-        if actor_id is None:
-            form.errors["actor"] = "Enter the email address or id of a member"
-    bounds = {}
-    for name, end in (("from", False), ("to", True)):
-        try:
-            bounds[name] = services.audit_bound(values[name], field=name, end=end)
-        except DomainError:
-            form.errors[name] = "Enter a date like 2026-05-14"
-    if form.failed:
-        return None
-    return services.AuditFilters(
-        actor_id=actor_id,
-        action=values["action"].strip() or None,
-        target_type=values["target_type"].strip() or None,
-        target_id=values["target_id"].strip() or None,
-        from_at=bounds["from"],
-        to_at=bounds["to"],
-    )
-
-
 async def _audit_page(
     viewer: Principal,
     form: Form,
@@ -567,7 +396,7 @@ async def _audit_page(
     status: int = 200,
     later_page: bool = False,
 ) -> Template:
-    actions, target_types = await services.audit_choices(actor=viewer)
+    actions, target_types = await audit_log.audit_choices(actor=viewer)
     chosen = form.values.get("action", "")
     if chosen and chosen not in actions:
         actions.append(chosen)  # keep what was asked for selectable
@@ -590,8 +419,8 @@ async def _audit_page(
 async def _ledger_page(
     viewer: Principal, ledger: Ledger, *, report: VerifyReport | None
 ) -> Template:
-    trials = await services.trial_balances(actor=viewer, ledger=ledger)
-    owners = await services.owner_names(
+    trials = await ledger_health.trial_balances(actor=viewer, ledger=ledger)
+    owners = await ledger_health.owner_names(
         [row.owner for trial in trials for row in trial.rows[:TRIAL_BALANCE_ROWS_SHOWN_MAX]]
     )
     return render(
@@ -605,7 +434,9 @@ async def _ledger_page(
     )
 
 
-def _unit_context(trial: TrialBalance, owners: Mapping[str, services.OwnerName]) -> dict[str, Any]:
+def _unit_context(
+    trial: TrialBalance, owners: Mapping[str, ledger_health.OwnerName]
+) -> dict[str, Any]:
     unit = trial.unit
     total = sum(row.balance_minor for row in trial.rows)
     return {

@@ -8,11 +8,10 @@ its audit line (before and after), shared with the ledger calls it makes.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -25,21 +24,19 @@ from ledger import (
     Ledger,
     LedgerError,
     LimitsBelowPosition,
-    TrialBalance,
     Unit,
-    VerifyReport,
     WriteTransaction,
     run_write,
 )
 from service import clock
-from service.errors import Conflict, DomainError, Invalid, unreadable_field
+from service.errors import Conflict, DomainError, Invalid
 from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
-from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAGE_SIZE_MAX
+from service.limits import PAGE_SIZE_MAX
 from service.members.audit import audit_record
-from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
+from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_admin
 
 SUSPENDABLE_STATUSES = ("active", "pending")
@@ -363,6 +360,19 @@ async def member_recent_exchange_ids(
     return [row["id"] for row in rows]
 
 
+async def member_names(member_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    ids = list({member_id for member_id in member_ids if member_id is not None})
+    if not ids:
+        return {}
+    rows = await Member.select(Member.id, Member.display_name).where(Member.id.is_in(ids)).run()
+    return {row["id"]: row["display_name"] for row in rows}
+
+
+async def member_id_by_email(email: str) -> uuid.UUID | None:
+    row = await Member.select(Member.id).where(Member.email == email.strip().lower()).first().run()
+    return None if row is None else uuid.UUID(str(row["id"]))
+
+
 # Suspension -------------------------------------------------------------------------
 
 
@@ -499,200 +509,3 @@ async def _end_credentials(member_id: uuid.UUID) -> tuple[int, int]:
         .run()
     )
     return len(sessions), len(tokens)
-
-
-# The audit log ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilters:
-    actor_id: uuid.UUID | None = None
-    action: str | None = None
-    target_type: str | None = None
-    target_id: str | None = None
-    from_at: datetime | None = None  # inclusive
-    to_at: datetime | None = None  # inclusive
-
-
-def audit_bound(
-    value: str | None, *, field: str, end: bool, source: str = "query"
-) -> datetime | None:
-    """A date (the whole day) or an RFC 3339 time with an offset, as a UTC instant.
-
-    `end` makes a date mean the last instant of that day, so from=to=one day
-    finds that day's entries.
-    """
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is not None:
-        start = datetime.combine(day, time(0, 0), tzinfo=UTC)
-        return start + timedelta(days=1, microseconds=-1) if end else start
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None:
-        raise unreadable_field(
-            field,
-            "give a date like 2026-05-14, or a time with its offset like 2026-05-14T09:30:00Z",
-            source=source,
-        )
-    return instant.astimezone(UTC)
-
-
-def _audit_where(filters: AuditFilters) -> Combinable:
-    where: Combinable = AuditEntry.id.is_not_null()
-    if filters.actor_id is not None:
-        where &= AuditEntry.actor_id == filters.actor_id
-    if filters.action:
-        where &= AuditEntry.action == filters.action
-    if filters.target_type:
-        where &= AuditEntry.target_type == filters.target_type
-    if filters.target_id:
-        where &= AuditEntry.target_id == filters.target_id
-    if filters.from_at is not None:
-        where &= AuditEntry.at >= filters.from_at
-    if filters.to_at is not None:
-        where &= AuditEntry.at <= filters.to_at
-    return where
-
-
-async def audit_search(
-    *, actor: Principal, filters: AuditFilters, limit: int, cursor: str | None = None
-) -> tuple[list[AuditEntry], str | None]:
-    """Audit entries matching `filters`, newest first, one page."""
-    require_admin(actor)
-    assert 1 <= limit <= PAGE_SIZE_MAX  # noqa: S101 - the caller bounds it
-    where = _audit_where(filters)
-    if cursor is not None:
-        at_text, last_id = decode_cursor(cursor, 2)
-        try:
-            at = datetime.fromisoformat(at_text)
-            entry_id = uuid.UUID(last_id)
-        except ValueError:
-            raise cursor_invalid() from None
-        if at.tzinfo is None:
-            raise cursor_invalid()
-        at = at.astimezone(UTC)
-        where &= (AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < entry_id))
-    rows = (
-        await AuditEntry.objects()
-        .where(where)
-        .order_by(AuditEntry.at, AuditEntry.id, ascending=False)
-        .limit(limit + 1)
-        .run()
-    )
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(last.at.astimezone(UTC).isoformat(), str(last.id))
-    return page, next_cursor
-
-
-async def audit_about_member(
-    *, actor: Principal, member: Member, limit: int = ADMIN_RECENT_AUDIT_MAX
-) -> list[AuditEntry]:
-    """The latest audit entries about a member or their hours account."""
-    require_admin(actor)
-    about = ((AuditEntry.target_type == "member") & (AuditEntry.target_id == str(member.id))) | (
-        (AuditEntry.target_type == "account")
-        & (AuditEntry.target_id == str(member.hour_account_id))
-    )
-    entries: list[AuditEntry] = (
-        await AuditEntry.objects()
-        .where(about)
-        .order_by(AuditEntry.at, AuditEntry.id, ascending=False)
-        .limit(limit)
-        .run()
-    )
-    return entries
-
-
-async def audit_choices(*, actor: Principal) -> tuple[list[str], list[str]]:
-    """The actions and target types found in the log, for the filter's choices."""
-    require_admin(actor)
-    actions = (
-        await AuditEntry.select(AuditEntry.action)
-        .distinct()
-        .order_by(AuditEntry.action)
-        .limit(AUDIT_ACTIONS_LISTED_MAX)
-        .run()
-    )
-    targets = (
-        await AuditEntry.select(AuditEntry.target_type)
-        .distinct()
-        .order_by(AuditEntry.target_type)
-        .limit(AUDIT_ACTIONS_LISTED_MAX)
-        .run()
-    )
-    return [row["action"] for row in actions], [row["target_type"] for row in targets]
-
-
-def audit_json(text: str) -> dict[str, Any]:
-    """A stored before/after document as a dict (always written by audit_record)."""
-    value = json.loads(text or "{}")
-    return value if isinstance(value, dict) else {"value": value}
-
-
-async def member_names(member_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    ids = list({member_id for member_id in member_ids if member_id is not None})
-    if not ids:
-        return {}
-    rows = await Member.select(Member.id, Member.display_name).where(Member.id.is_in(ids)).run()
-    return {row["id"]: row["display_name"] for row in rows}
-
-
-async def member_id_by_email(email: str) -> uuid.UUID | None:
-    row = await Member.select(Member.id).where(Member.email == email.strip().lower()).first().run()
-    return None if row is None else uuid.UUID(str(row["id"]))
-
-
-# Ledger health ------------------------------------------------------------------------
-
-
-async def ledger_verify(*, actor: Principal, ledger: Ledger) -> VerifyReport:
-    """Recompute every hash chain, running balance, account row and per-unit sum.
-
-    A read: nothing changes, so nothing is written to the audit log.
-    """
-    require_admin(actor)
-    return await ledger.verify()
-
-
-async def trial_balances(*, actor: Principal, ledger: Ledger) -> list[TrialBalance]:
-    """Every account's posted balance, one trial balance per unit."""
-    require_admin(actor)
-    return [await ledger.trial_balance(unit=unit) for unit in Unit]
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerName:
-    text: str
-    member_id: uuid.UUID | None
-
-
-async def owner_names(owners: Sequence[str]) -> dict[str, OwnerName]:
-    """Ledger owner labels in words: a member's name, or a community's account by purpose."""
-    parsed = {owner: owner_parts(owner) for owner in owners}
-    members = await member_names(
-        owner_id for kind, owner_id, _ in parsed.values() if kind == "member"
-    )
-    communities = {c.id: c.name for c in await Community.objects().run()}
-    names = {}
-    for owner, (kind, owner_id, purpose) in parsed.items():
-        if kind == "member" and owner_id is not None:
-            names[owner] = OwnerName(members.get(owner_id, "Unknown member"), owner_id)
-        elif kind == "community" and owner_id is not None:
-            community = communities.get(owner_id, "Unknown community")
-            names[owner] = OwnerName(
-                f"{community}: {SYSTEM_PURPOSE_NAMES.get(purpose, purpose)}", None
-            )
-        else:
-            names[owner] = OwnerName(owner, None)
-    return names

@@ -18,17 +18,25 @@ import secrets
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from piccolo.engine.base import Engine
 
-from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, TransferNotFound, Unit, write_transaction
+from ledger import LEDGER_NAMESPACE, Ledger, Unit, write_transaction
 from service import clock, database
 from service.demo.disputes import load_dispute_demo
-from service.demo.market import load_market_demo
+from service.demo.market import load_market_demo, transfer_exists
+from service.demo.people import (
+    DEMO_AREA,
+    DEMO_COMMUNITIES,
+    DEMO_GIFTS,
+    DEMO_PEOPLE,
+    DemoGift,
+    DemoPerson,
+    DemoRole,
+)
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.errors import DomainError
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
@@ -213,83 +221,6 @@ def _create_admin_command(args: argparse.Namespace, settings: Settings) -> int:
 
 # timebank demo --------------------------------------------------------------------
 
-DEMO_AREA = ("Riverside Borough", "riverside-borough")
-DEMO_COMMUNITIES = (
-    CommunityIn(
-        name="Riverside Time Bank",
-        slug="riverside",
-        area=DEMO_AREA[1],
-        requires_approval=False,
-        welcome_credit_minutes=120,
-    ),
-    CommunityIn(
-        name="Oakfield Time Bank",
-        slug="oakfield",
-        area=DEMO_AREA[1],
-        requires_approval=True,
-        welcome_credit_minutes=120,
-    ),
-)
-
-DemoRole = Literal["admin", "coordinator", "council", "member", "pending"]
-
-
-@dataclass(frozen=True, slots=True)
-class DemoPerson:
-    email: str
-    name: str
-    community: str  # slug
-    ward: str
-    age_years: int
-    role: DemoRole
-
-
-DEMO_PEOPLE: tuple[DemoPerson, ...] = (
-    DemoPerson("admin@demo.example", "Helen Carter", "riverside", "Parkside", 52, "admin"),
-    DemoPerson(
-        "coordinator@demo.example", "David Okafor", "riverside", "Mill Lane", 61, "coordinator"
-    ),
-    DemoPerson(
-        "council@demo.example", "Sarah Whitfield", "riverside", "Station Road", 44, "council"
-    ),
-    DemoPerson("margaret@demo.example", "Margaret Hughes", "riverside", "Mill Lane", 86, "member"),
-    DemoPerson("tom@demo.example", "Tom Fletcher", "riverside", "Station Road", 22, "member"),
-    DemoPerson("aisha@demo.example", "Aisha Rahman", "riverside", "Church End", 34, "member"),
-    DemoPerson("george@demo.example", "George Pritchard", "riverside", "Parkside", 79, "member"),
-    DemoPerson("bethan@demo.example", "Bethan Evans", "riverside", "Mill Lane", 53, "member"),
-    DemoPerson("kwame@demo.example", "Kwame Mensah", "riverside", "Church End", 41, "member"),
-    DemoPerson("doreen@demo.example", "Doreen Walsh", "riverside", "Station Road", 90, "member"),
-    DemoPerson("oliver@demo.example", "Oliver Bennett", "riverside", "Parkside", 27, "member"),
-    DemoPerson("fatima@demo.example", "Fatima Begum", "oakfield", "Oakfield Green", 67, "member"),
-    DemoPerson("callum@demo.example", "Callum McKenzie", "oakfield", "Brook Street", 45, "member"),
-    DemoPerson(
-        "patricia@demo.example", "Patricia O'Neill", "oakfield", "Oakfield Green", 74, "member"
-    ),
-    DemoPerson("ravi@demo.example", "Ravi Patel", "oakfield", "Brook Street", 58, "pending"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DemoGift:
-    """Hours from one member to another, or to the giver's community pool (to_email None)."""
-
-    from_email: str
-    to_email: str | None
-    minutes: int
-    memo: str
-
-
-DEMO_GIFTS: tuple[DemoGift, ...] = (
-    DemoGift("margaret@demo.example", "tom@demo.example", 60, "Thank you for sorting my phone"),
-    DemoGift("aisha@demo.example", "doreen@demo.example", 30, "A little extra for the winter"),
-    DemoGift("george@demo.example", "kwame@demo.example", 45, "For all the lifts to the surgery"),
-    DemoGift("oliver@demo.example", "bethan@demo.example", 60, "Thanks for the cooking lessons"),
-    DemoGift("callum@demo.example", "kwame@demo.example", 30, "Cheers for fixing the fence"),
-    DemoGift("fatima@demo.example", "patricia@demo.example", 30, "For the company on Sundays"),
-    DemoGift("bethan@demo.example", None, 60, "For neighbours who need a hand"),
-    DemoGift("patricia@demo.example", None, 30, "For Oakfield's pool"),
-)
-
 
 class _DemoRun:
     """One run of the demo: looks before each write and notes what it changed."""
@@ -433,7 +364,7 @@ class _DemoRun:
         transfer_id = uuid.uuid5(
             LEDGER_NAMESPACE, f"demo:{code}:{giver.hour_account_id}:{to_account}:{gift.memo}"
         )
-        if await _transfer_exists(self.ledger, transfer_id):
+        if await transfer_exists(self.ledger, transfer_id):
             return
         async with write_transaction(self.engine):
             transfer = await self.ledger.transfer(
@@ -480,16 +411,6 @@ async def _principal_of(member: Member) -> Principal:
         via="session",
         credential_id=uuid.uuid5(LEDGER_NAMESPACE, f"cli:{member.id}"),
     )
-
-
-async def _transfer_exists(ledger: Ledger, transfer_id: uuid.UUID) -> bool:
-    try:
-        await ledger.get_transfer(transfer_id=transfer_id)
-    except LedgerError as error:
-        if isinstance(error, TransferNotFound):
-            return False
-        raise
-    return True
 
 
 def _demo_password() -> str:

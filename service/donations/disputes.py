@@ -26,20 +26,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ledger import LEDGER_NAMESPACE, LedgerError, Unit
+from ledger import LEDGER_NAMESPACE
 from service.donations import stripe_objects as so
-from service.donations.events import (
-    ACTOR,
-    Context,
-    Handler,
-    Result,
-    ignored,
+from service.donations.events import Context, Handler, Result, ignored, payment_or_wait, unmatched
+from service.donations.gateway import CURRENCY
+from service.donations.postings import (
     lock_payment_row,
     money_accounts,
-    payment_or_wait,
-    unmatched,
+    money_reverse,
+    money_transfer,
 )
-from service.donations.gateway import CURRENCY
 from service.donations.tables import DonationChargeback, DonationPayment
 
 CHARGEBACK_CODE = "chargeback"
@@ -108,19 +104,17 @@ async def _ensure_chargeback(
         return _no_change(payment, "Nothing of this gift is left to charge back.")
     accounts = await money_accounts(payment.community)
     transfer_id = chargeback_transfer_id(dispute_id)
-    try:
-        await context.ledger.transfer(
-            id=transfer_id,
-            debit_account_id=accounts.donations,
-            credit_account_id=accounts.clearing,
-            amount_minor=amount,
-            unit=Unit.GBP,
-            code=CHARGEBACK_CODE,
-            actor=ACTOR,
-            memo=f"Chargeback through Stripe ({dispute_id}, gift {payment.stripe_object_id})",
-        )
-    except LedgerError as error:
-        return unmatched(f"The ledger refused the chargeback: {error.code}.")
+    refused = await money_transfer(
+        context.ledger,
+        transfer_id=transfer_id,
+        debit_account_id=accounts.donations,
+        credit_account_id=accounts.clearing,
+        amount_pence=amount,
+        code=CHARGEBACK_CODE,
+        memo=f"Chargeback through Stripe ({dispute_id}, gift {payment.stripe_object_id})",
+    )
+    if refused is not None:
+        return unmatched(f"The ledger refused the chargeback: {refused.code}.")
     await _set_charged_back(payment, payment.charged_back_pence + amount)
     await _insert_row(
         context,
@@ -150,16 +144,15 @@ async def _chargeback_won(
             return opened  # nothing was taken back, so nothing comes back
         payment = await lock_payment_row(payment.id)
     transfer_id = chargeback_won_transfer_id(dispute_id)
-    try:
-        await context.ledger.reverse(
-            id=transfer_id,
-            reverses_id=chargeback.id,
-            actor=ACTOR,
-            reason=f"Dispute won through Stripe ({dispute_id})",
-            code=CHARGEBACK_WON_CODE,
-        )
-    except LedgerError as error:
-        return unmatched(f"The ledger refused to reverse the chargeback: {error.code}.")
+    refused = await money_reverse(
+        context.ledger,
+        reversal_id=transfer_id,
+        reverses_id=chargeback.id,
+        reason=f"Dispute won through Stripe ({dispute_id})",
+        code=CHARGEBACK_WON_CODE,
+    )
+    if refused is not None:
+        return unmatched(f"The ledger refused to reverse the chargeback: {refused.code}.")
     await _set_charged_back(payment, payment.charged_back_pence - chargeback.amount_pence)
     await _insert_row(
         context,

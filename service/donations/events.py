@@ -35,18 +35,31 @@ from typing import Any
 import msgspec
 import stripe
 
-from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit
+from ledger import LEDGER_NAMESPACE, Ledger
 from service.database import is_postgres
 from service.donations import stripe_objects as so
 from service.donations.gateway import CURRENCY, StripeGateway, fee_of_balance_transaction
+from service.donations.matching import (
+    checkout_of_invoice,
+    checkout_of_session,
+    payment_by,
+    payment_intent_of_charge,
+    payment_intent_of_invoice,
+    payment_of_charge,
+    payment_of_object_or_intent,
+)
+from service.donations.postings import (
+    lock_payment_row,
+    money_accounts,
+    money_reverse,
+    money_transfer,
+)
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund
 from service.errors import DomainError, Unreadable
 from service.limits import STRIPE_WEBHOOK_TOLERANCE_SECONDS
-from service.members.tables import Community
 
 logger = logging.getLogger("timebank.donations.events")
 
-ACTOR = "system:stripe"
 DONATION_CODE = "donation"
 FEE_CODE = "stripe_fee"
 REFUND_CODE = "refund"
@@ -193,7 +206,7 @@ async def fee_hint(gateway: StripeGateway | None, event: StripeEventIn) -> int |
     if event.type in SESSION_PAID_EVENTS and so.text(event.object, "mode") == "payment":
         payment_intent_id = so.ref(event.object, "payment_intent")
     elif event.type == "invoice.paid":
-        payment_intent_id = _payment_intent_of_invoice(event.object)
+        payment_intent_id = payment_intent_of_invoice(event.object)
     if payment_intent_id is None:
         return None
     return await gateway.fee_of_payment_intent(payment_intent_id)
@@ -211,7 +224,7 @@ async def _fee_unknown(payment_intent_id: str | None) -> bool:
 
 async def _session_paid(context: Context) -> Result:
     session = context.event.object
-    checkout = await _checkout_of_session(session)
+    checkout = await checkout_of_session(session)
     if checkout is None:
         return unmatched("No checkout of ours opened this Checkout Session.")
     if so.text(session, "currency") != CURRENCY:
@@ -239,7 +252,7 @@ async def _invoice_paid(context: Context) -> Result:
     subscription_id = so.first_ref(
         invoice, ("parent", "subscription_details", "subscription"), ("subscription",)
     )
-    checkout = await _checkout_of_invoice(invoice, subscription_id)
+    checkout = await checkout_of_invoice(invoice, subscription_id)
     if checkout is None:
         return unmatched("No monthly gift of ours has this subscription.")
     if so.text(invoice, "currency") != CURRENCY:
@@ -251,7 +264,7 @@ async def _invoice_paid(context: Context) -> Result:
         context,
         checkout,
         stripe_object_id=so.text(invoice, "id") or "",
-        payment_intent_id=_payment_intent_of_invoice(invoice),
+        payment_intent_id=payment_intent_of_invoice(invoice),
         amount_pence=so.whole(invoice, "amount_paid"),
     )
 
@@ -351,26 +364,6 @@ HANDLERS: Mapping[str, Handler] = {
 # Postings ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MoneyAccounts:
-    """A community's GBP system accounts: the only accounts donations ever touch."""
-
-    clearing: uuid.UUID
-    donations: uuid.UUID
-    fees: uuid.UUID
-
-
-async def money_accounts(community_id: uuid.UUID) -> MoneyAccounts:
-    community = await Community.objects().where(Community.id == community_id).first().run()
-    if community is None:  # pragma: no cover - a foreign key guarantees it
-        raise RuntimeError(f"community {community_id} vanished")
-    return MoneyAccounts(
-        clearing=community.stripe_clearing_account_id,
-        donations=community.donations_account_id,
-        fees=community.fees_account_id,
-    )
-
-
 async def _record_payment(
     context: Context,
     checkout: DonationCheckout,
@@ -382,7 +375,7 @@ async def _record_payment(
     if payment_intent_id is not None:
         await lock_payment_intent(payment_intent_id)
     # One read for both questions: a racing twin may commit between two reads.
-    known = await _payment_of_object_or_intent(stripe_object_id, payment_intent_id)
+    known = await payment_of_object_or_intent(stripe_object_id, payment_intent_id)
     if known is not None and known.stripe_object_id == stripe_object_id:
         return Result(
             outcome="no_change", detail="Already recorded.", community_id=checkout.community
@@ -395,19 +388,17 @@ async def _record_payment(
         )
     accounts = await money_accounts(checkout.community)
     payment_id = donation_transfer_id(stripe_object_id)
-    try:
-        await context.ledger.transfer(
-            id=payment_id,
-            debit_account_id=accounts.clearing,
-            credit_account_id=accounts.donations,
-            amount_minor=amount_pence,
-            unit=Unit.GBP,
-            code=DONATION_CODE,
-            actor=ACTOR,
-            memo=f"Gift through Stripe ({stripe_object_id})",
-        )
-    except LedgerError as error:
-        return unmatched(f"The ledger refused the gift: {error.code}.")
+    refused = await money_transfer(
+        context.ledger,
+        transfer_id=payment_id,
+        debit_account_id=accounts.clearing,
+        credit_account_id=accounts.donations,
+        amount_pence=amount_pence,
+        code=DONATION_CODE,
+        memo=f"Gift through Stripe ({stripe_object_id})",
+    )
+    if refused is not None:
+        return unmatched(f"The ledger refused the gift: {refused.code}.")
     paid_at = context.event.created_at
     payment = DonationPayment(
         id=payment_id,
@@ -439,45 +430,30 @@ async def _record_payment(
 
 async def _record_fee(ledger: Ledger, payment: DonationPayment, fee_pence: int) -> Result:
     accounts = await money_accounts(payment.community)
+    refused = None
     if fee_pence > 0:
-        try:
-            await ledger.transfer(
-                id=fee_transfer_id(payment.id),
-                debit_account_id=accounts.fees,
-                credit_account_id=accounts.clearing,
-                amount_minor=fee_pence,
-                unit=Unit.GBP,
-                code=FEE_CODE,
-                actor=ACTOR,
-                memo=f"Stripe fee ({payment.stripe_object_id})",
-            )
-        except LedgerError as error:
-            logger.warning("the ledger refused a Stripe fee: %s", error.code)
-            return Result(
-                outcome="no_change",
-                detail=f"The ledger refused the fee: {error.code}.",
-                community_id=payment.community,
-            )
+        refused = await money_transfer(
+            ledger,
+            transfer_id=fee_transfer_id(payment.id),
+            debit_account_id=accounts.fees,
+            credit_account_id=accounts.clearing,
+            amount_pence=fee_pence,
+            code=FEE_CODE,
+            memo=f"Stripe fee ({payment.stripe_object_id})",
+        )
+    if refused is not None:
+        logger.warning("the ledger refused a Stripe fee: %s", refused.code)
+        return Result(
+            outcome="no_change",
+            detail=f"The ledger refused the fee: {refused.code}.",
+            community_id=payment.community,
+        )
     await (
         DonationPayment.update({DonationPayment.fee_pence: fee_pence})
         .where((DonationPayment.id == payment.id) & DonationPayment.fee_pence.is_null())
         .run()
     )
     return Result(outcome="fee", community_id=payment.community, amount_pence=fee_pence)
-
-
-async def lock_payment_row(payment_id: uuid.UUID) -> DonationPayment:
-    """Lock the payment row (a no-op UPDATE takes the row lock on PostgreSQL; SQLite has
-    one writer), then read it as it now stands."""
-    await (
-        DonationPayment.update({DonationPayment.refunded_pence: DonationPayment.refunded_pence})
-        .where(DonationPayment.id == payment_id)
-        .run()
-    )
-    current = await payment_by(payment_id=payment_id)
-    if current is None:  # pragma: no cover - locked just above
-        raise RuntimeError("payment vanished")
-    return current
 
 
 async def _record_refund(context: Context, payment: DonationPayment, refunded_total: int) -> Result:
@@ -493,17 +469,16 @@ async def _record_refund(context: Context, payment: DonationPayment, refunded_to
         )
     amount = target - current.refunded_pence
     reversal_id = refund_transfer_id(current.id, target)
-    try:
-        await context.ledger.reverse(
-            id=reversal_id,
-            reverses_id=current.id,
-            actor=ACTOR,
-            reason=f"Refund through Stripe ({current.stripe_object_id})",
-            amount_minor=amount,
-            code=REFUND_CODE,
-        )
-    except LedgerError as error:
-        return unmatched(f"The ledger refused the refund: {error.code}.")
+    refused = await money_reverse(
+        context.ledger,
+        reversal_id=reversal_id,
+        reverses_id=current.id,
+        reason=f"Refund through Stripe ({current.stripe_object_id})",
+        code=REFUND_CODE,
+        amount_pence=amount,
+    )
+    if refused is not None:
+        return unmatched(f"The ledger refused the refund: {refused.code}.")
     refunded_at = context.event.created_at
     await (
         DonationPayment.update({DonationPayment.refunded_pence: target})
@@ -536,117 +511,3 @@ async def _link_subscription(checkout: DonationCheckout, subscription_id: str | 
         .run()
     )
     return Result(outcome="linked", community_id=checkout.community)
-
-
-# Matching Stripe's objects to ours -------------------------------------------------------
-
-
-def _our_id(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-async def _checkout_of_session(session: Mapping[str, Any]) -> DonationCheckout | None:
-    """Our checkout, by the id we gave Stripe, and only if this is the session it opened."""
-    session_id = so.text(session, "id")
-    checkout_id = _our_id(so.text(session, "client_reference_id"))
-    if session_id is None or checkout_id is None:
-        return None
-    checkout = (
-        await DonationCheckout.objects().where(DonationCheckout.id == checkout_id).first().run()
-    )
-    if checkout is None or checkout.stripe_session_id != session_id:
-        return None
-    return checkout
-
-
-async def _checkout_of_invoice(
-    invoice: Mapping[str, Any], subscription_id: str | None
-) -> DonationCheckout | None:
-    if subscription_id is not None:
-        linked = (
-            await DonationCheckout.objects()
-            .where(DonationCheckout.subscription_id == subscription_id)
-            .first()
-            .run()
-        )
-        if linked is not None:
-            return linked
-    # The first invoice may arrive before the session's event: the subscription
-    # carries our checkout id in its metadata (gateway.checkout_params).
-    checkout_id = _our_id(
-        so.text(invoice, "parent", "subscription_details", "metadata", "checkout_id")
-        or so.text(invoice, "subscription_details", "metadata", "checkout_id")
-    )
-    if checkout_id is None:
-        return None
-    checkout = (
-        await DonationCheckout.objects()
-        .where((DonationCheckout.id == checkout_id) & (DonationCheckout.recurring == True))  # noqa: E712
-        .first()
-        .run()
-    )
-    if checkout is None or checkout.subscription_id not in (None, subscription_id):
-        return None
-    return checkout
-
-
-def _payment_intent_of_invoice(invoice: Mapping[str, Any]) -> str | None:
-    found = so.ref(invoice, "payment_intent")  # API versions before 2025-03-31
-    if found is not None:
-        return found
-    for item in so.items(invoice, "payments"):
-        found = so.ref(item, "payment", "payment_intent")
-        if found is not None:
-            return found
-    return None
-
-
-def payment_intent_of_charge(charge: Mapping[str, Any]) -> str | None:
-    return so.ref(charge, "payment_intent")
-
-
-async def payment_of_charge(charge: Mapping[str, Any]) -> DonationPayment | None:
-    payment_intent_id = payment_intent_of_charge(charge)
-    if payment_intent_id is not None:
-        payment = await payment_by(payment_intent_id=payment_intent_id)
-        if payment is not None:
-            return payment
-    invoice_id = so.ref(charge, "invoice")  # API versions before 2025-03-31
-    if invoice_id is None:
-        return None
-    return (
-        await DonationPayment.objects()
-        .where(DonationPayment.stripe_object_id == invoice_id)
-        .first()
-        .run()
-    )
-
-
-async def _payment_of_object_or_intent(
-    stripe_object_id: str, payment_intent_id: str | None
-) -> DonationPayment | None:
-    """The payment of this session or invoice, else one already paid by this payment intent."""
-    same_object = DonationPayment.stripe_object_id == stripe_object_id
-    query = DonationPayment.objects()
-    if payment_intent_id is None:
-        query = query.where(same_object)
-    else:
-        query = query.where(same_object | (DonationPayment.payment_intent_id == payment_intent_id))
-    found = await query.run()
-    same = [payment for payment in found if payment.stripe_object_id == stripe_object_id]
-    candidates = same or found
-    return candidates[0] if candidates else None
-
-
-async def payment_by(
-    *, payment_id: uuid.UUID | None = None, payment_intent_id: str | None = None
-) -> DonationPayment | None:
-    query = DonationPayment.objects()
-    if payment_id is not None:
-        query = query.where(DonationPayment.id == payment_id)
-    else:
-        query = query.where(DonationPayment.payment_intent_id == payment_intent_id)
-    return await query.first().run()

@@ -35,7 +35,7 @@ from service.limits import (
     GIFT_AID_NAME_CHARS_MAX,
     STRIPE_ID_CHARS_MAX,
 )
-from service.members.tables import Community
+from service.members.services import communities_list
 from service.principal import Principal, require_admin
 from service.problems import status_of
 from service.web.kit import (
@@ -203,7 +203,7 @@ async def _donate_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    communities = await Community.objects().order_by(Community.name).run()
+    communities = await communities_list()
     if not form.values.get("community"):
         if viewer is not None:
             form.values["community"] = next(

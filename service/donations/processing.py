@@ -34,6 +34,7 @@ from ledger import Ledger, WriteTransaction, run_write
 from service.donations import disputes, events
 from service.donations.events import Context, Handled, Handler, Result, StripeEventIn
 from service.donations.gateway import StripeGateway
+from service.donations.postings import ACTOR
 from service.donations.tables import StripeEvent, StripeEventPayload, StripeEventReplay
 from service.errors import Conflict, DomainError, NotFound
 from service.limits import WAITING_EVENTS_REPLAYED_MAX
@@ -193,7 +194,7 @@ async def _replay_waiting(ledger: Ledger, payment_intent_id: str) -> str:
         .run()
     )
     for kept in waiting:
-        result = await _replay(ledger, kept, fee_pence=None, actor=events.ACTOR)
+        result = await _replay(ledger, kept, fee_pence=None, actor=ACTOR)
         logger.info("replayed Stripe event %s: %s", kept.event_id, result.outcome)
     return f"Applied {len(waiting)} event(s) that waited for this payment." if waiting else ""
 

@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -27,6 +28,7 @@ from service.exchanges.schemas import (
     RecipientOut,
     RecordIn,
 )
+from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
@@ -97,6 +99,37 @@ async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut
     )
 
 
+def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
+    """The API handler of one step: take it, answer with the exchange as it now stands."""
+
+    async def take_step(
+        self: Controller,  # noqa: ARG001 - Litestar binds a handler to its controller
+        *,
+        member: CurrentMember,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+    ) -> ExchangeDetailOut:
+        await exchange_step_take(
+            step=step,
+            engine=engine,
+            ledger=ledger,
+            actor=member,
+            exchange_id=exchange_id,
+            hold_seconds=settings.exchange_hold_seconds,
+        )
+        return await _detail(member, exchange_id)
+
+    take_step.__name__ = take_step.__qualname__ = step
+    return post(
+        f"/exchanges/{{exchange_id:uuid}}/{step}",
+        status_code=HTTP_200_OK,
+        middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
+    )(take_step)
+
+
 class ExchangesController(Controller):
     opt = access(Access.MEMBER)
     path = "/api/v1"
@@ -139,64 +172,10 @@ class ExchangesController(Controller):
     ) -> ExchangeDetailOut:
         return await _detail(member, exchange_id)
 
-    @post(
-        "/exchanges/{exchange_id:uuid}/accept",
-        status_code=HTTP_200_OK,
-        middleware=[idempotency_middleware],
-        opt=on_object("exchange", "exchange_id"),
-    )
-    async def accept(
-        self,
-        member: CurrentMember,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-        settings: SettingsDep,
-    ) -> ExchangeDetailOut:
-        await services.exchange_accept(
-            engine=engine,
-            ledger=ledger,
-            actor=member,
-            exchange_id=exchange_id,
-            hold_seconds=settings.exchange_hold_seconds,
-        )
-        return await _detail(member, exchange_id)
-
-    @post(
-        "/exchanges/{exchange_id:uuid}/complete",
-        status_code=HTTP_200_OK,
-        middleware=[idempotency_middleware],
-        opt=on_object("exchange", "exchange_id"),
-    )
-    async def complete(
-        self,
-        member: CurrentMember,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-    ) -> ExchangeDetailOut:
-        await services.exchange_complete(
-            engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
-        )
-        return await _detail(member, exchange_id)
-
-    @post(
-        "/exchanges/{exchange_id:uuid}/cancel",
-        status_code=HTTP_200_OK,
-        middleware=[idempotency_middleware],
-        opt=on_object("exchange", "exchange_id"),
-    )
-    async def cancel(
-        self,
-        member: CurrentMember,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-    ) -> ExchangeDetailOut:
-        await services.exchange_cancel(
-            engine=engine, ledger=ledger, actor=member, exchange_id=exchange_id
-        )
-        return await _detail(member, exchange_id)
+    # One handler per step, built by _step_route: they differ only in the step's name.
+    accept = _step_route("accept")
+    complete = _step_route("complete")
+    cancel = _step_route("cancel")
 
     @post(
         "/exchanges/{exchange_id:uuid}/mark-done",

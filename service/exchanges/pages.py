@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -30,6 +31,7 @@ from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
 from service.exchanges.panels import dispute_panel, dispute_statuses
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
+from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
@@ -73,6 +75,8 @@ DONE_MESSAGES = {
     "recorded": "The exchange has been recorded and the hours have moved.",
     "marked_done": "Thank you. We have asked the other member to confirm the help.",
 }
+# The `done` flag each step redirects with (it picks the notice above).
+STEP_DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
 STATUS_NAMES = {
     "proposed": "Waiting for acceptance",
     "accepted": "Agreed, waiting for confirmation",
@@ -164,6 +168,36 @@ class ListingContext:
     owner_name: str
 
 
+def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
+    """The form handler of one step: take it, then show the exchange with its notice, or
+    the refusal on the exchange's page."""
+
+    async def take_step(
+        self: Controller,  # noqa: ARG001 - Litestar binds a handler to its controller
+        *,
+        viewer: Viewer,
+        exchange_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+    ) -> Response[Any]:
+        try:
+            await exchange_step_take(
+                step=step,
+                engine=engine,
+                ledger=ledger,
+                actor=viewer,
+                exchange_id=exchange_id,
+                hold_seconds=settings.exchange_hold_seconds,
+            )
+        except DomainError as problem:
+            return await _refused(viewer, exchange_id, problem)
+        return see_other(f"/exchanges/{exchange_id}", done=STEP_DONE[step])
+
+    take_step.__name__ = take_step.__qualname__ = step
+    return post(f"/{{exchange_id:uuid}}/{step}")(take_step)
+
+
 class ExchangePages(Controller):
     opt = access(Access.MEMBER)
     path = "/exchanges"
@@ -241,15 +275,7 @@ class ExchangePages(Controller):
                 form.errors["role"] = "Choose who helps whom"
             if other is None:
                 form.errors["other"] = "Choose the other member"
-        minutes = duration_field(form, data, EXCHANGE_MINUTES_MAX)
-        service_date = service_date_field(form, data.service_date)
-        description = text_field(
-            form,
-            "description",
-            data.description,
-            f"Describe the help, in {EXCHANGE_DESCRIPTION_CHARS_MAX} characters or fewer",
-            EXCHANGE_DESCRIPTION_CHARS_MAX,
-        )
+        minutes, service_date, description = _help_fields(form, data)
         if form.failed or other is None or minutes is None or service_date is None:
             return await _propose_page(viewer, form, context, status=422)
         provider, recipient = (
@@ -281,42 +307,10 @@ class ExchangePages(Controller):
     ) -> Template:
         return await _detail_page(viewer, exchange_id, notice=done_message(DONE_MESSAGES, done))
 
-    @post("/{exchange_id:uuid}/accept")
-    async def accept(
-        self,
-        viewer: Viewer,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-        settings: SettingsDep,
-    ) -> Response[Any]:
-        try:
-            await exchanges.exchange_accept(
-                engine=engine,
-                ledger=ledger,
-                actor=viewer,
-                exchange_id=exchange_id,
-                hold_seconds=settings.exchange_hold_seconds,
-            )
-        except DomainError as problem:
-            return await _refused(viewer, exchange_id, problem)
-        return see_other(f"/exchanges/{exchange_id}", done="accepted")
-
-    @post("/{exchange_id:uuid}/complete")
-    async def complete(
-        self,
-        viewer: Viewer,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-    ) -> Response[Any]:
-        try:
-            await exchanges.exchange_complete(
-                engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
-            )
-        except DomainError as problem:
-            return await _refused(viewer, exchange_id, problem)
-        return see_other(f"/exchanges/{exchange_id}", done="completed")
+    # One handler per step, built by _step_route: they differ only in the step's name.
+    accept = _step_route("accept")
+    complete = _step_route("complete")
+    cancel = _step_route("cancel")
 
     @post("/{exchange_id:uuid}/mark-done")
     async def mark_done(
@@ -339,21 +333,21 @@ class ExchangePages(Controller):
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="marked_done")
 
-    @post("/{exchange_id:uuid}/cancel")
-    async def cancel(
-        self,
-        viewer: Viewer,
-        exchange_id: FromPath[uuid.UUID],
-        engine: EngineDep,
-        ledger: LedgerDep,
-    ) -> Response[Any]:
-        try:
-            await exchanges.exchange_cancel(
-                engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
-            )
-        except DomainError as problem:
-            return await _refused(viewer, exchange_id, problem)
-        return see_other(f"/exchanges/{exchange_id}", done="cancelled")
+
+def _help_fields(
+    form: Form, data: ExchangeForm | RecordForm
+) -> tuple[int | None, datetime | None, str]:
+    """What every exchange form asks: how long, when, and what the help was."""
+    minutes = duration_field(form, data, EXCHANGE_MINUTES_MAX)
+    service_date = service_date_field(form, data.service_date)
+    description = text_field(
+        form,
+        "description",
+        data.description,
+        f"Describe the help, in {EXCHANGE_DESCRIPTION_CHARS_MAX} characters or fewer",
+        EXCHANGE_DESCRIPTION_CHARS_MAX,
+    )
+    return minutes, service_date, description
 
 
 async def _listing_context(viewer: Principal, raw: str) -> ListingContext | None:
@@ -438,8 +432,7 @@ def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str,
         "role": "You help" if providing else "You are helped",
         "hours": minutes_text(view.exchange.minutes),
         "status": STATUS_NAMES.get(view.status, view.status),
-        "waiting_for_you": viewer.member_id in view.awaiting
-        or (view.status == "accepted" and viewer.member_id in view.recipient_ids),
+        "waiting_for_you": exchanges_selectors.waits_for(viewer, view),
     }
 
 
@@ -454,8 +447,7 @@ async def _detail_page(
 ) -> Template:
     view = await exchanges_selectors.exchange_get(actor=viewer, exchange_id=exchange_id)
     me = viewer.member_id
-    open_ = view.status in ("proposed", "accepted")
-    coordinates = viewer.is_admin or viewer.coordinates(view.exchange.community)
+    steps = exchanges_selectors.steps_open(viewer, view)
     panel = await dispute_panel(actor=viewer, view=view)
     return render(
         "market/exchange_detail.html",
@@ -486,24 +478,16 @@ async def _detail_page(
             }
             for event in view.history
         ],
-        can_accept=me in view.awaiting,
-        can_complete=view.status == "accepted" and (me in view.recipient_ids or coordinates),
-        can_cancel=open_ and me in view.parties,
-        can_mark_done=view.status == "accepted"
-        and view.provider_id == me
-        and not _marked_done(view)
-        and view.exchange.service_date <= datetime.now(UTC),
-        marked_done=view.status == "accepted" and _marked_done(view),
+        can_accept=steps.accept,
+        can_complete=steps.complete,
+        can_cancel=steps.cancel,
+        can_mark_done=steps.mark_done,
+        marked_done=steps.marked_done,
         waiting_names=[view.name_of(member) for member in view.awaiting if member != me],
         dispute=panel.dispute,
         can_dispute=panel.can_open,
         dispute_closes_at=panel.closes_at,
     )
-
-
-def _marked_done(view: exchanges_selectors.ExchangeView) -> bool:
-    marked_done_at: datetime | None = view.exchange.marked_done_at
-    return marked_done_at is not None
 
 
 async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:
@@ -557,15 +541,7 @@ class CoordinatorExchangePages(Controller):
             form.errors["provider"] = "Choose the member who helped"
         if recipient is None:
             form.errors["recipient"] = "Choose the member who was helped"
-        minutes = duration_field(form, data, EXCHANGE_MINUTES_MAX)
-        service_date = service_date_field(form, data.service_date)
-        description = text_field(
-            form,
-            "description",
-            data.description,
-            f"Describe the help, in {EXCHANGE_DESCRIPTION_CHARS_MAX} characters or fewer",
-            EXCHANGE_DESCRIPTION_CHARS_MAX,
-        )
+        minutes, service_date, description = _help_fields(form, data)
         key = form_idempotency_key(form, data.form_token)
         if (
             form.failed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from piccolo.custom_types import Combinable
 
@@ -183,6 +184,39 @@ def may_view(actor: Principal, view: ExchangeView) -> bool:
         or actor.is_admin
         or any(actor.coordinates(community) for community in view.communities)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StepsOpen:
+    """The steps a viewer may take on an exchange now (the service functions' own rules)."""
+
+    accept: bool
+    complete: bool
+    cancel: bool
+    mark_done: bool  # the helper says the help happened (once, from its date on)
+    marked_done: bool  # the helper has said so; the person helped is asked to confirm
+
+
+def steps_open(actor: Principal, view: ExchangeView) -> StepsOpen:
+    me = actor.member_id
+    marked = view.status == "accepted" and view.exchange.marked_done_at is not None
+    return StepsOpen(
+        accept=me in view.awaiting,
+        complete=view.status == "accepted"
+        and (me in view.recipient_ids or coordinates_exchange(actor, view)),
+        cancel=view.status in ("proposed", "accepted") and me in view.parties,
+        mark_done=view.status == "accepted"
+        and view.provider_id == me
+        and not marked
+        and view.exchange.service_date <= datetime.now(UTC),
+        marked_done=marked,
+    )
+
+
+def waits_for(actor: Principal, view: ExchangeView) -> bool:
+    """The exchange waits for `actor`: their acceptance, or their confirmation of the help."""
+    me = actor.member_id
+    return me in view.awaiting or (view.status == "accepted" and me in view.recipient_ids)
 
 
 async def visible_view(

@@ -25,148 +25,209 @@ class Wording:
 Context = Mapping[str, Any]
 
 
-def _hours(context: Context) -> str:
-    return minutes_text(int(context.get("minutes", 0)))
-
-
-def _exchange_path(context: Context) -> str:
-    return f"/exchanges/{context.get('exchange_id', '')}"
-
-
-def _exchange_proposed(c: Context) -> Wording:
-    return Wording(
-        subject=f"{c['other_name']} has suggested an exchange",
+# Each kind's words, with {fields} filled from the message's context (`hours` is its
+# minutes in words, `hours_capitalised` the same with a capital).
+WORDINGS: Mapping[str, Wording] = {
+    "exchange_proposed": Wording(
+        subject="{other_name} has suggested an exchange",
         paragraphs=(
-            f"{c['other_name']} has suggested an exchange of {_hours(c)}: {c['description']}",
+            "{other_name} has suggested an exchange of {hours}: {description}",
             (
-                f"The date they gave is {c['service_date']}. Please have a look, "
-                "and accept it if it suits you."
+                "The date they gave is {service_date}. Please have a look, and accept it if it "
+                "suits you."
             ),
         ),
         action_label="See the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_accepted(c: Context) -> Wording:
-    return Wording(
-        subject=f"{c['other_name']} has accepted your exchange",
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_accepted": Wording(
+        subject="{other_name} has accepted your exchange",
         paragraphs=(
-            f"{c['other_name']} has accepted the exchange of {_hours(c)}: {c['description']}",
-            f"It is planned for {c['service_date']}.",
+            "{other_name} has accepted the exchange of {hours}: {description}",
+            "It is planned for {service_date}.",
         ),
         action_label="See the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_confirm_reminder(c: Context) -> Wording:
-    return Wording(
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_confirm_reminder": Wording(
         subject="Please confirm the help you received",
         paragraphs=(
-            (
-                f"{c['other_name']} was due to help you on {c['service_date']} "
-                f"({_hours(c)}: {c['description']})."
-            ),
+            "{other_name} was due to help you on {service_date} ({hours}: {description}).",
             "If it happened, please confirm it, so that they receive their hours.",
         ),
         action_label="Confirm the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _hold_expiring(c: Context) -> Wording:
-    return Wording(
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "hold_expiring": Wording(
         subject="Your hours go back in 48 hours",
         paragraphs=(
             (
-                f"The {_hours(c)} set aside for your exchange with {c['other_name']} "
-                f"({c['description']}) go back to your account in 48 hours."
+                "The {hours} set aside for your exchange with {other_name} ({description}) go "
+                "back to your account in 48 hours."
             ),
             "If the help happened, please confirm it now, so that they receive their hours.",
         ),
         action_label="Confirm the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_completed(c: Context) -> Wording:
-    return Wording(
-        subject=f"You have received {_hours(c)}",
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_completed": Wording(
+        subject="You have received {hours}",
         paragraphs=(
-            f"{c['other_name']} has confirmed your exchange: {c['description']}.",
-            f"{_hours(c).capitalize()} have been added to your account. Thank you for helping.",
+            "{other_name} has confirmed your exchange: {description}.",
+            "{hours_capitalised} have been added to your account. Thank you for helping.",
         ),
         action_label="See your account",
         action_path="/dashboard",
-    )
-
-
-def _exchange_marked_done(c: Context) -> Wording:
-    return Wording(
-        subject=f"{c['other_name']} says the help is done: please confirm",
+    ),
+    "exchange_marked_done": Wording(
+        subject="{other_name} says the help is done: please confirm",
         paragraphs=(
-            (
-                f"{c['other_name']} has marked your exchange as done "
-                f"({_hours(c)}: {c['description']})."
-            ),
+            "{other_name} has marked your exchange as done ({hours}: {description}).",
             (
                 "If the help happened, please confirm it, so that they receive their hours. "
                 "If it did not happen, you can call the exchange off. If we hear nothing, "
-                f"it will be confirmed for you on {c['confirm_by']}."
+                "it will be confirmed for you on {confirm_by}."
             ),
         ),
         action_label="Confirm the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_autoconfirmed(c: Context) -> Wording:
-    return Wording(
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_autoconfirmed": Wording(
         subject="Your exchange has been confirmed for you",
         paragraphs=(
             (
-                f"{c['other_name']} marked your exchange as done ({_hours(c)}: "
-                f"{c['description']}), and we did not hear from you in time, so it has "
-                "now been confirmed and the hours have moved."
+                "{other_name} marked your exchange as done ({hours}: {description}), and we "
+                "did not hear from you in time, so it has now been confirmed and the hours "
+                "have moved."
             ),
             "If something was not right, you can still raise a question about it.",
         ),
         action_label="See the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_completed_by_itself(c: Context) -> Wording:
-    return Wording(
-        subject=f"You have received {_hours(c)}",
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_completed_by_itself": Wording(
+        subject="You have received {hours}",
         paragraphs=(
             (
-                f"Your exchange ({c['description']}) has been confirmed, as nobody "
-                "answered in time after you marked it done."
+                "Your exchange ({description}) has been confirmed, as nobody answered in "
+                "time after you marked it done."
             ),
-            f"{_hours(c).capitalize()} have been added to your account. Thank you for helping.",
+            "{hours_capitalised} have been added to your account. Thank you for helping.",
         ),
         action_label="See the exchange",
-        action_path=_exchange_path(c),
-    )
-
-
-def _exchange_cancelled_closure(c: Context) -> Wording:
-    return Wording(
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "exchange_cancelled_closure": Wording(
         subject="An exchange has been called off",
         paragraphs=(
             (
                 "A member taking part in your exchange has left the time bank, so the "
-                f"exchange has been called off ({_hours(c)}: {c['description']})."
+                "exchange has been called off ({hours}: {description})."
             ),
             "Any hours that were set aside for it are free again.",
         ),
         action_label="See the exchange",
-        action_path=_exchange_path(c),
-    )
+        action_path="/exchanges/{exchange_id}",
+    ),
+    "dispute_opened": Wording(
+        subject="A question has been raised about an exchange",
+        paragraphs=(
+            "{other_name} has raised a question about your exchange: {description}.",
+            "An administrator will look at it. You can add your side of the story.",
+        ),
+        action_label="See the dispute",
+        action_path="/disputes/{dispute_id}",
+    ),
+    "dispute_decided": Wording(
+        subject="The question about your exchange has been decided",
+        paragraphs=(
+            "An administrator has decided about the exchange: {description}.",
+            "The outcome: {outcome_words}.",
+        ),
+        action_label="See the outcome",
+        action_path="/disputes/{dispute_id}",
+    ),
+    "membership_approved": Wording(
+        subject="Welcome to {community_name}",
+        paragraphs=(
+            "A coordinator has approved your membership. You can now offer and ask for help.",
+        ),
+        action_label="Go to your page",
+        action_path="/dashboard",
+    ),
+    "membership_declined": Wording(
+        subject="About your application to {community_name}",
+        paragraphs=(
+            "A coordinator could not approve your membership this time.",
+            "The reason they gave: {reason}",
+        ),
+        action_label="Read more",
+        action_path="/dashboard",
+    ),
+    "password_reset": Wording(
+        subject="Set a new password",
+        paragraphs=(
+            "Someone (we hope you) asked to set a new password for your account.",
+            (
+                "The link below works once, for one hour. If you did not ask, you can ignore this "
+                "message: your password stays as it is."
+            ),
+        ),
+        action_label="Set a new password",
+        action_path="/reset-password?token={token}",
+    ),
+    "password_changed": Wording(
+        subject="Your password has been changed",
+        paragraphs=(
+            (
+                "The password of your account has just been changed, and every other device has "
+                "been signed out."
+            ),
+            "If this was not you, please set a new password at once, and tell your coordinator.",
+        ),
+        action_label="Set a new password",
+        action_path="/forgot-password",
+    ),
+    "email_change_confirm": Wording(
+        subject="Please confirm your new email address",
+        paragraphs=(
+            "You asked to use this address for your time bank account.",
+            (
+                "Follow the link below within one hour to confirm it. If you did not ask, you can "
+                "ignore this message."
+            ),
+        ),
+        action_label="Confirm this address",
+        action_path="/account/email/confirm?token={token}",
+    ),
+    "email_change_notice": Wording(
+        subject="Your email address is being changed",
+        paragraphs=(
+            (
+                "Someone signed in to your account asked to use {new_email_hint} instead of this "
+                "address. It changes once that address is confirmed."
+            ),
+            "If this was not you, please set a new password at once, and tell your coordinator.",
+        ),
+        action_label="Set a new password",
+        action_path="/forgot-password",
+    ),
+    "register_taken": Wording(
+        subject="Someone tried to join with your email address",
+        paragraphs=(
+            (
+                "Someone tried to create a new account with this email address, but you already "
+                "have one. Nothing has changed."
+            ),
+            "If it was you, you can sign in, or set a new password if you have forgotten it.",
+        ),
+        action_label="Set a new password",
+        action_path="/forgot-password",
+    ),
+}
 
 
+# A message whose length depends on its context: built, not filled in.
 def _listing_digest(c: Context) -> Wording:
     items = list(c.get("items", []))
     kinds = {"offer": "Offered", "request": "Asked for"}
@@ -192,151 +253,28 @@ def _listing_digest(c: Context) -> Wording:
     )
 
 
-def _dispute_opened(c: Context) -> Wording:
-    return Wording(
-        subject="A question has been raised about an exchange",
-        paragraphs=(
-            f"{c['other_name']} has raised a question about your exchange: {c['description']}.",
-            "An administrator will look at it. You can add your side of the story.",
-        ),
-        action_label="See the dispute",
-        action_path=f"/disputes/{c.get('dispute_id', '')}",
-    )
-
-
-def _dispute_decided(c: Context) -> Wording:
-    return Wording(
-        subject="The question about your exchange has been decided",
-        paragraphs=(
-            f"An administrator has decided about the exchange: {c['description']}.",
-            f"The outcome: {c['outcome_words']}.",
-        ),
-        action_label="See the outcome",
-        action_path=f"/disputes/{c.get('dispute_id', '')}",
-    )
-
-
-def _membership_approved(c: Context) -> Wording:
-    return Wording(
-        subject=f"Welcome to {c['community_name']}",
-        paragraphs=(
-            "A coordinator has approved your membership. You can now offer and ask for help.",
-        ),
-        action_label="Go to your page",
-        action_path="/dashboard",
-    )
-
-
-def _membership_declined(c: Context) -> Wording:
-    return Wording(
-        subject=f"About your application to {c['community_name']}",
-        paragraphs=(
-            "A coordinator could not approve your membership this time.",
-            f"The reason they gave: {c['reason']}",
-        ),
-        action_label="Read more",
-        action_path="/dashboard",
-    )
-
-
-def _password_reset(c: Context) -> Wording:
-    return Wording(
-        subject="Set a new password",
-        paragraphs=(
-            "Someone (we hope you) asked to set a new password for your account.",
-            (
-                "The link below works once, for one hour. If you did not ask, you can "
-                "ignore this message: your password stays as it is."
-            ),
-        ),
-        action_label="Set a new password",
-        action_path=f"/reset-password?token={c['token']}",
-    )
-
-
-def _password_changed(_c: Context) -> Wording:
-    return Wording(
-        subject="Your password has been changed",
-        paragraphs=(
-            (
-                "The password of your account has just been changed, and every other "
-                "device has been signed out."
-            ),
-            "If this was not you, please set a new password at once, and tell your coordinator.",
-        ),
-        action_label="Set a new password",
-        action_path="/forgot-password",
-    )
-
-
-def _email_change_confirm(c: Context) -> Wording:
-    return Wording(
-        subject="Please confirm your new email address",
-        paragraphs=(
-            "You asked to use this address for your time bank account.",
-            (
-                "Follow the link below within one hour to confirm it. If you did not "
-                "ask, you can ignore this message."
-            ),
-        ),
-        action_label="Confirm this address",
-        action_path=f"/account/email/confirm?token={c['token']}",
-    )
-
-
-def _email_change_notice(c: Context) -> Wording:
-    return Wording(
-        subject="Your email address is being changed",
-        paragraphs=(
-            (
-                f"Someone signed in to your account asked to use {c['new_email_hint']} instead "
-                "of this address. It changes once that address is confirmed."
-            ),
-            "If this was not you, please set a new password at once, and tell your coordinator.",
-        ),
-        action_label="Set a new password",
-        action_path="/forgot-password",
-    )
-
-
-def _register_taken(_c: Context) -> Wording:
-    return Wording(
-        subject="Someone tried to join with your email address",
-        paragraphs=(
-            (
-                "Someone tried to create a new account with this email address, "
-                "but you already have one. Nothing has changed."
-            ),
-            "If it was you, you can sign in, or set a new password if you have forgotten it.",
-        ),
-        action_label="Set a new password",
-        action_path="/forgot-password",
-    )
-
-
-WORDINGS: dict[str, Callable[[Context], Wording]] = {
-    "exchange_proposed": _exchange_proposed,
-    "exchange_accepted": _exchange_accepted,
-    "exchange_confirm_reminder": _exchange_confirm_reminder,
-    "hold_expiring": _hold_expiring,
-    "exchange_completed": _exchange_completed,
-    "exchange_marked_done": _exchange_marked_done,
-    "exchange_autoconfirmed": _exchange_autoconfirmed,
-    "exchange_completed_by_itself": _exchange_completed_by_itself,
-    "exchange_cancelled_closure": _exchange_cancelled_closure,
-    "listing_digest": _listing_digest,
-    "dispute_opened": _dispute_opened,
-    "dispute_decided": _dispute_decided,
-    "membership_approved": _membership_approved,
-    "membership_declined": _membership_declined,
-    "password_reset": _password_reset,
-    "password_changed": _password_changed,
-    "email_change_confirm": _email_change_confirm,
-    "email_change_notice": _email_change_notice,
-    "register_taken": _register_taken,
-}
+BUILT_WORDINGS: Mapping[str, Callable[[Context], Wording]] = {"listing_digest": _listing_digest}
+# Every kind of message there is.
+MESSAGE_KINDS = frozenset(WORDINGS) | frozenset(BUILT_WORDINGS)
 
 
 def wording_of(kind: str, context: Context) -> Wording:
     """The words of one message; KeyError for an unknown kind or a missing context field."""
-    return WORDINGS[kind](context)
+    if kind in BUILT_WORDINGS:
+        return BUILT_WORDINGS[kind](context)
+    template = WORDINGS[kind]
+    hours = minutes_text(int(context.get("minutes", 0)))
+    # Links name their exchange or dispute when the context has one.
+    fields = {
+        "exchange_id": "",
+        "dispute_id": "",
+        **context,
+        "hours": hours,
+        "hours_capitalised": hours.capitalize(),
+    }
+    return Wording(
+        subject=template.subject.format_map(fields),
+        paragraphs=tuple(paragraph.format_map(fields) for paragraph in template.paragraphs),
+        action_label=template.action_label.format_map(fields),
+        action_path=template.action_path.format_map(fields),
+    )

@@ -48,7 +48,7 @@ class MailNotice(Table, tablename="mail_notice"):
 
     id = UUID(primary_key=True)
     member = UUID()
-    kind = Varchar(length=40)  # a kind of service/mail/messages.py WORDINGS
+    kind = Varchar(length=40)  # one of service/mail/messages.py MESSAGE_KINDS
     context_json = Text(default="{}")
     created_at = Timestamptz()
 

@@ -13,7 +13,7 @@ from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.members import roles as members_roles
-from service.members import services
+from service.members import selectors, services
 from service.members.forms import (
     AREA_LABELS,
     AREA_RULES,
@@ -34,8 +34,7 @@ from service.members.schemas import (
     RoleChangeIn,
 )
 from service.members.selectors import member_id_of, role_holders
-from service.members.tables import Area, Community
-from service.principal import Principal, not_found, require_admin, require_any_coordinator
+from service.principal import Principal, require_admin, require_any_coordinator
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -65,8 +64,8 @@ class CoordinatorPages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template:
         require_any_coordinator(viewer)
-        choices = coordinated_communities(viewer, await services.communities_list())
-        selected = selected_community(choices, community)
+        choices = selectors.coordinated_communities(viewer, await services.communities_list())
+        selected = selectors.selected_community(choices, community)
         members = (
             await services.pending_members(actor=viewer, community_id=selected.id)
             if selected
@@ -93,21 +92,6 @@ class CoordinatorPages(Controller):
         )
         community = await services.community_by_id(approved.community)
         return see_other("/coordinator/members", community=community.slug, done="approved")
-
-
-def coordinated_communities(viewer: Principal, communities: list[Community]) -> list[Community]:
-    """The communities whose members the viewer may approve, their own coordinated ones first."""
-    allowed = [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
-    return sorted(allowed, key=lambda c: not viewer.coordinates(c.id))
-
-
-def selected_community(choices: list[Community], slug: str | None) -> Community | None:
-    if slug is None:
-        return choices[0] if choices else None
-    for community in choices:
-        if community.slug == slug:
-            return community
-    raise not_found("That community")
 
 
 class AdminPages(Controller):
@@ -206,7 +190,7 @@ async def communities_page(
     status: int = 200,
     notice: str | None = None,
 ) -> Template:
-    areas = await Area.objects().order_by(Area.name).run()
+    areas = await selectors.areas_list()
     area_names = {area.id: area.name for area in areas}
     communities = await services.communities_list()
     failed = area_form if area_form is not None else community_form
@@ -245,7 +229,7 @@ async def roles_page(
         notice=notice,
         form=form,
         community_choices=[(c.slug, c.name) for c in await services.communities_list()],
-        area_choices=[(a.slug, a.name) for a in await Area.objects().order_by(Area.name).run()],
+        area_choices=[(a.slug, a.name) for a in await selectors.areas_list()],
         holders=await role_holders(),
         role_names=ROLE_NAMES,
     )

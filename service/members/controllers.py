@@ -24,7 +24,7 @@ from service.limits import (
 )
 from service.members import closure as members_closure
 from service.members import roles as members_roles
-from service.members import services
+from service.members import selectors, services
 from service.members.schemas import (
     SLUG_PATTERN,
     AreaIn,
@@ -42,7 +42,7 @@ from service.members.schemas import (
     TokenOut,
 )
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter
-from service.members.tables import Area, Community, Member
+from service.members.tables import Community, Member
 from service.principal import Principal, require_any_coordinator
 
 
@@ -153,7 +153,7 @@ class MembersController(Controller):
 
     @get("/communities", opt=access(Access.PUBLIC))
     async def communities(self) -> list[CommunityOut]:
-        areas = {area.id: area.slug for area in await Area.objects().run()}
+        areas = {area.id: area.slug for area in await selectors.areas_list()}
         return [community_out(c, areas[c.area]) for c in await services.communities_list()]
 
 

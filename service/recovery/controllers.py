@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -14,16 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_
 from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LimiterDep
-from service.http.ratelimit import RateLimiter, enforce
-from service.members.services import normalise_email
 from service.recovery import services
-from service.recovery.limits import (
-    EMAIL_CHANGE_PER_MEMBER,
-    PASSWORD_RESET_ANSWER_SECONDS_MIN,
-    PASSWORD_RESET_PER_ADDRESS,
-    PASSWORD_RESET_PER_EMAIL,
-    RESET_CONFIRM_PER_ADDRESS,
-)
 from service.recovery.schemas import (
     EmailChangeConfirmIn,
     EmailChangeIn,
@@ -33,26 +22,17 @@ from service.recovery.schemas import (
     PasswordResetIn,
     ResetCodeOut,
 )
+from service.recovery.throttles import (
+    limit_email_change,
+    limit_reset_request,
+    limit_token_attempt,
+    reset_request_padded,
+)
 
 RESET_ANSWER = (
     "If this email address belongs to an account, we have sent a link to it. "
     "It works once, for one hour."
 )
-
-
-async def limit_reset_request(limiter: RateLimiter, address: str, email: str) -> None:
-    await enforce(limiter, f"password-reset:address:{address}", PASSWORD_RESET_PER_ADDRESS)
-    await enforce(
-        limiter, f"password-reset:email:{normalise_email(email)}", PASSWORD_RESET_PER_EMAIL
-    )
-
-
-async def reset_request_padded(*, engine: Any, email: str) -> None:
-    """Ask for a link, then wait out a fixed minimum: known and unknown emails take as long."""
-    started = time.monotonic()
-    await services.password_reset_request(engine=engine, email=email)
-    # A pause on purpose (not synchronisation): it hides which path ran.
-    await asyncio.sleep(max(0.0, PASSWORD_RESET_ANSWER_SECONDS_MIN - (time.monotonic() - started)))
 
 
 class RecoveryController(Controller):
@@ -80,8 +60,7 @@ class RecoveryController(Controller):
         engine: EngineDep,
         limiter: LimiterDep,
     ) -> None:
-        key = f"password-reset-confirm:address:{client_address(request)}"
-        await enforce(limiter, key, RESET_CONFIRM_PER_ADDRESS)
+        await limit_token_attempt(limiter, client_address(request))
         await services.password_reset_confirm(
             engine=engine, token=data.token, password=data.password
         )
@@ -94,8 +73,7 @@ class RecoveryController(Controller):
         engine: EngineDep,
         limiter: LimiterDep,
     ) -> None:
-        key = f"password-reset-confirm:address:{client_address(request)}"
-        await enforce(limiter, key, RESET_CONFIRM_PER_ADDRESS)
+        await limit_token_attempt(limiter, client_address(request))
         await services.email_change_confirm(engine=engine, token=data.token)
 
 
@@ -123,7 +101,7 @@ class AccountSecurityController(Controller):
         engine: EngineDep,
         limiter: LimiterDep,
     ) -> dict[str, str]:
-        await enforce(limiter, f"email-change:member:{member.member_id}", EMAIL_CHANGE_PER_MEMBER)
+        await limit_email_change(limiter, member.member_id)
         await services.email_change_request(
             engine=engine, principal=member, password=data.password, new_email=data.new_email
         )

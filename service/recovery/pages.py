@@ -19,18 +19,22 @@ from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
-from service.http.ratelimit import enforce
 from service.members.services import member_by_id
 from service.principal import Principal
 from service.recovery import services
-from service.recovery.controllers import limit_reset_request, reset_request_padded
-from service.recovery.limits import EMAIL_CHANGE_PER_MEMBER, RESET_CONFIRM_PER_ADDRESS
+from service.recovery.limits import RESET_TOKEN_CHARS_MAX
 from service.recovery.schemas import (
     AnyEmail,
     CurrentPassword,
     EmailChangeIn,
     PasswordChangeIn,
     ResetToken,
+)
+from service.recovery.throttles import (
+    limit_email_change,
+    limit_reset_request,
+    limit_token_attempt,
+    reset_request_padded,
 )
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -142,7 +146,7 @@ class RecoveryPages(Controller):
     async def reset_page(
         self, principal: MaybePrincipal, token: FromQuery[str | None] = None
     ) -> Template:
-        return _reset_page(principal, Form(values={"token": (token or "")[:100]}))
+        return _reset_page(principal, Form(values={"token": (token or "")[:RESET_TOKEN_CHARS_MAX]}))
 
     @post("/reset-password")
     async def reset(
@@ -158,8 +162,7 @@ class RecoveryPages(Controller):
         if form.failed:
             return _reset_page(principal, form, status=422)
         try:
-            key = f"password-reset-confirm:address:{client_address(request)}"
-            await enforce(limiter, key, RESET_CONFIRM_PER_ADDRESS)
+            await limit_token_attempt(limiter, client_address(request))
             await services.password_reset_confirm(
                 engine=engine, token=cleaned["token"], password=cleaned["password"]
             )
@@ -176,13 +179,8 @@ class RecoveryPages(Controller):
         self, principal: MaybePrincipal, token: FromQuery[str | None] = None
     ) -> Template:
         # A GET changes nothing: mail scanners follow links; the button posts.
-        return render(
-            "recovery/email_confirm.html",
-            viewer=principal,
-            title="Confirm your new email address",
-            form=Form(values={"token": (token or "")[:100]}),
-            done=False,
-        )
+        form = Form(values={"token": (token or "")[:RESET_TOKEN_CHARS_MAX]})
+        return _email_confirm_page(principal, form, done=False)
 
     @post("/account/email/confirm")
     async def email_confirm(
@@ -190,58 +188,46 @@ class RecoveryPages(Controller):
     ) -> Template:
         form = Form.of(data)
         try:
-            await services.email_change_confirm(engine=engine, token=data.token[:100])
+            await services.email_change_confirm(
+                engine=engine, token=data.token[:RESET_TOKEN_CHARS_MAX]
+            )
         except DomainError as problem:
             form_refused(form, problem, {}, code_fields={})
-            return render(
-                "recovery/email_confirm.html",
-                viewer=principal,
-                title="Confirm your new email address",
-                status=422,
-                form=form,
-                done=False,
-            )
-        return render(
-            "recovery/email_confirm.html",
-            viewer=principal,
-            title="Your email address has changed",
-            form=form,
-            done=True,
-        )
+            return _email_confirm_page(principal, form, done=False, status=422)
+        return _email_confirm_page(principal, form, done=True)
 
 
-def _forgot_page(
-    viewer: Principal | None,
-    form: Form,
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Template:
+def _forgot_page(viewer: Principal | None, form: Form, **shown: Any) -> Template:
+    """The forgotten-password form; `shown` carries a refusal's status and headers."""
     return render(
-        "recovery/forgot.html",
-        viewer=viewer,
-        title="Forgotten your password?",
-        status=status,
-        headers=headers,
-        form=form,
+        "recovery/forgot.html", viewer=viewer, title="Forgotten your password?", form=form, **shown
     )
 
 
-def _reset_page(
-    viewer: Principal | None,
-    form: Form,
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Template:
+def _reset_page(viewer: Principal | None, form: Form, **shown: Any) -> Template:
+    """The new-password form; a code typed in (not a link's token) shows its own hint."""
+    from_link = form.values.get("token", "").startswith(services.LINK_TOKEN_PREFIX)
     return render(
         "recovery/reset.html",
         viewer=viewer,
         title="Set a new password",
-        status=status,
-        headers=headers,
         form=form,
-        from_link=form.values.get("token", "").startswith(services.LINK_TOKEN_PREFIX),
+        from_link=from_link,
+        **shown,
+    )
+
+
+def _email_confirm_page(
+    viewer: Principal | None, form: Form, *, done: bool, status: int = 200
+) -> Template:
+    title = "Your email address has changed" if done else "Confirm your new email address"
+    return render(
+        "recovery/email_confirm.html",
+        viewer=viewer,
+        title=title,
+        status=status,
+        form=form,
+        done=done,
     )
 
 
@@ -286,8 +272,7 @@ class AccountPages(Controller):
         if form.failed:
             return await _account_page(viewer, email_form=form, status=422)
         try:
-            key = f"email-change:member:{viewer.member_id}"
-            await enforce(limiter, key, EMAIL_CHANGE_PER_MEMBER)
+            await limit_email_change(limiter, viewer.member_id)
             await services.email_change_request(engine=engine, principal=viewer, **cleaned)
         except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)

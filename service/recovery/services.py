@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Column
 from piccolo.engine.base import Engine
 
 from ledger import run_write
@@ -130,6 +131,23 @@ async def _insert_reset_token(
 # Using a link or a code --------------------------------------------------------------
 
 
+async def _token_spent(
+    table: type[ResetToken | EmailChange], key: str, now: datetime, *columns: Column
+) -> dict[str, Any]:
+    """Mark an unused, unexpired token used (one conditional UPDATE, so two tries at once
+    cannot both win) and return its `columns`; an unknown, used or expired one is refused."""
+    used = (
+        await table.update({table.used_at: now})
+        .where((table.token_hash == key) & table.used_at.is_null() & (table.expires_at > now))
+        .returning(*columns)
+        .run()
+    )
+    if not used:
+        raise reset_token_invalid()
+    row: dict[str, Any] = used[0]
+    return row
+
+
 async def password_reset_confirm(*, engine: Engine[Any], token: str, password: str) -> uuid.UUID:
     """Set the new password; end every session and token of the member. Returns the member."""
     password_hash = await passwords.hash_password(password)
@@ -137,19 +155,8 @@ async def password_reset_confirm(*, engine: Engine[Any], token: str, password: s
 
     async def work(transaction: WriteTransaction) -> uuid.UUID:
         now = utc_now()
-        used = (
-            await ResetToken.update({ResetToken.used_at: now})
-            .where(
-                (ResetToken.token_hash == key)
-                & ResetToken.used_at.is_null()
-                & (ResetToken.expires_at > now)
-            )
-            .returning(ResetToken.member, ResetToken.kind)
-            .run()
-        )
-        if not used:
-            raise reset_token_invalid()
-        member_id: uuid.UUID = used[0]["member"]
+        used = await _token_spent(ResetToken, key, now, ResetToken.member, ResetToken.kind)
+        member_id: uuid.UUID = used["member"]
         status = await Member.select(Member.status).where(Member.id == member_id).first().run()
         if status is None or status["status"] in UNUSABLE_STATUSES:
             raise reset_token_invalid()
@@ -166,7 +173,7 @@ async def password_reset_confirm(*, engine: Engine[Any], token: str, password: s
             action="member.password_reset",
             target_type="member",
             target_id=str(member_id),
-            reason=f"by a {used[0]['kind']}",
+            reason=f"by a {used['kind']}",
         )
         await mail_member(
             transaction,
@@ -290,20 +297,9 @@ async def email_change_confirm(*, engine: Engine[Any], token: str) -> uuid.UUID:
 
     async def work(_transaction: WriteTransaction) -> uuid.UUID:
         now = utc_now()
-        used = (
-            await EmailChange.update({EmailChange.used_at: now})
-            .where(
-                (EmailChange.token_hash == key)
-                & EmailChange.used_at.is_null()
-                & (EmailChange.expires_at > now)
-            )
-            .returning(EmailChange.member, EmailChange.new_email)
-            .run()
-        )
-        if not used:
-            raise reset_token_invalid()
-        member_id: uuid.UUID = used[0]["member"]
-        new_email: str = used[0]["new_email"]
+        used = await _token_spent(EmailChange, key, now, EmailChange.member, EmailChange.new_email)
+        member_id: uuid.UUID = used["member"]
+        new_email: str = used["new_email"]
         if (
             await Member.exists()
             .where((Member.email == new_email) & (Member.id != member_id))

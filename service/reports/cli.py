@@ -17,7 +17,7 @@ from piccolo.engine.base import Engine
 from ledger.transactions import read_connection
 from service import database
 from service.reports.rebuild import Replayed, rollups_rebuild
-from service.rollups.services import rollups_verify
+from service.rollups.verify import rollups_verify
 from service.settings import Settings
 
 REBUILD_MISMATCH_EXIT: Final = 3  # like `ledger verify`: distinct from 1 (crash), 2 (usage)

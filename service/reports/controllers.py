@@ -13,7 +13,8 @@ from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
-from service.reports.figures import Breakdown, Report, month_text, period_parse, report_build
+from service.reports.figures import Breakdown, Report, report_build
+from service.reports.period import month_text, period_parse
 from service.reports.schemas import FlowsOut, flows_csv, flows_out
 
 MONTH_QUERY_PATTERN = r"^\d{4}-\d{2}$"

@@ -1,7 +1,8 @@
-"""Council figures: who may see which communities, and the suppressed aggregates they see.
+"""Council figures: the suppressed aggregates a viewer sees (who may see which
+communities is service/reports/scope.py; the period, period.py).
 
 Selectors only (reads). Every figure comes from the rollups of
-service/reports/rollups.py, never from ledger or member rows per person:
+service/rollups/, never from ledger or member rows per person:
 
 * sums (minutes, exchanges) from `reports_cell`, grouped by the breakdown;
 * whether a figure rests on at least k distinct members: a fine cell with
@@ -16,13 +17,10 @@ Nothing returned here carries a name or an id of a member.
 
 from __future__ import annotations
 
-import calendar
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from piccolo.engine.base import Engine
@@ -30,11 +28,12 @@ from piccolo.engine.base import Engine
 from ledger.sql import Connection, as_uuid
 from ledger.transactions import read_connection
 from service.donations.reports import donations_total
-from service.errors import DomainError, Invalid
-from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX, REPORT_WARDS_SHOWN_MAX
+from service.limits import REPORT_WARDS_SHOWN_MAX
 from service.listings.tables import Category
-from service.members.tables import Community, Member
-from service.principal import Principal, forbidden, not_found
+from service.members.tables import Member
+from service.principal import Principal
+from service.reports.period import Period, month_label, month_text
+from service.reports.scope import Scope, scope_for
 from service.reports.suppression import (
     NOBODY,
     TOTAL,
@@ -51,8 +50,6 @@ from service.rollups import services as rollups
 
 Breakdown = Literal["month", "category", "ward", "age_band", "community"]
 BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("month", "category", "ward", "age_band", "community")
-K_DEFAULT: Final = 5  # Community.small_cell_k's default, for a selection of no community
-
 ELSEWHERE: Final = "elsewhere"  # communities outside the selection, never named
 OTHER_WARDS: Final = "other"
 AGE_BAND_LABELS: Final = {
@@ -69,150 +66,6 @@ OTHER_WARDS_LABEL: Final = "Other wards together"
 ELSEWHERE_LABEL: Final = "Communities outside this report"
 # Small groups are looked up by their first key while there are at most this many.
 SMALL_GROUPS_LISTED_MAX: Final = 200
-MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-# The period ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Whole calendar months (UTC), first and last included, as yyyymm."""
-
-    first: int
-    last: int
-
-    def months(self) -> list[int]:
-        found, month = [], self.first
-        while month <= self.last:
-            found.append(month)
-            month = _next_month(month)
-        return found
-
-    @property
-    def starts_at(self) -> datetime:
-        return datetime(self.first // 100, self.first % 100, 1, tzinfo=UTC)
-
-    @property
-    def ends_before(self) -> datetime:
-        after = _next_month(self.last)
-        return datetime(after // 100, after % 100, 1, tzinfo=UTC)
-
-
-def _next_month(month: int) -> int:
-    year, number = divmod(month, 100)
-    return (year + 1) * 100 + 1 if number == 12 else month + 1  # noqa: PLR2004 - December
-
-
-def _months_back(month: int, count: int) -> int:
-    year, number = divmod(month, 100)
-    index = year * 12 + number - 1 - count
-    return (index // 12) * 100 + index % 12 + 1
-
-
-def month_text(month: int) -> str:
-    """202603 -> "2026-03" (the API's and CSV's form)."""
-    return f"{month // 100:04d}-{month % 100:02d}"
-
-
-def month_label(month: int) -> str:
-    """202603 -> "March 2026"."""
-    return f"{calendar.month_name[month % 100]} {month // 100}"
-
-
-def _period_problem(field_name: str, message: str) -> DomainError:
-    return Invalid(
-        code="validation_failed",
-        detail="The period is not valid.",
-        extra={"errors": [{"field": field_name, "source": "query", "message": message}]},
-    )
-
-
-def _parse_month(text: str, field_name: str) -> int:
-    match = MONTH_PATTERN.match(text.strip())
-    if match is None:
-        raise _period_problem(field_name, "must be a month written YYYY-MM, like 2026-03")
-    year, number = int(match.group(1)), int(match.group(2))
-    if not (1 <= number <= 12 and 1900 <= year <= 2999):  # noqa: PLR2004 - calendar bounds
-        raise _period_problem(field_name, "must be a real month between 1900-01 and 2999-12")
-    return year * 100 + number
-
-
-def period_parse(from_text: str | None, to_text: str | None, *, now: datetime) -> Period:
-    """The period asked for; by default the last REPORT_MONTHS_DEFAULT months to this one."""
-    last = _parse_month(to_text, "to") if to_text else rollups.month_of(now)
-    first = (
-        _parse_month(from_text, "from")
-        if from_text
-        else _months_back(last, REPORT_MONTHS_DEFAULT - 1)
-    )
-    if first > last:
-        raise _period_problem("from", "must not be after the end of the period")
-    period = Period(first, last)
-    if len(period.months()) > REPORT_MONTHS_MAX:
-        raise _period_problem("from", f"a report covers at most {REPORT_MONTHS_MAX} months")
-    return period
-
-
-# Who may see what ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CommunityRef:
-    id: uuid.UUID
-    slug: str
-    name: str
-    small_cell_k: int
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The communities a report covers, and all those the viewer could pick from."""
-
-    selected: tuple[CommunityRef, ...]
-    in_reach: tuple[CommunityRef, ...]
-
-    @property
-    def ids(self) -> list[uuid.UUID]:
-        return [community.id for community in self.selected]
-
-    @property
-    def k(self) -> int:
-        """The strictest threshold of the communities in the report."""
-        return max((community.small_cell_k for community in self.selected), default=K_DEFAULT)
-
-
-def may_see_reports(viewer: Principal) -> bool:
-    return viewer.is_admin or bool(viewer.council_areas)
-
-
-async def scope_for(viewer: Principal, slugs: Sequence[str]) -> Scope:
-    """Admins reach every community, council viewers those of their areas; others 403.
-
-    A community named but out of reach is "not found", like one that does not exist.
-    """
-    if not may_see_reports(viewer):
-        raise forbidden("Reports are for council viewers and admins.")
-    query = Community.select(
-        Community.id, Community.slug, Community.name, Community.small_cell_k
-    ).order_by(Community.name)
-    if not viewer.is_admin:
-        query = query.where(Community.area.is_in(list(viewer.council_areas)))
-    in_reach = tuple(
-        CommunityRef(row["id"], row["slug"], row["name"], row["small_cell_k"])
-        for row in await query.run()
-    )
-    if not slugs:
-        return Scope(selected=in_reach, in_reach=in_reach)
-    by_slug = {community.slug: community for community in in_reach}
-    missing = [slug for slug in slugs if slug not in by_slug]
-    if missing:
-        raise not_found("That community")
-    wanted = set(slugs)
-    return Scope(
-        selected=tuple(community for community in in_reach if community.slug in wanted),
-        in_reach=in_reach,
-    )
 
 
 # What a report holds ------------------------------------------------------------------
@@ -676,13 +529,6 @@ __all__ = [
     "Figures",
     "Label",
     "Money",
-    "Period",
     "Report",
-    "Scope",
-    "may_see_reports",
-    "month_label",
-    "month_text",
-    "period_parse",
     "report_build",
-    "scope_for",
 ]

@@ -25,18 +25,9 @@ from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.reports import charts
-from service.reports.figures import (
-    BREAKDOWNS,
-    Figures,
-    Money,
-    Period,
-    Report,
-    month_label,
-    month_text,
-    period_parse,
-    report_build,
-    scope_for,
-)
+from service.reports.figures import BREAKDOWNS, Figures, Money, Report, report_build
+from service.reports.period import Period, month_label, month_text, period_parse
+from service.reports.scope import scope_for
 from service.reports.suppression import Entry
 from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
 

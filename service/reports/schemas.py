@@ -13,7 +13,8 @@ from typing import Final, Literal
 
 import msgspec
 
-from service.reports.figures import Count, Figures, Report, month_text
+from service.reports.figures import Count, Figures, Report
+from service.reports.period import month_text
 from service.reports.suppression import Entry
 
 SuppressionReason = Literal["primary", "complementary"]

@@ -29,143 +29,36 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any
 
 from ledger import write_transaction
 from ledger.sql import Connection, as_uuid
 from service import database
-
-# Pseudonyms and flow ids are UUIDv5 in this namespace.
-REPORTS_NAMESPACE: Final = uuid.UUID("3c0f5b7e-2a41-5d8e-b1f4-6e2c9a7d0b35")
-
-UNKNOWN: Final = "unknown"  # a category, ward or age band nobody told us
-# Age bands at the time of the help, youngest first (years: lower bound, upper bound).
-AGE_BANDS: Final = (
-    ("under_25", 0, 24),
-    ("25_49", 25, 49),
-    ("50_64", 50, 64),
-    ("65_79", 65, 79),
-    ("80_plus", 80, 200),
+from service.rollups.flows import (
+    AGE_BAND_KEYS,
+    CELL_COLUMNS,
+    DIMENSION_MONTH,
+    FLOW_COLUMNS,
+    REPORTS_NAMESPACE,
+    SIDE_PROVIDER,
+    UNKNOWN,
+    CellKey,
+    Flow,
+    FlowDelta,
+    FlowError,
+    PoolKind,
+    age_band,
+    cell_keys,
+    exchange_flow_id,
+    flow_from_row,
+    member_key,
+    member_month_deltas,
+    member_roles,
+    month_of,
+    ward_key,
 )
-AGE_BAND_KEYS: Final = (*(band for band, _, _ in AGE_BANDS), UNKNOWN)
-
-# Dimensions of the fine cells; "community" figures are read from "month" rows.
-DIMENSION_MONTH: Final = "month"
-DIMENSION_CATEGORY: Final = "category"
-DIMENSION_WARD: Final = "ward"
-DIMENSION_AGE_BAND: Final = "age_band"
-DIMENSION_POOL: Final = "pool"
-
-SIDE_PROVIDER: Final = "p"  # the row sits under the provider's community
-SIDE_RECIPIENT: Final = "r"  # the row sits under the recipient's (other) community
-
-FlowKind = Literal["exchange", "donation", "grant"]
-PoolKind = Literal["donation", "grant"]
-
-CELL_COLUMNS: Final = (
-    "dimension, community, month, side, other_community, key_a, key_b"  # the primary key
-)
-
-
-class FlowError(ValueError):
-    """A call that cannot be applied: unknown flow, or a net below zero (a caller's bug)."""
-
-
-# Keys -----------------------------------------------------------------------------
-
-
-def member_key(member_id: uuid.UUID) -> uuid.UUID:
-    """The pseudonym rollups count a member by: distinct per member, not an id anywhere else."""
-    return uuid.uuid5(REPORTS_NAMESPACE, f"member:{member_id}")
-
-
-def exchange_flow_id(exchange_id: uuid.UUID, recipient_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(REPORTS_NAMESPACE, f"exchange:{exchange_id}:{recipient_id}")
-
-
-def month_of(at: datetime) -> int:
-    """The whole month (UTC) an instant falls in, as yyyymm: 2026-03-31T23:00Z -> 202603."""
-    if at.tzinfo is None:
-        raise ValueError("reports need timezone-aware datetimes")
-    utc = at.astimezone(UTC)
-    return utc.year * 100 + utc.month
-
-
-def age_band(birth_year: int | None, year: int) -> str:
-    """The band of someone's age in `year` (birthdays are not known: year minus birth year)."""
-    if birth_year is None:
-        return UNKNOWN
-    age_years = year - birth_year
-    for band, lowest, highest in AGE_BANDS:
-        if lowest <= age_years <= highest:
-            return band
-    return UNKNOWN  # a birth year after the help: not a real age
-
-
-def ward_key(ward: str | None) -> str:
-    cleaned = " ".join((ward or "").split())
-    return cleaned[:80] if cleaned else UNKNOWN
-
-
-# Flows ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """One provider-to-recipient movement of hours, with the keys it is counted under."""
-
-    id: uuid.UUID
-    kind: FlowKind
-    month: int
-    provider_community: uuid.UUID
-    recipient_community: uuid.UUID
-    category: str = ""
-    ward: str = ""
-    provider_band: str = ""
-    recipient_band: str = ""
-    provider_key: uuid.UUID | None = None  # None: the pool gave (a grant)
-    recipient_key: uuid.UUID | None = None  # None: the pool received (a donation)
-
-
-@dataclass(frozen=True, slots=True)
-class FlowDelta:
-    """A change to the rollups: minutes (signed) and exchanges (-1, 0 or +1) of one flow."""
-
-    flow: Flow
-    minutes: int
-    exchanges: int
-
-
-CellKey = tuple[str, uuid.UUID, int, str, uuid.UUID, str, str]
-
-
-def _attributions(flow: Flow) -> list[tuple[uuid.UUID, str, uuid.UUID]]:
-    """(community, side, other community) rows a flow is written under."""
-    provider, recipient = flow.provider_community, flow.recipient_community
-    if provider == recipient:
-        return [(provider, SIDE_PROVIDER, provider)]
-    return [(provider, SIDE_PROVIDER, recipient), (recipient, SIDE_RECIPIENT, provider)]
-
-
-def _dimension_keys(flow: Flow) -> list[tuple[str, str, str]]:
-    if flow.kind != "exchange":
-        return [(DIMENSION_POOL, flow.kind, "")]
-    return [
-        (DIMENSION_MONTH, "", ""),
-        (DIMENSION_CATEGORY, flow.category, ""),
-        (DIMENSION_WARD, flow.ward, ""),
-        (DIMENSION_AGE_BAND, flow.provider_band, flow.recipient_band),
-    ]
-
-
-def cell_keys(flow: Flow) -> Iterator[CellKey]:
-    for community, side, other in _attributions(flow):
-        for dimension, key_a, key_b in _dimension_keys(flow):
-            yield (dimension, community, flow.month, side, other, key_a, key_b)
-
 
 # Writing the rollups -------------------------------------------------------------
 
@@ -205,16 +98,6 @@ _RECOUNT_MEMBERS = """
 """
 
 
-def _member_roles(flow: Flow) -> list[tuple[uuid.UUID, int, int]]:
-    """(pseudonym, gave, received) per person in the flow (the pool is nobody)."""
-    roles = []
-    if flow.provider_key is not None:
-        roles.append((flow.provider_key, 1, 0))
-    if flow.recipient_key is not None:
-        roles.append((flow.recipient_key, 0, 1))
-    return roles
-
-
 async def apply_deltas(connection: Connection, deltas: Iterable[FlowDelta]) -> None:
     """Add flow changes to the rollups (one statement batch per table, any number of flows).
 
@@ -226,7 +109,7 @@ async def apply_deltas(connection: Connection, deltas: Iterable[FlowDelta]) -> N
     cells: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
     members: dict[tuple[CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
     for delta in deltas:
-        roles = _member_roles(delta.flow) if delta.exchanges else []
+        roles = member_roles(delta.flow) if delta.exchanges else []
         for key in cell_keys(delta.flow):
             cell = cells[key]
             cell[0] += delta.minutes
@@ -273,26 +156,6 @@ _SET_MEMBER_YEAR = """
         gave_months = excluded.gave_months, received_months = excluded.received_months
 """
 
-MemberMonth = tuple[uuid.UUID, uuid.UUID, int]  # (home community, pseudonym, yyyymm)
-
-
-def member_month_deltas(deltas: Iterable[FlowDelta]) -> dict[MemberMonth, list[int]]:
-    """Live flows each member gave and received, per home community and month.
-
-    Only exchanges count (a pool donation is not an exchange); a member's home
-    is the community the flow records for their side.
-    """
-    found: dict[MemberMonth, list[int]] = defaultdict(lambda: [0, 0])
-    for delta in deltas:
-        flow = delta.flow
-        if not delta.exchanges or flow.kind != "exchange":
-            continue
-        if flow.provider_key is not None:
-            found[(flow.provider_community, flow.provider_key, flow.month)][0] += delta.exchanges
-        if flow.recipient_key is not None:
-            found[(flow.recipient_community, flow.recipient_key, flow.month)][1] += delta.exchanges
-    return found
-
 
 async def _apply_member_months(connection: Connection, deltas: Iterable[FlowDelta]) -> None:
     changes = member_month_deltas(deltas)
@@ -319,44 +182,19 @@ async def _claim_source(
     return bool(rows)
 
 
-_FLOW_COLUMNS = (
-    "id, kind, month, provider_community, recipient_community, category, ward, "
-    "provider_band, recipient_band, provider_key, recipient_key"
-)
-
-
-def _flow_from_row(row: Any) -> Flow:
-    def optional(value: Any) -> uuid.UUID | None:
-        return None if value is None else as_uuid(value)
-
-    return Flow(
-        id=as_uuid(row["id"]),
-        kind=row["kind"],
-        month=int(row["month"]),
-        provider_community=as_uuid(row["provider_community"]),
-        recipient_community=as_uuid(row["recipient_community"]),
-        category=row["category"],
-        ward=row["ward"],
-        provider_band=row["provider_band"],
-        recipient_band=row["recipient_band"],
-        provider_key=optional(row["provider_key"]),
-        recipient_key=optional(row["recipient_key"]),
-    )
-
-
 async def _stored_flow(connection: Connection, flow_id: uuid.UUID) -> tuple[Flow, int] | None:
     row = await connection.fetchrow(
-        f"SELECT {_FLOW_COLUMNS}, minutes_net FROM reports_flow WHERE id = $1", flow_id
+        f"SELECT {FLOW_COLUMNS}, minutes_net FROM reports_flow WHERE id = $1", flow_id
     )
     if row is None:
         return None
-    return _flow_from_row(row), int(row["minutes_net"])
+    return flow_from_row(row), int(row["minutes_net"])
 
 
 async def insert_flows(connection: Connection, flows: Sequence[Flow], at: datetime) -> None:
     """Record new flows with a net of zero (their minutes arrive as deltas)."""
     await connection.execute_many(
-        f"INSERT INTO reports_flow ({_FLOW_COLUMNS}, minutes_net, created_at) "
+        f"INSERT INTO reports_flow ({FLOW_COLUMNS}, minutes_net, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)",
         [
             (
@@ -564,113 +402,27 @@ async def record_pool_flow(
         await _change_flow(connection, flow, 0, minutes)
 
 
-async def rollups_verify(connection: Connection) -> list[str]:
-    """Recompute every rollup row from `reports_flow` and list where the tables differ.
-
-    An empty list means the rollups are exactly what the recorded flows give.
-    Reads every flow: for tests and occasional checks, not for each request.
-    """
-    expected_cells: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
-    expected_members: dict[tuple[CellKey, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
-    flows: list[FlowDelta] = []
-    for row in await connection.fetch(f"SELECT {_FLOW_COLUMNS}, minutes_net FROM reports_flow"):
-        flow, net = _flow_from_row(row), int(row["minutes_net"])
-        live = int(net > 0)
-        flows.append(FlowDelta(flow, net, live))
-        for key in cell_keys(flow):
-            expected_cells[key][0] += net
-            expected_cells[key][1] += live
-            for pseudonym, gave, received in _member_roles(flow) if live else []:
-                expected_members[(key, pseudonym)][0] += gave
-                expected_members[(key, pseudonym)][1] += received
-    problems = []
-    actual_cells = {
-        _cell_key(row): (int(row["minutes"]), int(row["exchanges"]), int(row["members"]))
-        for row in await connection.fetch(
-            f"SELECT {CELL_COLUMNS}, minutes, exchanges, members FROM reports_cell"
-        )
-    }
-    member_counts: dict[CellKey, int] = defaultdict(int)
-    for (key, _), (gave, received) in expected_members.items():
-        if gave or received:
-            member_counts[key] += 1
-    for key in set(expected_cells) | set(actual_cells):
-        minutes, exchanges = expected_cells.get(key, [0, 0])
-        wanted = (minutes, exchanges, member_counts.get(key, 0))
-        if actual_cells.get(key, (0, 0, 0)) != wanted:
-            problems.append(f"cell {key}: {actual_cells.get(key)} != {wanted}")
-    actual_members = {
-        (_cell_key(row), as_uuid(row["member_key"])): (int(row["gave"]), int(row["received"]))
-        for row in await connection.fetch(
-            f"SELECT {CELL_COLUMNS}, member_key, gave, received FROM reports_cell_member"
-        )
-    }
-    for member in set(expected_members) | set(actual_members):
-        wanted_counts = tuple(expected_members.get(member, [0, 0]))
-        if actual_members.get(member, (0, 0)) != wanted_counts:
-            problems.append(f"member {member}: {actual_members.get(member)} != {wanted_counts}")
-    return problems + await _verify_member_months(connection, flows)
-
-
-async def _verify_member_months(connection: Connection, flows: list[FlowDelta]) -> list[str]:
-    expected = {key: tuple(counts) for key, counts in member_month_deltas(flows).items()}
-    actual = {
-        (as_uuid(row["community"]), as_uuid(row["member_key"]), int(row["month"])): (
-            int(row["gave"]),
-            int(row["received"]),
-        )
-        for row in await connection.fetch(
-            "SELECT community, member_key, month, gave, received FROM reports_member_month"
-        )
-    }
-    problems = [
-        f"member month {key}: {actual.get(key)} != {expected.get(key)}"
-        for key in set(expected) | set(actual)
-        if actual.get(key, (0, 0)) != expected.get(key, (0, 0))
-    ]
-    masks: dict[tuple[uuid.UUID, int, uuid.UUID], list[int]] = defaultdict(lambda: [0, 0])
-    for (community, who, month), (gave, received) in expected.items():
-        bit = 1 << (month % 100 - 1)
-        mask = masks[(community, month // 100, who)]
-        mask[0] |= bit if gave else 0
-        mask[1] |= bit if received else 0
-    stored = {
-        (as_uuid(row["community"]), int(row["year"]), as_uuid(row["member_key"])): (
-            int(row["gave_months"]),
-            int(row["received_months"]),
-        )
-        for row in await connection.fetch(
-            "SELECT community, year, member_key, gave_months, received_months "
-            "FROM reports_member_year"
-        )
-    }
-    problems += [
-        f"member year {key}: {stored.get(key)} != {tuple(masks.get(key, [0, 0]))}"
-        for key in set(masks) | set(stored)
-        if stored.get(key, (0, 0)) != tuple(masks.get(key, [0, 0]))
-    ]
-    return problems
-
-
-def _cell_key(row: Any) -> CellKey:
-    return (
-        row["dimension"],
-        as_uuid(row["community"]),
-        int(row["month"]),
-        row["side"],
-        as_uuid(row["other_community"]),
-        row["key_a"],
-        row["key_b"],
-    )
-
-
+# What callers read from here; the flow model itself lives in flows.py.
 __all__ = [
     "AGE_BAND_KEYS",
+    "CELL_COLUMNS",
+    "DIMENSION_MONTH",
+    "REPORTS_NAMESPACE",
+    "SIDE_PROVIDER",
+    "UNKNOWN",
+    "CellKey",
+    "Flow",
+    "FlowDelta",
     "FlowError",
     "age_band",
+    "apply_deltas",
+    "cell_keys",
+    "exchange_flow_id",
+    "insert_flows",
     "member_key",
+    "member_month_deltas",
     "month_of",
     "record_exchange_flow",
     "record_pool_flow",
-    "rollups_verify",
+    "ward_key",
 ]

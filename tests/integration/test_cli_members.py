@@ -13,9 +13,9 @@ import pytest
 
 from ledger import Ledger, TransferKind, Unit
 from service import cli
-from service.demo.commands import DEMO_PEOPLE
 from service.demo.disputes import DEMO_DISPUTES
-from service.demo.market import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
+from service.demo.market_data import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
+from service.demo.people import DEMO_PEOPLE
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.listings.tables import Category, Listing

@@ -9,7 +9,7 @@ leaving member's name; the leaving member's own notices go with their data.
 
 from __future__ import annotations
 
-from service.mail.messages import WORDINGS
+from service.mail.messages import MESSAGE_KINDS
 from service.mail.tables import MailNotice
 from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
@@ -38,7 +38,7 @@ async def test_every_event_kind_becomes_a_notice_even_with_email_off(town: Town)
         "/api/v1/me/notifications", headers=town.alice.headers, json={"email": "off"}
     )
     assert off.status_code == 200, off.text
-    event_kinds = sorted(set(WORDINGS) - ACCOUNT_KINDS)
+    event_kinds = sorted(MESSAGE_KINDS - ACCOUNT_KINDS)
     for kind in event_kinds:
         assert await room.queue(town.alice.id, kind, **EVERY_FIELD) is None  # no mail: off
     events = (await notices(town, town.alice))["events"]

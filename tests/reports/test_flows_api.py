@@ -17,6 +17,7 @@ import pytest
 from ledger.transactions import read_connection, write_transaction
 from service import database
 from service.rollups import services as rollups
+from service.rollups.verify import rollups_verify
 from tests.reports import fixture
 from tests.reports.attack import recovered_figures
 from tests.reports.fixture import MONTH_A, MONTH_B, MONTH_C, Fixture, month_key
@@ -341,7 +342,7 @@ async def test_a_correction_to_an_exchange_older_than_the_reports_backfills_it(
             source_id=uuid.uuid5(exchange_id, "late adjustment"),
         )
         async with read_connection(engine) as connection:
-            return await rollups.rollups_verify(connection)
+            return await rollups_verify(connection)
 
     assert await forget_then_correct() == []
     after = await figures(world, world.town.council)

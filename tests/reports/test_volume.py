@@ -13,9 +13,11 @@ from service.members import roles as members_roles
 from service.members.schemas import CommunityIn
 from service.members.tables import Community
 from service.principal import Grant, Principal
-from service.reports.figures import period_parse, report_build
+from service.reports.figures import report_build
+from service.reports.period import period_parse
 from service.rollups import services as rollups
 from service.rollups.services import _exchange_flow, _stored_flow
+from service.rollups.verify import rollups_verify
 from tests.conftest import TestDatabase
 
 EXCHANGES = 1_200  # three chunks: two full, one short
@@ -63,7 +65,7 @@ async def test_volume_posts_exchanges_and_rollups_that_agree(db: TestDatabase) -
     assert report.ok, report.summary()
     assert (await ledger.trial_balance(unit=Unit.HOUR)).balanced
     async with read_connection(db.engine) as connection:
-        assert await rollups.rollups_verify(connection) == []
+        assert await rollups_verify(connection) == []
         # The bulk path records the same flow the one-by-one path would.
         for index in range(0, EXCHANGES, 97):
             exchange_id = volume.exchange_id_of("demo", index)

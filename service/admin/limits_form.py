@@ -1,0 +1,98 @@
+"""The credit-limits form on an admin's member page: "how much they may owe" and
+"highest balance" as hours and minutes, read into a floor and a ceiling in
+minutes, and the account's limits said in words.
+
+Every field arrives as a string, so a bad value is shown next to its field,
+never a 400; the service (`account_limits_set`) and the ledger decide the rest.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from service.admin import services
+from service.admin.schemas import LimitsIn
+from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.limits import ACCOUNT_CEILING_MINUTES_MAX, ACCOUNT_FLOOR_MINUTES_MIN, REASON_CHARS_MAX
+from service.web.forms import whole_number
+from service.web.kit import Form, Rule, schema_type
+
+REASON_MESSAGE = f"Enter the reason, in {REASON_CHARS_MAX} characters or fewer"
+
+
+class LimitsForm(msgspec.Struct, kw_only=True):
+    owe_hours: str = ""
+    owe_minutes: str = ""
+    ceiling_hours: str = ""
+    ceiling_minutes: str = ""
+    reason: str = ""
+
+
+LIMITS_RULES = {"reason": Rule(schema_type(LimitsIn, "reason"), REASON_MESSAGE)}
+LIMITS_LABELS = {"owe_hours": "How much they may owe", "ceiling_hours": "Highest balance"}
+
+
+def _whole(text: str) -> int | None:
+    text = text.strip() or "0"
+    return int(text) if whole_number(text) else None
+
+
+def _hours_and_minutes(form: Form, hours_field: str, minutes_field: str, what: str) -> int | None:
+    """Two fields as whole minutes; errors go on `form` next to the hours field."""
+    hours = _whole(str(form.values.get(hours_field, "")))
+    minutes = _whole(str(form.values.get(minutes_field, "")))
+    if hours is None:
+        form.errors[hours_field] = f"Enter {what} in whole hours, like 10"
+        return None
+    if minutes is None or minutes >= MINUTES_PER_HOUR:
+        form.errors[hours_field] = f"Enter the minutes of {what} as a whole number from 0 to 59"
+        return None
+    return hours * MINUTES_PER_HOUR + minutes
+
+
+def limits_from(form: Form) -> tuple[int | None, int | None]:
+    """(floor, ceiling) in minutes from the form; the floor is "how much they may owe"."""
+    owed = _hours_and_minutes(form, "owe_hours", "owe_minutes", "how much they may owe")
+    if owed is not None and owed > -ACCOUNT_FLOOR_MINUTES_MIN:
+        form.errors["owe_hours"] = f"Enter at most {minutes_text(-ACCOUNT_FLOOR_MINUTES_MIN)}"
+    ceiling_given = any(
+        str(form.values.get(name, "")).strip() for name in ("ceiling_hours", "ceiling_minutes")
+    )
+    ceiling = None
+    if ceiling_given:
+        ceiling = _hours_and_minutes(
+            form, "ceiling_hours", "ceiling_minutes", "the highest balance"
+        )
+        if ceiling is not None and ceiling > ACCOUNT_CEILING_MINUTES_MAX:
+            form.errors["ceiling_hours"] = (
+                f"Enter at most {minutes_text(ACCOUNT_CEILING_MINUTES_MAX)}"
+            )
+    return (None if owed is None else -owed), ceiling
+
+
+def _split(minutes: int) -> tuple[str, str]:
+    hours, rest = divmod(minutes, MINUTES_PER_HOUR)
+    return str(hours), str(rest)
+
+
+def limits_values(account: services.AccountView) -> dict[str, str]:
+    floor = account.floor_minutes or 0
+    owe_hours, owe_minutes = _split(max(0, -floor))
+    values = {"owe_hours": owe_hours, "owe_minutes": owe_minutes}
+    if account.ceiling_minutes is not None:
+        values["ceiling_hours"], values["ceiling_minutes"] = _split(account.ceiling_minutes)
+    return values
+
+
+def floor_text(floor_minutes: int | None) -> str:
+    if floor_minutes is None:
+        return "No lowest balance"
+    if floor_minutes < 0:
+        return f"May owe up to {minutes_text(-floor_minutes)}"
+    if floor_minutes == 0:
+        return "Cannot go below zero"
+    return f"Must keep at least {minutes_text(floor_minutes)}"
+
+
+def ceiling_text(ceiling_minutes: int | None) -> str:
+    return "No highest balance" if ceiling_minutes is None else minutes_text(ceiling_minutes)
