@@ -164,6 +164,25 @@ def _password_reset(c: Context) -> Wording:
     )
 
 
+def _invitation(c: Context) -> Wording:
+    return Wording(
+        subject=f"Sign in to {c['community_name']} yourself",
+        paragraphs=(
+            (
+                f"{c['inviter']}, a coordinator of {c['community_name']}, invites you to use "
+                "the time bank's website yourself."
+            ),
+            (
+                "The link below lets you choose a password. It works once, for 7 days. "
+                "If you would rather not, ignore this message: your coordinator can still "
+                "help you as before."
+            ),
+        ),
+        action_label="Choose a password",
+        action_path=f"/reset-password?token={c['token']}",
+    )
+
+
 def _password_changed(_c: Context) -> Wording:
     return Wording(
         subject="Your password has been changed",
@@ -235,6 +254,7 @@ WORDINGS: dict[str, Callable[[Context], Wording]] = {
     "membership_approved": _membership_approved,
     "membership_declined": _membership_declined,
     "password_reset": _password_reset,
+    "invitation": _invitation,
     "password_changed": _password_changed,
     "email_change_confirm": _email_change_confirm,
     "email_change_notice": _email_change_notice,

@@ -27,6 +27,8 @@ from service.recovery.limits import (
 from service.recovery.schemas import (
     EmailChangeConfirmIn,
     EmailChangeIn,
+    InvitationIn,
+    InvitationOut,
     PasswordChangeIn,
     PasswordResetAnswer,
     PasswordResetConfirmIn,
@@ -141,6 +143,22 @@ class CoordinatorResetCodeController(Controller):
     ) -> ResetCodeOut:
         issued = await services.reset_code_issue(engine=engine, actor=member, member_id=member_id)
         return ResetCodeOut(code=issued.code, expires_at=issued.expires_at)
+
+    @post("/{member_id:uuid}/invitation", status_code=HTTP_202_ACCEPTED)
+    async def invitation(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        data: JSONBody[InvitationIn],
+        engine: EngineDep,
+    ) -> InvitationOut:
+        expires_at = await services.member_invite(
+            engine=engine, actor=member, member_id=member_id, email=data.email
+        )
+        return InvitationOut(
+            detail="The invitation is on its way. Its link lets them choose a password.",
+            expires_at=expires_at,
+        )
 
 
 ROUTERS = [RecoveryController, AccountSecurityController, CoordinatorResetCodeController]
