@@ -201,7 +201,7 @@ def create_app(settings: Settings) -> Litestar:
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(
             # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
-            # Inside it, requests made while acting for a member are audited (ADR 0027).
+            # Inside it, requests made while acting for a member are audited (ADR 0031).
             body_limit_middleware(acting_audit_middleware(app.asgi_handler)),
             https=settings.is_https,
         )

@@ -36,7 +36,7 @@ class Principal:
     # The member's own hours account, read by the lookup that made this principal
     # (saves a member query on the hot path); error bodies show its figures to them alone.
     hour_account_id: uuid.UUID | None = None
-    # Acting for a member (ADR 0027). On a route that runs as the member, the principal
+    # Acting for a member (ADR 0031). On a route that runs as the member, the principal
     # is the member's, with no roles, and `acting_by_*` names the coordinator. Anywhere
     # else a coordinator's browser in acting mode carries `acting_for_*` (for the banner).
     acting_by_id: uuid.UUID | None = None
@@ -87,7 +87,7 @@ def forbidden(detail: str = "You do not have permission to do that.") -> Problem
 
 
 def cannot_act() -> Problem:
-    """The one refusal of acting for a member (ADR 0027): an unknown id, another
+    """The one refusal of acting for a member (ADR 0031): an unknown id, another
     community's member and a member who has not said yes all get these same words."""
     return Problem(
         status=403, code="cannot_act_for_member", detail="You cannot act for that member."

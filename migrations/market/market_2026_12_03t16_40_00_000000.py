@@ -1,4 +1,4 @@
-"""Exchange history: the coordinator who recorded a step for a member (issue 16, ADR 0027).
+"""Exchange history: the coordinator who recorded a step for a member (issue 16, ADR 0031).
 
 `recorded_by` is set when a coordinator acted for the member named in `actor`,
 so the history reads "accepted, recorded by David Okafor for Doreen Walsh".

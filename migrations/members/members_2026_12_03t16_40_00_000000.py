@@ -1,4 +1,4 @@
-"""Members without a login, and coordinators acting for a member (issue 16, ADRs 0026, 0027).
+"""Members without a login, and coordinators acting for a member (issue 16, ADRs 0030, 0031).
 
 - `phone`: a coordinator may keep a phone number for a member who is not online.
 - `coordinator_may_act_at`: when the member let a coordinator of their community act

@@ -141,7 +141,7 @@ async def history_event(
             actor_label=actor.label if actor else EXPIRY_ACTOR,
             action=action,
             note=note,
-            # A coordinator acting for the member (ADR 0027): both are kept.
+            # A coordinator acting for the member (ADR 0031): both are kept.
             recorded_by=actor.acting_by_id if actor else None,
         )
     ).run()

@@ -44,7 +44,7 @@ def access(level: Access, *, acting: bool = False) -> dict[str, Any]:
     """The `opt` a route handler or controller takes to say who may call it.
 
     `acting=True` (member routes only): a coordinator may run it as a member they act
-    for (service/http/acting.py, ADR 0027).
+    for (service/http/acting.py, ADR 0031).
     """
     if acting:
         return {ACCESS_OPT_KEY: level, ACTING_OPT_KEY: True}

@@ -1,7 +1,7 @@
 """Acting for a member: the one place where a request starts running as someone else.
 
 A coordinator acts for a member of their community who has no login or who said
-yes (ADR 0027): through the API with the `On-Behalf-Of: <member id>` header, in
+yes (ADR 0031): through the API with the `On-Behalf-Of: <member id>` header, in
 the browser through an acting mode kept on the session. Only routes declared
 with `access(Access.MEMBER, acting=True)` (listings, exchanges, transfers, the
 account and statement, and their pages) run as the member; every other route

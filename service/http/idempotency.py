@@ -137,7 +137,7 @@ async def _caller(headers: Headers, scope: Scope) -> str | None:
     if principal is None:
         return None
     remember_principal(cast("MutableMapping[str, Any]", scope), principal)
-    # Acting for a member (ADR 0027): the coordinator's keys are kept apart per member,
+    # Acting for a member (ADR 0031): the coordinator's keys are kept apart per member,
     # so one key sent for two members never answers the second with the first's reply.
     on_behalf = headers.get(ON_BEHALF_HEADER)
     if on_behalf is not None:

@@ -1,5 +1,5 @@
 """Pages for members who are not online: a coordinator adds them, acts for them and
-stops acting; a member lets a coordinator act for them (issue 16, ADR 0027)."""
+stops acting; a member lets a coordinator act for them (issue 16, ADR 0031)."""
 
 from __future__ import annotations
 

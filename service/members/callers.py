@@ -105,7 +105,7 @@ def principal_from_rows(
         via=via,
         credential_id=_uuid(first["credential_id"]),
         hour_account_id=_uuid(first["hour_account_id"]),
-        # Only sessions carry an acting mode (ADR 0027); tokens name the member per request.
+        # Only sessions carry an acting mode (ADR 0031); tokens name the member per request.
         acting_for_id=_uuid_or_none(first.get("acting_for")),
         acting_for_name=first.get("acting_for_name") or "",
     )

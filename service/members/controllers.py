@@ -192,7 +192,7 @@ class CoordinatorController(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> MemberOut:
-        """A member who is not online: no login, active at once (issue 16, ADR 0026)."""
+        """A member who is not online: no login, active at once (issue 16, ADR 0030)."""
         created = await offline.member_create_offline(
             engine=engine, ledger=ledger, actor=member, data=data
         )

@@ -1,6 +1,6 @@
 """Members who are not online: a coordinator creates them, and may act for them (issue 16).
 
-A member "has a login" exactly when they have a password hash (ADR 0026). A
+A member "has a login" exactly when they have a password hash (ADR 0030). A
 coordinator creates a member with no login, active at once with the welcome
 credit; a login can be given later (service/recovery: an invitation link or the
 coordinator's reset code).
@@ -10,7 +10,7 @@ login or has said yes (`coordinator_may_act_at`, recorded with the date). The
 HTTP kit asks `acting_principal` on every route that may run as the member
 (service/http/acting.py); the answer is the member's principal without any
 roles, naming the coordinator, so everything the route writes records both
-(ADR 0027).
+(ADR 0031).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ ACTABLE_STATUS = "active"
 
 
 def has_login(member: Member) -> bool:
-    """The one definition (ADR 0026): a login is a password hash."""
+    """The one definition (ADR 0030): a login is a password hash."""
     password_hash: str | None = member.password_hash  # Piccolo types it as str; null is none
     return password_hash is not None
 
@@ -156,7 +156,7 @@ async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: boo
 
 
 def may_act_for(caller: Principal, member: Member) -> bool:
-    """The whole rule (ADR 0027): a coordinator of the member's own community (admins
+    """The whole rule (ADR 0031): a coordinator of the member's own community (admins
     too only where they coordinate), for an active member other than themselves, who
     has no login or has said yes; never from inside another acting request."""
     return (

@@ -1,4 +1,4 @@
-"""A member lets a coordinator of their community act for them (issue 16, ADR 0027).
+"""A member lets a coordinator of their community act for them (issue 16, ADR 0031).
 
 (A coordinator adds a member without a login in members/controllers.py, beside the
 other `/api/v1/coordinator/members` routes: Litestar wants one controller per path.)"""

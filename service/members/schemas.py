@@ -149,7 +149,7 @@ class MemberOut(msgspec.Struct, kw_only=True):
     status: MemberStatus
     roles: list[RoleOut]
     created_at: datetime
-    # A login is a password (ADR 0026); members a coordinator added have none.
+    # A login is a password (ADR 0030); members a coordinator added have none.
     has_login: bool = True
     phone: str = ""
     coordinator_may_act: bool = False

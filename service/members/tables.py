@@ -65,7 +65,7 @@ class Member(Table, tablename="member_member"):
     welcome_transfer_id = UUID(null=True, default=None)
     consented_at = Timestamptz(null=True, default=None)
     # Since when a coordinator of their community may act for them (null: may not,
-    # unless the member has no login; ADR 0027).
+    # unless the member has no login; ADR 0031).
     coordinator_may_act_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     approved_at = Timestamptz(null=True, default=None)
@@ -96,7 +96,7 @@ class WebSession(Table, tablename="member_session"):
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)
-    # The member this coordinator's browser acts for, if any (ADR 0027).
+    # The member this coordinator's browser acts for, if any (ADR 0031).
     acting_for = UUID(null=True, default=None)
 
 

@@ -363,7 +363,7 @@ async def reset_code_issue(
     """A one-time code (24 hours) for a member of the coordinator's own community."""
     member = await member_for_coordinator(actor=actor, member_id=member_id)
     if not member.email:
-        # A login is an email and a password (ADR 0026): a password alone opens nothing.
+        # A login is an email and a password (ADR 0030): a password alone opens nothing.
         raise Problem(
             status=409,
             code="email_needed",
@@ -399,7 +399,7 @@ async def reset_code_issue(
 async def member_invite(
     *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, email: str | None
 ) -> datetime:
-    """Mail a member without a login a link to choose a password (ADR 0026).
+    """Mail a member without a login a link to choose a password (ADR 0030).
 
     The address given becomes theirs (it is how they will sign in); without one, the
     address they already have is used. Returns when the link stops working.

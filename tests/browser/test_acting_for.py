@@ -1,5 +1,5 @@
 """A coordinator adds Doreen (no email), acts for her and leaves acting mode, in Chromium,
-on both engines (issue 16, ADR 0027).
+on both engines (issue 16, ADR 0031).
 
 The banner naming Doreen is on every page while acting, its button ends the mode,
 and the listing posted for her is hers; the audit log names both people.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import (
     ADMIN_EMAIL,
@@ -55,15 +55,8 @@ async def admin_headers(http: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['token']}"}
 
 
-async def test_coordinator_adds_doreen_acts_for_her_and_stops(
-    live_server: LiveServer, coordinator: str, browser: Browser
-) -> None:
-    # Every control here is a plain link or form (no script is needed); axe needs a
-    # script, so the context runs one.
-    page = await signed_in_page(browser, live_server, coordinator)
-    banner = page.get_by_role("region", name="Acting for a member")
-    await expect(banner).to_have_count(0)
-
+async def add_doreen(page: Page, live_server: LiveServer) -> None:
+    """Through the form, a bad phone number first; ends on Doreen's act-for page."""
     await page.goto(live_server.base_url + "/coordinator/members")
     await page.get_by_role("link", name="Add a member who is not online").first.click()
     await page.wait_for_url("**/coordinator/members/new")
@@ -83,15 +76,11 @@ async def test_coordinator_adds_doreen_acts_for_her_and_stops(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Doreen Walsh")
     await expect(page.get_by_text("No: you act for them")).to_be_visible()
     await assert_no_axe_violations(page)
-    act_url = page.url.split("?", 1)[0]
 
-    await page.get_by_role("button", name="Act for this member").click()
-    await page.wait_for_url("**/dashboard")
-    await expect(banner).to_contain_text("You are acting for Doreen Walsh")
-    await assert_no_axe_violations(page)
-    await save_screenshot(page, "acting-for-dashboard")
 
-    # Post an offer for her: the banner stays on every page.
+async def post_offer_for_her(page: Page) -> None:
+    """From the dashboard while acting: the banner stays on every page."""
+    banner = page.get_by_role("region", name="Acting for a member")
     await page.get_by_role("link", name="Listings").click()
     await expect(banner).to_be_visible()
     await page.get_by_role("link", name="Publish an offer or a request").click()
@@ -109,6 +98,27 @@ async def test_coordinator_adds_doreen_acts_for_her_and_stops(
     await expect(banner).to_contain_text("Doreen Walsh")
     await expect(page.get_by_role("link", name="Change this listing")).to_be_visible()
     await assert_no_axe_violations(page)
+
+
+async def test_coordinator_adds_doreen_acts_for_her_and_stops(
+    live_server: LiveServer, coordinator: str, browser: Browser
+) -> None:
+    # Every control here is a plain link or form (no script is needed); axe needs a
+    # script, so the context runs one.
+    page = await signed_in_page(browser, live_server, coordinator)
+    banner = page.get_by_role("region", name="Acting for a member")
+    await expect(banner).to_have_count(0)
+
+    await add_doreen(page, live_server)
+    act_url = page.url.split("?", 1)[0]
+
+    await page.get_by_role("button", name="Act for this member").click()
+    await page.wait_for_url("**/dashboard")
+    await expect(banner).to_contain_text("You are acting for Doreen Walsh")
+    await assert_no_axe_violations(page)
+    await save_screenshot(page, "acting-for-dashboard")
+
+    await post_offer_for_her(page)
     listing_url = page.url.split("?", 1)[0]
 
     # One click out, back to Doreen's coordinator page.

@@ -1,4 +1,4 @@
-"""Members without a login, and coordinators acting for a member (issue 16, ADRs 0026, 0027).
+"""Members without a login, and coordinators acting for a member (issue 16, ADRs 0030, 0031).
 
 Both engines: a coordinator adds Doreen (no email, no password), the API runs
 member routes as her through `On-Behalf-Of`, and every refusal of that header
