@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from service.caller_scope import PRINCIPAL_SCOPE_KEY
-from service.problems import Problem
+from service.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,27 +82,24 @@ class Principal:
         )
 
 
-def forbidden(detail: str = "You do not have permission to do that.") -> Problem:
-    return Problem(status=403, code="forbidden", detail=detail)
+def forbidden(detail: str = "You do not have permission to do that.") -> Forbidden:
+    return Forbidden(code="forbidden", detail=detail)
 
 
-def cannot_act() -> Problem:
+def cannot_act() -> Forbidden:
     """The one refusal of acting for a member (ADR 0031): an unknown id, another
     community's member and a member who has not said yes all get these same words."""
-    return Problem(
-        status=403, code="cannot_act_for_member", detail="You cannot act for that member."
-    )
+    return Forbidden(code="cannot_act_for_member", detail="You cannot act for that member.")
 
 
-def not_found(what: str = "That") -> Problem:
-    return Problem(status=404, code="not_found", detail=f"{what} was not found.")
+def not_found(what: str = "That") -> NotFound:
+    return NotFound(code="not_found", detail=f"{what} was not found.")
 
 
 def require_active(principal: Principal) -> None:
     """Moving hours or publishing needs an approved, not suspended, member."""
     if principal.status == "pending":
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="approval_pending",
             detail="A coordinator has not approved your membership yet.",
         )

@@ -3,7 +3,7 @@ queue, read both sides and the history, and resolve.
 
 Thin like the other pages: read the form, call one service function from
 service/disputes/services.py, then render or redirect with a `done` flag. A
-Problem about the input (422, 409) is shown on the form; 403 and 404 become
+DomainError about the input (422, 409) is shown on the form; 403 and 404 become
 error pages.
 """
 
@@ -22,9 +22,10 @@ from service.disputes import resolution as disputes_resolution
 from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -33,7 +34,6 @@ from service.limits import (
     DISPUTE_STATEMENT_CHARS_MAX,
 )
 from service.principal import Principal, require_admin
-from service.problems import Problem
 from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -163,7 +163,7 @@ class DisputePages(Controller):
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
         return await _new_page(viewer, exchange_id, Form())
 
-    @post("/exchanges/{exchange_id:uuid}/dispute")
+    @post("/exchanges/{exchange_id:uuid}/dispute", opt=on_object("exchange", "exchange_id"))
     async def open_dispute(
         self,
         viewer: Viewer,
@@ -176,7 +176,7 @@ class DisputePages(Controller):
             dispute_id = await services.dispute_open(
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"reason": "What went wrong"})
             status, headers = problem_status(problem)
             return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
@@ -190,7 +190,7 @@ class DisputePages(Controller):
             viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/disputes/{dispute_id:uuid}/statements")
+    @post("/disputes/{dispute_id:uuid}/statements", opt=on_object("dispute", "dispute_id"))
     async def add_statement(
         self,
         viewer: Viewer,
@@ -203,7 +203,7 @@ class DisputePages(Controller):
             await services.dispute_add_statement(
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"body": "Your account"})
             status, headers = problem_status(problem)
             return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
@@ -310,7 +310,7 @@ class AdminDisputePages(Controller):
         form = Form(values={"outcome": "upheld"})
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
-    @post("/{dispute_id:uuid}/resolve")
+    @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))
     async def resolve(
         self,
         request: Request[Any, Any, Any],
@@ -331,7 +331,7 @@ class AdminDisputePages(Controller):
             await disputes_resolution.dispute_resolve(
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, RESOLVE_LABELS)
             status, headers = problem_status(problem)
             return await _admin_page(

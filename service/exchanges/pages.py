@@ -4,7 +4,7 @@ and the coordinators' recording and pool grants.
 Thin like the other pages (service/members/pages.py, listing_pages.py): read
 the form, check it, call one service function from service/exchanges/services.py
 or transfers.py, then render or redirect (POST-redirect-GET with a `done` flag
-that picks a fixed message). A service Problem about the input (409
+that picks a fixed message). A service DomainError about the input (409
 insufficient credit, 422 bad field) is shown on the page; 403 and 404 become
 error pages.
 """
@@ -23,6 +23,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
@@ -39,7 +40,7 @@ from service.limits import (
 from service.listings import services as listings
 from service.members.selectors import coordinated_member_options, member_choices, member_options
 from service.principal import Principal, require_any_coordinator
-from service.problems import Problem
+from service.problems import status_of
 from service.web.forms import (
     duration_field,
     move_errors,
@@ -264,7 +265,7 @@ class ExchangePages(Controller):
                     listing_id=context.id if context else None,
                 ),
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, EXCHANGE_LABELS)
             move_errors(form, SERVICE_FIELDS)
             return await _propose_page(viewer, form, context, **reshow)
@@ -293,7 +294,7 @@ class ExchangePages(Controller):
                 exchange_id=exchange_id,
                 hold_seconds=settings.exchange_hold_seconds,
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="accepted")
 
@@ -309,7 +310,7 @@ class ExchangePages(Controller):
             await exchanges.exchange_complete(
                 engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="completed")
 
@@ -325,7 +326,7 @@ class ExchangePages(Controller):
             await exchanges.exchange_cancel(
                 engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="cancelled")
 
@@ -336,24 +337,21 @@ async def _listing_context(viewer: Principal, raw: str) -> ListingContext | None
         return None
     listing_id = uuid_or_none(raw)
     if listing_id is None:
-        raise Problem(status=404, code="not_found", detail="That listing was not found.")
+        raise NotFound(code="not_found", detail="That listing was not found.")
     listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
     if listing.owner is None:
         # Seen in summary (ADR 0020): the owner is not the viewer's to know.
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="forbidden",
             detail="Only members of this listing's time bank can propose an exchange from it.",
         )
     if listing.owner.id == viewer.member_id:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="own_listing",
             detail="This is your own listing: other members propose exchanges from it.",
         )
     if listing.status != "open":
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="listing_withdrawn",
             detail="This listing has been withdrawn, so no exchange can be proposed from it.",
         )
@@ -456,14 +454,14 @@ async def _detail_page(
     )
 
 
-async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: Problem) -> Template:
+async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:
     """A step the service refused: 409 (no credit, wrong state) on the page; others raise."""
     form = Form()
     show_problem(form, problem, {})
-    status = problem.status_code if problem.status_code == 409 else problem_status(problem)[0]  # noqa: PLR2004
-    return await _detail_page(
-        viewer, exchange_id, form=form, status=status, headers=dict(problem.headers or {})
-    )
+    status, headers = problem_status(problem)
+    if isinstance(problem, Conflict):
+        status = status_of(problem)
+    return await _detail_page(viewer, exchange_id, form=form, status=status, headers=headers)
 
 
 # Giving and the statement ------------------------------------------------------------
@@ -540,7 +538,7 @@ class CoordinatorExchangePages(Controller):
                 ),
                 idempotency_key=key,
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, RECORD_LABELS)
             move_errors(form, RECORD_FIELDS)
             return await _record_page(viewer, form, **reshow)

@@ -27,6 +27,7 @@ from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import Forbidden
 from service.principal import (
     Principal,
     cannot_act,
@@ -34,7 +35,6 @@ from service.principal import (
     remember_principal,
     remembered_principal,
 )
-from service.problems import Problem
 
 ON_BEHALF_HEADER = "on-behalf-of"
 # Handler (or controller) opt key: this member route may run as the member acted for.
@@ -61,8 +61,7 @@ async def settle_acting(
     allowed = acting_allowed(handler, member_route=member_route)
     if header is not None:
         if not allowed:
-            raise Problem(
-                status=403,
+            raise Forbidden(
                 code="cannot_act_here",
                 detail="On-Behalf-Of works on member routes only: listings, exchanges, "
                 "transfers, accounts/me and the statement.",

@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.members import offline, services
@@ -23,7 +24,6 @@ from service.members.offline_forms import (
 )
 from service.members.schemas import OfflineMemberIn
 from service.principal import Principal, require_any_coordinator
-from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -69,7 +69,7 @@ class OfflineMemberPages(Controller):
                 actor=viewer,
                 data=OfflineMemberIn(**cleaned),
             )
-        except Problem as problem:
+        except DomainError as problem:
             refused = form_refused(form, problem, OFFLINE_MEMBER_LABELS)
             return await _new_member_page(viewer, form, **refused)
         return see_other(f"/coordinator/members/{member.id}/act", done="created")

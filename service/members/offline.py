@@ -22,13 +22,13 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger, Unit, WriteTransaction, run_write
 from service import clock
+from service.errors import Conflict, invalid_field
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.members.schemas import OfflineMemberIn
 from service.members.services import _post_welcome_credit, normalise_email
 from service.members.tables import Community, Member, WebSession
 from service.principal import Principal, cannot_act, forbidden, not_found
-from service.problems import Problem, field_problem
 
 # Members a coordinator may act for must be able to act at all.
 ACTABLE_STATUS = "active"
@@ -49,18 +49,17 @@ async def member_create_offline(
     """A member with no login in a community `actor` coordinates: active, welcomed."""
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise field_problem("community", "there is no time bank with that name")
+        raise invalid_field("community", "there is no time bank with that name")
     if not (actor.is_admin or actor.coordinates(community.id)):
         raise forbidden("You can add members only to a time bank you coordinate.")
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
-        raise field_problem("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", "cannot be in the future")
     email = normalise_email(data.email) if data.email else None
     member = _new_offline_member(data, community, email)
 
     async def write(_: WriteTransaction) -> None:
         if email is not None and await Member.exists().where(Member.email == email).run():
-            raise Problem(
-                status=409,
+            raise Conflict(
                 code="email_taken",
                 detail="Another account uses this email address. Leave it out, or use another.",
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},

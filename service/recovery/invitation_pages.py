@@ -10,10 +10,10 @@ from litestar import Controller, Response, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
+from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.principal import Principal
-from service.problems import Problem
 from service.recovery import services
 from service.recovery.schemas import InvitationIn
 from service.web.kit import (
@@ -67,7 +67,7 @@ class InvitationPages(Controller):
             await services.member_invite(
                 engine=engine, actor=viewer, member_id=member_id, email=cleaned["email"]
             )
-        except Problem as problem:
+        except DomainError as problem:
             refused = form_refused(form, problem, INVITATION_LABELS)
             return _page(viewer, form, member.id, member.display_name, **refused)
         return see_other(f"/coordinator/members/{member_id}/act", done="invited")

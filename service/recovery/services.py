@@ -26,6 +26,7 @@ from piccolo.engine.base import Engine
 from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.clock import utc_now
+from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.mail.outbox import mail_queue
 from service.members import passwords
 from service.members.audit import audit_record
@@ -35,7 +36,6 @@ from service.members.offline import has_login
 from service.members.services import normalise_email
 from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_coordinator_of
-from service.problems import Problem, field_problem
 from service.recovery.limits import (
     EMAIL_CHANGE_SECONDS,
     INVITATION_LINK_SECONDS,
@@ -53,9 +53,8 @@ LINK_TOKEN_BYTES = 32
 UNUSABLE_STATUSES = ("closed", "suspended")
 
 
-def reset_token_invalid() -> Problem:
-    return Problem(
-        status=400,
+def reset_token_invalid() -> DomainError:
+    return Unreadable(
         code="reset_token_invalid",
         detail="This link or code has expired or has already been used. Please ask for a new one.",
     )
@@ -205,7 +204,7 @@ async def _check_password(member_id: uuid.UUID, password: str, *, field: str) ->
     if member is None:
         raise not_found("That member")
     if not await passwords.verify_password(member.password_hash, password):
-        raise field_problem(field, "is not your current password")
+        raise invalid_field(field, "is not your current password")
     return member
 
 
@@ -247,7 +246,7 @@ async def email_change_request(
     member = await _check_password(principal.member_id, password, field="password")
     new_email = normalise_email(new_email)
     if new_email == member.email:
-        raise field_problem("new_email", "is already your email address")
+        raise invalid_field("new_email", "is already your email address")
     token = f"{EMAIL_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
     community = (
         await Community.select(Community.name).where(Community.id == member.community).first().run()
@@ -312,8 +311,7 @@ async def email_change_confirm(*, engine: Engine[Any], token: str) -> uuid.UUID:
             .where((Member.email == new_email) & (Member.id != member_id))
             .run()
         ):
-            raise Problem(
-                status=409,
+            raise Conflict(
                 code="email_taken",
                 detail="Another account uses this email address now.",
             )
@@ -364,8 +362,7 @@ async def reset_code_issue(
     member = await member_for_coordinator(actor=actor, member_id=member_id)
     if not member.email:
         # A login is an email and a password (ADR 0030): a password alone opens nothing.
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="email_needed",
             detail="This member has no email address to sign in with. "
             "Send them an invitation to an address instead.",
@@ -406,14 +403,13 @@ async def member_invite(
     """
     member = await member_for_coordinator(actor=actor, member_id=member_id)
     if has_login(member):
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="has_login",
             detail="This member can sign in already. Give them a password code if they forgot it.",
         )
     address = normalise_email(email) if email else member.email
     if not address:
-        raise field_problem("email", "is needed: this member has no email address yet")
+        raise invalid_field("email", "is needed: this member has no email address yet")
     token = f"{LINK_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
 
     async def work(transaction: WriteTransaction) -> datetime:
@@ -421,8 +417,7 @@ async def member_invite(
             await Member.exists().where((Member.email == address) & (Member.id != member_id)).run()
         )
         if taken:
-            raise Problem(
-                status=409,
+            raise Conflict(
                 code="email_taken",
                 detail="Another account uses this email address.",
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
