@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.errors import DomainError
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.members import offline, services
 from service.members.forms import CHECKED
@@ -74,7 +74,7 @@ class OfflineMemberPages(Controller):
             return await _new_member_page(viewer, form, **refused)
         return see_other(f"/coordinator/members/{member.id}/act", done="created")
 
-    @get("/{member_id:uuid}/act")
+    @get("/{member_id:uuid}/act", opt=on_object("member", "member_id"))
     async def act_page(
         self, viewer: Viewer, member_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
@@ -95,7 +95,7 @@ class OfflineMemberPages(Controller):
             notice=done_message(ACTING_DONE_MESSAGES, done),
         )
 
-    @post("/{member_id:uuid}/act")
+    @post("/{member_id:uuid}/act", opt=on_object("member", "member_id"))
     async def start(
         self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep
     ) -> Redirect:

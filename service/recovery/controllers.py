@@ -11,7 +11,7 @@ from litestar import Controller, Request, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LimiterDep
 from service.http.ratelimit import RateLimiter, enforce
@@ -144,7 +144,11 @@ class CoordinatorResetCodeController(Controller):
         issued = await services.reset_code_issue(engine=engine, actor=member, member_id=member_id)
         return ResetCodeOut(code=issued.code, expires_at=issued.expires_at)
 
-    @post("/{member_id:uuid}/invitation", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/{member_id:uuid}/invitation",
+        status_code=HTTP_202_ACCEPTED,
+        opt=on_object("member", "member_id"),
+    )
     async def invitation(
         self,
         member: CurrentMember,

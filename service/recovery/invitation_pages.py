@@ -11,7 +11,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
 from service.errors import DomainError
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.principal import Principal
 from service.recovery import services
@@ -50,7 +50,7 @@ class InvitationPages(Controller):
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
-    @post("/{member_id:uuid}/invitation")
+    @post("/{member_id:uuid}/invitation", opt=on_object("member", "member_id"))
     async def invite(
         self,
         viewer: Viewer,
