@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from service.mail.tables import MailMessage
 from tests.support.exchanges import WELCOME, account, ok, propose
 from tests.support.listings import create as create_listing
 from tests.support.people import Person, Town, grant
@@ -251,6 +252,11 @@ async def test_an_invitation_gives_her_a_login(town: Town) -> None:
     assert invited.status_code == 202, invited.text
     [entry] = await audit(town, action="member.invited")
     assert entry["after"] == {"email": "doreen@example.org"}
+    # The invitation is queued in the outbox, in the same write as the address.
+    mails = await MailMessage.select(MailMessage.to_address, MailMessage.member).where(
+        MailMessage.kind == "invitation"
+    )
+    assert mails == [{"to_address": "doreen@example.org", "member": doreen.id}]
     # With an address she can now also be given a code, and use it to choose a password.
     code = await town.client.post(
         f"/api/v1/coordinator/members/{doreen.id}/reset-code", headers=town.coordinator.headers
@@ -275,3 +281,27 @@ async def test_an_invitation_gives_her_a_login(town: Town) -> None:
     )
     assert again.status_code == 409
     assert again.json()["code"] == "has_login"
+
+
+async def test_one_idempotency_key_for_two_members_moves_hours_for_each(town: Town) -> None:
+    """The coordinator's keys are kept apart per member acted for (ADR 0031)."""
+    doreen = await doreen_of(town)
+    second = await add_member(town, town.coordinator, display_name="Fred Walsh")
+    fred = Person(
+        uuid.UUID(second.json()["id"]), "", on_behalf(town.coordinator, second.json()["id"])
+    )
+    gift = {"to_member_id": str(town.alice.id), "minutes": 15}
+    answers = []
+    for who in (doreen, fred, doreen):
+        response = await town.client.post(
+            "/api/v1/transfers",
+            headers={**who.headers, "Idempotency-Key": "gift-1"},
+            json=gift,
+        )
+        assert response.status_code == 201, response.text
+        answers.append(response.json()["id"])
+    assert answers[0] != answers[1]
+    assert answers[2] == answers[0]  # a repeat for Doreen moves nothing again
+    assert (await account(town, doreen))["balance_minutes"] == WELCOME - 15
+    assert (await account(town, fred))["balance_minutes"] == WELCOME - 15
+    assert (await account(town, town.alice))["balance_minutes"] == WELCOME + 30
