@@ -66,6 +66,4 @@ ACTING_DONE_MESSAGES = {
     "created": "The member has been added. Their welcome credit is in their account.",
     "stopped": "You have stopped acting for this member.",
     "invited": "We have sent an invitation. The link in it works for 7 days.",
-    "consent-on": "A coordinator of your time bank may now act for you.",
-    "consent-off": "Coordinators can no longer act for you.",
 }
