@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -25,14 +26,19 @@ from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.admin.services import account_in_reach
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
-from service.disputes.selectors import dispute_panel, dispute_visible, disputes_awaiting_count
+from service.disputes.selectors import (
+    dispute_panel,
+    dispute_statuses,
+    dispute_visible,
+    disputes_awaiting_count,
+)
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.exchanges.panels import plug_dispute_panel
+from service.exchanges.panels import plug_dispute_panel, plug_dispute_statuses
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
@@ -185,7 +191,10 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=register_template_globals,
+            # Pages link only to what is switched on here (the donate page needs Stripe).
+            engine_callback=partial(
+                register_template_globals, donations_on=settings.stripe.enabled
+            ),
         ),
         openapi_config=OpenAPIConfig(
             title="timebank API",
@@ -212,6 +221,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     plug_dispute_panel(dispute_panel)
+    plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.

@@ -153,6 +153,19 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
 # Members' pages -----------------------------------------------------------------
 
 
+def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str, Any]:
+    opened_by = "You" if item.dispute.opened_by == viewer.member_id else item.opened_by_name
+    return {
+        "id": item.dispute.id,
+        "open": item.dispute.status == "open",
+        "opened_on": item.dispute.opened_at,
+        "opened_by": opened_by,
+        "description": item.exchange.description,
+        "hours": minutes_text(item.exchange.minutes),
+        "outcome": OUTCOME_NAMES.get(item.dispute.outcome or "", "Waiting for a decision"),
+    }
+
+
 class DisputePages(Controller):
     opt = access(Access.MEMBER)
     include_in_schema = False
@@ -181,6 +194,20 @@ class DisputePages(Controller):
             status, headers = problem_status(problem)
             return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
         return see_other(f"/disputes/{dispute_id}", done="opened")
+
+    @get("/disputes")
+    async def mine(self, viewer: Viewer) -> Template:
+        """The member's own disputes: the open ones first, then the decided ones."""
+        items = await disputes_selectors.disputes_of(actor=viewer)
+        rows = [_own_row(item, viewer) for item in items]
+        return render(
+            "disputes/mine.html",
+            viewer=viewer,
+            title="Your disputes",
+            current="exchanges",
+            open_rows=[row for row in rows if row["open"]],
+            decided_rows=[row for row in rows if not row["open"]],
+        )
 
     @get("/disputes/{dispute_id:uuid}")
     async def detail(
@@ -307,7 +334,7 @@ class AdminDisputePages(Controller):
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        form = Form(values={"outcome": "upheld"})
+        form = Form()  # no outcome chosen for the admin: each decision is made on purpose
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
     @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))

@@ -323,6 +323,16 @@ async def exchanges_between(
     return rows
 
 
+async def dispute_statuses(*, exchange_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each disputed exchange's dispute status, for lists of exchanges (one query)."""
+    rows = (
+        await Dispute.select(Dispute.exchange, Dispute.status)
+        .where(Dispute.exchange.is_in(list(exchange_ids)))
+        .run()
+    )
+    return {row["exchange"]: row["status"] for row in rows}
+
+
 async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel:
     """What the exchange page shows: the dispute, or whether the viewer may still open one."""
     dispute = await dispute_of_exchange(actor=actor, exchange_id=view.exchange.id)

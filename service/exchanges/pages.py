@@ -27,7 +27,7 @@ from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
-from service.exchanges.panels import dispute_panel
+from service.exchanges.panels import dispute_panel, dispute_statuses
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.formatting import minutes_text
 from service.http.access import Access, access
@@ -188,7 +188,7 @@ class ExchangePages(Controller):
             title="Your exchanges",
             current="exchanges",
             form=Form(values={"status": chosen}),
-            items=[_row(viewer, view) for view in views],
+            items=await _rows(viewer, views),
             next_url=next_url,
             first_url="/exchanges" + (f"?{urlencode(query)}" if query else ""),
             later_page=bool(cursor),
@@ -382,6 +382,24 @@ async def _propose_page(
         member_options=member_options(members, without=viewer.member_id),
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
+
+
+# A completed exchange someone disputed reads as disputed until the decision.
+DISPUTE_STATUS_NAMES = {
+    "open": "Disputed: waiting for a decision",
+    "resolved": "Completed, then a dispute was decided",
+}
+
+
+async def _rows(
+    viewer: Principal, views: list[exchanges_selectors.ExchangeView]
+) -> list[dict[str, Any]]:
+    disputed = await dispute_statuses(exchange_ids=[view.id for view in views])
+    rows = [_row(viewer, view) for view in views]
+    for row in rows:
+        if row["id"] in disputed:
+            row["status"] = DISPUTE_STATUS_NAMES.get(disputed[row["id"]], row["status"])
+    return rows
 
 
 def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from service.errors import (
     NotSignedIn,
     TooManyAttempts,
 )
+from service.formatting import date_words, minutes_text, money_text
 from service.principal import Principal, remembered_principal
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -480,6 +481,11 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
     return f"form:{token}"
 
 
-def register_template_globals(engine: JinjaTemplateEngine) -> None:
+def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool = False) -> None:
     """Template helpers every page may use (see _forms.html's `once()`)."""
     engine.engine.globals["new_form_token"] = new_form_token
+    engine.engine.globals["donations_on"] = donations_on
+    # One formatter per quantity (service/formatting.py), the same on pages as in mail.
+    engine.engine.filters["hours"] = minutes_text
+    engine.engine.filters["money"] = money_text
+    engine.engine.filters["day"] = date_words
