@@ -63,7 +63,7 @@ OFFLINE_MEMBER_LABELS = {
 }
 
 ACTING_DONE_MESSAGES = {
-    "created": "The member has been added. Their welcome credit is in their account.",
+    "created": "The member has been added. Their welcome hours are in their account.",
     "stopped": "You have stopped acting for this member.",
     "invited": "We have sent an invitation. The link in it works for 7 days.",
 }
