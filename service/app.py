@@ -52,6 +52,7 @@ from service.http.access import (
     access_checked_first,
     unknown_object_declarations,
 )
+from service.http.acting import acting_audit_middleware
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
@@ -68,9 +69,11 @@ from service.mail.controllers import ROUTERS as MAIL_ROUTERS
 from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
 from service.mail.worker import mail_worker_lifespan
 from service.members import passwords
+from service.members.acting_pages import PAGE_ROUTERS as ACTING_PAGES
 from service.members.closure_steps import plug_closure_step
 from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
+from service.members.offline_controllers import ROUTERS as OFFLINE_MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
 from service.members.services import member_in_reach
@@ -80,6 +83,7 @@ from service.paper.controllers import ROUTERS as PAPER_ROUTERS
 from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
 from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
+from service.recovery.invitation_pages import PAGE_ROUTERS as INVITATION_PAGES
 from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
@@ -135,7 +139,9 @@ def create_app(settings: Settings) -> Litestar:
             *EXPORT_ROUTERS,
             *EXPORT_PAGES,
             *MEMBER_ROUTERS,
+            *OFFLINE_MEMBER_ROUTERS,
             *MEMBER_PAGES,
+            *ACTING_PAGES,
             *COMMUNITY_PAGES,
             *EXCHANGE_ROUTERS,
             TransferController,
@@ -157,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             *RECOVERY_PAGES,
             *PAPER_ROUTERS,
             *PAPER_PAGES,
+            *INVITATION_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -225,7 +232,8 @@ def create_app(settings: Settings) -> Litestar:
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(
             # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
-            body_limit_middleware(app.asgi_handler),
+            # Inside it, requests made while acting for a member are audited (ADR 0031).
+            body_limit_middleware(acting_audit_middleware(app.asgi_handler)),
             https=settings.is_https,
         )
     )

@@ -10,6 +10,7 @@ PASSWORD_CHARS_MIN: Final = 10
 PASSWORD_CHARS_MAX: Final = 200  # argon2 accepts more; nobody types more
 DISPLAY_NAME_CHARS_MAX: Final = 80
 WARD_CHARS_MAX: Final = 80
+PHONE_CHARS_MAX: Final = 40  # the database CHECK on member_member.phone
 SKILLS_CHARS_MAX: Final = 1000
 REASON_CHARS_MAX: Final = 1000
 COMMUNITY_NAME_CHARS_MAX: Final = 100

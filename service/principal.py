@@ -36,10 +36,26 @@ class Principal:
     # The member's own hours account, read by the lookup that made this principal
     # (saves a member query on the hot path); error bodies show its figures to them alone.
     hour_account_id: uuid.UUID | None = None
+    # Acting for a member (ADR 0031). On a route that runs as the member, the principal
+    # is the member's, with no roles, and `acting_by_*` names the coordinator. Anywhere
+    # else a coordinator's browser in acting mode carries `acting_for_*` (for the banner).
+    acting_by_id: uuid.UUID | None = None
+    acting_by_name: str = ""
+    acting_for_id: uuid.UUID | None = None
+    acting_for_name: str = ""
 
     @property
     def label(self) -> str:
+        if self.acting_by_id is not None:
+            return f"member:{self.acting_by_id} for member:{self.member_id}"
         return f"member:{self.member_id}"
+
+    @property
+    def acting_name(self) -> str | None:
+        """Whom the browser acts for, if it does: the banner on every page names them."""
+        if self.acting_by_id is not None:
+            return self.display_name
+        return self.acting_for_name if self.acting_for_id is not None else None
 
     @property
     def is_admin(self) -> bool:
@@ -68,6 +84,12 @@ class Principal:
 
 def forbidden(detail: str = "You do not have permission to do that.") -> Forbidden:
     return Forbidden(code="forbidden", detail=detail)
+
+
+def cannot_act() -> Forbidden:
+    """The one refusal of acting for a member (ADR 0031): an unknown id, another
+    community's member and a member who has not said yes all get these same words."""
+    return Forbidden(code="cannot_act_for_member", detail="You cannot act for that member.")
 
 
 def not_found(what: str = "That") -> NotFound:
@@ -126,6 +148,16 @@ class PrincipalResolver(Protocol):
     async def from_token(self, token: str) -> Principal | None: ...
 
     async def from_session(self, token: str) -> Principal | None: ...
+
+    async def acting_for(self, caller: Principal, member_id: uuid.UUID) -> Principal | None:
+        """The member's principal, run by `caller`, if `caller` may act for them; else None."""
+        ...
+
+    async def record_acting(
+        self, acting: Principal, *, method: str, path: str, status: int
+    ) -> None:
+        """Audit one request a coordinator made for a member (both named)."""
+        ...
 
 
 def principal_resolver(scope: Mapping[str, Any]) -> PrincipalResolver:

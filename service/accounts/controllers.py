@@ -11,7 +11,7 @@ from service.members.schemas import AccountOut
 
 
 class AccountsController(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/api/v1"
     tags = ("members",)
 

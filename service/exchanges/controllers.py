@@ -87,6 +87,8 @@ def exchange_detail_out(view: exchanges_selectors.ExchangeView) -> ExchangeDetai
                 actor_name=view.name_of(event.actor),
                 action=event.action,
                 note=event.note,
+                recorded_by_id=event.recorded_by,
+                recorded_by_name=view.name_of(event.recorded_by) if event.recorded_by else None,
             )
             for event in view.history
         ],
@@ -131,7 +133,7 @@ def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
 
 
 class ExchangesController(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/api/v1"
     tags = ("exchanges",)
 

@@ -199,7 +199,7 @@ def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
 
 
 class ExchangePages(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/exchanges"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
@@ -473,6 +473,7 @@ async def _detail_page(
             {
                 "at": event.at,
                 "who": view.name_of(event.actor),
+                "recorded_by": view.name_of(event.recorded_by) if event.recorded_by else None,
                 "what": ACTION_NAMES.get(event.action, event.action),
                 "note": event.note,
             }

@@ -75,6 +75,9 @@ class EventOut(msgspec.Struct, kw_only=True):
     actor_name: str
     action: str
     note: str
+    # The coordinator who did it for the actor (ADR 0031); null when the actor did.
+    recorded_by_id: uuid.UUID | None = None
+    recorded_by_name: str | None = None
 
 
 class ExchangeOut(msgspec.Struct, kw_only=True):

@@ -146,6 +146,7 @@ async def views_of(exchanges: Sequence[Exchange], *, with_history: bool) -> list
             *(exchange.provider for exchange in exchanges),
             *(row["member"] for row in recipient_rows),
             *(event.actor for event in events if event.actor is not None),
+            *(event.recorded_by for event in events if event.recorded_by is not None),
         ]
     )
     views = []

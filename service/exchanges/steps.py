@@ -145,6 +145,8 @@ async def history_event(
             actor_label=actor.label if actor else system_label,
             action=action,
             note=note,
+            # A coordinator acting for the member (ADR 0031): both are kept.
+            recorded_by=actor.acting_by_id if actor else None,
         )
     ).run()
 

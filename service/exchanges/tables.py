@@ -49,3 +49,5 @@ class ExchangeEvent(Table, tablename="market_exchange_event"):
     actor_label = Varchar(length=120)
     action = Varchar(length=30)
     note = Text(default="")
+    # The coordinator who did this for `actor` (ADR 0031); null when the actor did it.
+    recorded_by = ForeignKey(references=Member, null=True)

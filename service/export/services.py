@@ -147,6 +147,8 @@ def _exchange(view: ExchangeView) -> dict[str, Any]:
                 "actor_name": view.name_of(event.actor),
                 "action": event.action,
                 "note": event.note,
+                "recorded_by_id": event.recorded_by,
+                "recorded_by_name": view.name_of(event.recorded_by) if event.recorded_by else None,
             }
             for event in view.history
         ],

@@ -37,7 +37,7 @@ DISPUTE_OUTCOME_WORDS = {
 
 
 class DashboardPages(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()

@@ -30,6 +30,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from service.http.acting import ACTING_OPT_KEY, settle_acting
 from service.http.deps import provide_principal
 from service.principal import Principal, forbidden, remember_principal, remembered_principal
 from service.problems import Problem
@@ -53,8 +54,14 @@ class Access(StrEnum):
     ADMIN = "admin"
 
 
-def access(level: Access) -> dict[str, Access]:
-    """The `opt` a route handler or controller takes to say who may call it."""
+def access(level: Access, *, acting: bool = False) -> dict[str, Any]:
+    """The `opt` a route handler or controller takes to say who may call it.
+
+    `acting=True` (member routes only): a coordinator may run it as a member they act
+    for (service/http/acting.py, ADR 0031).
+    """
+    if acting:
+        return {ACCESS_OPT_KEY: level, ACTING_OPT_KEY: True}
     return {ACCESS_OPT_KEY: level}
 
 
@@ -154,5 +161,10 @@ async def access_checked_first(connection: Connection, handler: BaseRouteHandler
     object it names (404 if out of the caller's sight), before its body."""
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's own OPTIONS answers carry no data (allowed methods only)
-    await GUARD_OF[access_of(handler)](connection, handler)
+    level = access_of(handler)
+    await GUARD_OF[level](connection, handler)
+    if level is not Access.PUBLIC:
+        # With the caller known and allowed here: run as the member acted for? (ADR 0031)
+        # Before the object check, so the object is judged as the member sees it.
+        await settle_acting(connection, handler, member_route=level is Access.MEMBER)
     await _object_visible(connection, handler)

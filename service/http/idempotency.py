@@ -38,6 +38,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 
 from ledger import LEDGER_NAMESPACE
 from service import clock
+from service.http.acting import ON_BEHALF_HEADER
 from service.http.idempotency_tables import IdempotencyKey
 from service.limits import (
     IDEMPOTENCY_KEY_CHARS_MAX,
@@ -141,7 +142,23 @@ async def _caller(headers: Headers, scope: Scope) -> str | None:
     if principal is None:
         return None
     remember_principal(cast("MutableMapping[str, Any]", scope), principal)
+    # Acting for a member (ADR 0031): the coordinator's keys are kept apart per member,
+    # so one key sent for two members never answers the second with the first's reply.
+    on_behalf = headers.get(ON_BEHALF_HEADER)
+    if on_behalf is not None:
+        return f"{principal.member_id}/for/{_short(on_behalf)}"
+    if principal.acting_for_id is not None:
+        return f"{principal.member_id}/for/{principal.acting_for_id}"
     return str(principal.member_id)
+
+
+UUID_TEXT_CHARS = 36
+
+
+def _short(value: str) -> str:
+    # The caller column holds 80 characters; a header that is no member id is refused
+    # by the guard anyway, but must still make a key that fits.
+    return value.strip()[:UUID_TEXT_CHARS]
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

@@ -49,7 +49,7 @@ class CategoryController(Controller):
 
 
 class ListingController(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/api/v1/listings"
     tags = ("listings",)
 

@@ -118,7 +118,7 @@ async def _category_options() -> list[tuple[str, str]]:
 
 
 class ListingPages(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/listings"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

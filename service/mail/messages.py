@@ -176,6 +176,22 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="Set a new password",
         action_path="/reset-password?token={token}",
     ),
+    "invitation": Wording(
+        subject="Sign in to {community_name} yourself",
+        paragraphs=(
+            (
+                "{inviter}, a coordinator of {community_name}, invites you to use "
+                "the time bank's website yourself."
+            ),
+            (
+                "The link below lets you choose a password. It works once, for 7 days. "
+                "If you would rather not, ignore this message: your coordinator can still "
+                "help you as before."
+            ),
+        ),
+        action_label="Choose a password",
+        action_path="/reset-password?token={token}",
+    ),
     "password_changed": Wording(
         subject="Your password has been changed",
         paragraphs=(

@@ -38,10 +38,12 @@ WHERE t.token_hash = {} AND t.revoked_at IS NULL AND t.expires_at > {}
 _SESSION_CALLER_SQL = """
 SELECT s.id AS credential_id, s.last_seen_at, m.id AS member_id, m.display_name,
        m.community, m.status, m.hour_account_id,
-       g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
+       g.role AS grant_role, g.community AS grant_community, g.area AS grant_area,
+       s.acting_for, a.display_name AS acting_for_name
 FROM member_session s
 JOIN member_member m ON m.id = s.member
 LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
+LEFT JOIN member_member a ON a.id = s.acting_for
 WHERE s.token_hash = {} AND s.ended_at IS NULL AND s.expires_at > {} AND s.last_seen_at > {}
 """
 
@@ -103,6 +105,9 @@ def principal_from_rows(
         via=via,
         credential_id=_uuid(first["credential_id"]),
         hour_account_id=_uuid(first["hour_account_id"]),
+        # Only sessions carry an acting mode (ADR 0031); tokens name the member per request.
+        acting_for_id=_uuid_or_none(first.get("acting_for")),
+        acting_for_name=first.get("acting_for_name") or "",
     )
 
 

@@ -13,6 +13,7 @@ from service.errors import NotFound
 from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
+from service.http.idempotency import idempotency_middleware
 
 # The guard lives in service/http/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
@@ -23,8 +24,8 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import closure as members_closure
+from service.members import offline, selectors, services
 from service.members import roles as members_roles
-from service.members import selectors, services
 from service.members.schemas import (
     SLUG_PATTERN,
     AreaIn,
@@ -32,6 +33,7 @@ from service.members.schemas import (
     CommunityIn,
     CommunityOut,
     MemberOut,
+    OfflineMemberIn,
     PendingMemberOut,
     ProfilePatch,
     PublicMemberOut,
@@ -59,6 +61,9 @@ async def member_out(member: Member) -> MemberOut:
         status=member.status,  # type: ignore[arg-type]
         roles=[RoleOut(**grant) for grant in await members_roles.grants_of_member(member.id)],
         created_at=member.created_at,
+        has_login=offline.has_login(member),
+        phone=member.phone,
+        coordinator_may_act=member.coordinator_may_act_at is not None,
     )
 
 
@@ -179,6 +184,20 @@ class CoordinatorController(Controller):
             )
             for m in rows
         ]
+
+    @post("/members", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    async def create_without_login(
+        self,
+        member: CurrentMember,
+        data: JSONBody[OfflineMemberIn],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> MemberOut:
+        """A member who is not online: no login, active at once (issue 16, ADR 0030)."""
+        created = await offline.member_create_offline(
+            engine=engine, ledger=ledger, actor=member, data=data
+        )
+        return await member_out(created)
 
     @post("/members/{member_id:uuid}/approve", status_code=200)
     async def approve(

@@ -197,6 +197,8 @@ DONE_MESSAGES = {
     "will approve your membership soon.",
     "signed-out": "You have signed out. Thank you for visiting.",
     "profile-saved": "Your profile has been saved.",
+    "consent-on": "A coordinator of your time bank may now act for you.",
+    "consent-off": "Coordinators can no longer act for you.",
     "approved": "Approved. Their welcome credit has been added to their account.",
     "area-created": "The area has been created.",
     "community-created": "The community has been created, with its accounts.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from service.members.offline import acting_principal, acting_record
 from service.members.services import principal_from_session, principal_from_token
 from service.principal import Principal
 
@@ -12,3 +15,11 @@ class MemberPrincipalResolver:
 
     async def from_session(self, token: str) -> Principal | None:
         return await principal_from_session(token=token)
+
+    async def acting_for(self, caller: Principal, member_id: uuid.UUID) -> Principal | None:
+        return await acting_principal(caller, member_id)
+
+    async def record_acting(
+        self, acting: Principal, *, method: str, path: str, status: int
+    ) -> None:
+        await acting_record(acting, method=method, path=path, status=status)

@@ -18,6 +18,7 @@ from service.limits import (
     EXCHANGE_AUTOCONFIRM_DAYS_MIN,
     PASSWORD_CHARS_MAX,
     PASSWORD_CHARS_MIN,
+    PHONE_CHARS_MAX,
     REASON_CHARS_MAX,
     SKILLS_CHARS_MAX,
     SLUG_CHARS_MAX,
@@ -48,6 +49,8 @@ DisplayName = Annotated[
 Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX, pattern=LINE_PATTERN)]
 BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
 Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX, pattern=TEXT_PATTERN)]
+# Digits with the usual separators, as people write numbers down: "01632 960 123", "+44 ...".
+Phone = Annotated[str, Meta(max_length=PHONE_CHARS_MAX, pattern=r"^[0-9+() .\-]*$")]
 Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX, pattern=TEXT_PATTERN)]
 PlaceName = Annotated[
     str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX, pattern=NAME_PATTERN)
@@ -72,6 +75,28 @@ class RegisterIn(Strict):
     ward: Ward = ""
     birth_year: BirthYear | None = None
     consent: bool = True
+
+
+class OfflineMemberIn(Strict):
+    """A member a coordinator adds for someone who is not online (no login)."""
+
+    display_name: DisplayName
+    community: Slug
+    phone: Phone = ""
+    email: Email | None = None
+    ward: Ward = ""
+    birth_year: BirthYear | None = None
+    skills: Skills = ""
+
+
+class ConsentIn(Strict):
+    coordinator_may_act: bool
+
+
+class ConsentOut(msgspec.Struct, kw_only=True):
+    coordinator_may_act: bool
+    # When the member said yes (null when they have not).
+    coordinator_may_act_since: datetime | None
 
 
 class TokenIn(Strict):
@@ -127,6 +152,10 @@ class MemberOut(msgspec.Struct, kw_only=True):
     status: MemberStatus
     roles: list[RoleOut]
     created_at: datetime
+    # A login is a password (ADR 0030); members a coordinator added have none.
+    has_login: bool = True
+    phone: str = ""
+    coordinator_may_act: bool = False
 
 
 class PublicMemberOut(msgspec.Struct, kw_only=True):

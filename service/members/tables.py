@@ -60,10 +60,15 @@ class Member(Table, tablename="member_member"):
     ward = Varchar(length=80, default="")
     birth_year = Integer(null=True, default=None)
     skills = Text(default="")
+    # Kept for members who are not online: a coordinator rings them (issue 16).
+    phone = Varchar(length=40, default="")
     status = Varchar(length=20)
     hour_account_id = UUID()
     welcome_transfer_id = UUID(null=True, default=None)
     consented_at = Timestamptz(null=True, default=None)
+    # Since when a coordinator of their community may act for them (null: may not,
+    # unless the member has no login; ADR 0031).
+    coordinator_may_act_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     approved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
@@ -93,6 +98,8 @@ class WebSession(Table, tablename="member_session"):
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)
+    # The member this coordinator's browser acts for, if any (ADR 0031).
+    acting_for = UUID(null=True, default=None)
 
 
 class ApiToken(Table, tablename="member_api_token"):

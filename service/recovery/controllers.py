@@ -9,13 +9,15 @@ from litestar import Controller, Request, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LimiterDep
 from service.recovery import services
 from service.recovery.schemas import (
     EmailChangeConfirmIn,
     EmailChangeIn,
+    InvitationIn,
+    InvitationOut,
     PasswordChangeIn,
     PasswordResetAnswer,
     PasswordResetConfirmIn,
@@ -119,6 +121,26 @@ class CoordinatorResetCodeController(Controller):
     ) -> ResetCodeOut:
         issued = await services.reset_code_issue(engine=engine, actor=member, member_id=member_id)
         return ResetCodeOut(code=issued.code, expires_at=issued.expires_at)
+
+    @post(
+        "/{member_id:uuid}/invitation",
+        status_code=HTTP_202_ACCEPTED,
+        opt=on_object("member", "member_id"),
+    )
+    async def invitation(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        data: JSONBody[InvitationIn],
+        engine: EngineDep,
+    ) -> InvitationOut:
+        expires_at = await services.member_invite(
+            engine=engine, actor=member, member_id=member_id, email=data.email
+        )
+        return InvitationOut(
+            detail="The invitation is on its way. Its link lets them choose a password.",
+            expires_at=expires_at,
+        )
 
 
 ROUTERS = [RecoveryController, AccountSecurityController, CoordinatorResetCodeController]

@@ -9,6 +9,9 @@ from typing import Final
 RESET_LINK_SECONDS: Final = 3600
 RESET_CODE_SECONDS: Final = 24 * 3600
 EMAIL_CHANGE_SECONDS: Final = 3600
+# An invitation to a member a coordinator added (no login yet): a week, since people
+# who are not online may read their mail only now and then.
+INVITATION_LINK_SECONDS: Final = 7 * 24 * 3600
 # A code is 12 characters in three groups ("KF7Q-3MXD-9TRB"): about 60 bits, from an
 # alphabet without look-alikes (no 0/O, 1/I/L), easy to read out and type.
 RESET_CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -49,3 +49,13 @@ class EmailChangeConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
 class ResetCodeOut(msgspec.Struct, kw_only=True):
     code: str
     expires_at: datetime
+
+
+class InvitationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Left out: the address the member already has.
+    email: Email | None = None
+
+
+class InvitationOut(msgspec.Struct, kw_only=True):
+    detail: str
+    expires_at: datetime

@@ -33,11 +33,13 @@ from service.members import passwords
 from service.members.audit import audit_record
 from service.members.callers import token_digest
 from service.members.mailing import mail_member
+from service.members.offline import has_login
 from service.members.services import normalise_email
 from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_coordinator_of
 from service.recovery.limits import (
     EMAIL_CHANGE_SECONDS,
+    INVITATION_LINK_SECONDS,
     RESET_CODE_ALPHABET,
     RESET_CODE_GROUP_CHARS,
     RESET_CODE_GROUPS,
@@ -354,6 +356,13 @@ async def reset_code_issue(
 ) -> IssuedCode:
     """A one-time code (24 hours) for a member of the coordinator's own community."""
     member = await member_for_coordinator(actor=actor, member_id=member_id)
+    if not member.email:
+        # A login is an email and a password (ADR 0030): a password alone opens nothing.
+        raise Conflict(
+            code="email_needed",
+            detail="This member has no email address to sign in with. "
+            "Send them an invitation to an address instead.",
+        )
     code = _new_code()
 
     async def work(_transaction: WriteTransaction) -> datetime:
@@ -375,3 +384,65 @@ async def reset_code_issue(
         return expires_at
 
     return IssuedCode(code=code, expires_at=await run_write(engine, work))
+
+
+# An invitation: a login for a member a coordinator added ------------------------------
+
+
+async def member_invite(
+    *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, email: str | None
+) -> datetime:
+    """Mail a member without a login a link to choose a password (ADR 0030).
+
+    The address given becomes theirs (it is how they will sign in); without one, the
+    address they already have is used. Returns when the link stops working.
+    """
+    member = await member_for_coordinator(actor=actor, member_id=member_id)
+    if has_login(member):
+        raise Conflict(
+            code="has_login",
+            detail="This member can sign in already. Give them a password code if they forgot it.",
+        )
+    address = normalise_email(email) if email else member.email
+    if not address:
+        raise invalid_field("email", "is needed: this member has no email address yet")
+    token = f"{LINK_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
+
+    async def work(transaction: WriteTransaction) -> datetime:
+        taken = (
+            await Member.exists().where((Member.email == address) & (Member.id != member_id)).run()
+        )
+        if taken:
+            raise Conflict(
+                code="email_taken",
+                detail="Another account uses this email address.",
+                extra={"errors": [{"field": "email", "message": "is used by another account"}]},
+            )
+        await Member.update({Member.email: address}).where(Member.id == member_id).run()
+        expires_at = await _insert_reset_token(
+            member_id=member_id,
+            key=_token_key(token),
+            kind="link",
+            seconds=INVITATION_LINK_SECONDS,
+        )
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="member.invited",
+            target_type="member",
+            target_id=str(member_id),
+            community_id=member.community,
+            reason=f"invited by {actor.display_name}",
+            before={"email": member.email},
+            after={"email": address},
+        )
+        await mail_member(
+            transaction,
+            member_id=member_id,
+            kind="invitation",
+            context={"token": token, "inviter": actor.display_name},
+            account_mail=True,
+        )
+        return expires_at
+
+    return await run_write(engine, work)

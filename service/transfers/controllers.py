@@ -109,7 +109,7 @@ def transfer_out_with(
 
 
 class TransferController(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     path = "/api/v1"
     tags = ("transfers",)
 

@@ -81,7 +81,7 @@ class GrantForm(msgspec.Struct, kw_only=True):
 
 
 class GivingPages(Controller):
-    opt = access(Access.MEMBER)
+    opt = access(Access.MEMBER, acting=True)
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()

@@ -27,6 +27,9 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "appointed",
         "community": "hillside",
     },
+    ("POST", "/api/v1/coordinator/members/{member_id}/invitation"): {
+        "email": "someone.new@example.org"
+    },
     ("POST", "/api/v1/admin/members/{member_id}/suspend"): {
         "action": "suspend",
         "reason": "Asked to leave",

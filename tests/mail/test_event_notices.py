@@ -23,6 +23,7 @@ ACCOUNT_KINDS = {
     "email_change_confirm",
     "email_change_notice",
     "register_taken",
+    "invitation",
 }
 EVERY_FIELD = {
     "confirm_by": "Friday 11 December 2026",

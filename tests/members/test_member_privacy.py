@@ -201,6 +201,7 @@ async def test_export_holds_everything_about_the_caller_and_nothing_secret(world
         "exchanges",
         "disputes",
         "donations",
+        "notices",
         "truncated",
     }
     assert (export["listings"], export["exchanges"], export["disputes"]) == ([], [], [])

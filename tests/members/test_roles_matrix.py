@@ -277,6 +277,20 @@ async def op_approve_pending(world: World, actor: Person | None) -> Outcome:
     return Outcome(response, changed)
 
 
+async def op_create_without_login(world: World, actor: Person | None) -> Outcome:
+    name = f"Offline {uuid.uuid4().hex[:8]}"
+    response = await world.http.post(
+        "/api/v1/coordinator/members",
+        headers=headers_of(actor),
+        json={"display_name": name, "community": "riverside", "phone": "01632 960001"},
+    )
+
+    async def changed() -> bool:
+        return await Member.count().where(Member.display_name == name).run() == 1
+
+    return Outcome(response, changed)
+
+
 async def op_approve_unknown_member(world: World, actor: Person | None) -> Outcome:
     response = await world.http.post(
         f"/api/v1/coordinator/members/{uuid.uuid4()}/approve", headers=headers_of(actor)
@@ -383,6 +397,9 @@ OPERATIONS: dict[str, Operation] = {
     "approve_unknown_member": Operation(
         "POST", "/api/v1/coordinator/members/{member_id:uuid}/approve", op_approve_unknown_member
     ),
+    "create_without_login": Operation(
+        "POST", "/api/v1/coordinator/members", op_create_without_login
+    ),
     "role_grant": Operation("POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_grant),
     "role_revoke": Operation(
         "POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_revoke
@@ -411,6 +428,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "pending_list_unknown_community": (401, 403, 403, 404, 404, 403, 404),
     "approve_pending":                (401, 403, 403, 200, 404, 403, 200),
     "approve_unknown_member":         (401, 403, 403, 404, 404, 403, 404),
+    "create_without_login":           (401, 403, 403, 201, 403, 403, 201),
     "role_grant":                     (401, 403, 403, 403, 403, 403, 200),
     "role_revoke":                    (401, 403, 403, 403, 403, 403, 200),
     "area_create":                    (401, 403, 403, 403, 403, 403, 201),

@@ -1,0 +1,69 @@
+"""Forms of the pages for members who are not online (issue 16)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from service.limits import DISPLAY_NAME_CHARS_MAX, PHONE_CHARS_MAX, SKILLS_CHARS_MAX, WARD_CHARS_MAX
+from service.members.forms import BIRTH_YEAR_MESSAGE
+from service.members.schemas import OfflineMemberIn
+from service.web.kit import Rule, schema_type
+
+
+class OfflineMemberForm(msgspec.Struct, kw_only=True):
+    display_name: str = ""
+    community: str = ""
+    phone: str = ""
+    email: str = ""
+    ward: str = ""
+    birth_year: str = ""
+    skills: str = ""
+
+
+class ConsentForm(msgspec.Struct, kw_only=True):
+    coordinator_may_act: str = ""
+
+
+OFFLINE_MEMBER_RULES = {
+    "display_name": Rule(
+        schema_type(OfflineMemberIn, "display_name"),
+        f"Enter their name, in {DISPLAY_NAME_CHARS_MAX} characters or fewer",
+    ),
+    "community": Rule(schema_type(OfflineMemberIn, "community"), "Choose the time bank"),
+    "phone": Rule(
+        schema_type(OfflineMemberIn, "phone"),
+        f"Enter a phone number of digits and spaces, {PHONE_CHARS_MAX} characters or fewer",
+    ),
+    "email": Rule(
+        schema_type(OfflineMemberIn, "email"),
+        "Enter an email address in the right format, like name@example.org, or leave it blank",
+        optional=True,
+    ),
+    "ward": Rule(
+        schema_type(OfflineMemberIn, "ward"),
+        f"Enter the neighbourhood in {WARD_CHARS_MAX} characters or fewer",
+    ),
+    "birth_year": Rule(
+        schema_type(OfflineMemberIn, "birth_year"), BIRTH_YEAR_MESSAGE, optional=True
+    ),
+    "skills": Rule(
+        schema_type(OfflineMemberIn, "skills"),
+        f"Describe what they can help with in {SKILLS_CHARS_MAX} characters or fewer",
+    ),
+}
+
+OFFLINE_MEMBER_LABELS = {
+    "display_name": "Their name",
+    "community": "Time bank",
+    "phone": "Phone number",
+    "email": "Email address",
+    "ward": "Neighbourhood or ward",
+    "birth_year": "Year of birth",
+    "skills": "What they can help with",
+}
+
+ACTING_DONE_MESSAGES = {
+    "created": "The member has been added. Their welcome hours are in their account.",
+    "stopped": "You have stopped acting for this member.",
+    "invited": "We have sent an invitation. The link in it works for 7 days.",
+}

@@ -1,0 +1,98 @@
+"""A coordinator sends a member without a login an invitation to choose a password."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from service.errors import DomainError
+from service.http.access import Access, access, on_object
+from service.http.deps import EngineDep
+from service.principal import Principal
+from service.recovery import services
+from service.recovery.schemas import InvitationIn
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Rule,
+    Viewer,
+    form_refused,
+    page_exception_handlers,
+    render,
+    schema_type,
+    see_other,
+    validate,
+)
+
+
+class InvitationForm(msgspec.Struct, kw_only=True):
+    email: str = ""
+
+
+INVITATION_RULES = {
+    "email": Rule(
+        schema_type(InvitationIn, "email"),
+        "Enter an email address in the right format, like name@example.org",
+    ),
+}
+INVITATION_LABELS = {"email": "Their email address"}
+
+
+class InvitationPages(Controller):
+    opt = access(Access.COORDINATOR)
+    path = "/coordinator/members"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @post("/{member_id:uuid}/invitation", opt=on_object("member", "member_id"))
+    async def invite(
+        self,
+        viewer: Viewer,
+        member_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        data: URLEncodedBody[InvitationForm],
+    ) -> Response[Any]:
+        member = await services.member_for_coordinator(actor=viewer, member_id=member_id)
+        form = Form.of(data)
+        cleaned = validate(form, data, INVITATION_RULES)
+        if form.failed:
+            return _page(viewer, form, member.id, member.display_name, status=422)
+        try:
+            await services.member_invite(
+                engine=engine, actor=viewer, member_id=member_id, email=cleaned["email"]
+            )
+        except DomainError as problem:
+            refused = form_refused(form, problem, INVITATION_LABELS)
+            return _page(viewer, form, member.id, member.display_name, **refused)
+        return see_other(f"/coordinator/members/{member_id}/act", done="invited")
+
+
+def _page(
+    viewer: Principal,
+    form: Form,
+    member_id: uuid.UUID,
+    name: str,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    return render(
+        "recovery/invite.html",
+        viewer=viewer,
+        title=f"Invite {name} to sign in",
+        current="coordinator",
+        status=status,
+        headers=headers,
+        form=form,
+        member_id=member_id,
+        name=name,
+    )
+
+
+PAGE_ROUTERS = [InvitationPages]
