@@ -20,6 +20,8 @@ from service import database
 from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
+from service.desk.controllers import ROUTERS as DESK_ROUTERS
+from service.desk.pages import PAGE_ROUTERS as DESK_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
 from service.disputes.selectors import dispute_panel, disputes_awaiting_count
@@ -115,6 +117,8 @@ def create_app(settings: Settings) -> Litestar:
             *MEMBER_ROUTERS,
             *MEMBER_PAGES,
             *COMMUNITY_PAGES,
+            *DESK_ROUTERS,
+            *DESK_PAGES,
             *EXCHANGE_ROUTERS,
             TransferController,
             *LISTING_ROUTERS,

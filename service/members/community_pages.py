@@ -33,8 +33,8 @@ from service.members.schemas import (
     RoleChangeIn,
 )
 from service.members.selectors import member_id_of, role_holders
-from service.members.tables import Area, Community
-from service.principal import Principal, not_found, require_admin, require_any_coordinator
+from service.members.tables import Area
+from service.principal import Principal, require_admin, require_any_coordinator
 from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -57,32 +57,6 @@ class CoordinatorPages(Controller):
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
-    @get("/members")
-    async def pending(
-        self,
-        viewer: Viewer,
-        community: FromQuery[str | None] = None,
-        done: FromQuery[str | None] = None,
-    ) -> Template:
-        require_any_coordinator(viewer)
-        choices = coordinated_communities(viewer, await services.communities_list())
-        selected = selected_community(choices, community)
-        members = (
-            await services.pending_members(actor=viewer, community_id=selected.id)
-            if selected
-            else []
-        )
-        return render(
-            "members/coordinator_members.html",
-            viewer=viewer,
-            title="Members waiting for approval",
-            current="coordinator",
-            choices=choices,
-            selected=selected,
-            members=members,
-            notice=done_message(DONE_MESSAGES, done),
-        )
-
     @post("/members/{member_id:uuid}/approve")
     async def approve(
         self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep, ledger: LedgerDep
@@ -93,21 +67,6 @@ class CoordinatorPages(Controller):
         )
         community = await services.community_by_id(approved.community)
         return see_other("/coordinator/members", community=community.slug, done="approved")
-
-
-def coordinated_communities(viewer: Principal, communities: list[Community]) -> list[Community]:
-    """The communities whose members the viewer may approve, their own coordinated ones first."""
-    allowed = [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
-    return sorted(allowed, key=lambda c: not viewer.coordinates(c.id))
-
-
-def selected_community(choices: list[Community], slug: str | None) -> Community | None:
-    if slug is None:
-        return choices[0] if choices else None
-    for community in choices:
-        if community.slug == slug:
-            return community
-    raise not_found("That community")
 
 
 class AdminPages(Controller):

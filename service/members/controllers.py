@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.http.access import Access, access
@@ -19,19 +19,16 @@ from service.http.json_bodies import json_bodies_only as json_bodies_only  # noq
 from service.http.ratelimit import enforce
 from service.limits import (
     REGISTER_PER_ADDRESS,
-    SLUG_CHARS_MAX,
 )
 from service.members import closure as members_closure
 from service.members import roles as members_roles
 from service.members import services
 from service.members.schemas import (
-    SLUG_PATTERN,
     AreaIn,
     AreaOut,
     CommunityIn,
     CommunityOut,
     MemberOut,
-    PendingMemberOut,
     ProfilePatch,
     PublicMemberOut,
     RegisterIn,
@@ -160,24 +157,6 @@ class CoordinatorController(Controller):
     opt = access(Access.COORDINATOR)
     path = "/api/v1/coordinator"
     tags = ("coordinator",)
-
-    @get("/members")
-    async def pending(
-        self,
-        member: CurrentMember,
-        community: Annotated[
-            str | None, QueryParameter(max_length=SLUG_CHARS_MAX, pattern=SLUG_PATTERN)
-        ] = None,
-    ) -> list[PendingMemberOut]:
-        require_any_coordinator(member)
-        community_id = await _coordinated_community(member, community)
-        rows = await services.pending_members(actor=member, community_id=community_id)
-        return [
-            PendingMemberOut(
-                id=m.id, display_name=m.display_name, ward=m.ward, created_at=m.created_at
-            )
-            for m in rows
-        ]
 
     @post("/members/{member_id:uuid}/approve", status_code=200)
     async def approve(

@@ -11,8 +11,8 @@ from service.limits import (
     PAGE_SIZE_MAX,
 )
 from service.members import services
-from service.members.tables import Member, RoleGrant
-from service.principal import Principal
+from service.members.tables import Community, Member, RoleGrant
+from service.principal import Principal, not_found
 
 MEMBER_OPTIONS_MAX = 500
 
@@ -84,3 +84,18 @@ async def role_holders() -> list[dict[str, Any]]:
         .run()
     )
     return rows
+
+
+def coordinated_communities(viewer: Principal, communities: list[Community]) -> list[Community]:
+    """The communities whose members the viewer may approve, their own coordinated ones first."""
+    allowed = [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
+    return sorted(allowed, key=lambda c: not viewer.coordinates(c.id))
+
+
+def selected_community(choices: list[Community], slug: str | None) -> Community | None:
+    if slug is None:
+        return choices[0] if choices else None
+    for community in choices:
+        if community.slug == slug:
+            return community
+    raise not_found("That community")

@@ -319,7 +319,16 @@ class StatementItem:
 async def statement_page(
     *, ledger: Ledger, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[StatementItem], str | None]:
-    member = await Member.objects().where(Member.id == principal.member_id).first().run()
+    return await member_statement_page(
+        ledger=ledger, member_id=principal.member_id, limit=limit, cursor=cursor
+    )
+
+
+async def member_statement_page(
+    *, ledger: Ledger, member_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[StatementItem], str | None]:
+    """A member's statement, newest first; the caller has checked who may read it."""
+    member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
         raise not_found("That member")
     page = await ledger.statement(account_id=member.hour_account_id, limit=limit, cursor=cursor)

@@ -245,11 +245,12 @@ async def op_communities(world: World, actor: Person | None) -> Outcome:
 
 async def _pending_list(world: World, actor: Person | None, query: str) -> Outcome:
     waiting = await shared_member(world, "waiting", "riverside", approve=False)
+    separator = "&" if query else "?"
     response = await world.http.get(
-        f"/api/v1/coordinator/members{query}", headers=headers_of(actor)
+        f"/api/v1/coordinator/members{query}{separator}status=pending", headers=headers_of(actor)
     )
     if response.status_code == 200 and query:
-        assert str(waiting.id) in {item["id"] for item in response.json()}
+        assert str(waiting.id) in {item["id"] for item in response.json()["items"]}
     return Outcome(response)
 
 
