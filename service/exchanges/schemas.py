@@ -133,9 +133,16 @@ class DisputeNoticeOut(msgspec.Struct, kw_only=True):
     since: datetime  # opened (awaiting their account) or resolved
 
 
+class MembershipNoticeOut(msgspec.Struct, kw_only=True):
+    status: Literal["declined"]
+    reason: str
+
+
 class NoticesOut(msgspec.Struct, kw_only=True):
     count: int  # exchanges waiting for the member (`items` lists at most NOTICES_MAX)
     items: list[NoticeOut]
     # Open disputes awaiting the member's account: the rest of the navigation's count.
     disputes_count: int
     disputes: list[DisputeNoticeOut]
+    # Set when a coordinator declined the member's application (with their reason).
+    membership: MembershipNoticeOut | None = None

@@ -6,9 +6,16 @@ from litestar import Controller, get
 
 from service.disputes.selectors import dispute_notices_waiting, disputes_awaiting_count
 from service.exchanges import selectors as exchanges_selectors
-from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
+from service.exchanges.schemas import (
+    DisputeNoticeOut,
+    MembershipNoticeOut,
+    NoticeOut,
+    NoticesOut,
+)
 from service.http.access import Access, access
 from service.http.deps import CurrentMember
+from service.members.services import decline_reason
+from service.principal import Principal
 
 
 class NoticesController(Controller):
@@ -48,7 +55,17 @@ class NoticesController(Controller):
                 )
                 for notice in disputes
             ],
+            membership=await membership_notice(member),
         )
+
+
+async def membership_notice(member: Principal) -> MembershipNoticeOut | None:
+    """A declined applicant is told why, here as in the mail they were sent."""
+    if member.status != "declined":
+        return None
+    return MembershipNoticeOut(
+        status="declined", reason=await decline_reason(member.member_id) or ""
+    )
 
 
 ROUTERS = [NoticesController]
