@@ -12,6 +12,7 @@ from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.members import services
+from service.members.services import decline_reason
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
 
 
@@ -70,6 +71,9 @@ class DashboardPages(Controller):
                 for notice in notices
             ],
             below_floor=minutes_text(below_floor) if below_floor else None,
+            declined_reason=await decline_reason(viewer.member_id)
+            if viewer.status == "declined"
+            else None,
             disputes=[
                 {
                     "id": item.dispute.id,

@@ -16,6 +16,7 @@ from service.limits import (
     EMAIL_CHARS_MAX,
     PASSWORD_CHARS_MAX,
     PASSWORD_CHARS_MIN,
+    PHONE_CHARS_MAX,
     REASON_CHARS_MAX,
     SKILLS_CHARS_MAX,
     SLUG_CHARS_MAX,
@@ -44,6 +45,8 @@ DisplayName = Annotated[
     str, Meta(min_length=1, max_length=DISPLAY_NAME_CHARS_MAX, pattern=NAME_PATTERN)
 ]
 Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX, pattern=LINE_PATTERN)]
+# Digits, spaces and the usual marks of a phone number; the desk searches its digits.
+Phone = Annotated[str, Meta(max_length=PHONE_CHARS_MAX, pattern=r"^[0-9 +()\-]*$")]
 BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
 Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX, pattern=TEXT_PATTERN)]
 Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX, pattern=TEXT_PATTERN)]
@@ -93,6 +96,7 @@ class ProfilePatch(Strict):
 
     display_name: DisplayName | None = None
     ward: Ward | None = None
+    phone: Phone | None = None
     skills: Skills | None = None
     birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
 
