@@ -14,7 +14,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ledger import LedgerError
+from ledger import Ledger, LedgerError
 from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -214,6 +214,7 @@ async def grant_page_of(
     viewer: Principal,
     form: Form,
     *,
+    ledger: Ledger,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
@@ -229,6 +230,10 @@ async def grant_page_of(
         notice=notice,
         member_options=await coordinated_member_options(viewer),
         reason_max=REASON_CHARS_MAX,
+        pools=[
+            (pool.community_name, minutes_text(pool.available_minutes))
+            for pool in await transfers.pool_figures(ledger=ledger, principal=viewer)
+        ],
     )
 
 
@@ -240,10 +245,14 @@ class CoordinatorGrantPages(Controller):
     exception_handlers = page_exception_handlers()
 
     @get("/grant")
-    async def grant_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def grant_page(
+        self, viewer: Viewer, ledger: LedgerDep, done: FromQuery[str | None] = None
+    ) -> Template:
         require_any_coordinator(viewer)
         form = Form(values={"hours": "1", "minutes": "0"})
-        return await grant_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+        return await grant_page_of(
+            viewer, form, ledger=ledger, notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/grant")
     async def grant(
@@ -268,7 +277,7 @@ class CoordinatorGrantPages(Controller):
         )
         key = form_idempotency_key(form, data.form_token)
         if form.failed or member is None or minutes is None or key is None:
-            return await grant_page_of(viewer, form, status=422)
+            return await grant_page_of(viewer, form, ledger=ledger, status=422)
         try:
             await transfers.pool_grant(
                 engine=engine,
@@ -281,7 +290,7 @@ class CoordinatorGrantPages(Controller):
             )
         except Problem as problem:
             return await grant_page_of(
-                viewer, form, **form_refused(form, problem, {"member": "Member"})
+                viewer, form, ledger=ledger, **form_refused(form, problem, {"member": "Member"})
             )
         return see_other("/coordinator/grant", done="granted")
 

@@ -284,6 +284,27 @@ async def pool_grant(
     return await run_write(engine, grant)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolFigure:
+    community_name: str
+    available_minutes: int
+
+
+async def pool_figures(*, ledger: Ledger, principal: Principal) -> list[PoolFigure]:
+    """What each pool the coordinator grants from holds (every pool for an admin), by name."""
+    query = Community.select(Community.name, Community.pool_account_id).order_by(Community.name)
+    if not principal.is_admin:
+        coordinated = sorted(principal.coordinated_communities)
+        if not coordinated:
+            return []
+        query = query.where(Community.id.is_in(coordinated))
+    figures = []
+    for row in await query.run():
+        account = await ledger.account(account_id=row["pool_account_id"])
+        figures.append(PoolFigure(row["name"], account.available_minor))
+    return figures
+
+
 async def transfer_visible_to(
     *, ledger: Ledger, principal: Principal, transfer_id: uuid.UUID
 ) -> Transfer:
