@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -26,7 +26,7 @@ from service.limits import (
     PAGE_SIZE_DEFAULT,
     REASON_CHARS_MAX,
 )
-from service.members.selectors import coordinated_member_options, member_choices, member_options
+from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.problems import Problem
 from service.transfers import services as transfers
@@ -43,6 +43,7 @@ from service.web.kit import (
     render,
     see_other,
 )
+from service.web.pickers import PickerSpec, pickers_for
 
 DONE_MESSAGES = {
     "given": "Thank you. Your hours have been given.",
@@ -87,9 +88,16 @@ class GivingPages(Controller):
     exception_handlers = page_exception_handlers()
 
     @get("/give")
-    async def give_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def give_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
         form = Form(values={"to": "member", "hours": "1", "minutes": "0"})
-        return await give_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+        return await give_page_of(
+            viewer, form, query=request.query_params, notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/give")
     async def give(
@@ -190,11 +198,18 @@ async def give_page_of(
     viewer: Principal,
     form: Form,
     *,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
-    members = await member_choices(frozenset({viewer.community_id}))
+    picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
+    pickers = await pickers_for(
+        "/give",
+        [PickerSpec("member", "Which member?", picks)],
+        query or {},
+        chosen_values={"member": form.values.get("member", "")},
+    )
     return render(
         "market/give.html",
         viewer=viewer,
@@ -205,7 +220,7 @@ async def give_page_of(
         form=form,
         notice=notice,
         to_options=GIVE_TO_OPTIONS,
-        member_options=member_options(members, without=viewer.member_id),
+        picker=pickers["member"],
         memo_max=MEMO_CHARS_MAX,
     )
 
@@ -215,10 +230,17 @@ async def grant_page_of(
     form: Form,
     *,
     ledger: Ledger,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
+    pickers = await pickers_for(
+        "/coordinator/grant",
+        [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))],
+        query or {},
+        chosen_values={"member": form.values.get("member", "")},
+    )
     return render(
         "market/coordinator_grant.html",
         viewer=viewer,
@@ -228,7 +250,7 @@ async def grant_page_of(
         headers=headers,
         form=form,
         notice=notice,
-        member_options=await coordinated_member_options(viewer),
+        picker=pickers["member"],
         reason_max=REASON_CHARS_MAX,
         pools=[
             (pool.community_name, minutes_text(pool.available_minutes))
@@ -246,12 +268,20 @@ class CoordinatorGrantPages(Controller):
 
     @get("/grant")
     async def grant_page(
-        self, viewer: Viewer, ledger: LedgerDep, done: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        ledger: LedgerDep,
+        done: FromQuery[str | None] = None,
     ) -> Template:
         require_any_coordinator(viewer)
         form = Form(values={"hours": "1", "minutes": "0"})
         return await grant_page_of(
-            viewer, form, ledger=ledger, notice=done_message(DONE_MESSAGES, done)
+            viewer,
+            form,
+            ledger=ledger,
+            query=request.query_params,
+            notice=done_message(DONE_MESSAGES, done),
         )
 
     @post("/grant")
