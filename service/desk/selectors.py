@@ -34,8 +34,8 @@ MEMBER_PAGE_LISTINGS = 20
 _LIKE_ESCAPE = "\\"
 # The phone as digits only, so "07700 900 123" is found by "07700900123" and the reverse.
 _PHONE_DIGITS_SQL = (
-    "replace(replace(replace(replace(replace(m.phone, ' ', ''), '-', ''), '(', ''), ')', ''),"
-    " '+', '')"
+    "replace(replace(replace(replace(replace(replace(m.phone, ' ', ''), '-', ''), '.', ''),"
+    " '(', ''), ')', ''), '+', '')"
 )
 _LAST_GIVEN_SQL = (
     "(SELECT max(e.service_date) FROM market_exchange e"

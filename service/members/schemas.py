@@ -45,10 +45,10 @@ DisplayName = Annotated[
     str, Meta(min_length=1, max_length=DISPLAY_NAME_CHARS_MAX, pattern=NAME_PATTERN)
 ]
 Ward = Annotated[str, Meta(max_length=WARD_CHARS_MAX, pattern=LINE_PATTERN)]
-# Digits, spaces and the usual marks of a phone number; the desk searches its digits.
-Phone = Annotated[str, Meta(max_length=PHONE_CHARS_MAX, pattern=r"^[0-9 +()\-]*$")]
 BirthYear = Annotated[int, Meta(ge=BIRTH_YEAR_MIN, le=BIRTH_YEAR_MAX)]
 Skills = Annotated[str, Meta(max_length=SKILLS_CHARS_MAX, pattern=TEXT_PATTERN)]
+# Digits with the usual separators, as people write numbers down: "01632 960 123", "+44 ...".
+Phone = Annotated[str, Meta(max_length=PHONE_CHARS_MAX, pattern=r"^[0-9+() .\-]*$")]
 Reason = Annotated[str, Meta(min_length=1, max_length=REASON_CHARS_MAX, pattern=TEXT_PATTERN)]
 PlaceName = Annotated[
     str, Meta(min_length=1, max_length=COMMUNITY_NAME_CHARS_MAX, pattern=NAME_PATTERN)

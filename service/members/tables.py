@@ -58,7 +58,7 @@ class Member(Table, tablename="member_member"):
     ward = Varchar(length=80, default="")
     birth_year = Integer(null=True, default=None)
     skills = Text(default="")
-    # As the member or coordinator typed it; the desk searches it by its digits.
+    # Kept for members who are not online: a coordinator rings them (issue 16).
     phone = Varchar(length=40, default="")
     status = Varchar(length=20)
     hour_account_id = UUID()

@@ -2,12 +2,13 @@
 `declined` status (an applicant a coordinator turned down, who may apply again).
 
 Both changes are written to compose with other migrations that touch the same
-table: the column is added only if missing, and the status CHECK is widened by
+table (the no-login migration of 16:40 adds the same phone column and loosens
+another CHECK the same way): the column is added only if missing, and the status CHECK is widened by
 editing its list in place, never by re-creating the table from a fixed copy of
 its DDL. On SQLite a CHECK cannot be altered; widening one changes nothing
 stored, so the table's SQL is edited through `writable_schema` as SQLite's
 documentation allows for such changes, bumping `schema_version` in the same
-transaction so every connection reloads it (ADR 0026).
+transaction so every connection reloads it (ADR 0029).
 """
 
 from typing import Any
@@ -16,7 +17,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-ID = "2026-12-03T16:40:00:000000"
+ID = "2026-12-03T17:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "members: phone, and the declined status"
 
@@ -24,13 +25,17 @@ OLD_STATUSES = "'pending', 'active', 'suspended', 'closed'"
 NEW_STATUSES = "'pending', 'active', 'suspended', 'closed', 'declined'"
 
 POSTGRES = [
-    "ALTER TABLE member_member ADD COLUMN IF NOT EXISTS phone VARCHAR(40) NOT NULL DEFAULT ''",
+    "ALTER TABLE member_member ADD COLUMN IF NOT EXISTS phone VARCHAR(40) NOT NULL DEFAULT ''"
+    " CHECK (length(phone) <= 40)",
     "ALTER TABLE member_member DROP CONSTRAINT IF EXISTS member_member_status_check",
     f"ALTER TABLE member_member ADD CONSTRAINT member_member_status_check"
     f" CHECK (status IN ({NEW_STATUSES}))",
 ]
 
-SQLITE_PHONE = "ALTER TABLE member_member ADD COLUMN phone VARCHAR(40) NOT NULL DEFAULT ''"
+SQLITE_PHONE = (
+    "ALTER TABLE member_member ADD COLUMN phone VARCHAR(40) NOT NULL DEFAULT ''"
+    " CHECK (length(phone) <= 40)"
+)
 
 
 async def _sqlite(engine: Any) -> None:
