@@ -50,6 +50,13 @@ STATUS_NAMES = {
     "closed": "Closed",
     "declined": "Declined",
 }
+EXCHANGE_STATUS_NAMES = {
+    "proposed": "waiting for acceptance",
+    "accepted": "agreed",
+    "completed": "done",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
 DECLINE_RULES = {
     "reason": Rule(
         schema_type(DeclineIn, "reason"),
@@ -178,6 +185,7 @@ class DeskPages(Controller):
             available=minutes_text(found.available_minutes),
             on_hold=minutes_text(found.pending_minutes),
             hours=minutes_text,
+            exchange_status=EXCHANGE_STATUS_NAMES,
             lines=[
                 {
                     "date": item.effective_at,

@@ -3,6 +3,8 @@ a member's file, declining with a reason, and the declined member's dashboard.""
 
 from __future__ import annotations
 
+from tests.support.exchanges import completed
+from tests.support.listings import create
 from tests.support.pages import page_sign_in, submit, text_of
 from tests.support.people import Person, Town
 
@@ -22,7 +24,7 @@ async def test_the_desk_finds_a_member_by_phone_and_shows_their_file(town: Town)
     assert f'href="/coordinator/members/{town.alice.id}"' not in found.text
     words = text_of(found.text)
     assert "Members who match your search" in words
-    assert "Bob Active Yes 2 hours 2 hours None yet" in words
+    assert "Bob Active Yes 2 hours 2 hours None yet 0" in words
     everyone = await town.client.get("/coordinator/members")
     assert f'href="/coordinator/members/{town.alice.id}"' in everyone.text
     nobody = await town.client.get("/coordinator/members", params={"q": "zzz"})
@@ -30,9 +32,16 @@ async def test_the_desk_finds_a_member_by_phone_and_shows_their_file(town: Town)
     bad = await town.client.get("/coordinator/members", params={"inactive_days": "soon"})
     assert bad.status_code == 200
     assert "Enter a number of days from 1 to 3650" in bad.text
+    exchange = await completed(town, town.bob, [town.alice], minutes=45)
+    listing = await create(town, town.bob, title="Lifts to the surgery")
     file = await town.client.get(f"/coordinator/members/{town.bob.id}")
     assert file.status_code == 200
+    assert f'href="/exchanges/{exchange["id"]}"' in file.text
+    assert f'href="/listings/{listing["id"]}"' in file.text
     words = text_of(file.text)
+    assert "Help with the garden (45 minutes, given by Bob, done)" in words
+    assert "Offer: Lifts to the surgery" in words
+    assert "Balance 2 hours 45 minutes" in words
     assert "Phone 07700 900 123" in words
     assert f"Email {town.bob.email}" in words
     assert "Welcome credit" in words
