@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from service.accounts.controllers import ROUTERS as ACCOUNTS_ROUTERS
+from service.desk.controllers import ROUTERS as DESK_ROUTERS
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.members.controllers import ROUTERS
 from service.members.services import live_grants
@@ -278,6 +279,30 @@ async def op_approve_pending(world: World, actor: Person | None) -> Outcome:
     return Outcome(response, changed)
 
 
+async def op_desk_statement(world: World, actor: Person | None) -> Outcome:
+    target = await shared_member(world, "desked", "riverside", approve=True)
+    response = await world.http.get(
+        f"/api/v1/coordinator/members/{target.id}/statement", headers=headers_of(actor)
+    )
+    if response.status_code == 200:
+        assert [item["code"] for item in response.json()["items"]] == ["welcome"]
+    return Outcome(response)
+
+
+async def op_decline_pending(world: World, actor: Person | None) -> Outcome:
+    target = await world.member("riverside", approve=False, stem="declinee")
+    response = await world.http.post(
+        f"/api/v1/coordinator/members/{target.id}/decline",
+        headers=headers_of(actor),
+        json={"reason": "The time bank is full this month."},
+    )
+
+    async def changed() -> bool:
+        return await status_of(target.id) == "declined"
+
+    return Outcome(response, changed)
+
+
 async def op_approve_unknown_member(world: World, actor: Person | None) -> Outcome:
     response = await world.http.post(
         f"/api/v1/coordinator/members/{uuid.uuid4()}/approve", headers=headers_of(actor)
@@ -384,6 +409,12 @@ OPERATIONS: dict[str, Operation] = {
     "approve_unknown_member": Operation(
         "POST", "/api/v1/coordinator/members/{member_id:uuid}/approve", op_approve_unknown_member
     ),
+    "desk_statement": Operation(
+        "GET", "/api/v1/coordinator/members/{member_id:uuid}/statement", op_desk_statement
+    ),
+    "decline_pending": Operation(
+        "POST", "/api/v1/coordinator/members/{member_id:uuid}/decline", op_decline_pending
+    ),
     "role_grant": Operation("POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_grant),
     "role_revoke": Operation(
         "POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_revoke
@@ -412,6 +443,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "pending_list_unknown_community": (401, 403, 403, 404, 404, 403, 404),
     "approve_pending":                (401, 403, 403, 200, 404, 403, 200),
     "approve_unknown_member":         (401, 403, 403, 404, 404, 403, 404),
+    "desk_statement":                 (401, 403, 403, 200, 404, 403, 200),
+    "decline_pending":                (401, 403, 403, 200, 404, 403, 200),
     "role_grant":                     (401, 403, 403, 403, 403, 403, 200),
     "role_revoke":                    (401, 403, 403, 403, 403, 403, 200),
     "area_create":                    (401, 403, 403, 403, 403, 403, 201),
@@ -443,9 +476,10 @@ async def test_every_members_route_is_in_the_matrix(world: World) -> None:
     """A route added to the members API without a row here fails this test.
 
     The member's own account and export now live in packages of their own
-    (service/accounts, service/export); their routes stay in this matrix.
+    (service/accounts, service/export), the coordinator's member list in the desk
+    (service/desk); their routes stay in this matrix.
     """
-    members_api = [*ROUTERS, *ACCOUNTS_ROUTERS, *EXPORT_ROUTERS]
+    members_api = [*ROUTERS, *ACCOUNTS_ROUTERS, *EXPORT_ROUTERS, *DESK_ROUTERS]
     controllers = {controller.__name__ for controller in members_api}
     served = {
         (method, route.path)
