@@ -63,6 +63,15 @@ async def test_a_coordinator_finds_a_member_by_phone_without_javascript(
     await page.get_by_role("link", name="Bert Price").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Bert Price")
     await expect(page.get_by_text(PHONE)).to_be_visible()
+    # A member picker works the same way: search, then choose a match (a link).
+    await page.goto(live_server.base_url + "/coordinator/grant")
+    finder = page.get_by_role("search", name="Find: Who receives the hours?")
+    await finder.get_by_role("searchbox").fill("bert")
+    await finder.get_by_role("searchbox").press("Enter")
+    await page.get_by_role("link", name="Choose Bert Price").click()
+    await expect(page.get_by_text("Chosen: Bert Price")).to_be_visible()
+    hidden = page.locator('form[aria-label="The grant"] input[name="member"]')
+    await expect(hidden).to_have_count(1)
 
     scripted = await browser.new_context(java_script_enabled=True)
     checked = await scripted.new_page()
