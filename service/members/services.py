@@ -350,6 +350,44 @@ async def member_decline(
     return await member_by_id(member_id)
 
 
+async def member_apply_again(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:
+    """A declined applicant, signed in, applies again as they are: waiting for approval
+    once more (or active at once with the welcome credit, if their community no longer
+    asks for approval). Anyone not declined: nothing changes."""
+    community = await community_by_id(principal.community_id)
+    now = clock.utc_now()
+    target = "pending" if community.requires_approval else "active"
+
+    async def write(_: WriteTransaction) -> None:
+        flipped = (
+            await Member.update(
+                {
+                    Member.status: target,
+                    Member.approved_at: None if target == "pending" else now,
+                }
+            )
+            .where((Member.id == principal.member_id) & (Member.status == "declined"))
+            .returning(Member.id)
+            .run()
+        )
+        if not flipped:
+            return
+        if target == "active":
+            await _post_welcome_credit(ledger, community, await member_by_id(principal.member_id))
+        await audit_record(
+            actor_id=principal.member_id,
+            actor_label=principal.label,
+            action="member.reapply",
+            target_type="member",
+            target_id=str(principal.member_id),
+            community_id=community.id,
+            before={"status": "declined"},
+            after={"status": target},
+        )
+
+    await run_write(engine, write)
+
+
 async def decline_reason(member_id: uuid.UUID) -> str | None:
     """Why the member's latest application was declined (the audit log keeps it)."""
     row = (

@@ -72,3 +72,13 @@ async def test_a_coordinator_declines_with_a_reason_and_the_applicant_reads_it(
     dashboard = text_of((await town.client.get("/dashboard")).text)
     assert "could not approve your membership" in dashboard
     assert "The reason they gave: Oakfield is full this month." in dashboard
+    # One button applies again: waiting for approval once more, on the desk too.
+    again = await submit(town, "/dashboard", "/membership/apply-again", {})
+    assert again.status_code == 303
+    waiting = text_of((await town.client.get("/dashboard")).text)
+    assert "Your membership is waiting for approval." in waiting
+    assert "could not approve" not in waiting
+    pending = await town.client.get(
+        "/api/v1/coordinator/members", headers=town.admin.headers, params={"status": "pending"}
+    )
+    assert [item["id"] for item in pending.json()["items"]] == [str(town.pending.id)]
