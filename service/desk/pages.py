@@ -51,11 +51,11 @@ STATUS_NAMES = {
     "declined": "Declined",
 }
 EXCHANGE_STATUS_NAMES = {
-    "proposed": "waiting for acceptance",
-    "accepted": "agreed",
-    "completed": "done",
-    "cancelled": "cancelled",
-    "expired": "expired",
+    "proposed": "proposed",
+    "accepted": "agreed, waiting to be confirmed",
+    "completed": "help confirmed",
+    "cancelled": "called off",
+    "expired": "the hours went back",
 }
 DECLINE_RULES = {
     "reason": Rule(
