@@ -53,6 +53,7 @@ from ledger.errors import (
 )
 from ledger.model import (
     Account,
+    Applied,
     Balance,
     BatchResult,
     Chain,
@@ -83,6 +84,7 @@ __all__ = [
     "ActorInvalid",
     "AlreadyReversed",
     "AmountInvalid",
+    "Applied",
     "Balance",
     "BatchInvalid",
     "BatchResult",

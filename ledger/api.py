@@ -26,6 +26,7 @@ from ledger.limits import (
 )
 from ledger.model import (
     Account,
+    Applied,
     Balance,
     BatchItem,
     BatchResult,
@@ -295,10 +296,19 @@ class Ledger:
 
     async def execute(self, *, operation: Operation) -> Transfer:
         """Write one operation (any kind); raises its error if refused."""
+        return (await self.apply(operation=operation)).transfer
+
+    async def apply(self, *, operation: Operation) -> Applied:
+        """`execute`, also saying whether the id was already written (an idempotent replay).
+
+        A caller that records something of its own for a new transfer (an audit
+        line) does so only when `replayed` is False, in the same transaction:
+        no pre-read, which two concurrent requests could both find empty.
+        """
         now = self._now()
         validation.check_operation(operation)
-        outcome = await self._write([((operation,), None)], now)
-        return outcome[0].transfers[0]
+        outcome = (await self._write([((operation,), None)], now))[0]
+        return Applied(transfer=outcome.transfers[0], replayed=outcome.replayed)
 
     async def chain(
         self, *, operations: Sequence[Operation], chain_id: UUID | None = None

@@ -144,6 +144,21 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    """What one write request did (`Ledger.apply`).
+
+    `replayed` is True when the request's id was already written by an earlier,
+    identical request: the stored transfer is returned and nothing moved now.
+    The answer is read under the accounts' locks, so of two concurrent requests
+    with one id exactly one sees False. Inside a caller's write transaction it is
+    exact; a caller writes its own side effects (an audit line) only when False.
+    """
+
+    transfer: Transfer
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLine:
     """One account's side of one transfer, with the balance right after it."""
 

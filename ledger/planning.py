@@ -71,6 +71,8 @@ class Known:
 class Outcome:
     transfers: list[Transfer] = field(default_factory=list)
     error: errors.LedgerError | None = None
+    # Every operation of the group was already written: an idempotent replay.
+    replayed: bool = False
 
 
 @dataclass(slots=True)
@@ -100,6 +102,7 @@ class Plan:
                 # Nothing of a refused group is written, so it reports no transfers.
                 return Outcome(error=error)
         draft.merge_into_plan()
+        outcome.replayed = len(draft.replayed_ids) == len(operations)
         return outcome
 
     def _record_group_failure(
@@ -136,6 +139,7 @@ class _Draft:
         self.entries: list[EntryRow] = []
         self.resolutions: dict[UUID, Resolution] = {}
         self.reversed_minor: dict[UUID, int] = {}
+        self.replayed_ids: set[UUID] = set()  # answered from an earlier write of the id
 
     # Lookups see this draft's changes first, then the plan's, then the database's.
 
@@ -170,6 +174,7 @@ class _Draft:
     def apply(self, operation: Operation) -> Transfer:
         existing = self._idempotent_answer(operation)
         if existing is not None:
+            self.replayed_ids.add(operation.id)
             return existing
         if isinstance(operation, NewTransfer | NewPending):
             return self._apply_new(operation)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -12,6 +14,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -20,34 +23,49 @@ from service import database
 from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
+from service.admin.services import account_in_reach
 from service.desk.controllers import ROUTERS as DESK_ROUTERS
 from service.desk.pages import PAGE_ROUTERS as DESK_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
-from service.disputes.selectors import dispute_panel, disputes_awaiting_count
+from service.disputes.selectors import (
+    dispute_panel,
+    dispute_statuses,
+    dispute_visible,
+    disputes_awaiting_count,
+)
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.exchanges.panels import plug_dispute_panel
-from service.exchanges.selectors import notice_count_of
+from service.exchanges.panels import plug_dispute_panel, plug_dispute_statuses
+from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
 from service.home.controllers import ROUTERS as HOME_ROUTERS
 from service.home.pages import PAGE_ROUTERS as HOME_PAGES
-from service.http.access import Access, access, access_checked_first
+from service.http.access import (
+    OBJECT_CHECKERS_STATE,
+    Access,
+    ObjectChecker,
+    access,
+    access_checked_first,
+    unknown_object_declarations,
+)
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
 from service.http.health import HealthController
+from service.http.idempotency import idempotency_key_valid
 from service.http.json_bodies import json_bodies_only
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
+from service.listings.services import listing_visible
 from service.mail.controllers import ROUTERS as MAIL_ROUTERS
 from service.mail.pages import PAGE_ROUTERS as MAIL_PAGES
 from service.mail.worker import mail_worker_lifespan
@@ -57,6 +75,7 @@ from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
+from service.members.services import member_in_reach
 from service.members.sign_in_limits import failure_counter_for
 from service.observability import configure_logging, request_context_middleware
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
@@ -68,6 +87,7 @@ from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
 from service.transfers.controllers import TransferController
 from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
+from service.transfers.services import transfer_visible_to
 from service.web.kit import (
     WAITING_COUNTERS_STATE,
     app_exception_handlers,
@@ -148,9 +168,10 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
-        # Who may call the route first (service/http/access.py), then every JSON body,
-        # app-wide: 415 unless JSON, strict types (service/http/json_bodies.py).
-        guards=[access_checked_first, json_bodies_only],
+        # Who may call the route and see its object first (service/http/access.py),
+        # then the Idempotency-Key header, then every JSON body, app-wide: 415 unless
+        # JSON, strict types (service/http/json_bodies.py).
+        guards=[access_checked_first, idempotency_key_valid, json_bodies_only],
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -167,7 +188,10 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=PACKAGE_DIR / "templates",
             engine=JinjaTemplateEngine,
-            engine_callback=register_template_globals,
+            # Pages link only to what is switched on here (the donate page needs Stripe).
+            engine_callback=partial(
+                register_template_globals, donations_on=settings.stripe.enabled
+            ),
         ),
         openapi_config=OpenAPIConfig(
             title="timebank API",
@@ -187,11 +211,14 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.ledger = Ledger(engine)
+    app.state.ledger = ledger = Ledger(engine)
+    app.state[OBJECT_CHECKERS_STATE] = object_checkers(ledger)
+    _refuse_unknown_objects(app)
     app.state.rate_limiter = rate_limiter
     app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     plug_dispute_panel(dispute_panel)
+    plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
@@ -203,6 +230,40 @@ def create_app(settings: Settings) -> Litestar:
         )
     )
     return app
+
+
+def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
+    """Who may see which object, by the kind a route names with `on_object` (ADR 0025).
+
+    Each raises the feature's own 404, the same one its service raises later.
+    """
+
+    async def transfer(principal: Principal, transfer_id: uuid.UUID) -> None:
+        await transfer_visible_to(ledger=ledger, principal=principal, transfer_id=transfer_id)
+
+    async def account(principal: Principal, account_id: uuid.UUID) -> None:
+        await account_in_reach(ledger=ledger, actor=principal, account_id=account_id)
+
+    return {
+        "exchange": visible_view,
+        "dispute": dispute_visible,
+        "listing": listing_visible,
+        "member": member_in_reach,
+        "transfer": transfer,
+        "account": account,
+    }
+
+
+def _refuse_unknown_objects(app: Litestar) -> None:
+    handlers = [
+        handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+    ]
+    unknown = unknown_object_declarations(handlers, app.state[OBJECT_CHECKERS_STATE])
+    if unknown:
+        raise RuntimeError(f"routes name objects nobody checks: {', '.join(unknown)}")
 
 
 async def _exchanges_waiting(principal: Principal) -> int:

@@ -1,4 +1,4 @@
-"""One way to say each quantity people read: hours, money, months.
+"""One way to say each quantity people read: hours, money, months, days.
 
 Every page, message and problem detail uses these, so "0 hours" and "£3" read
 the same everywhere (the page kit also registers them as Jinja filters).
@@ -6,7 +6,7 @@ the same everywhere (the page kit also registers them as Jinja filters).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 MINUTES_PER_HOUR = 60
 PENCE_PER_POUND = 100
@@ -39,3 +39,8 @@ def month_text(month: str) -> str:
 def signed_minutes_text(minutes: int) -> str:
     """A change to a balance, with its sign: "+1 hour", "-30 minutes"."""
     return ("-" if minutes < 0 else "+") + minutes_text(abs(minutes))
+
+
+def date_words(instant: datetime | date) -> str:
+    """A day as people say it: "Friday 4 December 2026", never an ISO string."""
+    return f"{instant:%A} {instant.day} {instant:%B %Y}"

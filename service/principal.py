@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from service.caller_scope import PRINCIPAL_SCOPE_KEY
-from service.problems import Problem
+from service.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +66,23 @@ class Principal:
         )
 
 
-def forbidden(detail: str = "You do not have permission to do that.") -> Problem:
-    return Problem(status=403, code="forbidden", detail=detail)
+def forbidden(detail: str = "You do not have permission to do that.") -> Forbidden:
+    return Forbidden(code="forbidden", detail=detail)
 
 
-def not_found(what: str = "That") -> Problem:
-    return Problem(status=404, code="not_found", detail=f"{what} was not found.")
+def not_found(what: str = "That") -> NotFound:
+    return NotFound(code="not_found", detail=f"{what} was not found.")
 
 
 def require_active(principal: Principal) -> None:
     """Moving hours or publishing needs an approved, not suspended, member."""
     if principal.status == "pending":
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="approval_pending",
             detail="A coordinator has not approved your membership yet.",
         )
     if principal.status == "declined":
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="application_declined",
             detail="A coordinator did not approve your membership. You may apply again.",
         )

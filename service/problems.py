@@ -24,17 +24,24 @@ from litestar.exceptions import (
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.types import ExceptionHandlersMap
 
-from ledger import LedgerError
+from ledger import (
+    AccountClosed,
+    AccountNotFound,
+    ExceedsCeiling,
+    ExceedsFloor,
+    LedgerError,
+    LimitsBelowPosition,
+    PendingNotFound,
+    ReversalTargetNotFound,
+    TransferNotFound,
+)
+from service import errors
 from service.caller_scope import remembered_account_id
 from service.formatting import minutes_text
 from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://timebank.example/problems/"
-# Members of every problem body that `extra` may never replace: RFC 9457's own, then ours.
-PROBLEM_RESERVED_KEYS = frozenset(
-    {"type", "title", "status", "detail", "instance", "code", "request_id"}
-)
 
 logger = logging.getLogger("timebank.errors")
 
@@ -54,8 +61,42 @@ _CODE_BY_STATUS: Mapping[int, str] = {
 }
 
 
+# The one table from a kind of domain no (service/errors.py) to an HTTP status.
+STATUS_BY_ERROR: Mapping[type[errors.DomainError], int] = {
+    errors.Unreadable: 400,
+    errors.NotSignedIn: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Invalid: 422,
+    errors.TooManyAttempts: 429,
+    errors.ProviderFailed: 502,
+    errors.Unavailable: 503,
+}
+
+
+def status_of(error: errors.DomainError) -> int:
+    """The HTTP status of a domain error: by its kind, the nearest kind in its ancestry."""
+    for kind in type(error).__mro__:
+        status = STATUS_BY_ERROR.get(kind)
+        if status is not None:
+            return status
+    raise TypeError(f"no status for {type(error).__name__}: add its kind to STATUS_BY_ERROR")
+
+
+def headers_of(error: errors.DomainError) -> dict[str, str]:
+    """Headers a domain error asks for: how long to wait after too many attempts."""
+    if isinstance(error, errors.TooManyAttempts):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return {}
+
+
 class Problem(ProblemDetailsException):
-    """A domain error with a stable machine code, raised by service code."""
+    """An HTTP-level refusal raised by the HTTP kit (service/http/) before any service runs.
+
+    Services raise `service.errors.DomainError` kinds instead; both become the
+    same problem document.
+    """
 
     def __init__(
         self,
@@ -85,21 +126,7 @@ def checked_extra(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     RFC 9457 says `status` is the HTTP status; an extra that reused the name for a
     domain state (an exchange's) would mislead every client reading it.
     """
-    fields = dict(extra or {})
-    clashing = sorted(PROBLEM_RESERVED_KEYS.intersection(fields))
-    if clashing:
-        raise ValueError(f"problem extra may not set reserved members: {', '.join(clashing)}")
-    return fields
-
-
-def field_problem(field: str, message: str, *, source: str = "body", status: int = 422) -> Problem:
-    """A validation problem about one field, in the shape the framework's own 400s use."""
-    return Problem(
-        status=status,
-        code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": source, "message": message}]},
-    )
+    return errors.checked_data(extra)
 
 
 def problem_response(
@@ -139,6 +166,18 @@ def _handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[A
         title=exc.title,
         extra=exc.extra_fields,
         headers=exc.headers,
+    )
+
+
+def _handle_domain(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:
+    return problem_response(
+        request,
+        status=status_of(exc),
+        code=exc.code,
+        detail=exc.detail,
+        title=exc.title,
+        extra=exc.extra_fields,
+        headers=headers_of(exc),
     )
 
 
@@ -206,13 +245,13 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 
 # Ledger errors that reach HTTP: status, public code. Others are 409 with the ledger's code.
-_LEDGER_STATUS: Mapping[str, tuple[int, str]] = {
-    "exceeds_floor": (409, "insufficient_credit"),
-    "exceeds_ceiling": (409, "exceeds_ceiling"),
-    "account_not_found": (404, "not_found"),
-    "transfer_not_found": (404, "not_found"),
-    "pending_not_found": (404, "not_found"),
-    "reversal_target_not_found": (404, "not_found"),
+_LEDGER_STATUS: Mapping[type[LedgerError], tuple[int, str]] = {
+    ExceedsFloor: (409, "insufficient_credit"),
+    ExceedsCeiling: (409, "exceeds_ceiling"),
+    AccountNotFound: (404, "not_found"),
+    TransferNotFound: (404, "not_found"),
+    PendingNotFound: (404, "not_found"),
+    ReversalTargetNotFound: (404, "not_found"),
 }
 
 
@@ -243,15 +282,17 @@ def _ceiling_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
 # data describes one account (its balance, limits, ids); a body never echoes it.
 # The codes below may add figures, and only when the account is the caller's own;
 # about anyone else's account the caller learns the fixed sentence, nothing more.
-_OWN_ACCOUNT_FIGURES: Mapping[str, Callable[[Mapping[str, Any]], tuple[str, dict[str, int]]]] = {
-    "exceeds_floor": _floor_figures,
-    "exceeds_ceiling": _ceiling_figures,
+_OWN_ACCOUNT_FIGURES: Mapping[
+    type[LedgerError], Callable[[Mapping[str, Any]], tuple[str, dict[str, int]]]
+] = {
+    ExceedsFloor: _floor_figures,
+    ExceedsCeiling: _ceiling_figures,
 }
-_ABOUT_ANOTHER_ACCOUNT: Mapping[str, str] = {
-    "exceeds_floor": "Not enough credit: they do not have enough hours for this right now.",
-    "exceeds_ceiling": "They cannot receive this many hours right now.",
-    "limits_below_position": "The account already holds more or less than those limits allow.",
-    "account_closed": "That account is closed.",
+_ABOUT_ANOTHER_ACCOUNT: Mapping[type[LedgerError], str] = {
+    ExceedsFloor: "Not enough credit: they do not have enough hours for this right now.",
+    ExceedsCeiling: "They cannot receive this many hours right now.",
+    LimitsBelowPosition: "The account already holds more or less than those limits allow.",
+    AccountClosed: "That account is closed.",
 }
 
 
@@ -265,15 +306,15 @@ def _ledger_wording(
     request: Request[Any, Any, Any], exc: LedgerError
 ) -> tuple[str, dict[str, int]]:
     """The detail and the extra fields this caller may see for `exc`."""
-    figures = _OWN_ACCOUNT_FIGURES.get(exc.code)
+    figures = _OWN_ACCOUNT_FIGURES.get(type(exc))
     if figures is not None and _is_own_account(request, exc.data):
         return figures(exc.data)
-    fixed = _ABOUT_ANOTHER_ACCOUNT.get(exc.code)
+    fixed = _ABOUT_ANOTHER_ACCOUNT.get(type(exc))
     return fixed or exc.message[0].upper() + exc.message[1:] + ".", {}
 
 
 def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
-    status, code = _LEDGER_STATUS.get(exc.code, (409, exc.code))
+    status, code = _LEDGER_STATUS.get(type(exc), (409, exc.code))
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return _handle_unexpected(request, exc)
     detail, extra = _ledger_wording(request, exc)
@@ -286,6 +327,7 @@ def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Respons
 def exception_handlers() -> ExceptionHandlersMap:
     return {
         Problem: _handle_problem,
+        errors.DomainError: _handle_domain,
         LedgerError: _handle_ledger,
         ValidationException: _handle_validation,
         NotFoundException: http_problem,

@@ -32,7 +32,7 @@ from service.admin.schemas import (
     VerifyOut,
     VerifyProblemOut,
 )
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware
 from service.limits import (
@@ -189,6 +189,7 @@ class AdminConsoleController(Controller):
         "/members/{member_id:uuid}/suspend",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("member", "member_id"),
     )
     async def suspend(
         self,
@@ -217,7 +218,7 @@ class AdminConsoleController(Controller):
             await services.account_view(actor=member, ledger=ledger, account_id=account_id)
         )
 
-    @put("/accounts/{account_id:uuid}/limits")
+    @put("/accounts/{account_id:uuid}/limits", opt=on_object("account", "account_id"))
     async def change_limits(
         self,
         member: CurrentMember,

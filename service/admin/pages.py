@@ -25,9 +25,10 @@ from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import services
 from service.admin.schemas import LimitsIn, MemberStatusIn
 from service.disputes.floors import below_floor_minutes
+from service.errors import DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import MINUTES_PER_HOUR, minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     ACCOUNT_CEILING_MINUTES_MAX,
@@ -41,7 +42,6 @@ from service.limits import (
 )
 from service.members.tables import AuditEntry
 from service.principal import Principal, require_admin
-from service.problems import Problem
 from service.web.forms import DIGITS_MAX
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -313,7 +313,7 @@ class AdminConsolePages(Controller):
             viewer, ledger, member_id, notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/members/{member_id:uuid}/status")
+    @post("/members/{member_id:uuid}/status", opt=on_object("member", "member_id"))
     async def change_status(
         self,
         viewer: Viewer,
@@ -340,7 +340,7 @@ class AdminConsolePages(Controller):
                 await services.member_reinstate(
                     engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
                 )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, STATUS_LABELS)
             status, headers = problem_status(problem)
             return await _member_page(
@@ -349,7 +349,7 @@ class AdminConsolePages(Controller):
         done = "suspended" if cleaned["action"] == "suspend" else "reinstated"
         return see_other(f"/admin/members/{member_id}", done=done)
 
-    @post("/members/{member_id:uuid}/limits")
+    @post("/members/{member_id:uuid}/limits", opt=on_object("member", "member_id"))
     async def change_limits(
         self,
         viewer: Viewer,
@@ -375,7 +375,7 @@ class AdminConsolePages(Controller):
                 ceiling_minutes=ceiling,
                 reason=cleaned["reason"],
             )
-        except Problem as problem:
+        except DomainError as problem:
             if problem.code == "limits_below_position":
                 field = (
                     "owe_hours"
@@ -547,7 +547,7 @@ async def _audit_filters(form: Form) -> services.AuditFilters | None:
     for name, end in (("from", False), ("to", True)):
         try:
             bounds[name] = services.audit_bound(values[name], field=name, end=end)
-        except Problem:
+        except DomainError:
             form.errors[name] = "Enter a date like 2026-05-14"
     if form.failed:
         return None

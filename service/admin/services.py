@@ -21,8 +21,10 @@ from piccolo.engine.base import Engine
 
 from ledger import (
     Account,
+    AccountNotFound,
     Ledger,
     LedgerError,
+    LimitsBelowPosition,
     TrialBalance,
     Unit,
     VerifyReport,
@@ -30,6 +32,7 @@ from ledger import (
     run_write,
 )
 from service import clock
+from service.errors import Conflict, DomainError, Invalid, unreadable_field
 from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchange_ids_of
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
@@ -38,7 +41,6 @@ from service.limits import ADMIN_RECENT_AUDIT_MAX, AUDIT_ACTIONS_LISTED_MAX, PAG
 from service.members.audit import audit_record
 from service.members.tables import ApiToken, AuditEntry, Community, Member, WebSession
 from service.principal import Principal, not_found, require_admin
-from service.problems import Problem, field_problem
 
 SUSPENDABLE_STATUSES = ("active", "pending")
 SYSTEM_PURPOSE_NAMES = {
@@ -100,12 +102,11 @@ async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
     try:
         account = await ledger.account(account_id=account_id)
     except LedgerError as error:
-        if error.code == "account_not_found":
+        if isinstance(error, AccountNotFound):
             raise not_found("That account") from error
         raise
     if account.unit is not Unit.HOUR:
-        raise Problem(
-            status=422,
+        raise Invalid(
             code="not_an_hours_account",
             detail="Only accounts of hours have credit limits in minutes.",
         )
@@ -115,6 +116,17 @@ async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
         row = await Member.select(Member.community).where(Member.id == owner_id).first().run()
         community_id = row["community"] if row else None
     return _account_view(account, community_id)
+
+
+async def account_in_reach(*, ledger: Ledger, actor: Principal, account_id: uuid.UUID) -> None:
+    """404 unless the account exists and the actor is an admin (asked before the body)."""
+    require_admin(actor)
+    try:
+        await ledger.account(account_id=account_id)
+    except LedgerError as error:
+        if isinstance(error, AccountNotFound):
+            raise not_found("That account") from error
+        raise
 
 
 async def account_view(*, actor: Principal, ledger: Ledger, account_id: uuid.UUID) -> AccountView:
@@ -138,13 +150,13 @@ async def account_limits_set(
     async def work(_transaction: WriteTransaction) -> AccountView:
         before = await _hours_account(ledger, account_id)
         if before.closed:
-            raise Problem(status=409, code="account_closed", detail="This account is closed.")
+            raise Conflict(code="account_closed", detail="This account is closed.")
         try:
             changed = await ledger.set_limits(
                 account_id=account_id, floor_minor=floor_minutes, ceiling_minor=ceiling_minutes
             )
         except LedgerError as error:
-            if error.code == "limits_below_position":
+            if isinstance(error, LimitsBelowPosition):
                 raise _limits_problem(error, floor_minutes, ceiling_minutes) from error
             raise
         after = _account_view(changed, before.community_id)
@@ -174,7 +186,9 @@ def _limits_json(view: AccountView) -> dict[str, Any]:
     }
 
 
-def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int | None) -> Problem:
+def _limits_problem(
+    error: LedgerError, floor_minutes: int, ceiling_minutes: int | None
+) -> DomainError:
     available = int(error.data.get("available_minor") or 0)
     balance = int(error.data.get("balance_minor") or 0)
     if available < floor_minutes:
@@ -189,8 +203,7 @@ def _limits_problem(error: LedgerError, floor_minutes: int, ceiling_minutes: int
             f"The ceiling cannot be below the account's balance and the hours on their way "
             f"in; the balance is {minutes_text(balance)}."
         )
-    return Problem(
-        status=409,
+    return Conflict(
         code="limits_below_position",
         detail=detail,
         extra={
@@ -353,8 +366,8 @@ async def member_recent_exchange_ids(
 # Suspension -------------------------------------------------------------------------
 
 
-def _state_problem(code: str, detail: str, status: str) -> Problem:
-    return Problem(status=409, code=code, detail=detail, extra={"member_status": status})
+def _state_problem(code: str, detail: str, status: str) -> DomainError:
+    return Conflict(code=code, detail=detail, extra={"member_status": status})
 
 
 async def member_suspend(
@@ -374,8 +387,7 @@ async def member_suspend(
     """
     require_admin(actor)
     if member_id == actor.member_id:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="cannot_suspend_self",
             detail="You cannot suspend your own account. Ask another admin.",
         )
@@ -465,8 +477,7 @@ async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> Non
     )
     if not flipped:
         # Someone changed the member between our read and this write.
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="member_changed",
             detail="This member was changed at the same moment. Please look again and retry.",
         )
@@ -526,11 +537,10 @@ def audit_bound(
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None:
-        raise field_problem(
+        raise unreadable_field(
             field,
             "give a date like 2026-05-14, or a time with its offset like 2026-05-14T09:30:00Z",
             source=source,
-            status=400,
         )
     return instant.astimezone(UTC)
 

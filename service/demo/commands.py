@@ -25,11 +25,12 @@ from typing import Any, Literal, TypeVar
 import msgspec
 from piccolo.engine.base import Engine
 
-from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, Unit, write_transaction
+from ledger import LEDGER_NAMESPACE, Ledger, LedgerError, TransferNotFound, Unit, write_transaction
 from service import clock, database
 from service.demo.disputes import load_dispute_demo
 from service.demo.market import load_market_demo
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
+from service.errors import DomainError
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
 from service.members import passwords, services
 from service.members import roles as members_roles
@@ -44,7 +45,6 @@ from service.members.schemas import (
 )
 from service.members.tables import Area, Community, Member
 from service.principal import Grant, Principal
-from service.problems import Problem
 from service.rollups.services import record_pool_flow
 from service.settings import Settings
 
@@ -70,8 +70,8 @@ def _fail(command: str, message: str) -> int:
     return USAGE_ERROR_EXIT
 
 
-def _problem_message(problem: Problem) -> str:
-    """One line from a service Problem: its detail, then any field errors."""
+def _problem_message(problem: DomainError) -> str:
+    """One line from a service DomainError: its detail, then any field errors."""
     errors = problem.extra_fields.get("errors") or []
     fields = "; ".join(f"{error.get('field')} {error.get('message')}" for error in errors)
     return f"{problem.detail} ({fields})" if fields else str(problem.detail)
@@ -82,7 +82,7 @@ def _run(command: str, work: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return asyncio.run(work())
     except CommandError as error:
         return _fail(command, str(error))
-    except Problem as problem:
+    except DomainError as problem:
         return _fail(command, _problem_message(problem))
 
 
@@ -486,7 +486,7 @@ async def _transfer_exists(ledger: Ledger, transfer_id: uuid.UUID) -> bool:
     try:
         await ledger.get_transfer(transfer_id=transfer_id)
     except LedgerError as error:
-        if error.code == "transfer_not_found":
+        if isinstance(error, TransferNotFound):
             return False
         raise
     return True

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError
+from ledger import Ledger, LedgerError, TransferNotFound
 from service.exchanges import ids as exchanges_ids
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
@@ -573,7 +573,7 @@ async def _transfer_exists(ledger: Ledger, transfer_id: uuid.UUID) -> bool:
     try:
         await ledger.get_transfer(transfer_id=transfer_id)
     except LedgerError as error:
-        if error.code == "transfer_not_found":
+        if isinstance(error, TransferNotFound):
             return False
         raise
     return True

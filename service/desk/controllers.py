@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from service.desk import selectors as desk
 from service.desk.schemas import DeskMemberOut, DeskPageOut
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -102,7 +102,7 @@ class DeskController(Controller):
         )
         return statement_out(items, next_cursor)
 
-    @post("/{member_id:uuid}/decline", status_code=200)
+    @post("/{member_id:uuid}/decline", status_code=200, opt=on_object("member", "member_id"))
     async def decline(
         self,
         member: CurrentMember,

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from service.desk import selectors as desk
+from service.errors import DomainError
 from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -21,7 +22,6 @@ from service.members import services as members
 from service.members.schemas import DeclineIn
 from service.members.selectors import coordinated_communities, selected_community
 from service.principal import Principal
-from service.problems import Problem
 from service.transfers import services as transfers
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -221,7 +221,7 @@ class DeskPages(Controller):
             await members.member_decline(
                 engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, {"reason": "Reason"})
             return _decline_page(viewer, member, form, **reshow)
         community = await members.community_by_id(member.community)

@@ -23,7 +23,7 @@ from service.disputes.schemas import (
     StatementIn,
     StatementOut,
 )
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware
 from service.limits import CURSOR_CHARS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
@@ -96,7 +96,11 @@ class DisputesController(Controller):
     path = "/api/v1"
     tags = ("disputes",)
 
-    @post("/exchanges/{exchange_id:uuid}/dispute", status_code=HTTP_201_CREATED)
+    @post(
+        "/exchanges/{exchange_id:uuid}/dispute",
+        status_code=HTTP_201_CREATED,
+        opt=on_object("exchange", "exchange_id"),
+    )
     async def open_dispute(
         self,
         member: CurrentMember,
@@ -118,7 +122,11 @@ class DisputesController(Controller):
     async def one(self, member: CurrentMember, dispute_id: FromPath[uuid.UUID]) -> DisputeOut:
         return await _out(member, dispute_id)
 
-    @post("/disputes/{dispute_id:uuid}/statements", status_code=HTTP_201_CREATED)
+    @post(
+        "/disputes/{dispute_id:uuid}/statements",
+        status_code=HTTP_201_CREATED,
+        opt=on_object("dispute", "dispute_id"),
+    )
     async def add_statement(
         self,
         member: CurrentMember,
@@ -159,6 +167,7 @@ class AdminDisputesController(Controller):
         "/{dispute_id:uuid}/resolve",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("dispute", "dispute_id"),
     )
     async def resolve(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Account, Ledger, LedgerError, WriteTransaction, run_write
+from ledger import Account, Ledger, LedgerError, LimitsBelowPosition, WriteTransaction, run_write
 from service.disputes.tables import DisputeCorrection
 from service.members.audit import audit_record
 from service.members.tables import AuditEntry
@@ -176,7 +176,7 @@ async def _restore_one(engine: Engine[Any], ledger: Ledger, account_id: uuid.UUI
         restored: bool = await run_write(engine, work)
     except LedgerError as error:
         # Spent in the meantime (the limits check runs under the account lock): next sweep.
-        if error.code != "limits_below_position":
+        if not isinstance(error, LimitsBelowPosition):
             raise
         return False
     return restored

@@ -3,7 +3,7 @@ queue, read both sides and the history, and resolve.
 
 Thin like the other pages: read the form, call one service function from
 service/disputes/services.py, then render or redirect with a `done` flag. A
-Problem about the input (422, 409) is shown on the form; 403 and 404 become
+DomainError about the input (422, 409) is shown on the form; 403 and 404 become
 error pages.
 """
 
@@ -22,9 +22,10 @@ from service.disputes import resolution as disputes_resolution
 from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
+from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.formatting import minutes_text
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
     CURSOR_CHARS_MAX,
@@ -33,7 +34,6 @@ from service.limits import (
     DISPUTE_STATEMENT_CHARS_MAX,
 )
 from service.principal import Principal, require_admin
-from service.problems import Problem
 from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -153,6 +153,19 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
 # Members' pages -----------------------------------------------------------------
 
 
+def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str, Any]:
+    opened_by = "You" if item.dispute.opened_by == viewer.member_id else item.opened_by_name
+    return {
+        "id": item.dispute.id,
+        "open": item.dispute.status == "open",
+        "opened_on": item.dispute.opened_at,
+        "opened_by": opened_by,
+        "description": item.exchange.description,
+        "hours": minutes_text(item.exchange.minutes),
+        "outcome": OUTCOME_NAMES.get(item.dispute.outcome or "", "Waiting for a decision"),
+    }
+
+
 class DisputePages(Controller):
     opt = access(Access.MEMBER)
     include_in_schema = False
@@ -163,7 +176,7 @@ class DisputePages(Controller):
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
         return await _new_page(viewer, exchange_id, Form())
 
-    @post("/exchanges/{exchange_id:uuid}/dispute")
+    @post("/exchanges/{exchange_id:uuid}/dispute", opt=on_object("exchange", "exchange_id"))
     async def open_dispute(
         self,
         viewer: Viewer,
@@ -176,11 +189,25 @@ class DisputePages(Controller):
             dispute_id = await services.dispute_open(
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"reason": "What went wrong"})
             status, headers = problem_status(problem)
             return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
         return see_other(f"/disputes/{dispute_id}", done="opened")
+
+    @get("/disputes")
+    async def mine(self, viewer: Viewer) -> Template:
+        """The member's own disputes: the open ones first, then the decided ones."""
+        items = await disputes_selectors.disputes_of(actor=viewer)
+        rows = [_own_row(item, viewer) for item in items]
+        return render(
+            "disputes/mine.html",
+            viewer=viewer,
+            title="Your disputes",
+            current="exchanges",
+            open_rows=[row for row in rows if row["open"]],
+            decided_rows=[row for row in rows if not row["open"]],
+        )
 
     @get("/disputes/{dispute_id:uuid}")
     async def detail(
@@ -190,7 +217,7 @@ class DisputePages(Controller):
             viewer, dispute_id, Form(), notice=done_message(DONE_MESSAGES, done)
         )
 
-    @post("/disputes/{dispute_id:uuid}/statements")
+    @post("/disputes/{dispute_id:uuid}/statements", opt=on_object("dispute", "dispute_id"))
     async def add_statement(
         self,
         viewer: Viewer,
@@ -203,7 +230,7 @@ class DisputePages(Controller):
             await services.dispute_add_statement(
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, {"body": "Your account"})
             status, headers = problem_status(problem)
             return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
@@ -307,10 +334,10 @@ class AdminDisputePages(Controller):
     async def detail(
         self, viewer: Viewer, dispute_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        form = Form(values={"outcome": "upheld"})
+        form = Form()  # no outcome chosen for the admin: each decision is made on purpose
         return await _admin_page(viewer, dispute_id, form, notice=done_message(DONE_MESSAGES, done))
 
-    @post("/{dispute_id:uuid}/resolve")
+    @post("/{dispute_id:uuid}/resolve", opt=on_object("dispute", "dispute_id"))
     async def resolve(
         self,
         request: Request[Any, Any, Any],
@@ -331,7 +358,7 @@ class AdminDisputePages(Controller):
             await disputes_resolution.dispute_resolve(
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
-        except Problem as problem:
+        except DomainError as problem:
             show_problem(form, problem, RESOLVE_LABELS)
             status, headers = problem_status(problem)
             return await _admin_page(

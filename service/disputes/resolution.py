@@ -11,7 +11,18 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, LedgerError, LimitMove, Reverse, WriteTransaction, run_write
+from ledger import (
+    AlreadyReversed,
+    ExceedsCeiling,
+    ExceedsFloor,
+    Ledger,
+    LedgerError,
+    LimitMove,
+    ReversalExceedsOriginal,
+    Reverse,
+    WriteTransaction,
+    run_write,
+)
 from service import clock
 from service.disputes.floors import CEILING_OVERRIDE_ACTION, FLOOR_OVERRIDE_ACTION
 from service.disputes.schemas import RecipientOutcome, ResolveIn
@@ -27,6 +38,7 @@ from service.disputes.services import (
     reversal_transfer_id,
 )
 from service.disputes.tables import Dispute, DisputeCorrection
+from service.errors import Conflict, DomainError, invalid_field
 from service.exchanges.mailing import dispute_decided_mail
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.exchanges.services import exchange_history_event
@@ -37,7 +49,6 @@ from service.limits import (
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.principal import Principal, not_found, require_admin
-from service.problems import Problem, field_problem
 from service.rollups.services import record_exchange_flow
 
 DISPUTE_CODE = "dispute"  # the ledger code of every reversing transfer a resolution makes
@@ -60,9 +71,9 @@ def recipient_outcomes(data: ResolveIn, view: ExchangeView) -> list[Plan]:
     for position, item in enumerate(data.recipients or []):
         field = f"recipients[{position}].recipient_id"
         if item.recipient_id not in recipients:
-            raise field_problem(field, "not a recipient of this exchange")
+            raise invalid_field(field, "not a recipient of this exchange")
         if item.recipient_id in special:
-            raise field_problem(field, "named twice")
+            raise invalid_field(field, "named twice")
         special[item.recipient_id] = item
     plans = []
     for member_id, recipient in recipients.items():
@@ -79,16 +90,16 @@ def recipient_outcomes(data: ResolveIn, view: ExchangeView) -> list[Plan]:
 def minutes_for(outcome: str, minutes: int | None, exchanged: int, prefix: str) -> int:
     if outcome == "upheld":
         if minutes:
-            raise field_problem(f"{prefix}minutes", "only an adjustment moves minutes")
+            raise invalid_field(f"{prefix}minutes", "only an adjustment moves minutes")
         return 0
     if outcome == "reversed":
         if minutes is not None and minutes != exchanged:
-            raise field_problem(f"{prefix}minutes", "a reversal returns the whole amount")
+            raise invalid_field(f"{prefix}minutes", "a reversal returns the whole amount")
         return exchanged
     if minutes is None:
-        raise field_problem(f"{prefix}minutes", "say how many minutes go back")
+        raise invalid_field(f"{prefix}minutes", "say how many minutes go back")
     if not 1 <= minutes <= exchanged:
-        raise field_problem(f"{prefix}minutes", f"between 1 and {exchanged}, what was exchanged")
+        raise invalid_field(f"{prefix}minutes", f"between 1 and {exchanged}, what was exchanged")
     return minutes
 
 
@@ -106,8 +117,8 @@ async def below_floor_estimate(ledger: Ledger, view: ExchangeView, plans: Sequen
     return max(0, floor - (account.available_minor - total))
 
 
-def override_problem(view: ExchangeView, error: LedgerError, below_minutes: int) -> Problem:
-    if error.code == "exceeds_ceiling":
+def override_problem(view: ExchangeView, error: LedgerError, below_minutes: int) -> DomainError:
+    if isinstance(error, ExceedsCeiling):
         detail = (
             "Returning these hours would take a recipient above their ceiling. "
             "Confirm the override to record the correction anyway."
@@ -118,8 +129,7 @@ def override_problem(view: ExchangeView, error: LedgerError, below_minutes: int)
             f"{minutes_text(below_minutes)} below their floor. "
             "Confirm the override to record the correction anyway."
         )
-    return Problem(
-        status=409,
+    return Conflict(
         code="limit_override_required",
         detail=detail,
         extra={"below_floor_minutes": below_minutes, "limit": error.code},
@@ -251,12 +261,11 @@ async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> list[Limit
             operations=operations, chain_id=reversal_chain_id(dispute_id)
         )
     except LedgerError as error:
-        if error.code in ("exceeds_floor", "exceeds_ceiling"):
+        if isinstance(error, ExceedsFloor | ExceedsCeiling):
             below = await below_floor_estimate(ledger, resolution.view, resolution.moving)
             raise override_problem(resolution.view, error, below) from error
-        if error.code in ("already_reversed", "reversal_exceeds_original"):
-            raise Problem(
-                status=409,
+        if isinstance(error, AlreadyReversed | ReversalExceedsOriginal):
+            raise Conflict(
                 code="reversal_exceeds_original",
                 detail="These hours have already been given back in full or in part.",
             ) from error

@@ -130,6 +130,13 @@ async def exchange_parties(exchange_id: uuid.UUID) -> frozenset[uuid.UUID]:
     )
 
 
+async def dispute_visible(actor: Principal, dispute_id: uuid.UUID) -> None:
+    """404 unless the actor may see the dispute (the access guard asks before the body)."""
+    dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
+    if dispute is None or not await may_see(actor, dispute):
+        raise not_found("That dispute")
+
+
 async def dispute_get(*, actor: Principal, dispute_id: uuid.UUID) -> DisputeView:
     """One dispute, for a party of its exchange or an admin; anyone else: 404."""
     dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
@@ -314,6 +321,16 @@ async def exchanges_between(
         .run()
     )
     return rows
+
+
+async def dispute_statuses(*, exchange_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each disputed exchange's dispute status, for lists of exchanges (one query)."""
+    rows = (
+        await Dispute.select(Dispute.exchange, Dispute.status)
+        .where(Dispute.exchange.is_in(list(exchange_ids)))
+        .run()
+    )
+    return {row["exchange"]: row["status"] for row in rows}
 
 
 async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel:

@@ -36,6 +36,7 @@ from service.disputes.selectors import (
     exchange_parties,
 )
 from service.disputes.tables import Dispute, DisputeStatement
+from service.errors import Conflict, DomainError, invalid_field
 from service.exchanges.mailing import dispute_opened_mail
 from service.exchanges.selectors import exchange_get
 from service.exchanges.services import exchange_history_event
@@ -45,7 +46,6 @@ from service.limits import (
     DISPUTE_STATEMENTS_MAX,
 )
 from service.principal import Principal, forbidden, not_found, require_active
-from service.problems import Problem, field_problem
 
 
 def reversal_transfer_id(dispute_id: uuid.UUID, recipient_id: uuid.UUID) -> uuid.UUID:
@@ -65,14 +65,14 @@ def reversal_chain_id(dispute_id: uuid.UUID) -> uuid.UUID:
 def checked_text(value: str, *, field: str, chars_max: int) -> str:
     text = value.strip()
     if not text:
-        raise field_problem(field, "write a few words")
+        raise invalid_field(field, "write a few words")
     if len(text) > chars_max:
-        raise field_problem(field, f"at most {chars_max} characters")
+        raise invalid_field(field, f"at most {chars_max} characters")
     return text
 
 
-def _dispute_state(detail: str) -> Problem:
-    return Problem(status=409, code="dispute_state", detail=detail)
+def _dispute_state(detail: str) -> DomainError:
+    return Conflict(code="dispute_state", detail=detail)
 
 
 # Reading ----------------------------------------------------------------------
@@ -91,8 +91,7 @@ async def dispute_open(
     if actor.member_id not in view.parties:
         raise forbidden("Only the people taking part in an exchange can dispute it.")
     if view.status != "completed":
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="exchange_state",
             detail=f"This exchange is {view.status}: only completed exchanges can be disputed.",
             extra={"exchange_status": view.status},
@@ -100,8 +99,7 @@ async def dispute_open(
     now = clock.utc_now()
     closes_at = await dispute_window_closes_at(view)
     if closes_at is None or now > closes_at:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="dispute_window_closed",
             detail=f"The time to dispute this exchange ended on {closes_at:%-d %B %Y}."
             if closes_at
@@ -137,9 +135,8 @@ async def dispute_open(
     return dispute_id
 
 
-def _already_disputed() -> Problem:
-    return Problem(
-        status=409,
+def _already_disputed() -> DomainError:
+    return Conflict(
         code="dispute_exists",
         detail="This exchange has already been disputed.",
     )

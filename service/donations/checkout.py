@@ -20,19 +20,18 @@ from ledger import WriteTransaction, run_write
 from service.donations.gateway import CheckoutRequest, StripeGateway, StripeUnavailableError
 from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
+from service.errors import DomainError, ProviderFailed, Unavailable, invalid_field
 from service.http.idempotency import derived_id
 from service.members.tables import Community
 from service.principal import Principal
-from service.problems import Problem, field_problem
 from service.settings import StripeSettings
 
 CHECKOUT_PURPOSE = "donation_checkout"
 _SPACES = re.compile(r"\s+")
 
 
-def not_configured() -> Problem:
-    return Problem(
-        status=503,
+def not_configured() -> DomainError:
+    return Unavailable(
         code="donations_not_configured",
         detail="Donations are not set up on this site yet.",
     )
@@ -66,7 +65,7 @@ async def checkout_open(
         raise not_configured()
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise field_problem("community", "there is no time bank with that name")
+        raise invalid_field("community", "there is no time bank with that name")
     checkout_id = _checkout_id(principal, idempotency_key)
     existing = await _checkout_by_id(checkout_id)
     if existing is not None:
@@ -84,8 +83,7 @@ async def checkout_open(
             )
         )
     except StripeUnavailableError:
-        raise Problem(
-            status=502,
+        raise ProviderFailed(
             code="payment_provider_unavailable",
             detail="Our payment provider could not be reached. Nothing was taken; "
             "please try again in a few minutes.",

@@ -40,9 +40,9 @@ from service.database import is_postgres
 from service.donations import stripe_objects as so
 from service.donations.gateway import CURRENCY, StripeGateway, fee_of_balance_transaction
 from service.donations.tables import DonationCheckout, DonationPayment, DonationRefund
+from service.errors import DomainError, Unreadable
 from service.limits import STRIPE_WEBHOOK_TOLERANCE_SECONDS
 from service.members.tables import Community
-from service.problems import Problem
 
 logger = logging.getLogger("timebank.donations.events")
 
@@ -92,9 +92,8 @@ class StripeEventIn:
         return so.text(self.object, "id") or ""
 
 
-def signature_invalid() -> Problem:
-    return Problem(
-        status=400,
+def signature_invalid() -> DomainError:
+    return Unreadable(
         code="signature_invalid",
         detail="The Stripe-Signature header does not match this body, or is too old.",
     )
@@ -115,7 +114,7 @@ def verified_event(payload: bytes, signature: str | None, secret: str) -> Stripe
     event_object = so.child(data, "data", "object")
     event_id, event_type = so.text(data, "id"), so.text(data, "type", limit=100)
     if event_object is None or event_id is None or event_type is None:
-        raise Problem(status=400, code="malformed_body", detail="The body is not a Stripe event.")
+        raise Unreadable(code="malformed_body", detail="The body is not a Stripe event.")
     created = so.whole(data, "created")
     return StripeEventIn(
         id=event_id, type=event_type, object=event_object, created_at=_instant(created)

@@ -20,6 +20,7 @@ from service.donations import checkout as checkout_service
 from service.donations import processing, reports
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
 from service.donations.schemas import CheckoutIn, GiftAidIn
+from service.errors import DomainError, Forbidden, NotSignedIn, ProviderFailed
 from service.formatting import PENCE_PER_POUND, money_text, month_text
 from service.http.access import Access, access
 from service.http.client import client_address
@@ -36,7 +37,7 @@ from service.limits import (
 )
 from service.members.tables import Community
 from service.principal import Principal, require_admin
-from service.problems import Problem
+from service.problems import status_of
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -175,8 +176,8 @@ class DonatePages(Controller):
                 principal=principal,
                 data=checkout_in,
             )
-        except Problem as problem:
-            if problem.status_code == 502:  # noqa: PLR2004 - Stripe unreachable: say so on the form
+        except DomainError as problem:
+            if isinstance(problem, ProviderFailed):  # Stripe unreachable: say so on the form
                 form.general.append(problem.detail)
                 return await _donate_page(request, principal, form, status=502)
             show_problem(form, problem, LABELS)
@@ -268,12 +269,12 @@ class DonationAdminPages(Controller):
             done = await processing.event_reprocess(
                 engine=engine, ledger=ledger, gateway=gateway, actor=viewer, event_id=event_id
             )
-        except Problem as problem:
-            if problem.status_code in (401, 403):  # the error page answers these
+        except DomainError as problem:
+            if isinstance(problem, NotSignedIn | Forbidden):  # the error page answers these
                 raise
             # Not found, or already applied: say so on the page, with the problem's status.
             return await _admin_donations_page(
-                request, viewer, failure=problem.detail, status=problem.status_code
+                request, viewer, failure=problem.detail, status=status_of(problem)
             )
         return see_other("/admin/donations", done="resolved" if done.resolved else "kept")
 

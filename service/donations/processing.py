@@ -35,10 +35,10 @@ from service.donations import disputes, events
 from service.donations.events import Context, Handled, Handler, Result, StripeEventIn
 from service.donations.gateway import StripeGateway
 from service.donations.tables import StripeEvent, StripeEventPayload, StripeEventReplay
+from service.errors import Conflict, DomainError, NotFound
 from service.limits import WAITING_EVENTS_REPLAYED_MAX
 from service.members.audit import audit_record
 from service.principal import Principal, require_admin
-from service.problems import Problem
 
 logger = logging.getLogger("timebank.donations.events")
 
@@ -209,21 +209,19 @@ class Reprocessed:
     resolved: bool
 
 
-def event_not_found() -> Problem:
-    return Problem(status=404, code="event_not_found", detail="No Stripe event with this id.")
+def event_not_found() -> DomainError:
+    return NotFound(code="event_not_found", detail="No Stripe event with this id.")
 
 
-def event_already_resolved() -> Problem:
-    return Problem(
-        status=409,
+def event_already_resolved() -> DomainError:
+    return Conflict(
         code="event_already_resolved",
         detail="This event has been applied already; reprocessing it would change nothing.",
     )
 
 
-def event_not_kept() -> Problem:
-    return Problem(
-        status=409,
+def event_not_kept() -> DomainError:
+    return Conflict(
         code="event_not_kept",
         detail=(
             "This event was recorded before events were kept for replay. "

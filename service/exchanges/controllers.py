@@ -26,7 +26,7 @@ from service.exchanges.schemas import (
     RecipientOut,
     RecordIn,
 )
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
 from service.limits import (
@@ -140,6 +140,7 @@ class ExchangesController(Controller):
         "/exchanges/{exchange_id:uuid}/accept",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
     )
     async def accept(
         self,
@@ -162,6 +163,7 @@ class ExchangesController(Controller):
         "/exchanges/{exchange_id:uuid}/complete",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
     )
     async def complete(
         self,
@@ -179,6 +181,7 @@ class ExchangesController(Controller):
         "/exchanges/{exchange_id:uuid}/cancel",
         status_code=HTTP_200_OK,
         middleware=[idempotency_middleware],
+        opt=on_object("exchange", "exchange_id"),
     )
     async def cancel(
         self,

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from ledger.transactions import WriteTransaction
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.formatting import date_words
 from service.members.mailing import mail_member
 from service.members.tables import Member
 
@@ -30,11 +30,6 @@ DISPUTE_OUTCOME_WORDS = {
     "reversed": "the hours have gone back",
     "adjusted": "some of the hours have gone back",
 }
-
-
-def date_words(instant: datetime) -> str:
-    """ "Friday 4 December 2026"."""
-    return f"{instant:%A} {instant.day} {instant:%B %Y}"
 
 
 async def _names(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

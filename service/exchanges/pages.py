@@ -4,7 +4,7 @@ and the coordinators' recording and pool grants.
 Thin like the other pages (service/members/pages.py, listing_pages.py): read
 the form, check it, call one service function from service/exchanges/services.py
 or transfers.py, then render or redirect (POST-redirect-GET with a `done` flag
-that picks a fixed message). A service Problem about the input (409
+that picks a fixed message). A service DomainError about the input (409
 insufficient credit, 422 bad field) is shown on the page; 403 and 404 become
 error pages.
 """
@@ -23,10 +23,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
-from service.exchanges.panels import dispute_panel
+from service.exchanges.panels import dispute_panel, dispute_statuses
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.formatting import minutes_text
 from service.http.access import Access, access
@@ -39,7 +40,7 @@ from service.limits import (
 from service.listings import services as listings
 from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
-from service.problems import Problem
+from service.problems import status_of
 from service.web.forms import (
     duration_field,
     move_errors,
@@ -188,7 +189,7 @@ class ExchangePages(Controller):
             title="Your exchanges",
             current="exchanges",
             form=Form(values={"status": chosen}),
-            items=[_row(viewer, view) for view in views],
+            items=await _rows(viewer, views),
             next_url=next_url,
             first_url="/exchanges" + (f"?{urlencode(query)}" if query else ""),
             later_page=bool(cursor),
@@ -266,7 +267,7 @@ class ExchangePages(Controller):
                     listing_id=context.id if context else None,
                 ),
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, EXCHANGE_LABELS)
             move_errors(form, SERVICE_FIELDS)
             return await _propose_page(viewer, form, context, **reshow)
@@ -295,7 +296,7 @@ class ExchangePages(Controller):
                 exchange_id=exchange_id,
                 hold_seconds=settings.exchange_hold_seconds,
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="accepted")
 
@@ -311,7 +312,7 @@ class ExchangePages(Controller):
             await exchanges.exchange_complete(
                 engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="completed")
 
@@ -327,7 +328,7 @@ class ExchangePages(Controller):
             await exchanges.exchange_cancel(
                 engine=engine, ledger=ledger, actor=viewer, exchange_id=exchange_id
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await _refused(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done="cancelled")
 
@@ -338,24 +339,21 @@ async def _listing_context(viewer: Principal, raw: str) -> ListingContext | None
         return None
     listing_id = uuid_or_none(raw)
     if listing_id is None:
-        raise Problem(status=404, code="not_found", detail="That listing was not found.")
+        raise NotFound(code="not_found", detail="That listing was not found.")
     listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
     if listing.owner is None:
         # Seen in summary (ADR 0020): the owner is not the viewer's to know.
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="forbidden",
             detail="Only members of this listing's time bank can propose an exchange from it.",
         )
     if listing.owner.id == viewer.member_id:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="own_listing",
             detail="This is your own listing: other members propose exchanges from it.",
         )
     if listing.status != "open":
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="listing_withdrawn",
             detail="This listing has been withdrawn, so no exchange can be proposed from it.",
         )
@@ -396,6 +394,24 @@ async def _propose_page(
         picker=picker,
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
+
+
+# A completed exchange someone disputed reads as disputed until the decision.
+DISPUTE_STATUS_NAMES = {
+    "open": "Disputed: waiting for a decision",
+    "resolved": "Completed, then a dispute was decided",
+}
+
+
+async def _rows(
+    viewer: Principal, views: list[exchanges_selectors.ExchangeView]
+) -> list[dict[str, Any]]:
+    disputed = await dispute_statuses(exchange_ids=[view.id for view in views])
+    rows = [_row(viewer, view) for view in views]
+    for row in rows:
+        if row["id"] in disputed:
+            row["status"] = DISPUTE_STATUS_NAMES.get(disputed[row["id"]], row["status"])
+    return rows
 
 
 def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str, Any]:
@@ -467,14 +483,14 @@ async def _detail_page(
     )
 
 
-async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: Problem) -> Template:
+async def _refused(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:
     """A step the service refused: 409 (no credit, wrong state) on the page; others raise."""
     form = Form()
     show_problem(form, problem, {})
-    status = problem.status_code if problem.status_code == 409 else problem_status(problem)[0]  # noqa: PLR2004
-    return await _detail_page(
-        viewer, exchange_id, form=form, status=status, headers=dict(problem.headers or {})
-    )
+    status, headers = problem_status(problem)
+    if isinstance(problem, Conflict):
+        status = status_of(problem)
+    return await _detail_page(viewer, exchange_id, form=form, status=status, headers=headers)
 
 
 # Giving and the statement ------------------------------------------------------------
@@ -558,7 +574,7 @@ class CoordinatorExchangePages(Controller):
                 ),
                 idempotency_key=key,
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, RECORD_LABELS)
             move_errors(form, RECORD_FIELDS)
             return await _record_page(viewer, form, **reshow)

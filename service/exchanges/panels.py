@@ -1,4 +1,4 @@
-"""Extension point: what the exchange page shows about a dispute.
+"""Extension points: what the exchange pages show about disputes.
 
 Disputes sit above exchanges in the feature stack (they correct exchanges), so the
 exchange page cannot import them. The app plugs the disputes feature's answer in
@@ -7,6 +7,8 @@ at start-up (service/app.py); without it the page shows no dispute panel.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,3 +39,21 @@ async def dispute_panel(*, actor: Principal, view: ExchangeView) -> DisputePanel
     if not _sources:
         return DisputePanel(dispute=None, can_open=False, closes_at=None)
     return await _sources[0](actor=actor, view=view)
+
+
+class DisputeStatusSource(Protocol):
+    async def __call__(self, *, exchange_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, str]: ...
+
+
+_status_sources: list[DisputeStatusSource] = []
+
+
+def plug_dispute_statuses(source: DisputeStatusSource) -> None:
+    _status_sources[:] = [source]
+
+
+async def dispute_statuses(*, exchange_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, str]:
+    """The status of the dispute about each exchange that has one ("open", "resolved")."""
+    if not _status_sources or not exchange_ids:
+        return {}
+    return await _status_sources[0](exchange_ids=exchange_ids)

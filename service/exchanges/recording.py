@@ -8,13 +8,16 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    ExceedsFloor,
     Ledger,
     LedgerError,
+    NewTransfer,
     Unit,
     WriteTransaction,
     run_write,
 )
 from service import clock
+from service.errors import invalid_field
 from service.exchanges.ids import (
     record_transfer_id,
     recording_id,
@@ -36,7 +39,6 @@ from service.limits import MEMO_CHARS_MAX
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.principal import Principal, not_found
-from service.problems import field_problem
 from service.rollups.services import record_exchange_flow
 
 
@@ -55,7 +57,7 @@ async def recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID, 
         ("recipient_id", data.recipient_id),
     ):
         if people[member_id].status != "active":
-            raise field_problem(field, f"{member_id} is not an active member")
+            raise invalid_field(field, f"{member_id} is not an active member")
     return people
 
 
@@ -70,7 +72,7 @@ async def exchange_record(
     """Record a completed exchange for two members: one transfer, dated the service date."""
     now = clock.utc_now()
     if data.provider_id == data.recipient_id:
-        raise field_problem("recipient_id", "the provider cannot also be the recipient")
+        raise invalid_field("recipient_id", "the provider cannot also be the recipient")
     service_date = service_date_checked(data.service_date, now, future_allowed=False)
     description = description_checked(data.description)
     people = await recorded_parties(actor, data)
@@ -80,8 +82,34 @@ async def exchange_record(
     ledger_actor = f"{role}:{actor.member_id}"
 
     async def work(_transaction: WriteTransaction) -> None:
-        if await Exchange.exists().where(Exchange.id == exchange_id).run():
-            return  # a concurrent attempt with the same Idempotency-Key recorded it
+        try:
+            applied = await ledger.apply(
+                operation=NewTransfer(
+                    id=record_transfer_id(exchange_id),
+                    debit_account_id=member_account_id(data.recipient_id),
+                    credit_account_id=member_account_id(data.provider_id),
+                    amount_minor=data.minutes,
+                    unit=Unit.HOUR,
+                    code=EXCHANGE_CODE,
+                    actor=ledger_actor,
+                    memo=description[:MEMO_CHARS_MAX],
+                    effective_at=service_date,
+                )
+            )
+        except LedgerError as error:
+            if isinstance(error, ExceedsFloor):
+                raise insufficient_credit(
+                    error,
+                    short_member=data.recipient_id,
+                    name=people[data.recipient_id].display_name,
+                    caller=actor,
+                ) from error
+            raise
+        if applied.replayed:
+            # The same keyed recording was made before (a retry, a concurrent twin): the
+            # ledger says so under the accounts' locks, so it is written and audited once.
+            return
+        transfer = applied.transfer
         await Exchange.insert(
             Exchange(
                 id=exchange_id,
@@ -100,27 +128,6 @@ async def exchange_record(
                 updated_at=now,
             )
         ).run()
-        try:
-            transfer = await ledger.transfer(
-                id=record_transfer_id(exchange_id),
-                debit_account_id=member_account_id(data.recipient_id),
-                credit_account_id=member_account_id(data.provider_id),
-                amount_minor=data.minutes,
-                unit=Unit.HOUR,
-                code=EXCHANGE_CODE,
-                actor=ledger_actor,
-                memo=description[:MEMO_CHARS_MAX],
-                effective_at=service_date,
-            )
-        except LedgerError as error:
-            if error.code == "exceeds_floor":
-                raise insufficient_credit(
-                    error,
-                    short_member=data.recipient_id,
-                    name=people[data.recipient_id].display_name,
-                    caller=actor,
-                ) from error
-            raise
         await ExchangeRecipient.insert(
             ExchangeRecipient(
                 exchange=exchange_id, member=data.recipient_id, transfer_id=transfer.id

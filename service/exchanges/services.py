@@ -32,6 +32,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    ExceedsFloor,
     Ledger,
     LedgerError,
     NewPending,
@@ -42,6 +43,7 @@ from ledger import (
     run_write,
 )
 from service import clock
+from service.errors import Conflict, Forbidden, invalid_field
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (
     chain_id_for,
@@ -78,7 +80,6 @@ from service.limits import MEMO_CHARS_MAX
 from service.listings.tables import Listing
 from service.members.accounts import member_account_id
 from service.principal import Principal, forbidden, require_active
-from service.problems import Problem, field_problem
 from service.rollups.services import record_exchange_flow
 
 EXCHANGE_CODE = "exchange"  # the ledger code of every exchange transfer
@@ -101,13 +102,13 @@ EXCHANGE_CODE = "exchange"  # the ledger code of every exchange transfer
 
 def _recipient_ids(data: ExchangeIn) -> list[uuid.UUID]:
     if (data.recipient_ids is None) == (data.recipient_id is None):
-        raise field_problem("recipient_ids", "give either recipient_ids or recipient_id")
+        raise invalid_field("recipient_ids", "give either recipient_ids or recipient_id")
     ids = data.recipient_ids if data.recipient_ids is not None else [data.recipient_id]
     recipients = [member_id for member_id in ids if member_id is not None]
     if len(set(recipients)) != len(recipients):
-        raise field_problem("recipient_ids", "a recipient is named twice")
+        raise invalid_field("recipient_ids", "a recipient is named twice")
     if data.provider_id in recipients:
-        raise field_problem("recipient_ids", "the provider cannot also be a recipient")
+        raise invalid_field("recipient_ids", "the provider cannot also be a recipient")
     return recipients
 
 
@@ -119,7 +120,7 @@ async def _active_parties(
         for member_id in member_ids:
             person = people.get(member_id)
             if person is None or person.status != "active":
-                raise field_problem(field, f"{member_id} is not an active member")
+                raise invalid_field(field, f"{member_id} is not an active member")
     return people
 
 
@@ -131,7 +132,7 @@ async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) ->
         .run()
     )
     if listing is None or listing["status"] != "open" or listing["member"] not in set(parties):
-        raise field_problem("listing_id", "must be an open listing of one of the parties")
+        raise invalid_field("listing_id", "must be an open listing of one of the parties")
 
 
 async def _check_affordable(
@@ -175,8 +176,7 @@ async def exchange_propose(
     now = clock.utc_now()
     recipient_ids = _recipient_ids(data)
     if actor.member_id not in (data.provider_id, *recipient_ids):
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="not_a_party",
             detail="You can only propose an exchange you take part in, "
             "as the provider or as a recipient.",
@@ -309,8 +309,7 @@ async def _place_holds(
 ) -> None:
     inactive = [member for member in view.parties if view.people[member].status != "active"]
     if inactive:
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="party_unavailable",
             detail="Someone taking part in this exchange can no longer exchange hours.",
             extra={"member_ids": [str(member) for member in sorted(inactive, key=str)]},
@@ -336,7 +335,7 @@ async def _place_holds(
     try:
         transfers = await ledger.chain(operations=operations, chain_id=chain_id)
     except LedgerError as error:
-        if error.code == "exceeds_floor":
+        if isinstance(error, ExceedsFloor):
             short = _member_of_account(error, view.recipient_ids)
             raise insufficient_credit(
                 error, short_member=short, name=view.name_of(short), caller=actor

@@ -10,6 +10,7 @@ from typing import Any
 from ledger import (
     LedgerError,
 )
+from service.errors import Conflict, DomainError, invalid_field
 from service.exchanges.selectors import (
     ExchangeView,
 )
@@ -20,7 +21,6 @@ from service.limits import (
     EXCHANGE_SERVICE_DATE_PAST_DAYS,
 )
 from service.principal import Principal
-from service.problems import Problem, field_problem
 
 EXPIRY_ACTOR = "system:expiry"  # ExpirePending's actor in the ledger
 
@@ -28,16 +28,13 @@ EXPIRY_ACTOR = "system:expiry"  # ExpirePending's actor in the ledger
 _DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
 
 
-def exchange_state_problem(status: str, detail: str) -> Problem:
-    return Problem(
-        status=409, code="exchange_state", detail=detail, extra={"exchange_status": status}
-    )
+def exchange_state_problem(status: str, detail: str) -> DomainError:
+    return Conflict(code="exchange_state", detail=detail, extra={"exchange_status": status})
 
 
-def service_date_in_future(service_date: datetime) -> Problem:
+def service_date_in_future(service_date: datetime) -> DomainError:
     """Help cannot be confirmed before the day it is planned for."""
-    return Problem(
-        status=409,
+    return Conflict(
         code="service_date_in_future",
         detail=(
             f"This help is planned for {service_date.date().isoformat()}: "
@@ -47,7 +44,7 @@ def service_date_in_future(service_date: datetime) -> Problem:
     )
 
 
-def state_refusal(status: str, action: str) -> Problem:
+def state_refusal(status: str, action: str) -> DomainError:
     return exchange_state_problem(
         status, f"This exchange is {status}, so it cannot be {_DONE[action]} now."
     )
@@ -55,7 +52,7 @@ def state_refusal(status: str, action: str) -> Problem:
 
 def insufficient_credit(
     error: LedgerError, *, short_member: uuid.UUID | None, name: str, caller: Principal
-) -> Problem:
+) -> DomainError:
     """409 insufficient_credit naming who is short (a party to the exchange).
 
     The available balance is private (ADR 0025): it is told to the member
@@ -74,15 +71,14 @@ def insufficient_credit(
 
 def own_credit_problem(
     member_id: uuid.UUID, available_minutes: int, floor_minutes: int | None
-) -> Problem:
+) -> DomainError:
     """The caller cannot cover it: their own figures, nothing else.
 
     `available_minutes` is the balance less holds; what they may still spend
     goes down to their floor (which may be below zero).
     """
     spendable = max(0, available_minutes - (floor_minutes or 0))
-    return Problem(
-        status=409,
+    return Conflict(
         code="insufficient_credit",
         detail=f"Not enough credit: you have {minutes_text(available_minutes)} available.",
         extra={
@@ -93,10 +89,9 @@ def own_credit_problem(
     )
 
 
-def counterparty_credit_problem(short_member: uuid.UUID | None, name: str) -> Problem:
+def counterparty_credit_problem(short_member: uuid.UUID | None, name: str) -> DomainError:
     """Someone else cannot cover it: who (a party to the exchange), never their figures."""
-    return Problem(
-        status=409,
+    return Conflict(
         code="insufficient_credit",
         detail=f"Not enough credit: {name} does not have enough hours for this right now.",
         extra={"member_id": str(short_member) if short_member else None},
@@ -106,13 +101,13 @@ def counterparty_credit_problem(short_member: uuid.UUID | None, name: str) -> Pr
 def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool) -> datetime:
     service_date = value.astimezone(UTC)
     if service_date < now - timedelta(days=EXCHANGE_SERVICE_DATE_PAST_DAYS):
-        raise field_problem(
+        raise invalid_field(
             "service_date", f"must be within the last {EXCHANGE_SERVICE_DATE_PAST_DAYS} days"
         )
     if not future_allowed and service_date > now:
-        raise field_problem("service_date", "a recorded exchange cannot be in the future")
+        raise invalid_field("service_date", "a recorded exchange cannot be in the future")
     if service_date > now + timedelta(days=EXCHANGE_SERVICE_DATE_AHEAD_DAYS):
-        raise field_problem(
+        raise invalid_field(
             "service_date", f"must be within the next {EXCHANGE_SERVICE_DATE_AHEAD_DAYS} days"
         )
     return service_date
@@ -121,7 +116,7 @@ def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool
 def description_checked(value: str) -> str:
     description = value.strip()
     if not description:
-        raise field_problem("description", "must not be blank")
+        raise invalid_field("description", "must not be blank")
     return description
 
 

@@ -8,14 +8,21 @@ credentials gets 401, a caller without the role gets 403, and only a caller who
 may use the route learns what is wrong with the body.
 
 A route that says nothing is for signed-in members: forgetting the declaration
-closes a route, it never opens one. Which objects a caller may reach (their own
-exchange, a member of the community they coordinate) is still decided by the
-service functions; those answer 404 for what the caller may not see.
+closes a route, it never opens one.
+
+A route on one object that judges anything else the caller sent (a JSON body, a
+form, an Idempotency-Key) also names that object: `opt=on_object("exchange",
+"exchange_id")`. After the role check the guard asks the object's checker whether
+the caller may see it, so a caller who may not gets the same 404 whatever they
+sent, and never a 400 that tells them the object exists. The checkers belong to
+the features: service/app.py puts them in `app.state[OBJECT_CHECKERS_STATE]` by
+kind, so this kit imports none of them. The services still check every object
+themselves (and decide who may *change* what, 403); this check only comes first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, cast
 
@@ -24,11 +31,18 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from service.http.deps import provide_principal
-from service.principal import Principal, forbidden, remember_principal
+from service.principal import Principal, forbidden, remember_principal, remembered_principal
 from service.problems import Problem
 
 # Handler (or controller) opt key naming who may call the route.
 ACCESS_OPT_KEY = "access"
+# Handler opt key: (object kind, path parameter) of the one object the route acts on.
+OBJECT_OPT_KEY = "object"
+# app.state key of {object kind: checker}, set up by service/app.py.
+OBJECT_CHECKERS_STATE = "object_checkers"
+
+# Raises the feature's own 404 problem when the caller may not see the object.
+ObjectChecker = Callable[[Principal, Any], Awaitable[object]]
 
 
 class Access(StrEnum):
@@ -43,6 +57,11 @@ class Access(StrEnum):
 def access(level: Access) -> dict[str, Access]:
     """The `opt` a route handler or controller takes to say who may call it."""
     return {ACCESS_OPT_KEY: level}
+
+
+def on_object(kind: str, parameter: str) -> dict[str, tuple[str, str]]:
+    """The `opt` a route on one object takes: its kind and the path parameter naming it."""
+    return {OBJECT_OPT_KEY: (kind, parameter)}
 
 
 Connection = ASGIConnection[Any, Any, Any, Any]
@@ -109,8 +128,39 @@ def access_of(handler: BaseRouteHandler) -> Access:
     return Access(handler.opt.get(ACCESS_OPT_KEY, Access.MEMBER))
 
 
+def object_of(handler: BaseRouteHandler) -> tuple[str, str] | None:
+    """The (kind, path parameter) the handler declared with `on_object`, if any."""
+    declared = handler.opt.get(OBJECT_OPT_KEY)
+    return None if declared is None else (str(declared[0]), str(declared[1]))
+
+
+def unknown_object_declarations(
+    handlers: Sequence[BaseRouteHandler], checkers: Mapping[str, ObjectChecker]
+) -> list[str]:
+    """Routes whose declared object has no checker, or that are public (no caller to
+    check it against): the app refuses to start with any."""
+    return [
+        f"{handler.handler_name}: {declared[0]}"
+        for handler in handlers
+        if (declared := object_of(handler)) is not None
+        and (declared[0] not in checkers or access_of(handler) is Access.PUBLIC)
+    ]
+
+
+async def _object_visible(connection: Connection, handler: BaseRouteHandler) -> None:
+    declared = object_of(handler)
+    principal = remembered_principal(connection.scope)
+    if declared is None or principal is None:
+        return
+    kind, parameter = declared
+    checkers: Mapping[str, ObjectChecker] = connection.app.state[OBJECT_CHECKERS_STATE]
+    await checkers[kind](principal, connection.path_params[parameter])
+
+
 async def access_checked_first(connection: Connection, handler: BaseRouteHandler) -> None:
-    """App-wide guard, listed first: the declared access of the route, before its body."""
+    """App-wide guard, listed first: the declared access of the route, then the
+    object it names (404 if out of the caller's sight), before its body."""
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's own OPTIONS answers carry no data (allowed methods only)
     await GUARD_OF[access_of(handler)](connection, handler)
+    await _object_visible(connection, handler)

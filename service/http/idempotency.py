@@ -9,7 +9,8 @@ the handler runs, so a concurrent duplicate never runs the handler: it waits,
 bounded, for the first answer and replays it, or gets 409
 `idempotency_key_in_progress` with Retry-After. Only final answers are kept (not
 401, 403, 429 or 5xx: the reservation is released and a retry runs afresh). The
-body is read with the size limit enforced while it streams. A crash between the
+body's size limit is not checked here: service/http/body_limit.py wraps the whole
+app and no body over the limit ever reaches a route. A crash between the
 handler's commit and storing its answer leaves a stale reservation that a retry
 takes over; value-moving services derive their ledger ids from (caller, key) via
 `derived_id()`, so the rerun finds the movement already made and answers the same.
@@ -29,8 +30,10 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import asyncpg
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from ledger import LEDGER_NAMESPACE
@@ -42,14 +45,15 @@ from service.limits import (
     IDEMPOTENCY_RESERVATION_STALE_SECONDS,
     IDEMPOTENCY_RETRY_AFTER_SECONDS,
     IDEMPOTENCY_WAIT_SECONDS,
-    REQUEST_BODY_SIZE_MAX_BYTES,
     SESSION_COOKIE_NAME,
 )
 from service.observability import current_request_id
 from service.principal import principal_resolver, remember_principal
-from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem
 
 STATE_KEY = "idempotency_key"
+# Set in the scope state when the header is malformed; the guard answers 400.
+_INVALID_KEY_STATE = "idempotency_key_invalid"
 SERVER_ERROR_STATUS_MIN = 500
 IN_PROGRESS = 0  # the status column of a reservation whose answer is not known yet
 # Answers that say nothing final about the request: the caller may retry the same key.
@@ -98,29 +102,30 @@ async def _send_whole(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def read_body_within_limit(scope: Scope, receive: Receive) -> bytes | None:
-    """The whole body, or None as soon as it is known to pass the size limit.
-
-    Content-Length is believed first; a chunked body is counted while it streams,
-    so nothing past the limit is ever buffered.
-    """
-    declared = Headers.from_scope(scope).get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > REQUEST_BODY_SIZE_MAX_BYTES:
-        return None
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body. Its size was already held to the app-wide limit by
+    service/http/body_limit.py, which wraps the whole app: one place enforces it."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > REQUEST_BODY_SIZE_MAX_BYTES:
-            return None
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def idempotency_key_valid(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """App-wide guard, after the access guard: a malformed Idempotency-Key is a 400."""
+    if connection.scope.get("state", {}).get(_INVALID_KEY_STATE):
+        raise Problem(
+            status=400,
+            code="idempotency_key_invalid",
+            detail="Idempotency-Key must be 1 to 255 printable ASCII characters.",
+        )
 
 
 async def _caller(headers: Headers, scope: Scope) -> str | None:
@@ -156,30 +161,17 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP or key is None:
             await app(scope, receive, send)
             return
-        path = scope["path"]
         caller = await _caller(headers, scope)
         if caller is None:  # the access guard answers 401 itself, before the key is judged
             await app(scope, receive, send)
             return
         if not _valid_key(key):
-            status, problem = _problem(
-                400,
-                "idempotency_key_invalid",
-                "Idempotency-Key must be 1 to 255 printable ASCII characters.",
-                path,
-            )
-            await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
+            # Judged by the guard `idempotency_key_valid`, after the access guard: a
+            # caller who may not see the route's object gets its 404 first (ADR 0025).
+            scope.setdefault("state", {})[_INVALID_KEY_STATE] = True
+            await app(scope, receive, send)
             return
-        request_body = await read_body_within_limit(scope, receive)
-        if request_body is None:
-            status, problem = _problem(
-                413,
-                "request_too_large",
-                "The request body is larger than this service accepts.",
-                path,
-            )
-            await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
-            return
+        request_body = await _read_body(receive)
         await _answer(app, scope, send, caller=caller, key=key, body=request_body)
 
     return middleware
@@ -364,4 +356,4 @@ async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, 
     return status, content_type, b"".join(chunks)
 
 
-__all__ = ["derived_id", "idempotency_middleware", "key_from_scope"]
+__all__ = ["derived_id", "idempotency_key_valid", "idempotency_middleware", "key_from_scope"]

@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
@@ -98,7 +98,7 @@ class ListingController(Controller):
     async def one(self, member: CurrentMember, listing_id: FromPath[uuid.UUID]) -> ListingOut:
         return await listings.listing_by_id(actor=member, listing_id=listing_id)
 
-    @patch("/{listing_id:uuid}")
+    @patch("/{listing_id:uuid}", opt=on_object("listing", "listing_id"))
     async def update(
         self,
         member: CurrentMember,

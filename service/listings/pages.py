@@ -18,7 +18,8 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from service.http.access import Access, access
+from service.errors import Conflict, DomainError, Forbidden
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
@@ -34,7 +35,6 @@ from service.listings import services as listings
 from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 from service.members import services
 from service.principal import Principal
-from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -149,7 +149,7 @@ class ListingPages(Controller):
             page = await listings.listings_search(
                 actor=viewer, filters=filters, limit=LISTINGS_PER_PAGE, cursor=cursor or None
             )
-        except Problem as problem:
+        except DomainError as problem:
             status = form_refused(form, problem, SEARCH_LABELS)["status"]
         query = {name: value for name, value in search.items() if value}
         next_url = None
@@ -192,7 +192,7 @@ class ListingPages(Controller):
                 actor=viewer,
                 data=ListingIn(**cleaned, sensitive=data.sensitive == CHECKED),
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
             return await _listing_form_page(viewer, form, listing=None, **reshow)
         return see_other(f"/listings/{listing.id}", done="created")
@@ -232,7 +232,7 @@ class ListingPages(Controller):
         )
         return await _listing_form_page(viewer, form, listing=listing)
 
-    @post("/{listing_id:uuid}/edit")
+    @post("/{listing_id:uuid}/edit", opt=on_object("listing", "listing_id"))
     async def edit(
         self,
         viewer: Viewer,
@@ -252,7 +252,7 @@ class ListingPages(Controller):
                 listing_id=listing_id,
                 patch=ListingPatch(**cleaned, sensitive=data.sensitive == CHECKED),
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
             return await _listing_form_page(viewer, form, listing=listing, **reshow)
         return see_other(f"/listings/{listing_id}", done="saved")
@@ -269,14 +269,12 @@ async def _editable(viewer: Principal, listing_id: uuid.UUID) -> ListingOut:
     """The viewer's own open listing; anything else is an error page (404, 403 or 409)."""
     listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
     if listing.owner is None or listing.owner.id != viewer.member_id:
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="forbidden",
             detail="Only the member who published this listing can change it.",
         )
     if listing.status != "open":
-        raise Problem(
-            status=409,
+        raise Conflict(
             code="listing_withdrawn",
             detail="This listing has been withdrawn and can no longer be changed.",
         )

@@ -29,8 +29,8 @@ import re
 import uuid
 from typing import Any
 
+from service.errors import invalid_field
 from service.principal import Principal
-from service.problems import field_problem
 
 # A full UK postcode ("M14 5RT", "SW1A 1AA", "GIR 0AA"), any case, with or without
 # the space. An outward code alone ("M14") names a district, not a home: allowed.
@@ -61,7 +61,7 @@ def refuse_exact_addresses(fields: dict[str, str | None]) -> None:
     """422 naming the first field (in the order given) that holds an exact address."""
     for field, text in fields.items():
         if text and holds_exact_address(text):
-            raise field_problem(field, ADDRESS_MESSAGE)
+            raise invalid_field(field, ADDRESS_MESSAGE)
 
 
 def _as_bool(value: Any) -> bool:

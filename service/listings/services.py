@@ -38,6 +38,7 @@ from piccolo.engine.base import Engine
 from ledger import write_transaction
 from service import clock
 from service.database import is_postgres
+from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.limits import (
     CURSOR_CHARS_MAX,
     PAGE_SIZE_DEFAULT,
@@ -63,7 +64,6 @@ from service.listings.schemas import (
 from service.listings.tables import Category, Listing
 from service.members.tables import Community, Member
 from service.principal import Principal, forbidden, not_found, require_active
-from service.problems import Problem, field_problem
 
 # SQLite's FTS5 column weights for bm25(): title, description.
 FTS5_TITLE_WEIGHT = 10.0
@@ -100,9 +100,8 @@ class ListingFilters:
 # Errors ----------------------------------------------------------------------------
 
 
-def _invalid_cursor() -> Problem:
-    return Problem(
-        status=400,
+def _invalid_cursor() -> DomainError:
+    return Unreadable(
         code="invalid_cursor",
         detail="The cursor is not valid for this list. Start again from the first page.",
         extra={"errors": [{"field": "cursor", "source": "query", "message": "is not valid"}]},
@@ -130,7 +129,7 @@ async def _category_by_slug(slug: str, *, field: str = "category", source: str =
         .run()
     )
     if category is None:
-        raise field_problem(field, "there is no category with that name", source=source)
+        raise invalid_field(field, "there is no category with that name", source=source)
     return category
 
 
@@ -212,6 +211,11 @@ async def _visible_row(actor: Principal, listing_id: uuid.UUID) -> dict[str, Any
     if row is None or not _visible_to(row, actor):
         raise not_found("That listing")
     return row
+
+
+async def listing_visible(actor: Principal, listing_id: uuid.UUID) -> None:
+    """404 unless the actor may see the listing (the access guard asks before the body)."""
+    await _visible_row(actor, listing_id)
 
 
 async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOut:
@@ -316,7 +320,7 @@ async def _add_filters(query: _Query, filters: ListingFilters, actor: Principal)
             .run()
         )
         if community is None:
-            raise field_problem("community", "there is no community with that name", source="query")
+            raise invalid_field("community", "there is no community with that name", source="query")
         query.add("AND l.community = {}", community["id"])
     ward = _clean_text(filters.ward)
     if ward:
@@ -422,7 +426,7 @@ async def _ranked_page(
 def _required_text(field: str, value: str) -> str:
     cleaned = value.strip()
     if not cleaned:
-        raise field_problem(field, "cannot be blank")
+        raise invalid_field(field, "cannot be blank")
     return cleaned
 
 
@@ -474,9 +478,8 @@ async def _owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> di
     return row
 
 
-def _listing_withdrawn() -> Problem:
-    return Problem(
-        status=409,
+def _listing_withdrawn() -> DomainError:
+    return Conflict(
         code="listing_withdrawn",
         detail="This listing has been withdrawn and can no longer be changed.",
     )

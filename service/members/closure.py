@@ -11,6 +11,8 @@ from ledger import (
     ExpirePending,
     Ledger,
     LedgerError,
+    PendingAlreadyResolved,
+    PendingExpired,
     Unit,
     expire_id,
     write_transaction,
@@ -128,7 +130,7 @@ async def void_open_holds(ledger: Ledger, member: Member) -> None:
                 memo="account closed",
             )
         except LedgerError as error:
-            if error.code == "pending_expired":
+            if isinstance(error, PendingExpired):
                 # Its expiry passed before the sweeper ran: expire it as the sweeper
                 # would (same derived id), or the account could never be closed.
                 await ledger.execute(
@@ -137,5 +139,5 @@ async def void_open_holds(ledger: Ledger, member: Member) -> None:
                         pending_id=pending_id,
                     )
                 )
-            elif error.code != "pending_already_resolved":
+            elif not isinstance(error, PendingAlreadyResolved):
                 raise

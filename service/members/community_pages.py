@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.members import roles as members_roles
@@ -35,7 +36,6 @@ from service.members.schemas import (
 from service.members.selectors import member_id_of, role_holders
 from service.members.tables import Area
 from service.principal import Principal, require_admin, require_any_coordinator
-from service.problems import Problem
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -91,7 +91,7 @@ class AdminPages(Controller):
         if not form.failed:
             try:
                 await services.area_create(engine=engine, actor=viewer, data=AreaIn(**cleaned))
-            except Problem as problem:
+            except DomainError as problem:
                 show_problem(form, problem, AREA_LABELS, code_fields={"slug_taken": "slug"})
             else:
                 return see_other("/admin/communities", done="area-created")
@@ -116,7 +116,7 @@ class AdminPages(Controller):
                 await services.community_create(
                     engine=engine, ledger=ledger, actor=viewer, data=community_in
                 )
-            except Problem as problem:
+            except DomainError as problem:
                 show_problem(
                     form,
                     problem,
@@ -150,7 +150,7 @@ class AdminPages(Controller):
             await members_roles.role_change(
                 engine=engine, actor=viewer, member_id=member_id, change=RoleChangeIn(**cleaned)
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, ROLE_LABELS, code_fields={"not_found": "member"})
             return await roles_page(viewer, form, **reshow)
         done = "role-granted" if cleaned["action"] == "grant" else "role-revoked"

@@ -9,7 +9,8 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service.http.access import Access, access
+from service.errors import NotFound
+from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 
@@ -40,7 +41,6 @@ from service.members.schemas import (
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter
 from service.members.tables import Area, Community, Member
 from service.principal import Principal, require_any_coordinator
-from service.problems import Problem
 
 
 async def member_out(member: Member) -> MemberOut:
@@ -137,7 +137,7 @@ class MembersController(Controller):
         del member  # any signed-in member may read public profiles
         found = await services.member_by_id(member_id)
         if found.status not in ("active", "suspended"):
-            raise Problem(status=404, code="not_found", detail="That member was not found.")
+            raise NotFound(code="not_found", detail="That member was not found.")
         community = await services.community_by_id(found.community)
         return PublicMemberOut(
             id=found.id,
@@ -179,7 +179,7 @@ async def _coordinated_community(principal: Principal, slug: str | None) -> uuid
         return coordinated[0]
     community = await Community.objects().where(Community.slug == slug).first().run()
     if community is None:
-        raise Problem(status=404, code="not_found", detail="That community was not found.")
+        raise NotFound(code="not_found", detail="That community was not found.")
     return community.id
 
 
@@ -208,7 +208,7 @@ class AdminController(Controller):
         )
         return community_out(community, data.area)
 
-    @post("/members/{member_id:uuid}/roles", status_code=200)
+    @post("/members/{member_id:uuid}/roles", status_code=200, opt=on_object("member", "member_id"))
     async def change_roles(
         self,
         member: CurrentMember,

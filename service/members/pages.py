@@ -17,6 +17,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service.errors import DomainError
 from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.client import client_address
@@ -47,7 +48,6 @@ from service.members.schemas import (
 )
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter, sign_in_failed
 from service.principal import Principal
-from service.problems import Problem
 from service.settings import Settings
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -124,7 +124,7 @@ class AuthPages(Controller):
             member = await services.member_register(
                 engine=engine, ledger=ledger, data=RegisterIn(**cleaned, consent=True)
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(
                 form,
                 problem,
@@ -178,7 +178,7 @@ class AuthPages(Controller):
                 email=credentials.email,
                 password=credentials.password,
             )
-        except Problem as problem:
+        except DomainError as problem:
             return _sign_in_page(principal, form, **form_refused(form, problem, {}))
         issued = await services.session_create(
             member=member, replacing_token=request.cookies.get(SESSION_COOKIE_NAME)
@@ -284,7 +284,7 @@ class MemberPages(Controller):
             return await _profile_page(viewer, form, status=422)
         try:
             await services.profile_update(principal=viewer, patch=ProfilePatch(**cleaned))
-        except Problem as problem:
+        except DomainError as problem:
             return await _profile_page(viewer, form, **form_refused(form, problem, PROFILE_LABELS))
         return see_other("/profile", done="profile-saved")
 

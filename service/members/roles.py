@@ -14,6 +14,7 @@ from ledger import (
     write_transaction,
 )
 from service import clock
+from service.errors import invalid_field
 from service.members.audit import audit_record
 from service.members.schemas import (
     CommunityIn,
@@ -42,7 +43,6 @@ from service.principal import (
     not_found,
     require_admin,
 )
-from service.problems import field_problem
 
 
 async def role_change(
@@ -111,22 +111,22 @@ def grant_json(grant: Grant) -> dict[str, str | None]:
 async def role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     if change.role == "coordinator":
         if change.community is None or change.area is not None:
-            raise field_problem("community", "a coordinator role needs a community, and only that")
+            raise invalid_field("community", "a coordinator role needs a community, and only that")
         community = (
             await Community.objects().where(Community.slug == change.community).first().run()
         )
         if community is None:
-            raise field_problem("community", "there is no community with that slug")
+            raise invalid_field("community", "there is no community with that slug")
         return community.id, None
     if change.role == "council":
         if change.area is None or change.community is not None:
-            raise field_problem("area", "a council role needs an area, and only that")
+            raise invalid_field("area", "a council role needs an area, and only that")
         area = await Area.objects().where(Area.slug == change.area).first().run()
         if area is None:
-            raise field_problem("area", "there is no area with that slug")
+            raise invalid_field("area", "there is no area with that slug")
         return None, area.id
     if change.community is not None or change.area is not None:
-        raise field_problem("role", "the admin role has no scope")
+        raise invalid_field("role", "the admin role has no scope")
     return None, None
 
 

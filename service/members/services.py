@@ -25,6 +25,7 @@ from ledger import (
     write_transaction,
 )
 from service import clock
+from service.errors import Conflict, Forbidden, Invalid, NotSignedIn, invalid_field
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     EXPORT_STATEMENT_LINES_MAX,
@@ -64,7 +65,6 @@ from service.principal import (
     require_admin,
     require_coordinator_of,
 )
-from service.problems import Problem, field_problem
 
 
 def normalise_email(email: str) -> str:
@@ -86,7 +86,7 @@ async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) ->
         # Checked inside the retried write: a racing twin that inserts the slug
         # first makes the retry answer 409 here, not a unique-index 500.
         if await Area.exists().where(Area.slug == data.slug).run():
-            raise Problem(status=409, code="slug_taken", detail="An area with this slug exists.")
+            raise Conflict(code="slug_taken", detail="An area with this slug exists.")
         await Area.insert(area).run()
         await audit_record(
             actor_id=actor.member_id,
@@ -109,16 +109,14 @@ async def community_create(
         require_admin(actor)
     area = await Area.objects().where(Area.slug == data.area).first().run()
     if area is None:
-        raise Problem(status=422, code="unknown_area", detail="There is no area with that slug.")
+        raise Invalid(code="unknown_area", detail="There is no area with that slug.")
     community_id = uuid.uuid4()
     fields: dict[str, Any] = msgspec.structs.asdict(data)
     fields.pop("area")
 
     async def write(_: WriteTransaction) -> Community:
         if await Community.exists().where(Community.slug == data.slug).run():
-            raise Problem(
-                status=409, code="slug_taken", detail="A community with this slug exists."
-            )
+            raise Conflict(code="slug_taken", detail="A community with this slug exists.")
         accounts = await open_system_accounts(ledger, community_id)
         columns: dict[str, Any] = {
             **fields,
@@ -157,17 +155,16 @@ async def community_by_id(community_id: uuid.UUID) -> Community:
 async def member_register(*, engine: Engine[Any], ledger: Ledger, data: RegisterIn) -> Member:
     """Register a member; for an email already taken, the same answer and nothing written."""
     if not data.consent:
-        raise Problem(
-            status=422,
+        raise Invalid(
             code="consent_required",
             detail="Please agree to the privacy notice to join.",
             extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
         )
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
-        raise field_problem("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", "cannot be in the future")
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise field_problem("community", "there is no time bank with that name")
+        raise invalid_field("community", "there is no time bank with that name")
     email = normalise_email(data.email)
     password_hash = await passwords.hash_password(data.password)
     member_id = uuid.uuid4()
@@ -328,8 +325,7 @@ async def member_decline(
         if not flipped:
             if (await member_by_id(member_id)).status == "declined":
                 return
-            raise Problem(
-                status=409,
+            raise Conflict(
                 code="member_not_pending",
                 detail="Only a member waiting for approval can be declined.",
             )
@@ -404,6 +400,12 @@ async def decline_reason(member_id: uuid.UUID) -> str | None:
     return None if row is None else str(row["reason"])
 
 
+async def member_in_reach(actor: Principal, member_id: uuid.UUID) -> None:
+    """404 unless the actor coordinates the member's community or is an admin
+    (the access guard asks before the body of a route on one member)."""
+    await _member_in_scope(actor, member_id)
+
+
 async def _member_in_scope(actor: Principal, member_id: uuid.UUID) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
@@ -445,14 +447,12 @@ async def authenticate(*, email: str, password: str) -> Member:
     member = await Member.objects().where(Member.email == normalise_email(email)).first().run()
     stored_hash = member.password_hash if member is not None else None
     if not await passwords.verify_password(stored_hash, password) or member is None:
-        raise Problem(
-            status=401,
+        raise NotSignedIn(
             code="sign_in_failed",
             detail="That email and password do not match an account.",
         )
     if member.status == "suspended":
-        raise Problem(
-            status=403,
+        raise Forbidden(
             code="account_suspended",
             detail="This account is suspended. Please contact your coordinator.",
         )
@@ -553,7 +553,7 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     if patch.birth_year is None:
         changes[Member.birth_year] = None  # an explicit null removes the year
     elif isinstance(patch.birth_year, int) and patch.birth_year > clock.utc_now().year:
-        raise field_problem("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", "cannot be in the future")
     if changes:
         await Member.update(changes).where(Member.id == principal.member_id).run()
     return await member_by_id(principal.member_id)

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from litestar import Request
 from redis.asyncio import Redis
 
+from service.errors import DomainError, TooManyAttempts
 from service.limits import (
     RATE_MEMORY_KEYS_MAX,
     SIGN_IN_ACCOUNT_FAILURES_MAX,
@@ -46,7 +47,6 @@ from service.limits import (
 )
 from service.members import services
 from service.members.tables import Member
-from service.problems import Problem
 
 # Memory entries are pruned when this many are held, so a flood of distinct
 # emails or addresses cannot grow the dict without bound.
@@ -213,9 +213,8 @@ def wait_text(seconds: int) -> str:
     return " and ".join(parts)
 
 
-def locked_problem(seconds: int) -> Problem:
-    return Problem(
-        status=429,
+def locked_problem(seconds: int) -> DomainError:
+    return TooManyAttempts(
         code="sign_in_locked",
         title="Too many failed sign-ins",
         detail=(
@@ -223,7 +222,7 @@ def locked_problem(seconds: int) -> Problem:
             f"For your safety, please wait {wait_text(seconds)} and then try again."
         ),
         extra={"retry_after_seconds": seconds},
-        headers={"Retry-After": str(seconds)},
+        retry_after_seconds=seconds,
     )
 
 
@@ -244,7 +243,7 @@ async def sign_in_checked(
         raise locked_problem(wait_seconds)
     try:
         member = await services.authenticate(email=email, password=password)
-    except Problem as problem:
+    except DomainError as problem:
         if problem.code == "sign_in_failed":
             await sign_in_failed(counter=counter, address=address, email=email)
         raise

@@ -15,13 +15,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
 from service.members.services import member_by_id
 from service.principal import Principal
-from service.problems import Problem
 from service.recovery import services
 from service.recovery.controllers import limit_reset_request, reset_request_padded
 from service.recovery.limits import EMAIL_CHANGE_PER_MEMBER, RESET_CONFIRM_PER_ADDRESS
@@ -133,7 +133,7 @@ class RecoveryPages(Controller):
             return _forgot_page(principal, form, status=422)
         try:
             await limit_reset_request(limiter, client_address(request), email)
-        except Problem as problem:
+        except DomainError as problem:
             return _forgot_page(principal, form, **form_refused(form, problem, {}))
         await reset_request_padded(engine=engine, email=email)
         return render("recovery/forgot_sent.html", viewer=principal, title="Check your email")
@@ -163,7 +163,7 @@ class RecoveryPages(Controller):
             await services.password_reset_confirm(
                 engine=engine, token=cleaned["token"], password=cleaned["password"]
             )
-        except Problem as problem:
+        except DomainError as problem:
             return _reset_page(
                 principal,
                 form,
@@ -191,7 +191,7 @@ class RecoveryPages(Controller):
         form = Form.of(data)
         try:
             await services.email_change_confirm(engine=engine, token=data.token[:100])
-        except Problem as problem:
+        except DomainError as problem:
             form_refused(form, problem, {}, code_fields={})
             return render(
                 "recovery/email_confirm.html",
@@ -268,7 +268,7 @@ class AccountPages(Controller):
             return await _account_page(viewer, password_form=form, status=422)
         try:
             await services.password_change(engine=engine, principal=viewer, **cleaned)
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)
             return await _account_page(viewer, password_form=form, **reshow)
         return see_other("/account", done="password")
@@ -289,7 +289,7 @@ class AccountPages(Controller):
             key = f"email-change:member:{viewer.member_id}"
             await enforce(limiter, key, EMAIL_CHANGE_PER_MEMBER)
             await services.email_change_request(engine=engine, principal=viewer, **cleaned)
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)
             return await _account_page(viewer, email_form=form, **reshow)
         return see_other("/account", done="email")

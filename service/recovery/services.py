@@ -26,6 +26,7 @@ from piccolo.engine.base import Engine
 from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.clock import utc_now
+from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.mail.outbox import mail_queue
 from service.members import passwords
 from service.members.audit import audit_record
@@ -34,7 +35,6 @@ from service.members.mailing import mail_member
 from service.members.services import normalise_email
 from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_coordinator_of
-from service.problems import Problem, field_problem
 from service.recovery.limits import (
     EMAIL_CHANGE_SECONDS,
     RESET_CODE_ALPHABET,
@@ -51,9 +51,8 @@ LINK_TOKEN_BYTES = 32
 UNUSABLE_STATUSES = ("closed", "suspended")
 
 
-def reset_token_invalid() -> Problem:
-    return Problem(
-        status=400,
+def reset_token_invalid() -> DomainError:
+    return Unreadable(
         code="reset_token_invalid",
         detail="This link or code has expired or has already been used. Please ask for a new one.",
     )
@@ -203,7 +202,7 @@ async def _check_password(member_id: uuid.UUID, password: str, *, field: str) ->
     if member is None:
         raise not_found("That member")
     if not await passwords.verify_password(member.password_hash, password):
-        raise field_problem(field, "is not your current password")
+        raise invalid_field(field, "is not your current password")
     return member
 
 
@@ -245,7 +244,7 @@ async def email_change_request(
     member = await _check_password(principal.member_id, password, field="password")
     new_email = normalise_email(new_email)
     if new_email == member.email:
-        raise field_problem("new_email", "is already your email address")
+        raise invalid_field("new_email", "is already your email address")
     token = f"{EMAIL_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
     community = (
         await Community.select(Community.name).where(Community.id == member.community).first().run()
@@ -310,8 +309,7 @@ async def email_change_confirm(*, engine: Engine[Any], token: str) -> uuid.UUID:
             .where((Member.email == new_email) & (Member.id != member_id))
             .run()
         ):
-            raise Problem(
-                status=409,
+            raise Conflict(
                 code="email_taken",
                 detail="Another account uses this email address now.",
             )

@@ -9,10 +9,10 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
+from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
-from service.problems import Problem
 from service.reports.figures import Breakdown, Report, month_text, period_parse, report_build
 from service.reports.schemas import FlowsOut, flows_csv, flows_out
 
@@ -59,8 +59,7 @@ async def _report(
 ) -> Report:
     slugs = community or []
     if any(len(slug) > SLUG_CHARS_MAX or not SLUG_REGEX.match(slug) for slug in slugs):
-        raise Problem(
-            status=422,
+        raise Invalid(
             code="validation_failed",
             detail="The community is not valid.",
             extra={

@@ -30,11 +30,11 @@ from piccolo.engine.base import Engine
 from ledger.sql import Connection, as_uuid
 from ledger.transactions import read_connection
 from service.donations.reports import donations_total
+from service.errors import DomainError, Invalid
 from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX, REPORT_WARDS_SHOWN_MAX
 from service.listings.tables import Category
 from service.members.tables import Community, Member
 from service.principal import Principal, forbidden, not_found
-from service.problems import Problem
 from service.reports.suppression import (
     NOBODY,
     TOTAL,
@@ -120,9 +120,8 @@ def month_label(month: int) -> str:
     return f"{calendar.month_name[month % 100]} {month // 100}"
 
 
-def _period_problem(field_name: str, message: str) -> Problem:
-    return Problem(
-        status=422,
+def _period_problem(field_name: str, message: str) -> DomainError:
+    return Invalid(
         code="validation_failed",
         detail="The period is not valid.",
         extra={"errors": [{"field": field_name, "source": "query", "message": message}]},

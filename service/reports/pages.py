@@ -19,11 +19,11 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
+from service.errors import DomainError
 from service.formatting import MINUTES_PER_HOUR, minutes_text, money_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
-from service.problems import Problem
 from service.reports import charts
 from service.reports.figures import (
     BREAKDOWNS,
@@ -300,7 +300,7 @@ class ReportPages(Controller):
         selected = [slug for slug in community or [] if slug in in_reach]
         try:
             period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
-        except Problem as problem:
+        except DomainError as problem:
             for error in problem.extra_fields.get("errors") or []:
                 label = "From" if error["field"] == "from" else "To"
                 form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
 from ledger import Transfer
+from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.http.idempotency import idempotency_middleware, key_from_scope
@@ -24,7 +25,6 @@ from service.limits import (
     REASON_CHARS_MAX,
 )
 from service.members.schemas import Email
-from service.problems import Problem
 from service.transfers import services as transfers
 from service.transfers.schemas import StatementOut, statement_out
 
@@ -107,8 +107,7 @@ class TransferController(Controller):
     ) -> TransferOut:
         recipients = (data.to_member_id, data.to_email, data.to)
         if sum(recipient is not None for recipient in recipients) != 1:
-            raise Problem(
-                status=422,
+            raise Invalid(
                 code="validation_failed",
                 detail='Give either to_member_id, to_email or to: "pool".',
                 extra={

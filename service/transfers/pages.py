@@ -14,7 +14,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ledger import Ledger, LedgerError
+from ledger import ExceedsFloor, Ledger, LedgerError
+from service.errors import DomainError
 from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -28,7 +29,6 @@ from service.limits import (
 )
 from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
-from service.problems import Problem
 from service.transfers import services as transfers
 from service.web.forms import duration_field, text_field, uuid_or_none
 from service.web.kit import (
@@ -127,13 +127,13 @@ class GivingPages(Controller):
                 memo=memo,
                 idempotency_key=key,
             )
-        except Problem as problem:
+        except DomainError as problem:
             reshow = form_refused(
                 form, problem, {"member": "Member"}, code_fields={"gift_to_self": "member"}
             )
             return await give_page_of(viewer, form, **reshow)
         except LedgerError as error:
-            if error.code != "exceeds_floor":
+            if not isinstance(error, ExceedsFloor):
                 raise
             available = int(str(error.data.get("available_minor") or 0))
             form.general.append(
@@ -182,7 +182,7 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
     if email:
         recipient = None
         if len(email) <= EMAIL_CHARS_MAX:
-            with contextlib.suppress(Problem):
+            with contextlib.suppress(DomainError):
                 recipient = await transfers.gift_recipient_by_email(principal=viewer, email=email)
         if recipient is None:
             # One message for every address that cannot receive (ADR 0020).
@@ -318,7 +318,7 @@ class CoordinatorGrantPages(Controller):
                 reason=reason,
                 idempotency_key=key,
             )
-        except Problem as problem:
+        except DomainError as problem:
             return await grant_page_of(
                 viewer, form, ledger=ledger, **form_refused(form, problem, {"member": "Member"})
             )

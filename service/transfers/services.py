@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import uuid
@@ -13,8 +12,10 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    ExceedsFloor,
     Ledger,
     LedgerError,
+    NewTransfer,
     Transfer,
     Unit,
     WriteTransaction,
@@ -22,12 +23,12 @@ from ledger import (
 )
 from ledger.errors import TransferNotFound
 from service import database
+from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
 from service.members.audit import audit_record
 from service.members.services import normalise_email
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
-from service.problems import Problem
 from service.rollups.services import record_pool_flow
 
 
@@ -202,7 +203,7 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
 
 async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
     if to_member_id == sender_id:
-        raise Problem(status=422, code="gift_to_self", detail="You cannot give hours to yourself.")
+        raise Invalid(code="gift_to_self", detail="You cannot give hours to yourself.")
     recipient = (
         await Member.select(Member.id, Member.display_name, Member.status, Member.hour_account_id)
         .where(Member.id == to_member_id)
@@ -229,38 +230,41 @@ async def pool_grant(
         raise not_found("That member")
     require_coordinator_of(principal, member.community)
     if member.status != "active":
-        raise Problem(status=409, code="member_not_active", detail="That member is not active.")
+        raise Conflict(code="member_not_active", detail="That member is not active.")
     community = await Community.objects().where(Community.id == member.community).first().run()
     assert community is not None  # noqa: S101 - foreign key
     transfer_id = derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="grant")
 
     async def grant(_transaction: WriteTransaction) -> Transfer:
-        # A repeat of the same keyed grant (a double submit, a retried request) finds the
-        # transfer made the first time and records nothing again: one audit line per grant.
-        with contextlib.suppress(TransferNotFound):
-            return await ledger.get_transfer(transfer_id=transfer_id)
         try:
-            transfer = await ledger.transfer(
-                id=transfer_id,
-                debit_account_id=community.pool_account_id,
-                credit_account_id=member.hour_account_id,
-                amount_minor=minutes,
-                unit=Unit.HOUR,
-                code="grant",
-                actor=principal.label,
-                memo=reason,
+            applied = await ledger.apply(
+                operation=NewTransfer(
+                    id=transfer_id,
+                    debit_account_id=community.pool_account_id,
+                    credit_account_id=member.hour_account_id,
+                    amount_minor=minutes,
+                    unit=Unit.HOUR,
+                    code="grant",
+                    actor=principal.label,
+                    memo=reason,
+                )
             )
         except LedgerError as error:
-            if error.code == "exceeds_floor" and error.data.get("account_id") == str(
+            if isinstance(error, ExceedsFloor) and error.data.get("account_id") == str(
                 community.pool_account_id
             ):
-                raise Problem(
-                    status=409,
+                raise Conflict(
                     code="pool_insufficient",
                     detail=f"The pool has only {error.data.get('available_minor')} minutes.",
                     extra={"available_minutes": error.data.get("available_minor")},
                 ) from error
             raise
+        transfer = applied.transfer
+        if applied.replayed:
+            # A repeat of the same keyed grant (a double submit, a retried request, a
+            # concurrent twin) found the transfer made the first time: the ledger says
+            # so under its locks, so the grant is audited and counted exactly once.
+            return transfer
         await record_pool_flow(
             transfer_id=transfer.id,
             kind="grant",

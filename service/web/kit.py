@@ -34,8 +34,23 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from ledger import LedgerError
+from service.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotSignedIn,
+    TooManyAttempts,
+)
+from service.formatting import date_words, minutes_text, money_text
 from service.principal import Principal, remembered_principal
-from service.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, http_problem
+from service.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    exception_handlers,
+    headers_of,
+    http_problem,
+    status_of,
+)
 from service.text import UNSAFE_TEXT_MESSAGE, is_unsafe_text
 
 logger = logging.getLogger("timebank.pages")
@@ -50,12 +65,17 @@ SIGN_IN_PATH = "/sign-in"
 AFTER_SIGN_IN_PATH = "/dashboard"
 NEXT_CHARS_MAX = 500
 
-# A Problem with one of these statuses (or codes) is about the input: the form
-# shows it. Any other (403 wrong role, 404 out of scope) is an error page.
-FORM_PROBLEM_STATUSES = frozenset({401, 409, 422, 429})
+# A domain error of one of these kinds (or codes) is about the input: the form
+# shows it. Any other (Forbidden for a wrong role, NotFound out of scope) is an
+# error page.
+FORM_ERROR_KINDS: tuple[type[DomainError], ...] = (
+    NotSignedIn,
+    Conflict,
+    Invalid,
+    TooManyAttempts,
+)
 FORM_PROBLEM_CODES = frozenset({"account_suspended"})
 FORM_INVALID_STATUS = 422
-TOO_MANY_STATUS = 429
 # Addresses for programs: their errors stay problem documents whatever Accept says.
 MACHINE_PATHS = ("/api", "/schema", "/health", "/ready")
 HTML_MEDIA_TYPE = "text/html"
@@ -216,20 +236,20 @@ def validate(form: Form, raw: msgspec.Struct, rules: Mapping[str, Rule]) -> dict
 
 def show_problem(
     form: Form,
-    problem: Problem,
+    problem: DomainError,
     labels: Mapping[str, str],
     *,
     code_fields: Mapping[str, str] | None = None,
 ) -> None:
-    """Put a service Problem about the input on the form; any other Problem is raised again.
+    """Put a service error about the input on the form; any other error is raised again.
 
     Field errors the service names go next to their field ("Birth year: cannot
-    be in the future"); a Problem whose code belongs to one field (`email_taken`)
+    be in the future"); an error whose code belongs to one field (`email_taken`)
     goes next to that field; the rest goes in the summary.
     """
     code_fields = code_fields or {}
     about_input = (
-        problem.status_code in FORM_PROBLEM_STATUSES
+        isinstance(problem, FORM_ERROR_KINDS)
         or problem.code in FORM_PROBLEM_CODES
         or problem.code in code_fields
     )
@@ -249,10 +269,10 @@ def show_problem(
         form.general.append(problem.detail)
 
 
-def problem_status(problem: Problem) -> tuple[int, dict[str, str]]:
-    """Status and headers for a form shown again after a Problem."""
-    if problem.status_code == TOO_MANY_STATUS:
-        return TOO_MANY_STATUS, dict(problem.headers or {})
+def problem_status(problem: DomainError) -> tuple[int, dict[str, str]]:
+    """Status and headers for a form shown again after a service error."""
+    if isinstance(problem, TooManyAttempts):
+        return status_of(problem), headers_of(problem)
     return FORM_INVALID_STATUS, {}
 
 
@@ -265,12 +285,12 @@ class Reshow(TypedDict):
 
 def form_refused(
     form: Form,
-    problem: Problem,
+    problem: DomainError,
     labels: Mapping[str, str],
     *,
     code_fields: Mapping[str, str] | None = None,
 ) -> Reshow:
-    """The usual `except Problem` of a form post: `show_problem`, then `problem_status`.
+    """The usual `except DomainError` of a form post: `show_problem`, then `problem_status`.
 
     `return await _page(viewer, form, **form_refused(form, problem, LABELS))`
     """
@@ -331,6 +351,13 @@ def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Response[Any
         next_path = _request_path(request) if request.method == "GET" else None
         return Redirect(sign_in_url(next_path), status_code=303)
     return error_page(request, status=exc.status_code, detail=exc.detail, headers=exc.headers)
+
+
+def _domain_page(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if isinstance(exc, NotSignedIn) and request.url.path != SIGN_IN_PATH:
+        next_path = _request_path(request) if request.method == "GET" else None
+        return Redirect(sign_in_url(next_path), status_code=303)
+    return error_page(request, status=status_of(exc), detail=exc.detail, headers=headers_of(exc))
 
 
 def _ledger_page(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
@@ -409,6 +436,7 @@ def page_exception_handlers() -> ExceptionHandlersMap:
     return {
         SignInRequiredError: _sign_in_redirect,
         Problem: _problem_page,
+        DomainError: _domain_page,
         LedgerError: _ledger_page,
         ValidationException: _bad_form_page,
         NotFoundException: _http_page,
@@ -453,6 +481,11 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
     return f"form:{token}"
 
 
-def register_template_globals(engine: JinjaTemplateEngine) -> None:
+def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool = False) -> None:
     """Template helpers every page may use (see _forms.html's `once()`)."""
     engine.engine.globals["new_form_token"] = new_form_token
+    engine.engine.globals["donations_on"] = donations_on
+    # One formatter per quantity (service/formatting.py), the same on pages as in mail.
+    engine.engine.filters["hours"] = minutes_text
+    engine.engine.filters["money"] = money_text
+    engine.engine.filters["day"] = date_words

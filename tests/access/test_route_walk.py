@@ -9,7 +9,9 @@ else: a caller who may not use a route never learns what its body lacks (no
 to sign in, members without the role get the 403 page.
 
 Who may call what is written out here, not read from the app: public routes by
-name, the rest by their address.
+name, the rest by their address. What comes next, the object a route names (404
+before the body for a caller who may not see it), is walked in
+tests/access/test_object_walk.py.
 """
 
 from __future__ import annotations
@@ -200,12 +202,16 @@ async def test_the_named_routes_of_the_issue_answer_401_then_403_then_the_body(
     """The routes issue 14 found answering 400 `validation_failed` to strangers."""
     client = town.client
     someone = town.bob.id
+    # A real account: an unknown one is 404 before its body (tests/access/test_object_walk.py).
+    bob = await client.get(f"/api/v1/admin/members/{someone}", headers=town.admin.headers)
+    assert bob.status_code == 200, bob.text
+    account_id = bob.json()["account"]["account_id"]
     routes = [
         ("POST", "/api/v1/exchanges", "member"),
         ("POST", "/api/v1/coordinator/exchanges", "coordinator"),
         ("POST", "/api/v1/coordinator/grants", "coordinator"),
         ("POST", f"/api/v1/admin/members/{someone}/suspend", "admin"),
-        ("PUT", f"/api/v1/admin/accounts/{uuid.uuid4()}/limits", "admin"),
+        ("PUT", f"/api/v1/admin/accounts/{account_id}/limits", "admin"),
     ]
     for method, url, role in routes:
         anonymous = await client.request(method, url, json={})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.exchanges import WELCOME, account, completed, disputed
+from tests.support.exchanges import WELCOME, account, completed, disputed, resolve
 from tests.support.pages import page_text, sign_in, submit
 from tests.support.people import Town
 
@@ -64,6 +64,13 @@ async def test_a_dispute_from_the_exchange_page_to_an_adjusted_outcome(town: Tow
     assert "Bob only stayed for half an hour." in page and "I stayed the full time." in page
     assert "Recent exchanges between Bob and Alice" in page
 
+    form_page = await town.client.get(admin_path)
+    assert 'name="outcome"' in form_page.text
+    assert "checked" not in form_page.text  # no outcome is chosen for the admin
+    nothing_chosen = await submit(town, admin_path, f"{admin_path}/resolve", {"minutes": "30"})
+    assert nothing_chosen.status_code == 422
+    assert "Outcome: choose one" in nothing_chosen.text
+    assert "write a few words for both members" in nothing_chosen.text  # every error at once
     missing_note = await submit(
         town, admin_path, f"{admin_path}/resolve", {"outcome": "adjusted", "minutes": "30"}
     )
@@ -154,3 +161,30 @@ async def test_members_cannot_open_the_admin_pages(town: Town) -> None:
         for path in ("/admin/disputes", f"/admin/disputes/{dispute['id']}"):
             response = await town.client.get(path)
             assert response.status_code == 403, (who.email, path)
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+async def test_members_see_their_own_disputes_open_and_decided(town: Town) -> None:
+    """`/disputes` lists the member's disputes in two groups, in words, and no one else's."""
+    kept = await completed(town, town.bob, [town.alice], minutes=60)
+    decided = await completed(town, town.bob, [town.alice], minutes=30)
+    await disputed(town, town.alice, kept)
+    to_decide = await disputed(town, town.bob, decided)
+    assert (await resolve(town, to_decide, outcome="reversed")).status_code == 200
+
+    await sign_in(town, town.alice)
+    page = await page_text(town, "/disputes")
+    waiting, _, done = page.partition("Decided")
+    assert "Opened by You" in waiting and "1 hour" in waiting
+    assert "Opened by Bob" in done and "Reversed: all the hours went back" in done
+    assert ISO_DATE.search(page) is None
+    exchanges = await page_text(town, "/exchanges")
+    assert "Your disputes" in exchanges
+    assert "Disputed: waiting for a decision" in exchanges
+    assert "Completed, then a dispute was decided" in exchanges
+
+    await sign_out(town)
+    await sign_in(town, town.carol)
+    assert "You have no dispute waiting." in await page_text(town, "/disputes")

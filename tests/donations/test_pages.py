@@ -212,3 +212,16 @@ async def test_only_the_donate_page_may_send_its_form_to_stripe_checkout(
         f"form-action 'self' {fake_stripe.base_url};" in donate.headers["content-security-policy"]
     )
     assert "form-action 'self';" in other.headers["content-security-policy"]
+
+
+async def test_pages_link_to_the_donate_page_only_when_donations_are_on(
+    settings: Settings, gifts: Gifts
+) -> None:
+    """Nothing is linked that is switched off: without Stripe no page offers to donate."""
+    with_stripe = await gifts.client.get("/")
+    assert 'href="/donate"' in with_stripe.text
+    app = create_app(msgspec.structs.replace(settings, stripe=StripeSettings()))
+    async with running(app) as client:
+        without_stripe = await client.get("/")
+    assert without_stripe.status_code == 200
+    assert 'href="/donate"' not in without_stripe.text

@@ -8,16 +8,23 @@ the size limit enforced while it streams.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from piccolo.querystring import QueryString
 
 from service import database
 from service.clock import utc_now
+from service.exchanges.recording import exchange_record
+from service.exchanges.schemas import RecordIn
 from service.http import idempotency
 from service.limits import IDEMPOTENCY_RESERVATION_STALE_SECONDS, REQUEST_BODY_SIZE_MAX_BYTES
+from service.members.services import principal_from_token
+from service.members.tables import Community
+from service.transfers.services import pool_grant
 from tests.conftest import TestDatabase
 from tests.support.people import Town
 
@@ -97,6 +104,106 @@ async def test_concurrent_grants_with_one_key_audit_once(town: Town, db: TestDat
     grants = await _scalar(db, "SELECT COUNT(*) FROM member_audit WHERE action = {}", "pool.grant")
     assert grants == 1
     assert await _balance(town, town.bob.headers) == 120 + 20
+
+
+# How long the race below may take to line up; far more than it needs.
+LOCK_WAIT_DEADLINE_SECONDS = 30.0
+
+
+async def _until_waiting_on_locks(observer: asyncpg.Connection, count: int) -> None:
+    """Return once `count` other sessions of this database wait on a row lock."""
+    deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        waiting = await observer.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting >= count:
+            return
+    raise AssertionError(f"{count} sessions never waited on a lock")
+
+
+@pytest.mark.postgres_only
+async def test_grants_with_one_key_that_race_inside_the_service_audit_once(
+    town: Town, db: TestDatabase
+) -> None:
+    """Two grants with one key reach the service together (two pages posting one form
+    token do: no middleware is in between). A third session holds the pool's row, so
+    both are inside their transactions before either writes; the ledger then tells
+    the second one its transfer was already made, and it records nothing again."""
+    await town.client.post(
+        "/api/v1/transfers", headers=town.alice.headers, json={"to": "pool", "minutes": 60}
+    )
+    token = town.coordinator.headers["Authorization"].removeprefix("Bearer ")
+    coordinator = await principal_from_token(token=token)
+    assert coordinator is not None
+    pool = await Community.select(Community.pool_account_id).where(Community.slug == "riverside")
+    blocker = await asyncpg.connect(db.url)
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.execute(
+            "SELECT 1 FROM ledger_account WHERE id = $1 FOR UPDATE", pool[0]["pool_account_id"]
+        )
+        grants = [
+            asyncio.create_task(
+                pool_grant(
+                    engine=town.app.state.engine,
+                    ledger=town.app.state.ledger,
+                    principal=coordinator,
+                    member_id=town.bob.id,
+                    minutes=20,
+                    reason="hospital visits",
+                    idempotency_key="one-form-token",
+                )
+            )
+            for _ in range(2)
+        ]
+        await _until_waiting_on_locks(blocker, len(grants))
+        await holding.rollback()
+        first, second = await asyncio.gather(*grants)
+    finally:
+        await blocker.close()
+    assert first == second
+    audited = await _scalar(db, "SELECT COUNT(*) FROM member_audit WHERE action = {}", "pool.grant")
+    assert audited == 1
+    flows = await _scalar(db, "SELECT COUNT(*) FROM reports_flow WHERE kind = {}", "grant")
+    assert flows == 1
+    assert await _balance(town, town.bob.headers) == 120 + 20
+
+
+async def test_a_recording_repeated_inside_the_service_is_written_and_audited_once(
+    town: Town, db: TestDatabase
+) -> None:
+    """Recording asks the ledger, not a pre-read, whether the keyed recording was made:
+    a repeat (a form token posted twice) answers the same exchange and writes nothing."""
+    token = town.coordinator.headers["Authorization"].removeprefix("Bearer ")
+    coordinator = await principal_from_token(token=token)
+    assert coordinator is not None
+    data = RecordIn(
+        provider_id=town.alice.id,
+        recipient_id=town.bob.id,
+        minutes=30,
+        service_date=utc_now() - timedelta(days=2),
+        description="Lift to the surgery (recorded by phone)",
+    )
+    answers = [
+        await exchange_record(
+            engine=town.app.state.engine,
+            ledger=town.app.state.ledger,
+            actor=coordinator,
+            data=data,
+            idempotency_key="one-paper-form",
+        )
+        for _ in range(2)
+    ]
+    assert answers[0] == answers[1]
+    target = str(answers[0])
+    audited = "SELECT COUNT(*) FROM member_audit WHERE action = {} AND target_id = {}"
+    assert await _scalar(db, audited, "exchange.record", target) == 1
+    events = "SELECT COUNT(*) FROM market_exchange_event WHERE exchange = {}"
+    assert await _scalar(db, events, answers[0]) == 1
+    assert await _balance(town, town.alice.headers) == 120 + 30
 
 
 async def test_answers_that_are_not_final_are_not_kept(town: Town, db: TestDatabase) -> None:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
 
-from ledger import Ledger, LedgerError, NewPending, Unit
-from tests.ledger.conftest import Clock, Funded, new_id
+from ledger import (
+    Applied,
+    Ledger,
+    LedgerError,
+    NewPending,
+    NewTransfer,
+    Reverse,
+    Unit,
+    WriteTransaction,
+    run_write,
+)
+from tests.conftest import TestDatabase
+from tests.ledger.conftest import FUNDED_MINUTES, Clock, Funded, fund, new_id
+
+CONTENDERS = 8  # concurrent requests with one id
 
 
 async def test_same_id_same_content_returns_the_original_and_moves_nothing(
@@ -241,3 +255,72 @@ async def test_a_new_pending_with_an_expiry_out_of_its_window_is_refused_and_not
         # The refusal is not recorded: the same id with a sound expiry goes through.
         fixed = dataclasses.replace(hold, expires_at=clock.now + timedelta(hours=1))
         assert (await ledger.execute(operation=fixed)).id == hold.id
+
+
+# `apply`: the write says whether it was a replay (no pre-read needed) -----------------
+
+
+def _gift(funded: Funded, transfer_id: UUID, minutes: int = 25) -> NewTransfer:
+    return NewTransfer(
+        id=transfer_id,
+        debit_account_id=funded.alice,
+        credit_account_id=funded.bob,
+        amount_minor=minutes,
+        unit=Unit.HOUR,
+        code="grant",
+        actor="member:coordinator",
+    )
+
+
+async def test_apply_says_whether_the_id_was_already_written(
+    ledger: Ledger, funded: Funded
+) -> None:
+    operation = _gift(funded, new_id())
+    first = await ledger.apply(operation=operation)
+    again = await ledger.apply(operation=operation)
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.transfer == first.transfer
+    assert (await ledger.balance(account_id=funded.bob)).balance_minor == 25
+    # A resolution and a reversal say it too.
+    reversal = Reverse(id=new_id(), reverses_id=first.transfer.id, actor="admin:1", reason="r")
+    assert (await ledger.apply(operation=reversal)).replayed is False
+    assert (await ledger.apply(operation=reversal)).replayed is True
+
+
+async def test_apply_inside_a_callers_transaction_reports_a_replay_of_a_committed_write(
+    ledger: Ledger, funded: Funded, db: TestDatabase
+) -> None:
+    operation = _gift(funded, new_id())
+
+    async def work(_transaction: WriteTransaction) -> Applied:
+        return await ledger.apply(operation=operation)
+
+    assert (await run_write(db.engine, work)).replayed is False
+    assert (await run_write(db.engine, work)).replayed is True
+
+
+async def test_a_refused_id_is_refused_again_not_replayed(ledger: Ledger, funded: Funded) -> None:
+    too_much = _gift(funded, new_id(), minutes=FUNDED_MINUTES + 1)
+    for _ in range(2):
+        with pytest.raises(LedgerError) as caught:
+            await ledger.apply(operation=too_much)
+        assert caught.value.code == "exceeds_floor"
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_requests_with_one_id_see_exactly_one_new_write(
+    db: TestDatabase, clock: Clock
+) -> None:
+    """Each in its own transaction, as a service writes: the answer is read under the
+    accounts' locks, so only the first to take them finds the id free."""
+    ledger = Ledger(db.engine, clock=clock, group_commit=False)
+    funded = await fund(ledger)
+    operation = _gift(funded, new_id())
+
+    async def work(_transaction: WriteTransaction) -> Applied:
+        return await ledger.apply(operation=operation)
+
+    answers = await asyncio.gather(*(run_write(db.engine, work) for _ in range(CONTENDERS)))
+    assert sorted(answer.replayed for answer in answers) == [False] + [True] * (CONTENDERS - 1)
+    assert len({answer.transfer for answer in answers}) == 1
+    assert (await ledger.balance(account_id=funded.bob)).balance_minor == 25

@@ -1,0 +1,134 @@
+"""The objects and operations of the object walk (tests/access/test_object_walk.py)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support.exchanges import completed, disputed
+from tests.support.listings import create
+from tests.support.people import Town, grant, sign_in
+
+# Valid bodies of the object routes that take one (what an entitled caller may send).
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/v1/listings/{listing_id}"): {"title": "A new title"},
+    ("POST", "/api/v1/exchanges/{exchange_id}/dispute"): {"reason": "It did not happen"},
+    ("POST", "/api/v1/coordinator/members/{member_id}/decline"): {"reason": "Not this time"},
+    ("POST", "/api/v1/disputes/{dispute_id}/statements"): {"body": "My side of it"},
+    ("POST", "/api/v1/admin/disputes/{dispute_id}/resolve"): {
+        "outcome": "upheld",
+        "note": "Both sides heard.",
+    },
+    ("POST", "/api/v1/admin/members/{member_id}/roles"): {
+        "action": "grant",
+        "role": "coordinator",
+        "reason": "appointed",
+        "community": "hillside",
+    },
+    ("POST", "/api/v1/admin/members/{member_id}/suspend"): {
+        "action": "suspend",
+        "reason": "Asked to leave",
+    },
+    ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
+        "floor_minutes": -60,
+        "ceiling_minutes": None,
+        "reason": "Agreed with the member",
+    },
+}
+# Object routes any signed-in member may use on any such object: nothing to walk.
+SEEN_BY_EVERY_MEMBER = frozenset({("GET", "/api/v1/members/{member_id}")})
+# Public routes whose path carries its own proof (a signed link), not an object id.
+PUBLIC_OBJECT_ROUTES_PREFIXES = ("/unsubscribe/",)
+
+PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
+
+
+@dataclass(frozen=True)
+class WalkObjects:
+    """Riverside's objects, and who may use the routes but not see them."""
+
+    ids: dict[str, str]  # path parameter -> an object of alice and bob (riverside)
+    stranger: dict[str, str]  # carol: member and coordinator of hillside
+    admin: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ObjectOperation:
+    method: str
+    template: str
+    url: str
+    caller: dict[str, str]
+    has_body: bool
+
+
+async def walk_objects(town: Town) -> WalkObjects:
+    """A completed exchange of alice and bob with a dispute, alice's withdrawn listing, a gift."""
+    exchange = await completed(town, town.bob, [town.alice])
+    dispute = await disputed(town, town.alice, exchange)
+    listing = await create(town, town.alice)
+    withdrawn = await town.client.delete(
+        f"/api/v1/listings/{listing['id']}", headers=town.alice.headers
+    )
+    assert withdrawn.status_code == 204, withdrawn.text
+    gift = await town.client.post(
+        "/api/v1/transfers",
+        headers=town.alice.headers,
+        json={"to_member_id": str(town.bob.id), "minutes": 5},
+    )
+    assert gift.status_code == 201, gift.text
+    await grant(town.client, town.admin, town.carol, role="coordinator", community="hillside")
+    return WalkObjects(
+        ids={
+            "exchange_id": exchange["id"],
+            "dispute_id": dispute["id"],
+            "listing_id": listing["id"],
+            "transfer_id": gift.json()["id"],
+            "member_id": str(town.alice.id),
+        },
+        # A fresh token: roles are read when the caller is resolved.
+        stranger=await sign_in(town.client, town.carol.email),
+        admin=town.admin.headers,
+    )
+
+
+def _is_admin_route(template: str) -> bool:
+    return template.startswith(("/api/v1/admin/", "/admin/"))
+
+
+def page_url(template: str, objects: WalkObjects, *, unknown: bool) -> str:
+    """A page route's address on riverside's objects, or on unknown ids."""
+    return _url(template, objects, unknown=unknown)
+
+
+def _url(template: str, objects: WalkObjects, *, unknown: bool) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if unknown or name not in objects.ids:
+            return "evt_walk_unknown" if name == "event_id" else str(uuid.uuid4())
+        return objects.ids[name]
+
+    return PARAMETER.sub(value, template)
+
+
+def object_operations(document: dict[str, Any], objects: WalkObjects) -> Iterator[ObjectOperation]:
+    """Every operation on one object, with the caller who may use it but not see the object."""
+    for template, item in document["paths"].items():
+        if "{" not in template or template.startswith(PUBLIC_OBJECT_ROUTES_PREFIXES):
+            continue
+        for method, operation in item.items():
+            method_upper = method.upper()
+            if method_upper not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            if (method_upper, template) in SEEN_BY_EVERY_MEMBER:
+                continue
+            admin = _is_admin_route(template)
+            yield ObjectOperation(
+                method=method_upper,
+                template=template,
+                url=_url(template, objects, unknown=admin),
+                caller=objects.admin if admin else objects.stranger,
+                has_body="requestBody" in operation,
+            )
