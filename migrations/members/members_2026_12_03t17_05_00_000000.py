@@ -17,7 +17,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-ID = "2026-12-03T17:00:00:000000"
+ID = "2026-12-03T17:05:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "members: phone, and the declined status"
 
