@@ -24,6 +24,8 @@ from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.admin.services import account_in_reach
+from service.desk.controllers import ROUTERS as DESK_ROUTERS
+from service.desk.pages import PAGE_ROUTERS as DESK_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
 from service.disputes.selectors import (
@@ -143,6 +145,8 @@ def create_app(settings: Settings) -> Litestar:
             *MEMBER_PAGES,
             *ACTING_PAGES,
             *COMMUNITY_PAGES,
+            *DESK_ROUTERS,
+            *DESK_PAGES,
             *EXCHANGE_ROUTERS,
             TransferController,
             *LISTING_ROUTERS,

@@ -103,6 +103,11 @@ def require_active(principal: Principal) -> None:
             code="approval_pending",
             detail="A coordinator has not approved your membership yet.",
         )
+    if principal.status == "declined":
+        raise Forbidden(
+            code="application_declined",
+            detail="A coordinator did not approve your membership. You may apply again.",
+        )
     if principal.status != "active":
         raise forbidden("Your account cannot do this.")
 

@@ -21,6 +21,8 @@ ACTION_NAMES = {
     "member.suspend": "Suspended a member",
     "member.reinstate": "Lifted a suspension",
     "member.approve": "Approved a member",
+    "member.decline": "Declined an application",
+    "member.reapply": "Applied again after a decline",
     "member.close": "Closed an account",
     "account.limits": "Changed credit limits",
     "account.floor_override": "Lowered a floor for a correction",

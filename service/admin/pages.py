@@ -78,6 +78,7 @@ STATUS_NAMES = {
     "pending": "Waiting for approval",
     "suspended": "Suspended",
     "closed": "Closed",
+    "declined": "Application declined",
 }
 STATUS_CHOICES = [("", "Any status"), *STATUS_NAMES.items()]
 EXCHANGE_STATUS_NAMES = {

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
@@ -41,7 +41,7 @@ from service.limits import (
     EXCHANGE_MINUTES_MAX,
 )
 from service.listings import services as listings
-from service.members.selectors import coordinated_member_options, member_choices, member_options
+from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.problems import status_of
 from service.web.forms import (
@@ -64,6 +64,7 @@ from service.web.kit import (
     see_other,
     show_problem,
 )
+from service.web.pickers import PickerSpec, pickers_for
 
 EXCHANGES_PER_PAGE = 20
 
@@ -236,6 +237,7 @@ class ExchangePages(Controller):
     @get("/new")
     async def new_page(
         self,
+        request: Request[Any, Any, Any],
         viewer: Viewer,
         listing: Annotated[str, QueryParameter(max_length=40)] = "",
     ) -> Template:
@@ -253,7 +255,7 @@ class ExchangePages(Controller):
                 listing=str(context.id),
                 description=context.title,
             )
-        return await _propose_page(viewer, Form(values=values), context)
+        return await _propose_page(viewer, Form(values=values), context, query=request.query_params)
 
     @post("/new")
     async def propose(
@@ -384,10 +386,20 @@ async def _propose_page(
     form: Form,
     context: ListingContext | None,
     *,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    members = [] if context else await member_choices(frozenset({viewer.community_id}))
+    picker = None
+    if context is None:
+        picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
+        pickers = await pickers_for(
+            "/exchanges/new",
+            [PickerSpec("other", "The other member", picks)],
+            query or {},
+            chosen_values={"other": form.values.get("other", "")},
+        )
+        picker = pickers["other"]
     return render(
         "market/exchange_form.html",
         viewer=viewer,
@@ -398,7 +410,7 @@ async def _propose_page(
         form=form,
         listing=context,
         role_options=ROLE_OPTIONS,
-        member_options=member_options(members, without=viewer.member_id),
+        picker=picker,
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
 
@@ -515,7 +527,12 @@ class CoordinatorExchangePages(Controller):
     exception_handlers = page_exception_handlers()
 
     @get("/record")
-    async def record_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def record_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
         require_any_coordinator(viewer)
         form = Form(
             values={
@@ -524,7 +541,9 @@ class CoordinatorExchangePages(Controller):
                 "minutes": "0",
             }
         )
-        return await _record_page(viewer, form, notice=done_message(DONE_MESSAGES, done))
+        return await _record_page(
+            viewer, form, query=request.query_params, notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/record")
     async def record(
@@ -578,10 +597,24 @@ async def _record_page(
     viewer: Principal,
     form: Form,
     *,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
+    picks = coordinated_picks(viewer)
+    pickers = await pickers_for(
+        "/coordinator/record",
+        [
+            PickerSpec("provider", "Who helped", picks),
+            PickerSpec("recipient", "Who was helped", picks),
+        ],
+        query or {},
+        chosen_values={
+            "provider": form.values.get("provider", ""),
+            "recipient": form.values.get("recipient", ""),
+        },
+    )
     return render(
         "market/coordinator_record.html",
         viewer=viewer,
@@ -591,7 +624,8 @@ async def _record_page(
         headers=headers,
         form=form,
         notice=notice,
-        member_options=await coordinated_member_options(viewer),
+        provider=pickers["provider"],
+        recipient=pickers["recipient"],
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
 

@@ -144,6 +144,11 @@ class DisputeNoticeOut(msgspec.Struct, kw_only=True):
     since: datetime  # opened (awaiting their account) or resolved
 
 
+class MembershipNoticeOut(msgspec.Struct, kw_only=True):
+    status: Literal["declined"]
+    reason: str
+
+
 class NoticesOut(msgspec.Struct, kw_only=True):
     count: int  # exchanges waiting for the member (`items` lists at most NOTICES_MAX)
     items: list[NoticeOut]
@@ -152,3 +157,5 @@ class NoticesOut(msgspec.Struct, kw_only=True):
     disputes: list[DisputeNoticeOut]
     # Every event the member was mailed about (or would have been), newest first.
     events: list[EventNoticeOut] = msgspec.field(default_factory=list)
+    # Set when a coordinator declined the member's application (with their reason).
+    membership: MembershipNoticeOut | None = None

@@ -6,11 +6,18 @@ from litestar import Controller, get
 
 from service.disputes.selectors import dispute_notices_waiting, disputes_awaiting_count
 from service.exchanges import selectors as exchanges_selectors
-from service.exchanges.schemas import DisputeNoticeOut, NoticeOut, NoticesOut
+from service.exchanges.schemas import (
+    DisputeNoticeOut,
+    MembershipNoticeOut,
+    NoticeOut,
+    NoticesOut,
+)
 from service.http.access import Access, access
 from service.http.deps import CurrentMember
 from service.mail.notices import event_notices_of
 from service.mail.schemas import EventNoticeOut
+from service.members.services import decline_reason
+from service.principal import Principal
 
 
 class NoticesController(Controller):
@@ -64,7 +71,17 @@ class NoticesController(Controller):
                 )
                 for notice in await event_notices_of(member.member_id)
             ],
+            membership=await membership_notice(member),
         )
+
+
+async def membership_notice(member: Principal) -> MembershipNoticeOut | None:
+    """A declined applicant is told why, here as in the mail they were sent."""
+    if member.status != "declined":
+        return None
+    return MembershipNoticeOut(
+        status="declined", reason=await decline_reason(member.member_id) or ""
+    )
 
 
 ROUTERS = [NoticesController]

@@ -13,6 +13,7 @@ from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.mail.notices import event_notices_of
 from service.members import services
+from service.members.services import decline_reason
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
 
 
@@ -73,6 +74,9 @@ class DashboardPages(Controller):
             ],
             below_floor=minutes_text(below_floor) if below_floor else None,
             news=await event_notices_of(viewer.member_id),
+            declined_reason=await decline_reason(viewer.member_id)
+            if viewer.status == "declined"
+            else None,
             disputes=[
                 {
                     "id": item.dispute.id,

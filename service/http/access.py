@@ -51,6 +51,7 @@ class Access(StrEnum):
     MEMBER = "member"  # any signed-in member (status rules are the services')
     COORDINATOR = "coordinator"  # a coordinator of some community, or an admin
     COUNCIL = "council"  # a council viewer of some area, or an admin
+    REPORTS = "reports"  # council figures: a council viewer, a coordinator, or an admin
     ADMIN = "admin"
 
 
@@ -103,6 +104,12 @@ async def council_viewers_only(connection: Connection, _handler: BaseRouteHandle
         raise forbidden("Reports are for council viewers and admins.")
 
 
+async def report_readers_only(connection: Connection, _handler: BaseRouteHandler) -> None:
+    principal = await signed_in(connection)
+    if not (principal.is_admin or principal.council_areas or principal.coordinated_communities):
+        raise forbidden("Reports are for council viewers, coordinators and admins.")
+
+
 async def admins_only(connection: Connection, _handler: BaseRouteHandler) -> None:
     principal = await signed_in(connection)
     if not principal.is_admin:
@@ -118,6 +125,7 @@ GUARD_OF: dict[Access, Callable[[Connection, BaseRouteHandler], Awaitable[None]]
     Access.MEMBER: member_required,
     Access.COORDINATOR: coordinators_only,
     Access.COUNCIL: council_viewers_only,
+    Access.REPORTS: report_readers_only,
     Access.ADMIN: admins_only,
 }
 

@@ -56,32 +56,6 @@ class CoordinatorPages(Controller):
     dependencies = PAGE_DEPENDENCIES
     exception_handlers = page_exception_handlers()
 
-    @get("/members")
-    async def pending(
-        self,
-        viewer: Viewer,
-        community: FromQuery[str | None] = None,
-        done: FromQuery[str | None] = None,
-    ) -> Template:
-        require_any_coordinator(viewer)
-        choices = selectors.coordinated_communities(viewer, await services.communities_list())
-        selected = selectors.selected_community(choices, community)
-        members = (
-            await services.pending_members(actor=viewer, community_id=selected.id)
-            if selected
-            else []
-        )
-        return render(
-            "members/coordinator_members.html",
-            viewer=viewer,
-            title="Members waiting for approval",
-            current="coordinator",
-            choices=choices,
-            selected=selected,
-            members=members,
-            notice=done_message(DONE_MESSAGES, done),
-        )
-
     @post("/members/{member_id:uuid}/approve")
     async def approve(
         self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep, ledger: LedgerDep

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.errors import NotFound
 from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
-from service.http.idempotency import idempotency_middleware
 
 # The guard lives in service/http/json_bodies.py and runs app-wide; the name stays
 # importable from here for controllers that still list it.
@@ -21,20 +20,16 @@ from service.http.json_bodies import json_bodies_only as json_bodies_only  # noq
 from service.http.ratelimit import enforce
 from service.limits import (
     REGISTER_PER_ADDRESS,
-    SLUG_CHARS_MAX,
 )
 from service.members import closure as members_closure
-from service.members import offline, selectors, services
 from service.members import roles as members_roles
+from service.members import selectors, services
 from service.members.schemas import (
-    SLUG_PATTERN,
     AreaIn,
     AreaOut,
     CommunityIn,
     CommunityOut,
     MemberOut,
-    OfflineMemberIn,
-    PendingMemberOut,
     ProfilePatch,
     PublicMemberOut,
     RegisterIn,
@@ -44,27 +39,9 @@ from service.members.schemas import (
     TokenOut,
 )
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter
-from service.members.tables import Community, Member
+from service.members.tables import Community
+from service.members.views import member_out
 from service.principal import Principal, require_any_coordinator
-
-
-async def member_out(member: Member) -> MemberOut:
-    community = await services.community_by_id(member.community)
-    return MemberOut(
-        id=member.id,
-        email=member.email,
-        display_name=member.display_name,
-        community=community.slug,
-        ward=member.ward,
-        birth_year=member.birth_year,
-        skills=member.skills,
-        status=member.status,  # type: ignore[arg-type]
-        roles=[RoleOut(**grant) for grant in await members_roles.grants_of_member(member.id)],
-        created_at=member.created_at,
-        has_login=offline.has_login(member),
-        phone=member.phone,
-        coordinator_may_act=member.coordinator_may_act_at is not None,
-    )
 
 
 def community_out(community: Community, area_slug: str) -> CommunityOut:
@@ -166,38 +143,6 @@ class CoordinatorController(Controller):
     opt = access(Access.COORDINATOR)
     path = "/api/v1/coordinator"
     tags = ("coordinator",)
-
-    @get("/members")
-    async def pending(
-        self,
-        member: CurrentMember,
-        community: Annotated[
-            str | None, QueryParameter(max_length=SLUG_CHARS_MAX, pattern=SLUG_PATTERN)
-        ] = None,
-    ) -> list[PendingMemberOut]:
-        require_any_coordinator(member)
-        community_id = await _coordinated_community(member, community)
-        rows = await services.pending_members(actor=member, community_id=community_id)
-        return [
-            PendingMemberOut(
-                id=m.id, display_name=m.display_name, ward=m.ward, created_at=m.created_at
-            )
-            for m in rows
-        ]
-
-    @post("/members", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
-    async def create_without_login(
-        self,
-        member: CurrentMember,
-        data: JSONBody[OfflineMemberIn],
-        engine: EngineDep,
-        ledger: LedgerDep,
-    ) -> MemberOut:
-        """A member who is not online: no login, active at once (issue 16, ADR 0030)."""
-        created = await offline.member_create_offline(
-            engine=engine, ledger=ledger, actor=member, data=data
-        )
-        return await member_out(created)
 
     @post("/members/{member_id:uuid}/approve", status_code=200)
     async def approve(

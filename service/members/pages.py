@@ -288,6 +288,12 @@ class MemberPages(Controller):
             return await _profile_page(viewer, form, **form_refused(form, problem, PROFILE_LABELS))
         return see_other("/profile", done="profile-saved")
 
+    @post("/membership/apply-again")
+    async def apply_again(self, viewer: Viewer, engine: EngineDep, ledger: LedgerDep) -> Redirect:
+        """A declined applicant asks again, from their dashboard (one button, no JavaScript)."""
+        await services.member_apply_again(engine=engine, ledger=ledger, principal=viewer)
+        return see_other("/dashboard")
+
     @get("/account/close")
     async def close_page(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await services.account_of(ledger=ledger, principal=viewer)

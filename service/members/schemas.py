@@ -60,7 +60,7 @@ Slug = Annotated[str, Meta(min_length=2, max_length=SLUG_CHARS_MAX, pattern=SLUG
 Minutes = Annotated[int, Meta(ge=-60_000, le=600_000)]
 
 Role = Literal["coordinator", "council", "admin"]
-MemberStatus = Literal["pending", "active", "suspended", "closed"]
+MemberStatus = Literal["pending", "active", "suspended", "closed", "declined"]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -120,6 +120,7 @@ class ProfilePatch(Strict):
 
     display_name: DisplayName | None = None
     ward: Ward | None = None
+    phone: Phone | None = None
     skills: Skills | None = None
     birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
 
@@ -214,6 +215,10 @@ class RoleChangeIn(Strict):
     reason: Reason
     community: Slug | None = None
     area: Slug | None = None
+
+
+class DeclineIn(Strict):
+    reason: Reason
 
 
 class PendingMemberOut(msgspec.Struct, kw_only=True):

@@ -1,5 +1,5 @@
-"""Members, areas and communities as the pages list them: choices for the pickers, and
-the communities a coordinator may act for."""
+"""Members, areas and communities as the pages list them: the member pickers' source,
+role holders, the coordinator's communities."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
+from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import (
     EMAIL_CHARS_MAX,
     PAGE_SIZE_MAX,
@@ -14,39 +17,7 @@ from service.limits import (
 from service.members import services
 from service.members.tables import Area, Community, Member, RoleGrant
 from service.principal import Principal, not_found
-
-MEMBER_OPTIONS_MAX = 500
-
-
-@dataclass(frozen=True, slots=True)
-class MemberChoice:
-    id: uuid.UUID
-    display_name: str
-    email: str | None
-
-
-async def member_choices(community_ids: frozenset[uuid.UUID] | None) -> list[MemberChoice]:
-    """Active members of these communities (all communities if None), by name."""
-    query = Member.select(Member.id, Member.display_name, Member.email).where(
-        Member.status == "active"
-    )
-    if community_ids is not None:
-        if not community_ids:
-            return []
-        query = query.where(Member.community.is_in(list(community_ids)))
-    rows = await query.order_by(Member.display_name).limit(MEMBER_OPTIONS_MAX).run()
-    return [MemberChoice(row["id"], row["display_name"], row["email"]) for row in rows]
-
-
-def member_options(
-    choices: list[MemberChoice], *, without: uuid.UUID | None
-) -> list[tuple[str, str]]:
-    return [(str(choice.id), choice.display_name) for choice in choices if choice.id != without]
-
-
-async def coordinated_member_options(viewer: Principal) -> list[tuple[str, str]]:
-    scope = None if viewer.is_admin else viewer.coordinated_communities
-    return member_options(await member_choices(scope), without=None)
+from service.web.pickers import Pick
 
 
 async def member_id_of(member: str) -> uuid.UUID | None:
@@ -104,3 +75,87 @@ def selected_community(choices: list[Community], slug: str | None) -> Community 
         if community.slug == slug:
             return community
     raise not_found("That community")
+
+
+_LIKE_ESCAPE = "\\"
+
+
+def _contains(text: str) -> str:
+    escaped = (
+        text.lower()
+        .replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPicks:
+    """Active members a picker may offer: of these communities (None: all), by name,
+    found by part of their name or ward; `without` leaves the chooser out."""
+
+    community_ids: frozenset[uuid.UUID] | None
+    without: uuid.UUID | None = None
+
+    def _where(self) -> Any:
+        where: Any = Member.status == "active"
+        if self.community_ids is not None:
+            where &= Member.community.is_in(sorted(self.community_ids) or [uuid.UUID(int=0)])
+        if self.without is not None:
+            where &= Member.id != self.without
+        return where
+
+    async def matches(
+        self, query: str, cursor: str | None, limit: int
+    ) -> tuple[list[Pick], str | None]:
+        where = self._where()
+        if query.strip():
+            pattern = _contains(query.strip())
+            where &= WhereRaw(
+                "(lower(member_member.display_name) LIKE {} ESCAPE '\\' "
+                "OR lower(member_member.ward) LIKE {} ESCAPE '\\')",
+                pattern,
+                pattern,
+            )
+        if cursor is not None:
+            name, last_id = decode_cursor(cursor, 2)
+            try:
+                after = uuid.UUID(last_id)
+            except ValueError:
+                raise cursor_invalid() from None
+            where &= (Member.display_name > name) | (
+                (Member.display_name == name) & (Member.id > after)
+            )
+        rows = (
+            await Member.select(Member.id, Member.display_name, Member.ward)
+            .where(where)
+            .order_by(Member.display_name, Member.id)
+            .limit(limit + 1)
+            .run()
+        )
+        picks = [Pick(str(row["id"]), row["display_name"], row["ward"]) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last["display_name"], str(last["id"]))
+        return picks, next_cursor
+
+    async def chosen(self, value: str) -> Pick | None:
+        """The chosen member if this picker may still offer them (else not chosen)."""
+        try:
+            member_id = uuid.UUID(value)
+        except ValueError:
+            return None
+        row = (
+            await Member.select(Member.id, Member.display_name, Member.ward)
+            .where(self._where() & (Member.id == member_id))
+            .first()
+            .run()
+        )
+        return None if row is None else Pick(str(row["id"]), row["display_name"], row["ward"])
+
+
+def coordinated_picks(viewer: Principal) -> MemberPicks:
+    """Members a coordinator may choose: of the communities they coordinate (admins: all)."""
+    return MemberPicks(None if viewer.is_admin else viewer.coordinated_communities)

@@ -185,11 +185,14 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         approved_at=None if community.requires_approval else now,
     )
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_: WriteTransaction) -> Member:
         # A racing registration of the same email that commits first makes this
         # insert break the unique index (PostgreSQL); the write is then retried,
         # and the retry finds the email taken here instead of a 500.
-        if await Member.exists().where(Member.email == email).run():
+        taken = await Member.objects().where(Member.email == email).first().run()
+        if taken is not None and taken.status == "declined":
+            return await _reapply(ledger, community, taken, member)
+        if taken is not None:
             raise _EmailTaken
         await ledger.open_account(
             unit=Unit.HOUR,
@@ -201,16 +204,51 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         await Member.insert(member).run()
         if member.status == "active":
             await _post_welcome_credit(ledger, community, member)
+        return member
 
     # No enumeration (ADR 0020): for a taken email the caller gets the answer a
     # new member would get, about a member that is never saved; the password
     # was hashed all the same, so the time taken matches too. Nothing is written;
     # the address's owner is told by mail that someone tried (ADR 0022).
     try:
-        await run_write(engine, write)
+        return await run_write(engine, write)
     except _EmailTaken:
         await register_taken_mail(engine=engine, email=email)
     return member
+
+
+async def _reapply(ledger: Ledger, community: Community, declined: Member, fresh: Member) -> Member:
+    """A declined applicant applies again with the same email: the same member (and hours
+    account) becomes a new application, with what they typed this time.
+
+    Their account never received the welcome credit (it comes with approval), so it
+    can move to the community they chose now. The answer looks like any registration's.
+    """
+    changes: dict[Any, Any] = {
+        Member.password_hash: fresh.password_hash,
+        Member.display_name: fresh.display_name,
+        Member.community: community.id,
+        Member.ward: fresh.ward,
+        Member.birth_year: fresh.birth_year,
+        Member.status: fresh.status,
+        Member.consented_at: fresh.consented_at,
+        Member.approved_at: fresh.approved_at,
+    }
+    await Member.update(changes).where(Member.id == declined.id).run()
+    reopened = await member_by_id(declined.id)
+    if reopened.status == "active":
+        await _post_welcome_credit(ledger, community, reopened)
+    await audit_record(
+        actor_id=declined.id,
+        actor_label=f"member:{declined.id}",
+        action="member.reapply",
+        target_type="member",
+        target_id=str(declined.id),
+        community_id=community.id,
+        before={"status": "declined"},
+        after={"status": reopened.status},
+    )
+    return reopened
 
 
 class _EmailTaken(Exception):  # noqa: N818 - a signal inside member_register, not an error
@@ -265,6 +303,101 @@ async def member_approve(
             )
             await membership_mail(transaction, member_id=member_id, approved=True)
     return await member_by_id(member_id)
+
+
+async def member_decline(
+    *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, reason: str
+) -> Member:
+    """Decline a pending application with a reason; the applicant is told (mail and notice).
+
+    A repeat on a declined member changes nothing and answers the same; anyone
+    not waiting for approval -> 409, nothing written.
+    """
+    member = await _member_in_scope(actor, member_id)
+
+    async def write(transaction: WriteTransaction) -> None:
+        flipped = (
+            await Member.update({Member.status: "declined"})
+            .where((Member.id == member_id) & (Member.status == "pending"))
+            .returning(Member.id)
+            .run()
+        )
+        if not flipped:
+            if (await member_by_id(member_id)).status == "declined":
+                return
+            raise Conflict(
+                code="member_not_pending",
+                detail="Only a member waiting for approval can be declined.",
+            )
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="member.decline",
+            target_type="member",
+            target_id=str(member_id),
+            community_id=member.community,
+            reason=reason,
+            before={"status": "pending"},
+            after={"status": "declined"},
+        )
+        await membership_mail(transaction, member_id=member_id, approved=False, reason=reason)
+
+    await run_write(engine, write)
+    return await member_by_id(member_id)
+
+
+async def member_apply_again(*, engine: Engine[Any], ledger: Ledger, principal: Principal) -> None:
+    """A declined applicant, signed in, applies again as they are: waiting for approval
+    once more (or active at once with the welcome credit, if their community no longer
+    asks for approval). Anyone not declined: nothing changes."""
+    community = await community_by_id(principal.community_id)
+    now = clock.utc_now()
+    target = "pending" if community.requires_approval else "active"
+
+    async def write(_: WriteTransaction) -> None:
+        flipped = (
+            await Member.update(
+                {
+                    Member.status: target,
+                    Member.approved_at: None if target == "pending" else now,
+                }
+            )
+            .where((Member.id == principal.member_id) & (Member.status == "declined"))
+            .returning(Member.id)
+            .run()
+        )
+        if not flipped:
+            return
+        if target == "active":
+            await _post_welcome_credit(ledger, community, await member_by_id(principal.member_id))
+        await audit_record(
+            actor_id=principal.member_id,
+            actor_label=principal.label,
+            action="member.reapply",
+            target_type="member",
+            target_id=str(principal.member_id),
+            community_id=community.id,
+            before={"status": "declined"},
+            after={"status": target},
+        )
+
+    await run_write(engine, write)
+
+
+async def decline_reason(member_id: uuid.UUID) -> str | None:
+    """Why the member's latest application was declined (the audit log keeps it)."""
+    row = (
+        await AuditEntry.select(AuditEntry.reason)
+        .where(
+            (AuditEntry.target_type == "member")
+            & (AuditEntry.target_id == str(member_id))
+            & (AuditEntry.action == "member.decline")
+        )
+        .order_by(AuditEntry.at, ascending=False)
+        .first()
+        .run()
+    )
+    return None if row is None else str(row["reason"])
 
 
 async def member_in_reach(actor: Principal, member_id: uuid.UUID) -> None:

@@ -74,7 +74,7 @@ async def _report(
 
 
 class ReportController(Controller):
-    opt = access(Access.COUNCIL)
+    opt = access(Access.REPORTS)
     path = "/api/v1/reports"
     tags = ("reports",)
 

@@ -265,7 +265,7 @@ def _period_words(period: Period) -> str:
 
 
 class ReportPages(Controller):
-    opt = access(Access.COUNCIL)
+    opt = access(Access.REPORTS)
     path = "/reports"
     include_in_schema = False
     dependencies = PAGE_DEPENDENCIES

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from service.members.tables import Community
 from service.principal import Principal, forbidden, not_found
@@ -41,22 +41,30 @@ class Scope:
         return max((community.small_cell_k for community in self.selected), default=K_DEFAULT)
 
 
+# Stands for "no community" in an IN list, which may not be empty.
+_NO_COMMUNITY = uuid.UUID(int=0)
+
+
 def may_see_reports(viewer: Principal) -> bool:
-    return viewer.is_admin or bool(viewer.council_areas)
+    return viewer.is_admin or bool(viewer.council_areas or viewer.coordinated_communities)
 
 
 async def scope_for(viewer: Principal, slugs: Sequence[str]) -> Scope:
-    """Admins reach every community, council viewers those of their areas; others 403.
+    """Admins reach every community; council viewers those of their areas and coordinators
+    their own communities (the same figures, the same suppression); anyone else 403.
 
     A community named but out of reach is "not found", like one that does not exist.
     """
     if not may_see_reports(viewer):
-        raise forbidden("Reports are for council viewers and admins.")
+        raise forbidden("Reports are for council viewers, coordinators and admins.")
     query = Community.select(
         Community.id, Community.slug, Community.name, Community.small_cell_k
     ).order_by(Community.name)
     if not viewer.is_admin:
-        query = query.where(Community.area.is_in(list(viewer.council_areas)))
+        reach: Any = Community.id.is_in(sorted(viewer.coordinated_communities) or [_NO_COMMUNITY])
+        if viewer.council_areas:
+            reach |= Community.area.is_in(list(viewer.council_areas))
+        query = query.where(reach)
     in_reach = tuple(
         CommunityRef(row["id"], row["slug"], row["name"], row["small_cell_k"])
         for row in await query.run()

@@ -26,6 +26,7 @@ from service.limits import (
 )
 from service.members.schemas import Email
 from service.transfers import services as transfers
+from service.transfers.schemas import StatementOut, statement_out
 
 Minutes = Annotated[int, Meta(ge=1, le=GIFT_MINUTES_MAX)]
 Memo = Annotated[str, Meta(max_length=MEMO_CHARS_MAX)]
@@ -63,23 +64,6 @@ class TransferOut(msgspec.Struct, kw_only=True):
     memo: str
     effective_at: datetime
     recorded_at: datetime
-
-
-class StatementItemOut(msgspec.Struct, kw_only=True):
-    transfer_id: uuid.UUID
-    code: str
-    counterparty: str
-    minutes: int
-    balance_after: int
-    memo: str
-    effective_at: datetime
-    recorded_at: datetime
-    on_hold: bool
-
-
-class StatementOut(msgspec.Struct, kw_only=True):
-    items: list[StatementItemOut]
-    next_cursor: str | None
 
 
 async def transfer_out(transfer: Transfer) -> TransferOut:
@@ -197,23 +181,7 @@ class TransferController(Controller):
         items, next_cursor = await transfers.statement_page(
             ledger=ledger, principal=member, limit=limit, cursor=cursor
         )
-        return StatementOut(
-            items=[
-                StatementItemOut(
-                    transfer_id=item.transfer_id,
-                    code=item.code,
-                    counterparty=item.counterparty,
-                    minutes=item.minutes,
-                    balance_after=item.balance_after_minutes,
-                    memo=item.memo,
-                    effective_at=item.effective_at,
-                    recorded_at=item.recorded_at,
-                    on_hold=item.on_hold,
-                )
-                for item in items
-            ],
-            next_cursor=next_cursor,
-        )
+        return statement_out(items, next_cursor)
 
     @get("/accounts/me/statement.csv", media_type="text/csv")
     async def statement_csv(self, member: CurrentMember, ledger: LedgerDep) -> Response[str]:

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ledger import ExceedsFloor, LedgerError
+from ledger import ExceedsFloor, Ledger, LedgerError
 from service.errors import DomainError
 from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
@@ -27,7 +27,7 @@ from service.limits import (
     PAGE_SIZE_DEFAULT,
     REASON_CHARS_MAX,
 )
-from service.members.selectors import coordinated_member_options, member_choices, member_options
+from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.transfers import services as transfers
 from service.web.forms import duration_field, text_field, uuid_or_none
@@ -43,6 +43,7 @@ from service.web.kit import (
     render,
     see_other,
 )
+from service.web.pickers import PickerSpec, pickers_for
 
 DONE_MESSAGES = {
     "given": "Thank you. Your hours have been given.",
@@ -87,9 +88,16 @@ class GivingPages(Controller):
     exception_handlers = page_exception_handlers()
 
     @get("/give")
-    async def give_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def give_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
         form = Form(values={"to": "member", "hours": "1", "minutes": "0"})
-        return await give_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+        return await give_page_of(
+            viewer, form, query=request.query_params, notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/give")
     async def give(
@@ -190,11 +198,18 @@ async def give_page_of(
     viewer: Principal,
     form: Form,
     *,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
-    members = await member_choices(frozenset({viewer.community_id}))
+    picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
+    pickers = await pickers_for(
+        "/give",
+        [PickerSpec("member", "Which member?", picks)],
+        query or {},
+        chosen_values={"member": form.values.get("member", "")},
+    )
     return render(
         "market/give.html",
         viewer=viewer,
@@ -205,7 +220,7 @@ async def give_page_of(
         form=form,
         notice=notice,
         to_options=GIVE_TO_OPTIONS,
-        member_options=member_options(members, without=viewer.member_id),
+        picker=pickers["member"],
         memo_max=MEMO_CHARS_MAX,
     )
 
@@ -214,10 +229,18 @@ async def grant_page_of(
     viewer: Principal,
     form: Form,
     *,
+    ledger: Ledger,
+    query: Mapping[str, str] | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
+    pickers = await pickers_for(
+        "/coordinator/grant",
+        [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))],
+        query or {},
+        chosen_values={"member": form.values.get("member", "")},
+    )
     return render(
         "market/coordinator_grant.html",
         viewer=viewer,
@@ -227,8 +250,12 @@ async def grant_page_of(
         headers=headers,
         form=form,
         notice=notice,
-        member_options=await coordinated_member_options(viewer),
+        picker=pickers["member"],
         reason_max=REASON_CHARS_MAX,
+        pools=[
+            (pool.community_name, minutes_text(pool.available_minutes))
+            for pool in await transfers.pool_figures(ledger=ledger, principal=viewer)
+        ],
     )
 
 
@@ -240,10 +267,22 @@ class CoordinatorGrantPages(Controller):
     exception_handlers = page_exception_handlers()
 
     @get("/grant")
-    async def grant_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def grant_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        ledger: LedgerDep,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
         require_any_coordinator(viewer)
         form = Form(values={"hours": "1", "minutes": "0"})
-        return await grant_page_of(viewer, form, notice=done_message(DONE_MESSAGES, done))
+        return await grant_page_of(
+            viewer,
+            form,
+            ledger=ledger,
+            query=request.query_params,
+            notice=done_message(DONE_MESSAGES, done),
+        )
 
     @post("/grant")
     async def grant(
@@ -268,7 +307,7 @@ class CoordinatorGrantPages(Controller):
         )
         key = form_idempotency_key(form, data.form_token)
         if form.failed or member is None or minutes is None or key is None:
-            return await grant_page_of(viewer, form, status=422)
+            return await grant_page_of(viewer, form, ledger=ledger, status=422)
         try:
             await transfers.pool_grant(
                 engine=engine,
@@ -281,7 +320,7 @@ class CoordinatorGrantPages(Controller):
             )
         except DomainError as problem:
             return await grant_page_of(
-                viewer, form, **form_refused(form, problem, {"member": "Member"})
+                viewer, form, ledger=ledger, **form_refused(form, problem, {"member": "Member"})
             )
         return see_other("/coordinator/grant", done="granted")
 

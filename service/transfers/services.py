@@ -288,6 +288,27 @@ async def pool_grant(
     return await run_write(engine, grant)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolFigure:
+    community_name: str
+    available_minutes: int
+
+
+async def pool_figures(*, ledger: Ledger, principal: Principal) -> list[PoolFigure]:
+    """What each pool the coordinator grants from holds (every pool for an admin), by name."""
+    query = Community.select(Community.name, Community.pool_account_id).order_by(Community.name)
+    if not principal.is_admin:
+        coordinated = sorted(principal.coordinated_communities)
+        if not coordinated:
+            return []
+        query = query.where(Community.id.is_in(coordinated))
+    figures = []
+    for row in await query.run():
+        account = await ledger.account(account_id=row["pool_account_id"])
+        figures.append(PoolFigure(row["name"], account.available_minor))
+    return figures
+
+
 async def transfer_visible_to(
     *, ledger: Ledger, principal: Principal, transfer_id: uuid.UUID
 ) -> Transfer:
@@ -323,7 +344,16 @@ class StatementItem:
 async def statement_page(
     *, ledger: Ledger, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[StatementItem], str | None]:
-    member = await Member.objects().where(Member.id == principal.member_id).first().run()
+    return await member_statement_page(
+        ledger=ledger, member_id=principal.member_id, limit=limit, cursor=cursor
+    )
+
+
+async def member_statement_page(
+    *, ledger: Ledger, member_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[StatementItem], str | None]:
+    """A member's statement, newest first; the caller has checked who may read it."""
+    member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
         raise not_found("That member")
     page = await ledger.statement(account_id=member.hour_account_id, limit=limit, cursor=cursor)

@@ -16,6 +16,7 @@ from tests.support.people import Town, grant, sign_in
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/listings/{listing_id}"): {"title": "A new title"},
     ("POST", "/api/v1/exchanges/{exchange_id}/dispute"): {"reason": "It did not happen"},
+    ("POST", "/api/v1/coordinator/members/{member_id}/decline"): {"reason": "Not this time"},
     ("POST", "/api/v1/disputes/{dispute_id}/statements"): {"body": "My side of it"},
     ("POST", "/api/v1/admin/disputes/{dispute_id}/resolve"): {
         "outcome": "upheld",

@@ -89,7 +89,7 @@ def required_role(path: str) -> str:
         if bare == prefix or bare.startswith(prefix + "/"):
             return role
     if bare.startswith("/reports"):
-        return "council"
+        return "reports"  # council viewers, coordinators and admins
     return "member"
 
 
@@ -159,12 +159,12 @@ async def walking_cast(town: Town) -> list[Caller]:
     return [
         Caller("anonymous", {}, frozenset()),
         Caller("member", town.alice.headers, frozenset()),
-        Caller("council", town.council.headers, frozenset({"council"})),
+        Caller("council", town.council.headers, frozenset({"council", "reports"})),
         # A fresh token: roles are read when the caller is resolved.
         Caller(
             "other coordinator",
             await sign_in(town.client, town.carol.email),
-            frozenset({"coordinator"}),
+            frozenset({"coordinator", "reports"}),
         ),
     ]
 

@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from service.accounts.controllers import ROUTERS as ACCOUNTS_ROUTERS
+from service.desk.controllers import ROUTERS as DESK_ROUTERS
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.members.controllers import ROUTERS
 from service.members.services import live_grants
@@ -245,11 +246,12 @@ async def op_communities(world: World, actor: Person | None) -> Outcome:
 
 async def _pending_list(world: World, actor: Person | None, query: str) -> Outcome:
     waiting = await shared_member(world, "waiting", "riverside", approve=False)
+    separator = "&" if query else "?"
     response = await world.http.get(
-        f"/api/v1/coordinator/members{query}", headers=headers_of(actor)
+        f"/api/v1/coordinator/members{query}{separator}status=pending", headers=headers_of(actor)
     )
     if response.status_code == 200 and query:
-        assert str(waiting.id) in {item["id"] for item in response.json()}
+        assert str(waiting.id) in {item["id"] for item in response.json()["items"]}
     return Outcome(response)
 
 
@@ -287,6 +289,30 @@ async def op_create_without_login(world: World, actor: Person | None) -> Outcome
 
     async def changed() -> bool:
         return await Member.count().where(Member.display_name == name).run() == 1
+
+    return Outcome(response, changed)
+
+
+async def op_desk_statement(world: World, actor: Person | None) -> Outcome:
+    target = await shared_member(world, "desked", "riverside", approve=True)
+    response = await world.http.get(
+        f"/api/v1/coordinator/members/{target.id}/statement", headers=headers_of(actor)
+    )
+    if response.status_code == 200:
+        assert [item["code"] for item in response.json()["items"]] == ["welcome"]
+    return Outcome(response)
+
+
+async def op_decline_pending(world: World, actor: Person | None) -> Outcome:
+    target = await world.member("riverside", approve=False, stem="declinee")
+    response = await world.http.post(
+        f"/api/v1/coordinator/members/{target.id}/decline",
+        headers=headers_of(actor),
+        json={"reason": "The time bank is full this month."},
+    )
+
+    async def changed() -> bool:
+        return await status_of(target.id) == "declined"
 
     return Outcome(response, changed)
 
@@ -400,6 +426,12 @@ OPERATIONS: dict[str, Operation] = {
     "create_without_login": Operation(
         "POST", "/api/v1/coordinator/members", op_create_without_login
     ),
+    "desk_statement": Operation(
+        "GET", "/api/v1/coordinator/members/{member_id:uuid}/statement", op_desk_statement
+    ),
+    "decline_pending": Operation(
+        "POST", "/api/v1/coordinator/members/{member_id:uuid}/decline", op_decline_pending
+    ),
     "role_grant": Operation("POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_grant),
     "role_revoke": Operation(
         "POST", "/api/v1/admin/members/{member_id:uuid}/roles", op_role_revoke
@@ -429,6 +461,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "approve_pending":                (401, 403, 403, 200, 404, 403, 200),
     "approve_unknown_member":         (401, 403, 403, 404, 404, 403, 404),
     "create_without_login":           (401, 403, 403, 201, 403, 403, 201),
+    "desk_statement":                 (401, 403, 403, 200, 404, 403, 200),
+    "decline_pending":                (401, 403, 403, 200, 404, 403, 200),
     "role_grant":                     (401, 403, 403, 403, 403, 403, 200),
     "role_revoke":                    (401, 403, 403, 403, 403, 403, 200),
     "area_create":                    (401, 403, 403, 403, 403, 403, 201),
@@ -460,9 +494,10 @@ async def test_every_members_route_is_in_the_matrix(world: World) -> None:
     """A route added to the members API without a row here fails this test.
 
     The member's own account and export now live in packages of their own
-    (service/accounts, service/export); their routes stay in this matrix.
+    (service/accounts, service/export), the coordinator's member list in the desk
+    (service/desk); their routes stay in this matrix.
     """
-    members_api = [*ROUTERS, *ACCOUNTS_ROUTERS, *EXPORT_ROUTERS]
+    members_api = [*ROUTERS, *ACCOUNTS_ROUTERS, *EXPORT_ROUTERS, *DESK_ROUTERS]
     controllers = {controller.__name__ for controller in members_api}
     served = {
         (method, route.path)

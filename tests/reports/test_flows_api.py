@@ -185,15 +185,30 @@ async def test_admin_sees_every_community(world: Fixture) -> None:
     assert only["total"]["suppressed"]  # carol, dan, alice: three members
 
 
-async def test_only_council_viewers_and_admins_may_ask(world: Fixture) -> None:
+async def test_only_council_viewers_coordinators_and_admins_may_ask(world: Fixture) -> None:
     client = world.town.client
     anonymous = await client.get("/api/v1/reports/flows")
     assert anonymous.status_code == 401
-    for who in (world.town.alice, world.town.coordinator):
-        for csv_form in (False, True):
-            response = await flows(world, who, csv_form=csv_form)
-            assert response.status_code == 403, response.text
-            assert response.json()["code"] == "forbidden"
+    for csv_form in (False, True):
+        response = await flows(world, world.town.alice, csv_form=csv_form)
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+
+
+async def test_a_coordinator_sees_their_own_communities_figures_with_the_same_suppression(
+    world: Fixture,
+) -> None:
+    coordinator = world.town.coordinator  # of riverside only
+    for by in ("month", "ward", "community", "age_band"):
+        own = await figures(world, coordinator, by=by)
+        assert [c["slug"] for c in own["communities"]] == ["riverside"]
+        same = await figures(world, world.town.admin, by=by, community="riverside")
+        assert own["cells"] == same["cells"], by
+        assert own["total"] == same["total"], by
+    assert total(await figures(world, coordinator)) == (635, 13)
+    for slug in ("hillside", "oakfield"):
+        response = await flows(world, coordinator, community=slug)
+        assert response.status_code == 404, response.text
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,252 @@
+"""The coordinator's desk as pages: find a member (a plain GET form), see their file,
+decline an applicant with a reason. Approval stays in service/members/community_pages.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
+from litestar.response import Template
+
+from service.desk import selectors as desk
+from service.errors import DomainError
+from service.formatting import minutes_text, signed_minutes_text
+from service.http.access import Access, access
+from service.http.deps import EngineDep, LedgerDep
+from service.limits import CURSOR_CHARS_MAX, REASON_CHARS_MAX, SEARCH_TEXT_CHARS_MAX
+from service.members import services as members
+from service.members.schemas import DeclineIn
+from service.members.selectors import coordinated_communities, selected_community
+from service.principal import Principal
+from service.transfers import services as transfers
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Rule,
+    Viewer,
+    done_message,
+    form_refused,
+    page_exception_handlers,
+    render,
+    schema_type,
+    see_other,
+    validate,
+)
+
+DESK_PAGE_SIZE = 25
+STATEMENT_LINES = 20
+DONE_MESSAGES = {
+    "approved": "Approved. Their welcome credit has been added to their account.",
+    "declined": "The application has been declined. They have been told, with your reason.",
+}
+STATUS_NAMES = {
+    "active": "Active",
+    "pending": "Waiting for approval",
+    "suspended": "Suspended",
+    "closed": "Closed",
+    "declined": "Declined",
+}
+EXCHANGE_STATUS_NAMES = {
+    "proposed": "proposed",
+    "accepted": "agreed, waiting to be confirmed",
+    "completed": "help confirmed",
+    "cancelled": "called off",
+    "expired": "the hours went back",
+}
+DECLINE_RULES = {
+    "reason": Rule(
+        schema_type(DeclineIn, "reason"),
+        f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
+    )
+}
+
+
+class DeclineForm(msgspec.Struct, kw_only=True):
+    reason: str = ""
+
+
+def _filters_of(
+    q: str, status: str, inactive: str, community_id: uuid.UUID, form: Form
+) -> desk.DeskFilters:
+    """The search form's values; a bad one is shown beside its field and left out."""
+    chosen_status = status if status in desk.DESK_STATUSES else None
+    if status and chosen_status is None:
+        form.errors["status"] = "Choose a status from the list"
+    days: int | None = None
+    if inactive.strip():
+        text = inactive.strip()
+        if text.isascii() and text.isdecimal() and 1 <= int(text) <= desk.INACTIVE_DAYS_MAX:
+            days = int(text)
+        else:
+            form.errors["inactive_days"] = (
+                f"Enter a number of days from 1 to {desk.INACTIVE_DAYS_MAX}, or leave it blank"
+            )
+    return desk.DeskFilters(
+        q=q,
+        status=chosen_status,
+        inactive_days=days,
+        community_id=community_id,
+    )
+
+
+def _row_view(row: desk.DeskRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.display_name,
+        "status": STATUS_NAMES.get(row.status, row.status),
+        "login": "Yes" if row.has_login else "No",
+        "balance": minutes_text(row.balance_minutes),
+        "available": minutes_text(row.available_minutes),
+        "last": row.last_exchange_at,
+        "inactive_days": row.inactive_days,
+        "ward": row.ward,
+    }
+
+
+class DeskPages(Controller):
+    opt = access(Access.COORDINATOR)
+    path = "/coordinator/members"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def desk_page(
+        self,
+        *,
+        viewer: Viewer,
+        ledger: LedgerDep,
+        community: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
+        q: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
+        status: Annotated[str, QueryParameter(max_length=20)] = "",
+        inactive_days: Annotated[str, QueryParameter(max_length=10)] = "",
+        cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
+    ) -> Template:
+        desk.reach_of(viewer)
+        choices = coordinated_communities(viewer, await members.communities_list())
+        selected = selected_community(choices, community)
+        form = Form(values={"q": q, "status": status, "inactive_days": inactive_days})
+        pending: list[Any] = []
+        rows: list[dict[str, Any]] = []
+        next_url = None
+        if selected is not None:
+            pending = await members.pending_members(actor=viewer, community_id=selected.id)
+            filters = _filters_of(q, status, inactive_days, selected.id, form)
+            found, next_cursor = await desk.desk_members(
+                actor=viewer,
+                ledger=ledger,
+                filters=filters,
+                limit=DESK_PAGE_SIZE,
+                cursor=cursor or None,
+            )
+            rows = [_row_view(row) for row in found]
+            if next_cursor:
+                query = {**form.values, "community": selected.slug, "cursor": next_cursor}
+                next_url = "/coordinator/members?" + urlencode(query)
+        return render(
+            "desk/desk.html",
+            viewer=viewer,
+            title="Coordinator's desk",
+            current="coordinator",
+            choices=choices,
+            selected=selected,
+            members=pending,
+            rows=rows,
+            form=form,
+            searched=bool(q.strip() or status or inactive_days),
+            status_options=list(STATUS_NAMES.items()),
+            next_url=next_url,
+            later_page=bool(cursor),
+            notice=done_message(DONE_MESSAGES, done),
+        )
+
+    @get("/{member_id:uuid}")
+    async def member_page(
+        self, viewer: Viewer, ledger: LedgerDep, member_id: FromPath[uuid.UUID]
+    ) -> Template:
+        found = await desk.member_file(actor=viewer, ledger=ledger, member_id=member_id)
+        items, _ = await transfers.member_statement_page(
+            ledger=ledger, member_id=member_id, limit=STATEMENT_LINES, cursor=None
+        )
+        return render(
+            "desk/member.html",
+            viewer=viewer,
+            title=found.member.display_name,
+            current="coordinator",
+            file=found,
+            member=found.member,
+            status_name=STATUS_NAMES.get(found.member.status, found.member.status),
+            balance=minutes_text(found.balance_minutes),
+            available=minutes_text(found.available_minutes),
+            on_hold=minutes_text(found.pending_minutes),
+            hours=minutes_text,
+            exchange_status=EXCHANGE_STATUS_NAMES,
+            lines=[
+                {
+                    "date": item.effective_at,
+                    "with": item.counterparty,
+                    "memo": item.memo,
+                    "change": signed_minutes_text(item.minutes),
+                    "balance": minutes_text(item.balance_after_minutes),
+                    "on_hold": item.on_hold,
+                }
+                for item in items
+            ],
+        )
+
+    @get("/{member_id:uuid}/decline")
+    async def decline_page(self, viewer: Viewer, member_id: FromPath[uuid.UUID]) -> Template:
+        member = await desk.desk_member(actor=viewer, member_id=member_id)
+        return _decline_page(viewer, member, Form())
+
+    @post("/{member_id:uuid}/decline")
+    async def decline(
+        self,
+        viewer: Viewer,
+        engine: EngineDep,
+        member_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[DeclineForm],
+    ) -> Response[Any]:
+        member = await desk.desk_member(actor=viewer, member_id=member_id)
+        form = Form.of(data)
+        cleaned = validate(form, data, DECLINE_RULES)
+        if form.failed:
+            return _decline_page(viewer, member, form, status=422)
+        try:
+            await members.member_decline(
+                engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
+            )
+        except DomainError as problem:
+            reshow = form_refused(form, problem, {"reason": "Reason"})
+            return _decline_page(viewer, member, form, **reshow)
+        community = await members.community_by_id(member.community)
+        return see_other("/coordinator/members", community=community.slug, done="declined")
+
+
+def _decline_page(
+    viewer: Principal,
+    member: Any,
+    form: Form,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    return render(
+        "desk/decline.html",
+        viewer=viewer,
+        title=f"Decline {member.display_name}'s application",
+        current="coordinator",
+        status=status,
+        headers=headers,
+        member=member,
+        form=form,
+        reason_max=REASON_CHARS_MAX,
+    )
+
+
+PAGE_ROUTERS = [DeskPages]
