@@ -20,13 +20,17 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import Ledger, Unit, WriteTransaction, run_write
+from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
 from service.members.schemas import OfflineMemberIn
-from service.members.services import _post_welcome_credit, normalise_email
+from service.members.services import (
+    _post_welcome_credit,
+    member_insert_with_account,
+    normalise_email,
+)
 from service.members.tables import Community, Member, WebSession
 from service.principal import Principal, cannot_act, forbidden, not_found
 
@@ -64,14 +68,7 @@ async def member_create_offline(
                 detail="Another account uses this email address. Leave it out, or use another.",
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
             )
-        await ledger.open_account(
-            unit=Unit.HOUR,
-            owner=f"member:{member.id}",
-            floor_minor=community.member_floor_minutes,
-            ceiling_minor=community.member_ceiling_minutes,
-            account_id=member.hour_account_id,
-        )
-        await Member.insert(member).run()
+        await member_insert_with_account(ledger, community, member)
         await _post_welcome_credit(ledger, community, member)
         await audit_record(
             actor_id=actor.member_id,

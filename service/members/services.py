@@ -194,14 +194,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
             return await _reapply(ledger, community, taken, member)
         if taken is not None:
             raise _EmailTaken
-        await ledger.open_account(
-            unit=Unit.HOUR,
-            owner=f"member:{member_id}",
-            floor_minor=community.member_floor_minutes,
-            ceiling_minor=community.member_ceiling_minutes,
-            account_id=member.hour_account_id,
-        )
-        await Member.insert(member).run()
+        await member_insert_with_account(ledger, community, member)
         if member.status == "active":
             await _post_welcome_credit(ledger, community, member)
         return member
@@ -253,6 +246,19 @@ async def _reapply(ledger: Ledger, community: Community, declined: Member, fresh
 
 class _EmailTaken(Exception):  # noqa: N818 - a signal inside member_register, not an error
     """Raised inside the registration transaction to leave it without writing."""
+
+
+async def member_insert_with_account(ledger: Ledger, community: Community, member: Member) -> None:
+    """Open the member's hour account with their community's limits, then insert the member
+    (inside the caller's write transaction, so neither exists without the other)."""
+    await ledger.open_account(
+        unit=Unit.HOUR,
+        owner=f"member:{member.id}",
+        floor_minor=community.member_floor_minutes,
+        ceiling_minor=community.member_ceiling_minutes,
+        account_id=member.hour_account_id,
+    )
+    await Member.insert(member).run()
 
 
 async def _post_welcome_credit(ledger: Ledger, community: Community, member: Member) -> None:
