@@ -159,9 +159,10 @@ class PrincipalResolver(Protocol):
         ...
 
     async def record_acting(
-        self, acting: Principal, *, method: str, path: str, status: int
+        self, acting: Principal, *, method: str, path: str, status: int | None
     ) -> None:
-        """Audit one request a coordinator made for a member (both named)."""
+        """Audit one request a coordinator made for a member (both named): with
+        `status=None` before it runs, then with the status it was answered with."""
         ...
 
 

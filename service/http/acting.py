@@ -11,9 +11,10 @@ admin or coordinator route can never be mistaken for the member's.
 Which member may be acted for is the members feature's rule, asked through the
 principal resolver in the app's state (the kit imports no feature). A refusal is
 one 403 for every reason, so the header cannot be used to learn who exists.
-Every request that changes something while acting leaves an audit line naming
-both people, written before the response starts: nothing is acknowledged
-without it.
+Every request that changes something while acting leaves two audit lines naming
+both people: one before the handler runs (so a crash between the change's commit
+and the answer still leaves the coordinator named) and one with the status before
+the response starts, so nothing is acknowledged without it.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ async def settle_acting(
     if acting is None:
         raise cannot_act()
     remember_principal(connection.scope, acting)  # type: ignore[arg-type]
+    if connection.scope.get("method", "GET") not in SAFE_METHODS:
+        # Before the handler can change anything: a crash after its commit must
+        # still leave a line naming the coordinator (the answer's line comes later).
+        await principal_resolver(connection.scope).record_acting(
+            acting, method=connection.scope["method"], path=connection.scope["path"], status=None
+        )
 
 
 def _member_id(header: str) -> uuid.UUID | None:

@@ -187,12 +187,24 @@ def recorded_by_words(acting: Principal) -> str:
     return f"recorded by {acting.acting_by_name} for {acting.display_name}"
 
 
-async def acting_record(acting: Principal, *, method: str, path: str, status: int) -> None:
-    """One audit line for a request that changed something for the member, naming both."""
+ACTING_STARTED_ACTION = "acting.request.started"
+ACTING_DONE_ACTION = "acting.request"
+
+
+async def acting_record(
+    acting: Principal, *, method: str, path: str, status: int | None
+) -> None:
+    """One audit line for a request changing something for the member, naming both.
+
+    Written twice (the log is append-only): `acting.request.started` before the
+    handler runs, so that a crash after the change commits still leaves a line naming
+    the coordinator; `acting.request` with the status once the change is acknowledged.
+    Both carry the request id, so a started line without its answer is easy to find.
+    """
     await audit_record(
         actor_id=acting.acting_by_id,
         actor_label=f"{acting.acting_by_name} for {acting.display_name}",
-        action="acting.request",
+        action=ACTING_STARTED_ACTION if status is None else ACTING_DONE_ACTION,
         target_type="member",
         target_id=str(acting.member_id),
         community_id=acting.community_id,

@@ -20,6 +20,6 @@ class MemberPrincipalResolver:
         return await acting_principal(caller, member_id)
 
     async def record_acting(
-        self, acting: Principal, *, method: str, path: str, status: int
+        self, acting: Principal, *, method: str, path: str, status: int | None
     ) -> None:
         await acting_record(acting, method=method, path=path, status=status)

@@ -142,6 +142,29 @@ async def test_the_audit_log_names_the_coordinator_and_the_member(town: Town) ->
     assert len(await audit(town, action="acting.request")) == 1
 
 
+async def test_a_line_naming_both_is_written_before_the_handler_runs(town: Town) -> None:
+    """A crash after the change commits but before the answer must still leave the
+    coordinator named: the started line exists whatever the handler then does."""
+    doreen = await doreen_of(town)
+    refused = await town.client.post(
+        "/api/v1/listings", headers=doreen.headers, json={"kind": "offer"}
+    )
+    assert refused.status_code in (400, 422)
+    [started] = await audit(town, action="acting.request.started", target_id=str(doreen.id))
+    assert started["actor_id"] == str(town.coordinator.id)
+    assert started["after"]["member_id"] == str(doreen.id)
+    assert started["after"]["status"] is None
+    assert await audit(town, action="acting.request") == []  # never answered below 400
+    await create_listing(town, doreen, title="Lifts to the surgery")
+    lines = await audit(town, action="acting.request.started", target_id=str(doreen.id))
+    assert len(lines) == 2
+    [done] = await audit(town, action="acting.request", target_id=str(doreen.id))
+    assert done["after"]["status"] == 201
+    # Reads change nothing and are not audited at all.
+    await account(town, doreen)
+    assert len(await audit(town, action="acting.request.started")) == 2
+
+
 async def refusal(town: Town, headers: dict[str, str]) -> dict[str, Any]:
     response = await town.client.get("/api/v1/accounts/me", headers=headers)
     assert response.status_code == 403, response.text
