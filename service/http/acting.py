@@ -78,11 +78,12 @@ async def settle_acting(
     if acting is None:
         raise cannot_act()
     remember_principal(connection.scope, acting)  # type: ignore[arg-type]
-    if connection.scope.get("method", "GET") not in SAFE_METHODS:
+    method = str(connection.scope.get("method", "GET"))
+    if method not in SAFE_METHODS:
         # Before the handler can change anything: a crash after its commit must
         # still leave a line naming the coordinator (the answer's line comes later).
         await principal_resolver(connection.scope).record_acting(
-            acting, method=connection.scope["method"], path=connection.scope["path"], status=None
+            acting, method=method, path=connection.url.path, status=None
         )
 
 

@@ -191,9 +191,7 @@ ACTING_STARTED_ACTION = "acting.request.started"
 ACTING_DONE_ACTION = "acting.request"
 
 
-async def acting_record(
-    acting: Principal, *, method: str, path: str, status: int | None
-) -> None:
+async def acting_record(acting: Principal, *, method: str, path: str, status: int | None) -> None:
     """One audit line for a request changing something for the member, naming both.
 
     Written twice (the log is append-only): `acting.request.started` before the
