@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 MINUTES_PER_HOUR = 60
 PENCE_PER_POUND = 100
+HOURS_PER_HALF_DAY = 12
 
 
 def minutes_text(minutes: int) -> str:
@@ -50,9 +51,9 @@ def date_words(instant: datetime | date) -> str:
 
 def time_words(instant: datetime) -> str:
     """A time of day as people say it: "2:30 pm", "9 am"."""
-    hour = instant.hour % 12 or 12
+    hour = instant.hour % HOURS_PER_HALF_DAY or HOURS_PER_HALF_DAY
     minutes = f":{instant.minute:02d}" if instant.minute else ""
-    return f"{hour}{minutes} {'am' if instant.hour < 12 else 'pm'}"
+    return f"{hour}{minutes} {'am' if instant.hour < HOURS_PER_HALF_DAY else 'pm'}"
 
 
 def moment_words(instant: datetime) -> str:
@@ -60,13 +61,16 @@ def moment_words(instant: datetime) -> str:
     return f"{date_words(instant)} at {time_words(instant)}"
 
 
-def room_words(floor_minutes: int | None) -> str:
-    """How far a balance may go down, in one sentence (docs/words.md: the lowest you can go)."""
+def room_words(floor_minutes: int | None, *, subject: str = "You") -> str:
+    """How far a balance may go down, in one sentence (docs/words.md: the lowest you can go).
+
+    `subject` is "You" on a member's own pages, "They" on a coordinator's view of them.
+    """
     if floor_minutes is None:
-        return "There is no lowest limit on your balance."
+        return f"There is no lowest limit on {'your' if subject == 'You' else 'their'} balance."
     if floor_minutes == 0:
-        return "You cannot go below 0 hours."
-    return f"You can go down to {minutes_text(floor_minutes)}."
+        return f"{subject} cannot go below 0 hours."
+    return f"{subject} can go down to {minutes_text(floor_minutes)}."
 
 
 def balance_words(balance_minutes: int, floor_minutes: int | None) -> str:

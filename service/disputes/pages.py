@@ -21,10 +21,10 @@ from litestar.response import Template
 from service.disputes import resolution as disputes_resolution
 from service.disputes import selectors as disputes_selectors
 from service.disputes import services
-from service.exchanges.words import action_words, status_words
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
+from service.exchanges.words import action_words, status_words
 from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep

@@ -47,6 +47,7 @@ from service.formatting import (
     minutes_text,
     moment_words,
     money_text,
+    signed_minutes_text,
 )
 from service.principal import Principal, remembered_principal
 from service.problems import (
@@ -496,4 +497,5 @@ def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool
     engine.engine.filters["money"] = money_text
     engine.engine.filters["day"] = date_words
     engine.engine.filters["moment"] = moment_words
+    engine.engine.filters["signed_hours"] = signed_minutes_text
     engine.engine.filters["history_note"] = history_note_words
