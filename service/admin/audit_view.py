@@ -50,6 +50,8 @@ FIELD_WORDS = {
 ACTION_NAMES = {
     "member.suspend": "Suspended a member",
     "member.reinstate": "Lifted a suspension",
+    "member.details": "Changed a member's details",
+    "member.note": "Added a private note on a member",
     "member.approve": "Approved a member",
     "member.decline": "Declined an application",
     "member.reapply": "Applied again after a decline",

@@ -29,7 +29,6 @@ class PublicPages(Controller):
             context={"page_title": "Welcome", "viewer": principal, "current": "home"},
         )
 
-
     @get("/how-it-works")
     async def how_it_works(self, principal: MaybePrincipal) -> Template:
         """The time bank in plain words, and a first exchange step by step (issue 22)."""
