@@ -207,7 +207,9 @@ async def test_a_new_member_sees_the_next_steps_and_a_balance_with_its_room(
 ) -> None:
     await journey_members(live_server, monkeypatch)
     maggie = await signed_in_page(chromium, live_server, PROVIDER_EMAIL)
-    next_steps = maggie.locator("section", has=maggie.get_by_role("heading", name="What to do next"))
+    next_steps = maggie.locator(
+        "section", has=maggie.get_by_role("heading", name="What to do next")
+    )
     await expect(next_steps.get_by_role("link", name="Find help")).to_be_visible()
     await expect(next_steps.get_by_role("link", name="Offer help")).to_be_visible()
     # The next steps come before the figures.
