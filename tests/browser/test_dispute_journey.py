@@ -124,9 +124,7 @@ async def sees_the_outcome(page: Page, balance: str) -> None:
     await expect(page.get_by_text("Half an hour goes back to Bert.")).to_be_visible()
     await assert_no_axe_violations(page)
     await main_nav(page).get_by_role("link", name="Statement").click()
-    row = page.get_by_role("row").filter(
-        has_text="after a dispute about 'Painting the back fence'"
-    )
+    row = page.get_by_role("row").filter(has_text="after a dispute about 'Painting the back fence'")
     await expect(row).to_contain_text("30 minutes")
 
 
