@@ -49,7 +49,8 @@ async def both_statements_show_the_hours(town: Town) -> None:
 
     await sign_in(town, town.bob)
     statement = await page_text(town, "/statement")
-    assert "Alice +1 hour 30 minutes 3 hours 30 minutes" in statement
+    assert "Help given: A lift to the surgery Alice" in statement
+    assert "+1 hour 30 minutes 3 hours 30 minutes" in statement
     me = await api(town, town.bob, "/api/v1/me/notices")
     assert me.json()["count"] == 0
 
