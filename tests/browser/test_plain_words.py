@@ -62,6 +62,7 @@ class Story:
     dispute_id: str
     held_exchange_id: str
     recorded_exchange_id: str
+    maggie_id: str
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ async def story(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Sto
             },
         )
         assert recorded.status_code == 201, recorded.text
-    return Story(disputed, dispute_id, held, recorded.json()["id"])
+    return Story(disputed, dispute_id, held, recorded.json()["id"], maggie_id)
 
 
 async def test_exchange_history_and_dispute_pages_speak_in_words(
@@ -160,7 +161,6 @@ async def test_exchange_history_and_dispute_pages_speak_in_words(
 async def test_the_helpers_statement_has_movements_a_running_balance_and_plain_corrections(
     chromium: Browser, live_server: LiveServer, story: Story
 ) -> None:
-    del story
     maggie = await signed_in_page(chromium, live_server, PROVIDER_EMAIL)
     await maggie.goto(f"{live_server.base_url}/statement")
     table = maggie.get_by_role("table")
@@ -200,6 +200,18 @@ async def test_the_helpers_statement_has_movements_a_running_balance_and_plain_c
         "30 minutes given back after a dispute about 'Lift to the optician'"
     )
     await assert_plain(bert)
+
+    # The coordinator's view of Maggie: the same lines, her balance with its room.
+    admin = await signed_in_page(chromium, live_server, ADMIN_EMAIL)
+    await admin.goto(f"{live_server.base_url}/coordinator/members/{story.maggie_id}")
+    await expect(admin.get_by_text("They can go down to minus 10 hours.")).to_be_visible()
+    desk_rows = admin.get_by_role("table").locator("tbody tr")
+    await expect(desk_rows).to_have_count(4)
+    await expect(desk_rows.nth(1)).to_contain_text(
+        "30 minutes taken back after a dispute about 'Lift to the optician'"
+    )
+    assert "on hold" not in (await admin.locator("main").inner_text()).lower()
+    await assert_plain(admin)
 
 
 async def test_a_new_member_sees_the_next_steps_and_a_balance_with_its_room(
