@@ -6,10 +6,13 @@ the same everywhere (the page kit also registers them as Jinja filters).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from datetime import date, datetime
 
 MINUTES_PER_HOUR = 60
 PENCE_PER_POUND = 100
+HOURS_PER_HALF_DAY = 12
 
 
 def minutes_text(minutes: int) -> str:
@@ -44,3 +47,63 @@ def signed_minutes_text(minutes: int) -> str:
 def date_words(instant: datetime | date) -> str:
     """A day as people say it: "Friday 4 December 2026", never an ISO string."""
     return f"{instant:%A} {instant.day} {instant:%B %Y}"
+
+
+def time_words(instant: datetime) -> str:
+    """A time of day as people say it: "2:30 pm", "9 am"."""
+    hour = instant.hour % HOURS_PER_HALF_DAY or HOURS_PER_HALF_DAY
+    minutes = f":{instant.minute:02d}" if instant.minute else ""
+    return f"{hour}{minutes} {'am' if instant.hour < HOURS_PER_HALF_DAY else 'pm'}"
+
+
+def moment_words(instant: datetime) -> str:
+    """A day with its time, where the time matters: "Friday 4 December 2026 at 2:30 pm"."""
+    return f"{date_words(instant)} at {time_words(instant)}"
+
+
+def room_words(floor_minutes: int | None, *, subject: str = "You") -> str:
+    """How far a balance may go down, in one sentence (docs/words.md: the lowest you can go).
+
+    `subject` is "You" on a member's own pages, "They" on a coordinator's view of them.
+    """
+    if floor_minutes is None:
+        return f"There is no lowest limit on {'your' if subject == 'You' else 'their'} balance."
+    if floor_minutes == 0:
+        return f"{subject} cannot go below 0 hours."
+    return f"{subject} can go down to {minutes_text(floor_minutes)}."
+
+
+def balance_words(balance_minutes: int, floor_minutes: int | None) -> str:
+    """A balance with its room: "You have 2 hours. You can go down to minus 10 hours." """
+    if balance_minutes < 0:
+        have = f"Your balance is {minutes_text(balance_minutes)}."
+    else:
+        have = f"You have {minutes_text(balance_minutes)}."
+    return f"{have} {room_words(floor_minutes)}"
+
+
+_HELD_UNTIL = re.compile(r"^hours held until (?P<at>\S+)$")
+_SERVICE_DATE = re.compile(r"^service date (?P<at>\d{4}-\d{2}-\d{2})$")
+_WAITING_FOR = re.compile(r"^waiting for (?P<count>\d+) more$")
+
+
+def history_note_words(note: str) -> str:
+    """An exchange history note in plain words.
+
+    Notes were written as short machine phrases ("hours held until 2026-12-22T00:00+00:00",
+    "service date 2026-12-01") and stay so in the database; a page shows them as people
+    say them ("the hours are on hold until Tuesday 22 December 2026").
+    """
+    if match := _HELD_UNTIL.match(note):
+        with contextlib.suppress(ValueError):
+            until = datetime.fromisoformat(match["at"])
+            return f"the hours are on hold until {date_words(until)}"
+    if match := _SERVICE_DATE.match(note):
+        with contextlib.suppress(ValueError):
+            return f"the help happened on {date_words(date.fromisoformat(match['at']))}"
+    if match := _WAITING_FOR.match(note):
+        count = int(match["count"])
+        return f"waiting for {count} more {'person' if count == 1 else 'people'} to accept"
+    if note == "dispute opened":
+        return "a dispute was opened"
+    return note

@@ -13,6 +13,8 @@ WARD_CHARS_MAX: Final = 80
 PHONE_CHARS_MAX: Final = 40  # the database CHECK on member_member.phone
 SKILLS_CHARS_MAX: Final = 1000
 REASON_CHARS_MAX: Final = 1000
+ADMIN_NOTE_CHARS_MAX: Final = 2000  # one private admin note on a member (ADR 0033)
+ADMIN_NOTES_SHOWN_MAX: Final = 50  # newest notes on the admin's member page
 COMMUNITY_NAME_CHARS_MAX: Final = 100
 SLUG_CHARS_MAX: Final = 60
 

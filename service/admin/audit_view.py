@@ -5,21 +5,53 @@ of the audit page read from its form.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from service.admin import audit_log, services
+from service.disputes.tables import Dispute
 from service.errors import DomainError
-from service.members.tables import AuditEntry
+from service.exchanges.tables import Exchange
+from service.formatting import date_words, minutes_text, moment_words
+from service.members.tables import Area, AuditEntry, Community, Member
 from service.web.kit import Form
 
 CHANGE_VALUE_CHARS_MAX = 300  # of one before/after value shown in the audit table
+ABOUT_CHARS_MAX = 60  # of an exchange's description naming what an entry is about
+UUID_TEXT_CHARS = 36
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+([+-]\d{2}:\d{2}|Z)?)?$")
+TARGET_WORDS = {
+    "member": "A member",
+    "account": "An account",
+    "exchange": "An exchange",
+    "dispute": "A dispute",
+    "community": "A community",
+    "area": "An area",
+    "stripe_event": "A payment event",
+}
+FIELD_WORDS = {
+    "floor_minutes": "lowest balance",
+    "ceiling_minutes": "most they can hold",
+    "balance_minutes": "balance",
+    "available_minutes": "available to spend",
+    "open_exchanges": "open exchanges",
+    "sessions_ended": "sign-ins ended",
+    "tokens_revoked": "app keys revoked",
+    "coordinator_may_act": "a coordinator may act for them",
+    "has_login": "can sign in",
+    "transfer_id": "ledger entry",
+    "owner": "whose account",
+}
 
 ACTION_NAMES = {
     "member.suspend": "Suspended a member",
     "member.reinstate": "Lifted a suspension",
+    "member.details": "Changed a member's details",
+    "member.note": "Added a private note on a member",
     "member.approve": "Approved a member",
     "member.decline": "Declined an application",
     "member.reapply": "Applied again after a decline",
@@ -40,15 +72,111 @@ def action_name(action: str) -> str:
     return ACTION_NAMES.get(action, action)
 
 
-def _value_text(value: Any) -> str:
-    if value is None or value in ([], {}):
+def _uuid_of(value: Any) -> uuid.UUID | None:
+    """The id in a value: a bare uuid, or an owner label like "member:<uuid>" or
+    "community:<uuid>:pool"."""
+    if not isinstance(value, str):
+        return None
+    for part in value.split(":"):
+        if len(part) == UUID_TEXT_CHARS:
+            with contextlib.suppress(ValueError):
+                return uuid.UUID(part)
+    return None
+
+
+def _uuids_in(value: Any) -> Iterator[uuid.UUID]:
+    """Every id in an audit value (nested lists and objects too)."""
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _uuids_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _uuids_in(item)
+    elif (found := _uuid_of(value)) is not None:
+        yield found
+
+
+async def _names_of(ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """A readable name for each id an admin may meet in the log: members, their hour
+    accounts, communities and their pools, areas, exchanges, disputes."""
+    if not ids:
+        return {}
+    wanted = list(ids)
+    names: dict[uuid.UUID, str] = {}
+    for row in await Member.select(Member.id, Member.display_name, Member.hour_account_id).where(
+        Member.id.is_in(wanted) | Member.hour_account_id.is_in(wanted)
+    ):
+        names[row["id"]] = row["display_name"]
+        names[row["hour_account_id"]] = f"{row['display_name']}'s hours"
+    for row in await Community.select(
+        Community.id, Community.name, Community.pool_account_id
+    ).where(Community.id.is_in(wanted) | Community.pool_account_id.is_in(wanted)):
+        names[row["id"]] = row["name"]
+        names[row["pool_account_id"]] = f"the pool of {row['name']}"
+    for row in await Area.select(Area.id, Area.name).where(Area.id.is_in(wanted)):
+        names[row["id"]] = row["name"]
+    for row in await Exchange.select(Exchange.id, Exchange.description).where(
+        Exchange.id.is_in(wanted)
+    ):
+        names[row["id"]] = f"the exchange '{_short(row['description'])}'"
+    for row in await Dispute.select(Dispute.id, Dispute.exchange.description).where(
+        Dispute.id.is_in(wanted)
+    ):
+        names[row["id"]] = f"the dispute about '{_short(row['exchange.description'])}'"
+    return {key: names[key] for key in names if key in ids}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= ABOUT_CHARS_MAX else text[:ABOUT_CHARS_MAX] + "…"
+
+
+def _value_words(  # noqa: PLR0911 - one plain answer per kind of value
+    value: Any, key: str, names: Mapping[uuid.UUID, str]
+) -> str:
+    """An audit value as an admin reads it: names for ids, hours for minutes, days for
+    dates, and lists and objects spelled out (never JSON)."""
+    if value is None or value in ([], {}, ""):
         return "none"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and "minutes" in key:
+        return minutes_text(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "; ".join(_value_words(item, key, names) for item in value)
+    if isinstance(value, Mapping):
+        return ", ".join(
+            f"{_field_words(field)}: {_value_words(item, field, names)}"
+            for field, item in value.items()
+        )
+    text = str(value)
+    if key.endswith("transfer_id"):
+        return "written in the ledger"
+    if (found := _uuid_of(text)) is not None:
+        return names.get(found, "a record no longer here")
+    if _ISO_INSTANT.match(text):
+        with contextlib.suppress(ValueError):
+            instant = datetime.fromisoformat(text)
+            return moment_words(instant) if "T" in text else date_words(instant)
+    return text
+
+
+def _field_words(key: str) -> str:
+    return FIELD_WORDS.get(key, key.removesuffix("_id").replace("_", " "))
+
+
+def _clipped(text: str) -> str:
     return text if len(text) <= CHANGE_VALUE_CHARS_MAX else text[:CHANGE_VALUE_CHARS_MAX] + "…"
 
 
-def audit_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, str]]:
-    """What an entry changed: each field whose value differs, before and after."""
+def audit_changes(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    names: Mapping[uuid.UUID, str] | None = None,
+) -> list[dict[str, str]]:
+    """What an entry changed: each field whose value differs, before and after, in words."""
+    names = names or {}
     changes = []
     for key in [*before, *(key for key in after if key not in before)]:
         old, new = before.get(key), after.get(key)
@@ -56,32 +184,46 @@ def audit_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[d
             continue
         changes.append(
             {
-                "field": key.replace("_", " "),
-                "before": _value_text(old) if key in before else "—",
-                "after": _value_text(new) if key in after else "—",
+                "field": _field_words(key),
+                "before": _clipped(_value_words(old, key, names)) if key in before else "—",
+                "after": _clipped(_value_words(new, key, names)) if key in after else "—",
             }
         )
     return changes
 
 
+def _about(entry: AuditEntry, names: Mapping[uuid.UUID, str]) -> str:
+    """Whom or what an entry is about, by name."""
+    found = _uuid_of(entry.target_id)
+    if found is not None and found in names:
+        return names[found]
+    kind = TARGET_WORDS.get(entry.target_type, entry.target_type.replace("_", " "))
+    return f"{kind} no longer here" if found is not None else kind
+
+
 async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
-    names = await services.member_names(entry.actor_id for entry in entries)
+    befores = [audit_log.audit_json(entry.before_json) for entry in entries]
+    afters = [audit_log.audit_json(entry.after_json) for entry in entries]
+    ids: set[uuid.UUID] = set()
+    for entry, before, after in zip(entries, befores, afters, strict=True):
+        ids.update(_uuids_in([entry.target_id, before, after]))
+    names = await _names_of(ids)
+    actors = await services.member_names(entry.actor_id for entry in entries)
     return [
         {
             "at": entry.at,
-            "who": names.get(entry.actor_id, "Former member")
+            "who": actors.get(entry.actor_id, "Former member")
             if entry.actor_id
             else entry.actor_label.replace("system:", "System: "),
             "what": action_name(entry.action),
             "action": entry.action,
             "target_type": entry.target_type,
             "target_id": entry.target_id,
+            "about": _about(entry, names),
             "reason": entry.reason,
-            "changes": audit_changes(
-                audit_log.audit_json(entry.before_json), audit_log.audit_json(entry.after_json)
-            ),
+            "changes": audit_changes(before, after, names),
         }
-        for entry in entries
+        for entry, before, after in zip(entries, befores, afters, strict=True)
     ]
 
 

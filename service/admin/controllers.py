@@ -11,15 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, post, put
+from litestar import Controller, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from ledger import Unit, VerifyReport
-from service.admin import audit_log, ledger_health, services
+from service.admin import audit_log, ledger_health, member_details, services
+from service.admin.member_details import AdminNoteIn, MemberDetailsIn
 from service.admin.schemas import (
     AdminAccountOut,
     AdminMemberOut,
+    AdminNoteOut,
+    AdminNotesOut,
     AuditEntryOut,
     AuditPage,
     LimitsIn,
@@ -210,6 +213,44 @@ class AdminConsoleController(Controller):
             )
         return await _member_out(member, ledger, member_id)
 
+    @patch("/members/{member_id:uuid}", opt=on_object("member", "member_id"))
+    async def change_details(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        data: JSONBody[MemberDetailsIn],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> AdminMemberOut:
+        """Correct a member's name, email, phone or ward; audited (ADR 0033)."""
+        await member_details.member_details_update(
+            engine=engine, actor=member, member_id=member_id, data=data
+        )
+        return await _member_out(member, ledger, member_id)
+
+    @get("/members/{member_id:uuid}/notes")
+    async def notes(self, member: CurrentMember, member_id: FromPath[uuid.UUID]) -> AdminNotesOut:
+        """The newest private notes on a member, newest first (admins only, ADR 0033)."""
+        return await _notes_out(member, member_id)
+
+    @post(
+        "/members/{member_id:uuid}/notes",
+        middleware=[idempotency_middleware],
+        opt=on_object("member", "member_id"),
+    )
+    async def add_note(
+        self,
+        member: CurrentMember,
+        member_id: FromPath[uuid.UUID],
+        data: JSONBody[AdminNoteIn],
+        engine: EngineDep,
+    ) -> AdminNotesOut:
+        """Add a private note on a member; audited without its text (ADR 0033)."""
+        await member_details.admin_note_add(
+            engine=engine, actor=member, member_id=member_id, body=data.body
+        )
+        return await _notes_out(member, member_id)
+
     @get("/accounts/{account_id:uuid}")
     async def one_account(
         self, member: CurrentMember, account_id: FromPath[uuid.UUID], ledger: LedgerDep
@@ -303,6 +344,18 @@ class AdminConsoleController(Controller):
             for trial in await ledger_health.trial_balances(actor=member, ledger=ledger)
         ]
         return TrialBalanceOut(units=units, balanced=all(unit.balanced for unit in units))
+
+
+async def _notes_out(actor: Principal, member_id: uuid.UUID) -> AdminNotesOut:
+    found = await member_details.admin_notes_of(actor=actor, member_id=member_id)
+    return AdminNotesOut(
+        items=[
+            AdminNoteOut(
+                id=note.id, body=note.body, written_by=note.written_by, written_at=note.written_at
+            )
+            for note in found
+        ]
+    )
 
 
 ROUTERS = [AdminConsoleController]

@@ -21,7 +21,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
-from service.admin import audit_log, ledger_health, services
+from service.admin import audit_log, ledger_health, member_details, services
 from service.admin.audit_view import action_name, audit_filters_from, audit_rows
 from service.admin.limits_form import (
     LIMITS_LABELS,
@@ -33,6 +33,7 @@ from service.admin.limits_form import (
     limits_from,
     limits_values,
 )
+from service.admin.member_details import MemberDetailsIn, NoteText
 from service.admin.schemas import MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.errors import DomainError
@@ -41,6 +42,7 @@ from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
+    ADMIN_NOTE_CHARS_MAX,
     ADMIN_RECENT_EXCHANGES_MAX,
     ADMIN_SEARCH_CHARS_MAX,
     CURSOR_CHARS_MAX,
@@ -72,6 +74,8 @@ DONE_MESSAGES = {
     "and their open exchanges were cancelled with any hours on hold released.",
     "reinstated": "The suspension has been lifted. The member can sign in again.",
     "limits-saved": "The credit limits have been saved.",
+    "details-saved": "Their details have been saved. It is recorded in the audit log.",
+    "note-added": "Your note has been added. Only admins can read it.",
 }
 STATUS_NAMES = {
     "active": "Active",
@@ -112,6 +116,50 @@ STATUS_RULES = {
     "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE),
 }
 STATUS_LABELS = {"action": "Action", "reason": "Reason"}
+
+
+class DetailsForm(msgspec.Struct, kw_only=True):
+    display_name: str = ""
+    email: str = ""
+    phone: str = ""
+    ward: str = ""
+    reason: str = ""
+
+
+DETAILS_RULES = {
+    "display_name": Rule(
+        schema_type(MemberDetailsIn, "display_name"), "Enter their name, up to 80 characters"
+    ),
+    "email": Rule(
+        schema_type(MemberDetailsIn, "email"),
+        "Enter an email address like name@example.org, or leave it blank",
+        optional=True,
+    ),
+    "phone": Rule(
+        schema_type(MemberDetailsIn, "phone"),
+        "Enter a phone number with digits, spaces, + or brackets only",
+    ),
+    "ward": Rule(schema_type(MemberDetailsIn, "ward"), "Enter a ward of up to 80 characters"),
+    "reason": Rule(
+        schema_type(MemberDetailsIn, "reason"), "Say why in up to 1000 characters", optional=True
+    ),
+}
+DETAILS_LABELS = {
+    "display_name": "Name",
+    "email": "Email address",
+    "phone": "Phone",
+    "ward": "Neighbourhood or ward",
+    "reason": "Reason",
+}
+
+
+class NoteForm(msgspec.Struct, kw_only=True):
+    body: str = ""
+
+
+NOTE_RULES = {
+    "body": Rule(NoteText, f"Write the note, up to {ADMIN_NOTE_CHARS_MAX} characters"),
+}
 # The audit log in words -----------------------------------------------------------------
 
 
@@ -248,6 +296,67 @@ class AdminConsolePages(Controller):
             )
         return see_other(f"/admin/members/{member_id}", done="limits-saved")
 
+    @post("/members/{member_id:uuid}/details", opt=on_object("member", "member_id"))
+    async def change_details(
+        self,
+        viewer: Viewer,
+        member_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[DetailsForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        require_admin(viewer)
+        form = Form.of(data, prefix="details-")
+        cleaned = validate(form, data, DETAILS_RULES)
+        if form.failed:
+            return await _member_page(viewer, ledger, member_id, details_form=form, status=422)
+        try:
+            await member_details.member_details_update(
+                engine=engine,
+                actor=viewer,
+                member_id=member_id,
+                data=MemberDetailsIn(
+                    display_name=cleaned["display_name"],
+                    email=cleaned["email"] or "",
+                    phone=cleaned["phone"],
+                    ward=cleaned["ward"],
+                    reason=cleaned["reason"] or "",
+                ),
+            )
+        except DomainError as problem:
+            show_problem(form, problem, DETAILS_LABELS, code_fields={"email_taken": "email"})
+            status, headers = problem_status(problem)
+            return await _member_page(
+                viewer, ledger, member_id, details_form=form, status=status, headers=headers
+            )
+        return see_other(f"/admin/members/{member_id}", done="details-saved")
+
+    @post("/members/{member_id:uuid}/notes", opt=on_object("member", "member_id"))
+    async def add_note(
+        self,
+        viewer: Viewer,
+        member_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[NoteForm],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        require_admin(viewer)
+        form = Form.of(data, prefix="note-")
+        cleaned = validate(form, data, NOTE_RULES)
+        if form.failed:
+            return await _member_page(viewer, ledger, member_id, note_form=form, status=422)
+        try:
+            await member_details.admin_note_add(
+                engine=engine, actor=viewer, member_id=member_id, body=cleaned["body"]
+            )
+        except DomainError as problem:
+            show_problem(form, problem, {"body": "Note"})
+            status, headers = problem_status(problem)
+            return await _member_page(
+                viewer, ledger, member_id, note_form=form, status=status, headers=headers
+            )
+        return see_other(f"/admin/members/{member_id}", done="note-added")
+
     @get("/audit")
     async def audit(
         self,
@@ -328,6 +437,8 @@ async def _member_page(
     *,
     status_form: Form | None = None,
     limits_form: Form | None = None,
+    details_form: Form | None = None,
+    note_form: Form | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
@@ -359,7 +470,26 @@ async def _member_page(
         },
         status_form=status_form or Form(prefix="status-"),
         limits_form=limits_form or Form(values=limits_values(account), prefix="limits-"),
-        failed_form=status_form if status_form and status_form.failed else limits_form,
+        details_form=details_form
+        or Form(
+            values={
+                "display_name": member.display_name,
+                "email": member.email or "",
+                "phone": member.phone,
+                "ward": member.ward,
+            },
+            prefix="details-",
+        ),
+        note_form=note_form or Form(prefix="note-"),
+        notes=await member_details.admin_notes_of(actor=viewer, member_id=member_id),
+        failed_form=next(
+            (
+                form
+                for form in (status_form, limits_form, details_form, note_form)
+                if form and form.failed
+            ),
+            None,
+        ),
         exchanges=await _recent_exchanges(viewer, member_id),
         audit=await audit_rows(audit),
     )

@@ -138,3 +138,14 @@ class TrialBalanceUnitOut(msgspec.Struct, kw_only=True):
 class TrialBalanceOut(msgspec.Struct, kw_only=True):
     units: list[TrialBalanceUnitOut]
     balanced: bool
+
+
+class AdminNoteOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    body: str
+    written_by: str  # the admin's display name
+    written_at: datetime
+
+
+class AdminNotesOut(msgspec.Struct, kw_only=True):
+    items: list[AdminNoteOut]

@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from service.desk import selectors as desk
 from service.errors import DomainError
-from service.formatting import minutes_text, signed_minutes_text
+from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import CURSOR_CHARS_MAX, REASON_CHARS_MAX, SEARCH_TEXT_CHARS_MAX
@@ -22,7 +22,7 @@ from service.members import services as members
 from service.members.schemas import DeclineIn
 from service.members.selectors import coordinated_communities, selected_community
 from service.principal import Principal
-from service.transfers import services as transfers
+from service.transfers import statement_view
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
@@ -170,7 +170,7 @@ class DeskPages(Controller):
         self, viewer: Viewer, ledger: LedgerDep, member_id: FromPath[uuid.UUID]
     ) -> Template:
         found = await desk.member_file(actor=viewer, ledger=ledger, member_id=member_id)
-        items, _ = await transfers.member_statement_page(
+        entries, _ = await statement_view.statement_entries(
             ledger=ledger, member_id=member_id, limit=STATEMENT_LINES, cursor=None
         )
         return render(
@@ -182,21 +182,13 @@ class DeskPages(Controller):
             member=found.member,
             status_name=STATUS_NAMES.get(found.member.status, found.member.status),
             balance=minutes_text(found.balance_minutes),
+            room=room_words(found.floor_minutes, subject="They"),
             available=minutes_text(found.available_minutes),
             on_hold=minutes_text(found.pending_minutes),
             hours=minutes_text,
             exchange_status=EXCHANGE_STATUS_NAMES,
-            lines=[
-                {
-                    "date": item.effective_at,
-                    "with": item.counterparty,
-                    "memo": item.memo,
-                    "change": signed_minutes_text(item.minutes),
-                    "balance": minutes_text(item.balance_after_minutes),
-                    "on_hold": item.on_hold,
-                }
-                for item in items
-            ],
+            lines=entries,
+            holds=await statement_view.holds_of(member_id),
         )
 
     @get("/{member_id:uuid}/decline")

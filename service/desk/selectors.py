@@ -245,6 +245,7 @@ class MemberFile:
     balance_minutes: int
     available_minutes: int
     pending_minutes: int
+    floor_minutes: int | None
     exchanges: list[dict[str, Any]]
     listings: list[dict[str, Any]]
 
@@ -281,6 +282,7 @@ async def member_file(*, actor: Principal, ledger: Ledger, member_id: uuid.UUID)
         balance_minutes=account.balance_minor,
         available_minutes=account.available_minor,
         pending_minutes=account.debits_pending_minor,
+        floor_minutes=account.floor_minor,
         exchanges=exchanges,
         listings=listings,
     )

@@ -24,6 +24,7 @@ from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
 from service.errors import DomainError
 from service.exchanges.selectors import ExchangeView, exchange_get
+from service.exchanges.words import action_words, status_words
 from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
@@ -93,7 +94,8 @@ def _history(view: ExchangeView) -> list[dict[str, Any]]:
         {
             "at": event.at,
             "who": view.name_of(event.actor),
-            "what": event.action.replace("_", " "),
+            "what": action_words(event.action),
+            "record": event.action == "record",
             "note": event.note,
         }
         for event in view.history
@@ -462,7 +464,7 @@ async def _admin_page(
                 "service_date": row.service_date,
                 "description": row.description,
                 "hours": minutes_text(row.minutes),
-                "status": row.status,
+                "status": status_words(row.status),
                 "provider": exchange.name_of(row.provider),
             }
             for row in between

@@ -336,3 +336,8 @@ async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
 def party_name(people: Mapping[uuid.UUID, Party], member_id: uuid.UUID) -> str:
     person = people.get(member_id)
     return person.display_name if person else FORMER_PARTY_NAME
+
+
+async def has_exchanges(member_id: uuid.UUID) -> bool:
+    """Whether the member has ever taken part in an exchange (a new member has not)."""
+    return await Exchange.exists().where(exchange_party_filter(member_id)).run()

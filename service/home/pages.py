@@ -8,7 +8,7 @@ from litestar.response import Template
 from service.accounts.selectors import account_of
 from service.disputes.selectors import dispute_notices_of
 from service.exchanges import selectors as exchanges_selectors
-from service.formatting import minutes_text
+from service.formatting import balance_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.mail.notices import event_notices_of
@@ -27,6 +27,18 @@ class PublicPages(Controller):
         return Template(
             template_name="home.html",
             context={"page_title": "Welcome", "viewer": principal, "current": "home"},
+        )
+
+    @get("/how-it-works")
+    async def how_it_works(self, principal: MaybePrincipal) -> Template:
+        """The time bank in plain words, and a first exchange step by step (issue 22)."""
+        return Template(
+            template_name="how_it_works.html",
+            context={
+                "page_title": "How the time bank works",
+                "viewer": principal,
+                "current": "how-it-works",
+            },
         )
 
 
@@ -49,6 +61,10 @@ class DashboardPages(Controller):
         community = await services.community_by_id(viewer.community_id)
         notice_count, notices = await exchanges_selectors.notices_of(actor=viewer)
         below_floor = account["below_floor_minutes"]
+        # A member who has never exchanged is led to a first step before the figures.
+        is_new = viewer.status == "active" and not await exchanges_selectors.has_exchanges(
+            viewer.member_id
+        )
         return render(
             "members/dashboard.html",
             viewer=viewer,
@@ -57,6 +73,8 @@ class DashboardPages(Controller):
             community=community,
             balance=minutes_text(account["balance_minutes"]),
             balance_negative=account["balance_minutes"] < 0,
+            balance_sentence=balance_words(account["balance_minutes"], account["floor_minutes"]),
+            is_new=is_new,
             available=minutes_text(account["available_minutes"]),
             on_hold=minutes_text(account["pending_minutes"]),
             welcome_credit=minutes_text(community.welcome_credit_minutes),

@@ -55,26 +55,26 @@ WORDINGS: Mapping[str, Wording] = {
             "{other_name} was due to help you on {service_date} ({hours}: {description}).",
             "If it happened, please confirm it, so that they receive their hours.",
         ),
-        action_label="Confirm the exchange",
+        action_label="Confirm the help happened",
         action_path="/exchanges/{exchange_id}",
     ),
     "hold_expiring": Wording(
         subject="Your hours go back in 48 hours",
         paragraphs=(
             (
-                "The {hours} set aside for your exchange with {other_name} ({description}) go "
-                "back to your account in 48 hours."
+                "The {hours} on hold for your exchange with {other_name} ({description}) go "
+                "back to your balance in 48 hours."
             ),
             "If the help happened, please confirm it now, so that they receive their hours.",
         ),
-        action_label="Confirm the exchange",
+        action_label="Confirm the help happened",
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_completed": Wording(
         subject="You have received {hours}",
         paragraphs=(
             "{other_name} has confirmed your exchange: {description}.",
-            "{hours_capitalised} have been added to your account. Thank you for helping.",
+            "{hours_capitalised} have been added to your balance. Thank you for helping.",
         ),
         action_label="See your account",
         action_path="/dashboard",
@@ -89,7 +89,7 @@ WORDINGS: Mapping[str, Wording] = {
                 "it will be confirmed for you on {confirm_by}."
             ),
         ),
-        action_label="Confirm the exchange",
+        action_label="Confirm the help happened",
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_autoconfirmed": Wording(
@@ -100,7 +100,7 @@ WORDINGS: Mapping[str, Wording] = {
                 "did not hear from you in time, so it has now been confirmed and the hours "
                 "have moved."
             ),
-            "If something was not right, you can still raise a question about it.",
+            "If something was not right, you can still open a dispute about it.",
         ),
         action_label="See the exchange",
         action_path="/exchanges/{exchange_id}",
@@ -112,7 +112,7 @@ WORDINGS: Mapping[str, Wording] = {
                 "Your exchange ({description}) has been confirmed, as nobody answered in "
                 "time after you marked it done."
             ),
-            "{hours_capitalised} have been added to your account. Thank you for helping.",
+            "{hours_capitalised} have been added to your balance. Thank you for helping.",
         ),
         action_label="See the exchange",
         action_path="/exchanges/{exchange_id}",
@@ -124,24 +124,24 @@ WORDINGS: Mapping[str, Wording] = {
                 "A member taking part in your exchange has left the time bank, so the "
                 "exchange has been called off ({hours}: {description})."
             ),
-            "Any hours that were set aside for it are free again.",
+            "Any hours that were on hold for it have gone back.",
         ),
         action_label="See the exchange",
         action_path="/exchanges/{exchange_id}",
     ),
     "dispute_opened": Wording(
-        subject="A question has been raised about an exchange",
+        subject="A dispute has been opened about an exchange",
         paragraphs=(
-            "{other_name} has raised a question about your exchange: {description}.",
-            "An administrator will look at it. You can add your side of the story.",
+            "{other_name} has opened a dispute about your exchange: {description}.",
+            "An admin will decide it. You can add your side of the story.",
         ),
         action_label="See the dispute",
         action_path="/disputes/{dispute_id}",
     ),
     "dispute_decided": Wording(
-        subject="The question about your exchange has been decided",
+        subject="The dispute about your exchange has been decided",
         paragraphs=(
-            "An administrator has decided about the exchange: {description}.",
+            "An admin has decided the dispute about the exchange: {description}.",
             "The outcome: {outcome_words}.",
         ),
         action_label="See the outcome",

@@ -26,6 +26,7 @@ from service.members.audit import audit_record
 from service.members.closure_steps import run_closure_steps
 from service.members.services import community_by_id, member_by_id
 from service.members.tables import (
+    AdminNote,
     ApiToken,
     Community,
     Member,
@@ -54,6 +55,8 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
         await run_closure_steps(engine=engine, ledger=ledger, principal=principal)
         await settle_for_closure(ledger, community, member)
         await notices_erase(member.id)
+        # Admins' private notes are personal data about the member (ADR 0033).
+        await AdminNote.delete().where(AdminNote.member == member.id).run()
         await ledger.close_account(account_id=member.hour_account_id)
         now = clock.utc_now()
         await (
@@ -63,6 +66,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
                     Member.password_hash: None,
                     Member.display_name: FORMER_MEMBER_NAME,
                     Member.ward: "",
+                    Member.phone: "",
                     Member.skills: "",
                     Member.status: "closed",
                     Member.closed_at: now,

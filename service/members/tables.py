@@ -127,3 +127,14 @@ class AuditEntry(Table, tablename="member_audit"):
     before_json = Text(default="{}")
     after_json = Text(default="{}")
     request_id = Varchar(length=64, default="")
+
+
+class AdminNote(Table, tablename="member_admin_note"):
+    """An admin's private note on a member (ADR 0033): never shown to the member, in the
+    directory or in their export; erased when the account is closed."""
+
+    id = UUID(primary_key=True)
+    member = ForeignKey(references=Member)
+    body = Text()
+    written_by = UUID(null=True, default=None)  # the admin; null once they are erased
+    written_at = Timestamptz()

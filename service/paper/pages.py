@@ -11,7 +11,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from service.formatting import minutes_text
+from service.formatting import date_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
 from service.paper import services as paper
@@ -24,8 +24,8 @@ SlugQuery = Annotated[str, QueryParameter(max_length=60)]
 
 
 def day_words(day: date) -> str:
-    """ "3 December 2026"."""
-    return f"{day.day} {day:%B %Y}"
+    """ "Thursday 3 December 2026" (docs/words.md)."""
+    return date_words(day)
 
 
 async def _statement_page(
@@ -54,8 +54,8 @@ async def _statement_page(
         closing=_amount(statement.closing_minutes),
         lines=[
             {
-                "day": line.day,
-                "day_words": day_words(line.day),
+                "recorded_day": line.recorded_day,
+                "help_day": line.help_day,
                 "what": line.what,
                 "with": line.with_whom,
                 "note": line.note,

@@ -28,7 +28,7 @@ from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found
-from service.transfers.services import party_of
+from service.transfers.statement_view import entry_of
 
 # A printed period is at most this long, and by default the last quarter.
 PRINT_PERIOD_DAYS_MAX = 2 * 366
@@ -37,15 +37,6 @@ PRINT_PERIOD_DAYS_DEFAULT = 91
 STATEMENT_READ_PAGE = 500
 # At most this many listings on one printed list (a community's open ones).
 PRINT_LISTINGS_MAX = 500
-CODE_WORDS = {
-    "exchange": "Exchange",
-    "gift": "Gift",
-    "donation": "Given to the pool",
-    "grant": "Grant from the pool",
-    "welcome": "Welcome credit",
-    "closure": "Account closed",
-    "dispute": "Correction after a question",
-}
 
 
 def hours_figures(minutes: int) -> str:
@@ -83,7 +74,8 @@ def period_of(first_day: date | None, last_day: date | None, *, today: date) -> 
 
 @dataclass(frozen=True, slots=True)
 class PaperLine:
-    day: date
+    recorded_day: date
+    help_day: date | None  # the day the help happened, for help between members
     what: str
     with_whom: str
     note: str
@@ -132,7 +124,8 @@ async def paper_statement(
 
 
 async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> list[PaperLine]:
-    """Posted changes recorded in the period, newest first (holds change no balance)."""
+    """Movements recorded in the period, newest first, in the statement's words (holds
+    move nothing, so they are no lines: service/transfers/statement_view.py)."""
     found: list[PaperLine] = []
     names: dict[uuid.UUID, str] = {}
     cursor: str | None = None
@@ -145,24 +138,16 @@ async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> li
                 return found
             if line.recorded_at >= period.ends_at or line.change_minor == 0:
                 continue
-            transfer = line.transfer
-            other = (
-                transfer.credit_account_id
-                if transfer.debit_account_id == account_id
-                else transfer.debit_account_id
-            )
-            if other not in names:
-                names[other] = (await party_of(other)).display_name
+            entry = await entry_of(ledger, line, names)
             found.append(
                 PaperLine(
-                    day=transfer.effective_at.astimezone(UTC).date(),
-                    what=CODE_WORDS.get(
-                        transfer.code, transfer.code.replace("_", " ").capitalize()
-                    ),
-                    with_whom=names[other],
-                    note=transfer.memo,
-                    minutes=line.change_minor,
-                    balance_after_minutes=line.balance_after_minor,
+                    recorded_day=entry.recorded_at.astimezone(UTC).date(),
+                    help_day=entry.help_on.astimezone(UTC).date() if entry.help_on else None,
+                    what=entry.what,
+                    with_whom=entry.with_whom,
+                    note=entry.note,
+                    minutes=entry.minutes,
+                    balance_after_minutes=entry.balance_after_minutes,
                 )
             )
         cursor = page.next_cursor
@@ -171,7 +156,8 @@ async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> li
 
 
 PLAIN_CSV_COLUMNS = (
-    "Date",
+    "Recorded on",
+    "The help happened on",
     "What",
     "With",
     "Note",
@@ -188,13 +174,14 @@ def plain_csv(statement: PaperStatement) -> str:
     writer = csv.writer(buffer)
     writer.writerow(PLAIN_CSV_COLUMNS)
     writer.writerow(
-        [statement.period.first_day.isoformat(), "Opening balance", "", "", "", "",
+        [statement.period.first_day.isoformat(), "", "Opening balance", "", "", "", "",
          hours_figures(statement.opening_minutes), minutes_text(statement.opening_minutes)]
     )  # fmt: skip
     for line in statement.lines:
         writer.writerow(
             [
-                line.day.isoformat(),
+                line.recorded_day.isoformat(),
+                line.help_day.isoformat() if line.help_day else "",
                 line.what,
                 _csv_safe(line.with_whom),
                 _csv_safe(line.note),
@@ -205,7 +192,7 @@ def plain_csv(statement: PaperStatement) -> str:
             ]
         )
     writer.writerow(
-        [statement.period.last_day.isoformat(), "Closing balance", "", "", "", "",
+        [statement.period.last_day.isoformat(), "", "Closing balance", "", "", "", "",
          hours_figures(statement.closing_minutes), minutes_text(statement.closing_minutes)]
     )  # fmt: skip
     return buffer.getvalue()

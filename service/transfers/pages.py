@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from ledger import ExceedsFloor, Ledger, LedgerError
 from service.errors import DomainError
-from service.formatting import minutes_text, signed_minutes_text
+from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -30,6 +30,7 @@ from service.limits import (
 from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.transfers import services as transfers
+from service.transfers import statement_view
 from service.web.forms import duration_field, text_field, uuid_or_none
 from service.web.kit import (
     FORM_INVALID_STATUS,
@@ -48,15 +49,6 @@ from service.web.pickers import PickerSpec, pickers_for
 DONE_MESSAGES = {
     "given": "Thank you. Your hours have been given.",
     "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
-}
-CODE_NAMES = {
-    "exchange": "Exchange",
-    "gift": "Gift",
-    "donation": "Donation to the pool",
-    "grant": "Grant from the pool",
-    "welcome": "Welcome credit",
-    "closure": "Account closure",
-    "dispute": "Correction after a dispute",
 }
 
 
@@ -149,28 +141,21 @@ class GivingPages(Controller):
         ledger: LedgerDep,
         cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
     ) -> Template:
-        items, next_cursor = await transfers.statement_page(
-            ledger=ledger, principal=viewer, limit=PAGE_SIZE_DEFAULT, cursor=cursor or None
+        # The lines and notes are built in service/transfers/statement_view.py (shared).
+        entries, next_cursor = await statement_view.statement_entries(
+            ledger=ledger,
+            member_id=viewer.member_id,
+            limit=PAGE_SIZE_DEFAULT,
+            cursor=cursor or None,
         )
         return render(
             "market/statement.html",
             viewer=viewer,
             title="Your statement",
             current="statement",
-            lines=[
-                {
-                    "date": item.effective_at,
-                    "what": CODE_NAMES.get(item.code, item.code.replace("_", " ").capitalize()),
-                    "memo": item.memo,
-                    "with": item.counterparty,
-                    "change": "no change yet"
-                    if item.on_hold and item.minutes == 0
-                    else signed_minutes_text(item.minutes),
-                    "balance": minutes_text(item.balance_after_minutes),
-                    "on_hold": item.on_hold,
-                }
-                for item in items
-            ],
+            lines=entries,
+            holds=await statement_view.holds_of(viewer.member_id),
+            balance=await statement_view.balance_sentence(ledger, viewer.member_id),
             next_url=f"/statement?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
             later_page=bool(cursor),
         )

@@ -41,7 +41,14 @@ from service.errors import (
     NotSignedIn,
     TooManyAttempts,
 )
-from service.formatting import date_words, minutes_text, money_text
+from service.formatting import (
+    date_words,
+    history_note_words,
+    minutes_text,
+    moment_words,
+    money_text,
+    signed_minutes_text,
+)
 from service.principal import Principal, remembered_principal
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -489,3 +496,6 @@ def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool
     engine.engine.filters["hours"] = minutes_text
     engine.engine.filters["money"] = money_text
     engine.engine.filters["day"] = date_words
+    engine.engine.filters["moment"] = moment_words
+    engine.engine.filters["signed_hours"] = signed_minutes_text
+    engine.engine.filters["history_note"] = history_note_words

@@ -35,6 +35,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "action": "suspend",
         "reason": "Asked to leave",
     },
+    ("PATCH", "/api/v1/admin/members/{member_id}"): {"ward": "Northside"},
+    ("POST", "/api/v1/admin/members/{member_id}/notes"): {"body": "Prefers a phone call."},
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,

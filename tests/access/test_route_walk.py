@@ -57,6 +57,7 @@ PUBLIC_PAGES = frozenset(
         ("GET", "/sign-out"),
         ("POST", "/sign-out"),
         ("GET", "/privacy"),
+        ("GET", "/how-it-works"),
         ("GET", "/account/closed"),
         ("GET", "/donate"),
         ("POST", "/donate"),

@@ -117,12 +117,14 @@ async def admin_adjusts(admin: Page, live_server: LiveServer) -> None:
 
 async def sees_the_outcome(page: Page, balance: str) -> None:
     await main_nav(page).get_by_role("link", name="Dashboard").click()
-    await expect(page.locator(".balance")).to_have_text(balance)
+    await expect(page.locator(".balance")).to_have_text(
+        f"{balance}. You can go down to minus 10 hours."
+    )
     await page.get_by_role("link", name="Dispute decided: some of the hours went back").click()
     await expect(page.get_by_text("Half an hour goes back to Bert.")).to_be_visible()
     await assert_no_axe_violations(page)
     await main_nav(page).get_by_role("link", name="Statement").click()
-    row = page.get_by_role("row").filter(has_text="Correction after a dispute")
+    row = page.get_by_role("row").filter(has_text="after a dispute about 'Painting the back fence'")
     await expect(row).to_contain_text("30 minutes")
 
 

@@ -101,12 +101,15 @@ async def confirm_from_the_list(page: Page) -> None:
 
 async def check_balance_and_statement(page: Page, balance: str, line: str) -> None:
     await main_nav(page).get_by_role("link", name="Dashboard").click()
-    await expect(page.locator(".balance")).to_have_text(balance)
+    await expect(page.locator(".balance")).to_have_text(
+        f"{balance}. You can go down to minus 10 hours."
+    )
     await expect(main_nav(page).get_by_role("link", name="Exchanges", exact=True)).to_be_visible()
     await main_nav(page).get_by_role("link", name="Statement").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Your statement")
     row = page.get_by_role("row").filter(has_text=line)
-    await expect(row).to_contain_text("Exchange: Weeding the front garden")
+    await expect(row).to_contain_text(": Weeding the front garden")
+    await expect(row).to_contain_text("Help given" if line.startswith("+") else "Help received")
     await assert_no_axe_violations(page)
 
 
@@ -173,7 +176,7 @@ async def test_coordinator_pages_record_and_grant(
     await admin.get_by_label("What the help was").fill("Shopping, told by phone")
     await admin.get_by_role("button", name="Record the exchange").click()
     await admin.wait_for_url("**/exchanges/*?done=recorded")
-    await expect(admin.get_by_text("Recorded by a coordinator by Ada Admin")).to_be_visible()
+    await expect(admin.get_by_text("Recorded by Ada Admin, a coordinator")).to_be_visible()
 
     await admin.goto(live_server.base_url + "/coordinator/grant")
     await expect(admin.get_by_role("heading", level=1)).to_have_text("Grant hours from the pool")

@@ -44,7 +44,7 @@ async def test_the_desk_finds_a_member_by_phone_and_shows_their_file(town: Town)
     assert "Balance 2 hours 45 minutes" in words
     assert "Phone 07700 900 123" in words
     assert f"Email {town.bob.email}" in words
-    assert "Welcome credit" in words
+    assert "Welcome hours" in words
     assert f'href="/coordinator/members/{town.bob.id}/reset-code"' in file.text
     other = await town.client.get(f"/coordinator/members/{town.carol.id}")
     assert other.status_code == 404

@@ -94,7 +94,8 @@ async def test_a_dispute_from_the_exchange_page_to_an_adjusted_outcome(town: Tow
         assert "Half an hour goes back." in outcome
         assert "Alice: 30 minutes given back" in outcome
         statement = await page_text(town, "/statement")
-        assert "Correction after a dispute" in statement
+        moved = "given back" if who is town.alice else "taken back"
+        assert f"30 minutes {moved} after a dispute about" in statement
     assert (await account(town, town.alice))["balance_minutes"] == WELCOME - 60
     assert (await account(town, town.bob))["balance_minutes"] == WELCOME + 60
 

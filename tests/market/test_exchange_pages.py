@@ -38,8 +38,10 @@ async def api(town: Town, who: Person, path: str, **json: Any) -> httpx.Response
 
 async def both_statements_show_the_hours(town: Town) -> None:
     statement = await page_text(town, "/statement")
-    assert "Exchange: A lift to the surgery Bob -1 hour 30 minutes 30 minutes" in statement
-    assert "Welcome credit" in statement
+    assert "Help received: A lift to the surgery Bob" in statement
+    assert "-1 hour 30 minutes 30 minutes" in statement  # the change, then the balance after
+    assert "Welcome hours" in statement
+    assert "on hold" not in statement
     assert 'href="/api/v1/accounts/me/statement.csv"' in (await town.client.get("/statement")).text
     csv = await town.client.get("/api/v1/accounts/me/statement.csv")
     assert csv.status_code == 200
@@ -47,7 +49,8 @@ async def both_statements_show_the_hours(town: Town) -> None:
 
     await sign_in(town, town.bob)
     statement = await page_text(town, "/statement")
-    assert "Alice +1 hour 30 minutes 3 hours 30 minutes" in statement
+    assert "Help given: A lift to the surgery Alice" in statement
+    assert "+1 hour 30 minutes 3 hours 30 minutes" in statement
     me = await api(town, town.bob, "/api/v1/me/notices")
     assert me.json()["count"] == 0
 
@@ -227,16 +230,17 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
     assert response.status_code == 303, response.text
 
     statement = await page_text(town, "/statement")
-    assert "Donation to the pool: For all Community pool (Riverside) -30 minutes 30 minutes" in (
-        statement
+    assert (
+        "Hours given to the time bank's pool: For all Community pool (Riverside) "
+        "-30 minutes 30 minutes" in statement
     )
-    assert "Gift Bob -15 minutes 1 hour" in statement
-    assert "Gift: Ta Bob -45 minutes 1 hour 15 minutes" in statement
-    assert statement.index("Donation") < statement.index("Gift: Ta")  # newest first
+    assert "Hours you gave Bob -15 minutes 1 hour" in statement
+    assert "Hours you gave: Ta Bob -45 minutes 1 hour 15 minutes" in statement
+    assert statement.index("pool: For all") < statement.index("gave: Ta")  # newest first
 
     await sign_in(town, town.bob)
     statement = await page_text(town, "/statement")
-    assert "Gift: Ta Alice +45 minutes 2 hours 45 minutes" in statement
+    assert "Hours given to you: Ta Alice +45 minutes 2 hours 45 minutes" in statement
 
     # The coordinator grants from the pool and records an exchange for two members.
     await sign_in(town, town.coordinator)
@@ -272,11 +276,15 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
     assert response.status_code == 303, response.text
     detail = await page_text(town, response.headers["location"])
     assert "The exchange has been recorded" in detail
-    assert "Recorded by a coordinator by Cora" in detail
+    assert "Recorded by Cora, a coordinator (the help happened on" in detail
 
     await sign_in(town, town.bob)
     statement = await page_text(town, "/statement")
-    assert "Grant from the pool: Winter fuel Community pool (Riverside) +20 minutes" in statement
-    assert "Exchange: Gardening, told by phone Alice -2 hours 1 hour 20 minutes" in statement
+    assert (
+        "Hours from the time bank's pool: Winter fuel Community pool (Riverside) +20 minutes"
+        in statement
+    )
+    assert "Help received: Gardening, told by phone Alice" in statement
+    assert "-2 hours 1 hour 20 minutes" in statement
     recorded = await town.client.get("/coordinator/record")
     assert recorded.status_code == 403  # members are not coordinators

@@ -136,7 +136,7 @@ async def test_a_newcomer_registers_signs_in_and_sees_the_welcome_credit(town: T
     dashboard = await client.get("/dashboard")
     assert dashboard.status_code == 200
     assert heading(dashboard.text) == "Hello, Nell Newcomer"
-    assert '<p class="balance">You have 2 hours</p>' in dashboard.text
+    assert '<p class="balance">You have 2 hours. You can go down to' in dashboard.text
     assert "<dt>Available to spend</dt><dd>2 hours</dd>" in dashboard.text
     assert "<dt>On hold for agreed exchanges</dt><dd>0 hours</dd>" in dashboard.text
 
@@ -354,7 +354,7 @@ async def test_a_coordinator_approves_a_pending_member_through_the_page(town: To
     waiting = await client.get("/dashboard")
     assert "Your membership is waiting for approval." in waiting.text
     assert "welcome credit of 2 hours" in waiting.text
-    assert '<p class="balance">You have 0 hours</p>' in waiting.text
+    assert '<p class="balance">You have 0 hours. You can go down to' in waiting.text
     client.cookies.clear()
     # An admin makes Cora coordinator of Oakfield too, through the roles page.
     await page_sign_in(client, town.admin.email)
@@ -394,7 +394,7 @@ async def test_a_coordinator_approves_a_pending_member_through_the_page(town: To
     await page_sign_in(client, town.pending.email)
     welcome = await client.get("/dashboard")
     assert "waiting for approval" not in welcome.text
-    assert '<p class="balance">You have 2 hours</p>' in welcome.text
+    assert '<p class="balance">You have 2 hours. You can go down to' in welcome.text
 
 
 async def test_admin_revokes_a_role_and_sees_field_errors_for_a_wrong_scope(town: Town) -> None:

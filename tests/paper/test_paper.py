@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from service.formatting import date_words
 from service.paper.services import hours_figures
 from tests.support.exchanges import WELCOME, ok, propose
 from tests.support.listings import create
@@ -45,7 +46,8 @@ async def test_the_plain_csv_has_dates_and_hours_and_minutes(town: Town) -> None
     await helped(town)
     rows = await plain_rows(town, "/api/v1/accounts/me/statement-plain.csv", town.bob)
     assert rows[0] == [
-        "Date",
+        "Recorded on",
+        "The help happened on",
         "What",
         "With",
         "Note",
@@ -55,20 +57,21 @@ async def test_the_plain_csv_has_dates_and_hours_and_minutes(town: Town) -> None
         "In words",
     ]
     opening, *lines, closing = rows[1:]
-    assert opening[1] == "Opening balance"
-    assert opening[6] == "0:00"
-    assert closing[1] == "Closing balance"
-    assert closing[6] == hours_figures(WELCOME + 90) == "3:30"
-    assert closing[7] == "3 hours 30 minutes"
-    [exchange] = [line for line in lines if line[1] == "Exchange"]
+    assert opening[2] == "Opening balance"
+    assert opening[7] == "0:00"
+    assert closing[2] == "Closing balance"
+    assert closing[7] == hours_figures(WELCOME + 90) == "3:30"
+    assert closing[8] == "3 hours 30 minutes"
+    [exchange] = [line for line in lines if line[2] == "Help given"]
     yesterday = (TODAY - timedelta(days=1)).isoformat()
-    assert exchange[0] == yesterday  # the service date, as a date
-    assert exchange[2] == "Alice"
-    assert exchange[4:8] == ["1:30", "", "3:30", "received 1 hour 30 minutes"]
+    assert exchange[1] == yesterday  # the service date, as a date
+    assert exchange[0] == TODAY.isoformat()  # the day it was recorded
+    assert exchange[3] == "Alice"
+    assert exchange[5:9] == ["1:30", "", "3:30", "received 1 hour 30 minutes"]
     # The recipient's side: hours out.
     alice_rows = await plain_rows(town, "/api/v1/accounts/me/statement-plain.csv", town.alice)
-    [given] = [line for line in alice_rows if line[1] == "Exchange"]
-    assert given[4:8] == ["", "1:30", "0:30", "given 1 hour 30 minutes"]
+    [given] = [line for line in alice_rows if line[2] == "Help received"]
+    assert given[5:9] == ["", "1:30", "0:30", "given 1 hour 30 minutes"]
 
 
 async def test_a_period_before_any_hours_moved_opens_and_closes_at_nothing(town: Town) -> None:
@@ -79,8 +82,8 @@ async def test_a_period_before_any_hours_moved_opens_and_closes_at_nothing(town:
         f"/api/v1/accounts/me/statement-plain.csv?from={old}&to={old + timedelta(days=30)}",
         town.bob,
     )
-    assert [row[1] for row in rows[1:]] == ["Opening balance", "Closing balance"]
-    assert rows[-1][6] == "0:00"
+    assert [row[2] for row in rows[1:]] == ["Opening balance", "Closing balance"]
+    assert rows[-1][7] == "0:00"
 
 
 async def test_bad_periods_are_clear_4xx(town: Town) -> None:
@@ -99,7 +102,7 @@ async def test_coordinators_of_the_members_community_only(town: Town) -> None:
     await helped(town)
     path = f"/api/v1/coordinator/members/{town.bob.id}/statement-plain.csv"
     rows = await plain_rows(town, path, town.coordinator)
-    assert rows[-1][6] == "3:30"
+    assert rows[-1][7] == "3:30"
     # A member is no coordinator; a coordinator of riverside cannot read hillside's Carol.
     assert (await town.client.get(path, headers=town.alice.headers)).status_code == 403
     other = f"/api/v1/coordinator/members/{town.carol.id}/statement-plain.csv"
@@ -113,10 +116,10 @@ async def test_the_print_page_shows_name_period_balances_and_the_exchange(town: 
     text = await page_text(town, "/statement/print")
     assert "Statement for Bob" in text
     first = TODAY - timedelta(days=91)
-    assert f"from {first.day} {first:%B %Y} to {TODAY.day} {TODAY:%B %Y}" in text
-    assert f"Balance on {first.day} {first:%B %Y} 0 hours (0:00)" in text
-    assert f"Balance at the end of {TODAY.day} {TODAY:%B %Y} 3 hours 30 minutes (3:30)" in text
-    assert "Exchange: Help with the garden" in text
+    assert f"from {date_words(first)} to {date_words(TODAY)}" in text
+    assert f"Balance on {date_words(first)} 0 hours (0:00)" in text
+    assert f"Balance at the end of {date_words(TODAY)} 3 hours 30 minutes (3:30)" in text
+    assert "Help given: Help with the garden" in text
     assert "1 hour 30 minutes (1:30)" in text
     own = await town.client.get("/statement")
     assert 'href="/statement/print"' in own.text
