@@ -65,6 +65,20 @@ ACTION_NAMES = {
     "exchange.record": "Recorded an exchange",
     "pool.grant": "Granted hours from the pool",
     "dispute.resolve": "Resolved a dispute",
+    "account.ceiling_override": "Raised a ceiling for a correction",
+    "account.floor_restored": "Put a lowered floor back",
+    "account.ceiling_restored": "Put a raised ceiling back",
+    "donation.event_reprocess": "Processed a payment event again",
+    "acting.start": "Started acting for a member",
+    "acting.stop": "Stopped acting for a member",
+    "acting.request.started": "Began a change for a member (acting for them)",
+    "acting.request": "Made a change for a member (acting for them)",
+    "member.consent_coordinator_may_act": "Changed whether a coordinator may act for them",
+    "member.create_without_login": "Added a member without a sign-in",
+    "member.email_changed": "Changed their email address",
+    "member.invited": "Invited a member to sign in",
+    "member.password_reset": "Reset their password",
+    "member.reset_code_issued": "Gave a one-time code to reset a password",
 }
 
 
