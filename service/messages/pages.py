@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
@@ -155,18 +155,20 @@ class MessagePages(Controller):
     @get("/{conversation_id:uuid}")
     async def thread(
         self,
+        request: Request[Any, Any, Any],
         viewer: Viewer,
         conversation_id: FromPath[uuid.UUID],
         engine: EngineDep,
         done: FromQuery[str | None] = None,
     ) -> Template:
-        page = await _thread_page(
-            viewer, conversation_id, Form(), notice=done_message(DONE_MESSAGES, done)
-        )
         await services.conversation_mark_read(
             engine=engine, actor=viewer, conversation_id=conversation_id
         )
-        return page
+        # The navigation was counted before this thread was read: count again.
+        request.state.unread_messages = await selectors.unread_count_of(viewer)
+        return await _thread_page(
+            viewer, conversation_id, Form(), notice=done_message(DONE_MESSAGES, done)
+        )
 
     @post("/{conversation_id:uuid}", opt=on_object("conversation", "conversation_id"))
     async def reply(
