@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from service.limits import MESSAGE_BODY_CHARS_MAX, MESSAGES_PER_MEMBER
 from tests.safety.support import conversation, send, start, thread
-from tests.support.exchanges import notices
+from tests.support.exchanges import notices, propose
 from tests.support.listings import create
+from tests.support.pages import sign_in
 from tests.support.people import Town
 
 CONTACT_KEYS = {"email", "phone"}
@@ -130,3 +131,26 @@ async def test_the_export_has_the_members_conversations(town: Town) -> None:
     assert [message["body"] for message in item["messages"]] == ["For the export"]
     assert "blocks" in export
     assert "concerns" in export
+
+
+async def test_a_conversation_about_an_exchange_is_between_its_parties(town: Town) -> None:
+    exchange = await propose(town, town.alice, town.bob, [town.alice], minutes=30)
+    about = await start(town, town.alice, town.bob, "Which door?", exchange_id=exchange["id"])
+    assert about.status_code == 201, about.text
+    outsider = await start(
+        town, town.alice, town.coordinator, "About it", exchange_id=exchange["id"]
+    )
+    assert outsider.status_code == 422, outsider.text
+
+
+async def test_the_thread_page_shows_tags_and_links_as_text(town: Town) -> None:
+    await conversation(
+        town, town.bob, town.alice, '<script>alert(1)</script> <a href="https://x.example/">x</a>'
+    )
+    inbox = (await town.client.get("/api/v1/conversations", headers=town.alice.headers)).json()
+    await sign_in(town, town.alice)
+    page = await town.client.get(f"/messages/{inbox['items'][0]['id']}")
+    assert page.status_code == 200, page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert 'href="https://x.example/"' not in page.text
