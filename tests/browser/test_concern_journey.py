@@ -2,7 +2,8 @@
 listing with a message holding a <script> and a link, which Maggie sees as plain text;
 she reports the worrying message; the coordinator reads it on the concern, closes it
 with an outcome, and Maggie sees the notice and the outcome. She blocks Bert and
-unblocks him from settings. axe-core runs on every page of the journey.
+unblocks him from settings. The coordinator's suggested pairs show Bert (who asked
+for company) with Maggie (who offered it). axe-core runs on every page of the journey.
 """
 
 from __future__ import annotations
@@ -70,6 +71,24 @@ async def listing_id(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -
         )
         assert created.status_code == 201, created.text
         new_id: str = created.json()["id"]
+        # A pair for the coordinator's suggestions: Bert asked for company, Maggie offered it.
+        for email, year, kind in ((ASKER_EMAIL, 1944, "request"), (PROVIDER_EMAIL, 1999, "offer")):
+            headers = await _token(http, email)
+            profile = await http.patch(
+                "/api/v1/me", headers=headers, json={"birth_year": year, "ward": "Mill End"}
+            )
+            assert profile.status_code == 200, profile.text
+            company = await http.post(
+                "/api/v1/listings",
+                headers=headers,
+                json={
+                    "kind": kind,
+                    "title": f"Company ({kind})",
+                    "description": "A cup of tea and a chat once a week.",
+                    "category": "companionship",
+                },
+            )
+            assert company.status_code == 201, company.text
     return new_id
 
 
@@ -133,6 +152,12 @@ async def coordinator_closes(david: Page, live_server: LiveServer) -> None:
     await assert_no_axe_violations(david)
     await david.goto(live_server.base_url + "/coordinator/pairing")
     await expect(david.get_by_role("heading", level=1)).to_have_text("Suggested pairs")
+    await expect(
+        david.get_by_role("button", name="Introduce Bert Price and Maggie Hughes")
+    ).to_be_visible()
+    await expect(david.get_by_role("row").filter(has_text="Mill End").first).to_contain_text(
+        "The same ward"
+    )
     await assert_no_axe_violations(david)
 
 
