@@ -24,6 +24,11 @@ from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.admin.services import account_in_reach
+from service.blocks.controllers import ROUTERS as BLOCK_ROUTERS
+from service.blocks.pages import PAGE_ROUTERS as BLOCK_PAGES
+from service.concerns.controllers import ROUTERS as CONCERN_ROUTERS
+from service.concerns.pages import PAGE_ROUTERS as CONCERN_PAGES
+from service.concerns.selectors import concern_visible
 from service.desk.controllers import ROUTERS as DESK_ROUTERS
 from service.desk.pages import PAGE_ROUTERS as DESK_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
@@ -80,7 +85,12 @@ from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
 from service.members.services import member_in_reach
 from service.members.sign_in_limits import failure_counter_for
+from service.messages.controllers import ROUTERS as MESSAGE_ROUTERS
+from service.messages.pages import PAGE_ROUTERS as MESSAGE_PAGES
+from service.messages.selectors import conversation_visible, unread_count_of
+from service.messages.services import safety_erase_for_closure
 from service.observability import configure_logging, request_context_middleware
+from service.pairing.pages import PAGE_ROUTERS as PAIRING_PAGES
 from service.paper.controllers import ROUTERS as PAPER_ROUTERS
 from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
@@ -95,6 +105,7 @@ from service.transfers.controllers import TransferController
 from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
 from service.transfers.services import transfer_visible_to
 from service.web.kit import (
+    UNREAD_MESSAGES_STATE,
     WAITING_COUNTERS_STATE,
     app_exception_handlers,
     register_template_globals,
@@ -168,6 +179,13 @@ def create_app(settings: Settings) -> Litestar:
             *PAPER_ROUTERS,
             *PAPER_PAGES,
             *INVITATION_PAGES,
+            *BLOCK_ROUTERS,
+            *BLOCK_PAGES,
+            *MESSAGE_ROUTERS,
+            *MESSAGE_PAGES,
+            *CONCERN_ROUTERS,
+            *CONCERN_PAGES,
+            *PAIRING_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -228,9 +246,11 @@ def create_app(settings: Settings) -> Litestar:
     app.state.rate_limiter = rate_limiter
     app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
+    app.state[UNREAD_MESSAGES_STATE] = unread_count_of
     plug_dispute_panel(dispute_panel)
     plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
+    plug_closure_step(safety_erase_for_closure)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
@@ -263,6 +283,8 @@ def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
         "member": member_in_reach,
         "transfer": transfer,
         "account": account,
+        "conversation": conversation_visible,
+        "concern": concern_visible,
     }
 
 

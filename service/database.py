@@ -72,6 +72,14 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(name="reports", table_modules=()),
     AppSpec(name="mail", table_modules=("service.mail.tables",)),
     AppSpec(name="recovery", table_modules=("service.recovery.tables",)),
+    AppSpec(
+        name="safety",
+        table_modules=(
+            "service.blocks.tables",
+            "service.messages.tables",
+            "service.concerns.tables",
+        ),
+    ),
 )
 
 

@@ -171,3 +171,19 @@ IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 
 # In-process rate-limit and sign-in failure counts (without Redis): the most keys kept.
 RATE_MEMORY_KEYS_MAX = 100_000
+
+# Conversations, blocks and concerns (issue 18).
+MESSAGE_BODY_CHARS_MAX: Final = 2000  # the database CHECK on safety_message.body
+# Messages one member may send in a window: (messages, window in seconds). Counted
+# in the database, so every worker and the pages share it.
+MESSAGES_PER_MEMBER: Final = (30, 3600)
+MESSAGES_PER_PAGE: Final = 200  # the newest of a thread shown at once
+CONVERSATIONS_PER_PAGE: Final = 100
+BLOCKS_MAX: Final = 500  # a member's blocks listed at once
+CONCERN_TEXT_CHARS_MAX: Final = 2000  # the database CHECK on safety_concern.text
+CONCERN_OUTCOME_CHARS_MAX: Final = 2000
+CONCERNS_PER_PAGE: Final = 100
+EXPORT_MESSAGES_MAX: Final = 20_000  # messages in the member's conversations
+PAIRS_SHOWN_MAX: Final = 50  # suggested pairs on the pairing page
+OLDER_MEMBER_AGE_MIN: Final = 65  # "older" in The Cares Family's sense
+YOUNGER_MEMBER_AGE_MAX: Final = 35

@@ -37,7 +37,7 @@ from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import PAGE_SIZE_MAX
 from service.members.audit import audit_record
 from service.members.tables import ApiToken, Community, Member, WebSession
-from service.principal import Principal, not_found, require_admin
+from service.principal import Principal, not_found, require_admin, require_coordinator_of
 
 SUSPENDABLE_STATUSES = ("active", "pending")
 SYSTEM_PURPOSE_NAMES = {
@@ -387,15 +387,22 @@ async def member_suspend(
     actor: Principal,
     member_id: uuid.UUID,
     reason: str,
+    pending_review: bool = False,
 ) -> Member:
     """Suspend a member: they cannot sign in or move hours, and their open exchanges end.
+
+    `pending_review`: suspended from a safeguarding concern (service/concerns/), where
+    a coordinator of the member's own community may do it too, until an admin reviews.
 
     In one write transaction: the status flips (a conditional UPDATE, so of two
     admins at once exactly one succeeds), every proposed or accepted exchange
     they take part in is cancelled with its holds voided, their sessions end,
     their API tokens are revoked, and the audit log records all of it.
     """
-    require_admin(actor)
+    if pending_review and not actor.is_admin:
+        require_coordinator_of(actor, (await _member(member_id)).community)
+    else:
+        require_admin(actor)
     if member_id == actor.member_id:
         raise Conflict(
             code="cannot_suspend_self",
@@ -424,7 +431,7 @@ async def member_suspend(
         await audit_record(
             actor_id=actor.member_id,
             actor_label=actor.label,
-            action="member.suspend",
+            action="member.suspend_pending_review" if pending_review else "member.suspend",
             target_type="member",
             target_id=str(member_id),
             community_id=member.community,

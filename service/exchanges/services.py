@@ -43,6 +43,7 @@ from ledger import (
     run_write,
 )
 from service import clock
+from service.blocks.selectors import refuse_if_blocked
 from service.errors import Conflict, Forbidden, invalid_field
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (
@@ -185,6 +186,8 @@ async def exchange_propose(
     description = description_checked(data.description)
     field = "recipient_ids" if data.recipient_ids is not None else "recipient_id"
     people = await _active_parties(data.provider_id, recipient_ids, recipients_field=field)
+    # Nobody proposes to a member with a block between them (either way).
+    await refuse_if_blocked(actor.member_id, [data.provider_id, *recipient_ids])
     if data.listing_id is not None:
         await _check_listing(data.listing_id, people)
     await _check_affordable(ledger, actor, people, recipient_ids, data.minutes)

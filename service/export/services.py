@@ -8,7 +8,10 @@ may see; this module only bounds each part and writes it as plain JSON values.
 Top-level keys: the members feature's own (`exported_at`, `profile`, `roles`,
 `account`, `statement`, `sessions`, `api_tokens`, `audit`; their shapes are
 relied on by outside clients and do not change), then `listings`, `exchanges`,
-`disputes`, `donations`, `notices` (in-app notices of mailed events), and
+`disputes`, `donations`, `notices` (in-app notices of mailed events),
+`conversations` (with every message in them, the other member's too: the member
+read them), `blocks` (members they blocked), `concerns` (those they reported,
+with the outcome), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -26,10 +29,15 @@ import msgspec
 
 from ledger import Ledger
 from service.accounts.selectors import account_of
+from service.blocks.selectors import blocks_of
+from service.concerns.selectors import concerns_reported_by
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
+    BLOCKS_MAX,
+    CONCERNS_PER_PAGE,
+    CONVERSATIONS_PER_PAGE,
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
     EXPORT_EXCHANGES_MAX,
@@ -41,6 +49,7 @@ from service.limits import (
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
 from service.members import services as members
+from service.messages.selectors import conversations_of, messages_of
 from service.principal import Principal
 
 # A part of the export: given the member and how many items at most, its items.
@@ -64,6 +73,9 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("disputes", _disputes, EXPORT_DISPUTES_MAX),
         ("donations", _donations, EXPORT_DONATIONS_MAX),
         ("notices", _notices, EXPORT_NOTICES_MAX),
+        ("conversations", _conversations, EXPORT_CONVERSATIONS_MAX),
+        ("blocks", _blocks, BLOCKS_MAX),
+        ("concerns", _concerns, CONCERNS_PER_PAGE),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -229,3 +241,55 @@ def _dispute(view: DisputeView) -> dict[str, Any]:
 async def _donations(principal: Principal, limit: int) -> Sequence[MemberGift]:
     """Gifts of money the member gave while signed in, with any Gift Aid declaration."""
     return await donations_of_member(actor=principal, limit=limit)
+
+
+# Conversations, blocks and concerns (issue 18) ----------------------------------------
+
+EXPORT_CONVERSATIONS_MAX = CONVERSATIONS_PER_PAGE
+
+
+async def _conversations(principal: Principal, limit: int) -> Sequence[Any]:
+    items = (await conversations_of(principal))[:limit]
+    return [
+        {
+            "id": str(item.id),
+            "with": {"id": str(item.other_member_id), "display_name": item.other_name},
+            "listing_id": str(item.listing_id) if item.listing_id else None,
+            "exchange_id": str(item.exchange_id) if item.exchange_id else None,
+            "messages": [
+                {
+                    "author_id": str(message.author_id),
+                    "author_name": message.author_name,
+                    "body": message.body,
+                    "sent_at": message.sent_at.isoformat(),
+                }
+                for message in await messages_of(item.id)
+            ],
+        }
+        for item in items
+    ]
+
+
+async def _blocks(principal: Principal, limit: int) -> Sequence[Any]:
+    return [
+        {
+            "member_id": str(item.member_id),
+            "display_name": item.display_name,
+            "blocked_at": item.blocked_at.isoformat(),
+        }
+        for item in (await blocks_of(principal.member_id))[:limit]
+    ]
+
+
+async def _concerns(principal: Principal, limit: int) -> Sequence[Any]:
+    return [
+        {
+            "id": str(concern.id),
+            "text": concern.text,
+            "status": concern.status,
+            "outcome": concern.outcome,
+            "created_at": concern.created_at.isoformat(),
+            "closed_at": concern.closed_at.isoformat() if concern.closed_at else None,
+        }
+        for concern in (await concerns_reported_by(principal.member_id))[:limit]
+    ]

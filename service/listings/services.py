@@ -37,6 +37,7 @@ from piccolo.engine.base import Engine
 
 from ledger import write_transaction
 from service import clock
+from service.blocks.selectors import hidden_members_sql
 from service.database import is_postgres
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.limits import (
@@ -307,6 +308,9 @@ class _Query:
 
 async def _add_filters(query: _Query, filters: ListingFilters, actor: Principal) -> None:
     query.add("WHERE l.status = 'open' AND m.status = 'active'")
+    # A block hides each member's listings from the other (issue 18).
+    hidden_sql, hidden_args = hidden_members_sql(actor.member_id, "l.member")
+    query.add(f"AND {hidden_sql}", *hidden_args)
     if filters.kind is not None:
         query.add("AND l.kind = {}", filters.kind)
     if filters.category:

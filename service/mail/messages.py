@@ -228,6 +228,33 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="Set a new password",
         action_path="/forgot-password",
     ),
+    "message_received": Wording(
+        subject="{other_name} has sent you a message",
+        paragraphs=(
+            "{other_name} has sent you a message in your time bank.",
+            "You can read it and reply on the site.",
+        ),
+        action_label="Read the message",
+        action_path="/messages/{conversation_id}",
+    ),
+    "concern_raised": Wording(
+        subject="A member has reported a concern",
+        paragraphs=(
+            "A member of {community_name} has reported a concern. Please read it soon.",
+            "The concern is in your queue; what it says stays on the site.",
+        ),
+        action_label="Read the concern",
+        action_path="/coordinator/concerns/{concern_id}",
+    ),
+    "concern_closed": Wording(
+        subject="The concern you reported has been looked at",
+        paragraphs=(
+            "A coordinator has looked into the concern you reported and closed it: {outcome}",
+            "Thank you for telling us. If you are still worried, you can report it again.",
+        ),
+        action_label="See your concerns",
+        action_path="/concerns",
+    ),
     "register_taken": Wording(
         subject="Someone tried to join with your email address",
         paragraphs=(

@@ -23,6 +23,7 @@ from ledger import (
 )
 from ledger.errors import TransferNotFound
 from service import database
+from service.blocks.selectors import refuse_if_blocked
 from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
 from service.members.audit import audit_record
@@ -112,6 +113,7 @@ async def give(
     if to_pool:
         return await _donate(ledger, principal, debit_account, minutes, memo, idempotency_key)
     recipient = await _gift_recipient(principal.member_id, to_member_id)
+    await refuse_if_blocked(principal.member_id, [recipient["id"]])
     # Outside any transaction of ours, so concurrent gifts share commits
     # (ledger group commit); the ledger retries transient failures itself.
     transfer = await ledger.transfer(

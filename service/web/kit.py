@@ -67,6 +67,8 @@ logger = logging.getLogger("timebank.pages")
 # without importing any feature.
 WAITING_COUNTERS_STATE = "waiting_counters"
 WaitingCounter = Callable[[Principal], Awaitable[int]]
+# The messages feature registers its unread counter here too ("Messages (2 unread)").
+UNREAD_MESSAGES_STATE = "unread_messages_counter"
 
 SIGN_IN_PATH = "/sign-in"
 AFTER_SIGN_IN_PATH = "/dashboard"
@@ -81,7 +83,7 @@ FORM_ERROR_KINDS: tuple[type[DomainError], ...] = (
     Invalid,
     TooManyAttempts,
 )
-FORM_PROBLEM_CODES = frozenset({"account_suspended"})
+FORM_PROBLEM_CODES = frozenset({"account_suspended", "blocked"})
 FORM_INVALID_STATUS = 422
 # Addresses for programs: their errors stay problem documents whatever Accept says.
 MACHINE_PATHS = ("/api", "/schema", "/health", "/ready")
@@ -115,6 +117,8 @@ async def provide_viewer(
     # The navigation shows how many exchanges wait for the viewer ("Exchanges (2)").
     counters: Sequence[WaitingCounter] = request.app.state.get(WAITING_COUNTERS_STATE, ())
     request.state.notice_count = sum([await count(principal) for count in counters])
+    unread: WaitingCounter | None = request.app.state.get(UNREAD_MESSAGES_STATE)
+    request.state.unread_messages = await unread(principal) if unread else 0
     return principal
 
 

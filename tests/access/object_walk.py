@@ -37,6 +37,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/admin/members/{member_id}"): {"ward": "Northside"},
     ("POST", "/api/v1/admin/members/{member_id}/notes"): {"body": "Prefers a phone call."},
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "Hello"},
+    ("POST", "/api/v1/coordinator/concerns/{concern_id}/close"): {"outcome": "Spoke to both"},
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,
@@ -70,7 +72,8 @@ class ObjectOperation:
 
 
 async def walk_objects(town: Town) -> WalkObjects:
-    """A completed exchange of alice and bob with a dispute, alice's withdrawn listing, a gift."""
+    """A completed exchange of alice and bob with a dispute, alice's withdrawn listing, a gift,
+    a conversation of alice and bob, and alice's concern about it."""
     exchange = await completed(town, town.bob, [town.alice])
     dispute = await disputed(town, town.alice, exchange)
     listing = await create(town, town.alice)
@@ -84,6 +87,18 @@ async def walk_objects(town: Town) -> WalkObjects:
         json={"to_member_id": str(town.bob.id), "minutes": 5},
     )
     assert gift.status_code == 201, gift.text
+    conversation = await town.client.post(
+        "/api/v1/conversations",
+        headers=town.alice.headers,
+        json={"member_id": str(town.bob.id), "body": "A private word"},
+    )
+    assert conversation.status_code == 201, conversation.text
+    concern = await town.client.post(
+        "/api/v1/concerns",
+        headers=town.alice.headers,
+        json={"text": "A worry", "conversation_id": conversation.json()["id"]},
+    )
+    assert concern.status_code == 201, concern.text
     await grant(town.client, town.admin, town.carol, role="coordinator", community="hillside")
     return WalkObjects(
         ids={
@@ -92,6 +107,8 @@ async def walk_objects(town: Town) -> WalkObjects:
             "listing_id": listing["id"],
             "transfer_id": gift.json()["id"],
             "member_id": str(town.alice.id),
+            "conversation_id": conversation.json()["id"],
+            "concern_id": concern.json()["id"],
         },
         # A fresh token: roles are read when the caller is resolved.
         stranger=await sign_in(town.client, town.carol.email),

@@ -103,6 +103,11 @@ async def test_the_object_walk_covers_the_routes_of_the_issue(town: Town) -> Non
         ("GET", "/api/v1/transfers/{transfer_id}"),
         ("POST", "/api/v1/admin/members/{member_id}/suspend"),
         ("PUT", "/api/v1/admin/accounts/{account_id}/limits"),
+        ("GET", "/api/v1/conversations/{conversation_id}/messages"),
+        ("POST", "/api/v1/conversations/{conversation_id}/messages"),
+        ("POST", "/api/v1/coordinator/concerns/{concern_id}/close"),
+        ("POST", "/api/v1/coordinator/concerns/{concern_id}/suspend"),
+        ("DELETE", "/api/v1/me/blocks/{member_id}"),
     ):
         assert route in walked, route
     assert ("GET", "/api/v1/members/{member_id}") in SEEN_BY_EVERY_MEMBER

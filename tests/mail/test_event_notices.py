@@ -30,6 +30,9 @@ EVERY_FIELD = {
     "dispute_id": "00000000-0000-4000-8000-000000000002",
     "outcome_words": "the exchange stands as it was",
     "reason": "We are full this month",
+    "conversation_id": "00000000-0000-4000-8000-000000000003",
+    "concern_id": "00000000-0000-4000-8000-000000000004",
+    "outcome": "We spoke to both members.",
 }
 
 

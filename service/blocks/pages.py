@@ -1,0 +1,59 @@
+"""The blocked members page in settings: who the member has blocked, and unblocking."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from service.blocks import selectors, services
+from service.http.access import Access, access
+from service.http.deps import EngineDep
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Viewer,
+    done_message,
+    page_exception_handlers,
+    render,
+    see_other,
+)
+
+DONE_MESSAGES = {
+    "blocked": "You have blocked this member. They cannot message you, and neither of you "
+    "will see the other's listings.",
+    "unblocked": "You have unblocked this member.",
+}
+
+
+class BlockPages(Controller):
+    opt = access(Access.MEMBER)
+    path = "/settings/blocked"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def blocked(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        return render(
+            "blocks/blocked.html",
+            viewer=viewer,
+            title="Blocked members",
+            current="profile",
+            notice=done_message(DONE_MESSAGES, done),
+            blocks=await selectors.blocks_of(viewer.member_id),
+        )
+
+    @post("/{member_id:uuid}/unblock")
+    async def unblock(
+        self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep
+    ) -> Response[Any]:
+        await services.block_remove(engine=engine, actor=viewer, member_id=member_id)
+        return see_other("/settings/blocked", done="unblocked")
+
+
+PAGE_ROUTERS = [BlockPages]
+
+__all__ = ["PAGE_ROUTERS"]

@@ -1,0 +1,222 @@
+"""The concerns pages: a member reports a worry and sees their reports; coordinators
+work the queue, read a concern with what it is about, close it, or suspend pending review."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Template
+
+from service.concerns import selectors, services
+from service.errors import DomainError, invalid_field
+from service.http.access import Access, access, on_object
+from service.http.deps import EngineDep, LedgerDep
+from service.limits import CONCERN_OUTCOME_CHARS_MAX, CONCERN_TEXT_CHARS_MAX
+from service.principal import Principal
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Viewer,
+    done_message,
+    page_exception_handlers,
+    problem_status,
+    render,
+    see_other,
+    show_problem,
+)
+
+ATTACHMENTS = ("about_member_id", "listing_id", "exchange_id", "conversation_id")
+DONE_MESSAGES = {
+    "reported": "Thank you. Your concern has gone to the coordinators of your time bank. "
+    "You will get a notice when they have looked into it.",
+    "closed": "The concern is closed. The member who reported it has been told.",
+    "suspended": "The member is suspended pending review. They have been signed out.",
+}
+
+
+class ConcernForm(msgspec.Struct, kw_only=True):
+    text: str = ""
+    about_member_id: str = ""
+    listing_id: str = ""
+    exchange_id: str = ""
+    conversation_id: str = ""
+
+
+class CloseForm(msgspec.Struct, kw_only=True):
+    outcome: str = ""
+
+
+def _uuid_or_none(value: str | None, field: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid_field(field, "is not valid") from None
+
+
+class ConcernPages(Controller):
+    opt = access(Access.MEMBER)
+    path = "/concerns"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def mine(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        return render(
+            "concerns/mine.html",
+            viewer=viewer,
+            title="Concerns you have reported",
+            current="messages",
+            notice=done_message(DONE_MESSAGES, done),
+            concerns=await selectors.concerns_reported_by(viewer.member_id),
+        )
+
+    @get("/new")
+    async def new_page(
+        self,
+        viewer: Viewer,
+        about_member_id: FromQuery[uuid.UUID | None] = None,
+        listing_id: FromQuery[uuid.UUID | None] = None,
+        exchange_id: FromQuery[uuid.UUID | None] = None,
+        conversation_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Template:
+        given = {
+            "about_member_id": about_member_id,
+            "listing_id": listing_id,
+            "exchange_id": exchange_id,
+            "conversation_id": conversation_id,
+        }
+        form = Form(values={name: str(value) for name, value in given.items() if value})
+        return _new_page(viewer, form)
+
+    @post("/new")
+    async def report(
+        self, viewer: Viewer, data: URLEncodedBody[ConcernForm], engine: EngineDep
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            ids = {name: _uuid_or_none(getattr(data, name), name) for name in ATTACHMENTS}
+            await services.concern_raise(engine=engine, actor=viewer, text=data.text, **ids)
+        except DomainError as problem:
+            show_problem(form, problem, {"text": "What worries you"})
+            status, headers = problem_status(problem)
+            return _new_page(viewer, form, status=status, headers=headers)
+        return see_other("/concerns", done="reported")
+
+
+def _new_page(
+    viewer: Principal, form: Form, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Template:
+    return render(
+        "concerns/new.html",
+        viewer=viewer,
+        title="Report a concern",
+        current="messages",
+        status=status,
+        headers=headers,
+        form=form,
+        attachments=ATTACHMENTS,
+        text_max=CONCERN_TEXT_CHARS_MAX,
+    )
+
+
+class CoordinatorConcernPages(Controller):
+    opt = access(Access.COORDINATOR)
+    path = "/coordinator/concerns"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def queue(self, viewer: Viewer, status: FromQuery[str] = "open") -> Template:
+        status_checked: selectors.ConcernStatus = "closed" if status == "closed" else "open"
+        return render(
+            "concerns/queue.html",
+            viewer=viewer,
+            title="Concerns",
+            current="coordinator",
+            queue_status=status_checked,
+            items=await selectors.concern_queue(viewer, status_checked),
+        )
+
+    @get("/{concern_id:uuid}")
+    async def detail(
+        self, viewer: Viewer, concern_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
+    ) -> Template:
+        return await _concern_page(
+            viewer, concern_id, Form(), notice=done_message(DONE_MESSAGES, done)
+        )
+
+    @post("/{concern_id:uuid}/close", opt=on_object("concern", "concern_id"))
+    async def close(
+        self,
+        viewer: Viewer,
+        concern_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[CloseForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            await services.concern_close(
+                engine=engine, actor=viewer, concern_id=concern_id, outcome=data.outcome
+            )
+        except DomainError as problem:
+            show_problem(form, problem, {"outcome": "Outcome"})
+            status, headers = problem_status(problem)
+            return await _concern_page(viewer, concern_id, form, status=status, headers=headers)
+        return see_other(f"/coordinator/concerns/{concern_id}", done="closed")
+
+    @post("/{concern_id:uuid}/suspend", opt=on_object("concern", "concern_id"))
+    async def suspend(
+        self,
+        viewer: Viewer,
+        concern_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        ledger: LedgerDep,
+    ) -> Response[Any]:
+        try:
+            await services.concern_suspend_member(
+                engine=engine, ledger=ledger, actor=viewer, concern_id=concern_id
+            )
+        except DomainError as problem:
+            form = Form()
+            show_problem(form, problem, {})
+            status, headers = problem_status(problem)
+            return await _concern_page(viewer, concern_id, form, status=status, headers=headers)
+        return see_other(f"/coordinator/concerns/{concern_id}", done="suspended")
+
+
+async def _concern_page(
+    viewer: Principal,
+    concern_id: uuid.UUID,
+    form: Form,
+    *,
+    notice: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    view = await selectors.concern_view(viewer, concern_id)
+    return render(
+        "concerns/detail.html",
+        viewer=viewer,
+        title="A concern",
+        current="coordinator",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        view=view,
+        concern=view.concern,
+        outcome_max=CONCERN_OUTCOME_CHARS_MAX,
+    )
+
+
+PAGE_ROUTERS = [ConcernPages, CoordinatorConcernPages]
+
+__all__ = ["PAGE_ROUTERS"]

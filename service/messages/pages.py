@@ -1,0 +1,258 @@
+"""The messages pages: the inbox, a thread with a reply form, and starting a conversation.
+
+Message bodies are shown by Jinja's autoescape, never marked safe: a link or a tag
+someone typed is shown as the characters they typed (ADR 0036).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Template
+
+from service.blocks.selectors import has_blocked
+from service.blocks.services import block_add
+from service.errors import DomainError, invalid_field
+from service.exchanges.selectors import visible_view
+from service.http.access import Access, access, on_object
+from service.http.deps import EngineDep
+from service.limits import MESSAGE_BODY_CHARS_MAX
+from service.listings.services import listing_visible
+from service.listings.tables import Listing
+from service.messages import selectors, services
+from service.principal import Principal, not_found
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Form,
+    Viewer,
+    done_message,
+    page_exception_handlers,
+    problem_status,
+    render,
+    see_other,
+    show_problem,
+)
+
+DONE_MESSAGES = {"sent": "Your message has been sent."}
+LABELS = {"body": "Your message", "member_id": "Who to", "listing_id": "Listing"}
+CODE_FIELDS = {"blocked": "body", "rate_limited": "body"}
+
+
+class MessageForm(msgspec.Struct, kw_only=True):
+    body: str = ""
+
+
+class NewConversationForm(msgspec.Struct, kw_only=True):
+    body: str = ""
+    member_id: str = ""
+    listing_id: str = ""
+    exchange_id: str = ""
+
+
+def _uuid_or_none(value: str | None, field: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid_field(field, "is not valid") from None
+
+
+async def _recipient(
+    viewer: Principal,
+    member_id: uuid.UUID | None,
+    listing_id: uuid.UUID | None,
+    exchange_id: uuid.UUID | None,
+) -> tuple[uuid.UUID, str]:
+    """Who a new conversation is with, and what it is about, in words."""
+    if listing_id is not None:
+        await listing_visible(viewer, listing_id)
+        row = (
+            await Listing.select(Listing.member, Listing.title)
+            .where(Listing.id == listing_id)
+            .first()
+        )
+        if row is None:
+            raise not_found("That listing")
+        return uuid.UUID(str(row["member"])), f"About the listing: {row['title']}"
+    if exchange_id is not None:
+        view = await visible_view(viewer, exchange_id)
+        others = [
+            member
+            for member in (view.provider_id, *view.recipient_ids)
+            if member != viewer.member_id
+        ]
+        if viewer.member_id not in view.parties or not others:
+            raise not_found("That exchange")
+        return others[0], f"About the exchange: {view.exchange.description[:80]}"
+    if member_id is None:
+        raise not_found("That member")
+    return member_id, ""
+
+
+class MessagePages(Controller):
+    opt = access(Access.MEMBER)
+    path = "/messages"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def inbox(self, viewer: Viewer) -> Template:
+        return render(
+            "messages/inbox.html",
+            viewer=viewer,
+            title="Messages",
+            current="messages",
+            conversations=await selectors.conversations_of(viewer),
+        )
+
+    @get("/new")
+    async def new_page(
+        self,
+        viewer: Viewer,
+        member_id: FromQuery[uuid.UUID | None] = None,
+        listing_id: FromQuery[uuid.UUID | None] = None,
+        exchange_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Template:
+        form = Form(
+            values={
+                "member_id": str(member_id or ""),
+                "listing_id": str(listing_id or ""),
+                "exchange_id": str(exchange_id or ""),
+            }
+        )
+        return await _new_page(viewer, form)
+
+    @post("/new")
+    async def start(
+        self, viewer: Viewer, data: URLEncodedBody[NewConversationForm], engine: EngineDep
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            member_id = _uuid_or_none(data.member_id, "member_id")
+            listing_id = _uuid_or_none(data.listing_id, "listing_id")
+            exchange_id = _uuid_or_none(data.exchange_id, "exchange_id")
+            other_id, _about = await _recipient(viewer, member_id, listing_id, exchange_id)
+            conversation_id = await services.conversation_start(
+                engine=engine,
+                actor=viewer,
+                member_id=other_id,
+                body=data.body,
+                listing_id=listing_id,
+                exchange_id=exchange_id,
+            )
+        except DomainError as problem:
+            show_problem(form, problem, LABELS, code_fields=CODE_FIELDS)
+            status, headers = problem_status(problem)
+            return await _new_page(viewer, form, status=status, headers=headers)
+        return see_other(f"/messages/{conversation_id}", done="sent")
+
+    @get("/{conversation_id:uuid}")
+    async def thread(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Viewer,
+        conversation_id: FromPath[uuid.UUID],
+        engine: EngineDep,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        await services.conversation_mark_read(
+            engine=engine, actor=viewer, conversation_id=conversation_id
+        )
+        # The navigation was counted before this thread was read: count again.
+        request.state.unread_messages = await selectors.unread_count_of(viewer)
+        return await _thread_page(
+            viewer, conversation_id, Form(), notice=done_message(DONE_MESSAGES, done)
+        )
+
+    @post("/{conversation_id:uuid}", opt=on_object("conversation", "conversation_id"))
+    async def reply(
+        self,
+        viewer: Viewer,
+        conversation_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[MessageForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        form = Form.of(data)
+        try:
+            await services.message_send(
+                engine=engine, actor=viewer, conversation_id=conversation_id, body=data.body
+            )
+        except DomainError as problem:
+            show_problem(form, problem, LABELS, code_fields=CODE_FIELDS)
+            status, headers = problem_status(problem)
+            return await _thread_page(viewer, conversation_id, form, status=status, headers=headers)
+        return see_other(f"/messages/{conversation_id}", done="sent")
+
+    @post("/{conversation_id:uuid}/block", opt=on_object("conversation", "conversation_id"))
+    async def block(
+        self, viewer: Viewer, conversation_id: FromPath[uuid.UUID], engine: EngineDep
+    ) -> Response[Any]:
+        conversation = await selectors.conversation_of_participant(viewer, conversation_id)
+        other_id = selectors.other_of(conversation, viewer.member_id)
+        await block_add(engine=engine, actor=viewer, member_id=other_id)
+        return see_other("/settings/blocked", done="blocked")
+
+
+async def _new_page(
+    viewer: Principal, form: Form, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Template:
+    member_id = _uuid_or_none(form.values.get("member_id"), "member_id")
+    listing_id = _uuid_or_none(form.values.get("listing_id"), "listing_id")
+    exchange_id = _uuid_or_none(form.values.get("exchange_id"), "exchange_id")
+    other_id, about = await _recipient(viewer, member_id, listing_id, exchange_id)
+    names = await selectors.names_of([other_id])
+    if other_id not in names:
+        raise not_found("That member")
+    return render(
+        "messages/new.html",
+        viewer=viewer,
+        title=f"Message {names[other_id]}",
+        current="messages",
+        status=status,
+        headers=headers,
+        form=form,
+        other_name=names[other_id],
+        about=about,
+        body_max=MESSAGE_BODY_CHARS_MAX,
+    )
+
+
+async def _thread_page(
+    viewer: Principal,
+    conversation_id: uuid.UUID,
+    form: Form,
+    *,
+    notice: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    conversation = await selectors.conversation_of_participant(viewer, conversation_id)
+    other_id = selectors.other_of(conversation, viewer.member_id)
+    names = await selectors.names_of([other_id])
+    return render(
+        "messages/thread.html",
+        viewer=viewer,
+        title=f"Conversation with {names.get(other_id, 'a former member')}",
+        current="messages",
+        status=status,
+        headers=headers,
+        form=form,
+        notice=notice,
+        conversation=conversation,
+        other_id=other_id,
+        other_name=names.get(other_id, "a former member"),
+        messages=await selectors.messages_of(conversation_id),
+        blocked=await has_blocked(viewer.member_id, other_id),
+        body_max=MESSAGE_BODY_CHARS_MAX,
+    )
+
+
+PAGE_ROUTERS = [MessagePages]
+
+__all__ = ["PAGE_ROUTERS"]

@@ -1,0 +1,80 @@
+"""The coordinator's suggested pairs page, and introducing a pair."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Template
+
+from service.errors import invalid_field
+from service.http.access import Access, access
+from service.http.deps import EngineDep
+from service.limits import OLDER_MEMBER_AGE_MIN, YOUNGER_MEMBER_AGE_MAX
+from service.pairing.selectors import suggested_pairs
+from service.pairing.services import pair_introduce
+from service.web.kit import (
+    PAGE_DEPENDENCIES,
+    Viewer,
+    done_message,
+    page_exception_handlers,
+    render,
+    see_other,
+)
+
+DONE_MESSAGES = {
+    "introduced": "You have introduced them: each has a message from you in their inbox.",
+}
+
+
+class IntroduceForm(msgspec.Struct, kw_only=True):
+    older_id: str = ""
+    younger_id: str = ""
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid_field(field, "is not valid") from None
+
+
+class PairingPages(Controller):
+    opt = access(Access.COORDINATOR)
+    path = "/coordinator/pairing"
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
+
+    @get("/")
+    async def pairs(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+        return render(
+            "pairing/pairs.html",
+            viewer=viewer,
+            title="Suggested pairs",
+            current="coordinator",
+            notice=done_message(DONE_MESSAGES, done),
+            pairs=await suggested_pairs(viewer),
+            older_age=OLDER_MEMBER_AGE_MIN,
+            younger_age=YOUNGER_MEMBER_AGE_MAX,
+        )
+
+    @post("/introduce")
+    async def introduce(
+        self, viewer: Viewer, data: URLEncodedBody[IntroduceForm], engine: EngineDep
+    ) -> Response[Any]:
+        await pair_introduce(
+            engine=engine,
+            actor=viewer,
+            older_id=_uuid(data.older_id, "older_id"),
+            younger_id=_uuid(data.younger_id, "younger_id"),
+        )
+        return see_other("/coordinator/pairing", done="introduced")
+
+
+PAGE_ROUTERS = [PairingPages]
+
+__all__ = ["PAGE_ROUTERS"]

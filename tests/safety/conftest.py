@@ -1,0 +1,1 @@
+"""Safety between members (issue 18): blocks, messages, concerns, pairing. Uses `town`."""
