@@ -11,7 +11,9 @@ from service.admin.audit_view import ACTION_NAMES, action_name
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
 # An audit action is a dotted lower-case code: `member.suspend`, `acting.request.started`.
-_ACTION = re.compile(r'(?:action=|_ACTION = |_audit_mode\([^,]+, )"([a-z_]+(?:\.[a-z_]+)+)"')
+# Found on any line that speaks of an action (`action=`, `*_ACTION = `, `_audit_mode`).
+_ACTION = re.compile(r'"([a-z_]+(?:\.[a-z_]+)+)"')
+_ACTION_LINE = re.compile(r"\baction\b|_ACTION\b|_audit_mode")
 _ROLE_ACTION = re.compile(r'f"role\.\{')
 
 
@@ -19,7 +21,9 @@ def _actions_written() -> set[str]:
     found: set[str] = set()
     for path in SERVICE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        found.update(_ACTION.findall(text))
+        for line in text.splitlines():
+            if _ACTION_LINE.search(line):
+                found.update(_ACTION.findall(line))
         if _ROLE_ACTION.search(text):
             found.update({"role.grant", "role.revoke"})
     return found
