@@ -32,6 +32,7 @@ TARGET_WORDS = {
     "community": "A community",
     "area": "An area",
     "stripe_event": "A payment event",
+    "concern": "A concern",
 }
 FIELD_WORDS = {
     "floor_minutes": "lowest balance",
