@@ -22,7 +22,7 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import offline
-from service.members import services as members
+from service.members.registration import member_decline
 from service.members.schemas import SLUG_PATTERN, DeclineIn, MemberOut, OfflineMemberIn
 from service.members.tables import Community
 from service.members.views import member_out
@@ -130,7 +130,7 @@ class DeskController(Controller):
         data: JSONBody[DeclineIn],
     ) -> DeskMemberOut:
         """Decline a pending applicant with a reason: status `declined`, and they are told."""
-        await members.member_decline(
+        await member_decline(
             engine=engine, actor=member, member_id=member_id, reason=data.reason.strip()
         )
         row = await desk.desk_row(actor=member, ledger=ledger, member_id=member_id)

@@ -18,7 +18,8 @@ from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import CURSOR_CHARS_MAX, REASON_CHARS_MAX, SEARCH_TEXT_CHARS_MAX
-from service.members import services as members
+from service.members.communities import communities_list, community_by_id
+from service.members.registration import member_decline, pending_members
 from service.members.schemas import DeclineIn
 from service.members.selectors import coordinated_communities, selected_community
 from service.principal import Principal
@@ -128,14 +129,14 @@ class DeskPages(Controller):
         cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
     ) -> Template:
         desk.reach_of(viewer)
-        choices = coordinated_communities(viewer, await members.communities_list())
+        choices = coordinated_communities(viewer, await communities_list())
         selected = selected_community(choices, community)
         form = Form(values={"q": q, "status": status, "inactive_days": inactive_days})
         pending: list[Any] = []
         rows: list[dict[str, Any]] = []
         next_url = None
         if selected is not None:
-            pending = await members.pending_members(actor=viewer, community_id=selected.id)
+            pending = await pending_members(actor=viewer, community_id=selected.id)
             filters = _filters_of(q, status, inactive_days, selected.id, form)
             found, next_cursor = await desk.desk_members(
                 actor=viewer,
@@ -218,13 +219,13 @@ class DeskPages(Controller):
         if form.failed:
             return _decline_page(viewer, member, form, status=422)
         try:
-            await members.member_decline(
+            await member_decline(
                 engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
             )
         except DomainError as problem:
             reshow = form_refused(form, problem, {"reason": "Reason"})
             return _decline_page(viewer, member, form, **reshow)
-        community = await members.community_by_id(member.community)
+        community = await community_by_id(member.community)
         return see_other("/coordinator/members", community=community.slug, done="declined")
 
 

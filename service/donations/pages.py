@@ -35,7 +35,7 @@ from service.limits import (
     GIFT_AID_NAME_CHARS_MAX,
     STRIPE_ID_CHARS_MAX,
 )
-from service.members.services import communities_list
+from service.members.communities import communities_list
 from service.principal import Principal, require_admin
 from service.problems import status_of
 from service.web.kit import (

@@ -12,8 +12,8 @@ from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.mail.notices import event_notices_of
-from service.members import services
-from service.members.services import decline_reason
+from service.members.communities import community_by_id
+from service.members.registration import decline_reason
 from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
 
 
@@ -46,7 +46,7 @@ class DashboardPages(Controller):
     @get("/dashboard")
     async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await account_of(ledger=ledger, principal=viewer)
-        community = await services.community_by_id(viewer.community_id)
+        community = await community_by_id(viewer.community_id)
         notice_count, notices = await exchanges_selectors.notices_of(actor=viewer)
         below_floor = account["below_floor_minutes"]
         return render(

@@ -13,7 +13,8 @@ from litestar.response import Redirect, Template
 from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
-from service.members import offline, services
+from service.members import offline
+from service.members.communities import communities_list, community_by_id
 from service.members.forms import CHECKED
 from service.members.offline_forms import (
     ACTING_DONE_MESSAGES,
@@ -80,7 +81,7 @@ class OfflineMemberPages(Controller):
     ) -> Template:
         require_any_coordinator(viewer)
         member = await offline.member_for_acting_page(actor=viewer, member_id=member_id)
-        community = await services.community_by_id(member.community)
+        community = await community_by_id(member.community)
         return render(
             "members/act_for.html",
             viewer=viewer,
@@ -136,7 +137,7 @@ async def _new_member_page(
     headers: dict[str, str] | None = None,
 ) -> Template:
     communities = [
-        c for c in await services.communities_list() if viewer.is_admin or viewer.coordinates(c.id)
+        c for c in await communities_list() if viewer.is_admin or viewer.coordinates(c.id)
     ]
     return render(
         "members/new_offline_member.html",

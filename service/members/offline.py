@@ -25,12 +25,9 @@ from service import clock
 from service.errors import Conflict, invalid_field
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
+from service.members.registration import member_insert_with_account, welcome_credit_post
 from service.members.schemas import OfflineMemberIn
-from service.members.services import (
-    _post_welcome_credit,
-    member_insert_with_account,
-    normalise_email,
-)
+from service.members.services import normalise_email
 from service.members.tables import Community, Member, WebSession
 from service.principal import Principal, cannot_act, forbidden, not_found
 
@@ -69,7 +66,7 @@ async def member_create_offline(
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
             )
         await member_insert_with_account(ledger, community, member)
-        await _post_welcome_credit(ledger, community, member)
+        await welcome_credit_post(ledger, community, member)
         await audit_record(
             actor_id=actor.member_id,
             actor_label=actor.label,
