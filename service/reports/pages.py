@@ -25,7 +25,7 @@ from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.reports import charts
-from service.reports.figures import BREAKDOWNS, Figures, Money, Report, report_build
+from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Report, report_build
 from service.reports.period import Period, month_label, month_text, period_parse
 from service.reports.scope import scope_for
 from service.reports.suppression import Entry
@@ -141,10 +141,77 @@ def _csv_url(report: Report, by: str, selected: list[str]) -> str:
     return f"{CSV_PATH}?{urlencode(query)}"
 
 
+def _bar_section(
+    report: Report,
+    selected: list[str],
+    by: Breakdown,
+    *,
+    anchor: str,
+    heading: str,
+    intro: str,
+    each: str,
+) -> Section:
+    """A one-way breakdown: a bar chart and a table of hours and exchanges."""
+    figures = report.breakdowns[by]
+    return Section(
+        id=anchor,
+        heading=heading,
+        intro=intro,
+        chart=charts.bar_chart(
+            _bars(figures),
+            title=heading,
+            description=f"A bar for each {each}; the table after it has the figures.",
+        ),
+        caption=f"Hours and exchanges {heading.removeprefix('Hours ')}",
+        rows=_rows(figures),
+        grid=None,
+        csv_url=_csv_url(report, by, selected),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _GridWords:
+    """The words of a two-way breakdown: its heat map, and the grid's caption."""
+
+    title: str
+    description: str
+    rows: str
+    columns: str
+    caption: str
+
+
+def _grid_section(
+    report: Report,
+    selected: list[str],
+    by: Breakdown,
+    *,
+    anchor: str,
+    heading: str,
+    intro: str,
+    words: _GridWords,
+) -> Section:
+    """A two-way breakdown: a heat map and a grid of hours."""
+    figures = report.breakdowns[by]
+    return Section(
+        id=anchor,
+        heading=heading,
+        intro=intro,
+        chart=_heat(
+            figures,
+            title=words.title,
+            description=words.description,
+            rows=words.rows,
+            columns=words.columns,
+        ),
+        caption=words.caption,
+        rows=None,
+        grid=_grid(figures),
+        csv_url=_csv_url(report, by, selected),
+    )
+
+
 def _sections(report: Report, selected: list[str]) -> list[Section]:
-    figures = report.breakdowns
-    months, categories = figures["month"], figures["category"]
-    wards, ages, communities = figures["ward"], figures["age_band"], figures["community"]
+    months = report.breakdowns["month"]
     return [
         Section(
             id="months",
@@ -163,71 +230,59 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             grid=None,
             csv_url=_csv_url(report, "month", selected),
         ),
-        Section(
-            id="ages",
+        _grid_section(
+            report,
+            selected,
+            "age_band",
+            anchor="ages",
             heading="Who helps whom, by age",
             intro="Hours from each age group of the people helping (rows) to each age group "
             "of the people helped (columns): help between generations.",
-            chart=_heat(
-                ages,
+            words=_GridWords(
                 title="Hours between age groups",
                 description="A grid of hours, darker for more: helpers' age groups down the "
                 "side, age groups of those helped across the top.",
                 rows="Age of helper",
                 columns="Age of person helped",
+                caption="Hours, to one decimal place, between age groups (helper's age down, "
+                "helped person's age across)",
             ),
-            caption="Hours, to one decimal place, between age groups (helper's age down, "
-            "helped person's age across)",
-            rows=None,
-            grid=_grid(ages),
-            csv_url=_csv_url(report, "age_band", selected),
         ),
-        Section(
-            id="categories",
+        _bar_section(
+            report,
+            selected,
+            "category",
+            anchor="categories",
             heading="Hours by kind of help",
             intro="The category of the listing an exchange came from.",
-            chart=charts.bar_chart(
-                _bars(categories),
-                title="Hours by kind of help",
-                description="A bar for each category; the table after it has the figures.",
-            ),
-            caption="Hours and exchanges by kind of help",
-            rows=_rows(categories),
-            grid=None,
-            csv_url=_csv_url(report, "category", selected),
+            each="category",
         ),
-        Section(
-            id="wards",
+        _bar_section(
+            report,
+            selected,
+            "ward",
+            anchor="wards",
             heading="Hours by ward of the person helped",
             intro="Wards with fewer people than the privacy threshold are counted together.",
-            chart=charts.bar_chart(
-                _bars(wards),
-                title="Hours by ward of the person helped",
-                description="A bar for each ward; the table after it has the figures.",
-            ),
-            caption="Hours and exchanges by ward of the person helped",
-            rows=_rows(wards),
-            grid=None,
-            csv_url=_csv_url(report, "ward", selected),
+            each="ward",
         ),
-        Section(
-            id="communities",
+        _grid_section(
+            report,
+            selected,
+            "community",
+            anchor="communities",
             heading="Between communities",
             intro="Hours from members of each community (rows) to members of each "
             "community (columns).",
-            chart=_heat(
-                communities,
+            words=_GridWords(
                 title="Hours between communities",
                 description="A grid of hours, darker for more: the helpers' communities down "
                 "the side, the communities of those helped across the top.",
                 rows="Helper's community",
                 columns="Community of person helped",
+                caption="Hours, to one decimal place, between communities (helpers down, "
+                "people helped across)",
             ),
-            caption="Hours, to one decimal place, between communities (helpers down, "
-            "people helped across)",
-            rows=None,
-            grid=_grid(communities),
-            csv_url=_csv_url(report, "community", selected),
         ),
     ]
 
