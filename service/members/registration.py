@@ -17,7 +17,7 @@ from service import clock
 from service.errors import Conflict, Invalid, invalid_field
 from service.members import passwords
 from service.members.accounts import member_account_id, welcome_transfer_id
-from service.members.audit import audit_record
+from service.members.audit import audit_member_change, audit_record
 from service.members.communities import community_by_id
 from service.members.mailing import membership_mail, register_taken_mail
 from service.members.schemas import RegisterIn
@@ -173,12 +173,10 @@ async def member_approve(
             return
         community = await community_by_id(member.community)
         await welcome_credit_post(ledger, community, member)
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await audit_member_change(
+            actor,
             action="member.approve",
-            target_type="member",
-            target_id=str(member_id),
+            member_id=member_id,
             community_id=member.community,
             before={"status": "pending"},
             after={"status": "active"},
@@ -213,12 +211,10 @@ async def member_decline(
                 code="member_not_pending",
                 detail="Only a member waiting for approval can be declined.",
             )
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await audit_member_change(
+            actor,
             action="member.decline",
-            target_type="member",
-            target_id=str(member_id),
+            member_id=member_id,
             community_id=member.community,
             reason=reason,
             before={"status": "pending"},
@@ -254,12 +250,10 @@ async def member_apply_again(*, engine: Engine[Any], ledger: Ledger, principal: 
             return
         if target == "active":
             await welcome_credit_post(ledger, community, await member_by_id(principal.member_id))
-        await audit_record(
-            actor_id=principal.member_id,
-            actor_label=principal.label,
+        await audit_member_change(
+            principal,
             action="member.reapply",
-            target_type="member",
-            target_id=str(principal.member_id),
+            member_id=principal.member_id,
             community_id=community.id,
             before={"status": "declined"},
             after={"status": target},

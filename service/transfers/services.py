@@ -25,7 +25,7 @@ from ledger.errors import TransferNotFound
 from service import database
 from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
-from service.members.audit import audit_record
+from service.members.audit import audit_member_change
 from service.members.services import normalise_email
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
@@ -273,12 +273,10 @@ async def pool_grant(
             minutes=transfer.amount_minor,
             at=transfer.effective_at,
         )
-        await audit_record(
-            actor_id=principal.member_id,
-            actor_label=principal.label,
+        await audit_member_change(
+            principal,
             action="pool.grant",
-            target_type="member",
-            target_id=str(member.id),
+            member_id=member.id,
             community_id=community.id,
             reason=reason,
             after={"minutes": minutes, "transfer_id": str(transfer.id)},
