@@ -54,6 +54,7 @@ from service.web.kit import (
     Rule,
     Viewer,
     done_message,
+    form_refused,
     page_exception_handlers,
     problem_status,
     render,
@@ -198,11 +199,8 @@ class AdminConsolePages(Controller):
                     engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
                 )
         except DomainError as problem:
-            show_problem(form, problem, STATUS_LABELS)
-            status, headers = problem_status(problem)
-            return await _member_page(
-                viewer, ledger, member_id, status_form=form, status=status, headers=headers
-            )
+            refused = form_refused(form, problem, STATUS_LABELS)
+            return await _member_page(viewer, ledger, member_id, status_form=form, **refused)
         done = "suspended" if cleaned["action"] == "suspend" else "reinstated"
         return see_other(f"/admin/members/{member_id}", done=done)
 

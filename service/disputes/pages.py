@@ -40,11 +40,10 @@ from service.web.kit import (
     Form,
     Viewer,
     done_message,
+    form_refused,
     page_exception_handlers,
-    problem_status,
     render,
     see_other,
-    show_problem,
 )
 
 QUEUE_PAGE_SIZE = 25
@@ -190,9 +189,8 @@ class DisputePages(Controller):
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
         except DomainError as problem:
-            show_problem(form, problem, {"reason": "What went wrong"})
-            status, headers = problem_status(problem)
-            return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
+            refused = form_refused(form, problem, {"reason": "What went wrong"})
+            return await _new_page(viewer, exchange_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="opened")
 
     @get("/disputes")
@@ -231,9 +229,8 @@ class DisputePages(Controller):
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
         except DomainError as problem:
-            show_problem(form, problem, {"body": "Your account"})
-            status, headers = problem_status(problem)
-            return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
+            refused = form_refused(form, problem, {"body": "Your account"})
+            return await _dispute_page(viewer, dispute_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="added")
 
 
@@ -359,11 +356,8 @@ class AdminDisputePages(Controller):
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
         except DomainError as problem:
-            show_problem(form, problem, RESOLVE_LABELS)
-            status, headers = problem_status(problem)
-            return await _admin_page(
-                viewer, dispute_id, form, status=status, headers=headers, chosen=chosen
-            )
+            refused = form_refused(form, problem, RESOLVE_LABELS)
+            return await _admin_page(viewer, dispute_id, form, **refused, chosen=chosen)
         return see_other(f"/admin/disputes/{dispute_id}", done="resolved")
 
 
