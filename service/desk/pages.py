@@ -13,7 +13,6 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from service.desk import selectors as desk
-from service.errors import DomainError
 from service.formatting import minutes_text, signed_minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -27,15 +26,15 @@ from service.transfers import services as transfers
 from service.web.kit import (
     PAGE_DEPENDENCIES,
     Form,
+    Reshow,
     Rule,
     Viewer,
     done_message,
-    form_refused,
+    form_post,
     page_exception_handlers,
     render,
     schema_type,
     see_other,
-    validate,
 )
 
 DESK_PAGE_SIZE = 25
@@ -64,6 +63,9 @@ DECLINE_RULES = {
         f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
     )
 }
+
+
+DECLINE_LABELS = {"reason": "Reason"}
 
 
 class DeclineForm(msgspec.Struct, kw_only=True):
@@ -214,19 +216,20 @@ class DeskPages(Controller):
         data: URLEncodedBody[DeclineForm],
     ) -> Response[Any]:
         member = await desk.desk_member(actor=viewer, member_id=member_id)
-        form = Form.of(data)
-        cleaned = validate(form, data, DECLINE_RULES)
-        if form.failed:
-            return _decline_page(viewer, member, form, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await member_decline(
                 engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
             )
-        except DomainError as problem:
-            reshow = form_refused(form, problem, {"reason": "Reason"})
-            return _decline_page(viewer, member, form, **reshow)
-        community = await community_by_id(member.community)
-        return see_other("/coordinator/members", community=community.slug, done="declined")
+            community = await community_by_id(member.community)
+            return see_other("/coordinator/members", community=community.slug, done="declined")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return _decline_page(viewer, member, form, **refused)
+
+        return await form_post(
+            Form.of(data), data, DECLINE_RULES, DECLINE_LABELS, write=write, reshow=reshow
+        )
 
 
 def _decline_page(

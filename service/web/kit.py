@@ -299,6 +299,30 @@ def form_refused(
     return Reshow(status=status, headers=headers)
 
 
+async def form_post(
+    form: Form,
+    data: msgspec.Struct,
+    rules: Mapping[str, Rule],
+    labels: Mapping[str, str],
+    *,
+    write: Callable[[dict[str, Any]], Awaitable[Response[Any]]],
+    reshow: Callable[[Form, Reshow], Awaitable[Response[Any]]],
+) -> Response[Any]:
+    """The usual form post, once: check the fields (422 and the form again with their
+    messages), then `write` the cleaned values and answer with what it answers (a
+    redirect); a refused write shows the form again with the service's reason.
+
+    `reshow(form, status_and_headers)` draws the page; `write` raises domain errors.
+    """
+    cleaned = validate(form, data, rules)
+    if form.failed:
+        return await reshow(form, Reshow(status=FORM_INVALID_STATUS, headers={}))
+    try:
+        return await write(cleaned)
+    except DomainError as problem:
+        return await reshow(form, form_refused(form, problem, labels))
+
+
 # Error pages ------------------------------------------------------------------------
 
 _TITLES: Mapping[int, str] = {
