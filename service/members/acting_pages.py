@@ -24,6 +24,7 @@ from service.members.offline_forms import (
     OfflineMemberForm,
 )
 from service.members.schemas import OfflineMemberIn
+from service.members.selectors import communities_in_reach
 from service.principal import Principal, require_any_coordinator
 from service.web.kit import (
     PAGE_DEPENDENCIES,
@@ -136,9 +137,7 @@ async def _new_member_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    communities = [
-        c for c in await communities_list() if viewer.is_admin or viewer.coordinates(c.id)
-    ]
+    communities = communities_in_reach(viewer, await communities_list())
     return render(
         "members/new_offline_member.html",
         viewer=viewer,
