@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -49,13 +49,12 @@ from service.limits import (
 )
 from service.principal import Principal, require_admin
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Rule,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     problem_status,
     render,
     schema_type,
@@ -119,12 +118,9 @@ STATUS_LABELS = {"action": "Action", "reason": "Reason"}
 # Pages ----------------------------------------------------------------------------------
 
 
-class AdminConsolePages(Controller):
+class AdminConsolePages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def console(self, viewer: Viewer) -> Template:

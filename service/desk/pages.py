@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -24,14 +24,13 @@ from service.members.selectors import coordinated_communities, selected_communit
 from service.principal import Principal
 from service.transfers import services as transfers
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Reshow,
     Rule,
     Viewer,
     done_message,
     form_post,
-    page_exception_handlers,
     render,
     schema_type,
     see_other,
@@ -110,12 +109,9 @@ def _row_view(row: desk.DeskRow) -> dict[str, Any]:
     }
 
 
-class DeskPages(Controller):
+class DeskPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def desk_page(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -36,12 +36,11 @@ from service.limits import (
 from service.principal import Principal, require_admin
 from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
 )
@@ -165,11 +164,8 @@ def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str,
     }
 
 
-class DisputePages(Controller):
+class DisputePages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/exchanges/{exchange_id:uuid}/dispute")
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
@@ -287,12 +283,9 @@ async def _dispute_page(
 # Admins' pages --------------------------------------------------------------------
 
 
-class AdminDisputePages(Controller):
+class AdminDisputePages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin/disputes"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def queue(

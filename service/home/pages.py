@@ -14,7 +14,7 @@ from service.http.deps import LedgerDep, MaybePrincipal
 from service.mail.notices import event_notices_of
 from service.members.communities import community_by_id
 from service.members.registration import decline_reason
-from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+from service.web.kit import PageController, Viewer, render
 
 
 class PublicPages(Controller):
@@ -37,11 +37,8 @@ DISPUTE_OUTCOME_WORDS = {
 }
 
 
-class DashboardPages(Controller):
+class DashboardPages(PageController):
     opt = access(Access.MEMBER, acting=True)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/dashboard")
     async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -36,15 +36,14 @@ from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 from service.members import services
 from service.principal import Principal
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Reshow,
     Rule,
     Viewer,
     done_message,
     form_post,
     form_refused,
-    page_exception_handlers,
     render,
     schema_type,
     see_other,
@@ -118,12 +117,9 @@ async def _category_options() -> list[tuple[str, str]]:
     return [(category.slug, category.name) for category in await listings.categories_list()]
 
 
-class ListingPages(Controller):
+class ListingPages(PageController):
     opt = access(Access.MEMBER, acting=True)
     path = "/listings"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def browse(

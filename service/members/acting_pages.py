@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -27,24 +27,20 @@ from service.members.schemas import OfflineMemberIn
 from service.members.selectors import communities_in_reach
 from service.principal import Principal, require_any_coordinator
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
     validate,
 )
 
 
-class OfflineMemberPages(Controller):
+class OfflineMemberPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/new")
     async def new_page(self, viewer: Viewer) -> Template:
@@ -106,13 +102,10 @@ class OfflineMemberPages(Controller):
         return see_other("/dashboard")
 
 
-class ActingPages(Controller):
+class ActingPages(PageController):
     """Any signed-in browser may leave acting mode (even once the coordinator role is gone)."""
 
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/acting/stop")
     async def stop(self, viewer: Viewer, engine: EngineDep) -> Redirect:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -43,12 +43,11 @@ from service.members.schemas import (
 from service.members.selectors import member_id_of, role_holders
 from service.principal import Principal, require_admin, require_any_coordinator
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
     show_problem,
@@ -56,12 +55,9 @@ from service.web.kit import (
 )
 
 
-class CoordinatorPages(Controller):
+class CoordinatorPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/members/{member_id:uuid}/approve")
     async def approve(
@@ -75,12 +71,9 @@ class CoordinatorPages(Controller):
         return see_other("/coordinator/members", community=community.slug, done="approved")
 
 
-class AdminPages(Controller):
+class AdminPages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/communities")
     async def communities(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:

@@ -53,8 +53,8 @@ from service.members.sign_in_limits import sign_in_checked, sign_in_counter, sig
 from service.principal import Principal
 from service.settings import Settings
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
@@ -258,11 +258,8 @@ def _sign_in_page(
 # A signed-in member's own pages -------------------------------------------------------
 
 
-class MemberPages(Controller):
+class MemberPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/profile")
     async def profile_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Response, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -17,7 +17,7 @@ from service.http.deps import LedgerDep
 from service.paper import services as paper
 from service.paper.downloads import FromDay, ToDay, plain_csv_download, statement_for_period
 from service.principal import Principal
-from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+from service.web.kit import PageController, Viewer, render
 
 SlugQuery = Annotated[str, QueryParameter(max_length=60)]
 
@@ -71,11 +71,8 @@ def _amount(minutes: int) -> dict[str, str]:
     return {"words": minutes_text(minutes), "figures": paper.hours_figures(minutes)}
 
 
-class PaperPages(Controller):
+class PaperPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/statement/print")
     async def own_statement(
@@ -107,14 +104,11 @@ class PaperPages(Controller):
         )
 
 
-class CoordinatorPaperPages(Controller):
+class CoordinatorPaperPages(PageController):
     """For a member of the coordinator's community; the desk links here (issue 16)."""
 
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/{member_id:uuid}/statement/print")
     async def statement(

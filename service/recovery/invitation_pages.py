@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, post
+from litestar import Response, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
@@ -16,13 +16,12 @@ from service.principal import Principal
 from service.recovery import services
 from service.recovery.schemas import InvitationIn
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Reshow,
     Rule,
     Viewer,
     form_post,
-    page_exception_handlers,
     render,
     schema_type,
     see_other,
@@ -42,12 +41,9 @@ INVITATION_RULES = {
 INVITATION_LABELS = {"email": "Their email address"}
 
 
-class InvitationPages(Controller):
+class InvitationPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/{member_id:uuid}/invitation", opt=on_object("member", "member_id"))
     async def invite(

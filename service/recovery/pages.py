@@ -37,8 +37,8 @@ from service.recovery.throttles import (
     reset_request_padded,
 )
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Reshow,
     Rule,
     Viewer,
@@ -233,14 +233,10 @@ def _email_confirm_page(
     )
 
 
-class AccountPages(Controller):
+class AccountPages(PageController):
     """A signed-in member's password and email address."""
 
     opt = access(Access.MEMBER)
-
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/account")
     async def account_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
@@ -306,15 +302,12 @@ async def _account_page(
     )
 
 
-class ResetCodePages(Controller):
+class ResetCodePages(PageController):
     """A coordinator gives a member without email a code to read out on the phone."""
 
     opt = access(Access.COORDINATOR)
 
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/{member_id:uuid}/reset-code")
     async def code_page(self, viewer: Viewer, member_id: FromPath[uuid.UUID]) -> Template:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
@@ -29,7 +29,7 @@ from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Repor
 from service.reports.period import Period, month_label, month_text, period_parse
 from service.reports.scope import scope_for
 from service.reports.suppression import Entry
-from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
+from service.web.kit import Form, PageController, Viewer, render
 
 MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"
@@ -319,12 +319,9 @@ def _period_words(period: Period) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-class ReportPages(Controller):
+class ReportPages(PageController):
     opt = access(Access.REPORTS)
     path = "/reports"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def dashboard(

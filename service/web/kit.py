@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
@@ -471,6 +471,15 @@ def page_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_page,
         Exception: _unexpected_page,
     }
+
+
+class PageController(Controller):
+    """The base of every HTML page controller: out of the OpenAPI schema, with the
+    viewer dependency and HTML error pages (subclasses add `opt`, `path` and routes)."""
+
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
 
 
 def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
