@@ -141,34 +141,6 @@ def _csv_url(report: Report, by: str, selected: list[str]) -> str:
     return f"{CSV_PATH}?{urlencode(query)}"
 
 
-def _bar_section(
-    report: Report,
-    selected: list[str],
-    by: Breakdown,
-    *,
-    anchor: str,
-    heading: str,
-    intro: str,
-    each: str,
-) -> Section:
-    """A one-way breakdown: a bar chart and a table of hours and exchanges."""
-    figures = report.breakdowns[by]
-    return Section(
-        id=anchor,
-        heading=heading,
-        intro=intro,
-        chart=charts.bar_chart(
-            _bars(figures),
-            title=heading,
-            description=f"A bar for each {each}; the table after it has the figures.",
-        ),
-        caption=f"Hours and exchanges {heading.removeprefix('Hours ')}",
-        rows=_rows(figures),
-        grid=None,
-        csv_url=_csv_url(report, by, selected),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _GridWords:
     """The words of a two-way breakdown: its heat map, and the grid's caption."""
@@ -180,7 +152,7 @@ class _GridWords:
     caption: str
 
 
-def _grid_section(
+def _breakdown_section(
     report: Report,
     selected: list[str],
     by: Breakdown,
@@ -188,24 +160,37 @@ def _grid_section(
     anchor: str,
     heading: str,
     intro: str,
-    words: _GridWords,
+    shown: str | _GridWords,
 ) -> Section:
-    """A two-way breakdown: a heat map and a grid of hours."""
+    """A breakdown's section: one-way (`shown` names what each bar is) as a bar chart and
+    a table of hours and exchanges; two-way (`shown` is its words) as a heat map and a
+    grid of hours."""
     figures = report.breakdowns[by]
+    if isinstance(shown, _GridWords):
+        chart = _heat(
+            figures,
+            title=shown.title,
+            description=shown.description,
+            rows=shown.rows,
+            columns=shown.columns,
+        )
+        caption, rows, grid = shown.caption, None, _grid(figures)
+    else:
+        chart = charts.bar_chart(
+            _bars(figures),
+            title=heading,
+            description=f"A bar for each {shown}; the table after it has the figures.",
+        )
+        caption = f"Hours and exchanges {heading.removeprefix('Hours ')}"
+        rows, grid = _rows(figures), None
     return Section(
         id=anchor,
         heading=heading,
         intro=intro,
-        chart=_heat(
-            figures,
-            title=words.title,
-            description=words.description,
-            rows=words.rows,
-            columns=words.columns,
-        ),
-        caption=words.caption,
-        rows=None,
-        grid=_grid(figures),
+        chart=chart,
+        caption=caption,
+        rows=rows,
+        grid=grid,
         csv_url=_csv_url(report, by, selected),
     )
 
@@ -230,7 +215,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             grid=None,
             csv_url=_csv_url(report, "month", selected),
         ),
-        _grid_section(
+        _breakdown_section(
             report,
             selected,
             "age_band",
@@ -238,7 +223,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             heading="Who helps whom, by age",
             intro="Hours from each age group of the people helping (rows) to each age group "
             "of the people helped (columns): help between generations.",
-            words=_GridWords(
+            shown=_GridWords(
                 title="Hours between age groups",
                 description="A grid of hours, darker for more: helpers' age groups down the "
                 "side, age groups of those helped across the top.",
@@ -248,25 +233,25 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
                 "helped person's age across)",
             ),
         ),
-        _bar_section(
+        _breakdown_section(
             report,
             selected,
             "category",
             anchor="categories",
             heading="Hours by kind of help",
             intro="The category of the listing an exchange came from.",
-            each="category",
+            shown="category",
         ),
-        _bar_section(
+        _breakdown_section(
             report,
             selected,
             "ward",
             anchor="wards",
             heading="Hours by ward of the person helped",
             intro="Wards with fewer people than the privacy threshold are counted together.",
-            each="ward",
+            shown="ward",
         ),
-        _grid_section(
+        _breakdown_section(
             report,
             selected,
             "community",
@@ -274,7 +259,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             heading="Between communities",
             intro="Hours from members of each community (rows) to members of each "
             "community (columns).",
-            words=_GridWords(
+            shown=_GridWords(
                 title="Hours between communities",
                 description="A grid of hours, darker for more: the helpers' communities down "
                 "the side, the communities of those helped across the top.",
