@@ -88,3 +88,10 @@ async def community_by_id(community_id: uuid.UUID) -> Community:
     if community is None:
         raise not_found("That community")
     return community
+
+
+async def community_by_slug(slug: str) -> Community:
+    community = await Community.objects().where(Community.slug == slug).first().run()
+    if community is None:
+        raise not_found("That community")
+    return community

@@ -49,7 +49,7 @@ from service.members.sessions import token_create, token_revoke
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter
 from service.members.tables import Community
 from service.members.views import member_out
-from service.principal import Principal, require_any_coordinator
+from service.principal import require_any_coordinator
 
 
 def community_out(community: Community, area_slug: str) -> CommunityOut:
@@ -165,16 +165,6 @@ class CoordinatorController(Controller):
             engine=engine, ledger=ledger, actor=member, member_id=member_id
         )
         return await member_out(approved)
-
-
-async def _coordinated_community(principal: Principal, slug: str | None) -> uuid.UUID:
-    if slug is None:
-        coordinated = sorted(principal.coordinated_communities) or [principal.community_id]
-        return coordinated[0]
-    community = await Community.objects().where(Community.slug == slug).first().run()
-    if community is None:
-        raise NotFound(code="not_found", detail="That community was not found.")
-    return community.id
 
 
 class AdminController(Controller):
