@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -51,12 +51,12 @@ from service.limits import (
 )
 from service.principal import Principal, require_admin
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Rule,
     Viewer,
     done_message,
-    page_exception_handlers,
+    form_refused,
     problem_status,
     render,
     schema_type,
@@ -166,12 +166,9 @@ NOTE_RULES = {
 # Pages ----------------------------------------------------------------------------------
 
 
-class AdminConsolePages(Controller):
+class AdminConsolePages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def console(self, viewer: Viewer) -> Template:
@@ -246,11 +243,8 @@ class AdminConsolePages(Controller):
                     engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
                 )
         except DomainError as problem:
-            show_problem(form, problem, STATUS_LABELS)
-            status, headers = problem_status(problem)
-            return await _member_page(
-                viewer, ledger, member_id, status_form=form, status=status, headers=headers
-            )
+            refused = form_refused(form, problem, STATUS_LABELS)
+            return await _member_page(viewer, ledger, member_id, status_form=form, **refused)
         done = "suspended" if cleaned["action"] == "suspend" else "reinstated"
         return see_other(f"/admin/members/{member_id}", done=done)
 

@@ -35,7 +35,7 @@ from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.limits import PAGE_SIZE_MAX
-from service.members.audit import audit_record
+from service.members.audit import audit_member_change, audit_record
 from service.members.tables import ApiToken, Community, Member, WebSession
 from service.principal import Principal, not_found, require_admin, require_coordinator_of
 
@@ -428,12 +428,10 @@ async def member_suspend(
             for exchange_id in open_ids
         }
         sessions, tokens = await _end_credentials(member_id)
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await audit_member_change(
+            actor,
             action="member.suspend_pending_review" if pending_review else "member.suspend",
-            target_type="member",
-            target_id=str(member_id),
+            member_id=member_id,
             community_id=member.community,
             reason=reason,
             before={"status": member.status, "open_exchanges": sorted(outcomes)},
@@ -469,12 +467,10 @@ async def member_reinstate(
             )
         target = "active" if member.approved_at is not None else "pending"
         await _flip_status(member_id, source="suspended", target=target)
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await audit_member_change(
+            actor,
             action="member.reinstate",
-            target_type="member",
-            target_id=str(member_id),
+            member_id=member_id,
             community_id=member.community,
             reason=reason,
             before={"status": "suspended"},

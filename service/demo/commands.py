@@ -43,6 +43,8 @@ from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_
 from service.members import passwords, services
 from service.members import roles as members_roles
 from service.members.audit import audit_record
+from service.members.communities import community_by_id, community_create
+from service.members.registration import member_approve, member_register
 from service.members.schemas import (
     CommunityIn,
     DisplayName,
@@ -193,7 +195,7 @@ async def _create_admin(engine: Engine[Any], ledger: Ledger, identity: _AdminIde
         password=password,
         display_name=identity.display_name,
     )
-    community = await services.community_by_id(member.community)
+    community = await community_by_id(member.community)
     lines = []
     if communities_before == 0:
         lines.append(f"created community {community.name!r} ({community.slug}) in area 'home'")
@@ -283,7 +285,7 @@ class _DemoRun:
         found: Area | None = await Area.objects().where(Area.slug == slug).first().run()
         if found is not None:
             return found
-        # services.area_create needs a signed-in admin, and the first admin needs
+        # area_create needs a signed-in admin, and the first admin needs
         # a community in an area: the command line writes the first area itself,
         # as admin_bootstrap does, with the same audit line area_create writes.
         area = Area(id=uuid.uuid4(), name=name, slug=slug, created_at=clock.utc_now())
@@ -306,7 +308,7 @@ class _DemoRun:
         )
         if found is not None:
             return found
-        created = await services.community_create(
+        created = await community_create(
             engine=self.engine, ledger=self.ledger, actor=None, data=data
         )
         self.changes.append(f"community {data.name}")
@@ -316,7 +318,7 @@ class _DemoRun:
         found = await _member_by_email(person.email)
         if found is not None:
             return found
-        created = await services.member_register(
+        created = await member_register(
             engine=self.engine,
             ledger=self.ledger,
             data=RegisterIn(
@@ -349,7 +351,7 @@ class _DemoRun:
         member = await services.member_by_id(self.members[person.email].id)
         if person.role == "pending" or member.status != "pending":
             return
-        await services.member_approve(
+        await member_approve(
             engine=self.engine, ledger=self.ledger, actor=actor, member_id=member.id
         )
         self.changes.append(f"approval of {person.email}")
@@ -357,7 +359,7 @@ class _DemoRun:
     async def give(self, gift: DemoGift) -> None:
         giver = self.members[gift.from_email]
         if gift.to_email is None:
-            community = await services.community_by_id(giver.community)
+            community = await community_by_id(giver.community)
             to_account, code = community.pool_account_id, "donation"
         else:
             to_account, code = self.members[gift.to_email].hour_account_id, "gift"

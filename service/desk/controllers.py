@@ -22,11 +22,10 @@ from service.limits import (
     SLUG_CHARS_MAX,
 )
 from service.members import offline
-from service.members import services as members
+from service.members.communities import community_by_slug
+from service.members.registration import member_decline
 from service.members.schemas import SLUG_PATTERN, DeclineIn, MemberOut, OfflineMemberIn
-from service.members.tables import Community
 from service.members.views import member_out
-from service.principal import not_found
 from service.transfers import services as transfers
 from service.transfers.schemas import StatementOut, statement_out
 
@@ -50,10 +49,7 @@ async def community_id_of(slug: str | None) -> uuid.UUID | None:
     """The community a desk filter names; unknown -> 404 (out of reach finds no one anyway)."""
     if slug is None:
         return None
-    row = await Community.select(Community.id).where(Community.slug == slug).first().run()
-    if row is None:
-        raise not_found("That community")
-    return uuid.UUID(str(row["id"]))
+    return (await community_by_slug(slug)).id
 
 
 class DeskController(Controller):
@@ -130,7 +126,7 @@ class DeskController(Controller):
         data: JSONBody[DeclineIn],
     ) -> DeskMemberOut:
         """Decline a pending applicant with a reason: status `declined`, and they are told."""
-        await members.member_decline(
+        await member_decline(
             engine=engine, actor=member, member_id=member_id, reason=data.reason.strip()
         )
         row = await desk.desk_row(actor=member, ledger=ledger, member_id=member_id)

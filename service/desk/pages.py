@@ -8,33 +8,32 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from service.desk import selectors as desk
-from service.errors import DomainError
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import CURSOR_CHARS_MAX, REASON_CHARS_MAX, SEARCH_TEXT_CHARS_MAX
-from service.members import services as members
+from service.members.communities import communities_list, community_by_id
+from service.members.registration import member_decline, pending_members
 from service.members.schemas import DeclineIn
 from service.members.selectors import coordinated_communities, selected_community
 from service.principal import Principal
 from service.transfers import statement_view
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
+    Reshow,
     Rule,
     Viewer,
     done_message,
-    form_refused,
-    page_exception_handlers,
+    form_post,
     render,
     schema_type,
     see_other,
-    validate,
 )
 
 DESK_PAGE_SIZE = 25
@@ -63,6 +62,9 @@ DECLINE_RULES = {
         f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
     )
 }
+
+
+DECLINE_LABELS = {"reason": "Reason"}
 
 
 class DeclineForm(msgspec.Struct, kw_only=True):
@@ -107,12 +109,9 @@ def _row_view(row: desk.DeskRow) -> dict[str, Any]:
     }
 
 
-class DeskPages(Controller):
+class DeskPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def desk_page(
@@ -128,14 +127,14 @@ class DeskPages(Controller):
         cursor: Annotated[str, QueryParameter(max_length=CURSOR_CHARS_MAX)] = "",
     ) -> Template:
         desk.reach_of(viewer)
-        choices = coordinated_communities(viewer, await members.communities_list())
+        choices = coordinated_communities(viewer, await communities_list())
         selected = selected_community(choices, community)
         form = Form(values={"q": q, "status": status, "inactive_days": inactive_days})
         pending: list[Any] = []
         rows: list[dict[str, Any]] = []
         next_url = None
         if selected is not None:
-            pending = await members.pending_members(actor=viewer, community_id=selected.id)
+            pending = await pending_members(actor=viewer, community_id=selected.id)
             filters = _filters_of(q, status, inactive_days, selected.id, form)
             found, next_cursor = await desk.desk_members(
                 actor=viewer,
@@ -205,19 +204,20 @@ class DeskPages(Controller):
         data: URLEncodedBody[DeclineForm],
     ) -> Response[Any]:
         member = await desk.desk_member(actor=viewer, member_id=member_id)
-        form = Form.of(data)
-        cleaned = validate(form, data, DECLINE_RULES)
-        if form.failed:
-            return _decline_page(viewer, member, form, status=422)
-        try:
-            await members.member_decline(
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
+            await member_decline(
                 engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
             )
-        except DomainError as problem:
-            reshow = form_refused(form, problem, {"reason": "Reason"})
-            return _decline_page(viewer, member, form, **reshow)
-        community = await members.community_by_id(member.community)
-        return see_other("/coordinator/members", community=community.slug, done="declined")
+            community = await community_by_id(member.community)
+            return see_other("/coordinator/members", community=community.slug, done="declined")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return _decline_page(viewer, member, form, **refused)
+
+        return await form_post(
+            Form.of(data), data, DECLINE_RULES, DECLINE_LABELS, write=write, reshow=reshow
+        )
 
 
 def _decline_page(

@@ -166,10 +166,13 @@ async def _restore_one(engine: Engine[Any], ledger: Ledger, account_id: uuid.UUI
             floor_minor=account.floor_minor if new_floor is None else new_floor,
             ceiling_minor=account.ceiling_minor if new_ceiling is None else new_ceiling,
         )
-        if new_floor is not None:
-            await _audit_floor(override, account, new_floor)
-        if new_ceiling is not None:
-            await _audit_ceiling(override, account, new_ceiling)
+        moved = (
+            (_FLOOR, account.floor_minor, override.agreed_floor_minutes, new_floor),
+            (_CEILING, account.ceiling_minor, override.agreed_ceiling_minutes, new_ceiling),
+        )
+        for restoring, was, agreed, now in moved:
+            if now is not None:
+                await _audit_restored(restoring, override, was=was, agreed=agreed, now=now)
         return True
 
     try:
@@ -182,41 +185,39 @@ async def _restore_one(engine: Engine[Any], ledger: Ledger, account_id: uuid.UUI
     return restored
 
 
-async def _audit_floor(override: _Override, account: Account, new_floor: int) -> None:
+@dataclass(frozen=True, slots=True)
+class _Restoring:
+    """What one restored limit is called in the audit log, and why it moved."""
+
+    limit: str  # "floor" or "ceiling"
+    action: str
+    reason: str
+
+
+_FLOOR = _Restoring(
+    "floor", FLOOR_RESTORED_ACTION, "The member earned hours back after a dispute correction."
+)
+_CEILING = _Restoring(
+    "ceiling",
+    CEILING_RESTORED_ACTION,
+    "The member spent hours after a dispute correction raised their ceiling.",
+)
+
+
+async def _audit_restored(
+    restoring: _Restoring, override: _Override, *, was: int | None, agreed: int | None, now: int
+) -> None:
     await audit_record(
         actor_id=None,
         actor_label=RESTORER_LABEL,
-        action=FLOOR_RESTORED_ACTION,
+        action=restoring.action,
         target_type="account",
-        target_id=str(account.id),
+        target_id=str(override.account_id),
         community_id=override.community_id,
-        reason="The member earned hours back after a dispute correction.",
+        reason=restoring.reason,
         before={
-            "floor_minutes": account.floor_minor,
-            "agreed_floor_minutes": override.agreed_floor_minutes,
+            f"{restoring.limit}_minutes": was,
+            f"agreed_{restoring.limit}_minutes": agreed,
         },
-        after={
-            "floor_minutes": new_floor,
-            "override_over": new_floor == override.agreed_floor_minutes,
-        },
-    )
-
-
-async def _audit_ceiling(override: _Override, account: Account, new_ceiling: int) -> None:
-    await audit_record(
-        actor_id=None,
-        actor_label=RESTORER_LABEL,
-        action=CEILING_RESTORED_ACTION,
-        target_type="account",
-        target_id=str(account.id),
-        community_id=override.community_id,
-        reason="The member spent hours after a dispute correction raised their ceiling.",
-        before={
-            "ceiling_minutes": account.ceiling_minor,
-            "agreed_ceiling_minutes": override.agreed_ceiling_minutes,
-        },
-        after={
-            "ceiling_minutes": new_ceiling,
-            "override_over": new_ceiling == override.agreed_ceiling_minutes,
-        },
+        after={f"{restoring.limit}_minutes": now, "override_over": now == agreed},
     )

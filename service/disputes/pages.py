@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -37,15 +37,13 @@ from service.limits import (
 from service.principal import Principal, require_admin
 from service.settings import SECONDS_PER_DAY
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
-    page_exception_handlers,
-    problem_status,
+    form_refused,
     render,
     see_other,
-    show_problem,
 )
 
 QUEUE_PAGE_SIZE = 25
@@ -168,11 +166,8 @@ def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str,
     }
 
 
-class DisputePages(Controller):
+class DisputePages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/exchanges/{exchange_id:uuid}/dispute")
     async def new_page(self, viewer: Viewer, exchange_id: FromPath[uuid.UUID]) -> Template:
@@ -192,9 +187,8 @@ class DisputePages(Controller):
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
         except DomainError as problem:
-            show_problem(form, problem, {"reason": "What went wrong"})
-            status, headers = problem_status(problem)
-            return await _new_page(viewer, exchange_id, form, status=status, headers=headers)
+            refused = form_refused(form, problem, {"reason": "What went wrong"})
+            return await _new_page(viewer, exchange_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="opened")
 
     @get("/disputes")
@@ -233,9 +227,8 @@ class DisputePages(Controller):
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
         except DomainError as problem:
-            show_problem(form, problem, {"body": "Your account"})
-            status, headers = problem_status(problem)
-            return await _dispute_page(viewer, dispute_id, form, status=status, headers=headers)
+            refused = form_refused(form, problem, {"body": "Your account"})
+            return await _dispute_page(viewer, dispute_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="added")
 
 
@@ -292,12 +285,9 @@ async def _dispute_page(
 # Admins' pages --------------------------------------------------------------------
 
 
-class AdminDisputePages(Controller):
+class AdminDisputePages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin/disputes"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def queue(
@@ -361,11 +351,8 @@ class AdminDisputePages(Controller):
                 engine=engine, ledger=ledger, actor=viewer, dispute_id=dispute_id, data=data
             )
         except DomainError as problem:
-            show_problem(form, problem, RESOLVE_LABELS)
-            status, headers = problem_status(problem)
-            return await _admin_page(
-                viewer, dispute_id, form, status=status, headers=headers, chosen=chosen
-            )
+            refused = form_refused(form, problem, RESOLVE_LABELS)
+            return await _admin_page(viewer, dispute_id, form, **refused, chosen=chosen)
         return see_other(f"/admin/disputes/{dispute_id}", done="resolved")
 
 

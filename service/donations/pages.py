@@ -35,7 +35,7 @@ from service.limits import (
     GIFT_AID_NAME_CHARS_MAX,
     STRIPE_ID_CHARS_MAX,
 )
-from service.members.services import communities_list
+from service.members.communities import communities_list
 from service.principal import Principal, require_admin
 from service.problems import status_of
 from service.web.kit import (
@@ -43,12 +43,11 @@ from service.web.kit import (
     Form,
     Rule,
     Viewer,
+    form_refused,
     page_exception_handlers,
-    problem_status,
     render,
     schema_type,
     see_other,
-    show_problem,
     validate,
 )
 
@@ -180,9 +179,8 @@ class DonatePages(Controller):
             if isinstance(problem, ProviderFailed):  # Stripe unreachable: say so on the form
                 form.general.append(problem.detail)
                 return await _donate_page(request, principal, form, status=502)
-            show_problem(form, problem, LABELS)
-            status, headers = problem_status(problem)
-            return await _donate_page(request, principal, form, status=status, headers=headers)
+            refused = form_refused(form, problem, LABELS)
+            return await _donate_page(request, principal, form, **refused)
         # Stripe's page takes the card details; we never see them.
         return Redirect(opened.checkout_url, status_code=303)
 

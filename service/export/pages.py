@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Response, get
 
 from service.export import services as data_export
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
-from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers
+from service.web.kit import PageController, Viewer
 
 
-class ExportPages(Controller):
+class ExportPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/profile/export")
     async def export(self, viewer: Viewer, ledger: LedgerDep) -> Response[bytes]:

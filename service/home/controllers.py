@@ -16,7 +16,7 @@ from service.http.access import Access, access
 from service.http.deps import CurrentMember
 from service.mail.notices import event_notices_of
 from service.mail.schemas import EventNoticeOut
-from service.members.services import decline_reason
+from service.members.registration import decline_reason
 from service.principal import Principal
 
 

@@ -12,9 +12,9 @@ from service.formatting import balance_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
 from service.mail.notices import event_notices_of
-from service.members import services
-from service.members.services import decline_reason
-from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+from service.members.communities import community_by_id
+from service.members.registration import decline_reason
+from service.web.kit import PageController, Viewer, render
 
 
 class PublicPages(Controller):
@@ -49,16 +49,13 @@ DISPUTE_OUTCOME_WORDS = {
 }
 
 
-class DashboardPages(Controller):
+class DashboardPages(PageController):
     opt = access(Access.MEMBER, acting=True)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/dashboard")
     async def dashboard(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await account_of(ledger=ledger, principal=viewer)
-        community = await services.community_by_id(viewer.community_id)
+        community = await community_by_id(viewer.community_id)
         notice_count, notices = await exchanges_selectors.notices_of(actor=viewer)
         below_floor = account["below_floor_minutes"]
         # A member who has never exchanged is led to a first step before the figures.

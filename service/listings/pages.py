@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -36,17 +36,17 @@ from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 from service.members import services
 from service.principal import Principal
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
+    Reshow,
     Rule,
     Viewer,
     done_message,
+    form_post,
     form_refused,
-    page_exception_handlers,
     render,
     schema_type,
     see_other,
-    validate,
 )
 
 KIND_NAMES = {"offer": "Offer", "request": "Request"}
@@ -117,12 +117,9 @@ async def _category_options() -> list[tuple[str, str]]:
     return [(category.slug, category.name) for category in await listings.categories_list()]
 
 
-class ListingPages(Controller):
+class ListingPages(PageController):
     opt = access(Access.MEMBER, acting=True)
     path = "/listings"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def browse(
@@ -182,20 +179,21 @@ class ListingPages(Controller):
     async def create(
         self, viewer: Viewer, data: URLEncodedBody[ListingForm], engine: EngineDep
     ) -> Response[Any]:
-        form = Form.of(data)
-        cleaned = validate(form, data, LISTING_RULES)
-        if form.failed:
-            return await _listing_form_page(viewer, form, listing=None, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             listing = await listings.listing_create(
                 engine=engine,
                 actor=viewer,
                 data=ListingIn(**cleaned, sensitive=data.sensitive == CHECKED),
             )
-        except DomainError as problem:
-            reshow = form_refused(form, problem, LISTING_LABELS)
-            return await _listing_form_page(viewer, form, listing=None, **reshow)
-        return see_other(f"/listings/{listing.id}", done="created")
+            return see_other(f"/listings/{listing.id}", done="created")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _listing_form_page(viewer, form, listing=None, **refused)
+
+        return await form_post(
+            Form.of(data), data, LISTING_RULES, LISTING_LABELS, write=write, reshow=reshow
+        )
 
     @get("/{listing_id:uuid}")
     async def detail(
@@ -241,21 +239,22 @@ class ListingPages(Controller):
         engine: EngineDep,
     ) -> Response[Any]:
         listing = await _editable(viewer, listing_id)
-        form = Form.of(data)
-        cleaned = validate(form, data, LISTING_RULES)
-        if form.failed:
-            return await _listing_form_page(viewer, form, listing=listing, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await listings.listing_update(
                 engine=engine,
                 actor=viewer,
                 listing_id=listing_id,
                 patch=ListingPatch(**cleaned, sensitive=data.sensitive == CHECKED),
             )
-        except DomainError as problem:
-            reshow = form_refused(form, problem, LISTING_LABELS)
-            return await _listing_form_page(viewer, form, listing=listing, **reshow)
-        return see_other(f"/listings/{listing_id}", done="saved")
+            return see_other(f"/listings/{listing_id}", done="saved")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _listing_form_page(viewer, form, listing=listing, **refused)
+
+        return await form_post(
+            Form.of(data), data, LISTING_RULES, LISTING_LABELS, write=write, reshow=reshow
+        )
 
     @post("/{listing_id:uuid}/withdraw")
     async def withdraw(

@@ -18,8 +18,8 @@ from service.mail.outbox import EmailFrequency, MailStatus
 from service.principal import not_found, require_admin
 from service.settings import Settings
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     page_exception_handlers,
     render,
@@ -40,11 +40,8 @@ class NotificationForm(msgspec.Struct, kw_only=True):
     email: str = ""
 
 
-class NotificationPages(Controller):
+class NotificationPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/account/notifications")
     async def notifications_page(
@@ -130,12 +127,9 @@ def _check_signature(request: Request[Any, Any, Any], member_id: uuid.UUID, sign
         raise not_found("That link")
 
 
-class OutboxPages(Controller):
+class OutboxPages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin/outbox"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def outbox_page(

@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
-from service.members import offline, services
+from service.members import offline
+from service.members.communities import communities_list, community_by_id
 from service.members.forms import CHECKED
 from service.members.offline_forms import (
     ACTING_DONE_MESSAGES,
@@ -23,26 +24,23 @@ from service.members.offline_forms import (
     OfflineMemberForm,
 )
 from service.members.schemas import OfflineMemberIn
+from service.members.selectors import communities_in_reach
 from service.principal import Principal, require_any_coordinator
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
     validate,
 )
 
 
-class OfflineMemberPages(Controller):
+class OfflineMemberPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/new")
     async def new_page(self, viewer: Viewer) -> Template:
@@ -80,7 +78,7 @@ class OfflineMemberPages(Controller):
     ) -> Template:
         require_any_coordinator(viewer)
         member = await offline.member_for_acting_page(actor=viewer, member_id=member_id)
-        community = await services.community_by_id(member.community)
+        community = await community_by_id(member.community)
         return render(
             "members/act_for.html",
             viewer=viewer,
@@ -104,13 +102,10 @@ class OfflineMemberPages(Controller):
         return see_other("/dashboard")
 
 
-class ActingPages(Controller):
+class ActingPages(PageController):
     """Any signed-in browser may leave acting mode (even once the coordinator role is gone)."""
 
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/acting/stop")
     async def stop(self, viewer: Viewer, engine: EngineDep) -> Redirect:
@@ -135,9 +130,7 @@ async def _new_member_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    communities = [
-        c for c in await services.communities_list() if viewer.is_admin or viewer.coordinates(c.id)
-    ]
+    communities = communities_in_reach(viewer, await communities_list())
     return render(
         "members/new_offline_member.html",
         viewer=viewer,

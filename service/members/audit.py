@@ -10,6 +10,7 @@ from typing import Any
 
 from service.members.tables import AuditEntry
 from service.observability import current_request_id
+from service.principal import Principal
 
 
 async def audit_record(
@@ -41,3 +42,27 @@ async def audit_record(
             request_id=current_request_id() or "",
         )
     ).run()
+
+
+async def audit_member_change(
+    actor: Principal,
+    *,
+    action: str,
+    member_id: uuid.UUID,
+    community_id: uuid.UUID | None,
+    reason: str = "",
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """Write the audit line of a change a signed-in caller made to a member."""
+    await audit_record(
+        actor_id=actor.member_id,
+        actor_label=actor.label,
+        action=action,
+        target_type="member",
+        target_id=str(member_id),
+        community_id=community_id,
+        reason=reason,
+        before=before,
+        after=after,
+    )

@@ -24,7 +24,8 @@ from service.members.accounts import (
 )
 from service.members.audit import audit_record
 from service.members.closure_steps import run_closure_steps
-from service.members.services import community_by_id, member_by_id
+from service.members.communities import community_by_id
+from service.members.services import member_by_id
 from service.members.tables import (
     AdminNote,
     ApiToken,

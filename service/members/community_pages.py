@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -13,7 +13,13 @@ from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
 from service.members import roles as members_roles
-from service.members import selectors, services
+from service.members import selectors
+from service.members.communities import (
+    area_create,
+    communities_list,
+    community_by_id,
+    community_create,
+)
 from service.members.forms import (
     AREA_LABELS,
     AREA_RULES,
@@ -28,6 +34,7 @@ from service.members.forms import (
     CommunityForm,
     RoleForm,
 )
+from service.members.registration import member_approve
 from service.members.schemas import (
     AreaIn,
     CommunityIn,
@@ -36,12 +43,11 @@ from service.members.schemas import (
 from service.members.selectors import member_id_of, role_holders
 from service.principal import Principal, require_admin, require_any_coordinator
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
     show_problem,
@@ -49,31 +55,25 @@ from service.web.kit import (
 )
 
 
-class CoordinatorPages(Controller):
+class CoordinatorPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/members/{member_id:uuid}/approve")
     async def approve(
         self, viewer: Viewer, member_id: FromPath[uuid.UUID], engine: EngineDep, ledger: LedgerDep
     ) -> Redirect:
         require_any_coordinator(viewer)
-        approved = await services.member_approve(
+        approved = await member_approve(
             engine=engine, ledger=ledger, actor=viewer, member_id=member_id
         )
-        community = await services.community_by_id(approved.community)
+        community = await community_by_id(approved.community)
         return see_other("/coordinator/members", community=community.slug, done="approved")
 
 
-class AdminPages(Controller):
+class AdminPages(PageController):
     opt = access(Access.ADMIN)
     path = "/admin"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/communities")
     async def communities(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
@@ -89,7 +89,7 @@ class AdminPages(Controller):
         cleaned = validate(form, data, AREA_RULES)
         if not form.failed:
             try:
-                await services.area_create(engine=engine, actor=viewer, data=AreaIn(**cleaned))
+                await area_create(engine=engine, actor=viewer, data=AreaIn(**cleaned))
             except DomainError as problem:
                 show_problem(form, problem, AREA_LABELS, code_fields={"slug_taken": "slug"})
             else:
@@ -112,7 +112,7 @@ class AdminPages(Controller):
                 **cleaned, requires_approval=data.requires_approval == CHECKED
             )
             try:
-                await services.community_create(
+                await community_create(
                     engine=engine, ledger=ledger, actor=viewer, data=community_in
                 )
             except DomainError as problem:
@@ -166,7 +166,7 @@ async def communities_page(
 ) -> Template:
     areas = await selectors.areas_list()
     area_names = {area.id: area.name for area in areas}
-    communities = await services.communities_list()
+    communities = await communities_list()
     failed = area_form if area_form is not None else community_form
     return render(
         "members/admin_communities.html",
@@ -202,7 +202,7 @@ async def roles_page(
         headers=headers,
         notice=notice,
         form=form,
-        community_choices=[(c.slug, c.name) for c in await services.communities_list()],
+        community_choices=[(c.slug, c.name) for c in await communities_list()],
         area_choices=[(a.slug, a.name) for a in await selectors.areas_list()],
         holders=await role_holders(),
         role_names=ROLE_NAMES,

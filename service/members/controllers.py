@@ -24,6 +24,13 @@ from service.limits import (
 from service.members import closure as members_closure
 from service.members import roles as members_roles
 from service.members import selectors, services
+from service.members.communities import (
+    area_create,
+    communities_list,
+    community_by_id,
+    community_create,
+)
+from service.members.registration import member_approve, member_register
 from service.members.schemas import (
     AreaIn,
     AreaOut,
@@ -38,10 +45,11 @@ from service.members.schemas import (
     TokenIn,
     TokenOut,
 )
+from service.members.sessions import token_create, token_revoke
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter
 from service.members.tables import Community
 from service.members.views import member_out
-from service.principal import Principal, require_any_coordinator
+from service.principal import require_any_coordinator
 
 
 def community_out(community: Community, area_slug: str) -> CommunityOut:
@@ -72,7 +80,7 @@ class AuthController(Controller):
         limiter: LimiterDep,
     ) -> MemberOut:
         await enforce(limiter, f"register:address:{client_address(request)}", REGISTER_PER_ADDRESS)
-        member = await services.member_register(engine=engine, ledger=ledger, data=data)
+        member = await member_register(engine=engine, ledger=ledger, data=data)
         return await member_out(member)
 
     @post("/token", status_code=HTTP_201_CREATED)
@@ -85,12 +93,12 @@ class AuthController(Controller):
             email=data.email,
             password=data.password,
         )
-        issued = await services.token_create(member=member)
+        issued = await token_create(member=member)
         return TokenOut(token=issued.token, expires_at=issued.expires_at, member_id=member.id)
 
     @delete("/token", status_code=HTTP_204_NO_CONTENT, opt=access(Access.MEMBER))
     async def revoke_token(self, member: CurrentMember) -> None:
-        await services.token_revoke(principal=member)
+        await token_revoke(principal=member)
 
 
 class MeController(Controller):
@@ -124,7 +132,7 @@ class MembersController(Controller):
         found = await services.member_by_id(member_id)
         if found.status not in ("active", "suspended"):
             raise NotFound(code="not_found", detail="That member was not found.")
-        community = await services.community_by_id(found.community)
+        community = await community_by_id(found.community)
         return PublicMemberOut(
             id=found.id,
             display_name=found.display_name,
@@ -136,7 +144,7 @@ class MembersController(Controller):
     @get("/communities", opt=access(Access.PUBLIC))
     async def communities(self) -> list[CommunityOut]:
         areas = {area.id: area.slug for area in await selectors.areas_list()}
-        return [community_out(c, areas[c.area]) for c in await services.communities_list()]
+        return [community_out(c, areas[c.area]) for c in await communities_list()]
 
 
 class CoordinatorController(Controller):
@@ -153,20 +161,10 @@ class CoordinatorController(Controller):
         ledger: LedgerDep,
     ) -> MemberOut:
         require_any_coordinator(member)
-        approved = await services.member_approve(
+        approved = await member_approve(
             engine=engine, ledger=ledger, actor=member, member_id=member_id
         )
         return await member_out(approved)
-
-
-async def _coordinated_community(principal: Principal, slug: str | None) -> uuid.UUID:
-    if slug is None:
-        coordinated = sorted(principal.coordinated_communities) or [principal.community_id]
-        return coordinated[0]
-    community = await Community.objects().where(Community.slug == slug).first().run()
-    if community is None:
-        raise NotFound(code="not_found", detail="That community was not found.")
-    return community.id
 
 
 class AdminController(Controller):
@@ -178,7 +176,7 @@ class AdminController(Controller):
     async def create_area(
         self, member: CurrentMember, data: JSONBody[AreaIn], engine: EngineDep
     ) -> AreaOut:
-        area = await services.area_create(engine=engine, actor=member, data=data)
+        area = await area_create(engine=engine, actor=member, data=data)
         return AreaOut(id=area.id, name=area.name, slug=area.slug)
 
     @post("/communities", status_code=HTTP_201_CREATED)
@@ -189,9 +187,7 @@ class AdminController(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> CommunityOut:
-        community = await services.community_create(
-            engine=engine, ledger=ledger, actor=member, data=data
-        )
+        community = await community_create(engine=engine, ledger=ledger, actor=member, data=data)
         return community_out(community, data.area)
 
     @post("/members/{member_id:uuid}/roles", status_code=200, opt=on_object("member", "member_id"))

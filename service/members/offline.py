@@ -24,13 +24,10 @@ from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.members.accounts import member_account_id
-from service.members.audit import audit_record
+from service.members.audit import audit_member_change, audit_record
+from service.members.registration import member_insert_with_account, welcome_credit_post
 from service.members.schemas import OfflineMemberIn
-from service.members.services import (
-    _post_welcome_credit,
-    member_insert_with_account,
-    normalise_email,
-)
+from service.members.services import normalise_email
 from service.members.tables import Community, Member, WebSession
 from service.principal import Principal, cannot_act, forbidden, not_found
 
@@ -69,13 +66,11 @@ async def member_create_offline(
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
             )
         await member_insert_with_account(ledger, community, member)
-        await _post_welcome_credit(ledger, community, member)
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await welcome_credit_post(ledger, community, member)
+        await audit_member_change(
+            actor,
             action="member.create_without_login",
-            target_type="member",
-            target_id=str(member.id),
+            member_id=member.id,
             community_id=community.id,
             reason=f"added by {actor.display_name}",
             after={"display_name": member.display_name, "status": "active", "has_login": False},
@@ -130,12 +125,10 @@ async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: boo
             .where(Member.id == principal.member_id)
             .run()
         )
-        await audit_record(
-            actor_id=principal.member_id,
-            actor_label=principal.label,
+        await audit_member_change(
+            principal,
             action="member.consent_coordinator_may_act",
-            target_type="member",
-            target_id=str(principal.member_id),
+            member_id=principal.member_id,
             community_id=principal.community_id,
             before={"coordinator_may_act": was_allowed},
             after={"coordinator_may_act": allowed, "at": now.isoformat()},

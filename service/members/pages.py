@@ -30,6 +30,7 @@ from service.limits import (
 )
 from service.members import closure as members_closure
 from service.members import services
+from service.members.communities import communities_list, community_by_id
 from service.members.forms import (
     CHECKED,
     DONE_MESSAGES,
@@ -41,17 +42,19 @@ from service.members.forms import (
     RegisterForm,
     SignInForm,
 )
+from service.members.registration import member_apply_again, member_register
 from service.members.schemas import (
     ProfilePatch,
     RegisterIn,
     TokenIn,
 )
+from service.members.sessions import session_create, session_end
 from service.members.sign_in_limits import sign_in_checked, sign_in_counter, sign_in_failed
 from service.principal import Principal
 from service.settings import Settings
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_refused,
@@ -121,7 +124,7 @@ class AuthPages(Controller):
         try:
             key = f"register:address:{client_address(request)}"
             await enforce(limiter, key, REGISTER_PER_ADDRESS)
-            member = await services.member_register(
+            member = await member_register(
                 engine=engine, ledger=ledger, data=RegisterIn(**cleaned, consent=True)
             )
         except DomainError as problem:
@@ -180,7 +183,7 @@ class AuthPages(Controller):
             )
         except DomainError as problem:
             return _sign_in_page(principal, form, **form_refused(form, problem, {}))
-        issued = await services.session_create(
+        issued = await session_create(
             member=member, replacing_token=request.cookies.get(SESSION_COOKIE_NAME)
         )
         response = Redirect(safe_next(data.next_path), status_code=303)
@@ -196,7 +199,7 @@ class AuthPages(Controller):
     async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE_NAME)
         if token:
-            await services.session_end(token=token)
+            await session_end(token=token)
         response = see_other("/sign-in", done="signed-out")
         response.set_cookie(_session_cookie(request, "", max_age=0))
         return response
@@ -217,7 +220,7 @@ async def _register_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    communities = await services.communities_list()
+    communities = await communities_list()
     if not form.values.get("community") and len(communities) == 1:
         form.values["community"] = communities[0].slug
     return render(
@@ -255,11 +258,8 @@ def _sign_in_page(
 # A signed-in member's own pages -------------------------------------------------------
 
 
-class MemberPages(Controller):
+class MemberPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/profile")
     async def profile_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
@@ -291,13 +291,13 @@ class MemberPages(Controller):
     @post("/membership/apply-again")
     async def apply_again(self, viewer: Viewer, engine: EngineDep, ledger: LedgerDep) -> Redirect:
         """A declined applicant asks again, from their dashboard (one button, no JavaScript)."""
-        await services.member_apply_again(engine=engine, ledger=ledger, principal=viewer)
+        await member_apply_again(engine=engine, ledger=ledger, principal=viewer)
         return see_other("/dashboard")
 
     @get("/account/close")
     async def close_page(self, viewer: Viewer, ledger: LedgerDep) -> Template:
         account = await services.account_of(ledger=ledger, principal=viewer)
-        community = await services.community_by_id(viewer.community_id)
+        community = await community_by_id(viewer.community_id)
         return render(
             "members/close.html",
             viewer=viewer,
@@ -327,7 +327,7 @@ async def _profile_page(
     notice: str | None = None,
 ) -> Template:
     member = await services.member_by_id(viewer.member_id)
-    community = await services.community_by_id(member.community)
+    community = await community_by_id(member.community)
     return render(
         "members/profile.html",
         viewer=viewer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from service.members.offline import acting_principal, acting_record
-from service.members.services import principal_from_session, principal_from_token
+from service.members.sessions import principal_from_session, principal_from_token
 from service.principal import Principal
 
 

@@ -16,21 +16,14 @@ from ledger import (
 from service import clock
 from service.errors import invalid_field
 from service.members.audit import audit_record
+from service.members.communities import community_by_id, community_create
+from service.members.registration import member_register, welcome_credit_post
 from service.members.schemas import (
     CommunityIn,
     RegisterIn,
     RoleChangeIn,
 )
-from service.members.services import (
-    _post_welcome_credit,
-    _str,
-    community_by_id,
-    community_create,
-    live_grants,
-    member_by_id,
-    member_register,
-    normalise_email,
-)
+from service.members.services import live_grants, member_by_id, normalise_email, str_or_none
 from service.members.tables import (
     Area,
     Community,
@@ -105,7 +98,11 @@ async def role_change(
 
 
 def grant_json(grant: Grant) -> dict[str, str | None]:
-    return {"role": grant.role, "community": _str(grant.community_id), "area": _str(grant.area_id)}
+    return {
+        "role": grant.role,
+        "community": str_or_none(grant.community_id),
+        "area": str_or_none(grant.area_id),
+    }
 
 
 async def role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
@@ -191,7 +188,7 @@ async def admin_bootstrap(
                 .run()
             )
             home = await community_by_id(member.community)
-            await _post_welcome_credit(ledger, home, member)
+            await welcome_credit_post(ledger, home, member)
     await role_change(
         engine=engine,
         actor=None,

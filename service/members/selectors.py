@@ -62,9 +62,14 @@ async def areas_list() -> list[Area]:
     return await Area.objects().order_by(Area.name).run()
 
 
+def communities_in_reach(viewer: Principal, communities: list[Community]) -> list[Community]:
+    """The communities whose members the viewer may act for: every one for an admin."""
+    return [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
+
+
 def coordinated_communities(viewer: Principal, communities: list[Community]) -> list[Community]:
     """The communities whose members the viewer may approve, their own coordinated ones first."""
-    allowed = [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]
+    allowed = communities_in_reach(viewer, communities)
     return sorted(allowed, key=lambda c: not viewer.coordinates(c.id))
 
 

@@ -46,6 +46,7 @@ from service.limits import (
     SIGN_IN_LOCK_MEMORY_SECONDS,
 )
 from service.members import services
+from service.members.sessions import authenticate
 from service.members.tables import Member
 
 # Memory entries are pruned when this many are held, so a flood of distinct
@@ -233,7 +234,7 @@ def _keys(email: str, address: str) -> tuple[str, str]:
 async def sign_in_checked(
     *, counter: FailureCounter, address: str, email: str, password: str
 ) -> Member:
-    """`services.authenticate`, refused while locked, counting only failures."""
+    """`authenticate`, refused while locked, counting only failures."""
     account_key, address_key = _keys(email, address)
     wait_seconds = max(
         await counter.lock_remaining_seconds(account_key),
@@ -242,7 +243,7 @@ async def sign_in_checked(
     if wait_seconds:
         raise locked_problem(wait_seconds)
     try:
-        member = await services.authenticate(email=email, password=password)
+        member = await authenticate(email=email, password=password)
     except DomainError as problem:
         if problem.code == "sign_in_failed":
             await sign_in_failed(counter=counter, address=address, email=email)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from service.members import offline, services
+from service.members import offline
 from service.members import roles as members_roles
+from service.members.communities import community_by_id
 from service.members.schemas import MemberOut, RoleOut
 from service.members.tables import Member
 
 
 async def member_out(member: Member) -> MemberOut:
-    community = await services.community_by_id(member.community)
+    community = await community_by_id(member.community)
     return MemberOut(
         id=member.id,
         email=member.email,

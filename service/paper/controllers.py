@@ -4,37 +4,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, LedgerDep
-from service.paper import services as paper
-from service.principal import Principal
-
-FromDay = Annotated[date | None, QueryParameter(name="from")]
-ToDay = Annotated[date | None, QueryParameter(name="to")]
-
-
-async def _csv(
-    actor: Principal,
-    ledger: LedgerDep,
-    member_id: uuid.UUID,
-    first_day: date | None,
-    last_day: date | None,
-) -> Response[str]:
-    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
-    statement = await paper.paper_statement(
-        ledger=ledger, actor=actor, member_id=member_id, period=period
-    )
-    return Response(
-        content=paper.plain_csv(statement),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="statement-plain.csv"'},
-    )
+from service.paper.downloads import FromDay, ToDay, plain_csv_download
 
 
 class PlainStatementController(Controller):
@@ -52,7 +28,9 @@ class PlainStatementController(Controller):
     ) -> Response[str]:
         """The statement for a period (`from`, `to`: dates; the last quarter by default) in
         plain words: dates as dates, hours as h:mm, opening and closing balance."""
-        return await _csv(member, ledger, member.member_id, first_day, last_day)
+        return await plain_csv_download(
+            member, ledger, member.member_id, first_day, last_day, dated_name=False
+        )
 
 
 class CoordinatorPlainStatementController(Controller):
@@ -74,7 +52,9 @@ class CoordinatorPlainStatementController(Controller):
         last_day: ToDay = None,
     ) -> Response[str]:
         """A member of the coordinator's community: the same plain CSV (404 for anyone else)."""
-        return await _csv(member, ledger, member_id, first_day, last_day)
+        return await plain_csv_download(
+            member, ledger, member_id, first_day, last_day, dated_name=False
+        )
 
 
 ROUTERS = [PlainStatementController, CoordinatorPlainStatementController]

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Response, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -15,11 +15,10 @@ from service.formatting import date_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
 from service.paper import services as paper
+from service.paper.downloads import FromDay, ToDay, plain_csv_download, statement_for_period
 from service.principal import Principal
-from service.web.kit import PAGE_DEPENDENCIES, Viewer, page_exception_handlers, render
+from service.web.kit import PageController, Viewer, render
 
-FromDay = Annotated[date | None, QueryParameter(name="from")]
-ToDay = Annotated[date | None, QueryParameter(name="to")]
 SlugQuery = Annotated[str, QueryParameter(max_length=60)]
 
 
@@ -37,10 +36,7 @@ async def _statement_page(
     *,
     base_path: str,
 ) -> Template:
-    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
-    statement = await paper.paper_statement(
-        ledger=ledger, actor=viewer, member_id=member_id, period=period
-    )
+    period, statement = await statement_for_period(viewer, ledger, member_id, first_day, last_day)
     query = f"from={period.first_day.isoformat()}&to={period.last_day.isoformat()}"
     return render(
         "paper/statement_print.html",
@@ -75,30 +71,8 @@ def _amount(minutes: int) -> dict[str, str]:
     return {"words": minutes_text(minutes), "figures": paper.hours_figures(minutes)}
 
 
-async def _plain_csv(
-    viewer: Principal,
-    ledger: LedgerDep,
-    member_id: uuid.UUID,
-    first_day: date | None,
-    last_day: date | None,
-) -> Response[str]:
-    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
-    statement = await paper.paper_statement(
-        ledger=ledger, actor=viewer, member_id=member_id, period=period
-    )
-    name = f"statement-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
-    return Response(
-        content=paper.plain_csv(statement),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-class PaperPages(Controller):
+class PaperPages(PageController):
     opt = access(Access.MEMBER)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/statement/print")
     async def own_statement(
@@ -112,7 +86,9 @@ class PaperPages(Controller):
     async def own_plain_csv(
         self, viewer: Viewer, ledger: LedgerDep, first_day: FromDay = None, last_day: ToDay = None
     ) -> Response[str]:
-        return await _plain_csv(viewer, ledger, viewer.member_id, first_day, last_day)
+        return await plain_csv_download(
+            viewer, ledger, viewer.member_id, first_day, last_day, dated_name=True
+        )
 
     @get("/listings/print")
     async def listings(self, viewer: Viewer, community: SlugQuery = "") -> Template:
@@ -128,14 +104,11 @@ class PaperPages(Controller):
         )
 
 
-class CoordinatorPaperPages(Controller):
+class CoordinatorPaperPages(PageController):
     """For a member of the coordinator's community; the desk links here (issue 16)."""
 
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/{member_id:uuid}/statement/print")
     async def statement(
@@ -164,7 +137,9 @@ class CoordinatorPaperPages(Controller):
         first_day: FromDay = None,
         last_day: ToDay = None,
     ) -> Response[str]:
-        return await _plain_csv(viewer, ledger, member_id, first_day, last_day)
+        return await plain_csv_download(
+            viewer, ledger, member_id, first_day, last_day, dated_name=True
+        )
 
 
 PAGE_ROUTERS = [PaperPages, CoordinatorPaperPages]

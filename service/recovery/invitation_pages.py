@@ -6,27 +6,25 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, post
+from litestar import Response, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
-from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.principal import Principal
 from service.recovery import services
 from service.recovery.schemas import InvitationIn
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
+    Reshow,
     Rule,
     Viewer,
-    form_refused,
-    page_exception_handlers,
+    form_post,
     render,
     schema_type,
     see_other,
-    validate,
 )
 
 
@@ -43,12 +41,9 @@ INVITATION_RULES = {
 INVITATION_LABELS = {"email": "Their email address"}
 
 
-class InvitationPages(Controller):
+class InvitationPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @post("/{member_id:uuid}/invitation", opt=on_object("member", "member_id"))
     async def invite(
@@ -59,18 +54,19 @@ class InvitationPages(Controller):
         data: URLEncodedBody[InvitationForm],
     ) -> Response[Any]:
         member = await services.member_for_coordinator(actor=viewer, member_id=member_id)
-        form = Form.of(data)
-        cleaned = validate(form, data, INVITATION_RULES)
-        if form.failed:
-            return _page(viewer, form, member.id, member.display_name, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await services.member_invite(
                 engine=engine, actor=viewer, member_id=member_id, email=cleaned["email"]
             )
-        except DomainError as problem:
-            refused = form_refused(form, problem, INVITATION_LABELS)
+            return see_other(f"/coordinator/members/{member_id}/act", done="invited")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
             return _page(viewer, form, member.id, member.display_name, **refused)
-        return see_other(f"/coordinator/members/{member_id}/act", done="invited")
+
+        return await form_post(
+            Form.of(data), data, INVITATION_RULES, INVITATION_LABELS, write=write, reshow=reshow
+        )
 
 
 def _page(

@@ -37,10 +37,12 @@ from service.recovery.throttles import (
     reset_request_padded,
 )
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
+    Reshow,
     Rule,
     Viewer,
+    form_post,
     form_refused,
     page_exception_handlers,
     render,
@@ -231,14 +233,10 @@ def _email_confirm_page(
     )
 
 
-class AccountPages(Controller):
+class AccountPages(PageController):
     """A signed-in member's password and email address."""
 
     opt = access(Access.MEMBER)
-
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/account")
     async def account_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
@@ -249,15 +247,15 @@ class AccountPages(Controller):
         self, viewer: Viewer, data: URLEncodedBody[PasswordForm], engine: EngineDep
     ) -> Response[Any]:
         form = Form.of(data, prefix="password-", secret=("current_password", "new_password"))
-        cleaned = validate(form, data, PASSWORD_RULES)
-        if form.failed:
-            return await _account_page(viewer, password_form=form, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await services.password_change(engine=engine, principal=viewer, **cleaned)
-        except DomainError as problem:
-            reshow = form_refused(form, problem, LABELS)
-            return await _account_page(viewer, password_form=form, **reshow)
-        return see_other("/account", done="password")
+            return see_other("/account", done="password")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _account_page(viewer, password_form=form, **refused)
+
+        return await form_post(form, data, PASSWORD_RULES, LABELS, write=write, reshow=reshow)
 
     @post("/account/email")
     async def change_email(
@@ -268,16 +266,16 @@ class AccountPages(Controller):
         limiter: LimiterDep,
     ) -> Response[Any]:
         form = Form.of(data, prefix="email-", secret=("password",))
-        cleaned = validate(form, data, EMAIL_RULES)
-        if form.failed:
-            return await _account_page(viewer, email_form=form, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await limit_email_change(limiter, viewer.member_id)
             await services.email_change_request(engine=engine, principal=viewer, **cleaned)
-        except DomainError as problem:
-            reshow = form_refused(form, problem, LABELS)
-            return await _account_page(viewer, email_form=form, **reshow)
-        return see_other("/account", done="email")
+            return see_other("/account", done="email")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _account_page(viewer, email_form=form, **refused)
+
+        return await form_post(form, data, EMAIL_RULES, LABELS, write=write, reshow=reshow)
 
 
 async def _account_page(
@@ -304,15 +302,12 @@ async def _account_page(
     )
 
 
-class ResetCodePages(Controller):
+class ResetCodePages(PageController):
     """A coordinator gives a member without email a code to read out on the phone."""
 
     opt = access(Access.COORDINATOR)
 
     path = "/coordinator/members"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/{member_id:uuid}/reset-code")
     async def code_page(self, viewer: Viewer, member_id: FromPath[uuid.UUID]) -> Template:

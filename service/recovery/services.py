@@ -30,7 +30,7 @@ from service.clock import utc_now
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.mail.outbox import mail_queue
 from service.members import passwords
-from service.members.audit import audit_record
+from service.members.audit import audit_member_change, audit_record
 from service.members.callers import token_digest
 from service.members.mailing import mail_member
 from service.members.offline import has_login
@@ -425,12 +425,10 @@ async def member_invite(
             kind="link",
             seconds=INVITATION_LINK_SECONDS,
         )
-        await audit_record(
-            actor_id=actor.member_id,
-            actor_label=actor.label,
+        await audit_member_change(
+            actor,
             action="member.invited",
-            target_type="member",
-            target_id=str(member_id),
+            member_id=member_id,
             community_id=member.community,
             reason=f"invited by {actor.display_name}",
             before={"email": member.email},

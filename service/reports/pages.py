@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
@@ -25,11 +25,11 @@ from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.reports import charts
-from service.reports.figures import BREAKDOWNS, Figures, Money, Report, report_build
+from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Report, report_build
 from service.reports.period import Period, month_label, month_text, period_parse
 from service.reports.scope import scope_for
 from service.reports.suppression import Entry
-from service.web.kit import PAGE_DEPENDENCIES, Form, Viewer, page_exception_handlers, render
+from service.web.kit import Form, PageController, Viewer, render
 
 MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"
@@ -141,10 +141,62 @@ def _csv_url(report: Report, by: str, selected: list[str]) -> str:
     return f"{CSV_PATH}?{urlencode(query)}"
 
 
+@dataclass(frozen=True, slots=True)
+class _GridWords:
+    """The words of a two-way breakdown: its heat map, and the grid's caption."""
+
+    title: str
+    description: str
+    rows: str
+    columns: str
+    caption: str
+
+
+def _breakdown_section(
+    report: Report,
+    selected: list[str],
+    by: Breakdown,
+    *,
+    anchor: str,
+    heading: str,
+    intro: str,
+    shown: str | _GridWords,
+) -> Section:
+    """A breakdown's section: one-way (`shown` names what each bar is) as a bar chart and
+    a table of hours and exchanges; two-way (`shown` is its words) as a heat map and a
+    grid of hours."""
+    figures = report.breakdowns[by]
+    if isinstance(shown, _GridWords):
+        chart = _heat(
+            figures,
+            title=shown.title,
+            description=shown.description,
+            rows=shown.rows,
+            columns=shown.columns,
+        )
+        caption, rows, grid = shown.caption, None, _grid(figures)
+    else:
+        chart = charts.bar_chart(
+            _bars(figures),
+            title=heading,
+            description=f"A bar for each {shown}; the table after it has the figures.",
+        )
+        caption = f"Hours and exchanges {heading.removeprefix('Hours ')}"
+        rows, grid = _rows(figures), None
+    return Section(
+        id=anchor,
+        heading=heading,
+        intro=intro,
+        chart=chart,
+        caption=caption,
+        rows=rows,
+        grid=grid,
+        csv_url=_csv_url(report, by, selected),
+    )
+
+
 def _sections(report: Report, selected: list[str]) -> list[Section]:
-    figures = report.breakdowns
-    months, categories = figures["month"], figures["category"]
-    wards, ages, communities = figures["ward"], figures["age_band"], figures["community"]
+    months = report.breakdowns["month"]
     return [
         Section(
             id="months",
@@ -163,71 +215,59 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             grid=None,
             csv_url=_csv_url(report, "month", selected),
         ),
-        Section(
-            id="ages",
+        _breakdown_section(
+            report,
+            selected,
+            "age_band",
+            anchor="ages",
             heading="Who helps whom, by age",
             intro="Hours from each age group of the people helping (rows) to each age group "
             "of the people helped (columns): help between generations.",
-            chart=_heat(
-                ages,
+            shown=_GridWords(
                 title="Hours between age groups",
                 description="A grid of hours, darker for more: helpers' age groups down the "
                 "side, age groups of those helped across the top.",
                 rows="Age of helper",
                 columns="Age of person helped",
+                caption="Hours, to one decimal place, between age groups (helper's age down, "
+                "helped person's age across)",
             ),
-            caption="Hours, to one decimal place, between age groups (helper's age down, "
-            "helped person's age across)",
-            rows=None,
-            grid=_grid(ages),
-            csv_url=_csv_url(report, "age_band", selected),
         ),
-        Section(
-            id="categories",
+        _breakdown_section(
+            report,
+            selected,
+            "category",
+            anchor="categories",
             heading="Hours by kind of help",
             intro="The category of the listing an exchange came from.",
-            chart=charts.bar_chart(
-                _bars(categories),
-                title="Hours by kind of help",
-                description="A bar for each category; the table after it has the figures.",
-            ),
-            caption="Hours and exchanges by kind of help",
-            rows=_rows(categories),
-            grid=None,
-            csv_url=_csv_url(report, "category", selected),
+            shown="category",
         ),
-        Section(
-            id="wards",
+        _breakdown_section(
+            report,
+            selected,
+            "ward",
+            anchor="wards",
             heading="Hours by ward of the person helped",
             intro="Wards with fewer people than the privacy threshold are counted together.",
-            chart=charts.bar_chart(
-                _bars(wards),
-                title="Hours by ward of the person helped",
-                description="A bar for each ward; the table after it has the figures.",
-            ),
-            caption="Hours and exchanges by ward of the person helped",
-            rows=_rows(wards),
-            grid=None,
-            csv_url=_csv_url(report, "ward", selected),
+            shown="ward",
         ),
-        Section(
-            id="communities",
+        _breakdown_section(
+            report,
+            selected,
+            "community",
+            anchor="communities",
             heading="Between communities",
             intro="Hours from members of each community (rows) to members of each "
             "community (columns).",
-            chart=_heat(
-                communities,
+            shown=_GridWords(
                 title="Hours between communities",
                 description="A grid of hours, darker for more: the helpers' communities down "
                 "the side, the communities of those helped across the top.",
                 rows="Helper's community",
                 columns="Community of person helped",
+                caption="Hours, to one decimal place, between communities (helpers down, "
+                "people helped across)",
             ),
-            caption="Hours, to one decimal place, between communities (helpers down, "
-            "people helped across)",
-            rows=None,
-            grid=_grid(communities),
-            csv_url=_csv_url(report, "community", selected),
         ),
     ]
 
@@ -264,12 +304,9 @@ def _period_words(period: Period) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-class ReportPages(Controller):
+class ReportPages(PageController):
     opt = access(Access.REPORTS)
     path = "/reports"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def dashboard(

@@ -26,8 +26,8 @@ from service import database
 from service.blocks.selectors import refuse_if_blocked
 from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
-from service.members.audit import audit_record
-from service.members.services import normalise_email
+from service.members.audit import audit_member_change
+from service.members.services import hour_account_of, normalise_email
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
 from service.rollups.services import record_pool_flow
@@ -108,7 +108,7 @@ async def give(
 ) -> Given:
     """`gift`, answering with the parties too: what the API's reply needs."""
     require_active(principal)
-    debit_account = principal.hour_account_id or await _hour_account_of(principal.member_id)
+    debit_account = await hour_account_of(principal)
     sender = Party("member", principal.member_id, principal.display_name)
     if to_pool:
         return await _donate(ledger, principal, debit_account, minutes, memo, idempotency_key)
@@ -116,26 +116,42 @@ async def give(
     await refuse_if_blocked(principal.member_id, [recipient["id"]])
     # Outside any transaction of ours, so concurrent gifts share commits
     # (ledger group commit); the ledger retries transient failures itself.
-    transfer = await ledger.transfer(
-        id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="gift"),
-        debit_account_id=debit_account,
-        credit_account_id=recipient["hour_account_id"],
-        amount_minor=minutes,
-        unit=Unit.HOUR,
-        code="gift",
-        actor=principal.label,
-        memo=memo,
+    transfer = await _hours_from_member(
+        ledger,
+        principal,
+        "gift",
+        GivenHours(debit_account, recipient["hour_account_id"], minutes, memo, idempotency_key),
     )
     receiver = Party("member", recipient["id"], recipient["display_name"])
     return Given(transfer, sender, receiver)
 
 
-async def _hour_account_of(member_id: uuid.UUID) -> uuid.UUID:
-    row = await Member.select(Member.hour_account_id).where(Member.id == member_id).first()
-    if row is None:
-        raise not_found("That member")
-    account_id: uuid.UUID = row["hour_account_id"]
-    return account_id
+@dataclass(frozen=True, slots=True)
+class GivenHours:
+    """Hours a member gives from their account: where to, how many, their note, their key."""
+
+    debit_account_id: uuid.UUID
+    credit_account_id: uuid.UUID
+    minutes: int
+    memo: str
+    idempotency_key: str | None
+
+
+async def _hours_from_member(
+    ledger: Ledger, principal: Principal, kind: str, hours: GivenHours
+) -> Transfer:
+    """Post hours a member gives (a gift or a donation); the kind names the transfer's
+    code and the purpose its id is derived from, so a retried request posts once."""
+    return await ledger.transfer(
+        id=derived_id(caller_id=principal.member_id, key=hours.idempotency_key, purpose=kind),
+        debit_account_id=hours.debit_account_id,
+        credit_account_id=hours.credit_account_id,
+        amount_minor=hours.minutes,
+        unit=Unit.HOUR,
+        code=kind,
+        actor=principal.label,
+        memo=hours.memo,
+    )
 
 
 async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
@@ -154,15 +170,11 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
     assert community is not None  # noqa: S101 - members always have a community
 
     async def post(_transaction: WriteTransaction) -> Transfer:
-        transfer = await ledger.transfer(
-            id=derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="donation"),
-            debit_account_id=debit_account,
-            credit_account_id=community["pool_account_id"],
-            amount_minor=minutes,
-            unit=Unit.HOUR,
-            code="donation",
-            actor=principal.label,
-            memo=memo,
+        transfer = await _hours_from_member(
+            ledger,
+            principal,
+            "donation",
+            GivenHours(debit_account, community["pool_account_id"], minutes, memo, idempotency_key),
         )
         # Council figures count donations, in the same transaction.
         await record_pool_flow(
@@ -275,12 +287,10 @@ async def pool_grant(
             minutes=transfer.amount_minor,
             at=transfer.effective_at,
         )
-        await audit_record(
-            actor_id=principal.member_id,
-            actor_label=principal.label,
+        await audit_member_change(
+            principal,
             action="pool.grant",
-            target_type="member",
-            target_id=str(member.id),
+            member_id=member.id,
             community_id=community.id,
             reason=reason,
             after={"minutes": minutes, "transfer_id": str(transfer.id)},

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
@@ -310,6 +310,30 @@ def form_refused(
     return Reshow(status=status, headers=headers)
 
 
+async def form_post(
+    form: Form,
+    data: msgspec.Struct,
+    rules: Mapping[str, Rule],
+    labels: Mapping[str, str],
+    *,
+    write: Callable[[dict[str, Any]], Awaitable[Response[Any]]],
+    reshow: Callable[[Form, Reshow], Awaitable[Response[Any]]],
+) -> Response[Any]:
+    """The usual form post, once: check the fields (422 and the form again with their
+    messages), then `write` the cleaned values and answer with what it answers (a
+    redirect); a refused write shows the form again with the service's reason.
+
+    `reshow(form, status_and_headers)` draws the page; `write` raises domain errors.
+    """
+    cleaned = validate(form, data, rules)
+    if form.failed:
+        return await reshow(form, Reshow(status=FORM_INVALID_STATUS, headers={}))
+    try:
+        return await write(cleaned)
+    except DomainError as problem:
+        return await reshow(form, form_refused(form, problem, labels))
+
+
 # Error pages ------------------------------------------------------------------------
 
 _TITLES: Mapping[int, str] = {
@@ -458,6 +482,15 @@ def page_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_page,
         Exception: _unexpected_page,
     }
+
+
+class PageController(Controller):
+    """The base of every HTML page controller: out of the OpenAPI schema, with the
+    viewer dependency and HTML error pages (subclasses add `opt`, `path` and routes)."""
+
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
 
 
 def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:

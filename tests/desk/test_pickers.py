@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from service.members import services as members
+from service.members.registration import member_register
 from service.members.schemas import RegisterIn
 from service.web.pickers import PICKER_PAGE_SIZE
 from tests.support.pages import page_sign_in, submit
@@ -40,7 +40,7 @@ async def get(client: httpx.AsyncClient, url: str) -> str:
 
 async def test_a_picker_pages_through_many_members_and_finds_one(town: Town) -> None:
     for number in range(MANY):  # straight to the service: registration is rate-limited
-        await members.member_register(
+        await member_register(
             engine=town.app.state.engine,
             ledger=town.app.state.ledger,
             data=RegisterIn(

@@ -9,7 +9,7 @@ import pytest
 
 from service.donations.reports import donation_report, donations_received_pence, donations_total
 from service.donations.tables import DonationChargeback, DonationPayment
-from service.members.services import principal_from_token
+from service.members.sessions import principal_from_token
 from service.members.tables import Community
 from service.principal import Principal
 from tests.donations import stripe_events as ev

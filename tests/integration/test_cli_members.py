@@ -20,8 +20,9 @@ from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.listings.tables import Category, Listing
 from service.members import roles as members_roles
-from service.members import services
+from service.members.registration import member_register
 from service.members.schemas import RegisterIn
+from service.members.sessions import authenticate, principal_from_token, token_create
 from service.members.tables import Area, Community, Member, RoleGrant
 from tests.conftest import TestDatabase
 from tests.support.server import run_timebank
@@ -84,10 +85,10 @@ async def test_create_admin_makes_an_admin_who_can_sign_in_and_is_safe_to_repeat
     # A first admin on an empty database gets a home community to belong to.
     assert [c.slug for c in await Community.objects().run()] == ["home"]
 
-    member = await services.authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
+    member = await authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
     assert member.status == "active"
-    token = await services.token_create(member=member)
-    principal = await services.principal_from_token(token=token.token)
+    token = await token_create(member=member)
+    principal = await principal_from_token(token=token.token)
     assert principal is not None
     assert principal.is_admin
 
@@ -98,7 +99,7 @@ async def test_create_admin_makes_an_admin_who_can_sign_in_and_is_safe_to_repeat
     assert len(await admin_grants("ada@example.org")) == 1
     assert await row_counts(db) == counts
     # The second run did not replace the password.
-    await services.authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
+    await authenticate(email="ada@example.org", password=ADMIN_PASSWORD)
 
 
 async def test_create_admin_promotes_an_existing_member_without_asking_a_password(
@@ -111,7 +112,7 @@ async def test_create_admin_promotes_an_existing_member_without_asking_a_passwor
         password=ADMIN_PASSWORD,
         display_name="First Admin",
     )
-    await services.member_register(
+    await member_register(
         engine=db.engine,
         ledger=Ledger(db.engine),
         data=RegisterIn(
@@ -125,7 +126,7 @@ async def test_create_admin_promotes_an_existing_member_without_asking_a_passwor
     assert result.returncode == 0, result.stderr
     assert "promoted existing member bob@example.org to admin" in result.stdout
     assert len(await admin_grants("bob@example.org")) == 1
-    member = await services.authenticate(email="bob@example.org", password="bobs-own-password")
+    member = await authenticate(email="bob@example.org", password="bobs-own-password")
     assert member.display_name == "Bob"
 
 

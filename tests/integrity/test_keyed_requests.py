@@ -22,7 +22,7 @@ from service.exchanges.recording import exchange_record
 from service.exchanges.schemas import RecordIn
 from service.http import idempotency
 from service.limits import IDEMPOTENCY_RESERVATION_STALE_SECONDS, REQUEST_BODY_SIZE_MAX_BYTES
-from service.members.services import principal_from_token
+from service.members.sessions import principal_from_token
 from service.members.tables import Community
 from service.transfers.services import pool_grant
 from tests.conftest import TestDatabase

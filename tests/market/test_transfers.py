@@ -12,7 +12,7 @@ import pytest
 from ledger import Ledger, Unit
 from service import database
 from service.members import principals
-from service.members import services as members_services
+from service.members.sessions import principal_from_token
 from service.principal import Principal
 from tests.conftest import TestDatabase
 from tests.support.people import Town
@@ -130,7 +130,7 @@ async def test_a_keyed_request_looks_its_caller_up_once(
 ) -> None:
     """The idempotency step resolves the token; the handler reuses what it found."""
     lookups: list[str] = []
-    original = members_services.principal_from_token
+    original = principal_from_token
 
     async def counted(*, token: str) -> Principal | None:
         lookups.append(token)

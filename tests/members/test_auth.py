@@ -11,8 +11,9 @@ import pytest
 import pytest_asyncio
 
 from service.limits import API_TOKEN_LIFETIME_SECONDS, CSRF_COOKIE_NAME, CSRF_HEADER_NAME
-from service.members import passwords, services
-from service.members.services import token_digest
+from service.members import passwords
+from service.members.callers import token_digest
+from service.members.sessions import session_create
 from service.members.tables import ApiToken, AuditEntry, Member, WebSession
 from tests.members.world import ENGINES, World, assert_problem, open_world
 from tests.support.people import PASSWORD, Person
@@ -188,7 +189,7 @@ async def test_a_suspended_member_gets_no_token_and_loses_the_ones_held(world: W
 async def test_a_suspended_member_loses_their_session(world: World) -> None:
     member = await world.member("meadow")
     row = await world.row(member.id)
-    session = (await services.session_create(member=row, replacing_token=None)).token
+    session = (await session_create(member=row, replacing_token=None)).token
     cookie = {"Cookie": f"tb_session={session}"}
     assert await me_status(world, cookie) == 200
 
@@ -202,7 +203,7 @@ async def test_a_suspended_member_loses_their_session(world: World) -> None:
 
 async def session_headers(world: World, member: Person, csrf: str | None) -> dict[str, str]:
     row = await world.row(member.id)
-    session = (await services.session_create(member=row, replacing_token=None)).token
+    session = (await session_create(member=row, replacing_token=None)).token
     cookie = f"tb_session={session}"
     if csrf is not None:
         cookie += f"; {CSRF_COOKIE_NAME}={csrf}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ledger import Ledger
-from service.members import passwords, services
+from service.members import passwords
 from service.members import roles as members_roles
+from service.members.communities import community_create
+from service.members.registration import member_register
 from service.members.schemas import CommunityIn, RegisterIn
 from tests.conftest import TestDatabase
 
@@ -21,13 +23,13 @@ async def test_create_admin_on_a_pending_member_pays_the_welcome_credit(db: Test
         password=PASSWORD,
         display_name="First Admin",
     )
-    await services.community_create(
+    await community_create(
         engine=db.engine,
         ledger=ledger,
         actor=None,
         data=CommunityIn(name="Oakfield", slug="oakfield", area="home", requires_approval=True),
     )
-    member = await services.member_register(
+    member = await member_register(
         engine=db.engine,
         ledger=ledger,
         data=RegisterIn(

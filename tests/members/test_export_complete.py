@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from service.export import services as export
-from service.members.services import token_digest
+from service.members.callers import token_digest
 from tests.donations import stripe_events as ev
 from tests.donations.conftest import (
     Gifts,

@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 
 from ledger import Ledger, Unit
-from service.members import services
 from service.members.accounts import closure_transfer_id
+from service.members.callers import token_digest
 from service.members.closure import FORMER_MEMBER_NAME
-from service.members.services import token_digest
+from service.members.sessions import session_create
 from service.members.tables import ApiToken, Member, WebSession
 from tests.members.world import ENGINES, World, assert_problem, open_world
 from tests.support.people import PASSWORD, Person
@@ -36,7 +36,7 @@ async def named(world: World, name: str, community: str = "riverside", **extra: 
 async def new_session(member_id: uuid.UUID) -> str:
     member = await Member.objects().where(Member.id == member_id).first().run()
     assert member is not None
-    issued = await services.session_create(member=member, replacing_token=None)
+    issued = await session_create(member=member, replacing_token=None)
     return issued.token
 
 

@@ -8,8 +8,9 @@ from ledger import Ledger, Unit
 from ledger.transactions import read_connection
 from service.demo import volume
 from service.exchanges.tables import Exchange, ExchangeRecipient
-from service.members import passwords, services
+from service.members import passwords
 from service.members import roles as members_roles
+from service.members.communities import community_create
 from service.members.schemas import CommunityIn
 from service.members.tables import Community
 from service.principal import Grant, Principal
@@ -33,7 +34,7 @@ async def test_volume_posts_exchanges_and_rollups_that_agree(db: TestDatabase) -
         password="correct horse battery",
         display_name="Ada Admin",
     )
-    await services.community_create(
+    await community_create(
         engine=db.engine,
         ledger=ledger,
         actor=None,
