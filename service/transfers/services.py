@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    AfterWrite,
+    Connection,
     ExceedsFloor,
     Ledger,
     LedgerError,
@@ -72,6 +75,20 @@ class Given:
     receiver: Party
 
 
+# Stores a keyed request's reply for a new gift, in the gift's own transaction (ADR 0037).
+RecordReply = Callable[[Connection, Given], Awaitable[None]]
+
+
+def _after(record_reply: RecordReply | None, sender: Party, receiver: Party) -> AfterWrite | None:
+    if record_reply is None:
+        return None
+
+    async def after(connection: Connection, written: Sequence[Transfer]) -> None:
+        await record_reply(connection, Given(written[0], sender, receiver))
+
+    return after
+
+
 async def gift(
     *,
     ledger: Ledger,
@@ -104,14 +121,22 @@ async def give(
     to_pool: bool,
     memo: str,
     idempotency_key: str | None,
+    record_reply: RecordReply | None = None,
 ) -> Given:
-    """`gift`, answering with the parties too: what the API's reply needs."""
+    """`gift`, answering with the parties too: what the API's reply needs.
+
+    `record_reply`, if given, runs inside the write's transaction when the
+    transfer is new, so a keyed request's reply commits with it.
+    """
     require_active(principal)
     debit_account = principal.hour_account_id or await _hour_account_of(principal.member_id)
     sender = Party("member", principal.member_id, principal.display_name)
     if to_pool:
-        return await _donate(ledger, principal, debit_account, minutes, memo, idempotency_key)
+        return await _donate(
+            ledger, principal, debit_account, minutes, memo, idempotency_key, record_reply
+        )
     recipient = await _gift_recipient(principal.member_id, to_member_id)
+    receiver = Party("member", recipient["id"], recipient["display_name"])
     # Outside any transaction of ours, so concurrent gifts share commits
     # (ledger group commit); the ledger retries transient failures itself.
     transfer = await ledger.transfer(
@@ -123,8 +148,8 @@ async def give(
         code="gift",
         actor=principal.label,
         memo=memo,
+        after=_after(record_reply, sender, receiver),
     )
-    receiver = Party("member", recipient["id"], recipient["display_name"])
     return Given(transfer, sender, receiver)
 
 
@@ -143,6 +168,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
     minutes: int,
     memo: str,
     idempotency_key: str | None,
+    record_reply: RecordReply | None,
 ) -> Given:
     community = (
         await Community.select(Community.pool_account_id, Community.name)
@@ -150,6 +176,9 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
         .first()
     )
     assert community is not None  # noqa: S101 - members always have a community
+    sender = Party("member", principal.member_id, principal.display_name)
+    receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
+    after = _after(record_reply, sender, receiver)
 
     async def post(_transaction: WriteTransaction) -> Transfer:
         transfer = await ledger.transfer(
@@ -161,6 +190,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
             code="donation",
             actor=principal.label,
             memo=memo,
+            after=after,
         )
         # Council figures count donations, in the same transaction.
         await record_pool_flow(
@@ -174,8 +204,6 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
         return transfer
 
     transfer = await run_write(database.active_engine(), post)
-    sender = Party("member", principal.member_id, principal.display_name)
-    receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
     return Given(transfer, sender, receiver)
 
 
@@ -204,14 +232,26 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
 async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
     if to_member_id == sender_id:
         raise Invalid(code="gift_to_self", detail="You cannot give hours to yourself.")
-    recipient = (
-        await Member.select(Member.id, Member.display_name, Member.status, Member.hour_account_id)
-        .where(Member.id == to_member_id)
-        .first()
-    )
-    if recipient is None or recipient["status"] != "active":
+    # Hand-written: on every gift, and Piccolo's query building costs more than the read.
+    rows = await Member.raw(_GIFT_RECIPIENT_SQL, to_member_id).run()
+    if not rows or rows[0]["status"] != "active":
         raise not_found("That member")
-    return recipient
+    recipient = rows[0]
+    return {
+        "id": _as_uuid(recipient["id"]),
+        "display_name": recipient["display_name"],
+        "hour_account_id": _as_uuid(recipient["hour_account_id"]),
+    }
+
+
+_GIFT_RECIPIENT_SQL = (
+    "SELECT id, display_name, status, hour_account_id FROM member_member WHERE id = {}"
+)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    # asyncpg answers with its own UUID type, SQLite through Piccolo with uuid.UUID or text.
+    return value if type(value) is uuid.UUID else uuid.UUID(str(value))
 
 
 async def pool_grant(
