@@ -71,6 +71,8 @@ from ledger.model import (
     Unit,
     VoidPending,
 )
+from ledger.posting import AfterWrite
+from ledger.sql import Connection
 from ledger.transactions import WriteTransaction, run_write, write_transaction
 from ledger.verify import Discrepancy, VerifyReport
 
@@ -82,6 +84,7 @@ __all__ = [
     "AccountNotEmpty",
     "AccountNotFound",
     "ActorInvalid",
+    "AfterWrite",
     "AlreadyReversed",
     "AmountInvalid",
     "Applied",
@@ -96,6 +99,7 @@ __all__ = [
     "CheckpointInvalid",
     "CheckpointKeyInvalid",
     "CodeInvalid",
+    "Connection",
     "CursorInvalid",
     "Discrepancy",
     "ExceedsCeiling",

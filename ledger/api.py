@@ -45,6 +45,7 @@ from ledger.model import (
     VoidPending,
 )
 from ledger.planning import Outcome
+from ledger.posting import AfterWrite
 from ledger.sql import Dialect, to_utc
 from ledger.transactions import (
     WriteTransaction,
@@ -174,9 +175,16 @@ class Ledger:
         actor: str,
         memo: str = "",
         effective_at: datetime | None = None,
+        after: AfterWrite | None = None,
     ) -> Transfer:
-        """Move `amount_minor` from the debit account to the credit account."""
+        """Move `amount_minor` from the debit account to the credit account.
+
+        `after`, if given, runs inside the write's transaction when the
+        transfer is new (not a replay of its id, not refused), with the
+        transaction's connection: the caller's own rows commit with it.
+        """
         return await self.execute(
+            after=after,
             operation=NewTransfer(
                 id=id,
                 debit_account_id=debit_account_id,
@@ -187,7 +195,7 @@ class Ledger:
                 actor=actor,
                 memo=memo,
                 effective_at=effective_at,
-            )
+            ),
         )
 
     async def pending_transfer(
@@ -294,11 +302,11 @@ class Ledger:
         results = await self.batch(items=items, now=instant)
         return [transfer for result in results for transfer in result.transfers]
 
-    async def execute(self, *, operation: Operation) -> Transfer:
+    async def execute(self, *, operation: Operation, after: AfterWrite | None = None) -> Transfer:
         """Write one operation (any kind); raises its error if refused."""
-        return (await self.apply(operation=operation)).transfer
+        return (await self.apply(operation=operation, after=after)).transfer
 
-    async def apply(self, *, operation: Operation) -> Applied:
+    async def apply(self, *, operation: Operation, after: AfterWrite | None = None) -> Applied:
         """`execute`, also saying whether the id was already written (an idempotent replay).
 
         A caller that records something of its own for a new transfer (an audit
@@ -307,7 +315,7 @@ class Ledger:
         """
         now = self._now()
         validation.check_operation(operation)
-        outcome = (await self._write([((operation,), None)], now))[0]
+        outcome = (await self._write([((operation,), None)], now, after=after))[0]
         return Applied(transfer=outcome.transfers[0], replayed=outcome.replayed)
 
     async def chain(
@@ -357,22 +365,32 @@ class Ledger:
         return [result for result in results if result is not None]
 
     async def _write(
-        self, groups: list[posting.Group], now: datetime, *, raise_first: bool = True
+        self,
+        groups: list[posting.Group],
+        now: datetime,
+        *,
+        raise_first: bool = True,
+        after: AfterWrite | None = None,
     ) -> list[Outcome]:
         joined = self._engine.current_transaction.get() is not None
         if self._group_commit and len(groups) == 1 and not joined:
-            outcomes = [await self._committer().submit(groups[0])]
+            outcomes = [await self._committer().submit(groups[0], after)]
         else:
-            outcomes = await self._write_now(groups, now)
+            outcomes = await self._write_now(groups, now, [after] if after else [])
         if raise_first:
             for outcome in outcomes:
                 if outcome.error is not None:
                     raise outcome.error
         return outcomes
 
-    async def _write_now(self, groups: list[posting.Group], now: datetime) -> list[Outcome]:
+    async def _write_now(
+        self,
+        groups: list[posting.Group],
+        now: datetime,
+        afters: Sequence[AfterWrite | None] = (),
+    ) -> list[Outcome]:
         async def work(transaction: WriteTransaction) -> list[Outcome]:
-            return await posting.write_groups(transaction.connection, groups, now)
+            return await posting.write_groups(transaction.connection, groups, now, afters)
 
         return await run_write(self._engine, work)
 
@@ -382,7 +400,8 @@ class Ledger:
         if committer is None:
             flushers = GROUP_COMMIT_FLUSHERS_POSTGRES if self._is_postgres else 1
             committer = GroupCommitter(
-                lambda groups: self._write_now(groups, self._now()), flushers_max=flushers
+                lambda groups, afters: self._write_now(groups, self._now(), afters),
+                flushers_max=flushers,
             )
             self._committers = {loop_id: committer}  # forget committers of closed loops
         return committer

@@ -18,6 +18,13 @@ it. The batch is then split in halves and each half written again, down to
 single writers, so one poisoned item fails alone and the others commit
 (ADR 0018). Re-writing is safe: every item carries its own transfer id, and
 a half that had in fact committed answers idempotently.
+
+A writer may bring an `after` step (ADR 0037): the caller's own rows for a
+new transfer (a keyed request's stored reply), written in the same shared
+transaction, so they commit with the transfer or not at all. An `after` that
+raises is an unexpected failure like any other: its batch is split and it
+fails alone. A step may therefore run more than once (in rolled-back
+attempts); only the run that commits counts.
 """
 
 from __future__ import annotations
@@ -28,15 +35,16 @@ from dataclasses import dataclass
 
 from ledger.limits import BATCH_ITEMS_MAX
 from ledger.planning import Outcome
-from ledger.posting import Group
+from ledger.posting import AfterWrite, Group
 
-WriteGroups = Callable[[list[Group]], Awaitable[list[Outcome]]]
+WriteGroups = Callable[[list[Group], list[AfterWrite | None]], Awaitable[list[Outcome]]]
 
 
 @dataclass(slots=True)
 class _Waiting:
     group: Group
     answer: asyncio.Future[Outcome]
+    after: AfterWrite | None = None
 
 
 class GroupCommitter:
@@ -51,9 +59,10 @@ class GroupCommitter:
         # loop iteration late, and a writer queued in between would wait forever.
         self._flushers_active = 0
 
-    async def submit(self, group: Group) -> Outcome:
+    async def submit(self, group: Group, after: AfterWrite | None = None) -> Outcome:
+        """Write `group` in a shared transaction; `after` runs in it if the group is new."""
         answer: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Waiting(group, answer))
+        self._queue.append(_Waiting(group, answer, after))
         if self._flushers_active < self._flushers_max:
             self._flushers_active += 1
             task = asyncio.create_task(self._flush())
@@ -89,7 +98,9 @@ class GroupCommitter:
         if not batch:
             return
         try:
-            outcomes = await self._write_groups([waiting.group for waiting in batch])
+            outcomes = await self._write_groups(
+                [waiting.group for waiting in batch], [waiting.after for waiting in batch]
+            )
         except Exception as error:  # noqa: BLE001 - unknown cause: isolate it, then report it
             if len(batch) == 1:
                 _answer_error(batch, error)

@@ -10,7 +10,7 @@ and resolution state, then one INSERT per table and one batched UPDATE.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -41,6 +41,8 @@ from ledger.rows import (
 from ledger.sql import Connection, as_uuid
 
 Group = tuple[tuple[Operation, ...], UUID | None]
+# A caller's own writes for a group that wrote new transfers, in the same transaction.
+AfterWrite = Callable[[Connection, Sequence[Transfer]], Awaitable[None]]
 
 _TRANSFER_COLUMN_COUNT = len(TRANSFER_COLUMNS.split(","))
 _ENTRY_COLUMNS = (
@@ -58,8 +60,17 @@ def groups_of(items: Sequence[Operation | Chain]) -> list[Group]:
     ]
 
 
-async def write_groups(connection: Connection, groups: list[Group], now: datetime) -> list[Outcome]:
-    """Plan and write every group inside the caller's transaction."""
+async def write_groups(
+    connection: Connection,
+    groups: list[Group],
+    now: datetime,
+    afters: Sequence[AfterWrite | None] = (),
+) -> list[Outcome]:
+    """Plan and write every group inside the caller's transaction.
+
+    `afters[i]`, when given, runs after the writes for group i if that group
+    wrote new transfers (not refused, not a replay), on the same connection.
+    """
     known = await _load(connection, groups)
     existing_tallies = frozenset(known.reversed_minor)  # planning adds to this dict
     # Entries of one account must never go back in time.
@@ -67,6 +78,9 @@ async def write_groups(connection: Connection, groups: list[Group], now: datetim
     plan = Plan(known=known, now=max(now, latest), requested_at=now)
     outcomes = [plan.apply_group(operations, chain_id) for operations, chain_id in groups]
     await _write(connection, plan, existing_tallies)
+    for outcome, after in zip(outcomes, afters, strict=False):
+        if after is not None and outcome.error is None and not outcome.replayed:
+            await after(connection, outcome.transfers)
     return outcomes
 
 

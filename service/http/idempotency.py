@@ -14,6 +14,13 @@ app and no body over the limit ever reaches a route. A crash between the
 handler's commit and storing its answer leaves a stale reservation that a retry
 takes over; value-moving services derive their ledger ids from (caller, key) via
 `derived_id()`, so the rerun finds the movement already made and answers the same.
+
+Routes whose one write is a single ledger transfer (gifts and donations) use
+`idempotency_middleware_in_write` instead (ADR 0037): no reservation is
+committed before the handler; the handler stores its final reply with the
+transfer, in the ledger's own (group-committed) transaction, through the
+`KeyedReply` it finds in the scope. Any other outcome (a refusal, a replay of
+the transfer, the key already taken) goes through the reservation path above.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, cast
@@ -36,8 +44,9 @@ from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from ledger import LEDGER_NAMESPACE
+from ledger import LEDGER_NAMESPACE, Connection
 from service import clock
+from service.errors import Conflict
 from service.http.acting import ON_BEHALF_HEADER
 from service.http.idempotency_tables import IdempotencyKey
 from service.limits import (
@@ -53,6 +62,7 @@ from service.principal import principal_resolver, remember_principal
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem
 
 STATE_KEY = "idempotency_key"
+_KEYED_REPLY_STATE = "idempotency_keyed_reply"
 # Set in the scope state when the header is malformed; the guard answers 400.
 _INVALID_KEY_STATE = "idempotency_key_invalid"
 SERVER_ERROR_STATUS_MIN = 500
@@ -169,6 +179,66 @@ def _cookie(headers: Headers, name: str) -> str | None:
     return None
 
 
+class KeyTaken(Conflict):
+    """The key was stored by another request while this one wrote: nothing of ours commits."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            code="idempotency_key_in_progress",
+            detail="A request with this Idempotency-Key is still being processed.",
+        )
+
+
+_STORE_WITHIN_SQL = (
+    "INSERT INTO market_idempotency_key "
+    "(caller, key, method, path, body_sha256, status, content_type, body, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING caller"
+)
+_EXISTS_SQL = "SELECT 1 AS found FROM market_idempotency_key WHERE caller = {} AND key = {}"
+JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass(slots=True)
+class KeyedReply:
+    """A keyed request's final reply, to be stored in the transaction of its write (ADR 0037)."""
+
+    caller: str
+    key: str
+    fingerprint: tuple[str, str, str]
+    stored: tuple[int, bytes] | None = None
+    taken: bool = False
+
+    async def store(self, connection: Connection, status: int, body: bytes) -> None:
+        """Insert the final reply on the write's own connection; KeyTaken if the key is had."""
+        method, path, digest = self.fingerprint
+        now = clock.utc_now()
+        # On SQLite, the text Piccolo's Timestamptz writes (the reservation path reads it).
+        created_at: Any = now if connection.is_postgres else str(now)
+        row = await connection.fetchrow(
+            _STORE_WITHIN_SQL,
+            self.caller,
+            self.key,
+            method,
+            path,
+            digest,
+            status,
+            JSON_MEDIA_TYPE,
+            body.decode(),
+            created_at,
+        )
+        if row is None:
+            self.taken = True
+            raise KeyTaken
+        self.stored = (status, body)
+
+
+def keyed_reply_from_scope(scope: Scope) -> KeyedReply | None:
+    """The reply to store within the write, on routes behind `idempotency_middleware_in_write`."""
+    value = scope.get("state", {}).get(_KEYED_REPLY_STATE)
+    return value if isinstance(value, KeyedReply) else None
+
+
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     """Route middleware for value-moving POSTs (see module docstring)."""
 
@@ -192,6 +262,73 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         await _answer(app, scope, send, caller=caller, key=key, body=request_body)
 
     return middleware
+
+
+def idempotency_middleware_in_write(app: ASGIApp) -> ASGIApp:
+    """For routes whose handler stores its reply with its one ledger write (ADR 0037).
+
+    The handler must call `KeyedReply.store` inside the transaction of every
+    write it makes for a keyed request; a route that writes anything else must
+    use `idempotency_middleware`.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers.from_scope(scope)
+        key = headers.get("idempotency-key")
+        if scope["type"] != ScopeType.HTTP or key is None:
+            await app(scope, receive, send)
+            return
+        caller = await _caller(headers, scope)
+        if caller is None:
+            await app(scope, receive, send)
+            return
+        if not _valid_key(key):
+            scope.setdefault("state", {})[_INVALID_KEY_STATE] = True
+            await app(scope, receive, send)
+            return
+        request_body = await _read_body(receive)
+        await _answer_in_write(app, scope, send, caller=caller, key=key, body=request_body)
+
+    return middleware
+
+
+async def _answer_in_write(
+    app: ASGIApp, scope: Scope, send: Send, *, caller: str, key: str, body: bytes
+) -> None:
+    fingerprint = (str(scope.get("method", "")), scope["path"], hashlib.sha256(body).hexdigest())
+    if await _exists(caller, key):  # a replay, a reuse or a reservation: the usual path
+        await _answer(app, scope, send, caller=caller, key=key, body=body)
+        return
+    keyed = KeyedReply(caller, key, fingerprint)
+    state = scope.setdefault("state", {})
+    state[STATE_KEY] = key
+    state[_KEYED_REPLY_STATE] = keyed
+    try:
+        status, content_type, response_body = await _run_capturing(app, scope, body)
+    finally:
+        del state[_KEYED_REPLY_STATE]
+    if keyed.stored is not None and keyed.stored[0] == status:
+        # The handler answered after its write committed: send the bytes stored with it.
+        await _send_whole(send, status, JSON_MEDIA_TYPE, keyed.stored[1])
+        return
+    if keyed.taken:  # another request holds the key; we wrote nothing
+        await _answer(app, scope, send, caller=caller, key=key, body=body)
+        return
+    if not _is_final(status):
+        await _send_whole(send, status, content_type, response_body)
+        return
+    # A final answer that moved nothing of ours (a refusal, or a replay of a
+    # transfer another request wrote): kept if the key is still free, else the
+    # key's owner answers.
+    if await _insert_row(caller, key, fingerprint, status, content_type, response_body.decode()):
+        await _send_whole(send, status, content_type, response_body)
+        return
+    await _answer(app, scope, send, caller=caller, key=key, body=body)
+
+
+async def _exists(caller: str, key: str) -> bool:
+    rows = await IdempotencyKey.raw(_EXISTS_SQL, caller, key).run()
+    return bool(rows)
 
 
 async def _answer(
@@ -272,6 +409,17 @@ def _fingerprint(row: IdempotencyKey) -> tuple[str, str, str]:
 
 
 async def _insert_reservation(caller: str, key: str, fingerprint: tuple[str, str, str]) -> bool:
+    return await _insert_row(caller, key, fingerprint, IN_PROGRESS, "", "")
+
+
+async def _insert_row(  # noqa: PLR0917 - one row's columns
+    caller: str,
+    key: str,
+    fingerprint: tuple[str, str, str],
+    status: int,
+    content_type: str,
+    body: str,
+) -> bool:
     method, path, digest = fingerprint
     row = IdempotencyKey(
         caller=caller,
@@ -279,9 +427,9 @@ async def _insert_reservation(caller: str, key: str, fingerprint: tuple[str, str
         method=method,
         path=path,
         body_sha256=digest,
-        status=IN_PROGRESS,
-        content_type="",
-        body="",
+        status=status,
+        content_type=content_type,
+        body=body,
         created_at=clock.utc_now(),
     )
     try:
@@ -373,4 +521,13 @@ async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, 
     return status, content_type, b"".join(chunks)
 
 
-__all__ = ["derived_id", "idempotency_key_valid", "idempotency_middleware", "key_from_scope"]
+__all__ = [
+    "KeyTaken",
+    "KeyedReply",
+    "derived_id",
+    "idempotency_key_valid",
+    "idempotency_middleware",
+    "idempotency_middleware_in_write",
+    "key_from_scope",
+    "keyed_reply_from_scope",
+]

@@ -9,14 +9,21 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
-from ledger import Transfer
+from ledger import Connection, Transfer
 from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
-from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.http.idempotency import (
+    KeyedReply,
+    idempotency_middleware,
+    idempotency_middleware_in_write,
+    key_from_scope,
+    keyed_reply_from_scope,
+)
 from service.limits import (
     GIFT_MINUTES_MAX,
     MEMO_CHARS_MAX,
@@ -92,12 +99,24 @@ def transfer_out_with(
     )
 
 
+def _reply_recorder(keyed: KeyedReply | None) -> transfers.RecordReply | None:
+    """Stores a keyed gift's 201 with the gift itself (ADR 0037)."""
+    if keyed is None:
+        return None
+
+    async def record(connection: Connection, given: transfers.Given) -> None:
+        reply = transfer_out_with(given.transfer, given.sender, given.receiver)
+        await keyed.store(connection, HTTP_201_CREATED, encode_json(reply))
+
+    return record
+
+
 class TransferController(Controller):
     opt = access(Access.MEMBER, acting=True)
     path = "/api/v1"
     tags = ("transfers",)
 
-    @post("/transfers", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    @post("/transfers", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware_in_write])
     async def give(
         self,
         request: Request[Any, Any, Any],
@@ -133,6 +152,7 @@ class TransferController(Controller):
             to_pool=data.to == "pool",
             memo=data.memo,
             idempotency_key=key_from_scope(request.scope),
+            record_reply=_reply_recorder(keyed_reply_from_scope(request.scope)),
         )
         return transfer_out_with(given.transfer, given.sender, given.receiver)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from ledger import (
+    AfterWrite,
+    Connection,
     ExceedsFloor,
     Ledger,
     LedgerError,
@@ -73,6 +76,20 @@ class Given:
     receiver: Party
 
 
+# Stores a keyed request's reply for a new gift, in the gift's own transaction (ADR 0037).
+RecordReply = Callable[[Connection, Given], Awaitable[None]]
+
+
+def _after(record_reply: RecordReply | None, sender: Party, receiver: Party) -> AfterWrite | None:
+    if record_reply is None:
+        return None
+
+    async def after(connection: Connection, written: Sequence[Transfer]) -> None:
+        await record_reply(connection, Given(written[0], sender, receiver))
+
+    return after
+
+
 async def gift(
     *,
     ledger: Ledger,
@@ -105,15 +122,23 @@ async def give(
     to_pool: bool,
     memo: str,
     idempotency_key: str | None,
+    record_reply: RecordReply | None = None,
 ) -> Given:
-    """`gift`, answering with the parties too: what the API's reply needs."""
+    """`gift`, answering with the parties too: what the API's reply needs.
+
+    `record_reply`, if given, runs inside the write's transaction when the
+    transfer is new, so a keyed request's reply commits with it.
+    """
     require_active(principal)
     debit_account = await hour_account_of(principal)
     sender = Party("member", principal.member_id, principal.display_name)
     if to_pool:
-        return await _donate(ledger, principal, debit_account, minutes, memo, idempotency_key)
+        return await _donate(
+            ledger, principal, debit_account, minutes, memo, idempotency_key, record_reply
+        )
     recipient = await _gift_recipient(principal.member_id, to_member_id)
     await refuse_if_blocked(principal.member_id, [recipient["id"]])
+    receiver = Party("member", recipient["id"], recipient["display_name"])
     # Outside any transaction of ours, so concurrent gifts share commits
     # (ledger group commit); the ledger retries transient failures itself.
     transfer = await _hours_from_member(
@@ -121,8 +146,8 @@ async def give(
         principal,
         "gift",
         GivenHours(debit_account, recipient["hour_account_id"], minutes, memo, idempotency_key),
+        after=_after(record_reply, sender, receiver),
     )
-    receiver = Party("member", recipient["id"], recipient["display_name"])
     return Given(transfer, sender, receiver)
 
 
@@ -138,10 +163,16 @@ class GivenHours:
 
 
 async def _hours_from_member(
-    ledger: Ledger, principal: Principal, kind: str, hours: GivenHours
+    ledger: Ledger,
+    principal: Principal,
+    kind: str,
+    hours: GivenHours,
+    *,
+    after: AfterWrite | None = None,
 ) -> Transfer:
     """Post hours a member gives (a gift or a donation); the kind names the transfer's
-    code and the purpose its id is derived from, so a retried request posts once."""
+    code and the purpose its id is derived from, so a retried request posts once.
+    `after` runs inside the write's transaction for a new transfer (ADR 0037)."""
     return await ledger.transfer(
         id=derived_id(caller_id=principal.member_id, key=hours.idempotency_key, purpose=kind),
         debit_account_id=hours.debit_account_id,
@@ -151,6 +182,7 @@ async def _hours_from_member(
         code=kind,
         actor=principal.label,
         memo=hours.memo,
+        after=after,
     )
 
 
@@ -161,6 +193,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
     minutes: int,
     memo: str,
     idempotency_key: str | None,
+    record_reply: RecordReply | None,
 ) -> Given:
     community = (
         await Community.select(Community.pool_account_id, Community.name)
@@ -168,6 +201,9 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
         .first()
     )
     assert community is not None  # noqa: S101 - members always have a community
+    sender = Party("member", principal.member_id, principal.display_name)
+    receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
+    after = _after(record_reply, sender, receiver)
 
     async def post(_transaction: WriteTransaction) -> Transfer:
         transfer = await _hours_from_member(
@@ -175,6 +211,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
             principal,
             "donation",
             GivenHours(debit_account, community["pool_account_id"], minutes, memo, idempotency_key),
+            after=after,
         )
         # Council figures count donations, in the same transaction.
         await record_pool_flow(
@@ -188,8 +225,6 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
         return transfer
 
     transfer = await run_write(database.active_engine(), post)
-    sender = Party("member", principal.member_id, principal.display_name)
-    receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
     return Given(transfer, sender, receiver)
 
 
@@ -218,14 +253,26 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
 async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
     if to_member_id == sender_id:
         raise Invalid(code="gift_to_self", detail="You cannot give hours to yourself.")
-    recipient = (
-        await Member.select(Member.id, Member.display_name, Member.status, Member.hour_account_id)
-        .where(Member.id == to_member_id)
-        .first()
-    )
-    if recipient is None or recipient["status"] != "active":
+    # Hand-written: on every gift, and Piccolo's query building costs more than the read.
+    rows = await Member.raw(_GIFT_RECIPIENT_SQL, to_member_id).run()
+    if not rows or rows[0]["status"] != "active":
         raise not_found("That member")
-    return recipient
+    recipient = rows[0]
+    return {
+        "id": _as_uuid(recipient["id"]),
+        "display_name": recipient["display_name"],
+        "hour_account_id": _as_uuid(recipient["hour_account_id"]),
+    }
+
+
+_GIFT_RECIPIENT_SQL = (
+    "SELECT id, display_name, status, hour_account_id FROM member_member WHERE id = {}"
+)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    # asyncpg answers with its own UUID type, SQLite through Piccolo with uuid.UUID or text.
+    return value if type(value) is uuid.UUID else uuid.UUID(str(value))
 
 
 async def pool_grant(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 import pytest
 
-from ledger import Ledger, LedgerError, NewTransfer, Unit
+from ledger import Connection, Ledger, LedgerError, NewTransfer, Transfer, Unit
 from ledger.group_commit import GroupCommitter
 from ledger.planning import Outcome
-from ledger.posting import Group
+from ledger.posting import AfterWrite, Group
 from tests.ledger.conftest import new_id, open_hours
 
 
@@ -30,7 +31,7 @@ def _group(transfer_id: uuid.UUID) -> Group:
 async def test_writers_queued_together_leave_in_one_batch() -> None:
     batches: list[int] = []
 
-    async def write(groups: list[Group]) -> list[Outcome]:
+    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
         batches.append(len(groups))
         return [Outcome() for _ in groups]
 
@@ -42,7 +43,7 @@ async def test_writers_queued_together_leave_in_one_batch() -> None:
 async def test_a_resent_id_waits_for_the_next_batch() -> None:
     batches: list[list[uuid.UUID]] = []
 
-    async def write(groups: list[Group]) -> list[Outcome]:
+    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
         batches.append([operations[0].id for operations, _ in groups])
         return [Outcome() for _ in groups]
 
@@ -57,7 +58,7 @@ async def test_a_resent_id_waits_for_the_next_batch() -> None:
 
 
 async def test_a_failed_write_reaches_every_writer_of_the_batch() -> None:
-    async def write(groups: list[Group]) -> list[Outcome]:
+    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
         raise RuntimeError("database gone")
 
     committer = GroupCommitter(write, flushers_max=2)
@@ -68,7 +69,7 @@ async def test_a_failed_write_reaches_every_writer_of_the_batch() -> None:
     # The committer recovers: the next writer gets a flusher again.
     calls: list[int] = []
 
-    async def working(groups: list[Group]) -> list[Outcome]:
+    async def working(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
         calls.append(len(groups))
         return [Outcome() for _ in groups]
 
@@ -167,3 +168,52 @@ async def test_group_commit_can_be_switched_off(db, group_commit: bool) -> None:
         )
     )
     assert (await ledger.balance(account_id=alice.id)).balance_minor == 50
+
+
+class _AfterStepError(Exception):
+    pass
+
+
+async def test_an_after_step_commits_with_its_transfer_or_takes_it_back(ledger: Ledger) -> None:
+    """`after` runs in the shared transaction, only for new transfers (ADR 0037): one
+    that raises fails its own writer alone and its transfer is not written; the
+    others of the batch commit with their own steps."""
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    ran: list[uuid.UUID] = []
+
+    def after_for(index: int) -> AfterWrite:
+        async def after(_connection: Connection, written: Sequence[Transfer]) -> None:
+            if index == 3:
+                raise _AfterStepError
+            ran.append(written[0].id)
+
+        return after
+
+    ids = [new_id() for _ in members]
+
+    async def send(index: int) -> Transfer:
+        return await ledger.transfer(
+            id=ids[index],
+            debit_account_id=issuance.id,
+            credit_account_id=members[index].id,
+            amount_minor=10,
+            unit=Unit.HOUR,
+            code="grant",
+            actor="test",
+            after=after_for(index),
+        )
+
+    results = await asyncio.gather(*(send(i) for i in range(6)), return_exceptions=True)
+    assert isinstance(results[3], _AfterStepError)
+    # A step may run again when its batch is rolled back and split: only a run that
+    # commits counts, so steps write only inside the transaction.
+    assert set(ran) == {ids[i] for i in range(6) if i != 3}
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert balances == [10, 10, 10, 0, 10, 10]
+    # A replay of a written id does not run its step again.
+    ran.clear()
+    await send(0)
+    assert ran == []
+    report = await ledger.verify()
+    assert report.ok, report.summary()
