@@ -7,8 +7,7 @@ needs to wait for the test: the next copy of a template can be made while
 the current test runs, and a used database dropped while the next one runs.
 One thread with its own event loop and one admin connection does both, one
 statement at a time (ADR 0038). Every test still gets a database that no
-other test has touched, copied from the same template as before; commits in
-it do not wait for the WAL flush (`synchronous_commit = off`).
+other test has touched, copied from the same template as before.
 """
 
 from __future__ import annotations
@@ -83,10 +82,6 @@ class PostgresCopies:
 
     async def _create(self, name: str, template: str) -> str:
         await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        # A commit does not wait for its WAL flush (2 ms instead of 6 to 16 ms a
-        # commit here): only what a crash of PostgreSQL itself would keep changes,
-        # and no test crashes it. Locks, visibility and isolation are the same.
-        await self._execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         return name
 
     async def _execute(self, sql: str) -> None:
