@@ -6,6 +6,8 @@ session (a file copy for SQLite, `CREATE DATABASE ... TEMPLATE` for PostgreSQL),
 so tests never see each other's rows and cost milliseconds to set up. A test
 that asks for `town` gets a copy of a second template that already holds the
 town (tests/support/town.py, ADR 0038), instead of building it through the API.
+PostgreSQL copies are made ahead and dropped behind on a thread of their own
+(tests/support/postgres_copies.py), so the test waits for neither.
 
 TIMEBANK_TEST_ENGINES (default "sqlite,postgres") narrows the engines for a
 local run; CI always runs both and fails if the PostgreSQL run is missing.
