@@ -3,7 +3,11 @@
 Each database test runs twice: once on SQLite and once on PostgreSQL. Every
 test gets a fresh, fully migrated database cloned from a template made once per
 session (a file copy for SQLite, `CREATE DATABASE ... TEMPLATE` for PostgreSQL),
-so tests never see each other's rows and cost milliseconds to set up.
+so tests never see each other's rows and cost milliseconds to set up. A test
+that asks for `town` gets a copy of a second template that already holds the
+town (tests/support/town.py, ADR 0038), instead of building it through the API.
+PostgreSQL copies are made ahead and dropped behind on a thread of their own
+(tests/support/postgres_copies.py), so the test waits for neither.
 
 TIMEBANK_TEST_ENGINES (default "sqlite,postgres") narrows the engines for a
 local run; CI always runs both and fails if the PostgreSQL run is missing.
@@ -12,14 +16,14 @@ local run; CI always runs both and fails if the PostgreSQL run is missing.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -30,6 +34,10 @@ from piccolo.engine.base import Engine
 from service import database
 from service.app import create_app
 from service.settings import Settings
+from tests.support.postgres_copies import PostgresCopies
+
+if TYPE_CHECKING:
+    from tests.support.town import TownSnapshot, TownTemplate
 
 # The shared fixtures (`town`, `admin_client`, `live_server`, `browser`, `page`);
 # the helpers they are built from live beside them in tests/support/.
@@ -42,7 +50,7 @@ ENGINES_ALL = ("sqlite", "postgres")
 # Cheap argon2 for processes the tests start (the service reads these at start-up).
 FAST_PASSWORD_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
-_database_counter = itertools.count()
+T = TypeVar("T")
 
 
 def engines_requested() -> tuple[str, ...]:
@@ -90,16 +98,18 @@ class TestDatabase:
     kind: str
     url: str
     engine: Engine[Any]
+    # The town this database was copied with (a test that asks for `town`), else None.
+    town: TownSnapshot | None = None
 
 
-def _run_in_own_loop(make_coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
+def _run_in_own_loop(make_coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion on a private event loop in another thread.
 
     Session templates are created lazily from inside function-scoped async
     fixtures, where an event loop is already running.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(make_coroutine())).result()
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 def postgres_url(database_name: str) -> str:
@@ -141,44 +151,69 @@ def postgres_template() -> Iterator[str]:
     _run_in_own_loop(lambda: admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template: str) -> Iterator[PostgresCopies]:
+    """Test databases made ahead and dropped behind on a thread of their own
+    (tests/support/postgres_copies.py); set up after the template, so closed before it."""
+    del postgres_template
+    copies = PostgresCopies(POSTGRES_ADMIN_URL, f"timebank_test_{os.getpid()}")
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
 async def db(
     db_kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[TestDatabase]:
+    # A test that asks for `town` (directly or through a fixture) starts from the
+    # template that holds it; the `town` fixture then only hands the people out.
+    town_template: TownTemplate | None = None
+    if "town" in request.fixturenames:
+        town_template = request.getfixturevalue(f"{db_kind}_town_template")
+    town = town_template.snapshot if town_template else None
     if db_kind == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        template = request.getfixturevalue("sqlite_template")
+        if town_template:
+            template = Path(town_template.source)
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
-        cleanup = None
+        drop_afterwards: Callable[[], None] | None = None
     else:
         template_name: str = request.getfixturevalue("postgres_template")
-        name = f"timebank_test_{os.getpid()}_{next(_database_counter)}"
-        await admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+        if town_template:
+            template_name = town_template.source
+        copies: PostgresCopies = request.getfixturevalue("postgres_copies")
+        name = await copies.take(template_name)
         url = postgres_url(name)
-        cleanup = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        drop_afterwards = partial(copies.give_back, name)
     engine = database.engine_from_url(url)
     database.activate(engine)
     await database.prepare(engine)
     try:
-        yield TestDatabase(kind=db_kind, url=url, engine=engine)
+        yield TestDatabase(kind=db_kind, url=url, engine=engine, town=town)
     finally:
         await database.release(engine)
-        if cleanup:
-            await admin_execute(cleanup)
+        if drop_afterwards is not None:
+            drop_afterwards()
 
 
-@pytest.fixture
-def settings(db: TestDatabase, tmp_path: Path) -> Settings:
+def settings_for_tests(database_url: str, data_dir: Path) -> Settings:
+    """What the `settings` fixture gives (the town templates are built with these too)."""
     return Settings(
-        database_url=db.url,
+        database_url=database_url,
         secret_key=TEST_SECRET_KEY,
-        data_dir=str(tmp_path / "data"),
+        data_dir=str(data_dir),
         log_level="WARNING",
         # Cheap argon2 for speed; test_passwords covers the production cost.
         password_time_cost=1,
         password_memory_kib=1024,
     )
+
+
+@pytest.fixture
+def settings(db: TestDatabase, tmp_path: Path) -> Settings:
+    return settings_for_tests(db.url, tmp_path / "data")
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 - `client`, `admin_client`, `town`: the app in-process on the test's loop
   (tests.support.app.running); the town's people come from tests.support.people.
+- `sqlite_town_template`, `postgres_town_template` (one per session): the town,
+  built once into a template database; the `db` of a test that asks for `town`
+  is a copy of it (tests/support/town.py, ADR 0038).
 - `live_server`: one `timebank serve` subprocess on the test's database.
 - `chromium` (one per session), `browser` (that Chromium; the test's contexts are
   closed after it) and `page` (a fresh context and page per test). Browser tests
@@ -11,6 +14,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,11 +24,19 @@ import pytest_asyncio
 from litestar import Litestar
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import TestDatabase
+from tests.conftest import (
+    TestDatabase,
+    _run_in_own_loop,
+    admin_execute,
+    postgres_url,
+    settings_for_tests,
+)
 from tests.support.app import AppClient, running
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.support.people import Town, bootstrap_admin, build_town
+from tests.support.postgres_copies import PostgresCopies
 from tests.support.server import LiveServer, live_server_on
+from tests.support.town import TownTemplate, build_town_into, sqlite_file_settled
 
 
 @pytest.fixture
@@ -43,9 +56,48 @@ async def admin_client(client: AppClient) -> AppClient:
 
 
 @pytest.fixture
-async def town(client: AppClient) -> Town:
-    """Areas, communities and a member of each role, on an app running on the test's loop."""
-    return await build_town(client.app, client)
+async def town(client: AppClient, db: TestDatabase) -> Town:
+    """Areas, communities and a member of each role, on an app running on the test's loop.
+
+    The test's database is a copy of the session's town template (`db` sees that the
+    test asks for `town`); only a test that asks for it late (getfixturevalue) builds it.
+    """
+    if db.town is None:
+        return await build_town(client.app, client)
+    return await db.town.town(client)
+
+
+@pytest.fixture(scope="session")
+def sqlite_town_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> TownTemplate:
+    folder = tmp_path_factory.mktemp("town-template")
+    path = folder / "town.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    settings = settings_for_tests(f"sqlite:///{path}", folder / "data")
+    snapshot = _run_in_own_loop(lambda: build_town_into(settings))
+    sqlite_file_settled(path)
+    return TownTemplate(source=str(path), snapshot=snapshot)
+
+
+@pytest.fixture(scope="session")
+def postgres_town_template(
+    postgres_template: str,
+    postgres_copies: PostgresCopies,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TownTemplate]:
+    name = f"timebank_town_template_{os.getpid()}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _run_in_own_loop(lambda: admin_execute(drop))
+    _run_in_own_loop(
+        lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    )
+    data_dir = tmp_path_factory.mktemp("town-template") / "data"
+    settings = settings_for_tests(postgres_url(name), data_dir)
+    snapshot = _run_in_own_loop(lambda: build_town_into(settings))
+    yield TownTemplate(source=name, snapshot=snapshot)
+    postgres_copies.retire(name)  # no copy of it may still be on its way
+    _run_in_own_loop(lambda: admin_execute(drop))
 
 
 @pytest.fixture

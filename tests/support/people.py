@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -40,6 +40,31 @@ class Town:
     def app(self) -> Litestar:
         app: Litestar = self.client.app  # type: ignore[attr-defined]  # an AppClient
         return app
+
+
+@dataclass(frozen=True)
+class TownPeople:
+    """The town's people without a client: what a town template database remembers
+    (tests/support/town.py). Their tokens live in the database's rows."""
+
+    admin: Person
+    coordinator: Person
+    council: Person
+    alice: Person
+    bob: Person
+    carol: Person
+    pending: Person
+
+    def town(self, client: httpx.AsyncClient) -> Town:
+        """A `Town` on `client`; each person a copy, so a test may change its own headers."""
+        people = {
+            name: replace(getattr(self, name), headers=dict(getattr(self, name).headers))
+            for name in TOWN_ROLES
+        }
+        return Town(client=client, **people)
+
+
+TOWN_ROLES = ("admin", "coordinator", "council", "alice", "bob", "carol", "pending")
 
 
 async def register(
@@ -129,6 +154,11 @@ async def grant(client: httpx.AsyncClient, admin: Person, who: Person, **change:
 async def build_town(app: Litestar, client: httpx.AsyncClient) -> Town:
     """Areas north and south; riverside (north, open), oakfield (north, approval required),
     hillside (south, open), each crediting 120 minutes; a member of each role."""
+    return (await build_town_people(app, client)).town(client)
+
+
+async def build_town_people(app: Litestar, client: httpx.AsyncClient) -> TownPeople:
+    """The town's rows, written through the API; the people, tokens ready (see build_town)."""
     admin = await first_admin(app, client)
     for slug, name in (("north", "North Borough"), ("south", "South Borough")):
         await new_area(client, admin, slug, name)
@@ -143,8 +173,7 @@ async def build_town(app: Litestar, client: httpx.AsyncClient) -> Town:
     await grant(client, admin, coordinator, role="coordinator", community="riverside")
     await grant(client, admin, council, role="council", area="north")
     pending_id = await register(client, "pat@example.org", "oakfield")
-    return Town(
-        client=client,
+    return TownPeople(
         admin=admin,
         coordinator=coordinator,
         council=council,
