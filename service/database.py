@@ -72,6 +72,9 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(name="reports", table_modules=()),
     AppSpec(name="mail", table_modules=("service.mail.tables",)),
     AppSpec(name="recovery", table_modules=("service.recovery.tables",)),
+    AppSpec(
+        name="neighbours", table_modules=("service.checks.tables", "service.neighbours.tables")
+    ),
 )
 
 

@@ -169,3 +169,16 @@ IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 
 # In-process rate-limit and sign-in failure counts (without Redis): the most keys kept.
 RATE_MEMORY_KEYS_MAX = 100_000
+
+# Neighbours: profiles, directory, listing expiry, checks and thanks (issue 18).
+LISTING_DAYS_DEFAULT: Final = 90  # a community's listings stay up this long unless renewed
+LISTING_DAYS_MIN: Final = 7
+LISTING_DAYS_MAX: Final = 3650
+LISTING_RENEW_REMINDER_DAYS: Final = 7  # the member is reminded this long before expiry
+LISTING_SWEEP_BATCH_MAX: Final = 500  # listings one sweep handles; the rest wait for the next
+HELP_WANTED_CHARS_MAX: Final = 1000  # "what I would like help with" on a profile
+CHECK_EXPIRY_WARNING_DAYS: Final = 30  # coordinators hear of a check this long before it ends
+CHECKS_LISTED_MAX: Final = 100  # a member's checks on the desk and in the export
+THANKS_CHARS_MAX: Final = 500  # a thank-you note is short
+THANKS_SHOWN_MAX: Final = 50  # thanks listed on one profile
+DIRECTORY_PAGE_SIZE: Final = 20  # members per directory page

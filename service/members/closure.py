@@ -64,6 +64,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
                     Member.display_name: FORMER_MEMBER_NAME,
                     Member.ward: "",
                     Member.skills: "",
+                    Member.help_wanted: "",
                     Member.status: "closed",
                     Member.closed_at: now,
                 }

@@ -16,6 +16,9 @@ from service.limits import (
     EMAIL_CHARS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MIN,
+    LISTING_DAYS_DEFAULT,
+    LISTING_DAYS_MAX,
+    LISTING_DAYS_MIN,
     PASSWORD_CHARS_MAX,
     PASSWORD_CHARS_MIN,
     PHONE_CHARS_MAX,
@@ -140,6 +143,8 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     welcome_credit_minutes: int
     visitors_see_descriptions: bool = False
     autoconfirm_days: int | None = None
+    listing_days: int = LISTING_DAYS_DEFAULT
+    home_check_required: bool = False
 
 
 class MemberOut(msgspec.Struct, kw_only=True):
@@ -207,6 +212,12 @@ class CommunityIn(Strict):
         Annotated[int, Meta(ge=EXCHANGE_AUTOCONFIRM_DAYS_MIN, le=EXCHANGE_AUTOCONFIRM_DAYS_MAX)]
         | None
     ) = None
+    # Days a listing stays up before it must be renewed (issue 18).
+    listing_days: Annotated[int, Meta(ge=LISTING_DAYS_MIN, le=LISTING_DAYS_MAX)] = (
+        LISTING_DAYS_DEFAULT
+    )
+    # Help in someone's home needs the helper's valid safeguarding check (ADR 0035).
+    home_check_required: bool = False
 
 
 class RoleChangeIn(Strict):
