@@ -40,7 +40,11 @@ from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.exchanges.panels import plug_dispute_panel, plug_dispute_statuses
+from service.exchanges.panels import (
+    plug_dispute_panel,
+    plug_dispute_statuses,
+    plug_thanks_panel,
+)
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
@@ -80,6 +84,9 @@ from service.members.pages import PAGE_ROUTERS as MEMBER_PAGES
 from service.members.principals import MemberPrincipalResolver
 from service.members.services import member_in_reach
 from service.members.sign_in_limits import failure_counter_for
+from service.neighbours.controllers import ROUTERS as NEIGHBOUR_ROUTERS
+from service.neighbours.pages import PAGE_ROUTERS as NEIGHBOUR_PAGES
+from service.neighbours.services import neighbours_erase_for_closure, thanks_panel
 from service.observability import configure_logging, request_context_middleware
 from service.paper.controllers import ROUTERS as PAPER_ROUTERS
 from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
@@ -168,6 +175,8 @@ def create_app(settings: Settings) -> Litestar:
             *PAPER_ROUTERS,
             *PAPER_PAGES,
             *INVITATION_PAGES,
+            *NEIGHBOUR_ROUTERS,
+            *NEIGHBOUR_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -231,6 +240,8 @@ def create_app(settings: Settings) -> Litestar:
     plug_dispute_panel(dispute_panel)
     plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
+    plug_closure_step(neighbours_erase_for_closure)
+    plug_thanks_panel(thanks_panel)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(

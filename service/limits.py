@@ -65,6 +65,7 @@ EXPORT_EXCHANGES_MAX: Final = 10_000  # each with its whole history
 EXPORT_DISPUTES_MAX: Final = 500  # each with its thread (at most DISPUTE_STATEMENTS_MAX)
 EXPORT_DONATIONS_MAX: Final = 2_000  # checkouts, each with its payments and refunds
 EXPORT_NOTICES_MAX: Final = 2_000  # in-app notices of mailed events
+EXPORT_THANKS_MAX: Final = 5_000  # thank-you notes given, and the same received
 
 # Marketplace listings (the database CHECKs in migrations/market/ agree).
 LISTING_TITLE_CHARS_MAX: Final = 120
@@ -182,3 +183,4 @@ CHECKS_LISTED_MAX: Final = 100  # a member's checks on the desk and in the expor
 THANKS_CHARS_MAX: Final = 500  # a thank-you note is short
 THANKS_SHOWN_MAX: Final = 50  # thanks listed on one profile
 DIRECTORY_PAGE_SIZE: Final = 20  # members per directory page
+DIRECTORY_PAGES_MAX: Final = 500  # further than anyone browses; bounds the OFFSET

@@ -8,7 +8,9 @@ may see; this module only bounds each part and writes it as plain JSON values.
 Top-level keys: the members feature's own (`exported_at`, `profile`, `roles`,
 `account`, `statement`, `sessions`, `api_tokens`, `audit`; their shapes are
 relied on by outside clients and do not change), then `listings`, `exchanges`,
-`disputes`, `donations`, `notices` (in-app notices of mailed events), and
+`disputes`, `donations`, `notices` (in-app notices of mailed events),
+`thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
+checks coordinators recorded for the member), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -29,18 +31,22 @@ from service.accounts.selectors import account_of
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
+from service.checks.services import checks_of
 from service.limits import (
+    CHECKS_LISTED_MAX,
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
     EXPORT_EXCHANGES_MAX,
     EXPORT_LISTINGS_MAX,
     EXPORT_NOTICES_MAX,
     EXPORT_STATEMENT_LINES_MAX,
+    EXPORT_THANKS_MAX,
     PAGE_SIZE_MAX,
 )
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
 from service.members import services as members
+from service.neighbours.selectors import thanks_given, thanks_received
 from service.principal import Principal
 
 # A part of the export: given the member and how many items at most, its items.
@@ -64,6 +70,9 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("disputes", _disputes, EXPORT_DISPUTES_MAX),
         ("donations", _donations, EXPORT_DONATIONS_MAX),
         ("notices", _notices, EXPORT_NOTICES_MAX),
+        ("thanks_given", _thanks_given, EXPORT_THANKS_MAX),
+        ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
+        ("checks", _checks, CHECKS_LISTED_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -81,6 +90,21 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
 async def _listings(principal: Principal, limit: int) -> Sequence[Any]:
     """The member's listings, open and withdrawn, as the listings API shows them."""
     return await listings_of_member(actor=principal, limit=limit)
+
+
+# Thanks and checks (issue 18) -----------------------------------------------------
+
+
+async def _thanks_given(principal: Principal, limit: int) -> Sequence[Any]:
+    return await thanks_given(principal.member_id, limit=limit)
+
+
+async def _thanks_received(principal: Principal, limit: int) -> Sequence[Any]:
+    return await thanks_received(principal.member_id, with_hidden=True, limit=limit)
+
+
+async def _checks(principal: Principal, limit: int) -> Sequence[Any]:
+    return (await checks_of(principal.member_id))[:limit]
 
 
 # Exchanges --------------------------------------------------------------------

@@ -45,7 +45,17 @@ MEMBERS_KEYS = {
     "api_tokens",
     "audit",
 }
-NEW_KEYS = {"listings", "exchanges", "disputes", "donations", "notices", "truncated"}
+NEW_KEYS = {
+    "listings",
+    "exchanges",
+    "disputes",
+    "donations",
+    "notices",
+    "thanks_given",
+    "thanks_received",
+    "checks",
+    "truncated",
+}
 GIFT_AID = {
     "full_name": "Alice Ashdown",
     "home_address": "3 Weir Row, Riverside",
