@@ -18,6 +18,7 @@ from litestar import Litestar
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
+from service.checks.services import checks_expiry_sweep
 from service.clock import utc_now
 from service.disputes.floors import restore_overridden_floors
 from service.exchanges.done import autoconfirm_sweep
@@ -26,7 +27,6 @@ from service.exchanges.reminders import reminders_sweep
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
 from service.listings.digest import listing_digest_sweep
 from service.listings.expiry import listing_expiry_sweep
-from service.checks.services import checks_expiry_sweep
 
 logger = logging.getLogger("timebank.sweeps")
 

@@ -17,8 +17,7 @@ STATEMENTS = [
     " CHECK (length(help_wanted) <= 1000)",
     "ALTER TABLE member_community ADD COLUMN listing_days INTEGER NOT NULL DEFAULT 90"
     " CHECK (listing_days BETWEEN 1 AND 3650)",
-    "ALTER TABLE member_community"
-    " ADD COLUMN home_check_required BOOLEAN NOT NULL DEFAULT FALSE",
+    "ALTER TABLE member_community ADD COLUMN home_check_required BOOLEAN NOT NULL DEFAULT FALSE",
 ]
 
 

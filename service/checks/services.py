@@ -23,8 +23,8 @@ from ledger.transactions import WriteTransaction
 from service import clock
 from service.checks.schemas import CHECK_KIND_NAMES, CheckIn, CheckOut
 from service.checks.tables import SafeguardingCheck
-from service.formatting import date_words
 from service.errors import Conflict, invalid_field
+from service.formatting import date_words
 from service.limits import CHECK_EXPIRY_WARNING_DAYS, CHECKS_LISTED_MAX
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
@@ -72,9 +72,7 @@ async def checks_of(member_id: uuid.UUID) -> list[CheckOut]:
 
 async def has_valid_check(member_id: uuid.UUID, day: date) -> bool:
     rows = (
-        await SafeguardingCheck.select(
-            SafeguardingCheck.checked_on, SafeguardingCheck.expires_on
-        )
+        await SafeguardingCheck.select(SafeguardingCheck.checked_on, SafeguardingCheck.expires_on)
         .where(SafeguardingCheck.member == member_id)
         .run()
     )
@@ -85,9 +83,12 @@ async def check_record(
     *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, data: CheckIn
 ) -> CheckOut:
     """A coordinator of the member's community (or an admin) records a check; audited."""
-    member = await Member.select(Member.community, Member.status).where(
-        Member.id == member_id
-    ).first().run()
+    member = (
+        await Member.select(Member.community, Member.status)
+        .where(Member.id == member_id)
+        .first()
+        .run()
+    )
     if member is None or member["status"] == "closed":
         raise not_found("That member")
     require_coordinator_of(actor, member["community"])
@@ -171,9 +172,12 @@ async def home_check_refusal(
     Call before the exchange's own write transaction: the coordinators' notice is
     written in a transaction of its own, since the refused step writes nothing.
     """
-    community = await Community.select(Community.home_check_required).where(
-        Community.id == community_id
-    ).first().run()
+    community = (
+        await Community.select(Community.home_check_required)
+        .where(Community.id == community_id)
+        .first()
+        .run()
+    )
     if community is None or not community["home_check_required"]:
         return
     if await has_valid_check(helper_id, clock.utc_now().date()):

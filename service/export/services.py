@@ -28,10 +28,10 @@ import msgspec
 
 from ledger import Ledger
 from service.accounts.selectors import account_of
+from service.checks.services import checks_of
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
-from service.checks.services import checks_of
 from service.limits import (
     CHECKS_LISTED_MAX,
     EXPORT_DISPUTES_MAX,

@@ -629,7 +629,9 @@ async def listing_resume(
     *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
 ) -> ListingOut:
     """Put a paused listing back in search (until its expiry, as before)."""
-    return await _change_open_listing(engine, actor, listing_id, "resume", {Listing.paused_at: None})
+    return await _change_open_listing(
+        engine, actor, listing_id, "resume", {Listing.paused_at: None}
+    )
 
 
 async def listing_renew(

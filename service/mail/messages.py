@@ -264,7 +264,7 @@ WORDINGS: Mapping[str, Wording] = {
     "listing_renew": Wording(
         subject="Your listing ends soon: {title}",
         paragraphs=(
-            "Your listing \"{title}\" comes down on {expires_on}.",
+            'Your listing "{title}" comes down on {expires_on}.',
             "If it still stands, renew it and it stays up for another {listing_days} days.",
         ),
         action_label="See your listings",

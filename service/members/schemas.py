@@ -125,6 +125,8 @@ class ProfilePatch(Strict):
     ward: Ward | None = None
     phone: Phone | None = None
     skills: Skills | None = None
+    # What they would like help with, on their profile (issue 18).
+    help_wanted: Skills | None = None
     birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -162,6 +164,7 @@ class MemberOut(msgspec.Struct, kw_only=True):
     has_login: bool = True
     phone: str = ""
     coordinator_may_act: bool = False
+    help_wanted: str = ""
 
 
 class PublicMemberOut(msgspec.Struct, kw_only=True):

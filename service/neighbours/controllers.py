@@ -19,7 +19,6 @@ from service.neighbours import selectors, services
 from service.neighbours.schemas import DirectoryPageOut, ProfileOut, ThanksIn, ThanksOut
 
 
-
 class DirectoryController(Controller):
     opt = access(Access.MEMBER)
     path = "/api/v1/members"
@@ -37,9 +36,7 @@ class DirectoryController(Controller):
     ) -> DirectoryPageOut:
         """Approved members of the caller's communities, by name; never an email or phone."""
         filters = selectors.DirectoryFilters(q=q, skill=skill, ward=ward)
-        items, next_page = await selectors.directory_page(
-            actor=member, filters=filters, page=page
-        )
+        items, next_page = await selectors.directory_page(actor=member, filters=filters, page=page)
         return DirectoryPageOut(items=items, page=page, next_page=next_page)
 
     @get("/{member_id:uuid}/profile")
@@ -108,7 +105,9 @@ class CheckController(Controller):
         )
 
     @get("/")
-    async def list_checks(self, member: CurrentMember, member_id: FromPath[uuid.UUID]) -> list[CheckOut]:
+    async def list_checks(
+        self, member: CurrentMember, member_id: FromPath[uuid.UUID]
+    ) -> list[CheckOut]:
         """A member's checks, newest first."""
         await member_in_reach(member, member_id)
         return await checks.checks_of(member_id)

@@ -79,9 +79,7 @@ class NeighbourPages(Controller):
         page: Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)] = 1,
     ) -> Template:
         filters = selectors.DirectoryFilters(q=q, skill=skill, ward=ward)
-        items, next_page = await selectors.directory_page(
-            actor=viewer, filters=filters, page=page
-        )
+        items, next_page = await selectors.directory_page(actor=viewer, filters=filters, page=page)
         query = {"q": q, "skill": skill, "ward": ward}
         return render(
             "neighbours/directory.html",

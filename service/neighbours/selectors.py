@@ -129,8 +129,7 @@ async def exchanges_completed_by(member_id: uuid.UUID) -> int:
         (Exchange.provider == member_id) & (Exchange.status == "completed")
     )
     as_recipient = await ExchangeRecipient.count().where(
-        (ExchangeRecipient.member == member_id)
-        & (ExchangeRecipient.exchange.status == "completed")
+        (ExchangeRecipient.member == member_id) & (ExchangeRecipient.exchange.status == "completed")
     )
     return int(as_provider) + int(as_recipient)
 
@@ -163,7 +162,7 @@ _THANKS_COLUMNS = (
 async def thanks_received(
     member_id: uuid.UUID, *, with_hidden: bool, limit: int = THANKS_SHOWN_MAX
 ) -> list[ThanksOut]:
-    where = Thanks.receiver == member_id
+    where: Any = Thanks.receiver == member_id
     if not with_hidden:
         where &= Thanks.hidden_at.is_null()
     rows = (

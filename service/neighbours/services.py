@@ -189,6 +189,4 @@ async def neighbours_erase_for_closure(
     del engine, ledger  # the step's signature; nothing here touches hours
     member_id = principal.member_id
     await checks_erase([member_id])
-    await Thanks.delete().where(
-        (Thanks.author == member_id) | (Thanks.receiver == member_id)
-    ).run()
+    await Thanks.delete().where((Thanks.author == member_id) | (Thanks.receiver == member_id)).run()
