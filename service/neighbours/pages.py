@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from service.errors import DomainError
@@ -97,7 +97,7 @@ class NeighbourPages(Controller):
 
     @get("/members/{member_id:uuid}")
     async def profile(
-        self, viewer: Viewer, member_id: FromPath[uuid.UUID], done: str | None = None
+        self, viewer: Viewer, member_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
         profile = await selectors.profile_of(actor=viewer, member_id=member_id)
         return render(
@@ -161,7 +161,7 @@ class NeighbourPages(Controller):
         return see_other(f"/exchanges/{exchange_id}", done="thanked")
 
     @get("/my-listings")
-    async def my_listings(self, viewer: Viewer, done: str | None = None) -> Template:
+    async def my_listings(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
         items = await listings.listings_of_member(actor=viewer, limit=PAGE_SIZE_MAX)
         return render(
             "neighbours/my_listings.html",

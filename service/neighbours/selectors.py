@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from piccolo.columns.combination import Where
+from piccolo.columns.combination import Where, WhereRaw
 
 from service.errors import invalid_field
 from service.exchanges.tables import Exchange, ExchangeRecipient
@@ -28,7 +28,7 @@ from service.neighbours.tables import Thanks
 from service.principal import Principal, not_found
 
 # LIKE's own wildcards in a member's text match themselves, never "anything".
-_LIKE_ESCAPES = str.maketrans({"%": "", "_": " ", "\\": ""})
+_LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,9 @@ class DirectoryFilters:
 
 def communities_in_reach(actor: Principal) -> frozenset[uuid.UUID]:
     return frozenset({actor.community_id, *actor.coordinated_communities})
+
+
+_ESCAPE = "ESCAPE '\\'"
 
 
 def _like(text: str) -> str:
@@ -87,12 +90,13 @@ async def directory_page(
     where: Where | Any = Member.community.is_in(list(communities_in_reach(actor))) & (
         Member.status == "active"
     )
+    # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
     if filters.q.strip():
-        where &= Member.display_name.ilike(_like(filters.q))
+        where &= WhereRaw(f"lower(display_name) LIKE lower({{}}) {_ESCAPE}", _like(filters.q))
     if filters.skill.strip():
-        where &= Member.skills.ilike(_like(filters.skill))
+        where &= WhereRaw(f"lower(skills) LIKE lower({{}}) {_ESCAPE}", _like(filters.skill))
     if filters.ward.strip():
-        where &= Member.ward.ilike(filters.ward.strip().translate(_LIKE_ESCAPES))
+        where &= WhereRaw("lower(ward) = lower({})", filters.ward.strip())
     if hidden_member_ids:
         where &= Member.id.not_in(list(hidden_member_ids))
     rows = (
