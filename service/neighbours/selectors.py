@@ -1,7 +1,7 @@
 """Reads: the directory of neighbours and a member's profile (issue 18 item 1).
 
 Who is in reach: approved (active) members of the caller's own community and of the
-communities they coordinate. A member outside that reach has no profile for the caller
+communities they coordinate; only an approved caller may look (403 for applicants). A member outside that reach has no profile for the caller
 (404, as if there were none). Neither the directory nor a profile ever reads an email
 address or a phone number: the columns are not selected.
 
@@ -25,7 +25,7 @@ from service.limits import DIRECTORY_PAGE_SIZE, SEARCH_OFFSET_MAX, THANKS_SHOWN_
 from service.members.tables import Member
 from service.neighbours.schemas import NeighbourOut, ProfileOut, ThanksOut
 from service.neighbours.tables import Thanks
-from service.principal import Principal, not_found
+from service.principal import Principal, not_found, require_active
 
 # LIKE's own wildcards in a member's text match themselves, never "anything".
 _LIKE_ESCAPES = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\"})
@@ -83,7 +83,11 @@ async def directory_page(
     page_size: int = DIRECTORY_PAGE_SIZE,
     hidden_member_ids: Collection[uuid.UUID] = frozenset(),
 ) -> tuple[list[NeighbourOut], int | None]:
-    """Approved members in reach matching every filter, by name; and the next page, if any."""
+    """Approved members in reach matching every filter, by name; and the next page, if any.
+
+    Only approved members look: an applicant is not yet known to the community.
+    """
+    require_active(actor)
     offset = (page - 1) * page_size
     if page < 1 or offset > SEARCH_OFFSET_MAX:
         raise invalid_field("page", "is out of range", source="query")
@@ -210,6 +214,8 @@ async def profile_of(
         .run()
     )
     is_self = member_id == actor.member_id
+    if not is_self:
+        require_active(actor)
     in_reach = row is not None and (
         is_self
         or actor.is_admin

@@ -103,6 +103,11 @@ async def test_the_object_walk_covers_the_routes_of_the_issue(town: Town) -> Non
         ("GET", "/api/v1/transfers/{transfer_id}"),
         ("POST", "/api/v1/admin/members/{member_id}/suspend"),
         ("PUT", "/api/v1/admin/accounts/{account_id}/limits"),
+        # Issue 18.
+        ("POST", "/api/v1/exchanges/{exchange_id}/thanks"),
+        ("POST", "/api/v1/coordinator/members/{member_id}/checks"),
+        ("GET", "/api/v1/members/{member_id}/profile"),
+        ("POST", "/api/v1/listings/{listing_id}/renew"),
     ):
         assert route in walked, route
     assert ("GET", "/api/v1/members/{member_id}") in SEEN_BY_EVERY_MEMBER
