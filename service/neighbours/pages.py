@@ -11,8 +11,9 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
+from litestar.status_codes import HTTP_409_CONFLICT
 
-from service.errors import DomainError
+from service.errors import Conflict, DomainError
 from service.exchanges.selectors import ExchangeView
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
@@ -157,6 +158,8 @@ class NeighbourPages(Controller):
                 {"text": "Your note"},
                 code_fields={"thanks_already_given": "text", "exchange_not_completed": "text"},
             )
+            if isinstance(problem, Conflict):
+                reshow["status"] = HTTP_409_CONFLICT
             return _thanks_page(viewer, view, form, **reshow)
         return see_other(f"/exchanges/{exchange_id}", done="thanked")
 

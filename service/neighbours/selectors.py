@@ -1,9 +1,10 @@
 """Reads: the directory of neighbours and a member's profile (issue 18 item 1).
 
 Who is in reach: approved (active) members of the caller's own community and of the
-communities they coordinate; only an approved caller may look (403 for applicants). A member outside that reach has no profile for the caller
-(404, as if there were none). Neither the directory nor a profile ever reads an email
-address or a phone number: the columns are not selected.
+communities they coordinate; only an approved caller may look (403 for applicants).
+A member outside that reach has no profile for the caller (404, as if there were none).
+Neither the directory nor a profile ever reads an email address or a phone number: the
+columns are not selected.
 
 `hidden_member_ids` is the hook for blocks (issue 18 item 3): the blocks feature passes
 the members the caller blocked or is blocked by, and they drop out of both.

@@ -13,9 +13,12 @@ import httpx
 import pytest
 
 from service.checks.services import checks_expiry_sweep
+from service.errors import NotFound
 from service.listings.expiry import listing_expiry_sweep
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
+from service.neighbours import selectors
+from service.principal import Principal
 from tests.support.exchanges import completed, notices, ok, propose
 from tests.support.listings import create, titles
 from tests.support.people import Person, Town, grant, person, register, sign_in
@@ -150,9 +153,6 @@ async def test_a_profile_outside_ones_communities_is_not_found(town: Town) -> No
 
 async def test_a_hidden_member_leaves_the_directory_and_their_profile(town: Town) -> None:
     """The hook the blocks feature uses: `hidden_member_ids`."""
-    from service.neighbours import selectors
-    from service.principal import Principal
-
     me = ok_json(await town.client.get("/api/v1/me", headers=town.alice.headers))
     actor = Principal(
         member_id=town.alice.id,
@@ -169,7 +169,7 @@ async def test_a_hidden_member_leaves_the_directory_and_their_profile(town: Town
         actor=actor, filters=selectors.DirectoryFilters(), hidden_member_ids={town.bob.id}
     )
     assert "Bob" not in [item.display_name for item in items]
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(NotFound):
         await selectors.profile_of(
             actor=actor, member_id=town.bob.id, hidden_member_ids={town.bob.id}
         )
