@@ -184,7 +184,7 @@ async def home_check_refusal(
         return
     helper = await Member.select(Member.display_name).where(Member.id == helper_id).first().run()
     context = {
-        "member_id": str(helper_id),
+        "about_member_id": str(helper_id),
         "member_name": helper["display_name"] if helper else "",
         "exchange_id": str(exchange_id) if exchange_id else "",
     }
@@ -246,7 +246,7 @@ async def checks_expiry_sweep(*, engine: Engine[Any], now: datetime) -> int:
             if not claimed:
                 return False  # another worker told them
             context = {
-                "member_id": str(row["member"]),
+                "about_member_id": str(row["member"]),
                 "member_name": row["member_name"],
                 "check_name": CHECK_KIND_NAMES[row["kind"]],
                 "expires_on": date_words(_day(row["expires_on"])),

@@ -157,6 +157,7 @@ def _exchange(view: ExchangeView) -> dict[str, Any]:
         "service_date": exchange.service_date,
         "description": exchange.description,
         "listing_id": exchange.listing,
+        "in_home": bool(exchange.in_home),
         "hold_expires_at": exchange.hold_expires_at,
         "recorded_by_id": exchange.recorded_by,
         "marked_done_at": exchange.marked_done_at,

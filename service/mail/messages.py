@@ -250,7 +250,7 @@ WORDINGS: Mapping[str, Wording] = {
             "Please record a check for them if they have one.",
         ),
         action_label="Open their member file",
-        action_path="/coordinator/members/{member_id}",
+        action_path="/coordinator/members/{about_member_id}",
     ),
     "check_expiring": Wording(
         subject="A safeguarding check ends soon: {member_name}",
@@ -259,7 +259,7 @@ WORDINGS: Mapping[str, Wording] = {
             "Please arrange a new one, so they can go on helping in people's homes.",
         ),
         action_label="Open their member file",
-        action_path="/coordinator/members/{member_id}",
+        action_path="/coordinator/members/{about_member_id}",
     ),
     "listing_renew": Wording(
         subject="Your listing ends soon: {title}",

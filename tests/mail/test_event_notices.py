@@ -30,6 +30,16 @@ EVERY_FIELD = {
     "dispute_id": "00000000-0000-4000-8000-000000000002",
     "outcome_words": "the exchange stands as it was",
     "reason": "We are full this month",
+    # Issue 18: checks, listing renewal, thanks.
+    "about_member_id": "00000000-0000-4000-8000-000000000003",
+    "member_name": "Bob",
+    "check_name": "DBS check",
+    "expires_on": "Friday 11 December 2026",
+    "title": "Help with shopping",
+    "listing_days": 90,
+    "author_name": "Bob",
+    "text": "Thank you",
+    "receiver_id": "00000000-0000-4000-8000-000000000004",
 }
 
 
