@@ -71,6 +71,7 @@ class ListingForm(msgspec.Struct, kw_only=True):
     availability: str = ""
     # A checkbox: absent when unticked.
     sensitive: str = ""
+    in_home: str = ""
 
 
 CHECKED = "yes"  # the value of the checkbox
@@ -190,7 +191,11 @@ class ListingPages(Controller):
             listing = await listings.listing_create(
                 engine=engine,
                 actor=viewer,
-                data=ListingIn(**cleaned, sensitive=data.sensitive == CHECKED),
+                data=ListingIn(
+                    **cleaned,
+                    sensitive=data.sensitive == CHECKED,
+                    in_home=data.in_home == CHECKED,
+                ),
             )
         except DomainError as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
@@ -228,6 +233,7 @@ class ListingPages(Controller):
                 "ward": listing.ward or "",
                 "availability": listing.availability or "",
                 "sensitive": CHECKED if listing.sensitive else "",
+                "in_home": CHECKED if listing.in_home else "",
             }
         )
         return await _listing_form_page(viewer, form, listing=listing)
@@ -250,7 +256,11 @@ class ListingPages(Controller):
                 engine=engine,
                 actor=viewer,
                 listing_id=listing_id,
-                patch=ListingPatch(**cleaned, sensitive=data.sensitive == CHECKED),
+                patch=ListingPatch(
+                    **cleaned,
+                    sensitive=data.sensitive == CHECKED,
+                    in_home=data.in_home == CHECKED,
+                ),
             )
         except DomainError as problem:
             reshow = form_refused(form, problem, LISTING_LABELS)
