@@ -13,15 +13,17 @@ import httpx
 import pytest
 
 from service.checks.services import checks_expiry_sweep
+from service.checks.tables import SafeguardingCheck
 from service.errors import NotFound
 from service.listings.expiry import listing_expiry_sweep
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
 from service.neighbours import selectors
+from service.neighbours.tables import Thanks
 from service.principal import Principal
 from tests.support.exchanges import completed, notices, ok, propose
 from tests.support.listings import create, titles
-from tests.support.people import Person, Town, grant, person, register, sign_in
+from tests.support.people import Person, Town, grant, person, sign_in
 
 CONTACT_KEYS = {"email", "phone"}
 
@@ -73,12 +75,19 @@ async def test_the_directory_lists_approved_members_of_own_community_only(town: 
     assert "Bob" not in names(await directory(town, town.carol))
 
 
-async def test_a_pending_member_of_the_same_community_is_not_listed(town: Town) -> None:
-    await register(town.client, "penny@example.org", "oakfield")
-    oakfield_member = await person(town.client, "olga@example.org", "oakfield")
-    # Olga is pending too (oakfield needs approval): she sees nobody who is not approved.
-    listed = names(await directory(town, oakfield_member))
-    assert "Penny" not in listed and "Pat" not in listed
+async def test_applicants_are_not_listed_and_cannot_look(town: Town) -> None:
+    olga = await person(town.client, "olga@example.org", "oakfield")
+    ok_json(
+        await town.client.post(
+            f"/api/v1/coordinator/members/{olga.id}/approve", headers=town.admin.headers
+        )
+    )
+    olga_now = await sign_in(town.client, olga.email)
+    listed = names(await directory(town, Person(olga.id, olga.email, olga_now)))
+    assert listed == ["Olga"]  # Pat is still waiting for approval in oakfield
+    refused = await town.client.get("/api/v1/members", headers=town.pending.headers)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "approval_pending"
 
 
 async def test_the_directory_filters_by_skill_name_and_ward(town: Town) -> None:
@@ -513,3 +522,21 @@ async def test_a_community_is_created_with_its_listing_days_and_check_setting(to
         json={**body, "slug": "elm2", "listing_days": 0},
     )
     assert bad.status_code == 400, bad.text
+
+
+async def test_closing_an_account_erases_its_checks_and_thanks(town: Town) -> None:
+    today = datetime.now(UTC).date()
+    ok_json(await record_check(town, town.bob, checked_on=today, expires_on=None), 201)
+    exchange = await completed(town, town.bob, [town.alice])
+    ok_json(await thank(town, town.alice, exchange, "Thank you, Bob"), 201)
+    ok_json(await thank(town, town.bob, exchange, "Thank you, Alice"), 201)
+    closed = await town.client.delete("/api/v1/me", headers=town.bob.headers)
+    assert closed.status_code == 204, closed.text
+    assert not await SafeguardingCheck.exists().where(SafeguardingCheck.member == town.bob.id)
+    assert await Thanks.count() == 0
+    profile = ok_json(
+        await town.client.get(
+            f"/api/v1/members/{town.alice.id}/profile", headers=town.alice.headers
+        )
+    )
+    assert profile["thanks_received"] == []
