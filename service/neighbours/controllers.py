@@ -14,6 +14,7 @@ from service.checks.schemas import CheckIn, CheckOut
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import DIRECTORY_PAGES_MAX, SEARCH_TEXT_CHARS_MAX, WARD_CHARS_MAX
+from service.listings.schemas import SINGLE_LINE_PATTERN
 from service.members.services import member_in_reach
 from service.neighbours import selectors, services
 from service.neighbours.schemas import DirectoryPageOut, ProfileOut, ThanksIn, ThanksOut
@@ -29,9 +30,15 @@ class DirectoryController(Controller):
         self,
         *,
         member: CurrentMember,
-        q: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
-        skill: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
-        ward: Annotated[str, QueryParameter(max_length=WARD_CHARS_MAX)] = "",
+        q: Annotated[
+            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
+        skill: Annotated[
+            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
+        ward: Annotated[
+            str, QueryParameter(max_length=WARD_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
         page: Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)] = 1,
     ) -> DirectoryPageOut:
         """Approved members of the caller's communities, by name; never an email or phone."""

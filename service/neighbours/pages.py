@@ -25,6 +25,7 @@ from service.limits import (
     WARD_CHARS_MAX,
 )
 from service.listings import services as listings
+from service.listings.schemas import SINGLE_LINE_PATTERN
 from service.neighbours import selectors, services
 from service.neighbours.schemas import ThanksIn
 from service.principal import Principal
@@ -74,9 +75,15 @@ class NeighbourPages(Controller):
     async def directory(
         self,
         viewer: Viewer,
-        q: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
-        skill: Annotated[str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX)] = "",
-        ward: Annotated[str, QueryParameter(max_length=WARD_CHARS_MAX)] = "",
+        q: Annotated[
+            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
+        skill: Annotated[
+            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
+        ward: Annotated[
+            str, QueryParameter(max_length=WARD_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+        ] = "",
         page: Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)] = 1,
     ) -> Template:
         filters = selectors.DirectoryFilters(q=q, skill=skill, ward=ward)

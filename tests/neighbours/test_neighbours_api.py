@@ -540,3 +540,11 @@ async def test_closing_an_account_erases_its_checks_and_thanks(town: Town) -> No
         )
     )
     assert profile["thanks_received"] == []
+
+
+async def test_hostile_search_text_is_refused_not_a_crash(town: Town) -> None:
+    for params in ({"q": "a\u0000b"}, {"skill": "bell\u0007"}, {"ward": "x" * 81}):
+        response = await town.client.get(
+            "/api/v1/members", headers=town.alice.headers, params=params
+        )
+        assert response.status_code == 400, response.text
