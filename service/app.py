@@ -45,7 +45,11 @@ from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
-from service.exchanges.panels import plug_dispute_panel, plug_dispute_statuses
+from service.exchanges.panels import (
+    plug_dispute_panel,
+    plug_dispute_statuses,
+    plug_thanks_panel,
+)
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
@@ -89,6 +93,9 @@ from service.messages.controllers import ROUTERS as MESSAGE_ROUTERS
 from service.messages.pages import PAGE_ROUTERS as MESSAGE_PAGES
 from service.messages.selectors import conversation_visible, unread_count_of
 from service.messages.services import safety_erase_for_closure
+from service.neighbours.controllers import ROUTERS as NEIGHBOUR_ROUTERS
+from service.neighbours.pages import PAGE_ROUTERS as NEIGHBOUR_PAGES
+from service.neighbours.services import neighbours_erase_for_closure, thanks_panel
 from service.observability import configure_logging, request_context_middleware
 from service.pairing.pages import PAGE_ROUTERS as PAIRING_PAGES
 from service.paper.controllers import ROUTERS as PAPER_ROUTERS
@@ -186,6 +193,8 @@ def create_app(settings: Settings) -> Litestar:
             *CONCERN_ROUTERS,
             *CONCERN_PAGES,
             *PAIRING_PAGES,
+            *NEIGHBOUR_ROUTERS,
+            *NEIGHBOUR_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -251,6 +260,8 @@ def create_app(settings: Settings) -> Litestar:
     plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
     plug_closure_step(safety_erase_for_closure)
+    plug_closure_step(neighbours_erase_for_closure)
+    plug_thanks_panel(thanks_panel)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(

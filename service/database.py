@@ -80,6 +80,9 @@ APPS: tuple[AppSpec, ...] = (
             "service.concerns.tables",
         ),
     ),
+    AppSpec(
+        name="neighbours", table_modules=("service.checks.tables", "service.neighbours.tables")
+    ),
 )
 
 

@@ -67,6 +67,7 @@ EXPORT_EXCHANGES_MAX: Final = 10_000  # each with its whole history
 EXPORT_DISPUTES_MAX: Final = 500  # each with its thread (at most DISPUTE_STATEMENTS_MAX)
 EXPORT_DONATIONS_MAX: Final = 2_000  # checkouts, each with its payments and refunds
 EXPORT_NOTICES_MAX: Final = 2_000  # in-app notices of mailed events
+EXPORT_THANKS_MAX: Final = 5_000  # thank-you notes given, and the same received
 
 # Marketplace listings (the database CHECKs in migrations/market/ agree).
 LISTING_TITLE_CHARS_MAX: Final = 120
@@ -187,3 +188,16 @@ EXPORT_MESSAGES_MAX: Final = 20_000  # messages in the member's conversations
 PAIRS_SHOWN_MAX: Final = 50  # suggested pairs on the pairing page
 OLDER_MEMBER_AGE_MIN: Final = 65  # "older" in The Cares Family's sense
 YOUNGER_MEMBER_AGE_MAX: Final = 35
+# Neighbours: profiles, directory, listing expiry, checks and thanks (issue 18).
+LISTING_DAYS_DEFAULT: Final = 90  # a community's listings stay up this long unless renewed
+LISTING_DAYS_MIN: Final = 7
+LISTING_DAYS_MAX: Final = 3650
+LISTING_RENEW_REMINDER_DAYS: Final = 7  # the member is reminded this long before expiry
+LISTING_SWEEP_BATCH_MAX: Final = 500  # listings one sweep handles; the rest wait for the next
+HELP_WANTED_CHARS_MAX: Final = 1000  # "what I would like help with" on a profile
+CHECK_EXPIRY_WARNING_DAYS: Final = 30  # coordinators hear of a check this long before it ends
+CHECKS_LISTED_MAX: Final = 100  # a member's checks on the desk and in the export
+THANKS_CHARS_MAX: Final = 500  # a thank-you note is short
+THANKS_SHOWN_MAX: Final = 50  # thanks listed on one profile
+DIRECTORY_PAGE_SIZE: Final = 20  # members per directory page
+DIRECTORY_PAGES_MAX: Final = 500  # further than anyone browses; bounds the OFFSET

@@ -18,6 +18,7 @@ from litestar import Litestar
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
+from service.checks.services import checks_expiry_sweep
 from service.clock import utc_now
 from service.disputes.floors import restore_overridden_floors
 from service.exchanges.done import autoconfirm_sweep
@@ -25,6 +26,7 @@ from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
 from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
 from service.listings.digest import listing_digest_sweep
+from service.listings.expiry import listing_expiry_sweep
 
 logger = logging.getLogger("timebank.sweeps")
 
@@ -48,6 +50,14 @@ async def expiry_sweeps_forever(
         await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
         await _sweep(
             "weekly listing digest(s)", lambda: listing_digest_sweep(engine=engine, now=utc_now())
+        )
+        await _sweep(
+            "listing renewal reminder(s)",
+            lambda: listing_expiry_sweep(engine=engine, now=utc_now()),
+        )
+        await _sweep(
+            "safeguarding check warning(s)",
+            lambda: checks_expiry_sweep(engine=engine, now=utc_now()),
         )
         await _sweep(
             "overridden floor(s) raised",

@@ -4,6 +4,7 @@ decline an applicant with a reason. Approval stays in service/members/community_
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,8 @@ from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from service.checks import services as checks
+from service.checks.schemas import CHECK_KIND_NAMES, CheckIn
 from service.desk import selectors as desk
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
@@ -41,6 +44,7 @@ STATEMENT_LINES = 20
 DONE_MESSAGES = {
     "approved": "Approved. Their welcome credit has been added to their account.",
     "declined": "The application has been declined. They have been told, with your reason.",
+    "check_recorded": "The check has been recorded.",
 }
 STATUS_NAMES = {
     "active": "Active",
@@ -69,6 +73,24 @@ DECLINE_LABELS = {"reason": "Reason"}
 
 class DeclineForm(msgspec.Struct, kw_only=True):
     reason: str = ""
+
+
+class CheckForm(msgspec.Struct, kw_only=True):
+    kind: str = ""
+    checked_on: str = ""
+    expires_on: str = ""
+
+
+CHECK_RULES = {
+    "kind": Rule(schema_type(CheckIn, "kind"), "Choose the kind of check"),
+    "checked_on": Rule(
+        schema_type(CheckIn, "checked_on"), "Enter the day of the check, like 2026-03-31"
+    ),
+    "expires_on": Rule(
+        date, "Enter the day it runs out, like 2029-03-31, or leave it blank", optional=True
+    ),
+}
+CHECK_LABELS = {"kind": "Kind", "checked_on": "Checked on", "expires_on": "Runs out on"}
 
 
 def _filters_of(
@@ -166,28 +188,41 @@ class DeskPages(PageController):
 
     @get("/{member_id:uuid}")
     async def member_page(
-        self, viewer: Viewer, ledger: LedgerDep, member_id: FromPath[uuid.UUID]
+        self,
+        viewer: Viewer,
+        ledger: LedgerDep,
+        member_id: FromPath[uuid.UUID],
+        done: FromQuery[str | None] = None,
     ) -> Template:
-        found = await desk.member_file(actor=viewer, ledger=ledger, member_id=member_id)
-        entries, _ = await statement_view.statement_entries(
-            ledger=ledger, member_id=member_id, limit=STATEMENT_LINES, cursor=None
-        )
-        return render(
-            "desk/member.html",
-            viewer=viewer,
-            title=found.member.display_name,
-            current="coordinator",
-            file=found,
-            member=found.member,
-            status_name=STATUS_NAMES.get(found.member.status, found.member.status),
-            balance=minutes_text(found.balance_minutes),
-            room=room_words(found.floor_minutes, subject="They"),
-            available=minutes_text(found.available_minutes),
-            on_hold=minutes_text(found.pending_minutes),
-            hours=minutes_text,
-            exchange_status=EXCHANGE_STATUS_NAMES,
-            lines=entries,
-            holds=await statement_view.holds_of(member_id),
+        return await _member_page(viewer, ledger, member_id, done=done)
+
+    @post("/{member_id:uuid}/checks")
+    async def record_check(
+        self,
+        viewer: Viewer,
+        engine: EngineDep,
+        ledger: LedgerDep,
+        member_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[CheckForm],
+    ) -> Response[Any]:
+        await desk.desk_member(actor=viewer, member_id=member_id)
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
+            await checks.check_record(
+                engine=engine, actor=viewer, member_id=member_id, data=CheckIn(**cleaned)
+            )
+            return see_other(f"/coordinator/members/{member_id}", done="check_recorded")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _member_page(viewer, ledger, member_id, form=form, **refused)
+
+        return await form_post(
+            Form.of(data, prefix="check-"),
+            data,
+            CHECK_RULES,
+            CHECK_LABELS,
+            write=write,
+            reshow=reshow,
         )
 
     @get("/{member_id:uuid}/decline")
@@ -218,6 +253,46 @@ class DeskPages(PageController):
         return await form_post(
             Form.of(data), data, DECLINE_RULES, DECLINE_LABELS, write=write, reshow=reshow
         )
+
+
+async def _member_page(
+    viewer: Principal,
+    ledger: Any,
+    member_id: uuid.UUID,
+    *,
+    form: Form | None = None,
+    done: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    found = await desk.member_file(actor=viewer, ledger=ledger, member_id=member_id)
+    entries, _ = await statement_view.statement_entries(
+        ledger=ledger, member_id=member_id, limit=STATEMENT_LINES, cursor=None
+    )
+    return render(
+        "desk/member.html",
+        viewer=viewer,
+        title=found.member.display_name,
+        current="coordinator",
+        file=found,
+        member=found.member,
+        status_name=STATUS_NAMES.get(found.member.status, found.member.status),
+        balance=minutes_text(found.balance_minutes),
+        room=room_words(found.floor_minutes, subject="They"),
+        available=minutes_text(found.available_minutes),
+        on_hold=minutes_text(found.pending_minutes),
+        hours=minutes_text,
+        exchange_status=EXCHANGE_STATUS_NAMES,
+        checks=await checks.checks_of(member_id),
+        check_form=form or Form(prefix="check-"),
+        check_kinds=list(CHECK_KIND_NAMES.items()),
+        check_names=CHECK_KIND_NAMES,
+        notice=done_message(DONE_MESSAGES, done),
+        status=status,
+        headers=headers,
+        lines=entries,
+        holds=await statement_view.holds_of(member_id),
+    )
 
 
 def _decline_page(

@@ -70,6 +70,7 @@ def exchange_out(view: exchanges_selectors.ExchangeView) -> ExchangeOut:
         recorded_by_id=exchange.recorded_by,
         marked_done_at=exchange.marked_done_at,
         autoconfirm_at=exchange.autoconfirm_at,
+        in_home=bool(exchange.in_home),
         awaiting_ids=view.awaiting,
         created_at=exchange.created_at,
         updated_at=exchange.updated_at,

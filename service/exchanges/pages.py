@@ -29,7 +29,7 @@ from service.exchanges import done as exchanges_done
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges import services as exchanges
-from service.exchanges.panels import dispute_panel, dispute_statuses
+from service.exchanges.panels import dispute_panel, dispute_statuses, thanks_panel
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn, RecordIn
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.formatting import minutes_text
@@ -75,6 +75,7 @@ DONE_MESSAGES = {
     "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
     "recorded": "The exchange has been recorded and the hours have moved.",
     "marked_done": "Thank you. We have asked the other member to confirm the help.",
+    "thanked": "Your thank-you note is on their profile now.",
 }
 # The `done` flag each step redirects with (it picks the notice above).
 STEP_DONE = {"accept": "accepted", "complete": "completed", "cancel": "cancelled"}
@@ -461,6 +462,7 @@ async def _detail_page(
     me = viewer.member_id
     steps = exchanges_selectors.steps_open(viewer, view)
     panel = await dispute_panel(actor=viewer, view=view)
+    thanks = await thanks_panel(actor=viewer, view=view)
     return render(
         "market/exchange_detail.html",
         viewer=viewer,
@@ -500,6 +502,8 @@ async def _detail_page(
         dispute=panel.dispute,
         can_dispute=panel.can_open,
         dispute_closes_at=panel.closes_at,
+        can_thank=thanks.can_thank,
+        thanks_given=thanks.given_text,
     )
 
 

@@ -57,3 +57,28 @@ async def dispute_statuses(*, exchange_ids: Sequence[uuid.UUID]) -> Mapping[uuid
     if not _status_sources or not exchange_ids:
         return {}
     return await _status_sources[0](exchange_ids=exchange_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ThanksPanel:
+    """Thanks on a completed exchange (issue 18): the neighbours feature sits above."""
+
+    can_thank: bool  # the viewer took part and has not thanked yet
+    given_text: str | None  # the note the viewer wrote, if any
+
+
+class ThanksPanelSource(Protocol):
+    async def __call__(self, *, actor: Principal, view: ExchangeView) -> ThanksPanel: ...
+
+
+_thanks_sources: list[ThanksPanelSource] = []
+
+
+def plug_thanks_panel(source: ThanksPanelSource) -> None:
+    _thanks_sources[:] = [source]
+
+
+async def thanks_panel(*, actor: Principal, view: ExchangeView) -> ThanksPanel:
+    if not _thanks_sources:
+        return ThanksPanel(can_thank=False, given_text=None)
+    return await _thanks_sources[0](actor=actor, view=view)

@@ -45,6 +45,8 @@ class ExchangeIn(Strict):
     recipient_ids: RecipientIds | None = None
     recipient_id: uuid.UUID | None = None
     listing_id: uuid.UUID | None = None
+    # Help given in the member's home; also set when the listing says so (ADR 0035).
+    in_home: bool = False
 
 
 class RecordIn(Strict):
@@ -97,6 +99,8 @@ class ExchangeOut(msgspec.Struct, kw_only=True):
     # confirms by itself at `autoconfirm_at` (always before the hold expires).
     marked_done_at: datetime | None = None
     autoconfirm_at: datetime | None = None
+    # Help given in the member's home (a safeguarding check may be needed, ADR 0035).
+    in_home: bool = False
     # Parties whose acceptance is still needed (empty unless proposed).
     awaiting_ids: list[uuid.UUID]
     created_at: datetime

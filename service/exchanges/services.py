@@ -44,6 +44,7 @@ from ledger import (
 )
 from service import clock
 from service.blocks.selectors import refuse_if_blocked
+from service.checks.services import home_check_refusal
 from service.errors import Conflict, Forbidden, invalid_field
 from service.exchanges.expiry import expire_one
 from service.exchanges.ids import (
@@ -125,15 +126,17 @@ async def _active_parties(
     return people
 
 
-async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) -> None:
+async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) -> bool:
+    """Refuse a listing that is not an open one of the parties; True if it is help at home."""
     listing = (
-        await Listing.select(Listing.member, Listing.status)
+        await Listing.select(Listing.member, Listing.status, Listing.in_home)
         .where(Listing.id == listing_id)
         .first()
         .run()
     )
     if listing is None or listing["status"] != "open" or listing["member"] not in set(parties):
         raise invalid_field("listing_id", "must be an open listing of one of the parties")
+    return bool(listing["in_home"])
 
 
 async def _check_affordable(
@@ -188,11 +191,19 @@ async def exchange_propose(
     people = await _active_parties(data.provider_id, recipient_ids, recipients_field=field)
     # Nobody proposes to a member with a block between them (either way).
     await refuse_if_blocked(actor.member_id, [data.provider_id, *recipient_ids])
+    in_home = data.in_home
     if data.listing_id is not None:
-        await _check_listing(data.listing_id, people)
+        in_home = await _check_listing(data.listing_id, people) or in_home
     await _check_affordable(ledger, actor, people, recipient_ids, data.minutes)
     provider = people[data.provider_id]
     assert provider.community_id is not None  # noqa: S101 - members have a community
+    if in_home:
+        await home_check_refusal(
+            engine=engine,
+            community_id=provider.community_id,
+            helper_id=data.provider_id,
+            exchange_id=None,
+        )
     exchange = Exchange(
         id=proposal_id(actor.member_id, idempotency_key),
         community=provider.community_id,
@@ -202,6 +213,7 @@ async def exchange_propose(
         service_date=service_date,
         description=description,
         listing=data.listing_id,
+        in_home=in_home,
         status="proposed",
         recorded_by=None,
         hold_expires_at=None,
@@ -281,6 +293,7 @@ async def exchange_accept(
     acceptance or from the service date, whichever is later.
     """
     require_active(actor)
+    await _home_check_before_accepting(engine, actor, exchange_id)
 
     async def work(transaction: WriteTransaction) -> None:
         now = clock.utc_now()
@@ -314,6 +327,22 @@ async def exchange_accept(
         )
 
     await run_write(engine, work)
+
+
+async def _home_check_before_accepting(
+    engine: Engine[Any], actor: Principal, exchange_id: uuid.UUID
+) -> None:
+    """A party accepting help at home: the helper's check is asked for again (ADR 0035)."""
+    view = await visible_view(actor, exchange_id)
+    if view.status != "proposed" or actor.member_id not in view.parties:
+        return  # the transaction below gives the usual answer
+    if view.exchange.in_home:
+        await home_check_refusal(
+            engine=engine,
+            community_id=view.exchange.community,
+            helper_id=view.provider_id,
+            exchange_id=exchange_id,
+        )
 
 
 async def _place_holds(

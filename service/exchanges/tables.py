@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from service.listings.tables import Listing
@@ -19,6 +19,8 @@ class Exchange(Table, tablename="market_exchange"):
     description = Text()
     listing = ForeignKey(references=Listing, null=True)
     status = Varchar(length=12)
+    # Help given in the member's home (ADR 0035).
+    in_home = Boolean(default=False)
     recorded_by = ForeignKey(references=Member, null=True)
     hold_expires_at = Timestamptz(null=True, default=None)
     chain_id = UUID(null=True, default=None)

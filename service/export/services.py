@@ -11,7 +11,9 @@ relied on by outside clients and do not change), then `listings`, `exchanges`,
 `disputes`, `donations`, `notices` (in-app notices of mailed events),
 `conversations` (with every message in them, the other member's too: the member
 read them), `blocks` (members they blocked), `concerns` (those they reported,
-with the outcome), and
+with the outcome),
+`thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
+checks coordinators recorded for the member), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -30,12 +32,14 @@ import msgspec
 from ledger import Ledger
 from service.accounts.selectors import account_of
 from service.blocks.selectors import blocks_of
+from service.checks.services import checks_of
 from service.concerns.selectors import concerns_reported_by
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
     BLOCKS_MAX,
+    CHECKS_LISTED_MAX,
     CONCERNS_PER_PAGE,
     CONVERSATIONS_PER_PAGE,
     EXPORT_DISPUTES_MAX,
@@ -44,12 +48,14 @@ from service.limits import (
     EXPORT_LISTINGS_MAX,
     EXPORT_NOTICES_MAX,
     EXPORT_STATEMENT_LINES_MAX,
+    EXPORT_THANKS_MAX,
     PAGE_SIZE_MAX,
 )
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
 from service.members import services as members
 from service.messages.selectors import conversations_of, messages_of
+from service.neighbours.selectors import thanks_given, thanks_received
 from service.principal import Principal
 
 # A part of the export: given the member and how many items at most, its items.
@@ -76,6 +82,9 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("conversations", _conversations, EXPORT_CONVERSATIONS_MAX),
         ("blocks", _blocks, BLOCKS_MAX),
         ("concerns", _concerns, CONCERNS_PER_PAGE),
+        ("thanks_given", _thanks_given, EXPORT_THANKS_MAX),
+        ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
+        ("checks", _checks, CHECKS_LISTED_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -93,6 +102,21 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
 async def _listings(principal: Principal, limit: int) -> Sequence[Any]:
     """The member's listings, open and withdrawn, as the listings API shows them."""
     return await listings_of_member(actor=principal, limit=limit)
+
+
+# Thanks and checks (issue 18) -----------------------------------------------------
+
+
+async def _thanks_given(principal: Principal, limit: int) -> Sequence[Any]:
+    return await thanks_given(principal.member_id, limit=limit)
+
+
+async def _thanks_received(principal: Principal, limit: int) -> Sequence[Any]:
+    return await thanks_received(principal.member_id, with_hidden=True, limit=limit)
+
+
+async def _checks(principal: Principal, limit: int) -> Sequence[Any]:
+    return (await checks_of(principal.member_id))[:limit]
 
 
 # Exchanges --------------------------------------------------------------------
@@ -145,6 +169,7 @@ def _exchange(view: ExchangeView) -> dict[str, Any]:
         "service_date": exchange.service_date,
         "description": exchange.description,
         "listing_id": exchange.listing,
+        "in_home": bool(exchange.in_home),
         "hold_expires_at": exchange.hold_expires_at,
         "recorded_by_id": exchange.recorded_by,
         "marked_done_at": exchange.marked_done_at,

@@ -71,6 +71,7 @@ class ListingForm(msgspec.Struct, kw_only=True):
     availability: str = ""
     # A checkbox: absent when unticked.
     sensitive: str = ""
+    in_home: str = ""
 
 
 CHECKED = "yes"  # the value of the checkbox
@@ -184,7 +185,11 @@ class ListingPages(PageController):
             listing = await listings.listing_create(
                 engine=engine,
                 actor=viewer,
-                data=ListingIn(**cleaned, sensitive=data.sensitive == CHECKED),
+                data=ListingIn(
+                    **cleaned,
+                    sensitive=data.sensitive == CHECKED,
+                    in_home=data.in_home == CHECKED,
+                ),
             )
             return see_other(f"/listings/{listing.id}", done="created")
 
@@ -226,6 +231,7 @@ class ListingPages(PageController):
                 "ward": listing.ward or "",
                 "availability": listing.availability or "",
                 "sensitive": CHECKED if listing.sensitive else "",
+                "in_home": CHECKED if listing.in_home else "",
             }
         )
         return await _listing_form_page(viewer, form, listing=listing)
@@ -245,7 +251,11 @@ class ListingPages(PageController):
                 engine=engine,
                 actor=viewer,
                 listing_id=listing_id,
-                patch=ListingPatch(**cleaned, sensitive=data.sensitive == CHECKED),
+                patch=ListingPatch(
+                    **cleaned,
+                    sensitive=data.sensitive == CHECKED,
+                    in_home=data.in_home == CHECKED,
+                ),
             )
             return see_other(f"/listings/{listing_id}", done="saved")
 

@@ -57,6 +57,8 @@ class ListingIn(Strict):
     # "This says something personal about me": the description is then shown only
     # to approved members of the same community and its coordinators (ADR 0020).
     sensitive: bool = False
+    # Help given in the member's home: may need a safeguarding check (ADR 0035).
+    in_home: bool = False
 
 
 class ListingPatch(Strict):
@@ -69,6 +71,7 @@ class ListingPatch(Strict):
     ward: ListingWard | None = None
     availability: Availability | None = None
     sensitive: bool | None = None
+    in_home: bool | None = None
 
 
 class CategoryOut(msgspec.Struct, kw_only=True):
@@ -107,6 +110,11 @@ class ListingOut(msgspec.Struct, kw_only=True):
     status: ListingStatus
     created_at: datetime
     updated_at: datetime
+    in_home: bool = False
+    # Out of search while paused by its member or past `expires_at` (until renewed).
+    paused: bool = False
+    expires_at: datetime | None = None
+    expired: bool = False
 
 
 class ListingPage(msgspec.Struct, kw_only=True):

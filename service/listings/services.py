@@ -28,7 +28,7 @@ import binascii
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -42,6 +42,7 @@ from service.database import is_postgres
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.limits import (
     CURSOR_CHARS_MAX,
+    LISTING_DAYS_DEFAULT,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
     SEARCH_OFFSET_MAX,
@@ -142,7 +143,7 @@ SELECT l.id, l.kind, l.title, l.description, l.ward, l.availability, l.status,
        co.visitors_see_descriptions,
        l.member AS owner_id, m.display_name AS owner_name, m.status AS owner_status,
        l.category AS category_id, c.slug AS category_slug, c.name AS category_name,
-       co.slug AS community_slug
+       co.slug AS community_slug, l.in_home, l.paused_at, l.expires_at
 """
 _JOINS = """
 JOIN market_category c ON c.id = l.category
@@ -179,6 +180,10 @@ def _listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         status=row["status"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
+        in_home=bool(row["in_home"]),
+        paused=row["paused_at"] is not None,
+        expires_at=_aware(row["expires_at"]) if row["expires_at"] is not None else None,
+        expired=_is_expired(row),
     )
     if not sees_everything(row, actor):
         return listing
@@ -200,11 +205,25 @@ async def _listing_row(listing_id: uuid.UUID) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def _is_expired(row: dict[str, Any]) -> bool:
+    return row["expires_at"] is not None and _aware(row["expires_at"]) <= clock.utc_now()
+
+
+def _findable(row: dict[str, Any]) -> bool:
+    """Open, not paused, not expired: what search finds (the SQL in `_add_filters`)."""
+    return bool(
+        row["status"] == "open"
+        and row["owner_status"] == "active"
+        and row["paused_at"] is None
+        and not _is_expired(row)
+    )
+
+
 def _visible_to(row: dict[str, Any], actor: Principal) -> bool:
-    """Open listings of active members are public to members; the rest to the owner (and admins)."""
+    """Findable listings are public to members; the rest to the owner (and admins)."""
     if _uuid(row["owner_id"]) == actor.member_id or actor.is_admin:
         return True
-    return bool(row["status"] == "open" and row["owner_status"] == "active")
+    return _findable(row)
 
 
 async def _visible_row(actor: Principal, listing_id: uuid.UUID) -> dict[str, Any]:
@@ -307,7 +326,9 @@ class _Query:
 
 
 async def _add_filters(query: _Query, filters: ListingFilters, actor: Principal) -> None:
-    query.add("WHERE l.status = 'open' AND m.status = 'active'")
+    query.add("WHERE l.status = 'open' AND m.status = 'active' AND l.paused_at IS NULL")
+    # Expired listings leave search until their member renews them (issue 18).
+    query.add("AND (l.expires_at IS NULL OR l.expires_at > {})", clock.utc_now())
     # A block hides each member's listings from the other (issue 18).
     hidden_sql, hidden_args = hidden_members_sql(actor.member_id, "l.member")
     query.add(f"AND {hidden_sql}", *hidden_args)
@@ -453,6 +474,7 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
         member = await Member.select(Member.ward).where(Member.id == actor.member_id).first().run()
         ward = member["ward"] if member else ""
     now = clock.utc_now()
+    listing_days = await community_listing_days(actor.community_id)
     listing = Listing(
         id=uuid.uuid4(),
         member=actor.member_id,
@@ -464,7 +486,9 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
         ward=ward.strip(),
         availability=data.availability.strip(),
         sensitive=data.sensitive,
+        in_home=data.in_home,
         status="open",
+        expires_at=now + timedelta(days=listing_days),
         created_at=now,
         updated_at=now,
     )
@@ -506,6 +530,8 @@ async def _patch_changes(patch: ListingPatch) -> dict[Any, Any]:
         changes[Listing.availability] = patch.availability.strip()
     if patch.sensitive is not None:
         changes[Listing.sensitive] = patch.sensitive
+    if patch.in_home is not None:
+        changes[Listing.in_home] = patch.in_home
     return changes
 
 
@@ -552,3 +578,73 @@ async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id:
             .where((Listing.id == listing_id) & (Listing.status == "open"))
             .run()
         )
+
+
+# Pausing, renewing and expiry (issue 18) -----------------------------------------
+
+
+async def community_listing_days(community_id: uuid.UUID) -> int:
+    """How many days the community's listings stay up before they must be renewed."""
+    row = (
+        await Community.select(Community.listing_days)
+        .where(Community.id == community_id)
+        .first()
+        .run()
+    )
+    return int(row["listing_days"]) if row else LISTING_DAYS_DEFAULT
+
+
+async def _change_open_listing(
+    engine: Engine[Any],
+    actor: Principal,
+    listing_id: uuid.UUID,
+    action: str,
+    changes: dict[Any, Any],
+) -> ListingOut:
+    row = await _owned_row(actor, listing_id, action)
+    if row["status"] != "open":
+        raise _listing_withdrawn()
+    changes[Listing.updated_at] = clock.utc_now()
+    async with write_transaction(engine):
+        updated = (
+            await Listing.update(changes)
+            .where((Listing.id == listing_id) & (Listing.status == "open"))
+            .returning(Listing.id)
+            .run()
+        )
+    if not updated:
+        raise _listing_withdrawn()
+    return await listing_by_id(actor=actor, listing_id=listing_id)
+
+
+async def listing_pause(
+    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
+) -> ListingOut:
+    """Take the actor's own listing out of search for now; pausing again changes nothing."""
+    row = await _owned_row(actor, listing_id, "pause")
+    if row["paused_at"] is not None:
+        return _listing_out(row, actor)
+    return await _change_open_listing(
+        engine, actor, listing_id, "pause", {Listing.paused_at: clock.utc_now()}
+    )
+
+
+async def listing_resume(
+    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
+) -> ListingOut:
+    """Put a paused listing back in search (until its expiry, as before)."""
+    return await _change_open_listing(
+        engine, actor, listing_id, "resume", {Listing.paused_at: None}
+    )
+
+
+async def listing_renew(
+    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
+) -> ListingOut:
+    """Keep the listing up for the community's number of days from now, expired or not."""
+    days = await community_listing_days(actor.community_id)
+    changes = {
+        Listing.expires_at: clock.utc_now() + timedelta(days=days),
+        Listing.renew_reminded_at: None,
+    }
+    return await _change_open_listing(engine, actor, listing_id, "renew", changes)

@@ -29,5 +29,11 @@ class Listing(Table, tablename="market_listing"):
     # "This says something personal about me": description for the community only.
     sensitive = Boolean(default=False)
     status = Varchar(length=12, default="open")
+    # Help given in the member's home: may need a safeguarding check (ADR 0035).
+    in_home = Boolean(default=False)
+    # Paused by its member, or past `expires_at`: out of search, kept for the owner.
+    paused_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    renew_reminded_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()

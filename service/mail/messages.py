@@ -267,6 +267,42 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="Set a new password",
         action_path="/forgot-password",
     ),
+    "check_required": Wording(
+        subject="A safeguarding check is needed for {member_name}",
+        paragraphs=(
+            (
+                "{member_name} tried to take on help in someone's home, but their "
+                "safeguarding check is missing or out of date, so it was refused."
+            ),
+            "Please record a check for them if they have one.",
+        ),
+        action_label="Open their member file",
+        action_path="/coordinator/members/{about_member_id}",
+    ),
+    "check_expiring": Wording(
+        subject="A safeguarding check ends soon: {member_name}",
+        paragraphs=(
+            "The {check_name} of {member_name} runs out on {expires_on}.",
+            "Please arrange a new one, so they can go on helping in people's homes.",
+        ),
+        action_label="Open their member file",
+        action_path="/coordinator/members/{about_member_id}",
+    ),
+    "listing_renew": Wording(
+        subject="Your listing ends soon: {title}",
+        paragraphs=(
+            'Your listing "{title}" comes down on {expires_on}.',
+            "If it still stands, renew it and it stays up for another {listing_days} days.",
+        ),
+        action_label="See your listings",
+        action_path="/my-listings",
+    ),
+    "thanks_received": Wording(
+        subject="{author_name} has thanked you",
+        paragraphs=("{author_name} left you a thank-you note: {text}",),
+        action_label="See your profile",
+        action_path="/members/{receiver_id}",
+    ),
 }
 
 

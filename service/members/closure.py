@@ -69,6 +69,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
                     Member.ward: "",
                     Member.phone: "",
                     Member.skills: "",
+                    Member.help_wanted: "",
                     Member.status: "closed",
                     Member.closed_at: now,
                 }

@@ -62,6 +62,8 @@ def community_out(community: Community, area_slug: str) -> CommunityOut:
         welcome_credit_minutes=community.welcome_credit_minutes,
         visitors_see_descriptions=community.visitors_see_descriptions,
         autoconfirm_days=community.autoconfirm_days,
+        listing_days=community.listing_days,
+        home_check_required=community.home_check_required,
     )
 
 

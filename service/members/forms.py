@@ -47,6 +47,7 @@ class ProfileForm(msgspec.Struct, kw_only=True):
     display_name: str = ""
     ward: str = ""
     skills: str = ""
+    help_wanted: str = ""
     birth_year: str = ""
 
 
@@ -116,6 +117,10 @@ PROFILE_RULES = {
         schema_type(ProfilePatch, "skills"),
         f"Describe what you can help with in {SKILLS_CHARS_MAX} characters or fewer",
     ),
+    "help_wanted": Rule(
+        schema_type(ProfilePatch, "help_wanted"),
+        f"Describe what you would like help with in {SKILLS_CHARS_MAX} characters or fewer",
+    ),
     "birth_year": Rule(schema_type(ProfilePatch, "birth_year"), BIRTH_YEAR_MESSAGE, optional=True),
 }
 
@@ -124,6 +129,7 @@ PROFILE_LABELS = {
     "display_name": "Your name",
     "ward": "Neighbourhood or ward",
     "skills": "What you can help with",
+    "help_wanted": "What you would like help with",
     "birth_year": "Year of birth",
 }
 

@@ -269,6 +269,7 @@ class MemberPages(PageController):
                 "display_name": member.display_name,
                 "ward": member.ward,
                 "skills": member.skills,
+                "help_wanted": member.help_wanted,
                 "birth_year": "" if member.birth_year is None else str(member.birth_year),
             }
         )

@@ -16,6 +16,9 @@ from service.limits import (
     EMAIL_CHARS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MIN,
+    LISTING_DAYS_DEFAULT,
+    LISTING_DAYS_MAX,
+    LISTING_DAYS_MIN,
     PASSWORD_CHARS_MAX,
     PASSWORD_CHARS_MIN,
     PHONE_CHARS_MAX,
@@ -122,6 +125,8 @@ class ProfilePatch(Strict):
     ward: Ward | None = None
     phone: Phone | None = None
     skills: Skills | None = None
+    # What they would like help with, on their profile (issue 18).
+    help_wanted: Skills | None = None
     birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -140,6 +145,8 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     welcome_credit_minutes: int
     visitors_see_descriptions: bool = False
     autoconfirm_days: int | None = None
+    listing_days: int = LISTING_DAYS_DEFAULT
+    home_check_required: bool = False
 
 
 class MemberOut(msgspec.Struct, kw_only=True):
@@ -157,6 +164,7 @@ class MemberOut(msgspec.Struct, kw_only=True):
     has_login: bool = True
     phone: str = ""
     coordinator_may_act: bool = False
+    help_wanted: str = ""
 
 
 class PublicMemberOut(msgspec.Struct, kw_only=True):
@@ -207,6 +215,12 @@ class CommunityIn(Strict):
         Annotated[int, Meta(ge=EXCHANGE_AUTOCONFIRM_DAYS_MIN, le=EXCHANGE_AUTOCONFIRM_DAYS_MAX)]
         | None
     ) = None
+    # Days a listing stays up before it must be renewed (issue 18).
+    listing_days: Annotated[int, Meta(ge=LISTING_DAYS_MIN, le=LISTING_DAYS_MAX)] = (
+        LISTING_DAYS_DEFAULT
+    )
+    # Help in someone's home needs the helper's valid safeguarding check (ADR 0035).
+    home_check_required: bool = False
 
 
 class RoleChangeIn(Strict):

@@ -95,6 +95,7 @@ async def member_export(
             "ward": member.ward,
             "birth_year": member.birth_year,
             "skills": member.skills,
+            "help_wanted": member.help_wanted,
             "status": member.status,
             "community": community.slug,
             "created_at": member.created_at.isoformat(),

@@ -42,6 +42,10 @@ class Community(Table, tablename="member_community"):
     visitors_see_descriptions = Boolean(default=False)
     # Days after "marked done" before an exchange confirms by itself; None: the setting.
     autoconfirm_days = Integer(null=True, default=None)
+    # Days a listing stays up before its member must renew it (issue 18).
+    listing_days = Integer(default=90)
+    # Help in someone's home needs the helper's valid safeguarding check (ADR 0035).
+    home_check_required = Boolean(default=False)
     issuance_account_id = UUID()
     pool_account_id = UUID()
     stripe_clearing_account_id = UUID()
@@ -60,6 +64,8 @@ class Member(Table, tablename="member_member"):
     ward = Varchar(length=80, default="")
     birth_year = Integer(null=True, default=None)
     skills = Text(default="")
+    # What they would like help with, shown on their profile (issue 18).
+    help_wanted = Text(default="")
     # Kept for members who are not online: a coordinator rings them (issue 16).
     phone = Varchar(length=40, default="")
     status = Varchar(length=20)

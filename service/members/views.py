@@ -19,6 +19,7 @@ async def member_out(member: Member) -> MemberOut:
         ward=member.ward,
         birth_year=member.birth_year,
         skills=member.skills,
+        help_wanted=member.help_wanted,
         status=member.status,  # type: ignore[arg-type]
         roles=[RoleOut(**grant) for grant in await members_roles.grants_of_member(member.id)],
         created_at=member.created_at,

@@ -39,6 +39,12 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/admin/members/{member_id}/notes"): {"body": "Prefers a phone call."},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "Hello"},
     ("POST", "/api/v1/coordinator/concerns/{concern_id}/close"): {"outcome": "Spoke to both"},
+    # Issue 18: thanks after an exchange, and a coordinator's safeguarding check.
+    ("POST", "/api/v1/exchanges/{exchange_id}/thanks"): {"text": "Thank you"},
+    ("POST", "/api/v1/coordinator/members/{member_id}/checks"): {
+        "kind": "dbs",
+        "checked_on": "2026-01-05",
+    },
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,

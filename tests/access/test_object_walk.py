@@ -108,6 +108,11 @@ async def test_the_object_walk_covers_the_routes_of_the_issue(town: Town) -> Non
         ("POST", "/api/v1/coordinator/concerns/{concern_id}/close"),
         ("POST", "/api/v1/coordinator/concerns/{concern_id}/suspend"),
         ("DELETE", "/api/v1/me/blocks/{member_id}"),
+        # Issue 18.
+        ("POST", "/api/v1/exchanges/{exchange_id}/thanks"),
+        ("POST", "/api/v1/coordinator/members/{member_id}/checks"),
+        ("GET", "/api/v1/members/{member_id}/profile"),
+        ("POST", "/api/v1/listings/{listing_id}/renew"),
     ):
         assert route in walked, route
     assert ("GET", "/api/v1/members/{member_id}") in SEEN_BY_EVERY_MEMBER

@@ -16,7 +16,7 @@ from piccolo.querystring import QueryString
 from ledger import Connection
 from service import database
 from service.http.idempotency import KeyedReply, KeyTaken, derived_id
-from service.members.services import principal_from_token
+from service.members.sessions import principal_from_token
 from service.transfers import services as transfers
 from tests.conftest import TestDatabase
 from tests.support.people import Town

@@ -33,6 +33,16 @@ EVERY_FIELD = {
     "conversation_id": "00000000-0000-4000-8000-000000000003",
     "concern_id": "00000000-0000-4000-8000-000000000004",
     "outcome": "We spoke to both members.",
+    # Issue 18: checks, listing renewal, thanks.
+    "about_member_id": "00000000-0000-4000-8000-000000000003",
+    "member_name": "Bob",
+    "check_name": "DBS check",
+    "expires_on": "Friday 11 December 2026",
+    "title": "Help with shopping",
+    "listing_days": 90,
+    "author_name": "Bob",
+    "text": "Thank you",
+    "receiver_id": "00000000-0000-4000-8000-000000000004",
 }
 
 

@@ -54,6 +54,9 @@ NEW_KEYS = {
     "conversations",
     "blocks",
     "concerns",
+    "thanks_given",
+    "thanks_received",
+    "checks",
     "truncated",
 }
 GIFT_AID = {

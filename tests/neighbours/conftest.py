@@ -1,0 +1,1 @@
+"""Neighbours tests use the shared `town` (tests/support/fixtures.py)."""
