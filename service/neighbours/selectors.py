@@ -6,20 +6,20 @@ A member outside that reach has no profile for the caller (404, as if there were
 Neither the directory nor a profile ever reads an email address or a phone number: the
 columns are not selected.
 
-`hidden_member_ids` is the hook for blocks (issue 18 item 3): the blocks feature passes
-the members the caller blocked or is blocked by, and they drop out of both.
+Blocks (issue 18 item 3): members the caller blocked or is blocked by drop out of the
+directory, and their profiles answer 404 as if they were out of reach.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.columns.combination import Where, WhereRaw
 
+from service.blocks.selectors import hidden_member_ids, hidden_members_sql
 from service.errors import invalid_field
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.limits import DIRECTORY_PAGE_SIZE, SEARCH_OFFSET_MAX, THANKS_SHOWN_MAX
@@ -82,7 +82,6 @@ async def directory_page(
     filters: DirectoryFilters,
     page: int = 1,
     page_size: int = DIRECTORY_PAGE_SIZE,
-    hidden_member_ids: Collection[uuid.UUID] = frozenset(),
 ) -> tuple[list[NeighbourOut], int | None]:
     """Approved members in reach matching every filter, by name; and the next page, if any.
 
@@ -102,8 +101,8 @@ async def directory_page(
         where &= WhereRaw(f"lower(skills) LIKE lower({{}}) {_ESCAPE}", _like(filters.skill))
     if filters.ward.strip():
         where &= WhereRaw("lower(ward) = lower({})", filters.ward.strip())
-    if hidden_member_ids:
-        where &= Member.id.not_in(list(hidden_member_ids))
+    hidden_sql, hidden_args = hidden_members_sql(actor.member_id, "member_member.id")
+    where &= WhereRaw(hidden_sql, *hidden_args)
     rows = (
         await Member.select(*_DIRECTORY_COLUMNS)
         .where(where)
@@ -199,7 +198,6 @@ async def profile_of(
     *,
     actor: Principal,
     member_id: uuid.UUID,
-    hidden_member_ids: Collection[uuid.UUID] = frozenset(),
 ) -> ProfileOut:
     """A member's profile as the caller may see it: 404 outside their reach."""
     row = (
@@ -222,7 +220,8 @@ async def profile_of(
         or actor.is_admin
         or (row["status"] == "active" and row["community"] in communities_in_reach(actor))
     )
-    if row is None or not in_reach or (member_id in hidden_member_ids and not is_self):
+    hidden = not is_self and member_id in await hidden_member_ids(member_id=actor.member_id)
+    if row is None or not in_reach or hidden:
         raise not_found("That member")
     return ProfileOut(
         id=row["id"],

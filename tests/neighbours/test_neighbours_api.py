@@ -10,17 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from service.checks.services import checks_expiry_sweep
 from service.checks.tables import SafeguardingCheck
-from service.errors import NotFound
 from service.listings.expiry import listing_expiry_sweep
 from service.listings.tables import Listing
-from service.members.tables import Community, Member
-from service.neighbours import selectors
+from service.members.tables import Community
 from service.neighbours.tables import Thanks
-from service.principal import Principal
 from tests.support.exchanges import completed, notices, ok, propose
 from tests.support.listings import create, titles
 from tests.support.people import Person, Town, grant, person, sign_in
@@ -158,30 +154,6 @@ async def test_a_profile_outside_ones_communities_is_not_found(town: Town) -> No
             f"/api/v1/members/{member_id}/profile", headers=who.headers
         )
         assert response.status_code == 404, response.text
-
-
-async def test_a_hidden_member_leaves_the_directory_and_their_profile(town: Town) -> None:
-    """The hook the blocks feature uses: `hidden_member_ids`."""
-    me = ok_json(await town.client.get("/api/v1/me", headers=town.alice.headers))
-    actor = Principal(
-        member_id=town.alice.id,
-        display_name="Alice",
-        community_id=(await Member.select(Member.community).where(Member.id == town.alice.id))[0][
-            "community"
-        ],
-        status=me["status"],
-        grants=(),
-        via="token",
-        credential_id=uuid.uuid4(),
-    )
-    items, _ = await selectors.directory_page(
-        actor=actor, filters=selectors.DirectoryFilters(), hidden_member_ids={town.bob.id}
-    )
-    assert "Bob" not in [item.display_name for item in items]
-    with pytest.raises(NotFound):
-        await selectors.profile_of(
-            actor=actor, member_id=town.bob.id, hidden_member_ids={town.bob.id}
-        )
 
 
 # Thanks -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from service.blocks.selectors import hidden_member_ids
 from tests.safety.support import assert_blocked, block, conversation, send, start
 from tests.support.exchanges import days_ago
 from tests.support.listings import create, titles
-from tests.support.people import Town
+from tests.support.people import Person, Town
 
 
 async def test_a_blocked_member_cannot_message_propose_or_give(town: Town) -> None:
@@ -81,3 +81,32 @@ async def test_bad_blocks_are_refused(town: Town) -> None:
         "/api/v1/me/blocks", headers=town.alice.headers, json={"member_id": str(uuid.uuid4())}
     )
     assert nobody.status_code == 404, nobody.text
+
+
+async def _directory_ids(town: Town, viewer: Person) -> set[str]:
+    response = await town.client.get("/api/v1/members", headers=viewer.headers)
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def _profile_status(town: Town, viewer: Person, member: Person) -> int:
+    response = await town.client.get(f"/api/v1/members/{member.id}/profile", headers=viewer.headers)
+    return response.status_code
+
+
+async def test_neither_appears_in_the_others_directory_or_profiles(town: Town) -> None:
+    assert str(town.bob.id) in await _directory_ids(town, town.alice)
+    assert await _profile_status(town, town.alice, town.bob) == 200
+    await block(town, town.alice, town.bob)
+    assert str(town.bob.id) not in await _directory_ids(town, town.alice)
+    assert str(town.alice.id) not in await _directory_ids(town, town.bob)
+    assert await _profile_status(town, town.alice, town.bob) == 404
+    assert await _profile_status(town, town.bob, town.alice) == 404
+    # Others still see both; each still sees their own profile.
+    assert {str(town.alice.id), str(town.bob.id)} <= await _directory_ids(town, town.coordinator)
+    assert await _profile_status(town, town.bob, town.bob) == 200
+    lifted = await town.client.delete(
+        f"/api/v1/me/blocks/{town.bob.id}", headers=town.alice.headers
+    )
+    assert lifted.status_code == 204, lifted.text
+    assert str(town.alice.id) in await _directory_ids(town, town.bob)
