@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
@@ -269,6 +269,14 @@ def show_problem(
         form.general.append(problem.detail)
 
 
+def move_errors(form: Form, fields: Mapping[str, str]) -> None:
+    """Show the errors of service field names by the form fields in `fields`."""
+    for source, target in fields.items():
+        if source in form.errors:
+            message = form.errors.pop(source)
+            form.errors.setdefault(target, message)
+
+
 def problem_status(problem: DomainError) -> tuple[int, dict[str, str]]:
     """Status and headers for a form shown again after a service error."""
     if isinstance(problem, TooManyAttempts):
@@ -289,12 +297,17 @@ def form_refused(
     labels: Mapping[str, str],
     *,
     code_fields: Mapping[str, str] | None = None,
+    moves: Mapping[str, str] | None = None,
 ) -> Reshow:
     """The usual `except DomainError` of a form post: `show_problem`, then `problem_status`.
+
+    `moves` maps a service field name to the form field that shows its error
+    (`minutes` -> `hours`), where the form asks differently than the service.
 
     `return await _page(viewer, form, **form_refused(form, problem, LABELS))`
     """
     show_problem(form, problem, labels, code_fields=code_fields)
+    move_errors(form, moves or {})
     status, headers = problem_status(problem)
     return Reshow(status=status, headers=headers)
 
@@ -447,6 +460,17 @@ def page_exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_page,
         Exception: _unexpected_page,
     }
+
+
+class PageController(Controller):
+    """A controller of HTML pages: the viewer, error pages not problems, out of the schema.
+
+    A subclass sets `path` and `opt` (who may come in) only.
+    """
+
+    include_in_schema = False
+    dependencies = PAGE_DEPENDENCIES
+    exception_handlers = page_exception_handlers()
 
 
 def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
