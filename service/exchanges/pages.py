@@ -43,7 +43,6 @@ from service.exchanges.page_views import (
     exchange_rows,
     refused_page,
 )
-from service.exchanges.record_pages import CoordinatorExchangePages
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.http.access import Access, access
@@ -264,4 +263,4 @@ async def _propose_page(
     )
 
 
-PAGE_ROUTERS = [ExchangePages, CoordinatorExchangePages]
+PAGE_ROUTERS = [ExchangePages]

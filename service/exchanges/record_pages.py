@@ -132,3 +132,6 @@ async def _record_page(
         recipient=pickers["recipient"],
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
+
+
+PAGE_ROUTERS = [CoordinatorExchangePages]
