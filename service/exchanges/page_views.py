@@ -13,6 +13,7 @@ from service.errors import Conflict, DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.panels import dispute_panel, dispute_statuses
 from service.formatting import minutes_text
+from service.limits import REASON_CHARS_MAX
 from service.principal import Principal
 from service.problems import status_of
 from service.web.kit import Form, problem_status, render, show_problem
@@ -24,6 +25,7 @@ DONE_MESSAGES = {
     "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
     "recorded": "The exchange has been recorded and the hours have moved.",
     "marked_done": "Thank you. We have asked the other member to confirm the help.",
+    "declined": "You have declined this exchange. We have told the other member.",
 }
 STATUS_NAMES = {
     "proposed": "Waiting for acceptance",
@@ -38,6 +40,7 @@ ACTION_NAMES = {
     "accept": "Accepted",
     "complete": "Confirmed the help happened",
     "cancel": "Cancelled",
+    "decline": "Declined",
     "expire": "Expired",
     "record": "Recorded by a coordinator",
     "dispute": "Disputed",
@@ -99,7 +102,9 @@ async def detail_page(
     form: Form | None = None,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
+    failed_step: str | None = None,
 ) -> Template:
+    """`failed_step` names the step whose form is `form` (shown again with its errors)."""
     view = await exchanges_selectors.exchange_get(actor=viewer, exchange_id=exchange_id)
     me = viewer.member_id
     steps = exchanges_selectors.steps_open(viewer, view)
@@ -134,7 +139,23 @@ async def detail_page(
         dispute=panel.dispute,
         can_dispute=panel.can_open,
         dispute_closes_at=panel.closes_at,
+        failed_step=failed_step,
+        blank_form=Form(),
+        reason_max=REASON_CHARS_MAX,
+        cancel_consequence=cancel_consequence(viewer, view),
     )
+
+
+def cancel_consequence(viewer: Principal, view: exchanges_selectors.ExchangeView) -> str:
+    """What cancelling does, in words, for the box that must be ticked first."""
+    hours = minutes_text(view.exchange.minutes)
+    if view.status != "accepted":
+        return "The proposal will be called off. This cannot be undone."
+    if view.provider_id == viewer.member_id:
+        provider = f"You will not get the {hours} on hold"
+    else:
+        provider = f"{view.name_of(view.provider_id)} will not get the {hours} on hold"
+    return f"{provider}: the hours go back. This cannot be undone."
 
 
 async def refused_page(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:

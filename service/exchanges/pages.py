@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
@@ -47,12 +48,13 @@ from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
-from service.limits import CURSOR_CHARS_MAX, EXCHANGE_DESCRIPTION_CHARS_MAX
+from service.limits import CURSOR_CHARS_MAX, EXCHANGE_DESCRIPTION_CHARS_MAX, REASON_CHARS_MAX
 from service.members.selectors import MemberPicks
 from service.principal import Principal
 from service.settings import Settings
-from service.web.forms import member_field
+from service.web.forms import confirmed, member_field
 from service.web.kit import (
+    FORM_INVALID_STATUS,
     Form,
     PageController,
     Viewer,
@@ -65,8 +67,18 @@ from service.web.pickers import PickerSpec, form_pickers
 
 EXCHANGES_PER_PAGE = 20
 
-# Taking one step on an exchange, as the viewer; the steps differ in what they call.
-StepTaker = Callable[[Engine[Any], Ledger, Principal, uuid.UUID, Settings], Awaitable[None]]
+
+class StepForm(msgspec.Struct, kw_only=True):
+    confirm: str = ""
+    reason: str = ""
+
+
+# Taking one step on an exchange, as the viewer, with what its form posted; the steps
+# differ in what they call. A step that cannot be undone (cancel, decline) first asks
+# for a ticked box (service/web/forms.py `confirmed`).
+StepTaker = Callable[
+    [Engine[Any], Ledger, Principal, uuid.UUID, Settings, StepForm], Awaitable[None]
+]
 
 
 def _party_step(step: ExchangeStep) -> StepTaker:
@@ -76,6 +88,7 @@ def _party_step(step: ExchangeStep) -> StepTaker:
         viewer: Principal,
         exchange_id: uuid.UUID,
         settings: Settings,
+        _data: StepForm,
     ) -> None:
         await exchange_step_take(
             step=step,
@@ -95,6 +108,7 @@ async def _mark_done(
     viewer: Principal,
     exchange_id: uuid.UUID,
     settings: Settings,
+    _data: StepForm,
 ) -> None:
     await exchanges_done.exchange_mark_done(
         engine=engine,
@@ -105,21 +119,56 @@ async def _mark_done(
     )
 
 
-def _step_route(path: str, done: str, take: StepTaker) -> HTTPRouteHandler:
+async def _decline(
+    engine: Engine[Any],
+    ledger: Ledger,
+    viewer: Principal,
+    exchange_id: uuid.UUID,
+    _settings: Settings,
+    data: StepForm,
+) -> None:
+    await exchanges.exchange_cancel(
+        engine=engine,
+        ledger=ledger,
+        actor=viewer,
+        exchange_id=exchange_id,
+        decline_reason=data.reason.strip(),
+    )
+
+
+def _step_form(data: StepForm, confirm_message: str | None) -> Form:
+    """The step's form checked: the box ticked where the step asks for it, the reason short."""
+    form = Form.of(data)
+    if confirm_message is not None:
+        confirmed(form, data.confirm, confirm_message)
+    if len(data.reason.strip()) > REASON_CHARS_MAX:
+        form.errors["reason"] = f"Give the reason in {REASON_CHARS_MAX} characters or fewer"
+    return form
+
+
+def _step_route(
+    path: str, done: str, take: StepTaker, *, confirm_message: str | None = None
+) -> HTTPRouteHandler:
     """The form handler of one step: take it, then show the exchange with its notice
-    (`done`), or the refusal on the exchange's page."""
+    (`done`), or the refusal (or the unticked box) on the exchange's page."""
 
     async def take_step(
         self: Controller,  # noqa: ARG001 - Litestar binds a handler to its controller
         *,
         viewer: Viewer,
         exchange_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[StepForm],
         engine: EngineDep,
         ledger: LedgerDep,
         settings: SettingsDep,
     ) -> Response[Any]:
+        form = _step_form(data, confirm_message)
+        if form.failed:
+            return await detail_page(
+                viewer, exchange_id, form=form, status=FORM_INVALID_STATUS, failed_step=path
+            )
         try:
-            await take(engine, ledger, viewer, exchange_id, settings)
+            await take(engine, ledger, viewer, exchange_id, settings, data)
         except DomainError as problem:
             return await refused_page(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done=done)
@@ -230,7 +279,18 @@ class ExchangePages(PageController):
     # One handler per step, built by _step_route: they differ only in what they call.
     accept = _step_route("accept", "accepted", _party_step("accept"))
     complete = _step_route("complete", "completed", _party_step("complete"))
-    cancel = _step_route("cancel", "cancelled", _party_step("cancel"))
+    cancel = _step_route(
+        "cancel",
+        "cancelled",
+        _party_step("cancel"),
+        confirm_message="Tick the box to confirm that you want to cancel the exchange",
+    )
+    decline = _step_route(
+        "decline",
+        "declined",
+        _decline,
+        confirm_message="Tick the box to confirm that you want to decline the exchange",
+    )
     mark_done = _step_route("mark-done", "marked_done", _mark_done)
 
 

@@ -74,6 +74,8 @@ class CoordinatorExchangePages(PageController):
             form, "recipient", data.recipient, "Choose the member who was helped"
         )
         minutes, service_date, description = help_fields(form, data)
+        for problem in exchanges_recording.record_problems(provider, recipient, service_date):
+            form_refused(form, problem, RECORD_LABELS, moves=RECORD_FIELDS)
         key = form_idempotency_key(form, data.form_token)
         if (
             form.failed

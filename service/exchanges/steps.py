@@ -30,6 +30,7 @@ _DONE = {
     "accept": "accepted",
     "complete": "completed",
     "cancel": "cancelled",
+    "decline": "declined",
     "mark_done": "marked done",
 }
 

@@ -129,6 +129,16 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="See the exchange",
         action_path="/exchanges/{exchange_id}",
     ),
+    "exchange_declined": Wording(
+        subject="{other_name} has declined an exchange",
+        paragraphs=(
+            "{other_name} has declined the exchange you suggested ({hours}: {description}).",
+            "{reason_words}",
+            "No hours have moved. You can suggest another exchange at any time.",
+        ),
+        action_label="See the exchange",
+        action_path="/exchanges/{exchange_id}",
+    ),
     "dispute_opened": Wording(
         subject="A question has been raised about an exchange",
         paragraphs=(

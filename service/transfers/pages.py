@@ -30,7 +30,13 @@ from service.limits import (
 from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.transfers import services as transfers
-from service.web.forms import DURATION_START, duration_field, member_field, short_text_field
+from service.web.forms import (
+    DURATION_START,
+    confirmed,
+    duration_field,
+    member_field,
+    short_text_field,
+)
 from service.web.kit import (
     FORM_INVALID_STATUS,
     Form,
@@ -69,6 +75,7 @@ class GiveForm(msgspec.Struct, kw_only=True):
     hours: str = ""
     minutes: str = ""
     memo: str = ""
+    confirm: str = ""
     form_token: str = ""
 
 
@@ -110,6 +117,7 @@ class GivingPages(PageController):
         memo = data.memo.strip()
         if len(memo) > MEMO_CHARS_MAX:
             form.errors["memo"] = f"Enter a message in {MEMO_CHARS_MAX} characters or fewer"
+        confirmed(form, data.confirm, "Tick the box to confirm that you want to give the hours")
         key = form_idempotency_key(form, data.form_token)
         if form.failed or minutes is None or key is None:
             return await give_page_of(viewer, form, status=422)

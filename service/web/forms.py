@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import msgspec
+
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.web.kit import (
     Form,
@@ -78,3 +80,22 @@ def uuid_or_none(value: str) -> uuid.UUID | None:
         return uuid.UUID(value.strip())
     except ValueError:
         return None
+
+
+class ConfirmForm(msgspec.Struct, kw_only=True):
+    """The form of an action that only asks for the box to be ticked."""
+
+    confirm: str = ""
+
+
+CONFIRM_FIELD = "confirm"
+CONFIRM_VALUE = "yes"
+
+
+def confirmed(form: Form, value: str, message: str) -> bool:
+    """An irreversible action asks for a ticked box first (no JavaScript needed): without
+    it, `message` goes by the box and nothing is done."""
+    if value.strip() == CONFIRM_VALUE:
+        return True
+    form.errors[CONFIRM_FIELD] = message
+    return False
