@@ -254,6 +254,7 @@ class ListingPages(Controller):
         data: URLEncodedBody[ConfirmForm],
         engine: EngineDep,
     ) -> Response[Any]:
+        await _editable(viewer, listing_id)  # only the owner, and only while open
         form = Form.of(data)
         if not confirmed(
             form, data.confirm, "Tick the box to confirm that you want to withdraw it"

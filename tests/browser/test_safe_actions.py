@@ -172,7 +172,7 @@ async def test_withdraw_and_give_ask_first(
     await maggie.get_by_label("The community pool").check()
     await maggie.get_by_label("Hours").fill("0")
     await maggie.get_by_label("Minutes").fill("15")
-    await maggie.get_by_label("Yes, give these hours").check()
+    await maggie.get_by_label("Yes, make this gift").check()
     await maggie.get_by_role("button", name="Give the hours").click()
     await expect(maggie.get_by_role("status")).to_contain_text("Your hours have been given.")
 
@@ -185,14 +185,14 @@ async def test_suspend_asks_first_and_record_shows_every_error(
     admin = await signed_in_page(browser, live_server, ADMIN_EMAIL)
     await admin.goto(f"{live_server.base_url}/admin/members/{bert_id}")
     await assert_no_axe_violations(admin)
-    await admin.get_by_label("Reason").fill("Reported by two neighbours")
+    await admin.get_by_label("Reason", exact=True).fill("Reported by two neighbours")
     await refused_without_the_box(
         admin, "Suspend Bert Price", "Tick the box to confirm the suspension"
     )
     await expect(admin.get_by_text("will be signed out at once", exact=False)).to_be_visible()
     await admin.goto(f"{live_server.base_url}/admin/members/{bert_id}")
     await expect(admin.get_by_role("heading", name="Suspend this member")).to_be_visible()
-    await admin.get_by_label("Reason").fill("Reported by two neighbours")
+    await admin.get_by_label("Reason", exact=True).fill("Reported by two neighbours")
     await admin.get_by_label("Yes, suspend Bert Price").check()
     await admin.get_by_role("button", name="Suspend Bert Price").click()
     await admin.wait_for_url("**/admin/members/*?done=suspended")

@@ -30,6 +30,7 @@ EVERY_FIELD = {
     "dispute_id": "00000000-0000-4000-8000-000000000002",
     "outcome_words": "the exchange stands as it was",
     "reason": "We are full this month",
+    "reason_words": "They said: I am away that week",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.exchanges import notices
 from tests.support.pages import page_text, sign_in, submit, text_of, token_from
 from tests.support.people import Person, Town
 
@@ -187,6 +188,12 @@ async def test_a_proposal_is_declined_with_a_reason_the_proposer_sees(town: Town
     assert "Cancelled" in shown
     assert "Declined by Bob" in shown
     assert "I am away that week" in shown
+    # And is told in a notice (and mail) with the reason.
+    [told] = [
+        e for e in (await notices(town, town.alice))["events"] if e["kind"] == "exchange_declined"
+    ]
+    assert "Bob has declined the exchange you suggested" in told["text"]
+    assert "They said: I am away that week" in told["text"]
 
 
 async def test_people_outside_an_exchange_get_a_not_found_page(town: Town) -> None:
