@@ -45,6 +45,7 @@ from service.exchanges.page_views import (
     refused_page,
 )
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn
+from service.exchanges.steps import service_date_problems
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
@@ -246,6 +247,8 @@ class ExchangePages(PageController):
                 form.errors["role"] = "Choose who helps whom"
             other = member_field(form, "other", data.other, "Choose the other member")
         minutes, service_date, description = help_fields(form, data)
+        for problem in service_date_problems(service_date, future_allowed=True):
+            form_refused(form, problem, EXCHANGE_LABELS)
         if form.failed or other is None or minutes is None or service_date is None:
             return await _propose_page(viewer, form, context, status=422)
         provider, recipient = (

@@ -34,6 +34,7 @@ from service.exchanges.steps import (
     history_event,
     insufficient_credit,
     service_date_checked,
+    service_date_problems,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.limits import MEMO_CHARS_MAX
@@ -71,12 +72,7 @@ def record_problems(
     problems: list[Invalid] = []
     if provider_id is not None and provider_id == recipient_id:
         problems.append(invalid_field("recipient_id", "the provider cannot also be the recipient"))
-    if service_date is not None:
-        try:
-            service_date_checked(service_date, clock.utc_now(), future_allowed=False)
-        except Invalid as problem:
-            problems.append(problem)
-    return problems
+    return problems + service_date_problems(service_date, future_allowed=False)
 
 
 async def exchange_record(

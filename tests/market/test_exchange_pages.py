@@ -77,6 +77,16 @@ async def test_propose_from_a_listing_accept_and_confirm_move_the_hours(town: To
     assert 'id="duration-error"' in response.text
     assert "Enter how long the help takes" in response.text
     assert "A lift to the surgery" in response.text
+    # The service's date rule shows with the form's own errors, not after them.
+    response = await submit(
+        town,
+        new_page,
+        "/exchanges/new",
+        exchange_fields(listing=listing_id, service_date="2020-01-01", description=""),
+    )
+    assert response.status_code == 422
+    assert 'id="service_date-error"' in response.text
+    assert 'id="description-error"' in response.text
 
     response = await submit(town, new_page, "/exchanges/new", exchange_fields(listing=listing_id))
     assert response.status_code == 303, response.text
