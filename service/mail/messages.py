@@ -132,8 +132,11 @@ WORDINGS: Mapping[str, Wording] = {
     "exchange_declined": Wording(
         subject="{other_name} has declined an exchange",
         paragraphs=(
-            "{other_name} has declined the exchange you suggested ({hours}: {description}).",
-            "{reason_words}",
+            # The reason in the first paragraph: the in-app notice shows that one.
+            (
+                "{other_name} has declined the exchange you suggested ({hours}: "
+                "{description}). {reason_words}"
+            ),
             "No hours have moved. You can suggest another exchange at any time.",
         ),
         action_label="See the exchange",
