@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -74,66 +75,54 @@ class StepForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
-# Taking one step on an exchange, as the viewer, with what its form posted; the steps
-# differ in what they call. A step that cannot be undone (cancel, decline) first asks
-# for a ticked box (service/web/forms.py `confirmed`).
-StepTaker = Callable[
-    [Engine[Any], Ledger, Principal, uuid.UUID, Settings, StepForm], Awaitable[None]
-]
+@dataclass(frozen=True, slots=True)
+class StepCall:
+    """One step taken on an exchange from its page: by whom, on what, with what posted."""
+
+    engine: Engine[Any]
+    ledger: Ledger
+    viewer: Principal
+    exchange_id: uuid.UUID
+    settings: Settings
+    data: StepForm
+
+
+# The steps differ only in what they call. A step that cannot be undone (cancel,
+# decline) first asks for a ticked box (service/web/forms.py `confirmed`, ADR 0034).
+StepTaker = Callable[[StepCall], Awaitable[None]]
 
 
 def _party_step(step: ExchangeStep) -> StepTaker:
-    async def take(
-        engine: Engine[Any],
-        ledger: Ledger,
-        viewer: Principal,
-        exchange_id: uuid.UUID,
-        settings: Settings,
-        _data: StepForm,
-    ) -> None:
+    async def take(call: StepCall) -> None:
         await exchange_step_take(
             step=step,
-            engine=engine,
-            ledger=ledger,
-            actor=viewer,
-            exchange_id=exchange_id,
-            hold_seconds=settings.exchange_hold_seconds,
+            engine=call.engine,
+            ledger=call.ledger,
+            actor=call.viewer,
+            exchange_id=call.exchange_id,
+            hold_seconds=call.settings.exchange_hold_seconds,
         )
 
     return take
 
 
-async def _mark_done(
-    engine: Engine[Any],
-    ledger: Ledger,
-    viewer: Principal,
-    exchange_id: uuid.UUID,
-    settings: Settings,
-    _data: StepForm,
-) -> None:
+async def _mark_done(call: StepCall) -> None:
     await exchanges_done.exchange_mark_done(
-        engine=engine,
-        ledger=ledger,
-        actor=viewer,
-        exchange_id=exchange_id,
-        default_days=settings.exchange_autoconfirm_days,
+        engine=call.engine,
+        ledger=call.ledger,
+        actor=call.viewer,
+        exchange_id=call.exchange_id,
+        default_days=call.settings.exchange_autoconfirm_days,
     )
 
 
-async def _decline(
-    engine: Engine[Any],
-    ledger: Ledger,
-    viewer: Principal,
-    exchange_id: uuid.UUID,
-    _settings: Settings,
-    data: StepForm,
-) -> None:
+async def _decline(call: StepCall) -> None:
     await exchanges.exchange_cancel(
-        engine=engine,
-        ledger=ledger,
-        actor=viewer,
-        exchange_id=exchange_id,
-        decline_reason=data.reason.strip(),
+        engine=call.engine,
+        ledger=call.ledger,
+        actor=call.viewer,
+        exchange_id=call.exchange_id,
+        decline_reason=call.data.reason.strip(),
     )
 
 
@@ -169,7 +158,7 @@ def _step_route(
                 viewer, exchange_id, form=form, status=FORM_INVALID_STATUS, failed_step=path
             )
         try:
-            await take(engine, ledger, viewer, exchange_id, settings, data)
+            await take(StepCall(engine, ledger, viewer, exchange_id, settings, data))
         except DomainError as problem:
             return await refused_page(viewer, exchange_id, problem)
         return see_other(f"/exchanges/{exchange_id}", done=done)
