@@ -50,6 +50,7 @@ from service.exchanges.panels import (
     plug_dispute_statuses,
     plug_thanks_panel,
 )
+from service.exchanges.record_pages import PAGE_ROUTERS as EXCHANGE_RECORD_PAGES
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> Litestar:
             *LISTING_ROUTERS,
             *LISTING_PAGES,
             *EXCHANGE_PAGES,
+            *EXCHANGE_RECORD_PAGES,
             *TRANSFER_PAGES,
             *DISPUTE_ROUTERS,
             *DISPUTE_PAGES,

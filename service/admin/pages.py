@@ -50,6 +50,7 @@ from service.limits import (
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
 from service.principal import Principal, require_admin
+from service.web.forms import confirmed
 from service.web.kit import (
     Form,
     PageController,
@@ -109,6 +110,7 @@ def amount_text(unit: Unit, minor: int) -> str:
 class StatusForm(msgspec.Struct, kw_only=True):
     action: str = ""
     reason: str = ""
+    confirm: str = ""
 
 
 STATUS_RULES = {
@@ -227,6 +229,8 @@ class AdminConsolePages(PageController):
         require_admin(viewer)
         form = Form.of(data, prefix="status-")
         cleaned = validate(form, data, STATUS_RULES)
+        if cleaned.get("action") == "suspend":  # cannot be undone: their exchanges end
+            confirmed(form, data.confirm, "Tick the box to confirm the suspension")
         if form.failed:
             return await _member_page(viewer, ledger, member_id, status_form=form, status=422)
         try:

@@ -22,7 +22,7 @@ from service.disputes import resolution as disputes_resolution
 from service.disputes import selectors as disputes_selectors
 from service.disputes import services
 from service.disputes.schemas import DisputeStatus, RecipientOutcome, ResolveIn
-from service.errors import DomainError
+from service.errors import DomainError, Invalid
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.exchanges.words import action_words, status_words
 from service.formatting import minutes_text
@@ -36,6 +36,7 @@ from service.limits import (
 )
 from service.principal import Principal, require_admin
 from service.settings import SECONDS_PER_DAY
+from service.web.forms import confirmed
 from service.web.kit import (
     Form,
     PageController,
@@ -44,6 +45,7 @@ from service.web.kit import (
     form_refused,
     render,
     see_other,
+    show_problem,
 )
 
 QUEUE_PAGE_SIZE = 25
@@ -356,7 +358,7 @@ class AdminDisputePages(PageController):
         return see_other(f"/admin/disputes/{dispute_id}", done="resolved")
 
 
-RESOLVE_FIELDS = ("outcome", "minutes", "note", "confirm_override")
+RESOLVE_FIELDS = ("outcome", "minutes", "note", "confirm_override", "confirm")
 
 
 def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> ResolveIn | None:
@@ -372,9 +374,16 @@ def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> Resolv
             form.errors["minutes"] = "Minutes to give back: a whole number of minutes"
         else:
             minutes = int(minutes_text)
+    if outcome in OUTCOME_NAMES and "minutes" not in form.errors:
+        # The service's own check, asked now so every error of the form shows at once.
+        try:
+            disputes_resolution.minutes_for(outcome, minutes, exchange.exchange.minutes, "")
+        except Invalid as problem:
+            show_problem(form, problem, RESOLVE_LABELS)
     if not values.get("note", "").strip():
         form.errors["note"] = "Note to both members: write a few words for both members"
     recipients = _chosen_recipients(form, exchange, chosen)
+    confirmed(form, values.get("confirm", ""), "Tick the box to confirm the decision")
     if form.failed:
         return None
     general = outcome

@@ -10,6 +10,7 @@ its state, so the message commits (or rolls back) with the change itself:
     confirmed by itself-> the recipients (exchange_autoconfirmed) and the provider
                           (exchange_completed_by_itself)
     closure cancelled  -> the other parties (exchange_cancelled_closure)
+    declined           -> the other parties, with the reason if given (exchange_declined)
     dispute opened     -> the other parties           (dispute_opened)
     dispute decided    -> every party                 (dispute_decided)
 
@@ -199,9 +200,24 @@ async def _cancelled_for_closure(
     )
 
 
+async def _declined(
+    transaction: WriteTransaction, facts: dict[str, Any], actor_id: uuid.UUID | None, **extra: Any
+) -> None:
+    reason = str(extra.get("reason") or "").strip()
+    await mail_parties(
+        transaction,
+        kind="exchange_declined",
+        facts=facts,
+        to=[facts["provider"], *facts["recipients"]],
+        other_id=actor_id,
+        reason_words=f"They said: {reason}" if reason else "They did not give a reason.",
+    )
+
+
 LaterEvent = Callable[..., Awaitable[None]]
 LATER_EVENTS: dict[str, LaterEvent] = {
     "marked_done": _marked_done,
     "autoconfirmed": _autoconfirmed,
     "cancelled_closure": _cancelled_for_closure,
+    "declined": _declined,
 }

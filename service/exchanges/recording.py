@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from piccolo.engine.base import Engine
@@ -17,7 +18,7 @@ from ledger import (
     run_write,
 )
 from service import clock
-from service.errors import invalid_field
+from service.errors import Invalid, invalid_field
 from service.exchanges.ids import (
     record_transfer_id,
     recording_id,
@@ -33,6 +34,7 @@ from service.exchanges.steps import (
     history_event,
     insufficient_credit,
     service_date_checked,
+    service_date_problems,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.limits import MEMO_CHARS_MAX
@@ -61,6 +63,18 @@ async def recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID, 
     return people
 
 
+def record_problems(
+    provider_id: uuid.UUID | None, recipient_id: uuid.UUID | None, service_date: datetime | None
+) -> list[Invalid]:
+    """What is wrong with a recording before anything is read: the same member on both
+    sides, a date out of range. Each part may be missing (None): a form asks this with
+    what it could read, so every error shows at once."""
+    problems: list[Invalid] = []
+    if provider_id is not None and provider_id == recipient_id:
+        problems.append(invalid_field("recipient_id", "the provider cannot also be the recipient"))
+    return problems + service_date_problems(service_date, future_allowed=False)
+
+
 async def exchange_record(
     *,
     engine: Engine[Any],
@@ -71,8 +85,9 @@ async def exchange_record(
 ) -> uuid.UUID:
     """Record a completed exchange for two members: one transfer, dated the service date."""
     now = clock.utc_now()
-    if data.provider_id == data.recipient_id:
-        raise invalid_field("recipient_id", "the provider cannot also be the recipient")
+    problems = record_problems(data.provider_id, data.recipient_id, data.service_date)
+    if problems:
+        raise problems[0]
     service_date = service_date_checked(data.service_date, now, future_allowed=False)
     description = description_checked(data.description)
     people = await recorded_parties(actor, data)

@@ -492,18 +492,30 @@ async def post_every_hold(ledger: Ledger, view: ExchangeView, *, label: str) -> 
 
 
 async def exchange_cancel(
-    *, engine: Engine[Any], ledger: Ledger, actor: Principal, exchange_id: uuid.UUID
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    exchange_id: uuid.UUID,
+    decline_reason: str | None = None,
 ) -> None:
-    """A party calls the exchange off before completion; holds are voided."""
+    """A party calls the exchange off before completion; holds are voided.
 
-    async def work(_transaction: WriteTransaction) -> bool:
+    With `decline_reason` (may be empty) a party asked to accept declines instead: the
+    proposal is called off, and the other parties are told why (history and mail).
+    """
+    declining = decline_reason is not None
+
+    async def work(transaction: WriteTransaction) -> bool:
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
             raise forbidden("Only the people taking part in an exchange can cancel it.")
         source = view.status
-        if source not in ("proposed", "accepted"):
-            raise state_refusal(source, "cancel")
+        if source not in ("proposed", "accepted") or (
+            declining and actor.member_id not in view.awaiting
+        ):
+            raise state_refusal(source, "decline" if declining else "cancel")
         changes = {Exchange.status: "cancelled", Exchange.hold_expires_at: None}
         if not await claim_status(exchange_id, source=source, changes=changes, now=now):
             return await _refusal_after_lost_claim(exchange_id, "cancel", now)
@@ -518,7 +530,17 @@ async def exchange_cancel(
                 for member, pending_id in held_pendings(view)
             ]
             await ledger.chain(operations=operations, chain_id=chain_id_for(exchange_id, "void"))
-        await history_event(exchange_id, actor, "cancel", now)
+        if declining:
+            await history_event(exchange_id, actor, "decline", now, note=decline_reason or "")
+            await exchange_event_mail(
+                transaction,
+                exchange_id=exchange_id,
+                event="declined",
+                actor_id=actor.member_id,
+                reason=decline_reason or "",
+            )
+        else:
+            await history_event(exchange_id, actor, "cancel", now)
         return True
 
     await _run_unless_expired(engine, ledger, exchange_id, work, "cancel")

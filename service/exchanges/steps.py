@@ -10,7 +10,8 @@ from typing import Any
 from ledger import (
     LedgerError,
 )
-from service.errors import Conflict, DomainError, invalid_field
+from service import clock
+from service.errors import Conflict, DomainError, Invalid, invalid_field
 from service.exchanges.selectors import (
     ExchangeView,
 )
@@ -30,6 +31,7 @@ _DONE = {
     "accept": "accepted",
     "complete": "completed",
     "cancel": "cancelled",
+    "decline": "declined",
     "mark_done": "marked done",
 }
 
@@ -117,6 +119,18 @@ def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool
             "service_date", f"must be within the next {EXCHANGE_SERVICE_DATE_AHEAD_DAYS} days"
         )
     return service_date
+
+
+def service_date_problems(value: datetime | None, *, future_allowed: bool) -> list[Invalid]:
+    """`service_date_checked` for a form that asks before writing: its refusal, if any,
+    as a list (a date the form could not read has nothing more to say)."""
+    if value is None:
+        return []
+    try:
+        service_date_checked(value, clock.utc_now(), future_allowed=future_allowed)
+    except Invalid as problem:
+        return [problem]
+    return []
 
 
 def description_checked(value: str) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from service.errors import Conflict, DomainError, Forbidden
 from service.http.access import Access, access, on_object
@@ -35,7 +35,9 @@ from service.listings import services as listings
 from service.listings.schemas import ListingIn, ListingOut, ListingPatch
 from service.members import services
 from service.principal import Principal
+from service.web.forms import ConfirmForm, confirmed
 from service.web.kit import (
+    FORM_INVALID_STATUS,
     Form,
     PageController,
     Reshow,
@@ -204,20 +206,7 @@ class ListingPages(PageController):
     async def detail(
         self, viewer: Viewer, listing_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
-        exchange_url, exchange_words = _exchange_link(listing)
-        return render(
-            "market/listing_detail.html",
-            viewer=viewer,
-            title=listing.title,
-            current="listings",
-            listing=listing,
-            kind_name=KIND_NAMES[listing.kind],
-            is_owner=listing.owner is not None and listing.owner.id == viewer.member_id,
-            exchange_url=exchange_url,
-            exchange_words=exchange_words,
-            notice=done_message(DONE_MESSAGES, done),
-        )
+        return await _detail_page(viewer, listing_id, notice=done_message(DONE_MESSAGES, done))
 
     @get("/{listing_id:uuid}/edit")
     async def edit_page(self, viewer: Viewer, listing_id: FromPath[uuid.UUID]) -> Template:
@@ -268,10 +257,46 @@ class ListingPages(PageController):
 
     @post("/{listing_id:uuid}/withdraw")
     async def withdraw(
-        self, viewer: Viewer, listing_id: FromPath[uuid.UUID], engine: EngineDep
-    ) -> Redirect:
+        self,
+        viewer: Viewer,
+        listing_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[ConfirmForm],
+        engine: EngineDep,
+    ) -> Response[Any]:
+        await _editable(viewer, listing_id)  # only the owner, and only while open
+        form = Form.of(data)
+        if not confirmed(
+            form, data.confirm, "Tick the box to confirm that you want to withdraw it"
+        ):
+            return await _detail_page(viewer, listing_id, form=form, status=FORM_INVALID_STATUS)
         await listings.listing_withdraw(engine=engine, actor=viewer, listing_id=listing_id)
         return see_other(f"/listings/{listing_id}", done="withdrawn")
+
+
+async def _detail_page(
+    viewer: Principal,
+    listing_id: uuid.UUID,
+    *,
+    notice: str | None = None,
+    form: Form | None = None,
+    status: int = 200,
+) -> Template:
+    listing = await listings.listing_by_id(actor=viewer, listing_id=listing_id)
+    exchange_url, exchange_words = _exchange_link(listing)
+    return render(
+        "market/listing_detail.html",
+        viewer=viewer,
+        title=listing.title,
+        current="listings",
+        status=status,
+        listing=listing,
+        kind_name=KIND_NAMES[listing.kind],
+        is_owner=listing.owner is not None and listing.owner.id == viewer.member_id,
+        exchange_url=exchange_url,
+        exchange_words=exchange_words,
+        notice=notice,
+        form=form or Form(),
+    )
 
 
 async def _editable(viewer: Principal, listing_id: uuid.UUID) -> ListingOut:

@@ -129,6 +129,19 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="See the exchange",
         action_path="/exchanges/{exchange_id}",
     ),
+    "exchange_declined": Wording(
+        subject="{other_name} has declined an exchange",
+        paragraphs=(
+            # The reason in the first paragraph: the in-app notice shows that one.
+            (
+                "{other_name} has declined the exchange you suggested ({hours}: "
+                "{description}). {reason_words}"
+            ),
+            "No hours have moved. You can suggest another exchange at any time.",
+        ),
+        action_label="See the exchange",
+        action_path="/exchanges/{exchange_id}",
+    ),
     "dispute_opened": Wording(
         subject="A dispute has been opened about an exchange",
         paragraphs=(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -31,20 +31,25 @@ from service.members.selectors import MemberPicks, coordinated_picks
 from service.principal import Principal, require_any_coordinator
 from service.transfers import services as transfers
 from service.transfers import statement_view
-from service.web.forms import duration_field, text_field, uuid_or_none
+from service.web.forms import (
+    DURATION_START,
+    confirmed,
+    duration_field,
+    member_field,
+    short_text_field,
+)
 from service.web.kit import (
     FORM_INVALID_STATUS,
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
     form_idempotency_key,
     form_refused,
-    page_exception_handlers,
     render,
     see_other,
 )
-from service.web.pickers import PickerSpec, pickers_for
+from service.web.pickers import PickerSpec, form_pickers
 
 DONE_MESSAGES = {
     "given": "Thank you. Your hours have been given.",
@@ -62,6 +67,7 @@ class GiveForm(msgspec.Struct, kw_only=True):
     hours: str = ""
     minutes: str = ""
     memo: str = ""
+    confirm: str = ""
     form_token: str = ""
 
 
@@ -73,11 +79,8 @@ class GrantForm(msgspec.Struct, kw_only=True):
     form_token: str = ""
 
 
-class GivingPages(Controller):
+class GivingPages(PageController):
     opt = access(Access.MEMBER, acting=True)
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/give")
     async def give_page(
@@ -86,7 +89,7 @@ class GivingPages(Controller):
         viewer: Viewer,
         done: FromQuery[str | None] = None,
     ) -> Template:
-        form = Form(values={"to": "member", "hours": "1", "minutes": "0"})
+        form = Form(values={"to": "member", **DURATION_START})
         return await give_page_of(
             viewer, form, query=request.query_params, notice=done_message(DONE_MESSAGES, done)
         )
@@ -106,6 +109,7 @@ class GivingPages(Controller):
         memo = data.memo.strip()
         if len(memo) > MEMO_CHARS_MAX:
             form.errors["memo"] = f"Enter a message in {MEMO_CHARS_MAX} characters or fewer"
+        confirmed(form, data.confirm, "Tick the box to confirm that you want to give the hours")
         key = form_idempotency_key(form, data.form_token)
         if form.failed or minutes is None or key is None:
             return await give_page_of(viewer, form, status=422)
@@ -173,10 +177,9 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
             # One message for every address that cannot receive (ADR 0020).
             form.errors["email"] = "There is no active member of your time bank with that email"
         return recipient
-    chosen = uuid_or_none(data.member)
-    if chosen is None:
-        form.errors["member"] = "Choose a member, or enter their email address"
-    return chosen
+    return member_field(
+        form, "member", data.member, "Choose a member, or enter their email address"
+    )
 
 
 async def give_page_of(
@@ -189,11 +192,8 @@ async def give_page_of(
     notice: str | None = None,
 ) -> Template:
     picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
-    pickers = await pickers_for(
-        "/give",
-        [PickerSpec("member", "Which member?", picks)],
-        query or {},
-        chosen_values={"member": form.values.get("member", "")},
+    pickers = await form_pickers(
+        "/give", [PickerSpec("member", "Which member?", picks)], query, form
     )
     return render(
         "market/give.html",
@@ -220,12 +220,8 @@ async def grant_page_of(
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
-    pickers = await pickers_for(
-        "/coordinator/grant",
-        [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))],
-        query or {},
-        chosen_values={"member": form.values.get("member", "")},
-    )
+    specs = [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))]
+    pickers = await form_pickers("/coordinator/grant", specs, query, form)
     return render(
         "market/coordinator_grant.html",
         viewer=viewer,
@@ -244,12 +240,9 @@ async def grant_page_of(
     )
 
 
-class CoordinatorGrantPages(Controller):
+class CoordinatorGrantPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/grant")
     async def grant_page(
@@ -260,7 +253,7 @@ class CoordinatorGrantPages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template:
         require_any_coordinator(viewer)
-        form = Form(values={"hours": "1", "minutes": "0"})
+        form = Form(values=dict(DURATION_START))
         return await grant_page_of(
             viewer,
             form,
@@ -279,17 +272,11 @@ class CoordinatorGrantPages(Controller):
     ) -> Response[Any]:
         require_any_coordinator(viewer)
         form = Form.of(data)
-        member = uuid_or_none(data.member)
-        if member is None:
-            form.errors["member"] = "Choose the member who receives the hours"
-        minutes = duration_field(form, data, GIFT_MINUTES_MAX)
-        reason = text_field(
-            form,
-            "reason",
-            data.reason,
-            f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
-            REASON_CHARS_MAX,
+        member = member_field(
+            form, "member", data.member, "Choose the member who receives the hours"
         )
+        minutes = duration_field(form, data, GIFT_MINUTES_MAX)
+        reason = short_text_field(form, "reason", data.reason, "Give the reason", REASON_CHARS_MAX)
         key = form_idempotency_key(form, data.form_token)
         if form.failed or member is None or minutes is None or key is None:
             return await grant_page_of(viewer, form, ledger=ledger, status=422)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
+
+import msgspec
 
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.web.kit import (
@@ -13,13 +14,8 @@ from service.web.kit import (
 )
 
 DIGITS_MAX = 6  # of an hours or minutes field
-
-
-def move_errors(form: Form, fields: Mapping[str, str]) -> None:
-    for source, target in fields.items():
-        if source in form.errors:
-            message = form.errors.pop(source)
-            form.errors.setdefault(target, message)
+# What an hours-and-minutes field shows before anything is typed.
+DURATION_START = {"hours": "1", "minutes": "0"}
 
 
 def whole_number(text: str) -> bool:
@@ -65,8 +61,41 @@ def text_field(form: Form, name: str, value: str, message: str, maximum: int) ->
     return text
 
 
+def short_text_field(form: Form, name: str, value: str, what: str, maximum: int) -> str:
+    """A required text of at most `maximum` characters; `what` starts the message
+    ("Give the reason" -> "Give the reason, in 500 characters or fewer")."""
+    return text_field(form, name, value, f"{what}, in {maximum} characters or fewer", maximum)
+
+
+def member_field(form: Form, name: str, value: str, message: str) -> uuid.UUID | None:
+    """A member chosen with a picker (its id), or None with `message` by the field."""
+    chosen = uuid_or_none(value)
+    if chosen is None:
+        form.errors[name] = message
+    return chosen
+
+
 def uuid_or_none(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
         return None
+
+
+class ConfirmForm(msgspec.Struct, kw_only=True):
+    """The form of an action that only asks for the box to be ticked."""
+
+    confirm: str = ""
+
+
+CONFIRM_FIELD = "confirm"
+CONFIRM_VALUE = "yes"
+
+
+def confirmed(form: Form, value: str, message: str) -> bool:
+    """An irreversible action asks for a ticked box first (no JavaScript needed): without
+    it, `message` goes by the box and nothing is done."""
+    if value.strip() == CONFIRM_VALUE:
+        return True
+    form.errors[CONFIRM_FIELD] = message
+    return False

@@ -280,6 +280,14 @@ def show_problem(
         form.general.append(problem.detail)
 
 
+def move_errors(form: Form, fields: Mapping[str, str]) -> None:
+    """Show the errors of service field names by the form fields in `fields`."""
+    for source, target in fields.items():
+        if source in form.errors:
+            message = form.errors.pop(source)
+            form.errors.setdefault(target, message)
+
+
 def problem_status(problem: DomainError) -> tuple[int, dict[str, str]]:
     """Status and headers for a form shown again after a service error."""
     if isinstance(problem, TooManyAttempts):
@@ -300,12 +308,17 @@ def form_refused(
     labels: Mapping[str, str],
     *,
     code_fields: Mapping[str, str] | None = None,
+    moves: Mapping[str, str] | None = None,
 ) -> Reshow:
     """The usual `except DomainError` of a form post: `show_problem`, then `problem_status`.
+
+    `moves` maps a service field name to the form field that shows its error
+    (`minutes` -> `hours`), where the form asks differently than the service.
 
     `return await _page(viewer, form, **form_refused(form, problem, LABELS))`
     """
     show_problem(form, problem, labels, code_fields=code_fields)
+    move_errors(form, moves or {})
     status, headers = problem_status(problem)
     return Reshow(status=status, headers=headers)
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlencode
 
+from service.web.kit import Form
+
 PICKER_PAGE_SIZE = 10  # matches shown at a time
 PICKER_QUERY_CHARS_MAX = 100
 PICKER_VALUE_CHARS_MAX = 200  # a chosen id or a cursor, as carried in the address
@@ -109,6 +111,14 @@ async def pickers_for(
     state = {**(extra or {}), **picker_state(specs, query)}
     state.update({name: value for name, value in (chosen_values or {}).items() if value})
     return {spec.name: await _picker(action, spec, state) for spec in specs}
+
+
+async def form_pickers(
+    action: str, specs: Sequence[PickerSpec], query: Mapping[str, str] | None, form: Form
+) -> dict[str, Picker]:
+    """`pickers_for` on a form's page: a form shown again keeps the members it had chosen."""
+    chosen = {spec.name: form.values.get(spec.name, "") for spec in specs}
+    return await pickers_for(action, specs, query or {}, chosen_values=chosen)
 
 
 async def _picker(action: str, spec: PickerSpec, state: dict[str, str]) -> Picker:

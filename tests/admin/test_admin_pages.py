@@ -121,10 +121,16 @@ async def test_suspend_and_reinstate_through_the_page(town: Town, reader: Ledger
     missing_reason = await post_form(town.client, f"{path}/status", {"action": "suspend"})
     assert missing_reason.status_code == 422
     assert "Enter the reason" in missing_reason.text
+    assert "Tick the box to confirm the suspension" in missing_reason.text  # both at once
+    assert (await admin_member(town, town.bob))["status"] == "active"
+    unticked = await post_form(
+        town.client, f"{path}/status", {"action": "suspend", "reason": REASON}
+    )
+    assert unticked.status_code == 422
     assert (await admin_member(town, town.bob))["status"] == "active"
 
     suspended = await post_form(
-        town.client, f"{path}/status", {"action": "suspend", "reason": REASON}
+        town.client, f"{path}/status", {"action": "suspend", "reason": REASON, "confirm": "yes"}
     )
     assert suspended.status_code == 303
     assert suspended.headers["location"] == f"{path}?done=suspended"
@@ -139,7 +145,9 @@ async def test_suspend_and_reinstate_through_the_page(town: Town, reader: Ledger
     )
     assert token.status_code == 403
 
-    twice = await post_form(town.client, f"{path}/status", {"action": "suspend", "reason": REASON})
+    twice = await post_form(
+        town.client, f"{path}/status", {"action": "suspend", "reason": REASON, "confirm": "yes"}
+    )
     assert twice.status_code == 422
     assert "This member is already suspended." in twice.text
 
@@ -212,7 +220,9 @@ async def test_change_limits_through_the_page(town: Town, reader: Ledger) -> Non
 async def test_the_audit_page_filters_and_explains_changes(town: Town) -> None:
     await sign_in_as_admin(town)
     await post_form(
-        town.client, f"/admin/members/{town.bob.id}/status", {"action": "suspend", "reason": REASON}
+        town.client,
+        f"/admin/members/{town.bob.id}/status",
+        {"action": "suspend", "reason": REASON, "confirm": "yes"},
     )
     today = datetime.now(UTC).date().isoformat()
     response = await page(

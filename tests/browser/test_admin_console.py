@@ -83,8 +83,10 @@ async def suspend_and_reinstate_bob(page: Page, live_server: LiveServer) -> None
     # Without a reason the form says what is missing.
     await page.get_by_role("button", name="Suspend Bob Builder").click()
     await expect(page.get_by_role("alert")).to_contain_text("Enter the reason")
+    await expect(page.get_by_role("alert")).to_contain_text("Tick the box to confirm")
     await assert_no_axe_violations(page)
     await page.get_by_role("textbox", name="Reason", exact=True).fill("Reported by two neighbours")
+    await page.get_by_label("Yes, suspend Bob Builder").check()
     await page.get_by_role("button", name="Suspend Bob Builder").click()
     await page.wait_for_url("**?done=suspended")
     await expect(page.get_by_role("status")).to_contain_text("The member has been suspended.")

@@ -142,6 +142,7 @@ async def test_an_offer_is_asked_for_accepted_and_confirmed(
     await assert_no_axe_violations(asker)
     await asker.get_by_label("The community pool").check()
     await asker.get_by_label("Hours").fill("0")
+    await asker.get_by_label("Yes, make this gift").check()
     await asker.get_by_role("button", name="Give the hours").click()
     await expect(asker.get_by_role("status")).to_contain_text("Your hours have been given.")
 

@@ -80,7 +80,12 @@ async def test_a_dispute_from_the_exchange_page_to_an_adjusted_outcome(town: Tow
         town,
         admin_path,
         f"{admin_path}/resolve",
-        {"outcome": "adjusted", "minutes": "30", "note": "Half an hour goes back."},
+        {
+            "outcome": "adjusted",
+            "minutes": "30",
+            "note": "Half an hour goes back.",
+            "confirm": "yes",
+        },
     )
     assert resolved.status_code == 303, resolved.text
     assert "Adjusted: some of the hours went back" in await page_text(town, admin_path)
@@ -111,7 +116,7 @@ async def test_the_override_is_offered_and_shown_on_the_dashboard(town: Town) ->
     dispute = await disputed(town, town.alice, exchange)
     await sign_in(town, town.admin)
     admin_path = f"/admin/disputes/{dispute['id']}"
-    fields = {"outcome": "reversed", "note": "It did not happen."}
+    fields = {"outcome": "reversed", "note": "It did not happen.", "confirm": "yes"}
     refused = await submit(town, admin_path, f"{admin_path}/resolve", fields)
     assert refused.status_code == 422  # the form shown again, as every page does
     assert "1 hour below their floor" in refused.text
@@ -139,7 +144,12 @@ async def test_group_resolution_applies_to_the_ticked_members(town: Town) -> Non
         town,
         admin_path,
         f"{admin_path}/resolve",
-        {"outcome": "reversed", "note": "Alice was not there.", "apply_to": str(town.alice.id)},
+        {
+            "outcome": "reversed",
+            "note": "Alice was not there.",
+            "apply_to": str(town.alice.id),
+            "confirm": "yes",
+        },
     )
     assert resolved.status_code == 303, resolved.text
     assert (await account(town, town.alice))["balance_minutes"] == WELCOME
@@ -196,3 +206,9 @@ async def test_the_resolution_form_chooses_nothing_and_shows_every_error(town: T
     assert nothing_chosen.status_code == 422
     assert "Outcome: choose one" in nothing_chosen.text
     assert "write a few words for both members" in nothing_chosen.text  # every error at once
+    assert "Tick the box to confirm the decision" in nothing_chosen.text
+    no_minutes = await submit(town, admin_path, f"{admin_path}/resolve", {"outcome": "adjusted"})
+    assert no_minutes.status_code == 422
+    # The missing minutes are not hidden behind the missing note.
+    assert "say how many minutes go back" in no_minutes.text
+    assert "write a few words for both members" in no_minutes.text

@@ -50,7 +50,13 @@ async def _twice(town: Town, page: str, fields: dict[str, str]) -> list[httpx.Re
 
 async def test_a_double_submitted_gift_moves_the_hours_once(town: Town) -> None:
     await _sign_in(town, town.alice)
-    fields = {"to": "member", "member": str(town.bob.id), "hours": "0", "minutes": "40"}
+    fields = {
+        "to": "member",
+        "member": str(town.bob.id),
+        "hours": "0",
+        "minutes": "40",
+        "confirm": "yes",
+    }
     first, second = await _twice(town, "/give", fields)
     assert (first.status_code, second.status_code) == (303, 303), second.text
     assert first.headers["location"] == second.headers["location"] == "/give?done=given"
@@ -95,7 +101,13 @@ async def test_a_double_submitted_recording_records_one_exchange(town: Town) -> 
 async def test_a_gift_form_without_its_token_moves_nothing(town: Town) -> None:
     await _sign_in(town, town.alice)
     tokens = await _tokens(town, "/give")
-    fields = {"to": "member", "member": str(town.bob.id), "hours": "0", "minutes": "15"}
+    fields = {
+        "to": "member",
+        "member": str(town.bob.id),
+        "hours": "0",
+        "minutes": "15",
+        "confirm": "yes",
+    }
     response = await town.client.post(
         "/give", data={"_csrf_token": tokens["_csrf_token"], **fields}, follow_redirects=False
     )

@@ -43,6 +43,7 @@ EVERY_FIELD = {
     "author_name": "Bob",
     "text": "Thank you",
     "receiver_id": "00000000-0000-4000-8000-000000000004",
+    "reason_words": "They said: I am away that week",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.exchanges import notices
 from tests.support.pages import page_text, sign_in, submit, text_of, token_from
 from tests.support.people import Person, Town
 
@@ -79,6 +80,16 @@ async def test_propose_from_a_listing_accept_and_confirm_move_the_hours(town: To
     assert 'id="duration-error"' in response.text
     assert "Enter how long the help takes" in response.text
     assert "A lift to the surgery" in response.text
+    # The service's date rule shows with the form's own errors, not after them.
+    response = await submit(
+        town,
+        new_page,
+        "/exchanges/new",
+        exchange_fields(listing=listing_id, service_date="2020-01-01", description=""),
+    )
+    assert response.status_code == 422
+    assert 'id="service_date-error"' in response.text
+    assert 'id="description-error"' in response.text
 
     response = await submit(town, new_page, "/exchanges/new", exchange_fields(listing=listing_id))
     assert response.status_code == 303, response.text
@@ -148,9 +159,54 @@ async def test_not_enough_credit_is_explained_on_the_exchange_page(town: Town) -
     assert "Waiting for acceptance" in shown  # nothing changed
     assert 'role="alert"' in response.text
 
+    # Cancelling cannot be undone: without the ticked box nothing happens.
     response = await submit(town, detail_path, f"{detail_path}/cancel", {})
+    assert response.status_code == 422
+    assert "Tick the box to confirm that you want to cancel" in text_of(response.text)
+    assert "Waiting for acceptance" in await page_text(town, detail_path)
+    response = await submit(town, detail_path, f"{detail_path}/cancel", {"confirm": "yes"})
     assert response.status_code == 303
     assert "Cancelled" in await page_text(town, response.headers["location"])
+
+
+async def test_a_proposal_is_declined_with_a_reason_the_proposer_sees(town: Town) -> None:
+    proposed = await api(
+        town,
+        town.alice,
+        "/api/v1/exchanges",
+        provider_id=str(town.bob.id),
+        recipient_id=str(town.alice.id),
+        minutes=60,
+        service_date=datetime.now(UTC).isoformat(),
+        description="Shopping",
+    )
+    assert proposed.status_code == 201, proposed.text
+    detail_path = f"/exchanges/{proposed.json()['id']}"
+    await sign_in(town, town.bob)
+    assert "Or decline" in await page_text(town, detail_path)
+    fields = {"reason": "I am away that week"}
+    response = await submit(town, detail_path, f"{detail_path}/decline", fields)
+    assert response.status_code == 422
+    shown = text_of(response.text)
+    assert "Tick the box to confirm that you want to decline" in shown
+    assert "Waiting for acceptance" in shown
+    response = await submit(
+        town, detail_path, f"{detail_path}/decline", {**fields, "confirm": "yes"}
+    )
+    assert response.status_code == 303, response.text
+    assert "You have declined this exchange." in await page_text(town, response.headers["location"])
+    # The proposer reads who declined and why.
+    await sign_in(town, town.alice)
+    shown = await page_text(town, detail_path)
+    assert "Cancelled" in shown
+    assert "Declined by Bob" in shown
+    assert "I am away that week" in shown
+    # And is told in a notice (and mail) with the reason.
+    [told] = [
+        e for e in (await notices(town, town.alice))["events"] if e["kind"] == "exchange_declined"
+    ]
+    assert "Bob has declined the exchange you suggested" in told["text"]
+    assert "They said: I am away that week" in told["text"]
 
 
 async def test_people_outside_an_exchange_get_a_not_found_page(town: Town) -> None:
@@ -192,6 +248,7 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
     assert response.status_code == 422
     assert 'id="member-error"' in response.text
     assert 'id="duration-error"' in response.text
+    assert 'id="confirm-error"' in response.text  # every error at once, the box's too
     response = await submit(
         town,
         "/give",
@@ -204,7 +261,13 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
         town,
         "/give",
         "/give",
-        {"to": "member", "member": str(town.bob.id), "hours": "20", "minutes": "0"},
+        {
+            "to": "member",
+            "member": str(town.bob.id),
+            "hours": "20",
+            "minutes": "0",
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 422
     assert "Not enough credit: you have 2 hours available to give." in text_of(response.text)
@@ -213,7 +276,14 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
         town,
         "/give",
         "/give",
-        {"to": "member", "member": str(town.bob.id), "hours": "0", "minutes": "45", "memo": "Ta"},
+        {
+            "to": "member",
+            "member": str(town.bob.id),
+            "hours": "0",
+            "minutes": "45",
+            "memo": "Ta",
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 303, response.text
     assert "Your hours have been given." in await page_text(town, response.headers["location"])
@@ -221,11 +291,20 @@ async def test_members_give_hours_and_see_them_on_their_statements(town: Town) -
         town,
         "/give",
         "/give",
-        {"to": "member", "email": "BOB@example.org", "hours": "0", "minutes": "15"},
+        {
+            "to": "member",
+            "email": "BOB@example.org",
+            "hours": "0",
+            "minutes": "15",
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 303, response.text
     response = await submit(
-        town, "/give", "/give", {"to": "pool", "hours": "0", "minutes": "30", "memo": "For all"}
+        town,
+        "/give",
+        "/give",
+        {"to": "pool", "hours": "0", "minutes": "30", "memo": "For all", "confirm": "yes"},
     )
     assert response.status_code == 303, response.text
 

@@ -111,6 +111,9 @@ async def test_member_publishes_edits_and_withdraws_through_the_forms(town: Town
     assert api.json()["title"] == "Lifts to the hospital"
 
     response = await post_form(town, f"/listings/{listing_id}/withdraw", {})
+    assert response.status_code == 422  # the box is not ticked: nothing is withdrawn
+    assert "Tick the box to confirm that you want to withdraw it" in text_of(response.text)
+    response = await post_form(town, f"/listings/{listing_id}/withdraw", {"confirm": "yes"})
     assert response.status_code == 303
     detail = text_of((await town.client.get(f"/listings/{listing_id}?done=withdrawn")).text)
     assert "Your listing has been withdrawn." in detail
