@@ -52,6 +52,11 @@ async def proposal_listing(viewer: Principal, raw: str) -> ListingContext | None
             code="listing_withdrawn",
             detail="This listing has been withdrawn, so no exchange can be proposed from it.",
         )
+    if listing.paused or listing.expired:
+        raise Conflict(
+            code="listing_paused",
+            detail="This listing is paused or has run out: its member can resume or renew it.",
+        )
     return ListingContext(
         listing.id, listing.title, listing.kind, listing.owner.id, listing.owner.display_name
     )

@@ -79,6 +79,7 @@ from service.exchanges.steps import (
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.limits import MEMO_CHARS_MAX
+from service.listings.services import paused_or_expired
 from service.listings.tables import Listing
 from service.members.accounts import member_account_id
 from service.principal import Principal, forbidden, require_active
@@ -129,13 +130,22 @@ async def _active_parties(
 async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) -> bool:
     """Refuse a listing that is not an open one of the parties; True if it is help at home."""
     listing = (
-        await Listing.select(Listing.member, Listing.status, Listing.in_home)
+        await Listing.select(
+            Listing.member, Listing.status, Listing.in_home, Listing.paused_at, Listing.expires_at
+        )
         .where(Listing.id == listing_id)
         .first()
         .run()
     )
     if listing is None or listing["status"] != "open" or listing["member"] not in set(parties):
         raise invalid_field("listing_id", "must be an open listing of one of the parties")
+    # Paused or past its date, a listing is out of search; it takes no new proposals
+    # until its member resumes or renews it (issue 18).
+    if paused_or_expired(listing):
+        raise Conflict(
+            code="listing_paused",
+            detail="This listing is paused or has run out: its member can resume or renew it.",
+        )
     return bool(listing["in_home"])
 
 

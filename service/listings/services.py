@@ -27,6 +27,7 @@ import base64
 import binascii
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -205,8 +206,13 @@ async def _listing_row(listing_id: uuid.UUID) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _is_expired(row: dict[str, Any]) -> bool:
+def _is_expired(row: Mapping[str, Any]) -> bool:
     return row["expires_at"] is not None and _aware(row["expires_at"]) <= clock.utc_now()
+
+
+def paused_or_expired(row: Mapping[str, Any]) -> bool:
+    """Out of search by its member's pause or its date (needs `paused_at`, `expires_at`)."""
+    return row["paused_at"] is not None or _is_expired(row)
 
 
 def _findable(row: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from service.listings.expiry import listing_expiry_sweep
 from service.listings.tables import Listing
 from service.members.tables import Community
 from service.neighbours.tables import Thanks
-from tests.support.exchanges import completed, notices, ok, propose
+from tests.support.exchanges import completed, days_ago, notices, ok, propose
 from tests.support.listings import create, titles
 from tests.support.people import Person, Town, grant, person, sign_in
 
@@ -443,6 +443,38 @@ async def test_a_paused_listing_leaves_search_until_resumed(town: Town) -> None:
         await town.client.post(f"/api/v1/listings/{listing['id']}/resume", headers=town.bob.headers)
     )
     assert "Tablet lessons" in await titles(town, town.alice)
+
+
+async def test_a_paused_or_expired_listing_takes_no_proposals(town: Town) -> None:
+    listing = await create(town, town.bob, title="Tablet lessons")
+    url = f"/api/v1/listings/{listing['id']}"
+    ok_json(await town.client.post(url + "/pause", headers=town.bob.headers))
+
+    async def proposal() -> httpx.Response:
+        return await town.client.post(
+            "/api/v1/exchanges",
+            headers=town.alice.headers,
+            json={
+                "provider_id": str(town.bob.id),
+                "recipient_id": str(town.alice.id),
+                "minutes": 30,
+                "service_date": days_ago(1),
+                "description": "Tablet lessons",
+                "listing_id": listing["id"],
+            },
+        )
+
+    refused = await proposal()
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "listing_paused"
+    ok_json(await town.client.post(url + "/resume", headers=town.bob.headers))
+    await Listing.update({Listing.expires_at: datetime.now(UTC) - timedelta(days=1)}).where(
+        Listing.id == uuid.UUID(listing["id"])
+    )
+    assert (await proposal()).json()["code"] == "listing_paused"
+    ok_json(await town.client.post(url + "/renew", headers=town.bob.headers))
+    accepted = await proposal()
+    assert accepted.status_code == 201, accepted.text
 
 
 async def test_the_community_sets_the_days_and_the_sweep_reminds_once(town: Town) -> None:
