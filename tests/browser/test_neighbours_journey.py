@@ -1,7 +1,8 @@
 """Neighbours in a real browser (issue 18): Aisha finds Tom in the directory by the skill
-"tablets" and opens his profile; after an exchange between them (set up through the
-API), each thanks the other from the exchange page, and the thanks show on their
-profiles. Tom keeps his listings on "my listings". axe-core runs on every page."""
+"tablets", messages him from his profile, he replies, they agree an exchange from the
+conversation, he accepts and she confirms it, each thanks the other from the exchange
+page, and the thanks show on their profiles. Tom keeps his listings on "my listings".
+axe-core runs on every page."""
 
 from __future__ import annotations
 
@@ -142,14 +143,73 @@ async def sees_thanks_on_profile(page: Page, base_url: str, member_id: str, note
     await assert_no_axe_violations(page)
 
 
-async def test_neighbours_find_each_other_and_say_thank_you(
+async def message_tom_from_his_profile(aisha: Page, text: str) -> None:
+    await aisha.get_by_role("link", name="Send Tom Baker a message").click()
+    await expect(aisha.get_by_role("heading", level=1)).to_have_text("Message Tom Baker")
+    await assert_no_axe_violations(aisha)
+    await aisha.get_by_label("Your message").fill(text)
+    await aisha.get_by_role("button", name="Send the message").click()
+    await expect(aisha.get_by_role("heading", level=1)).to_have_text("Conversation with Tom Baker")
+    await expect(aisha.get_by_text(text)).to_be_visible()
+
+
+async def tom_replies(tom: Page, question: str, reply: str) -> None:
+    await tom.reload()
+    await main_nav(tom).get_by_role("link", name="Messages (1 unread)").click()
+    await tom.get_by_role("link", name="Aisha Khan").click()
+    await expect(tom.get_by_text(question)).to_be_visible()
+    await assert_no_axe_violations(tom)
+    await tom.get_by_label("Your message").fill(reply)
+    await tom.get_by_role("button", name="Send the reply").click()
+    await expect(tom.get_by_text(reply)).to_be_visible()
+    # Read by opening it: the navigation no longer counts it.
+    await expect(main_nav(tom).get_by_role("link", name="Messages", exact=True)).to_be_visible()
+
+
+async def agree_an_exchange_from_the_conversation(aisha: Page, reply: str) -> str:
+    await main_nav(aisha).get_by_role("link", name="Dashboard").click()
+    await main_nav(aisha).get_by_role("link", name="Messages (1 unread)").click()
+    await aisha.get_by_role("link", name="Tom Baker").click()
+    await expect(aisha.get_by_text(reply)).to_be_visible()
+    await aisha.get_by_role("link", name="Agree an exchange with Tom Baker").click()
+    await expect(aisha.get_by_role("heading", level=1)).to_have_text("Propose an exchange")
+    await expect(aisha.get_by_text("Tom Baker")).not_to_have_count(0)
+    await assert_no_axe_violations(aisha)
+    await aisha.get_by_label("They will help me").check()
+    await aisha.get_by_label("Hours").fill("1")
+    await aisha.get_by_label("Minutes").fill("0")
+    await aisha.get_by_label("What the help is").fill("Setting up video calls on a tablet")
+    await aisha.get_by_role("button", name="Send the proposal").click()
+    await aisha.wait_for_url("**/exchanges/*")
+    await expect(aisha.get_by_role("heading", level=1)).to_contain_text(
+        "Setting up video calls on a tablet"
+    )
+    return aisha.url.split("/exchanges/")[1].split("?")[0]
+
+
+async def tom_accepts_and_aisha_confirms(tom: Page, aisha: Page, exchange_id: str) -> None:
+    await tom.goto(base_of(tom) + f"/exchanges/{exchange_id}")
+    await tom.get_by_role("button", name="Accept").click()
+    await expect(tom.get_by_role("status")).to_be_visible()
+    await aisha.goto(base_of(aisha) + f"/exchanges/{exchange_id}")
+    await aisha.get_by_role("button", name="Confirm the help happened").click()
+    await expect(aisha.get_by_role("status")).to_be_visible()
+    await assert_no_axe_violations(aisha)
+
+
+async def test_neighbours_find_each_other_talk_agree_and_say_thank_you(
     live_server: LiveServer, people: dict[str, Any], browser: Browser
 ) -> None:
     aisha = await signed_in_page(browser, live_server, AISHA)
     tom = await signed_in_page(browser, live_server, TOM)
     await find_tom_by_skill(aisha)
+    question = "Could you help me set up video calls with my grandchildren?"
+    reply = "Of course. Would Tuesday morning suit you?"
+    await message_tom_from_his_profile(aisha, question)
+    await tom_replies(tom, question, reply)
+    exchange_id = await agree_an_exchange_from_the_conversation(aisha, reply)
+    await tom_accepts_and_aisha_confirms(tom, aisha, exchange_id)
 
-    exchange_id = await completed_exchange(live_server, people)
     await thank_from_the_exchange(aisha, exchange_id, "Tom was so patient with me. Thank you!")
     await thank_from_the_exchange(tom, exchange_id, "Lovely to meet you, Aisha.")
 
@@ -164,6 +224,16 @@ async def test_neighbours_find_each_other_and_say_thank_you(
     await aisha.goto(f"{base}/members/{people['tom_id']}")
     await expect(aisha.get_by_text("No thank-you notes yet.")).to_be_visible()
     await save_screenshot(tom, "neighbours-profile")
+
+
+async def test_thanks_after_an_exchange_made_through_the_api(
+    live_server: LiveServer, people: dict[str, Any], browser: Browser
+) -> None:
+    """The thank-you form works the same for an exchange agreed outside the pages."""
+    aisha = await signed_in_page(browser, live_server, AISHA)
+    exchange_id = await completed_exchange(live_server, people)
+    await thank_from_the_exchange(aisha, exchange_id, "Thank you, Tom!")
+    await sees_thanks_on_profile(aisha, live_server.base_url, people["tom_id"], "Thank you, Tom!")
 
 
 async def test_my_listings_pause_and_renew(
