@@ -17,12 +17,9 @@ from litestar.response import Template
 from service.blocks.selectors import has_blocked
 from service.blocks.services import block_add
 from service.errors import DomainError, invalid_field
-from service.exchanges.selectors import visible_view
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import MESSAGE_BODY_CHARS_MAX
-from service.listings.services import listing_visible
-from service.listings.tables import Listing
 from service.messages import selectors, services
 from service.principal import Principal, not_found
 from service.web.kit import (
@@ -60,38 +57,6 @@ def _uuid_or_none(value: str | None, field: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise invalid_field(field, "is not valid") from None
-
-
-async def _recipient(
-    viewer: Principal,
-    member_id: uuid.UUID | None,
-    listing_id: uuid.UUID | None,
-    exchange_id: uuid.UUID | None,
-) -> tuple[uuid.UUID, str]:
-    """Who a new conversation is with, and what it is about, in words."""
-    if listing_id is not None:
-        await listing_visible(viewer, listing_id)
-        row = (
-            await Listing.select(Listing.member, Listing.title)
-            .where(Listing.id == listing_id)
-            .first()
-        )
-        if row is None:
-            raise not_found("That listing")
-        return uuid.UUID(str(row["member"])), f"About the listing: {row['title']}"
-    if exchange_id is not None:
-        view = await visible_view(viewer, exchange_id)
-        others = [
-            member
-            for member in (view.provider_id, *view.recipient_ids)
-            if member != viewer.member_id
-        ]
-        if viewer.member_id not in view.parties or not others:
-            raise not_found("That exchange")
-        return others[0], f"About the exchange: {view.exchange.description[:80]}"
-    if member_id is None:
-        raise not_found("That member")
-    return member_id, ""
 
 
 class MessagePages(Controller):
@@ -137,7 +102,9 @@ class MessagePages(Controller):
             member_id = _uuid_or_none(data.member_id, "member_id")
             listing_id = _uuid_or_none(data.listing_id, "listing_id")
             exchange_id = _uuid_or_none(data.exchange_id, "exchange_id")
-            other_id, _about = await _recipient(viewer, member_id, listing_id, exchange_id)
+            other_id, _about = await selectors.conversation_recipient(
+                viewer, member_id, listing_id, exchange_id
+            )
             conversation_id = await services.conversation_start(
                 engine=engine,
                 actor=viewer,
@@ -205,7 +172,9 @@ async def _new_page(
     member_id = _uuid_or_none(form.values.get("member_id"), "member_id")
     listing_id = _uuid_or_none(form.values.get("listing_id"), "listing_id")
     exchange_id = _uuid_or_none(form.values.get("exchange_id"), "exchange_id")
-    other_id, about = await _recipient(viewer, member_id, listing_id, exchange_id)
+    other_id, about = await selectors.conversation_recipient(
+        viewer, member_id, listing_id, exchange_id
+    )
     names = await selectors.names_of([other_id])
     if other_id not in names:
         raise not_found("That member")

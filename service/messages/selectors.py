@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.exchanges.selectors import visible_view
 from service.limits import CONVERSATIONS_PER_PAGE, MESSAGES_PER_PAGE
+from service.listings.services import listing_visible
+from service.listings.tables import Listing
 from service.members.tables import Member
 from service.messages.tables import Conversation, Message
 from service.principal import Principal, not_found
@@ -156,3 +159,36 @@ async def unread_count_of(actor: Principal) -> int:
             continue  # nothing new since the member last read it: no count needed
         total += await _unread_in(conversation, actor.member_id)
     return total
+
+
+async def conversation_recipient(
+    viewer: Principal,
+    member_id: uuid.UUID | None,
+    listing_id: uuid.UUID | None,
+    exchange_id: uuid.UUID | None,
+) -> tuple[uuid.UUID, str]:
+    """Who a new conversation is with, and what it is about, in words (404 for what
+    the viewer cannot see)."""
+    if listing_id is not None:
+        await listing_visible(viewer, listing_id)
+        row = (
+            await Listing.select(Listing.member, Listing.title)
+            .where(Listing.id == listing_id)
+            .first()
+        )
+        if row is None:
+            raise not_found("That listing")
+        return uuid.UUID(str(row["member"])), f"About the listing: {row['title']}"
+    if exchange_id is not None:
+        view = await visible_view(viewer, exchange_id)
+        others = [
+            member
+            for member in (view.provider_id, *view.recipient_ids)
+            if member != viewer.member_id
+        ]
+        if viewer.member_id not in view.parties or not others:
+            raise not_found("That exchange")
+        return others[0], f"About the exchange: {view.exchange.description[:80]}"
+    if member_id is None:
+        raise not_found("That member")
+    return member_id, ""
