@@ -8,7 +8,7 @@ from service.limits import MESSAGE_BODY_CHARS_MAX, MESSAGES_PER_MEMBER
 from tests.safety.support import conversation, send, start, thread
 from tests.support.exchanges import notices, propose
 from tests.support.listings import create
-from tests.support.pages import sign_in
+from tests.support.pages import page_text, sign_in
 from tests.support.people import Town
 
 CONTACT_KEYS = {"email", "phone"}
@@ -154,3 +154,18 @@ async def test_the_thread_page_shows_tags_and_links_as_text(town: Town) -> None:
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert 'href="https://x.example/"' not in page.text
+
+
+async def test_the_navigation_counts_unread_messages_across_conversations(town: Town) -> None:
+    listing = await create(town, town.alice, title="Tablet lessons")
+    about = await start(town, town.bob, town.alice, "Is Tuesday good?", listing_id=listing["id"])
+    await start(town, town.bob, town.alice, "Or Wednesday?", listing_id=listing["id"])
+    await start(town, town.bob, town.alice, "Something else")
+    await sign_in(town, town.alice)
+    assert "Messages (3 unread)" in await page_text(town, "/dashboard")
+    # Her own messages never count, and reading one thread clears only that one.
+    await send(town, town.alice, about.json()["id"], "Tuesday at 10")
+    await thread(town, town.alice, about.json()["id"])
+    assert "Messages (1 unread)" in await page_text(town, "/dashboard")
+    await send(town, town.bob, about.json()["id"], "See you then")
+    assert "Messages (2 unread)" in await page_text(town, "/dashboard")
