@@ -44,6 +44,13 @@ async def test_acting_mode_runs_her_pages_and_names_both_on_the_exchange(town: T
     dashboard = text_of((await town.client.get("/dashboard")).text)
     assert BANNER in dashboard
     assert "Hello, Doreen Walsh" in dashboard
+    # Her dashboard never links to pages that would show the coordinator's own
+    # profile or data; it points to her file at the desk instead.
+    raw = (await town.client.get("/dashboard")).text
+    assert 'href="/profile"' not in raw
+    assert 'href="/profile/export"' not in raw
+    assert f'href="/coordinator/members/{doreen.id}"' in raw
+    assert 'href="/profile"' in before.text
     # A coordinator page still runs as the coordinator, under the same banner.
     coordinator_page = await town.client.get("/coordinator/members")
     assert coordinator_page.status_code == 200
