@@ -83,6 +83,7 @@ from service.mail.worker import mail_worker_lifespan
 from service.members import passwords
 from service.members.acting_pages import PAGE_ROUTERS as ACTING_PAGES
 from service.members.closure_steps import plug_closure_step
+from service.members.communities import community_coordinated
 from service.members.community_pages import PAGE_ROUTERS as COMMUNITY_PAGES
 from service.members.controllers import ROUTERS as MEMBER_ROUTERS
 from service.members.offline_controllers import ROUTERS as OFFLINE_MEMBER_ROUTERS
@@ -294,6 +295,7 @@ def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
         "dispute": dispute_visible,
         "listing": listing_visible,
         "member": member_in_reach,
+        "community": community_coordinated,
         "transfer": transfer,
         "account": account,
         "conversation": conversation_visible,

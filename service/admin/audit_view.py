@@ -36,6 +36,12 @@ TARGET_WORDS = {
 }
 FIELD_WORDS = {
     "floor_minutes": "lowest balance",
+    "autoconfirm_days": "days before a done exchange confirms by itself",
+    "listing_days": "days a listing stays up",
+    "home_check_required": "help at home needs a safeguarding check",
+    "requires_approval": "new members need approval",
+    "welcome_credit_minutes": "welcome hours",
+    "visitors_see_descriptions": "other time banks read listing descriptions",
     "ceiling_minutes": "most they can hold",
     "balance_minutes": "balance",
     "available_minutes": "available to spend",
@@ -63,6 +69,7 @@ ACTION_NAMES = {
     "role.revoke": "Revoked a role",
     "area.create": "Created an area",
     "community.create": "Created a community",
+    "community.settings": "Changed a community's settings",
     "exchange.record": "Recorded an exchange",
     "pool.grant": "Granted hours from the pool",
     "dispute.resolve": "Resolved a dispute",

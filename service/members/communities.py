@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from piccolo.columns import Column
 from piccolo.engine.base import Engine
 
 from ledger import Ledger, WriteTransaction, run_write
@@ -14,7 +15,7 @@ from service import clock
 from service.errors import Conflict, Invalid
 from service.members.accounts import open_system_accounts
 from service.members.audit import audit_record
-from service.members.schemas import AreaIn, CommunityIn
+from service.members.schemas import AreaIn, CommunityIn, CommunitySettingsIn
 from service.members.tables import Area, Community
 from service.principal import Principal, not_found, require_admin
 
@@ -77,6 +78,45 @@ async def community_create(
         return community
 
     return await run_write(engine, write)
+
+
+async def community_coordinated(actor: Principal, slug: str) -> Community:
+    """The community if the actor coordinates it (admins: any); 404 for anyone else."""
+    community = await community_by_slug(slug)
+    if not (actor.is_admin or actor.coordinates(community.id)):
+        raise not_found("That community")
+    return community
+
+
+async def community_settings_change(
+    *, engine: Engine[Any], actor: Principal, slug: str, data: CommunitySettingsIn
+) -> Community:
+    """Change what the community's coordinators may change (only the fields sent); audited."""
+    community = await community_coordinated(actor, slug)
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in msgspec.structs.asdict(data).items()
+        if value is not msgspec.UNSET and value != getattr(community, name)
+    }
+    if not changes:
+        return community
+
+    async def write(_: WriteTransaction) -> None:
+        columns: dict[Column | str, Any] = dict(changes.items())
+        await Community.update(columns).where(Community.id == community.id).run()
+        await audit_record(
+            actor_id=actor.member_id,
+            actor_label=actor.label,
+            action="community.settings",
+            target_type="community",
+            target_id=str(community.id),
+            community_id=community.id,
+            before={name: getattr(community, name) for name in changes},
+            after=changes,
+        )
+
+    await run_write(engine, write)
+    return await community_by_id(community.id)
 
 
 async def communities_list() -> list[Community]:

@@ -29,6 +29,7 @@ from service.members.communities import (
     communities_list,
     community_by_id,
     community_create,
+    community_settings_change,
 )
 from service.members.registration import member_approve, member_register
 from service.members.schemas import (
@@ -36,6 +37,7 @@ from service.members.schemas import (
     AreaOut,
     CommunityIn,
     CommunityOut,
+    CommunitySettingsIn,
     MemberOut,
     ProfilePatch,
     PublicMemberOut,
@@ -169,6 +171,25 @@ class CoordinatorController(Controller):
         return await member_out(approved)
 
 
+class CommunitySettingsController(Controller):
+    opt = access(Access.COORDINATOR)
+    path = "/api/v1/coordinator/communities"
+    tags = ("coordinator",)
+
+    @patch("/{slug:str}", opt=on_object("community", "slug"))
+    async def change_settings(
+        self,
+        member: CurrentMember,
+        slug: FromPath[str],
+        data: JSONBody[CommunitySettingsIn],
+        engine: EngineDep,
+    ) -> CommunityOut:
+        community = await community_settings_change(
+            engine=engine, actor=member, slug=slug, data=data
+        )
+        return community_out(community, await selectors.area_slug_of(community.area))
+
+
 class AdminController(Controller):
     opt = access(Access.ADMIN)
     path = "/api/v1/admin"
@@ -206,4 +227,11 @@ class AdminController(Controller):
         return [RoleOut(**grant) for grant in await members_roles.grants_of_member(member_id)]
 
 
-ROUTERS = [AuthController, MeController, MembersController, CoordinatorController, AdminController]
+ROUTERS = [
+    AuthController,
+    MeController,
+    MembersController,
+    CoordinatorController,
+    CommunitySettingsController,
+    AdminController,
+]

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from service.limits import (
     BIRTH_YEAR_MIN,
@@ -221,6 +221,30 @@ class CommunityIn(Strict):
     )
     # Help in someone's home needs the helper's valid safeguarding check (ADR 0035).
     home_check_required: bool = False
+
+
+AutoconfirmDays = Annotated[
+    int, Meta(ge=EXCHANGE_AUTOCONFIRM_DAYS_MIN, le=EXCHANGE_AUTOCONFIRM_DAYS_MAX)
+]
+
+
+class CommunitySettingsIn(Strict):
+    """What a community's coordinators may change after it is set up; each field is
+    optional and only those sent change. Limits on accounts and the council figures'
+    threshold stay with the admin's console (they move money rules and privacy)."""
+
+    name: PlaceName | UnsetType = UNSET
+    requires_approval: bool | UnsetType = UNSET
+    welcome_credit_minutes: Annotated[int, Meta(ge=0, le=6000)] | UnsetType = UNSET
+    visitors_see_descriptions: bool | UnsetType = UNSET
+    # null: back to the installation's EXCHANGE_AUTOCONFIRM_DAYS.
+    autoconfirm_days: (
+        Annotated[int, Meta(ge=EXCHANGE_AUTOCONFIRM_DAYS_MIN, le=EXCHANGE_AUTOCONFIRM_DAYS_MAX)]
+        | UnsetType
+        | None
+    ) = UNSET
+    listing_days: Annotated[int, Meta(ge=LISTING_DAYS_MIN, le=LISTING_DAYS_MAX)] | UnsetType = UNSET
+    home_check_required: bool | UnsetType = UNSET
 
 
 class RoleChangeIn(Strict):

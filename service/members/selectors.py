@@ -62,6 +62,11 @@ async def areas_list() -> list[Area]:
     return await Area.objects().order_by(Area.name).run()
 
 
+async def area_slug_of(area_id: uuid.UUID) -> str:
+    area = await Area.select(Area.slug).where(Area.id == area_id).first().run()
+    return str(area["slug"]) if area is not None else ""
+
+
 def communities_in_reach(viewer: Principal, communities: list[Community]) -> list[Community]:
     """The communities whose members the viewer may act for: every one for an admin."""
     return [c for c in communities if viewer.is_admin or viewer.coordinates(c.id)]

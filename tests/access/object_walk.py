@@ -36,6 +36,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "Asked to leave",
     },
     ("PATCH", "/api/v1/admin/members/{member_id}"): {"ward": "Northside"},
+    ("PATCH", "/api/v1/coordinator/communities/{slug}"): {"listing_days": 30},
     ("POST", "/api/v1/admin/members/{member_id}/notes"): {"body": "Prefers a phone call."},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "Hello"},
     ("POST", "/api/v1/coordinator/concerns/{concern_id}/close"): {"outcome": "Spoke to both"},
@@ -115,6 +116,7 @@ async def walk_objects(town: Town) -> WalkObjects:
             "member_id": str(town.alice.id),
             "conversation_id": conversation.json()["id"],
             "concern_id": concern.json()["id"],
+            "slug": "riverside",
         },
         # A fresh token: roles are read when the caller is resolved.
         stranger=await sign_in(town.client, town.carol.email),
