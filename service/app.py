@@ -31,6 +31,7 @@ from service.concerns.pages import PAGE_ROUTERS as CONCERN_PAGES
 from service.concerns.selectors import concern_visible
 from service.desk.controllers import ROUTERS as DESK_ROUTERS
 from service.desk.pages import PAGE_ROUTERS as DESK_PAGES
+from service.desk.settings_pages import PAGE_ROUTERS as COMMUNITY_SETTINGS_PAGES
 from service.disputes.controllers import ROUTERS as DISPUTE_ROUTERS
 from service.disputes.pages import PAGE_ROUTERS as DISPUTE_PAGES
 from service.disputes.selectors import (
@@ -189,6 +190,7 @@ def create_app(settings: Settings) -> Litestar:
             *PAPER_ROUTERS,
             *PAPER_PAGES,
             *INVITATION_PAGES,
+            *COMMUNITY_SETTINGS_PAGES,
             *BLOCK_ROUTERS,
             *BLOCK_PAGES,
             *MESSAGE_ROUTERS,

@@ -228,6 +228,9 @@ AutoconfirmDays = Annotated[
 ]
 
 
+ListingDays = Annotated[int, Meta(ge=LISTING_DAYS_MIN, le=LISTING_DAYS_MAX)]
+
+
 class CommunitySettingsIn(Strict):
     """What a community's coordinators may change after it is set up; each field is
     optional and only those sent change. Limits on accounts and the council figures'

@@ -81,3 +81,29 @@ async def test_a_coordinator_finds_a_member_by_phone_without_javascript(
     await checked.get_by_role("link", name="Bert Price").click()
     await expect(checked.get_by_role("heading", level=1)).to_have_text("Bert Price")
     await assert_no_axe_violations(checked)
+
+
+async def test_the_settings_page_from_the_desk_menu(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, browser: Browser
+) -> None:
+    await journey_members(live_server, monkeypatch)
+    scripted = await browser.new_context(java_script_enabled=True)
+    page = await scripted.new_page()
+    await sign_in(page, live_server, ADMIN_EMAIL)
+    await page.goto(live_server.base_url + "/coordinator/members")
+    await (
+        page.get_by_role("navigation", name="Coordinator")
+        .get_by_role("link", name="Settings")
+        .click()
+    )
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Settings of")
+    await assert_no_axe_violations(page)
+    await page.get_by_label("Days a listing stays up").fill("3")
+    await page.get_by_role("button", name="Save the settings").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Enter a number of days from 7")
+    await assert_no_axe_violations(page)
+    await page.get_by_label("Days a listing stays up").fill("60")
+    await page.get_by_role("button", name="Save the settings").click()
+    await expect(page.get_by_role("status")).to_contain_text("The settings are saved")
+    await expect(page.get_by_label("Days a listing stays up")).to_have_value("60")
+    await assert_no_axe_violations(page)
