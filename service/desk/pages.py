@@ -42,7 +42,7 @@ from service.web.kit import (
 DESK_PAGE_SIZE = 25
 STATEMENT_LINES = 20
 DONE_MESSAGES = {
-    "approved": "Approved. Their welcome credit has been added to their account.",
+    "approved": "Approved. Their welcome hours have been added to their account.",
     "declined": "The application has been declined. They have been told, with your reason.",
     "check_recorded": "The check has been recorded.",
 }

@@ -353,7 +353,7 @@ async def test_a_coordinator_approves_a_pending_member_through_the_page(town: To
     await page_sign_in(client, town.pending.email)
     waiting = await client.get("/dashboard")
     assert "Your membership is waiting for approval." in waiting.text
-    assert "welcome credit of 2 hours" in waiting.text
+    assert "your welcome hours: 2 hours" in waiting.text
     assert '<p class="balance">You have 0 hours. You can go down to' in waiting.text
     client.cookies.clear()
     # An admin makes Cora coordinator of Oakfield too, through the roles page.
@@ -382,7 +382,7 @@ async def test_a_coordinator_approves_a_pending_member_through_the_page(town: To
     assert approved.status_code == 303
     assert approved.headers["location"] == "/coordinator/members?community=oakfield&done=approved"
     after = await client.get(approved.headers["location"])
-    assert "Approved. Their welcome credit has been added" in after.text
+    assert "Approved. Their welcome hours have been added" in after.text
     assert "Nobody is waiting for approval in Oakfield." in after.text
     assert action not in after.text
     assert await api_balance(client, town.pending.headers) == 120
