@@ -37,7 +37,7 @@ from ledger import (
 )
 from service import errors
 from service.caller_scope import remembered_account_id
-from service.formatting import minutes_text
+from service.formatting import minutes_text, room_words
 from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -262,9 +262,11 @@ def _minor(data: Mapping[str, Any], key: str) -> int:
 def _floor_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
     # What the member can still spend: the balance less holds, down to the floor.
     available = _minor(data, "available_minor")
-    spendable = max(0, available - _minor(data, "floor_minor"))
+    floor = _minor(data, "floor_minor")
+    spendable = max(0, available - floor)
+    # With the room (docs/words.md): how far the balance may go down explains the figure.
     return (
-        f"Not enough credit: you have {minutes_text(spendable)} available.",
+        f"Not enough credit: you have {minutes_text(spendable)} available. {room_words(floor)}",
         {"available_minutes": available, "spendable_minutes": spendable},
     )
 

@@ -233,7 +233,10 @@ async def test_ledger_errors_show_figures_to_the_account_holder_alone() -> None:
         theirs = await test_client.get("/spend/theirs")
     assert (mine.status_code, theirs.status_code) == (409, 409)
     assert mine.json()["code"] == theirs.json()["code"] == "insufficient_credit"
-    assert mine.json()["detail"] == "Not enough credit: you have 3 hours 30 minutes available."
+    assert mine.json()["detail"] == (
+        "Not enough credit: you have 3 hours 30 minutes available."
+        " You can go down to minus 5 hours."
+    )
     assert mine.json()["spendable_minutes"] == 210
     assert theirs.json()["detail"] == (
         "Not enough credit: they do not have enough hours for this right now."

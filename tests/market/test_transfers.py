@@ -62,7 +62,9 @@ async def test_gift_beyond_the_floor_says_what_is_available(town: Town) -> None:
     )
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_credit"
-    assert response.json()["detail"] == "Not enough credit: you have 12 hours available."
+    assert response.json()["detail"] == (
+        "Not enough credit: you have 12 hours available. You can go down to minus 10 hours."
+    )
 
 
 async def test_donation_and_grant_through_the_pool(town: Town, db: TestDatabase) -> None:
