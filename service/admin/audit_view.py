@@ -79,6 +79,7 @@ ACTION_NAMES = {
     "donation.event_reprocess": "Processed a payment event again",
     "member.suspend_pending_review": "Suspended a member until a concern is looked into",
     "concern.raise": "Reported a concern",
+    "check.record": "Recorded a safeguarding check",
     "concern.close": "Closed a concern",
     "pairing.introduce": "Introduced two members",
     "acting.start": "Started acting for a member",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -13,10 +13,9 @@ from service.blocks import selectors, services
 from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
+    PageController,
     Viewer,
     done_message,
-    page_exception_handlers,
     render,
     see_other,
 )
@@ -28,12 +27,9 @@ DONE_MESSAGES = {
 }
 
 
-class BlockPages(Controller):
+class BlockPages(PageController):
     opt = access(Access.MEMBER)
     path = "/settings/blocked"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def blocked(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:

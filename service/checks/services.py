@@ -28,7 +28,8 @@ from service.formatting import date_words
 from service.limits import CHECK_EXPIRY_WARNING_DAYS, CHECKS_LISTED_MAX
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
-from service.members.tables import Community, Member, RoleGrant
+from service.members.selectors import coordinator_ids_of
+from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_coordinator_of
 
 
@@ -135,19 +136,6 @@ async def check_record(
 
     await run_write(engine, work)
     return check_out(row, today)
-
-
-async def coordinator_ids_of(community_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = (
-        await RoleGrant.select(RoleGrant.member)
-        .where(
-            (RoleGrant.role == "coordinator")
-            & (RoleGrant.community == community_id)
-            & RoleGrant.revoked_at.is_null()
-        )
-        .run()
-    )
-    return sorted({uuid.UUID(str(row["member"])) for row in rows}, key=str)
 
 
 async def _tell_coordinators(

@@ -21,7 +21,7 @@ from service.concerns.schemas import (
 from service.concerns.tables import Concern
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
-from service.messages.schemas import MessageOut
+from service.messages.schemas import messages_out
 from service.principal import Principal
 
 
@@ -52,17 +52,7 @@ async def coordinator_out(actor: Principal, concern_id: uuid.UUID) -> Coordinato
         about_status=view.about_status,
         listing_title=view.listing_title,
         exchange_description=view.exchange_description,
-        messages=[
-            MessageOut(
-                id=item.id,
-                author_id=item.author_id,
-                author_name=item.author_name,
-                body=item.body,
-                sent_at=item.sent_at,
-                mine=False,
-            )
-            for item in view.messages
-        ],
+        messages=messages_out(view.messages, reader_id=None),
     )
 
 

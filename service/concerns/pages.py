@@ -7,22 +7,22 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from service.concerns import selectors, services
-from service.errors import DomainError, invalid_field
+from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import CONCERN_OUTCOME_CHARS_MAX, CONCERN_TEXT_CHARS_MAX
 from service.principal import Principal
+from service.web.forms import optional_uuid
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
-    page_exception_handlers,
     problem_status,
     render,
     see_other,
@@ -50,21 +50,9 @@ class CloseForm(msgspec.Struct, kw_only=True):
     outcome: str = ""
 
 
-def _uuid_or_none(value: str | None, field: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise invalid_field(field, "is not valid") from None
-
-
-class ConcernPages(Controller):
+class ConcernPages(PageController):
     opt = access(Access.MEMBER)
     path = "/concerns"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def mine(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
@@ -101,7 +89,7 @@ class ConcernPages(Controller):
     ) -> Response[Any]:
         form = Form.of(data)
         try:
-            ids = {name: _uuid_or_none(getattr(data, name), name) for name in ATTACHMENTS}
+            ids = {name: optional_uuid(getattr(data, name), name) for name in ATTACHMENTS}
             await services.concern_raise(engine=engine, actor=viewer, text=data.text, **ids)
         except DomainError as problem:
             show_problem(form, problem, {"text": "What worries you"})
@@ -126,12 +114,9 @@ def _new_page(
     )
 
 
-class CoordinatorConcernPages(Controller):
+class CoordinatorConcernPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/concerns"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def queue(self, viewer: Viewer, status: FromQuery[str] = "open") -> Template:

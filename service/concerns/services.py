@@ -31,7 +31,8 @@ from service.listings.services import listing_visible
 from service.listings.tables import Listing
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
-from service.members.tables import Member, RoleGrant
+from service.members.selectors import coordinator_ids_of
+from service.members.tables import Member
 from service.messages.selectors import conversation_of_participant
 from service.principal import Principal, not_found
 
@@ -77,19 +78,6 @@ async def _community_of(
             raise invalid_field("about_member_id", "report a concern about someone else")
         community_id = await _community_of_member(about_member_id)
     return uuid.UUID(str(community_id))
-
-
-async def coordinator_ids_of(community_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = (
-        await RoleGrant.select(RoleGrant.member)
-        .where(
-            (RoleGrant.role == "coordinator")
-            & (RoleGrant.community == community_id)
-            & RoleGrant.revoked_at.is_null()
-        )
-        .run()
-    )
-    return sorted({uuid.UUID(str(row["member"])) for row in rows}, key=str)
 
 
 async def concern_raise(

@@ -20,6 +20,7 @@ from service.limits import (
     SLUG_CHARS_MAX,
     WARD_CHARS_MAX,
 )
+from service.listings import lifecycle
 from service.listings import services as listings
 from service.listings.schemas import (
     CATEGORY_SLUG_PATTERN,
@@ -121,21 +122,21 @@ class ListingController(Controller):
         self, member: CurrentMember, listing_id: FromPath[uuid.UUID], engine: EngineDep
     ) -> ListingOut:
         """Take your listing out of search for now."""
-        return await listings.listing_pause(engine=engine, actor=member, listing_id=listing_id)
+        return await lifecycle.listing_pause(engine=engine, actor=member, listing_id=listing_id)
 
     @post("/{listing_id:uuid}/resume", status_code=200)
     async def resume(
         self, member: CurrentMember, listing_id: FromPath[uuid.UUID], engine: EngineDep
     ) -> ListingOut:
         """Put a paused listing back in search."""
-        return await listings.listing_resume(engine=engine, actor=member, listing_id=listing_id)
+        return await lifecycle.listing_resume(engine=engine, actor=member, listing_id=listing_id)
 
     @post("/{listing_id:uuid}/renew", status_code=200)
     async def renew(
         self, member: CurrentMember, listing_id: FromPath[uuid.UUID], engine: EngineDep
     ) -> ListingOut:
         """Keep your listing up for the community's number of days from now."""
-        return await listings.listing_renew(engine=engine, actor=member, listing_id=listing_id)
+        return await lifecycle.listing_renew(engine=engine, actor=member, listing_id=listing_id)
 
 
 ROUTERS = [CategoryController, ListingController]

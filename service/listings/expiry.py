@@ -9,6 +9,7 @@ transaction that queues the mail, so two sweeps at once remind once).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,11 @@ from piccolo.engine.base import Engine
 from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.formatting import date_words
-from service.limits import LISTING_RENEW_REMINDER_DAYS, LISTING_SWEEP_BATCH_MAX
+from service.limits import (
+    LISTING_DAYS_DEFAULT,
+    LISTING_RENEW_REMINDER_DAYS,
+    LISTING_SWEEP_BATCH_MAX,
+)
 from service.listings.tables import Listing
 from service.members.mailing import mail_member
 from service.members.tables import Community
@@ -105,3 +110,14 @@ async def listing_expiry_sweep(*, engine: Engine[Any], now: datetime) -> int:
     """The sweep's step: start missing clocks, then send due reminders."""
     await start_listing_clocks(engine=engine, now=now)
     return await listing_renew_reminders(engine=engine, now=now)
+
+
+async def community_listing_days(community_id: uuid.UUID) -> int:
+    """How many days the community's listings stay up before they must be renewed."""
+    row = (
+        await Community.select(Community.listing_days)
+        .where(Community.id == community_id)
+        .first()
+        .run()
+    )
+    return int(row["listing_days"]) if row else LISTING_DAYS_DEFAULT

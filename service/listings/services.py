@@ -43,13 +43,13 @@ from service.database import is_postgres
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.limits import (
     CURSOR_CHARS_MAX,
-    LISTING_DAYS_DEFAULT,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
     SEARCH_OFFSET_MAX,
     SEARCH_TERMS_MAX,
     SEARCH_TEXT_CHARS_MAX,
 )
+from service.listings.expiry import community_listing_days
 from service.listings.privacy import (
     full_view_sql,
     refuse_exact_addresses,
@@ -162,7 +162,7 @@ def _aware(value: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
+def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
     """The listing as `actor` may see it: in full, or titles and categories only."""
     listing = ListingOut(
         id=_uuid(row["id"]),
@@ -245,7 +245,7 @@ async def listing_visible(actor: Principal, listing_id: uuid.UUID) -> None:
 
 
 async def listing_by_id(*, actor: Principal, listing_id: uuid.UUID) -> ListingOut:
-    return _listing_out(await _visible_row(actor, listing_id), actor)
+    return listing_out(await _visible_row(actor, listing_id), actor)
 
 
 async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut]:
@@ -256,7 +256,7 @@ async def listings_of_member(*, actor: Principal, limit: int) -> list[ListingOut
         actor.member_id,
         limit,
     ).run()
-    return [_listing_out(row, actor) for row in rows]
+    return [listing_out(row, actor) for row in rows]
 
 
 def search_terms(text: str) -> list[str]:
@@ -393,7 +393,7 @@ async def _newest_page(
         )
     query.add("ORDER BY l.created_at DESC, l.id DESC LIMIT {}", limit + 1)
     rows = await query.run()
-    items = [_listing_out(row, actor) for row in rows[:limit]]
+    items = [listing_out(row, actor) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
@@ -443,7 +443,7 @@ async def _ranked_page(
         )
     query.add("l.created_at DESC, l.id DESC LIMIT {} OFFSET {}", limit + 1, start.offset)
     rows = await query.run()
-    items = [_listing_out(row, actor) for row in rows[:limit]]
+    items = [listing_out(row, actor) for row in rows[:limit]]
     next_offset = start.offset + limit
     next_cursor = None
     if len(rows) > limit and next_offset <= SEARCH_OFFSET_MAX:
@@ -503,7 +503,7 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
     return await listing_by_id(actor=actor, listing_id=listing.id)
 
 
-async def _owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> dict[str, Any]:
+async def owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> dict[str, Any]:
     """The listing if the actor may change it: 404 if they cannot see it, 403 if not theirs."""
     row = await _visible_row(actor, listing_id)
     if _uuid(row["owner_id"]) != actor.member_id:
@@ -512,7 +512,7 @@ async def _owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> di
     return row
 
 
-def _listing_withdrawn() -> DomainError:
+def listing_withdrawn() -> DomainError:
     return Conflict(
         code="listing_withdrawn",
         detail="This listing has been withdrawn and can no longer be changed.",
@@ -545,7 +545,7 @@ async def listing_update(
     *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID, patch: ListingPatch
 ) -> ListingOut:
     """Change the fields sent, on an open listing of the actor's own."""
-    row = await _owned_row(actor, listing_id, "change")
+    row = await owned_row(actor, listing_id, "change")
     refuse_exact_addresses(
         {
             "title": patch.title,
@@ -556,9 +556,9 @@ async def listing_update(
     )
     changes = await _patch_changes(patch)
     if row["status"] != "open":
-        raise _listing_withdrawn()
+        raise listing_withdrawn()
     if not changes:
-        return _listing_out(row, actor)
+        return listing_out(row, actor)
     changes[Listing.updated_at] = clock.utc_now()
     async with write_transaction(engine):
         # Only an open listing changes: a withdrawal that got in first wins.
@@ -569,13 +569,13 @@ async def listing_update(
             .run()
         )
     if not updated:
-        raise _listing_withdrawn()
+        raise listing_withdrawn()
     return await listing_by_id(actor=actor, listing_id=listing_id)
 
 
 async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID) -> None:
     """Withdraw the actor's own listing; withdrawing it again changes nothing."""
-    row = await _owned_row(actor, listing_id, "withdraw")
+    row = await owned_row(actor, listing_id, "withdraw")
     if row["status"] != "open":
         return
     async with write_transaction(engine):
@@ -584,73 +584,3 @@ async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id:
             .where((Listing.id == listing_id) & (Listing.status == "open"))
             .run()
         )
-
-
-# Pausing, renewing and expiry (issue 18) -----------------------------------------
-
-
-async def community_listing_days(community_id: uuid.UUID) -> int:
-    """How many days the community's listings stay up before they must be renewed."""
-    row = (
-        await Community.select(Community.listing_days)
-        .where(Community.id == community_id)
-        .first()
-        .run()
-    )
-    return int(row["listing_days"]) if row else LISTING_DAYS_DEFAULT
-
-
-async def _change_open_listing(
-    engine: Engine[Any],
-    actor: Principal,
-    listing_id: uuid.UUID,
-    action: str,
-    changes: dict[Any, Any],
-) -> ListingOut:
-    row = await _owned_row(actor, listing_id, action)
-    if row["status"] != "open":
-        raise _listing_withdrawn()
-    changes[Listing.updated_at] = clock.utc_now()
-    async with write_transaction(engine):
-        updated = (
-            await Listing.update(changes)
-            .where((Listing.id == listing_id) & (Listing.status == "open"))
-            .returning(Listing.id)
-            .run()
-        )
-    if not updated:
-        raise _listing_withdrawn()
-    return await listing_by_id(actor=actor, listing_id=listing_id)
-
-
-async def listing_pause(
-    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
-) -> ListingOut:
-    """Take the actor's own listing out of search for now; pausing again changes nothing."""
-    row = await _owned_row(actor, listing_id, "pause")
-    if row["paused_at"] is not None:
-        return _listing_out(row, actor)
-    return await _change_open_listing(
-        engine, actor, listing_id, "pause", {Listing.paused_at: clock.utc_now()}
-    )
-
-
-async def listing_resume(
-    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
-) -> ListingOut:
-    """Put a paused listing back in search (until its expiry, as before)."""
-    return await _change_open_listing(
-        engine, actor, listing_id, "resume", {Listing.paused_at: None}
-    )
-
-
-async def listing_renew(
-    *, engine: Engine[Any], actor: Principal, listing_id: uuid.UUID
-) -> ListingOut:
-    """Keep the listing up for the community's number of days from now, expired or not."""
-    days = await community_listing_days(actor.community_id)
-    changes = {
-        Listing.expires_at: clock.utc_now() + timedelta(days=days),
-        Listing.renew_reminded_at: None,
-    }
-    return await _change_open_listing(engine, actor, listing_id, "renew", changes)

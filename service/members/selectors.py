@@ -169,3 +169,17 @@ class MemberPicks:
 def coordinated_picks(viewer: Principal) -> MemberPicks:
     """Members a coordinator may choose: of the communities they coordinate (admins: all)."""
     return MemberPicks(None if viewer.is_admin else viewer.coordinated_communities)
+
+
+async def coordinator_ids_of(community_id: uuid.UUID) -> list[uuid.UUID]:
+    """The community's coordinators now (not revoked), in a stable order."""
+    rows = (
+        await RoleGrant.select(RoleGrant.member)
+        .where(
+            (RoleGrant.role == "coordinator")
+            & (RoleGrant.community == community_id)
+            & RoleGrant.revoked_at.is_null()
+        )
+        .run()
+    )
+    return sorted({uuid.UUID(str(row["member"])) for row in rows}, key=str)

@@ -17,8 +17,8 @@ from service.messages.schemas import (
     ConversationPage,
     CreatedOut,
     MessageIn,
-    MessageOut,
     MessagePage,
+    messages_out,
 )
 from service.principal import Principal
 
@@ -31,17 +31,7 @@ async def thread_out(actor: Principal, conversation_id: uuid.UUID) -> MessagePag
         conversation_id=conversation_id,
         other_member_id=other_id,
         other_name=names.get(other_id, "A former member"),
-        items=[
-            MessageOut(
-                id=item.id,
-                author_id=item.author_id,
-                author_name=item.author_name,
-                body=item.body,
-                sent_at=item.sent_at,
-                mine=item.author_id == actor.member_id,
-            )
-            for item in await selectors.messages_of(conversation_id)
-        ],
+        items=messages_out(await selectors.messages_of(conversation_id), reader_id=actor.member_id),
     )
 
 

@@ -10,24 +10,24 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from service.blocks.selectors import has_blocked
 from service.blocks.services import block_add
-from service.errors import DomainError, invalid_field
+from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import MESSAGE_BODY_CHARS_MAX
 from service.messages import selectors, services
 from service.principal import Principal, not_found
+from service.web.forms import optional_uuid
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Viewer,
     done_message,
-    page_exception_handlers,
     problem_status,
     render,
     see_other,
@@ -50,21 +50,9 @@ class NewConversationForm(msgspec.Struct, kw_only=True):
     exchange_id: str = ""
 
 
-def _uuid_or_none(value: str | None, field: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise invalid_field(field, "is not valid") from None
-
-
-class MessagePages(Controller):
+class MessagePages(PageController):
     opt = access(Access.MEMBER)
     path = "/messages"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def inbox(self, viewer: Viewer) -> Template:
@@ -99,9 +87,9 @@ class MessagePages(Controller):
     ) -> Response[Any]:
         form = Form.of(data)
         try:
-            member_id = _uuid_or_none(data.member_id, "member_id")
-            listing_id = _uuid_or_none(data.listing_id, "listing_id")
-            exchange_id = _uuid_or_none(data.exchange_id, "exchange_id")
+            member_id = optional_uuid(data.member_id, "member_id")
+            listing_id = optional_uuid(data.listing_id, "listing_id")
+            exchange_id = optional_uuid(data.exchange_id, "exchange_id")
             other_id, _about = await selectors.conversation_recipient(
                 viewer, member_id, listing_id, exchange_id
             )
@@ -169,9 +157,9 @@ class MessagePages(Controller):
 async def _new_page(
     viewer: Principal, form: Form, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Template:
-    member_id = _uuid_or_none(form.values.get("member_id"), "member_id")
-    listing_id = _uuid_or_none(form.values.get("listing_id"), "listing_id")
-    exchange_id = _uuid_or_none(form.values.get("exchange_id"), "exchange_id")
+    member_id = optional_uuid(form.values.get("member_id"), "member_id")
+    listing_id = optional_uuid(form.values.get("listing_id"), "listing_id")
+    exchange_id = optional_uuid(form.values.get("exchange_id"), "exchange_id")
     other_id, about = await selectors.conversation_recipient(
         viewer, member_id, listing_id, exchange_id
     )

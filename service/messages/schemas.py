@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 from msgspec import Meta
 
 from service.limits import MESSAGE_BODY_CHARS_MAX
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from service.messages.selectors import MessageItem
 
 Body = Annotated[str, Meta(min_length=1, max_length=MESSAGE_BODY_CHARS_MAX)]
 
@@ -51,6 +56,22 @@ class MessageOut(msgspec.Struct, kw_only=True):
     body: str
     sent_at: datetime
     mine: bool
+
+
+def messages_out(items: Iterable[MessageItem], *, reader_id: uuid.UUID | None) -> list[MessageOut]:
+    """Messages as the API shows them; `mine` for the reader's own (None: a coordinator
+    reading a conversation attached to a concern, whose messages are never theirs)."""
+    return [
+        MessageOut(
+            id=item.id,
+            author_id=item.author_id,
+            author_name=item.author_name,
+            body=item.body,
+            sent_at=item.sent_at,
+            mine=item.author_id == reader_id,
+        )
+        for item in items
+    ]
 
 
 class MessagePage(msgspec.Struct, kw_only=True):

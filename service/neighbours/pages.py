@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_409_CONFLICT
@@ -24,19 +24,19 @@ from service.limits import (
     THANKS_CHARS_MAX,
     WARD_CHARS_MAX,
 )
+from service.listings import lifecycle
 from service.listings import services as listings
 from service.listings.schemas import SINGLE_LINE_PATTERN
 from service.neighbours import selectors, services
 from service.neighbours.schemas import ThanksIn
 from service.principal import Principal
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
     Form,
+    PageController,
     Rule,
     Viewer,
     done_message,
     form_refused,
-    page_exception_handlers,
     render,
     schema_type,
     see_other,
@@ -64,12 +64,9 @@ class ThanksForm(msgspec.Struct, kw_only=True):
     text: str = ""
 
 
-class NeighbourPages(Controller):
+class NeighbourPages(PageController):
     opt = access(Access.MEMBER)
     path = "/"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/members")
     async def directory(
@@ -187,21 +184,21 @@ class NeighbourPages(Controller):
     async def pause(
         self, viewer: Viewer, engine: EngineDep, listing_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
-        await listings.listing_pause(engine=engine, actor=viewer, listing_id=listing_id)
+        await lifecycle.listing_pause(engine=engine, actor=viewer, listing_id=listing_id)
         return see_other("/my-listings", done="paused")
 
     @post("/my-listings/{listing_id:uuid}/resume")
     async def resume(
         self, viewer: Viewer, engine: EngineDep, listing_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
-        await listings.listing_resume(engine=engine, actor=viewer, listing_id=listing_id)
+        await lifecycle.listing_resume(engine=engine, actor=viewer, listing_id=listing_id)
         return see_other("/my-listings", done="resumed")
 
     @post("/my-listings/{listing_id:uuid}/renew")
     async def renew(
         self, viewer: Viewer, engine: EngineDep, listing_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
-        await listings.listing_renew(engine=engine, actor=viewer, listing_id=listing_id)
+        await lifecycle.listing_renew(engine=engine, actor=viewer, listing_id=listing_id)
         return see_other("/my-listings", done="renewed")
 
 

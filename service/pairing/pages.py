@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
@@ -17,10 +17,9 @@ from service.limits import OLDER_MEMBER_AGE_MIN, YOUNGER_MEMBER_AGE_MAX
 from service.pairing.selectors import suggested_pairs
 from service.pairing.services import pair_introduce
 from service.web.kit import (
-    PAGE_DEPENDENCIES,
+    PageController,
     Viewer,
     done_message,
-    page_exception_handlers,
     render,
     see_other,
 )
@@ -42,12 +41,9 @@ def _uuid(value: str, field: str) -> uuid.UUID:
         raise invalid_field(field, "is not valid") from None
 
 
-class PairingPages(Controller):
+class PairingPages(PageController):
     opt = access(Access.COORDINATOR)
     path = "/coordinator/pairing"
-    include_in_schema = False
-    dependencies = PAGE_DEPENDENCIES
-    exception_handlers = page_exception_handlers()
 
     @get("/")
     async def pairs(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.web.kit import (
     Form,
@@ -73,6 +74,16 @@ def member_field(form: Form, name: str, value: str, message: str) -> uuid.UUID |
     if chosen is None:
         form.errors[name] = message
     return chosen
+
+
+def optional_uuid(value: str | None, field: str) -> uuid.UUID | None:
+    """A form's optional id field: None when blank, 400 `field` "is not valid" when not an id."""
+    if not value:
+        return None
+    found = uuid_or_none(value)
+    if found is None:
+        raise invalid_field(field, "is not valid")
+    return found
 
 
 def uuid_or_none(value: str) -> uuid.UUID | None:
