@@ -322,11 +322,10 @@ class AdminConsolePages(PageController):
                 ),
             )
         except DomainError as problem:
-            show_problem(form, problem, DETAILS_LABELS, code_fields={"email_taken": "email"})
-            status, headers = problem_status(problem)
-            return await _member_page(
-                viewer, ledger, member_id, details_form=form, status=status, headers=headers
+            reshow = form_refused(
+                form, problem, DETAILS_LABELS, code_fields={"email_taken": "email"}
             )
+            return await _member_page(viewer, ledger, member_id, details_form=form, **reshow)
         return see_other(f"/admin/members/{member_id}", done="details-saved")
 
     @post("/members/{member_id:uuid}/notes", opt=on_object("member", "member_id"))
@@ -348,11 +347,8 @@ class AdminConsolePages(PageController):
                 engine=engine, actor=viewer, member_id=member_id, body=cleaned["body"]
             )
         except DomainError as problem:
-            show_problem(form, problem, {"body": "Note"})
-            status, headers = problem_status(problem)
-            return await _member_page(
-                viewer, ledger, member_id, note_form=form, status=status, headers=headers
-            )
+            reshow = form_refused(form, problem, {"body": "Note"})
+            return await _member_page(viewer, ledger, member_id, note_form=form, **reshow)
         return see_other(f"/admin/members/{member_id}", done="note-added")
 
     @get("/audit")

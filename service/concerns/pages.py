@@ -23,10 +23,9 @@ from service.web.kit import (
     PageController,
     Viewer,
     done_message,
-    problem_status,
+    form_refused,
     render,
     see_other,
-    show_problem,
 )
 
 ATTACHMENTS = ("about_member_id", "listing_id", "exchange_id", "conversation_id")
@@ -92,9 +91,9 @@ class ConcernPages(PageController):
             ids = {name: optional_uuid(getattr(data, name), name) for name in ATTACHMENTS}
             await services.concern_raise(engine=engine, actor=viewer, text=data.text, **ids)
         except DomainError as problem:
-            show_problem(form, problem, {"text": "What worries you"})
-            status, headers = problem_status(problem)
-            return _new_page(viewer, form, status=status, headers=headers)
+            return _new_page(
+                viewer, form, **form_refused(form, problem, {"text": "What worries you"})
+            )
         return see_other("/concerns", done="reported")
 
 
@@ -152,9 +151,9 @@ class CoordinatorConcernPages(PageController):
                 engine=engine, actor=viewer, concern_id=concern_id, outcome=data.outcome
             )
         except DomainError as problem:
-            show_problem(form, problem, {"outcome": "Outcome"})
-            status, headers = problem_status(problem)
-            return await _concern_page(viewer, concern_id, form, status=status, headers=headers)
+            return await _concern_page(
+                viewer, concern_id, form, **form_refused(form, problem, {"outcome": "Outcome"})
+            )
         return see_other(f"/coordinator/concerns/{concern_id}", done="closed")
 
     @post("/{concern_id:uuid}/suspend", opt=on_object("concern", "concern_id"))
@@ -171,9 +170,7 @@ class CoordinatorConcernPages(PageController):
             )
         except DomainError as problem:
             form = Form()
-            show_problem(form, problem, {})
-            status, headers = problem_status(problem)
-            return await _concern_page(viewer, concern_id, form, status=status, headers=headers)
+            return await _concern_page(viewer, concern_id, form, **form_refused(form, problem, {}))
         return see_other(f"/coordinator/concerns/{concern_id}", done="suspended")
 
 

@@ -35,7 +35,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import asyncpg
 from litestar.connection import ASGIConnection
@@ -239,8 +239,15 @@ def keyed_reply_from_scope(scope: Scope) -> KeyedReply | None:
     return value if isinstance(value, KeyedReply) else None
 
 
-def idempotency_middleware(app: ASGIApp) -> ASGIApp:
-    """Route middleware for value-moving POSTs (see module docstring)."""
+class _Answer(Protocol):
+    async def __call__(
+        self, app: ASGIApp, scope: Scope, send: Send, *, caller: str, key: str, body: bytes
+    ) -> None: ...
+
+
+def _keyed_middleware(app: ASGIApp, answer: _Answer) -> ASGIApp:
+    """What both keyed middlewares share: pass through what carries no usable key,
+    read the body of what does, and let `answer` judge the key and run the handler."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers.from_scope(scope)
@@ -259,9 +266,14 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         request_body = await _read_body(receive)
-        await _answer(app, scope, send, caller=caller, key=key, body=request_body)
+        await answer(app, scope, send, caller=caller, key=key, body=request_body)
 
     return middleware
+
+
+def idempotency_middleware(app: ASGIApp) -> ASGIApp:
+    """Route middleware for value-moving POSTs (see module docstring)."""
+    return _keyed_middleware(app, _answer)
 
 
 def idempotency_middleware_in_write(app: ASGIApp) -> ASGIApp:
@@ -271,25 +283,7 @@ def idempotency_middleware_in_write(app: ASGIApp) -> ASGIApp:
     write it makes for a keyed request; a route that writes anything else must
     use `idempotency_middleware`.
     """
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers.from_scope(scope)
-        key = headers.get("idempotency-key")
-        if scope["type"] != ScopeType.HTTP or key is None:
-            await app(scope, receive, send)
-            return
-        caller = await _caller(headers, scope)
-        if caller is None:
-            await app(scope, receive, send)
-            return
-        if not _valid_key(key):
-            scope.setdefault("state", {})[_INVALID_KEY_STATE] = True
-            await app(scope, receive, send)
-            return
-        request_body = await _read_body(receive)
-        await _answer_in_write(app, scope, send, caller=caller, key=key, body=request_body)
-
-    return middleware
+    return _keyed_middleware(app, _answer_in_write)
 
 
 async def _answer_in_write(

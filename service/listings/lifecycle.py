@@ -12,11 +12,15 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from ledger import write_transaction
 from service import clock
 from service.listings.expiry import community_listing_days
 from service.listings.schemas import ListingOut
-from service.listings.services import listing_by_id, listing_out, listing_withdrawn, owned_row
+from service.listings.services import (
+    listing_out,
+    listing_withdrawn,
+    open_listing_change,
+    owned_row,
+)
 from service.listings.tables import Listing
 from service.principal import Principal
 
@@ -31,17 +35,7 @@ async def _change_open_listing(
     row = await owned_row(actor, listing_id, action)
     if row["status"] != "open":
         raise listing_withdrawn()
-    changes[Listing.updated_at] = clock.utc_now()
-    async with write_transaction(engine):
-        updated = (
-            await Listing.update(changes)
-            .where((Listing.id == listing_id) & (Listing.status == "open"))
-            .returning(Listing.id)
-            .run()
-        )
-    if not updated:
-        raise listing_withdrawn()
-    return await listing_by_id(actor=actor, listing_id=listing_id)
+    return await open_listing_change(engine, actor, listing_id, changes)
 
 
 async def listing_pause(

@@ -559,6 +559,13 @@ async def listing_update(
         raise listing_withdrawn()
     if not changes:
         return listing_out(row, actor)
+    return await open_listing_change(engine, actor, listing_id, changes)
+
+
+async def open_listing_change(
+    engine: Engine[Any], actor: Principal, listing_id: uuid.UUID, changes: dict[Any, Any]
+) -> ListingOut:
+    """Write `changes` to a listing still open, and read it back as the actor sees it."""
     changes[Listing.updated_at] = clock.utc_now()
     async with write_transaction(engine):
         # Only an open listing changes: a withdrawal that got in first wins.

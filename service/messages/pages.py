@@ -28,10 +28,9 @@ from service.web.kit import (
     PageController,
     Viewer,
     done_message,
-    problem_status,
+    form_refused,
     render,
     see_other,
-    show_problem,
 )
 
 DONE_MESSAGES = {"sent": "Your message has been sent."}
@@ -102,9 +101,9 @@ class MessagePages(PageController):
                 exchange_id=exchange_id,
             )
         except DomainError as problem:
-            show_problem(form, problem, LABELS, code_fields=CODE_FIELDS)
-            status, headers = problem_status(problem)
-            return await _new_page(viewer, form, status=status, headers=headers)
+            return await _new_page(
+                viewer, form, **form_refused(form, problem, LABELS, code_fields=CODE_FIELDS)
+            )
         return see_other(f"/messages/{conversation_id}", done="sent")
 
     @get("/{conversation_id:uuid}")
@@ -139,9 +138,12 @@ class MessagePages(PageController):
                 engine=engine, actor=viewer, conversation_id=conversation_id, body=data.body
             )
         except DomainError as problem:
-            show_problem(form, problem, LABELS, code_fields=CODE_FIELDS)
-            status, headers = problem_status(problem)
-            return await _thread_page(viewer, conversation_id, form, status=status, headers=headers)
+            return await _thread_page(
+                viewer,
+                conversation_id,
+                form,
+                **form_refused(form, problem, LABELS, code_fields=CODE_FIELDS),
+            )
         return see_other(f"/messages/{conversation_id}", done="sent")
 
     @post("/{conversation_id:uuid}/block", opt=on_object("conversation", "conversation_id"))
