@@ -202,6 +202,12 @@ async def test_export_holds_everything_about_the_caller_and_nothing_secret(world
         "disputes",
         "donations",
         "notices",
+        "conversations",
+        "blocks",
+        "concerns",
+        "thanks_given",
+        "thanks_received",
+        "checks",
         "truncated",
     }
     assert (export["listings"], export["exchanges"], export["disputes"]) == ([], [], [])

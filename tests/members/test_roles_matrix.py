@@ -393,6 +393,22 @@ async def op_community_create(world: World, actor: Person | None) -> Outcome:
     return Outcome(response, changed)
 
 
+async def op_community_settings(world: World, actor: Person | None) -> Outcome:
+    # A number of days no earlier call set (the world is shared by the module's tests).
+    days = 7 + int(world.unique("").strip() or 0)
+    response = await world.http.patch(
+        "/api/v1/coordinator/communities/riverside",
+        headers=headers_of(actor),
+        json={"listing_days": days},
+    )
+
+    async def changed() -> bool:
+        row = await Community.select(Community.listing_days).where(Community.slug == "riverside")
+        return bool(row[0]["listing_days"] == days)
+
+    return Outcome(response, changed)
+
+
 OPERATIONS: dict[str, Operation] = {
     "register": Operation("POST", "/api/v1/auth/register", op_register),
     "token_create": Operation("POST", "/api/v1/auth/token", op_token_create),
@@ -438,6 +454,9 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "area_create": Operation("POST", "/api/v1/admin/areas", op_area_create),
     "community_create": Operation("POST", "/api/v1/admin/communities", op_community_create),
+    "community_settings": Operation(
+        "PATCH", "/api/v1/coordinator/communities/{slug:str}", op_community_settings
+    ),
 }
 
 # fmt: off
@@ -467,6 +486,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "role_revoke":                    (401, 403, 403, 403, 403, 403, 200),
     "area_create":                    (401, 403, 403, 403, 403, 403, 201),
     "community_create":               (401, 403, 403, 403, 403, 403, 201),
+    "community_settings":             (401, 403, 403, 200, 404, 403, 200),
 }
 # fmt: on
 
