@@ -30,6 +30,13 @@ class LimitsForm(msgspec.Struct, kw_only=True):
 
 LIMITS_RULES = {"reason": Rule(schema_type(LimitsIn, "reason"), REASON_MESSAGE)}
 LIMITS_LABELS = {"owe_hours": "How much they may owe", "ceiling_hours": "Highest balance"}
+# The service speaks of a floor and a ceiling in minutes; the form shows its refusals
+# next to the hours fields that ask for them.
+LIMITS_SERVICE_FIELDS = {"floor_minutes": "owe_hours", "ceiling_minutes": "ceiling_hours"}
+LIMITS_REFUSAL_LABELS = LIMITS_LABELS | {
+    service_field: LIMITS_LABELS[form_field]
+    for service_field, form_field in LIMITS_SERVICE_FIELDS.items()
+}
 
 
 def _whole(text: str) -> int | None:

@@ -24,8 +24,9 @@ from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin import audit_log, ledger_health, member_details, services
 from service.admin.audit_view import action_name, audit_filters_from, audit_rows
 from service.admin.limits_form import (
-    LIMITS_LABELS,
+    LIMITS_REFUSAL_LABELS,
     LIMITS_RULES,
+    LIMITS_SERVICE_FIELDS,
     REASON_MESSAGE,
     LimitsForm,
     ceiling_text,
@@ -36,7 +37,6 @@ from service.admin.limits_form import (
 from service.admin.member_details import MemberDetailsIn, NoteText
 from service.admin.schemas import MemberStatusIn
 from service.disputes.floors import below_floor_minutes
-from service.errors import DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
@@ -54,16 +54,14 @@ from service.web.forms import confirmed
 from service.web.kit import (
     Form,
     PageController,
+    Reshow,
     Rule,
     Viewer,
     done_message,
-    form_refused,
-    problem_status,
+    form_post,
     render,
     schema_type,
     see_other,
-    show_problem,
-    validate,
 )
 
 FILTER_CHARS_MAX = 100  # any one audit filter field
@@ -162,6 +160,7 @@ class NoteForm(msgspec.Struct, kw_only=True):
 NOTE_RULES = {
     "body": Rule(NoteText, f"Write the note, up to {ADMIN_NOTE_CHARS_MAX} characters"),
 }
+NOTE_LABELS = {"body": "Note"}
 # The audit log in words -----------------------------------------------------------------
 
 
@@ -227,13 +226,12 @@ class AdminConsolePages(PageController):
         ledger: LedgerDep,
     ) -> Response[Any]:
         require_admin(viewer)
-        form = Form.of(data, prefix="status-")
-        cleaned = validate(form, data, STATUS_RULES)
-        if cleaned.get("action") == "suspend":  # cannot be undone: their exchanges end
-            confirmed(form, data.confirm, "Tick the box to confirm the suspension")
-        if form.failed:
-            return await _member_page(viewer, ledger, member_id, status_form=form, status=422)
-        try:
+
+        def check(form: Form, cleaned: dict[str, Any]) -> None:
+            if cleaned.get("action") == "suspend":  # cannot be undone: their exchanges end
+                confirmed(form, data.confirm, "Tick the box to confirm the suspension")
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             if cleaned["action"] == "suspend":
                 await services.member_suspend(
                     engine=engine,
@@ -242,15 +240,24 @@ class AdminConsolePages(PageController):
                     member_id=member_id,
                     reason=cleaned["reason"],
                 )
-            else:
-                await services.member_reinstate(
-                    engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
-                )
-        except DomainError as problem:
-            refused = form_refused(form, problem, STATUS_LABELS)
+                return see_other(f"/admin/members/{member_id}", done="suspended")
+            await services.member_reinstate(
+                engine=engine, actor=viewer, member_id=member_id, reason=cleaned["reason"]
+            )
+            return see_other(f"/admin/members/{member_id}", done="reinstated")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
             return await _member_page(viewer, ledger, member_id, status_form=form, **refused)
-        done = "suspended" if cleaned["action"] == "suspend" else "reinstated"
-        return see_other(f"/admin/members/{member_id}", done=done)
+
+        return await form_post(
+            Form.of(data, prefix="status-"),
+            data,
+            STATUS_RULES,
+            STATUS_LABELS,
+            check=check,
+            write=write,
+            reshow=reshow,
+        )
 
     @post("/members/{member_id:uuid}/limits", opt=on_object("member", "member_id"))
     async def change_limits(
@@ -263,36 +270,38 @@ class AdminConsolePages(PageController):
     ) -> Response[Any]:
         require_admin(viewer)
         overview = await services.member_overview(actor=viewer, ledger=ledger, member_id=member_id)
-        form = Form.of(data, prefix="limits-")
-        cleaned = validate(form, data, LIMITS_RULES)
-        floor, ceiling = limits_from(form)
-        if form.failed or floor is None:
-            return await _member_page(viewer, ledger, member_id, limits_form=form, status=422)
-        try:
+        read_limits: list[tuple[int, int | None]] = []  # (floor, ceiling) once `check` read them
+
+        def check(form: Form, _cleaned: dict[str, Any]) -> None:
+            floor_minutes, ceiling_minutes = limits_from(form)
+            if floor_minutes is not None:  # else the form has an error and `write` is not reached
+                read_limits.append((floor_minutes, ceiling_minutes))
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await services.account_limits_set(
                 engine=engine,
                 ledger=ledger,
                 actor=viewer,
                 account_id=overview.account.account_id,
-                floor_minutes=floor,
-                ceiling_minutes=ceiling,
+                floor_minutes=read_limits[0][0],
+                ceiling_minutes=read_limits[0][1],
                 reason=cleaned["reason"],
             )
-        except DomainError as problem:
-            if problem.code == "limits_below_position":
-                field = (
-                    "owe_hours"
-                    if problem.extra_fields.get("field") == "floor_minutes"
-                    else "ceiling_hours"
-                )
-                form.errors[field] = problem.detail
-            else:
-                show_problem(form, problem, LIMITS_LABELS)
-            status, headers = problem_status(problem)
-            return await _member_page(
-                viewer, ledger, member_id, limits_form=form, status=status, headers=headers
-            )
-        return see_other(f"/admin/members/{member_id}", done="limits-saved")
+            return see_other(f"/admin/members/{member_id}", done="limits-saved")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _member_page(viewer, ledger, member_id, limits_form=form, **refused)
+
+        return await form_post(
+            Form.of(data, prefix="limits-"),
+            data,
+            LIMITS_RULES,
+            LIMITS_REFUSAL_LABELS,
+            check=check,
+            write=write,
+            reshow=reshow,
+            moves=LIMITS_SERVICE_FIELDS,
+        )
 
     @post("/members/{member_id:uuid}/details", opt=on_object("member", "member_id"))
     async def change_details(
@@ -304,29 +313,32 @@ class AdminConsolePages(PageController):
         ledger: LedgerDep,
     ) -> Response[Any]:
         require_admin(viewer)
-        form = Form.of(data, prefix="details-")
-        cleaned = validate(form, data, DETAILS_RULES)
-        if form.failed:
-            return await _member_page(viewer, ledger, member_id, details_form=form, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
+            details = MemberDetailsIn(
+                display_name=cleaned["display_name"],
+                email=cleaned["email"] or "",
+                phone=cleaned["phone"],
+                ward=cleaned["ward"],
+                reason=cleaned["reason"] or "",
+            )
             await member_details.member_details_update(
-                engine=engine,
-                actor=viewer,
-                member_id=member_id,
-                data=MemberDetailsIn(
-                    display_name=cleaned["display_name"],
-                    email=cleaned["email"] or "",
-                    phone=cleaned["phone"],
-                    ward=cleaned["ward"],
-                    reason=cleaned["reason"] or "",
-                ),
+                engine=engine, actor=viewer, member_id=member_id, data=details
             )
-        except DomainError as problem:
-            reshow = form_refused(
-                form, problem, DETAILS_LABELS, code_fields={"email_taken": "email"}
-            )
-            return await _member_page(viewer, ledger, member_id, details_form=form, **reshow)
-        return see_other(f"/admin/members/{member_id}", done="details-saved")
+            return see_other(f"/admin/members/{member_id}", done="details-saved")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _member_page(viewer, ledger, member_id, details_form=form, **refused)
+
+        return await form_post(
+            Form.of(data, prefix="details-"),
+            data,
+            DETAILS_RULES,
+            DETAILS_LABELS,
+            write=write,
+            reshow=reshow,
+            code_fields={"email_taken": "email"},
+        )
 
     @post("/members/{member_id:uuid}/notes", opt=on_object("member", "member_id"))
     async def add_note(
@@ -338,18 +350,24 @@ class AdminConsolePages(PageController):
         ledger: LedgerDep,
     ) -> Response[Any]:
         require_admin(viewer)
-        form = Form.of(data, prefix="note-")
-        cleaned = validate(form, data, NOTE_RULES)
-        if form.failed:
-            return await _member_page(viewer, ledger, member_id, note_form=form, status=422)
-        try:
+
+        async def write(cleaned: dict[str, Any]) -> Response[Any]:
             await member_details.admin_note_add(
                 engine=engine, actor=viewer, member_id=member_id, body=cleaned["body"]
             )
-        except DomainError as problem:
-            reshow = form_refused(form, problem, {"body": "Note"})
-            return await _member_page(viewer, ledger, member_id, note_form=form, **reshow)
-        return see_other(f"/admin/members/{member_id}", done="note-added")
+            return see_other(f"/admin/members/{member_id}", done="note-added")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _member_page(viewer, ledger, member_id, note_form=form, **refused)
+
+        return await form_post(
+            Form.of(data, prefix="note-"),
+            data,
+            NOTE_RULES,
+            NOTE_LABELS,
+            write=write,
+            reshow=reshow,
+        )
 
     @get("/audit")
     async def audit(

@@ -21,13 +21,18 @@ from service.web.forms import optional_uuid
 from service.web.kit import (
     Form,
     PageController,
+    Reshow,
     Viewer,
     done_message,
+    form_post,
     form_refused,
     render,
     see_other,
 )
 
+# The service checks what these forms send; these name its fields on the page.
+REPORT_LABELS = {"text": "What worries you"}
+CLOSE_LABELS = {"outcome": "Outcome"}
 ATTACHMENTS = ("about_member_id", "listing_id", "exchange_id", "conversation_id")
 DONE_MESSAGES = {
     "reported": "Thank you. Your concern has gone to the coordinators of your time bank. "
@@ -86,15 +91,16 @@ class ConcernPages(PageController):
     async def report(
         self, viewer: Viewer, data: URLEncodedBody[ConcernForm], engine: EngineDep
     ) -> Response[Any]:
-        form = Form.of(data)
-        try:
+        async def write(_cleaned: dict[str, Any]) -> Response[Any]:
+            # The service checks the text; the attachments are ids or nothing.
             ids = {name: optional_uuid(getattr(data, name), name) for name in ATTACHMENTS}
             await services.concern_raise(engine=engine, actor=viewer, text=data.text, **ids)
-        except DomainError as problem:
-            return _new_page(
-                viewer, form, **form_refused(form, problem, {"text": "What worries you"})
-            )
-        return see_other("/concerns", done="reported")
+            return see_other("/concerns", done="reported")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return _new_page(viewer, form, **refused)
+
+        return await form_post(Form.of(data), data, {}, REPORT_LABELS, write=write, reshow=reshow)
 
 
 def _new_page(
@@ -145,16 +151,16 @@ class CoordinatorConcernPages(PageController):
         data: URLEncodedBody[CloseForm],
         engine: EngineDep,
     ) -> Response[Any]:
-        form = Form.of(data)
-        try:
+        async def write(_cleaned: dict[str, Any]) -> Response[Any]:
             await services.concern_close(
                 engine=engine, actor=viewer, concern_id=concern_id, outcome=data.outcome
             )
-        except DomainError as problem:
-            return await _concern_page(
-                viewer, concern_id, form, **form_refused(form, problem, {"outcome": "Outcome"})
-            )
-        return see_other(f"/coordinator/concerns/{concern_id}", done="closed")
+            return see_other(f"/coordinator/concerns/{concern_id}", done="closed")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _concern_page(viewer, concern_id, form, **refused)
+
+        return await form_post(Form.of(data), data, {}, CLOSE_LABELS, write=write, reshow=reshow)
 
     @post("/{concern_id:uuid}/suspend", opt=on_object("concern", "concern_id"))
     async def suspend(

@@ -16,7 +16,6 @@ from litestar.response import Template
 
 from service.blocks.selectors import has_blocked
 from service.blocks.services import block_add
-from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import MESSAGE_BODY_CHARS_MAX
@@ -26,9 +25,10 @@ from service.web.forms import optional_uuid
 from service.web.kit import (
     Form,
     PageController,
+    Reshow,
     Viewer,
     done_message,
-    form_refused,
+    form_post,
     render,
     see_other,
 )
@@ -84,8 +84,8 @@ class MessagePages(PageController):
     async def start(
         self, viewer: Viewer, data: URLEncodedBody[NewConversationForm], engine: EngineDep
     ) -> Response[Any]:
-        form = Form.of(data)
-        try:
+        async def write(_cleaned: dict[str, Any]) -> Response[Any]:
+            # The service checks the body; the form's ids are ids or nothing.
             member_id = optional_uuid(data.member_id, "member_id")
             listing_id = optional_uuid(data.listing_id, "listing_id")
             exchange_id = optional_uuid(data.exchange_id, "exchange_id")
@@ -100,11 +100,14 @@ class MessagePages(PageController):
                 listing_id=listing_id,
                 exchange_id=exchange_id,
             )
-        except DomainError as problem:
-            return await _new_page(
-                viewer, form, **form_refused(form, problem, LABELS, code_fields=CODE_FIELDS)
-            )
-        return see_other(f"/messages/{conversation_id}", done="sent")
+            return see_other(f"/messages/{conversation_id}", done="sent")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _new_page(viewer, form, **refused)
+
+        return await form_post(
+            Form.of(data), data, {}, LABELS, write=write, reshow=reshow, code_fields=CODE_FIELDS
+        )
 
     @get("/{conversation_id:uuid}")
     async def thread(
@@ -132,19 +135,18 @@ class MessagePages(PageController):
         data: URLEncodedBody[MessageForm],
         engine: EngineDep,
     ) -> Response[Any]:
-        form = Form.of(data)
-        try:
+        async def write(_cleaned: dict[str, Any]) -> Response[Any]:
             await services.message_send(
                 engine=engine, actor=viewer, conversation_id=conversation_id, body=data.body
             )
-        except DomainError as problem:
-            return await _thread_page(
-                viewer,
-                conversation_id,
-                form,
-                **form_refused(form, problem, LABELS, code_fields=CODE_FIELDS),
-            )
-        return see_other(f"/messages/{conversation_id}", done="sent")
+            return see_other(f"/messages/{conversation_id}", done="sent")
+
+        async def reshow(form: Form, refused: Reshow) -> Response[Any]:
+            return await _thread_page(viewer, conversation_id, form, **refused)
+
+        return await form_post(
+            Form.of(data), data, {}, LABELS, write=write, reshow=reshow, code_fields=CODE_FIELDS
+        )
 
     @post("/{conversation_id:uuid}/block", opt=on_object("conversation", "conversation_id"))
     async def block(

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from service.checks import services as checks
 from service.checks.schemas import CheckIn, CheckOut
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep
-from service.limits import DIRECTORY_PAGES_MAX, SEARCH_TEXT_CHARS_MAX, WARD_CHARS_MAX
-from service.listings.schemas import SINGLE_LINE_PATTERN
 from service.members.services import member_in_reach
 from service.neighbours import selectors, services
-from service.neighbours.schemas import DirectoryPageOut, ProfileOut, ThanksIn, ThanksOut
+from service.neighbours.schemas import (
+    DirectoryPageOut,
+    DirectoryPageQuery,
+    ProfileOut,
+    SearchQuery,
+    ThanksIn,
+    ThanksOut,
+    WardQuery,
+)
 
 
 class DirectoryController(Controller):
@@ -30,16 +35,10 @@ class DirectoryController(Controller):
         self,
         *,
         member: CurrentMember,
-        q: Annotated[
-            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        skill: Annotated[
-            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        ward: Annotated[
-            str, QueryParameter(max_length=WARD_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        page: Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)] = 1,
+        q: SearchQuery = "",
+        skill: SearchQuery = "",
+        ward: WardQuery = "",
+        page: DirectoryPageQuery = 1,
     ) -> DirectoryPageOut:
         """Approved members of the caller's communities, by name; never an email or phone."""
         filters = selectors.DirectoryFilters(q=q, skill=skill, ward=ward)

@@ -5,11 +5,11 @@ own edit page). Thin: every rule is in the services and selectors."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Response, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
@@ -18,17 +18,13 @@ from service.exchanges.selectors import ExchangeView
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
 from service.limits import (
-    DIRECTORY_PAGES_MAX,
     PAGE_SIZE_MAX,
-    SEARCH_TEXT_CHARS_MAX,
     THANKS_CHARS_MAX,
-    WARD_CHARS_MAX,
 )
 from service.listings import lifecycle
 from service.listings import services as listings
-from service.listings.schemas import SINGLE_LINE_PATTERN
 from service.neighbours import selectors, services
-from service.neighbours.schemas import ThanksIn
+from service.neighbours.schemas import DirectoryPageQuery, SearchQuery, ThanksIn, WardQuery
 from service.principal import Principal
 from service.web.kit import (
     Form,
@@ -72,16 +68,10 @@ class NeighbourPages(PageController):
     async def directory(
         self,
         viewer: Viewer,
-        q: Annotated[
-            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        skill: Annotated[
-            str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        ward: Annotated[
-            str, QueryParameter(max_length=WARD_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
-        ] = "",
-        page: Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)] = 1,
+        q: SearchQuery = "",
+        skill: SearchQuery = "",
+        ward: WardQuery = "",
+        page: DirectoryPageQuery = 1,
     ) -> Template:
         filters = selectors.DirectoryFilters(q=q, skill=skill, ward=ward)
         items, next_page = await selectors.directory_page(actor=viewer, filters=filters, page=page)

@@ -9,15 +9,30 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
-from service.limits import THANKS_CHARS_MAX
+from service.limits import (
+    DIRECTORY_PAGES_MAX,
+    SEARCH_TEXT_CHARS_MAX,
+    THANKS_CHARS_MAX,
+    WARD_CHARS_MAX,
+)
+from service.listings.schemas import SINGLE_LINE_PATTERN
 
 # One line or a few, no control characters but newlines.
 MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 ThanksText = Annotated[
     str, Meta(min_length=1, max_length=THANKS_CHARS_MAX, pattern=MULTI_LINE_PATTERN)
 ]
+
+
+# The directory's filters, the same for its page and its API.
+SearchQuery = Annotated[
+    str, QueryParameter(max_length=SEARCH_TEXT_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)
+]
+WardQuery = Annotated[str, QueryParameter(max_length=WARD_CHARS_MAX, pattern=SINGLE_LINE_PATTERN)]
+DirectoryPageQuery = Annotated[int, QueryParameter(ge=1, le=DIRECTORY_PAGES_MAX)]
 
 
 class ThanksIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

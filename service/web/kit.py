@@ -272,7 +272,8 @@ def show_problem(
         if name in labels:
             form.errors.setdefault(name, f"{labels[name]}: {error.get('message', 'is not valid')}")
             placed = True
-    target = code_fields.get(problem.code)
+    # A conflict about one value names it (`field`), as a code may (`email_taken`).
+    target = code_fields.get(problem.code) or str(problem.extra_fields.get("field") or "")
     if not placed and target in labels:
         form.errors.setdefault(str(target), problem.detail)
         placed = True
@@ -331,20 +332,29 @@ async def form_post(
     *,
     write: Callable[[dict[str, Any]], Awaitable[Response[Any]]],
     reshow: Callable[[Form, Reshow], Awaitable[Response[Any]]],
+    check: Callable[[Form, dict[str, Any]], None] | None = None,
+    code_fields: Mapping[str, str] | None = None,
+    moves: Mapping[str, str] | None = None,
 ) -> Response[Any]:
     """The usual form post, once: check the fields (422 and the form again with their
     messages), then `write` the cleaned values and answer with what it answers (a
     redirect); a refused write shows the form again with the service's reason.
 
-    `reshow(form, status_and_headers)` draws the page; `write` raises domain errors.
+    `reshow(form, status_and_headers)` draws the page; `write` raises domain errors;
+    `check(form, cleaned)` adds what needs more than one field (a confirmation box,
+    hours and minutes read together) by putting errors on the form.
+    `code_fields` and `moves` are as for `form_refused`.
     """
     cleaned = validate(form, data, rules)
+    if check is not None:
+        check(form, cleaned)
     if form.failed:
         return await reshow(form, Reshow(status=FORM_INVALID_STATUS, headers={}))
     try:
         return await write(cleaned)
     except DomainError as problem:
-        return await reshow(form, form_refused(form, problem, labels))
+        refused = form_refused(form, problem, labels, code_fields=code_fields, moves=moves)
+        return await reshow(form, refused)
 
 
 # Error pages ------------------------------------------------------------------------

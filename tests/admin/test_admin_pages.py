@@ -212,6 +212,9 @@ async def test_change_limits_through_the_page(town: Town, reader: Ledger) -> Non
     assert "The floor cannot be above what the account has available (minus 2 hours)" in (
         refused.text
     )
+    # Next to the field that asked for it, not only in the summary.
+    assert 'id="limits-owe_hours-error"' in refused.text
+    assert 'href="#limits-owe_hours"' in refused.text
     account = await reader.account(account_id=member_account_id(town.alice.id))
     assert account.floor_minor == -150
     assert len(await audit(town, action="account.limits")) == 1
