@@ -38,7 +38,8 @@ from service.admin.member_details import MemberDetailsIn, NoteText
 from service.admin.schemas import MemberStatusIn
 from service.disputes.floors import below_floor_minutes
 from service.exchanges import selectors as exchanges_selectors
-from service.formatting import minutes_text
+from service.exchanges.words import status_words
+from service.formatting import minutes_text, money_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -49,6 +50,7 @@ from service.limits import (
     EMAIL_CHARS_MAX,
     TRIAL_BALANCE_ROWS_SHOWN_MAX,
 )
+from service.members.words import MEMBER_STATUS_WORDS, member_status_words
 from service.principal import Principal, require_admin
 from service.web.forms import confirmed
 from service.web.kit import (
@@ -76,30 +78,11 @@ DONE_MESSAGES = {
     "details-saved": "Their details have been saved. It is recorded in the audit log.",
     "note-added": "Your note has been added. Only admins can read it.",
 }
-STATUS_NAMES = {
-    "active": "Active",
-    "pending": "Waiting for approval",
-    "suspended": "Suspended",
-    "closed": "Closed",
-    "declined": "Application declined",
-}
-STATUS_CHOICES = [("", "Any status"), *STATUS_NAMES.items()]
-EXCHANGE_STATUS_NAMES = {
-    "proposed": "Waiting for acceptance",
-    "accepted": "Agreed, hours on hold",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-}
-
-
-def pence_text(pence: int) -> str:
-    pounds, rest = divmod(abs(pence), 100)
-    return ("minus " if pence < 0 else "") + f"£{pounds:,}.{rest:02d}"
+STATUS_CHOICES = [("", "Any status"), *MEMBER_STATUS_WORDS.items()]
 
 
 def amount_text(unit: Unit, minor: int) -> str:
-    return minutes_text(minor) if unit is Unit.HOUR else pence_text(minor)
+    return minutes_text(minor) if unit is Unit.HOUR else money_text(minor)
 
 
 # Forms as posted: every field a string, so a bad value is shown, never a 400. ---------
@@ -186,7 +169,7 @@ class AdminConsolePages(PageController):
     ) -> Template:
         require_admin(viewer)
         form = Form(values={"q": q, "status": status})
-        if status and status not in STATUS_NAMES:
+        if status and status not in MEMBER_STATUS_WORDS:
             form.errors["status"] = "Choose a status from the list"
             return _members_page(viewer, form, [], None, status=422)
         rows, next_cursor = await services.members_search(
@@ -434,7 +417,7 @@ def _members_page(
         status=status,
         form=form,
         status_choices=STATUS_CHOICES,
-        status_names=STATUS_NAMES,
+        status_names=MEMBER_STATUS_WORDS,
         rows=rows,
         searched=bool(form.values.get("q") or form.values.get("status")),
         next_url=next_url,
@@ -469,7 +452,7 @@ async def _member_page(
         notice=notice,
         member=member,
         community=overview.community,
-        status_name=STATUS_NAMES.get(member.status, member.status),
+        status_name=member_status_words(member.status),
         account={
             "balance": minutes_text(account.balance_minutes),
             "on_hold": minutes_text(account.pending_minutes),
@@ -524,7 +507,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
                 "role": "Helped" if providing else "Was helped",
                 "with": ", ".join(view.name_of(other) for other in others),
                 "hours": minutes_text(view.exchange.minutes),
-                "status": EXCHANGE_STATUS_NAMES.get(view.status, view.status),
+                "status": status_words(view.status),
             }
         )
     return rows

@@ -16,6 +16,7 @@ from litestar.response import Template
 from service.checks import services as checks
 from service.checks.schemas import CHECK_KIND_NAMES, CheckIn
 from service.desk import selectors as desk
+from service.exchanges.words import STATUS_WORDS
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -24,6 +25,7 @@ from service.members.communities import communities_list, community_by_id
 from service.members.registration import member_decline, pending_members
 from service.members.schemas import DeclineIn
 from service.members.selectors import coordinated_communities, selected_community
+from service.members.words import MEMBER_STATUS_WORDS, member_status_words
 from service.principal import Principal
 from service.transfers import statement_view
 from service.web.kit import (
@@ -45,20 +47,6 @@ DONE_MESSAGES = {
     "approved": "Approved. Their welcome hours have been added to their account.",
     "declined": "The application has been declined. They have been told, with your reason.",
     "check_recorded": "The check has been recorded.",
-}
-STATUS_NAMES = {
-    "active": "Active",
-    "pending": "Waiting for approval",
-    "suspended": "Suspended",
-    "closed": "Closed",
-    "declined": "Declined",
-}
-EXCHANGE_STATUS_NAMES = {
-    "proposed": "proposed",
-    "accepted": "agreed, waiting to be confirmed",
-    "completed": "help confirmed",
-    "cancelled": "called off",
-    "expired": "the hours went back",
 }
 DECLINE_RULES = {
     "reason": Rule(
@@ -121,7 +109,7 @@ def _row_view(row: desk.DeskRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.display_name,
-        "status": STATUS_NAMES.get(row.status, row.status),
+        "status": member_status_words(row.status),
         "login": "Yes" if row.has_login else "No",
         "balance": minutes_text(row.balance_minutes),
         "available": minutes_text(row.available_minutes),
@@ -180,7 +168,7 @@ class DeskPages(PageController):
             rows=rows,
             form=form,
             searched=bool(q.strip() or status or inactive_days),
-            status_options=list(STATUS_NAMES.items()),
+            status_options=list(MEMBER_STATUS_WORDS.items()),
             next_url=next_url,
             later_page=bool(cursor),
             notice=done_message(DONE_MESSAGES, done),
@@ -276,13 +264,13 @@ async def _member_page(
         current="coordinator",
         file=found,
         member=found.member,
-        status_name=STATUS_NAMES.get(found.member.status, found.member.status),
+        status_name=member_status_words(found.member.status),
         balance=minutes_text(found.balance_minutes),
         room=room_words(found.floor_minutes, subject="They"),
         available=minutes_text(found.available_minutes),
         on_hold=minutes_text(found.pending_minutes),
         hours=minutes_text,
-        exchange_status=EXCHANGE_STATUS_NAMES,
+        exchange_status=STATUS_WORDS,
         checks=await checks.checks_of(member_id),
         check_form=form or Form(prefix="check-"),
         check_kinds=list(CHECK_KIND_NAMES.items()),

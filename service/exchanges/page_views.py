@@ -12,6 +12,7 @@ from litestar.response import Template
 from service.errors import Conflict, DomainError
 from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.panels import dispute_panel, dispute_statuses, thanks_panel
+from service.exchanges.words import status_words
 from service.formatting import minutes_text
 from service.limits import REASON_CHARS_MAX
 from service.principal import Principal
@@ -27,13 +28,6 @@ DONE_MESSAGES = {
     "marked_done": "Thank you. We have asked the other member to confirm the help.",
     "thanked": "Your thank-you note is on their profile now.",
     "declined": "You have declined this exchange. We have told the other member.",
-}
-STATUS_NAMES = {
-    "proposed": "Waiting for acceptance",
-    "accepted": "Agreed, waiting for confirmation",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
 }
 ACTION_NAMES = {
     "propose": "Proposed",
@@ -77,7 +71,7 @@ def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str,
         "with": ", ".join(view.name_of(member) for member in others),
         "role": "You help" if providing else "You are helped",
         "hours": minutes_text(view.exchange.minutes),
-        "status": STATUS_NAMES.get(view.status, view.status),
+        "status": status_words(view.status),
         "waiting_for_you": exchanges_selectors.waits_for(viewer, view),
     }
 
@@ -122,7 +116,7 @@ async def detail_page(
         notice=notice,
         view=view,
         exchange=view.exchange,
-        status_name=STATUS_NAMES.get(view.status, view.status),
+        status_name=status_words(view.status),
         hours=minutes_text(view.exchange.minutes),
         provider_name=view.name_of(view.provider_id),
         recipients=[

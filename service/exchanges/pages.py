@@ -40,7 +40,6 @@ from service.exchanges.page_forms import (
 )
 from service.exchanges.page_views import (
     DONE_MESSAGES,
-    STATUS_NAMES,
     detail_page,
     exchange_rows,
     refused_page,
@@ -48,6 +47,7 @@ from service.exchanges.page_views import (
 from service.exchanges.schemas import EXCHANGE_STATUSES, ExchangeIn
 from service.exchanges.steps import service_date_problems
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
+from service.exchanges.words import status_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
 from service.limits import CURSOR_CHARS_MAX, EXCHANGE_DESCRIPTION_CHARS_MAX, REASON_CHARS_MAX
@@ -196,7 +196,7 @@ class ExchangePages(PageController):
             next_url=next_url,
             first_url="/exchanges" + (f"?{urlencode(query)}" if query else ""),
             later_page=bool(cursor),
-            status_options=[(value, STATUS_NAMES[value]) for value in EXCHANGE_STATUSES],
+            status_options=[(value, status_words(value)) for value in EXCHANGE_STATUSES],
         )
 
     @get("/new")

@@ -19,6 +19,8 @@ ACTION_WORDS = {
     "mark_done": "Marked as done",
     "autoconfirm": "Confirmed by itself",
 }
+# The one set of words for an exchange's state, on every page that shows one
+# (docs/words.md: "call off", never "cancel"; "the hours go back", never "expired").
 STATUS_WORDS = {
     "proposed": "Waiting for acceptance",
     "accepted": "Agreed, waiting for confirmation",

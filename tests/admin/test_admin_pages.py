@@ -108,7 +108,7 @@ async def test_the_member_page_shows_the_account_in_words(town: Town) -> None:
     assert "Highest balance allowed (ceiling) No highest balance" in words
     assert "Below floor by" not in words
     assert f'href="/exchanges/{exchange["id"]}"' in response.text
-    assert "Agreed, hours on hold" in words
+    assert "Agreed, waiting for confirmation" in words
     assert "Suspend Bob" in words
 
 

@@ -110,7 +110,7 @@ async def test_decline_with_a_reason_and_cancel_ask_first(
     # The proposer reads who declined, and why.
     bert = await signed_in_page(browser, live_server, ASKER_EMAIL)
     await bert.goto(f"{live_server.base_url}/exchanges/{declined_id}")
-    await expect(bert.locator(".listing-kind")).to_have_text("Cancelled")
+    await expect(bert.locator(".listing-kind")).to_have_text("Called off")
     history = bert.get_by_role("region", name="History")
     await expect(history).to_contain_text("Declined by Maggie Hughes (I am away that week)")
     await assert_no_axe_violations(bert)
@@ -131,7 +131,7 @@ async def test_decline_with_a_reason_and_cancel_ask_first(
     await bert.get_by_label("Yes, cancel this exchange").check()
     await bert.get_by_role("button", name="Cancel the exchange").click()
     await bert.wait_for_url("**/exchanges/*?done=cancelled")
-    await expect(bert.locator(".listing-kind")).to_have_text("Cancelled")
+    await expect(bert.locator(".listing-kind")).to_have_text("Called off")
 
 
 async def test_withdraw_and_give_ask_first(

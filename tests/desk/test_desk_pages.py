@@ -39,7 +39,7 @@ async def test_the_desk_finds_a_member_by_phone_and_shows_their_file(town: Town)
     assert f'href="/exchanges/{exchange["id"]}"' in file.text
     assert f'href="/listings/{listing["id"]}"' in file.text
     words = text_of(file.text)
-    assert "Help with the garden (45 minutes, the helper: Bob, help confirmed)" in words
+    assert "Help with the garden (45 minutes, the helper: Bob, completed)" in words
     assert "Offer: Lifts to the surgery" in words
     assert "Balance 2 hours 45 minutes" in words
     assert "Phone 07700 900 123" in words

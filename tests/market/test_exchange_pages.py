@@ -166,7 +166,7 @@ async def test_not_enough_credit_is_explained_on_the_exchange_page(town: Town) -
     assert "Waiting for acceptance" in await page_text(town, detail_path)
     response = await submit(town, detail_path, f"{detail_path}/cancel", {"confirm": "yes"})
     assert response.status_code == 303
-    assert "Cancelled" in await page_text(town, response.headers["location"])
+    assert "Called off" in await page_text(town, response.headers["location"])
 
 
 async def test_a_proposal_is_declined_with_a_reason_the_proposer_sees(town: Town) -> None:
@@ -198,7 +198,7 @@ async def test_a_proposal_is_declined_with_a_reason_the_proposer_sees(town: Town
     # The proposer reads who declined and why.
     await sign_in(town, town.alice)
     shown = await page_text(town, detail_path)
-    assert "Cancelled" in shown
+    assert "Called off" in shown
     assert "Declined by Bob" in shown
     assert "I am away that week" in shown
     # And is told in a notice (and mail) with the reason.
