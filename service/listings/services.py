@@ -36,7 +36,7 @@ import msgspec
 from msgspec import Meta
 from piccolo.engine.base import Engine
 
-from ledger import write_transaction
+from ledger import WriteTransaction, run_write
 from service import clock
 from service.blocks.selectors import hidden_members_sql
 from service.database import is_postgres
@@ -498,8 +498,11 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
         created_at=now,
         updated_at=now,
     )
-    async with write_transaction(engine):
+
+    async def work(_transaction: WriteTransaction) -> None:
         await Listing.insert(listing).run()
+
+    await run_write(engine, work)
     return await listing_by_id(actor=actor, listing_id=listing.id)
 
 
@@ -567,14 +570,17 @@ async def open_listing_change(
 ) -> ListingOut:
     """Write `changes` to a listing still open, and read it back as the actor sees it."""
     changes[Listing.updated_at] = clock.utc_now()
-    async with write_transaction(engine):
+
+    async def work(_transaction: WriteTransaction) -> list[dict[str, Any]]:
         # Only an open listing changes: a withdrawal that got in first wins.
-        updated = (
-            await Listing.update(changes)
+        return await (
+            Listing.update(changes)
             .where((Listing.id == listing_id) & (Listing.status == "open"))
             .returning(Listing.id)
             .run()
         )
+
+    updated = await run_write(engine, work)
     if not updated:
         raise listing_withdrawn()
     return await listing_by_id(actor=actor, listing_id=listing_id)
@@ -585,9 +591,12 @@ async def listing_withdraw(*, engine: Engine[Any], actor: Principal, listing_id:
     row = await owned_row(actor, listing_id, "withdraw")
     if row["status"] != "open":
         return
-    async with write_transaction(engine):
+
+    async def work(_transaction: WriteTransaction) -> None:
         await (
             Listing.update({Listing.status: "withdrawn", Listing.updated_at: clock.utc_now()})
             .where((Listing.id == listing_id) & (Listing.status == "open"))
             .run()
         )
+
+    await run_write(engine, work)

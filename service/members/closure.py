@@ -14,8 +14,9 @@ from ledger import (
     PendingAlreadyResolved,
     PendingExpired,
     Unit,
+    WriteTransaction,
     expire_id,
-    write_transaction,
+    run_write,
 )
 from service import clock
 from service.mail.notices import notices_erase
@@ -51,7 +52,8 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
     """
     member = await member_by_id(principal.member_id)
     community = await community_by_id(member.community)
-    async with write_transaction(engine):
+
+    async def work(_transaction: WriteTransaction) -> None:
         # Open exchanges are called off first (their holds voided through them).
         await run_closure_steps(engine=engine, ledger=ledger, principal=principal)
         await settle_for_closure(ledger, community, member)
@@ -101,6 +103,9 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
             community_id=member.community,
             reason="closed by the member",
         )
+
+    # A deadlock with a concurrent exchange retries the whole closure (ADR 0003).
+    await run_write(engine, work)
 
 
 async def settle_for_closure(ledger: Ledger, community: Community, member: Member) -> None:
