@@ -108,6 +108,9 @@ AUTOCONFIRM_BEFORE_HOLD_SECONDS: Final = 6 * 3600
 # The lifespan task looks for expired holds this often, this many exchanges a pass.
 EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
 EXCHANGE_EXPIRY_BATCH_MAX: Final = 100
+# One node runs the sweeps (service/nodes/lease.py); it renews its lease every pass.
+# A node that dies loses it after three missed passes and another node takes over.
+SWEEPS_LEASE_SECONDS: Final = 3 * EXCHANGE_EXPIRY_SWEEP_SECONDS
 # In-app notices listed at once (the count is exact).
 NOTICES_MAX: Final = 100
 

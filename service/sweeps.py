@@ -2,8 +2,9 @@
 that nobody answered (before their holds can expire), expire exchange holds that ran
 out, then raise floors that dispute overrides lowered (ADR 0007) as members earn hours.
 
-One task per running app; each sweep is idempotent, so several workers sweeping at
-once only find less to do.
+One task per running app; one node at a time sweeps, the one holding the sweeps lease
+(service/nodes/lease.py), and each sweep is idempotent besides, so a node that took
+over from a dead one only finds less to do.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from service.disputes.floors import restore_overridden_floors
 from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
-from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS
+from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS, SWEEPS_LEASE_SECONDS
 from service.listings.digest import listing_digest_sweep
 from service.listings.expiry import listing_expiry_sweep
+from service.nodes.lease import NODE_ID, SWEEPS_LEASE, lease_release, lease_take
 
 logger = logging.getLogger("timebank.sweeps")
 
@@ -39,30 +41,52 @@ async def expiry_sweeps_forever(
     as far as the members' hours allow."""
     while True:
         await asyncio.sleep(interval_seconds)
-        # Before expiry: an exchange marked done completes rather than lose its hold.
-        await _sweep(
-            "exchange(s) confirmed by themselves",
-            lambda: autoconfirm_sweep(engine=engine, ledger=ledger, now=utc_now()),
+        await sweeps_pass(engine=engine, ledger=ledger)
+
+
+async def sweeps_pass(*, engine: Engine[Any], ledger: Ledger) -> bool:
+    """One pass of every sweep, if this node holds the sweeps lease (else False: another
+    node sweeps this time)."""
+    if not await _sweeps_lease_taken(engine):
+        return False
+    # Before expiry: an exchange marked done completes rather than lose its hold.
+    await _sweep(
+        "exchange(s) confirmed by themselves",
+        lambda: autoconfirm_sweep(engine=engine, ledger=ledger, now=utc_now()),
+    )
+    await _sweep("expired exchange(s)", lambda: expire_exchange_holds(engine=engine, ledger=ledger))
+    await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
+    await _sweep(
+        "weekly listing digest(s)", lambda: listing_digest_sweep(engine=engine, now=utc_now())
+    )
+    await _sweep(
+        "listing renewal reminder(s)",
+        lambda: listing_expiry_sweep(engine=engine, now=utc_now()),
+    )
+    await _sweep(
+        "safeguarding check warning(s)",
+        lambda: checks_expiry_sweep(engine=engine, now=utc_now()),
+    )
+    await _sweep(
+        "overridden floor(s) raised",
+        lambda: restore_overridden_floors(engine=engine, ledger=ledger),
+    )
+    return True
+
+
+async def _sweeps_lease_taken(engine: Engine[Any]) -> bool:
+    """Whether this node sweeps this pass; a database that cannot answer means no."""
+    try:
+        return await lease_take(
+            engine=engine,
+            name=SWEEPS_LEASE,
+            holder=NODE_ID,
+            now=utc_now(),
+            lease_seconds=SWEEPS_LEASE_SECONDS,
         )
-        await _sweep(
-            "expired exchange(s)", lambda: expire_exchange_holds(engine=engine, ledger=ledger)
-        )
-        await _sweep("exchange reminder(s)", lambda: reminders_sweep(engine=engine, now=utc_now()))
-        await _sweep(
-            "weekly listing digest(s)", lambda: listing_digest_sweep(engine=engine, now=utc_now())
-        )
-        await _sweep(
-            "listing renewal reminder(s)",
-            lambda: listing_expiry_sweep(engine=engine, now=utc_now()),
-        )
-        await _sweep(
-            "safeguarding check warning(s)",
-            lambda: checks_expiry_sweep(engine=engine, now=utc_now()),
-        )
-        await _sweep(
-            "overridden floor(s) raised",
-            lambda: restore_overridden_floors(engine=engine, ledger=ledger),
-        )
+    except Exception:
+        logger.exception("could not take the sweeps lease")
+        return False
 
 
 async def _sweep(name: str, run: Callable[[], Awaitable[int]]) -> None:
@@ -94,3 +118,8 @@ async def exchange_expiry_lifespan(app: Litestar) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # Another node need not wait for the lease to run out.
+        with contextlib.suppress(Exception):
+            await lease_release(
+                engine=app.state.engine, name=SWEEPS_LEASE, holder=NODE_ID, now=utc_now()
+            )
