@@ -82,8 +82,14 @@ async def exchange_record(
     actor: Principal,
     data: RecordIn,
     idempotency_key: str | None = None,
+    keyed_id: uuid.UUID | None = None,
+    in_home: bool = False,
 ) -> uuid.UUID:
-    """Record a completed exchange for two members: one transfer, dated the service date."""
+    """Record a completed exchange for two members: one transfer, dated the service date.
+
+    `keyed_id`, when given, is the id to use (a pair's visit derives it from its plan
+    and date, ADR 0040), so recording the same thing again moves nothing again.
+    """
     now = clock.utc_now()
     problems = record_problems(data.provider_id, data.recipient_id, data.service_date)
     if problems:
@@ -92,7 +98,7 @@ async def exchange_record(
     description = description_checked(data.description)
     people = await recorded_parties(actor, data)
     community_id = people[data.provider_id].community_id
-    exchange_id = recording_id(actor.member_id, idempotency_key)
+    exchange_id = keyed_id or recording_id(actor.member_id, idempotency_key)
     role = "coordinator" if community_id and actor.coordinates(community_id) else "admin"
     ledger_actor = f"{role}:{actor.member_id}"
 
@@ -135,6 +141,7 @@ async def exchange_record(
                 service_date=service_date,
                 description=description,
                 listing=None,
+                in_home=in_home,
                 status="completed",
                 recorded_by=actor.member_id,
                 hold_expires_at=None,
