@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from service import clock
-from service.http.access import Access, access
+from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.pairing import services
 from service.pairing.pairs import pairs_listed
@@ -148,7 +148,7 @@ class PairPages(PageController):
     async def pairs(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
         return await _page(viewer, done=done)
 
-    @post("/{pair_id:uuid}/arrangement")
+    @post("/{pair_id:uuid}/arrangement", opt=on_object("pair", "pair_id"))
     async def arrange(
         self,
         viewer: Viewer,
@@ -182,7 +182,7 @@ class PairPages(PageController):
             Form.of(data), data, ARRANGEMENT_RULES, ARRANGEMENT_LABELS, write=write, reshow=reshow
         )
 
-    @post("/{pair_id:uuid}/visits")
+    @post("/{pair_id:uuid}/visits", opt=on_object("pair", "pair_id"))
     async def record_visit(
         self,
         viewer: Viewer,
