@@ -4,6 +4,7 @@ cadence is recorded once as an exchange, refused clearly when it cannot be."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from ledger import Ledger
@@ -24,6 +25,8 @@ from tests.safety.pairs_support import (
 )
 from tests.safety.support import block
 from tests.support.exchanges import account, audit_rows
+from tests.support.pages import page_text, submit, text_of
+from tests.support.pages import sign_in as sign_in_page
 from tests.support.people import Town, grant, sign_in
 
 
@@ -160,3 +163,41 @@ async def test_closing_an_account_ends_the_pair(town: Town) -> None:
     assert pair["status"] == "ended" and pair["arrangement"]["status"] == "ended"
     refused = await visit(town, pair_id, last_visit_day())
     assert (refused.status_code, refused.json()["code"]) == (409, "arrangement_ended")
+
+
+async def test_the_pairs_page_records_a_visit_and_shows_a_refusal_on_the_form(
+    town: Town,
+) -> None:
+    pair_id = await arranged_pair(town)
+    await block(town, town.alice, town.bob)
+    await sign_in_page(town, town.coordinator)
+    page = "/coordinator/pairs"
+    refused = await submit(
+        town, page, f"{page}/{pair_id}/visits", {"visit_on": last_visit_day().isoformat()}
+    )
+    assert refused.status_code == 422, refused.text
+    assert "One of this pair has blocked the other" in text_of(refused.text)
+    off = await submit(town, page, f"{page}/{pair_id}/visits", {"visit_on": today().isoformat()})
+    assert off.status_code == 422
+    assert "Date of the visit: is not a visit day of this arrangement" in text_of(off.text)
+    await town.client.delete(f"/api/v1/me/blocks/{town.bob.id}", headers=town.alice.headers)
+    for _ in range(2):
+        recorded = await submit(
+            town, page, f"{page}/{pair_id}/visits", {"visit_on": last_visit_day().isoformat()}
+        )
+        assert recorded.status_code == 303, recorded.text
+    assert "Recorded" in await page_text(town, page)
+    statement = await town.client.get("/api/v1/accounts/me/statement", headers=town.bob.headers)
+    assert statement.status_code == 200, statement.text
+    visits = [item for item in statement.json()["items"] if "Friendship visit" in item["memo"]]
+    assert [item["minutes"] for item in visits] == [VISIT_MINUTES]
+
+
+async def test_two_recordings_of_one_visit_at_once_move_the_hours_once(town: Town) -> None:
+    pair_id = await arranged_pair(town)
+    before = (await account(town, town.bob))["balance_minutes"]
+    answers = await asyncio.gather(*(visit(town, pair_id, last_visit_day()) for _ in range(3)))
+    assert {answer.status_code for answer in answers} <= {200, 201}, [a.text for a in answers]
+    assert len({answer.json()["exchange_id"] for answer in answers}) == 1
+    assert (await account(town, town.bob))["balance_minutes"] == before + VISIT_MINUTES
+    assert (await ledger_of(town).verify()).ok
