@@ -102,7 +102,7 @@ from service.neighbours.services import neighbours_erase_for_closure, thanks_pan
 from service.observability import configure_logging, request_context_middleware
 from service.pairing.controllers import ROUTERS as PAIRING_ROUTERS
 from service.pairing.pages import PAGE_ROUTERS as PAIRING_PAGES
-from service.pairing.pairs import pair_visible
+from service.pairing.pairs import pair_visible, pair_visit_visible
 from service.pairing.services import pairs_end_for_closure
 from service.paper.controllers import ROUTERS as PAPER_ROUTERS
 from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
@@ -308,6 +308,7 @@ def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
         "conversation": conversation_visible,
         "concern": concern_visible,
         "pair": pair_visible,
+        "pair_visit": pair_visit_visible,
     }
 
 

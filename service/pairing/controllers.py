@@ -12,7 +12,7 @@ from service import clock
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 from service.pairing import services
-from service.pairing.pairs import pair_out, pair_row, pairs_listed
+from service.pairing.pairs import pair_out, pair_row, pairs_listed, pairs_of_member
 from service.pairing.schemas import (
     ArrangementIn,
     ArrangementOut,
@@ -74,6 +74,32 @@ class PairController(Controller):
         return Response(visit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
 
-ROUTERS = [PairController]
+class MyPairController(Controller):
+    opt = access(Access.MEMBER)
+    path = "/api/v1/me/pairs"
+    tags = ("neighbours",)
+
+    @get("/")
+    async def my_pairs(self, member: CurrentMember) -> PairsOut:
+        """The friendship pairs you are one of, with the regular visits and recent visit days."""
+        return PairsOut(items=await pairs_of_member(member))
+
+    @post("/{pair_id:uuid}/visits", opt=on_object("pair_visit", "pair_id"))
+    async def record_my_visit(
+        self,
+        member: CurrentMember,
+        engine: EngineDep,
+        ledger: LedgerDep,
+        pair_id: FromPath[uuid.UUID],
+        data: JSONBody[VisitIn],
+    ) -> Response[VisitRecordedOut]:
+        """The visitor records a visit they made: as the coordinators' route (201, then 200)."""
+        visit, created = await services.visit_record(
+            engine=engine, ledger=ledger, actor=member, pair_id=pair_id, visit_on=data.visit_on
+        )
+        return Response(visit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+ROUTERS = [PairController, MyPairController]
 
 __all__ = ["ROUTERS"]

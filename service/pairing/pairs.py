@@ -52,6 +52,23 @@ async def pair_visible(actor: Principal, pair_id: uuid.UUID) -> None:
     await pair_row(actor, pair_id)
 
 
+async def visit_pair_row(actor: Principal, pair_id: uuid.UUID) -> dict[str, Any]:
+    """The pair, for recording its visits: its coordinators, or the member who gives the
+    time in its visit plan (the visitor records their own visit); else 404."""
+    row = await FriendshipPair.select(*_PAIR_COLUMNS).where(FriendshipPair.id == pair_id).first()
+    if row is not None and may_coordinate_pair(actor, _uuid(row["community"])):
+        return row
+    plan = await plan_of(pair_id) if row is not None else None
+    if row is None or plan is None or _uuid(plan.provider) != actor.member_id:
+        raise not_found("That pair")
+    return row
+
+
+async def pair_visit_visible(actor: Principal, pair_id: uuid.UUID) -> None:
+    """The object checker of the visitor's own route (`on_object("pair_visit", ...)`)."""
+    await visit_pair_row(actor, pair_id)
+
+
 async def plan_of(pair_id: uuid.UUID) -> VisitPlan | None:
     plan: VisitPlan | None = (
         await VisitPlan.objects().where(VisitPlan.pair == pair_id).first().run()
@@ -110,6 +127,15 @@ async def pair_out(row: dict[str, Any], today: date) -> PairOut:
         arrangement=None if plan is None else arrangement_out(plan),
         visits=await recent_visits(plan, today),
     )
+
+
+async def pairs_of_member(actor: Principal) -> list[PairOut]:
+    """The pairs the actor is one of, for their own API: with the plan and recent visits."""
+    rows = await FriendshipPair.select(*_PAIR_COLUMNS).where(
+        (FriendshipPair.older == actor.member_id) | (FriendshipPair.younger == actor.member_id)
+    )
+    today = clock.utc_now().date()
+    return [await pair_out(row, today) for row in rows]
 
 
 async def pairs_listed(actor: Principal) -> list[PairOut]:

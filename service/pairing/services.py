@@ -31,7 +31,7 @@ from service.limits import EXCHANGE_SERVICE_DATE_PAST_DAYS
 from service.members.audit import audit_record
 from service.messages.services import conversation_start
 from service.pairing.cadence import on_cadence, visit_exchange_id
-from service.pairing.pairs import arrangement_out, pair_row, plan_of
+from service.pairing.pairs import arrangement_out, pair_row, plan_of, visit_pair_row
 from service.pairing.schemas import (
     CADENCE_NAMES,
     WEEKDAY_NAMES,
@@ -230,8 +230,9 @@ async def visit_record(
     visit_on: date,
 ) -> tuple[VisitRecordedOut, bool]:
     """Record the pair's visit on `visit_on` as a completed exchange; True when this call
-    recorded it, False when it was recorded before (the same answer, nothing moved)."""
-    row = await pair_row(actor, pair_id)
+    recorded it, False when it was recorded before (the same answer, nothing moved).
+    Their coordinators record it, or the visitor (the plan's provider) does."""
+    row = await visit_pair_row(actor, pair_id)
     plan = await plan_of(pair_id)
     if plan is None:
         raise Conflict(
@@ -273,6 +274,7 @@ async def visit_record(
         ),
         keyed_id=exchange_id,
         in_home=plan.in_home,
+        provider_records=True,  # visit_pair_row let only coordinators and the provider by
     )
     recorded = await recorded_visit(pair_id, exchange_id)
     assert recorded is not None  # noqa: S101 - recorded just above (or by a twin)

@@ -53,6 +53,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "starts_on": "2026-01-05",
     },
     ("POST", "/api/v1/coordinator/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
+    ("POST", "/api/v1/me/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,

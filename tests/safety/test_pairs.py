@@ -201,3 +201,39 @@ async def test_two_recordings_of_one_visit_at_once_move_the_hours_once(town: Tow
     assert len({answer.json()["exchange_id"] for answer in answers}) == 1
     assert (await account(town, town.bob))["balance_minutes"] == before + VISIT_MINUTES
     assert (await ledger_of(town).verify()).ok
+
+
+async def test_the_visitor_records_their_own_visit(town: Town) -> None:
+    pair_id = await arranged_pair(town)
+    before = (await account(town, town.bob))["balance_minutes"]
+    mine = f"/api/v1/me/pairs/{pair_id}/visits"
+    body = {"visit_on": last_visit_day().isoformat()}
+    by_visited = await town.client.post(mine, headers=town.alice.headers, json=body)
+    assert by_visited.status_code == 404, by_visited.text  # only the visitor records
+    by_visitor = await town.client.post(mine, headers=town.bob.headers, json=body)
+    assert by_visitor.status_code == 201, by_visitor.text
+    by_coordinator = await visit(town, pair_id, last_visit_day())
+    assert by_coordinator.status_code == 200
+    assert by_coordinator.json() == by_visitor.json()
+    assert (await account(town, town.bob))["balance_minutes"] == before + VISIT_MINUTES
+    off = await town.client.post(
+        mine, headers=town.bob.headers, json={"visit_on": today().isoformat()}
+    )
+    assert off.status_code == 422, off.text
+    listed = (await town.client.get("/api/v1/me/pairs", headers=town.alice.headers)).json()
+    [pair] = listed["items"]
+    assert pair["visits"][0]["exchange_id"] == by_visitor.json()["exchange_id"]
+    assert (await town.client.get("/api/v1/me/pairs", headers=town.carol.headers)).json() == {
+        "items": []
+    }
+
+
+async def test_a_members_export_holds_their_pairs(town: Town) -> None:
+    pair_id = await arranged_pair(town)
+    export = await town.client.get("/api/v1/me/export", headers=town.bob.headers)
+    assert export.status_code == 200, export.text
+    [pair] = export.json()["friendship_pairs"]
+    assert (pair["id"], pair["older_name"]) == (pair_id, "Alice")
+    assert pair["arrangement"]["provider_id"] == str(town.bob.id)
+    carol = await town.client.get("/api/v1/me/export", headers=town.carol.headers)
+    assert carol.json()["friendship_pairs"] == []
