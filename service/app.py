@@ -100,7 +100,10 @@ from service.neighbours.controllers import ROUTERS as NEIGHBOUR_ROUTERS
 from service.neighbours.pages import PAGE_ROUTERS as NEIGHBOUR_PAGES
 from service.neighbours.services import neighbours_erase_for_closure, thanks_panel
 from service.observability import configure_logging, request_context_middleware
+from service.pairing.controllers import ROUTERS as PAIRING_ROUTERS
 from service.pairing.pages import PAGE_ROUTERS as PAIRING_PAGES
+from service.pairing.pairs import pair_visible, pair_visit_visible
+from service.pairing.services import pairs_end_for_closure
 from service.paper.controllers import ROUTERS as PAPER_ROUTERS
 from service.paper.pages import PAGE_ROUTERS as PAPER_PAGES
 from service.principal import PRINCIPAL_RESOLVER_STATE, Principal
@@ -197,6 +200,7 @@ def create_app(settings: Settings) -> Litestar:
             *MESSAGE_PAGES,
             *CONCERN_ROUTERS,
             *CONCERN_PAGES,
+            *PAIRING_ROUTERS,
             *PAIRING_PAGES,
             *NEIGHBOUR_ROUTERS,
             *NEIGHBOUR_PAGES,
@@ -266,6 +270,7 @@ def create_app(settings: Settings) -> Litestar:
     plug_closure_step(exchanges_call_off_for_closure)
     plug_closure_step(safety_erase_for_closure)
     plug_closure_step(neighbours_erase_for_closure)
+    plug_closure_step(pairs_end_for_closure)
     plug_thanks_panel(thanks_panel)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
@@ -302,6 +307,8 @@ def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
         "account": account,
         "conversation": conversation_visible,
         "concern": concern_visible,
+        "pair": pair_visible,
+        "pair_visit": pair_visit_visible,
     }
 
 

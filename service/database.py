@@ -81,7 +81,12 @@ APPS: tuple[AppSpec, ...] = (
         ),
     ),
     AppSpec(
-        name="neighbours", table_modules=("service.checks.tables", "service.neighbours.tables")
+        name="neighbours",
+        table_modules=(
+            "service.checks.tables",
+            "service.neighbours.tables",
+            "service.pairing.tables",
+        ),
     ),
     AppSpec(name="nodes", table_modules=("service.nodes.tables",)),
 )

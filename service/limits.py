@@ -191,6 +191,11 @@ EXPORT_MESSAGES_MAX: Final = 20_000  # messages in the member's conversations
 PAIRS_SHOWN_MAX: Final = 50  # suggested pairs on the pairing page
 OLDER_MEMBER_AGE_MIN: Final = 65  # "older" in The Cares Family's sense
 YOUNGER_MEMBER_AGE_MAX: Final = 35
+PAIRS_LISTED_MAX: Final = 200  # introduced pairs on the coordinator's pairs page and API
+VISITS_SHOWN_MAX: Final = 6  # a pair's most recent visit dates shown with their state
+VISIT_MINUTES_MIN: Final = 15  # a friendship visit: a cup of tea at least
+VISIT_MINUTES_MAX: Final = 480  # and at most a working day
+VISIT_CADENCE_DAYS: Final = {"weekly": 7, "fortnightly": 14}
 # Neighbours: profiles, directory, listing expiry, checks and thanks (issue 18).
 LISTING_DAYS_DEFAULT: Final = 90  # a community's listings stay up this long unless renewed
 LISTING_DAYS_MIN: Final = 7

@@ -33,6 +33,7 @@ TARGET_WORDS = {
     "area": "An area",
     "stripe_event": "A payment event",
     "concern": "A concern",
+    "pair": "A friendship pair",
 }
 FIELD_WORDS = {
     "floor_minutes": "lowest balance",
@@ -82,6 +83,8 @@ ACTION_NAMES = {
     "check.record": "Recorded a safeguarding check",
     "concern.close": "Closed a concern",
     "pairing.introduce": "Introduced two members",
+    "pairing.arrangement.set": "Set up a pair's regular visits",
+    "pairing.pair.end": "Ended a friendship pair (a member left)",
     "acting.start": "Started acting for a member",
     "acting.stop": "Stopped acting for a member",
     "acting.request.started": "Began a change for a member (acting for them)",

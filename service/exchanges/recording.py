@@ -44,15 +44,19 @@ from service.principal import Principal, not_found
 from service.rollups.services import record_exchange_flow
 
 
-async def recorded_parties(actor: Principal, data: RecordIn) -> dict[uuid.UUID, Party]:
-    """Both members, active, in a community the actor coordinates (admins: any)."""
+async def recorded_parties(
+    actor: Principal, data: RecordIn, *, provider_records: bool = False
+) -> dict[uuid.UUID, Party]:
+    """Both members, active, in a community the actor coordinates (admins: any); with
+    `provider_records`, the provider may record it too (a pair's visit, ADR 0040)."""
     people = await people_of([data.provider_id, data.recipient_id])
+    by_provider = provider_records and actor.member_id == data.provider_id
     for member_id in (data.provider_id, data.recipient_id):
         person = people.get(member_id)
         # Coordinators reach members of their own community only: others are "not found".
         if person is None or person.community_id is None:
             raise not_found("That member")
-        if not (actor.is_admin or actor.coordinates(person.community_id)):
+        if not (by_provider or actor.is_admin or actor.coordinates(person.community_id)):
             raise not_found("That member")
     for field, member_id in (
         ("provider_id", data.provider_id),
@@ -82,19 +86,31 @@ async def exchange_record(
     actor: Principal,
     data: RecordIn,
     idempotency_key: str | None = None,
+    keyed_id: uuid.UUID | None = None,
+    in_home: bool = False,
+    provider_records: bool = False,
 ) -> uuid.UUID:
-    """Record a completed exchange for two members: one transfer, dated the service date."""
+    """Record a completed exchange for two members: one transfer, dated the service date.
+
+    `keyed_id`, when given, is the id to use (a pair's visit derives it from its plan
+    and date, ADR 0040), so recording the same thing again moves nothing again;
+    `provider_records` lets the provider record it as well as a coordinator.
+    """
     now = clock.utc_now()
     problems = record_problems(data.provider_id, data.recipient_id, data.service_date)
     if problems:
         raise problems[0]
     service_date = service_date_checked(data.service_date, now, future_allowed=False)
     description = description_checked(data.description)
-    people = await recorded_parties(actor, data)
+    people = await recorded_parties(actor, data, provider_records=provider_records)
     community_id = people[data.provider_id].community_id
-    exchange_id = recording_id(actor.member_id, idempotency_key)
+    exchange_id = keyed_id or recording_id(actor.member_id, idempotency_key)
     role = "coordinator" if community_id and actor.coordinates(community_id) else "admin"
-    ledger_actor = f"{role}:{actor.member_id}"
+    ledger_actor = (
+        actor.label
+        if provider_records and actor.member_id == data.provider_id
+        else f"{role}:{actor.member_id}"
+    )
 
     async def work(_transaction: WriteTransaction) -> None:
         try:
@@ -135,6 +151,7 @@ async def exchange_record(
                 service_date=service_date,
                 description=description,
                 listing=None,
+                in_home=in_home,
                 status="completed",
                 recorded_by=actor.member_id,
                 hold_expires_at=None,

@@ -13,7 +13,8 @@ relied on by outside clients and do not change), then `listings`, `exchanges`,
 read them), `blocks` (members they blocked), `concerns` (those they reported,
 with the outcome),
 `thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
-checks coordinators recorded for the member), and
+checks coordinators recorded for the member), `friendship_pairs` (pairs they are
+one of, with the visit plan and recent visit days, ADR 0040), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -50,12 +51,14 @@ from service.limits import (
     EXPORT_STATEMENT_LINES_MAX,
     EXPORT_THANKS_MAX,
     PAGE_SIZE_MAX,
+    PAIRS_LISTED_MAX,
 )
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
 from service.members import services as members
 from service.messages.selectors import conversations_of, messages_of
 from service.neighbours.selectors import thanks_given, thanks_received
+from service.pairing.pairs import pairs_of_member
 from service.principal import Principal
 
 # A part of the export: given the member and how many items at most, its items.
@@ -85,6 +88,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("thanks_given", _thanks_given, EXPORT_THANKS_MAX),
         ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
         ("checks", _checks, CHECKS_LISTED_MAX),
+        ("friendship_pairs", _friendship_pairs, PAIRS_LISTED_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -117,6 +121,10 @@ async def _thanks_received(principal: Principal, limit: int) -> Sequence[Any]:
 
 async def _checks(principal: Principal, limit: int) -> Sequence[Any]:
     return (await checks_of(principal.member_id))[:limit]
+
+
+async def _friendship_pairs(principal: Principal, limit: int) -> Sequence[Any]:
+    return (await pairs_of_member(principal))[:limit]
 
 
 # Exchanges --------------------------------------------------------------------

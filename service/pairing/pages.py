@@ -7,26 +7,22 @@ from typing import Any
 
 import msgspec
 from litestar import Response, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from service.errors import invalid_field
 from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import OLDER_MEMBER_AGE_MIN, YOUNGER_MEMBER_AGE_MAX
+from service.pairing.pair_pages import PAGE_ROUTERS as PAIR_PAGES
 from service.pairing.selectors import suggested_pairs
 from service.pairing.services import pair_introduce
 from service.web.kit import (
     PageController,
     Viewer,
-    done_message,
     render,
     see_other,
 )
-
-DONE_MESSAGES = {
-    "introduced": "You have introduced them: each has a message from you in their inbox.",
-}
 
 
 class IntroduceForm(msgspec.Struct, kw_only=True):
@@ -46,13 +42,12 @@ class PairingPages(PageController):
     path = "/coordinator/pairing"
 
     @get("/")
-    async def pairs(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
+    async def pairs(self, viewer: Viewer) -> Template:
         return render(
             "pairing/pairs.html",
             viewer=viewer,
             title="Suggested pairs",
             current="coordinator",
-            notice=done_message(DONE_MESSAGES, done),
             pairs=await suggested_pairs(viewer),
             older_age=OLDER_MEMBER_AGE_MIN,
             younger_age=YOUNGER_MEMBER_AGE_MAX,
@@ -68,9 +63,9 @@ class PairingPages(PageController):
             older_id=_uuid(data.older_id, "older_id"),
             younger_id=_uuid(data.younger_id, "younger_id"),
         )
-        return see_other("/coordinator/pairing", done="introduced")
+        return see_other("/coordinator/pairs", done="introduced")
 
 
-PAGE_ROUTERS = [PairingPages]
+PAGE_ROUTERS = [PairingPages, *PAIR_PAGES]
 
 __all__ = ["PAGE_ROUTERS"]

@@ -6,22 +6,20 @@ open listings in the companionship category, both members active in a community
 the coordinator looks after. Pairs are ranked by a shared ward, then by shared
 skills and interests (words of their profiles' "what you can help with"), then by
 shared words of when they are free. Pairs with a block between them, or already
-introduced, are left out.
+introduced (a `friendship_pair` row, ADR 0040), are left out.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from service import clock
 from service.blocks.selectors import hidden_member_ids
 from service.limits import OLDER_MEMBER_AGE_MIN, PAIRS_SHOWN_MAX, YOUNGER_MEMBER_AGE_MAX
 from service.listings.tables import Listing
-from service.members.tables import AuditEntry
+from service.pairing.tables import FriendshipPair
 from service.principal import Principal
 
 COMPANY_CATEGORY = "companionship"
@@ -98,14 +96,9 @@ async def _people(
 
 
 async def introduced_pairs() -> set[tuple[uuid.UUID, uuid.UUID]]:
-    rows = await AuditEntry.select(AuditEntry.after_json).where(
-        AuditEntry.action == INTRODUCE_ACTION
-    )
-    pairs = set()
-    for row in rows:
-        after: dict[str, Any] = json.loads(row["after_json"])
-        pairs.add((uuid.UUID(after["older_id"]), uuid.UUID(after["younger_id"])))
-    return pairs
+    """Every pair ever introduced, active or ended: none is suggested again."""
+    rows = await FriendshipPair.select(FriendshipPair.older, FriendshipPair.younger)
+    return {(uuid.UUID(str(row["older"])), uuid.UUID(str(row["younger"]))) for row in rows}
 
 
 def pair_of(older: Person, younger: Person) -> Pair:

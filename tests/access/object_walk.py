@@ -46,6 +46,14 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "kind": "dbs",
         "checked_on": "2026-01-05",
     },
+    ("PUT", "/api/v1/coordinator/pairs/{pair_id}/arrangement"): {
+        "minutes": 60,
+        "cadence": "weekly",
+        "weekday": 2,
+        "starts_on": "2026-01-05",
+    },
+    ("POST", "/api/v1/coordinator/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
+    ("POST", "/api/v1/me/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,
@@ -106,6 +114,7 @@ async def walk_objects(town: Town) -> WalkObjects:
         json={"text": "A worry", "conversation_id": conversation.json()["id"]},
     )
     assert concern.status_code == 201, concern.text
+    pair_id = await _introduced_pair(town)
     await grant(town.client, town.admin, town.carol, role="coordinator", community="hillside")
     return WalkObjects(
         ids={
@@ -117,11 +126,30 @@ async def walk_objects(town: Town) -> WalkObjects:
             "conversation_id": conversation.json()["id"],
             "concern_id": concern.json()["id"],
             "slug": "riverside",
+            "pair_id": pair_id,
         },
         # A fresh token: roles are read when the caller is resolved.
         stranger=await sign_in(town.client, town.carol.email),
         admin=town.admin.headers,
     )
+
+
+async def _introduced_pair(town: Town) -> str:
+    """Alice (older) and bob (younger), introduced by riverside's coordinator."""
+    for who, birth_year, kind in ((town.alice, 1948, "request"), (town.bob, 2001, "offer")):
+        changed = await town.client.patch(
+            "/api/v1/me", headers=who.headers, json={"birth_year": birth_year}
+        )
+        assert changed.status_code == 200, changed.text
+        await create(town, who, kind=kind, category="companionship", title="Company")
+    introduced = await town.client.post(
+        "/api/v1/coordinator/pairs",
+        headers=town.coordinator.headers,
+        json={"older_id": str(town.alice.id), "younger_id": str(town.bob.id)},
+    )
+    assert introduced.status_code == 201, introduced.text
+    pair_id: str = introduced.json()["id"]
+    return pair_id
 
 
 def _is_admin_route(template: str) -> bool:

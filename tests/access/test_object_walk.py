@@ -113,6 +113,9 @@ async def test_the_object_walk_covers_the_routes_of_the_issue(town: Town) -> Non
         ("POST", "/api/v1/coordinator/members/{member_id}/checks"),
         ("GET", "/api/v1/members/{member_id}/profile"),
         ("POST", "/api/v1/listings/{listing_id}/renew"),
+        ("PUT", "/api/v1/coordinator/pairs/{pair_id}/arrangement"),
+        ("POST", "/api/v1/coordinator/pairs/{pair_id}/visits"),
+        ("POST", "/api/v1/me/pairs/{pair_id}/visits"),
     ):
         assert route in walked, route
     assert ("GET", "/api/v1/members/{member_id}") in SEEN_BY_EVERY_MEMBER

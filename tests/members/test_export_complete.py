@@ -57,6 +57,7 @@ NEW_KEYS = {
     "thanks_given",
     "thanks_received",
     "checks",
+    "friendship_pairs",
     "truncated",
 }
 GIFT_AID = {
