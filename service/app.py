@@ -132,30 +132,33 @@ logger = logging.getLogger("timebank.app")
 
 def create_app(settings: Settings) -> Litestar:
     """Build the whole service for `settings`. Nothing is read from the environment here."""
-    configure_logging(settings.log_level)
-    engine = database.engine_from_url(settings.database_url)
-    database.activate(engine)
-    rate_limiter = rate_limiter_for(settings.redis_url)
-    sign_in_failures = failure_counter_for(settings.redis_url)
-    passwords.configure(
-        time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
-    )
+    app = build_app(settings)
+    bind_settings(app, settings)
+    return app
 
-    @asynccontextmanager
-    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
-        try:
-            await database.prepare(engine)
-        except OSError:
-            # Start anyway: /ready reports 503 until the database answers, and
-            # queries open their own connections until a pool can be made.
-            logger.exception("database unreachable at start-up")
-        try:
-            yield
-        finally:
-            await rate_limiter.close()
-            await sign_in_failures.close()
-            await database.release(engine)
 
+@asynccontextmanager
+async def _database_lifespan(app: Litestar) -> AsyncIterator[None]:
+    engine = app.state.engine
+    try:
+        await database.prepare(engine)
+    except OSError:
+        # Start anyway: /ready reports 503 until the database answers, and
+        # queries open their own connections until a pool can be made.
+        logger.exception("database unreachable at start-up")
+    try:
+        yield
+    finally:
+        await app.state.rate_limiter.close()
+        await app.state.sign_in_failures.close()
+        await database.release(engine)
+
+
+def build_app(settings: Settings) -> Litestar:
+    """The routes, guards, middleware and templates: the costly part of making an app
+    (registering every handler). It depends only on what `construction_key` names; the rest of
+    `settings` goes into the app's state through `bind_settings`, so the tests can build
+    an app once and bind it to each test's database (tests/support/app.py)."""
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -212,7 +215,12 @@ def create_app(settings: Settings) -> Litestar:
                 opt=access(Access.PUBLIC),
             ),
         ],
-        lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
+        lifespan=[
+            _database_lifespan,
+            exchange_expiry_lifespan,
+            stripe_lifespan,
+            mail_worker_lifespan,
+        ],
         # Problem documents; a browser's unknown address or method gets an HTML page.
         exception_handlers=app_exception_handlers(),
         # Who may call the route and see its object first (service/http/access.py),
@@ -256,15 +264,6 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.ledger = ledger = Ledger(engine)
-    app.state[OBJECT_CHECKERS_STATE] = object_checkers(ledger)
-    _refuse_unknown_objects(app)
-    app.state.rate_limiter = rate_limiter
-    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
-    app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
-    app.state[UNREAD_MESSAGES_STATE] = unread_count_of
     plug_dispute_panel(dispute_panel)
     plug_dispute_statuses(dispute_statuses)
     plug_closure_step(exchanges_call_off_for_closure)
@@ -272,7 +271,12 @@ def create_app(settings: Settings) -> Litestar:
     plug_closure_step(neighbours_erase_for_closure)
     plug_closure_step(pairs_end_for_closure)
     plug_thanks_panel(thanks_panel)
-    app.state.sign_in_failures = sign_in_failures
+    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
+    app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
+    app.state[UNREAD_MESSAGES_STATE] = unread_count_of
+    app.state[OBJECT_CHECKERS_STATE] = object_checkers(app)
+    app.state.construction_key = construction_key(settings)
+    _refuse_unknown_objects(app)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         security_headers_middleware(
@@ -285,17 +289,44 @@ def create_app(settings: Settings) -> Litestar:
     return app
 
 
-def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
+# What `build_app` reads of the settings: an app built for one value of these cannot
+# serve another (the CSRF secret and cookie, the security headers, the donate link).
+def construction_key(settings: Settings) -> tuple[str, bool, bool]:
+    return (settings.secret_key, settings.is_https, settings.stripe.enabled)
+
+
+def bind_settings(app: Litestar, settings: Settings) -> None:
+    """Point a built app at `settings`: its database, ledger, limiters, logging and
+    password cost. Everything here is per process or per database, nothing is a route."""
+    if construction_key(settings) != app.state.construction_key:
+        raise ValueError("this app was built for other settings: build another")
+    configure_logging(settings.log_level)
+    passwords.configure(
+        time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
+    )
+    engine = database.engine_from_url(settings.database_url)
+    database.activate(engine)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.ledger = Ledger(engine)
+    app.state.rate_limiter = rate_limiter_for(settings.redis_url)
+    app.state.sign_in_failures = failure_counter_for(settings.redis_url)
+
+
+def object_checkers(app: Litestar) -> dict[str, ObjectChecker]:
     """Who may see which object, by the kind a route names with `on_object` (ADR 0025).
 
-    Each raises the feature's own 404, the same one its service raises later.
+    Each raises the feature's own 404, the same one its service raises later. The
+    ledger is the app's at the time of asking (`bind_settings` may change it).
     """
 
     async def transfer(principal: Principal, transfer_id: uuid.UUID) -> None:
-        await transfer_visible_to(ledger=ledger, principal=principal, transfer_id=transfer_id)
+        await transfer_visible_to(
+            ledger=app.state.ledger, principal=principal, transfer_id=transfer_id
+        )
 
     async def account(principal: Principal, account_id: uuid.UUID) -> None:
-        await account_in_reach(ledger=ledger, actor=principal, account_id=account_id)
+        await account_in_reach(ledger=app.state.ledger, actor=principal, account_id=account_id)
 
     return {
         "exchange": visible_view,

@@ -111,6 +111,7 @@ EXCHANGE_EXPIRY_BATCH_MAX: Final = 100
 # One node runs the sweeps (service/nodes/lease.py); it renews its lease every pass.
 # A node that dies loses it after three missed passes and another node takes over.
 SWEEPS_LEASE_SECONDS: Final = 3 * EXCHANGE_EXPIRY_SWEEP_SECONDS
+SWEEPS_LEASE_RELEASE_SECONDS: Final = 5.0  # at shutdown, then the lease just runs out
 # In-app notices listed at once (the count is exact).
 NOTICES_MAX: Final = 100
 

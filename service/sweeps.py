@@ -25,7 +25,11 @@ from service.disputes.floors import restore_overridden_floors
 from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
-from service.limits import EXCHANGE_EXPIRY_SWEEP_SECONDS, SWEEPS_LEASE_SECONDS
+from service.limits import (
+    EXCHANGE_EXPIRY_SWEEP_SECONDS,
+    SWEEPS_LEASE_RELEASE_SECONDS,
+    SWEEPS_LEASE_SECONDS,
+)
 from service.listings.digest import listing_digest_sweep
 from service.listings.expiry import listing_expiry_sweep
 from service.nodes.lease import NODE_ID, SWEEPS_LEASE, lease_release, lease_take
@@ -118,8 +122,12 @@ async def exchange_expiry_lifespan(app: Litestar) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        # Another node need not wait for the lease to run out.
+        # Another node need not wait for the lease to run out; a database that does
+        # not answer in time must not hold the shutdown up (the lease runs out anyway).
         with contextlib.suppress(Exception):
-            await lease_release(
-                engine=app.state.engine, name=SWEEPS_LEASE, holder=NODE_ID, now=utc_now()
+            await asyncio.wait_for(
+                lease_release(
+                    engine=app.state.engine, name=SWEEPS_LEASE, holder=NODE_ID, now=utc_now()
+                ),
+                SWEEPS_LEASE_RELEASE_SECONDS,
             )

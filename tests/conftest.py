@@ -34,6 +34,7 @@ from piccolo.engine.base import Engine
 from service import database
 from service.app import create_app
 from service.settings import Settings
+from tests.support.app import app_for
 from tests.support.postgres_copies import PostgresCopies
 
 if TYPE_CHECKING:
@@ -217,5 +218,7 @@ def settings(db: TestDatabase, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+def app(settings: Settings, request: pytest.FixtureRequest) -> Litestar:
+    if request.node.get_closest_marker("fresh_app"):
+        return create_app(settings)
+    return app_for(settings)

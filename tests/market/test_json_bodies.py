@@ -243,6 +243,7 @@ def raw_body_routes(app: Litestar) -> None:
     app.register(typed)
 
 
+@pytest.mark.fresh_app
 async def test_a_handler_that_opts_out_gets_its_raw_body(raw_body_routes: None, town: Town) -> None:
     signed = b"id=evt_1&type=checkout.session.completed"
     response = await town.client.post(

@@ -168,6 +168,8 @@ async def test_migration_numbers_existing_listings_and_rebuilds_the_index(
     ids = await _publish(town)  # indexed by rowid, the old way
 
     assert await database.migrate(db.engine) == [f"market:{SEARCH_KEY_MIGRATION_ID}"]
+    # `migrate` made the test's engine the active one; the app writes through its own.
+    database.activate(town.app.state.engine)
 
     async with raw_database(db) as raw:
         rows = await raw.fetch("SELECT rowid, search_rowid FROM market_listing")

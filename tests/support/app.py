@@ -15,7 +15,27 @@ from contextlib import asynccontextmanager
 import httpx
 from litestar import Litestar
 
+from service.app import bind_settings, build_app, construction_key
+from service.settings import Settings
+
 BASE_URL = "http://testserver.local"
+
+
+# Apps built this session, by what their routes depend on (`construction_key`).
+_BUILT: dict[tuple[str, bool, bool], Litestar] = {}
+
+
+def app_for(settings: Settings) -> Litestar:
+    """The app for one test: built once a session (registering every route costs about
+    0.3 s of CPU, most of a short test), then bound to this test's database and data
+    folder. Only the `app` fixture uses it, so no two tests hold it at once; a test
+    that needs a second app builds it with `create_app`."""
+    key = construction_key(settings)
+    app = _BUILT.get(key)
+    if app is None:
+        app = _BUILT[key] = build_app(settings)
+    bind_settings(app, settings)
+    return app
 
 
 class NoRateLimits:
