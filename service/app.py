@@ -72,6 +72,7 @@ from service.http.deps import SHARED_DEPENDENCIES
 from service.http.health import HealthController
 from service.http.idempotency import idempotency_key_valid
 from service.http.json_bodies import json_bodies_only
+from service.http.principal_cache import principal_cache_for, principal_changes_middleware
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> Litestar:
     database.activate(engine)
     rate_limiter = rate_limiter_for(settings.redis_url)
     sign_in_failures = failure_counter_for(settings.redis_url)
+    principal_cache = principal_cache_for(settings.redis_url)
     passwords.configure(
         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
     )
@@ -151,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await rate_limiter.close()
             await sign_in_failures.close()
+            await principal_cache.close()
             await database.release(engine)
 
     app = Litestar(
@@ -258,7 +261,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state[OBJECT_CHECKERS_STATE] = object_checkers(ledger)
     _refuse_unknown_objects(app)
     app.state.rate_limiter = rate_limiter
-    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
+    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver(principal_cache)
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     app.state[UNREAD_MESSAGES_STATE] = unread_count_of
     plug_dispute_panel(dispute_panel)
@@ -273,7 +276,13 @@ def create_app(settings: Settings) -> Litestar:
         security_headers_middleware(
             # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
             # Inside it, requests made while acting for a member are audited (ADR 0031).
-            body_limit_middleware(acting_audit_middleware(app.asgi_handler)),
+            # Inside it, a request that changed a caller moves the principal version
+            # before it answers (ADR 0043).
+            body_limit_middleware(
+                principal_changes_middleware(
+                    acting_audit_middleware(app.asgi_handler), principal_cache
+                )
+            ),
             https=settings.is_https,
         )
     )
