@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from service.members.tables import ApiToken, WebSession
+from ledger.transactions import read_connection
+from service import database
+from service.members.tables import WebSession
 from service.principal import Grant, Principal
 
 # Members who may not act at all; anyone else is resolved (pending members
@@ -34,7 +36,7 @@ SELECT t.id AS credential_id, t.expires_at, m.id AS member_id, m.display_name, m
 FROM member_api_token t
 JOIN member_member m ON m.id = t.member
 LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
-WHERE t.token_hash = {} AND t.revoked_at IS NULL AND t.expires_at > {}
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
 """
 
 
@@ -47,7 +49,7 @@ FROM member_session s
 JOIN member_member m ON m.id = s.member
 LEFT JOIN member_role_grant g ON g.member = m.id AND g.revoked_at IS NULL
 LEFT JOIN member_member a ON a.id = s.acting_for
-WHERE s.token_hash = {} AND s.ended_at IS NULL AND s.expires_at > {} AND s.last_seen_at > {}
+WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3
 """
 
 
@@ -71,7 +73,7 @@ async def principal_for_token(token: str, *, now: datetime | None = None) -> Pri
 
 
 async def resolve_token(token: str, *, now: datetime) -> Resolved | None:
-    rows = await ApiToken.raw(_BEARER_CALLER_SQL, token_digest(token), now).run()
+    rows = await _caller_rows(_BEARER_CALLER_SQL, token_digest(token), now)
     principal = principal_from_rows(rows, via="token")
     if principal is None:
         return None
@@ -91,9 +93,9 @@ async def principal_for_session(
 async def resolve_session(
     token: str, *, now: datetime, idle_seconds: int, touch_interval_seconds: int
 ) -> Resolved | None:
-    rows = await WebSession.raw(
+    rows = await _caller_rows(
         _SESSION_CALLER_SQL, token_digest(token), now, now - timedelta(seconds=idle_seconds)
-    ).run()
+    )
     principal = principal_from_rows(rows, via="session")
     if principal is None:
         return None
@@ -108,8 +110,15 @@ async def resolve_session(
     return Resolved(principal, min(_aware(rows[0]["expires_at"]), idle_end))
 
 
+async def _caller_rows(sql: str, *args: Any) -> list[Mapping[str, Any]]:
+    # On a kept read connection, with no ORM query building: on SQLite a Piccolo raw
+    # query outside a transaction opens a new connection each time (issue 17).
+    async with read_connection(database.active_engine()) as connection:
+        return list(await connection.fetch(sql, *args))
+
+
 def principal_from_rows(
-    rows: Sequence[dict[str, Any]], *, via: Literal["session", "token"]
+    rows: Sequence[Mapping[str, Any]], *, via: Literal["session", "token"]
 ) -> Principal | None:
     """One Principal from the caller rows above (one per live grant)."""
     if not rows:
