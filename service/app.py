@@ -72,6 +72,7 @@ from service.http.deps import SHARED_DEPENDENCIES
 from service.http.health import HealthController
 from service.http.idempotency import idempotency_key_valid
 from service.http.json_bodies import json_bodies_only
+from service.http.principal_cache import principal_cache_for, principal_changes_middleware
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
@@ -151,6 +152,7 @@ async def _database_lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         await app.state.rate_limiter.close()
         await app.state.sign_in_failures.close()
+        await app.state.principal_cache.close()
         await database.release(engine)
 
 
@@ -271,7 +273,6 @@ def build_app(settings: Settings) -> Litestar:
     plug_closure_step(neighbours_erase_for_closure)
     plug_closure_step(pairs_end_for_closure)
     plug_thanks_panel(thanks_panel)
-    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver()
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     app.state[UNREAD_MESSAGES_STATE] = unread_count_of
     app.state[OBJECT_CHECKERS_STATE] = object_checkers(app)
@@ -282,7 +283,14 @@ def build_app(settings: Settings) -> Litestar:
         security_headers_middleware(
             # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
             # Inside it, requests made while acting for a member are audited (ADR 0031).
-            body_limit_middleware(acting_audit_middleware(app.asgi_handler)),
+            # Inside it, a request that changed a caller moves the principal version
+            # before it answers (ADR 0043).
+            body_limit_middleware(
+                principal_changes_middleware(
+                    acting_audit_middleware(app.asgi_handler),
+                    lambda: app.state.principal_cache,
+                )
+            ),
             https=settings.is_https,
         )
     )
@@ -297,7 +305,8 @@ def construction_key(settings: Settings) -> tuple[str, bool, bool]:
 
 def bind_settings(app: Litestar, settings: Settings) -> None:
     """Point a built app at `settings`: its database, ledger, limiters, logging and
-    password cost. Everything here is per process or per database, nothing is a route."""
+    password cost, caller cache. Everything here is per process or per database, nothing
+    is a route."""
     if construction_key(settings) != app.state.construction_key:
         raise ValueError("this app was built for other settings: build another")
     configure_logging(settings.log_level)
@@ -311,6 +320,9 @@ def bind_settings(app: Litestar, settings: Settings) -> None:
     app.state.ledger = Ledger(engine)
     app.state.rate_limiter = rate_limiter_for(settings.redis_url)
     app.state.sign_in_failures = failure_counter_for(settings.redis_url)
+    # The caller cache is shared with Redis when there is one (ADR 0043).
+    app.state.principal_cache = cache = principal_cache_for(settings.redis_url)
+    app.state[PRINCIPAL_RESOLVER_STATE] = MemberPrincipalResolver(cache)
 
 
 def object_checkers(app: Litestar) -> dict[str, ObjectChecker]:

@@ -177,6 +177,12 @@ IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 # In-process rate-limit and sign-in failure counts (without Redis): the most keys kept.
 RATE_MEMORY_KEYS_MAX = 100_000
 
+# Resolved callers kept per worker with REDIS_URL set (ADR 0043). Each request checks a
+# version in Redis, so a change is seen at once; the lifetime bounds only what a lost
+# bump (Redis down at that moment) can leave behind, and the session touch's delay.
+PRINCIPAL_CACHE_SECONDS: Final = 5.0
+PRINCIPAL_CACHE_ENTRIES_MAX: Final = 50_000
+
 # Conversations, blocks and concerns (issue 18).
 MESSAGE_BODY_CHARS_MAX: Final = 2000  # the database CHECK on safety_message.body
 # Messages one member may send in a window: (messages, window in seconds). Counted

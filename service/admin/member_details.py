@@ -21,6 +21,7 @@ from piccolo.engine.base import Engine
 from ledger import WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
+from service.http.principal_cache import principals_changed
 from service.limits import ADMIN_NOTE_CHARS_MAX, ADMIN_NOTES_SHOWN_MAX, REASON_CHARS_MAX
 from service.members.audit import audit_record
 from service.members.schemas import TEXT_PATTERN, DisplayName, Email, Phone, Ward
@@ -104,6 +105,7 @@ async def member_details_update(
             raise Conflict(code="email_taken", detail="Another member has that email address.")
         if not changes:
             return
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             Member.update({getattr(Member, name): value for name, value in changes.items()})
             .where(Member.id == member_id)

@@ -34,6 +34,7 @@ from service.exchanges.expiry import exchange_cancel_for_suspension, open_exchan
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
+from service.http.principal_cache import principals_changed
 from service.limits import PAGE_SIZE_MAX
 from service.members.audit import audit_member_change, audit_record
 from service.members.tables import ApiToken, Community, Member, WebSession
@@ -482,6 +483,7 @@ async def member_reinstate(
 
 
 async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> None:
+    principals_changed()  # the version moves once this commits (ADR 0043)
     flipped = (
         await Member.update({Member.status: target})
         .where((Member.id == member_id) & (Member.status == source))
@@ -499,6 +501,7 @@ async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> Non
 async def _end_credentials(member_id: uuid.UUID) -> tuple[int, int]:
     """End every web session and revoke every API token; returns how many of each."""
     now = clock.utc_now()
+    principals_changed()  # the version moves once this commits (ADR 0043)
     sessions = (
         await WebSession.update({WebSession.ended_at: now})
         .where((WebSession.member == member_id) & WebSession.ended_at.is_null())

@@ -19,6 +19,7 @@ from ledger import (
     run_write,
 )
 from service import clock
+from service.http.principal_cache import principals_changed
 from service.mail.notices import notices_erase
 from service.members.accounts import (
     closure_transfer_id,
@@ -62,6 +63,7 @@ async def member_close(*, engine: Engine[Any], ledger: Ledger, principal: Princi
         await AdminNote.delete().where(AdminNote.member == member.id).run()
         await ledger.close_account(account_id=member.hour_account_id)
         now = clock.utc_now()
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             Member.update(
                 {

@@ -23,6 +23,7 @@ from piccolo.engine.base import Engine
 from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
+from service.http.principal_cache import principals_changed
 from service.members.accounts import member_account_id
 from service.members.audit import audit_member_change, audit_record
 from service.members.registration import member_insert_with_account, welcome_credit_post
@@ -120,6 +121,7 @@ async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: boo
         was_allowed = before is not None and before["coordinator_may_act_at"] is not None
         if was_allowed == allowed:
             return  # a repeat keeps the first date
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             Member.update({Member.coordinator_may_act_at: now if allowed else None})
             .where(Member.id == principal.member_id)
@@ -219,6 +221,7 @@ async def acting_start(*, engine: Engine[Any], viewer: Principal, member_id: uui
         raise cannot_act()
 
     async def write(_: WriteTransaction) -> None:
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: member_id})
             .where(WebSession.id == viewer.credential_id)
@@ -240,6 +243,7 @@ async def acting_stop(*, engine: Engine[Any], viewer: Principal) -> uuid.UUID | 
         return None
 
     async def write(_: WriteTransaction) -> None:
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: None})
             .where(WebSession.id == viewer.credential_id)

@@ -1,20 +1,56 @@
-"""The members feature's answer to "who is calling?", for the HTTP kit (service/principal.py)."""
+"""The members feature's answer to "who is calling?", for the HTTP kit (service/principal.py).
+
+With REDIS_URL set, resolved callers are kept per worker for a few seconds and checked
+against the principal version in Redis on every request (service/http/principal_cache.py,
+ADR 0043); without it every request asks the database.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
+from service import clock
+from service.http.principal_cache import PrincipalCache
+from service.members.callers import Resolved, token_digest
 from service.members.offline import acting_principal, acting_record
-from service.members.sessions import principal_from_session, principal_from_token
+from service.members.sessions import resolve_session, resolve_token
 from service.principal import Principal
 
 
 class MemberPrincipalResolver:
+    def __init__(self, cache: PrincipalCache[Any] | None = None) -> None:
+        self._cache: PrincipalCache[Any] = cache or PrincipalCache(None)
+
     async def from_token(self, token: str) -> Principal | None:
-        return await principal_from_token(token=token)
+        return await self._cached("token", token, resolve_token)
 
     async def from_session(self, token: str) -> Principal | None:
-        return await principal_from_session(token=token)
+        return await self._cached("session", token, resolve_session)
+
+    async def _cached(
+        self,
+        via: Literal["token", "session"],
+        token: str,
+        resolve: Callable[..., Awaitable[Resolved | None]],
+    ) -> Principal | None:
+        # The version is read before the query: a change committed while we query
+        # moves it, so what we keep below is never used under the newer version.
+        version = await self._cache.version()
+        key = (via, token_digest(token))
+        if version is not None:
+            hit: Principal | None = self._cache.get(key, version=version, now=clock.utc_now())
+            if hit is not None:
+                return hit
+        resolved = await resolve(token=token)
+        if resolved is None:
+            return None
+        if version is not None:
+            self._cache.put(
+                key, resolved.principal, version=version, valid_until=resolved.valid_until
+            )
+        return resolved.principal
 
     async def acting_for(self, caller: Principal, member_id: uuid.UUID) -> Principal | None:
         return await acting_principal(caller, member_id)

@@ -15,6 +15,7 @@ from piccolo.engine.base import Engine
 from ledger import Ledger, Unit, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, Invalid, invalid_field
+from service.http.principal_cache import principals_changed
 from service.members import passwords
 from service.members.accounts import member_account_id, welcome_transfer_id
 from service.members.audit import audit_member_change, audit_record
@@ -101,6 +102,7 @@ async def _reapply(ledger: Ledger, community: Community, declined: Member, fresh
         Member.consented_at: fresh.consented_at,
         Member.approved_at: fresh.approved_at,
     }
+    principals_changed()  # the version moves once this commits (ADR 0043)
     await Member.update(changes).where(Member.id == declined.id).run()
     reopened = await member_by_id(declined.id)
     if reopened.status == "active":
@@ -163,6 +165,7 @@ async def member_approve(
     async def write(transaction: WriteTransaction) -> None:
         # Only the approval that flips the status posts the credit; a second
         # click, or a second coordinator at the same moment, changes nothing.
+        principals_changed()  # the version moves once this commits (ADR 0043)
         flipped = (
             await Member.update({Member.status: "active", Member.approved_at: clock.utc_now()})
             .where((Member.id == member_id) & (Member.status == "pending"))
@@ -198,6 +201,7 @@ async def member_decline(
     member = await member_in_scope(actor, member_id)
 
     async def write(transaction: WriteTransaction) -> None:
+        principals_changed()  # the version moves once this commits (ADR 0043)
         flipped = (
             await Member.update({Member.status: "declined"})
             .where((Member.id == member_id) & (Member.status == "pending"))
@@ -235,6 +239,7 @@ async def member_apply_again(*, engine: Engine[Any], ledger: Ledger, principal: 
     target = "pending" if community.requires_approval else "active"
 
     async def write(_: WriteTransaction) -> None:
+        principals_changed()  # the version moves once this commits (ADR 0043)
         flipped = (
             await Member.update(
                 {

@@ -15,6 +15,7 @@ from ledger import (
 )
 from service import clock
 from service.errors import invalid_field
+from service.http.principal_cache import principals_changed
 from service.members.audit import audit_record
 from service.members.communities import community_by_id, community_create
 from service.members.registration import member_register, welcome_credit_post
@@ -54,6 +55,7 @@ async def role_change(
     async def write(_: WriteTransaction) -> tuple[Grant, ...]:
         # Retried when a racing identical grant wins the unique index first: the
         # retry finds that grant and adds none (a double click is not a 500).
+        principals_changed()  # the version moves once this commits (ADR 0043)
         if change.action == "grant":
             if not await RoleGrant.exists().where(scope).run():
                 await RoleGrant.insert(
@@ -182,6 +184,7 @@ async def admin_bootstrap(
     if member.status == "pending":
         # Promoting a pending member approves them, welcome credit included.
         async with write_transaction(engine):
+            principals_changed()  # the version moves once this commits (ADR 0043)
             await (
                 Member.update({Member.status: "active", Member.approved_at: clock.utc_now()})
                 .where(Member.id == member.id)

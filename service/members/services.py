@@ -15,6 +15,7 @@ import msgspec
 from ledger import Ledger
 from service import clock
 from service.errors import invalid_field
+from service.http.principal_cache import principals_changed
 from service.limits import EXPORT_STATEMENT_LINES_MAX
 from service.members.communities import community_by_id
 from service.members.schemas import ProfilePatch
@@ -67,6 +68,7 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     elif isinstance(patch.birth_year, int) and patch.birth_year > clock.utc_now().year:
         raise invalid_field("birth_year", "cannot be in the future")
     if changes:
+        principals_changed()  # the version moves once this commits (ADR 0043)
         await Member.update(changes).where(Member.id == principal.member_id).run()
     return await member_by_id(principal.member_id)
 

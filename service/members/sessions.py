@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from service import clock
 from service.errors import Forbidden, NotSignedIn
+from service.http.principal_cache import principals_changed
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     SESSION_ABSOLUTE_SECONDS,
@@ -89,6 +90,7 @@ async def session_create(*, member: Member, replacing_token: str | None) -> Issu
 
 
 async def session_end(*, token: str) -> None:
+    principals_changed()
     await (
         WebSession.update({WebSession.ended_at: clock.utc_now()})
         .where((WebSession.token_hash == token_digest(token)) & WebSession.ended_at.is_null())
@@ -97,6 +99,7 @@ async def session_end(*, token: str) -> None:
 
 
 async def token_revoke(*, principal: Principal) -> None:
+    principals_changed()
     if principal.via == "token":
         await (
             ApiToken.update({ApiToken.revoked_at: clock.utc_now()})
@@ -111,16 +114,22 @@ async def token_revoke(*, principal: Principal) -> None:
         )
 
 
-async def principal_from_token(*, token: str) -> Principal | None:
+async def resolve_token(*, token: str) -> callers.Resolved | None:
     """The caller behind a bearer token, in one query (service/members/callers.py)."""
-    return await callers.principal_for_token(token, now=clock.utc_now())
+    return await callers.resolve_token(token, now=clock.utc_now())
 
 
-async def principal_from_session(*, token: str) -> Principal | None:
+async def resolve_session(*, token: str) -> callers.Resolved | None:
     """The caller behind a session cookie, in one query; touches the session now and then."""
-    return await callers.principal_for_session(
+    return await callers.resolve_session(
         token,
         now=clock.utc_now(),
         idle_seconds=SESSION_IDLE_SECONDS,
         touch_interval_seconds=SESSION_TOUCH_INTERVAL_SECONDS,
     )
+
+
+async def principal_from_token(*, token: str) -> Principal | None:
+    """The caller behind a bearer token, straight from the database (no cache)."""
+    resolved = await resolve_token(token=token)
+    return None if resolved is None else resolved.principal

@@ -28,6 +28,7 @@ from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service.clock import utc_now
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
+from service.http.principal_cache import principals_changed
 from service.mail.outbox import mail_queue
 from service.members import passwords
 from service.members.audit import audit_member_change, audit_record
@@ -193,6 +194,7 @@ async def _set_password(
     member_id: uuid.UUID, password_hash: str, *, now: datetime, keep_credential: uuid.UUID | None
 ) -> None:
     """New hash; every session and API token of the member ends, except `keep_credential`."""
+    principals_changed()  # the version moves once this commits (ADR 0043)
     await Member.update({Member.password_hash: password_hash}).where(Member.id == member_id).run()
     sessions = (WebSession.member == member_id) & WebSession.ended_at.is_null()
     tokens = (ApiToken.member == member_id) & ApiToken.revoked_at.is_null()

@@ -12,8 +12,8 @@ import pytest
 from ledger import Ledger, Unit
 from service import database
 from service.members import principals
-from service.members.sessions import principal_from_token
-from service.principal import Principal
+from service.members.callers import Resolved
+from service.members.sessions import resolve_token
 from tests.conftest import TestDatabase
 from tests.support.people import Town
 
@@ -132,14 +132,14 @@ async def test_a_keyed_request_looks_its_caller_up_once(
 ) -> None:
     """The idempotency step resolves the token; the handler reuses what it found."""
     lookups: list[str] = []
-    original = principal_from_token
+    original = resolve_token
 
-    async def counted(*, token: str) -> Principal | None:
+    async def counted(*, token: str) -> Resolved | None:
         lookups.append(token)
         return await original(token=token)
 
     # Both the idempotency step and the handler's dependency resolve through this.
-    monkeypatch.setattr(principals, "principal_from_token", counted)
+    monkeypatch.setattr(principals, "resolve_token", counted)
     body = {"to_member_id": str(town.bob.id), "minutes": 10}
     keyed = {**town.alice.headers, "Idempotency-Key": "one-lookup"}
     response = await town.client.post("/api/v1/transfers", headers=keyed, json=body)

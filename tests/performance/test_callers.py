@@ -108,3 +108,15 @@ async def test_the_api_sees_a_revocation_on_the_next_request(town: Town, db: Tes
     )
     after = await town.client.get("/api/v1/accounts/me", headers=town.carol.headers)
     assert after.status_code == 401
+
+
+async def test_without_redis_nothing_is_kept_between_requests(town: Town) -> None:
+    """No REDIS_URL: a revocation written behind the service's back is seen at once."""
+    for _ in range(2):
+        response = await town.client.get("/api/v1/me/", headers=town.bob.headers)
+        assert response.status_code == 200, response.text
+    await ApiToken.update({ApiToken.revoked_at: ApiToken.created_at}).where(
+        ApiToken.member == town.bob.id
+    )
+    after = await town.client.get("/api/v1/me/", headers=town.bob.headers)
+    assert after.status_code == 401

@@ -1,0 +1,176 @@
+"""Resolved callers kept briefly per process, invalidated at once through Redis (ADR 0043).
+
+Resolving a caller is one indexed query (service/members/callers.py); with REDIS_URL
+set, each worker keeps what it resolved for a few seconds, keyed by the credential's
+digest. Every entry carries the *principal version* read from Redis before the query
+that made it; each request reads the version again (one GET) and an entry made under
+another version is not used. Writes that change what a credential resolves to
+(revocation, sign-out, password change or reset, suspension, closure, role or grant
+change, consent or acting change, a member's details) call `principals_changed()`; the
+middleware below then sets a new version in Redis once the handler has returned, so
+after its transactions committed and before the client hears the answer. Any worker's
+very next request therefore misses its stale entry.
+
+Without REDIS_URL (the SQLite development default), or whenever Redis does not answer,
+there is no cache: every request resolves from the database, as before. Correctness
+never depends on Redis; Redis only makes the cache safe to use.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from service.limits import PRINCIPAL_CACHE_ENTRIES_MAX, PRINCIPAL_CACHE_SECONDS
+
+logger = logging.getLogger("timebank.principal_cache")
+
+PRINCIPAL_VERSION_KEY = "timebank:principal-version"
+# A version that no Redis value can equal: the key is absent (never bumped, or Redis restarted).
+_ABSENT = "absent"
+
+T = TypeVar("T")
+
+
+class PrincipalVersions:
+    """The version every worker compares its entries with, kept in Redis.
+
+    A bump sets a random value rather than incrementing: after a Redis restart the
+    counter would start again and could meet an old entry's number.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._redis: Redis = Redis.from_url(url)
+
+    async def current(self) -> str | None:
+        """The version now, or None when Redis does not answer (then nothing is cached)."""
+        try:
+            value = await self._redis.get(PRINCIPAL_VERSION_KEY)
+        except (RedisError, OSError):
+            logger.warning("principal version unreadable; resolving without the cache")
+            return None
+        return _ABSENT if value is None else bytes(value).decode()
+
+    async def bump(self) -> None:
+        try:
+            await self._redis.set(PRINCIPAL_VERSION_KEY, secrets.token_hex(16))
+        except (RedisError, OSError):
+            # Other workers keep their entries until PRINCIPAL_CACHE_SECONDS at most.
+            logger.exception("principal version not bumped")
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[T]):
+    value: T
+    version: str
+    fresh_until_monotonic: float
+    # The credential's own end (expiry, idle limit), on the service's clock.
+    valid_until: datetime
+
+
+@dataclass
+class PrincipalCache(Generic[T]):
+    """Resolved callers by credential digest; only used together with `PrincipalVersions`."""
+
+    versions: PrincipalVersions | None
+    seconds: float = PRINCIPAL_CACHE_SECONDS
+    _entries: dict[Hashable, _Entry[T]] = field(default_factory=dict)
+
+    async def version(self) -> str | None:
+        """The version to check and to tag new entries with; None means do not cache."""
+        return None if self.versions is None else await self.versions.current()
+
+    def get(self, key: Hashable, *, version: str, now: datetime) -> T | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if (
+            entry.version != version
+            or entry.fresh_until_monotonic < time.monotonic()
+            or entry.valid_until <= now
+        ):
+            del self._entries[key]
+            return None
+        return entry.value
+
+    def put(self, key: Hashable, value: T, *, version: str, valid_until: datetime) -> None:
+        if len(self._entries) >= PRINCIPAL_CACHE_ENTRIES_MAX:
+            self._entries.clear()
+        fresh_until = time.monotonic() + self.seconds
+        self._entries[key] = _Entry(value, version, fresh_until, valid_until)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def close(self) -> None:
+        if self.versions is not None:
+            await self.versions.close()
+
+
+def principal_cache_for(redis_url: str | None) -> PrincipalCache[Any]:
+    return PrincipalCache(PrincipalVersions(redis_url) if redis_url else None)
+
+
+@dataclass
+class _Changes:
+    changed: bool = False
+
+
+_changes: ContextVar[_Changes | None] = ContextVar("timebank_principal_changes", default=None)
+
+
+def principals_changed() -> None:
+    """Say that this request changed what some credential resolves to.
+
+    May be called inside a transaction: the version moves only after the handler
+    returned. Outside a request (a test calling a service, a command) it does nothing,
+    and a server's entries then end within PRINCIPAL_CACHE_SECONDS.
+    """
+    changes = _changes.get()
+    if changes is not None:
+        changes.changed = True
+
+
+def principal_changes_middleware(
+    app: ASGIApp, cache_of: Callable[[], PrincipalCache[Any]]
+) -> ASGIApp:
+    """Bump the version, and drop this worker's entries, before answering a request
+    that changed a caller. `cache_of` gives the app's cache at the time (the app's
+    state holds it: `bind_settings` may change it)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        changes = _Changes()
+        token = _changes.set(changes)
+
+        async def send_after_bump(message: Message) -> None:
+            if message["type"] == "http.response.start" and changes.changed:
+                changes.changed = False
+                cache = cache_of()
+                cache.clear()
+                if cache.versions is not None:
+                    await cache.versions.bump()
+            await send(message)
+
+        try:
+            await app(scope, receive, send_after_bump)
+        finally:
+            _changes.reset(token)
+
+    return middleware
