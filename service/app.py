@@ -52,6 +52,10 @@ from service.exchanges.panels import (
     plug_thanks_panel,
 )
 from service.exchanges.record_pages import PAGE_ROUTERS as EXCHANGE_RECORD_PAGES
+from service.events.common import event_visible
+from service.events.controllers import ROUTERS as EVENT_ROUTERS
+from service.events.pages import PAGE_ROUTERS as EVENT_PAGES
+from service.events.rsvp import events_erase_for_closure
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
@@ -200,6 +204,8 @@ def create_app(settings: Settings) -> Litestar:
             *PAIRING_PAGES,
             *NEIGHBOUR_ROUTERS,
             *NEIGHBOUR_PAGES,
+            *EVENT_ROUTERS,
+            *EVENT_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -266,6 +272,7 @@ def create_app(settings: Settings) -> Litestar:
     plug_closure_step(exchanges_call_off_for_closure)
     plug_closure_step(safety_erase_for_closure)
     plug_closure_step(neighbours_erase_for_closure)
+    plug_closure_step(events_erase_for_closure)
     plug_thanks_panel(thanks_panel)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
@@ -302,6 +309,7 @@ def object_checkers(ledger: Ledger) -> dict[str, ObjectChecker]:
         "account": account,
         "conversation": conversation_visible,
         "concern": concern_visible,
+        "event": event_visible,
     }
 
 
