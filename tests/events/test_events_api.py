@@ -5,6 +5,7 @@ reminder sweep, and what is refused (before the start, another community, bad in
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -36,7 +37,8 @@ async def test_a_coordinator_makes_a_weekly_series_of_meetings(town: Town) -> No
         .run()
     )
     gaps = {
-        (later["starts_at"] - earlier["starts_at"]).days for earlier, later in zip(rows, rows[1:])
+        (later["starts_at"] - earlier["starts_at"]).days
+        for earlier, later in itertools.pairwise(rows)
     }
     assert len(rows) == 4 and gaps == {7}
     listed = await town.client.get("/api/v1/events", headers=town.bob.headers)
