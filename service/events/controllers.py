@@ -24,7 +24,7 @@ from service.events.schemas import (
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
 
-EVENT = on_object("event", "event_id")
+EVENT = on_object("event", "occurrence_id")
 
 
 class EventController(Controller):
@@ -46,70 +46,71 @@ class EventController(Controller):
         """Meetings of your communities that are not over yet, soonest first."""
         return await selectors.upcoming_events(actor=member)
 
-    @get("/{event_id:uuid}")
-    async def one(self, member: CurrentMember, event_id: FromPath[uuid.UUID]) -> EventOut:
+    @get("/{occurrence_id:uuid}")
+    async def one(self, member: CurrentMember, occurrence_id: FromPath[uuid.UUID]) -> EventOut:
         """One meeting: how many are going, and whether you are going or waiting."""
-        return await selectors.event_get(actor=member, occurrence_id=event_id)
+        return await selectors.event_get(actor=member, occurrence_id=occurrence_id)
 
-    @patch("/{event_id:uuid}", opt=EVENT)
+    @patch("/{occurrence_id:uuid}", opt=EVENT)
     async def change(
         self,
         member: CurrentMember,
         engine: EngineDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
         data: JSONBody[OccurrenceChangeIn],
     ) -> EventOut:
         """Move one meeting or hold it elsewhere (a coordinator of its community)."""
         await services.occurrence_change(
-            engine=engine, actor=member, occurrence_id=event_id, data=data
+            engine=engine, actor=member, occurrence_id=occurrence_id, data=data
         )
-        return await selectors.event_get(actor=member, occurrence_id=event_id)
+        return await selectors.event_get(actor=member, occurrence_id=occurrence_id)
 
-    @post("/{event_id:uuid}/cancel", status_code=200, opt=EVENT)
+    @post("/{occurrence_id:uuid}/cancel", status_code=200, opt=EVENT)
     async def cancel(
-        self, member: CurrentMember, engine: EngineDep, event_id: FromPath[uuid.UUID]
+        self, member: CurrentMember, engine: EngineDep, occurrence_id: FromPath[uuid.UUID]
     ) -> EventOut:
         """Cancel one meeting; everyone going or waiting is told."""
-        await services.occurrence_cancel(engine=engine, actor=member, occurrence_id=event_id)
-        return await selectors.event_get(actor=member, occurrence_id=event_id)
+        await services.occurrence_cancel(engine=engine, actor=member, occurrence_id=occurrence_id)
+        return await selectors.event_get(actor=member, occurrence_id=occurrence_id)
 
-    @post("/{event_id:uuid}/rsvp", status_code=HTTP_201_CREATED, opt=EVENT)
+    @post("/{occurrence_id:uuid}/rsvp", status_code=HTTP_201_CREATED, opt=EVENT)
     async def go(
         self,
         member: CurrentMember,
         engine: EngineDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
         data: JSONBody[RsvpIn],
     ) -> RsvpOut:
         """Go (body `{}`); when it is full, 409 `event_full`, unless `{"wait": true}` puts
         you on its waiting list (moved up, and told, when a place frees)."""
         return await rsvp.rsvp_go(
-            engine=engine, actor=member, occurrence_id=event_id, wait=data.wait
+            engine=engine, actor=member, occurrence_id=occurrence_id, wait=data.wait
         )
 
-    @delete("/{event_id:uuid}/rsvp", status_code=200, opt=EVENT)
+    @delete("/{occurrence_id:uuid}/rsvp", status_code=200, opt=EVENT)
     async def stop(
-        self, member: CurrentMember, engine: EngineDep, event_id: FromPath[uuid.UUID]
+        self, member: CurrentMember, engine: EngineDep, occurrence_id: FromPath[uuid.UUID]
     ) -> RsvpOut:
         """Stop going, or leave the waiting list."""
-        return await rsvp.rsvp_stop(engine=engine, actor=member, occurrence_id=event_id)
+        return await rsvp.rsvp_stop(engine=engine, actor=member, occurrence_id=occurrence_id)
 
     @post(
-        "/{event_id:uuid}/attendance",
+        "/{occurrence_id:uuid}/attendance",
         status_code=200,
-        opt={**EVENT, **access(Access.COORDINATOR)},
+        opt=EVENT,
     )
     async def attendance(
         self,
         member: CurrentMember,
         engine: EngineDep,
         ledger: LedgerDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
         data: JSONBody[AttendanceIn],
     ) -> AttendanceOut:
-        """The register, from the meeting's start on: credits each host once, from the pool."""
+        """The register, from the meeting's start on (a coordinator of the event's community):
+        credits each host once, from the pool."""
         return await register.attendance_record(
-            engine=engine, ledger=ledger, actor=member, occurrence_id=event_id, data=data
+            engine=engine, ledger=ledger, actor=member, occurrence_id=occurrence_id, data=data
         )
 
 

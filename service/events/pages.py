@@ -39,7 +39,7 @@ from service.web.kit import (
     see_other,
 )
 
-EVENT = on_object("event", "event_id")
+EVENT = on_object("event", "occurrence_id")
 DONE = {
     "created": "Your event is made. Members of the community can now say they are going.",
     "going": "You are going. We will remind you the day before.",
@@ -237,70 +237,72 @@ class EventPages(PageController):
             return await _new_page(viewer, form, **form_refused(form, problem, LABELS, moves=MOVES))
         return see_other(f"/events/{occurrence_id}", done="created")
 
-    @get("/{event_id:uuid}")
+    @get("/{occurrence_id:uuid}")
     async def detail(
-        self, viewer: Viewer, event_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
+        self, viewer: Viewer, occurrence_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        return await _event_page(viewer, event_id, Form(), notice=done_message(DONE, done))
+        return await _event_page(viewer, occurrence_id, Form(), notice=done_message(DONE, done))
 
-    @post("/{event_id:uuid}/go", opt=EVENT)
+    @post("/{occurrence_id:uuid}/go", opt=EVENT)
     async def go(
         self,
         viewer: Viewer,
         engine: EngineDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
         data: URLEncodedBody[GoForm],
     ) -> Response[Any]:
         form = Form()
         try:
             out = await rsvp.rsvp_go(
-                engine=engine, actor=viewer, occurrence_id=event_id, wait=data.wait == "yes"
+                engine=engine, actor=viewer, occurrence_id=occurrence_id, wait=data.wait == "yes"
             )
         except DomainError as problem:
-            return await _event_page(viewer, event_id, form, **form_refused(form, problem, {}))
-        return see_other(f"/events/{event_id}", done="waiting" if out.waiting else "going")
+            return await _event_page(viewer, occurrence_id, form, **form_refused(form, problem, {}))
+        return see_other(f"/events/{occurrence_id}", done="waiting" if out.waiting else "going")
 
-    @post("/{event_id:uuid}/stop", opt=EVENT)
+    @post("/{occurrence_id:uuid}/stop", opt=EVENT)
     async def stop(
-        self, viewer: Viewer, engine: EngineDep, event_id: FromPath[uuid.UUID]
+        self, viewer: Viewer, engine: EngineDep, occurrence_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         form = Form()
         try:
-            await rsvp.rsvp_stop(engine=engine, actor=viewer, occurrence_id=event_id)
+            await rsvp.rsvp_stop(engine=engine, actor=viewer, occurrence_id=occurrence_id)
         except DomainError as problem:
-            return await _event_page(viewer, event_id, form, **form_refused(form, problem, {}))
-        return see_other(f"/events/{event_id}", done="stopped")
+            return await _event_page(viewer, occurrence_id, form, **form_refused(form, problem, {}))
+        return see_other(f"/events/{occurrence_id}", done="stopped")
 
-    @post("/{event_id:uuid}/cancel", opt=EVENT)
+    @post("/{occurrence_id:uuid}/cancel", opt=EVENT)
     async def cancel(
         self,
         viewer: Viewer,
         engine: EngineDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
         data: URLEncodedBody[ConfirmForm],
     ) -> Response[Any]:
         form = Form.of(data, prefix="cancel-")
         if not confirmed(form, data.confirm, "Tick the box to cancel this meeting"):
-            return await _event_page(viewer, event_id, Form(), cancel_form=form, status=422)
+            return await _event_page(viewer, occurrence_id, Form(), cancel_form=form, status=422)
         try:
-            await services.occurrence_cancel(engine=engine, actor=viewer, occurrence_id=event_id)
+            await services.occurrence_cancel(
+                engine=engine, actor=viewer, occurrence_id=occurrence_id
+            )
         except DomainError as problem:
             reshow = form_refused(form, problem, {})
-            return await _event_page(viewer, event_id, Form(), cancel_form=form, **reshow)
-        return see_other(f"/events/{event_id}", done="cancelled")
+            return await _event_page(viewer, occurrence_id, Form(), cancel_form=form, **reshow)
+        return see_other(f"/events/{occurrence_id}", done="cancelled")
 
-    @get("/{event_id:uuid}/register")
-    async def register_page(self, viewer: Viewer, event_id: FromPath[uuid.UUID]) -> Template:
-        return await _register_page(viewer, event_id, Form())
+    @get("/{occurrence_id:uuid}/register")
+    async def register_page(self, viewer: Viewer, occurrence_id: FromPath[uuid.UUID]) -> Template:
+        return await _register_page(viewer, occurrence_id, Form())
 
-    @post("/{event_id:uuid}/register", opt=EVENT)
+    @post("/{occurrence_id:uuid}/register", opt=EVENT)
     async def take_register(
         self,
         request: Request[Any, Any, Any],
         viewer: Viewer,
         engine: EngineDep,
         ledger: LedgerDep,
-        event_id: FromPath[uuid.UUID],
+        occurrence_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         posted = await request.form()
         chosen = [str(value) for value in posted.getall("attended", [])][:EVENT_ATTENDEES_MAX]
@@ -312,13 +314,13 @@ class EventPages(PageController):
                 engine=engine,
                 ledger=ledger,
                 actor=viewer,
-                occurrence_id=event_id,
+                occurrence_id=occurrence_id,
                 data=AttendanceIn(attended_ids=attended),
             )
         except DomainError as problem:
             reshow = form_refused(form, problem, LABELS)
-            return await _register_page(viewer, event_id, form, ticked=set(chosen), **reshow)
-        return see_other(f"/events/{event_id}", done="register")
+            return await _register_page(viewer, occurrence_id, form, ticked=set(chosen), **reshow)
+        return see_other(f"/events/{occurrence_id}", done="register")
 
 
 async def _new_page(viewer: Principal, form: Form, *, status: int = 200, **extra: Any) -> Template:
@@ -340,7 +342,7 @@ async def _new_page(viewer: Principal, form: Form, *, status: int = 200, **extra
 
 async def _event_page(
     viewer: Principal,
-    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID,
     form: Form,
     *,
     status: int = 200,
@@ -348,8 +350,8 @@ async def _event_page(
     notice: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    event = await selectors.event_get(actor=viewer, occurrence_id=event_id)
-    row = await visible_occurrence(viewer, event_id)
+    event = await selectors.event_get(actor=viewer, occurrence_id=occurrence_id)
+    row = await visible_occurrence(viewer, occurrence_id)
     coordinates = viewer.is_admin or viewer.coordinates(row["community"])
     return render(
         "events/event.html",
@@ -370,17 +372,17 @@ async def _event_page(
 
 async def _register_page(
     viewer: Principal,
-    event_id: uuid.UUID,
+    occurrence_id: uuid.UUID,
     form: Form,
     *,
     ticked: set[str] | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    event = await selectors.event_get(actor=viewer, occurrence_id=event_id)
-    row = await visible_occurrence(viewer, event_id)
+    event = await selectors.event_get(actor=viewer, occurrence_id=occurrence_id)
+    row = await visible_occurrence(viewer, occurrence_id)
     require_event_coordinator(viewer, row["community"])
-    lines = await selectors.register_lines(event_id)
+    lines = await selectors.register_lines(occurrence_id)
     listed = {line.member_id for line in lines}
     others = [
         (member_id, name)

@@ -127,9 +127,9 @@ async def event_create(
 
     `now` is the clock the demo runs a past year on; requests use the real one.
     """
-    require_active(actor)
     now = now or clock.utc_now()
     community_id = await _community_for(actor, data.community)
+    require_active(actor)  # a coordinator's own account must be in good standing too
     starts_at, ends_at = data.starts_at.astimezone(now.tzinfo), data.ends_at.astimezone(now.tzinfo)
     _check_times(starts_at, ends_at, now)
     count = _occurrence_count(data)

@@ -13,7 +13,8 @@ relied on by outside clients and do not change), then `listings`, `exchanges`,
 read them), `blocks` (members they blocked), `concerns` (those they reported,
 with the outcome),
 `thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
-checks coordinators recorded for the member), and
+checks coordinators recorded for the member), `events` (meetings they said they
+would go to or wait for, and those the register has them at), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -36,6 +37,7 @@ from service.checks.services import checks_of
 from service.concerns.selectors import concerns_reported_by
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
+from service.events.selectors import events_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
     BLOCKS_MAX,
@@ -44,6 +46,7 @@ from service.limits import (
     CONVERSATIONS_PER_PAGE,
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
+    EXPORT_EVENTS_MAX,
     EXPORT_EXCHANGES_MAX,
     EXPORT_LISTINGS_MAX,
     EXPORT_NOTICES_MAX,
@@ -85,6 +88,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("thanks_given", _thanks_given, EXPORT_THANKS_MAX),
         ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
         ("checks", _checks, CHECKS_LISTED_MAX),
+        ("events", _events, EXPORT_EVENTS_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -117,6 +121,10 @@ async def _thanks_received(principal: Principal, limit: int) -> Sequence[Any]:
 
 async def _checks(principal: Principal, limit: int) -> Sequence[Any]:
     return (await checks_of(principal.member_id))[:limit]
+
+
+async def _events(principal: Principal, limit: int) -> Sequence[Any]:
+    return await events_of_member(principal.member_id, limit=limit)
 
 
 # Exchanges --------------------------------------------------------------------

@@ -294,3 +294,32 @@ async def test_the_reminder_sweep_queues_one_reminder_per_attendee_per_meeting(
         .run()
     )
     assert reminders == 1
+
+
+async def test_the_export_holds_rsvps_and_attendance_and_closure_frees_the_place(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fund_pool(town, town.alice, 100)
+    event = await create_event(town, town.coordinator, capacity=1)
+    dave = await person(town.client, "dave@example.org", "riverside")
+    await go(town, dave, event["id"])
+    assert (await go(town, town.bob, event["id"], wait=True)).json()["waiting"] is True
+    export = (await town.client.get("/api/v1/me/export", headers=dave.headers)).json()
+    [mine] = export["events"]
+    assert (mine["event_id"], mine["going"], mine["attended"]) == (event["id"], True, False)
+
+    closed = await town.client.delete("/api/v1/me", headers=dave.headers)
+    assert closed.status_code == 204, closed.text
+    seen = (await town.client.get(f"/api/v1/events/{event['id']}", headers=town.bob.headers)).json()
+    assert (seen["going"], seen["attending_count"], seen["waiting_count"]) == (True, 1, 0)
+
+    events_clock_at(monkeypatch, soon() + timedelta(hours=3))
+    taken = await town.client.post(
+        f"/api/v1/events/{event['id']}/attendance",
+        headers=town.coordinator.headers,
+        json={"attended_ids": [str(town.bob.id)]},
+    )
+    assert taken.status_code == 200, taken.text
+    export = (await town.client.get("/api/v1/me/export", headers=town.bob.headers)).json()
+    [bobs] = [item for item in export["events"] if item["event_id"] == event["id"]]
+    assert bobs["attended"] is True and bobs["going"] is True
