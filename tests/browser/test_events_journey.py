@@ -107,6 +107,7 @@ async def make_the_club(page: Page, base_url: str) -> str:
 async def try_to_go(browser: Browser, live_server: LiveServer, email: str, event_id: str) -> Page:
     page = await signed_in_page(browser, live_server, email)
     await page.goto(live_server.base_url + "/events")
+    await assert_no_axe_violations(page)
     await page.get_by_role("link", name="Tuesday tea club").first.click()
     assert event_id in page.url
     return page
