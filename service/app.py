@@ -43,6 +43,10 @@ from service.disputes.selectors import (
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
+from service.events.common import event_visible
+from service.events.controllers import ROUTERS as EVENT_ROUTERS
+from service.events.pages import PAGE_ROUTERS as EVENT_PAGES
+from service.events.rsvp import events_erase_for_closure
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
@@ -52,10 +56,6 @@ from service.exchanges.panels import (
     plug_thanks_panel,
 )
 from service.exchanges.record_pages import PAGE_ROUTERS as EXCHANGE_RECORD_PAGES
-from service.events.common import event_visible
-from service.events.controllers import ROUTERS as EVENT_ROUTERS
-from service.events.pages import PAGE_ROUTERS as EVENT_PAGES
-from service.events.rsvp import events_erase_for_closure
 from service.exchanges.selectors import notice_count_of, visible_view
 from service.export.controllers import ROUTERS as EXPORT_ROUTERS
 from service.export.pages import PAGE_ROUTERS as EXPORT_PAGES
