@@ -5,6 +5,7 @@ reminder sweep, and what is refused (before the start, another community, bad in
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from datetime import timedelta
@@ -323,3 +324,33 @@ async def test_the_export_holds_rsvps_and_attendance_and_closure_frees_the_place
     export = (await town.client.get("/api/v1/me/export", headers=town.bob.headers)).json()
     [bobs] = [item for item in export["events"] if item["event_id"] == event["id"]]
     assert bobs["attended"] is True and bobs["going"] is True
+
+
+async def test_two_members_racing_for_the_last_place_get_one_place_and_one_409(
+    town: Town,
+) -> None:
+    event = await create_event(town, town.coordinator, capacity=1)
+    dave = await person(town.client, "dave@example.org", "riverside")
+    answers = await asyncio.gather(go(town, town.bob, event["id"]), go(town, dave, event["id"]))
+    assert sorted(answer.status_code for answer in answers) == [201, 409]
+    going = await EventRsvp.count().where(EventRsvp.occurrence == uuid.UUID(event["id"])).run()
+    assert going == 1
+
+
+async def test_two_registers_at_once_credit_the_host_once(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fund_pool(town, town.bob, 200)
+    event = await create_event(town, town.coordinator)
+    before = await account(town, town.alice)
+    events_clock_at(monkeypatch, soon() + timedelta(hours=3))
+    url = f"/api/v1/events/{event['id']}/attendance"
+    body = {"attended_ids": [str(town.bob.id)]}
+    answers = await asyncio.gather(
+        town.client.post(url, headers=town.coordinator.headers, json=body),
+        town.client.post(url, headers=town.admin.headers, json=body),
+    )
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json()
+    after = await account(town, town.alice)
+    assert after["balance_minutes"] - before["balance_minutes"] == 90
