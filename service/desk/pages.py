@@ -16,6 +16,7 @@ from litestar.response import Template
 from service.checks import services as checks
 from service.checks.schemas import CHECK_KIND_NAMES, CheckIn
 from service.desk import selectors as desk
+from service.events.selectors import may_host_of
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
@@ -45,6 +46,7 @@ DONE_MESSAGES = {
     "approved": "Approved. Their welcome hours have been added to their account.",
     "declined": "The application has been declined. They have been told, with your reason.",
     "check_recorded": "The check has been recorded.",
+    "may_host": "Saved: whether they may make events.",
 }
 STATUS_NAMES = {
     "active": "Active",
@@ -284,6 +286,7 @@ async def _member_page(
         hours=minutes_text,
         exchange_status=EXCHANGE_STATUS_NAMES,
         checks=await checks.checks_of(member_id),
+        may_host=await may_host_of(member_id),
         check_form=form or Form(prefix="check-"),
         check_kinds=list(CHECK_KIND_NAMES.items()),
         check_names=CHECK_KIND_NAMES,

@@ -17,7 +17,7 @@ from litestar.response import Template
 from service.errors import DomainError
 from service.events import register, rsvp, selectors, services
 from service.events.common import may_host, require_event_coordinator, visible_occurrence
-from service.events.schemas import REPEAT_WORDS, AttendanceIn, EventIn, EventOut
+from service.events.schemas import REPEAT_WORDS, AttendanceIn, EventIn, EventOut, MayHostIn
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -94,6 +94,10 @@ class EventForm(msgspec.Struct, kw_only=True):
 
 class GoForm(msgspec.Struct, kw_only=True):
     wait: str = ""
+
+
+class MayHostForm(msgspec.Struct, kw_only=True):
+    may_host: str = ""
 
 
 def _instant(form: Form, day: date | None, text: str, name: str) -> datetime | None:
@@ -290,6 +294,23 @@ class EventPages(PageController):
             reshow = form_refused(form, problem, {})
             return await _event_page(viewer, occurrence_id, Form(), cancel_form=form, **reshow)
         return see_other(f"/events/{occurrence_id}", done="cancelled")
+
+    @post("/may-host/{member_id:uuid}", opt=on_object("member", "member_id"))
+    async def may_host(
+        self,
+        viewer: Viewer,
+        engine: EngineDep,
+        member_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[MayHostForm],
+    ) -> Response[Any]:
+        """The desk's button: let a member make events, or stop it."""
+        await services.may_host_set(
+            engine=engine,
+            actor=viewer,
+            member_id=member_id,
+            data=MayHostIn(may_host=data.may_host == "yes"),
+        )
+        return see_other(f"/coordinator/members/{member_id}", done="may_host")
 
     @get("/{occurrence_id:uuid}/register")
     async def register_page(self, viewer: Viewer, occurrence_id: FromPath[uuid.UUID]) -> Template:

@@ -13,7 +13,7 @@ from service import clock
 from service.events.common import aware, going_only, visible_occurrence
 from service.events.register import attendance_of, hosts_of
 from service.events.schemas import EventOut, HostOut, MemberEventOut
-from service.events.tables import EventAttendance, EventOccurrence, EventRsvp
+from service.events.tables import EventAttendance, EventHostPermit, EventOccurrence, EventRsvp
 from service.limits import EVENTS_LISTED_MAX
 from service.members.tables import Community
 from service.principal import Principal
@@ -289,3 +289,8 @@ async def community_slugs_of(actor: Principal) -> list[tuple[str, str]]:
     rows = await query.run()
     seen = communities_seen(actor)
     return [(row["slug"], row["name"]) for row in rows if actor.is_admin or row["id"] in seen]
+
+
+async def may_host_of(member_id: uuid.UUID) -> bool:
+    """Whether a coordinator let this member make events (the desk's member file)."""
+    return bool(await EventHostPermit.exists().where(EventHostPermit.member == member_id).run())

@@ -5,7 +5,7 @@ with the box ticked, and a register posted before the start (409, nothing record
 from __future__ import annotations
 
 from service.events.tables import EventAttendance
-from tests.events.conftest import create_event, soon
+from tests.events.conftest import create_event, event_body, soon
 from tests.support.pages import page_sign_in, submit, text_of
 from tests.support.people import Town
 
@@ -92,3 +92,20 @@ async def test_a_register_before_the_start_is_refused_and_records_nobody(town: T
     assert early.status_code == 422
     assert "once the meeting has started" in text_of(early.text)
     assert await EventAttendance.count().run() == 0
+
+
+async def test_the_desk_lets_a_member_make_events(town: Town) -> None:
+    await page_sign_in(town.client, town.coordinator.email)
+    page = f"/coordinator/members/{town.bob.id}"
+    assert "Let them make events" in (await town.client.get(page)).text
+    let = await submit(town, page, f"/events/may-host/{town.bob.id}", {"may_host": "yes"})
+    assert let.status_code == 303, let.text
+    shown = text_of((await town.client.get(let.headers["location"])).text)
+    assert "Saved: whether they may make events." in shown
+    assert "may make events for the community" in shown
+    made = await town.client.post(
+        "/api/v1/events",
+        headers=town.bob.headers,
+        json=event_body(town, town.bob, title="Bob's quiz night"),
+    )
+    assert made.status_code == 201, made.text
