@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from piccolo.query.functions.aggregate import Count
+
 from service import clock
 from service.events.common import aware, going_only, visible_occurrence
 from service.events.register import attendance_of, hosts_of
@@ -294,3 +296,46 @@ async def community_slugs_of(actor: Principal) -> list[tuple[str, str]]:
 async def may_host_of(member_id: uuid.UUID) -> bool:
     """Whether a coordinator let this member make events (the desk's member file)."""
     return bool(await EventHostPermit.exists().where(EventHostPermit.member == member_id).run())
+
+
+async def event_figures_by_month(
+    community_ids: Iterable[uuid.UUID], period: Span
+) -> dict[int, EventFigures]:
+    """`event_figures` for each month (yyyymm, UTC) of the period that had a meeting held:
+    what a chart of events over months reads."""
+    communities = list(community_ids)
+    if not communities:
+        return {}
+    meetings = (
+        await EventOccurrence.select(EventOccurrence.id, EventOccurrence.starts_at)
+        .where(
+            EventOccurrence.community.is_in(communities)
+            & EventOccurrence.cancelled_at.is_null()
+            & EventOccurrence.register_taken_at.is_not_null()
+            & (EventOccurrence.starts_at >= period.starts_at)
+            & (EventOccurrence.starts_at < period.ends_before)
+        )
+        .run()
+    )
+    if not meetings:
+        return {}
+    counted = (
+        await EventAttendance.select(
+            EventAttendance.occurrence, Count(EventAttendance.id, alias="attended")
+        )
+        .where(EventAttendance.occurrence.is_in([meeting["id"] for meeting in meetings]))
+        .group_by(EventAttendance.occurrence)
+        .run()
+    )
+    attended = {row["occurrence"]: int(row["attended"]) for row in counted}
+    held: dict[int, int] = {}
+    came: dict[int, int] = {}
+    for meeting in meetings:
+        starts_at = aware(meeting["starts_at"])
+        month = starts_at.year * 100 + starts_at.month
+        held[month] = held.get(month, 0) + 1
+        came[month] = came.get(month, 0) + attended.get(meeting["id"], 0)
+    return {
+        month: EventFigures(events_held=held[month], event_attendances=came[month])
+        for month in sorted(held)
+    }

@@ -15,10 +15,11 @@ import pytest
 
 from service.events.ids import host_credit_id
 from service.events.rsvp import events_reminder_sweep
-from service.events.selectors import event_figures
+from service.events.selectors import event_figures, event_figures_by_month
 from service.events.tables import EventOccurrence, EventRsvp
 from service.mail.tables import MailNotice
 from service.members.tables import Community
+from service.reports.period import Period
 from tests.events.conftest import create_event, event_body, events_clock_at, fund_pool, go, soon
 from tests.support.exchanges import account, notices
 from tests.support.people import Town, person
@@ -186,12 +187,14 @@ async def test_the_register_credits_each_host_once_and_a_repeat_gives_the_same_a
     )
     assert community is not None
 
-    class Whole:
-        starts_at = soon() - timedelta(days=1)
-        ends_before = soon() + timedelta(days=1)
-
-    figures = await event_figures([community["id"]], Whole())
+    month = soon().year * 100 + soon().month
+    figures = await event_figures([community["id"]], Period(first=month, last=month))
     assert (figures.events_held, figures.event_attendances) == (1, 2)
+    by_month = await event_figures_by_month([community["id"]], Period(first=month, last=month))
+    assert by_month == {month: figures}
+    other = await Community.select(Community.id).where(Community.slug == "hillside").run()
+    nothing = await event_figures([other[0]["id"]], Period(first=month, last=month))
+    assert (nothing.events_held, nothing.event_attendances) == (0, 0)
 
 
 async def test_an_empty_pool_refuses_the_register_and_writes_nothing(
