@@ -17,7 +17,14 @@ from litestar.response import Template
 from service.errors import DomainError
 from service.events import register, rsvp, selectors, services
 from service.events.common import may_host, require_event_coordinator, visible_occurrence
-from service.events.schemas import REPEAT_WORDS, AttendanceIn, EventIn, EventOut, MayHostIn
+from service.events.schemas import (
+    REPEAT_WORDS,
+    AttendanceIn,
+    EventIn,
+    EventOut,
+    MayHostIn,
+    OccurrenceChangeIn,
+)
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.limits import (
@@ -48,6 +55,7 @@ DONE = {
     "stopped": "You are no longer going.",
     "register": "The register is saved, and the hosts have their hours (once).",
     "cancelled": "That meeting is cancelled, and everyone going has been told.",
+    "moved": "This meeting is moved. The other meetings of the event stay as they were.",
 }
 LABELS = {
     "community": "Community",
@@ -94,6 +102,29 @@ class EventForm(msgspec.Struct, kw_only=True):
 
 class GoForm(msgspec.Struct, kw_only=True):
     wait: str = ""
+
+
+class MoveForm(msgspec.Struct, kw_only=True):
+    day: str = ""
+    starts: str = ""
+    ends: str = ""
+    place: str = ""
+
+
+def _change_in(form: Form, data: MoveForm) -> OccurrenceChangeIn | None:
+    try:
+        day: date | None = date.fromisoformat(data.day.strip())
+    except ValueError:
+        form.errors["day"] = "Enter the date, like 2026-05-14"
+        day = None
+    starts_at = _instant(form, day, data.starts, "starts")
+    ends_at = _instant(form, day, data.ends, "ends")
+    place = data.place.strip()
+    if not place:
+        form.errors["place"] = "Say where it is held"
+    if form.failed or starts_at is None or ends_at is None:
+        return None
+    return OccurrenceChangeIn(starts_at=starts_at, ends_at=ends_at, place=place)
 
 
 class MayHostForm(msgspec.Struct, kw_only=True):
@@ -312,6 +343,28 @@ class EventPages(PageController):
         )
         return see_other(f"/coordinator/members/{member_id}", done="may_host")
 
+    @post("/{occurrence_id:uuid}/change", opt=EVENT)
+    async def move(
+        self,
+        viewer: Viewer,
+        engine: EngineDep,
+        occurrence_id: FromPath[uuid.UUID],
+        data: URLEncodedBody[MoveForm],
+    ) -> Response[Any]:
+        """Move this one meeting, or hold it elsewhere; the rest of the series stays."""
+        form = Form.of(data, prefix="move-")
+        change = None if form.failed else _change_in(form, data)
+        if change is None:
+            return await _event_page(viewer, occurrence_id, Form(), move_form=form, status=422)
+        try:
+            await services.occurrence_change(
+                engine=engine, actor=viewer, occurrence_id=occurrence_id, data=change
+            )
+        except DomainError as problem:
+            reshow = form_refused(form, problem, LABELS, moves=MOVES)
+            return await _event_page(viewer, occurrence_id, Form(), move_form=form, **reshow)
+        return see_other(f"/events/{occurrence_id}", done="moved")
+
     @get("/{occurrence_id:uuid}/register")
     async def register_page(self, viewer: Viewer, occurrence_id: FromPath[uuid.UUID]) -> Template:
         return await _register_page(viewer, occurrence_id, Form())
@@ -368,6 +421,7 @@ async def _event_page(
     *,
     status: int = 200,
     cancel_form: Form | None = None,
+    move_form: Form | None = None,
     notice: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
@@ -387,6 +441,16 @@ async def _event_page(
         coordinates=coordinates,
         form=form,
         cancel_form=cancel_form or Form(prefix="cancel-"),
+        move_form=move_form
+        or Form(
+            prefix="move-",
+            values={
+                "day": event.starts_at.date().isoformat(),
+                "starts": event.starts_at.strftime("%H:%M"),
+                "ends": event.ends_at.strftime("%H:%M"),
+                "place": event.place,
+            },
+        ),
         notice=notice,
     )
 

@@ -109,3 +109,33 @@ async def test_the_desk_lets_a_member_make_events(town: Town) -> None:
         json=event_body(town, town.bob, title="Bob's quiz night"),
     )
     assert made.status_code == 201, made.text
+
+
+async def test_a_coordinator_moves_one_meeting_from_its_page(town: Town) -> None:
+    event = await create_event(town, town.coordinator)
+    await page_sign_in(town.client, town.coordinator.email)
+    page = f"/events/{event['id']}"
+    day = soon(days=4).date().isoformat()
+    bad = await submit(
+        town, page, f"{page}/change", {"day": day, "starts": "noon", "ends": "13:00", "place": ""}
+    )
+    assert bad.status_code == 422
+    assert "Enter a time like 14:30" in text_of(bad.text)
+    assert "Say where it is held" in text_of(bad.text)
+    backwards = await submit(
+        town,
+        page,
+        f"{page}/change",
+        {"day": day, "starts": "15:00", "ends": "13:00", "place": "The library"},
+    )
+    assert backwards.status_code == 422
+    assert "must be after the start" in text_of(backwards.text)
+    moved = await submit(
+        town,
+        page,
+        f"{page}/change",
+        {"day": day, "starts": "11:00", "ends": "13:00", "place": "The library"},
+    )
+    assert moved.status_code == 303, moved.text
+    words = text_of((await town.client.get(moved.headers["location"])).text)
+    assert "This meeting is moved." in words and "The library" in words
