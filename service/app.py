@@ -43,6 +43,10 @@ from service.disputes.selectors import (
 from service.donations.controllers import ROUTERS as DONATION_ROUTERS
 from service.donations.deps import stripe_lifespan
 from service.donations.pages import PAGE_ROUTERS as DONATION_PAGES
+from service.events.common import event_visible
+from service.events.controllers import ROUTERS as EVENT_ROUTERS
+from service.events.pages import PAGE_ROUTERS as EVENT_PAGES
+from service.events.rsvp import events_erase_for_closure
 from service.exchanges.closure import exchanges_call_off_for_closure
 from service.exchanges.controllers import ROUTERS as EXCHANGE_ROUTERS
 from service.exchanges.pages import PAGE_ROUTERS as EXCHANGE_PAGES
@@ -209,6 +213,8 @@ def build_app(settings: Settings) -> Litestar:
             *PAIRING_PAGES,
             *NEIGHBOUR_ROUTERS,
             *NEIGHBOUR_PAGES,
+            *EVENT_ROUTERS,
+            *EVENT_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -272,6 +278,7 @@ def build_app(settings: Settings) -> Litestar:
     plug_closure_step(safety_erase_for_closure)
     plug_closure_step(neighbours_erase_for_closure)
     plug_closure_step(pairs_end_for_closure)
+    plug_closure_step(events_erase_for_closure)
     plug_thanks_panel(thanks_panel)
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     app.state[UNREAD_MESSAGES_STATE] = unread_count_of
@@ -352,6 +359,7 @@ def object_checkers(app: Litestar) -> dict[str, ObjectChecker]:
         "concern": concern_visible,
         "pair": pair_visible,
         "pair_visit": pair_visit_visible,
+        "event": event_visible,
     }
 
 

@@ -89,6 +89,7 @@ APPS: tuple[AppSpec, ...] = (
         ),
     ),
     AppSpec(name="nodes", table_modules=("service.nodes.tables",)),
+    AppSpec(name="events", table_modules=("service.events.tables",)),
 )
 
 

@@ -216,3 +216,22 @@ THANKS_CHARS_MAX: Final = 500  # a thank-you note is short
 THANKS_SHOWN_MAX: Final = 50  # thanks listed on one profile
 DIRECTORY_PAGE_SIZE: Final = 20  # members per directory page
 DIRECTORY_PAGES_MAX: Final = 500  # further than anyone browses; bounds the OFFSET
+# Events: social clubs, classes and outings with attendance (issue 19, ADR 0041).
+EVENT_TITLE_CHARS_MAX: Final = 120
+EVENT_DESCRIPTION_CHARS_MAX: Final = 2000
+EVENT_PLACE_CHARS_MAX: Final = 200
+EVENT_ACCESS_NOTES_CHARS_MAX: Final = 500
+EVENT_CAPACITY_MAX: Final = 1000  # a hall, not a stadium
+EVENT_HOSTS_MAX: Final = 10
+EVENT_HOST_MINUTES_MAX: Final = 8 * 60  # credited to each host for one meeting
+EVENT_LENGTH_MINUTES_MAX: Final = 24 * 60  # an outing lasts a day at most
+EVENT_AHEAD_DAYS_MAX: Final = 2 * 365  # how far ahead an event may be planned
+# A series is stored with its meetings made up front: a bounded number of them, so a
+# year of a weekly club fits and nobody makes a series without end.
+EVENT_SERIES_OCCURRENCES_MAX: Final = 53
+EVENT_SERIES_OCCURRENCES_DEFAULT: Final = 12
+EVENTS_LISTED_MAX: Final = 200  # upcoming events shown at once
+EVENT_ATTENDEES_MAX: Final = 1000  # ticked on one register (at least the capacity)
+EVENT_REMINDER_HOURS_AHEAD: Final = 24  # attendees hear the day before
+EVENT_REMINDER_BATCH_MAX: Final = 500  # reminders one sweep queues; the rest wait
+EXPORT_EVENTS_MAX: Final = 2000  # a member's RSVPs and attendance in their export

@@ -22,6 +22,7 @@ from ledger import Ledger
 from service.checks.services import checks_expiry_sweep
 from service.clock import utc_now
 from service.disputes.floors import restore_overridden_floors
+from service.events.rsvp import events_reminder_sweep
 from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
@@ -71,6 +72,7 @@ async def sweeps_pass(*, engine: Engine[Any], ledger: Ledger) -> bool:
         "safeguarding check warning(s)",
         lambda: checks_expiry_sweep(engine=engine, now=utc_now()),
     )
+    await _sweep("event reminder(s)", lambda: events_reminder_sweep(engine=engine, now=utc_now()))
     await _sweep(
         "overridden floor(s) raised",
         lambda: restore_overridden_floors(engine=engine, ledger=ledger),

@@ -34,6 +34,7 @@ TARGET_WORDS = {
     "stripe_event": "A payment event",
     "concern": "A concern",
     "pair": "A friendship pair",
+    "event": "An event",
 }
 FIELD_WORDS = {
     "floor_minutes": "lowest balance",
@@ -53,6 +54,11 @@ FIELD_WORDS = {
     "has_login": "can sign in",
     "transfer_id": "ledger entry",
     "owner": "whose account",
+    "may_host": "may make events",
+    "attended": "members at the meeting",
+    "hosts_credited": "hosts credited",
+    "host_minutes": "minutes for each host",
+    "told": "members told",
 }
 
 ACTION_NAMES = {
@@ -95,6 +101,11 @@ ACTION_NAMES = {
     "member.invited": "Invited a member to sign in",
     "member.password_reset": "Reset their password",
     "member.reset_code_issued": "Gave a one-time code to reset a password",
+    "event.create": "Made an event",
+    "event.change": "Moved a meeting of an event",
+    "event.cancel": "Cancelled a meeting of an event",
+    "event.register": "Took the register of a meeting and credited its hosts",
+    "event.may_host": "Changed whether a member may make events",
 }
 
 

@@ -27,6 +27,7 @@ from piccolo.engine.base import Engine
 from ledger import LEDGER_NAMESPACE, Ledger, Unit, write_transaction
 from service import clock, database
 from service.demo.disputes import load_dispute_demo
+from service.demo.events import load_events_demo
 from service.demo.market import load_market_demo, transfer_exists
 from service.demo.people import (
     DEMO_AREA,
@@ -267,6 +268,9 @@ class _DemoRun:
             hold_seconds=self.hold_seconds,
         )
         self.changes += await load_dispute_demo(
+            engine=self.engine, ledger=self.ledger, people=await self.principals()
+        )
+        self.changes += await load_events_demo(
             engine=self.engine, ledger=self.ledger, people=await self.principals()
         )
 

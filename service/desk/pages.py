@@ -16,6 +16,7 @@ from litestar.response import Template
 from service.checks import services as checks
 from service.checks.schemas import CHECK_KIND_NAMES, CheckIn
 from service.desk import selectors as desk
+from service.events.selectors import may_host_of
 from service.exchanges.words import STATUS_WORDS
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
@@ -47,6 +48,7 @@ DONE_MESSAGES = {
     "approved": "Approved. Their welcome hours have been added to their account.",
     "declined": "The application has been declined. They have been told, with your reason.",
     "check_recorded": "The check has been recorded.",
+    "may_host": "Saved: whether they may make events.",
 }
 DECLINE_RULES = {
     "reason": Rule(
@@ -272,6 +274,7 @@ async def _member_page(
         hours=minutes_text,
         exchange_status=STATUS_WORDS,
         checks=await checks.checks_of(member_id),
+        may_host=await may_host_of(member_id),
         check_form=form or Form(prefix="check-"),
         check_kinds=list(CHECK_KIND_NAMES.items()),
         check_names=CHECK_KIND_NAMES,

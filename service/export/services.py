@@ -14,7 +14,8 @@ read them), `blocks` (members they blocked), `concerns` (those they reported,
 with the outcome),
 `thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
 checks coordinators recorded for the member), `friendship_pairs` (pairs they are
-one of, with the visit plan and recent visit days, ADR 0040), and
+one of, with the visit plan and recent visit days, ADR 0040), `events` (meetings
+they said they would go to or wait for, and those the register has them at), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -37,6 +38,7 @@ from service.checks.services import checks_of
 from service.concerns.selectors import concerns_reported_by
 from service.disputes.selectors import DisputeView, dispute_get, disputes_of
 from service.donations.member_gifts import MemberGift, donations_of_member
+from service.events.selectors import events_of_member
 from service.exchanges.selectors import ExchangeView, exchanges_of
 from service.limits import (
     BLOCKS_MAX,
@@ -45,6 +47,7 @@ from service.limits import (
     CONVERSATIONS_PER_PAGE,
     EXPORT_DISPUTES_MAX,
     EXPORT_DONATIONS_MAX,
+    EXPORT_EVENTS_MAX,
     EXPORT_EXCHANGES_MAX,
     EXPORT_LISTINGS_MAX,
     EXPORT_NOTICES_MAX,
@@ -89,6 +92,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
         ("checks", _checks, CHECKS_LISTED_MAX),
         ("friendship_pairs", _friendship_pairs, PAIRS_LISTED_MAX),
+        ("events", _events, EXPORT_EVENTS_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -125,6 +129,10 @@ async def _checks(principal: Principal, limit: int) -> Sequence[Any]:
 
 async def _friendship_pairs(principal: Principal, limit: int) -> Sequence[Any]:
     return (await pairs_of_member(principal))[:limit]
+
+
+async def _events(principal: Principal, limit: int) -> Sequence[Any]:
+    return await events_of_member(principal.member_id, limit=limit)
 
 
 # Exchanges --------------------------------------------------------------------

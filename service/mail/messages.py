@@ -310,6 +310,44 @@ WORDINGS: Mapping[str, Wording] = {
         action_label="See your listings",
         action_path="/my-listings",
     ),
+    "event_place_free": Wording(
+        subject="A place is yours: {event_title}",
+        paragraphs=(
+            (
+                "A place came free at {event_title} on {starts_words}, and you were first on "
+                "the waiting list, so it is yours."
+            ),
+            (
+                "It is at {place}. If you cannot come after all, please say so on the event's "
+                "page, so the next person can go."
+            ),
+        ),
+        action_label="See the event",
+        action_path="/events/{event_id}",
+    ),
+    "event_reminder": Wording(
+        subject="Tomorrow: {event_title}",
+        paragraphs=(
+            "A reminder that you are going to {event_title} on {starts_words}, at {place}.",
+            (
+                "If you cannot come, please say so on the event's page, so someone waiting "
+                "can have your place."
+            ),
+        ),
+        action_label="See the event",
+        action_path="/events/{event_id}",
+    ),
+    "event_cancelled": Wording(
+        subject="Cancelled: {event_title} on {starts_words}",
+        paragraphs=(
+            (
+                "{event_title} on {starts_words}, at {place}, has been cancelled by the "
+                "coordinators. Other meetings of it go ahead as planned."
+            ),
+        ),
+        action_label="See upcoming events",
+        action_path="/events",
+    ),
     "thanks_received": Wording(
         subject="{author_name} has thanked you",
         paragraphs=("{author_name} left you a thank-you note: {text}",),

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support.exchanges import completed, disputed
@@ -54,6 +55,11 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/coordinator/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
     ("POST", "/api/v1/me/pairs/{pair_id}/visits"): {"visit_on": "2026-01-07"},
+    # Issue 19: events (the meeting is riverside's, tomorrow).
+    ("PATCH", "/api/v1/events/{occurrence_id}"): {"place": "The library"},
+    ("POST", "/api/v1/events/{occurrence_id}/rsvp"): {},
+    ("POST", "/api/v1/events/{occurrence_id}/attendance"): {"attended_ids": []},
+    ("PUT", "/api/v1/coordinator/members/{member_id}/may-host"): {"may_host": True},
     ("PUT", "/api/v1/admin/accounts/{account_id}/limits"): {
         "floor_minutes": -60,
         "ceiling_minutes": None,
@@ -116,6 +122,21 @@ async def walk_objects(town: Town) -> WalkObjects:
     assert concern.status_code == 201, concern.text
     pair_id = await _introduced_pair(town)
     await grant(town.client, town.admin, town.carol, role="coordinator", community="hillside")
+    starts_at = datetime.now(UTC) + timedelta(days=1)
+    event = await town.client.post(
+        "/api/v1/events",
+        headers=town.coordinator.headers,
+        json={
+            "community": "riverside",
+            "title": "Tea club",
+            "starts_at": starts_at.isoformat(),
+            "ends_at": (starts_at + timedelta(hours=1)).isoformat(),
+            "place": "The hall",
+            "host_ids": [str(town.bob.id)],
+            "host_minutes": 30,
+        },
+    )
+    assert event.status_code == 201, event.text
     return WalkObjects(
         ids={
             "exchange_id": exchange["id"],
@@ -127,6 +148,7 @@ async def walk_objects(town: Town) -> WalkObjects:
             "concern_id": concern.json()["id"],
             "slug": "riverside",
             "pair_id": pair_id,
+            "occurrence_id": event.json()["id"],
         },
         # A fresh token: roles are read when the caller is resolved.
         stranger=await sign_in(town.client, town.carol.email),

@@ -17,7 +17,10 @@ from service.demo.disputes import DEMO_DISPUTES
 from service.demo.market_data import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.demo.people import DEMO_PEOPLE
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
+from service.events.ids import host_credit_id
+from service.events.tables import EventAttendance, EventHost, EventOccurrence, EventSeries
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.limits import EVENT_SERIES_OCCURRENCES_MAX
 from service.listings.tables import Category, Listing
 from service.members import roles as members_roles
 from service.members.registration import member_register
@@ -195,6 +198,26 @@ async def test_demo_loads_once_and_a_second_run_changes_nothing(
     await _check_demo_contents(db)
     await _check_demo_market(db)
     await _check_demo_disputes(db)
+    await _check_demo_club(db)
+
+
+async def _check_demo_club(db: TestDatabase) -> None:
+    """A year of a weekly club, its past meetings registered, the host credited once each."""
+    [series] = await EventSeries.objects().run()
+    meetings = await EventOccurrence.count().where(EventOccurrence.series == series.id).run()
+    registered = (
+        await EventOccurrence.count()
+        .where((EventOccurrence.series == series.id) & EventOccurrence.credited_at.is_not_null())
+        .run()
+    )
+    assert meetings == EVENT_SERIES_OCCURRENCES_MAX
+    assert EVENT_SERIES_OCCURRENCES_MAX - 2 <= registered < meetings
+    assert await EventAttendance.count().run() > registered * 3
+    ledger = Ledger(db.engine)
+    [first] = await EventOccurrence.objects().where(EventOccurrence.position == 1).run()
+    [host] = await EventHost.objects().run()
+    credit = await ledger.get_transfer(transfer_id=host_credit_id(first.id, host.member))
+    assert credit.amount_minor == series.host_minutes
 
 
 async def _check_demo_disputes(db: TestDatabase) -> None:
@@ -312,6 +335,11 @@ async def _check_demo_market(db: TestDatabase) -> None:
     codes = []
     for member in members.values():
         page = await ledger.statement(account_id=member.hour_account_id, limit=200)
-        codes += [line.transfer.code for line in page.lines]
+        # The weekly club's hosting credits are grants too (checked in _check_demo_club).
+        codes += [
+            line.transfer.code
+            for line in page.lines
+            if not line.transfer.memo.startswith("Hosting ")
+        ]
     assert {"exchange", "gift", "donation", "grant", "welcome"} <= set(codes)
     assert codes.count("grant") == len(DEMO_GRANTS)

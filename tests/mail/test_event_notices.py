@@ -44,6 +44,11 @@ EVERY_FIELD = {
     "text": "Thank you",
     "receiver_id": "00000000-0000-4000-8000-000000000004",
     "reason_words": "They said: I am away that week",
+    # Issue 19: events.
+    "event_id": "00000000-0000-4000-8000-000000000005",
+    "event_title": "Tuesday tea club",
+    "starts_words": "Tuesday 8 December 2026 at 2 pm",
+    "place": "Riverside hall",
 }
 
 

@@ -58,6 +58,7 @@ NEW_KEYS = {
     "thanks_received",
     "checks",
     "friendship_pairs",
+    "events",
     "truncated",
 }
 GIFT_AID = {

@@ -209,6 +209,7 @@ async def test_export_holds_everything_about_the_caller_and_nothing_secret(world
         "thanks_received",
         "checks",
         "friendship_pairs",
+        "events",
         "truncated",
     }
     assert (export["listings"], export["exchanges"], export["disputes"]) == ([], [], [])
