@@ -201,3 +201,8 @@ THANKS_CHARS_MAX: Final = 500  # a thank-you note is short
 THANKS_SHOWN_MAX: Final = 50  # thanks listed on one profile
 DIRECTORY_PAGE_SIZE: Final = 20  # members per directory page
 DIRECTORY_PAGES_MAX: Final = 500  # further than anyone browses; bounds the OFFSET
+
+# Fingerprinted assets (ADR 0044): a changed file gets a new address, so the old one
+# may be kept for a year; pages themselves are never cached.
+ASSET_CACHE_SECONDS: Final = 365 * 24 * 3600
+ASSET_HASH_CHARS: Final = 12  # of the SHA-256 hex digest: collisions are no concern here
