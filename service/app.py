@@ -201,7 +201,12 @@ def create_app(settings: Settings) -> Litestar:
             *NEIGHBOUR_ROUTERS,
             *NEIGHBOUR_PAGES,
             # The layout's files, fingerprinted; the manifest, worker and offline page.
-            static_file,
+            Router(
+                path="/",
+                route_handlers=[static_file],
+                include_in_schema=False,
+                opt=access(Access.PUBLIC),
+            ),
         ],
         lifespan=[lifespan, exchange_expiry_lifespan, stripe_lifespan, mail_worker_lifespan],
         # Problem documents; a browser's unknown address or method gets an HTML page.

@@ -27,7 +27,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from service.http.access import Access, access
 from service.limits import ASSET_CACHE_SECONDS, ASSET_HASH_CHARS
 
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
@@ -133,7 +132,8 @@ def _plain_file(name: str) -> Path | None:
     return path
 
 
-@get(f"{STATIC_PREFIX}{{name:path}}", include_in_schema=False, opt=access(Access.PUBLIC))
+# Public: app.py mounts it on a router marked so (the web kit does not import the HTTP kit).
+@get(f"{STATIC_PREFIX}{{name:path}}", include_in_schema=False)
 async def static_file(name: FromPath[str]) -> Response[bytes] | Response[str] | Template:
     name = name.lstrip("/")
     if name in ASSETS.files:
