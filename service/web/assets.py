@@ -48,7 +48,9 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 @dataclass(frozen=True, slots=True)
 class AssetIndex:
     urls: dict[str, str]  # "css/site.css" -> "/static/css/site.<hash>.css"
-    files: dict[str, Path]  # "css/site.<hash>.css" -> the file
+    # "css/site.<hash>.css" -> the bytes that were hashed, read once at start: what
+    # is served under a hash is always what the hash was made from.
+    files: dict[str, bytes]
     version: str  # changes whenever any file does: names the worker's cache
 
 
@@ -59,14 +61,15 @@ def fingerprinted_name(name: str, digest: str) -> str:
 
 def build_index(directory: Path) -> AssetIndex:
     urls: dict[str, str] = {}
-    files: dict[str, Path] = {}
+    files: dict[str, bytes] = {}
     overall = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         name = path.relative_to(directory).as_posix()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:ASSET_HASH_CHARS]
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()[:ASSET_HASH_CHARS]
         hashed = fingerprinted_name(name, digest)
         urls[name] = STATIC_PREFIX + hashed
-        files[hashed] = path
+        files[hashed] = content
         overall.update(f"{name}:{digest}\n".encode())
     overall.update(WORKER_SOURCE.read_bytes())
     return AssetIndex(urls, files, overall.hexdigest()[:ASSET_HASH_CHARS])
@@ -117,11 +120,9 @@ def worker_script() -> str:
     return head + WORKER_SOURCE.read_text(encoding="utf-8")
 
 
-def _file_response(path: Path, cache_control: str) -> Response[bytes]:
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Response(
-        path.read_bytes(), media_type=media_type, headers={"Cache-Control": cache_control}
-    )
+def _file_response(name: str, content: bytes, cache_control: str) -> Response[bytes]:
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(content, media_type=media_type, headers={"Cache-Control": cache_control})
 
 
 def _plain_file(name: str) -> Path | None:
@@ -137,7 +138,7 @@ def _plain_file(name: str) -> Path | None:
 async def static_file(name: FromPath[str]) -> Response[bytes] | Response[str] | Template:
     name = name.lstrip("/")
     if name in ASSETS.files:
-        return _file_response(ASSETS.files[name], IMMUTABLE)
+        return _file_response(name, ASSETS.files[name], IMMUTABLE)
     if name == WORKER_NAME:
         return Response(
             worker_script(),
@@ -153,13 +154,13 @@ async def static_file(name: FromPath[str]) -> Response[bytes] | Response[str] | 
     if name == OFFLINE_NAME:
         return Template(
             template_name="offline.html",
-            context={"page_title": "You are offline", "offline_page": True},
+            context={"page_title": "You are offline"},
             headers={"Cache-Control": REVALIDATE},
         )
     path = _plain_file(name)
     if path is None:
         raise NotFoundException
-    return _file_response(path, REVALIDATE)
+    return _file_response(name, path.read_bytes(), REVALIDATE)
 
 
 __all__ = ["ASSETS", "asset_url", "build_index", "manifest", "static_file", "worker_script"]
