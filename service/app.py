@@ -15,7 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute
-from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from ledger import Ledger
@@ -122,6 +121,7 @@ from service.sweeps import exchange_expiry_lifespan
 from service.transfers.controllers import TransferController
 from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
 from service.transfers.services import transfer_visible_to
+from service.web.assets import static_file
 from service.web.kit import (
     UNREAD_MESSAGES_STATE,
     WAITING_COUNTERS_STATE,
@@ -215,10 +215,10 @@ def build_app(settings: Settings) -> Litestar:
             *NEIGHBOUR_PAGES,
             *EVENT_ROUTERS,
             *EVENT_PAGES,
-            create_static_files_router(
-                path="/static",
-                directories=[PACKAGE_DIR / "static"],
-                cache_control=None,
+            # The layout's files, fingerprinted; the manifest, worker and offline page.
+            Router(
+                path="/",
+                route_handlers=[static_file],
                 include_in_schema=False,
                 opt=access(Access.PUBLIC),
             ),

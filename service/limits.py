@@ -235,3 +235,8 @@ EVENT_ATTENDEES_MAX: Final = 1000  # ticked on one register (at least the capaci
 EVENT_REMINDER_HOURS_AHEAD: Final = 24  # attendees hear the day before
 EVENT_REMINDER_BATCH_MAX: Final = 500  # reminders one sweep queues; the rest wait
 EXPORT_EVENTS_MAX: Final = 2000  # a member's RSVPs and attendance in their export
+
+# Fingerprinted assets (ADR 0044): a changed file gets a new address, so the old one
+# may be kept for a year; pages themselves are never cached.
+ASSET_CACHE_SECONDS: Final = 365 * 24 * 3600
+ASSET_HASH_CHARS: Final = 12  # of the SHA-256 hex digest: collisions are no concern here

@@ -31,6 +31,7 @@ def content_security_policy(*, form_targets: tuple[str, ...] = ()) -> str:
 
 CONTENT_SECURITY_POLICY = content_security_policy()
 HSTS_MAX_AGE_SECONDS = 31_536_000
+PAGE_CACHE_CONTROL = "no-cache, private"
 
 _BASE_HEADERS = {
     CSP_HEADER: CONTENT_SECURITY_POLICY,
@@ -60,6 +61,11 @@ def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
                     if name == CSP_HEADER and name in mutable:
                         continue
                     mutable[name] = value
+                # Pages hold a member's own figures and change with every exchange: a
+                # browser asks again each time (the files they use are cached, ADR 0044).
+                is_page = mutable.get("content-type", "").startswith("text/html")
+                if is_page and "cache-control" not in mutable:
+                    mutable["cache-control"] = PAGE_CACHE_CONTROL
             await send(message)
 
         await app(scope, receive, send_wrapper)

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
-from service.formatting import MINUTES_PER_HOUR
+from service.formatting import MINUTES_PER_HOUR, minutes_text
 
 INK: Final = "#1b1b1b"
 MUTED: Final = "#4a4a4a"
@@ -39,9 +39,47 @@ class Bar:
     minutes: int | None  # None: hidden
 
 
-def _hours(minutes: int) -> str:
-    hours = minutes / MINUTES_PER_HOUR
-    return f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}".rstrip("0").rstrip(".")  # noqa: PLR2004
+# Drawn for a phone first (ADR 0044): a viewBox about as wide as a 390 px screen, so
+# 15-unit text is 13 px or more there; site.css caps the width on a wide screen. Labels
+# wrap onto more lines, never cut; every bar's label sits above it, so a long name
+# ("Health and wellbeing (non-clinical)") has the chart's whole width.
+WIDTH: Final = 400
+FONT_SIZE: Final = 15
+SMALL_FONT_SIZE: Final = 14
+LINE_HEIGHT: Final = 19
+CHAR_WIDTH: Final = 8.2  # a generous average at FONT_SIZE, so wrapped lines fit
+BAR_HEIGHT: Final = 22
+ROW_GAP: Final = 14
+VALUE_ROOM: Final = 165  # "12 hours 30 minutes" after the longest bar
+PAD: Final = 8
+# Heat map: cells wide enough for "10 hours" over "30 minutes".
+CELL_WIDTH: Final = 104
+CELL_HEIGHT: Final = 50
+ROW_LABEL_WIDTH: Final = 132
+
+
+def wrap_words(text: str, width_units: float, *, char_width: float = CHAR_WIDTH) -> list[str]:
+    """Lines of `text` that fit `width_units`; a word longer than a line is broken."""
+    most = max(int(width_units // char_width), 1)
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        rest = word
+        while len(rest) > most:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(rest[:most])
+            rest = rest[most:]
+        candidate = f"{line} {rest}" if line else rest
+        if len(candidate) <= most:
+            line = candidate
+        else:
+            lines.append(line)
+            line = rest
+    if line or not lines:
+        lines.append(line)
+    return lines
 
 
 def _text(x: float, y: float, text: str, **attributes: str) -> str:
@@ -51,117 +89,69 @@ def _text(x: float, y: float, text: str, **attributes: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}"{extra}>{escape(text)}</text>'
 
 
-def _svg(width: int, height: int, title: str, description: str, body: list[str]) -> Markup:
+def _lines(x: float, y: float, lines: Sequence[str], **attributes: str) -> str:
+    """Several lines in one <text>, the first with its baseline at `y`."""
+    extra = "".join(
+        f' {name.replace("_", "-")}="{escape(value)}"' for name, value in attributes.items()
+    )
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if index == 0 else LINE_HEIGHT}">{escape(line)}</tspan>'
+        for index, line in enumerate(lines)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}"{extra}>{spans}</text>'
+
+
+def _svg(
+    width: float, height: float, title: str, description: str, body: list[str], *, kind: str
+) -> Markup:
     number = next(_ids)
     title_id, description_id = f"chart-title-{number}", f"chart-desc-{number}"
+    # A heat map keeps its drawn size (its figure scrolls on a narrow screen): its
+    # width attribute says so; bar charts scale with the page.
+    size = f' width="{width:.0f}" height="{height:.0f}"' if kind == "heat" else ""
     return Markup(  # noqa: S704 - every piece of text above went through escape()
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{title_id} {description_id}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="chart chart-{kind}" viewBox="0 0 {width:.0f} {height:.0f}"{size} '
+        f'role="img" aria-labelledby="{title_id} {description_id}" '
+        'xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{title_id}">{escape(title)}</title>'
         f'<desc id="{description_id}">{escape(description)}</desc>' + "".join(body) + "</svg>"
     )
 
 
 def _scale_top(values: Sequence[int]) -> int:
-    """Minutes at the axis' top: four round steps of hours (1, 2, 2.5 or 5 times 10^n)."""
-    largest_hours = max([*values, 0]) / MINUTES_PER_HOUR
-    magnitude = 1.0
-    while True:
-        for factor in (0.25, 0.5, 1.0, 1.25, 2.0, 2.5):  # a quarter of the top: nice steps
-            top = 4 * factor * magnitude
-            if top >= largest_hours:
-                return max(round(top * MINUTES_PER_HOUR), MINUTES_PER_HOUR)
-        magnitude *= 10
-
-
-def column_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup:
-    """Vertical bars (hours per month), with an hours axis and hidden months outlined."""
-    width, height, left, bottom, top = 760, 320, 56, 40, 16
-    plot_height = height - bottom - top
-    slot = (width - left - 8) / max(len(bars), 1)
-    scale_top = _scale_top([bar.minutes or 0 for bar in bars])
-    body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
-    for step in range(5):
-        value = scale_top * step / 4
-        y = top + plot_height - plot_height * step / 4
-        body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="{LINE}"/>'
-        )
-        body.append(_text(left - 6, y + 5, _hours(int(value)), text_anchor="end", font_size="14"))
-    label_every = max(1, len(bars) // 12)
-    for index, bar in enumerate(bars):
-        x = left + index * slot + slot * 0.15
-        bar_width = slot * 0.7
-        if bar.minutes is None:
-            body.append(
-                f'<rect x="{x:.1f}" y="{top + plot_height - 24:.1f}" width="{bar_width:.1f}" '
-                f'height="24" fill="{HIDDEN_FILL}" stroke="{MUTED}" stroke-dasharray="4 3"/>'
-            )
-            body.append(
-                _text(
-                    x + bar_width / 2,
-                    top + plot_height - 30,
-                    "hidden",
-                    text_anchor="middle",
-                    font_size="11",
-                    fill=MUTED,
-                )
-            )
-        elif bar.minutes:
-            bar_height = plot_height * bar.minutes / scale_top
-            body.append(
-                f'<rect x="{x:.1f}" y="{top + plot_height - bar_height:.1f}" '
-                f'width="{bar_width:.1f}" height="{bar_height:.1f}" fill="{BAR}"/>'
-            )
-        if index % label_every == 0:
-            body.append(
-                _text(
-                    x + bar_width / 2,
-                    height - bottom + 20,
-                    bar.label,
-                    text_anchor="middle",
-                    font_size="12",
-                )
-            )
-    body.append(
-        f'<line x1="{left}" y1="{top + plot_height}" x2="{width - 8}" y2="{top + plot_height}" '
-        f'stroke="{INK}"/>'
-    )
-    return _svg(width, height, title, description, body)
+    """Minutes at the bars' full length: the largest bar, at least an hour."""
+    return max([*values, MINUTES_PER_HOUR])
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup:
-    """Horizontal bars with their labels (categories, wards) and the hours at the end."""
-    row, label_width, width, top = 30, 250, 760, 8
-    height = top * 2 + row * max(len(bars), 1)
-    plot_width = width - label_width - 90
+    """Horizontal bars, each under its own label (wrapped, never cut) with its hours
+    after it, in the same words as the table that follows ("7 hours 30 minutes")."""
+    plot_width = WIDTH - 2 * PAD - VALUE_ROOM
     scale_top = _scale_top([bar.minutes or 0 for bar in bars])
-    body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
-    for index, bar in enumerate(bars):
-        y = top + index * row
-        label = bar.label if len(bar.label) <= 34 else bar.label[:33] + "…"  # noqa: PLR2004
-        body.append(_text(label_width - 8, y + 20, label, text_anchor="end", font_size="14"))
+    body: list[str] = []
+    y = PAD
+    for bar in bars:
+        label = wrap_words(bar.label, WIDTH - 2 * PAD)
+        body.append(_lines(PAD, y + FONT_SIZE, label, font_size=str(FONT_SIZE), fill=INK))
+        y += len(label) * LINE_HEIGHT + 4
         if bar.minutes is None:
             body.append(
-                f'<rect x="{label_width}" y="{y + 5}" width="60" height="{row - 10}" '
+                f'<rect x="{PAD}" y="{y}" width="60" height="{BAR_HEIGHT}" '
                 f'fill="{HIDDEN_FILL}" stroke="{MUTED}" stroke-dasharray="4 3"/>'
             )
-            body.append(_text(label_width + 68, y + 20, "hidden", font_size="13", fill=MUTED))
-            continue
-        bar_width = plot_width * bar.minutes / scale_top
-        if bar.minutes:
-            body.append(
-                f'<rect x="{label_width}" y="{y + 5}" width="{bar_width:.1f}" '
-                f'height="{row - 10}" fill="{BAR}"/>'
-            )
-        body.append(
-            _text(label_width + bar_width + 6, y + 20, f"{_hours(bar.minutes)} h", font_size="13")
-        )
-    body.append(
-        f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - top}" '
-        f'stroke="{INK}"/>'
-    )
-    return _svg(width, height, title, description, body)
+            value, value_x = "hidden", PAD + 68.0
+        else:
+            bar_width = plot_width * bar.minutes / scale_top
+            if bar.minutes:
+                body.append(
+                    f'<rect x="{PAD}" y="{y}" width="{bar_width:.1f}" height="{BAR_HEIGHT}" '
+                    f'fill="{BAR}"/>'
+                )
+            value, value_x = minutes_text(bar.minutes), PAD + bar_width + 6
+        body.append(_text(value_x, y + 16, value, font_size=str(SMALL_FONT_SIZE), fill=INK))
+        y += BAR_HEIGHT + ROW_GAP
+    body.insert(0, f'<rect x="0" y="0" width="{WIDTH}" height="{y}" fill="#ffffff"/>')
+    return _svg(WIDTH, y, title, description, body, kind="bars")
 
 
 def heat_map(
@@ -175,32 +165,38 @@ def heat_map(
     column_heading: str,
 ) -> Markup:
     """A grid of hours, darker for more; hidden cells are white, dashed and marked."""
-    cell_width, cell_height, left, top = 92, 44, 150, 74
-    width = left + cell_width * len(columns) + 8
-    height = top + cell_height * len(rows) + 8
+    left = ROW_LABEL_WIDTH + PAD
+    column_labels = [wrap_words(column, CELL_WIDTH - 6) for column in columns]
+    header_lines = max([len(lines) for lines in column_labels] + [1])
+    top = PAD + LINE_HEIGHT + 6 + header_lines * LINE_HEIGHT + 4
+    row_labels = [wrap_words(row, ROW_LABEL_WIDTH - 4) for row in rows]
+    row_height = [max(CELL_HEIGHT, len(lines) * LINE_HEIGHT + 10) for lines in row_labels]
+    width = left + CELL_WIDTH * len(columns) + PAD
+    height = top + sum(row_height) + PAD
     largest = max([value or 0 for line in minutes for value in line] + [1])
     body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
-    body.append(_text(left, 18, column_heading, font_size="13", fill=MUTED))
-    body.append(_text(8, top - 10, row_heading, font_size="13", fill=MUTED))
-    for index, column in enumerate(columns):
+    body.append(
+        _text(left, PAD + FONT_SIZE, column_heading, font_size=str(SMALL_FONT_SIZE), fill=MUTED)
+    )
+    body.append(_text(PAD, top - 8, row_heading, font_size=str(SMALL_FONT_SIZE), fill=MUTED))
+    for index, lines in enumerate(column_labels):
         body.append(
-            _text(
-                left + index * cell_width + cell_width / 2,
-                top - 12,
-                column,
+            _lines(
+                left + index * CELL_WIDTH + CELL_WIDTH / 2,
+                PAD + LINE_HEIGHT + 6 + FONT_SIZE,
+                lines,
                 text_anchor="middle",
-                font_size="13",
+                font_size=str(SMALL_FONT_SIZE),
             )
         )
-    for row_index, row in enumerate(rows):
-        y = top + row_index * cell_height
-        body.append(
-            _text(left - 8, y + cell_height / 2 + 5, row, text_anchor="end", font_size="13")
-        )
+    y = top
+    for row_index, lines in enumerate(row_labels):
+        body.append(_lines(PAD, y + FONT_SIZE + 4, lines, font_size=str(SMALL_FONT_SIZE)))
         for column_index, value in enumerate(minutes[row_index]):
-            x = left + column_index * cell_width
-            body.extend(_heat_cell(_Box(x, y, cell_width, cell_height), value, largest))
-    return _svg(width, height, title, description, body)
+            x = left + column_index * CELL_WIDTH
+            body.extend(_heat_cell(_Box(x, y, CELL_WIDTH, row_height[row_index]), value, largest))
+        y += row_height[row_index]
+    return _svg(width, height, title, description, body, kind="heat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,18 +218,37 @@ def _rect(box: _Box, fill: str, *, stroke: str | None = None, dashed: bool = Fal
 
 def _heat_cell(box: _Box, value: int | None, largest: int) -> list[str]:
     inner = _Box(box.x + 2, box.y + 2, box.width - 4, box.height - 4)
-    centre_x, centre_y = box.x + box.width / 2, box.y + box.height / 2 + 5
+    centre_x = box.x + box.width / 2
     if value is None:
         return [
             _rect(inner, HIDDEN_FILL, stroke=MUTED, dashed=True),
-            _text(centre_x, centre_y, "hidden", text_anchor="middle", font_size="12", fill=MUTED),
+            _text(
+                centre_x,
+                box.y + box.height / 2 + 5,
+                "hidden",
+                text_anchor="middle",
+                font_size=str(SMALL_FONT_SIZE),
+                fill=MUTED,
+            ),
         ]
     shade = 0 if value == 0 else 1 + round((len(HEAT) - 2) * value / largest)
     ink = "#ffffff" if shade >= HEAT_WHITE_TEXT_FROM else INK
+    # The table's words, a part to a line: "7 hours" over "30 minutes".
+    words = minutes_text(value)
+    parts = words.split(" ", 2) if " minute" in words and " hour" in words else [words]
+    lines = [" ".join(parts[:2]), parts[2]] if len(parts) == 3 else parts  # noqa: PLR2004
+    first_y = box.y + box.height / 2 + 5 - (len(lines) - 1) * LINE_HEIGHT / 2
     return [
         _rect(inner, HEAT[shade], stroke=LINE),
-        _text(centre_x, centre_y, _hours(value), text_anchor="middle", font_size="14", fill=ink),
+        _lines(
+            centre_x,
+            first_y,
+            lines,
+            text_anchor="middle",
+            font_size=str(SMALL_FONT_SIZE),
+            fill=ink,
+        ),
     ]
 
 
-__all__ = ["Bar", "bar_chart", "column_chart", "heat_map"]
+__all__ = ["Bar", "bar_chart", "heat_map", "wrap_words"]

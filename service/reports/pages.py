@@ -8,7 +8,6 @@ else gets the 403 page. The form is a plain GET form: it works without script.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,7 +19,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from service.errors import DomainError
-from service.formatting import MINUTES_PER_HOUR, minutes_text, money_text
+from service.formatting import minutes_text, money_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX
@@ -94,13 +93,10 @@ def _bars(figures: Figures) -> list[charts.Bar]:
     ]
 
 
-def _decimal_hours(entry: Entry) -> str:
-    """A two-way table's cell: hours to one decimal place (words would not fit a grid)."""
-    return HIDDEN if entry.suppressed else f"{entry.minutes / MINUTES_PER_HOUR:,.1f}"
-
-
 def _grid(figures: Figures) -> Grid:
-    hours = _decimal_hours
+    # The same words as the heat map's cells and every other table (ADR 0044): a
+    # phone shows the grid as cards, so "7 hours 30 minutes" fits.
+    hours = _hours
     return Grid(
         columns=[label.label for label in figures.columns],
         lines=[
@@ -202,13 +198,13 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             id="months",
             heading="Hours exchanged each month",
             intro="Hours of help given and received in each month of the period.",
-            chart=charts.column_chart(
+            chart=charts.bar_chart(
                 [
-                    charts.Bar(_short_month(label.key), _minutes(months.cells[(label.key, None)]))
+                    charts.Bar(label.label, _minutes(months.cells[(label.key, None)]))
                     for label in months.rows
                 ],
                 title="Hours exchanged each month",
-                description="A column for each month; the table after it has the figures.",
+                description="A bar for each month; the table after it has the figures.",
             ),
             caption="Hours and exchanges each month",
             rows=_rows(months),
@@ -229,8 +225,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
                 "side, age groups of those helped across the top.",
                 rows="Age of helper",
                 columns="Age of person helped",
-                caption="Hours, to one decimal place, between age groups (helper's age down, "
-                "helped person's age across)",
+                caption="Hours between age groups (helper's age down, helped person's age across)",
             ),
         ),
         _breakdown_section(
@@ -265,8 +260,7 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
                 "the side, the communities of those helped across the top.",
                 rows="Helper's community",
                 columns="Community of person helped",
-                caption="Hours, to one decimal place, between communities (helpers down, "
-                "people helped across)",
+                caption="Hours between communities (helpers down, people helped across)",
             ),
         ),
     ]
@@ -291,12 +285,6 @@ def _headline(report: Report) -> list[tuple[str, str]]:
 def _money(donations: Money) -> str:
     amount = donations.amount_pence
     return HIDDEN if amount is None else money_text(amount)
-
-
-def _short_month(key: str) -> str:
-    """ "2026-03" -> "Mar 26" (a chart's axis; the table says "March 2026")."""
-    year, number = key.split("-")
-    return f"{calendar.month_abbr[int(number)]} {year[2:]}"
 
 
 def _period_words(period: Period) -> str:

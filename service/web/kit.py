@@ -59,6 +59,7 @@ from service.problems import (
     status_of,
 )
 from service.text import UNSAFE_TEXT_MESSAGE, is_unsafe_text
+from service.web.assets import asset_url
 
 logger = logging.getLogger("timebank.pages")
 
@@ -552,6 +553,7 @@ def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool
     """Template helpers every page may use (see _forms.html's `once()`)."""
     engine.engine.globals["new_form_token"] = new_form_token
     engine.engine.globals["donations_on"] = donations_on
+    engine.engine.globals["asset_url"] = asset_url  # fingerprinted files (ADR 0044)
     # One formatter per quantity (service/formatting.py), the same on pages as in mail.
     engine.engine.filters["hours"] = minutes_text
     engine.engine.filters["money"] = money_text

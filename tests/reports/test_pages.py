@@ -28,8 +28,11 @@ async def page(world: Fixture, who: Person, **query: str | list[str]) -> str:
 
 async def test_council_dashboard_shows_charts_tables_and_csv_links(world: Fixture) -> None:
     html = await page(world, world.town.council)
-    assert html.count('<svg class="chart"') == 5
-    assert html.count("<table>") == 5
+    assert html.count('<svg class="chart ') == 5
+    assert html.count('<table class="stack">') == 5
+    # One unit style in charts and tables (ADR 0044): words, never "7.5 h" or "7.5".
+    decimal_or_h = re.compile(r">\d+\.\d+ ?h?<|>\d+ h<")
+    assert not decimal_or_h.search(html), decimal_or_h.search(html)
     # Headline figures in words, hidden ones marked.
     assert "10 hours 35 minutes" in html  # 635 minutes
     assert re.search(r"<dt>Hours granted from community pools</dt><dd>hidden</dd>", html)
