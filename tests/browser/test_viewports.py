@@ -76,6 +76,7 @@ MEMBER_PAGES = (
     "/concerns/new",
     "/members",
     "/settings/blocked",
+    "/events",
 )
 ADMIN_PAGES = (
     "/admin",
@@ -96,6 +97,8 @@ ADMIN_PAGES = (
     "/coordinator/settings",
     "/coordinator/concerns",
     "/coordinator/pairing",
+    "/coordinator/pairs",
+    "/events/new",
     "/reports",
 )
 
