@@ -120,6 +120,9 @@ from service.web.kit import (
     app_exception_handlers,
     register_template_globals,
 )
+from service.wellbeing.controllers import ROUTERS as WELLBEING_ROUTERS
+from service.wellbeing.pages import PAGE_ROUTERS as WELLBEING_PAGES
+from service.wellbeing.services import wellbeing_erase_for_closure
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VERSION = "0.1.0"
@@ -200,6 +203,8 @@ def create_app(settings: Settings) -> Litestar:
             *PAIRING_PAGES,
             *NEIGHBOUR_ROUTERS,
             *NEIGHBOUR_PAGES,
+            *WELLBEING_ROUTERS,
+            *WELLBEING_PAGES,
             create_static_files_router(
                 path="/static",
                 directories=[PACKAGE_DIR / "static"],
@@ -266,6 +271,7 @@ def create_app(settings: Settings) -> Litestar:
     plug_closure_step(exchanges_call_off_for_closure)
     plug_closure_step(safety_erase_for_closure)
     plug_closure_step(neighbours_erase_for_closure)
+    plug_closure_step(wellbeing_erase_for_closure)
     plug_thanks_panel(thanks_panel)
     app.state.sign_in_failures = sign_in_failures
     # Wrapped outside Litestar's router so that 404s and 405s get them too.

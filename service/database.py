@@ -83,6 +83,7 @@ APPS: tuple[AppSpec, ...] = (
     AppSpec(
         name="neighbours", table_modules=("service.checks.tables", "service.neighbours.tables")
     ),
+    AppSpec(name="wellbeing", table_modules=("service.wellbeing.tables",)),
 )
 
 
