@@ -108,6 +108,7 @@ from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
 from service.recovery.invitation_pages import PAGE_ROUTERS as INVITATION_PAGES
 from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
+from service.reports.impact_pages import PAGE_ROUTERS as IMPACT_PAGES
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
 from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
@@ -186,6 +187,7 @@ def create_app(settings: Settings) -> Litestar:
             *DONATION_PAGES,
             *REPORT_ROUTERS,
             *REPORT_PAGES,
+            *IMPACT_PAGES,
             *MAIL_ROUTERS,
             *MAIL_PAGES,
             *RECOVERY_ROUTERS,

@@ -36,7 +36,23 @@ _ids = itertools.count(1)
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str
-    minutes: int | None  # None: hidden
+    minutes: int | None  # None: hidden (a count, for a chart of counts)
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _scale_top_count(values: Sequence[int]) -> int:
+    """A count axis' top: four whole steps (1, 2, 2.5 or 5 times 10^n each), at least 4."""
+    largest = max([*values, 0])
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            top = 4 * factor * magnitude
+            if top >= largest:
+                return top
+        magnitude *= 10
 
 
 def _hours(minutes: int) -> str:
@@ -74,12 +90,17 @@ def _scale_top(values: Sequence[int]) -> int:
         magnitude *= 10
 
 
-def column_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup:
-    """Vertical bars (hours per month), with an hours axis and hidden months outlined."""
+def column_chart(
+    bars: Sequence[Bar], *, title: str, description: str, counts: bool = False
+) -> Markup:
+    """Vertical bars (hours per month, or a count per month with `counts`), with an axis
+    and hidden months outlined."""
     width, height, left, bottom, top = 760, 320, 56, 40, 16
     plot_height = height - bottom - top
     slot = (width - left - 8) / max(len(bars), 1)
-    scale_top = _scale_top([bar.minutes or 0 for bar in bars])
+    values = [bar.minutes or 0 for bar in bars]
+    scale_top = _scale_top_count(values) if counts else _scale_top(values)
+    axis_text = _count if counts else _hours
     body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
     for step in range(5):
         value = scale_top * step / 4
@@ -87,7 +108,9 @@ def column_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup
         body.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="{LINE}"/>'
         )
-        body.append(_text(left - 6, y + 5, _hours(int(value)), text_anchor="end", font_size="14"))
+        body.append(
+            _text(left - 6, y + 5, axis_text(int(value)), text_anchor="end", font_size="14")
+        )
     label_every = max(1, len(bars) // 12)
     for index, bar in enumerate(bars):
         x = left + index * slot + slot * 0.15

@@ -24,6 +24,7 @@ returned names or identifies one.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -145,7 +146,7 @@ def _month_case(period: Period) -> tuple[str, list[Any]]:
     """SQL giving the yyyymm of `e.service_date` within the period (boundaries as parameters)."""
     months = period.months()
     whens, arguments = [], []
-    for month, following in zip(months, months[1:], strict=False):
+    for month, following in itertools.pairwise(months):
         whens.append(f"WHEN e.service_date < {{}} THEN {month}")
         arguments.append(_month_start(following))
     return f"(CASE {' '.join(whens)} ELSE {months[-1]} END)", arguments
@@ -262,7 +263,8 @@ async def _exchange_people(
         flows[:-1]
         + ", "
         + _PEOPLE_SQL
-        + f"SELECT DISTINCT month, member, one, inter FROM people WHERE month IN {_in_list(len(months))}",
+        + "SELECT DISTINCT month, member, one, inter FROM people"
+        + f" WHERE month IN {_in_list(len(months))}",
         *arguments,
         *months,
     ).run()
@@ -339,7 +341,7 @@ def _members(count: int, exact: set[uuid.UUID] | None, k: int) -> Members:
     return normalised(Members(frozenset(exact or ())), k)
 
 
-def _series(spec: FigureSpec, period: Period, entries: list[Entry], total: Entry, k: int) -> Series:
+def _series(spec: FigureSpec, entries: list[Entry], total: Entry, k: int) -> Series:
     if spec.adds_up:
         suppress_breakdown(entries, total, k)
     else:
@@ -368,7 +370,7 @@ def _from_sets(
         entries.append(_entry(month, value, normalised(Members(frozenset(people)), k)))
     total_value = sum(entry.minutes for entry in entries)
     members = normalised(Members(frozenset(everyone)), k)
-    return _series(spec, period, entries, Entry(TOTAL, total_value, total_value, members), k)
+    return _series(spec, entries, Entry(TOTAL, total_value, total_value, members), k)
 
 
 async def _exchange_series(
@@ -406,7 +408,7 @@ async def _exchange_series(
             total_value += len(extra)
             total_members = normalised(total_members.union(Members(frozenset(extra))), k)
         series[name] = _series(
-            spec, period, entries, Entry(TOTAL, total_value, total_value, total_members), k
+            spec, entries, Entry(TOTAL, total_value, total_value, total_members), k
         )
     return series
 

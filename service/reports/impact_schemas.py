@@ -114,13 +114,13 @@ def impact_csv(report: ImpactReport) -> str:
                  "" if hidden else entry.minutes, "yes" if hidden else "no"]
             )  # fmt: skip
     wellbeing = report.wellbeing
-    hidden = "yes" if wellbeing.suppressed else "no"
+    suppressed = "yes" if wellbeing.suppressed else "no"
     writer.writerow([*period, "wellbeing_members", "count", TOTAL_MONTH,
-                     "" if wellbeing.members is None else wellbeing.members, hidden])  # fmt: skip
+                     "" if wellbeing.members is None else wellbeing.members, suppressed])  # fmt: skip
     for name, change in (wellbeing.mean_change or {}).items():
         writer.writerow([*period, f"wellbeing_mean_change_{name}", "points", TOTAL_MONTH,
-                         change, hidden])  # fmt: skip
+                         change, suppressed])  # fmt: skip
     if wellbeing.loneliness_improved_share is not None:
         writer.writerow([*period, "wellbeing_loneliness_improved_share", "share", TOTAL_MONTH,
-                         wellbeing.loneliness_improved_share, hidden])  # fmt: skip
+                         wellbeing.loneliness_improved_share, suppressed])  # fmt: skip
     return buffer.getvalue()

@@ -40,9 +40,7 @@ async def impact(
     world: Fixture, who: Person, *, csv_form: bool = False, **query: Any
 ) -> httpx.Response:
     path = "/api/v1/reports/impact.csv" if csv_form else "/api/v1/reports/impact"
-    return await world.town.client.get(
-        path, headers=who.headers, params={**world.period, **query}
-    )
+    return await world.town.client.get(path, headers=who.headers, params={**world.period, **query})
 
 
 async def body_of(world: Fixture, who: Person, **query: Any) -> dict[str, Any]:
@@ -99,7 +97,9 @@ async def test_a_two_member_community_shows_nothing_recoverable(world: Fixture) 
         assert recoverable([equation]) == set(), figure["name"]
 
 
-def _sum_equation(terms: list[tuple[str, int | None, int]], total: int | None, name: str) -> Equation:
+def _sum_equation(
+    terms: list[tuple[str, int | None, int]], total: int | None, name: str
+) -> Equation:
     """months add up to the total: unknowns are the hidden ones (total included)."""
     coefficients: dict[Any, int] = {}
     constant = 0
