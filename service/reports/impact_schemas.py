@@ -115,8 +115,8 @@ def impact_csv(report: ImpactReport) -> str:
             )  # fmt: skip
     wellbeing = report.wellbeing
     suppressed = "yes" if wellbeing.suppressed else "no"
-    writer.writerow([*period, "wellbeing_members", "count", TOTAL_MONTH,
-                     "" if wellbeing.members is None else wellbeing.members, suppressed])  # fmt: skip
+    members = "" if wellbeing.members is None else wellbeing.members
+    writer.writerow([*period, "wellbeing_members", "count", TOTAL_MONTH, members, suppressed])
     for name, change in (wellbeing.mean_change or {}).items():
         writer.writerow([*period, f"wellbeing_mean_change_{name}", "points", TOTAL_MONTH,
                          change, suppressed])  # fmt: skip
