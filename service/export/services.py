@@ -13,7 +13,7 @@ relied on by outside clients and do not change), then `listings`, `exchanges`,
 read them), `blocks` (members they blocked), `concerns` (those they reported,
 with the outcome),
 `thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
-checks coordinators recorded for the member), and
+checks coordinators recorded for the member), `wellbeing` (their own check-ins), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -50,6 +50,7 @@ from service.limits import (
     EXPORT_STATEMENT_LINES_MAX,
     EXPORT_THANKS_MAX,
     PAGE_SIZE_MAX,
+    WELLBEING_LISTED_MAX,
 )
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
@@ -57,6 +58,8 @@ from service.members import services as members
 from service.messages.selectors import conversations_of, messages_of
 from service.neighbours.selectors import thanks_given, thanks_received
 from service.principal import Principal
+from service.wellbeing.schemas import checkin_out
+from service.wellbeing.services import checkins_of
 
 # A part of the export: given the member and how many items at most, its items.
 Gatherer = Callable[[Principal, int], Awaitable[Sequence[Any]]]
@@ -85,6 +88,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("thanks_given", _thanks_given, EXPORT_THANKS_MAX),
         ("thanks_received", _thanks_received, EXPORT_THANKS_MAX),
         ("checks", _checks, CHECKS_LISTED_MAX),
+        ("wellbeing", _wellbeing, WELLBEING_LISTED_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -318,3 +322,8 @@ async def _concerns(principal: Principal, limit: int) -> Sequence[Any]:
         }
         for concern in (await concerns_reported_by(principal.member_id))[:limit]
     ]
+
+
+async def _wellbeing(principal: Principal, limit: int) -> Sequence[Any]:
+    """The member's wellbeing check-ins, as GET /api/v1/me/wellbeing lists them."""
+    return [checkin_out(view) for view in await checkins_of(principal.member_id, limit=limit)]

@@ -57,6 +57,7 @@ NEW_KEYS = {
     "thanks_given",
     "thanks_received",
     "checks",
+    "wellbeing",
     "truncated",
 }
 GIFT_AID = {

@@ -208,6 +208,7 @@ async def test_export_holds_everything_about_the_caller_and_nothing_secret(world
         "thanks_given",
         "thanks_received",
         "checks",
+        "wellbeing",
         "truncated",
     }
     assert (export["listings"], export["exchanges"], export["disputes"]) == ([], [], [])
