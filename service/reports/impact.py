@@ -157,23 +157,36 @@ def _month_start(month: int) -> datetime:
 
 
 def _flows_sql(period: Period, scope: Scope) -> tuple[str, list[Any]]:
-    """A CTE `flows`: one row per completed exchange and recipient in the period and scope."""
+    """A CTE `flows`: one row per completed exchange and recipient in the period and scope.
+
+    Read from the selected communities' members outwards (their exchanges as
+    provider, then as recipient with a provider from elsewhere), so the cost
+    follows the selection's exchanges, not the whole installation's.
+    """
     case, case_arguments = _month_case(period)
     ids = scope.ids
     young, old = IMPACT_YOUNGER_AGE_BELOW, IMPACT_OLDER_AGE_FROM
-    sql = (
-        "WITH pairs AS ("
-        f" SELECT {case} AS month, e.id AS exchange_id, e.provider AS provider,"
+    columns = (
+        f"{case} AS month, e.id AS exchange_id, e.provider AS provider,"
         " r.member AS recipient, e.minutes AS minutes,"
         " CASE WHEN NOT EXISTS (SELECT 1 FROM market_exchange_recipient o"
         "  WHERE o.exchange = e.id AND o.member <> r.member) THEN 1 ELSE 0 END AS one,"
         " p.birth_year AS provider_born, q.birth_year AS recipient_born"
-        " FROM market_exchange e"
+    )
+    completed = "e.status = 'completed' AND e.service_date >= {} AND e.service_date < {}"
+    sql = (
+        "WITH pairs AS ("
+        f" SELECT {columns} FROM member_member p"
+        f" JOIN market_exchange e ON e.provider = p.id AND {completed}"
         " JOIN market_exchange_recipient r ON r.exchange = e.id"
-        " JOIN member_member p ON p.id = e.provider"
         " JOIN member_member q ON q.id = r.member"
-        " WHERE e.status = 'completed' AND e.service_date >= {} AND e.service_date < {}"
-        f" AND (p.community IN {_in_list(len(ids))} OR q.community IN {_in_list(len(ids))})"
+        f" WHERE p.community IN {_in_list(len(ids))}"
+        " UNION ALL"
+        f" SELECT {columns} FROM member_member q"
+        " JOIN market_exchange_recipient r ON r.member = q.id"
+        f" JOIN market_exchange e ON e.id = r.exchange AND {completed}"
+        " JOIN member_member p ON p.id = e.provider"
+        f" WHERE q.community IN {_in_list(len(ids))} AND p.community NOT IN {_in_list(len(ids))}"
         "), flows AS ("
         " SELECT month, exchange_id, provider, recipient, minutes, one,"
         f" CASE WHEN (month / 100 - provider_born < {young} AND month / 100 - recipient_born"
@@ -181,7 +194,11 @@ def _flows_sql(period: Period, scope: Scope) -> tuple[str, list[Any]]:
         f" < {young}) THEN 1 ELSE 0 END AS inter FROM pairs"
         ") "
     )
-    return sql, [*case_arguments, period.starts_at, period.ends_before, *ids, *ids]
+    window = [period.starts_at, period.ends_before]
+    return sql, [
+        *case_arguments, *window, *ids,
+        *case_arguments, *window, *ids, *ids,
+    ]  # fmt: skip
 
 
 _PEOPLE_SQL: Final = (
