@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from service.demo.commands import DEMO_PASSWORD_DEFAULT, DEMO_PASSWORD_ENV
 from service.reports.impact import FIGURES
+from service.wellbeing.services import ONS_QUESTIONS, UCLA_QUESTIONS
 from tests.support.browser import assert_no_axe_violations, save_screenshot
 from tests.support.server import LiveServer
 
@@ -83,17 +84,14 @@ async def test_a_member_answers_sees_and_deletes_a_check_in(
     await expect(page.locator(".error-summary, [role=alert]").first).to_be_visible()
     await assert_no_axe_violations(page)
 
-    for question, answer in (
-        ("Overall, how satisfied are you with your life nowadays?", "6"),
-        ("Overall, to what extent do you feel that the things you do in your life are "
-         "worthwhile?", "8"),
-        ("Overall, how happy did you feel yesterday?", "7"),
-        ("On a scale where 0 is not at all anxious and 10 is completely anxious, overall, how "
-         "anxious did you feel yesterday?", "2"),
-        ("How often do you feel that you lack companionship?", "Some of the time"),
-        ("How often do you feel left out?", "Hardly ever"),
-        ("How often do you feel isolated from others?", "Often"),
-    ):  # fmt: skip
+    chosen = {
+        "life_satisfaction": "6", "worthwhile": "8", "happy_yesterday": "7",
+        "anxious_yesterday": "2", "lack_companionship": "Some of the time",
+        "left_out": "Hardly ever", "isolated": "Often",
+    }  # fmt: skip
+    questions = {**ONS_QUESTIONS, **UCLA_QUESTIONS}
+    for name, answer in chosen.items():
+        question = questions[name]
         await page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
     await page.get_by_label("You may keep these answers").check()
     await page.get_by_role("button", name="Save my answers").click()
