@@ -180,3 +180,22 @@ async def test_wellbeing_change_shows_from_k_members(world: Fixture) -> None:
     assert wellbeing["mean_change"]["life_satisfaction"] == 3.0
     assert wellbeing["mean_change"]["loneliness"] == -3.6
     assert wellbeing["mean_change"]["worthwhile"] == 0.0
+
+
+async def test_a_small_month_is_hidden_with_a_complement(world: Fixture) -> None:
+    """One more exchange in month C, between two members: C rests on 2 people (primary),
+    so the smaller of A and B is hidden too and C cannot be worked out from the total."""
+    await fixture._record(  # noqa: SLF001 - the fixture's own helper
+        world.town, world.town.coordinator, world.young[5], world.middle, minutes=10, when=fixture.NOW
+    )
+    body = await body_of(world, world.town.council)
+    figure = next(f for f in body["figures"] if f["name"] == "hours_minutes")
+    by_month = {m["month"]: m for m in figure["months"]}
+    assert body["hours_minutes"] == 645
+    assert by_month[C]["suppression"] == "primary"
+    assert by_month[B]["suppression"] == "complementary"  # 305 < 330: the smaller shown month
+    assert by_month[A]["value"] == 330
+    for name in ADDS_UP:
+        figure = next(f for f in body["figures"] if f["name"] == name)
+        terms = [(m["month"], m["value"], 1) for m in figure["months"]]
+        assert recoverable([_sum_equation(terms, figure["value"], name)]) == set(), name
