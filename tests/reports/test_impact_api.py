@@ -185,8 +185,13 @@ async def test_wellbeing_change_shows_from_k_members(world: Fixture) -> None:
 async def test_a_small_month_is_hidden_with_a_complement(world: Fixture) -> None:
     """One more exchange in month C, between two members: C rests on 2 people (primary),
     so the smaller of A and B is hidden too and C cannot be worked out from the total."""
-    await fixture._record(  # noqa: SLF001 - the fixture's own helper
-        world.town, world.town.coordinator, world.young[5], world.middle, minutes=10, when=fixture.NOW
+    await fixture._record(
+        world.town,
+        world.town.coordinator,
+        world.young[5],
+        world.middle,
+        minutes=10,
+        when=fixture.NOW,
     )
     body = await body_of(world, world.town.council)
     figure = next(f for f in body["figures"] if f["name"] == "hours_minutes")
