@@ -3,6 +3,7 @@
 Run with one command:
 
     .venv/bin/python bench/reports.py --engine postgres|sqlite|both [--quick] [--sizes 10000,...]
+        [--event-attendances-per-exchange 0.1]
 
 Each size gets a fresh database, migrated by service.database, holding an
 installation that grows the way time banks grow: more communities (about 250
@@ -21,7 +22,14 @@ the API call), median of repeated runs after a warm-up:
 * council API: the same area and period, one breakdown (by month);
 * admin dashboard: every community, the whole 36 months, every breakdown;
 * naive scan (not a product path): the council's monthly totals and active
-  members computed from the per-flow table instead of the rollups.
+  members computed from the per-flow table instead of the rollups;
+* impact report (service/reports/impact.py `impact_build`, ADR 0042): the
+  council's area over 12 months, and every community over 36 months. It reads
+  the exchanges themselves (market_exchange and its recipients, written here
+  as completed exchanges beside the rollups) and the members' birth years.
+  Event attendances (10^5 at 10^6 exchanges: `--event-attendances-per-exchange`,
+  default EVENT_ATTENDANCES_PER_EXCHANGE) are loaded by `load_event_attendances`
+  once the events feature is merged; until then it loads none and says so.
 
 References, measured in the same run on the same machine (quality.md): a
 primary-key SELECT, i.e. pgbench's select-only script at -c 1 on PostgreSQL
@@ -66,6 +74,7 @@ from service import database  # noqa: E402
 from service.demo import volume_plan as volume  # noqa: E402
 from service.principal import Grant, Principal  # noqa: E402
 from service.reports.figures import BREAKDOWNS, report_build  # noqa: E402
+from service.reports.impact import impact_build  # noqa: E402
 from service.reports.period import Period, period_parse  # noqa: E402
 from service.rollups import flows  # noqa: E402
 from service.rollups import services as rollups  # noqa: E402
@@ -81,6 +90,8 @@ EXCHANGES_PER_COMMUNITY_FULL = 10_000  # a mature community over three years
 SEED = "bench"
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)  # fixed: the same plan on every run
 WARMUP_RUNS = 2
+# Events (issue 19): attendances per exchange loaded beside them, 10^5 at 10^6 exchanges.
+EVENT_ATTENDANCES_PER_EXCHANGE = 0.1
 CHUNK_ROWS = 5_000
 
 
@@ -274,25 +285,68 @@ async def _load_month(
         mask[1] |= (1 << (month % 100 - 1)) if got else 0
 
 
+async def _load_exchanges(
+    connection: Connection, planned: Sequence[volume.Planned], people: Sequence[volume.Person]
+) -> None:
+    """The exchanges themselves, completed, for the impact report (it reads them, not rollups)."""
+    exchanges, recipients = [], []
+    for each in planned:
+        exchange_id = volume.exchange_id_of(SEED, each.index)
+        provider = people[each.provider]
+        exchanges.append((
+            exchange_id, provider.community_id, provider.id, each.minutes, each.service_date,
+        ))  # fmt: skip
+        recipients.append((exchange_id, people[each.recipient].id))
+    await _insert_rows(
+        connection,
+        "INSERT INTO market_exchange (id, community, provider, proposer, minutes, service_date, "
+        "description, status, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $3, $4, $5, 'bench', 'completed', $5, $5)",
+        exchanges,
+    )
+    await _insert_rows(
+        connection,
+        "INSERT INTO market_exchange_recipient (exchange, member) VALUES ($1, $2)",
+        recipients,
+    )
+
+
+async def load_event_attendances(engine: Engine[Any], shape: Shape, attendances: int) -> int:
+    """Event occurrences and `attendances` attendance rows; returns how many were loaded.
+
+    The events feature (service/events: event occurrences and attendance) is built
+    on another branch: until it is merged there are no tables to load, so this loads
+    nothing and the impact report's event figures are zeros. Wire it at merge.
+    """
+    del engine, shape
+    if attendances:
+        print(f"      events not merged yet: {attendances:,} attendances not loaded", flush=True)
+    return 0
+
+
 async def _insert_rows(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     for start in range(0, len(rows), CHUNK_ROWS):
         await connection.execute_many(sql, rows[start : start + CHUNK_ROWS])
 
 
-async def load(engine: Engine[Any], shape: Shape) -> float:
-    """Write the installation and its exchanges; returns the seconds it took."""
+async def load(engine: Engine[Any], shape: Shape, attendances_per_exchange: float) -> float:
+    """Write the installation, its exchanges and events; returns the seconds it took."""
     started = time.perf_counter()
     people = _people(shape)
     by_month: dict[int, list[tuple[rollups.Flow, int]]] = defaultdict(list)
+    planned_by_month: dict[int, list[volume.Planned]] = defaultdict(list)
     for planned in volume.plan_exchanges(people=people, count=shape.exchanges, now=NOW, seed=SEED):
         flow = volume.flow_of(planned, people, volume.exchange_id_of(SEED, planned.index))
         by_month[flow.month].append((flow, planned.minutes))
+        planned_by_month[flow.month].append(planned)
     async with write_transaction(engine) as transaction:
         await _insert_installation(transaction.connection, shape, people)
     masks: Masks = {}
     for month in sorted(by_month):
         async with write_transaction(engine) as transaction:
             await _load_month(transaction.connection, by_month[month], NOW, masks)
+            await _load_exchanges(transaction.connection, planned_by_month[month], people)
+    await load_event_attendances(engine, shape, round(shape.exchanges * attendances_per_exchange))
     async with write_transaction(engine) as transaction:
         await _insert_rows(
             transaction.connection,
@@ -354,11 +408,19 @@ def _cases(engine: Engine[Any], shape: Shape) -> dict[str, Callable[[], Awaitabl
     async def naive_scan() -> Any:
         return await _naive(engine, last_year, shape)
 
+    async def council_impact() -> Any:
+        return await impact_build(viewer=council, period=last_year, community_slugs=[])
+
+    async def admin_impact() -> Any:
+        return await impact_build(viewer=admin, period=whole, community_slugs=[])
+
     return {
         "council dashboard (5 breakdowns, 12 months)": council_dashboard,
         "council API (by month, 12 months)": council_api,
         "admin dashboard (all, 36 months)": admin_dashboard,
         "naive scan of flows (council, by month + active)": naive_scan,
+        "impact report (council, 12 months)": council_impact,
+        "impact report (admin, all, 36 months)": admin_impact,
     }
 
 
@@ -409,6 +471,7 @@ async def _row_counts(engine: Engine[Any]) -> dict[str, int]:
             "reports_cell_member",
             "reports_member_year",
             "member_member",
+            "market_exchange",
         ):
             rows = await connection.fetch(f"SELECT COUNT(*) AS n FROM {table}")
             counts[table] = int(rows[0]["n"])
@@ -416,11 +479,16 @@ async def _row_counts(engine: Engine[Any]) -> dict[str, int]:
 
 
 async def run_size(
-    engine: Engine[Any], shape: Shape, budget_seconds: float, *, verify: bool
+    engine: Engine[Any],
+    shape: Shape,
+    budget_seconds: float,
+    *,
+    verify: bool,
+    attendances_per_exchange: float = EVENT_ATTENDANCES_PER_EXCHANGE,
 ) -> SizeResult:
     print(f"    {shape.exchanges:,} exchanges, {shape.communities} communities, "
           f"{shape.members:,} members: loading", flush=True)  # fmt: skip
-    seconds = await load(engine, shape)
+    seconds = await load(engine, shape, attendances_per_exchange)
     if verify:
         async with read_connection(engine) as connection:
             problems = await rollups_verify(connection)
@@ -467,7 +535,10 @@ def _pgbench_select_ms(pgbench_db: str, seconds: int) -> float:
 
 
 async def bench_postgres(
-    sizes: Sequence[int], budget_seconds: float, pgbench_seconds: int
+    sizes: Sequence[int],
+    budget_seconds: float,
+    pgbench_seconds: int,
+    attendances_per_exchange: float = EVENT_ATTENDANCES_PER_EXCHANGE,
 ) -> EngineResult:
     result = EngineResult(engine="postgres")
     pid = os.getpid()
@@ -485,7 +556,13 @@ async def bench_postgres(
             engine = await _migrated(_database_url(name))
             try:
                 result.sizes.append(
-                    await run_size(engine, Shape.of(size), budget_seconds, verify=index == 0)
+                    await run_size(
+                        engine,
+                        Shape.of(size),
+                        budget_seconds,
+                        verify=index == 0,
+                        attendances_per_exchange=attendances_per_exchange,
+                    )
                 )
                 connection = await asyncpg.connect(_database_url(name))
                 try:
@@ -532,7 +609,11 @@ def _files_mib(folder: str, size: int) -> float:
     return sum(p.stat().st_size for p in Path(folder).glob(f"reports_{size}.sqlite3*")) / 2**20
 
 
-async def bench_sqlite(sizes: Sequence[int], budget_seconds: float) -> EngineResult:
+async def bench_sqlite(
+    sizes: Sequence[int],
+    budget_seconds: float,
+    attendances_per_exchange: float = EVENT_ATTENDANCES_PER_EXCHANGE,
+) -> EngineResult:
     result = EngineResult(engine="sqlite")
     result.facts["server"] = f"SQLite {sqlite3.sqlite_version}"
     with tempfile.TemporaryDirectory(prefix="bench_reports_") as folder:
@@ -541,7 +622,13 @@ async def bench_sqlite(sizes: Sequence[int], budget_seconds: float) -> EngineRes
             engine = await _migrated(f"sqlite:///{path}")
             try:
                 result.sizes.append(
-                    await run_size(engine, Shape.of(size), budget_seconds, verify=index == 0)
+                    await run_size(
+                        engine,
+                        Shape.of(size),
+                        budget_seconds,
+                        verify=index == 0,
+                        attendances_per_exchange=attendances_per_exchange,
+                    )
                 )
             finally:
                 await database.release(engine)
@@ -589,6 +676,12 @@ def main() -> int:
     parser.add_argument("--engine", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="10^3 and 10^4 only, short runs")
     parser.add_argument("--sizes", help="comma-separated exchange counts (overrides the default)")
+    parser.add_argument(
+        "--event-attendances-per-exchange",
+        type=float,
+        default=EVENT_ATTENDANCES_PER_EXCHANGE,
+        help="event attendances loaded per exchange (10^5 at 10^6); loaded once events land",
+    )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000]
     if args.sizes:
@@ -597,10 +690,18 @@ def main() -> int:
     results = []
     if args.engine in ("postgres", "both"):
         print("[postgres]", flush=True)
-        results.append(asyncio.run(bench_postgres(sizes, budget, 2 if args.quick else 5)))
+        results.append(
+            asyncio.run(
+                bench_postgres(
+                    sizes, budget, 2 if args.quick else 5, args.event_attendances_per_exchange
+                )
+            )
+        )
     if args.engine in ("sqlite", "both"):
         print("[sqlite]", flush=True)
-        results.append(asyncio.run(bench_sqlite(sizes, budget)))
+        results.append(
+            asyncio.run(bench_sqlite(sizes, budget, args.event_attendances_per_exchange))
+        )
     for result in results:
         print_result(result)
     return 0

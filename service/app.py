@@ -115,6 +115,7 @@ from service.recovery.controllers import ROUTERS as RECOVERY_ROUTERS
 from service.recovery.invitation_pages import PAGE_ROUTERS as INVITATION_PAGES
 from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
+from service.reports.impact_pages import PAGE_ROUTERS as IMPACT_PAGES
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
 from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
@@ -128,6 +129,9 @@ from service.web.kit import (
     app_exception_handlers,
     register_template_globals,
 )
+from service.wellbeing.controllers import ROUTERS as WELLBEING_ROUTERS
+from service.wellbeing.pages import PAGE_ROUTERS as WELLBEING_PAGES
+from service.wellbeing.services import wellbeing_erase_for_closure
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VERSION = "0.1.0"
@@ -195,6 +199,7 @@ def build_app(settings: Settings) -> Litestar:
             *DONATION_PAGES,
             *REPORT_ROUTERS,
             *REPORT_PAGES,
+            *IMPACT_PAGES,
             *MAIL_ROUTERS,
             *MAIL_PAGES,
             *RECOVERY_ROUTERS,
@@ -215,6 +220,8 @@ def build_app(settings: Settings) -> Litestar:
             *NEIGHBOUR_PAGES,
             *EVENT_ROUTERS,
             *EVENT_PAGES,
+            *WELLBEING_ROUTERS,
+            *WELLBEING_PAGES,
             # The layout's files, fingerprinted; the manifest, worker and offline page.
             Router(
                 path="/",
@@ -279,6 +286,7 @@ def build_app(settings: Settings) -> Litestar:
     plug_closure_step(neighbours_erase_for_closure)
     plug_closure_step(pairs_end_for_closure)
     plug_closure_step(events_erase_for_closure)
+    plug_closure_step(wellbeing_erase_for_closure)
     plug_thanks_panel(thanks_panel)
     app.state[WAITING_COUNTERS_STATE] = WAITING_COUNTERS
     app.state[UNREAD_MESSAGES_STATE] = unread_count_of

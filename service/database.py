@@ -90,6 +90,7 @@ APPS: tuple[AppSpec, ...] = (
     ),
     AppSpec(name="nodes", table_modules=("service.nodes.tables",)),
     AppSpec(name="events", table_modules=("service.events.tables",)),
+    AppSpec(name="wellbeing", table_modules=("service.wellbeing.tables",)),
 )
 
 

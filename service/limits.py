@@ -240,3 +240,20 @@ EXPORT_EVENTS_MAX: Final = 2000  # a member's RSVPs and attendance in their expo
 # may be kept for a year; pages themselves are never cached.
 ASSET_CACHE_SECONDS: Final = 365 * 24 * 3600
 ASSET_HASH_CHARS: Final = 12  # of the SHA-256 hex digest: collisions are no concern here
+
+# Impact report (service/reports/impact.py, ADR 0042): the ages that make help
+# "intergenerational", in years at the exchange's date (year minus birth year).
+IMPACT_YOUNGER_AGE_BELOW: Final = 35  # under 35
+IMPACT_OLDER_AGE_FROM: Final = 65  # 65 and over
+# Members counted "still active" if they took part this many months or more after joining.
+IMPACT_RETENTION_MONTHS: Final = (3, 6)
+
+# Wellbeing check-ins (service/wellbeing/, ADR 0042): the ONS questions are 0-10,
+# the three UCLA loneliness items 1-3 (hardly ever, some of the time, often).
+WELLBEING_ONS_MIN: Final = 0
+WELLBEING_ONS_MAX: Final = 10
+WELLBEING_UCLA_MIN: Final = 1
+WELLBEING_UCLA_MAX: Final = 3
+# A check-in is offered again this long after the last answer or "not now".
+WELLBEING_INTERVAL_DAYS: Final = 182
+WELLBEING_LISTED_MAX: Final = 100  # a member's own check-ins on the page, the API and the export

@@ -15,7 +15,13 @@ from service import clock
 from service.events.common import aware, going_only, visible_occurrence
 from service.events.register import attendance_of, hosts_of
 from service.events.schemas import EventOut, HostOut, MemberEventOut
-from service.events.tables import EventAttendance, EventHostPermit, EventOccurrence, EventRsvp
+from service.events.tables import (
+    EventAttendance,
+    EventHost,
+    EventHostPermit,
+    EventOccurrence,
+    EventRsvp,
+)
 from service.limits import EVENTS_LISTED_MAX
 from service.members.tables import Community
 from service.principal import Principal
@@ -339,3 +345,71 @@ async def event_figures_by_month(
         month: EventFigures(events_held=held[month], event_attendances=came[month])
         for month in sorted(held)
     }
+
+
+@dataclass(frozen=True, slots=True)
+class MonthParticipation:
+    """One month of events for the impact report: meetings held, attendances, and the
+    members who took part (came or hosted), so they count among people connected."""
+
+    events_held: int
+    event_attendances: int
+    people: frozenset[uuid.UUID]
+
+
+async def event_participation_by_month(
+    community_ids: Iterable[uuid.UUID], period: Span
+) -> dict[int, MonthParticipation]:
+    """For each month (yyyymm, UTC) of the period with a meeting held: what
+    `event_figures_by_month` counts, and who attended or hosted."""
+    figures = await event_figures_by_month(community_ids, period)
+    if not figures:
+        return {}
+    communities = list(community_ids)
+    held_in_period = (
+        EventOccurrence.community.is_in(communities)
+        & EventOccurrence.cancelled_at.is_null()
+        & EventOccurrence.register_taken_at.is_not_null()
+        & (EventOccurrence.starts_at >= period.starts_at)
+        & (EventOccurrence.starts_at < period.ends_before)
+    )
+    meetings = (
+        await EventOccurrence.select(
+            EventOccurrence.id, EventOccurrence.series, EventOccurrence.starts_at
+        )
+        .where(held_in_period)
+        .run()
+    )
+    month_of = {row["id"]: _month_of(row["starts_at"]) for row in meetings}
+    people: dict[int, set[uuid.UUID]] = {month: set() for month in figures}
+    came = (
+        await EventAttendance.select(EventAttendance.occurrence, EventAttendance.member)
+        .where(EventAttendance.occurrence.is_in(list(month_of)))
+        .run()
+    )
+    for row in came:
+        people[month_of[row["occurrence"]]].add(row["member"])
+    series_months: dict[Any, set[int]] = {}
+    for row in meetings:
+        series_months.setdefault(row["series"], set()).add(month_of[row["id"]])
+    hosts = (
+        await EventHost.select(EventHost.series, EventHost.member)
+        .where(EventHost.series.is_in(list(series_months)))
+        .run()
+    )
+    for row in hosts:
+        for month in series_months[row["series"]]:
+            people[month].add(row["member"])
+    return {
+        month: MonthParticipation(
+            events_held=counted.events_held,
+            event_attendances=counted.event_attendances,
+            people=frozenset(people[month]),
+        )
+        for month, counted in figures.items()
+    }
+
+
+def _month_of(starts_at: datetime) -> int:
+    moment = aware(starts_at)
+    return moment.year * 100 + moment.month

@@ -15,7 +15,8 @@ with the outcome),
 `thanks_given`, `thanks_received` (hidden ones too), `checks` (safeguarding
 checks coordinators recorded for the member), `friendship_pairs` (pairs they are
 one of, with the visit plan and recent visit days, ADR 0040), `events` (meetings
-they said they would go to or wait for, and those the register has them at), and
+they said they would go to or wait for, and those the register has them at),
+`wellbeing` (their own check-ins), and
 `truncated`: the names of the parts cut short at
 their limit (service/limits.py), empty when the export is whole.
 
@@ -55,6 +56,7 @@ from service.limits import (
     EXPORT_THANKS_MAX,
     PAGE_SIZE_MAX,
     PAIRS_LISTED_MAX,
+    WELLBEING_LISTED_MAX,
 )
 from service.listings.services import listings_of_member
 from service.mail.notices import event_notices_of
@@ -63,6 +65,8 @@ from service.messages.selectors import conversations_of, messages_of
 from service.neighbours.selectors import thanks_given, thanks_received
 from service.pairing.pairs import pairs_of_member
 from service.principal import Principal
+from service.wellbeing.schemas import checkin_out
+from service.wellbeing.services import checkins_of
 
 # A part of the export: given the member and how many items at most, its items.
 Gatherer = Callable[[Principal, int], Awaitable[Sequence[Any]]]
@@ -93,6 +97,7 @@ async def member_export(*, ledger: Ledger, principal: Principal) -> dict[str, An
         ("checks", _checks, CHECKS_LISTED_MAX),
         ("friendship_pairs", _friendship_pairs, PAIRS_LISTED_MAX),
         ("events", _events, EXPORT_EVENTS_MAX),
+        ("wellbeing", _wellbeing, WELLBEING_LISTED_MAX),
     )
     for name, gather, items_max in parts:
         # One more than the limit tells a whole part from one cut short.
@@ -334,3 +339,8 @@ async def _concerns(principal: Principal, limit: int) -> Sequence[Any]:
         }
         for concern in (await concerns_reported_by(principal.member_id))[:limit]
     ]
+
+
+async def _wellbeing(principal: Principal, limit: int) -> Sequence[Any]:
+    """The member's wellbeing check-ins, as GET /api/v1/me/wellbeing lists them."""
+    return [checkin_out(view) for view in await checkins_of(principal.member_id, limit=limit)]

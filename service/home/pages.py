@@ -15,6 +15,7 @@ from service.mail.notices import event_notices_of
 from service.members.communities import community_by_id
 from service.members.registration import decline_reason
 from service.web.kit import PageController, Viewer, render
+from service.wellbeing.services import checkin_due
 
 
 class PublicPages(Controller):
@@ -89,6 +90,7 @@ class DashboardPages(PageController):
             ],
             below_floor=minutes_text(below_floor) if below_floor else None,
             news=await event_notices_of(viewer.member_id),
+            wellbeing_due=await checkin_due(viewer),
             declined_reason=await decline_reason(viewer.member_id)
             if viewer.status == "declined"
             else None,

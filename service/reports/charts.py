@@ -36,7 +36,7 @@ _ids = itertools.count(1)
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str
-    minutes: int | None  # None: hidden
+    minutes: int | None  # None: hidden (a count, for a chart of counts)
 
 
 # Drawn for a phone first (ADR 0044): a viewBox about as wide as a 390 px screen, so
@@ -123,11 +123,13 @@ def _scale_top(values: Sequence[int]) -> int:
     return max([*values, MINUTES_PER_HOUR])
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup:
+def bar_chart(bars: Sequence[Bar], *, title: str, description: str, counts: bool = False) -> Markup:
     """Horizontal bars, each under its own label (wrapped, never cut) with its hours
-    after it, in the same words as the table that follows ("7 hours 30 minutes")."""
+    after it, in the same words as the table that follows ("7 hours 30 minutes"); with
+    `counts`, each bar is a number of things ("1,204")."""
     plot_width = WIDTH - 2 * PAD - VALUE_ROOM
-    scale_top = _scale_top([bar.minutes or 0 for bar in bars])
+    values = [bar.minutes or 0 for bar in bars]
+    scale_top = max([*values, 1]) if counts else _scale_top(values)
     body: list[str] = []
     y = PAD
     for bar in bars:
@@ -147,7 +149,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str, description: str) -> Markup:
                     f'<rect x="{PAD}" y="{y}" width="{bar_width:.1f}" height="{BAR_HEIGHT}" '
                     f'fill="{BAR}"/>'
                 )
-            value, value_x = minutes_text(bar.minutes), PAD + bar_width + 6
+            words = f"{bar.minutes:,}" if counts else minutes_text(bar.minutes)
+            value, value_x = words, PAD + bar_width + 6
         body.append(_text(value_x, y + 16, value, font_size=str(SMALL_FONT_SIZE), fill=INK))
         y += BAR_HEIGHT + ROW_GAP
     body.insert(0, f'<rect x="0" y="0" width="{WIDTH}" height="{y}" fill="#ffffff"/>')

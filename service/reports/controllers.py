@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
@@ -14,6 +14,8 @@ from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
 from service.reports.figures import Breakdown, Report, report_build
+from service.reports.impact import ImpactReport, impact_build
+from service.reports.impact_schemas import impact_csv, impact_out
 from service.reports.period import month_text, period_parse
 from service.reports.schemas import FlowsOut, flows_csv, flows_out
 
@@ -49,15 +51,7 @@ By = Annotated[
 ]
 
 
-async def _report(
-    *,
-    engine: EngineDep,
-    member: CurrentMember,
-    from_month: str | None,
-    to_month: str | None,
-    community: list[str] | None,
-    by: Breakdown,
-) -> Report:
+def _slugs(community: list[str] | None) -> list[str]:
     slugs = community or []
     if any(len(slug) > SLUG_CHARS_MAX or not SLUG_REGEX.match(slug) for slug in slugs):
         raise Invalid(
@@ -67,6 +61,27 @@ async def _report(
                 "errors": [{"field": "community", "source": "query", "message": "must be a slug"}]
             },
         )
+    return slugs
+
+
+async def _impact(
+    member: CurrentMember, from_month: str | None, to_month: str | None, community: list[str] | None
+) -> ImpactReport:
+    slugs = _slugs(community)
+    period = period_parse(from_month, to_month, now=datetime.now(UTC))
+    return await impact_build(viewer=member, period=period, community_slugs=slugs)
+
+
+async def _report(
+    *,
+    engine: EngineDep,
+    member: CurrentMember,
+    from_month: str | None,
+    to_month: str | None,
+    community: list[str] | None,
+    by: Breakdown,
+) -> Report:
+    slugs = _slugs(community)
     period = period_parse(from_month, to_month, now=datetime.now(UTC))
     return await report_build(
         engine=engine, viewer=member, period=period, community_slugs=slugs, breakdowns=[by]
@@ -132,6 +147,41 @@ class ReportController(Controller):
             flows_csv(report, report.breakdowns[by]),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get("/impact")
+    async def impact(
+        self,
+        *,
+        member: CurrentMember,
+        from_month: FromMonth = None,
+        to: ToMonth = None,
+        community: Communities = None,
+    ) -> dict[str, Any]:
+        """Impact figures for councils, coordinators (own communities) and admins (ADR 0042).
+
+        people_connected, exchanges, hours_minutes, events_held, event_attendances,
+        one_to_one_minutes, intergenerational_minutes, new_members and members still
+        active after 3 and 6 months, each with its months; suppressed below k like flows.
+        """
+        return impact_out(await _impact(member, from_month, to, community))
+
+    @get("/impact.csv", media_type="text/csv")
+    async def impact_as_csv(
+        self,
+        *,
+        member: CurrentMember,
+        from_month: FromMonth = None,
+        to: ToMonth = None,
+        community: Communities = None,
+    ) -> Response[str]:
+        """The same figures as CSV: a line per figure and month, then each total."""
+        report = await _impact(member, from_month, to, community)
+        first, last = month_text(report.period.first), month_text(report.period.last)
+        return Response(
+            impact_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="impact-{first}-to-{last}.csv"'},
         )
 
 

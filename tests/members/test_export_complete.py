@@ -59,6 +59,7 @@ NEW_KEYS = {
     "checks",
     "friendship_pairs",
     "events",
+    "wellbeing",
     "truncated",
 }
 GIFT_AID = {

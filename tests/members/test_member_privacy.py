@@ -210,6 +210,7 @@ async def test_export_holds_everything_about_the_caller_and_nothing_secret(world
         "checks",
         "friendship_pairs",
         "events",
+        "wellbeing",
         "truncated",
     }
     assert (export["listings"], export["exchanges"], export["disputes"]) == ([], [], [])

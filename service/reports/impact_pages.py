@@ -1,0 +1,168 @@
+"""The impact page: one printable page of the impact figures, a chart per figure over
+months with its table, the wellbeing change, and the method in plain words (ADR 0042).
+
+Thin like the dashboard: read the GET form (period and communities), call
+`impact_build` once, shape what the template shows. Council viewers,
+coordinators (their own communities) and admins; anyone else gets the 403 page.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from litestar import get
+from litestar.params import QueryParameter
+from litestar.response import Template
+from markupsafe import Markup
+
+from service.errors import DomainError
+from service.formatting import minutes_text
+from service.http.access import Access, access
+from service.limits import (
+    IMPACT_OLDER_AGE_FROM,
+    IMPACT_RETENTION_MONTHS,
+    IMPACT_YOUNGER_AGE_BELOW,
+    REPORT_COMMUNITIES_MAX,
+)
+from service.reports import charts
+from service.reports.impact import ImpactReport, Series, impact_build
+from service.reports.period import Period, month_label, month_text, period_parse
+from service.reports.scope import scope_for
+from service.reports.suppression import Entry
+from service.web.kit import Form, PageController, Viewer, render
+
+MONTH_FIELD_CHARS_MAX: Final = 20
+HIDDEN: Final = "hidden"
+CSV_PATH: Final = "/api/v1/reports/impact.csv"
+MEASURE_WORDS: Final = {
+    "life_satisfaction": "Life satisfaction (0 to 10)",
+    "worthwhile": "Feeling that what you do is worthwhile (0 to 10)",
+    "happy_yesterday": "Happiness yesterday (0 to 10)",
+    "anxious_yesterday": "Anxiety yesterday (0 to 10; lower is better)",
+    "lack_companionship": "Lacking companionship (1 to 3; lower is better)",
+    "left_out": "Feeling left out (1 to 3; lower is better)",
+    "isolated": "Feeling isolated (1 to 3; lower is better)",
+    "loneliness": "Loneliness score (3 to 9; lower is better)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSection:
+    id: str
+    heading: str
+    value: str
+    chart: Markup
+    rows: list[tuple[str, str]]
+
+
+def _text(series: Series, entry: Entry) -> str:
+    if entry.suppressed:
+        return HIDDEN
+    return minutes_text(entry.minutes) if series.spec.unit == "minutes" else f"{entry.minutes:,}"
+
+
+def _short_month(key: str) -> str:
+    year, number = key.split("-")
+    return f"{calendar.month_abbr[int(number)]} {year[2:]}"
+
+
+def _section(series: Series) -> FigureSection:
+    spec = series.spec
+    bars = [
+        charts.Bar(_short_month(str(e.key)), None if e.suppressed else e.minutes)
+        for e in series.months
+    ]
+    what = "hours" if spec.unit == "minutes" else "the number"
+    return FigureSection(
+        id=spec.name.replace("_", "-"),
+        heading=spec.label,
+        value=_text(series, series.total),
+        chart=charts.bar_chart(
+            bars,
+            title=f"{spec.label} each month",
+            description=f"A bar for each month showing {what}; the table after it has the figures.",
+            counts=spec.unit == "count",
+        ),
+        rows=[
+            (month_label(int(str(e.key).replace("-", ""))), _text(series, e)) for e in series.months
+        ],
+    )
+
+
+def _period_words(period: Period) -> str:
+    first, last = month_label(period.first), month_label(period.last)
+    return first if first == last else f"{first} to {last}"
+
+
+def _csv_url(report: ImpactReport, selected: list[str]) -> str:
+    query = [
+        ("from", month_text(report.period.first)),
+        ("to", month_text(report.period.last)),
+        *(("community", slug) for slug in selected),
+    ]
+    return f"{CSV_PATH}?{urlencode(query)}"
+
+
+def _wellbeing_rows(report: ImpactReport) -> list[tuple[str, str]]:
+    change = report.wellbeing.mean_change or {}
+    return [(MEASURE_WORDS[name], f"{value:+.2f}") for name, value in change.items()]
+
+
+class ImpactPages(PageController):
+    opt = access(Access.REPORTS)
+    path = "/reports/impact"
+
+    @get("/")
+    async def impact_page(
+        self,
+        *,
+        viewer: Viewer,
+        from_month: Annotated[
+            str | None, QueryParameter(name="from", max_length=MONTH_FIELD_CHARS_MAX)
+        ] = None,
+        to: Annotated[str | None, QueryParameter(max_length=MONTH_FIELD_CHARS_MAX)] = None,
+        community: Annotated[
+            list[str] | None, QueryParameter(max_items=REPORT_COMMUNITIES_MAX)
+        ] = None,
+    ) -> Template:
+        scope = await scope_for(viewer, [])  # 403 for anyone without reports
+        form = Form(values={"from": from_month or "", "to": to or ""})
+        in_reach = {each.slug for each in scope.in_reach}
+        selected = [slug for slug in community or [] if slug in in_reach]
+        try:
+            period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
+        except DomainError as problem:
+            for error in problem.extra_fields.get("errors") or []:
+                label = "From" if error["field"] == "from" else "To"
+                form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")
+            period = period_parse(None, None, now=datetime.now(UTC))
+        report = await impact_build(viewer=viewer, period=period, community_slugs=selected)
+        context: dict[str, Any] = {
+            "form": form,
+            "report": report,
+            "period_words": _period_words(report.period),
+            "from_value": form.values["from"] or month_text(report.period.first),
+            "to_value": form.values["to"] or month_text(report.period.last),
+            "communities": [(each, each.slug in selected) for each in scope.in_reach],
+            "sections": [_section(series) for series in report.series.values()],
+            "csv_url": _csv_url(report, selected),
+            "wellbeing_rows": _wellbeing_rows(report),
+            "younger_below": IMPACT_YOUNGER_AGE_BELOW,
+            "older_from": IMPACT_OLDER_AGE_FROM,
+            "retention_months": IMPACT_RETENTION_MONTHS,
+        }
+        return render(
+            "reports/impact.html",
+            viewer=viewer,
+            title="Impact report",
+            current="reports",
+            status=422 if form.failed else 200,
+            **context,
+        )
+
+
+PAGE_ROUTERS = [ImpactPages]

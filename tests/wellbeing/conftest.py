@@ -1,0 +1,1 @@
+"""Wellbeing tests use the shared `town` (tests/support/fixtures.py)."""
