@@ -39,6 +39,7 @@ from service.demo.people import (
     DemoRole,
 )
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
+from service.demo.wellbeing import load_wellbeing_demo
 from service.errors import DomainError
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
 from service.members import passwords, services
@@ -272,6 +273,9 @@ class _DemoRun:
         )
         self.changes += await load_events_demo(
             engine=self.engine, ledger=self.ledger, people=await self.principals()
+        )
+        self.changes += await load_wellbeing_demo(
+            engine=self.engine, people=await self.principals()
         )
 
     async def principals(self) -> dict[str, Principal]:

@@ -86,9 +86,15 @@ def _range_errors(answers: Answers) -> list[dict[str, str]]:
 
 
 async def checkin_record(
-    *, engine: Engine[Any], actor: Principal, answers: Answers, consent: bool
+    *,
+    engine: Engine[Any],
+    actor: Principal,
+    answers: Answers,
+    consent: bool,
+    now: datetime | None = None,
 ) -> CheckInView:
-    """Store one check-in; without consent nothing is kept (422 `consent_required`)."""
+    """Store one check-in; without consent nothing is kept (422 `consent_required`).
+    `now` is for the demo's history; members' check-ins are taken now."""
     if not consent:
         raise Invalid(
             code="consent_required",
@@ -102,7 +108,7 @@ async def checkin_record(
             detail="Some answers are outside their scale.",
             extra={"errors": errors},
         )
-    now = clock.utc_now()
+    now = now or clock.utc_now()
     checkin_id = uuid.uuid4()
 
     async def work(_transaction: WriteTransaction) -> None:

@@ -16,6 +16,7 @@ from service import cli
 from service.demo.disputes import DEMO_DISPUTES
 from service.demo.market_data import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.demo.people import DEMO_PEOPLE
+from service.demo.wellbeing import ANSWERS as DEMO_CHECKINS
 from service.disputes.tables import Dispute, DisputeCorrection, DisputeStatement
 from service.events.ids import host_credit_id
 from service.events.tables import EventAttendance, EventHost, EventOccurrence, EventSeries
@@ -27,8 +28,11 @@ from service.members.registration import member_register
 from service.members.schemas import RegisterIn
 from service.members.sessions import authenticate, principal_from_token, token_create
 from service.members.tables import Area, Community, Member, RoleGrant
+from service.wellbeing.report import wellbeing_change
 from tests.conftest import TestDatabase
 from tests.support.server import run_timebank
+
+DEMO_WELLBEING_K = 5  # the reports' default threshold
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 DEMO_PASSWORD = "timebank-demo"
@@ -199,6 +203,18 @@ async def test_demo_loads_once_and_a_second_run_changes_nothing(
     await _check_demo_market(db)
     await _check_demo_disputes(db)
     await _check_demo_club(db)
+    await _check_demo_wellbeing()
+
+
+async def _check_demo_wellbeing() -> None:
+    """Enough members answered twice for the impact page to show a change (k = 5)."""
+    communities = [row["id"] for row in await Community.select(Community.id).run()]
+    change = await wellbeing_change(
+        communities, ends_before=datetime.now(UTC) + timedelta(days=1), k=DEMO_WELLBEING_K
+    )
+    assert change.members == len(DEMO_CHECKINS)
+    assert change.mean_change is not None and change.mean_change["loneliness"] < 0
+    assert change.loneliness_improved_share is not None
 
 
 async def _check_demo_club(db: TestDatabase) -> None:
