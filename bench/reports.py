@@ -28,8 +28,8 @@ the API call), median of repeated runs after a warm-up:
   the exchanges themselves (market_exchange and its recipients, written here
   as completed exchanges beside the rollups) and the members' birth years.
   Event attendances (10^5 at 10^6 exchanges: `--event-attendances-per-exchange`,
-  default EVENT_ATTENDANCES_PER_EXCHANGE) are loaded by `load_event_attendances`
-  once the events feature is merged; until then it loads none and says so.
+  default EVENT_ATTENDANCES_PER_EXCHANGE) are loaded by `load_event_attendances`:
+  a weekly club in every community for the whole history, registers taken.
 
 References, measured in the same run on the same machine (quality.md): a
 primary-key SELECT, i.e. pgbench's select-only script at -c 1 on PostgreSQL
@@ -311,17 +311,62 @@ async def _load_exchanges(
     )
 
 
-async def load_event_attendances(engine: Engine[Any], shape: Shape, attendances: int) -> int:
-    """Event occurrences and `attendances` attendance rows; returns how many were loaded.
+CLUB_WEEKS = HISTORY_MONTHS * 52 // 12  # one weekly club per community, the whole history
 
-    The events feature (service/events: event occurrences and attendance) is built
-    on another branch: until it is merged there are no tables to load, so this loads
-    nothing and the impact report's event figures are zeros. Wire it at merge.
-    """
-    del engine, shape
-    if attendances:
-        print(f"      events not merged yet: {attendances:,} attendances not loaded", flush=True)
-    return 0
+
+async def load_event_attendances(engine: Engine[Any], shape: Shape, attendances: int) -> int:
+    """A weekly club in every community for the whole history, its registers taken, and
+    `attendances` attendance rows spread evenly over its meetings (distinct members of
+    the community at each); the first member of each community hosts. Returns how many
+    attendance rows were loaded."""
+    meetings = shape.communities * CLUB_WEEKS
+    per_meeting = min(MEMBERS_PER_COMMUNITY - 1, -(-attendances // meetings)) if attendances else 0
+    first_week = NOW - timedelta(weeks=CLUB_WEEKS)
+    series_rows, host_rows, occurrence_rows, attendance_rows = [], [], [], []
+    for community in range(shape.communities):
+        community_id = _community_id(community)
+        host = uuid.uuid5(volume.VOLUME_NAMESPACE, f"{SEED}:{community}:0")
+        series = uuid.uuid5(volume.VOLUME_NAMESPACE, f"{SEED}:club:{community}")
+        series_rows.append((series, community_id, host, first_week))
+        host_rows.append((uuid.uuid5(series, "host"), series, host))
+        for week in range(CLUB_WEEKS):
+            meeting = uuid.uuid5(series, f"meeting:{week}")
+            starts_at = first_week + timedelta(weeks=week)
+            ends_at = starts_at + timedelta(hours=2)
+            occurrence_rows.append((meeting, series, community_id, week + 1, starts_at, ends_at))
+            for seat in range(per_meeting):
+                if len(attendance_rows) >= attendances:
+                    break
+                member_index = 1 + (week + seat) % (MEMBERS_PER_COMMUNITY - 1)
+                member = uuid.uuid5(volume.VOLUME_NAMESPACE, f"{SEED}:{community}:{member_index}")
+                attendance_rows.append(
+                    (uuid.uuid5(meeting, str(seat)), meeting, member, host, starts_at)
+                )
+    async with write_transaction(engine) as transaction:
+        connection = transaction.connection
+        await _insert_rows(
+            connection,
+            "INSERT INTO event_series (id, community, title, description, place, host_minutes, "
+            "repeats, created_by, created_at) "
+            "VALUES ($1, $2, 'Weekly club', 'bench', 'The hall', 60, 'weekly', $3, $4)",
+            series_rows,
+        )
+        await _insert_rows(
+            connection, "INSERT INTO event_host (id, series, member) VALUES ($1, $2, $3)", host_rows
+        )
+        await _insert_rows(
+            connection,
+            "INSERT INTO event_occurrence (id, series, community, position, starts_at, ends_at, "
+            "place, register_taken_at) VALUES ($1, $2, $3, $4, $5, $6, 'The hall', $5)",
+            occurrence_rows,
+        )
+        await _insert_rows(
+            connection,
+            "INSERT INTO event_attendance (id, occurrence, member, recorded_by, recorded_at) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            attendance_rows,
+        )
+    return len(attendance_rows)
 
 
 async def _insert_rows(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -472,6 +517,7 @@ async def _row_counts(engine: Engine[Any]) -> dict[str, int]:
             "reports_member_year",
             "member_member",
             "market_exchange",
+            "event_attendance",
         ):
             rows = await connection.fetch(f"SELECT COUNT(*) AS n FROM {table}")
             counts[table] = int(rows[0]["n"])
@@ -680,7 +726,7 @@ def main() -> int:
         "--event-attendances-per-exchange",
         type=float,
         default=EVENT_ATTENDANCES_PER_EXCHANGE,
-        help="event attendances loaded per exchange (10^5 at 10^6); loaded once events land",
+        help="event attendances loaded per exchange (10^5 at 10^6), at weekly clubs",
     )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000]
