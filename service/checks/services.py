@@ -29,8 +29,9 @@ from service.limits import CHECK_EXPIRY_WARNING_DAYS, CHECKS_LISTED_MAX
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
 from service.members.selectors import coordinator_ids_of
+from service.members.services import open_member_in_scope
 from service.members.tables import Community, Member
-from service.principal import Principal, not_found, require_coordinator_of
+from service.principal import Principal
 
 
 def _day(value: Any) -> date:
@@ -84,15 +85,7 @@ async def check_record(
     *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, data: CheckIn
 ) -> CheckOut:
     """A coordinator of the member's community (or an admin) records a check; audited."""
-    member = (
-        await Member.select(Member.community, Member.status)
-        .where(Member.id == member_id)
-        .first()
-        .run()
-    )
-    if member is None or member["status"] == "closed":
-        raise not_found("That member")
-    require_coordinator_of(actor, member["community"])
+    community_id = await open_member_in_scope(actor, member_id)
     today = clock.utc_now().date()
     if data.checked_on > today:
         raise invalid_field("checked_on", "cannot be in the future")
@@ -126,7 +119,7 @@ async def check_record(
             action="check.record",
             target_type="member",
             target_id=str(member_id),
-            community_id=member["community"],
+            community_id=community_id,
             after={
                 "kind": data.kind,
                 "checked_on": data.checked_on.isoformat(),

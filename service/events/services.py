@@ -45,8 +45,9 @@ from service.limits import (
 from service.listings.tables import Category
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
+from service.members.services import open_member_in_scope
 from service.members.tables import Community, Member
-from service.principal import Principal, forbidden, not_found, require_active
+from service.principal import Principal, forbidden, require_active
 
 REPEAT_DAYS = {"weekly": 7, "fortnightly": 14}
 
@@ -279,16 +280,7 @@ async def may_host_set(
     *, engine: Engine[Any], actor: Principal, member_id: uuid.UUID, data: MayHostIn
 ) -> MayHostOut:
     """A coordinator lets a member of their community make events, or stops it (audited)."""
-    member = (
-        await Member.select(Member.community, Member.status)
-        .where(Member.id == member_id)
-        .first()
-        .run()
-    )
-    if member is None or member["status"] == "closed":
-        raise not_found("That member")
-    if not (actor.is_admin or actor.coordinates(member["community"])):
-        raise not_found("That member")
+    community_id = await open_member_in_scope(actor, member_id)
     now = clock.utc_now()
 
     async def work(_transaction: WriteTransaction) -> None:
@@ -309,7 +301,7 @@ async def may_host_set(
             action="event.may_host",
             target_type="member",
             target_id=str(member_id),
-            community_id=member["community"],
+            community_id=community_id,
             before={"may_host": had},
             after={"may_host": data.may_host},
         )

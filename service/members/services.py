@@ -41,6 +41,22 @@ async def member_in_scope(actor: Principal, member_id: uuid.UUID) -> Member:
     return member
 
 
+async def open_member_in_scope(actor: Principal, member_id: uuid.UUID) -> uuid.UUID:
+    """The community of a member the actor coordinates (or any, for an admin) whose
+    account is not closed; 404 otherwise, the same as for no such member."""
+    member = (
+        await Member.select(Member.community, Member.status)
+        .where(Member.id == member_id)
+        .first()
+        .run()
+    )
+    if member is None or member["status"] == "closed":
+        raise not_found("That member")
+    require_coordinator_of(actor, member["community"])
+    community_id: uuid.UUID = member["community"]
+    return community_id
+
+
 async def member_by_id(member_id: uuid.UUID) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:

@@ -10,32 +10,32 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from litestar import get
-from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
-from service.errors import DomainError
 from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
     IMPACT_YOUNGER_AGE_BELOW,
-    REPORT_COMMUNITIES_MAX,
 )
 from service.reports import charts
 from service.reports.impact import ImpactReport, Series, impact_build
-from service.reports.period import Period, month_label, month_text, period_parse
-from service.reports.scope import scope_for
+from service.reports.page_query import (
+    CommunitiesField,
+    FromMonthField,
+    ToMonthField,
+    report_query,
+)
+from service.reports.period import Period, month_label, month_text
 from service.reports.suppression import Entry
-from service.web.kit import Form, PageController, Viewer, render
+from service.web.kit import PageController, Viewer, render
 
-MONTH_FIELD_CHARS_MAX: Final = 20
 HIDDEN: Final = "hidden"
 CSV_PATH: Final = "/api/v1/reports/impact.csv"
 MEASURE_WORDS: Final = {
@@ -121,25 +121,12 @@ class ImpactPages(PageController):
         self,
         *,
         viewer: Viewer,
-        from_month: Annotated[
-            str | None, QueryParameter(name="from", max_length=MONTH_FIELD_CHARS_MAX)
-        ] = None,
-        to: Annotated[str | None, QueryParameter(max_length=MONTH_FIELD_CHARS_MAX)] = None,
-        community: Annotated[
-            list[str] | None, QueryParameter(max_items=REPORT_COMMUNITIES_MAX)
-        ] = None,
+        from_month: FromMonthField = None,
+        to: ToMonthField = None,
+        community: CommunitiesField = None,
     ) -> Template:
-        scope = await scope_for(viewer, [])  # 403 for anyone without reports
-        form = Form(values={"from": from_month or "", "to": to or ""})
-        in_reach = {each.slug for each in scope.in_reach}
-        selected = [slug for slug in community or [] if slug in in_reach]
-        try:
-            period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
-        except DomainError as problem:
-            for error in problem.extra_fields.get("errors") or []:
-                label = "From" if error["field"] == "from" else "To"
-                form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")
-            period = period_parse(None, None, now=datetime.now(UTC))
+        query = await report_query(viewer, from_month, to, community)
+        scope, form, selected, period = query.scope, query.form, query.selected, query.period
         report = await impact_build(viewer=viewer, period=period, community_slugs=selected)
         context: dict[str, Any] = {
             "form": form,

@@ -9,28 +9,28 @@ else gets the 403 page. The form is a plain GET form: it works without script.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import get
-from litestar.params import QueryParameter
 from litestar.response import Template
 from markupsafe import Markup
 
-from service.errors import DomainError
 from service.formatting import minutes_text, money_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep
-from service.limits import REPORT_COMMUNITIES_MAX
 from service.reports import charts
 from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Report, report_build
-from service.reports.period import Period, month_label, month_text, period_parse
-from service.reports.scope import scope_for
+from service.reports.page_query import (
+    CommunitiesField,
+    FromMonthField,
+    ToMonthField,
+    report_query,
+)
+from service.reports.period import Period, month_label, month_text
 from service.reports.suppression import Entry
-from service.web.kit import Form, PageController, Viewer, render
+from service.web.kit import PageController, Viewer, render
 
-MONTH_FIELD_CHARS_MAX = 20
 HIDDEN = "hidden"
 CSV_PATH = "/api/v1/reports/flows.csv"
 
@@ -302,25 +302,12 @@ class ReportPages(PageController):
         *,
         viewer: Viewer,
         engine: EngineDep,
-        from_month: Annotated[
-            str | None, QueryParameter(name="from", max_length=MONTH_FIELD_CHARS_MAX)
-        ] = None,
-        to: Annotated[str | None, QueryParameter(max_length=MONTH_FIELD_CHARS_MAX)] = None,
-        community: Annotated[
-            list[str] | None, QueryParameter(max_items=REPORT_COMMUNITIES_MAX)
-        ] = None,
+        from_month: FromMonthField = None,
+        to: ToMonthField = None,
+        community: CommunitiesField = None,
     ) -> Template:
-        scope = await scope_for(viewer, [])  # 403 for anyone but council viewers and admins
-        form = Form(values={"from": from_month or "", "to": to or ""})
-        in_reach = {each.slug for each in scope.in_reach}
-        selected = [slug for slug in community or [] if slug in in_reach]
-        try:
-            period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
-        except DomainError as problem:
-            for error in problem.extra_fields.get("errors") or []:
-                label = "From" if error["field"] == "from" else "To"
-                form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")
-            period = period_parse(None, None, now=datetime.now(UTC))
+        query = await report_query(viewer, from_month, to, community)
+        scope, form, selected, period = query.scope, query.form, query.selected, query.period
         report = await report_build(
             engine=engine,
             viewer=viewer,
