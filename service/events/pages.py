@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from service.errors import DomainError
 from service.events import register, rsvp, selectors, services
-from service.events.common import may_host, require_event_coordinator, visible_occurrence
+from service.events.common import require_event_coordinator, visible_occurrence
 from service.events.schemas import (
     REPEAT_WORDS,
     AttendanceIn,
@@ -32,8 +32,7 @@ from service.limits import (
     EVENT_SERIES_OCCURRENCES_DEFAULT,
     EVENT_SERIES_OCCURRENCES_MAX,
 )
-from service.listings.tables import Category
-from service.members.tables import Community, Member
+from service.listings.services import categories_list
 from service.principal import Principal
 from service.web.forms import ConfirmForm, confirmed, uuid_or_none, whole_number
 from service.web.kit import (
@@ -78,7 +77,10 @@ LABELS = {
     "attended_ids": "Who came",
 }
 MOVES = {"starts_at": "starts", "ends_at": "ends", "host_ids": "host"}
-HOST_CHOICES_MAX = 500
+
+
+async def _category_options() -> list[tuple[str, str]]:
+    return [(category.slug, category.name) for category in await categories_list()]
 
 
 class EventForm(msgspec.Struct, kw_only=True):
@@ -195,32 +197,6 @@ def _event_in(form: Form, data: EventForm) -> EventIn | None:
         return None
 
 
-async def _host_choices(viewer: Principal) -> list[tuple[str, str]]:
-    seen = selectors.communities_seen(viewer)
-    query = Member.select(
-        Member.id, Member.display_name, Member.community.name.as_alias("community_name")
-    ).where(Member.status == "active")
-    if not viewer.is_admin:
-        query = query.where(Member.community.is_in(list(seen)))
-    rows = await query.order_by(Member.display_name).limit(HOST_CHOICES_MAX).run()
-    return [(str(row["id"]), f"{row['display_name']} ({row['community_name']})") for row in rows]
-
-
-async def _hostable_communities(viewer: Principal) -> list[tuple[str, str]]:
-    rows = await Community.select(Community.id, Community.slug, Community.name).run()
-    return [(row["slug"], row["name"]) for row in rows if await may_host(viewer, row["id"])]
-
-
-async def _categories() -> list[tuple[str, str]]:
-    rows = (
-        await Category.select(Category.slug, Category.name)
-        .where(Category.active == True)  # noqa: E712 - Piccolo builds SQL from ==
-        .order_by(Category.position)
-        .run()
-    )
-    return [(row["slug"], row["name"]) for row in rows]
-
-
 def _occurrence_words(event: EventOut) -> str:
     if event.repeat == "none":
         return "Once"
@@ -240,13 +216,13 @@ class EventPages(PageController):
             title="Events",
             current="events",
             events=events,
-            can_host=bool(await _hostable_communities(viewer)),
+            can_host=bool(await selectors.hostable_communities(viewer)),
             notice=done_message(DONE, done),
         )
 
     @get("/new")
     async def new(self, viewer: Viewer) -> Template:
-        communities = await _hostable_communities(viewer)
+        communities = await selectors.hostable_communities(viewer)
         form = Form(
             values={
                 "community": communities[0][0] if communities else "",
@@ -405,9 +381,9 @@ async def _new_page(viewer: Principal, form: Form, *, status: int = 200, **extra
         current="events",
         status=status,
         form=form,
-        communities=await _hostable_communities(viewer),
-        categories=await _categories(),
-        hosts=await _host_choices(viewer),
+        communities=await selectors.hostable_communities(viewer),
+        categories=await _category_options(),
+        hosts=await selectors.host_choices(viewer),
         repeats=list(REPEAT_WORDS.items()),
         occurrences_max=EVENT_SERIES_OCCURRENCES_MAX,
         **extra,
@@ -471,7 +447,7 @@ async def _register_page(
     listed = {line.member_id for line in lines}
     others = [
         (member_id, name)
-        for member_id, name in await _community_members(row["community"])
+        for member_id, name in await selectors.community_members(row["community"])
         if member_id not in listed
     ]
     return render(
@@ -487,17 +463,6 @@ async def _register_page(
         others=others,
         ticked=ticked,
     )
-
-
-async def _community_members(community_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    rows = (
-        await Member.select(Member.id, Member.display_name)
-        .where((Member.community == community_id) & (Member.status == "active"))
-        .order_by(Member.display_name)
-        .limit(HOST_CHOICES_MAX)
-        .run()
-    )
-    return [(row["id"], row["display_name"]) for row in rows]
 
 
 PAGE_ROUTERS = (EventPages,)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from piccolo.query.functions.aggregate import Count
 
 from service import clock
-from service.events.common import aware, going_only, visible_occurrence
+from service.events.common import aware, going_only, may_host, visible_occurrence
 from service.events.register import attendance_of, hosts_of
 from service.events.schemas import EventOut, HostOut, MemberEventOut
 from service.events.tables import (
@@ -23,7 +23,7 @@ from service.events.tables import (
     EventRsvp,
 )
 from service.limits import EVENTS_LISTED_MAX
-from service.members.tables import Community
+from service.members.tables import Community, Member
 from service.principal import Principal
 
 
@@ -413,3 +413,38 @@ async def event_participation_by_month(
 def _month_of(starts_at: datetime) -> int:
     moment = aware(starts_at)
     return moment.year * 100 + moment.month
+
+
+# The choices on the events' forms --------------------------------------------------------
+
+HOST_CHOICES_MAX = 500  # members offered as hosts or on a register, by name
+
+
+async def host_choices(viewer: Principal) -> list[tuple[str, str]]:
+    """Active members of the viewer's communities (any, for an admin) as (id, "name
+    (community)"), for the host field of the create form."""
+    query = Member.select(
+        Member.id, Member.display_name, Member.community.name.as_alias("community_name")
+    ).where(Member.status == "active")
+    if not viewer.is_admin:
+        query = query.where(Member.community.is_in(list(communities_seen(viewer))))
+    rows = await query.order_by(Member.display_name).limit(HOST_CHOICES_MAX).run()
+    return [(str(row["id"]), f"{row['display_name']} ({row['community_name']})") for row in rows]
+
+
+async def hostable_communities(viewer: Principal) -> list[tuple[str, str]]:
+    """The communities the viewer may make events in, as (slug, name)."""
+    rows = await Community.select(Community.id, Community.slug, Community.name).run()
+    return [(row["slug"], row["name"]) for row in rows if await may_host(viewer, row["id"])]
+
+
+async def community_members(community_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """Active members of a community by name: the register's "also came" choices."""
+    rows = (
+        await Member.select(Member.id, Member.display_name)
+        .where((Member.community == community_id) & (Member.status == "active"))
+        .order_by(Member.display_name)
+        .limit(HOST_CHOICES_MAX)
+        .run()
+    )
+    return [(row["id"], row["display_name"]) for row in rows]
