@@ -22,7 +22,7 @@ from ledger import run_write
 from ledger.transactions import WriteTransaction
 from service import clock
 from service.checks.schemas import CHECK_KIND_NAMES, CheckIn, CheckOut
-from service.checks.tables import SafeguardingCheck
+from service.checks.tables import RefusalTold, SafeguardingCheck
 from service.errors import Conflict, invalid_field
 from service.formatting import date_words
 from service.limits import CHECK_EXPIRY_WARNING_DAYS, CHECKS_LISTED_MAX
@@ -171,7 +171,19 @@ async def home_check_refusal(
     }
 
     async def tell(transaction: WriteTransaction) -> None:
-        await _tell_coordinators(transaction, community_id, "check_required", context)
+        # Once a day per helper: a member trying again should not flood the coordinators.
+        first_today = (
+            await RefusalTold.insert(
+                RefusalTold(
+                    helper=helper_id, community=community_id, told_on=clock.utc_now().date()
+                )
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(RefusalTold.helper)
+            .run()
+        )
+        if first_today:
+            await _tell_coordinators(transaction, community_id, "check_required", context)
 
     await run_write(engine, tell)
     raise Conflict(
@@ -262,3 +274,4 @@ async def checks_erase(member_ids: Iterable[uuid.UUID]) -> None:
     """A closing member's checks go with their personal data (inside the closure)."""
     for member_id in member_ids:
         await SafeguardingCheck.delete().where(SafeguardingCheck.member == member_id).run()
+        await RefusalTold.delete().where(RefusalTold.helper == member_id).run()

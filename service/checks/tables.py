@@ -20,3 +20,12 @@ class SafeguardingCheck(Table, tablename="neighbour_check"):
     recorded_at = Timestamptz()
     # When coordinators were told it expires soon: the sweep tells them once.
     reminded_at = Timestamptz(null=True, default=None)
+
+
+class RefusalTold(Table, tablename="neighbour_check_refusal_told"):
+    """The day coordinators were told that a helper without a valid check was refused
+    help in someone's home: they are told once a day per helper, not at every attempt."""
+
+    helper = UUID(primary_key=True)  # the key is (helper, community, told_on)
+    community = UUID()
+    told_on = Date()

@@ -273,6 +273,10 @@ async def test_help_at_home_without_a_valid_check_is_refused_and_coordinators_to
         "/api/v1/exchanges", headers=town.alice.headers, json=in_home_body(town.bob, town.alice)
     )
     assert still.status_code == 409, still.text
+    # Told once that day, however often the helper is refused.
+    told_again = await notices(town, town.coordinator)
+    about_checks = [n for n in told_again["events"] if "safeguarding check" in str(n).lower()]
+    assert len(about_checks) == 1
     # A valid one does; help not at home never needed one.
     check = ok_json(
         await record_check(
