@@ -117,6 +117,7 @@ from service.recovery.pages import PAGE_ROUTERS as RECOVERY_PAGES
 from service.reports.controllers import ROUTERS as REPORT_ROUTERS
 from service.reports.impact_pages import PAGE_ROUTERS as IMPACT_PAGES
 from service.reports.pages import PAGE_ROUTERS as REPORT_PAGES
+from service.reports.source import REPORT_READER_STATE, ReportReader, replica_engine_from_url
 from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
 from service.transfers.controllers import TransferController
@@ -155,9 +156,12 @@ async def _database_lifespan(app: Litestar) -> AsyncIterator[None]:
         # Start anyway: /ready reports 503 until the database answers, and
         # queries open their own connections until a pool can be made.
         logger.exception("database unreachable at start-up")
+    report_reader: ReportReader = app.state[REPORT_READER_STATE]
+    await report_reader.open()
     try:
         yield
     finally:
+        await report_reader.close()
         await app.state.rate_limiter.close()
         await app.state.sign_in_failures.close()
         await app.state.principal_cache.close()
@@ -333,6 +337,12 @@ def bind_settings(app: Litestar, settings: Settings) -> None:
     app.state.settings = settings
     app.state.engine = engine
     app.state.ledger = Ledger(engine)
+    # The flows reports' read replica, when there is one (ADR 0047).
+    app.state[REPORT_READER_STATE] = ReportReader(
+        engine,
+        replica_engine_from_url(settings.database_replica_url),
+        lag_seconds_max=settings.replica_lag_seconds_max,
+    )
     app.state.rate_limiter = rate_limiter_for(settings.redis_url)
     app.state.sign_in_failures = failure_counter_for(settings.redis_url)
     # The caller cache is shared with Redis when there is one (ADR 0043).

@@ -219,8 +219,12 @@ async def _reset_postgres_connection(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
-def engine_from_url(url: str) -> Engine[Any]:
-    """Build the Piccolo engine a DATABASE_URL describes (no I/O happens here)."""
+def engine_from_url(url: str, *, connect_timeout_seconds: float | None = None) -> Engine[Any]:
+    """Build the Piccolo engine a DATABASE_URL describes (no I/O happens here).
+
+    `connect_timeout_seconds` bounds a PostgreSQL connect (asyncpg waits 60 s otherwise):
+    the read replica's engine sets it, so a replica gone quiet costs seconds.
+    """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
@@ -233,7 +237,10 @@ def engine_from_url(url: str) -> Engine[Any]:
             timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
         )
     if parts.scheme in ("postgresql", "postgres"):
-        return TimebankPostgresEngine(config={"dsn": url}, extensions=())
+        config: dict[str, Any] = {"dsn": url}
+        if connect_timeout_seconds is not None:
+            config["timeout"] = connect_timeout_seconds
+        return TimebankPostgresEngine(config=config, extensions=())
     raise UnsupportedDatabaseURLError(
         f"DATABASE_URL must start with sqlite:/// or postgresql://, not {parts.scheme}://"
     )

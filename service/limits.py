@@ -257,3 +257,11 @@ WELLBEING_UCLA_MAX: Final = 3
 # A check-in is offered again this long after the last answer or "not now".
 WELLBEING_INTERVAL_DAYS: Final = 182
 WELLBEING_LISTED_MAX: Final = 100  # a member's own check-ins on the page, the API and the export
+
+# The flows reports' read replica (DATABASE_REPLICA_URL, ADR 0047). A replica further
+# behind than this falls back to the primary; its lag is checked at most once in
+# REPLICA_CHECK_SECONDS per process, and a replica that does not answer a connection
+# within REPLICA_CONNECT_TIMEOUT_SECONDS counts as down until the next check.
+REPLICA_LAG_SECONDS_MAX: Final = 30
+REPLICA_CHECK_SECONDS: Final = 5
+REPLICA_CONNECT_TIMEOUT_SECONDS: Final = 2

@@ -23,6 +23,7 @@ from service.limits import (
     EXCHANGE_HOLD_DAYS_DEFAULT,
     EXCHANGE_HOLD_DAYS_MAX,
     EXCHANGE_HOLD_DAYS_MIN,
+    REPLICA_LAG_SECONDS_MAX,
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -36,6 +37,8 @@ PUBLIC_BASE_URL_DEFAULT = "http://127.0.0.1:8000"
 ARGON2_TIME_COST_DEFAULT = 3
 ARGON2_MEMORY_KIB_DEFAULT = 65_536
 SECONDS_PER_DAY = 24 * 3600
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+REPLICA_LAG_SECONDS_BOUND = 24 * 3600  # the most REPLICA_LAG_SECONDS_MAX may say
 
 
 class SettingsError(ValueError):
@@ -197,6 +200,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_base_url: str = PUBLIC_BASE_URL_DEFAULT
     data_dir: str = DATA_DIR_DEFAULT
     redis_url: str | None = None
+    # A streaming replica of the PostgreSQL primary for the flows reports (ADR 0047);
+    # used while it is at most replica_lag_seconds_max behind, else the primary is.
+    database_replica_url: str | None = None
+    replica_lag_seconds_max: int = REPLICA_LAG_SECONDS_MAX
     # argon2id cost. Production keeps argon2-cffi's defaults (about 0.1 s and
     # 64 MiB a hash); tests lower them to keep hundreds of sign-ins fast.
     password_time_cost: int = ARGON2_TIME_COST_DEFAULT
@@ -225,6 +232,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"exchange_autoconfirm_days must be from {EXCHANGE_AUTOCONFIRM_DAYS_MIN} to "
                 f"{EXCHANGE_AUTOCONFIRM_DAYS_MAX}, not {days}"
             )
+        self._replica_valid()
+
+    def _replica_valid(self) -> None:
+        if self.replica_lag_seconds_max < 0:
+            raise SettingsError("replica_lag_seconds_max must not be negative")
+        if self.database_replica_url is None:
+            return
+        if not self.is_postgres or not self.database_replica_url.startswith(POSTGRES_SCHEMES):
+            raise SettingsError(
+                "DATABASE_REPLICA_URL needs PostgreSQL: both it and DATABASE_URL must start "
+                "with postgresql://"
+            )
 
     def __repr__(self) -> str:
         # The secret key must never reach a log line or a traceback.
@@ -244,7 +263,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def is_postgres(self) -> bool:
-        return self.database_url.startswith(("postgresql://", "postgres://"))
+        return self.database_url.startswith(POSTGRES_SCHEMES)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -260,6 +279,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             public_base_url=env.get("PUBLIC_BASE_URL", PUBLIC_BASE_URL_DEFAULT).rstrip("/"),
             data_dir=data_dir,
             redis_url=env.get("REDIS_URL") or None,
+            database_replica_url=env.get("DATABASE_REPLICA_URL") or None,
+            replica_lag_seconds_max=_bounded_int(
+                env,
+                "REPLICA_LAG_SECONDS_MAX",
+                REPLICA_LAG_SECONDS_MAX,
+                minimum=0,
+                maximum=REPLICA_LAG_SECONDS_BOUND,
+            ),
             password_time_cost=_positive_int(env, "ARGON2_TIME_COST", ARGON2_TIME_COST_DEFAULT),
             password_memory_kib=_positive_int(env, "ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB_DEFAULT),
             exchange_hold_days=_bounded_int(

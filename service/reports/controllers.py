@@ -11,15 +11,18 @@ from litestar.params import QueryParameter
 
 from service.errors import Invalid
 from service.http.access import Access, access
-from service.http.deps import CurrentMember, EngineDep
+from service.http.deps import CurrentMember
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
 from service.reports.figures import Breakdown, Report, report_build
 from service.reports.impact import ImpactReport, impact_build
 from service.reports.impact_schemas import impact_csv, impact_out
 from service.reports.period import month_text, period_parse
 from service.reports.schemas import FlowsOut, flows_csv, flows_out
+from service.reports.source import REPORT_DEPENDENCIES, Freshness, ReportReaderDep
 
 MONTH_QUERY_PATTERN = r"^\d{4}-\d{2}$"
+FIGURES_AS_OF_HEADER = "X-Figures-As-Of"
+FIGURES_FROM_HEADER = "X-Figures-From"
 SLUG_REGEX = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 FromMonth = Annotated[
@@ -74,17 +77,19 @@ async def _impact(
 
 async def _report(
     *,
-    engine: EngineDep,
+    report_reader: ReportReaderDep,
     member: CurrentMember,
     from_month: str | None,
     to_month: str | None,
     community: list[str] | None,
     by: Breakdown,
-) -> Report:
+) -> tuple[Report, Freshness]:
     slugs = _slugs(community)
     period = period_parse(from_month, to_month, now=datetime.now(UTC))
-    return await report_build(
-        engine=engine, viewer=member, period=period, community_slugs=slugs, breakdowns=[by]
+    return await report_reader.read(
+        lambda engine: report_build(
+            engine=engine, viewer=member, period=period, community_slugs=slugs, breakdowns=[by]
+        )
     )
 
 
@@ -92,12 +97,13 @@ class ReportController(Controller):
     opt = access(Access.REPORTS)
     path = "/api/v1/reports"
     tags = ("reports",)
+    dependencies = REPORT_DEPENDENCIES
 
     @get("/flows")
     async def flows(
         self,
         *,
-        engine: EngineDep,
+        report_reader: ReportReaderDep,
         member: CurrentMember,
         from_month: FromMonth = None,
         to: ToMonth = None,
@@ -110,21 +116,21 @@ class ReportController(Controller):
         `small_cell_k` of the communities) is suppressed, and so are the
         figures that would let it be worked out from the totals.
         """
-        report = await _report(
-            engine=engine,
+        report, freshness = await _report(
+            report_reader=report_reader,
             member=member,
             from_month=from_month,
             to_month=to,
             community=community,
             by=by,
         )
-        return flows_out(report, report.breakdowns[by])
+        return flows_out(report, report.breakdowns[by], freshness)
 
     @get("/flows.csv", media_type="text/csv")
     async def flows_csv(
         self,
         *,
-        engine: EngineDep,
+        report_reader: ReportReaderDep,
         member: CurrentMember,
         from_month: FromMonth = None,
         to: ToMonth = None,
@@ -132,8 +138,8 @@ class ReportController(Controller):
         by: By = "month",
     ) -> Response[str]:
         """The same figures as CSV; suppressed cells have empty values and `suppressed` yes."""
-        report = await _report(
-            engine=engine,
+        report, freshness = await _report(
+            report_reader=report_reader,
             member=member,
             from_month=from_month,
             to_month=to,
@@ -146,7 +152,12 @@ class ReportController(Controller):
         return Response(
             flows_csv(report, report.breakdowns[by]),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                # The CSV's columns stay as they were; its freshness rides in headers.
+                FIGURES_AS_OF_HEADER: freshness.as_of.isoformat(),
+                FIGURES_FROM_HEADER: freshness.source,
+            },
         )
 
     @get("/impact")

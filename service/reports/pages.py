@@ -9,6 +9,7 @@ else gets the 403 page. The form is a plain GET form: it works without script.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,6 @@ from markupsafe import Markup
 
 from service.formatting import minutes_text, money_text
 from service.http.access import Access, access
-from service.http.deps import EngineDep
 from service.reports import charts
 from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Report, report_build
 from service.reports.page_query import (
@@ -28,8 +28,9 @@ from service.reports.page_query import (
     report_query,
 )
 from service.reports.period import Period, month_label, month_text
+from service.reports.source import REPORT_DEPENDENCIES, Freshness, ReportReaderDep
 from service.reports.suppression import Entry
-from service.web.kit import PageController, Viewer, render
+from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
 
 HIDDEN = "hidden"
 CSV_PATH = "/api/v1/reports/flows.csv"
@@ -292,30 +293,45 @@ def _period_words(period: Period) -> str:
     return first if first == last else f"{first} to {last}"
 
 
+REPORT_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **REPORT_DEPENDENCIES}
+
+
+def freshness_words(freshness: Freshness) -> str:
+    """The line that says how fresh the figures are (ADR 0047)."""
+    if freshness.from_replica:
+        as_of = freshness.as_of.astimezone(UTC)
+        return f"Figures as of {as_of:%H:%M} UTC, from a copy of the database."
+    return "Figures up to the moment."
+
+
 class ReportPages(PageController):
     opt = access(Access.REPORTS)
     path = "/reports"
+    dependencies = REPORT_PAGE_DEPENDENCIES
 
     @get("/")
     async def dashboard(
         self,
         *,
         viewer: Viewer,
-        engine: EngineDep,
+        report_reader: ReportReaderDep,
         from_month: FromMonthField = None,
         to: ToMonthField = None,
         community: CommunitiesField = None,
     ) -> Template:
         query = await report_query(viewer, from_month, to, community)
         scope, form, selected, period = query.scope, query.form, query.selected, query.period
-        report = await report_build(
-            engine=engine,
-            viewer=viewer,
-            period=period,
-            community_slugs=selected,
-            breakdowns=list(BREAKDOWNS),
+        report, freshness = await report_reader.read(
+            lambda engine: report_build(
+                engine=engine,
+                viewer=viewer,
+                period=period,
+                community_slugs=selected,
+                breakdowns=list(BREAKDOWNS),
+            )
         )
         context: dict[str, Any] = {
+            "freshness_words": freshness_words(freshness),
             "form": form,
             "report": report,
             "period_words": _period_words(report.period),

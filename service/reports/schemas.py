@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Final, Literal
 
 import msgspec
 
 from service.reports.figures import Count, Figures, Report
 from service.reports.period import month_text
+from service.reports.source import Freshness
 from service.reports.suppression import Entry
 
 SuppressionReason = Literal["primary", "complementary"]
@@ -72,6 +74,10 @@ class FlowsOut(msgspec.Struct, kw_only=True):
     cells: list[CellOut]
     row_totals: list[CellOut]
     column_totals: list[CellOut]
+    # How fresh the figures are (ADR 0047): complete up to `figures_as_of`, read from
+    # "replica" (a copy of the database) or "primary" (up to the moment).
+    figures_as_of: datetime
+    figures_from: Literal["replica", "primary"]
 
 
 def figure_out(entry: Entry) -> FigureOut:
@@ -100,8 +106,10 @@ def _count_out(count: Count) -> CountOut:
     return CountOut(value=count.value, suppressed=count.suppressed)
 
 
-def flows_out(report: Report, figures: Figures) -> FlowsOut:
+def flows_out(report: Report, figures: Figures, freshness: Freshness) -> FlowsOut:
     return FlowsOut(
+        figures_as_of=freshness.as_of,
+        figures_from="replica" if freshness.from_replica else "primary",
         from_=month_text(report.period.first),
         to=month_text(report.period.last),
         by=figures.by,
