@@ -377,7 +377,7 @@ async def test_a_coordinator_approves_a_pending_member_through_the_page(town: To
     assert page.status_code == 200
     action = f'action="/coordinator/members/{town.pending.id}/approve"'
     assert action in page.text
-    assert "<td>Pat</td>" in page.text
+    assert '<td data-label="Name">Pat</td>' in page.text
     approved = await post_form(client, f"/coordinator/members/{town.pending.id}/approve", {})
     assert approved.status_code == 303
     assert approved.headers["location"] == "/coordinator/members?community=oakfield&done=approved"
@@ -402,7 +402,7 @@ async def test_admin_revokes_a_role_and_sees_field_errors_for_a_wrong_scope(town
     await page_sign_in(client, town.admin.email)
     page = await client.get("/admin/roles")
     assert ">Admin</a>" in page.text
-    assert "<td>cora@example.org</td>" in page.text
+    assert '<td data-label="Email">cora@example.org</td>' in page.text
     wrong_scope = await post_form(
         client,
         "/admin/roles",
@@ -484,7 +484,7 @@ async def test_admin_creates_an_area_and_a_community_through_the_pages(
     assert quayside["area"] == "east"
     page = await client.get(created.headers["location"])
     assert "The community has been created" in page.text
-    assert "<td>Quayside</td>" in page.text
+    assert '<td data-label="Name">Quayside</td>' in page.text
 
 
 # A member's own pages ---------------------------------------------------------------------
