@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import Any, Final, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -221,6 +221,10 @@ async def _reset_postgres_connection(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
+# Set on every PostgreSQL connection the service opens (pool, ledger, replica).
+POSTGRES_SESSION_SETTINGS: Final = {"jit": "off"}
+
+
 def engine_from_url(url: str, *, connect_timeout_seconds: float | None = None) -> Engine[Any]:
     """Build the Piccolo engine a DATABASE_URL describes (no I/O happens here).
 
@@ -239,7 +243,9 @@ def engine_from_url(url: str, *, connect_timeout_seconds: float | None = None) -
             timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
         )
     if parts.scheme in ("postgresql", "postgres"):
-        config: dict[str, Any] = {"dsn": url}
+        # JIT off: the planner's cost estimates for the reports' queries cross
+        # jit_above_cost, and compiling took longer than the query (ADR 0050).
+        config: dict[str, Any] = {"dsn": url, "server_settings": POSTGRES_SESSION_SETTINGS}
         if connect_timeout_seconds is not None:
             config["timeout"] = connect_timeout_seconds
         return TimebankPostgresEngine(config=config, extensions=())
