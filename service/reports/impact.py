@@ -239,16 +239,27 @@ _FLOW_FILTERS: Final = {
 
 @dataclass
 class _Counts:
-    """Per month and for the period: a figure's value and its distinct members."""
+    """Per month and for the period: a figure's value, its distinct members, and who they are.
+
+    `exact` (yyyymm -> member ids) is shared between the figures made of the same flows.
+    """
 
     values: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     members: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     period_members: int = 0
+    exact: dict[int, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+
+
+# Which members a figure rests on: everyone in its flows, or only those in flows with a flag.
+_MEMBER_FLAGS: Final = {"one_to_one_minutes": "one", "intergenerational_minutes": "inter"}
 
 
 async def _exchange_counts(
     connection: Connection, period: Period, scope: Scope
 ) -> dict[str, _Counts]:
+    """Every exchange figure from two statements over the flows: the sums by month, then each
+    month's members with their flags (distinct counts and exact sets are made from those rows,
+    where three more passes over the flows used to count them)."""
     counts = {name: _Counts() for name in [*_FLOW_FILTERS, "people_connected"]}
     if not scope.ids:
         return counts
@@ -265,61 +276,31 @@ async def _exchange_counts(
     for row in sums:
         for name in _FLOW_FILTERS:
             counts[name].values[int(row["month"])] = int(row[name] or 0)
-    distinct = (
-        "COUNT(DISTINCT member) AS everyone,"
-        " COUNT(DISTINCT CASE WHEN one = 1 THEN member END) AS one_members,"
-        " COUNT(DISTINCT CASE WHEN inter = 1 THEN member END) AS inter_members"
-    )
     people = flows[:-1] + ", " + _PEOPLE_SQL
-    per_month = await _fetch(
-        connection, people + f"SELECT month, {distinct} FROM people GROUP BY month", *arguments
+    rows = await _fetch(
+        connection,
+        people + "SELECT month, member, MAX(one) AS one, MAX(inter) AS inter"
+        " FROM people GROUP BY month, member",
+        *arguments,
     )
-    whole = await _fetch(connection, people + f"SELECT {distinct} FROM people", *arguments)
-    columns = {
-        "exchanges": "everyone",
-        "hours_minutes": "everyone",
-        "people_connected": "everyone",
-        "one_to_one_minutes": "one_members",
-        "intergenerational_minutes": "inter_members",
+    everyone = counts["people_connected"].exact
+    flagged: dict[str, dict[int, set[uuid.UUID]]] = {
+        flag: defaultdict(set) for flag in ("one", "inter")
     }
-    for name, column in columns.items():
-        for row in per_month:
-            counts[name].members[int(row["month"])] = int(row[column] or 0)
-        counts[name].period_members = int(whole[0][column] or 0) if whole else 0
+    for row in rows:
+        month, member = int(row["month"]), uuid.UUID(str(row["member"]))
+        everyone[month].add(member)
+        for flag, sets in flagged.items():
+            if row[flag] == 1:
+                sets[month].add(member)
+    for name, each in counts.items():
+        flag = _MEMBER_FLAGS.get(name)
+        each.exact = flagged[flag] if flag else everyone
+        each.members = {month: len(who) for month, who in each.exact.items()}
+        each.period_members = len(_union(each.exact))
     for month, value in counts["people_connected"].members.items():
         counts["people_connected"].values[month] = value
     return counts
-
-
-async def _exchange_people(
-    connection: Connection, period: Period, scope: Scope, wanted: dict[str, set[int]]
-) -> dict[str, dict[int, set[uuid.UUID]]]:
-    """Exactly who a figure rests on in the months `wanted` (only where it may be below k)."""
-    found: dict[str, dict[int, set[uuid.UUID]]] = {name: defaultdict(set) for name in wanted}
-    months = sorted(set().union(*wanted.values())) if wanted else []
-    if not months:
-        return found
-    flows, arguments = _flows_sql(period, scope)
-    rows = await _fetch(
-        connection,
-        flows[:-1]
-        + ", "
-        + _PEOPLE_SQL
-        + "SELECT DISTINCT month, member, one, inter FROM people"
-        + f" WHERE month IN {_in_list(len(months))}",
-        *arguments,
-        *months,
-    )
-    for row in rows:
-        month, member = int(row["month"]), uuid.UUID(str(row["member"]))
-        flags = {
-            "one_to_one_minutes": row["one"] == 1,
-            "intergenerational_minutes": row["inter"] == 1,
-        }
-        for name, months_wanted in wanted.items():
-            if month in months_wanted and flags.get(name, True):
-                found[name][month].add(member)
-    return found
 
 
 # New members and members still active ---------------------------------------------------
@@ -422,14 +403,7 @@ async def _exchange_series(
     connection: Connection, period: Period, scope: Scope, k: int, events: EventFigures
 ) -> dict[str, Series]:
     counts = await _exchange_counts(connection, period, scope)
-    wanted: dict[str, set[int]] = {}
-    for name, each in counts.items():
-        small = {month for month, count in each.members.items() if 0 < count < k}
-        if 0 < each.period_members < k or (name == "people_connected" and events.people):
-            small = set(each.members)  # the total needs everyone exactly too
-        if small:
-            wanted[name] = small
-    exact = await _exchange_people(connection, period, scope, wanted)
+    exact = {name: each.exact for name, each in counts.items()}
     by_name = {spec.name: spec for spec in FIGURES}
     series: dict[str, Series] = {}
     for name, each in counts.items():
