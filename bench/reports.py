@@ -454,10 +454,12 @@ def _cases(engine: Engine[Any], shape: Shape) -> dict[str, Callable[[], Awaitabl
         return await _naive(engine, last_year, shape)
 
     async def council_impact() -> Any:
-        return await impact_build(viewer=council, period=last_year, community_slugs=[])
+        return await impact_build(
+            engine=engine, viewer=council, period=last_year, community_slugs=[]
+        )
 
     async def admin_impact() -> Any:
-        return await impact_build(viewer=admin, period=whole, community_slugs=[])
+        return await impact_build(engine=engine, viewer=admin, period=whole, community_slugs=[])
 
     return {
         "council dashboard (5 breakdowns, 12 months)": council_dashboard,

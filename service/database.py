@@ -15,6 +15,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, cast
@@ -28,6 +29,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
+from ledger.sql import Connection
 from service.sqlite_connections import (
     SYNCHRONOUS_DEFAULT,
     KeptConnection,
@@ -271,6 +273,16 @@ def _sqlite_synchronous(query: str) -> Synchronous:
 
 def is_postgres(engine: Engine[Any]) -> bool:
     return isinstance(engine, PostgresEngine)
+
+
+def stored_instant(connection: Connection, instant: datetime) -> datetime | str:
+    """`instant` as a parameter for SQL on `connection` that compares it with a column
+    Piccolo wrote. On SQLite Piccolo stores `str()` of the UTC datetime
+    ("2026-03-01 00:00:00+00:00"), which the ledger's own text form does not sort
+    with at whole seconds: a service date at midnight on the 1st would fall in the
+    previous month. PostgreSQL takes the datetime.
+    """
+    return instant if connection.is_postgres else str(instant.astimezone(UTC))
 
 
 _active: dict[str, Engine[Any]] = {}

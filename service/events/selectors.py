@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from piccolo.query.functions.aggregate import Count
-
-from service import clock
+from ledger.sql import Connection, as_uuid
+from ledger.transactions import read_connection
+from service import clock, database
 from service.events.common import aware, going_only, may_host, visible_occurrence
 from service.events.register import attendance_of, hosts_of
 from service.events.schemas import EventOut, HostOut, MemberEventOut
 from service.events.tables import (
     EventAttendance,
-    EventHost,
     EventHostPermit,
     EventOccurrence,
     EventRsvp,
@@ -308,42 +307,12 @@ async def event_figures_by_month(
     community_ids: Iterable[uuid.UUID], period: Span
 ) -> dict[int, EventFigures]:
     """`event_figures` for each month (yyyymm, UTC) of the period that had a meeting held:
-    what a chart of events over months reads."""
-    communities = list(community_ids)
-    if not communities:
-        return {}
-    meetings = (
-        await EventOccurrence.select(EventOccurrence.id, EventOccurrence.starts_at)
-        .where(
-            EventOccurrence.community.is_in(communities)
-            & EventOccurrence.cancelled_at.is_null()
-            & EventOccurrence.register_taken_at.is_not_null()
-            & (EventOccurrence.starts_at >= period.starts_at)
-            & (EventOccurrence.starts_at < period.ends_before)
-        )
-        .run()
-    )
-    if not meetings:
-        return {}
-    counted = (
-        await EventAttendance.select(
-            EventAttendance.occurrence, Count(EventAttendance.id, alias="attended")
-        )
-        .where(EventAttendance.occurrence.is_in([meeting["id"] for meeting in meetings]))
-        .group_by(EventAttendance.occurrence)
-        .run()
-    )
-    attended = {row["occurrence"]: int(row["attended"]) for row in counted}
-    held: dict[int, int] = {}
-    came: dict[int, int] = {}
-    for meeting in meetings:
-        starts_at = aware(meeting["starts_at"])
-        month = starts_at.year * 100 + starts_at.month
-        held[month] = held.get(month, 0) + 1
-        came[month] = came.get(month, 0) + attended.get(meeting["id"], 0)
+    what a chart of events over months reads (the impact report's counts, without people)."""
+    async with read_connection(database.active_engine()) as connection:
+        taken = await event_participation_by_month(connection, community_ids, period)
     return {
-        month: EventFigures(events_held=held[month], event_attendances=came[month])
-        for month in sorted(held)
+        month: EventFigures(events_held=each.events_held, event_attendances=each.event_attendances)
+        for month, each in taken.items()
     }
 
 
@@ -357,56 +326,63 @@ class MonthParticipation:
     people: frozenset[uuid.UUID]
 
 
+# The meetings held in the period, each with a row per attendance (or one with no member):
+# the held meetings are read once, with who came.
+_HELD_SQL = """
+SELECT o.id AS occurrence, o.series AS series, o.starts_at AS starts_at, a.member AS member
+FROM event_occurrence o LEFT JOIN event_attendance a ON a.occurrence = o.id
+WHERE o.community {in_scope} AND o.cancelled_at IS NULL AND o.register_taken_at IS NOT NULL
+AND o.starts_at >= $1 AND o.starts_at < $2
+"""
+
+
 async def event_participation_by_month(
-    community_ids: Iterable[uuid.UUID], period: Span
+    connection: Connection, community_ids: Iterable[uuid.UUID], period: Span
 ) -> dict[int, MonthParticipation]:
-    """For each month (yyyymm, UTC) of the period with a meeting held: what
-    `event_figures_by_month` counts, and who attended or hosted."""
-    figures = await event_figures_by_month(community_ids, period)
-    if not figures:
-        return {}
+    """For each month (yyyymm, UTC) of the period with a meeting held: meetings held,
+    attendances, and who attended or hosted. SQL on `connection`, so the impact report
+    can read it from a replica (ADR 0047)."""
     communities = list(community_ids)
-    held_in_period = (
-        EventOccurrence.community.is_in(communities)
-        & EventOccurrence.cancelled_at.is_null()
-        & EventOccurrence.register_taken_at.is_not_null()
-        & (EventOccurrence.starts_at >= period.starts_at)
-        & (EventOccurrence.starts_at < period.ends_before)
+    if not communities:
+        return {}
+    in_scope, ids = connection.id_list(communities, 3)
+    rows = await connection.fetch(
+        _HELD_SQL.format(in_scope=in_scope),
+        database.stored_instant(connection, period.starts_at),
+        database.stored_instant(connection, period.ends_before),
+        *ids,
     )
-    meetings = (
-        await EventOccurrence.select(
-            EventOccurrence.id, EventOccurrence.series, EventOccurrence.starts_at
-        )
-        .where(held_in_period)
-        .run()
-    )
-    month_of = {row["id"]: _month_of(row["starts_at"]) for row in meetings}
-    people: dict[int, set[uuid.UUID]] = {month: set() for month in figures}
-    came = (
-        await EventAttendance.select(EventAttendance.occurrence, EventAttendance.member)
-        .where(EventAttendance.occurrence.is_in(list(month_of)))
-        .run()
-    )
-    for row in came:
-        people[month_of[row["occurrence"]]].add(row["member"])
-    series_months: dict[Any, set[int]] = {}
-    for row in meetings:
-        series_months.setdefault(row["series"], set()).add(month_of[row["id"]])
-    hosts = (
-        await EventHost.select(EventHost.series, EventHost.member)
-        .where(EventHost.series.is_in(list(series_months)))
-        .run()
+    month_of: dict[uuid.UUID, int] = {}
+    series_months: dict[uuid.UUID, set[int]] = {}
+    came: dict[int, int] = {}
+    people: dict[int, set[uuid.UUID]] = {}
+    for row in rows:
+        meeting, month = as_uuid(row["occurrence"]), _month_of(row["starts_at"])
+        month_of[meeting] = month
+        series_months.setdefault(as_uuid(row["series"]), set()).add(month)
+        people.setdefault(month, set())
+        if row["member"] is not None:
+            came[month] = came.get(month, 0) + 1
+            people[month].add(as_uuid(row["member"]))
+    if not month_of:
+        return {}
+    in_series, series_ids = connection.id_list(list(series_months), 1)
+    hosts = await connection.fetch(
+        f"SELECT series, member FROM event_host WHERE series {in_series}", *series_ids
     )
     for row in hosts:
-        for month in series_months[row["series"]]:
-            people[month].add(row["member"])
+        for month in series_months[as_uuid(row["series"])]:
+            people[month].add(as_uuid(row["member"]))
+    held: dict[int, int] = {}
+    for month in month_of.values():
+        held[month] = held.get(month, 0) + 1
     return {
         month: MonthParticipation(
-            events_held=counted.events_held,
-            event_attendances=counted.event_attendances,
+            events_held=held[month],
+            event_attendances=came.get(month, 0),
             people=frozenset(people[month]),
         )
-        for month, counted in figures.items()
+        for month in sorted(held)
     }
 
 

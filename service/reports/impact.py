@@ -25,6 +25,7 @@ returned names or identifies one.
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,13 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from piccolo.engine.base import Engine
+
+from ledger.sql import Connection, Row
+from ledger.transactions import read_connection
+from service import database
 from service.events.selectors import event_participation_by_month
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
     IMPACT_YOUNGER_AGE_BELOW,
 )
-from service.members.tables import Member
 from service.principal import Principal
 from service.reports.period import Period, month_label, month_text
 from service.reports.scope import Scope, scope_for
@@ -112,7 +117,7 @@ class ImpactReport:
         return [(month_text(month), month_label(month)) for month in self.period.months()]
 
 
-# Events: wired when the events feature lands ----------------------------------------
+# Events -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -124,11 +129,14 @@ class EventFigures:
     people: dict[int, set[uuid.UUID]] = field(default_factory=dict)
 
 
-async def _event_figures(community_ids: Sequence[uuid.UUID], period: Period) -> EventFigures:
+async def _event_figures(
+    connection: Connection, community_ids: Sequence[uuid.UUID], period: Period
+) -> EventFigures:
     """Events held and attendances in the period, by month, and who attended or hosted
     (they count in people connected). The only place the report reads events."""
     figures = EventFigures()
-    for month, taken in (await event_participation_by_month(community_ids, period)).items():
+    taken_by_month = await event_participation_by_month(connection, community_ids, period)
+    for month, taken in taken_by_month.items():
         figures.held[month] = taken.events_held
         figures.attendances[month] = taken.event_attendances
         figures.people[month] = set(taken.people)
@@ -140,6 +148,21 @@ async def _event_figures(community_ids: Sequence[uuid.UUID], period: Period) -> 
 
 def _in_list(count: int) -> str:
     return "(" + ", ".join("{}" for _ in range(count)) + ")"
+
+
+_SLOT: Final = re.compile(r"\{\}")
+
+
+async def _fetch(connection: Connection, sql: str, *arguments: Any) -> list[Row]:
+    """`sql` with its `{}` slots numbered in order ($1, $2, ...) as the Connection wants;
+    instants as Piccolo stores them (service.database.stored_instant)."""
+    numbers = itertools.count(1)
+    numbered = _SLOT.sub(lambda _: f"${next(numbers)}", sql)
+    values = [
+        database.stored_instant(connection, value) if isinstance(value, datetime) else value
+        for value in arguments
+    ]
+    return await connection.fetch(numbered, *values)
 
 
 def _month_case(period: Period) -> tuple[str, list[Any]]:
@@ -216,85 +239,68 @@ _FLOW_FILTERS: Final = {
 
 @dataclass
 class _Counts:
-    """Per month and for the period: a figure's value and its distinct members."""
+    """Per month and for the period: a figure's value, its distinct members, and who they are.
+
+    `exact` (yyyymm -> member ids) is shared between the figures made of the same flows.
+    """
 
     values: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     members: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     period_members: int = 0
+    exact: dict[int, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
 
 
-async def _exchange_counts(period: Period, scope: Scope) -> dict[str, _Counts]:
+# Which members a figure rests on: everyone in its flows, or only those in flows with a flag.
+_MEMBER_FLAGS: Final = {"one_to_one_minutes": "one", "intergenerational_minutes": "inter"}
+
+
+async def _exchange_counts(
+    connection: Connection, period: Period, scope: Scope
+) -> dict[str, _Counts]:
+    """Every exchange figure from two statements over the flows: the sums by month, then each
+    month's members with their flags (distinct counts and exact sets are made from those rows,
+    where three more passes over the flows used to count them)."""
     counts = {name: _Counts() for name in [*_FLOW_FILTERS, "people_connected"]}
     if not scope.ids:
         return counts
     flows, arguments = _flows_sql(period, scope)
-    sums: list[dict[str, Any]] = await Member.raw(
+    sums = await _fetch(
+        connection,
         flows + "SELECT month, COUNT(DISTINCT exchange_id) AS exchanges,"
         " SUM(minutes) AS hours_minutes,"
         " SUM(CASE WHEN one = 1 THEN minutes ELSE 0 END) AS one_to_one_minutes,"
         " SUM(CASE WHEN inter = 1 THEN minutes ELSE 0 END) AS intergenerational_minutes"
         " FROM flows GROUP BY month",
         *arguments,
-    ).run()
+    )
     for row in sums:
         for name in _FLOW_FILTERS:
             counts[name].values[int(row["month"])] = int(row[name] or 0)
-    distinct = (
-        "COUNT(DISTINCT member) AS everyone,"
-        " COUNT(DISTINCT CASE WHEN one = 1 THEN member END) AS one_members,"
-        " COUNT(DISTINCT CASE WHEN inter = 1 THEN member END) AS inter_members"
-    )
     people = flows[:-1] + ", " + _PEOPLE_SQL
-    per_month: list[dict[str, Any]] = await Member.raw(
-        people + f"SELECT month, {distinct} FROM people GROUP BY month", *arguments
-    ).run()
-    whole: list[dict[str, Any]] = await Member.raw(
-        people + f"SELECT {distinct} FROM people", *arguments
-    ).run()
-    columns = {
-        "exchanges": "everyone",
-        "hours_minutes": "everyone",
-        "people_connected": "everyone",
-        "one_to_one_minutes": "one_members",
-        "intergenerational_minutes": "inter_members",
+    rows = await _fetch(
+        connection,
+        people + "SELECT month, member, MAX(one) AS one, MAX(inter) AS inter"
+        " FROM people GROUP BY month, member",
+        *arguments,
+    )
+    everyone = counts["people_connected"].exact
+    flagged: dict[str, dict[int, set[uuid.UUID]]] = {
+        flag: defaultdict(set) for flag in ("one", "inter")
     }
-    for name, column in columns.items():
-        for row in per_month:
-            counts[name].members[int(row["month"])] = int(row[column] or 0)
-        counts[name].period_members = int(whole[0][column] or 0) if whole else 0
+    for row in rows:
+        month, member = int(row["month"]), uuid.UUID(str(row["member"]))
+        everyone[month].add(member)
+        for flag, sets in flagged.items():
+            if row[flag] == 1:
+                sets[month].add(member)
+    for name, each in counts.items():
+        flag = _MEMBER_FLAGS.get(name)
+        each.exact = flagged[flag] if flag else everyone
+        each.members = {month: len(who) for month, who in each.exact.items()}
+        each.period_members = len(_union(each.exact))
     for month, value in counts["people_connected"].members.items():
         counts["people_connected"].values[month] = value
     return counts
-
-
-async def _exchange_people(
-    period: Period, scope: Scope, wanted: dict[str, set[int]]
-) -> dict[str, dict[int, set[uuid.UUID]]]:
-    """Exactly who a figure rests on in the months `wanted` (only where it may be below k)."""
-    found: dict[str, dict[int, set[uuid.UUID]]] = {name: defaultdict(set) for name in wanted}
-    months = sorted(set().union(*wanted.values())) if wanted else []
-    if not months:
-        return found
-    flows, arguments = _flows_sql(period, scope)
-    rows: list[dict[str, Any]] = await Member.raw(
-        flows[:-1]
-        + ", "
-        + _PEOPLE_SQL
-        + "SELECT DISTINCT month, member, one, inter FROM people"
-        + f" WHERE month IN {_in_list(len(months))}",
-        *arguments,
-        *months,
-    ).run()
-    for row in rows:
-        month, member = int(row["month"]), uuid.UUID(str(row["member"]))
-        flags = {
-            "one_to_one_minutes": row["one"] == 1,
-            "intergenerational_minutes": row["inter"] == 1,
-        }
-        for name, months_wanted in wanted.items():
-            if month in months_wanted and flags.get(name, True):
-                found[name][month].add(member)
-    return found
 
 
 # New members and members still active ---------------------------------------------------
@@ -314,13 +320,16 @@ def _aware(value: Any) -> datetime | None:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-async def _joiners(period: Period, scope: Scope) -> dict[str, dict[int, set[uuid.UUID]]]:
+async def _joiners(
+    connection: Connection, period: Period, scope: Scope
+) -> dict[str, dict[int, set[uuid.UUID]]]:
     """New members per month approved, and those of them active N months after joining."""
     names = ["new_members", *(f"active_after_{n}_months" for n in IMPACT_RETENTION_MONTHS)]
     found: dict[str, dict[int, set[uuid.UUID]]] = {name: defaultdict(set) for name in names}
     if not scope.ids:
         return found
-    rows: list[dict[str, Any]] = await Member.raw(
+    rows = await _fetch(
+        connection,
         "SELECT m.id, m.approved_at,"
         " (SELECT MAX(e.service_date) FROM market_exchange e"
         "  WHERE e.provider = m.id AND e.status = 'completed') AS gave_last,"
@@ -332,7 +341,7 @@ async def _joiners(period: Period, scope: Scope) -> dict[str, dict[int, set[uuid
         *scope.ids,
         period.starts_at,
         period.ends_before,
-    ).run()
+    )
     for row in rows:
         joined = _aware(row["approved_at"])
         assert joined is not None  # noqa: S101 - the WHERE asked for a date
@@ -391,17 +400,10 @@ def _from_sets(
 
 
 async def _exchange_series(
-    period: Period, scope: Scope, k: int, events: EventFigures
+    connection: Connection, period: Period, scope: Scope, k: int, events: EventFigures
 ) -> dict[str, Series]:
-    counts = await _exchange_counts(period, scope)
-    wanted: dict[str, set[int]] = {}
-    for name, each in counts.items():
-        small = {month for month, count in each.members.items() if 0 < count < k}
-        if 0 < each.period_members < k or (name == "people_connected" and events.people):
-            small = set(each.members)  # the total needs everyone exactly too
-        if small:
-            wanted[name] = small
-    exact = await _exchange_people(period, scope, wanted)
+    counts = await _exchange_counts(connection, period, scope)
+    exact = {name: each.exact for name, each in counts.items()}
     by_name = {spec.name: spec for spec in FIGURES}
     series: dict[str, Series] = {}
     for name, each in counts.items():
@@ -435,19 +437,28 @@ def _union(sets: dict[int, set[uuid.UUID]]) -> set[uuid.UUID]:
 
 
 async def impact_build(
-    *, viewer: Principal, period: Period, community_slugs: Sequence[str]
+    *, engine: Engine[Any], viewer: Principal, period: Period, community_slugs: Sequence[str]
 ) -> ImpactReport:
-    """The impact figures `viewer` may see for the period and communities, small ones hidden."""
+    """The impact figures `viewer` may see for the period and communities, small ones hidden.
+
+    Who may see which communities is read through the tables (the primary, like the
+    flows report's scope); every figure is read on one connection of `engine`, which
+    `ReportReader` makes the replica's while it is fresh (ADR 0047).
+    """
     scope = await scope_for(viewer, community_slugs)
     k = scope.k
-    events = await _event_figures(scope.ids, period)
-    series = await _exchange_series(period, scope, k, events)
+    async with read_connection(engine) as connection:
+        events = await _event_figures(connection, scope.ids, period)
+        series = await _exchange_series(connection, period, scope, k, events)
+        joiners = await _joiners(connection, period, scope)
+        wellbeing = await wellbeing_change(
+            connection, scope.ids, ends_before=period.ends_before, k=k
+        )
     by_name = {spec.name: spec for spec in FIGURES}
     for name, values in (("events_held", events.held), ("event_attendances", events.attendances)):
         series[name] = _from_sets(by_name[name], period, events.people, k, values=values)
-    for name, sets in (await _joiners(period, scope)).items():
+    for name, sets in joiners.items():
         series[name] = _from_sets(by_name[name], period, sets, k)
-    wellbeing = await wellbeing_change(scope.ids, ends_before=period.ends_before, k=k)
     return ImpactReport(
         period=period,
         scope=scope,

@@ -33,8 +33,9 @@ from service.reports.page_query import (
     report_query,
 )
 from service.reports.period import Period, month_label, month_text
+from service.reports.source import REPORT_DEPENDENCIES, ReportReaderDep
 from service.reports.suppression import Entry
-from service.web.kit import PageController, Viewer, render
+from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
 
 HIDDEN: Final = "hidden"
 CSV_PATH: Final = "/api/v1/reports/impact.csv"
@@ -112,23 +113,33 @@ def _wellbeing_rows(report: ImpactReport) -> list[tuple[str, str]]:
     return [(MEASURE_WORDS[name], f"{value:+.2f}") for name, value in change.items()]
 
 
+IMPACT_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **REPORT_DEPENDENCIES}
+
+
 class ImpactPages(PageController):
     opt = access(Access.REPORTS)
     path = "/reports/impact"
+    dependencies = IMPACT_PAGE_DEPENDENCIES
 
     @get("/")
     async def impact_page(
         self,
         *,
         viewer: Viewer,
+        report_reader: ReportReaderDep,
         from_month: FromMonthField = None,
         to: ToMonthField = None,
         community: CommunitiesField = None,
     ) -> Template:
         query = await report_query(viewer, from_month, to, community)
         scope, form, selected, period = query.scope, query.form, query.selected, query.period
-        report = await impact_build(viewer=viewer, period=period, community_slugs=selected)
+        report, freshness = await report_reader.read(
+            lambda engine: impact_build(
+                engine=engine, viewer=viewer, period=period, community_slugs=selected
+            )
+        )
         context: dict[str, Any] = {
+            "freshness_words": freshness.words,
             "form": form,
             "report": report,
             "period_words": _period_words(report.period),

@@ -17,6 +17,7 @@ import msgspec
 from service.reports.impact import ImpactReport, Series
 from service.reports.period import month_text
 from service.reports.schemas import CommunityOut, SuppressionReason
+from service.reports.source import Freshness
 from service.reports.suppression import Entry
 
 
@@ -70,12 +71,18 @@ def _figure_out(series: Series) -> ImpactFigureOut:
     )
 
 
-def impact_out(report: ImpactReport) -> dict[str, Any]:
-    """The JSON body: a plain dict so each figure's total can be a top-level field."""
+def impact_out(report: ImpactReport, freshness: Freshness) -> dict[str, Any]:
+    """The JSON body: a plain dict so each figure's total can be a top-level field.
+
+    `figures_from` (replica or primary) and `figures_as_of` say how fresh it is, as the
+    flows report does (ADR 0047).
+    """
     totals = {name: _value(series.total) for name, series in report.series.items()}
     return {
         "from": month_text(report.period.first),
         "to": month_text(report.period.last),
+        "figures_as_of": freshness.as_of,  # encoded as the flows answer encodes it
+        "figures_from": freshness.source,
         "k": report.k,
         "communities": [
             msgspec.to_builtins(CommunityOut(slug=c.slug, name=c.name))

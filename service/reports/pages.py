@@ -9,7 +9,6 @@ else gets the 403 page. The form is a plain GET form: it works without script.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +27,7 @@ from service.reports.page_query import (
     report_query,
 )
 from service.reports.period import Period, month_label, month_text
-from service.reports.source import REPORT_DEPENDENCIES, Freshness, ReportReaderDep
+from service.reports.source import REPORT_DEPENDENCIES, ReportReaderDep
 from service.reports.suppression import Entry
 from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
 
@@ -296,14 +295,6 @@ def _period_words(period: Period) -> str:
 REPORT_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **REPORT_DEPENDENCIES}
 
 
-def freshness_words(freshness: Freshness) -> str:
-    """The line that says how fresh the figures are (ADR 0047)."""
-    if freshness.from_replica:
-        as_of = freshness.as_of.astimezone(UTC)
-        return f"Figures as of {as_of:%H:%M} UTC, from a copy of the database."
-    return "Figures up to the moment."
-
-
 class ReportPages(PageController):
     opt = access(Access.REPORTS)
     path = "/reports"
@@ -331,7 +322,7 @@ class ReportPages(PageController):
             )
         )
         context: dict[str, Any] = {
-            "freshness_words": freshness_words(freshness),
+            "freshness_words": freshness.words,
             "form": form,
             "report": report,
             "period_words": _period_words(report.period),

@@ -1,9 +1,9 @@
-"""Where the flows reports read from: a streaming replica while it is fresh, else the primary.
+"""Where the reports read from: a streaming replica while it is fresh, else the primary.
 
 ADR 0047. With DATABASE_REPLICA_URL set, the council, coordinator and admin flows
-reports (the JSON, its CSV and the /reports page) read their rollups from the replica,
-so a heavy report does not compete with members' writes. Nothing a member writes and
-reads back goes there: only these reports ask `ReportReader`.
+and impact reports (their JSON, CSV and pages: /reports, /reports/impact) read their
+figures from the replica, so a heavy report does not compete with members' writes.
+Nothing a member writes and reads back goes there: only these reports ask `ReportReader`.
 
 The replica is used only while its lag is within the bound: the lag is checked at most
 once in REPLICA_CHECK_SECONDS per process (a report should not cost a second round
@@ -63,6 +63,14 @@ class Freshness:
     @property
     def source(self) -> str:
         return "replica" if self.from_replica else "primary"
+
+    @property
+    def words(self) -> str:
+        """The line a report page shows about it."""
+        if self.from_replica:
+            as_of = self.as_of.astimezone(UTC)
+            return f"Figures as of {as_of:%H:%M} UTC, from a copy of the database."
+        return "Figures up to the moment."
 
 
 def replica_engine_from_url(url: str | None) -> Engine[Any] | None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ledger.sql import Connection
+from service import database
 from service.wellbeing.services import MEASURES, Answers
-from service.wellbeing.tables import CheckIn
 
 CHANGE_DECIMALS = 2
 
@@ -36,20 +37,25 @@ class WellbeingChange:
 
 
 async def wellbeing_change(
-    community_ids: Sequence[uuid.UUID], *, ends_before: datetime, k: int
+    connection: Connection,
+    community_ids: Sequence[uuid.UUID],
+    *,
+    ends_before: datetime,
+    k: int,
 ) -> WellbeingChange:
+    """Read on `connection` (the impact report's: a replica's, ADR 0047)."""
     if not community_ids:
         return WellbeingChange(None, None, None)
-    slots = ", ".join("{}" for _ in community_ids)
-    rows: list[dict[str, Any]] = await CheckIn.raw(
+    in_scope, ids = connection.id_list(community_ids, 2)
+    rows = await connection.fetch(
         "SELECT w.member, w.taken_at, "
         + ", ".join(f"w.{name}" for name in MEASURES)
         + " FROM wellbeing_checkin w JOIN member_member m ON m.id = w.member"
-        f" WHERE m.community IN ({slots}) AND w.taken_at < {{}}"
+        f" WHERE m.community {in_scope} AND w.taken_at < $1"
         " ORDER BY w.member, w.taken_at, w.id",
-        *community_ids,
-        ends_before,
-    ).run()
+        database.stored_instant(connection, ends_before),
+        *ids,
+    )
     by_member: dict[Any, list[Answers]] = defaultdict(list)
     for row in rows:
         by_member[str(row["member"])].append(Answers(**{name: int(row[name]) for name in MEASURES}))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger, TransferKind, Unit
-from service import cli
+from ledger.transactions import read_connection
+from service import cli, database
 from service.demo.disputes import DEMO_DISPUTES
 from service.demo.market_data import DEMO_EXCHANGES, DEMO_GRANTS, DEMO_LISTINGS, DEMO_RECORDS
 from service.demo.people import DEMO_PEOPLE
@@ -209,9 +210,13 @@ async def test_demo_loads_once_and_a_second_run_changes_nothing(
 async def _check_demo_wellbeing() -> None:
     """Enough members answered twice for the impact page to show a change (k = 5)."""
     communities = [row["id"] for row in await Community.select(Community.id).run()]
-    change = await wellbeing_change(
-        communities, ends_before=datetime.now(UTC) + timedelta(days=1), k=DEMO_WELLBEING_K
-    )
+    async with read_connection(database.active_engine()) as connection:
+        change = await wellbeing_change(
+            connection,
+            communities,
+            ends_before=datetime.now(UTC) + timedelta(days=1),
+            k=DEMO_WELLBEING_K,
+        )
     assert change.members == len(DEMO_CHECKINS)
     assert change.mean_change is not None and change.mean_change["loneliness"] < 0
     assert change.loneliness_improved_share is not None

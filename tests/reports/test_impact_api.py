@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -244,3 +244,18 @@ async def test_a_club_meeting_counts_its_people_and_hides_a_lone_meeting(world: 
     assert {"events_held", "event_attendances"} <= set(body["suppressed"])
     assert months_of(body, "events_held")[B] is None
     assert body["exchanges"] == 13  # a meeting is not an exchange
+
+
+async def test_without_a_replica_the_figures_are_the_primarys_up_to_the_moment(
+    world: Fixture,
+) -> None:
+    """No DATABASE_REPLICA_URL (and never on SQLite): every answer says so (ADR 0047)."""
+    body = await body_of(world, world.town.council)
+    assert body["figures_from"] == "primary"
+    as_of = datetime.fromisoformat(body["figures_as_of"])
+    assert abs(datetime.now(UTC) - as_of) < timedelta(minutes=1)
+    csv_answer = await impact(world, world.town.council, csv_form=True)
+    assert csv_answer.headers["X-Figures-From"] == "primary"
+    page = await world.town.client.get("/reports/impact", headers=world.town.council.headers)
+    assert page.status_code == 200
+    assert "Figures up to the moment." in page.text

@@ -1,9 +1,12 @@
-"""The flows reports read from a real streaming replica, and fall back to the primary
-when it is down or lags beyond the bound (ADR 0047). PostgreSQL only: a primary and
-replica pair of its own, made once a session (tests/support/replica.py)."""
+"""The flows and impact reports (the admin's over every community too) read from a real
+streaming replica, and fall back to the primary when it is down or lags beyond the
+bound (ADR 0047). PostgreSQL only: a primary and replica pair of its own, made once a
+session (tests/support/replica.py)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +20,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.reports import fixture
 from tests.reports.fixture import Fixture
 from tests.support.app import app_for, running
-from tests.support.people import build_town
+from tests.support.people import Person, build_town
 from tests.support.replica import ReplicaPair, primary_execute, replica_pair
 
 # What the north council sees of tests/reports/fixture.py for its period (hand-computed there).
@@ -161,3 +164,117 @@ def test_a_replica_needs_postgresql() -> None:
     settings = Settings.from_env(environment)
     assert settings.database_replica_url == "postgresql://127.0.0.1:5433/x"
     assert settings.replica_lag_seconds_max == 5
+
+
+# The impact report and the admin's reports over every community (ADR 0047) -------------
+
+IMPACT = "/api/v1/reports/impact"
+# What the north council sees of the fixture's impact (tests/reports/test_impact_api.py).
+NORTH_IMPACT = {"exchanges": 13, "hours_minutes": 635, "people_connected": 15}
+
+
+async def _get(world: Fixture, who: Person, path: str, **query: Any) -> httpx.Response:
+    response = await world.town.client.get(
+        path, headers=who.headers, params={**world.period, **query}
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _csv_total(text: str, figure: str) -> str:
+    [row] = [
+        row
+        for row in csv.DictReader(io.StringIO(text))
+        if row["figure"] == figure and row["month"] == "total"
+    ]
+    return row["value"]
+
+
+def _impact_figures(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: body[name] for name in NORTH_IMPACT}
+
+
+async def _admin_answers(world: Fixture) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The admin's flows and impact over every community (no community named)."""
+    admin = world.town.admin
+    flows = (await _get(world, admin, "/api/v1/reports/flows", by="community")).json()
+    impact = (await _get(world, admin, IMPACT)).json()
+    return flows, impact
+
+
+@pytest.mark.postgres_only
+async def test_a_caught_up_replica_answers_the_impact_and_admin_reports(
+    db_kind: str, pair: ReplicaPair, world: Fixture
+) -> None:
+    assert db_kind == "postgres"
+    await pair.caught_up()
+    admin_flows, admin_impact = await _admin_answers(world)
+    assert admin_impact["exchanges"] > 0
+    # Then every exchange is cancelled on the primary, unseen by the paused replica:
+    # exchanges still counted came from the copy.
+    await pair.replica_execute("SELECT pg_wal_replay_pause()")
+    try:
+        await primary_execute(
+            pair,
+            "UPDATE market_exchange SET status = 'cancelled'; DELETE FROM reports_cell",
+            database_name=world_database(world),
+        )
+        council = world.town.council
+        body = (await _get(world, council, IMPACT)).json()
+        csv_answer = await _get(world, council, IMPACT + ".csv")
+        page = await world.town.client.get("/reports/impact", headers=council.headers)
+        admin_flows_after, admin_impact_after = await _admin_answers(world)
+    finally:
+        await pair.replica_execute("SELECT pg_wal_replay_resume()")
+    assert body["figures_from"] == "replica"
+    assert _impact_figures(body) == NORTH_IMPACT
+    as_of = datetime.fromisoformat(body["figures_as_of"])
+    assert datetime.now(UTC) - as_of < timedelta(seconds=CAUGHT_UP_AS_OF_SECONDS_MAX)
+    assert csv_answer.headers["X-Figures-From"] == "replica"
+    assert datetime.fromisoformat(csv_answer.headers["X-Figures-As-Of"]) == as_of
+    assert _csv_total(csv_answer.text, "exchanges") == str(NORTH_IMPACT["exchanges"])
+    assert page.status_code == 200
+    assert "from a copy of the database" in page.text
+    for before, after in ((admin_flows, admin_flows_after), (admin_impact, admin_impact_after)):
+        assert after["figures_from"] == "replica"
+        del before["figures_from"], before["figures_as_of"]
+        del after["figures_from"], after["figures_as_of"]
+        assert after == before
+
+
+@pytest.mark.postgres_only
+async def test_with_the_replica_stopped_the_impact_report_comes_from_the_primary(
+    db_kind: str, pair: ReplicaPair, world: Fixture
+) -> None:
+    assert db_kind == "postgres"
+    await pair.caught_up()
+    pair.replica.stop()
+    try:
+        body = (await _get(world, world.town.council, IMPACT)).json()
+        csv_answer = await _get(world, world.town.council, IMPACT + ".csv")
+        page = await world.town.client.get("/reports/impact", headers=world.town.council.headers)
+        _, admin_impact = await _admin_answers(world)
+    finally:
+        pair.replica.start()
+    assert body["figures_from"] == "primary"
+    assert _impact_figures(body) == NORTH_IMPACT
+    assert csv_answer.headers["X-Figures-From"] == "primary"
+    assert page.status_code == 200
+    assert "Figures up to the moment." in page.text
+    assert admin_impact["figures_from"] == "primary"
+
+
+@pytest.mark.postgres_only
+async def test_a_replica_lagging_beyond_the_bound_is_passed_over_by_the_impact_report(
+    db_kind: str, pair: ReplicaPair, paused_world: Fixture
+) -> None:
+    assert db_kind == "postgres"
+    await pair.replica_until(
+        "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() "
+        "AND now() - pg_last_xact_replay_timestamp() > interval '1 second'"
+    )
+    body = (await _get(paused_world, paused_world.town.council, IMPACT)).json()
+    assert body["figures_from"] == "primary"
+    assert _impact_figures(body) == NORTH_IMPACT
+    _, admin_impact = await _admin_answers(paused_world)
+    assert admin_impact["figures_from"] == "primary"
