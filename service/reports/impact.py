@@ -294,8 +294,8 @@ async def _exchange_counts(
             if row[flag] == 1:
                 sets[month].add(member)
     for name, each in counts.items():
-        flag = _MEMBER_FLAGS.get(name)
-        each.exact = flagged[flag] if flag else everyone
+        member_flag = _MEMBER_FLAGS.get(name)
+        each.exact = flagged[member_flag] if member_flag else everyone
         each.members = {month: len(who) for month, who in each.exact.items()}
         each.period_members = len(_union(each.exact))
     for month, value in counts["people_connected"].members.items():
