@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from service.events.selectors import event_participation_by_month
+from service.i18n import N_
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
@@ -65,14 +66,14 @@ class FigureSpec:
 
 
 FIGURES: Final = (
-    FigureSpec("people_connected", "People connected", "count", adds_up=False),
-    FigureSpec("exchanges", "Exchanges completed", "count", adds_up=True),
-    FigureSpec("hours_minutes", "Hours exchanged", "minutes", adds_up=True),
-    FigureSpec("events_held", "Events held", "count", adds_up=True),
-    FigureSpec("event_attendances", "Attendances at events", "count", adds_up=True),
-    FigureSpec("one_to_one_minutes", "One-to-one hours", "minutes", adds_up=True),
-    FigureSpec("intergenerational_minutes", "Intergenerational hours", "minutes", adds_up=True),
-    FigureSpec("new_members", "New members", "count", adds_up=True),
+    FigureSpec("people_connected", N_("People connected"), "count", adds_up=False),
+    FigureSpec("exchanges", N_("Exchanges completed"), "count", adds_up=True),
+    FigureSpec("hours_minutes", N_("Hours exchanged"), "minutes", adds_up=True),
+    FigureSpec("events_held", N_("Events held"), "count", adds_up=True),
+    FigureSpec("event_attendances", N_("Attendances at events"), "count", adds_up=True),
+    FigureSpec("one_to_one_minutes", N_("One-to-one hours"), "minutes", adds_up=True),
+    FigureSpec("intergenerational_minutes", N_("Intergenerational hours"), "minutes", adds_up=True),
+    FigureSpec("new_members", N_("New members"), "count", adds_up=True),
     *(
         FigureSpec(
             f"active_after_{months}_months",
