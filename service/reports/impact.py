@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from service.events.selectors import event_participation_by_month
-from service.i18n import N_
+from service.i18n import N_, _
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
@@ -63,6 +63,15 @@ class FigureSpec:
     label: str
     unit: Unit
     adds_up: bool  # a sum over months (False: distinct members, counted over the period)
+    retention_months: int | None = None  # of "New members still active after N months"
+
+    def words(self) -> str:
+        """The label in the reader's language (the API keeps the English `label`)."""
+        if self.retention_months is not None:
+            return _("New members still active after %(months)s months") % {
+                "months": self.retention_months
+            }
+        return _(self.label)
 
 
 FIGURES: Final = (
@@ -80,6 +89,7 @@ FIGURES: Final = (
             f"New members still active after {months} months",
             "count",
             adds_up=True,
+            retention_months=months,
         )
         for months in IMPACT_RETENTION_MONTHS
     ),
@@ -140,7 +150,7 @@ async def _event_figures(community_ids: Sequence[uuid.UUID], period: Period) -> 
 
 
 def _in_list(count: int) -> str:
-    return "(" + ", ".join("{}" for _ in range(count)) + ")"
+    return "(" + ", ".join("{}" for _unused in range(count)) + ")"
 
 
 def _month_case(period: Period) -> tuple[str, list[Any]]:

@@ -77,7 +77,7 @@ def _section(series: Series) -> FigureSection:
         charts.Bar(_short_month(str(e.key)), None if e.suppressed else e.minutes)
         for e in series.months
     ]
-    label = _(spec.label)
+    label = spec.words()
     return FigureSection(
         id=spec.name.replace("_", "-"),
         heading=label,
