@@ -18,7 +18,10 @@ from service.limits import ACCOUNT_CEILING_MINUTES_MAX, ACCOUNT_FLOOR_MINUTES_MI
 from service.web.forms import whole_number
 from service.web.kit import Form, Rule, schema_type
 
-REASON_MESSAGE = f"Enter the reason, in {REASON_CHARS_MAX} characters or fewer"
+
+def reason_message() -> str:
+    """What to say of a bad reason, in the reader's language (so a function, not a constant)."""
+    return _("Enter the reason, in %(chars)s characters or fewer") % {"chars": REASON_CHARS_MAX}
 
 
 class LimitsForm(msgspec.Struct, kw_only=True):
@@ -29,8 +32,13 @@ class LimitsForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
-LIMITS_RULES = {"reason": Rule(schema_type(LimitsIn, "reason"), REASON_MESSAGE)}
 LIMITS_LABELS = {"owe_hours": N_("How much they may owe"), "ceiling_hours": N_("Highest balance")}
+
+
+def limits_rules() -> dict[str, Rule]:
+    return {"reason": Rule(schema_type(LimitsIn, "reason"), reason_message())}
+
+
 # The service speaks of a floor and a ceiling in minutes; the form shows its refusals
 # next to the hours fields that ask for them.
 LIMITS_SERVICE_FIELDS = {"floor_minutes": "owe_hours", "ceiling_minutes": "ceiling_hours"}

@@ -25,14 +25,14 @@ from service.admin import audit_log, ledger_health, member_details, services
 from service.admin.audit_view import action_name, audit_filters_from, audit_rows
 from service.admin.limits_form import (
     LIMITS_REFUSAL_LABELS,
-    LIMITS_RULES,
     LIMITS_SERVICE_FIELDS,
-    REASON_MESSAGE,
     LimitsForm,
     ceiling_text,
     floor_text,
     limits_from,
+    limits_rules,
     limits_values,
+    reason_message,
 )
 from service.admin.member_details import MemberDetailsIn, NoteText
 from service.admin.schemas import MemberStatusIn
@@ -97,10 +97,14 @@ class StatusForm(msgspec.Struct, kw_only=True):
     confirm: str = ""
 
 
-STATUS_RULES = {
-    "action": Rule(schema_type(MemberStatusIn, "action"), N_("Choose suspend or lift")),
-    "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE),
-}
+def status_rules() -> dict[str, Rule]:
+    # Functions, not constants: the messages are in the language of the request.
+    return {
+        "action": Rule(schema_type(MemberStatusIn, "action"), _("Choose suspend or lift")),
+        "reason": Rule(schema_type(MemberStatusIn, "reason"), reason_message()),
+    }
+
+
 STATUS_LABELS = {"action": N_("Action"), "reason": N_("Reason")}
 
 
@@ -145,9 +149,15 @@ class NoteForm(msgspec.Struct, kw_only=True):
     body: str = ""
 
 
-NOTE_RULES = {
-    "body": Rule(NoteText, f"Write the note, up to {ADMIN_NOTE_CHARS_MAX} characters"),
-}
+def note_rules() -> dict[str, Rule]:
+    return {
+        "body": Rule(
+            NoteText,
+            _("Write the note, up to %(chars)s characters") % {"chars": ADMIN_NOTE_CHARS_MAX},
+        )
+    }
+
+
 NOTE_LABELS = {"body": N_("Note")}
 # The audit log in words -----------------------------------------------------------------
 
@@ -242,7 +252,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="status-"),
             data,
-            STATUS_RULES,
+            status_rules(),
             STATUS_LABELS,
             check=check,
             write=write,
@@ -285,7 +295,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="limits-"),
             data,
-            LIMITS_RULES,
+            limits_rules(),
             LIMITS_REFUSAL_LABELS,
             check=check,
             write=write,
@@ -353,7 +363,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="note-"),
             data,
-            NOTE_RULES,
+            note_rules(),
             NOTE_LABELS,
             write=write,
             reshow=reshow,

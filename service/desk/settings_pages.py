@@ -44,18 +44,25 @@ from service.web.kit import (
 )
 
 CHECKED = "yes"
-SETTINGS_RULES = {
-    "listing_days": Rule(
-        ListingDays,
-        f"Enter a number of days from {LISTING_DAYS_MIN} to {LISTING_DAYS_MAX}",
-    ),
-    "autoconfirm_days": Rule(
-        AutoconfirmDays,
-        f"Enter a number of days from {EXCHANGE_AUTOCONFIRM_DAYS_MIN} to "
-        f"{EXCHANGE_AUTOCONFIRM_DAYS_MAX}, or leave it blank",
-        optional=True,
-    ),
-}
+
+
+def settings_rules() -> dict[str, Rule]:
+    # A function, not a constant: the messages are in the language of the request.
+    return {
+        "listing_days": Rule(
+            ListingDays,
+            _("Enter a number of days from %(least)s to %(most)s")
+            % {"least": LISTING_DAYS_MIN, "most": LISTING_DAYS_MAX},
+        ),
+        "autoconfirm_days": Rule(
+            AutoconfirmDays,
+            _("Enter a number of days from %(least)s to %(most)s, or leave it blank")
+            % {"least": EXCHANGE_AUTOCONFIRM_DAYS_MIN, "most": EXCHANGE_AUTOCONFIRM_DAYS_MAX},
+            optional=True,
+        ),
+    }
+
+
 SETTINGS_LABELS = {
     "listing_days": N_("Days a listing stays up"),
     "autoconfirm_days": N_("Days before help marked done confirms by itself"),
@@ -131,7 +138,7 @@ class CommunitySettingsPages(PageController):
             return _page(viewer, found, form, settings.exchange_autoconfirm_days, **refused)
 
         return await form_post(
-            Form.of(data), data, SETTINGS_RULES, SETTINGS_LABELS, write=write, reshow=reshow
+            Form.of(data), data, settings_rules(), SETTINGS_LABELS, write=write, reshow=reshow
         )
 
 
