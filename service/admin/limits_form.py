@@ -18,10 +18,8 @@ from service.limits import ACCOUNT_CEILING_MINUTES_MAX, ACCOUNT_FLOOR_MINUTES_MI
 from service.web.forms import whole_number
 from service.web.kit import Form, Rule, schema_type
 
-
-def reason_message() -> str:
-    """What to say of a bad reason, in the reader's language (so a function, not a constant)."""
-    return _("Enter the reason, in %(chars)s characters or fewer") % {"chars": REASON_CHARS_MAX}
+REASON_MESSAGE = N_("Enter the reason, in %(chars)s characters or fewer")
+REASON_LIMIT = {"chars": REASON_CHARS_MAX}
 
 
 class LimitsForm(msgspec.Struct, kw_only=True):
@@ -32,13 +30,10 @@ class LimitsForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
+LIMITS_RULES = {
+    "reason": Rule(schema_type(LimitsIn, "reason"), REASON_MESSAGE, values=REASON_LIMIT)
+}
 LIMITS_LABELS = {"owe_hours": N_("How much they may owe"), "ceiling_hours": N_("Highest balance")}
-
-
-def limits_rules() -> dict[str, Rule]:
-    return {"reason": Rule(schema_type(LimitsIn, "reason"), reason_message())}
-
-
 # The service speaks of a floor and a ceiling in minutes; the form shows its refusals
 # next to the hours fields that ask for them.
 LIMITS_SERVICE_FIELDS = {"floor_minutes": "owe_hours", "ceiling_minutes": "ceiling_hours"}

@@ -25,14 +25,15 @@ from service.admin import audit_log, ledger_health, member_details, services
 from service.admin.audit_view import action_name, audit_filters_from, audit_rows
 from service.admin.limits_form import (
     LIMITS_REFUSAL_LABELS,
+    LIMITS_RULES,
     LIMITS_SERVICE_FIELDS,
+    REASON_LIMIT,
+    REASON_MESSAGE,
     LimitsForm,
     ceiling_text,
     floor_text,
     limits_from,
-    limits_rules,
     limits_values,
-    reason_message,
 )
 from service.admin.member_details import MemberDetailsIn, NoteText
 from service.admin.schemas import MemberStatusIn
@@ -97,14 +98,10 @@ class StatusForm(msgspec.Struct, kw_only=True):
     confirm: str = ""
 
 
-def status_rules() -> dict[str, Rule]:
-    # Functions, not constants: the messages are in the language of the request.
-    return {
-        "action": Rule(schema_type(MemberStatusIn, "action"), _("Choose suspend or lift")),
-        "reason": Rule(schema_type(MemberStatusIn, "reason"), reason_message()),
-    }
-
-
+STATUS_RULES = {
+    "action": Rule(schema_type(MemberStatusIn, "action"), N_("Choose suspend or lift")),
+    "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE, values=REASON_LIMIT),
+}
 STATUS_LABELS = {"action": N_("Action"), "reason": N_("Reason")}
 
 
@@ -149,15 +146,13 @@ class NoteForm(msgspec.Struct, kw_only=True):
     body: str = ""
 
 
-def note_rules() -> dict[str, Rule]:
-    return {
-        "body": Rule(
-            NoteText,
-            _("Write the note, up to %(chars)s characters") % {"chars": ADMIN_NOTE_CHARS_MAX},
-        )
-    }
-
-
+NOTE_RULES = {
+    "body": Rule(
+        NoteText,
+        N_("Write the note, up to %(chars)s characters"),
+        values={"chars": ADMIN_NOTE_CHARS_MAX},
+    ),
+}
 NOTE_LABELS = {"body": N_("Note")}
 # The audit log in words -----------------------------------------------------------------
 
@@ -252,7 +247,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="status-"),
             data,
-            status_rules(),
+            STATUS_RULES,
             STATUS_LABELS,
             check=check,
             write=write,
@@ -295,7 +290,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="limits-"),
             data,
-            limits_rules(),
+            LIMITS_RULES,
             LIMITS_REFUSAL_LABELS,
             check=check,
             write=write,
@@ -363,7 +358,7 @@ class AdminConsolePages(PageController):
         return await form_post(
             Form.of(data, prefix="note-"),
             data,
-            note_rules(),
+            NOTE_RULES,
             NOTE_LABELS,
             write=write,
             reshow=reshow,

@@ -51,16 +51,13 @@ DONE_MESSAGES = {
     "check_recorded": N_("The check has been recorded."),
     "may_host": N_("Saved: whether they may make events."),
 }
-
-
-def decline_rules() -> dict[str, Rule]:
-    # A function, not a constant: the message is in the language of the request.
-    return {
-        "reason": Rule(
-            schema_type(DeclineIn, "reason"),
-            _("Give the reason, in %(chars)s characters or fewer") % {"chars": REASON_CHARS_MAX},
-        )
-    }
+DECLINE_RULES = {
+    "reason": Rule(
+        schema_type(DeclineIn, "reason"),
+        N_("Give the reason, in %(chars)s characters or fewer"),
+        values={"chars": REASON_CHARS_MAX},
+    )
+}
 
 
 DECLINE_LABELS = {"reason": N_("Reason")}
@@ -246,7 +243,7 @@ class DeskPages(PageController):
             return _decline_page(viewer, member, form, **refused)
 
         return await form_post(
-            Form.of(data), data, decline_rules(), DECLINE_LABELS, write=write, reshow=reshow
+            Form.of(data), data, DECLINE_RULES, DECLINE_LABELS, write=write, reshow=reshow
         )
 
 

@@ -44,25 +44,19 @@ from service.web.kit import (
 )
 
 CHECKED = "yes"
-
-
-def settings_rules() -> dict[str, Rule]:
-    # A function, not a constant: the messages are in the language of the request.
-    return {
-        "listing_days": Rule(
-            ListingDays,
-            _("Enter a number of days from %(least)s to %(most)s")
-            % {"least": LISTING_DAYS_MIN, "most": LISTING_DAYS_MAX},
-        ),
-        "autoconfirm_days": Rule(
-            AutoconfirmDays,
-            _("Enter a number of days from %(least)s to %(most)s, or leave it blank")
-            % {"least": EXCHANGE_AUTOCONFIRM_DAYS_MIN, "most": EXCHANGE_AUTOCONFIRM_DAYS_MAX},
-            optional=True,
-        ),
-    }
-
-
+SETTINGS_RULES = {
+    "listing_days": Rule(
+        ListingDays,
+        N_("Enter a number of days from %(least)s to %(most)s"),
+        values={"least": LISTING_DAYS_MIN, "most": LISTING_DAYS_MAX},
+    ),
+    "autoconfirm_days": Rule(
+        AutoconfirmDays,
+        N_("Enter a number of days from %(least)s to %(most)s, or leave it blank"),
+        values={"least": EXCHANGE_AUTOCONFIRM_DAYS_MIN, "most": EXCHANGE_AUTOCONFIRM_DAYS_MAX},
+        optional=True,
+    ),
+}
 SETTINGS_LABELS = {
     "listing_days": N_("Days a listing stays up"),
     "autoconfirm_days": N_("Days before help marked done confirms by itself"),
@@ -138,7 +132,7 @@ class CommunitySettingsPages(PageController):
             return _page(viewer, found, form, settings.exchange_autoconfirm_days, **refused)
 
         return await form_post(
-            Form.of(data), data, settings_rules(), SETTINGS_LABELS, write=write, reshow=reshow
+            Form.of(data), data, SETTINGS_RULES, SETTINGS_LABELS, write=write, reshow=reshow
         )
 
 

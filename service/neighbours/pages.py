@@ -49,17 +49,13 @@ PROFILE_DONE = {
     "hidden": N_("That note is hidden from your profile. You can show it again."),
     "shown": N_("That note is on your profile again."),
 }
-
-
-def thanks_rules() -> dict[str, Rule]:
-    # A function, not a constant: the message is in the language of the request.
-    return {
-        "text": Rule(
-            schema_type(ThanksIn, "text"),
-            _("Write your thank-you note, in %(chars)s characters or fewer")
-            % {"chars": THANKS_CHARS_MAX},
-        )
-    }
+THANKS_RULES = {
+    "text": Rule(
+        schema_type(ThanksIn, "text"),
+        N_("Write your thank-you note, in %(chars)s characters or fewer"),
+        values={"chars": THANKS_CHARS_MAX},
+    )
+}
 
 
 class ThanksForm(msgspec.Struct, kw_only=True):
@@ -144,7 +140,7 @@ class NeighbourPages(PageController):
     ) -> Response[Any]:
         view = await services.party_view(viewer, exchange_id)
         form = Form.of(data)
-        cleaned = validate(form, data, thanks_rules())
+        cleaned = validate(form, data, THANKS_RULES)
         if form.failed:
             return _thanks_page(viewer, view, form, status=422)
         try:
