@@ -85,7 +85,9 @@ class StatementForm(msgspec.Struct, kw_only=True):
 
 def _outcome_words(outcome: str | None) -> str | None:
     """A dispute's outcome in the reader's language (None while it waits)."""
-    return _(OUTCOME_NAMES[outcome]) if outcome in OUTCOME_NAMES else None
+    if outcome is None or outcome not in OUTCOME_NAMES:
+        return None
+    return _(OUTCOME_NAMES[outcome])
 
 
 def _age_words(since: datetime, now: datetime) -> str:
