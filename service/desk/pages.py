@@ -172,7 +172,7 @@ class DeskPages(PageController):
             rows=rows,
             form=form,
             searched=bool(q.strip() or status or inactive_days),
-            status_options=list(MEMBER_STATUS_WORDS.items()),
+            status_options=[(status, _(words)) for status, words in MEMBER_STATUS_WORDS.items()],
             next_url=next_url,
             later_page=bool(cursor),
             notice=done_message(DONE_MESSAGES, done),
