@@ -17,6 +17,7 @@ from service.disputes.tables import Dispute
 from service.errors import DomainError
 from service.exchanges.tables import Exchange
 from service.formatting import date_words, minutes_text, moment_words
+from service.i18n import N_, _
 from service.members.tables import Area, AuditEntry, Community, Member
 from service.web.kit import Form
 
@@ -25,92 +26,92 @@ ABOUT_CHARS_MAX = 60  # of an exchange's description naming what an entry is abo
 UUID_TEXT_CHARS = 36
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+([+-]\d{2}:\d{2}|Z)?)?$")
 TARGET_WORDS = {
-    "member": "A member",
-    "account": "An account",
-    "exchange": "An exchange",
-    "dispute": "A dispute",
-    "community": "A community",
-    "area": "An area",
-    "stripe_event": "A payment event",
-    "concern": "A concern",
-    "pair": "A friendship pair",
-    "event": "An event",
+    "member": N_("A member"),
+    "account": N_("An account"),
+    "exchange": N_("An exchange"),
+    "dispute": N_("A dispute"),
+    "community": N_("A community"),
+    "area": N_("An area"),
+    "stripe_event": N_("A payment event"),
+    "concern": N_("A concern"),
+    "pair": N_("A friendship pair"),
+    "event": N_("An event"),
 }
 FIELD_WORDS = {
-    "floor_minutes": "lowest balance",
-    "autoconfirm_days": "days before a done exchange confirms by itself",
-    "listing_days": "days a listing stays up",
-    "home_check_required": "help at home needs a safeguarding check",
-    "requires_approval": "new members need approval",
-    "welcome_credit_minutes": "welcome hours",
-    "visitors_see_descriptions": "other time banks read listing descriptions",
-    "ceiling_minutes": "most they can hold",
-    "balance_minutes": "balance",
-    "available_minutes": "available to spend",
-    "open_exchanges": "open exchanges",
-    "sessions_ended": "sign-ins ended",
-    "tokens_revoked": "app keys revoked",
-    "coordinator_may_act": "a coordinator may act for them",
-    "has_login": "can sign in",
-    "transfer_id": "ledger entry",
-    "owner": "whose account",
-    "may_host": "may make events",
-    "attended": "members at the meeting",
-    "hosts_credited": "hosts credited",
-    "host_minutes": "minutes for each host",
-    "told": "members told",
+    "floor_minutes": N_("lowest balance"),
+    "autoconfirm_days": N_("days before a done exchange confirms by itself"),
+    "listing_days": N_("days a listing stays up"),
+    "home_check_required": N_("help at home needs a safeguarding check"),
+    "requires_approval": N_("new members need approval"),
+    "welcome_credit_minutes": N_("welcome hours"),
+    "visitors_see_descriptions": N_("other time banks read listing descriptions"),
+    "ceiling_minutes": N_("most they can hold"),
+    "balance_minutes": N_("balance"),
+    "available_minutes": N_("available to spend"),
+    "open_exchanges": N_("open exchanges"),
+    "sessions_ended": N_("sign-ins ended"),
+    "tokens_revoked": N_("app keys revoked"),
+    "coordinator_may_act": N_("a coordinator may act for them"),
+    "has_login": N_("can sign in"),
+    "transfer_id": N_("ledger entry"),
+    "owner": N_("whose account"),
+    "may_host": N_("may make events"),
+    "attended": N_("members at the meeting"),
+    "hosts_credited": N_("hosts credited"),
+    "host_minutes": N_("minutes for each host"),
+    "told": N_("members told"),
 }
 
 ACTION_NAMES = {
-    "member.suspend": "Suspended a member",
-    "member.reinstate": "Lifted a suspension",
-    "member.details": "Changed a member's details",
-    "member.note": "Added a private note on a member",
-    "member.approve": "Approved a member",
-    "member.decline": "Declined an application",
-    "member.reapply": "Applied again after a decline",
-    "member.close": "Closed an account",
-    "account.limits": "Changed credit limits",
-    "account.floor_override": "Lowered a floor for a correction",
-    "role.grant": "Granted a role",
-    "role.revoke": "Revoked a role",
-    "area.create": "Created an area",
-    "community.create": "Created a community",
-    "community.settings": "Changed a community's settings",
-    "exchange.record": "Recorded an exchange",
-    "pool.grant": "Granted hours from the pool",
-    "dispute.resolve": "Resolved a dispute",
-    "account.ceiling_override": "Raised a ceiling for a correction",
-    "account.floor_restored": "Put a lowered floor back",
-    "account.ceiling_restored": "Put a raised ceiling back",
-    "donation.event_reprocess": "Processed a payment event again",
-    "member.suspend_pending_review": "Suspended a member until a concern is looked into",
-    "concern.raise": "Reported a concern",
-    "check.record": "Recorded a safeguarding check",
-    "concern.close": "Closed a concern",
-    "pairing.introduce": "Introduced two members",
-    "pairing.arrangement.set": "Set up a pair's regular visits",
-    "pairing.pair.end": "Ended a friendship pair (a member left)",
-    "acting.start": "Started acting for a member",
-    "acting.stop": "Stopped acting for a member",
-    "acting.request.started": "Began a change for a member (acting for them)",
-    "acting.request": "Made a change for a member (acting for them)",
-    "member.consent_coordinator_may_act": "Changed whether a coordinator may act for them",
-    "member.create_without_login": "Added a member without a sign-in",
-    "member.email_changed": "Changed their email address",
-    "member.invited": "Invited a member to sign in",
-    "member.password_reset": "Reset their password",
-    "member.reset_code_issued": "Gave a one-time code to reset a password",
-    "event.create": "Made an event",
-    "event.change": "Moved a meeting of an event",
-    "event.cancel": "Cancelled a meeting of an event",
-    "event.register": "Took the register of a meeting and credited its hosts",
-    "event.may_host": "Changed whether a member may make events",
+    "member.suspend": N_("Suspended a member"),
+    "member.reinstate": N_("Lifted a suspension"),
+    "member.details": N_("Changed a member's details"),
+    "member.note": N_("Added a private note on a member"),
+    "member.approve": N_("Approved a member"),
+    "member.decline": N_("Declined an application"),
+    "member.reapply": N_("Applied again after a decline"),
+    "member.close": N_("Closed an account"),
+    "account.limits": N_("Changed credit limits"),
+    "account.floor_override": N_("Lowered a floor for a correction"),
+    "role.grant": N_("Granted a role"),
+    "role.revoke": N_("Revoked a role"),
+    "area.create": N_("Created an area"),
+    "community.create": N_("Created a community"),
+    "community.settings": N_("Changed a community's settings"),
+    "exchange.record": N_("Recorded an exchange"),
+    "pool.grant": N_("Granted hours from the pool"),
+    "dispute.resolve": N_("Resolved a dispute"),
+    "account.ceiling_override": N_("Raised a ceiling for a correction"),
+    "account.floor_restored": N_("Put a lowered floor back"),
+    "account.ceiling_restored": N_("Put a raised ceiling back"),
+    "donation.event_reprocess": N_("Processed a payment event again"),
+    "member.suspend_pending_review": N_("Suspended a member until a concern is looked into"),
+    "concern.raise": N_("Reported a concern"),
+    "check.record": N_("Recorded a safeguarding check"),
+    "concern.close": N_("Closed a concern"),
+    "pairing.introduce": N_("Introduced two members"),
+    "pairing.arrangement.set": N_("Set up a pair's regular visits"),
+    "pairing.pair.end": N_("Ended a friendship pair (a member left)"),
+    "acting.start": N_("Started acting for a member"),
+    "acting.stop": N_("Stopped acting for a member"),
+    "acting.request.started": N_("Began a change for a member (acting for them)"),
+    "acting.request": N_("Made a change for a member (acting for them)"),
+    "member.consent_coordinator_may_act": N_("Changed whether a coordinator may act for them"),
+    "member.create_without_login": N_("Added a member without a sign-in"),
+    "member.email_changed": N_("Changed their email address"),
+    "member.invited": N_("Invited a member to sign in"),
+    "member.password_reset": N_("Reset their password"),
+    "member.reset_code_issued": N_("Gave a one-time code to reset a password"),
+    "event.create": N_("Made an event"),
+    "event.change": N_("Moved a meeting of an event"),
+    "event.cancel": N_("Cancelled a meeting of an event"),
+    "event.register": N_("Took the register of a meeting and credited its hosts"),
+    "event.may_host": N_("Changed whether a member may make events"),
 }
 
 
 def action_name(action: str) -> str:
-    return ACTION_NAMES.get(action, action)
+    return _(ACTION_NAMES[action]) if action in ACTION_NAMES else action
 
 
 def _uuid_of(value: Any) -> uuid.UUID | None:
@@ -177,9 +178,9 @@ def _value_words(  # noqa: PLR0911 - one plain answer per kind of value
     """An audit value as an admin reads it: names for ids, hours for minutes, days for
     dates, and lists and objects spelled out (never JSON)."""
     if value is None or value in ([], {}, ""):
-        return "none"
+        return _("none")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int) and "minutes" in key:
         return minutes_text(value)
     if isinstance(value, int | float):
@@ -193,9 +194,9 @@ def _value_words(  # noqa: PLR0911 - one plain answer per kind of value
         )
     text = str(value)
     if key.endswith("transfer_id"):
-        return "written in the ledger"
+        return _("written in the ledger")
     if (found := _uuid_of(text)) is not None:
-        return names.get(found, "a record no longer here")
+        return names.get(found) or _("a record no longer here")
     if _ISO_INSTANT.match(text):
         with contextlib.suppress(ValueError):
             instant = datetime.fromisoformat(text)
@@ -204,7 +205,9 @@ def _value_words(  # noqa: PLR0911 - one plain answer per kind of value
 
 
 def _field_words(key: str) -> str:
-    return FIELD_WORDS.get(key, key.removesuffix("_id").replace("_", " "))
+    if key in FIELD_WORDS:
+        return _(FIELD_WORDS[key])
+    return key.removesuffix("_id").replace("_", " ")
 
 
 def _clipped(text: str) -> str:
@@ -238,8 +241,12 @@ def _about(entry: AuditEntry, names: Mapping[uuid.UUID, str]) -> str:
     found = _uuid_of(entry.target_id)
     if found is not None and found in names:
         return names[found]
-    kind = TARGET_WORDS.get(entry.target_type, entry.target_type.replace("_", " "))
-    return f"{kind} no longer here" if found is not None else kind
+    kind = (
+        _(TARGET_WORDS[entry.target_type])
+        if entry.target_type in TARGET_WORDS
+        else entry.target_type.replace("_", " ")
+    )
+    return _("%(thing)s no longer here") % {"thing": kind} if found is not None else kind
 
 
 async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
@@ -253,9 +260,9 @@ async def audit_rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
     return [
         {
             "at": entry.at,
-            "who": actors.get(entry.actor_id, "Former member")
+            "who": actors.get(entry.actor_id) or _("Former member")
             if entry.actor_id
-            else entry.actor_label.replace("system:", "System: "),
+            else entry.actor_label.replace("system:", _("System: ")),
             "what": action_name(entry.action),
             "action": entry.action,
             "target_type": entry.target_type,
@@ -279,13 +286,13 @@ async def audit_filters_from(form: Form) -> audit_log.AuditFilters | None:
         except ValueError:
             actor_id = await services.member_id_by_email(actor_text)
         if actor_id is None:
-            form.errors["actor"] = "Enter the email address or id of a member"
+            form.errors["actor"] = _("Enter the email address or id of a member")
     bounds = {}
     for name, end in (("from", False), ("to", True)):
         try:
             bounds[name] = audit_log.audit_bound(values[name], field=name, end=end)
         except DomainError:
-            form.errors[name] = "Enter a date like 2026-05-14"
+            form.errors[name] = _("Enter a date like 2026-05-14")
     if form.failed:
         return None
     return audit_log.AuditFilters(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ledger import Ledger, TrialBalance, Unit, VerifyReport
 from service.admin.services import SYSTEM_PURPOSE_NAMES, member_names, owner_parts
+from service.i18n import _
 from service.members.tables import Community
 from service.principal import Principal, require_admin
 
@@ -41,18 +42,19 @@ async def owner_names(owners: Sequence[str]) -> dict[str, OwnerName]:
     """Ledger owner labels in words: a member's name, or a community's account by purpose."""
     parsed = {owner: owner_parts(owner) for owner in owners}
     members = await member_names(
-        owner_id for kind, owner_id, _ in parsed.values() if kind == "member"
+        owner_id for kind, owner_id, _unused in parsed.values() if kind == "member"
     )
     communities = {c.id: c.name for c in await Community.objects().run()}
     names = {}
     for owner, (kind, owner_id, purpose) in parsed.items():
         if kind == "member" and owner_id is not None:
-            names[owner] = OwnerName(members.get(owner_id, "Unknown member"), owner_id)
+            names[owner] = OwnerName(members.get(owner_id) or _("Unknown member"), owner_id)
         elif kind == "community" and owner_id is not None:
-            community = communities.get(owner_id, "Unknown community")
-            names[owner] = OwnerName(
-                f"{community}: {SYSTEM_PURPOSE_NAMES.get(purpose, purpose)}", None
+            community = communities.get(owner_id) or _("Unknown community")
+            purpose_words = (
+                _(SYSTEM_PURPOSE_NAMES[purpose]) if purpose in SYSTEM_PURPOSE_NAMES else purpose
             )
+            names[owner] = OwnerName(f"{community}: {purpose_words}", None)
         else:
             names[owner] = OwnerName(owner, None)
     return names

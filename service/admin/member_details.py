@@ -22,6 +22,7 @@ from ledger import WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import _
 from service.limits import ADMIN_NOTE_CHARS_MAX, ADMIN_NOTES_SHOWN_MAX, REASON_CHARS_MAX
 from service.members.audit import audit_record
 from service.members.schemas import TEXT_PATTERN, DisplayName, Email, Phone, Ward
@@ -64,7 +65,7 @@ class NoteView:
 async def _member(member_id: uuid.UUID) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member
 
 
@@ -92,7 +93,7 @@ async def member_details_update(
         member = await _member(member_id)
         if member.status == "closed":
             raise Conflict(
-                code="member_closed", detail="This account is closed: its details were erased."
+                code="member_closed", detail=_("This account is closed: its details were erased.")
             )
         changes = _changes(member, data)
         if "display_name" in changes and not changes["display_name"]:
@@ -102,7 +103,7 @@ async def member_details_update(
         if changes.get("email") and await Member.exists().where(
             (Member.email == changes["email"]) & (Member.id != member_id)
         ):
-            raise Conflict(code="email_taken", detail="Another member has that email address.")
+            raise Conflict(code="email_taken", detail=_("Another member has that email address."))
         if not changes:
             return
         principals_changed()  # the version moves once this commits (ADR 0043)
@@ -142,7 +143,7 @@ async def admin_note_add(
         member = await _member(member_id)
         if member.status == "closed":
             raise Conflict(
-                code="member_closed", detail="This account is closed: no notes are kept on it."
+                code="member_closed", detail=_("This account is closed: no notes are kept on it.")
             )
         await AdminNote.insert(
             AdminNote(
@@ -188,7 +189,7 @@ async def admin_notes_of(*, actor: Principal, member_id: uuid.UUID) -> list[Note
         NoteView(
             id=note.id,
             body=note.body,
-            written_by=writers.get(note.written_by, "A former admin"),
+            written_by=writers.get(note.written_by) or _("A former admin"),
             written_at=note.written_at,
         )
         for note in notes

@@ -27,6 +27,7 @@ from service.admin.limits_form import (
     LIMITS_REFUSAL_LABELS,
     LIMITS_RULES,
     LIMITS_SERVICE_FIELDS,
+    REASON_LIMIT,
     REASON_MESSAGE,
     LimitsForm,
     ceiling_text,
@@ -42,6 +43,7 @@ from service.exchanges.words import status_words
 from service.formatting import minutes_text, money_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.limits import (
     ADMIN_NOTE_CHARS_MAX,
     ADMIN_RECENT_EXCHANGES_MAX,
@@ -71,14 +73,16 @@ AUDIT_PER_PAGE = 25
 MEMBERS_PER_PAGE = 25
 
 DONE_MESSAGES = {
-    "suspended": "The member has been suspended. They have been signed out everywhere, "
-    "and their open exchanges were cancelled with any hours on hold released.",
-    "reinstated": "The suspension has been lifted. The member can sign in again.",
-    "limits-saved": "The credit limits have been saved.",
-    "details-saved": "Their details have been saved. It is recorded in the audit log.",
-    "note-added": "Your note has been added. Only admins can read it.",
+    "suspended": N_(
+        "The member has been suspended. They have been signed out everywhere, "
+        "and their open exchanges were cancelled with any hours on hold released."
+    ),
+    "reinstated": N_("The suspension has been lifted. The member can sign in again."),
+    "limits-saved": N_("The credit limits have been saved."),
+    "details-saved": N_("Their details have been saved. It is recorded in the audit log."),
+    "note-added": N_("Your note has been added. Only admins can read it."),
 }
-STATUS_CHOICES = [("", "Any status"), *MEMBER_STATUS_WORDS.items()]
+STATUS_CHOICES = [("", N_("Any status")), *MEMBER_STATUS_WORDS.items()]
 
 
 def amount_text(unit: Unit, minor: int) -> str:
@@ -95,10 +99,10 @@ class StatusForm(msgspec.Struct, kw_only=True):
 
 
 STATUS_RULES = {
-    "action": Rule(schema_type(MemberStatusIn, "action"), "Choose suspend or lift"),
-    "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE),
+    "action": Rule(schema_type(MemberStatusIn, "action"), N_("Choose suspend or lift")),
+    "reason": Rule(schema_type(MemberStatusIn, "reason"), REASON_MESSAGE, values=REASON_LIMIT),
 }
-STATUS_LABELS = {"action": "Action", "reason": "Reason"}
+STATUS_LABELS = {"action": N_("Action"), "reason": N_("Reason")}
 
 
 class DetailsForm(msgspec.Struct, kw_only=True):
@@ -111,28 +115,30 @@ class DetailsForm(msgspec.Struct, kw_only=True):
 
 DETAILS_RULES = {
     "display_name": Rule(
-        schema_type(MemberDetailsIn, "display_name"), "Enter their name, up to 80 characters"
+        schema_type(MemberDetailsIn, "display_name"), N_("Enter their name, up to 80 characters")
     ),
     "email": Rule(
         schema_type(MemberDetailsIn, "email"),
-        "Enter an email address like name@example.org, or leave it blank",
+        N_("Enter an email address like name@example.org, or leave it blank"),
         optional=True,
     ),
     "phone": Rule(
         schema_type(MemberDetailsIn, "phone"),
-        "Enter a phone number with digits, spaces, + or brackets only",
+        N_("Enter a phone number with digits, spaces, + or brackets only"),
     ),
-    "ward": Rule(schema_type(MemberDetailsIn, "ward"), "Enter a ward of up to 80 characters"),
+    "ward": Rule(schema_type(MemberDetailsIn, "ward"), N_("Enter a ward of up to 80 characters")),
     "reason": Rule(
-        schema_type(MemberDetailsIn, "reason"), "Say why in up to 1000 characters", optional=True
+        schema_type(MemberDetailsIn, "reason"),
+        N_("Say why in up to 1000 characters"),
+        optional=True,
     ),
 }
 DETAILS_LABELS = {
-    "display_name": "Name",
-    "email": "Email address",
-    "phone": "Phone",
-    "ward": "Neighbourhood or ward",
-    "reason": "Reason",
+    "display_name": N_("Name"),
+    "email": N_("Email address"),
+    "phone": N_("Phone"),
+    "ward": N_("Neighbourhood or ward"),
+    "reason": N_("Reason"),
 }
 
 
@@ -141,9 +147,13 @@ class NoteForm(msgspec.Struct, kw_only=True):
 
 
 NOTE_RULES = {
-    "body": Rule(NoteText, f"Write the note, up to {ADMIN_NOTE_CHARS_MAX} characters"),
+    "body": Rule(
+        NoteText,
+        N_("Write the note, up to %(chars)s characters"),
+        values={"chars": ADMIN_NOTE_CHARS_MAX},
+    ),
 }
-NOTE_LABELS = {"body": "Note"}
+NOTE_LABELS = {"body": N_("Note")}
 # The audit log in words -----------------------------------------------------------------
 
 
@@ -157,7 +167,9 @@ class AdminConsolePages(PageController):
     @get("/")
     async def console(self, viewer: Viewer) -> Template:
         require_admin(viewer)
-        return render("admin/console.html", viewer=viewer, title="Admin console", current="admin")
+        return render(
+            "admin/console.html", viewer=viewer, title=_("Admin console"), current="admin"
+        )
 
     @get("/members")
     async def members(
@@ -170,7 +182,7 @@ class AdminConsolePages(PageController):
         require_admin(viewer)
         form = Form(values={"q": q, "status": status})
         if status and status not in MEMBER_STATUS_WORDS:
-            form.errors["status"] = "Choose a status from the list"
+            form.errors["status"] = _("Choose a status from the list")
             return _members_page(viewer, form, [], None, status=422)
         rows, next_cursor = await services.members_search(
             actor=viewer,
@@ -212,7 +224,7 @@ class AdminConsolePages(PageController):
 
         def check(form: Form, cleaned: dict[str, Any]) -> None:
             if cleaned.get("action") == "suspend":  # cannot be undone: their exchanges end
-                confirmed(form, data.confirm, "Tick the box to confirm the suspension")
+                confirmed(form, data.confirm, _("Tick the box to confirm the suspension"))
 
         async def write(cleaned: dict[str, Any]) -> Response[Any]:
             if cleaned["action"] == "suspend":
@@ -412,11 +424,11 @@ def _members_page(
     return render(
         "admin/members.html",
         viewer=viewer,
-        title="Members",
+        title=_("Members"),
         current="admin",
         status=status,
         form=form,
-        status_choices=STATUS_CHOICES,
+        status_choices=[(value, _(words)) for value, words in STATUS_CHOICES],
         status_names=MEMBER_STATUS_WORDS,
         rows=rows,
         searched=bool(form.values.get("q") or form.values.get("status")),
@@ -445,7 +457,7 @@ async def _member_page(
     return render(
         "admin/member.html",
         viewer=viewer,
-        title=f"Member: {member.display_name}",
+        title=_("Member: %(name)s") % {"name": member.display_name},
         current="admin",
         status=status,
         headers=headers,
@@ -504,7 +516,7 @@ async def _recent_exchanges(viewer: Principal, member_id: uuid.UUID) -> list[dic
                 "id": view.id,
                 "service_date": view.exchange.service_date,
                 "description": view.exchange.description,
-                "role": "Helped" if providing else "Was helped",
+                "role": _("Helped") if providing else _("Was helped"),
                 "with": ", ".join(view.name_of(other) for other in others),
                 "hours": minutes_text(view.exchange.minutes),
                 "status": status_words(view.status),
@@ -529,7 +541,7 @@ async def _audit_page(
     return render(
         "admin/audit.html",
         viewer=viewer,
-        title="Audit log",
+        title=_("Audit log"),
         current="admin",
         status=status,
         form=form,
@@ -552,7 +564,7 @@ async def _ledger_page(
     return render(
         "admin/ledger.html",
         viewer=viewer,
-        title="Ledger health",
+        title=_("Ledger health"),
         current="admin",
         report=report,
         units=[_unit_context(trial, owners) for trial in trials],
@@ -567,7 +579,7 @@ def _unit_context(
     total = sum(row.balance_minor for row in trial.rows)
     return {
         "unit": unit.value,
-        "name": "Hours" if unit is Unit.HOUR else "Money (pounds)",
+        "name": _("Hours") if unit is Unit.HOUR else _("Money (pounds)"),
         "count": len(trial.rows),
         "rows": [
             {

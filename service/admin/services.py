@@ -35,6 +35,7 @@ from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import minutes_text
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
 from service.http.principal_cache import principals_changed
+from service.i18n import N_, _
 from service.limits import PAGE_SIZE_MAX
 from service.members.audit import audit_member_change, audit_record
 from service.members.tables import ApiToken, Community, Member, WebSession
@@ -42,11 +43,11 @@ from service.principal import Principal, not_found, require_admin, require_coord
 
 SUSPENDABLE_STATUSES = ("active", "pending")
 SYSTEM_PURPOSE_NAMES = {
-    "issuance": "issuance (source of welcome credit)",
-    "pool": "pool (donated hours)",
-    "stripe_clearing": "Stripe clearing",
-    "donations": "donations income",
-    "fees": "fees",
+    "issuance": N_("issuance (source of welcome credit)"),
+    "pool": N_("pool (donated hours)"),
+    "stripe_clearing": N_("Stripe clearing"),
+    "donations": N_("donations income"),
+    "fees": N_("fees"),
 }
 _LIKE_ESCAPE = "\\"
 
@@ -72,8 +73,8 @@ class AccountView:
 
 def owner_parts(owner: str) -> tuple[str, uuid.UUID | None, str]:
     """The ledger's owner label split: ("member", id, "") or ("community", id, purpose)."""
-    kind, _, rest = owner.partition(":")
-    ident, _, purpose = rest.partition(":")
+    kind, _sep, rest = owner.partition(":")
+    ident, _sep, purpose = rest.partition(":")
     try:
         return kind, uuid.UUID(ident), purpose
     except ValueError:
@@ -81,7 +82,7 @@ def owner_parts(owner: str) -> tuple[str, uuid.UUID | None, str]:
 
 
 def _account_view(account: Account, community_id: uuid.UUID | None) -> AccountView:
-    kind, owner_id, _ = owner_parts(account.owner)
+    kind, owner_id, _purpose = owner_parts(account.owner)
     return AccountView(
         account_id=account.id,
         owner=account.owner,
@@ -101,14 +102,14 @@ async def _hours_account(ledger: Ledger, account_id: uuid.UUID) -> AccountView:
         account = await ledger.account(account_id=account_id)
     except LedgerError as error:
         if isinstance(error, AccountNotFound):
-            raise not_found("That account") from error
+            raise not_found(_("That account")) from error
         raise
     if account.unit is not Unit.HOUR:
         raise Invalid(
             code="not_an_hours_account",
-            detail="Only accounts of hours have credit limits in minutes.",
+            detail=_("Only accounts of hours have credit limits in minutes."),
         )
-    kind, owner_id, _ = owner_parts(account.owner)
+    kind, owner_id, _purpose = owner_parts(account.owner)
     community_id = None
     if kind == "member" and owner_id is not None:
         row = await Member.select(Member.community).where(Member.id == owner_id).first().run()
@@ -123,7 +124,7 @@ async def account_in_reach(*, ledger: Ledger, actor: Principal, account_id: uuid
         await ledger.account(account_id=account_id)
     except LedgerError as error:
         if isinstance(error, AccountNotFound):
-            raise not_found("That account") from error
+            raise not_found(_("That account")) from error
         raise
 
 
@@ -148,7 +149,7 @@ async def account_limits_set(
     async def work(_transaction: WriteTransaction) -> AccountView:
         before = await _hours_account(ledger, account_id)
         if before.closed:
-            raise Conflict(code="account_closed", detail="This account is closed.")
+            raise Conflict(code="account_closed", detail=_("This account is closed."))
         try:
             changed = await ledger.set_limits(
                 account_id=account_id, floor_minor=floor_minutes, ceiling_minor=ceiling_minutes
@@ -191,16 +192,16 @@ def _limits_problem(
     balance = int(error.data.get("balance_minor") or 0)
     if available < floor_minutes:
         field = "floor_minutes"
-        detail = (
-            f"The floor cannot be above what the account has available "
-            f"({minutes_text(available)}): set it to {minutes_text(available)} or lower."
-        )
+        detail = _(
+            "The floor cannot be above what the account has available "
+            "(%(available)s): set it to %(available)s or lower."
+        ) % {"available": minutes_text(available)}
     else:
         field = "ceiling_minutes"
-        detail = (
-            f"The ceiling cannot be below the account's balance and the hours on their way "
-            f"in; the balance is {minutes_text(balance)}."
-        )
+        detail = _(
+            "The ceiling cannot be below the account's balance and the hours on their way "
+            "in; the balance is %(balance)s."
+        ) % {"balance": minutes_text(balance)}
     return Conflict(
         code="limits_below_position",
         detail=detail,
@@ -239,7 +240,7 @@ class MemberOverview:
 async def _member(member_id: uuid.UUID) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member
 
 
@@ -407,18 +408,20 @@ async def member_suspend(
     if member_id == actor.member_id:
         raise Conflict(
             code="cannot_suspend_self",
-            detail="You cannot suspend your own account. Ask another admin.",
+            detail=_("You cannot suspend your own account. Ask another admin."),
         )
 
     async def work(_transaction: WriteTransaction) -> None:
         member = await _member(member_id)
         if member.status == "suspended":
             raise _state_problem(
-                "already_suspended", "This member is already suspended.", "suspended"
+                "already_suspended", _("This member is already suspended."), "suspended"
             )
         if member.status not in SUSPENDABLE_STATUSES:
             raise _state_problem(
-                "member_closed", "This account is closed, so it cannot be suspended.", member.status
+                "member_closed",
+                _("This account is closed, so it cannot be suspended."),
+                member.status,
             )
         await _flip_status(member_id, source=member.status, target="suspended")
         open_ids = await open_exchange_ids_of(member_id)
@@ -463,7 +466,7 @@ async def member_reinstate(
         if member.status != "suspended":
             raise _state_problem(
                 "not_suspended",
-                "This member is not suspended, so there is nothing to lift.",
+                _("This member is not suspended, so there is nothing to lift."),
                 member.status,
             )
         target = "active" if member.approved_at is not None else "pending"
@@ -494,7 +497,7 @@ async def _flip_status(member_id: uuid.UUID, *, source: str, target: str) -> Non
         # Someone changed the member between our read and this write.
         raise Conflict(
             code="member_changed",
-            detail="This member was changed at the same moment. Please look again and retry.",
+            detail=_("This member was changed at the same moment. Please look again and retry."),
         )
 
 

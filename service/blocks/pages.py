@@ -12,6 +12,7 @@ from litestar.response import Template
 from service.blocks import selectors, services
 from service.http.access import Access, access
 from service.http.deps import EngineDep
+from service.i18n import N_, _
 from service.web.kit import (
     PageController,
     Viewer,
@@ -21,9 +22,11 @@ from service.web.kit import (
 )
 
 DONE_MESSAGES = {
-    "blocked": "You have blocked this member. They cannot message you, and neither of you "
-    "will see the other's listings.",
-    "unblocked": "You have unblocked this member.",
+    "blocked": N_(
+        "You have blocked this member. They cannot message you, and neither of you "
+        "will see the other's listings."
+    ),
+    "unblocked": N_("You have unblocked this member."),
 }
 
 
@@ -36,7 +39,7 @@ class BlockPages(PageController):
         return render(
             "blocks/blocked.html",
             viewer=viewer,
-            title="Blocked members",
+            title=_("Blocked members"),
             current="profile",
             notice=done_message(DONE_MESSAGES, done),
             blocks=await selectors.blocks_of(viewer.member_id),

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from service.blocks.tables import Block
 from service.errors import Forbidden
+from service.i18n import _
 from service.limits import BLOCKS_MAX
 from service.members.tables import Member
 
@@ -59,7 +60,7 @@ async def blocked_between(first_id: uuid.UUID, second_id: uuid.UUID) -> bool:
 def blocked_problem() -> Forbidden:
     return Forbidden(
         code="blocked",
-        detail="You cannot contact this member: one of you has blocked the other.",
+        detail=_("You cannot contact this member: one of you has blocked the other."),
     )
 
 
@@ -98,7 +99,7 @@ async def blocks_of(member_id: uuid.UUID) -> list[BlockedMember]:
     return [
         BlockedMember(
             member_id=uuid.UUID(str(row["blocked"])),
-            display_name=names.get(row["blocked"], "A former member"),
+            display_name=names.get(row["blocked"]) or _("A former member"),
             blocked_at=row["created_at"],
         )
         for row in rows

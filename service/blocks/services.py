@@ -11,6 +11,7 @@ from ledger import WriteTransaction, run_write
 from service import clock
 from service.blocks.tables import Block
 from service.errors import Invalid
+from service.i18n import _
 from service.members.tables import Member
 from service.principal import Principal, not_found
 
@@ -18,10 +19,10 @@ from service.principal import Principal, not_found
 async def block_add(*, engine: Engine[Any], actor: Principal, member_id: uuid.UUID) -> None:
     """`actor` blocks `member_id`; blocking twice is the same as once."""
     if member_id == actor.member_id:
-        raise Invalid(code="block_self", detail="You cannot block yourself.")
+        raise Invalid(code="block_self", detail=_("You cannot block yourself."))
     exists = await Member.exists().where(Member.id == member_id).run()
     if not exists:
-        raise not_found("That member")
+        raise not_found(_("That member"))
 
     async def work(_transaction: WriteTransaction) -> None:
         await (
@@ -46,7 +47,7 @@ async def block_remove(*, engine: Engine[Any], actor: Principal, member_id: uuid
     async def work(_transaction: WriteTransaction) -> None:
         pair = (Block.blocker == actor.member_id) & (Block.blocked == member_id)
         if not await Block.exists().where(pair).run():
-            raise not_found("That block")
+            raise not_found(_("That block"))
         await Block.delete().where(pair).run()
 
     await run_write(engine, work)

@@ -8,12 +8,14 @@ from typing import Literal
 
 import msgspec
 
+from service.i18n import N_
+
 CheckKind = Literal["dbs", "reference", "induction"]
 CHECK_KINDS: tuple[CheckKind, ...] = ("dbs", "reference", "induction")
 CHECK_KIND_NAMES: dict[str, str] = {
-    "dbs": "DBS check",
-    "reference": "Reference",
-    "induction": "Induction",
+    "dbs": N_("DBS check"),
+    "reference": N_("Reference"),
+    "induction": N_("Induction"),
 }
 
 

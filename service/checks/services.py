@@ -25,6 +25,7 @@ from service.checks.schemas import CHECK_KIND_NAMES, CheckIn, CheckOut
 from service.checks.tables import RefusalTold, SafeguardingCheck
 from service.errors import Conflict, invalid_field
 from service.formatting import date_words
+from service.i18n import _
 from service.limits import CHECK_EXPIRY_WARNING_DAYS, CHECKS_LISTED_MAX
 from service.members.audit import audit_record
 from service.members.mailing import mail_member
@@ -88,9 +89,9 @@ async def check_record(
     community_id = await open_member_in_scope(actor, member_id)
     today = clock.utc_now().date()
     if data.checked_on > today:
-        raise invalid_field("checked_on", "cannot be in the future")
+        raise invalid_field("checked_on", _("cannot be in the future"))
     if data.expires_on is not None and data.expires_on <= data.checked_on:
-        raise invalid_field("expires_on", "must be after the day of the check")
+        raise invalid_field("expires_on", _("must be after the day of the check"))
     now = clock.utc_now()
     row = {
         "id": uuid.uuid4(),
@@ -188,7 +189,7 @@ async def home_check_refusal(
     await run_write(engine, tell)
     raise Conflict(
         code="safeguarding_check_required",
-        detail=(
+        detail=_(
             "Help in someone's home needs the helper's safeguarding check, and theirs is "
             "missing or out of date. The coordinators have been told."
         ),

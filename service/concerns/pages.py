@@ -15,6 +15,7 @@ from service.concerns import selectors, services
 from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.limits import CONCERN_OUTCOME_CHARS_MAX, CONCERN_TEXT_CHARS_MAX
 from service.principal import Principal
 from service.web.forms import optional_uuid
@@ -31,14 +32,16 @@ from service.web.kit import (
 )
 
 # The service checks what these forms send; these name its fields on the page.
-REPORT_LABELS = {"text": "What worries you"}
-CLOSE_LABELS = {"outcome": "Outcome"}
+REPORT_LABELS = {"text": N_("What worries you")}
+CLOSE_LABELS = {"outcome": N_("Outcome")}
 ATTACHMENTS = ("about_member_id", "listing_id", "exchange_id", "conversation_id")
 DONE_MESSAGES = {
-    "reported": "Thank you. Your concern has gone to the coordinators of your time bank. "
-    "You will get a notice when they have looked into it.",
-    "closed": "The concern is closed. The member who reported it has been told.",
-    "suspended": "The member is suspended pending review. They have been signed out.",
+    "reported": N_(
+        "Thank you. Your concern has gone to the coordinators of your time bank. "
+        "You will get a notice when they have looked into it."
+    ),
+    "closed": N_("The concern is closed. The member who reported it has been told."),
+    "suspended": N_("The member is suspended pending review. They have been signed out."),
 }
 
 
@@ -63,7 +66,7 @@ class ConcernPages(PageController):
         return render(
             "concerns/mine.html",
             viewer=viewer,
-            title="Concerns you have reported",
+            title=_("Concerns you have reported"),
             current="messages",
             notice=done_message(DONE_MESSAGES, done),
             concerns=await selectors.concerns_reported_by(viewer.member_id),
@@ -109,7 +112,7 @@ def _new_page(
     return render(
         "concerns/new.html",
         viewer=viewer,
-        title="Report a concern",
+        title=_("Report a concern"),
         current="messages",
         status=status,
         headers=headers,
@@ -129,7 +132,7 @@ class CoordinatorConcernPages(PageController):
         return render(
             "concerns/queue.html",
             viewer=viewer,
-            title="Concerns",
+            title=_("Concerns"),
             current="coordinator",
             queue_status=status_checked,
             items=await selectors.concern_queue(viewer, status_checked),
@@ -193,7 +196,7 @@ async def _concern_page(
     return render(
         "concerns/detail.html",
         viewer=viewer,
-        title="A concern",
+        title=_("A concern"),
         current="coordinator",
         status=status,
         headers=headers,

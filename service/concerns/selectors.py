@@ -14,6 +14,7 @@ from typing import Literal
 
 from service.concerns.tables import Concern
 from service.exchanges.tables import Exchange
+from service.i18n import _
 from service.limits import CONCERNS_PER_PAGE
 from service.listings.tables import Listing
 from service.members.tables import Member
@@ -49,7 +50,7 @@ async def concern_for_coordinator(actor: Principal, concern_id: uuid.UUID) -> Co
     """The concern if the actor coordinates its community (or is an admin); else 404."""
     concern = await _concern(concern_id)
     if concern is None or not _may_handle(actor, concern):
-        raise not_found("That concern")
+        raise not_found(_("That concern"))
     return concern
 
 
@@ -92,7 +93,7 @@ async def concern_view(actor: Principal, concern_id: uuid.UUID) -> ConcernView:
             messages = await messages_of(conversation.id)
     return ConcernView(
         concern=concern,
-        reporter_name=names.get(concern.reporter, "A former member"),
+        reporter_name=names.get(concern.reporter) or _("A former member"),
         about_name=names.get(concern.about_member) if concern.about_member else None,
         about_status=about_status,
         listing_title=listing_title,
@@ -127,7 +128,7 @@ async def concern_queue(actor: Principal, status: ConcernStatus = "open") -> lis
     return [
         QueueItem(
             concern=concern,
-            reporter_name=names.get(concern.reporter, "A former member"),
+            reporter_name=names.get(concern.reporter) or _("A former member"),
             about_name=names.get(concern.about_member) if concern.about_member else None,
         )
         for concern in concerns

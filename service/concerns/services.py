@@ -26,6 +26,7 @@ from service.concerns.selectors import concern_for_coordinator
 from service.concerns.tables import Concern
 from service.errors import Conflict, Invalid, invalid_field
 from service.exchanges.selectors import visible_view
+from service.i18n import _
 from service.limits import CONCERN_OUTCOME_CHARS_MAX, CONCERN_TEXT_CHARS_MAX
 from service.listings.services import listing_visible
 from service.listings.tables import Listing
@@ -40,16 +41,16 @@ from service.principal import Principal, not_found
 def checked_text(value: str, *, field: str, chars_max: int) -> str:
     text = value.strip()
     if not text:
-        raise invalid_field(field, "write a few words")
+        raise invalid_field(field, _("write a few words"))
     if len(text) > chars_max:
-        raise invalid_field(field, f"at most {chars_max} characters")
+        raise invalid_field(field, _("at most %(chars)s characters") % {"chars": chars_max})
     return text
 
 
 async def _community_of_member(member_id: uuid.UUID) -> uuid.UUID:
     row = await Member.select(Member.community).where(Member.id == member_id).first().run()
     if row is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return uuid.UUID(str(row["community"]))
 
 
@@ -75,7 +76,7 @@ async def _community_of(
         community_id = row["community"]
     if about_member_id is not None:
         if about_member_id == actor.member_id:
-            raise invalid_field("about_member_id", "report a concern about someone else")
+            raise invalid_field("about_member_id", _("report a concern about someone else"))
         community_id = await _community_of_member(about_member_id)
     return uuid.UUID(str(community_id))
 
@@ -165,7 +166,7 @@ async def concern_close(
             .run()
         )
         if not closed:
-            raise Conflict(code="concern_closed", detail="This concern has already been closed.")
+            raise Conflict(code="concern_closed", detail=_("This concern has already been closed."))
         await audit_record(
             actor_id=actor.member_id,
             actor_label=actor.label,
@@ -195,7 +196,7 @@ async def concern_suspend_member(
     if concern.about_member is None:
         raise Invalid(
             code="concern_about_nobody",
-            detail="This concern is not about a member, so there is nobody to suspend.",
+            detail=_("This concern is not about a member, so there is nobody to suspend."),
         )
     await member_suspend(
         engine=engine,

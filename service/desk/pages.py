@@ -21,6 +21,7 @@ from service.exchanges.words import STATUS_WORDS
 from service.formatting import minutes_text, room_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.limits import CURSOR_CHARS_MAX, REASON_CHARS_MAX, SEARCH_TEXT_CHARS_MAX
 from service.members.communities import communities_list, community_by_id
 from service.members.registration import member_decline, pending_members
@@ -45,20 +46,21 @@ from service.web.kit import (
 DESK_PAGE_SIZE = 25
 STATEMENT_LINES = 20
 DONE_MESSAGES = {
-    "approved": "Approved. Their welcome hours have been added to their account.",
-    "declined": "The application has been declined. They have been told, with your reason.",
-    "check_recorded": "The check has been recorded.",
-    "may_host": "Saved: whether they may make events.",
+    "approved": N_("Approved. Their welcome hours have been added to their account."),
+    "declined": N_("The application has been declined. They have been told, with your reason."),
+    "check_recorded": N_("The check has been recorded."),
+    "may_host": N_("Saved: whether they may make events."),
 }
 DECLINE_RULES = {
     "reason": Rule(
         schema_type(DeclineIn, "reason"),
-        f"Give the reason, in {REASON_CHARS_MAX} characters or fewer",
+        N_("Give the reason, in %(chars)s characters or fewer"),
+        values={"chars": REASON_CHARS_MAX},
     )
 }
 
 
-DECLINE_LABELS = {"reason": "Reason"}
+DECLINE_LABELS = {"reason": N_("Reason")}
 
 
 class DeclineForm(msgspec.Struct, kw_only=True):
@@ -72,15 +74,15 @@ class CheckForm(msgspec.Struct, kw_only=True):
 
 
 CHECK_RULES = {
-    "kind": Rule(schema_type(CheckIn, "kind"), "Choose the kind of check"),
+    "kind": Rule(schema_type(CheckIn, "kind"), N_("Choose the kind of check")),
     "checked_on": Rule(
-        schema_type(CheckIn, "checked_on"), "Enter the day of the check, like 2026-03-31"
+        schema_type(CheckIn, "checked_on"), N_("Enter the day of the check, like 2026-03-31")
     ),
     "expires_on": Rule(
-        date, "Enter the day it runs out, like 2029-03-31, or leave it blank", optional=True
+        date, N_("Enter the day it runs out, like 2029-03-31, or leave it blank"), optional=True
     ),
 }
-CHECK_LABELS = {"kind": "Kind", "checked_on": "Checked on", "expires_on": "Runs out on"}
+CHECK_LABELS = {"kind": N_("Kind"), "checked_on": N_("Checked on"), "expires_on": N_("Runs out on")}
 
 
 def _filters_of(
@@ -89,16 +91,16 @@ def _filters_of(
     """The search form's values; a bad one is shown beside its field and left out."""
     chosen_status = status if status in desk.DESK_STATUSES else None
     if status and chosen_status is None:
-        form.errors["status"] = "Choose a status from the list"
+        form.errors["status"] = _("Choose a status from the list")
     days: int | None = None
     if inactive.strip():
         text = inactive.strip()
         if text.isascii() and text.isdecimal() and 1 <= int(text) <= desk.INACTIVE_DAYS_MAX:
             days = int(text)
         else:
-            form.errors["inactive_days"] = (
-                f"Enter a number of days from 1 to {desk.INACTIVE_DAYS_MAX}, or leave it blank"
-            )
+            form.errors["inactive_days"] = _(
+                "Enter a number of days from 1 to %(days)s, or leave it blank"
+            ) % {"days": desk.INACTIVE_DAYS_MAX}
     return desk.DeskFilters(
         q=q,
         status=chosen_status,
@@ -112,7 +114,7 @@ def _row_view(row: desk.DeskRow) -> dict[str, Any]:
         "id": row.id,
         "name": row.display_name,
         "status": member_status_words(row.status),
-        "login": "Yes" if row.has_login else "No",
+        "login": _("Yes") if row.has_login else _("No"),
         "balance": minutes_text(row.balance_minutes),
         "available": minutes_text(row.available_minutes),
         "last": row.last_exchange_at,
@@ -162,7 +164,7 @@ class DeskPages(PageController):
         return render(
             "desk/desk.html",
             viewer=viewer,
-            title="Coordinator's desk",
+            title=_("Coordinator's desk"),
             current="coordinator",
             choices=choices,
             selected=selected,
@@ -170,7 +172,7 @@ class DeskPages(PageController):
             rows=rows,
             form=form,
             searched=bool(q.strip() or status or inactive_days),
-            status_options=list(MEMBER_STATUS_WORDS.items()),
+            status_options=[(status, _(words)) for status, words in MEMBER_STATUS_WORDS.items()],
             next_url=next_url,
             later_page=bool(cursor),
             notice=done_message(DONE_MESSAGES, done),
@@ -256,7 +258,7 @@ async def _member_page(
     headers: dict[str, str] | None = None,
 ) -> Template:
     found = await desk.member_file(actor=viewer, ledger=ledger, member_id=member_id)
-    entries, _ = await statement_view.statement_entries(
+    entries, _next_cursor = await statement_view.statement_entries(
         ledger=ledger, member_id=member_id, limit=STATEMENT_LINES, cursor=None
     )
     return render(
@@ -276,7 +278,7 @@ async def _member_page(
         checks=await checks.checks_of(member_id),
         may_host=await may_host_of(member_id),
         check_form=form or Form(prefix="check-"),
-        check_kinds=list(CHECK_KIND_NAMES.items()),
+        check_kinds=[(kind, _(name)) for kind, name in CHECK_KIND_NAMES.items()],
         check_names=CHECK_KIND_NAMES,
         notice=done_message(DONE_MESSAGES, done),
         status=status,
@@ -297,7 +299,7 @@ def _decline_page(
     return render(
         "desk/decline.html",
         viewer=viewer,
-        title=f"Decline {member.display_name}'s application",
+        title=_("Decline %(name)s's application") % {"name": member.display_name},
         current="coordinator",
         status=status,
         headers=headers,

@@ -18,6 +18,7 @@ from service import clock
 from service.exchanges.selectors import exchange_party_filter
 from service.exchanges.tables import Exchange
 from service.http.cursors import cursor_invalid, decode_cursor, encode_cursor
+from service.i18n import _
 from service.limits import PAGE_SIZE_MAX
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
@@ -118,7 +119,7 @@ def _where(
     clauses = ["1 = 1"]
     if reach is not None:
         ids = sorted(reach)
-        clauses.append("m.community IN (" + ", ".join("{}" for _ in ids) + ")")
+        clauses.append("m.community IN (" + ", ".join("{}" for _id in ids) + ")")
         args += ids
     if filters.community_id is not None:
         clauses.append("m.community = {}")
@@ -173,7 +174,7 @@ async def desk_members(
     if not 1 <= limit <= PAGE_SIZE_MAX:
         raise ValueError(f"limit must be 1..{PAGE_SIZE_MAX}")
     if filters.community_id is not None and reach is not None and filters.community_id not in reach:
-        raise not_found("That community")  # like one that does not exist
+        raise not_found(_("That community"))  # like one that does not exist
     if reach is not None and not reach:
         return [], None
     args: list[Any] = []
@@ -219,11 +220,11 @@ def _uuid(value: Any) -> uuid.UUID:
 
 async def desk_row(*, actor: Principal, ledger: Ledger, member_id: uuid.UUID) -> DeskRow:
     """One member's desk row; 404 outside the actor's reach."""
-    rows, _ = await desk_members(
+    rows, _next_cursor = await desk_members(
         actor=actor, ledger=ledger, filters=DeskFilters(member_id=member_id), limit=1
     )
     if not rows:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return rows[0]
 
 
@@ -232,7 +233,7 @@ async def desk_member(*, actor: Principal, member_id: uuid.UUID) -> Member:
     reach = reach_of(actor)
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None or (reach is not None and member.community not in reach):
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member
 
 

@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from service.http.access import Access, access
 from service.http.deps import EngineDep, SettingsDep
+from service.i18n import N_, _
 from service.limits import (
     EXCHANGE_AUTOCONFIRM_DAYS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MIN,
@@ -46,20 +47,21 @@ CHECKED = "yes"
 SETTINGS_RULES = {
     "listing_days": Rule(
         ListingDays,
-        f"Enter a number of days from {LISTING_DAYS_MIN} to {LISTING_DAYS_MAX}",
+        N_("Enter a number of days from %(least)s to %(most)s"),
+        values={"least": LISTING_DAYS_MIN, "most": LISTING_DAYS_MAX},
     ),
     "autoconfirm_days": Rule(
         AutoconfirmDays,
-        f"Enter a number of days from {EXCHANGE_AUTOCONFIRM_DAYS_MIN} to "
-        f"{EXCHANGE_AUTOCONFIRM_DAYS_MAX}, or leave it blank",
+        N_("Enter a number of days from %(least)s to %(most)s, or leave it blank"),
+        values={"least": EXCHANGE_AUTOCONFIRM_DAYS_MIN, "most": EXCHANGE_AUTOCONFIRM_DAYS_MAX},
         optional=True,
     ),
 }
 SETTINGS_LABELS = {
-    "listing_days": "Days a listing stays up",
-    "autoconfirm_days": "Days before help marked done confirms by itself",
+    "listing_days": N_("Days a listing stays up"),
+    "autoconfirm_days": N_("Days before help marked done confirms by itself"),
 }
-DONE_MESSAGES = {"saved": "The settings are saved. They apply from now on."}
+DONE_MESSAGES = {"saved": N_("The settings are saved. They apply from now on.")}
 
 
 class SettingsForm(msgspec.Struct, kw_only=True):
@@ -96,7 +98,7 @@ class CommunitySettingsPages(PageController):
         choices = coordinated_communities(viewer, await communities_list())
         found = selected_community(choices, community or None)
         if found is None:
-            raise not_found("That community")
+            raise not_found(_("That community"))
         form = Form(values=_values_of(found))
         return _page(
             viewer, found, form, settings.exchange_autoconfirm_days, choices=choices, done=done
@@ -148,7 +150,7 @@ def _page(
     return render(
         "desk/settings.html",
         viewer=viewer,
-        title=f"Settings of {community.name}",
+        title=_("Settings of %(community)s") % {"community": community.name},
         current="coordinator",
         status=status,
         headers=headers,

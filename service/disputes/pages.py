@@ -28,6 +28,7 @@ from service.exchanges.words import action_words, status_words
 from service.formatting import minutes_text
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _, ngettext
 from service.limits import (
     CURSOR_CHARS_MAX,
     DISPUTE_NOTE_CHARS_MAX,
@@ -52,25 +53,25 @@ QUEUE_PAGE_SIZE = 25
 MINUTE_DIGITS_MAX = 4  # of the minutes field: an exchange is at most a day
 
 DONE_MESSAGES = {
-    "opened": "Your dispute has been sent. An admin will read both sides and decide.",
-    "added": "Your account has been added to the dispute.",
-    "resolved": "The dispute is resolved. Both members can see the outcome.",
+    "opened": N_("Your dispute has been sent. An admin will read both sides and decide."),
+    "added": N_("Your account has been added to the dispute."),
+    "resolved": N_("The dispute is resolved. Both members can see the outcome."),
 }
 OUTCOME_NAMES = {
-    "upheld": "Upheld: the exchange stands as it was",
-    "reversed": "Reversed: all the hours went back",
-    "adjusted": "Adjusted: some of the hours went back",
+    "upheld": N_("Upheld: the exchange stands as it was"),
+    "reversed": N_("Reversed: all the hours went back"),
+    "adjusted": N_("Adjusted: some of the hours went back"),
 }
 OUTCOME_OPTIONS = [
-    ("upheld", "Uphold: the exchange stands, nothing moves"),
-    ("reversed", "Reverse: give all the hours back"),
-    ("adjusted", "Adjust: give some of the minutes back"),
+    ("upheld", N_("Uphold: the exchange stands, nothing moves")),
+    ("reversed", N_("Reverse: give all the hours back")),
+    ("adjusted", N_("Adjust: give some of the minutes back")),
 ]
 RESOLVE_LABELS = {
-    "outcome": "Outcome",
-    "minutes": "Minutes to give back",
-    "note": "Note to both members",
-    "recipients": "Who the outcome applies to",
+    "outcome": N_("Outcome"),
+    "minutes": N_("Minutes to give back"),
+    "note": N_("Note to both members"),
+    "recipients": N_("Who the outcome applies to"),
 }
 
 
@@ -82,11 +83,18 @@ class StatementForm(msgspec.Struct, kw_only=True):
     body: str = ""
 
 
+def _outcome_words(outcome: str | None) -> str | None:
+    """A dispute's outcome in the reader's language (None while it waits)."""
+    if outcome is None or outcome not in OUTCOME_NAMES:
+        return None
+    return _(OUTCOME_NAMES[outcome])
+
+
 def _age_words(since: datetime, now: datetime) -> str:
     days = int((now - since).total_seconds() // SECONDS_PER_DAY)
     if days < 1:
-        return "today"
-    return f"{days} day{'s' if days != 1 else ''} ago"
+        return _("today")
+    return ngettext("%(days)s day ago", "%(days)s days ago", days) % {"days": days}
 
 
 def _history(view: ExchangeView) -> list[dict[str, Any]]:
@@ -147,7 +155,7 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
         "hours": minutes_text(exchange.exchange.minutes),
         "thread": _thread(view),
         "history": _history(exchange),
-        "outcome_name": OUTCOME_NAMES.get(view.dispute.outcome or ""),
+        "outcome_name": _outcome_words(view.dispute.outcome),
         "corrections": _corrections(view),
     }
 
@@ -156,7 +164,7 @@ def _dispute_context(view: disputes_selectors.DisputeView) -> dict[str, Any]:
 
 
 def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str, Any]:
-    opened_by = "You" if item.dispute.opened_by == viewer.member_id else item.opened_by_name
+    opened_by = _("You") if item.dispute.opened_by == viewer.member_id else item.opened_by_name
     return {
         "id": item.dispute.id,
         "open": item.dispute.status == "open",
@@ -164,7 +172,7 @@ def _own_row(item: disputes_selectors.QueueItem, viewer: Principal) -> dict[str,
         "opened_by": opened_by,
         "description": item.exchange.description,
         "hours": minutes_text(item.exchange.minutes),
-        "outcome": OUTCOME_NAMES.get(item.dispute.outcome or "", "Waiting for a decision"),
+        "outcome": _outcome_words(item.dispute.outcome) or _("Waiting for a decision"),
     }
 
 
@@ -189,7 +197,7 @@ class DisputePages(PageController):
                 engine=engine, actor=viewer, exchange_id=exchange_id, reason=data.reason
             )
         except DomainError as problem:
-            refused = form_refused(form, problem, {"reason": "What went wrong"})
+            refused = form_refused(form, problem, {"reason": _("What went wrong")})
             return await _new_page(viewer, exchange_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="opened")
 
@@ -201,7 +209,7 @@ class DisputePages(PageController):
         return render(
             "disputes/mine.html",
             viewer=viewer,
-            title="Your disputes",
+            title=_("Your disputes"),
             current="exchanges",
             open_rows=[row for row in rows if row["open"]],
             decided_rows=[row for row in rows if not row["open"]],
@@ -229,7 +237,7 @@ class DisputePages(PageController):
                 engine=engine, actor=viewer, dispute_id=dispute_id, body=data.body
             )
         except DomainError as problem:
-            refused = form_refused(form, problem, {"body": "Your account"})
+            refused = form_refused(form, problem, {"body": _("Your account")})
             return await _dispute_page(viewer, dispute_id, form, **refused)
         return see_other(f"/disputes/{dispute_id}", done="added")
 
@@ -246,7 +254,7 @@ async def _new_page(
     return render(
         "disputes/new.html",
         viewer=viewer,
-        title="Dispute an exchange",
+        title=_("Dispute an exchange"),
         current="exchanges",
         status=status,
         headers=headers,
@@ -272,7 +280,7 @@ async def _dispute_page(
     return render(
         "disputes/detail.html",
         viewer=viewer,
-        title="Dispute about an exchange",
+        title=_("Dispute about an exchange"),
         current="exchanges",
         status=status,
         headers=headers,
@@ -305,7 +313,7 @@ class AdminDisputePages(PageController):
         return render(
             "disputes/queue.html",
             viewer=viewer,
-            title="Disputes" if status == "open" else "Resolved disputes",
+            title=_("Disputes") if status == "open" else _("Resolved disputes"),
             current="admin",
             admin_page="disputes",
             queue_status=status,
@@ -317,7 +325,7 @@ class AdminDisputePages(PageController):
                     "opened_by": item.opened_by_name,
                     "description": item.exchange.description,
                     "hours": minutes_text(item.exchange.minutes),
-                    "outcome": OUTCOME_NAMES.get(item.dispute.outcome or ""),
+                    "outcome": _outcome_words(item.dispute.outcome),
                 }
                 for item in items
             ],
@@ -366,12 +374,12 @@ def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> Resolv
     values = form.values
     outcome = values.get("outcome", "")
     if outcome not in OUTCOME_NAMES:
-        form.errors["outcome"] = "Outcome: choose one"
+        form.errors["outcome"] = _("Outcome: choose one")
     minutes_text = values.get("minutes", "").strip()
     minutes: int | None = None
     if minutes_text:
         if not minutes_text.isdigit() or len(minutes_text) > MINUTE_DIGITS_MAX:
-            form.errors["minutes"] = "Minutes to give back: a whole number of minutes"
+            form.errors["minutes"] = _("Minutes to give back: a whole number of minutes")
         else:
             minutes = int(minutes_text)
     if outcome in OUTCOME_NAMES and "minutes" not in form.errors:
@@ -381,9 +389,9 @@ def _resolve_in(form: Form, exchange: ExchangeView, chosen: list[str]) -> Resolv
         except Invalid as problem:
             show_problem(form, problem, RESOLVE_LABELS)
     if not values.get("note", "").strip():
-        form.errors["note"] = "Note to both members: write a few words for both members"
+        form.errors["note"] = _("Note to both members: write a few words for both members")
     recipients = _chosen_recipients(form, exchange, chosen)
-    confirmed(form, values.get("confirm", ""), "Tick the box to confirm the decision")
+    confirmed(form, values.get("confirm", ""), _("Tick the box to confirm the decision"))
     if form.failed:
         return None
     general = outcome
@@ -417,7 +425,7 @@ def _chosen_recipients(
     allowed = {str(member): member for member in exchange.recipient_ids}
     picked = [allowed[value] for value in chosen if value in allowed]
     if not picked or len(picked) != len(chosen):
-        form.errors["recipients"] = "Who the outcome applies to: tick at least one member"
+        form.errors["recipients"] = _("Who the outcome applies to: tick at least one member")
     return picked
 
 
@@ -439,7 +447,7 @@ async def _admin_page(
     return render(
         "disputes/admin_detail.html",
         viewer=viewer,
-        title="Resolve a dispute",
+        title=_("Resolve a dispute"),
         current="admin",
         admin_page="disputes",
         status=status,
@@ -447,7 +455,7 @@ async def _admin_page(
         form=form,
         notice=notice,
         is_open=view.is_open,
-        outcome_options=OUTCOME_OPTIONS,
+        outcome_options=[(value, _(words)) for value, words in OUTCOME_OPTIONS],
         group=[
             (str(member), exchange.name_of(member), chosen is None or str(member) in chosen)
             for member in recipients

@@ -43,6 +43,7 @@ from service.exchanges.mailing import dispute_decided_mail
 from service.exchanges.selectors import ExchangeView, exchange_get
 from service.exchanges.services import exchange_history_event
 from service.formatting import minutes_text
+from service.i18n import _
 from service.limits import (
     DISPUTE_NOTE_CHARS_MAX,
 )
@@ -71,9 +72,9 @@ def recipient_outcomes(data: ResolveIn, view: ExchangeView) -> list[Plan]:
     for position, item in enumerate(data.recipients or []):
         field = f"recipients[{position}].recipient_id"
         if item.recipient_id not in recipients:
-            raise invalid_field(field, "not a recipient of this exchange")
+            raise invalid_field(field, _("not a recipient of this exchange"))
         if item.recipient_id in special:
-            raise invalid_field(field, "named twice")
+            raise invalid_field(field, _("named twice"))
         special[item.recipient_id] = item
     plans = []
     for member_id, recipient in recipients.items():
@@ -90,16 +91,19 @@ def recipient_outcomes(data: ResolveIn, view: ExchangeView) -> list[Plan]:
 def minutes_for(outcome: str, minutes: int | None, exchanged: int, prefix: str) -> int:
     if outcome == "upheld":
         if minutes:
-            raise invalid_field(f"{prefix}minutes", "only an adjustment moves minutes")
+            raise invalid_field(f"{prefix}minutes", _("only an adjustment moves minutes"))
         return 0
     if outcome == "reversed":
         if minutes is not None and minutes != exchanged:
-            raise invalid_field(f"{prefix}minutes", "a reversal returns the whole amount")
+            raise invalid_field(f"{prefix}minutes", _("a reversal returns the whole amount"))
         return exchanged
     if minutes is None:
-        raise invalid_field(f"{prefix}minutes", "say how many minutes go back")
+        raise invalid_field(f"{prefix}minutes", _("say how many minutes go back"))
     if not 1 <= minutes <= exchanged:
-        raise invalid_field(f"{prefix}minutes", f"between 1 and {exchanged}, what was exchanged")
+        raise invalid_field(
+            f"{prefix}minutes",
+            _("between 1 and %(minutes)s, what was exchanged") % {"minutes": exchanged},
+        )
     return minutes
 
 
@@ -119,16 +123,15 @@ async def below_floor_estimate(ledger: Ledger, view: ExchangeView, plans: Sequen
 
 def override_problem(view: ExchangeView, error: LedgerError, below_minutes: int) -> DomainError:
     if isinstance(error, ExceedsCeiling):
-        detail = (
+        detail = _(
             "Returning these hours would take a recipient above their ceiling. "
             "Confirm the override to record the correction anyway."
         )
     else:
-        detail = (
-            f"Reversing would take {view.name_of(view.provider_id)} "
-            f"{minutes_text(below_minutes)} below their floor. "
+        detail = _(
+            "Reversing would take %(name)s %(hours)s below their floor. "
             "Confirm the override to record the correction anyway."
-        )
+        ) % {"name": view.name_of(view.provider_id), "hours": minutes_text(below_minutes)}
     return Conflict(
         code="limit_override_required",
         detail=detail,
@@ -194,14 +197,14 @@ async def dispute_resolve(
     note = checked_text(data.note, field="note", chars_max=DISPUTE_NOTE_CHARS_MAX)
     dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
     if dispute is None:
-        raise not_found("That dispute")
+        raise not_found(_("That dispute"))
     view = await exchange_get(actor=actor, exchange_id=dispute.exchange)
     plans = tuple(recipient_outcomes(data, view))
 
     async def work(transaction: WriteTransaction) -> None:
         now = clock.utc_now()
         if not await claim_dispute(dispute_id, data.outcome, note, actor, now):
-            raise _dispute_state("This dispute has already been resolved.")
+            raise _dispute_state(_("This dispute has already been resolved."))
         resolution = Resolution(dispute, view, plans, note, actor, data.confirm_override)
         if resolution.moving:
             moves = await reverse_exchange(ledger, resolution)
@@ -267,7 +270,7 @@ async def reverse_exchange(ledger: Ledger, resolution: Resolution) -> list[Limit
         if isinstance(error, AlreadyReversed | ReversalExceedsOriginal):
             raise Conflict(
                 code="reversal_exceeds_original",
-                detail="These hours have already been given back in full or in part.",
+                detail=_("These hours have already been given back in full or in part."),
             ) from error
         raise
     # Council figures count exchanges net: the correction joins the original's cells.

@@ -16,6 +16,7 @@ from service.exchanges.panels import DisputePanel
 from service.exchanges.selectors import ExchangeView, exchange_get, exchange_party_filter
 from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
 from service.http.cursors import decode_instant_cursor, encode_instant_cursor
+from service.i18n import _
 from service.limits import (
     DISPUTE_OUTCOME_NOTICE_DAYS,
     DISPUTES_BETWEEN_MAX,
@@ -134,14 +135,14 @@ async def dispute_visible(actor: Principal, dispute_id: uuid.UUID) -> None:
     """404 unless the actor may see the dispute (the access guard asks before the body)."""
     dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
     if dispute is None or not await may_see(actor, dispute):
-        raise not_found("That dispute")
+        raise not_found(_("That dispute"))
 
 
 async def dispute_get(*, actor: Principal, dispute_id: uuid.UUID) -> DisputeView:
     """One dispute, for a party of its exchange or an admin; anyone else: 404."""
     dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
     if dispute is None or not await may_see(actor, dispute):
-        raise not_found("That dispute")
+        raise not_found(_("That dispute"))
     return await dispute_view(dispute, actor)
 
 

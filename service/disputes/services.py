@@ -40,6 +40,7 @@ from service.errors import Conflict, DomainError, invalid_field
 from service.exchanges.mailing import dispute_opened_mail
 from service.exchanges.selectors import exchange_get
 from service.exchanges.services import exchange_history_event
+from service.i18n import _
 from service.limits import (
     DISPUTE_REASON_CHARS_MAX,
     DISPUTE_STATEMENT_CHARS_MAX,
@@ -65,9 +66,9 @@ def reversal_chain_id(dispute_id: uuid.UUID) -> uuid.UUID:
 def checked_text(value: str, *, field: str, chars_max: int) -> str:
     text = value.strip()
     if not text:
-        raise invalid_field(field, "write a few words")
+        raise invalid_field(field, _("write a few words"))
     if len(text) > chars_max:
-        raise invalid_field(field, f"at most {chars_max} characters")
+        raise invalid_field(field, _("at most %(chars)s characters") % {"chars": chars_max})
     return text
 
 
@@ -89,11 +90,12 @@ async def dispute_open(
     text = checked_text(reason, field="reason", chars_max=DISPUTE_REASON_CHARS_MAX)
     view = await exchange_get(actor=actor, exchange_id=exchange_id)
     if actor.member_id not in view.parties:
-        raise forbidden("Only the people taking part in an exchange can dispute it.")
+        raise forbidden(_("Only the people taking part in an exchange can dispute it."))
     if view.status != "completed":
         raise Conflict(
             code="exchange_state",
-            detail=f"This exchange is {view.status}: only completed exchanges can be disputed.",
+            detail=_("This exchange is %(status)s: only completed exchanges can be disputed.")
+            % {"status": view.status},
             extra={"exchange_status": view.status},
         )
     now = clock.utc_now()
@@ -101,9 +103,10 @@ async def dispute_open(
     if closes_at is None or now > closes_at:
         raise Conflict(
             code="dispute_window_closed",
-            detail=f"The time to dispute this exchange ended on {closes_at:%-d %B %Y}."
+            detail=_("The time to dispute this exchange ended on %(day)s.")
+            % {"day": f"{closes_at:%-d %B %Y}"}
             if closes_at
-            else "This exchange cannot be disputed.",
+            else _("This exchange cannot be disputed."),
         )
     dispute_id = uuid.uuid4()
 
@@ -138,7 +141,7 @@ async def dispute_open(
 def _already_disputed() -> DomainError:
     return Conflict(
         code="dispute_exists",
-        detail="This exchange has already been disputed.",
+        detail=_("This exchange has already been disputed."),
     )
 
 
@@ -149,20 +152,20 @@ async def dispute_add_statement(
     text = checked_text(body, field="body", chars_max=DISPUTE_STATEMENT_CHARS_MAX)
     dispute = await Dispute.objects().where(Dispute.id == dispute_id).first().run()
     if dispute is None:
-        raise not_found("That dispute")
+        raise not_found(_("That dispute"))
     if actor.member_id not in await exchange_parties(dispute.exchange):
         if not actor.is_admin:
-            raise not_found("That dispute")
-        raise forbidden("Only the people taking part in the exchange can add their account.")
+            raise not_found(_("That dispute"))
+        raise forbidden(_("Only the people taking part in the exchange can add their account."))
     statement_id = uuid.uuid4()
 
     async def work(_transaction: WriteTransaction) -> None:
         status = await Dispute.select(Dispute.status).where(Dispute.id == dispute_id).first().run()
         if status is None or status["status"] != "open":
-            raise _dispute_state("This dispute has been resolved: the thread is closed.")
+            raise _dispute_state(_("This dispute has been resolved: the thread is closed."))
         count = await DisputeStatement.count().where(DisputeStatement.dispute == dispute_id).run()
         if count >= DISPUTE_STATEMENTS_MAX:
-            raise _dispute_state("This dispute's thread is full; an admin will read it.")
+            raise _dispute_state(_("This dispute's thread is full; an admin will read it."))
         await DisputeStatement.insert(
             DisputeStatement(
                 id=statement_id,

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from service.i18n import install_in
 from service.mail.messages import Wording, wording_of
 from service.mail.outbox import ClaimedMail, utc_now
 
@@ -45,6 +46,7 @@ _environment = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
+install_in(_environment)  # {{ _("...") }} and {% trans %} in the reader's language
 
 
 def unsubscribe_signature(secret_key: str, member_id: uuid.UUID) -> str:

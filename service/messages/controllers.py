@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep
+from service.i18n import _
 from service.messages import selectors, services
 from service.messages.schemas import (
     ConversationIn,
@@ -30,7 +31,7 @@ async def thread_out(actor: Principal, conversation_id: uuid.UUID) -> MessagePag
     return MessagePage(
         conversation_id=conversation_id,
         other_member_id=other_id,
-        other_name=names.get(other_id, "A former member"),
+        other_name=names.get(other_id) or _("A former member"),
         items=messages_out(await selectors.messages_of(conversation_id), reader_id=actor.member_id),
     )
 

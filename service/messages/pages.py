@@ -18,6 +18,7 @@ from service.blocks.selectors import has_blocked
 from service.blocks.services import block_add
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
+from service.i18n import N_, _
 from service.limits import MESSAGE_BODY_CHARS_MAX
 from service.messages import selectors, services
 from service.principal import Principal, not_found
@@ -33,8 +34,8 @@ from service.web.kit import (
     see_other,
 )
 
-DONE_MESSAGES = {"sent": "Your message has been sent."}
-LABELS = {"body": "Your message", "member_id": "Who to", "listing_id": "Listing"}
+DONE_MESSAGES = {"sent": N_("Your message has been sent.")}
+LABELS = {"body": N_("Your message"), "member_id": N_("Who to"), "listing_id": N_("Listing")}
 CODE_FIELDS = {"blocked": "body", "rate_limited": "body"}
 
 
@@ -58,7 +59,7 @@ class MessagePages(PageController):
         return render(
             "messages/inbox.html",
             viewer=viewer,
-            title="Messages",
+            title=_("Messages"),
             current="messages",
             conversations=await selectors.conversations_of(viewer),
         )
@@ -169,11 +170,11 @@ async def _new_page(
     )
     names = await selectors.names_of([other_id])
     if other_id not in names:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return render(
         "messages/new.html",
         viewer=viewer,
-        title=f"Message {names[other_id]}",
+        title=_("Message %(name)s") % {"name": names[other_id]},
         current="messages",
         status=status,
         headers=headers,
@@ -199,7 +200,8 @@ async def _thread_page(
     return render(
         "messages/thread.html",
         viewer=viewer,
-        title=f"Conversation with {names.get(other_id, 'a former member')}",
+        title=_("Conversation with %(name)s")
+        % {"name": names.get(other_id) or _("a former member")},
         current="messages",
         status=status,
         headers=headers,
@@ -207,7 +209,7 @@ async def _thread_page(
         notice=notice,
         conversation=conversation,
         other_id=other_id,
-        other_name=names.get(other_id, "a former member"),
+        other_name=names.get(other_id) or _("a former member"),
         messages=await selectors.messages_of(conversation_id),
         blocked=await has_blocked(viewer.member_id, other_id),
         body_max=MESSAGE_BODY_CHARS_MAX,

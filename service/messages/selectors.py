@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from service.exchanges.selectors import visible_view
+from service.i18n import _
 from service.limits import CONVERSATIONS_PER_PAGE, MESSAGES_PER_PAGE
 from service.listings.services import listing_visible
 from service.listings.tables import Listing
@@ -65,7 +66,7 @@ async def conversation_of_participant(actor: Principal, conversation_id: uuid.UU
         await Conversation.objects().where(Conversation.id == conversation_id).first().run()
     )
     if conversation is None or not is_participant(conversation, actor.member_id):
-        raise not_found("That conversation")
+        raise not_found(_("That conversation"))
     return conversation
 
 
@@ -100,7 +101,7 @@ async def messages_of(conversation_id: uuid.UUID) -> list[MessageItem]:
         MessageItem(
             id=uuid.UUID(str(row["id"])),
             author_id=uuid.UUID(str(row["author"])),
-            author_name=names.get(uuid.UUID(str(row["author"])), "A former member"),
+            author_name=names.get(uuid.UUID(str(row["author"]))) or _("A former member"),
             body=row["body"],
             sent_at=row["sent_at"],
         )
@@ -139,7 +140,7 @@ async def conversations_of(actor: Principal) -> list[ConversationItem]:
             ConversationItem(
                 id=conversation.id,
                 other_member_id=other,
-                other_name=names.get(other, "A former member"),
+                other_name=names.get(other) or _("A former member"),
                 listing_id=conversation.listing,
                 exchange_id=conversation.exchange,
                 last_message_at=conversation.last_message_at,
@@ -183,8 +184,10 @@ async def conversation_recipient(
             .first()
         )
         if row is None:
-            raise not_found("That listing")
-        return uuid.UUID(str(row["member"])), f"About the listing: {row['title']}"
+            raise not_found(_("That listing"))
+        return uuid.UUID(str(row["member"])), _("About the listing: %(title)s") % {
+            "title": row["title"]
+        }
     if exchange_id is not None:
         view = await visible_view(viewer, exchange_id)
         others = [
@@ -193,8 +196,10 @@ async def conversation_recipient(
             if member != viewer.member_id
         ]
         if viewer.member_id not in view.parties or not others:
-            raise not_found("That exchange")
-        return others[0], f"About the exchange: {view.exchange.description[:80]}"
+            raise not_found(_("That exchange"))
+        return others[0], _("About the exchange: %(what)s") % {
+            "what": view.exchange.description[:80]
+        }
     if member_id is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member_id, ""

@@ -26,6 +26,7 @@ from service.blocks.selectors import refuse_if_blocked
 from service.blocks.services import blocks_erase
 from service.errors import TooManyAttempts, invalid_field
 from service.exchanges.selectors import visible_view
+from service.i18n import _
 from service.limits import MESSAGE_BODY_CHARS_MAX, MESSAGES_PER_MEMBER
 from service.listings.services import listing_visible
 from service.listings.tables import Listing
@@ -39,9 +40,11 @@ from service.principal import Principal, forbidden, not_found, require_active
 def checked_body(body: str) -> str:
     text = body.strip()
     if not text:
-        raise invalid_field("body", "write a message")
+        raise invalid_field("body", _("write a message"))
     if len(text) > MESSAGE_BODY_CHARS_MAX:
-        raise invalid_field("body", f"at most {MESSAGE_BODY_CHARS_MAX} characters")
+        raise invalid_field(
+            "body", _("at most %(chars)s characters") % {"chars": MESSAGE_BODY_CHARS_MAX}
+        )
     return text
 
 
@@ -54,8 +57,10 @@ async def _refuse_if_too_many(actor: Principal, now: datetime) -> None:
     if sent >= messages_max:
         raise TooManyAttempts(
             code="rate_limited",
-            detail="You have sent a lot of messages in a short time. "
-            "Please wait a little and try again.",
+            detail=_(
+                "You have sent a lot of messages in a short time. "
+                "Please wait a little and try again."
+            ),
             retry_after_seconds=window_seconds,
         )
 
@@ -68,17 +73,17 @@ async def _topic(
 ) -> tuple[str, bool]:
     """What the conversation is about, and whether the two share an exchange."""
     if listing_id is not None and exchange_id is not None:
-        raise invalid_field("listing_id", "give a listing or an exchange, not both")
+        raise invalid_field("listing_id", _("give a listing or an exchange, not both"))
     if listing_id is not None:
         await listing_visible(actor, listing_id)
         owner = await Listing.select(Listing.member).where(Listing.id == listing_id).first().run()
         if owner is None or owner["member"] not in (actor.member_id, other_id):
-            raise invalid_field("listing_id", "must be a listing of one of you")
+            raise invalid_field("listing_id", _("must be a listing of one of you"))
         return f"listing:{listing_id}", False
     if exchange_id is not None:
         view = await visible_view(actor, exchange_id)
         if not {actor.member_id, other_id} <= view.parties:
-            raise invalid_field("exchange_id", "must be an exchange you both take part in")
+            raise invalid_field("exchange_id", _("must be an exchange you both take part in"))
         return f"exchange:{exchange_id}", True
     return "", False
 
@@ -96,13 +101,13 @@ async def conversation_start(
     require_active(actor)
     text = checked_body(body)
     if member_id == actor.member_id:
-        raise invalid_field("member_id", "you cannot message yourself")
+        raise invalid_field("member_id", _("you cannot message yourself"))
     other = await Member.objects().where(Member.id == member_id).first().run()
     if other is None or other.status != "active":
-        raise not_found("That member")
+        raise not_found(_("That member"))
     topic, shared_exchange = await _topic(actor, member_id, listing_id, exchange_id)
     if other.community != actor.community_id and not shared_exchange:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     await refuse_if_blocked(actor.member_id, [member_id])
     member_a, member_b = sorted((actor.member_id, member_id), key=str)
     now = clock.utc_now()
@@ -156,7 +161,7 @@ async def message_send(
     await refuse_if_blocked(actor.member_id, [other_id])
     other_status = await Member.select(Member.status).where(Member.id == other_id).first().run()
     if other_status is None or other_status["status"] != "active":
-        raise forbidden("This member can no longer receive messages.")
+        raise forbidden(_("This member can no longer receive messages."))
     now = clock.utc_now()
 
     async def work(transaction: WriteTransaction) -> uuid.UUID:

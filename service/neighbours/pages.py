@@ -17,6 +17,7 @@ from service.errors import Conflict, DomainError
 from service.exchanges.selectors import ExchangeView
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
+from service.i18n import N_, _
 from service.limits import (
     PAGE_SIZE_MAX,
     THANKS_CHARS_MAX,
@@ -40,18 +41,19 @@ from service.web.kit import (
 )
 
 LISTING_DONE = {
-    "paused": "Your listing is paused: nobody finds it until you resume it.",
-    "resumed": "Your listing is back in the search.",
-    "renewed": "Your listing has been renewed.",
+    "paused": N_("Your listing is paused: nobody finds it until you resume it."),
+    "resumed": N_("Your listing is back in the search."),
+    "renewed": N_("Your listing has been renewed."),
 }
 PROFILE_DONE = {
-    "hidden": "That note is hidden from your profile. You can show it again.",
-    "shown": "That note is on your profile again.",
+    "hidden": N_("That note is hidden from your profile. You can show it again."),
+    "shown": N_("That note is on your profile again."),
 }
 THANKS_RULES = {
     "text": Rule(
         schema_type(ThanksIn, "text"),
-        f"Write your thank-you note, in {THANKS_CHARS_MAX} characters or fewer",
+        N_("Write your thank-you note, in %(chars)s characters or fewer"),
+        values={"chars": THANKS_CHARS_MAX},
     )
 }
 
@@ -79,7 +81,7 @@ class NeighbourPages(PageController):
         return render(
             "neighbours/directory.html",
             viewer=viewer,
-            title="Neighbours",
+            title=_("Neighbours"),
             current="neighbours",
             form=Form(values=query),
             items=items,
@@ -149,7 +151,7 @@ class NeighbourPages(PageController):
             reshow = form_refused(
                 form,
                 problem,
-                {"text": "Your note"},
+                {"text": _("Your note")},
                 code_fields={"thanks_already_given": "text", "exchange_not_completed": "text"},
             )
             if isinstance(problem, Conflict):
@@ -163,7 +165,7 @@ class NeighbourPages(PageController):
         return render(
             "neighbours/my_listings.html",
             viewer=viewer,
-            title="My listings",
+            title=_("My listings"),
             current="listings",
             items=[item for item in items if item.status == "open"],
             withdrawn=[item for item in items if item.status != "open"],
@@ -204,7 +206,7 @@ def _thanks_page(
     return render(
         "neighbours/thanks.html",
         viewer=viewer,
-        title="Say thank you",
+        title=_("Say thank you"),
         current="exchanges",
         status=status,
         headers=headers,

@@ -22,6 +22,7 @@ from piccolo.columns.combination import Where, WhereRaw
 from service.blocks.selectors import hidden_member_ids, hidden_members_sql
 from service.errors import invalid_field
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.i18n import _
 from service.limits import DIRECTORY_PAGE_SIZE, SEARCH_OFFSET_MAX, THANKS_SHOWN_MAX
 from service.members.tables import Member
 from service.neighbours.schemas import NeighbourOut, ProfileOut, ThanksOut
@@ -90,7 +91,7 @@ async def directory_page(
     require_active(actor)
     offset = (page - 1) * page_size
     if page < 1 or offset > SEARCH_OFFSET_MAX:
-        raise invalid_field("page", "is out of range", source="query")
+        raise invalid_field("page", _("is out of range"), source="query")
     where: Where | Any = Member.community.is_in(list(communities_in_reach(actor))) & (
         Member.status == "active"
     )
@@ -222,7 +223,7 @@ async def profile_of(
     )
     hidden = not is_self and member_id in await hidden_member_ids(member_id=actor.member_id)
     if row is None or not in_reach or hidden:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return ProfileOut(
         id=row["id"],
         display_name=row["display_name"],

@@ -23,6 +23,7 @@ from service.checks.services import checks_erase
 from service.errors import Conflict, invalid_field
 from service.exchanges.panels import ThanksPanel
 from service.exchanges.selectors import ExchangeView, visible_view
+from service.i18n import _
 from service.members.mailing import mail_member
 from service.neighbours.schemas import ThanksIn, ThanksOut
 from service.neighbours.selectors import thanks_out
@@ -33,7 +34,7 @@ from service.principal import Principal, not_found, require_active
 def _already_thanked() -> Conflict:
     return Conflict(
         code="thanks_already_given",
-        detail="You have already thanked them for this exchange.",
+        detail=_("You have already thanked them for this exchange."),
     )
 
 
@@ -44,10 +45,10 @@ def _receiver_of(view: ExchangeView, author_id: uuid.UUID, named: uuid.UUID | No
     recipients = view.recipient_ids
     if named is not None:
         if named not in recipients:
-            raise invalid_field("to_member_id", "is not someone you helped in this exchange")
+            raise invalid_field("to_member_id", _("is not someone you helped in this exchange"))
         return named
     if len(recipients) != 1:
-        raise invalid_field("to_member_id", "name the person you helped whom you thank")
+        raise invalid_field("to_member_id", _("name the person you helped whom you thank"))
     return recipients[0]
 
 
@@ -55,7 +56,7 @@ async def party_view(actor: Principal, exchange_id: uuid.UUID) -> ExchangeView:
     """The exchange if the actor took part in it; 404 for everyone else (even coordinators)."""
     view = await visible_view(actor, exchange_id)
     if actor.member_id not in view.parties:
-        raise not_found("That exchange")
+        raise not_found(_("That exchange"))
     return view
 
 
@@ -67,11 +68,11 @@ async def thanks_give(
     if view.status != "completed":
         raise Conflict(
             code="exchange_not_completed",
-            detail="You can thank them once the help has been confirmed.",
+            detail=_("You can thank them once the help has been confirmed."),
         )
     text = data.text.strip()
     if not text:
-        raise invalid_field("text", "cannot be blank")
+        raise invalid_field("text", _("cannot be blank"))
     receiver_id = _receiver_of(view, actor.member_id, data.to_member_id)
     thanks_id = uuid.uuid4()
     now = clock.utc_now()
@@ -154,7 +155,7 @@ async def thanks_set_hidden(
     """The receiver hides a note from their profile, or shows it again; others get 404."""
     row = await Thanks.select(Thanks.receiver).where(Thanks.id == thanks_id).first().run()
     if row is None or row["receiver"] != actor.member_id:
-        raise not_found("That thank-you note")
+        raise not_found(_("That thank-you note"))
 
     async def work(_transaction: WriteTransaction) -> None:
         await (

@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember
+from service.i18n import _
 from service.limits import REPORT_COMMUNITIES_MAX, SLUG_CHARS_MAX
 from service.reports.figures import Breakdown, Report, report_build
 from service.reports.impact import ImpactReport, impact_build
@@ -59,7 +60,7 @@ def _slugs(community: list[str] | None) -> list[str]:
     if any(len(slug) > SLUG_CHARS_MAX or not SLUG_REGEX.match(slug) for slug in slugs):
         raise Invalid(
             code="validation_failed",
-            detail="The community is not valid.",
+            detail=_("The community is not valid."),
             extra={
                 "errors": [{"field": "community", "source": "query", "message": "must be a slug"}]
             },

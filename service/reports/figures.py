@@ -28,6 +28,7 @@ from piccolo.engine.base import Engine
 from ledger.sql import Connection, as_uuid
 from ledger.transactions import read_connection
 from service.donations.reports import donations_total
+from service.i18n import N_
 from service.limits import REPORT_WARDS_SHOWN_MAX
 from service.listings.tables import Category
 from service.members.tables import Member
@@ -53,17 +54,17 @@ BREAKDOWNS: Final[tuple[Breakdown, ...]] = ("month", "category", "ward", "age_ba
 ELSEWHERE: Final = "elsewhere"  # communities outside the selection, never named
 OTHER_WARDS: Final = "other"
 AGE_BAND_LABELS: Final = {
-    "under_25": "Under 25",
-    "25_49": "25 to 49",
-    "50_64": "50 to 64",
-    "65_79": "65 to 79",
-    "80_plus": "80 and over",
-    rollups.UNKNOWN: "Not known",
+    "under_25": N_("Under 25"),
+    "25_49": N_("25 to 49"),
+    "50_64": N_("50 to 64"),
+    "65_79": N_("65 to 79"),
+    "80_plus": N_("80 and over"),
+    rollups.UNKNOWN: N_("Not known"),
 }
-UNKNOWN_CATEGORY_LABEL: Final = "Not known (no listing)"
-UNKNOWN_WARD_LABEL: Final = "Not given"
-OTHER_WARDS_LABEL: Final = "Other wards together"
-ELSEWHERE_LABEL: Final = "Communities outside this report"
+UNKNOWN_CATEGORY_LABEL: Final = N_("Not known (no listing)")
+UNKNOWN_WARD_LABEL: Final = N_("Not given")
+OTHER_WARDS_LABEL: Final = N_("Other wards together")
+ELSEWHERE_LABEL: Final = N_("Communities outside this report")
 # Small groups are looked up by their first key while there are at most this many.
 SMALL_GROUPS_LISTED_MAX: Final = 200
 

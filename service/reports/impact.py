@@ -39,6 +39,7 @@ from ledger.sql import Connection, Row
 from ledger.transactions import read_connection
 from service import database
 from service.events.selectors import event_participation_by_month
+from service.i18n import N_, _
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
@@ -67,23 +68,33 @@ class FigureSpec:
     label: str
     unit: Unit
     adds_up: bool  # a sum over months (False: distinct members, counted over the period)
+    retention_months: int | None = None  # of "New members still active after N months"
+
+    def words(self) -> str:
+        """The label in the reader's language (the API keeps the English `label`)."""
+        if self.retention_months is not None:
+            return _("New members still active after %(months)s months") % {
+                "months": self.retention_months
+            }
+        return _(self.label)
 
 
 FIGURES: Final = (
-    FigureSpec("people_connected", "People connected", "count", adds_up=False),
-    FigureSpec("exchanges", "Exchanges completed", "count", adds_up=True),
-    FigureSpec("hours_minutes", "Hours exchanged", "minutes", adds_up=True),
-    FigureSpec("events_held", "Events held", "count", adds_up=True),
-    FigureSpec("event_attendances", "Attendances at events", "count", adds_up=True),
-    FigureSpec("one_to_one_minutes", "One-to-one hours", "minutes", adds_up=True),
-    FigureSpec("intergenerational_minutes", "Intergenerational hours", "minutes", adds_up=True),
-    FigureSpec("new_members", "New members", "count", adds_up=True),
+    FigureSpec("people_connected", N_("People connected"), "count", adds_up=False),
+    FigureSpec("exchanges", N_("Exchanges completed"), "count", adds_up=True),
+    FigureSpec("hours_minutes", N_("Hours exchanged"), "minutes", adds_up=True),
+    FigureSpec("events_held", N_("Events held"), "count", adds_up=True),
+    FigureSpec("event_attendances", N_("Attendances at events"), "count", adds_up=True),
+    FigureSpec("one_to_one_minutes", N_("One-to-one hours"), "minutes", adds_up=True),
+    FigureSpec("intergenerational_minutes", N_("Intergenerational hours"), "minutes", adds_up=True),
+    FigureSpec("new_members", N_("New members"), "count", adds_up=True),
     *(
         FigureSpec(
             f"active_after_{months}_months",
             f"New members still active after {months} months",
             "count",
             adds_up=True,
+            retention_months=months,
         )
         for months in IMPACT_RETENTION_MONTHS
     ),
@@ -147,7 +158,7 @@ async def _event_figures(
 
 
 def _in_list(count: int) -> str:
-    return "(" + ", ".join("{}" for _ in range(count)) + ")"
+    return "(" + ", ".join("{}" for _unused in range(count)) + ")"
 
 
 _SLOT: Final = re.compile(r"\{\}")

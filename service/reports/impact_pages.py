@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from service.formatting import minutes_text
 from service.http.access import Access, access
+from service.i18n import N_, _
 from service.limits import (
     IMPACT_OLDER_AGE_FROM,
     IMPACT_RETENTION_MONTHS,
@@ -37,17 +38,17 @@ from service.reports.source import REPORT_DEPENDENCIES, ReportReaderDep
 from service.reports.suppression import Entry
 from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
 
-HIDDEN: Final = "hidden"
+HIDDEN: Final = N_("hidden")
 CSV_PATH: Final = "/api/v1/reports/impact.csv"
 MEASURE_WORDS: Final = {
-    "life_satisfaction": "Life satisfaction (0 to 10)",
-    "worthwhile": "Feeling that what you do is worthwhile (0 to 10)",
-    "happy_yesterday": "Happiness yesterday (0 to 10)",
-    "anxious_yesterday": "Anxiety yesterday (0 to 10; lower is better)",
-    "lack_companionship": "Lacking companionship (1 to 3; lower is better)",
-    "left_out": "Feeling left out (1 to 3; lower is better)",
-    "isolated": "Feeling isolated (1 to 3; lower is better)",
-    "loneliness": "Loneliness score (3 to 9; lower is better)",
+    "life_satisfaction": N_("Life satisfaction (0 to 10)"),
+    "worthwhile": N_("Feeling that what you do is worthwhile (0 to 10)"),
+    "happy_yesterday": N_("Happiness yesterday (0 to 10)"),
+    "anxious_yesterday": N_("Anxiety yesterday (0 to 10; lower is better)"),
+    "lack_companionship": N_("Lacking companionship (1 to 3; lower is better)"),
+    "left_out": N_("Feeling left out (1 to 3; lower is better)"),
+    "isolated": N_("Feeling isolated (1 to 3; lower is better)"),
+    "loneliness": N_("Loneliness score (3 to 9; lower is better)"),
 }
 
 
@@ -62,7 +63,7 @@ class FigureSection:
 
 def _text(series: Series, entry: Entry) -> str:
     if entry.suppressed:
-        return HIDDEN
+        return _(HIDDEN)
     return minutes_text(entry.minutes) if series.spec.unit == "minutes" else f"{entry.minutes:,}"
 
 
@@ -77,15 +78,17 @@ def _section(series: Series) -> FigureSection:
         charts.Bar(_short_month(str(e.key)), None if e.suppressed else e.minutes)
         for e in series.months
     ]
-    what = "hours" if spec.unit == "minutes" else "the number"
+    label = spec.words()
     return FigureSection(
         id=spec.name.replace("_", "-"),
-        heading=spec.label,
+        heading=label,
         value=_text(series, series.total),
         chart=charts.bar_chart(
             bars,
-            title=f"{spec.label} each month",
-            description=f"A bar for each month showing {what}; the table after it has the figures.",
+            title=_("%(figure)s each month") % {"figure": label},
+            description=_("A bar for each month showing hours; the table after it has the figures.")
+            if spec.unit == "minutes"
+            else _("A bar for each month showing the number; the table after it has the figures."),
             counts=spec.unit == "count",
         ),
         rows=[
@@ -96,7 +99,7 @@ def _section(series: Series) -> FigureSection:
 
 def _period_words(period: Period) -> str:
     first, last = month_label(period.first), month_label(period.last)
-    return first if first == last else f"{first} to {last}"
+    return first if first == last else _("%(first)s to %(last)s") % {"first": first, "last": last}
 
 
 def _csv_url(report: ImpactReport, selected: list[str]) -> str:
@@ -110,7 +113,7 @@ def _csv_url(report: ImpactReport, selected: list[str]) -> str:
 
 def _wellbeing_rows(report: ImpactReport) -> list[tuple[str, str]]:
     change = report.wellbeing.mean_change or {}
-    return [(MEASURE_WORDS[name], f"{value:+.2f}") for name, value in change.items()]
+    return [(_(MEASURE_WORDS[name]), f"{value:+.2f}") for name, value in change.items()]
 
 
 IMPACT_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **REPORT_DEPENDENCIES}
@@ -156,7 +159,7 @@ class ImpactPages(PageController):
         return render(
             "reports/impact.html",
             viewer=viewer,
-            title="Impact report",
+            title=_("Impact report"),
             current="reports",
             status=422 if form.failed else 200,
             **context,

@@ -11,6 +11,7 @@ from typing import Annotated
 from litestar.params import QueryParameter
 
 from service.errors import DomainError
+from service.i18n import _
 from service.limits import REPORT_COMMUNITIES_MAX
 from service.principal import Principal
 from service.reports.period import Period, period_parse
@@ -46,7 +47,7 @@ async def report_query(
         period = period_parse(from_month or None, to or None, now=datetime.now(UTC))
     except DomainError as problem:
         for error in problem.extra_fields.get("errors") or []:
-            label = "From" if error["field"] == "from" else "To"
+            label = _("From") if error["field"] == "from" else _("To")
             form.errors.setdefault(str(error["field"]), f"{label}: {error['message']}")
         period = period_parse(None, None, now=datetime.now(UTC))
     return ReportQuery(scope=scope, form=form, selected=selected, period=period)

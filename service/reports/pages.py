@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from service.formatting import minutes_text, money_text
 from service.http.access import Access, access
+from service.i18n import N_, _
 from service.reports import charts
 from service.reports.figures import BREAKDOWNS, Breakdown, Figures, Money, Report, report_build
 from service.reports.page_query import (
@@ -31,7 +32,7 @@ from service.reports.source import REPORT_DEPENDENCIES, ReportReaderDep
 from service.reports.suppression import Entry
 from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
 
-HIDDEN = "hidden"
+HIDDEN = N_("hidden")
 CSV_PATH = "/api/v1/reports/flows.csv"
 
 
@@ -67,11 +68,11 @@ class Section:
 
 
 def _hours(entry: Entry) -> str:
-    return HIDDEN if entry.suppressed else minutes_text(entry.minutes)
+    return _(HIDDEN) if entry.suppressed else minutes_text(entry.minutes)
 
 
 def _exchanges(entry: Entry) -> str:
-    return HIDDEN if entry.suppressed else f"{entry.exchanges:,}"
+    return _(HIDDEN) if entry.suppressed else f"{entry.exchanges:,}"
 
 
 def _minutes(entry: Entry) -> int | None:
@@ -80,7 +81,7 @@ def _minutes(entry: Entry) -> int | None:
 
 def _rows(figures: Figures) -> list[Row]:
     return [
-        Row(label.label, _hours(entry), _exchanges(entry))
+        Row(_(label.label), _hours(entry), _exchanges(entry))
         for label in figures.rows
         for entry in [figures.cells[(label.key, None)]]
     ]
@@ -88,7 +89,7 @@ def _rows(figures: Figures) -> list[Row]:
 
 def _bars(figures: Figures) -> list[charts.Bar]:
     return [
-        charts.Bar(label.label, _minutes(figures.cells[(label.key, None)]))
+        charts.Bar(_(label.label), _minutes(figures.cells[(label.key, None)]))
         for label in figures.rows
     ]
 
@@ -98,10 +99,10 @@ def _grid(figures: Figures) -> Grid:
     # phone shows the grid as cards, so "7 hours 30 minutes" fits.
     hours = _hours
     return Grid(
-        columns=[label.label for label in figures.columns],
+        columns=[_(label.label) for label in figures.columns],
         lines=[
             (
-                row.label,
+                _(row.label),
                 [hours(figures.cells[(row.key, column.key)]) for column in figures.columns],
                 hours(figures.row_totals[row.key]),
             )
@@ -114,8 +115,8 @@ def _grid(figures: Figures) -> Grid:
 
 def _heat(figures: Figures, *, title: str, description: str, rows: str, columns: str) -> Markup:
     return charts.heat_map(
-        [label.label for label in figures.rows],
-        [label.label for label in figures.columns],
+        [_(label.label) for label in figures.rows],
+        [_(label.label) for label in figures.columns],
         [
             [_minutes(figures.cells[(row.key, column.key)]) for column in figures.columns]
             for row in figures.rows
@@ -175,9 +176,9 @@ def _breakdown_section(
         chart = charts.bar_chart(
             _bars(figures),
             title=heading,
-            description=f"A bar for each {shown}; the table after it has the figures.",
+            description=_one_way_words(shown)[0],
         )
-        caption = f"Hours and exchanges {heading.removeprefix('Hours ')}"
+        caption = _one_way_words(shown)[1]
         rows, grid = _rows(figures), None
     return Section(
         id=anchor,
@@ -191,22 +192,35 @@ def _breakdown_section(
     )
 
 
+def _one_way_words(shown: str) -> tuple[str, str]:
+    """A one-way breakdown's chart description and table caption, by what each bar is."""
+    if shown == "category":
+        return (
+            _("A bar for each category; the table after it has the figures."),
+            _("Hours and exchanges by kind of help"),
+        )
+    return (
+        _("A bar for each ward; the table after it has the figures."),
+        _("Hours and exchanges by ward of the person helped"),
+    )
+
+
 def _sections(report: Report, selected: list[str]) -> list[Section]:
     months = report.breakdowns["month"]
     return [
         Section(
             id="months",
-            heading="Hours exchanged each month",
-            intro="Hours of help given and received in each month of the period.",
+            heading=_("Hours exchanged each month"),
+            intro=_("Hours of help given and received in each month of the period."),
             chart=charts.bar_chart(
                 [
-                    charts.Bar(label.label, _minutes(months.cells[(label.key, None)]))
+                    charts.Bar(_(label.label), _minutes(months.cells[(label.key, None)]))
                     for label in months.rows
                 ],
-                title="Hours exchanged each month",
-                description="A bar for each month; the table after it has the figures.",
+                title=_("Hours exchanged each month"),
+                description=_("A bar for each month; the table after it has the figures."),
             ),
-            caption="Hours and exchanges each month",
+            caption=_("Hours and exchanges each month"),
             rows=_rows(months),
             grid=None,
             csv_url=_csv_url(report, "month", selected),
@@ -216,16 +230,22 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             selected,
             "age_band",
             anchor="ages",
-            heading="Who helps whom, by age",
-            intro="Hours from each age group of the people helping (rows) to each age group "
-            "of the people helped (columns): help between generations.",
+            heading=_("Who helps whom, by age"),
+            intro=_(
+                "Hours from each age group of the people helping (rows) to each age group "
+                "of the people helped (columns): help between generations."
+            ),
             shown=_GridWords(
-                title="Hours between age groups",
-                description="A grid of hours, darker for more: helpers' age groups down the "
-                "side, age groups of those helped across the top.",
-                rows="Age of helper",
-                columns="Age of person helped",
-                caption="Hours between age groups (helper's age down, helped person's age across)",
+                title=_("Hours between age groups"),
+                description=_(
+                    "A grid of hours, darker for more: helpers' age groups down the "
+                    "side, age groups of those helped across the top."
+                ),
+                rows=_("Age of helper"),
+                columns=_("Age of person helped"),
+                caption=_(
+                    "Hours between age groups (helper's age down, helped person's age across)"
+                ),
             ),
         ),
         _breakdown_section(
@@ -233,8 +253,8 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             selected,
             "category",
             anchor="categories",
-            heading="Hours by kind of help",
-            intro="The category of the listing an exchange came from.",
+            heading=_("Hours by kind of help"),
+            intro=_("The category of the listing an exchange came from."),
             shown="category",
         ),
         _breakdown_section(
@@ -242,8 +262,8 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             selected,
             "ward",
             anchor="wards",
-            heading="Hours by ward of the person helped",
-            intro="Wards with fewer people than the privacy threshold are counted together.",
+            heading=_("Hours by ward of the person helped"),
+            intro=_("Wards with fewer people than the privacy threshold are counted together."),
             shown="ward",
         ),
         _breakdown_section(
@@ -251,16 +271,20 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
             selected,
             "community",
             anchor="communities",
-            heading="Between communities",
-            intro="Hours from members of each community (rows) to members of each "
-            "community (columns).",
+            heading=_("Between communities"),
+            intro=_(
+                "Hours from members of each community (rows) to members of each "
+                "community (columns)."
+            ),
             shown=_GridWords(
-                title="Hours between communities",
-                description="A grid of hours, darker for more: the helpers' communities down "
-                "the side, the communities of those helped across the top.",
-                rows="Helper's community",
-                columns="Community of person helped",
-                caption="Hours between communities (helpers down, people helped across)",
+                title=_("Hours between communities"),
+                description=_(
+                    "A grid of hours, darker for more: the helpers' communities down "
+                    "the side, the communities of those helped across the top."
+                ),
+                rows=_("Helper's community"),
+                columns=_("Community of person helped"),
+                caption=_("Hours between communities (helpers down, people helped across)"),
             ),
         ),
     ]
@@ -268,28 +292,28 @@ def _sections(report: Report, selected: list[str]) -> list[Section]:
 
 def _headline(report: Report) -> list[tuple[str, str]]:
     def count(value: int | None) -> str:
-        return HIDDEN if value is None else f"{value:,}"
+        return _(HIDDEN) if value is None else f"{value:,}"
 
     return [
-        ("Hours exchanged", _hours(report.total)),
-        ("Exchanges", _exchanges(report.total)),
-        ("Active members (at least one exchange)", count(report.active_members.value)),
-        ("Members who both gave and received help", count(report.gave_and_received.value)),
-        ("New members", count(report.new_members.value)),
-        ("Hours donated to community pools", _hours(report.pool_donations)),
-        ("Hours granted from community pools", _hours(report.pool_grants)),
-        ("Money donated", _money(report.donations)),
+        (_("Hours exchanged"), _hours(report.total)),
+        (_("Exchanges"), _exchanges(report.total)),
+        (_("Active members (at least one exchange)"), count(report.active_members.value)),
+        (_("Members who both gave and received help"), count(report.gave_and_received.value)),
+        (_("New members"), count(report.new_members.value)),
+        (_("Hours donated to community pools"), _hours(report.pool_donations)),
+        (_("Hours granted from community pools"), _hours(report.pool_grants)),
+        (_("Money donated"), _money(report.donations)),
     ]
 
 
 def _money(donations: Money) -> str:
     amount = donations.amount_pence
-    return HIDDEN if amount is None else money_text(amount)
+    return _(HIDDEN) if amount is None else money_text(amount)
 
 
 def _period_words(period: Period) -> str:
     first, last = month_label(period.first), month_label(period.last)
-    return first if first == last else f"{first} to {last}"
+    return first if first == last else _("%(first)s to %(last)s") % {"first": first, "last": last}
 
 
 REPORT_PAGE_DEPENDENCIES = {**PAGE_DEPENDENCIES, **REPORT_DEPENDENCIES}
@@ -335,7 +359,7 @@ class ReportPages(PageController):
         return render(
             "reports/dashboard.html",
             viewer=viewer,
-            title="Council reports",
+            title=_("Council reports"),
             current="reports",
             status=422 if form.failed else 200,
             **context,

@@ -4,13 +4,13 @@ the `from` and `to` query fields (both optional), and said in words.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
 from service.errors import DomainError, Invalid
+from service.i18n import N_, _
 from service.limits import REPORT_MONTHS_DEFAULT, REPORT_MONTHS_MAX
 from service.rollups import services as rollups
 
@@ -57,15 +57,32 @@ def month_text(month: int) -> str:
     return f"{month // 100:04d}-{month % 100:02d}"
 
 
+# English month names, whatever the server's locale; shown through `_` in the reader's language.
+MONTH_NAMES: Final = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+
+
 def month_label(month: int) -> str:
     """202603 -> "March 2026"."""
-    return f"{calendar.month_name[month % 100]} {month // 100}"
+    return f"{_(MONTH_NAMES[month % 100 - 1])} {month // 100}"
 
 
 def _period_problem(field_name: str, message: str) -> DomainError:
     return Invalid(
         code="validation_failed",
-        detail="The period is not valid.",
+        detail=_("The period is not valid."),
         extra={"errors": [{"field": field_name, "source": "query", "message": message}]},
     )
 
@@ -73,10 +90,10 @@ def _period_problem(field_name: str, message: str) -> DomainError:
 def _parse_month(text: str, field_name: str) -> int:
     match = MONTH_PATTERN.match(text.strip())
     if match is None:
-        raise _period_problem(field_name, "must be a month written YYYY-MM, like 2026-03")
+        raise _period_problem(field_name, _("must be a month written YYYY-MM, like 2026-03"))
     year, number = int(match.group(1)), int(match.group(2))
     if not (1 <= number <= 12 and 1900 <= year <= 2999):  # noqa: PLR2004 - calendar bounds
-        raise _period_problem(field_name, "must be a real month between 1900-01 and 2999-12")
+        raise _period_problem(field_name, _("must be a real month between 1900-01 and 2999-12"))
     return year * 100 + number
 
 
@@ -89,8 +106,10 @@ def period_parse(from_text: str | None, to_text: str | None, *, now: datetime) -
         else _months_back(last, REPORT_MONTHS_DEFAULT - 1)
     )
     if first > last:
-        raise _period_problem("from", "must not be after the end of the period")
+        raise _period_problem("from", _("must not be after the end of the period"))
     period = Period(first, last)
     if len(period.months()) > REPORT_MONTHS_MAX:
-        raise _period_problem("from", f"a report covers at most {REPORT_MONTHS_MAX} months")
+        raise _period_problem(
+            "from", _("a report covers at most %(months)s months") % {"months": REPORT_MONTHS_MAX}
+        )
     return period

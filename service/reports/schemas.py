@@ -14,6 +14,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from service.i18n import N_
 from service.reports.figures import Count, Figures, Report
 from service.reports.period import month_text
 from service.reports.source import Freshness
@@ -147,7 +148,7 @@ CSV_COLUMNS: Final = (
     "suppressed",
 )
 TOTAL_KEY: Final = "total"
-TOTAL_LABEL: Final = "Total"
+TOTAL_LABEL: Final = N_("Total")
 
 
 def _csv_safe(text: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from service.i18n import _
 from service.members.tables import Community
 from service.principal import Principal, forbidden, not_found
 
@@ -56,7 +57,7 @@ async def scope_for(viewer: Principal, slugs: Sequence[str]) -> Scope:
     A community named but out of reach is "not found", like one that does not exist.
     """
     if not may_see_reports(viewer):
-        raise forbidden("Reports are for council viewers, coordinators and admins.")
+        raise forbidden(_("Reports are for council viewers, coordinators and admins."))
     query = Community.select(
         Community.id, Community.slug, Community.name, Community.small_cell_k
     ).order_by(Community.name)
@@ -74,7 +75,7 @@ async def scope_for(viewer: Principal, slugs: Sequence[str]) -> Scope:
     by_slug = {community.slug: community for community in in_reach}
     missing = [slug for slug in slugs if slug not in by_slug]
     if missing:
-        raise not_found("That community")
+        raise not_found(_("That community"))
     wanted = set(slugs)
     return Scope(
         selected=tuple(community for community in in_reach if community.slug in wanted),

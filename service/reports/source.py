@@ -28,6 +28,7 @@ from piccolo.engine.base import Engine
 
 from ledger.transactions import read_connection
 from service import database
+from service.i18n import _
 from service.limits import (
     REPLICA_CHECK_SECONDS,
     REPLICA_CONNECT_TIMEOUT_SECONDS,
@@ -69,8 +70,10 @@ class Freshness:
         """The line a report page shows about it."""
         if self.from_replica:
             as_of = self.as_of.astimezone(UTC)
-            return f"Figures as of {as_of:%H:%M} UTC, from a copy of the database."
-        return "Figures up to the moment."
+            return _("Figures as of %(time)s UTC, from a copy of the database.") % {
+                "time": f"{as_of:%H:%M}"
+            }
+        return _("Figures up to the moment.")
 
 
 def replica_engine_from_url(url: str | None) -> Engine[Any] | None:
