@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from service.i18n import N_, _, ngettext, use_language
+from service.i18n import N_, _, install_in, use_language
 from service.mail.messages import Wording, wording_of
 from service.mail.outbox import ClaimedMail, utc_now
 
@@ -45,14 +45,8 @@ _environment = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
-    extensions=["jinja2.ext.i18n"],
 )
-_environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
-    gettext=_, ngettext=ngettext, newstyle=True
-)
-# The `lang` of a message's HTML, per language of the service.
-HTML_LANGUAGE_TAGS = {"en": "en-GB", "cy": "cy"}
-LANGUAGE_DEFAULT = "en"
+install_in(_environment)  # {{ _("...") }} and {% trans %} in the reader's language
 
 
 def unsubscribe_signature(secret_key: str, member_id: uuid.UUID) -> str:
@@ -77,12 +71,12 @@ def compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
     Written in the recipient's language, which `mail_member` put in the context
     (none there, as in mail queued before languages, or to an address: English).
     """
-    language = str(mails[0].context.get("language") or LANGUAGE_DEFAULT)
-    with use_language(language):
-        return _compose(identity, mails, language)
+    language = mails[0].context.get("language")
+    with use_language(language if isinstance(language, str) else None):
+        return _compose(identity, mails)
 
 
-def _compose(identity: MailIdentity, mails: list[ClaimedMail], language: str) -> EmailMessage:
+def _compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
     first = mails[0]
     wordings = [wording_of(mail.kind, mail.context) for mail in mails]
     names = first.context
@@ -90,7 +84,6 @@ def _compose(identity: MailIdentity, mails: list[ClaimedMail], language: str) ->
         "display_name": names.get("display_name", ""),
         "time_bank": names.get("community_name") or _(TIME_BANK_NAME_DEFAULT),
         "base_url": identity.base_url,
-        "html_language": HTML_LANGUAGE_TAGS.get(language, language),
         "unsubscribe_url": None,
     }
     if first.is_event and first.member_id is not None:

@@ -49,6 +49,7 @@ from service.formatting import (
     money_text,
     signed_minutes_text,
 )
+from service.i18n import install_in
 from service.principal import Principal, remembered_principal
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -551,6 +552,7 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
 
 def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool = False) -> None:
     """Template helpers every page may use (see _forms.html's `once()`)."""
+    install_in(engine.engine)  # {{ _("...") }} and {% trans %} in the request's language
     engine.engine.globals["new_form_token"] = new_form_token
     engine.engine.globals["donations_on"] = donations_on
     engine.engine.globals["asset_url"] = asset_url  # fingerprinted files (ADR 0044)
