@@ -56,7 +56,8 @@ WORDINGS: Mapping[str, Wording] = {
         subject=N_("Please confirm the help you received"),
         paragraphs=(
             N_(
-                "%(other_name)s was due to help you on %(service_date)s (%(hours)s: %(description)s)."
+                "%(other_name)s was due to help you on %(service_date)s "
+                "(%(hours)s: %(description)s)."
             ),
             N_("If it happened, please confirm it, so that they receive their hours."),
         ),
@@ -338,7 +339,8 @@ WORDINGS: Mapping[str, Wording] = {
         subject=N_("Tomorrow: %(event_title)s"),
         paragraphs=(
             N_(
-                "A reminder that you are going to %(event_title)s on %(starts_words)s, at %(place)s."
+                "A reminder that you are going to %(event_title)s on %(starts_words)s, "
+                "at %(place)s."
             ),
             N_(
                 "If you cannot come, please say so on the event's page, so someone waiting "

@@ -57,11 +57,13 @@ def _introduction(member_name: str, other_name: str, other_offered: bool, pair: 
     # Written as the coordinator's message, in the language they use the site in.
     if other_offered:
         hello = _(
-            'Hello %(name)s, I would like to introduce you to %(other)s, who offered company: "%(title)s". '
+            "Hello %(name)s, I would like to introduce you to %(other)s, "
+            'who offered company: "%(title)s". '
         )
     else:
         hello = _(
-            'Hello %(name)s, I would like to introduce you to %(other)s, who asked for company: "%(title)s". '
+            "Hello %(name)s, I would like to introduce you to %(other)s, "
+            'who asked for company: "%(title)s". '
         )
     return (
         hello % names
