@@ -85,7 +85,8 @@ def _range_errors(answers: Answers) -> list[dict[str, str]]:
             else (WELLBEING_UCLA_MIN, WELLBEING_UCLA_MAX)
         )
         if not low <= value <= high:
-            errors.append({"field": name, "message": f"must be a whole number {low} to {high}"})
+            message = _("must be a whole number %(low)s to %(high)s") % {"low": low, "high": high}
+            errors.append({"field": name, "message": message})
     return errors
 
 
