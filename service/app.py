@@ -75,9 +75,11 @@ from service.http.deps import SHARED_DEPENDENCIES
 from service.http.health import HealthController
 from service.http.idempotency import idempotency_key_valid
 from service.http.json_bodies import json_bodies_only
+from service.http.language import language_middleware
 from service.http.principal_cache import principal_cache_for, principal_changes_middleware
 from service.http.ratelimit import rate_limiter_for
 from service.http.security import security_headers_middleware
+from service.i18n import load_catalogs
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, REQUEST_BODY_SIZE_MAX_BYTES
 from service.listings.controllers import ROUTERS as LISTING_ROUTERS
 from service.listings.pages import PAGE_ROUTERS as LISTING_PAGES
@@ -173,6 +175,7 @@ def build_app(settings: Settings) -> Litestar:
     (registering every handler). It depends only on what `construction_key` names; the rest of
     `settings` goes into the app's state through `bind_settings`, so the tests can build
     an app once and bind it to each test's database (tests/support/app.py)."""
+    load_catalogs()  # a broken catalog stops the start, not a page (ADR 0048)
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -299,18 +302,21 @@ def build_app(settings: Settings) -> Litestar:
     _refuse_unknown_objects(app)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
-        security_headers_middleware(
-            # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
-            # Inside it, requests made while acting for a member are audited (ADR 0031).
-            # Inside it, a request that changed a caller moves the principal version
-            # before it answers (ADR 0043).
-            body_limit_middleware(
-                principal_changes_middleware(
-                    acting_audit_middleware(app.asgi_handler),
-                    lambda: app.state.principal_cache,
-                )
-            ),
-            https=settings.is_https,
+        # The request's language, first, so every answer (a 404 too) is in it (ADR 0048).
+        language_middleware(
+            security_headers_middleware(
+                # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
+                # Inside it, requests made while acting for a member are audited (ADR 0031).
+                # Inside it, a request that changed a caller moves the principal version
+                # before it answers (ADR 0043).
+                body_limit_middleware(
+                    principal_changes_middleware(
+                        acting_audit_middleware(app.asgi_handler),
+                        lambda: app.state.principal_cache,
+                    )
+                ),
+                https=settings.is_https,
+            )
         )
     )
     return app

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.i18n import _
+
 # Members every problem body has; data may not reuse their names (a domain
 # "status" would be read as the HTTP status by every client).
 RESERVED_DATA_KEYS = frozenset(
@@ -104,8 +106,8 @@ def invalid_field(field: str, message: str, *, source: str = "body") -> Invalid:
     """An `Invalid` about one field, in the shape the framework's own field errors use."""
     return Invalid(
         code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": source, "message": message}]},
+        detail=_("Some fields are missing or not valid."),
+        extra={"errors": [{"field": field, "source": source, "message": _(message)}]},
     )
 
 
@@ -113,8 +115,8 @@ def unreadable_field(field: str, message: str, *, source: str = "query") -> Unre
     """An `Unreadable` about one field: a value whose form could not be understood."""
     return Unreadable(
         code="validation_failed",
-        detail="Some fields are missing or not valid.",
-        extra={"errors": [{"field": field, "source": source, "message": message}]},
+        detail=_("Some fields are missing or not valid."),
+        extra={"errors": [{"field": field, "source": source, "message": _(message)}]},
     )
 
 

@@ -10,33 +10,51 @@ import contextlib
 import re
 from datetime import date, datetime
 
+from babel.dates import format_date
+
+from service.i18n import ENGLISH, _, current_language, ngettext
+
 MINUTES_PER_HOUR = 60
 PENCE_PER_POUND = 100
 HOURS_PER_HALF_DAY = 12
+# Welsh writes the morning and the afternoon as "yb" (y bore) and "yh" (yr hwyr).
+WELSH_DAY_HALVES = ("yb", "yh")
+
+
+def _minus(text: str) -> str:
+    return _("minus %(amount)s") % {"amount": text}
 
 
 def minutes_text(minutes: int) -> str:
-    """Whole minutes as people say them: "3 hours 30 minutes", "1 hour", "minus 45 minutes"."""
+    """Whole minutes as people say them: "3 hours 30 minutes", "1 hour", "minus 45 minutes".
+
+    In Welsh "3 awr 30 munud": after a written number the noun stays singular, and the
+    catalog's six plural forms say so (ADR 0048).
+    """
     hours, rest = divmod(abs(minutes), MINUTES_PER_HOUR)
     parts = []
     if hours or not rest:
-        parts.append(f"{hours} hour{'' if hours == 1 else 's'}")
+        parts.append(ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours})
     if rest:
-        parts.append(f"{rest} minute{'' if rest == 1 else 's'}")
-    return ("minus " if minutes < 0 else "") + " ".join(parts)
+        parts.append(ngettext("%(n)s minute", "%(n)s minutes", rest) % {"n": rest})
+    text = " ".join(parts)
+    return _minus(text) if minutes < 0 else text
 
 
 def money_text(pence: int) -> str:
     """Pence as people write pounds: "£12.50", "£3", "minus £1.20"."""
     pounds, rest = divmod(abs(pence), PENCE_PER_POUND)
     text = f"£{pounds:,}" + (f".{rest:02d}" if rest else "")
-    return ("minus " if pence < 0 else "") + text
+    return _minus(text) if pence < 0 else text
 
 
 def month_text(month: str) -> str:
-    """ "2026-11" -> "November 2026"."""
+    """ "2026-11" -> "November 2026" ("Tachwedd 2026" in Welsh)."""
     year, number = month.split("-")
-    return date(int(year), int(number), 1).strftime("%B %Y")
+    first = date(int(year), int(number), 1)
+    if current_language() == ENGLISH:
+        return first.strftime("%B %Y")
+    return format_date(first, "LLLL y", locale=current_language())
 
 
 def signed_minutes_text(minutes: int) -> str:
@@ -46,19 +64,31 @@ def signed_minutes_text(minutes: int) -> str:
 
 def date_words(instant: datetime | date) -> str:
     """A day as people say it: "Friday 4 December 2026", never an ISO string."""
-    return f"{instant:%A} {instant.day} {instant:%B %Y}"
+    if current_language() == ENGLISH:
+        return f"{instant:%A} {instant.day} {instant:%B %Y}"
+    return format_date(instant, "EEEE d MMMM y", locale=current_language())
+
+
+def day_month_words(instant: datetime | date) -> str:
+    """A day of this year, short: "4 December" ("4 Rhagfyr")."""
+    if current_language() == ENGLISH:
+        return f"{instant.day} {instant:%B}"
+    return format_date(instant, "d MMMM", locale=current_language())
 
 
 def time_words(instant: datetime) -> str:
-    """A time of day as people say it: "2:30 pm", "9 am"."""
+    """A time of day as people say it: "2:30 pm", "9 am" ("2:30 yh", "9 yb")."""
     hour = instant.hour % HOURS_PER_HALF_DAY or HOURS_PER_HALF_DAY
     minutes = f":{instant.minute:02d}" if instant.minute else ""
-    return f"{hour}{minutes} {'am' if instant.hour < HOURS_PER_HALF_DAY else 'pm'}"
+    afternoon = instant.hour >= HOURS_PER_HALF_DAY
+    if current_language() == ENGLISH:
+        return f"{hour}{minutes} {'pm' if afternoon else 'am'}"
+    return f"{hour}{minutes} {WELSH_DAY_HALVES[afternoon]}"
 
 
 def moment_words(instant: datetime) -> str:
     """A day with its time, where the time matters: "Friday 4 December 2026 at 2:30 pm"."""
-    return f"{date_words(instant)} at {time_words(instant)}"
+    return _("%(day)s at %(time)s") % {"day": date_words(instant), "time": time_words(instant)}
 
 
 def room_words(floor_minutes: int | None, *, subject: str = "You") -> str:
@@ -66,19 +96,26 @@ def room_words(floor_minutes: int | None, *, subject: str = "You") -> str:
 
     `subject` is "You" on a member's own pages, "They" on a coordinator's view of them.
     """
+    own = subject == "You"
     if floor_minutes is None:
-        return f"There is no lowest limit on {'your' if subject == 'You' else 'their'} balance."
+        if own:
+            return _("There is no lowest limit on your balance.")
+        return _("There is no lowest limit on their balance.")
     if floor_minutes == 0:
-        return f"{subject} cannot go below 0 hours."
-    return f"{subject} can go down to {minutes_text(floor_minutes)}."
+        return _("You cannot go below 0 hours.") if own else _("They cannot go below 0 hours.")
+    figures = {"hours": minutes_text(floor_minutes)}
+    if own:
+        return _("You can go down to %(hours)s.") % figures
+    return _("They can go down to %(hours)s.") % figures
 
 
 def balance_words(balance_minutes: int, floor_minutes: int | None) -> str:
     """A balance with its room: "You have 2 hours. You can go down to minus 10 hours." """
+    figures = {"hours": minutes_text(balance_minutes)}
     if balance_minutes < 0:
-        have = f"Your balance is {minutes_text(balance_minutes)}."
+        have = _("Your balance is %(hours)s.") % figures
     else:
-        have = f"You have {minutes_text(balance_minutes)}."
+        have = _("You have %(hours)s.") % figures
     return f"{have} {room_words(floor_minutes)}"
 
 
@@ -97,13 +134,18 @@ def history_note_words(note: str) -> str:
     if match := _HELD_UNTIL.match(note):
         with contextlib.suppress(ValueError):
             until = datetime.fromisoformat(match["at"])
-            return f"the hours are on hold until {date_words(until)}"
+            return _("the hours are on hold until %(day)s") % {"day": date_words(until)}
     if match := _SERVICE_DATE.match(note):
         with contextlib.suppress(ValueError):
-            return f"the help happened on {date_words(date.fromisoformat(match['at']))}"
+            day = date_words(date.fromisoformat(match["at"]))
+            return _("the help happened on %(day)s") % {"day": day}
     if match := _WAITING_FOR.match(note):
         count = int(match["count"])
-        return f"waiting for {count} more {'person' if count == 1 else 'people'} to accept"
+        return ngettext(
+            "waiting for %(n)s more person to accept",
+            "waiting for %(n)s more people to accept",
+            count,
+        ) % {"n": count}
     if note == "dispute opened":
-        return "a dispute was opened"
+        return _("a dispute was opened")
     return note

@@ -28,6 +28,8 @@ SESSION_TOUCH_INTERVAL_SECONDS: Final = 300
 SESSION_COOKIE_NAME: Final = "tb_session"
 CSRF_COOKIE_NAME: Final = "tb_csrf"
 CSRF_HEADER_NAME: Final = "x-csrf-token"
+# The chooser's `lang` cookie (ADR 0048): kept a year, like any preference.
+LANGUAGE_COOKIE_SECONDS: Final = 365 * 24 * 3600
 
 API_TOKEN_LIFETIME_SECONDS: Final = 30 * 24 * 3600
 TOKEN_BYTES: Final = 32

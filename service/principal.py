@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from service.caller_scope import PRINCIPAL_SCOPE_KEY
 from service.errors import Forbidden, NotFound
+from service.i18n import N_, _
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ class Principal:
     acting_by_name: str = ""
     acting_for_id: uuid.UUID | None = None
     acting_for_name: str = ""
+    # The language the member chose ("en", "cy"), None if they have not: it wins over the
+    # cookie and Accept-Language (ADR 0048). Changing it must call principals_changed().
+    language: str | None = None
 
     @property
     def label(self) -> str:
@@ -82,18 +86,41 @@ class Principal:
         )
 
 
-def forbidden(detail: str = "You do not have permission to do that.") -> Forbidden:
-    return Forbidden(code="forbidden", detail=detail)
+def forbidden(detail: str = N_("You do not have permission to do that.")) -> Forbidden:
+    return Forbidden(code="forbidden", detail=_(detail))
 
 
 def cannot_act() -> Forbidden:
     """The one refusal of acting for a member (ADR 0031): an unknown id, another
     community's member and a member who has not said yes all get these same words."""
-    return Forbidden(code="cannot_act_for_member", detail="You cannot act for that member.")
+    return Forbidden(code="cannot_act_for_member", detail=_("You cannot act for that member."))
+
+
+# What `not_found` is told is missing, marked so that the phrase is translated too.
+NOT_FOUND_WHAT = (
+    N_("That"),
+    N_("That member"),
+    N_("That community"),
+    N_("That dispute"),
+    N_("That pair"),
+    N_("That exchange"),
+    N_("That transfer"),
+    N_("That listing"),
+    N_("That account"),
+    N_("That time bank"),
+    N_("That thank-you note"),
+    N_("That link"),
+    N_("That failed message"),
+    N_("That event"),
+    N_("That conversation"),
+    N_("That concern"),
+    N_("That check-in"),
+    N_("That block"),
+)
 
 
 def not_found(what: str = "That") -> NotFound:
-    return NotFound(code="not_found", detail=f"{what} was not found.")
+    return NotFound(code="not_found", detail=_("%(what)s was not found.") % {"what": _(what)})
 
 
 def require_active(principal: Principal) -> None:
@@ -101,15 +128,15 @@ def require_active(principal: Principal) -> None:
     if principal.status == "pending":
         raise Forbidden(
             code="approval_pending",
-            detail="A coordinator has not approved your membership yet.",
+            detail=_("A coordinator has not approved your membership yet."),
         )
     if principal.status == "declined":
         raise Forbidden(
             code="application_declined",
-            detail="A coordinator did not approve your membership. You may apply again.",
+            detail=_("A coordinator did not approve your membership. You may apply again."),
         )
     if principal.status != "active":
-        raise forbidden("Your account cannot do this.")
+        raise forbidden(N_("Your account cannot do this."))
 
 
 def require_admin(principal: Principal) -> None:

@@ -38,6 +38,7 @@ from ledger import (
 from service import errors
 from service.caller_scope import remembered_account_id
 from service.formatting import minutes_text, room_words
+from service.i18n import N_, _
 from service.observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -59,6 +60,32 @@ _CODE_BY_STATUS: Mapping[int, str] = {
     429: "rate_limited",
     503: "service_unavailable",
 }
+
+
+# The titles of the statuses a problem may have, marked so that they are translated
+# when the document is made (`title` is for people; `code` is never translated).
+_TITLE_BY_STATUS: Mapping[int, str] = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    402: N_("Payment Required"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    413: N_("Request Entity Too Large"),
+    415: N_("Unsupported Media Type"),
+    422: N_("Unprocessable Entity"),
+    428: N_("Precondition Required"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+    502: N_("Bad Gateway"),
+    503: N_("Service Unavailable"),
+}
+
+
+def status_title(status: int) -> str:
+    """The status's title in the current language ("Not Found", "Heb ei ganfod")."""
+    return _(_TITLE_BY_STATUS.get(status) or HTTPStatus(status).phrase)
 
 
 # The one table from a kind of domain no (service/errors.py) to an HTTP status.
@@ -139,11 +166,13 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
+    # Title and detail are for people: in the caller's language (ADR 0048). A detail
+    # made at request time is already translated; a fixed one marked with N_ is here.
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
-        "title": title or HTTPStatus(status).phrase,
+        "title": _(title) if title else status_title(status),
         "status": status,
-        "detail": detail,
+        "detail": _(detail),
         "code": code,
         "instance": request.url.path,
         "request_id": current_request_id(),
@@ -186,13 +215,16 @@ def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException
     if not errors:
         # Litestar raises a bare ValidationException when the body is not JSON at all.
         return problem_response(
-            request, status=400, code="malformed_body", detail="The request body could not be read."
+            request,
+            status=400,
+            code="malformed_body",
+            detail=_("The request body could not be read."),
         )
     return problem_response(
         request,
         status=400,
         code="validation_failed",
-        detail="Some fields are missing or not valid.",
+        detail=_("Some fields are missing or not valid."),
         extra={"errors": errors},
     )
 
@@ -215,7 +247,8 @@ def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     """One of Litestar's own HTTP errors (404, 405, 413...) as a problem document."""
     status = exc.status_code
     code = _CODE_BY_STATUS.get(status, "client_error" if status < 500 else "server_error")  # noqa: PLR2004
-    detail = _DETAIL_BY_CODE.get(code) or (exc.detail if status < 500 else "Something went wrong.")  # noqa: PLR2004
+    fixed = _DETAIL_BY_CODE.get(code)
+    detail = _(fixed) if fixed else (exc.detail if status < 500 else _("Something went wrong."))  # noqa: PLR2004
     headers = dict(exc.headers or {})
     if isinstance(exc, MethodNotAllowedException) and "Allow" not in headers and exc.extra:
         headers["Allow"] = str(exc.extra)
@@ -223,12 +256,12 @@ def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 
 _DETAIL_BY_CODE: Mapping[str, str] = {
-    "not_found": "There is nothing at this address.",
-    "method_not_allowed": "This address does not accept that method.",
-    "request_too_large": "The request body is larger than this service accepts.",
-    "not_authenticated": "Please sign in first.",
-    "forbidden": "You do not have permission to do that.",
-    "rate_limited": "Too many attempts. Please wait a little and try again.",
+    "not_found": N_("There is nothing at this address."),
+    "method_not_allowed": N_("This address does not accept that method."),
+    "request_too_large": N_("The request body is larger than this service accepts."),
+    "not_authenticated": N_("Please sign in first."),
+    "forbidden": N_("You do not have permission to do that."),
+    "rate_limited": N_("Too many attempts. Please wait a little and try again."),
 }
 
 
@@ -239,8 +272,10 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
         request,
         status=500,
         code="internal_error",
-        detail="Something went wrong on our side. Nothing was changed. "
-        "If it keeps happening, quote the request id.",
+        detail=_(
+            "Something went wrong on our side. Nothing was changed. "
+            "If it keeps happening, quote the request id."
+        ),
     )
 
 
@@ -265,8 +300,11 @@ def _floor_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
     floor = _minor(data, "floor_minor")
     spendable = max(0, available - floor)
     # With the room (docs/words.md): how far the balance may go down explains the figure.
+    available_words = _("Not enough credit: you have %(hours)s available.") % {
+        "hours": minutes_text(spendable)
+    }
     return (
-        f"Not enough credit: you have {minutes_text(spendable)} available. {room_words(floor)}",
+        f"{available_words} {room_words(floor)}",
         {"available_minutes": available, "spendable_minutes": spendable},
     )
 
@@ -275,7 +313,8 @@ def _ceiling_figures(data: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
     balance, ceiling = _minor(data, "balance_minor"), _minor(data, "ceiling_minor")
     room = max(0, ceiling - balance)
     return (
-        f"That would take you above your limit: you can receive {minutes_text(room)} more.",
+        _("That would take you above your limit: you can receive %(hours)s more.")
+        % {"hours": minutes_text(room)},
         {"balance_minutes": balance, "ceiling_minutes": ceiling, "room_minutes": room},
     )
 
@@ -291,10 +330,10 @@ _OWN_ACCOUNT_FIGURES: Mapping[
     ExceedsCeiling: _ceiling_figures,
 }
 _ABOUT_ANOTHER_ACCOUNT: Mapping[type[LedgerError], str] = {
-    ExceedsFloor: "Not enough credit: they do not have enough hours for this right now.",
-    ExceedsCeiling: "They cannot receive this many hours right now.",
-    LimitsBelowPosition: "The account already holds more or less than those limits allow.",
-    AccountClosed: "That account is closed.",
+    ExceedsFloor: N_("Not enough credit: they do not have enough hours for this right now."),
+    ExceedsCeiling: N_("They cannot receive this many hours right now."),
+    LimitsBelowPosition: N_("The account already holds more or less than those limits allow."),
+    AccountClosed: N_("That account is closed."),
 }
 
 
@@ -312,7 +351,7 @@ def _ledger_wording(
     if figures is not None and _is_own_account(request, exc.data):
         return figures(exc.data)
     fixed = _ABOUT_ANOTHER_ACCOUNT.get(type(exc))
-    return fixed or exc.message[0].upper() + exc.message[1:] + ".", {}
+    return _(fixed) if fixed else exc.message[0].upper() + exc.message[1:] + ".", {}
 
 
 def _handle_ledger(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from service.i18n import N_
+
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-UNSAFE_TEXT_MESSAGE = "Remove the control characters from this text."
+UNSAFE_TEXT_MESSAGE = N_("Remove the control characters from this text.")
 
 
 def is_unsafe_text(value: str) -> bool:

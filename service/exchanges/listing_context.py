@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from service.errors import Conflict, Forbidden, NotFound
+from service.i18n import _
 from service.listings import services as listings
 from service.principal import Principal
 
@@ -28,7 +29,7 @@ def _listing_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw.strip())
     except ValueError:
-        raise NotFound(code="not_found", detail="That listing was not found.") from None
+        raise NotFound(code="not_found", detail=_("That listing was not found.")) from None
 
 
 async def proposal_listing(viewer: Principal, raw: str) -> ListingContext | None:
@@ -40,22 +41,22 @@ async def proposal_listing(viewer: Principal, raw: str) -> ListingContext | None
         # Seen in summary (ADR 0020): the owner is not the viewer's to know.
         raise Forbidden(
             code="forbidden",
-            detail="Only members of this listing's time bank can propose an exchange from it.",
+            detail=_("Only members of this listing's time bank can propose an exchange from it."),
         )
     if listing.owner.id == viewer.member_id:
         raise Conflict(
             code="own_listing",
-            detail="This is your own listing: other members propose exchanges from it.",
+            detail=_("This is your own listing: other members propose exchanges from it."),
         )
     if listing.status != "open":
         raise Conflict(
             code="listing_withdrawn",
-            detail="This listing has been withdrawn, so no exchange can be proposed from it.",
+            detail=_("This listing has been withdrawn, so no exchange can be proposed from it."),
         )
     if listing.paused or listing.expired:
         raise Conflict(
             code="listing_paused",
-            detail="This listing is paused or has run out: its member can resume or renew it.",
+            detail=_("This listing is paused or has run out: its member can resume or renew it."),
         )
     return ListingContext(
         listing.id, listing.title, listing.kind, listing.owner.id, listing.owner.display_name

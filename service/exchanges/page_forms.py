@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from service.i18n import N_
 from service.limits import EXCHANGE_DESCRIPTION_CHARS_MAX, EXCHANGE_MINUTES_MAX
 from service.web.forms import DURATION_START, duration_field, service_date_field, short_text_field
 from service.web.kit import Form
 
-ROLE_OPTIONS = [("provide", "I will help them"), ("receive", "They will help me")]
+ROLE_OPTIONS = [("provide", N_("I will help them")), ("receive", N_("They will help me"))]
 
 
 class ExchangeForm(msgspec.Struct, kw_only=True):
@@ -35,24 +36,24 @@ class RecordForm(msgspec.Struct, kw_only=True):
 
 
 EXCHANGE_LABELS = {
-    "other": "The other member",
-    "provider_id": "The other member",
-    "recipient_id": "The other member",
-    "recipient_ids": "The other member",
-    "hours": "How long",
-    "minutes": "How long",
-    "service_date": "Date of the help",
-    "description": "What the help is",
+    "other": N_("The other member"),
+    "provider_id": N_("The other member"),
+    "recipient_id": N_("The other member"),
+    "recipient_ids": N_("The other member"),
+    "hours": N_("How long"),
+    "minutes": N_("How long"),
+    "service_date": N_("Date of the help"),
+    "description": N_("What the help is"),
 }
 RECORD_LABELS = {
-    "provider": "Who helped",
-    "provider_id": "Who helped",
-    "recipient": "Who was helped",
-    "recipient_id": "Who was helped",
-    "hours": "How long",
-    "minutes": "How long",
-    "service_date": "Date of the help",
-    "description": "What the help was",
+    "provider": N_("Who helped"),
+    "provider_id": N_("Who helped"),
+    "recipient": N_("Who was helped"),
+    "recipient_id": N_("Who was helped"),
+    "hours": N_("How long"),
+    "minutes": N_("How long"),
+    "service_date": N_("Date of the help"),
+    "description": N_("What the help was"),
 }
 # Service field names -> the form field that shows them.
 SERVICE_FIELDS = {
@@ -76,6 +77,10 @@ def help_fields(
     minutes = duration_field(form, data, EXCHANGE_MINUTES_MAX)
     service_date = service_date_field(form, data.service_date)
     description = short_text_field(
-        form, "description", data.description, "Describe the help", EXCHANGE_DESCRIPTION_CHARS_MAX
+        form,
+        "description",
+        data.description,
+        N_("Describe the help"),
+        EXCHANGE_DESCRIPTION_CHARS_MAX,
     )
     return minutes, service_date, description

@@ -14,39 +14,40 @@ from service.exchanges import selectors as exchanges_selectors
 from service.exchanges.panels import dispute_panel, dispute_statuses, thanks_panel
 from service.exchanges.words import status_words
 from service.formatting import minutes_text
+from service.i18n import N_, _
 from service.limits import REASON_CHARS_MAX
 from service.principal import Principal
 from service.problems import status_of
 from service.web.kit import Form, problem_status, render, show_problem
 
 DONE_MESSAGES = {
-    "proposed": "Your proposal has been sent. The other member needs to accept it.",
-    "accepted": "You have accepted this exchange.",
-    "completed": "Thank you for confirming. The hours have moved.",
-    "cancelled": "The exchange has been cancelled. Any hours on hold were released.",
-    "recorded": "The exchange has been recorded and the hours have moved.",
-    "marked_done": "Thank you. We have asked the other member to confirm the help.",
-    "thanked": "Your thank-you note is on their profile now.",
-    "declined": "You have declined this exchange. We have told the other member.",
+    "proposed": N_("Your proposal has been sent. The other member needs to accept it."),
+    "accepted": N_("You have accepted this exchange."),
+    "completed": N_("Thank you for confirming. The hours have moved."),
+    "cancelled": N_("The exchange has been cancelled. Any hours on hold were released."),
+    "recorded": N_("The exchange has been recorded and the hours have moved."),
+    "marked_done": N_("Thank you. We have asked the other member to confirm the help."),
+    "thanked": N_("Your thank-you note is on their profile now."),
+    "declined": N_("You have declined this exchange. We have told the other member."),
 }
 ACTION_NAMES = {
-    "propose": "Proposed",
-    "agree": "Agreed",
-    "accept": "Accepted",
-    "complete": "Confirmed the help happened",
-    "cancel": "Cancelled",
-    "decline": "Declined",
-    "expire": "Expired",
-    "record": "Recorded by a coordinator",
-    "dispute": "Disputed",
-    "dispute_resolved": "Dispute decided",
-    "mark_done": "Marked as done",
-    "autoconfirm": "Confirmed by itself",
+    "propose": N_("Proposed"),
+    "agree": N_("Agreed"),
+    "accept": N_("Accepted"),
+    "complete": N_("Confirmed the help happened"),
+    "cancel": N_("Cancelled"),
+    "decline": N_("Declined"),
+    "expire": N_("Expired"),
+    "record": N_("Recorded by a coordinator"),
+    "dispute": N_("Disputed"),
+    "dispute_resolved": N_("Dispute decided"),
+    "mark_done": N_("Marked as done"),
+    "autoconfirm": N_("Confirmed by itself"),
 }
 # A completed exchange someone disputed reads as disputed until the decision.
 DISPUTE_STATUS_NAMES = {
-    "open": "Disputed: waiting for a decision",
-    "resolved": "Completed, then a dispute was decided",
+    "open": N_("Disputed: waiting for a decision"),
+    "resolved": N_("Completed, then a dispute was decided"),
 }
 
 
@@ -57,7 +58,8 @@ async def exchange_rows(
     rows = [_row(viewer, view) for view in views]
     for row in rows:
         if row["id"] in disputed:
-            row["status"] = DISPUTE_STATUS_NAMES.get(disputed[row["id"]], row["status"])
+            named = DISPUTE_STATUS_NAMES.get(disputed[row["id"]])
+            row["status"] = _(named) if named else row["status"]
     return rows
 
 
@@ -69,7 +71,7 @@ def _row(viewer: Principal, view: exchanges_selectors.ExchangeView) -> dict[str,
         "service_date": view.exchange.service_date,
         "description": view.exchange.description,
         "with": ", ".join(view.name_of(member) for member in others),
-        "role": "You help" if providing else "You are helped",
+        "role": _("You help") if providing else _("You are helped"),
         "hours": minutes_text(view.exchange.minutes),
         "status": status_words(view.status),
         "waiting_for_you": exchanges_selectors.waits_for(viewer, view),
@@ -108,7 +110,7 @@ async def detail_page(
     return render(
         "market/exchange_detail.html",
         viewer=viewer,
-        title="Exchange: " + view.exchange.description[:60],
+        title=_("Exchange: %(description)s") % {"description": view.exchange.description[:60]},
         current="exchanges",
         status=status,
         headers=headers,
@@ -148,12 +150,14 @@ def cancel_consequence(viewer: Principal, view: exchanges_selectors.ExchangeView
     """What cancelling does, in words, for the box that must be ticked first."""
     hours = minutes_text(view.exchange.minutes)
     if view.status != "accepted":
-        return "The proposal will be called off. This cannot be undone."
+        return _("The proposal will be called off. This cannot be undone.")
     if view.provider_id == viewer.member_id:
-        provider = f"You will not get the {hours} on hold"
-    else:
-        provider = f"{view.name_of(view.provider_id)} will not get the {hours} on hold"
-    return f"{provider}: the hours go back. This cannot be undone."
+        return _(
+            "You will not get the %(hours)s on hold: the hours go back. This cannot be undone."
+        ) % {"hours": hours}
+    return _(
+        "%(name)s will not get the %(hours)s on hold: the hours go back. This cannot be undone."
+    ) % {"name": view.name_of(view.provider_id), "hours": hours}
 
 
 async def refused_page(viewer: Principal, exchange_id: uuid.UUID, problem: DomainError) -> Template:

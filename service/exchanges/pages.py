@@ -50,6 +50,7 @@ from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.exchanges.words import status_words
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep, SettingsDep
+from service.i18n import N_, _
 from service.limits import CURSOR_CHARS_MAX, EXCHANGE_DESCRIPTION_CHARS_MAX, REASON_CHARS_MAX
 from service.members.selectors import MemberPicks
 from service.principal import Principal
@@ -132,7 +133,9 @@ def _step_form(data: StepForm, confirm_message: str | None) -> Form:
     if confirm_message is not None:
         confirmed(form, data.confirm, confirm_message)
     if len(data.reason.strip()) > REASON_CHARS_MAX:
-        form.errors["reason"] = f"Give the reason in {REASON_CHARS_MAX} characters or fewer"
+        form.errors["reason"] = _("Give the reason in %(chars)s characters or fewer") % {
+            "chars": REASON_CHARS_MAX
+        }
     return form
 
 
@@ -189,7 +192,7 @@ class ExchangePages(PageController):
         return render(
             "market/exchanges.html",
             viewer=viewer,
-            title="Your exchanges",
+            title=_("Your exchanges"),
             current="exchanges",
             form=Form(values={"status": chosen}),
             items=await exchange_rows(viewer, views),
@@ -233,8 +236,8 @@ class ExchangePages(PageController):
         else:
             role = data.role
             if role not in ("provide", "receive"):
-                form.errors["role"] = "Choose who helps whom"
-            other = member_field(form, "other", data.other, "Choose the other member")
+                form.errors["role"] = _("Choose who helps whom")
+            other = member_field(form, "other", data.other, _("Choose the other member"))
         minutes, service_date, description = help_fields(form, data)
         for problem in service_date_problems(service_date, future_allowed=True):
             form_refused(form, problem, EXCHANGE_LABELS)
@@ -275,13 +278,13 @@ class ExchangePages(PageController):
         "cancel",
         "cancelled",
         _party_step("cancel"),
-        confirm_message="Tick the box to confirm that you want to cancel the exchange",
+        confirm_message=N_("Tick the box to confirm that you want to cancel the exchange"),
     )
     decline = _step_route(
         "decline",
         "declined",
         _decline,
-        confirm_message="Tick the box to confirm that you want to decline the exchange",
+        confirm_message=N_("Tick the box to confirm that you want to decline the exchange"),
     )
     mark_done = _step_route("mark-done", "marked_done", _mark_done)
 
@@ -298,12 +301,12 @@ async def _propose_page(
     picker = None
     if context is None:
         picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
-        specs = [PickerSpec("other", "The other member", picks)]
+        specs = [PickerSpec("other", _("The other member"), picks)]
         picker = (await form_pickers("/exchanges/new", specs, query, form))["other"]
     return render(
         "market/exchange_form.html",
         viewer=viewer,
-        title="Propose an exchange",
+        title=_("Propose an exchange"),
         current="exchanges",
         status=status,
         headers=headers,

@@ -23,6 +23,7 @@ from service.exchanges.page_views import DONE_MESSAGES
 from service.exchanges.schemas import RecordIn
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import _
 from service.limits import EXCHANGE_DESCRIPTION_CHARS_MAX
 from service.members.selectors import coordinated_picks
 from service.principal import Principal, require_any_coordinator
@@ -124,7 +125,7 @@ async def _record_page(
     return render(
         "market/coordinator_record.html",
         viewer=viewer,
-        title="Record an exchange",
+        title=_("Record an exchange"),
         current="coordinator",
         status=status,
         headers=headers,

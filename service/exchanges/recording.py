@@ -37,6 +37,7 @@ from service.exchanges.steps import (
     service_date_problems,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.i18n import _
 from service.limits import MEMO_CHARS_MAX
 from service.members.accounts import member_account_id
 from service.members.audit import audit_record
@@ -75,7 +76,9 @@ def record_problems(
     what it could read, so every error shows at once."""
     problems: list[Invalid] = []
     if provider_id is not None and provider_id == recipient_id:
-        problems.append(invalid_field("recipient_id", "the provider cannot also be the recipient"))
+        problems.append(
+            invalid_field("recipient_id", _("the provider cannot also be the recipient"))
+        )
     return problems + service_date_problems(service_date, future_allowed=False)
 
 

@@ -78,6 +78,7 @@ from service.exchanges.steps import (
     state_refusal,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.i18n import _
 from service.limits import MEMO_CHARS_MAX
 from service.listings.services import paused_or_expired
 from service.listings.tables import Listing
@@ -105,13 +106,13 @@ EXCHANGE_CODE = "exchange"  # the ledger code of every exchange transfer
 
 def _recipient_ids(data: ExchangeIn) -> list[uuid.UUID]:
     if (data.recipient_ids is None) == (data.recipient_id is None):
-        raise invalid_field("recipient_ids", "give either recipient_ids or recipient_id")
+        raise invalid_field("recipient_ids", _("give either recipient_ids or recipient_id"))
     ids = data.recipient_ids if data.recipient_ids is not None else [data.recipient_id]
     recipients = [member_id for member_id in ids if member_id is not None]
     if len(set(recipients)) != len(recipients):
-        raise invalid_field("recipient_ids", "a recipient is named twice")
+        raise invalid_field("recipient_ids", _("a recipient is named twice"))
     if data.provider_id in recipients:
-        raise invalid_field("recipient_ids", "the provider cannot also be a recipient")
+        raise invalid_field("recipient_ids", _("the provider cannot also be a recipient"))
     return recipients
 
 
@@ -138,13 +139,13 @@ async def _check_listing(listing_id: uuid.UUID, parties: Iterable[uuid.UUID]) ->
         .run()
     )
     if listing is None or listing["status"] != "open" or listing["member"] not in set(parties):
-        raise invalid_field("listing_id", "must be an open listing of one of the parties")
+        raise invalid_field("listing_id", _("must be an open listing of one of the parties"))
     # Paused or past its date, a listing is out of search; it takes no new proposals
     # until its member resumes or renews it (issue 18).
     if paused_or_expired(listing):
         raise Conflict(
             code="listing_paused",
-            detail="This listing is paused or has run out: its member can resume or renew it.",
+            detail=_("This listing is paused or has run out: its member can resume or renew it."),
         )
     return bool(listing["in_home"])
 
@@ -192,8 +193,10 @@ async def exchange_propose(
     if actor.member_id not in (data.provider_id, *recipient_ids):
         raise Forbidden(
             code="not_a_party",
-            detail="You can only propose an exchange you take part in, "
-            "as the provider or as a recipient.",
+            detail=_(
+                "You can only propose an exchange you take part in, "
+                "as the provider or as a recipient."
+            ),
         )
     service_date = service_date_checked(data.service_date, now, future_allowed=True)
     description = description_checked(data.description)
@@ -362,7 +365,7 @@ async def _place_holds(
     if inactive:
         raise Conflict(
             code="party_unavailable",
-            detail="Someone taking part in this exchange can no longer exchange hours.",
+            detail=_("Someone taking part in this exchange can no longer exchange hours."),
             extra={"member_ids": [str(member) for member in sorted(inactive, key=str)]},
         )
     exchange = view.exchange

@@ -17,6 +17,7 @@ from service.exchanges.selectors import (
 )
 from service.exchanges.tables import Exchange, ExchangeEvent
 from service.formatting import minutes_text
+from service.i18n import N_, _
 from service.limits import (
     EXCHANGE_SERVICE_DATE_AHEAD_DAYS,
     EXCHANGE_SERVICE_DATE_PAST_DAYS,
@@ -28,11 +29,22 @@ AUTOCONFIRM_ACTOR = "system:autoconfirm"  # who completed an exchange nobody ans
 
 # Past participles for "cannot be <done> now".
 _DONE = {
-    "accept": "accepted",
-    "complete": "completed",
-    "cancel": "cancelled",
-    "decline": "declined",
-    "mark_done": "marked done",
+    "accept": N_("accepted"),
+    "complete": N_("completed"),
+    "cancel": N_("cancelled"),
+    "decline": N_("declined"),
+    "mark_done": N_("marked done"),
+}
+# An exchange's status as the refusal names it ("This exchange is completed, so...").
+_STATUS_WORDS = {
+    "proposed": N_("proposed"),
+    "accepted": N_("accepted"),
+    "completed": N_("completed"),
+    "cancelled": N_("cancelled"),
+    "declined": N_("declined"),
+    "expired": N_("expired"),
+    "disputed": N_("disputed"),
+    "reversed": N_("reversed"),
 }
 
 
@@ -44,17 +56,17 @@ def service_date_in_future(service_date: datetime) -> DomainError:
     """Help cannot be confirmed before the day it is planned for."""
     return Conflict(
         code="service_date_in_future",
-        detail=(
-            f"This help is planned for {service_date.date().isoformat()}: "
-            "it can be confirmed once that time has come."
-        ),
+        detail=_("This help is planned for %(day)s: it can be confirmed once that time has come.")
+        % {"day": service_date.date().isoformat()},
         extra={"service_date": service_date.isoformat()},
     )
 
 
 def state_refusal(status: str, action: str) -> DomainError:
     return exchange_state_problem(
-        status, f"This exchange is {status}, so it cannot be {_DONE[action]} now."
+        status,
+        _("This exchange is %(status)s, so it cannot be %(done)s now.")
+        % {"status": _(_STATUS_WORDS.get(status, status)), "done": _(_DONE[action])},
     )
 
 
@@ -88,7 +100,8 @@ def own_credit_problem(
     spendable = max(0, available_minutes - (floor_minutes or 0))
     return Conflict(
         code="insufficient_credit",
-        detail=f"Not enough credit: you have {minutes_text(available_minutes)} available.",
+        detail=_("Not enough credit: you have %(hours)s available.")
+        % {"hours": minutes_text(available_minutes)},
         extra={
             "member_id": str(member_id),
             "available_minutes": available_minutes,
@@ -101,7 +114,8 @@ def counterparty_credit_problem(short_member: uuid.UUID | None, name: str) -> Do
     """Someone else cannot cover it: who (a party to the exchange), never their figures."""
     return Conflict(
         code="insufficient_credit",
-        detail=f"Not enough credit: {name} does not have enough hours for this right now.",
+        detail=_("Not enough credit: %(name)s does not have enough hours for this right now.")
+        % {"name": name},
         extra={"member_id": str(short_member) if short_member else None},
     )
 
@@ -110,13 +124,15 @@ def service_date_checked(value: datetime, now: datetime, *, future_allowed: bool
     service_date = value.astimezone(UTC)
     if service_date < now - timedelta(days=EXCHANGE_SERVICE_DATE_PAST_DAYS):
         raise invalid_field(
-            "service_date", f"must be within the last {EXCHANGE_SERVICE_DATE_PAST_DAYS} days"
+            "service_date",
+            _("must be within the last %(days)s days") % {"days": EXCHANGE_SERVICE_DATE_PAST_DAYS},
         )
     if not future_allowed and service_date > now:
-        raise invalid_field("service_date", "a recorded exchange cannot be in the future")
+        raise invalid_field("service_date", _("a recorded exchange cannot be in the future"))
     if service_date > now + timedelta(days=EXCHANGE_SERVICE_DATE_AHEAD_DAYS):
         raise invalid_field(
-            "service_date", f"must be within the next {EXCHANGE_SERVICE_DATE_AHEAD_DAYS} days"
+            "service_date",
+            _("must be within the next %(days)s days") % {"days": EXCHANGE_SERVICE_DATE_AHEAD_DAYS},
         )
     return service_date
 
@@ -136,7 +152,7 @@ def service_date_problems(value: datetime | None, *, future_allowed: bool) -> li
 def description_checked(value: str) -> str:
     description = value.strip()
     if not description:
-        raise invalid_field("description", "must not be blank")
+        raise invalid_field("description", _("must not be blank"))
     return description
 
 

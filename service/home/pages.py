@@ -11,6 +11,7 @@ from service.exchanges import selectors as exchanges_selectors
 from service.formatting import balance_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
+from service.i18n import N_, _
 from service.mail.notices import event_notices_of
 from service.members.communities import community_by_id
 from service.members.registration import decline_reason
@@ -36,7 +37,7 @@ class PublicPages(Controller):
         return Template(
             template_name="how_it_works.html",
             context={
-                "page_title": "How the time bank works",
+                "page_title": N_("How the time bank works"),
                 "viewer": principal,
                 "current": "how-it-works",
             },
@@ -66,7 +67,7 @@ class DashboardPages(PageController):
         return render(
             "members/dashboard.html",
             viewer=viewer,
-            title="Your dashboard",
+            title=_("Your dashboard"),
             current="dashboard",
             community=community,
             balance=minutes_text(account["balance_minutes"]),

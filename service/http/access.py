@@ -32,6 +32,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from service.http.acting import ACTING_OPT_KEY, settle_acting
 from service.http.deps import provide_principal
+from service.i18n import N_, _
 from service.principal import Principal, forbidden, remember_principal, remembered_principal
 from service.problems import Problem
 
@@ -81,7 +82,7 @@ async def signed_in(connection: Connection) -> Principal:
         raise Problem(
             status=401,
             code="not_authenticated",
-            detail="Please sign in first.",
+            detail=_("Please sign in first."),
             headers={"WWW-Authenticate": "Bearer"},
         )
     remember_principal(connection.scope, principal)  # type: ignore[arg-type]
@@ -95,25 +96,25 @@ async def member_required(connection: Connection, _handler: BaseRouteHandler) ->
 async def coordinators_only(connection: Connection, _handler: BaseRouteHandler) -> None:
     principal = await signed_in(connection)
     if not (principal.is_admin or principal.coordinated_communities):
-        raise forbidden("This is for community coordinators.")
+        raise forbidden(N_("This is for community coordinators."))
 
 
 async def council_viewers_only(connection: Connection, _handler: BaseRouteHandler) -> None:
     principal = await signed_in(connection)
     if not (principal.is_admin or principal.council_areas):
-        raise forbidden("Reports are for council viewers and admins.")
+        raise forbidden(N_("Reports are for council viewers and admins."))
 
 
 async def report_readers_only(connection: Connection, _handler: BaseRouteHandler) -> None:
     principal = await signed_in(connection)
     if not (principal.is_admin or principal.council_areas or principal.coordinated_communities):
-        raise forbidden("Reports are for council viewers, coordinators and admins.")
+        raise forbidden(N_("Reports are for council viewers, coordinators and admins."))
 
 
 async def admins_only(connection: Connection, _handler: BaseRouteHandler) -> None:
     principal = await signed_in(connection)
     if not principal.is_admin:
-        raise forbidden("This is for administrators.")
+        raise forbidden(N_("This is for administrators."))
 
 
 async def _anyone(_connection: Connection, _handler: BaseRouteHandler) -> None:

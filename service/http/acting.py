@@ -29,6 +29,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import Forbidden
+from service.i18n import _
 from service.principal import (
     Principal,
     cannot_act,
@@ -64,8 +65,10 @@ async def settle_acting(
         if not allowed:
             raise Forbidden(
                 code="cannot_act_here",
-                detail="On-Behalf-Of works on member routes only: listings, exchanges, "
-                "transfers, accounts/me and the statement.",
+                detail=_(
+                    "On-Behalf-Of works on member routes only: listings, exchanges, "
+                    "transfers, accounts/me and the statement."
+                ),
             )
         target = _member_id(header)
     elif allowed and caller.acting_for_id is not None:

@@ -13,12 +13,13 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from service.i18n import _
 from service.problems import Problem
 
 
 def cursor_invalid() -> Problem:
     return Problem(
-        status=400, code="cursor_invalid", detail="The cursor is not one this list gave out."
+        status=400, code="cursor_invalid", detail=_("The cursor is not one this list gave out.")
     )
 
 

@@ -12,6 +12,7 @@ from piccolo.engine.base import Engine
 
 from ledger import Ledger
 from service.http.ratelimit import RateLimiter
+from service.i18n import _, set_language
 from service.limits import CSRF_COOKIE_NAME, CSRF_HEADER_NAME, SESSION_COOKIE_NAME
 from service.principal import Principal, principal_resolver, remembered_principal
 from service.problems import Problem
@@ -44,21 +45,28 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal | None
     """The caller, from a bearer token or the session cookie; None if anonymous."""
     remembered = remembered_principal(request.scope)
     if remembered is not None and remembered.via == "token":
-        return remembered
+        return _in_their_language(remembered)
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        return await _from_bearer(request, authorization)
+        return _in_their_language(await _from_bearer(request, authorization))
     session_token = request.cookies.get(SESSION_COOKIE_NAME)
     if not session_token:
         return None
     principal = remembered or await principal_resolver(request.scope).from_session(session_token)
     if principal is not None and _needs_csrf_check(request):
         _check_api_csrf(request)
+    return _in_their_language(principal)
+
+
+def _in_their_language(principal: Principal | None) -> Principal | None:
+    """A signed-in member's stored choice of language wins over cookie and header (ADR 0048)."""
+    if principal is not None and principal.language is not None:
+        set_language(principal.language)
     return principal
 
 
 async def _from_bearer(request: Request[Any, Any, Any], authorization: str) -> Principal:
-    scheme, _, token = authorization.partition(" ")
+    scheme, _sep, token = authorization.partition(" ")
     principal = None
     if scheme.lower() == "bearer" and token.strip():
         principal = await principal_resolver(request.scope).from_token(token.strip())
@@ -66,7 +74,7 @@ async def _from_bearer(request: Request[Any, Any, Any], authorization: str) -> P
         raise Problem(
             status=401,
             code="invalid_token",
-            detail="The bearer token is not valid, has expired or was revoked.",
+            detail=_("The bearer token is not valid, has expired or was revoked."),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     return principal
@@ -85,8 +93,11 @@ def _check_api_csrf(request: Request[Any, Any, Any]) -> None:
         raise Problem(
             status=403,
             code="csrf_failed",
-            detail=f"Send the {CSRF_HEADER_NAME} header with the value of the "
-            f"{CSRF_COOKIE_NAME} cookie, or use a bearer token.",
+            detail=_(
+                "Send the %(header)s header with the value of the %(cookie)s cookie, "
+                "or use a bearer token."
+            )
+            % {"header": CSRF_HEADER_NAME, "cookie": CSRF_COOKIE_NAME},
         )
 
 
@@ -96,7 +107,7 @@ async def provide_member(principal: NamedDependency[Principal | None]) -> Princi
         raise Problem(
             status=401,
             code="not_authenticated",
-            detail="Please sign in first.",
+            detail=_("Please sign in first."),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal

@@ -10,6 +10,7 @@ from piccolo.engine.base import Engine
 
 from service import database
 from service.http.access import Access, access
+from service.i18n import _
 from service.problems import problem_response
 
 
@@ -42,14 +43,14 @@ class HealthController(Controller):
                 request,
                 status=503,
                 code="database_unavailable",
-                detail="The database cannot be reached.",
+                detail=_("The database cannot be reached."),
             )
         if pending:
             return problem_response(
                 request,
                 status=503,
                 code="migrations_pending",
-                detail="The database is not fully migrated: run `timebank migrate`.",
+                detail=_("The database is not fully migrated: run `timebank migrate`."),
                 extra={"pending_migrations": pending},
             )
         return Response(Ready(status="ready", database="ok", pending_migrations=[]))

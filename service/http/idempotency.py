@@ -49,6 +49,7 @@ from service import clock
 from service.errors import Conflict
 from service.http.acting import ON_BEHALF_HEADER
 from service.http.idempotency_tables import IdempotencyKey
+from service.i18n import _
 from service.limits import (
     IDEMPOTENCY_KEY_CHARS_MAX,
     IDEMPOTENCY_POLL_SECONDS,
@@ -135,14 +136,14 @@ async def idempotency_key_valid(
         raise Problem(
             status=400,
             code="idempotency_key_invalid",
-            detail="Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            detail=_("Idempotency-Key must be 1 to 255 printable ASCII characters."),
         )
 
 
 async def _caller(headers: Headers, scope: Scope) -> str | None:
     """The calling member's id; the principal is kept in the scope for the handler."""
     authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
+    scheme, _sep, token = authorization.partition(" ")
     principal = None
     if scheme.lower() == "bearer" and token.strip():
         principal = await principal_resolver(scope).from_token(token.strip())
@@ -173,7 +174,7 @@ def _short(value: str) -> str:
 
 def _cookie(headers: Headers, name: str) -> str | None:
     for part in headers.get("cookie", "").split(";"):
-        key, _, value = part.strip().partition("=")
+        key, _sep, value = part.strip().partition("=")
         if key == name:
             return value
     return None
@@ -185,7 +186,7 @@ class KeyTaken(Conflict):
     def __init__(self) -> None:
         super().__init__(
             code="idempotency_key_in_progress",
-            detail="A request with this Idempotency-Key is still being processed.",
+            detail=_("A request with this Idempotency-Key is still being processed."),
         )
 
 

@@ -27,6 +27,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 
+from service.i18n import _
 from service.problems import Problem
 from service.text import UNSAFE_TEXT_MESSAGE, unsafe_text_path
 
@@ -67,7 +68,7 @@ async def json_bodies_only(
         raise Problem(
             status=415,
             code="unsupported_media_type",
-            detail="Send the body as JSON, with the header Content-Type: application/json.",
+            detail=_("Send the body as JSON, with the header Content-Type: application/json."),
         )
     body = await cast("Request[Any, Any, Any]", connection).body()
     try:
@@ -77,12 +78,12 @@ async def json_bodies_only(
         raise Problem(
             status=400,
             code="validation_failed",
-            detail="Some fields are missing or not valid.",
+            detail=_("Some fields are missing or not valid."),
             extra={"errors": [_body_error(str(error))]},
         ) from None
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise Problem(
-            status=400, code="malformed_body", detail="The request body is not valid JSON."
+            status=400, code="malformed_body", detail=_("The request body is not valid JSON.")
         ) from None
     connection.scope.setdefault("state", {})[_CHECKED_STATE_KEY] = True
 
@@ -93,14 +94,16 @@ def _refuse_unsafe_text(decoded: object) -> None:
         raise Problem(
             status=400,
             code="validation_failed",
-            detail="Some fields are missing or not valid.",
-            extra={"errors": [{"field": field, "source": "body", "message": UNSAFE_TEXT_MESSAGE}]},
+            detail=_("Some fields are missing or not valid."),
+            extra={
+                "errors": [{"field": field, "source": "body", "message": _(UNSAFE_TEXT_MESSAGE)}]
+            },
         )
 
 
 def _body_error(message: str) -> dict[str, str]:
     """msgspec's "Expected `int`, got `str` - at `$.birth_year`" as {field, source, message}."""
-    text, _, where = message.partition(" - at `$")
+    text, _sep, where = message.partition(" - at `$")
     field = where.rstrip("`").lstrip(".")
     named = _NAMED_FIELD.search(text)
     if named:

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 
+from service.i18n import _
 from service.limits import RATE_MEMORY_KEYS_MAX
 from service.problems import Problem
 
@@ -66,7 +67,7 @@ class RedisRateLimiter:
             pipe.incr(full_key)
             pipe.expire(full_key, window_seconds, nx=True)
             pipe.ttl(full_key)
-            count, _, ttl = await pipe.execute()
+            count, _expiry_set, ttl = await pipe.execute()
         return int(count), max(1, int(ttl))
 
     async def close(self) -> None:
@@ -85,7 +86,7 @@ async def enforce(limiter: RateLimiter, key: str, rule: tuple[int, int]) -> None
         raise Problem(
             status=429,
             code="rate_limited",
-            detail="Too many attempts. Please wait a little and try again.",
+            detail=_("Too many attempts. Please wait a little and try again."),
             extra={"retry_after_seconds": retry_after_seconds},
             headers={"Retry-After": str(retry_after_seconds)},
         )

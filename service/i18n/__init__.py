@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
+from babel import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
@@ -65,6 +66,41 @@ def use_language(code: str | None) -> Iterator[None]:
         yield
     finally:
         _language.reset(token)
+
+
+# Choosing the language -----------------------------------------------------------------
+# The member's stored choice, else the `lang` cookie (the chooser sets it, for anyone),
+# else the browser's Accept-Language, else English (ADR 0048).
+
+LANGUAGE_COOKIE = "lang"
+ACCEPT_LANGUAGE_TAGS_MAX = 20  # a longer header is someone's test; the first 20 decide
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """The tags of an Accept-Language header, most wanted first ("cy-GB,cy;q=0.9,en;q=0.5")."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")[:ACCEPT_LANGUAGE_TAGS_MAX]):
+        tag, _sep, parameters = part.strip().partition(";")
+        quality = 1.0
+        name, _eq, value = parameters.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        if tag.strip() and tag.strip() != "*" and quality > 0:
+            weighted.append((-quality, position, tag.strip().lower()))
+    return [tag for _quality, _position, tag in sorted(weighted)]
+
+
+def negotiate(*, member_choice: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The language to show: the member's choice, the cookie, Accept-Language, English."""
+    for choice in (member_choice, cookie):
+        if is_language(choice):
+            return str(choice)
+    # negotiate_locale matches "cy-GB" to "cy" and "en-US" to "en".
+    found = negotiate_locale(accepted_languages(accept_language), list(LANGUAGES), sep="-")
+    return found if found in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def catalog_path(code: str) -> Path:
@@ -114,6 +150,14 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
     return translations(current_language()).npgettext(context, singular, plural, n)
 
 
+def known_word(text: str) -> str:
+    """Data that may have a translation (a category the service seeded); else as it is.
+
+    Unlike `{{ _(text) }}` in a template, never treats the text as a format string.
+    """
+    return _(text)
+
+
 def install_in(environment: Environment) -> None:
     """Give a Jinja environment `{{ _("...") }}` and `{% trans %}` in the current language.
 
@@ -126,3 +170,4 @@ def install_in(environment: Environment) -> None:
     )
     environment.globals["html_lang"] = html_lang
     environment.globals["current_language"] = current_language
+    environment.globals["known_word"] = known_word

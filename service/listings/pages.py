@@ -21,6 +21,7 @@ from litestar.response import Template
 from service.errors import Conflict, DomainError, Forbidden
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
+from service.i18n import N_, _, known_word
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
     CURSOR_CHARS_MAX,
@@ -49,16 +50,17 @@ from service.web.kit import (
     render,
     schema_type,
     see_other,
+    translated_options,
 )
 
-KIND_NAMES = {"offer": "Offer", "request": "Request"}
-KIND_OPTIONS = [("offer", "I can offer help"), ("request", "I would like some help")]
-KIND_FILTER_OPTIONS = [("offer", "Offers of help"), ("request", "Requests for help")]
+KIND_NAMES = {"offer": N_("Offer"), "request": N_("Request")}
+KIND_OPTIONS = [("offer", N_("I can offer help")), ("request", N_("I would like some help"))]
+KIND_FILTER_OPTIONS = [("offer", N_("Offers of help")), ("request", N_("Requests for help"))]
 
 DONE_MESSAGES = {
-    "created": "Your listing is published. Other members can find it now.",
-    "saved": "Your changes have been saved.",
-    "withdrawn": "Your listing has been withdrawn. Other members can no longer see it.",
+    "created": N_("Your listing is published. Other members can find it now."),
+    "saved": N_("Your changes have been saved."),
+    "withdrawn": N_("Your listing has been withdrawn. Other members can no longer see it."),
 }
 
 
@@ -79,45 +81,71 @@ class ListingForm(msgspec.Struct, kw_only=True):
 CHECKED = "yes"  # the value of the checkbox
 LISTING_RULES = {
     "kind": Rule(
-        schema_type(ListingIn, "kind"), "Choose whether you are offering help or asking for it"
+        schema_type(ListingIn, "kind"), N_("Choose whether you are offering help or asking for it")
     ),
     "title": Rule(
         schema_type(ListingIn, "title"),
-        f"Enter a short title, in {LISTING_TITLE_CHARS_MAX} characters or fewer",
+        N_("Enter a short title, in %(chars)s characters or fewer"),
+        values={"chars": LISTING_TITLE_CHARS_MAX},
     ),
     "description": Rule(
         schema_type(ListingIn, "description"),
-        f"Describe the help, in {LISTING_DESCRIPTION_CHARS_MAX} characters or fewer",
+        N_("Describe the help, in %(chars)s characters or fewer"),
+        values={"chars": LISTING_DESCRIPTION_CHARS_MAX},
     ),
-    "category": Rule(schema_type(ListingIn, "category"), "Choose a category from the list"),
+    "category": Rule(schema_type(ListingIn, "category"), N_("Choose a category from the list")),
     "ward": Rule(
         schema_type(ListingIn, "ward"),
-        f"Enter the neighbourhood or ward in {WARD_CHARS_MAX} characters or fewer",
+        N_("Enter the neighbourhood or ward in %(chars)s characters or fewer"),
+        values={"chars": WARD_CHARS_MAX},
     ),
     "availability": Rule(
         schema_type(ListingIn, "availability"),
-        f"Enter when you are free in {LISTING_AVAILABILITY_CHARS_MAX} characters or fewer",
+        N_("Enter when you are free in %(chars)s characters or fewer"),
+        values={"chars": LISTING_AVAILABILITY_CHARS_MAX},
     ),
 }
 LISTING_LABELS = {
-    "kind": "Offer or request",
-    "title": "Title",
-    "description": "Description",
-    "category": "Category",
-    "ward": "Neighbourhood or ward",
-    "availability": "When",
+    "kind": N_("Offer or request"),
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "category": N_("Category"),
+    "ward": N_("Neighbourhood or ward"),
+    "availability": N_("When"),
 }
-SEARCH_LABELS = {"category": "Category", "community": "Time bank", "ward": "Neighbourhood or ward"}
+SEARCH_LABELS = {
+    "category": N_("Category"),
+    "community": N_("Time bank"),
+    "ward": N_("Neighbourhood or ward"),
+}
+# The categories the market migration seeds, marked so that their names are translated
+# where shown (`known_word`); a category a coordinator adds keeps its own words.
+SEEDED_CATEGORY_NAMES = (
+    N_("Companionship"),
+    N_("Shopping and errands"),
+    N_("Transport and lifts"),
+    N_("Gardening"),
+    N_("Household and DIY"),
+    N_("Cooking and meals"),
+    N_("Technology help"),
+    N_("Admin and paperwork"),
+    N_("Health and wellbeing (non-clinical)"),
+    N_("Learning and skills"),
+    N_("Pets"),
+    N_("Childcare and family"),
+    N_("Other"),
+)
 
 
 def _exchange_link(listing: ListingOut) -> tuple[str, str]:
     """Where "Ask for this" / "Offer this" goes (the exchanges pages), and its words."""
-    words = "Ask for this" if listing.kind == "offer" else "Offer this"
+    words = _("Ask for this") if listing.kind == "offer" else _("Offer this")
     return f"/exchanges/new?{urlencode({'listing': str(listing.id)})}", words
 
 
 async def _category_options() -> list[tuple[str, str]]:
-    return [(category.slug, category.name) for category in await listings.categories_list()]
+    categories = await listings.categories_list()
+    return [(category.slug, known_word(category.name)) for category in categories]
 
 
 class ListingPages(PageController):
@@ -158,7 +186,7 @@ class ListingPages(PageController):
         return render(
             "market/listings.html",
             viewer=viewer,
-            title="Search results" if query else "Offers and requests",
+            title=_("Search results") if query else _("Offers and requests"),
             current="listings",
             status=status,
             form=form,
@@ -168,7 +196,7 @@ class ListingPages(PageController):
             items=page.items if page else [],
             next_url=next_url,
             kind_names=KIND_NAMES,
-            kind_options=KIND_FILTER_OPTIONS,
+            kind_options=translated_options(KIND_FILTER_OPTIONS),
             category_options=await _category_options(),
         )
 
@@ -266,7 +294,7 @@ class ListingPages(PageController):
         await _editable(viewer, listing_id)  # only the owner, and only while open
         form = Form.of(data)
         if not confirmed(
-            form, data.confirm, "Tick the box to confirm that you want to withdraw it"
+            form, data.confirm, N_("Tick the box to confirm that you want to withdraw it")
         ):
             return await _detail_page(viewer, listing_id, form=form, status=FORM_INVALID_STATUS)
         await listings.listing_withdraw(engine=engine, actor=viewer, listing_id=listing_id)
@@ -290,7 +318,7 @@ async def _detail_page(
         current="listings",
         status=status,
         listing=listing,
-        kind_name=KIND_NAMES[listing.kind],
+        kind_name=_(KIND_NAMES[listing.kind]),
         is_owner=listing.owner is not None and listing.owner.id == viewer.member_id,
         exchange_url=exchange_url,
         exchange_words=exchange_words,
@@ -305,12 +333,12 @@ async def _editable(viewer: Principal, listing_id: uuid.UUID) -> ListingOut:
     if listing.owner is None or listing.owner.id != viewer.member_id:
         raise Forbidden(
             code="forbidden",
-            detail="Only the member who published this listing can change it.",
+            detail=_("Only the member who published this listing can change it."),
         )
     if listing.status != "open":
         raise Conflict(
             code="listing_withdrawn",
-            detail="This listing has been withdrawn and can no longer be changed.",
+            detail=_("This listing has been withdrawn and can no longer be changed."),
         )
     return listing
 
@@ -326,14 +354,14 @@ async def _listing_form_page(
     return render(
         "market/listing_form.html",
         viewer=viewer,
-        title="Change your listing" if listing else "Publish an offer or a request",
+        title=_("Change your listing") if listing else _("Publish an offer or a request"),
         current="listings",
         status=status,
         headers=headers,
         form=form,
         listing=listing,
         action=f"/listings/{listing.id}/edit" if listing else "/listings/new",
-        kind_options=KIND_OPTIONS,
+        kind_options=translated_options(KIND_OPTIONS),
         category_options=await _category_options(),
         limits={
             "title": LISTING_TITLE_CHARS_MAX,

@@ -41,6 +41,7 @@ from service import clock
 from service.blocks.selectors import hidden_members_sql
 from service.database import is_postgres
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
+from service.i18n import _
 from service.limits import (
     CURSOR_CHARS_MAX,
     PAGE_SIZE_DEFAULT,
@@ -106,7 +107,7 @@ class ListingFilters:
 def _invalid_cursor() -> DomainError:
     return Unreadable(
         code="invalid_cursor",
-        detail="The cursor is not valid for this list. Start again from the first page.",
+        detail=_("The cursor is not valid for this list. Start again from the first page."),
         extra={"errors": [{"field": "cursor", "source": "query", "message": "is not valid"}]},
     )
 
@@ -177,7 +178,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         community=row["community_slug"],
         owner=None,
         sensitive=None,
-        detail="summary",
+        detail=_("summary"),
         status=row["status"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
@@ -195,7 +196,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         availability=row["availability"],
         owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
         sensitive=bool(row["sensitive"]),
-        detail="full",
+        detail=_("full"),
     )
 
 
@@ -351,7 +352,9 @@ async def _add_filters(query: _Query, filters: ListingFilters, actor: Principal)
             .run()
         )
         if community is None:
-            raise invalid_field("community", "there is no community with that name", source="query")
+            raise invalid_field(
+                "community", _("there is no community with that name"), source="query"
+            )
         query.add("AND l.community = {}", community["id"])
     ward = _clean_text(filters.ward)
     if ward:
@@ -518,7 +521,7 @@ async def owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> dic
 def listing_withdrawn() -> DomainError:
     return Conflict(
         code="listing_withdrawn",
-        detail="This listing has been withdrawn and can no longer be changed.",
+        detail=_("This listing has been withdrawn and can no longer be changed."),
     )
 
 

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from service.errors import DomainError
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import _
 from service.members import offline
 from service.members.communities import communities_list, community_by_id
 from service.members.forms import CHECKED
@@ -134,7 +135,7 @@ async def _new_member_page(
     return render(
         "members/new_offline_member.html",
         viewer=viewer,
-        title="Add a member who is not online",
+        title=_("Add a member who is not online"),
         current="coordinator",
         status=status,
         headers=headers,

@@ -31,7 +31,7 @@ LOCKED_OUT_STATUSES = frozenset({"suspended", "closed"})
 
 _BEARER_CALLER_SQL = """
 SELECT t.id AS credential_id, t.expires_at, m.id AS member_id, m.display_name, m.community,
-       m.status, m.hour_account_id,
+       m.status, m.hour_account_id, m.language,
        g.role AS grant_role, g.community AS grant_community, g.area AS grant_area
 FROM member_api_token t
 JOIN member_member m ON m.id = t.member
@@ -42,7 +42,7 @@ WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
 
 _SESSION_CALLER_SQL = """
 SELECT s.id AS credential_id, s.expires_at, s.last_seen_at, m.id AS member_id, m.display_name,
-       m.community, m.status, m.hour_account_id,
+       m.community, m.status, m.hour_account_id, m.language,
        g.role AS grant_role, g.community AS grant_community, g.area AS grant_area,
        s.acting_for, a.display_name AS acting_for_name
 FROM member_session s
@@ -147,6 +147,7 @@ def principal_from_rows(
         # Only sessions carry an acting mode (ADR 0031); tokens name the member per request.
         acting_for_id=_uuid_or_none(first.get("acting_for")),
         acting_for_name=first.get("acting_for_name") or "",
+        language=first.get("language"),
     )
 
 

@@ -13,6 +13,7 @@ from piccolo.engine.base import Engine
 from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, Invalid
+from service.i18n import _
 from service.members.accounts import open_system_accounts
 from service.members.audit import audit_record
 from service.members.schemas import AreaIn, CommunityIn, CommunitySettingsIn
@@ -28,7 +29,7 @@ async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) ->
         # Checked inside the retried write: a racing twin that inserts the slug
         # first makes the retry answer 409 here, not a unique-index 500.
         if await Area.exists().where(Area.slug == data.slug).run():
-            raise Conflict(code="slug_taken", detail="An area with this slug exists.")
+            raise Conflict(code="slug_taken", detail=_("An area with this slug exists."))
         await Area.insert(area).run()
         await audit_record(
             actor_id=actor.member_id,
@@ -51,14 +52,14 @@ async def community_create(
         require_admin(actor)
     area = await Area.objects().where(Area.slug == data.area).first().run()
     if area is None:
-        raise Invalid(code="unknown_area", detail="There is no area with that slug.")
+        raise Invalid(code="unknown_area", detail=_("There is no area with that slug."))
     community_id = uuid.uuid4()
     fields: dict[str, Any] = msgspec.structs.asdict(data)
     fields.pop("area")
 
     async def write(_: WriteTransaction) -> Community:
         if await Community.exists().where(Community.slug == data.slug).run():
-            raise Conflict(code="slug_taken", detail="A community with this slug exists.")
+            raise Conflict(code="slug_taken", detail=_("A community with this slug exists."))
         accounts = await open_system_accounts(ledger, community_id)
         columns: dict[str, Any] = {
             **fields,

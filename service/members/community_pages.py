@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import _
 from service.members import roles as members_roles
 from service.members import selectors
 from service.members.communities import (
@@ -142,7 +143,7 @@ class AdminPages(PageController):
         cleaned = validate(form, data, ROLE_RULES)
         member_id = await member_id_of(data.member)
         if member_id is None:
-            form.errors["member"] = "Enter the email address or id of a member"
+            form.errors["member"] = _("Enter the email address or id of a member")
         if form.failed or member_id is None:
             return await roles_page(viewer, form, status=422)
         try:
@@ -171,7 +172,7 @@ async def communities_page(
     return render(
         "members/admin_communities.html",
         viewer=viewer,
-        title="Communities and areas",
+        title=_("Communities and areas"),
         current="admin",
         status=status,
         notice=notice,
@@ -196,7 +197,7 @@ async def roles_page(
     return render(
         "members/admin_roles.html",
         viewer=viewer,
-        title="Roles",
+        title=_("Roles"),
         current="admin",
         status=status,
         headers=headers,

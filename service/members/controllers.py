@@ -18,6 +18,7 @@ from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep
 # importable from here for controllers that still list it.
 from service.http.json_bodies import json_bodies_only as json_bodies_only  # noqa: PLC0414
 from service.http.ratelimit import enforce
+from service.i18n import _
 from service.limits import (
     REGISTER_PER_ADDRESS,
 )
@@ -135,7 +136,7 @@ class MembersController(Controller):
         del member  # any signed-in member may read public profiles
         found = await services.member_by_id(member_id)
         if found.status not in ("active", "suspended"):
-            raise NotFound(code="not_found", detail="That member was not found.")
+            raise NotFound(code="not_found", detail=_("That member was not found."))
         community = await community_by_id(found.community)
         return PublicMemberOut(
             id=found.id,

@@ -24,6 +24,7 @@ from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import _
 from service.members.accounts import member_account_id
 from service.members.audit import audit_member_change, audit_record
 from service.members.registration import member_insert_with_account, welcome_credit_post
@@ -51,11 +52,11 @@ async def member_create_offline(
     """A member with no login in a community `actor` coordinates: active, welcomed."""
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise invalid_field("community", "there is no time bank with that name")
+        raise invalid_field("community", _("there is no time bank with that name"))
     if not (actor.is_admin or actor.coordinates(community.id)):
         raise forbidden("You can add members only to a time bank you coordinate.")
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
-        raise invalid_field("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", _("cannot be in the future"))
     email = normalise_email(data.email) if data.email else None
     member = _new_offline_member(data, community, email)
 
@@ -63,7 +64,7 @@ async def member_create_offline(
         if email is not None and await Member.exists().where(Member.email == email).run():
             raise Conflict(
                 code="email_taken",
-                detail="Another account uses this email address. Leave it out, or use another.",
+                detail=_("Another account uses this email address. Leave it out, or use another."),
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
             )
         await member_insert_with_account(ledger, community, member)

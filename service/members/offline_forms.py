@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from service.i18n import N_
 from service.limits import DISPLAY_NAME_CHARS_MAX, PHONE_CHARS_MAX, SKILLS_CHARS_MAX, WARD_CHARS_MAX
 from service.members.forms import BIRTH_YEAR_MESSAGE
 from service.members.schemas import OfflineMemberIn
@@ -29,14 +30,14 @@ OFFLINE_MEMBER_RULES = {
         schema_type(OfflineMemberIn, "display_name"),
         f"Enter their name, in {DISPLAY_NAME_CHARS_MAX} characters or fewer",
     ),
-    "community": Rule(schema_type(OfflineMemberIn, "community"), "Choose the time bank"),
+    "community": Rule(schema_type(OfflineMemberIn, "community"), N_("Choose the time bank")),
     "phone": Rule(
         schema_type(OfflineMemberIn, "phone"),
         f"Enter a phone number of digits and spaces, {PHONE_CHARS_MAX} characters or fewer",
     ),
     "email": Rule(
         schema_type(OfflineMemberIn, "email"),
-        "Enter an email address in the right format, like name@example.org, or leave it blank",
+        N_("Enter an email address in the right format, like name@example.org, or leave it blank"),
         optional=True,
     ),
     "ward": Rule(
@@ -53,17 +54,17 @@ OFFLINE_MEMBER_RULES = {
 }
 
 OFFLINE_MEMBER_LABELS = {
-    "display_name": "Their name",
-    "community": "Time bank",
-    "phone": "Phone number",
-    "email": "Email address",
-    "ward": "Neighbourhood or ward",
-    "birth_year": "Year of birth",
-    "skills": "What they can help with",
+    "display_name": N_("Their name"),
+    "community": N_("Time bank"),
+    "phone": N_("Phone number"),
+    "email": N_("Email address"),
+    "ward": N_("Neighbourhood or ward"),
+    "birth_year": N_("Year of birth"),
+    "skills": N_("What they can help with"),
 }
 
 ACTING_DONE_MESSAGES = {
-    "created": "The member has been added. Their welcome hours are in their account.",
-    "stopped": "You have stopped acting for this member.",
-    "invited": "We have sent an invitation. The link in it works for 7 days.",
+    "created": N_("The member has been added. Their welcome hours are in their account."),
+    "stopped": N_("You have stopped acting for this member."),
+    "invited": N_("We have sent an invitation. The link in it works for 7 days."),
 }

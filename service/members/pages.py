@@ -23,8 +23,10 @@ from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
+from service.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, _, is_language
 from service.limits import (
     EMAIL_CHARS_MAX,
+    LANGUAGE_COOKIE_SECONDS,
     REGISTER_PER_ADDRESS,
     SESSION_COOKIE_NAME,
 )
@@ -38,6 +40,7 @@ from service.members.forms import (
     PROFILE_RULES,
     REGISTER_LABELS,
     REGISTER_RULES,
+    LanguageForm,
     ProfileForm,
     RegisterForm,
     SignInForm,
@@ -86,6 +89,18 @@ def _session_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int
     )
 
 
+def _language_cookie(request: Request[Any, Any, Any], language: str) -> Cookie:
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        path="/",
+        max_age=LANGUAGE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=_settings(request).is_https,
+    )
+
+
 # Forms as posted: every field a string, so a bad value is shown, never a 400. ------
 
 
@@ -118,7 +133,7 @@ class AuthPages(Controller):
         form = Form.of(data, secret=("password",))
         cleaned = validate(form, data, REGISTER_RULES)
         if data.consent != CHECKED:
-            form.errors["consent"] = "Tick the box to agree to the privacy notice"
+            form.errors["consent"] = _("Tick the box to agree to the privacy notice")
         if form.failed:
             return await _register_page(principal, form, status=422)
         try:
@@ -157,9 +172,9 @@ class AuthPages(Controller):
     ) -> Response[Any]:
         form = Form.of(data, secret=("password",))
         if not data.email.strip():
-            form.errors["email"] = "Enter your email address"
+            form.errors["email"] = _("Enter your email address")
         if not data.password:
-            form.errors["password"] = "Enter your password"  # noqa: S105 - a message
+            form.errors["password"] = _("Enter your password")
         if form.failed:
             return _sign_in_page(principal, form, status=422)
         counter, address = sign_in_counter(request), client_address(request)
@@ -173,7 +188,7 @@ class AuthPages(Controller):
                 await sign_in_failed(
                     counter=counter, address=address, email=data.email[:EMAIL_CHARS_MAX]
                 )
-                form.general.append("That email and password do not match an account.")
+                form.general.append(_("That email and password do not match an account."))
                 return _sign_in_page(principal, form, status=422)
             member = await sign_in_checked(
                 counter=counter,
@@ -188,12 +203,15 @@ class AuthPages(Controller):
         )
         response = Redirect(safe_next(data.next_path), status_code=303)
         response.set_cookie(_session_cookie(request, issued.token, max_age=None))
+        if is_language(member.language):
+            # This browser follows the member's choice, on public pages too, after they leave.
+            response.set_cookie(_language_cookie(request, str(member.language)))
         return response
 
     @get("/sign-out")
     async def sign_out_page(self, principal: MaybePrincipal) -> Template:
         """A page with the sign-out button, for when the one in the navigation cannot be used."""
-        return render("members/sign_out.html", viewer=principal, title="Sign out")
+        return render("members/sign_out.html", viewer=principal, title=_("Sign out"))
 
     @post("/sign-out")
     async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
@@ -206,11 +224,11 @@ class AuthPages(Controller):
 
     @get("/privacy")
     async def privacy(self, principal: MaybePrincipal) -> Template:
-        return render("members/privacy.html", viewer=principal, title="Privacy notice")
+        return render("members/privacy.html", viewer=principal, title=_("Privacy notice"))
 
     @get("/account/closed")
     async def closed(self, principal: MaybePrincipal) -> Template:
-        return render("members/closed.html", viewer=principal, title="Your account is closed")
+        return render("members/closed.html", viewer=principal, title=_("Your account is closed"))
 
 
 async def _register_page(
@@ -226,7 +244,7 @@ async def _register_page(
     return render(
         "members/register.html",
         viewer=viewer,
-        title="Join your time bank",
+        title=_("Join your time bank"),
         current="register",
         status=status,
         headers=headers,
@@ -246,7 +264,7 @@ def _sign_in_page(
     return render(
         "members/sign_in.html",
         viewer=viewer,
-        title="Sign in",
+        title=_("Sign in"),
         current="sign-in",
         status=status,
         headers=headers,
@@ -302,7 +320,7 @@ class MemberPages(PageController):
         return render(
             "members/close.html",
             viewer=viewer,
-            title="Close your account",
+            title=_("Close your account"),
             current="profile",
             community=community,
             balance_minutes=account["balance_minutes"],
@@ -332,7 +350,7 @@ async def _profile_page(
     return render(
         "members/profile.html",
         viewer=viewer,
-        title="Your profile",
+        title=_("Your profile"),
         current="profile",
         status=status,
         headers=headers,
@@ -349,4 +367,32 @@ async def _profile_page(
 # Admins -------------------------------------------------------------------------------------
 
 
-PAGE_ROUTERS = [AuthPages, MemberPages]
+class LanguagePages(Controller):
+    """The language chooser every page shows (base.html), for anyone.
+
+    A POST form with the CSRF token rather than a link: choosing changes what is
+    stored on a signed-in member, which a GET must not do (a prefetched or a
+    cross-site link would switch someone's language). It works without script.
+    """
+
+    opt = access(Access.PUBLIC)
+    include_in_schema = False
+    exception_handlers = page_exception_handlers()
+
+    @post("/language")
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[LanguageForm],
+        principal: MaybePrincipal,
+    ) -> Redirect:
+        language = data.lang if is_language(data.lang) else DEFAULT_LANGUAGE
+        # While acting for a member the choice is the coordinator's own, as the cookie is.
+        if principal is not None and principal.acting_by_id is None:
+            await services.language_choose(principal=principal, language=language)
+        response = Redirect(safe_next(data.next_path), status_code=303)
+        response.set_cookie(_language_cookie(request, language))
+        return response
+
+
+PAGE_ROUTERS = [AuthPages, MemberPages, LanguagePages]

@@ -16,6 +16,7 @@ from ledger import Ledger, Unit, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, Invalid, invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import _, current_language
 from service.members import passwords
 from service.members.accounts import member_account_id, welcome_transfer_id
 from service.members.audit import audit_member_change, audit_record
@@ -32,14 +33,14 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
     if not data.consent:
         raise Invalid(
             code="consent_required",
-            detail="Please agree to the privacy notice to join.",
+            detail=_("Please agree to the privacy notice to join."),
             extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
         )
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
-        raise invalid_field("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", _("cannot be in the future"))
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise invalid_field("community", "there is no time bank with that name")
+        raise invalid_field("community", _("there is no time bank with that name"))
     email = normalise_email(data.email)
     password_hash = await passwords.hash_password(data.password)
     member_id = uuid.uuid4()
@@ -56,6 +57,8 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         status="pending" if community.requires_approval else "active",
         hour_account_id=member_account_id(member_id),
         consented_at=now,
+        # The language they registered in is their choice until they change it (ADR 0048).
+        language=current_language(),
         created_at=now,
         approved_at=None if community.requires_approval else now,
     )
@@ -213,7 +216,7 @@ async def member_decline(
                 return
             raise Conflict(
                 code="member_not_pending",
-                detail="Only a member waiting for approval can be declined.",
+                detail=_("Only a member waiting for approval can be declined."),
             )
         await audit_member_change(
             actor,

@@ -16,6 +16,7 @@ from ledger import (
 from service import clock
 from service.errors import invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import _
 from service.members.audit import audit_record
 from service.members.communities import community_by_id, community_create
 from service.members.registration import member_register, welcome_credit_post
@@ -110,22 +111,24 @@ def grant_json(grant: Grant) -> dict[str, str | None]:
 async def role_scope(change: RoleChangeIn) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     if change.role == "coordinator":
         if change.community is None or change.area is not None:
-            raise invalid_field("community", "a coordinator role needs a community, and only that")
+            raise invalid_field(
+                "community", _("a coordinator role needs a community, and only that")
+            )
         community = (
             await Community.objects().where(Community.slug == change.community).first().run()
         )
         if community is None:
-            raise invalid_field("community", "there is no community with that slug")
+            raise invalid_field("community", _("there is no community with that slug"))
         return community.id, None
     if change.role == "council":
         if change.area is None or change.community is not None:
-            raise invalid_field("area", "a council role needs an area, and only that")
+            raise invalid_field("area", _("a council role needs an area, and only that"))
         area = await Area.objects().where(Area.slug == change.area).first().run()
         if area is None:
-            raise invalid_field("area", "there is no area with that slug")
+            raise invalid_field("area", _("there is no area with that slug"))
         return None, area.id
     if change.community is not None or change.area is not None:
-        raise invalid_field("role", "the admin role has no scope")
+        raise invalid_field("role", _("the admin role has no scope"))
     return None, None
 
 

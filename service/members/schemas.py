@@ -64,6 +64,8 @@ Minutes = Annotated[int, Meta(ge=-60_000, le=600_000)]
 
 Role = Literal["coordinator", "council", "admin"]
 MemberStatus = Literal["pending", "active", "suspended", "closed", "declined"]
+# The languages of pages and mail (service/i18n, ADR 0048).
+Language = Literal["en", "cy"]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -128,6 +130,8 @@ class ProfilePatch(Strict):
     # What they would like help with, on their profile (issue 18).
     help_wanted: Skills | None = None
     birth_year: BirthYear | msgspec.UnsetType | None = msgspec.UNSET
+    # Pages and mail in this language from now on, on every device (ADR 0048).
+    language: Language | None = None
 
 
 class RoleOut(msgspec.Struct, kw_only=True):
@@ -165,6 +169,8 @@ class MemberOut(msgspec.Struct, kw_only=True):
     phone: str = ""
     coordinator_may_act: bool = False
     help_wanted: str = ""
+    # The language they chose; null: not chosen, the browser's decides (ADR 0048).
+    language: Language | None = None
 
 
 class PublicMemberOut(msgspec.Struct, kw_only=True):

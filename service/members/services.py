@@ -16,6 +16,7 @@ from ledger import Ledger
 from service import clock
 from service.errors import invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import LANGUAGES, _, is_language
 from service.limits import EXPORT_STATEMENT_LINES_MAX
 from service.members.communities import community_by_id
 from service.members.schemas import ProfilePatch
@@ -73,6 +74,14 @@ async def live_grants(member_id: uuid.UUID) -> tuple[Grant, ...]:
     return tuple(Grant(row["role"], row["community"], row["area"]) for row in rows)
 
 
+async def language_choose(*, principal: Principal, language: str) -> None:
+    """Store the language a member chose; it follows them to every device and their mail."""
+    if not is_language(language):
+        raise invalid_field("language", _("must be one of: ") + ", ".join(LANGUAGES))
+    principals_changed()  # the principal carries the language (ADR 0043, ADR 0048)
+    await Member.update({Member.language: language}).where(Member.id == principal.member_id).run()
+
+
 async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member:
     changes = {
         getattr(Member, name): (value.strip() if isinstance(value, str) else value)
@@ -82,7 +91,7 @@ async def profile_update(*, principal: Principal, patch: ProfilePatch) -> Member
     if patch.birth_year is None:
         changes[Member.birth_year] = None  # an explicit null removes the year
     elif isinstance(patch.birth_year, int) and patch.birth_year > clock.utc_now().year:
-        raise invalid_field("birth_year", "cannot be in the future")
+        raise invalid_field("birth_year", _("cannot be in the future"))
     if changes:
         principals_changed()  # the version moves once this commits (ADR 0043)
         await Member.update(changes).where(Member.id == principal.member_id).run()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from service import clock
 from service.errors import Forbidden, NotSignedIn
 from service.http.principal_cache import principals_changed
+from service.i18n import _
 from service.limits import (
     API_TOKEN_LIFETIME_SECONDS,
     SESSION_ABSOLUTE_SECONDS,
@@ -44,12 +45,12 @@ async def authenticate(*, email: str, password: str) -> Member:
     if not await passwords.verify_password(stored_hash, password) or member is None:
         raise NotSignedIn(
             code="sign_in_failed",
-            detail="That email and password do not match an account.",
+            detail=_("That email and password do not match an account."),
         )
     if member.status == "suspended":
         raise Forbidden(
             code="account_suspended",
-            detail="This account is suspended. Please contact your coordinator.",
+            detail=_("This account is suspended. Please contact your coordinator."),
         )
     if stored_hash is not None and passwords.needs_rehash(stored_hash):
         rehashed = await passwords.hash_password(password)

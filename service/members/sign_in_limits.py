@@ -36,6 +36,7 @@ from litestar import Request
 from redis.asyncio import Redis
 
 from service.errors import DomainError, TooManyAttempts
+from service.i18n import _
 from service.limits import (
     RATE_MEMORY_KEYS_MAX,
     SIGN_IN_ACCOUNT_FAILURES_MAX,
@@ -217,7 +218,7 @@ def wait_text(seconds: int) -> str:
 def locked_problem(seconds: int) -> DomainError:
     return TooManyAttempts(
         code="sign_in_locked",
-        title="Too many failed sign-ins",
+        title=_("Too many failed sign-ins"),
         detail=(
             "There have been too many failed attempts to sign in. "
             f"For your safety, please wait {wait_text(seconds)} and then try again."

@@ -77,6 +77,8 @@ class Member(Table, tablename="member_member"):
     coordinator_may_act_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     approved_at = Timestamptz(null=True, default=None)
+    # "en" or "cy" as the member chose; null: not chosen, the browser decides (ADR 0048).
+    language = Varchar(length=8, null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
 
 

@@ -26,4 +26,5 @@ async def member_out(member: Member) -> MemberOut:
         has_login=offline.has_login(member),
         phone=member.phone,
         coordinator_may_act=member.coordinator_may_act_at is not None,
+        language=member.language,  # type: ignore[arg-type]
     )

@@ -3,12 +3,14 @@ and member files say the same words."""
 
 from __future__ import annotations
 
+from service.i18n import N_
+
 MEMBER_STATUS_WORDS = {
-    "active": "Active",
-    "pending": "Waiting for approval",
-    "suspended": "Suspended",
-    "closed": "Closed",
-    "declined": "Application declined",
+    "active": N_("Active"),
+    "pending": N_("Waiting for approval"),
+    "suspended": N_("Suspended"),
+    "closed": N_("Closed"),
+    "declined": N_("Application declined"),
 }
 
 

@@ -19,6 +19,7 @@ from service.errors import DomainError
 from service.formatting import minutes_text
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.limits import (
     CURSOR_CHARS_MAX,
     EMAIL_CHARS_MAX,
@@ -52,12 +53,12 @@ from service.web.kit import (
 from service.web.pickers import PickerSpec, form_pickers
 
 DONE_MESSAGES = {
-    "given": "Thank you. Your hours have been given.",
-    "granted": "The hours have been granted from the pool. It is recorded in the audit log.",
+    "given": N_("Thank you. Your hours have been given."),
+    "granted": N_("The hours have been granted from the pool. It is recorded in the audit log."),
 }
 
 
-GIVE_TO_OPTIONS = [("member", "A member"), ("pool", "The community pool")]
+GIVE_TO_OPTIONS = [("member", N_("A member")), ("pool", N_("The community pool"))]
 
 
 class GiveForm(msgspec.Struct, kw_only=True):
@@ -102,7 +103,7 @@ class GivingPages(PageController):
         to_pool = data.to == "pool"
         to_member: uuid.UUID | None = None
         if data.to not in ("member", "pool"):
-            form.errors["to"] = "Choose who receives the hours"
+            form.errors["to"] = _("Choose who receives the hours")
         elif not to_pool:
             to_member = await gift_recipient(form, viewer, data)
         minutes = duration_field(form, data, GIFT_MINUTES_MAX)
@@ -155,7 +156,7 @@ class GivingPages(PageController):
         return render(
             "market/statement.html",
             viewer=viewer,
-            title="Your statement",
+            title=_("Your statement"),
             current="statement",
             lines=entries,
             holds=await statement_view.holds_of(viewer.member_id),
@@ -175,7 +176,7 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
                 recipient = await transfers.gift_recipient_by_email(principal=viewer, email=email)
         if recipient is None:
             # One message for every address that cannot receive (ADR 0020).
-            form.errors["email"] = "There is no active member of your time bank with that email"
+            form.errors["email"] = _("There is no active member of your time bank with that email")
         return recipient
     return member_field(
         form, "member", data.member, "Choose a member, or enter their email address"
@@ -198,7 +199,7 @@ async def give_page_of(
     return render(
         "market/give.html",
         viewer=viewer,
-        title="Give hours",
+        title=_("Give hours"),
         current="give",
         status=status,
         headers=headers,
@@ -225,7 +226,7 @@ async def grant_page_of(
     return render(
         "market/coordinator_grant.html",
         viewer=viewer,
-        title="Grant hours from the pool",
+        title=_("Grant hours from the pool"),
         current="coordinator",
         status=status,
         headers=headers,

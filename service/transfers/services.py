@@ -30,6 +30,7 @@ from service import database
 from service.blocks.selectors import blocked_between_sql, blocked_problem
 from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
+from service.i18n import N_, _
 from service.members.audit import audit_member_change
 from service.members.services import hour_account_of, normalise_email
 from service.members.tables import Community, Member
@@ -51,8 +52,8 @@ async def _member_by_account(account_id: uuid.UUID) -> Member | None:
 
 
 _PURPOSE_NAMES = {
-    "pool": "Community pool",
-    "issuance": "Welcome credit",
+    "pool": N_("Community pool"),
+    "issuance": N_("Welcome credit"),
 }
 
 
@@ -252,7 +253,7 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
 
 async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
     if to_member_id == sender_id:
-        raise Invalid(code="gift_to_self", detail="You cannot give hours to yourself.")
+        raise Invalid(code="gift_to_self", detail=_("You cannot give hours to yourself."))
     if to_member_id is None:
         raise not_found("That member")
     # Hand-written, on a kept read connection: on every gift, and Piccolo's query
@@ -298,7 +299,7 @@ async def pool_grant(
         raise not_found("That member")
     require_coordinator_of(principal, member.community)
     if member.status != "active":
-        raise Conflict(code="member_not_active", detail="That member is not active.")
+        raise Conflict(code="member_not_active", detail=_("That member is not active."))
     community = await Community.objects().where(Community.id == member.community).first().run()
     assert community is not None  # noqa: S101 - foreign key
     transfer_id = derived_id(caller_id=principal.member_id, key=idempotency_key, purpose="grant")

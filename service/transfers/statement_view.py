@@ -23,6 +23,7 @@ from datetime import datetime
 from ledger import Ledger, StatementLine
 from service.exchanges.tables import ExchangeRecipient
 from service.formatting import balance_words, minutes_text
+from service.i18n import N_
 from service.members.tables import Member
 from service.principal import not_found
 from service.transfers.services import party_of
@@ -113,10 +114,10 @@ async def _words(ledger: Ledger, line: StatementLine) -> tuple[str, str]:
     what = {
         "exchange": "Help given" if received else "Help received",
         "gift": "Hours given to you" if received else "Hours you gave",
-        "welcome": "Welcome hours",
-        "grant": "Hours from the time bank's pool",
-        "donation": "Hours given to the time bank's pool",
-        "closure": "Account closed",
+        "welcome": N_("Welcome hours"),
+        "grant": N_("Hours from the time bank's pool"),
+        "donation": N_("Hours given to the time bank's pool"),
+        "closure": N_("Account closed"),
     }.get(transfer.code, transfer.code.replace("_", " ").capitalize())
     return what, transfer.memo
 

@@ -10,6 +10,7 @@ import msgspec
 
 from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.i18n import _
 from service.web.kit import (
     Form,
 )
@@ -29,18 +30,18 @@ def duration_field(form: Form, raw: Any, maximum: int) -> int | None:
     minutes_text_value = str(raw.minutes).strip() or "0"
     hours = int(hours_text_value) if whole_number(hours_text_value) else -1
     if hours < 0:
-        form.errors["hours"] = "Enter the hours as a whole number, like 1"
+        form.errors["hours"] = _("Enter the hours as a whole number, like 1")
         return None
     minutes = int(minutes_text_value) if whole_number(minutes_text_value) else -1
     if not 0 <= minutes < MINUTES_PER_HOUR:
-        form.errors["minutes"] = "Enter the minutes as a whole number from 0 to 59"
+        form.errors["minutes"] = _("Enter the minutes as a whole number from 0 to 59")
         return None
     total = hours * MINUTES_PER_HOUR + minutes
     if total < 1:
-        form.errors["hours"] = "Enter how long the help takes"
+        form.errors["hours"] = _("Enter how long the help takes")
         return None
     if total > maximum:
-        form.errors["hours"] = f"Enter at most {minutes_text(maximum)}"
+        form.errors["hours"] = _("Enter at most %(hours)s") % {"hours": minutes_text(maximum)}
         return None
     return total
 
@@ -49,7 +50,7 @@ def service_date_field(form: Form, value: str) -> datetime | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        form.errors["service_date"] = "Enter the date of the help, like 2026-05-14"
+        form.errors["service_date"] = _("Enter the date of the help, like 2026-05-14")
         return None
     # Midnight UTC: "today" is never in the future, so a coordinator can record it.
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
@@ -58,21 +59,23 @@ def service_date_field(form: Form, value: str) -> datetime | None:
 def text_field(form: Form, name: str, value: str, message: str, maximum: int) -> str:
     text = value.strip()
     if not text or len(text) > maximum:
-        form.errors[name] = message
+        form.errors[name] = _(message)  # marked with N_ or translated already (ADR 0048)
     return text
 
 
 def short_text_field(form: Form, name: str, value: str, what: str, maximum: int) -> str:
     """A required text of at most `maximum` characters; `what` starts the message
-    ("Give the reason" -> "Give the reason, in 500 characters or fewer")."""
-    return text_field(form, name, value, f"{what}, in {maximum} characters or fewer", maximum)
+    ("Give the reason" -> "Give the reason, in 500 characters or fewer").
+    `what` is marked with N_ (or translated) by the caller."""
+    message = _("%(what)s, in %(chars)s characters or fewer") % {"what": _(what), "chars": maximum}
+    return text_field(form, name, value, message, maximum)
 
 
 def member_field(form: Form, name: str, value: str, message: str) -> uuid.UUID | None:
     """A member chosen with a picker (its id), or None with `message` by the field."""
     chosen = uuid_or_none(value)
     if chosen is None:
-        form.errors[name] = message
+        form.errors[name] = _(message)
     return chosen
 
 
@@ -82,7 +85,7 @@ def optional_uuid(value: str | None, field: str) -> uuid.UUID | None:
         return None
     found = uuid_or_none(value)
     if found is None:
-        raise invalid_field(field, "is not valid")
+        raise invalid_field(field, _("is not valid"))
     return found
 
 
@@ -108,5 +111,5 @@ def confirmed(form: Form, value: str, message: str) -> bool:
     it, `message` goes by the box and nothing is done."""
     if value.strip() == CONFIRM_VALUE:
         return True
-    form.errors[CONFIRM_FIELD] = message
+    form.errors[CONFIRM_FIELD] = _(message)
     return False

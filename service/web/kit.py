@@ -43,13 +43,14 @@ from service.errors import (
 )
 from service.formatting import (
     date_words,
+    day_month_words,
     history_note_words,
     minutes_text,
     moment_words,
     money_text,
     signed_minutes_text,
 )
-from service.i18n import install_in
+from service.i18n import N_, _, install_in, set_language
 from service.principal import Principal, remembered_principal
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -58,6 +59,7 @@ from service.problems import (
     headers_of,
     http_problem,
     status_of,
+    status_title,
 )
 from service.text import UNSAFE_TEXT_MESSAGE, is_unsafe_text
 from service.web.assets import asset_url
@@ -158,12 +160,22 @@ def render(
     **context: Any,
 ) -> Template:
     """A page in the site's layout. `current` marks the navigation link of this page."""
+    if viewer is not None and viewer.language is not None:
+        # On public pages the caller may be resolved in a dependency, whose language
+        # does not reach the handler; the template is still in the viewer's (ADR 0048).
+        set_language(viewer.language)
     return Template(
         template_name=template_name,
         status_code=status,
         headers=dict(headers or {}),
-        context={"page_title": title, "viewer": viewer, "current": current, **context},
+        # `_` again: a title may be a constant marked with N_ (ADR 0048).
+        context={"page_title": _(title), "viewer": viewer, "current": current, **context},
     )
+
+
+def translated_options(options: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(value, text) choices whose texts are constants marked with N_, in the current language."""
+    return [(value, _(text)) for value, text in options]
 
 
 def see_other(path: str, **query: str) -> Redirect:
@@ -202,7 +214,7 @@ class Form:
         }
         # Control characters never reach a service (service/text.py); nor are they echoed.
         errors = {
-            name: UNSAFE_TEXT_MESSAGE for name, value in typed.items() if is_unsafe_text(value)
+            name: _(UNSAFE_TEXT_MESSAGE) for name, value in typed.items() if is_unsafe_text(value)
         }
         values = {
             name: value
@@ -217,9 +229,16 @@ class Rule:
     """How one form field becomes a service value: the schema's type, and what to say if not."""
 
     kind: Any  # an annotated type from a schemas module, so limits live in one place
+    # Marked with N_ and translated when shown; %(name)s placeholders filled from `values`
+    # ("in %(chars)s characters or fewer", values={"chars": LISTING_TITLE_CHARS_MAX}).
     message: str
     optional: bool = False  # blank means "not given" (None)
     strip: bool = True
+    values: Mapping[str, Any] | None = None
+
+    def text(self) -> str:
+        """The message in the current language."""
+        return _(self.message) % self.values if self.values else _(self.message)
 
 
 def schema_type(struct: type[msgspec.Struct], name: str) -> Any:
@@ -243,7 +262,7 @@ def validate(form: Form, raw: msgspec.Struct, rules: Mapping[str, Rule]) -> dict
         try:
             cleaned[name] = msgspec.convert(value, rule.kind, strict=False)
         except msgspec.ValidationError:
-            form.errors.setdefault(name, rule.message)
+            form.errors.setdefault(name, rule.text())
     return cleaned
 
 
@@ -272,7 +291,8 @@ def show_problem(
     for error in problem.extra_fields.get("errors") or []:
         name = str(error.get("field", ""))
         if name in labels:
-            form.errors.setdefault(name, f"{labels[name]}: {error.get('message', 'is not valid')}")
+            message = _(str(error.get("message") or N_("is not valid")))
+            form.errors.setdefault(name, f"{_(labels[name])}: {message}")
             placed = True
     # A conflict about one value names it (`field`), as a code may (`email_taken`).
     target = code_fields.get(problem.code) or str(problem.extra_fields.get("field") or "")
@@ -362,17 +382,19 @@ async def form_post(
 # Error pages ------------------------------------------------------------------------
 
 _TITLES: Mapping[int, str] = {
-    400: "The form could not be read",
-    403: "You cannot open this page",
-    404: "Page not found",
-    409: "That could not be done",
-    413: "Too much was sent",
-    429: "Too many attempts",
+    400: N_("The form could not be read"),
+    403: N_("You cannot open this page"),
+    404: N_("Page not found"),
+    409: N_("That could not be done"),
+    413: N_("Too much was sent"),
+    429: N_("Too many attempts"),
 }
 _DETAILS: Mapping[int, str] = {
-    404: "There is nothing at this address. Please check it, or start again from the home page.",
-    405: "This address does not accept that kind of request.",
-    413: "The form held more than this site accepts.",
+    404: N_(
+        "There is nothing at this address. Please check it, or start again from the home page."
+    ),
+    405: N_("This address does not accept that kind of request."),
+    413: N_("The form held more than this site accepts."),
 }
 
 
@@ -393,10 +415,10 @@ def error_page(
         viewer=viewer,
         # The navigation cannot tell who is looking when the handler never ran.
         viewer_unknown=viewer is None,
-        title=title or _TITLES.get(status) or HTTPStatus(status).phrase,
+        title=title or _TITLES.get(status) or status_title(status),
         status=status,
         headers=headers,
-        detail=detail,
+        detail=_(detail),
     )
 
 
@@ -421,7 +443,8 @@ def _domain_page(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 
 def _ledger_page(request: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
-    detail = exc.message[:1].upper() + exc.message[1:] + ". Nothing was changed."
+    sentence = exc.message[:1].upper() + exc.message[1:] + "."
+    detail = f"{sentence} {_('Nothing was changed.')}"
     return error_page(request, status=409, detail=detail)
 
 
@@ -429,7 +452,7 @@ def _bad_form_page(request: Request[Any, Any, Any], _exc: ValidationException) -
     return error_page(
         request,
         status=400,
-        detail="Something in the form could not be read. Please go back and try again.",
+        detail=_("Something in the form could not be read. Please go back and try again."),
     )
 
 
@@ -439,14 +462,16 @@ def _http_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return error_page(
             request,
             status=403,
-            title="This form has expired",
-            detail="For your safety the form could not be sent. Please go back, "
-            "reload the page and try again.",
+            title=_("This form has expired"),
+            detail=_(
+                "For your safety the form could not be sent. Please go back, "
+                "reload the page and try again."
+            ),
         )
     status = exc.status_code
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return _unexpected_page(request, exc)
-    detail = _DETAILS.get(status, "That request could not be handled.")
+    detail = _(_DETAILS.get(status) or N_("That request could not be handled."))
     return error_page(request, status=status, detail=detail, headers=exc.headers)
 
 
@@ -455,8 +480,8 @@ def _unexpected_page(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_page(
         request,
         status=500,
-        title="Something went wrong",
-        detail="Something went wrong on our side. Nothing was changed. Please try again later.",
+        title=_("Something went wrong"),
+        detail=_("Something went wrong on our side. Nothing was changed. Please try again later."),
     )
 
 
@@ -519,8 +544,12 @@ class PageController(Controller):
 
 
 def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
-    """The fixed message a page shows after a POST-redirect-GET with `?done=<flag>`."""
-    return messages.get(flag or "")
+    """The fixed message a page shows after a POST-redirect-GET with `?done=<flag>`.
+
+    The messages are constants marked with N_; shown here in the current language.
+    """
+    message = messages.get(flag or "")
+    return None if message is None else _(message)
 
 
 # One-time form tokens ----------------------------------------------------------------
@@ -532,7 +561,7 @@ def done_message(messages: Mapping[str, str], flag: str | None) -> str | None:
 
 _FORM_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FORM_TOKEN_BYTES = 18
-STALE_FORM_MESSAGE = (
+STALE_FORM_MESSAGE = N_(
     "This form could not be read as one we sent. Please check the details and send it again."
 )
 
@@ -545,7 +574,7 @@ def form_idempotency_key(form: Form, token: str) -> str | None:
     """The service's idempotency key for this posted form, or None (with a message) if the
     token is missing or malformed."""
     if _FORM_TOKEN_PATTERN.match(token) is None:
-        form.general.append(STALE_FORM_MESSAGE)
+        form.general.append(_(STALE_FORM_MESSAGE))
         return None
     return f"form:{token}"
 
@@ -560,6 +589,7 @@ def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool
     engine.engine.filters["hours"] = minutes_text
     engine.engine.filters["money"] = money_text
     engine.engine.filters["day"] = date_words
+    engine.engine.filters["day_month"] = day_month_words
     engine.engine.filters["moment"] = moment_words
     engine.engine.filters["signed_hours"] = signed_minutes_text
     engine.engine.filters["history_note"] = history_note_words
