@@ -178,7 +178,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         community=row["community_slug"],
         owner=None,
         sensitive=None,
-        detail=_("summary"),
+        detail="summary",
         status=row["status"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
@@ -196,7 +196,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         availability=row["availability"],
         owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
         sensitive=bool(row["sensitive"]),
-        detail=_("full"),
+        detail="full",
     )
 
 

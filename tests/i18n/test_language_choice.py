@@ -63,8 +63,12 @@ async def test_a_members_stored_choice_wins_over_cookie_and_header(town: Town) -
     await page_sign_in(client, town.alice.email)
     assert await page_lang(client, "/dashboard", cookie="en", accept="en-GB") == "cy"
     # Through the API too: the bearer token's member reads problem details in Welsh.
-    refused = await client.get("/api/v1/listings/not-a-uuid", headers=town.alice.headers)
-    assert refused.headers["content-type"].startswith("application/problem+json")
+    refused = await client.get(
+        "/api/v1/admin/members", headers={**town.alice.headers, "accept-language": "en"}
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "forbidden"
+    assert refused.json()["detail"] == "Mae hyn ar gyfer gweinyddwyr."
     # Not chosen (bob): the cookie decides.
     me = await client.get("/api/v1/me", headers=town.bob.headers)
     assert me.json()["language"] is None
