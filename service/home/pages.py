@@ -11,7 +11,7 @@ from service.exchanges import selectors as exchanges_selectors
 from service.formatting import balance_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
-from service.i18n import N_, _
+from service.i18n import _
 from service.mail.notices import event_notices_of
 from service.members.communities import community_by_id
 from service.members.registration import decline_reason
@@ -28,7 +28,7 @@ class PublicPages(Controller):
         # The navigation shows what a signed-in member can open.
         return Template(
             template_name="home.html",
-            context={"page_title": "Welcome", "viewer": principal, "current": "home"},
+            context={"page_title": _("Welcome"), "viewer": principal, "current": "home"},
         )
 
     @get("/how-it-works")
@@ -37,7 +37,7 @@ class PublicPages(Controller):
         return Template(
             template_name="how_it_works.html",
             context={
-                "page_title": N_("How the time bank works"),
+                "page_title": _("How the time bank works"),
                 "viewer": principal,
                 "current": "how-it-works",
             },
