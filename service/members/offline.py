@@ -24,7 +24,7 @@ from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.http.principal_cache import principals_changed
-from service.i18n import _
+from service.i18n import N_, _
 from service.members.accounts import member_account_id
 from service.members.audit import audit_member_change, audit_record
 from service.members.registration import member_insert_with_account, welcome_credit_post
@@ -54,7 +54,7 @@ async def member_create_offline(
     if community is None:
         raise invalid_field("community", _("there is no time bank with that name"))
     if not (actor.is_admin or actor.coordinates(community.id)):
-        raise forbidden("You can add members only to a time bank you coordinate.")
+        raise forbidden(N_("You can add members only to a time bank you coordinate."))
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
         raise invalid_field("birth_year", _("cannot be in the future"))
     email = normalise_email(data.email) if data.email else None
@@ -109,7 +109,7 @@ def _new_offline_member(data: OfflineMemberIn, community: Community, email: str 
 async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: bool) -> Member:
     """Let (or stop letting) a coordinator of one's community act for one; dated, audited."""
     if principal.acting_by_id is not None:
-        raise forbidden("Only the member can change this.")  # never reached: /me is not actable
+        raise forbidden(N_("Only the member can change this."))  # never reached: /me is not actable
     now = clock.utc_now()
 
     async def write(_: WriteTransaction) -> None:

@@ -183,7 +183,7 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
             form.errors["email"] = _("There is no active member of your time bank with that email")
         return recipient
     return member_field(
-        form, "member", data.member, "Choose a member, or enter their email address"
+        form, "member", data.member, N_("Choose a member, or enter their email address")
     )
 
 
@@ -198,7 +198,7 @@ async def give_page_of(
 ) -> Template:
     picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
     pickers = await form_pickers(
-        "/give", [PickerSpec("member", "Which member?", picks)], query, form
+        "/give", [PickerSpec("member", _("Which member?"), picks)], query, form
     )
     return render(
         "market/give.html",
@@ -225,7 +225,7 @@ async def grant_page_of(
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
-    specs = [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))]
+    specs = [PickerSpec("member", _("Who receives the hours?"), coordinated_picks(viewer))]
     pickers = await form_pickers("/coordinator/grant", specs, query, form)
     return render(
         "market/coordinator_grant.html",
@@ -278,10 +278,12 @@ class CoordinatorGrantPages(PageController):
         require_any_coordinator(viewer)
         form = Form.of(data)
         member = member_field(
-            form, "member", data.member, "Choose the member who receives the hours"
+            form, "member", data.member, N_("Choose the member who receives the hours")
         )
         minutes = duration_field(form, data, GIFT_MINUTES_MAX)
-        reason = short_text_field(form, "reason", data.reason, "Give the reason", REASON_CHARS_MAX)
+        reason = short_text_field(
+            form, "reason", data.reason, N_("Give the reason"), REASON_CHARS_MAX
+        )
         key = form_idempotency_key(form, data.form_token)
         if form.failed or member is None or minutes is None or key is None:
             return await grant_page_of(viewer, form, ledger=ledger, status=422)
