@@ -11,7 +11,7 @@ from service.exchanges import selectors as exchanges_selectors
 from service.formatting import balance_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep, MaybePrincipal
-from service.i18n import _
+from service.i18n import N_, _
 from service.mail.notices import event_notices_of
 from service.members.communities import community_by_id
 from service.members.registration import decline_reason
@@ -45,10 +45,15 @@ class PublicPages(Controller):
 
 
 DISPUTE_OUTCOME_WORDS = {
-    "upheld": "the exchange stands",
-    "reversed": "all the hours went back",
-    "adjusted": "some of the hours went back",
+    "upheld": N_("the exchange stands"),
+    "reversed": N_("all the hours went back"),
+    "adjusted": N_("some of the hours went back"),
 }
+
+
+def _outcome_words(outcome: str | None) -> str:
+    words = DISPUTE_OUTCOME_WORDS.get(outcome or "")
+    return _(words) if words else ""
 
 
 class DashboardPages(PageController):
@@ -100,7 +105,7 @@ class DashboardPages(PageController):
                     "id": item.dispute.id,
                     "open": item.dispute.status == "open",
                     "mine": item.dispute.opened_by == viewer.member_id,
-                    "outcome": DISPUTE_OUTCOME_WORDS.get(item.dispute.outcome or "", ""),
+                    "outcome": _outcome_words(item.dispute.outcome),
                     "description": item.exchange.description,
                 }
                 for item in await dispute_notices_of(actor=viewer)

@@ -127,7 +127,9 @@ def load_catalogs() -> None:
 
 
 def _(message: str) -> str:
-    """`message` in the current language."""
+    """`message` in the current language (an empty text stays empty, not the catalog header)."""
+    if not message:
+        return message
     return translations(current_language()).gettext(message)
 
 
