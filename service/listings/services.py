@@ -108,7 +108,7 @@ def _invalid_cursor() -> DomainError:
     return Unreadable(
         code="invalid_cursor",
         detail=_("The cursor is not valid for this list. Start again from the first page."),
-        extra={"errors": [{"field": "cursor", "source": "query", "message": "is not valid"}]},
+        extra={"errors": [{"field": "cursor", "source": "query", "message": _("is not valid")}]},
     )
 
 

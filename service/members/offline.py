@@ -65,7 +65,7 @@ async def member_create_offline(
             raise Conflict(
                 code="email_taken",
                 detail=_("Another account uses this email address. Leave it out, or use another."),
-                extra={"errors": [{"field": "email", "message": "is used by another account"}]},
+                extra={"errors": [{"field": "email", "message": _("is used by another account")}]},
             )
         await member_insert_with_account(ledger, community, member)
         await welcome_credit_post(ledger, community, member)

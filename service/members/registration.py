@@ -34,7 +34,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         raise Invalid(
             code="consent_required",
             detail=_("Please agree to the privacy notice to join."),
-            extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
+            extra={"errors": [{"field": "consent", "message": _("must be accepted")}]},
         )
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
         raise invalid_field("birth_year", _("cannot be in the future"))
