@@ -60,7 +60,7 @@ async def member_create_offline(
     email = normalise_email(data.email) if data.email else None
     member = _new_offline_member(data, community, email)
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         if email is not None and await Member.exists().where(Member.email == email).run():
             raise Conflict(
                 code="email_taken",
@@ -112,7 +112,7 @@ async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: boo
         raise forbidden(N_("Only the member can change this."))  # never reached: /me is not actable
     now = clock.utc_now()
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         before = (
             await Member.select(Member.coordinator_may_act_at)
             .where(Member.id == principal.member_id)
@@ -221,7 +221,7 @@ async def acting_start(*, engine: Engine[Any], viewer: Principal, member_id: uui
     if acting is None or viewer.via != "session":
         raise cannot_act()
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: member_id})
@@ -243,7 +243,7 @@ async def acting_stop(*, engine: Engine[Any], viewer: Principal) -> uuid.UUID | 
     if member_id is None or viewer.via != "session":
         return None
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: None})
