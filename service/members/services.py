@@ -130,6 +130,7 @@ async def member_export(
             "created_at": member.created_at.isoformat(),
             "consented_at": member.consented_at.isoformat() if member.consented_at else None,
             "approved_at": member.approved_at.isoformat() if member.approved_at else None,
+            "language": member.language,  # the language they chose (ADR 0048)
         },
         "roles": [
             {
