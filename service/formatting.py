@@ -149,8 +149,9 @@ def history_note_words(note: str) -> str:
         ) % {"n": count}
     if match := _CONFIRMS_BY_ITSELF.match(note):
         with contextlib.suppress(ValueError):
-            day = datetime.strptime(match["day"], "%A %d %B %Y")  # noqa: DTZ007 - a day
-            return _("confirms by itself on %(day)s unless answered") % {"day": date_words(day)}
+            deadline = datetime.strptime(match["day"], "%A %d %B %Y")  # noqa: DTZ007 - a day
+            words = date_words(deadline)
+            return _("confirms by itself on %(day)s unless answered") % {"day": words}
     if note == "dispute opened":
         return _("a dispute was opened")
     return note
