@@ -122,6 +122,7 @@ def balance_words(balance_minutes: int, floor_minutes: int | None) -> str:
 _HELD_UNTIL = re.compile(r"^hours held until (?P<at>\S+)$")
 _SERVICE_DATE = re.compile(r"^service date (?P<at>\d{4}-\d{2}-\d{2})$")
 _WAITING_FOR = re.compile(r"^waiting for (?P<count>\d+) more$")
+_CONFIRMS_BY_ITSELF = re.compile(r"^confirms by itself on (?P<day>.+) unless answered$")
 
 
 def history_note_words(note: str) -> str:
@@ -146,6 +147,11 @@ def history_note_words(note: str) -> str:
             "waiting for %(n)s more people to accept",
             count,
         ) % {"n": count}
+    if match := _CONFIRMS_BY_ITSELF.match(note):
+        with contextlib.suppress(ValueError):
+            deadline = datetime.strptime(match["day"], "%A %d %B %Y")  # noqa: DTZ007 - a day
+            words = date_words(deadline)
+            return _("confirms by itself on %(day)s unless answered") % {"day": words}
     if note == "dispute opened":
         return _("a dispute was opened")
     return note

@@ -41,6 +41,7 @@ from service.demo.people import (
 from service.demo.volume import VOLUME_EXCHANGES_MAX, demo_volume
 from service.demo.wellbeing import load_wellbeing_demo
 from service.errors import DomainError
+from service.i18n import LANGUAGES, _, use_language
 from service.limits import DISPLAY_NAME_CHARS_MAX, PASSWORD_CHARS_MAX, PASSWORD_CHARS_MIN
 from service.members import passwords, services
 from service.members import roles as members_roles
@@ -289,7 +290,7 @@ class _DemoRun:
         }
 
     async def area(self) -> Area:
-        name, slug = DEMO_AREA
+        name, slug = _(DEMO_AREA[0]), DEMO_AREA[1]
         found: Area | None = await Area.objects().where(Area.slug == slug).first().run()
         if found is not None:
             return found
@@ -316,8 +317,10 @@ class _DemoRun:
         )
         if found is not None:
             return found
+        # The name in the demo's language (the slug stays as it is).
+        named = msgspec.structs.replace(data, name=_(data.name))
         created = await community_create(
-            engine=self.engine, ledger=self.ledger, actor=None, data=data
+            engine=self.engine, ledger=self.ledger, actor=None, data=named
         )
         self.changes.append(f"community {data.name}")
         return created
@@ -385,7 +388,7 @@ class _DemoRun:
                 unit=Unit.HOUR,
                 code=code,
                 actor=f"member:{giver.id}",
-                memo=gift.memo,
+                memo=_(gift.memo),  # the id above keeps the English memo: any language reruns
             )
             if code == "donation":  # council figures count pool donations (ADR 0011)
                 await record_pool_flow(
@@ -478,7 +481,9 @@ def _demo_command(args: argparse.Namespace, settings: Settings) -> int:
 
         async def load(engine: Engine[Any], ledger: Ledger) -> _DemoRun:
             run = _DemoRun(engine, ledger, password, hold_seconds=settings.exchange_hold_seconds)
-            await run.load()
+            # The demo's words (listings, exchanges, the club...) in the chosen language.
+            with use_language(args.language):
+                await run.load()
             if args.exchanges:  # volume for council reports (service/demo/volume.py)
                 run.changes += await demo_volume(
                     engine=engine,
@@ -542,5 +547,11 @@ def register_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default=0,
         metavar="N",
         help="also add N recorded exchanges between synthetic members (for council reports)",
+    )
+    demo.add_argument(
+        "--language",
+        choices=list(LANGUAGES),
+        default="en",
+        help="the language of the demo's listings, exchanges and events (default en)",
     )
     demo.set_defaults(handler=_demo_command)

@@ -19,6 +19,7 @@ from service.disputes import services
 from service.disputes.schemas import ResolveIn
 from service.disputes.tables import Dispute
 from service.exchanges.tables import Exchange
+from service.i18n import N_, _
 from service.principal import Principal
 
 ADMIN_EMAIL = "admin@demo.example"
@@ -37,21 +38,23 @@ class DemoDispute:
 
 DEMO_DISPUTES = (
     DemoDispute(
-        "Tidying the back garden",
+        N_("Tidying the back garden"),
         "george@demo.example",
-        "Oliver was here for about an hour, not the two hours recorded.",
+        N_("Oliver was here for about an hour, not the two hours recorded."),
         "oliver@demo.example",
-        "The two hours include taking the cuttings to the tip, as we agreed.",
+        N_("The two hours include taking the cuttings to the tip, as we agreed."),
     ),
     DemoDispute(
-        "Putting a wardrobe together",
+        N_("Putting a wardrobe together"),
         "kwame@demo.example",
-        "Half of the time went on a second trip for a missing part, which we agreed "
-        "I would not be charged for.",
+        N_(
+            "Half of the time went on a second trip for a missing part, which we agreed "
+            "I would not be charged for."
+        ),
         "oliver@demo.example",
-        "That's fair: the second trip was my mistake.",
+        N_("That's fair: the second trip was my mistake."),
         adjusted_minutes=30,
-        note="Both agree the second trip should not count: 30 minutes go back to Kwame.",
+        note=N_("Both agree the second trip should not count: 30 minutes go back to Kwame."),
     ),
 )
 
@@ -72,17 +75,23 @@ async def load_dispute_demo(
     """Open (and where planned, decide) the demo disputes; returns what changed."""
     changes: list[str] = []
     for plan in DEMO_DISPUTES:
-        exchange_id = await _exchange_id(plan.description)
+        exchange_id = await _exchange_id(_(plan.description))
         if (
             exchange_id is None
             or await Dispute.exists().where(Dispute.exchange == exchange_id).run()
         ):
             continue
         dispute_id = await services.dispute_open(
-            engine=engine, actor=people[plan.opened_by], exchange_id=exchange_id, reason=plan.reason
+            engine=engine,
+            actor=people[plan.opened_by],
+            exchange_id=exchange_id,
+            reason=_(plan.reason),
         )
         await services.dispute_add_statement(
-            engine=engine, actor=people[plan.answered_by], dispute_id=dispute_id, body=plan.answer
+            engine=engine,
+            actor=people[plan.answered_by],
+            dispute_id=dispute_id,
+            body=_(plan.answer),
         )
         changes.append(f"dispute about {plan.description!r}")
         if plan.adjusted_minutes is not None:
@@ -91,7 +100,9 @@ async def load_dispute_demo(
                 ledger=ledger,
                 actor=people[ADMIN_EMAIL],
                 dispute_id=dispute_id,
-                data=ResolveIn(outcome="adjusted", minutes=plan.adjusted_minutes, note=plan.note),
+                data=ResolveIn(
+                    outcome="adjusted", minutes=plan.adjusted_minutes, note=_(plan.note)
+                ),
             )
             changes.append(f"dispute about {plan.description!r} decided")
     return changes

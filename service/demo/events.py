@@ -21,11 +21,12 @@ from ledger.transactions import write_transaction
 from service.events import register, rsvp, services
 from service.events.schemas import AttendanceIn, EventIn
 from service.events.tables import EventOccurrence, EventSeries
+from service.i18n import N_, _
 from service.limits import EVENT_SERIES_OCCURRENCES_MAX
 from service.members.tables import Community
 from service.principal import Principal
 
-CLUB_TITLE = "Tuesday tea and chat"
+CLUB_TITLE = N_("Tuesday tea and chat")
 CLUB_HOST_MINUTES = 30
 CLUB_WEEKS = EVENT_SERIES_OCCURRENCES_MAX  # a year of Tuesdays and the next one
 COORDINATOR = "coordinator@demo.example"
@@ -61,7 +62,7 @@ async def _top_up_pool(ledger: Ledger, engine: Engine[Any], community_id: uuid.U
             unit=Unit.HOUR,
             code="issuance",
             actor="demo",
-            memo="Hours set aside for hosting the weekly club",
+            memo=_("Hours set aside for hosting the weekly club"),
         )
 
 
@@ -69,7 +70,7 @@ async def load_events_demo(
     *, engine: Engine[Any], ledger: Ledger, people: Mapping[str, Principal]
 ) -> list[str]:
     """Make the club and its year of meetings, once."""
-    if await EventSeries.exists().where(EventSeries.title == CLUB_TITLE).run():
+    if await EventSeries.exists().where(EventSeries.title == _(CLUB_TITLE)).run():
         return []
     coordinator, host = people[COORDINATOR], people[HOST]
     now = datetime.now(UTC)
@@ -77,15 +78,15 @@ async def load_events_demo(
     await _top_up_pool(ledger, engine, coordinator.community_id)
     club = EventIn(
         community="riverside",
-        title=CLUB_TITLE,
-        description="Tea, cake and a chat in the church hall. Everyone is welcome.",
+        title=_(CLUB_TITLE),
+        description=_("Tea, cake and a chat in the church hall. Everyone is welcome."),
         category=None,
         starts_at=first,
         ends_at=first + timedelta(hours=2),
-        place="St Mary's church hall, Mill Lane",
+        place=_("St Mary's church hall, Mill Lane"),
         step_free=True,
         hearing_loop=True,
-        access_notes="Chairs with arms; the toilet is step-free.",
+        access_notes=_("Chairs with arms; the toilet is step-free."),
         capacity=20,
         host_ids=[host.member_id],
         host_minutes=CLUB_HOST_MINUTES,

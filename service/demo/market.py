@@ -41,6 +41,7 @@ from service.exchanges import services as exchanges
 from service.exchanges.schemas import ExchangeIn, RecordIn
 from service.exchanges.tables import Exchange
 from service.http.idempotency import derived_id
+from service.i18n import _
 from service.listings import services as listings
 from service.listings.schemas import ListingIn
 from service.listings.tables import Listing
@@ -90,17 +91,17 @@ class MarketDemo:
 
     async def listing(self, plan: DemoListing) -> None:
         owner = self.people[plan.owner]
-        if await _listing_id(owner.member_id, plan.title) is not None:
+        if await _listing_id(owner.member_id, _(plan.title)) is not None:
             return
         await listings.listing_create(
             engine=self.engine,
             actor=owner,
             data=ListingIn(
                 kind=plan.kind,
-                title=plan.title,
-                description=plan.description,
+                title=_(plan.title),
+                description=_(plan.description),
                 category=plan.category,
-                availability=plan.availability,
+                availability=_(plan.availability) if plan.availability else "",
             ),
         )
         self.changes.append(f"{plan.kind} {plan.title!r} by {plan.owner}")
@@ -123,7 +124,7 @@ class MarketDemo:
         if plan.listing is not None:
             parties = [plan.provider, *plan.recipients]
             listing_id = await _listing_of_parties(
-                [self.people[email].member_id for email in parties], plan.listing
+                [self.people[email].member_id for email in parties], _(plan.listing)
             )
         await exchanges.exchange_propose(
             engine=self.engine,
@@ -133,7 +134,7 @@ class MarketDemo:
                 provider_id=self.people[plan.provider].member_id,
                 minutes=plan.minutes,
                 service_date=service_date(plan.days_ago, self.now),
-                description=plan.description,
+                description=_(plan.description),
                 recipient_ids=recipient_ids if len(recipient_ids) > 1 else None,
                 recipient_id=recipient_ids[0] if len(recipient_ids) == 1 else None,
                 listing_id=listing_id,
@@ -190,7 +191,7 @@ class MarketDemo:
                 recipient_id=self.people[plan.recipient].member_id,
                 minutes=plan.minutes,
                 service_date=service_date(plan.days_ago, self.now),
-                description=plan.description,
+                description=_(plan.description),
             ),
             idempotency_key=plan.key,
         )
@@ -209,7 +210,7 @@ class MarketDemo:
             principal=coordinator,
             member_id=self.people[plan.member].member_id,
             minutes=plan.minutes,
-            reason=plan.reason,
+            reason=_(plan.reason),
             idempotency_key=plan.key,
         )
         self.changes.append(f"grant of {plan.minutes} minutes from the pool to {plan.member}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from service.i18n import N_
 from service.listings.schemas import ListingKind
 
 Outcome = Literal["proposed", "accepted", "completed", "cancelled"]
@@ -68,114 +69,124 @@ DEMO_LISTINGS: tuple[DemoListing, ...] = (
         "tom@demo.example",
         "offer",
         "technology",
-        "Help with phones, tablets and computers",
-        "Setting up a new phone, video calls with family, email, online banking. Patient, "
-        "and happy to write the steps down.",
-        "Weekday evenings and Saturdays",
+        N_("Help with phones, tablets and computers"),
+        N_(
+            "Setting up a new phone, video calls with family, email, online banking. Patient, "
+            "and happy to write the steps down."
+        ),
+        N_("Weekday evenings and Saturdays"),
     ),
     DemoListing(
         "kwame@demo.example",
         "offer",
         "transport",
-        "Lifts to appointments",
-        "I have a car with room for a wheelchair. Hospital, surgery, optician or the "
-        "shops; I can wait and bring you home.",
-        "Weekday mornings",
+        N_("Lifts to appointments"),
+        N_(
+            "I have a car with room for a wheelchair. Hospital, surgery, optician or the "
+            "shops; I can wait and bring you home."
+        ),
+        N_("Weekday mornings"),
     ),
     DemoListing(
         "bethan@demo.example",
         "offer",
         "cooking",
-        "Batch cooking and cooking lessons",
-        "Learn a few cheap, filling meals for the week, or I can cook a batch for your freezer.",
-        "Sunday afternoons",
+        N_("Batch cooking and cooking lessons"),
+        N_(
+            "Learn a few cheap, filling meals for the week, or I can cook a batch for your freezer."
+        ),
+        N_("Sunday afternoons"),
     ),
     DemoListing(
         "aisha@demo.example",
         "offer",
         "admin",
-        "Help with forms and letters",
-        "Pension, council tax and benefit forms; letters to the council or the bank. I "
-        "read carefully and explain.",
-        "Tuesday and Thursday evenings",
+        N_("Help with forms and letters"),
+        N_(
+            "Pension, council tax and benefit forms; letters to the council or the bank. I "
+            "read carefully and explain."
+        ),
+        N_("Tuesday and Thursday evenings"),
     ),
     DemoListing(
         "oliver@demo.example",
         "offer",
         "household",
-        "Flat-pack furniture and small repairs",
-        "Assembling furniture, putting up shelves and curtain rails, fixing dripping taps.",
-        "Weekends",
+        N_("Flat-pack furniture and small repairs"),
+        N_("Assembling furniture, putting up shelves and curtain rails, fixing dripping taps."),
+        N_("Weekends"),
     ),
     DemoListing(
         "george@demo.example",
         "offer",
         "learning",
-        "Chess for beginners",
-        "Forty years of club chess. Children and adults welcome; I bring the board.",
-        "Any afternoon",
+        N_("Chess for beginners"),
+        N_("Forty years of club chess. Children and adults welcome; I bring the board."),
+        N_("Any afternoon"),
     ),
     DemoListing(
         "callum@demo.example",
         "offer",
         "gardening",
-        "Lawn mowing and hedge trimming",
-        "I have my own mower and trimmer. Small gardens, front or back.",
-        "Saturday mornings",
+        N_("Lawn mowing and hedge trimming"),
+        N_("I have my own mower and trimmer. Small gardens, front or back."),
+        N_("Saturday mornings"),
     ),
     DemoListing(
         "fatima@demo.example",
         "offer",
         "companionship",
-        "Friendly visits and a cup of tea",
-        "A chat, a walk round the park, or help writing to family. I speak English, "
-        "Bengali and Urdu.",
+        N_("Friendly visits and a cup of tea"),
+        N_(
+            "A chat, a walk round the park, or help writing to family. I speak English, "
+            "Bengali and Urdu."
+        ),
     ),
     DemoListing(
         "margaret@demo.example",
         "request",
         "shopping",
-        "Weekly shop from the Co-op",
-        "I can no longer carry heavy bags. I will give you the list and the money.",
-        "Friday mornings",
+        N_("Weekly shop from the Co-op"),
+        N_("I can no longer carry heavy bags. I will give you the list and the money."),
+        N_("Friday mornings"),
     ),
     DemoListing(
         "doreen@demo.example",
         "request",
         "companionship",
-        "Someone to chat with on Sunday afternoons",
-        "I live on my own and Sundays are long. I love talking about old films.",
-        "Sunday afternoons",
+        N_("Someone to chat with on Sunday afternoons"),
+        N_("I live on my own and Sundays are long. I love talking about old films."),
+        N_("Sunday afternoons"),
     ),
     DemoListing(
         "george@demo.example",
         "request",
         "gardening",
-        "Help to tidy my back garden",
-        "The brambles have won. I can supervise and make the tea.",
+        N_("Help to tidy my back garden"),
+        N_("The brambles have won. I can supervise and make the tea."),
     ),
     DemoListing(
         "patricia@demo.example",
         "request",
         "pets",
-        "Dog walking while I recover from a hip operation",
-        "Biscuit is a gentle old spaniel who needs twenty minutes twice a day.",
-        "Mornings and early evenings",
+        N_("Dog walking while I recover from a hip operation"),
+        N_("Biscuit is a gentle old spaniel who needs twenty minutes twice a day."),
+        N_("Mornings and early evenings"),
     ),
     DemoListing(
         "aisha@demo.example",
         "request",
         "family",
-        "School pick-up on Wednesdays",
-        "Walking my son (8) home from Church End Primary at 3:15.",
-        "Wednesdays",
+        N_("School pick-up on Wednesdays"),
+        N_("Walking my son (8) home from Church End Primary at 3:15."),
+        N_("Wednesdays"),
     ),
     DemoListing(
         "callum@demo.example",
         "request",
         "admin",
-        "Help writing a job application",
-        "Looking for someone to read my CV and cover letter.",
+        N_("Help writing a job application"),
+        N_("Looking for someone to read my CV and cover letter."),
     ),
 )
 
@@ -187,9 +198,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("margaret@demo.example",),
         60,
         170,
-        "Setting up a new phone",
+        N_("Setting up a new phone"),
         "completed",
-        listing="Help with phones, tablets and computers",
+        listing=N_("Help with phones, tablets and computers"),
     ),
     DemoExchange(
         "demo:exchange:hospital-lift",
@@ -198,9 +209,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("doreen@demo.example",),
         90,
         150,
-        "Lift to the hospital and back",
+        N_("Lift to the hospital and back"),
         "completed",
-        listing="Lifts to appointments",
+        listing=N_("Lifts to appointments"),
     ),
     DemoExchange(
         "demo:exchange:cooking-class",
@@ -209,9 +220,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("oliver@demo.example", "tom@demo.example", "aisha@demo.example"),
         120,
         125,
-        "Batch cooking class for three",
+        N_("Batch cooking class for three"),
         "completed",
-        listing="Batch cooking and cooking lessons",
+        listing=N_("Batch cooking and cooking lessons"),
     ),
     DemoExchange(
         "demo:exchange:pension-letter",
@@ -220,9 +231,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("george@demo.example",),
         45,
         100,
-        "Help with a pension letter",
+        N_("Help with a pension letter"),
         "completed",
-        listing="Help with forms and letters",
+        listing=N_("Help with forms and letters"),
     ),
     DemoExchange(
         "demo:exchange:back-garden",
@@ -231,9 +242,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("george@demo.example",),
         120,
         80,
-        "Tidying the back garden",
+        N_("Tidying the back garden"),
         "completed",
-        listing="Help to tidy my back garden",
+        listing=N_("Help to tidy my back garden"),
     ),
     DemoExchange(
         "demo:exchange:weekly-shop",
@@ -242,9 +253,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("margaret@demo.example",),
         60,
         60,
-        "The weekly shop",
+        N_("The weekly shop"),
         "completed",
-        listing="Weekly shop from the Co-op",
+        listing=N_("Weekly shop from the Co-op"),
     ),
     DemoExchange(
         "demo:exchange:dog-walks",
@@ -253,9 +264,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("patricia@demo.example",),
         60,
         45,
-        "A week of walks with Biscuit",
+        N_("A week of walks with Biscuit"),
         "completed",
-        listing="Dog walking while I recover from a hip operation",
+        listing=N_("Dog walking while I recover from a hip operation"),
     ),
     DemoExchange(
         "demo:exchange:job-application",
@@ -264,9 +275,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("callum@demo.example",),
         90,
         35,
-        "Reading through a job application",
+        N_("Reading through a job application"),
         "completed",
-        listing="Help writing a job application",
+        listing=N_("Help writing a job application"),
     ),
     DemoExchange(
         "demo:exchange:wardrobe",
@@ -275,9 +286,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("kwame@demo.example",),
         75,
         28,
-        "Putting a wardrobe together",
+        N_("Putting a wardrobe together"),
         "completed",
-        listing="Flat-pack furniture and small repairs",
+        listing=N_("Flat-pack furniture and small repairs"),
     ),
     DemoExchange(
         "demo:exchange:sunday-chat",
@@ -286,9 +297,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("doreen@demo.example",),
         60,
         14,
-        "A Sunday afternoon chat about old films",
+        N_("A Sunday afternoon chat about old films"),
         "completed",
-        listing="Someone to chat with on Sunday afternoons",
+        listing=N_("Someone to chat with on Sunday afternoons"),
     ),
     DemoExchange(
         "demo:exchange:video-call",
@@ -297,7 +308,7 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("george@demo.example",),
         30,
         6,
-        "Setting up video calls with the grandchildren",
+        N_("Setting up video calls with the grandchildren"),
         "completed",
     ),
     DemoExchange(
@@ -307,9 +318,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("margaret@demo.example",),
         60,
         2,
-        "Lift to the optician",
+        N_("Lift to the optician"),
         "accepted",
-        listing="Lifts to appointments",
+        listing=N_("Lifts to appointments"),
     ),
     DemoExchange(
         "demo:exchange:printer",
@@ -318,9 +329,9 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("aisha@demo.example",),
         45,
         -3,
-        "Getting the printer to work with the laptop",
+        N_("Getting the printer to work with the laptop"),
         "proposed",
-        listing="Help with phones, tablets and computers",
+        listing=N_("Help with phones, tablets and computers"),
     ),
     DemoExchange(
         "demo:exchange:sunday-lunch",
@@ -329,7 +340,7 @@ DEMO_EXCHANGES: tuple[DemoExchange, ...] = (
         ("doreen@demo.example",),
         90,
         20,
-        "Cooking Sunday lunch together",
+        N_("Cooking Sunday lunch together"),
         "cancelled",
     ),
 )
@@ -342,7 +353,7 @@ DEMO_RECORDS: tuple[DemoRecord, ...] = (
         "doreen@demo.example",
         60,
         40,
-        "Reading the post aloud and sorting the bills",
+        N_("Reading the post aloud and sorting the bills"),
     ),
 )
 
@@ -352,6 +363,6 @@ DEMO_GRANTS: tuple[DemoGrant, ...] = (
         "coordinator@demo.example",
         "doreen@demo.example",
         45,
-        "Extra hours for weekly visits over the winter",
+        N_("Extra hours for weekly visits over the winter"),
     ),
 )

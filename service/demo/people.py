@@ -10,19 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from service.i18n import N_
 from service.members.schemas import CommunityIn
 
-DEMO_AREA = ("Riverside Borough", "riverside-borough")
+DEMO_AREA = (N_("Riverside Borough"), "riverside-borough")
 DEMO_COMMUNITIES = (
     CommunityIn(
-        name="Riverside Time Bank",
+        name=N_("Riverside Time Bank"),
         slug="riverside",
         area=DEMO_AREA[1],
         requires_approval=False,
         welcome_credit_minutes=120,
     ),
     CommunityIn(
-        name="Oakfield Time Bank",
+        name=N_("Oakfield Time Bank"),
         slug="oakfield",
         area=DEMO_AREA[1],
         requires_approval=True,
@@ -79,12 +80,16 @@ class DemoGift:
 
 
 DEMO_GIFTS: tuple[DemoGift, ...] = (
-    DemoGift("margaret@demo.example", "tom@demo.example", 60, "Thank you for sorting my phone"),
-    DemoGift("aisha@demo.example", "doreen@demo.example", 30, "A little extra for the winter"),
-    DemoGift("george@demo.example", "kwame@demo.example", 45, "For all the lifts to the surgery"),
-    DemoGift("oliver@demo.example", "bethan@demo.example", 60, "Thanks for the cooking lessons"),
-    DemoGift("callum@demo.example", "kwame@demo.example", 30, "Cheers for fixing the fence"),
-    DemoGift("fatima@demo.example", "patricia@demo.example", 30, "For the company on Sundays"),
-    DemoGift("bethan@demo.example", None, 60, "For neighbours who need a hand"),
-    DemoGift("patricia@demo.example", None, 30, "For Oakfield's pool"),
+    DemoGift("margaret@demo.example", "tom@demo.example", 60, N_("Thank you for sorting my phone")),
+    DemoGift("aisha@demo.example", "doreen@demo.example", 30, N_("A little extra for the winter")),
+    DemoGift(
+        "george@demo.example", "kwame@demo.example", 45, N_("For all the lifts to the surgery")
+    ),
+    DemoGift(
+        "oliver@demo.example", "bethan@demo.example", 60, N_("Thanks for the cooking lessons")
+    ),
+    DemoGift("callum@demo.example", "kwame@demo.example", 30, N_("Cheers for fixing the fence")),
+    DemoGift("fatima@demo.example", "patricia@demo.example", 30, N_("For the company on Sundays")),
+    DemoGift("bethan@demo.example", None, 60, N_("For neighbours who need a hand")),
+    DemoGift("patricia@demo.example", None, 30, N_("For Oakfield's pool")),
 )

@@ -22,6 +22,7 @@ from service.donations.schemas import CheckoutIn, GiftAidIn
 from service.donations.tables import DonationCheckout, GiftAidDeclaration
 from service.errors import DomainError, ProviderFailed, Unavailable, invalid_field
 from service.http.idempotency import derived_id
+from service.i18n import _
 from service.members.tables import Community
 from service.principal import Principal
 from service.settings import StripeSettings
@@ -33,7 +34,7 @@ _SPACES = re.compile(r"\s+")
 def not_configured() -> DomainError:
     return Unavailable(
         code="donations_not_configured",
-        detail="Donations are not set up on this site yet.",
+        detail=_("Donations are not set up on this site yet."),
     )
 
 
@@ -65,7 +66,7 @@ async def checkout_open(
         raise not_configured()
     community = await Community.objects().where(Community.slug == data.community).first().run()
     if community is None:
-        raise invalid_field("community", "there is no time bank with that name")
+        raise invalid_field("community", _("there is no time bank with that name"))
     checkout_id = _checkout_id(principal, idempotency_key)
     existing = await _checkout_by_id(checkout_id)
     if existing is not None:
@@ -85,8 +86,10 @@ async def checkout_open(
     except StripeUnavailableError:
         raise ProviderFailed(
             code="payment_provider_unavailable",
-            detail="Our payment provider could not be reached. Nothing was taken; "
-            "please try again in a few minutes.",
+            detail=_(
+                "Our payment provider could not be reached. Nothing was taken; "
+                "please try again in a few minutes."
+            ),
         ) from None
     checkout = DonationCheckout(
         id=checkout_id,

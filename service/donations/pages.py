@@ -27,6 +27,7 @@ from service.http.client import client_address
 from service.http.deps import EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.ratelimit import enforce
 from service.http.security import CSP_HEADER, content_security_policy
+from service.i18n import N_, _
 from service.limits import (
     DONATION_CHECKOUTS_PER_ADDRESS,
     DONATION_PENCE_MAX,
@@ -52,37 +53,49 @@ from service.web.kit import (
 )
 
 CHECKED = "yes"
-FREQUENCIES = (("once", "Once"), ("monthly", "Every month"))
+FREQUENCIES = (("once", N_("Once")), ("monthly", N_("Every month")))
 _POUNDS = re.compile(r"^£?(\d{1,7})(?:\.(\d{2}))?$")
 
-AMOUNT_MESSAGE = (
-    f"Enter an amount in pounds from £{DONATION_PENCE_MIN // PENCE_PER_POUND} "
-    f"to £{DONATION_PENCE_MAX // PENCE_PER_POUND:,}, like 10 or 12.50"
-)
-GIFT_AID_RULES = {
-    "full_name": Rule(
-        schema_type(GiftAidIn, "full_name"),
-        f"Enter your full name, in {GIFT_AID_NAME_CHARS_MAX} characters or fewer",
-    ),
-    "home_address": Rule(
-        schema_type(GiftAidIn, "home_address"),
-        f"Enter your home address, in {GIFT_AID_ADDRESS_CHARS_MAX} characters or fewer",
-    ),
-    "postcode": Rule(schema_type(GiftAidIn, "postcode"), "Enter a UK postcode, like SW1A 1AA"),
-}
+
+def _amount_message() -> str:
+    return _("Enter an amount in pounds from %(low)s to %(high)s, like 10 or 12.50") % {
+        "low": f"£{DONATION_PENCE_MIN // PENCE_PER_POUND}",
+        "high": f"£{DONATION_PENCE_MAX // PENCE_PER_POUND:,}",
+    }
+
+
+def _gift_aid_rules() -> dict[str, Rule]:
+    """The Gift Aid fields' rules, their messages in the reader's language."""
+    return {
+        "full_name": Rule(
+            schema_type(GiftAidIn, "full_name"),
+            _("Enter your full name, in %(count)s characters or fewer")
+            % {"count": GIFT_AID_NAME_CHARS_MAX},
+        ),
+        "home_address": Rule(
+            schema_type(GiftAidIn, "home_address"),
+            _("Enter your home address, in %(count)s characters or fewer")
+            % {"count": GIFT_AID_ADDRESS_CHARS_MAX},
+        ),
+        "postcode": Rule(
+            schema_type(GiftAidIn, "postcode"), _("Enter a UK postcode, like SW1A 1AA")
+        ),
+    }
+
+
 REPROCESS_NOTICES = {
-    "resolved": "The event was reprocessed and applied.",
-    "kept": "The event was reprocessed but still matches no gift; it stays in the list.",
+    "resolved": N_("The event was reprocessed and applied."),
+    "kept": N_("The event was reprocessed but still matches no gift; it stays in the list."),
 }
 StripeEventId = Annotated[str, PathParameter(min_length=1, max_length=STRIPE_ID_CHARS_MAX)]
 LABELS = {
-    "amount": "Amount",
-    "frequency": "How often",
-    "community": "Time bank",
-    "gift_aid": "Gift Aid",
-    "full_name": "Full name",
-    "home_address": "Home address",
-    "postcode": "Postcode",
+    "amount": N_("Amount"),
+    "frequency": N_("How often"),
+    "community": N_("Time bank"),
+    "gift_aid": N_("Gift Aid"),
+    "full_name": N_("Full name"),
+    "home_address": N_("Home address"),
+    "postcode": N_("Postcode"),
 }
 
 
@@ -107,14 +120,14 @@ def pence_from_pounds(text: str) -> int | None:
 def _checkout_in(form: Form, data: DonateForm) -> CheckoutIn | None:
     pence = pence_from_pounds(data.amount)
     if pence is None or not DONATION_PENCE_MIN <= pence <= DONATION_PENCE_MAX:
-        form.errors["amount"] = AMOUNT_MESSAGE
+        form.errors["amount"] = _amount_message()
     if data.frequency not in dict(FREQUENCIES):
-        form.errors["frequency"] = "Choose once or every month"
+        form.errors["frequency"] = _("Choose once or every month")
     if not data.community:
-        form.errors["community"] = "Choose the time bank to give to"
+        form.errors["community"] = _("Choose the time bank to give to")
     gift_aid = None
     if data.gift_aid == CHECKED:
-        cleaned = validate(form, data, GIFT_AID_RULES)
+        cleaned = validate(form, data, _gift_aid_rules())
         if not form.failed:
             gift_aid = GiftAidIn(**cleaned)
     if form.failed or pence is None:
@@ -179,18 +192,18 @@ class DonatePages(Controller):
             if isinstance(problem, ProviderFailed):  # Stripe unreachable: say so on the form
                 form.general.append(problem.detail)
                 return await _donate_page(request, principal, form, status=502)
-            refused = form_refused(form, problem, LABELS)
+            refused = form_refused(form, problem, {k: _(v) for k, v in LABELS.items()})
             return await _donate_page(request, principal, form, **refused)
         # Stripe's page takes the card details; we never see them.
         return Redirect(opened.checkout_url, status_code=303)
 
     @get("/donate/thanks")
     async def thanks(self, principal: MaybePrincipal) -> Template:
-        return render("donations/thanks.html", viewer=principal, title="Thank you for your gift")
+        return render("donations/thanks.html", viewer=principal, title=_("Thank you for your gift"))
 
     @get("/donate/cancelled")
     async def cancelled(self, principal: MaybePrincipal) -> Template:
-        return render("donations/cancelled.html", viewer=principal, title="No money was taken")
+        return render("donations/cancelled.html", viewer=principal, title=_("No money was taken"))
 
 
 async def _donate_page(
@@ -215,14 +228,14 @@ async def _donate_page(
     return render(
         "donations/donate.html",
         viewer=viewer,
-        title="Give money to your time bank",
+        title=_("Give money to your time bank"),
         current="donate",
         status=status,
         headers={**(headers or {}), **policy},
         form=form,
         enabled=stripe.enabled,
         community_options=[(c.slug, c.name) for c in communities],
-        frequency_options=FREQUENCIES,
+        frequency_options=[(value, _(words)) for value, words in FREQUENCIES],
         amount_min=money_text(DONATION_PENCE_MIN),
         amount_max=money_text(DONATION_PENCE_MAX),
         name_max=GIFT_AID_NAME_CHARS_MAX,
@@ -249,7 +262,9 @@ class DonationAdminPages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template:
         return await _admin_donations_page(
-            request, viewer, notice=REPROCESS_NOTICES.get(done or "")
+            request,
+            viewer,
+            notice=_(REPROCESS_NOTICES[done]) if done in REPROCESS_NOTICES else None,
         )
 
     @post("/donations/events/{event_id:str}/reprocess")
@@ -303,7 +318,7 @@ async def _admin_donations_page(
     return render(
         "donations/admin_donations.html",
         viewer=viewer,
-        title="Donations",
+        title=_("Donations"),
         current="admin",
         status=status,
         enabled=settings_of(request).stripe.enabled,

@@ -37,6 +37,7 @@ from service.donations.gateway import StripeGateway
 from service.donations.postings import ACTOR
 from service.donations.tables import StripeEvent, StripeEventPayload, StripeEventReplay
 from service.errors import Conflict, DomainError, NotFound
+from service.i18n import _
 from service.limits import WAITING_EVENTS_REPLAYED_MAX
 from service.members.audit import audit_record
 from service.principal import Principal, require_admin
@@ -211,20 +212,20 @@ class Reprocessed:
 
 
 def event_not_found() -> DomainError:
-    return NotFound(code="event_not_found", detail="No Stripe event with this id.")
+    return NotFound(code="event_not_found", detail=_("No Stripe event with this id."))
 
 
 def event_already_resolved() -> DomainError:
     return Conflict(
         code="event_already_resolved",
-        detail="This event has been applied already; reprocessing it would change nothing.",
+        detail=_("This event has been applied already; reprocessing it would change nothing."),
     )
 
 
 def event_not_kept() -> DomainError:
     return Conflict(
         code="event_not_kept",
-        detail=(
+        detail=_(
             "This event was recorded before events were kept for replay. "
             "Resend it from Stripe's dashboard, then reprocess it here."
         ),

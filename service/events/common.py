@@ -8,6 +8,7 @@ from typing import Any
 
 from service.errors import Conflict
 from service.events.tables import EventHostPermit, EventOccurrence, EventRsvp
+from service.i18n import _
 from service.principal import Principal, forbidden, not_found
 
 
@@ -18,7 +19,7 @@ def aware(value: Any) -> datetime:
 
 
 def event_not_found() -> Exception:
-    return not_found("That event")
+    return not_found(_("That event"))
 
 
 def sees_community(principal: Principal, community_id: uuid.UUID) -> bool:
@@ -61,7 +62,7 @@ async def event_visible(principal: Principal, occurrence_id: uuid.UUID) -> None:
 def require_event_coordinator(principal: Principal, community_id: uuid.UUID) -> None:
     """The register, cancelling and moving a meeting are the coordinators' (admins too)."""
     if not (principal.is_admin or principal.coordinates(community_id)):
-        raise forbidden("Only a coordinator of this community can do that.")
+        raise forbidden(_("Only a coordinator of this community can do that."))
 
 
 async def may_host(principal: Principal, community_id: uuid.UUID) -> bool:
@@ -77,9 +78,9 @@ async def may_host(principal: Principal, community_id: uuid.UUID) -> bool:
 
 def refuse_if_not_open(row: dict[str, Any], now: datetime) -> None:
     if row["cancelled_at"] is not None:
-        raise Conflict(code="event_cancelled", detail="That meeting has been cancelled.")
+        raise Conflict(code="event_cancelled", detail=_("That meeting has been cancelled."))
     if aware(row["starts_at"]) <= now:
-        raise Conflict(code="event_started", detail="That meeting has already started.")
+        raise Conflict(code="event_started", detail=_("That meeting has already started."))
 
 
 async def lock_occurrence(occurrence_id: uuid.UUID) -> None:

@@ -6,6 +6,7 @@ services."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -27,6 +28,7 @@ from service.events.schemas import (
 )
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.limits import (
     EVENT_ATTENDEES_MAX,
     EVENT_SERIES_OCCURRENCES_DEFAULT,
@@ -47,36 +49,42 @@ from service.web.kit import (
 
 EVENT = on_object("event", "occurrence_id")
 DONE = {
-    "created": "Your event is made. Members of the community can now say they are going.",
-    "going": "You are going. We will remind you the day before.",
-    "waiting": "The event is full, so you are on its waiting list. We will tell you if a "
-    "place comes free.",
-    "stopped": "You are no longer going.",
-    "register": "The register is saved, and the hosts have their hours (once).",
-    "cancelled": "That meeting is cancelled, and everyone going has been told.",
-    "moved": "This meeting is moved. The other meetings of the event stay as they were.",
+    "created": N_("Your event is made. Members of the community can now say they are going."),
+    "going": N_("You are going. We will remind you the day before."),
+    "waiting": N_(
+        "The event is full, so you are on its waiting list. We will tell you if a place comes free."
+    ),
+    "stopped": N_("You are no longer going."),
+    "register": N_("The register is saved, and the hosts have their hours (once)."),
+    "cancelled": N_("That meeting is cancelled, and everyone going has been told."),
+    "moved": N_("This meeting is moved. The other meetings of the event stay as they were."),
 }
 LABELS = {
-    "community": "Community",
-    "title": "Title",
-    "description": "What happens",
-    "category": "Kind of activity",
-    "day": "Date",
-    "starts": "Starts at",
-    "ends": "Ends at",
-    "starts_at": "Starts at",
-    "ends_at": "Ends at",
-    "place": "Place",
-    "access_notes": "Access notes",
-    "capacity": "Places",
-    "host": "Host",
-    "host_ids": "Host",
-    "host_minutes": "Minutes for the host",
-    "repeat": "Repeats",
-    "occurrences": "Number of meetings",
-    "attended_ids": "Who came",
+    "community": N_("Community"),
+    "title": N_("Title"),
+    "description": N_("What happens"),
+    "category": N_("Kind of activity"),
+    "day": N_("Date"),
+    "starts": N_("Starts at"),
+    "ends": N_("Ends at"),
+    "starts_at": N_("Starts at"),
+    "ends_at": N_("Ends at"),
+    "place": N_("Place"),
+    "access_notes": N_("Access notes"),
+    "capacity": N_("Places"),
+    "host": N_("Host"),
+    "host_ids": N_("Host"),
+    "host_minutes": N_("Minutes for the host"),
+    "repeat": N_("Repeats"),
+    "occurrences": N_("Number of meetings"),
+    "attended_ids": N_("Who came"),
 }
 MOVES = {"starts_at": "starts", "ends_at": "ends", "host_ids": "host"}
+
+
+def _translated(words: Mapping[str, str]) -> dict[str, str]:
+    """A table of marked English words in the reader's language (at request time)."""
+    return {key: _(text) for key, text in words.items()}
 
 
 async def _category_options() -> list[tuple[str, str]]:
@@ -117,13 +125,13 @@ def _change_in(form: Form, data: MoveForm) -> OccurrenceChangeIn | None:
     try:
         day: date | None = date.fromisoformat(data.day.strip())
     except ValueError:
-        form.errors["day"] = "Enter the date, like 2026-05-14"
+        form.errors["day"] = _("Enter the date, like 2026-05-14")
         day = None
     starts_at = _instant(form, day, data.starts, "starts")
     ends_at = _instant(form, day, data.ends, "ends")
     place = data.place.strip()
     if not place:
-        form.errors["place"] = "Say where it is held"
+        form.errors["place"] = _("Say where it is held")
     if form.failed or starts_at is None or ends_at is None:
         return None
     return OccurrenceChangeIn(starts_at=starts_at, ends_at=ends_at, place=place)
@@ -137,7 +145,7 @@ def _instant(form: Form, day: date | None, text: str, name: str) -> datetime | N
     try:
         moment = time.fromisoformat(text.strip())
     except ValueError:
-        form.errors[name] = "Enter a time like 14:30"
+        form.errors[name] = _("Enter a time like 14:30")
         return None
     return None if day is None else datetime.combine(day, moment, tzinfo=UTC)
 
@@ -157,16 +165,16 @@ def _event_in(form: Form, data: EventForm) -> EventIn | None:
     try:
         day: date | None = date.fromisoformat(data.day.strip())
     except ValueError:
-        form.errors["day"] = "Enter the date, like 2026-05-14"
+        form.errors["day"] = _("Enter the date, like 2026-05-14")
         day = None
     starts_at = _instant(form, day, data.starts, "starts")
     ends_at = _instant(form, day, data.ends, "ends")
-    capacity = _number(form, "capacity", data.capacity, "Enter the places as a number")
-    minutes = _number(form, "host_minutes", data.host_minutes, "Enter minutes as a number")
-    count = _number(form, "occurrences", data.occurrences, "Enter a number of meetings")
+    capacity = _number(form, "capacity", data.capacity, _("Enter the places as a number"))
+    minutes = _number(form, "host_minutes", data.host_minutes, _("Enter minutes as a number"))
+    count = _number(form, "occurrences", data.occurrences, _("Enter a number of meetings"))
     host = uuid_or_none(data.host)
     if host is None:
-        form.errors["host"] = "Choose who hosts it"
+        form.errors["host"] = _("Choose who hosts it")
     if form.failed or starts_at is None or ends_at is None or host is None:
         return None
     raw = {
@@ -191,16 +199,20 @@ def _event_in(form: Form, data: EventForm) -> EventIn | None:
     except msgspec.ValidationError as error:
         field = str(error).rpartition("$.")[2].rstrip("`").split("[")[0]
         target = MOVES.get(field, field)
-        form.errors[target if target in LABELS else "title"] = (
-            f"{LABELS.get(field, 'This')}: is missing or not valid"
-        )
+        form.errors[target if target in LABELS else "title"] = _(
+            "%(label)s: is missing or not valid"
+        ) % {"label": _(LABELS.get(field, N_("This")))}
         return None
 
 
 def _occurrence_words(event: EventOut) -> str:
     if event.repeat == "none":
-        return "Once"
-    return f"{REPEAT_WORDS[event.repeat]}: meeting {event.position} of {event.occurrences}"
+        return _("Once")
+    return _("%(repeat)s: meeting %(position)s of %(count)s") % {
+        "repeat": _(REPEAT_WORDS[event.repeat]),
+        "position": event.position,
+        "count": event.occurrences,
+    }
 
 
 class EventPages(PageController):
@@ -213,11 +225,11 @@ class EventPages(PageController):
         return render(
             "events/list.html",
             viewer=viewer,
-            title="Events",
+            title=_("Events"),
             current="events",
             events=events,
             can_host=bool(await selectors.hostable_communities(viewer)),
-            notice=done_message(DONE, done),
+            notice=done_message(_translated(DONE), done),
         )
 
     @get("/new")
@@ -245,14 +257,18 @@ class EventPages(PageController):
         try:
             occurrence_id = await services.event_create(engine=engine, actor=viewer, data=event_in)
         except DomainError as problem:
-            return await _new_page(viewer, form, **form_refused(form, problem, LABELS, moves=MOVES))
+            return await _new_page(
+                viewer, form, **form_refused(form, problem, _translated(LABELS), moves=MOVES)
+            )
         return see_other(f"/events/{occurrence_id}", done="created")
 
     @get("/{occurrence_id:uuid}")
     async def detail(
         self, viewer: Viewer, occurrence_id: FromPath[uuid.UUID], done: FromQuery[str | None] = None
     ) -> Template:
-        return await _event_page(viewer, occurrence_id, Form(), notice=done_message(DONE, done))
+        return await _event_page(
+            viewer, occurrence_id, Form(), notice=done_message(_translated(DONE), done)
+        )
 
     @post("/{occurrence_id:uuid}/go", opt=EVENT)
     async def go(
@@ -291,7 +307,7 @@ class EventPages(PageController):
         data: URLEncodedBody[ConfirmForm],
     ) -> Response[Any]:
         form = Form.of(data, prefix="cancel-")
-        if not confirmed(form, data.confirm, "Tick the box to cancel this meeting"):
+        if not confirmed(form, data.confirm, _("Tick the box to cancel this meeting")):
             return await _event_page(viewer, occurrence_id, Form(), cancel_form=form, status=422)
         try:
             await services.occurrence_cancel(
@@ -337,7 +353,7 @@ class EventPages(PageController):
                 engine=engine, actor=viewer, occurrence_id=occurrence_id, data=change
             )
         except DomainError as problem:
-            reshow = form_refused(form, problem, LABELS, moves=MOVES)
+            reshow = form_refused(form, problem, _translated(LABELS), moves=MOVES)
             return await _event_page(viewer, occurrence_id, Form(), move_form=form, **reshow)
         return see_other(f"/events/{occurrence_id}", done="moved")
 
@@ -368,7 +384,7 @@ class EventPages(PageController):
                 data=AttendanceIn(attended_ids=attended),
             )
         except DomainError as problem:
-            reshow = form_refused(form, problem, LABELS)
+            reshow = form_refused(form, problem, _translated(LABELS))
             return await _register_page(viewer, occurrence_id, form, ticked=set(chosen), **reshow)
         return see_other(f"/events/{occurrence_id}", done="register")
 
@@ -377,14 +393,14 @@ async def _new_page(viewer: Principal, form: Form, *, status: int = 200, **extra
     return render(
         "events/new.html",
         viewer=viewer,
-        title="Make an event",
+        title=_("Make an event"),
         current="events",
         status=status,
         form=form,
         communities=await selectors.hostable_communities(viewer),
         categories=await _category_options(),
         hosts=await selectors.host_choices(viewer),
-        repeats=list(REPEAT_WORDS.items()),
+        repeats=list(_translated(REPEAT_WORDS).items()),
         occurrences_max=EVENT_SERIES_OCCURRENCES_MAX,
         **extra,
     )
@@ -453,7 +469,7 @@ async def _register_page(
     return render(
         "events/register.html",
         viewer=viewer,
-        title=f"Register: {event.title}",
+        title=_("Register: %(title)s") % {"title": event.title},
         current="events",
         status=status,
         headers=headers,

@@ -30,6 +30,7 @@ from service.events.ids import host_credit_chain_id, host_credit_id
 from service.events.schemas import AttendanceIn, AttendanceOut, HostCreditOut
 from service.events.tables import EventAttendance, EventHost, EventOccurrence
 from service.formatting import date_words
+from service.i18n import _
 from service.members.audit import audit_record
 from service.members.tables import Community, Member
 from service.principal import Principal
@@ -48,7 +49,7 @@ async def _community_members(community_id: uuid.UUID, ids: list[uuid.UUID]) -> l
         .run()
     )
     if len(rows) != len(unique):
-        raise invalid_field("attended_ids", "every one must be a member of the community")
+        raise invalid_field("attended_ids", _("every one must be a member of the community"))
     return unique
 
 
@@ -105,11 +106,11 @@ async def attendance_record(
     require_event_coordinator(actor, row["community"])
     now = now or clock.utc_now()
     if row["cancelled_at"] is not None:
-        raise Conflict(code="event_cancelled", detail="That meeting was cancelled.")
+        raise Conflict(code="event_cancelled", detail=_("That meeting was cancelled."))
     if now < aware(row["starts_at"]):
         raise Conflict(
             code="event_not_started",
-            detail="The register can be taken once the meeting has started.",
+            detail=_("The register can be taken once the meeting has started."),
         )
     attended = await _community_members(row["community"], data.attended_ids)
     hosts = await hosts_of(row["series"])
@@ -226,10 +227,11 @@ async def _credit_hosts(
         if isinstance(error, ExceedsFloor) and error.data.get("account_id") == str(pool_account_id):
             raise Conflict(
                 code="pool_insufficient",
-                detail=(
-                    f"The pool has only {error.data.get('available_minor')} minutes, "
-                    f"not enough to credit the hosts. Nothing was recorded."
-                ),
+                detail=_(
+                    "The pool has only %(minutes)s minutes, "
+                    "not enough to credit the hosts. Nothing was recorded."
+                )
+                % {"minutes": error.data.get("available_minor")},
                 extra={"available_minutes": error.data.get("available_minor")},
             ) from error
         raise

@@ -30,6 +30,7 @@ from service.events.common import (
 from service.events.schemas import RsvpOut
 from service.events.tables import EventHostPermit, EventOccurrence, EventRsvp
 from service.formatting import moment_words
+from service.i18n import _
 from service.limits import EVENT_REMINDER_BATCH_MAX, EVENT_REMINDER_HOURS_AHEAD
 from service.members.mailing import mail_member
 from service.principal import Principal, forbidden, require_active
@@ -41,6 +42,8 @@ def event_context(row: dict[str, Any]) -> dict[str, Any]:
         "event_id": str(row["id"]),
         "event_title": row["title"],
         "starts_words": moment_words(aware(row["starts_at"])),
+        # The mail words the moment again in its reader's language (service/mail/messages.py).
+        "starts_at": aware(row["starts_at"]).isoformat(),
         "place": row["place"],
     }
 
@@ -76,7 +79,7 @@ async def rsvp_go(
     require_active(actor)
     row = await visible_occurrence(actor, occurrence_id)
     if actor.community_id != row["community"]:
-        raise forbidden("Only members of this community can go to its events.")
+        raise forbidden(_("Only members of this community can go to its events."))
     now = now or clock.utc_now()
     refuse_if_not_open(row, now)
 
@@ -95,7 +98,7 @@ async def rsvp_go(
         if full and not wait:
             raise Conflict(
                 code="event_full",
-                detail="This event is full. You can join its waiting list.",
+                detail=_("This event is full. You can join its waiting list."),
                 extra={"capacity": row["capacity"]},
             )
         await EventRsvp.insert(

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from service.i18n import N_
 from service.limits import (
     CATEGORY_SLUG_CHARS_MAX,
     EVENT_ACCESS_NOTES_CHARS_MAX,
@@ -25,10 +26,10 @@ from service.members.schemas import LINE_PATTERN, NAME_PATTERN, TEXT_PATTERN, Sl
 
 Repeat = Literal["none", "weekly", "fortnightly", "monthly"]
 REPEAT_WORDS: dict[str, str] = {
-    "none": "Once",
-    "weekly": "Every week",
-    "fortnightly": "Every two weeks",
-    "monthly": "Every month",
+    "none": N_("Once"),
+    "weekly": N_("Every week"),
+    "fortnightly": N_("Every two weeks"),
+    "monthly": N_("Every month"),
 }
 Title = Annotated[str, Meta(min_length=1, max_length=EVENT_TITLE_CHARS_MAX, pattern=NAME_PATTERN)]
 Description = Annotated[str, Meta(max_length=EVENT_DESCRIPTION_CHARS_MAX, pattern=TEXT_PATTERN)]

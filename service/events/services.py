@@ -37,6 +37,7 @@ from service.events.tables import (
     EventSeries,
 )
 from service.formatting import moment_words
+from service.i18n import _
 from service.limits import (
     EVENT_AHEAD_DAYS_MAX,
     EVENT_LENGTH_MINUTES_MAX,
@@ -70,19 +71,21 @@ def meeting_starts(first: datetime, repeat: str, count: int) -> list[datetime]:
 
 def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     if ends_at <= starts_at:
-        raise invalid_field("ends_at", "must be after the start")
+        raise invalid_field("ends_at", _("must be after the start"))
     if ends_at - starts_at > timedelta(minutes=EVENT_LENGTH_MINUTES_MAX):
-        raise invalid_field("ends_at", "an event lasts a day at most")
+        raise invalid_field("ends_at", _("an event lasts a day at most"))
     if starts_at <= now:
-        raise invalid_field("starts_at", "must be in the future")
+        raise invalid_field("starts_at", _("must be in the future"))
     if starts_at > now + timedelta(days=EVENT_AHEAD_DAYS_MAX):
-        raise invalid_field("starts_at", f"can be at most {EVENT_AHEAD_DAYS_MAX} days ahead")
+        raise invalid_field(
+            "starts_at", _("can be at most %(days)s days ahead") % {"days": EVENT_AHEAD_DAYS_MAX}
+        )
 
 
 def _occurrence_count(data: EventIn) -> int:
     if data.repeat == "none":
         if data.occurrences not in {None, 1}:
-            raise invalid_field("occurrences", "a one-off event has one meeting")
+            raise invalid_field("occurrences", _("a one-off event has one meeting"))
         return 1
     return data.occurrences or EVENT_SERIES_OCCURRENCES_DEFAULT
 
@@ -90,10 +93,10 @@ def _occurrence_count(data: EventIn) -> int:
 async def _community_for(actor: Principal, slug: str) -> uuid.UUID:
     community = await Community.select(Community.id).where(Community.slug == slug).first().run()
     if community is None:
-        raise invalid_field("community", "no community has that name")
+        raise invalid_field("community", _("no community has that name"))
     community_id: uuid.UUID = community["id"]
     if not await may_host(actor, community_id):
-        raise forbidden("Only a coordinator, or a member they let host, can make events here.")
+        raise forbidden(_("Only a coordinator, or a member they let host, can make events here."))
     return community_id
 
 
@@ -109,7 +112,7 @@ async def _check_hosts(community_id: uuid.UUID, host_ids: list[uuid.UUID]) -> li
         .run()
     )
     if len(rows) != len(unique):
-        raise invalid_field("host_ids", "every host must be an active member of the community")
+        raise invalid_field("host_ids", _("every host must be an active member of the community"))
     return unique
 
 
@@ -118,7 +121,7 @@ async def _check_category(slug: str | None) -> None:
         return
     active = Category.active == True  # noqa: E712 - Piccolo builds SQL from ==
     if not await Category.exists().where((Category.slug == slug) & active).run():
-        raise invalid_field("category", "is not one of the listing categories")
+        raise invalid_field("category", _("is not one of the listing categories"))
 
 
 async def event_create(
@@ -247,7 +250,7 @@ async def occurrence_cancel(
             .run()
         )
         if not cancelled:
-            raise Conflict(code="event_cancelled", detail="That meeting has been cancelled.")
+            raise Conflict(code="event_cancelled", detail=_("That meeting has been cancelled."))
         told = (
             await EventRsvp.select(EventRsvp.member)
             .where(EventRsvp.occurrence == occurrence_id)
@@ -257,6 +260,7 @@ async def occurrence_cancel(
             "event_id": str(occurrence_id),
             "event_title": row["title"],
             "starts_words": moment_words(aware(row["starts_at"])),
+            "starts_at": aware(row["starts_at"]).isoformat(),
             "place": row["place"],
         }
         for rsvp in told:

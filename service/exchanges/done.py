@@ -40,6 +40,7 @@ from service.exchanges.steps import (
 )
 from service.exchanges.tables import Exchange
 from service.formatting import date_words
+from service.i18n import ENGLISH, N_, use_language
 from service.limits import AUTOCONFIRM_BEFORE_HOLD_SECONDS, EXCHANGE_EXPIRY_BATCH_MAX
 from service.members.tables import Community
 from service.principal import Principal, forbidden, require_active
@@ -84,7 +85,7 @@ async def exchange_mark_done(
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id != view.provider_id:
-            raise forbidden("Only the member who gave the help can mark it done.")
+            raise forbidden(N_("Only the member who gave the help can mark it done."))
         if view.status != "accepted":
             raise state_refusal(view.status, "mark_done")
         marked_done_at: datetime | None = view.exchange.marked_done_at
@@ -100,7 +101,8 @@ async def exchange_mark_done(
         )
         if not await _claim_mark(exchange_id, now, deadline):
             return await _after_lost_mark(exchange_id, now)
-        note = f"confirms by itself on {date_words(deadline)} unless answered"
+        with use_language(ENGLISH):  # notes are stored in English, translated when shown
+            note = f"confirms by itself on {date_words(deadline)} unless answered"
         await history_event(exchange_id, actor, "mark_done", now, note=note)
         await exchange_event_mail(
             transaction,

@@ -65,6 +65,7 @@ from service.web.kit import (
     form_refused,
     render,
     see_other,
+    translated_options,
 )
 from service.web.pickers import PickerSpec, form_pickers
 
@@ -312,7 +313,7 @@ async def _propose_page(
         headers=headers,
         form=form,
         listing=context,
-        role_options=ROLE_OPTIONS,
+        role_options=translated_options(ROLE_OPTIONS),
         picker=picker,
         description_max=EXCHANGE_DESCRIPTION_CHARS_MAX,
     )

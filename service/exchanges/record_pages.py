@@ -23,7 +23,7 @@ from service.exchanges.page_views import DONE_MESSAGES
 from service.exchanges.schemas import RecordIn
 from service.http.access import Access, access
 from service.http.deps import EngineDep, LedgerDep
-from service.i18n import _
+from service.i18n import N_, _
 from service.limits import EXCHANGE_DESCRIPTION_CHARS_MAX
 from service.members.selectors import coordinated_picks
 from service.principal import Principal, require_any_coordinator
@@ -70,9 +70,9 @@ class CoordinatorExchangePages(PageController):
     ) -> Response[Any]:
         require_any_coordinator(viewer)
         form = Form.of(data)
-        provider = member_field(form, "provider", data.provider, "Choose the member who helped")
+        provider = member_field(form, "provider", data.provider, N_("Choose the member who helped"))
         recipient = member_field(
-            form, "recipient", data.recipient, "Choose the member who was helped"
+            form, "recipient", data.recipient, N_("Choose the member who was helped")
         )
         minutes, service_date, description = help_fields(form, data)
         for problem in exchanges_recording.record_problems(provider, recipient, service_date):
@@ -118,8 +118,8 @@ async def _record_page(
 ) -> Template:
     picks = coordinated_picks(viewer)
     specs = [
-        PickerSpec("provider", "Who helped", picks),
-        PickerSpec("recipient", "Who was helped", picks),
+        PickerSpec("provider", _("Who helped"), picks),
+        PickerSpec("recipient", _("Who was helped"), picks),
     ]
     pickers = await form_pickers("/coordinator/record", specs, query, form)
     return render(

@@ -78,7 +78,7 @@ from service.exchanges.steps import (
     state_refusal,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
-from service.i18n import _
+from service.i18n import N_, _
 from service.limits import MEMO_CHARS_MAX
 from service.listings.services import paused_or_expired
 from service.listings.tables import Listing
@@ -312,7 +312,7 @@ async def exchange_accept(
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
-            raise forbidden("Only the people taking part in an exchange can accept it.")
+            raise forbidden(N_("Only the people taking part in an exchange can accept it."))
         if view.status != "proposed":
             raise state_refusal(view.status, "accept")
         if not await claim_status(exchange_id, source="proposed", changes={}, now=now):
@@ -324,9 +324,9 @@ async def exchange_accept(
             proposed = actor.member_id == fresh.exchange.proposer
             raise exchange_state_problem(
                 fresh.status,
-                "You proposed this exchange: the other side accepts it."
+                _("You proposed this exchange: the other side accepts it.")
                 if proposed
-                else "You have already accepted this exchange.",
+                else _("You have already accepted this exchange."),
             )
         waiting = [member for member in fresh.awaiting if member != actor.member_id]
         if waiting:
@@ -452,7 +452,7 @@ async def exchange_complete(
         is_recipient = actor.member_id in view.recipient_ids
         if not (is_recipient or coordinates_exchange(actor, view)):
             raise forbidden(
-                "Only a recipient, or a coordinator of the community, can confirm the help."
+                N_("Only a recipient, or a coordinator of the community, can confirm the help.")
             )
         if is_recipient:
             require_active(actor)
@@ -523,7 +523,7 @@ async def exchange_cancel(
         now = clock.utc_now()
         view = await visible_view(actor, exchange_id)
         if actor.member_id not in view.parties:
-            raise forbidden("Only the people taking part in an exchange can cancel it.")
+            raise forbidden(N_("Only the people taking part in an exchange can cancel it."))
         source = view.status
         if source not in ("proposed", "accepted") or (
             declining and actor.member_id not in view.awaiting

@@ -28,7 +28,7 @@ class PublicPages(Controller):
         # The navigation shows what a signed-in member can open.
         return Template(
             template_name="home.html",
-            context={"page_title": "Welcome", "viewer": principal, "current": "home"},
+            context={"page_title": _("Welcome"), "viewer": principal, "current": "home"},
         )
 
     @get("/how-it-works")
@@ -37,7 +37,7 @@ class PublicPages(Controller):
         return Template(
             template_name="how_it_works.html",
             context={
-                "page_title": N_("How the time bank works"),
+                "page_title": _("How the time bank works"),
                 "viewer": principal,
                 "current": "how-it-works",
             },
@@ -45,10 +45,15 @@ class PublicPages(Controller):
 
 
 DISPUTE_OUTCOME_WORDS = {
-    "upheld": "the exchange stands",
-    "reversed": "all the hours went back",
-    "adjusted": "some of the hours went back",
+    "upheld": N_("the exchange stands"),
+    "reversed": N_("all the hours went back"),
+    "adjusted": N_("some of the hours went back"),
 }
+
+
+def _outcome_words(outcome: str | None) -> str:
+    words = DISPUTE_OUTCOME_WORDS.get(outcome or "")
+    return _(words) if words else ""
 
 
 class DashboardPages(PageController):
@@ -100,7 +105,7 @@ class DashboardPages(PageController):
                     "id": item.dispute.id,
                     "open": item.dispute.status == "open",
                     "mine": item.dispute.opened_by == viewer.member_id,
-                    "outcome": DISPUTE_OUTCOME_WORDS.get(item.dispute.outcome or "", ""),
+                    "outcome": _outcome_words(item.dispute.outcome),
                     "description": item.exchange.description,
                 }
                 for item in await dispute_notices_of(actor=viewer)

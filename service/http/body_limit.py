@@ -35,6 +35,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from service.i18n import _
 from service.limits import REQUEST_BODY_DRAIN_BYTES_MAX, REQUEST_BODY_SIZE_MAX_BYTES
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
@@ -59,9 +60,10 @@ def _declared_length(scope: Scope) -> int | None:
 def _too_large_body(scope: Scope, limit_bytes: int) -> bytes:
     document = {
         "type": PROBLEM_TYPE_BASE + TOO_LARGE_CODE.replace("_", "-"),
-        "title": "Request Entity Too Large",
+        "title": _("Request Entity Too Large"),
         "status": 413,
-        "detail": f"The request is too large. Send at most {limit_bytes // 1024} KiB.",
+        "detail": _("The request is too large. Send at most %(kib)s KiB.")
+        % {"kib": limit_bytes // 1024},
         "code": TOO_LARGE_CODE,
         "instance": scope.get("path", ""),
         "limit_bytes": limit_bytes,

@@ -100,7 +100,7 @@ def negotiate(*, member_choice: str | None, cookie: str | None, accept_language:
             return str(choice)
     # negotiate_locale matches "cy-GB" to "cy" and "en-US" to "en".
     found = negotiate_locale(accepted_languages(accept_language), list(LANGUAGES), sep="-")
-    return found if found in LANGUAGES else DEFAULT_LANGUAGE
+    return found if found is not None and found in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def catalog_path(code: str) -> Path:
@@ -127,7 +127,9 @@ def load_catalogs() -> None:
 
 
 def _(message: str) -> str:
-    """`message` in the current language."""
+    """`message` in the current language (an empty text stays empty, not the catalog header)."""
+    if not message:
+        return message
     return translations(current_language()).gettext(message)
 
 

@@ -41,7 +41,7 @@ from service import clock
 from service.blocks.selectors import hidden_members_sql
 from service.database import is_postgres
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
-from service.i18n import _
+from service.i18n import N_, _
 from service.limits import (
     CURSOR_CHARS_MAX,
     PAGE_SIZE_DEFAULT,
@@ -108,7 +108,7 @@ def _invalid_cursor() -> DomainError:
     return Unreadable(
         code="invalid_cursor",
         detail=_("The cursor is not valid for this list. Start again from the first page."),
-        extra={"errors": [{"field": "cursor", "source": "query", "message": "is not valid"}]},
+        extra={"errors": [{"field": "cursor", "source": "query", "message": _("is not valid")}]},
     )
 
 
@@ -178,7 +178,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         community=row["community_slug"],
         owner=None,
         sensitive=None,
-        detail=_("summary"),
+        detail="summary",
         status=row["status"],
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
@@ -196,7 +196,7 @@ def listing_out(row: dict[str, Any], actor: Principal) -> ListingOut:
         availability=row["availability"],
         owner=OwnerOut(id=_uuid(row["owner_id"]), display_name=row["owner_name"]),
         sensitive=bool(row["sensitive"]),
-        detail=_("full"),
+        detail="full",
     )
 
 
@@ -509,11 +509,24 @@ async def listing_create(*, engine: Engine[Any], actor: Principal, data: Listing
     return await listing_by_id(actor=actor, listing_id=listing.id)
 
 
+# What only a listing's member may do to it, as the refusal names it.
+_OWNER_ACTIONS = {
+    "change": N_("change"),
+    "withdraw": N_("withdraw"),
+    "pause": N_("pause"),
+    "resume": N_("resume"),
+    "renew": N_("renew"),
+}
+
+
 async def owned_row(actor: Principal, listing_id: uuid.UUID, action: str) -> dict[str, Any]:
     """The listing if the actor may change it: 404 if they cannot see it, 403 if not theirs."""
     row = await _visible_row(actor, listing_id)
     if _uuid(row["owner_id"]) != actor.member_id:
-        raise forbidden(f"Only the member who published this listing can {action} it.")
+        raise forbidden(
+            _("Only the member who published this listing can %(action)s it.")
+            % {"action": _(_OWNER_ACTIONS.get(action, action))}
+        )
     require_active(actor)
     return row
 

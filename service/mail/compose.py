@@ -20,13 +20,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from service.i18n import install_in
+from service.i18n import N_, _, install_in, use_language
 from service.mail.messages import Wording, wording_of
 from service.mail.outbox import ClaimedMail, utc_now
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "mail"
 UNSUBSCRIBE_SIGNATURE_CHARS = 32
-TIME_BANK_NAME_DEFAULT = "your time bank"
+TIME_BANK_NAME_DEFAULT = N_("your time bank")
 HEADER_LINE_CHARS_MAX = 998  # RFC 5322's hard limit
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=HEADER_LINE_CHARS_MAX)
 
@@ -66,13 +66,23 @@ def unsubscribe_url(identity: MailIdentity, member_id: uuid.UUID) -> str:
 
 
 def compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
-    """One message: a single mail, or a digest when several are sent together."""
+    """One message: a single mail, or a digest when several are sent together.
+
+    Written in the recipient's language, which `mail_member` put in the context
+    (none there, as in mail queued before languages, or to an address: English).
+    """
+    language = mails[0].context.get("language")
+    with use_language(language if isinstance(language, str) else None):
+        return _compose(identity, mails)
+
+
+def _compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
     first = mails[0]
     wordings = [wording_of(mail.kind, mail.context) for mail in mails]
     names = first.context
     context: dict[str, Any] = {
         "display_name": names.get("display_name", ""),
-        "time_bank": names.get("community_name") or TIME_BANK_NAME_DEFAULT,
+        "time_bank": names.get("community_name") or _(TIME_BANK_NAME_DEFAULT),
         "base_url": identity.base_url,
         "unsubscribe_url": None,
     }
@@ -84,7 +94,7 @@ def compose(identity: MailIdentity, mails: list[ClaimedMail]) -> EmailMessage:
         context["wording"] = wordings[0]
         context["action_url"] = identity.base_url + wordings[0].action_path
     else:
-        subject = f"News from {context['time_bank']}"
+        subject = _("News from %(time_bank)s") % {"time_bank": context["time_bank"]}
         template = "digest"
         context["items"] = [_digest_item(identity, wording) for wording in wordings]
     message = EmailMessage()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from service.formatting import minutes_text
+from service.formatting import minutes_text, moment_words
+from service.i18n import N_, _, ngettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,360 +27,381 @@ class Wording:
 Context = Mapping[str, Any]
 
 
-# Each kind's words, with {fields} filled from the message's context (`hours` is its
-# minutes in words, `hours_capitalised` the same with a capital).
+# Each kind's words, with %(fields)s filled from the message's context (`hours` is its
+# minutes in words, `hours_capitalised` the same with a capital). Marked for translation
+# here and translated when a message is written (wording_of), in the reader's language.
 WORDINGS: Mapping[str, Wording] = {
     "exchange_proposed": Wording(
-        subject="{other_name} has suggested an exchange",
+        subject=N_("%(other_name)s has suggested an exchange"),
         paragraphs=(
-            "{other_name} has suggested an exchange of {hours}: {description}",
-            (
-                "The date they gave is {service_date}. Please have a look, and accept it if it "
+            N_("%(other_name)s has suggested an exchange of %(hours)s: %(description)s"),
+            N_(
+                "The date they gave is %(service_date)s. Please have a look, and accept it if it "
                 "suits you."
             ),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_accepted": Wording(
-        subject="{other_name} has accepted your exchange",
+        subject=N_("%(other_name)s has accepted your exchange"),
         paragraphs=(
-            "{other_name} has accepted the exchange of {hours}: {description}",
-            "It is planned for {service_date}.",
+            N_("%(other_name)s has accepted the exchange of %(hours)s: %(description)s"),
+            N_("It is planned for %(service_date)s."),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_confirm_reminder": Wording(
-        subject="Please confirm the help you received",
+        subject=N_("Please confirm the help you received"),
         paragraphs=(
-            "{other_name} was due to help you on {service_date} ({hours}: {description}).",
-            "If it happened, please confirm it, so that they receive their hours.",
+            N_(
+                "%(other_name)s was due to help you on %(service_date)s "
+                "(%(hours)s: %(description)s)."
+            ),
+            N_("If it happened, please confirm it, so that they receive their hours."),
         ),
-        action_label="Confirm the help happened",
+        action_label=N_("Confirm the help happened"),
         action_path="/exchanges/{exchange_id}",
     ),
     "hold_expiring": Wording(
-        subject="Your hours go back in 48 hours",
+        subject=N_("Your hours go back in 48 hours"),
         paragraphs=(
-            (
-                "The {hours} on hold for your exchange with {other_name} ({description}) go "
+            N_(
+                "The %(hours)s on hold for your exchange with %(other_name)s (%(description)s) go "
                 "back to your balance in 48 hours."
             ),
-            "If the help happened, please confirm it now, so that they receive their hours.",
+            N_("If the help happened, please confirm it now, so that they receive their hours."),
         ),
-        action_label="Confirm the help happened",
+        action_label=N_("Confirm the help happened"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_completed": Wording(
-        subject="You have received {hours}",
+        subject=N_("You have received %(hours)s"),
         paragraphs=(
-            "{other_name} has confirmed your exchange: {description}.",
-            "{hours_capitalised} have been added to your balance. Thank you for helping.",
+            N_("%(other_name)s has confirmed your exchange: %(description)s."),
+            N_("%(hours_capitalised)s have been added to your balance. Thank you for helping."),
         ),
-        action_label="See your account",
+        action_label=N_("See your account"),
         action_path="/dashboard",
     ),
     "exchange_marked_done": Wording(
-        subject="{other_name} says the help is done: please confirm",
+        subject=N_("%(other_name)s says the help is done: please confirm"),
         paragraphs=(
-            "{other_name} has marked your exchange as done ({hours}: {description}).",
-            (
+            N_("%(other_name)s has marked your exchange as done (%(hours)s: %(description)s)."),
+            N_(
                 "If the help happened, please confirm it, so that they receive their hours. "
                 "If it did not happen, you can call the exchange off. If we hear nothing, "
-                "it will be confirmed for you on {confirm_by}."
+                "it will be confirmed for you on %(confirm_by)s."
             ),
         ),
-        action_label="Confirm the help happened",
+        action_label=N_("Confirm the help happened"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_autoconfirmed": Wording(
-        subject="Your exchange has been confirmed for you",
+        subject=N_("Your exchange has been confirmed for you"),
         paragraphs=(
-            (
-                "{other_name} marked your exchange as done ({hours}: {description}), and we "
+            N_(
+                "%(other_name)s marked your exchange as done (%(hours)s: %(description)s), and we "
                 "did not hear from you in time, so it has now been confirmed and the hours "
                 "have moved."
             ),
-            "If something was not right, you can still open a dispute about it.",
+            N_("If something was not right, you can still open a dispute about it."),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_completed_by_itself": Wording(
-        subject="You have received {hours}",
+        subject=N_("You have received %(hours)s"),
         paragraphs=(
-            (
-                "Your exchange ({description}) has been confirmed, as nobody answered in "
+            N_(
+                "Your exchange (%(description)s) has been confirmed, as nobody answered in "
                 "time after you marked it done."
             ),
-            "{hours_capitalised} have been added to your balance. Thank you for helping.",
+            N_("%(hours_capitalised)s have been added to your balance. Thank you for helping."),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_cancelled_closure": Wording(
-        subject="An exchange has been called off",
+        subject=N_("An exchange has been called off"),
         paragraphs=(
-            (
+            N_(
                 "A member taking part in your exchange has left the time bank, so the "
-                "exchange has been called off ({hours}: {description})."
+                "exchange has been called off (%(hours)s: %(description)s)."
             ),
-            "Any hours that were on hold for it have gone back.",
+            N_("Any hours that were on hold for it have gone back."),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "exchange_declined": Wording(
-        subject="{other_name} has declined an exchange",
+        subject=N_("%(other_name)s has declined an exchange"),
         paragraphs=(
             # The reason in the first paragraph: the in-app notice shows that one.
-            (
-                "{other_name} has declined the exchange you suggested ({hours}: "
-                "{description}). {reason_words}"
+            N_(
+                "%(other_name)s has declined the exchange you suggested (%(hours)s: "
+                "%(description)s). %(reason_words)s"
             ),
-            "No hours have moved. You can suggest another exchange at any time.",
+            N_("No hours have moved. You can suggest another exchange at any time."),
         ),
-        action_label="See the exchange",
+        action_label=N_("See the exchange"),
         action_path="/exchanges/{exchange_id}",
     ),
     "dispute_opened": Wording(
-        subject="A dispute has been opened about an exchange",
+        subject=N_("A dispute has been opened about an exchange"),
         paragraphs=(
-            "{other_name} has opened a dispute about your exchange: {description}.",
-            "An admin will decide it. You can add your side of the story.",
+            N_("%(other_name)s has opened a dispute about your exchange: %(description)s."),
+            N_("An admin will decide it. You can add your side of the story."),
         ),
-        action_label="See the dispute",
+        action_label=N_("See the dispute"),
         action_path="/disputes/{dispute_id}",
     ),
     "dispute_decided": Wording(
-        subject="The dispute about your exchange has been decided",
+        subject=N_("The dispute about your exchange has been decided"),
         paragraphs=(
-            "An admin has decided the dispute about the exchange: {description}.",
-            "The outcome: {outcome_words}.",
+            N_("An admin has decided the dispute about the exchange: %(description)s."),
+            N_("The outcome: %(outcome_words)s."),
         ),
-        action_label="See the outcome",
+        action_label=N_("See the outcome"),
         action_path="/disputes/{dispute_id}",
     ),
     "membership_approved": Wording(
-        subject="Welcome to {community_name}",
+        subject=N_("Welcome to %(community_name)s"),
         paragraphs=(
-            "A coordinator has approved your membership. You can now offer and ask for help.",
+            N_("A coordinator has approved your membership. You can now offer and ask for help."),
         ),
-        action_label="Go to your page",
+        action_label=N_("Go to your page"),
         action_path="/dashboard",
     ),
     "membership_declined": Wording(
-        subject="About your application to {community_name}",
+        subject=N_("About your application to %(community_name)s"),
         paragraphs=(
-            "A coordinator could not approve your membership this time.",
-            "The reason they gave: {reason}",
+            N_("A coordinator could not approve your membership this time."),
+            N_("The reason they gave: %(reason)s"),
         ),
-        action_label="Read more",
+        action_label=N_("Read more"),
         action_path="/dashboard",
     ),
     "password_reset": Wording(
-        subject="Set a new password",
+        subject=N_("Set a new password"),
         paragraphs=(
-            "Someone (we hope you) asked to set a new password for your account.",
-            (
+            N_("Someone (we hope you) asked to set a new password for your account."),
+            N_(
                 "The link below works once, for one hour. If you did not ask, you can ignore this "
                 "message: your password stays as it is."
             ),
         ),
-        action_label="Set a new password",
+        action_label=N_("Set a new password"),
         action_path="/reset-password?token={token}",
     ),
     "invitation": Wording(
-        subject="Sign in to {community_name} yourself",
+        subject=N_("Sign in to %(community_name)s yourself"),
         paragraphs=(
-            (
-                "{inviter}, a coordinator of {community_name}, invites you to use "
+            N_(
+                "%(inviter)s, a coordinator of %(community_name)s, invites you to use "
                 "the time bank's website yourself."
             ),
-            (
+            N_(
                 "The link below lets you choose a password. It works once, for 7 days. "
                 "If you would rather not, ignore this message: your coordinator can still "
                 "help you as before."
             ),
         ),
-        action_label="Choose a password",
+        action_label=N_("Choose a password"),
         action_path="/reset-password?token={token}",
     ),
     "password_changed": Wording(
-        subject="Your password has been changed",
+        subject=N_("Your password has been changed"),
         paragraphs=(
-            (
+            N_(
                 "The password of your account has just been changed, and every other device has "
                 "been signed out."
             ),
-            "If this was not you, please set a new password at once, and tell your coordinator.",
+            N_(
+                "If this was not you, please set a new password at once, and tell your coordinator."
+            ),
         ),
-        action_label="Set a new password",
+        action_label=N_("Set a new password"),
         action_path="/forgot-password",
     ),
     "email_change_confirm": Wording(
-        subject="Please confirm your new email address",
+        subject=N_("Please confirm your new email address"),
         paragraphs=(
-            "You asked to use this address for your time bank account.",
-            (
+            N_("You asked to use this address for your time bank account."),
+            N_(
                 "Follow the link below within one hour to confirm it. If you did not ask, you can "
                 "ignore this message."
             ),
         ),
-        action_label="Confirm this address",
+        action_label=N_("Confirm this address"),
         action_path="/account/email/confirm?token={token}",
     ),
     "email_change_notice": Wording(
-        subject="Your email address is being changed",
+        subject=N_("Your email address is being changed"),
         paragraphs=(
-            (
-                "Someone signed in to your account asked to use {new_email_hint} instead of this "
+            N_(
+                "Someone signed in to your account asked to use %(new_email_hint)s instead of this "
                 "address. It changes once that address is confirmed."
             ),
-            "If this was not you, please set a new password at once, and tell your coordinator.",
+            N_(
+                "If this was not you, please set a new password at once, and tell your coordinator."
+            ),
         ),
-        action_label="Set a new password",
+        action_label=N_("Set a new password"),
         action_path="/forgot-password",
     ),
     "message_received": Wording(
-        subject="{other_name} has sent you a message",
+        subject=N_("%(other_name)s has sent you a message"),
         paragraphs=(
-            "{other_name} has sent you a message in your time bank.",
-            "You can read it and reply on the site.",
+            N_("%(other_name)s has sent you a message in your time bank."),
+            N_("You can read it and reply on the site."),
         ),
-        action_label="Read the message",
+        action_label=N_("Read the message"),
         action_path="/messages/{conversation_id}",
     ),
     "concern_raised": Wording(
-        subject="A member has reported a concern",
+        subject=N_("A member has reported a concern"),
         paragraphs=(
-            "A member of {community_name} has reported a concern. Please read it soon.",
-            "The concern is in your queue; what it says stays on the site.",
+            N_("A member of %(community_name)s has reported a concern. Please read it soon."),
+            N_("The concern is in your queue; what it says stays on the site."),
         ),
-        action_label="Read the concern",
+        action_label=N_("Read the concern"),
         action_path="/coordinator/concerns/{concern_id}",
     ),
     "concern_closed": Wording(
-        subject="The concern you reported has been looked at",
+        subject=N_("The concern you reported has been looked at"),
         paragraphs=(
-            "A coordinator has looked into the concern you reported and closed it: {outcome}",
-            "Thank you for telling us. If you are still worried, you can report it again.",
+            N_("A coordinator has looked into the concern you reported and closed it: %(outcome)s"),
+            N_("Thank you for telling us. If you are still worried, you can report it again."),
         ),
-        action_label="See your concerns",
+        action_label=N_("See your concerns"),
         action_path="/concerns",
     ),
     "register_taken": Wording(
-        subject="Someone tried to join with your email address",
+        subject=N_("Someone tried to join with your email address"),
         paragraphs=(
-            (
+            N_(
                 "Someone tried to create a new account with this email address, but you already "
                 "have one. Nothing has changed."
             ),
-            "If it was you, you can sign in, or set a new password if you have forgotten it.",
+            N_("If it was you, you can sign in, or set a new password if you have forgotten it."),
         ),
-        action_label="Set a new password",
+        action_label=N_("Set a new password"),
         action_path="/forgot-password",
     ),
     "check_required": Wording(
-        subject="A safeguarding check is needed for {member_name}",
+        subject=N_("A safeguarding check is needed for %(member_name)s"),
         paragraphs=(
-            (
-                "{member_name} tried to take on help in someone's home, but their "
+            N_(
+                "%(member_name)s tried to take on help in someone's home, but their "
                 "safeguarding check is missing or out of date, so it was refused."
             ),
-            "Please record a check for them if they have one.",
+            N_("Please record a check for them if they have one."),
         ),
-        action_label="Open their member file",
+        action_label=N_("Open their member file"),
         action_path="/coordinator/members/{about_member_id}",
     ),
     "check_expiring": Wording(
-        subject="A safeguarding check ends soon: {member_name}",
+        subject=N_("A safeguarding check ends soon: %(member_name)s"),
         paragraphs=(
-            "The {check_name} of {member_name} runs out on {expires_on}.",
-            "Please arrange a new one, so they can go on helping in people's homes.",
+            N_("The %(check_name)s of %(member_name)s runs out on %(expires_on)s."),
+            N_("Please arrange a new one, so they can go on helping in people's homes."),
         ),
-        action_label="Open their member file",
+        action_label=N_("Open their member file"),
         action_path="/coordinator/members/{about_member_id}",
     ),
     "listing_renew": Wording(
-        subject="Your listing ends soon: {title}",
+        subject=N_("Your listing ends soon: %(title)s"),
         paragraphs=(
-            'Your listing "{title}" comes down on {expires_on}.',
-            "If it still stands, renew it and it stays up for another {listing_days} days.",
+            N_('Your listing "%(title)s" comes down on %(expires_on)s.'),
+            N_("If it still stands, renew it and it stays up for another %(listing_days)s days."),
         ),
-        action_label="See your listings",
+        action_label=N_("See your listings"),
         action_path="/my-listings",
     ),
     "event_place_free": Wording(
-        subject="A place is yours: {event_title}",
+        subject=N_("A place is yours: %(event_title)s"),
         paragraphs=(
-            (
-                "A place came free at {event_title} on {starts_words}, and you were first on "
+            N_(
+                "A place came free at %(event_title)s on %(starts_words)s, and you were first on "
                 "the waiting list, so it is yours."
             ),
-            (
-                "It is at {place}. If you cannot come after all, please say so on the event's "
+            N_(
+                "It is at %(place)s. If you cannot come after all, please say so on the event's "
                 "page, so the next person can go."
             ),
         ),
-        action_label="See the event",
+        action_label=N_("See the event"),
         action_path="/events/{event_id}",
     ),
     "event_reminder": Wording(
-        subject="Tomorrow: {event_title}",
+        subject=N_("Tomorrow: %(event_title)s"),
         paragraphs=(
-            "A reminder that you are going to {event_title} on {starts_words}, at {place}.",
-            (
+            N_(
+                "A reminder that you are going to %(event_title)s on %(starts_words)s, "
+                "at %(place)s."
+            ),
+            N_(
                 "If you cannot come, please say so on the event's page, so someone waiting "
                 "can have your place."
             ),
         ),
-        action_label="See the event",
+        action_label=N_("See the event"),
         action_path="/events/{event_id}",
     ),
     "event_cancelled": Wording(
-        subject="Cancelled: {event_title} on {starts_words}",
+        subject=N_("Cancelled: %(event_title)s on %(starts_words)s"),
         paragraphs=(
-            (
-                "{event_title} on {starts_words}, at {place}, has been cancelled by the "
+            N_(
+                "%(event_title)s on %(starts_words)s, at %(place)s, has been cancelled by the "
                 "coordinators. Other meetings of it go ahead as planned."
             ),
         ),
-        action_label="See upcoming events",
+        action_label=N_("See upcoming events"),
         action_path="/events",
     ),
     "thanks_received": Wording(
-        subject="{author_name} has thanked you",
-        paragraphs=("{author_name} left you a thank-you note: {text}",),
-        action_label="See your profile",
+        subject=N_("%(author_name)s has thanked you"),
+        paragraphs=(N_("%(author_name)s left you a thank-you note: %(text)s"),),
+        action_label=N_("See your profile"),
         action_path="/members/{receiver_id}",
     ),
 }
 
 
 # A message whose length depends on its context: built, not filled in.
+DIGEST_LINES = {
+    "offer": N_("Offered by %(owner_name)s: %(title)s (%(category)s)"),
+    "request": N_("Asked for by %(owner_name)s: %(title)s (%(category)s)"),
+}
+DIGEST_LINE_OTHER = N_("Listed by %(owner_name)s: %(title)s (%(category)s)")
+
+
 def _listing_digest(c: Context) -> Wording:
     items = list(c.get("items", []))
-    kinds = {"offer": "Offered", "request": "Asked for"}
     lines = tuple(
-        f"{kinds.get(item['kind'], 'Listed')} by {item['owner_name']}: {item['title']} "
-        f"({item['category']})"
+        _(DIGEST_LINES.get(item["kind"], DIGEST_LINE_OTHER))
+        % {
+            "owner_name": item["owner_name"],
+            "title": item["title"],
+            "category": _(item["category"]),
+        }
         for item in items
     )
-    subject = (
-        "A new offer or request that may suit you"
-        if len(items) == 1
-        else f"{len(items)} new offers and requests that may suit you"
-    )
-    intro = (
+    subject = ngettext(
+        "A new offer or request that may suit you",
+        "%(count)s new offers and requests that may suit you",
+        len(items),
+    ) % {"count": len(items)}
+    intro = _(
         "This week in your time bank, these match what you can help with "
         "or what you have asked for before:"
     )
     return Wording(
         subject=subject,
         paragraphs=(intro, *lines),
-        action_label="See all offers and requests",
+        action_label=_("See all offers and requests"),
         action_path="/listings",
     )
 
@@ -386,10 +409,19 @@ def _listing_digest(c: Context) -> Wording:
 BUILT_WORDINGS: Mapping[str, Callable[[Context], Wording]] = {"listing_digest": _listing_digest}
 # Every kind of message there is.
 MESSAGE_KINDS = frozenset(WORDINGS) | frozenset(BUILT_WORDINGS)
+# Context fields that hold one of a fixed set of English phrases (never a member's words):
+# the caller stores the English text and the message translates it when written.
+PHRASE_FIELDS = ("outcome_words", "check_name")
+# Moments worded again in the reader's language where the context keeps the moment itself
+# (words field -> ISO moment field); older messages keep the words they were queued with.
+MOMENT_FIELDS = {"starts_words": "starts_at"}
 
 
 def wording_of(kind: str, context: Context) -> Wording:
-    """The words of one message; KeyError for an unknown kind or a missing context field."""
+    """The words of one message, in the current language (see service.i18n.use_language).
+
+    KeyError for an unknown kind or a missing context field.
+    """
     if kind in BUILT_WORDINGS:
         return BUILT_WORDINGS[kind](context)
     template = WORDINGS[kind]
@@ -399,12 +431,18 @@ def wording_of(kind: str, context: Context) -> Wording:
         "exchange_id": "",
         "dispute_id": "",
         **context,
+        **{name: _(str(context[name])) for name in PHRASE_FIELDS if context.get(name)},
+        **{
+            words: moment_words(datetime.fromisoformat(str(context[moment])))
+            for words, moment in MOMENT_FIELDS.items()
+            if context.get(moment)
+        },
         "hours": hours,
         "hours_capitalised": hours.capitalize(),
     }
     return Wording(
-        subject=template.subject.format_map(fields),
-        paragraphs=tuple(paragraph.format_map(fields) for paragraph in template.paragraphs),
-        action_label=template.action_label.format_map(fields),
+        subject=_(template.subject) % fields,
+        paragraphs=tuple(_(paragraph) % fields for paragraph in template.paragraphs),
+        action_label=_(template.action_label) % fields,
         action_path=template.action_path.format_map(fields),
     )

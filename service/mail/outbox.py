@@ -36,6 +36,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
+from service.i18n import _
 from service.mail.limits import (
     MAIL_ATTEMPTS_MAX,
     MAIL_CLAIM_LEASE_SECONDS,
@@ -347,7 +348,7 @@ async def outbox_retry(*, actor: Principal, message_id: uuid.UUID) -> None:
             .run()
         )
         if not revived:
-            raise not_found("That failed message")
+            raise not_found(_("That failed message"))
         logger.info("mail %s queued again by %s", message_id, actor.member_id)
 
     await run_write(engine, work)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from service.http.access import Access, access
+from service.i18n import N_, _
 from service.limits import PAGE_SIZE_DEFAULT
 from service.mail import outbox
 from service.mail.compose import unsubscribe_signature_valid
@@ -27,12 +28,14 @@ from service.web.kit import (
 )
 
 FREQUENCY_CHOICES: tuple[tuple[EmailFrequency, str], ...] = (
-    ("immediate", "Straight away, one email for each thing that happens"),
-    ("daily", "Once a day, all together, in the morning"),
-    ("weekly", "Once a week, all together, on Monday morning"),
-    ("off", "No emails (you will still see everything when you sign in)"),
+    ("immediate", N_("Straight away, one email for each thing that happens")),
+    ("daily", N_("Once a day, all together, in the morning")),
+    ("weekly", N_("Once a week, all together, on Monday morning")),
+    ("off", N_("No emails (you will still see everything when you sign in)")),
 )
 STATUS_CHOICES: tuple[MailStatus, ...] = ("queued", "sent", "dead")
+# The statuses as the outbox page shows them (marked here, translated in the template).
+STATUS_WORDS = (N_("queued"), N_("sent"), N_("dead"))
 SIGNATURE_CHARS_MAX = 64
 
 
@@ -48,7 +51,7 @@ class NotificationPages(PageController):
         self, viewer: Viewer, done: FromQuery[str | None] = None
     ) -> Template:
         chosen = await outbox.email_frequency_of(viewer.member_id)
-        notice = "Your choice has been saved." if done == "saved" else None
+        notice = _("Your choice has been saved.") if done == "saved" else None
         return _notifications_page(viewer, Form(values={"email": chosen}), notice=notice)
 
     @post("/account/notifications")
@@ -56,9 +59,9 @@ class NotificationPages(PageController):
         self, viewer: Viewer, data: URLEncodedBody[NotificationForm]
     ) -> Template | Redirect:
         form = Form.of(data)
-        choices = {value for value, _ in FREQUENCY_CHOICES}
+        choices = {value for value, _label in FREQUENCY_CHOICES}
         if data.email not in choices:
-            form.errors["email"] = "Choose how often we may email you"
+            form.errors["email"] = _("Choose how often we may email you")
             return _notifications_page(viewer, form, status=422)
         frequency: EmailFrequency = data.email
         await outbox.email_frequency_set(member_id=viewer.member_id, frequency=frequency)
@@ -71,12 +74,12 @@ def _notifications_page(
     return render(
         "mail/notifications.html",
         viewer=viewer,
-        title="Emails from your time bank",
+        title=_("Emails from your time bank"),
         current="profile",
         status=status,
         form=form,
         notice=notice,
-        choices=FREQUENCY_CHOICES,
+        choices=[(value, _(label)) for value, label in FREQUENCY_CHOICES],
     )
 
 
@@ -100,7 +103,7 @@ class UnsubscribePages(Controller):
         return render(
             "mail/unsubscribe.html",
             viewer=None,
-            title="Stop emails",
+            title=_("Stop emails"),
             action=f"/unsubscribe/{member_id}/{signature}",
             done=False,
         )
@@ -116,7 +119,7 @@ class UnsubscribePages(Controller):
         # posts "List-Unsubscribe=One-Click" with no cookie: the signature is the proof.
         _check_signature(request, member_id, signature)
         await outbox.email_frequency_set(member_id=member_id, frequency="off")
-        return render("mail/unsubscribe.html", viewer=None, title="Emails stopped", done=True)
+        return render("mail/unsubscribe.html", viewer=None, title=_("Emails stopped"), done=True)
 
 
 def _check_signature(request: Request[Any, Any, Any], member_id: uuid.UUID, signature: str) -> None:
@@ -124,7 +127,7 @@ def _check_signature(request: Request[Any, Any, Any], member_id: uuid.UUID, sign
     if len(signature) > SIGNATURE_CHARS_MAX or not unsubscribe_signature_valid(
         settings.secret_key, member_id, signature
     ):
-        raise not_found("That link")
+        raise not_found(_("That link"))
 
 
 class OutboxPages(PageController):
@@ -144,12 +147,12 @@ class OutboxPages(PageController):
         return render(
             "mail/outbox.html",
             viewer=viewer,
-            title="Outgoing mail",
+            title=_("Outgoing mail"),
             current="admin",
             rows=rows,
             chosen_status=chosen or "",
             statuses=STATUS_CHOICES,
-            notice="The message will be sent again shortly." if done == "retried" else None,
+            notice=_("The message will be sent again shortly.") if done == "retried" else None,
         )
 
     @post("/{message_id:uuid}/retry")

@@ -83,7 +83,7 @@ class OfflineMemberPages(PageController):
         return render(
             "members/act_for.html",
             viewer=viewer,
-            title=f"Act for {member.display_name}",
+            title=_("Act for %(name)s") % {"name": member.display_name},
             current="coordinator",
             member=member,
             community=community,

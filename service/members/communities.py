@@ -25,7 +25,7 @@ async def area_create(*, engine: Engine[Any], actor: Principal, data: AreaIn) ->
     require_admin(actor)
     area = Area(id=uuid.uuid4(), name=data.name, slug=data.slug, created_at=clock.utc_now())
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         # Checked inside the retried write: a racing twin that inserts the slug
         # first makes the retry answer 409 here, not a unique-index 500.
         if await Area.exists().where(Area.slug == data.slug).run():
@@ -57,7 +57,7 @@ async def community_create(
     fields: dict[str, Any] = msgspec.structs.asdict(data)
     fields.pop("area")
 
-    async def write(_: WriteTransaction) -> Community:
+    async def write(_transaction: WriteTransaction) -> Community:
         if await Community.exists().where(Community.slug == data.slug).run():
             raise Conflict(code="slug_taken", detail=_("A community with this slug exists."))
         accounts = await open_system_accounts(ledger, community_id)
@@ -102,7 +102,7 @@ async def community_settings_change(
     if not changes:
         return community
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         columns: dict[Column | str, Any] = dict(changes.items())
         await Community.update(columns).where(Community.id == community.id).run()
         await audit_record(

@@ -14,6 +14,7 @@ from piccolo.engine.base import Engine
 
 from ledger import run_write
 from ledger.transactions import WriteTransaction
+from service.i18n import DEFAULT_LANGUAGE
 from service.mail.notices import notice_add
 from service.mail.outbox import mail_to_member
 from service.members.tables import Member
@@ -37,6 +38,7 @@ async def mail_member(
             Member.email,
             Member.display_name,
             Member.status,
+            Member.language,
             Member.community.name.as_alias("community_name"),
         )
         .where(Member.id == member_id)
@@ -45,7 +47,13 @@ async def mail_member(
     )
     if row is None or row["status"] == "closed":
         return None
-    names = {"display_name": row["display_name"], "community_name": row["community_name"]}
+    names = {
+        "display_name": row["display_name"],
+        "community_name": row["community_name"],
+        # The mail is written in the reader's language (service/mail/compose.py); none chosen:
+        # English, as a mail has no browser to ask.
+        "language": row["language"] or DEFAULT_LANGUAGE,
+    }
     if not account_mail:
         await notice_add(transaction, member_id=member_id, kind=kind, context={**names, **context})
     if not row["email"]:

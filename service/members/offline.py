@@ -24,7 +24,7 @@ from ledger import Ledger, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, invalid_field
 from service.http.principal_cache import principals_changed
-from service.i18n import _
+from service.i18n import N_, _
 from service.members.accounts import member_account_id
 from service.members.audit import audit_member_change, audit_record
 from service.members.registration import member_insert_with_account, welcome_credit_post
@@ -54,18 +54,18 @@ async def member_create_offline(
     if community is None:
         raise invalid_field("community", _("there is no time bank with that name"))
     if not (actor.is_admin or actor.coordinates(community.id)):
-        raise forbidden("You can add members only to a time bank you coordinate.")
+        raise forbidden(N_("You can add members only to a time bank you coordinate."))
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
         raise invalid_field("birth_year", _("cannot be in the future"))
     email = normalise_email(data.email) if data.email else None
     member = _new_offline_member(data, community, email)
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         if email is not None and await Member.exists().where(Member.email == email).run():
             raise Conflict(
                 code="email_taken",
                 detail=_("Another account uses this email address. Leave it out, or use another."),
-                extra={"errors": [{"field": "email", "message": "is used by another account"}]},
+                extra={"errors": [{"field": "email", "message": _("is used by another account")}]},
             )
         await member_insert_with_account(ledger, community, member)
         await welcome_credit_post(ledger, community, member)
@@ -109,10 +109,10 @@ def _new_offline_member(data: OfflineMemberIn, community: Community, email: str 
 async def consent_set(*, engine: Engine[Any], principal: Principal, allowed: bool) -> Member:
     """Let (or stop letting) a coordinator of one's community act for one; dated, audited."""
     if principal.acting_by_id is not None:
-        raise forbidden("Only the member can change this.")  # never reached: /me is not actable
+        raise forbidden(N_("Only the member can change this."))  # never reached: /me is not actable
     now = clock.utc_now()
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         before = (
             await Member.select(Member.coordinator_may_act_at)
             .where(Member.id == principal.member_id)
@@ -221,7 +221,7 @@ async def acting_start(*, engine: Engine[Any], viewer: Principal, member_id: uui
     if acting is None or viewer.via != "session":
         raise cannot_act()
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: member_id})
@@ -243,7 +243,7 @@ async def acting_stop(*, engine: Engine[Any], viewer: Principal) -> uuid.UUID | 
     if member_id is None or viewer.via != "session":
         return None
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         principals_changed()  # the version moves once this commits (ADR 0043)
         await (
             WebSession.update({WebSession.acting_for: None})

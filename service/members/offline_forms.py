@@ -28,12 +28,14 @@ class ConsentForm(msgspec.Struct, kw_only=True):
 OFFLINE_MEMBER_RULES = {
     "display_name": Rule(
         schema_type(OfflineMemberIn, "display_name"),
-        f"Enter their name, in {DISPLAY_NAME_CHARS_MAX} characters or fewer",
+        N_("Enter their name, in %(chars)s characters or fewer"),
+        values={"chars": DISPLAY_NAME_CHARS_MAX},
     ),
     "community": Rule(schema_type(OfflineMemberIn, "community"), N_("Choose the time bank")),
     "phone": Rule(
         schema_type(OfflineMemberIn, "phone"),
-        f"Enter a phone number of digits and spaces, {PHONE_CHARS_MAX} characters or fewer",
+        N_("Enter a phone number of digits and spaces, %(chars)s characters or fewer"),
+        values={"chars": PHONE_CHARS_MAX},
     ),
     "email": Rule(
         schema_type(OfflineMemberIn, "email"),
@@ -42,14 +44,16 @@ OFFLINE_MEMBER_RULES = {
     ),
     "ward": Rule(
         schema_type(OfflineMemberIn, "ward"),
-        f"Enter the neighbourhood in {WARD_CHARS_MAX} characters or fewer",
+        N_("Enter the neighbourhood in %(chars)s characters or fewer"),
+        values={"chars": WARD_CHARS_MAX},
     ),
     "birth_year": Rule(
         schema_type(OfflineMemberIn, "birth_year"), BIRTH_YEAR_MESSAGE, optional=True
     ),
     "skills": Rule(
         schema_type(OfflineMemberIn, "skills"),
-        f"Describe what they can help with in {SKILLS_CHARS_MAX} characters or fewer",
+        N_("Describe what they can help with in %(chars)s characters or fewer"),
+        values={"chars": SKILLS_CHARS_MAX},
     ),
 }
 

@@ -34,7 +34,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         raise Invalid(
             code="consent_required",
             detail=_("Please agree to the privacy notice to join."),
-            extra={"errors": [{"field": "consent", "message": "must be accepted"}]},
+            extra={"errors": [{"field": "consent", "message": _("must be accepted")}]},
         )
     if data.birth_year is not None and data.birth_year > clock.utc_now().year:
         raise invalid_field("birth_year", _("cannot be in the future"))
@@ -63,7 +63,7 @@ async def member_register(*, engine: Engine[Any], ledger: Ledger, data: Register
         approved_at=None if community.requires_approval else now,
     )
 
-    async def write(_: WriteTransaction) -> Member:
+    async def write(_transaction: WriteTransaction) -> Member:
         # A racing registration of the same email that commits first makes this
         # insert break the unique index (PostgreSQL); the write is then retried,
         # and the retry finds the email taken here instead of a 500.
@@ -241,7 +241,7 @@ async def member_apply_again(*, engine: Engine[Any], ledger: Ledger, principal: 
     now = clock.utc_now()
     target = "pending" if community.requires_approval else "active"
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         principals_changed()  # the version moves once this commits (ADR 0043)
         flipped = (
             await Member.update(

@@ -53,7 +53,7 @@ async def role_change(
     scope = scope_filter(member_id, change.role, community_id, area_id)
     before = await live_grants(member_id)
 
-    async def write(_: WriteTransaction) -> tuple[Grant, ...]:
+    async def write(_transaction: WriteTransaction) -> tuple[Grant, ...]:
         # Retried when a racing identical grant wins the unique index first: the
         # retry finds that grant and adds none (a double click is not a 500).
         principals_changed()  # the version moves once this commits (ADR 0043)

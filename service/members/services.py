@@ -77,7 +77,9 @@ async def live_grants(member_id: uuid.UUID) -> tuple[Grant, ...]:
 async def language_choose(*, principal: Principal, language: str) -> None:
     """Store the language a member chose; it follows them to every device and their mail."""
     if not is_language(language):
-        raise invalid_field("language", _("must be one of: ") + ", ".join(LANGUAGES))
+        raise invalid_field(
+            "language", _("must be one of: %(choices)s") % {"choices": ", ".join(LANGUAGES)}
+        )
     principals_changed()  # the principal carries the language (ADR 0043, ADR 0048)
     await Member.update({Member.language: language}).where(Member.id == principal.member_id).run()
 
@@ -128,6 +130,7 @@ async def member_export(
             "created_at": member.created_at.isoformat(),
             "consented_at": member.consented_at.isoformat() if member.consented_at else None,
             "approved_at": member.approved_at.isoformat() if member.approved_at else None,
+            "language": member.language,  # the language they chose (ADR 0048)
         },
         "roles": [
             {

@@ -36,7 +36,7 @@ from litestar import Request
 from redis.asyncio import Redis
 
 from service.errors import DomainError, TooManyAttempts
-from service.i18n import _
+from service.i18n import _, ngettext
 from service.limits import (
     RATE_MEMORY_KEYS_MAX,
     SIGN_IN_ACCOUNT_FAILURES_MAX,
@@ -206,23 +206,24 @@ def failure_counter_for(redis_url: str | None) -> FailureCounter:
 def wait_text(seconds: int) -> str:
     """A wait in plain words, rounded up: "30 seconds", "2 minutes", "1 hour and 4 minutes"."""
     if seconds < 60:  # noqa: PLR2004 - a minute
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
     minutes = math.ceil(seconds / 60)
     hours, rest = divmod(minutes, 60)
-    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    parts = [ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}] if hours else []
     if rest:
-        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
-    return " and ".join(parts)
+        parts.append(ngettext("%(n)s minute", "%(n)s minutes", rest) % {"n": rest})
+    return _(" and ").join(parts)
 
 
 def locked_problem(seconds: int) -> DomainError:
     return TooManyAttempts(
         code="sign_in_locked",
         title=_("Too many failed sign-ins"),
-        detail=(
+        detail=_(
             "There have been too many failed attempts to sign in. "
-            f"For your safety, please wait {wait_text(seconds)} and then try again."
-        ),
+            "For your safety, please wait %(wait)s and then try again."
+        )
+        % {"wait": wait_text(seconds)},
         extra={"retry_after_seconds": seconds},
         retry_after_seconds=seconds,
     )

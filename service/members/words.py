@@ -3,7 +3,7 @@ and member files say the same words."""
 
 from __future__ import annotations
 
-from service.i18n import N_
+from service.i18n import N_, _
 
 MEMBER_STATUS_WORDS = {
     "active": N_("Active"),
@@ -15,4 +15,6 @@ MEMBER_STATUS_WORDS = {
 
 
 def member_status_words(status: str) -> str:
-    return MEMBER_STATUS_WORDS.get(status, status.capitalize())
+    """The member's status in the current language."""
+    word = MEMBER_STATUS_WORDS.get(status)
+    return _(word) if word else status.capitalize()

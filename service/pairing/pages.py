@@ -13,6 +13,7 @@ from litestar.response import Template
 from service.errors import invalid_field
 from service.http.access import Access, access
 from service.http.deps import EngineDep
+from service.i18n import _
 from service.limits import OLDER_MEMBER_AGE_MIN, YOUNGER_MEMBER_AGE_MAX
 from service.pairing.pair_pages import PAGE_ROUTERS as PAIR_PAGES
 from service.pairing.selectors import suggested_pairs
@@ -34,7 +35,7 @@ def _uuid(value: str, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise invalid_field(field, "is not valid") from None
+        raise invalid_field(field, _("is not valid")) from None
 
 
 class PairingPages(PageController):
@@ -46,7 +47,7 @@ class PairingPages(PageController):
         return render(
             "pairing/pairs.html",
             viewer=viewer,
-            title="Suggested pairs",
+            title=_("Suggested pairs"),
             current="coordinator",
             pairs=await suggested_pairs(viewer),
             older_age=OLDER_MEMBER_AGE_MIN,

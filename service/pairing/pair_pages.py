@@ -15,6 +15,7 @@ from litestar.response import Template
 from service import clock
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
+from service.i18n import N_, _
 from service.pairing import services
 from service.pairing.pairs import pairs_listed
 from service.pairing.schemas import (
@@ -42,25 +43,25 @@ from service.web.kit import (
 CHECKED = "yes"
 PAGE_PATH = "/coordinator/pairs"
 DONE_MESSAGES = {
-    "introduced": "You have introduced them: each has a message from you in their inbox.",
-    "arranged": "The regular visits are saved.",
-    "recorded": "The visit is recorded: the hours have moved.",
+    "introduced": N_("You have introduced them: each has a message from you in their inbox."),
+    "arranged": N_("The regular visits are saved."),
+    "recorded": N_("The visit is recorded: the hours have moved."),
 }
 ARRANGEMENT_RULES = {
-    "minutes": Rule(VisitMinutes, "Enter the minutes of one visit, from 15 to 480"),
-    "cadence": Rule(Cadence, "Choose how often they meet"),
-    "weekday": Rule(Weekday, "Choose the day of the week"),
-    "starts_on": Rule(date, "Enter the first date, like 2026-05-14"),
+    "minutes": Rule(VisitMinutes, N_("Enter the minutes of one visit, from 15 to 480")),
+    "cadence": Rule(Cadence, N_("Choose how often they meet")),
+    "weekday": Rule(Weekday, N_("Choose the day of the week")),
+    "starts_on": Rule(date, N_("Enter the first date, like 2026-05-14")),
 }
 ARRANGEMENT_LABELS = {
-    "minutes": "Minutes each visit",
-    "cadence": "How often",
-    "weekday": "Day of the week",
-    "starts_on": "From",
-    "provider_id": "Who gives the time",
+    "minutes": N_("Minutes each visit"),
+    "cadence": N_("How often"),
+    "weekday": N_("Day of the week"),
+    "starts_on": N_("From"),
+    "provider_id": N_("Who gives the time"),
 }
-VISIT_RULES = {"visit_on": Rule(date, "Enter the date of the visit, like 2026-05-14")}
-VISIT_LABELS = {"visit_on": "Date of the visit"}
+VISIT_RULES = {"visit_on": Rule(date, N_("Enter the date of the visit, like 2026-05-14"))}
+VISIT_LABELS = {"visit_on": N_("Date of the visit")}
 
 
 class ArrangementForm(msgspec.Struct, kw_only=True):
@@ -119,7 +120,7 @@ async def _page(
     return render(
         "pairing/pair_list.html",
         viewer=viewer,
-        title="Pairs",
+        title=_("Pairs"),
         current="coordinator",
         status=status,
         headers=headers,
@@ -127,9 +128,9 @@ async def _page(
         pairs=pairs,
         pair_forms=forms,
         refused_form=None if refused is None else refused[2],
-        cadences=list(CADENCE_NAMES.items()),
-        cadence_names=CADENCE_NAMES,
-        weekdays=[(str(index), name) for index, name in enumerate(WEEKDAY_NAMES)],
+        cadences=[(key, _(name)) for key, name in CADENCE_NAMES.items()],
+        cadence_names={key: _(name) for key, name in CADENCE_NAMES.items()},
+        weekdays=[(str(index), _(name)) for index, name in enumerate(WEEKDAY_NAMES)],
         today=clock.utc_now().date(),
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from service import clock
 from service.exchanges.tables import Exchange
+from service.i18n import _
 from service.limits import PAIRS_LISTED_MAX, VISITS_SHOWN_MAX
 from service.pairing.cadence import visit_days, visit_exchange_id
 from service.pairing.schemas import ArrangementOut, PairOut, VisitOut
@@ -43,7 +44,7 @@ async def pair_row(actor: Principal, pair_id: uuid.UUID) -> dict[str, Any]:
     same answer as for an id that does not exist (ADR 0025)."""
     row = await FriendshipPair.select(*_PAIR_COLUMNS).where(FriendshipPair.id == pair_id).first()
     if row is None or not may_coordinate_pair(actor, _uuid(row["community"])):
-        raise not_found("That pair")
+        raise not_found(_("That pair"))
     return row
 
 
@@ -60,7 +61,7 @@ async def visit_pair_row(actor: Principal, pair_id: uuid.UUID) -> dict[str, Any]
         return row
     plan = await plan_of(pair_id) if row is not None else None
     if row is None or plan is None or _uuid(plan.provider) != actor.member_id:
-        raise not_found("That pair")
+        raise not_found(_("That pair"))
     return row
 
 

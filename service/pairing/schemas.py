@@ -9,18 +9,19 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from service.i18n import N_
 from service.limits import VISIT_MINUTES_MAX, VISIT_MINUTES_MIN
 
 Cadence = Literal["weekly", "fortnightly"]
-CADENCE_NAMES: dict[str, str] = {"weekly": "Every week", "fortnightly": "Every other week"}
+CADENCE_NAMES: dict[str, str] = {"weekly": N_("Every week"), "fortnightly": N_("Every other week")}
 WEEKDAY_NAMES: tuple[str, ...] = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
 )
 VisitMinutes = Annotated[int, Meta(ge=VISIT_MINUTES_MIN, le=VISIT_MINUTES_MAX)]
 Weekday = Annotated[int, Meta(ge=0, le=6)]  # 0 is Monday, as date.weekday() counts

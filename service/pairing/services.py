@@ -27,6 +27,7 @@ from service.errors import Conflict, Forbidden, invalid_field
 from service.exchanges.recording import exchange_record
 from service.exchanges.schemas import RecordIn
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.i18n import _
 from service.limits import EXCHANGE_SERVICE_DATE_PAST_DAYS
 from service.members.audit import audit_record
 from service.messages.services import conversation_start
@@ -48,12 +49,26 @@ PAIR_END_ACTION = "pairing.pair.end"
 
 
 def _introduction(member_name: str, other_name: str, other_offered: bool, pair: Pair) -> str:
+    names = {
+        "name": member_name,
+        "other": other_name,
+        "title": (pair.younger if other_offered else pair.older).listing_title,
+    }
+    # Written as the coordinator's message, in the language they use the site in.
+    if other_offered:
+        hello = _(
+            "Hello %(name)s, I would like to introduce you to %(other)s, "
+            'who offered company: "%(title)s". '
+        )
+    else:
+        hello = _(
+            "Hello %(name)s, I would like to introduce you to %(other)s, "
+            'who asked for company: "%(title)s". '
+        )
     return (
-        f"Hello {member_name}, I would like to introduce you to "
-        f"{other_name}, who {'offered' if other_offered else 'asked for'} "
-        f'company: "{(pair.younger if other_offered else pair.older).listing_title}". '
-        + (f"You both live in {pair.older.ward}. " if pair.same_ward else "")
-        + "If you would like to meet, reply here and I will arrange a first visit."
+        hello % names
+        + (_("You both live in %(ward)s. ") % {"ward": pair.older.ward} if pair.same_ward else "")
+        + _("If you would like to meet, reply here and I will arrange a first visit.")
     )
 
 
@@ -62,11 +77,13 @@ async def pair_introduce(
 ) -> uuid.UUID:
     """Introduce a pair the actor may see among their suggestions (else 404); the pair's id."""
     if (older_id, younger_id) in await introduced_pairs():
-        raise Conflict(code="already_introduced", detail="These two have been introduced already.")
+        raise Conflict(
+            code="already_introduced", detail=_("These two have been introduced already.")
+        )
     pairs = {(p.older.member_id, p.younger.member_id): p for p in await suggested_pairs(actor)}
     pair = pairs.get((older_id, younger_id))
     if pair is None:
-        raise not_found("That pair")
+        raise not_found(_("That pair"))
     await refuse_if_blocked(older_id, [younger_id])
     older, younger = pair.older, pair.younger
     pair_id = uuid.uuid4()
@@ -92,7 +109,7 @@ async def pair_introduce(
         )
         if not inserted:  # a second coordinator introduced them a moment ago
             raise Conflict(
-                code="already_introduced", detail="These two have been introduced already."
+                code="already_introduced", detail=_("These two have been introduced already.")
             )
         for member, other in ((older, younger), (younger, older)):
             await conversation_start(
@@ -124,7 +141,7 @@ def _sides(row: dict[str, Any], provider_id: uuid.UUID | None) -> tuple[uuid.UUI
     older, younger = uuid.UUID(str(row["older"])), uuid.UUID(str(row["younger"]))
     provider = provider_id or younger
     if provider not in (older, younger):
-        raise invalid_field("provider_id", "must be one of the pair")
+        raise invalid_field("provider_id", _("must be one of the pair"))
     return provider, older if provider == younger else younger
 
 
@@ -134,7 +151,9 @@ async def arrangement_set(
     """Set up (or change, or end) the pair's regular visits; audited."""
     row = await pair_row(actor, pair_id)
     if row["status"] != "active" and data.active:
-        raise Conflict(code="pair_ended", detail="This pair has ended: visits cannot be planned.")
+        raise Conflict(
+            code="pair_ended", detail=_("This pair has ended: visits cannot be planned.")
+        )
     provider, recipient = _sides(row, data.provider_id)
     now = clock.utc_now()
     fields: dict[str, Any] = {
@@ -203,10 +222,11 @@ async def recorded_visit(pair_id: uuid.UUID, exchange_id: uuid.UUID) -> VisitRec
 
 def _visit_day_checked(plan: VisitPlan, visit_on: date, today: date) -> None:
     if visit_on > today:
-        raise invalid_field("visit_on", "a visit cannot be recorded before it happens")
+        raise invalid_field("visit_on", _("a visit cannot be recorded before it happens"))
     if visit_on < today - timedelta(days=EXCHANGE_SERVICE_DATE_PAST_DAYS):
         raise invalid_field(
-            "visit_on", f"must be within the last {EXCHANGE_SERVICE_DATE_PAST_DAYS} days"
+            "visit_on",
+            _("must be within the last %(days)s days") % {"days": EXCHANGE_SERVICE_DATE_PAST_DAYS},
         )
     starts_on = (
         plan.starts_on
@@ -216,8 +236,12 @@ def _visit_day_checked(plan: VisitPlan, visit_on: date, today: date) -> None:
     if not on_cadence(visit_on, starts_on=starts_on, weekday=plan.weekday, cadence=plan.cadence):
         raise invalid_field(
             "visit_on",
-            f"is not a visit day of this arrangement ({CADENCE_NAMES[plan.cadence].lower()} "
-            f"on {WEEKDAY_NAMES[plan.weekday]} from {starts_on.isoformat()})",
+            _("is not a visit day of this arrangement (%(cadence)s on %(weekday)s from %(day)s)")
+            % {
+                "cadence": _(CADENCE_NAMES[plan.cadence]).lower(),
+                "weekday": _(WEEKDAY_NAMES[plan.weekday]),
+                "day": starts_on.isoformat(),
+            },
         )
 
 
@@ -236,20 +260,20 @@ async def visit_record(
     plan = await plan_of(pair_id)
     if plan is None:
         raise Conflict(
-            code="no_arrangement", detail="This pair has no arrangement for regular visits yet."
+            code="no_arrangement", detail=_("This pair has no arrangement for regular visits yet.")
         )
     exchange_id = visit_exchange_id(uuid.UUID(str(plan.id)), visit_on)
     done = await recorded_visit(pair_id, exchange_id)
     if done is not None:
         return done, False
     if row["status"] != "active" or plan.status != "active":
-        raise Conflict(code="arrangement_ended", detail="This pair's regular visits have ended.")
+        raise Conflict(code="arrangement_ended", detail=_("This pair's regular visits have ended."))
     _visit_day_checked(plan, visit_on, clock.utc_now().date())
     provider, recipient = uuid.UUID(str(plan.provider)), uuid.UUID(str(plan.recipient))
     if await blocked_between(provider, recipient):
         raise Forbidden(
             code="blocked",
-            detail="One of this pair has blocked the other: no visit can be recorded.",
+            detail=_("One of this pair has blocked the other: no visit can be recorded."),
         )
     if plan.in_home:
         await home_check_refusal(
@@ -267,10 +291,12 @@ async def visit_record(
             recipient_id=recipient,
             minutes=plan.minutes,
             service_date=datetime.combine(visit_on, time(), UTC),
-            description=(
-                f"Friendship visit of {row['younger_name']} and {row['older_name']}, "
-                f"{visit_on.isoformat()}"
-            ),
+            description=_("Friendship visit of %(younger)s and %(older)s, %(day)s")
+            % {
+                "younger": row["younger_name"],
+                "older": row["older_name"],
+                "day": visit_on.isoformat(),
+            },
         ),
         keyed_id=exchange_id,
         in_home=plan.in_home,

@@ -14,6 +14,7 @@ from litestar.response import Template
 from service.formatting import date_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
+from service.i18n import _
 from service.paper import services as paper
 from service.paper.downloads import FromDay, ToDay, plain_csv_download, statement_for_period
 from service.principal import Principal
@@ -41,7 +42,7 @@ async def _statement_page(
     return render(
         "paper/statement_print.html",
         viewer=viewer,
-        title=f"Statement for {statement.display_name}",
+        title=_("Statement for %(name)s") % {"name": statement.display_name},
         current="statement",
         statement=statement,
         first_words=day_words(period.first_day),
@@ -96,7 +97,7 @@ class PaperPages(PageController):
         return render(
             "paper/listings_print.html",
             viewer=viewer,
-            title=f"Offers and requests: {chosen.name}",
+            title=_("Offers and requests: %(name)s") % {"name": chosen.name},
             current="listings",
             community=chosen,
             categories=categories,

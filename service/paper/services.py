@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from ledger import Ledger
 from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
+from service.i18n import N_, _
 from service.listings.tables import Listing
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found
@@ -64,10 +65,12 @@ def period_of(first_day: date | None, last_day: date | None, *, today: date) -> 
     last = last_day or today
     first = first_day or (last - timedelta(days=PRINT_PERIOD_DAYS_DEFAULT))
     if first > last:
-        raise invalid_field("from", "must be on or before the end date", source="query")
+        raise invalid_field("from", _("must be on or before the end date"), source="query")
     if (last - first).days > PRINT_PERIOD_DAYS_MAX:
         raise invalid_field(
-            "from", f"a period is at most {PRINT_PERIOD_DAYS_MAX} days", source="query"
+            "from",
+            _("a period is at most %(days)s days") % {"days": PRINT_PERIOD_DAYS_MAX},
+            source="query",
         )
     return Period(first, last)
 
@@ -100,7 +103,7 @@ async def member_for_paper(actor: Principal, member_id: uuid.UUID) -> Member:
     if member is None or not (
         actor.member_id == member_id or actor.is_admin or actor.coordinates(member.community)
     ):
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member
 
 
@@ -156,15 +159,15 @@ async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> li
 
 
 PLAIN_CSV_COLUMNS = (
-    "Recorded on",
-    "The help happened on",
-    "What",
-    "With",
-    "Note",
-    "Hours in",
-    "Hours out",
-    "Balance after",
-    "In words",
+    N_("Recorded on"),
+    N_("The help happened on"),
+    N_("What"),
+    N_("With"),
+    N_("Note"),
+    N_("Hours in"),
+    N_("Hours out"),
+    N_("Balance after"),
+    N_("In words"),
 )
 
 
@@ -172,9 +175,9 @@ def plain_csv(statement: PaperStatement) -> str:
     """The statement as a spreadsheet a person reads: dates as dates, hours as h:mm."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(PLAIN_CSV_COLUMNS)
+    writer.writerow([_(heading) for heading in PLAIN_CSV_COLUMNS])
     writer.writerow(
-        [statement.period.first_day.isoformat(), "", "Opening balance", "", "", "", "",
+        [statement.period.first_day.isoformat(), "", _("Opening balance"), "", "", "", "",
          hours_figures(statement.opening_minutes), minutes_text(statement.opening_minutes)]
     )  # fmt: skip
     for line in statement.lines:
@@ -192,14 +195,15 @@ def plain_csv(statement: PaperStatement) -> str:
             ]
         )
     writer.writerow(
-        [statement.period.last_day.isoformat(), "", "Closing balance", "", "", "", "",
+        [statement.period.last_day.isoformat(), "", _("Closing balance"), "", "", "", "",
          hours_figures(statement.closing_minutes), minutes_text(statement.closing_minutes)]
     )  # fmt: skip
     return buffer.getvalue()
 
 
 def _change_words(minutes: int) -> str:
-    return ("received " if minutes > 0 else "given ") + minutes_text(abs(minutes))
+    words = _("received %(hours)s") if minutes > 0 else _("given %(hours)s")
+    return words % {"hours": minutes_text(abs(minutes))}
 
 
 def _csv_safe(text: str) -> str:
@@ -236,7 +240,7 @@ async def community_for_paper(actor: Principal, slug: str | None) -> Community:
         community.id == actor.community_id or actor.is_admin or actor.coordinates(community.id)
     )
     if community is None or not allowed:
-        raise not_found("That time bank")
+        raise not_found(_("That time bank"))
     return community
 
 

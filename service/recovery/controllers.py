@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_
 from service.http.access import Access, access, on_object
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LimiterDep
+from service.i18n import N_, _
 from service.recovery import services
 from service.recovery.schemas import (
     EmailChangeConfirmIn,
@@ -31,7 +32,7 @@ from service.recovery.throttles import (
     reset_request_padded,
 )
 
-RESET_ANSWER = (
+RESET_ANSWER = N_(
     "If this email address belongs to an account, we have sent a link to it. "
     "It works once, for one hour."
 )
@@ -52,7 +53,7 @@ class RecoveryController(Controller):
     ) -> PasswordResetAnswer:
         await limit_reset_request(limiter, client_address(request), data.email)
         await reset_request_padded(engine=engine, email=data.email)
-        return PasswordResetAnswer(detail=RESET_ANSWER)
+        return PasswordResetAnswer(detail=_(RESET_ANSWER))
 
     @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT)
     async def password_reset_confirm(
@@ -107,7 +108,7 @@ class AccountSecurityController(Controller):
         await services.email_change_request(
             engine=engine, principal=member, password=data.password, new_email=data.new_email
         )
-        return {"detail": "We have sent a link to the new address. It works for one hour."}
+        return {"detail": _("We have sent a link to the new address. It works for one hour.")}
 
 
 class CoordinatorResetCodeController(Controller):
@@ -138,7 +139,7 @@ class CoordinatorResetCodeController(Controller):
             engine=engine, actor=member, member_id=member_id, email=data.email
         )
         return InvitationOut(
-            detail="The invitation is on its way. Its link lets them choose a password.",
+            detail=_("The invitation is on its way. Its link lets them choose a password."),
             expires_at=expires_at,
         )
 

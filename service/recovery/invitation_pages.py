@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep
+from service.i18n import N_, _
 from service.principal import Principal
 from service.recovery import services
 from service.recovery.schemas import InvitationIn
@@ -35,10 +36,10 @@ class InvitationForm(msgspec.Struct, kw_only=True):
 INVITATION_RULES = {
     "email": Rule(
         schema_type(InvitationIn, "email"),
-        "Enter an email address in the right format, like name@example.org",
+        N_("Enter an email address in the right format, like name@example.org"),
     ),
 }
-INVITATION_LABELS = {"email": "Their email address"}
+INVITATION_LABELS = {"email": N_("Their email address")}
 
 
 class InvitationPages(PageController):
@@ -81,7 +82,7 @@ def _page(
     return render(
         "recovery/invite.html",
         viewer=viewer,
-        title=f"Invite {name} to sign in",
+        title=_("Invite %(name)s to sign in") % {"name": name},
         current="coordinator",
         status=status,
         headers=headers,

@@ -19,6 +19,7 @@ from service.errors import DomainError
 from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import EngineDep, LimiterDep, MaybePrincipal
+from service.i18n import N_, _
 from service.members.services import member_by_id
 from service.principal import Principal
 from service.recovery import services
@@ -52,38 +53,40 @@ from service.web.kit import (
 )
 
 RESET_RULES = {
-    "token": Rule(ResetToken, "Enter the code your coordinator gave you"),
+    "token": Rule(ResetToken, N_("Enter the code your coordinator gave you")),
     "password": Rule(
         schema_type(PasswordChangeIn, "new_password"),
-        "Choose a password of 10 to 200 characters",
+        N_("Choose a password of 10 to 200 characters"),
         strip=False,
     ),
 }
 PASSWORD_RULES = {
-    "current_password": Rule(CurrentPassword, "Enter your current password", strip=False),
+    "current_password": Rule(CurrentPassword, N_("Enter your current password"), strip=False),
     "new_password": Rule(
         schema_type(PasswordChangeIn, "new_password"),
-        "Choose a new password of 10 to 200 characters",
+        N_("Choose a new password of 10 to 200 characters"),
         strip=False,
     ),
 }
 EMAIL_RULES = {
-    "password": Rule(CurrentPassword, "Enter your password", strip=False),
+    "password": Rule(CurrentPassword, N_("Enter your password"), strip=False),
     "new_email": Rule(
-        schema_type(EmailChangeIn, "new_email"), "Enter an email address like name@example.org"
+        schema_type(EmailChangeIn, "new_email"), N_("Enter an email address like name@example.org")
     ),
 }
 LABELS = {
-    "current_password": "Current password",
-    "new_password": "New password",
-    "password": "Password",
-    "new_email": "New email address",
-    "token": "Code",
+    "current_password": N_("Current password"),
+    "new_password": N_("New password"),
+    "password": N_("Password"),
+    "new_email": N_("New email address"),
+    "token": N_("Code"),
 }
 ACCOUNT_DONE = {
-    "password": "Your password has been changed. Any other devices have been signed out.",
-    "email": "We have sent a link to your new address. Follow it within an hour to "
-    "confirm the change. Until then your old address stays in use.",
+    "password": N_("Your password has been changed. Any other devices have been signed out."),
+    "email": N_(
+        "We have sent a link to your new address. Follow it within an hour to "
+        "confirm the change. Until then your old address stays in use."
+    ),
 }
 
 
@@ -135,14 +138,14 @@ class RecoveryPages(Controller):
         try:
             email = msgspec.convert(data.email.strip(), AnyEmail)
         except msgspec.ValidationError:
-            form.errors["email"] = "Enter your email address"
+            form.errors["email"] = _("Enter your email address")
             return _forgot_page(principal, form, status=422)
         try:
             await limit_reset_request(limiter, client_address(request), email)
         except DomainError as problem:
             return _forgot_page(principal, form, **form_refused(form, problem, {}))
         await reset_request_padded(engine=engine, email=email)
-        return render("recovery/forgot_sent.html", viewer=principal, title="Check your email")
+        return render("recovery/forgot_sent.html", viewer=principal, title=_("Check your email"))
 
     @get("/reset-password")
     async def reset_page(
@@ -174,7 +177,7 @@ class RecoveryPages(Controller):
                 form,
                 **form_refused(form, problem, LABELS, code_fields={"reset_token_invalid": "token"}),
             )
-        return render("recovery/reset_done.html", viewer=None, title="Your new password is set")
+        return render("recovery/reset_done.html", viewer=None, title=_("Your new password is set"))
 
     @get("/account/email/confirm")
     async def email_confirm_page(
@@ -202,7 +205,11 @@ class RecoveryPages(Controller):
 def _forgot_page(viewer: Principal | None, form: Form, **shown: Any) -> Template:
     """The forgotten-password form; `shown` carries a refusal's status and headers."""
     return render(
-        "recovery/forgot.html", viewer=viewer, title="Forgotten your password?", form=form, **shown
+        "recovery/forgot.html",
+        viewer=viewer,
+        title=_("Forgotten your password?"),
+        form=form,
+        **shown,
     )
 
 
@@ -212,7 +219,7 @@ def _reset_page(viewer: Principal | None, form: Form, **shown: Any) -> Template:
     return render(
         "recovery/reset.html",
         viewer=viewer,
-        title="Set a new password",
+        title=_("Set a new password"),
         form=form,
         from_link=from_link,
         **shown,
@@ -222,7 +229,7 @@ def _reset_page(viewer: Principal | None, form: Form, **shown: Any) -> Template:
 def _email_confirm_page(
     viewer: Principal | None, form: Form, *, done: bool, status: int = 200
 ) -> Template:
-    title = "Your email address has changed" if done else "Confirm your new email address"
+    title = _("Your email address has changed") if done else _("Confirm your new email address")
     return render(
         "recovery/email_confirm.html",
         viewer=viewer,
@@ -240,7 +247,9 @@ class AccountPages(PageController):
 
     @get("/account")
     async def account_page(self, viewer: Viewer, done: FromQuery[str | None] = None) -> Template:
-        return await _account_page(viewer, notice=ACCOUNT_DONE.get(done or ""))
+        return await _account_page(
+            viewer, notice=_(ACCOUNT_DONE[done]) if done in ACCOUNT_DONE else None
+        )
 
     @post("/account/password")
     async def change_password(
@@ -291,7 +300,7 @@ async def _account_page(
     return render(
         "recovery/account.html",
         viewer=viewer,
-        title="Account settings",
+        title=_("Account settings"),
         current="profile",
         status=status,
         headers=headers,
@@ -315,7 +324,7 @@ class ResetCodePages(PageController):
         return render(
             "recovery/reset_code.html",
             viewer=viewer,
-            title=f"A password code for {member.display_name}",
+            title=_("A password code for %(name)s") % {"name": member.display_name},
             current="coordinator",
             member=member,
             issued=None,
@@ -330,7 +339,7 @@ class ResetCodePages(PageController):
         return render(
             "recovery/reset_code.html",
             viewer=viewer,
-            title=f"A password code for {member.display_name}",
+            title=_("A password code for %(name)s") % {"name": member.display_name},
             current="coordinator",
             member=member,
             issued=issued,

@@ -29,6 +29,7 @@ from ledger.transactions import WriteTransaction
 from service.clock import utc_now
 from service.errors import Conflict, DomainError, Unreadable, invalid_field
 from service.http.principal_cache import principals_changed
+from service.i18n import _, current_language
 from service.mail.outbox import mail_queue
 from service.members import passwords
 from service.members.audit import audit_member_change, audit_record
@@ -58,7 +59,9 @@ UNUSABLE_STATUSES = ("closed", "suspended")
 def reset_token_invalid() -> DomainError:
     return Unreadable(
         code="reset_token_invalid",
-        detail="This link or code has expired or has already been used. Please ask for a new one.",
+        detail=_(
+            "This link or code has expired or has already been used. Please ask for a new one."
+        ),
     )
 
 
@@ -211,9 +214,9 @@ async def _set_password(
 async def _check_password(member_id: uuid.UUID, password: str, *, field: str) -> Member:
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     if not await passwords.verify_password(member.password_hash, password):
-        raise invalid_field(field, "is not your current password")
+        raise invalid_field(field, _("is not your current password"))
     return member
 
 
@@ -255,7 +258,7 @@ async def email_change_request(
     member = await _check_password(principal.member_id, password, field="password")
     new_email = normalise_email(new_email)
     if new_email == member.email:
-        raise invalid_field("new_email", "is already your email address")
+        raise invalid_field("new_email", _("is already your email address"))
     token = f"{EMAIL_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
     community = (
         await Community.select(Community.name).where(Community.id == member.community).first().run()
@@ -281,6 +284,8 @@ async def email_change_request(
                 "token": token,
                 "display_name": member.display_name,
                 "community_name": community["name"] if community else "",
+                # Sent to an address, not through mail_member: in the language they use now.
+                "language": current_language(),
             },
             member_id=member.id,
             sensitive=True,
@@ -311,7 +316,7 @@ async def email_change_confirm(*, engine: Engine[Any], token: str) -> uuid.UUID:
         ):
             raise Conflict(
                 code="email_taken",
-                detail="Another account uses this email address now.",
+                detail=_("Another account uses this email address now."),
             )
         before = await Member.select(Member.email).where(Member.id == member_id).first().run()
         await (
@@ -346,10 +351,10 @@ async def member_for_coordinator(*, actor: Principal, member_id: uuid.UUID) -> M
     """A usable member of a community `actor` coordinates; 404 for anyone else."""
     member = await Member.objects().where(Member.id == member_id).first().run()
     if member is None:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     require_coordinator_of(actor, member.community)
     if member.status in UNUSABLE_STATUSES:
-        raise not_found("That member")
+        raise not_found(_("That member"))
     return member
 
 
@@ -362,8 +367,10 @@ async def reset_code_issue(
         # A login is an email and a password (ADR 0030): a password alone opens nothing.
         raise Conflict(
             code="email_needed",
-            detail="This member has no email address to sign in with. "
-            "Send them an invitation to an address instead.",
+            detail=_(
+                "This member has no email address to sign in with. "
+                "Send them an invitation to an address instead."
+            ),
         )
     code = _new_code()
 
@@ -403,11 +410,13 @@ async def member_invite(
     if has_login(member):
         raise Conflict(
             code="has_login",
-            detail="This member can sign in already. Give them a password code if they forgot it.",
+            detail=_(
+                "This member can sign in already. Give them a password code if they forgot it."
+            ),
         )
     address = normalise_email(email) if email else member.email
     if not address:
-        raise invalid_field("email", "is needed: this member has no email address yet")
+        raise invalid_field("email", _("is needed: this member has no email address yet"))
     token = f"{LINK_TOKEN_PREFIX}{secrets.token_urlsafe(LINK_TOKEN_BYTES)}"
 
     async def work(transaction: WriteTransaction) -> datetime:
@@ -417,7 +426,7 @@ async def member_invite(
         if taken:
             raise Conflict(
                 code="email_taken",
-                detail="Another account uses this email address.",
+                detail=_("Another account uses this email address."),
                 extra={"errors": [{"field": "email", "message": "is used by another account"}]},
             )
         await Member.update({Member.email: address}).where(Member.id == member_id).run()

@@ -24,6 +24,7 @@ from service.http.idempotency import (
     key_from_scope,
     keyed_reply_from_scope,
 )
+from service.i18n import _
 from service.limits import (
     GIFT_MINUTES_MAX,
     MEMO_CHARS_MAX,
@@ -134,7 +135,7 @@ class TransferController(Controller):
                         {
                             "field": "to_member_id",
                             "source": "body",
-                            "message": "exactly one of to_member_id, to_email and to is needed",
+                            "message": _("exactly one of to_member_id, to_email and to is needed"),
                         }
                     ]
                 },

@@ -49,6 +49,7 @@ from service.web.kit import (
     form_refused,
     render,
     see_other,
+    translated_options,
 )
 from service.web.pickers import PickerSpec, form_pickers
 
@@ -109,8 +110,10 @@ class GivingPages(PageController):
         minutes = duration_field(form, data, GIFT_MINUTES_MAX)
         memo = data.memo.strip()
         if len(memo) > MEMO_CHARS_MAX:
-            form.errors["memo"] = f"Enter a message in {MEMO_CHARS_MAX} characters or fewer"
-        confirmed(form, data.confirm, "Tick the box to confirm that you want to give the hours")
+            form.errors["memo"] = _("Enter a message in %(chars)s characters or fewer") % {
+                "chars": MEMO_CHARS_MAX
+            }
+        confirmed(form, data.confirm, N_("Tick the box to confirm that you want to give the hours"))
         key = form_idempotency_key(form, data.form_token)
         if form.failed or minutes is None or key is None:
             return await give_page_of(viewer, form, status=422)
@@ -126,7 +129,7 @@ class GivingPages(PageController):
             )
         except DomainError as problem:
             reshow = form_refused(
-                form, problem, {"member": "Member"}, code_fields={"gift_to_self": "member"}
+                form, problem, {"member": N_("Member")}, code_fields={"gift_to_self": "member"}
             )
             return await give_page_of(viewer, form, **reshow)
         except LedgerError as error:
@@ -134,7 +137,8 @@ class GivingPages(PageController):
                 raise
             available = int(str(error.data.get("available_minor") or 0))
             form.general.append(
-                f"Not enough credit: you have {minutes_text(available)} available to give."
+                _("Not enough credit: you have %(hours)s available to give.")
+                % {"hours": minutes_text(available)}
             )
             return await give_page_of(viewer, form, status=FORM_INVALID_STATUS)
         return see_other("/give", done="given")
@@ -179,7 +183,7 @@ async def gift_recipient(form: Form, viewer: Principal, data: GiveForm) -> uuid.
             form.errors["email"] = _("There is no active member of your time bank with that email")
         return recipient
     return member_field(
-        form, "member", data.member, "Choose a member, or enter their email address"
+        form, "member", data.member, N_("Choose a member, or enter their email address")
     )
 
 
@@ -194,7 +198,7 @@ async def give_page_of(
 ) -> Template:
     picks = MemberPicks(frozenset({viewer.community_id}), without=viewer.member_id)
     pickers = await form_pickers(
-        "/give", [PickerSpec("member", "Which member?", picks)], query, form
+        "/give", [PickerSpec("member", _("Which member?"), picks)], query, form
     )
     return render(
         "market/give.html",
@@ -205,7 +209,7 @@ async def give_page_of(
         headers=headers,
         form=form,
         notice=notice,
-        to_options=GIVE_TO_OPTIONS,
+        to_options=translated_options(GIVE_TO_OPTIONS),
         picker=pickers["member"],
         memo_max=MEMO_CHARS_MAX,
     )
@@ -221,7 +225,7 @@ async def grant_page_of(
     headers: Mapping[str, str] | None = None,
     notice: str | None = None,
 ) -> Template:
-    specs = [PickerSpec("member", "Who receives the hours?", coordinated_picks(viewer))]
+    specs = [PickerSpec("member", _("Who receives the hours?"), coordinated_picks(viewer))]
     pickers = await form_pickers("/coordinator/grant", specs, query, form)
     return render(
         "market/coordinator_grant.html",
@@ -274,10 +278,12 @@ class CoordinatorGrantPages(PageController):
         require_any_coordinator(viewer)
         form = Form.of(data)
         member = member_field(
-            form, "member", data.member, "Choose the member who receives the hours"
+            form, "member", data.member, N_("Choose the member who receives the hours")
         )
         minutes = duration_field(form, data, GIFT_MINUTES_MAX)
-        reason = short_text_field(form, "reason", data.reason, "Give the reason", REASON_CHARS_MAX)
+        reason = short_text_field(
+            form, "reason", data.reason, N_("Give the reason"), REASON_CHARS_MAX
+        )
         key = form_idempotency_key(form, data.form_token)
         if form.failed or member is None or minutes is None or key is None:
             return await grant_page_of(viewer, form, ledger=ledger, status=422)

@@ -324,7 +324,8 @@ async def pool_grant(
             ):
                 raise Conflict(
                     code="pool_insufficient",
-                    detail=f"The pool has only {error.data.get('available_minor')} minutes.",
+                    detail=_("The pool has only %(n)s minutes.")
+                    % {"n": error.data.get("available_minor")},
                     extra={"available_minutes": error.data.get("available_minor")},
                 ) from error
             raise

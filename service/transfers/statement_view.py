@@ -23,7 +23,7 @@ from datetime import datetime
 from ledger import Ledger, StatementLine
 from service.exchanges.tables import ExchangeRecipient
 from service.formatting import balance_words, minutes_text
-from service.i18n import N_
+from service.i18n import N_, _
 from service.members.tables import Member
 from service.principal import not_found
 from service.transfers.services import party_of
@@ -108,17 +108,19 @@ async def _words(ledger: Ledger, line: StatementLine) -> tuple[str, str]:
     received = line.change_minor > 0
     if transfer.code == CORRECTION_CODE and transfer.reverses_id is not None:
         original = await ledger.get_transfer(transfer_id=transfer.reverses_id)
-        moved = "given back" if received else "taken back"
-        amount = minutes_text(abs(line.change_minor))
-        return f"{amount} {moved} after a dispute about '{original.memo}'", ""
-    what = {
-        "exchange": "Help given" if received else "Help received",
-        "gift": "Hours given to you" if received else "Hours you gave",
+        figures = {"hours": minutes_text(abs(line.change_minor)), "memo": original.memo}
+        if received:
+            return _("%(hours)s given back after a dispute about '%(memo)s'") % figures, ""
+        return _("%(hours)s taken back after a dispute about '%(memo)s'") % figures, ""
+    words = {
+        "exchange": N_("Help given") if received else N_("Help received"),
+        "gift": N_("Hours given to you") if received else N_("Hours you gave"),
         "welcome": N_("Welcome hours"),
         "grant": N_("Hours from the time bank's pool"),
         "donation": N_("Hours given to the time bank's pool"),
         "closure": N_("Account closed"),
-    }.get(transfer.code, transfer.code.replace("_", " ").capitalize())
+    }.get(transfer.code)
+    what = _(words) if words else transfer.code.replace("_", " ").capitalize()
     return what, transfer.memo
 
 

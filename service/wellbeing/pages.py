@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -13,6 +14,7 @@ from msgspec import Meta
 
 from service.http.access import Access, access
 from service.http.deps import EngineDep
+from service.i18n import N_, _
 from service.limits import (
     WELLBEING_ONS_MAX,
     WELLBEING_ONS_MIN,
@@ -38,19 +40,28 @@ PATH: Final = "/wellbeing"
 CONSENTED: Final = "yes"
 OnsAnswer = Annotated[int, Meta(ge=WELLBEING_ONS_MIN, le=WELLBEING_ONS_MAX)]
 UclaAnswer = Annotated[int, Meta(ge=WELLBEING_UCLA_MIN, le=WELLBEING_UCLA_MAX)]
-RULES: Final = {
-    **{
-        name: Rule(OnsAnswer, f"Choose a number from {WELLBEING_ONS_MIN} to {WELLBEING_ONS_MAX}")
-        for name in ONS_QUESTIONS
-    },
-    **{name: Rule(UclaAnswer, "Choose one of the answers") for name in UCLA_QUESTIONS},
-}
-LABELS: Final = {**ONS_QUESTIONS, **UCLA_QUESTIONS, "consent": "Consent"}
+LABELS: Final = {**ONS_QUESTIONS, **UCLA_QUESTIONS, "consent": N_("Consent")}
 DONE_MESSAGES: Final = {
-    "saved": "Thank you. Your answers are saved; only you can see them.",
-    "skipped": "No problem. We will ask again in about six months.",
-    "deleted": "That check-in is deleted.",
+    "saved": N_("Thank you. Your answers are saved; only you can see them."),
+    "skipped": N_("No problem. We will ask again in about six months."),
+    "deleted": N_("That check-in is deleted."),
 }
+
+
+def _rules() -> dict[str, Rule]:
+    """The rules, their messages in the reader's language (made per request)."""
+    ons = _("Choose a number from %(low)s to %(high)s") % {
+        "low": WELLBEING_ONS_MIN,
+        "high": WELLBEING_ONS_MAX,
+    }
+    return {
+        **{name: Rule(OnsAnswer, ons) for name in ONS_QUESTIONS},
+        **{name: Rule(UclaAnswer, _("Choose one of the answers")) for name in UCLA_QUESTIONS},
+    }
+
+
+def _translated(words: Mapping[Any, str]) -> dict[Any, str]:
+    return {key: _(text) for key, text in words.items()}
 
 
 class CheckInForm(msgspec.Struct, kw_only=True):
@@ -75,19 +86,19 @@ async def _page(
     return render(
         "wellbeing/checkin.html",
         viewer=viewer,
-        title="Wellbeing check-in",
+        title=_("Wellbeing check-in"),
         current="profile",
         status=status,
         headers=headers,
         form=form,
-        notice=done_message(DONE_MESSAGES, done),
+        notice=done_message(_translated(DONE_MESSAGES), done),
         due=await services.checkin_due(viewer),
         checkins=await services.checkins_of(viewer.member_id),
-        ons_questions=ONS_QUESTIONS,
+        ons_questions=_translated(ONS_QUESTIONS),
         ons_options=[(str(n), str(n)) for n in range(WELLBEING_ONS_MIN, WELLBEING_ONS_MAX + 1)],
-        ucla_questions=UCLA_QUESTIONS,
-        ucla_options=[(str(value), words) for value, words in UCLA_ANSWERS.items()],
-        ucla_words=UCLA_ANSWERS,
+        ucla_questions=_translated(UCLA_QUESTIONS),
+        ucla_options=[(str(value), _(words)) for value, words in UCLA_ANSWERS.items()],
+        ucla_words=_translated(UCLA_ANSWERS),
     )
 
 
@@ -115,7 +126,9 @@ class WellbeingPages(PageController):
         async def reshow(form: Form, refused: Reshow) -> Response[Any]:
             return await _page(viewer, form, **refused)
 
-        return await form_post(Form.of(data), data, RULES, LABELS, write=write, reshow=reshow)
+        return await form_post(
+            Form.of(data), data, _rules(), _translated(LABELS), write=write, reshow=reshow
+        )
 
     @post("/skip")
     async def skip(self, viewer: Viewer, engine: EngineDep) -> Response[Any]:

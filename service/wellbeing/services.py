@@ -18,6 +18,7 @@ from piccolo.engine.base import Engine
 from ledger import WriteTransaction, run_write
 from service import clock
 from service.errors import Invalid
+from service.i18n import N_, _
 from service.limits import (
     WELLBEING_INTERVAL_DAYS,
     WELLBEING_LISTED_MAX,
@@ -30,19 +31,22 @@ from service.principal import Principal, not_found
 from service.wellbeing.tables import CheckIn, Skip
 
 ONS_QUESTIONS: Final = {
-    "life_satisfaction": "Overall, how satisfied are you with your life nowadays?",
-    "worthwhile": "Overall, to what extent do you feel that the things you do in your life "
-    "are worthwhile?",
-    "happy_yesterday": "Overall, how happy did you feel yesterday?",
-    "anxious_yesterday": "On a scale where 0 is not at all anxious and 10 is completely "
-    "anxious, overall, how anxious did you feel yesterday?",
+    "life_satisfaction": N_("Overall, how satisfied are you with your life nowadays?"),
+    "worthwhile": N_(
+        "Overall, to what extent do you feel that the things you do in your life are worthwhile?"
+    ),
+    "happy_yesterday": N_("Overall, how happy did you feel yesterday?"),
+    "anxious_yesterday": N_(
+        "On a scale where 0 is not at all anxious and 10 is completely "
+        "anxious, overall, how anxious did you feel yesterday?"
+    ),
 }
 UCLA_QUESTIONS: Final = {
-    "lack_companionship": "How often do you feel that you lack companionship?",
-    "left_out": "How often do you feel left out?",
-    "isolated": "How often do you feel isolated from others?",
+    "lack_companionship": N_("How often do you feel that you lack companionship?"),
+    "left_out": N_("How often do you feel left out?"),
+    "isolated": N_("How often do you feel isolated from others?"),
 }
-UCLA_ANSWERS: Final = {1: "Hardly ever", 2: "Some of the time", 3: "Often"}
+UCLA_ANSWERS: Final = {1: N_("Hardly ever"), 2: N_("Some of the time"), 3: N_("Often")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,8 @@ def _range_errors(answers: Answers) -> list[dict[str, str]]:
             else (WELLBEING_UCLA_MIN, WELLBEING_UCLA_MAX)
         )
         if not low <= value <= high:
-            errors.append({"field": name, "message": f"must be a whole number {low} to {high}"})
+            message = _("must be a whole number %(low)s to %(high)s") % {"low": low, "high": high}
+            errors.append({"field": name, "message": message})
     return errors
 
 
@@ -98,14 +103,14 @@ async def checkin_record(
     if not consent:
         raise Invalid(
             code="consent_required",
-            detail="Tick the box to say we may keep these answers, or skip the check-in.",
+            detail=_("Tick the box to say we may keep these answers, or skip the check-in."),
             extra={"errors": [{"field": "consent", "message": "must be true"}]},
         )
     errors = _range_errors(answers)
     if errors:
         raise Invalid(
             code="validation_failed",
-            detail="Some answers are outside their scale.",
+            detail=_("Some answers are outside their scale."),
             extra={"errors": errors},
         )
     now = now or clock.utc_now()
@@ -140,7 +145,7 @@ async def checkin_delete(*, engine: Engine[Any], actor: Principal, checkin_id: u
     async def work(_transaction: WriteTransaction) -> None:
         mine = (CheckIn.id == checkin_id) & (CheckIn.member == actor.member_id)
         if not await CheckIn.exists().where(mine).run():
-            raise not_found("That check-in")
+            raise not_found(_("That check-in"))
         await CheckIn.delete().where(mine).run()
 
     await run_write(engine, work)

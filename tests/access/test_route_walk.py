@@ -69,6 +69,8 @@ PUBLIC_PAGES = frozenset(
         ("POST", "/reset-password"),
         ("GET", "/account/email/confirm"),
         ("POST", "/account/email/confirm"),
+        # The language chooser on every page (ADR 0048).
+        ("POST", "/language"),
     }
 )
 # Signed links from a mail: the signature is the proof, no session is needed.
