@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -56,10 +57,16 @@ async def sweeps_pass(
 ) -> bool:
     """One pass of every sweep, if this node holds the sweeps lease (else False: another
     node sweeps this time). Each pass is recorded (service/nodes/passes.py)."""
-    if not await _sweeps_lease_taken(engine, lease_seconds):
+    taken_at = utc_now()
+    if not await _sweeps_lease_taken(engine, taken_at, lease_seconds):
         return False
     try:
-        pass_id = await sweep_pass_begin(engine=engine, holder=NODE_ID, now=utc_now())
+        pass_id = await sweep_pass_begin(
+            engine=engine,
+            holder=NODE_ID,
+            now=utc_now(),
+            lease_expires_at=taken_at + timedelta(seconds=lease_seconds),
+        )
     except Exception:
         logger.exception("could not record the sweeps pass; skipping it")
         return False
@@ -99,14 +106,14 @@ async def _every_sweep(engine: Engine[Any], ledger: Ledger) -> None:
     )
 
 
-async def _sweeps_lease_taken(engine: Engine[Any], lease_seconds: float) -> bool:
+async def _sweeps_lease_taken(engine: Engine[Any], now: datetime, lease_seconds: float) -> bool:
     """Whether this node sweeps this pass; a database that cannot answer means no."""
     try:
         return await lease_take(
             engine=engine,
             name=SWEEPS_LEASE,
             holder=NODE_ID,
-            now=utc_now(),
+            now=now,
             lease_seconds=lease_seconds,
         )
     except Exception:

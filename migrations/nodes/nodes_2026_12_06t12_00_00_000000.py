@@ -13,6 +13,9 @@ STATEMENTS = [
         id UUID PRIMARY KEY,
         holder VARCHAR(120) NOT NULL CHECK (length(holder) BETWEEN 1 AND 120),
         started_at TIMESTAMPTZ NOT NULL,
+        -- The lease this pass ran under: no other node may start one before then,
+        -- unless this one finished (and released it) first.
+        lease_expires_at TIMESTAMPTZ NOT NULL,
         finished_at TIMESTAMPTZ NULL
     )
     """,

@@ -19,8 +19,11 @@ from service.limits import SWEEP_PASSES_KEPT_DAYS
 from service.nodes.tables import SweepPass
 
 
-async def sweep_pass_begin(*, engine: Engine[Any], holder: str, now: datetime) -> uuid.UUID:
-    """Record a pass starting now (and drop records older than SWEEP_PASSES_KEPT_DAYS)."""
+async def sweep_pass_begin(
+    *, engine: Engine[Any], holder: str, now: datetime, lease_expires_at: datetime
+) -> uuid.UUID:
+    """Record a pass starting now under a lease until `lease_expires_at` (and drop
+    records older than SWEEP_PASSES_KEPT_DAYS)."""
     pass_id = uuid.uuid4()
 
     async def work(_transaction: WriteTransaction) -> None:
@@ -28,7 +31,13 @@ async def sweep_pass_begin(*, engine: Engine[Any], holder: str, now: datetime) -
             SweepPass.started_at < now - timedelta(days=SWEEP_PASSES_KEPT_DAYS)
         )
         await SweepPass.insert(
-            SweepPass(id=pass_id, holder=holder, started_at=now, finished_at=None)
+            SweepPass(
+                id=pass_id,
+                holder=holder,
+                started_at=now,
+                lease_expires_at=lease_expires_at,
+                finished_at=None,
+            )
         )
 
     await run_write(engine, work)

@@ -21,4 +21,5 @@ class SweepPass(Table, tablename="sweep_pass"):
     id = UUID(primary_key=True)
     holder = Varchar(length=120)
     started_at = Timestamptz()
+    lease_expires_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)

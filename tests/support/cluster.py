@@ -40,6 +40,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.loadclient import PASSWORD
 from tests.support.replica import OS_USER, Server, free_port, start_pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,8 @@ REDIS_ARGS = ("/usr/bin/redis-server", "--bind", "127.0.0.1", "--save", "", "--a
 SERVE = (sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--workers", "1")
 NODES_MAX = 16  # one machine's worth
 ADMIN_EMAIL = "admin@cluster.example"
-ADMIN_PASSWORD = "cluster admin password, long enough"
+# The password bench/loadclient.py signs the admin in with, to provision members.
+ADMIN_PASSWORD = PASSWORD
 # Cheap password hashes: a cluster for tests and trying things out, not for members.
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
 # HAProxy asks every node for /ready this often; two failures take it out of the
