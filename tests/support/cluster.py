@@ -66,6 +66,9 @@ FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024"}
 # HAProxy asks every node for /ready this often; two failures take it out of the
 # rotation, one success puts it back.
 HAPROXY_CHECK_MILLISECONDS = 300
+# Each node's pool may open POSTGRES_POOL_SIZE_MAX (20) connections; room for 16 nodes'
+# worth of busy pools would be too much for one machine, 8 is plenty.
+POSTGRES_SETTINGS = ("max_connections = 200",)
 
 
 class ClusterError(RuntimeError):
@@ -136,7 +139,9 @@ class Cluster:
             **FAST_HASHING,
             **self.extra_env,
         }
-        env.pop("DATABASE_REPLICA_URL", None)
+        # A developer's shell may set these; the cluster decides them.
+        for name in ("DATABASE_REPLICA_URL", "SMTP_URL", "SWEEPS_INTERVAL_SECONDS", "TIMEBANK_ENV"):
+            env.pop(name, None)
         if self.replica_url:
             env["DATABASE_REPLICA_URL"] = self.replica_url
         if self.smtp_url:
@@ -351,7 +356,7 @@ def start(
     )
     cluster.save()
     try:
-        start_pair(cluster.primary, cluster.replica, [])
+        start_pair(cluster.primary, cluster.replica, [], POSTGRES_SETTINGS)
         asyncio.run(_create_database(cluster.primary.url("postgres")))
         cluster.timebank_ok("migrate")
         cluster.timebank_ok("create-admin", "--email", ADMIN_EMAIL, "--name", "Cluster Admin")

@@ -95,9 +95,10 @@ class Server:
     def running(self) -> bool:
         return (self.data_dir / "postmaster.pid").exists()
 
-    def configure(self) -> None:
+    def configure(self, extra: tuple[str, ...] = ()) -> None:
         lines = [
             *SERVER_SETTINGS,
+            *extra,
             f"port = {self.port}",
             f"unix_socket_directories = '{self.socket_dir}'",
         ]
@@ -168,14 +169,17 @@ async def _migrate_template(pair: ReplicaPair) -> None:
         await database.release(engine)
 
 
-def start_pair(primary: Server, replica: Server, started: list[Server]) -> None:
-    """initdb the primary, start it, pg_basebackup the replica from it, start that.
+def start_pair(
+    primary: Server, replica: Server, started: list[Server], settings: tuple[str, ...] = ()
+) -> None:
+    """initdb the primary, start it, pg_basebackup the replica from it, start that;
+    both with SERVER_SETTINGS and `settings` (the later line wins).
 
     Each server is appended to `started` once running, for the caller to stop."""
     _as_postgres(
         PG_BIN / "initdb", "-D", primary.data_dir, "-U", OS_USER, "-A", "trust", "--no-sync"
     )
-    primary.configure()
+    primary.configure(settings)
     with (primary.data_dir / "pg_hba.conf").open("a", encoding="utf-8") as hba:
         hba.write(f"host replication {OS_USER} 127.0.0.1/32 trust\n")
     primary.start()
@@ -196,7 +200,7 @@ def start_pair(primary: Server, replica: Server, started: list[Server]) -> None:
         "--no-sync",
     )
     # The copy brings the primary's settings; the last line wins, so its own port.
-    replica.configure()
+    replica.configure(settings)
     replica.start()
     started.append(replica)
 
