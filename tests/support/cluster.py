@@ -69,6 +69,9 @@ HAPROXY_CHECK_MILLISECONDS = 300
 # Each node's pool may open POSTGRES_POOL_SIZE_MAX (20) connections; room for 16 nodes'
 # worth of busy pools would be too much for one machine, 8 is plenty.
 POSTGRES_SETTINGS = ("max_connections = 200",)
+DECIDED_HERE = frozenset(
+    {"DATABASE_REPLICA_URL", "SMTP_URL", "SWEEPS_INTERVAL_SECONDS", "TIMEBANK_ENV"}
+)
 
 
 class ClusterError(RuntimeError):
@@ -128,8 +131,9 @@ class Cluster:
         return f"http://127.0.0.1:{self.haproxy_port}"
 
     def env(self, node: Node | None = None) -> dict[str, str]:
-        env = {
-            **os.environ,
+        # A developer's shell may set these; the cluster decides them.
+        env = {name: value for name, value in os.environ.items() if name not in DECIDED_HERE}
+        env |= {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "SECRET_KEY": self.secret_key,
@@ -137,11 +141,7 @@ class Cluster:
             "LOG_LEVEL": "WARNING",
             "TIMEBANK_ADMIN_PASSWORD": ADMIN_PASSWORD,
             **FAST_HASHING,
-            **self.extra_env,
         }
-        # A developer's shell may set these; the cluster decides them.
-        for name in ("DATABASE_REPLICA_URL", "SMTP_URL", "SWEEPS_INTERVAL_SECONDS", "TIMEBANK_ENV"):
-            env.pop(name, None)
         if self.replica_url:
             env["DATABASE_REPLICA_URL"] = self.replica_url
         if self.smtp_url:
@@ -150,7 +150,7 @@ class Cluster:
             env["SWEEPS_INTERVAL_SECONDS"] = str(self.sweeps_interval_seconds)
         name = f"node-{node.number}" if node else "commands"
         env["TIMEBANK_DATA_DIR"] = str(self.base / name)
-        return env
+        return env | self.extra_env
 
     def save(self) -> None:
         state = asdict(self)
