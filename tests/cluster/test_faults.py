@@ -326,7 +326,8 @@ async def _check_ledger(
 
 
 async def _check_mail(cluster: Cluster, catcher: MailCatcher) -> None:
-    """Every message the outbox marked sent arrived, and none arrived twice."""
+    """Every message the outbox marked sent arrived, none arrived twice, and none that
+    arrived is still queued to be sent again."""
     sent_rows = await _fetch(
         cluster, "SELECT id::text AS id FROM mail_message WHERE status = 'sent'"
     )
@@ -340,6 +341,11 @@ async def _check_mail(cluster: Cluster, catcher: MailCatcher) -> None:
     twice = {row_id: count for row_id, count in delivered.items() if count > 1}
     assert not twice, f"mail delivered more than once: {twice}"
     assert sent <= set(delivered)
+    # Delivered but still queued would go out again once its claim lease ran out.
+    queued_rows = await _fetch(
+        cluster, "SELECT id::text AS id FROM mail_message WHERE status = 'queued'"
+    )
+    assert not {row["id"] for row in queued_rows} & set(delivered)
 
 
 async def _check_sweeps(cluster: Cluster) -> None:
