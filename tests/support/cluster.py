@@ -189,6 +189,17 @@ class Cluster:
     # Nodes -----------------------------------------------------------------------
 
     def start_node(self, node: Node) -> None:
+        self.start_nodes([node])
+
+    def start_nodes(self, nodes: list[Node]) -> None:
+        """Start the nodes side by side (each takes seconds to import), then wait until
+        every one answers /ready."""
+        for node in nodes:
+            self._spawn_node(node)
+        for node in nodes:
+            wait_until_ready(f"http://127.0.0.1:{node.port}/ready", NODE_READY_SECONDS_MAX)
+
+    def _spawn_node(self, node: Node) -> None:
         data_dir = self.base / f"node-{node.number}"
         data_dir.mkdir(exist_ok=True)
         with (self.base / f"node-{node.number}.log").open("ab") as log:
@@ -202,7 +213,6 @@ class Cluster:
             )
         node.pid = process.pid
         self.save()
-        wait_until_ready(f"http://127.0.0.1:{node.port}/ready", NODE_READY_SECONDS_MAX)
 
     def kill_node(self, node: Node, sig: signal.Signals = signal.SIGKILL) -> None:
         """Signal the node's whole process group (granian and its worker) and wait."""
@@ -210,6 +220,15 @@ class Cluster:
             _stop_group(node.pid, sig)
         node.pid = None
         self.save()
+
+    def stop_nodes(self, nodes: list[Node]) -> None:
+        """SIGTERM every node at once, then wait for each (they shut down side by side)."""
+        for node in nodes:
+            if node.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(node.pid, signal.SIGTERM)
+        for node in nodes:
+            self.kill_node(node, signal.SIGTERM)
 
     # Redis -----------------------------------------------------------------------
 
@@ -259,14 +278,12 @@ class Cluster:
         self.replica.promote()
         self.failed_over = True
         self.save()
-        for node in self.nodes:
-            self.kill_node(node, signal.SIGTERM)
-            self.start_node(node)
+        # All at once: with the primary gone no node can serve anyway.
+        self.stop_nodes(self.nodes)
+        self.start_nodes(self.nodes)
 
     def stop(self) -> None:
-        for node in self.nodes:
-            with contextlib.suppress(ProcessLookupError):
-                self.kill_node(node, signal.SIGTERM)
+        self.stop_nodes(self.nodes)
         for pid in (self.haproxy_pid, self.redis_pid):
             if pid is not None:
                 _stop_group(pid, signal.SIGTERM)
@@ -361,8 +378,7 @@ def start(
         cluster.timebank_ok("migrate")
         cluster.timebank_ok("create-admin", "--email", ADMIN_EMAIL, "--name", "Cluster Admin")
         cluster.start_redis()
-        for node in cluster.nodes:
-            cluster.start_node(node)
+        cluster.start_nodes(cluster.nodes)
         cluster.start_haproxy()
     except BaseException:
         cluster.stop()
