@@ -61,6 +61,9 @@ PHASE_SECONDS_MAX = 90  # waiting for a phase's acknowledgements or a condition
 RETRY_PAUSE_SECONDS = 0.05  # between retries of one request: not synchronisation
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 ACKNOWLEDGED = frozenset({200, 201})
+# Messages that may be delivered and still be queued (see _check_mail): one for the
+# SIGKILLed node, one for each node when the primary stops under it.
+ABRUPT_STOPS_MAX = 1 + NODES
 # What a dropped or refused connection looks like to the keep-alive client.
 CONNECTION_FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, HttpError)
 MESSAGE_ROW_ID = re.compile(
@@ -293,6 +296,9 @@ async def test_acknowledged_transfers_survive_node_redis_and_primary_faults(
             assert not book.refused, book.refused[:5]
             assert sum(book.proposals.values()) > 0
             await _check_ledger(cluster, world, book, before, started_at)
+            # A graceful stop lets each mail worker finish its pass: then what is still
+            # queued is what would be sent again, and nothing is in between.
+            await asyncio.to_thread(cluster.stop_nodes, cluster.nodes)
             await _check_mail(cluster, peer.catcher)
             await _check_sweeps(cluster)
 
@@ -326,8 +332,14 @@ async def _check_ledger(
 
 
 async def _check_mail(cluster: Cluster, catcher: MailCatcher) -> None:
-    """Every message the outbox marked sent arrived, none arrived twice, and none that
-    arrived is still queued to be sent again."""
+    """Every message the outbox marked sent arrived, and none arrived twice.
+
+    Delivery is at least once (ADR 0022): a message whose node stopped between the SMTP
+    server's 250 and recording it sent stays queued and goes again once its claim lease
+    (MAIL_CLAIM_LEASE_SECONDS) has run out, after this test. Each worker sends and
+    records one message at a time, so an abrupt stop leaves at most one such message
+    per node: the SIGKILL, and the primary stopping under every node at failover.
+    """
     sent_rows = await _fetch(
         cluster, "SELECT id::text AS id FROM mail_message WHERE status = 'sent'"
     )
@@ -341,11 +353,11 @@ async def _check_mail(cluster: Cluster, catcher: MailCatcher) -> None:
     twice = {row_id: count for row_id, count in delivered.items() if count > 1}
     assert not twice, f"mail delivered more than once: {twice}"
     assert sent <= set(delivered)
-    # Delivered but still queued would go out again once its claim lease ran out.
     queued_rows = await _fetch(
         cluster, "SELECT id::text AS id FROM mail_message WHERE status = 'queued'"
     )
-    assert not {row["id"] for row in queued_rows} & set(delivered)
+    again = [row["id"] for row in queued_rows if row["id"] in delivered]
+    assert len(again) <= ABRUPT_STOPS_MAX, f"{len(again)} delivered messages would go again"
 
 
 async def _check_sweeps(cluster: Cluster) -> None:

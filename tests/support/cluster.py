@@ -78,6 +78,12 @@ class ClusterError(RuntimeError):
     pass
 
 
+# The processes this Python process started, kept until they have exited and been
+# waited for (a Popen dropped while its process runs is a ResourceWarning); a later
+# `scripts/cluster` command only has their pids.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
 @dataclass
 class Node:
     number: int
@@ -212,6 +218,7 @@ class Cluster:
                 start_new_session=True,
             )
         node.pid = process.pid
+        _STARTED[process.pid] = process
         self.save()
 
     def kill_node(self, node: Node, sig: signal.Signals = signal.SIGKILL) -> None:
@@ -241,6 +248,7 @@ class Cluster:
                 start_new_session=True,
             )
         self.redis_pid = process.pid
+        _STARTED[process.pid] = process
         self.save()
         _wait_for_redis(self.redis_port)
 
@@ -263,6 +271,7 @@ class Cluster:
                 start_new_session=True,
             )
         self.haproxy_pid = process.pid
+        _STARTED[process.pid] = process
         self.save()
         wait_until_ready(f"{self.url}/ready", NODE_READY_SECONDS_MAX)
 
@@ -420,15 +429,16 @@ def _wait_for_redis(port: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    process = _STARTED.get(pid)
+    if process is not None:
+        if process.poll() is None:
+            return True
+        del _STARTED[pid]  # exited and waited for
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie of ours still answers kill(0); it is not running.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return False
     return True
 
 
