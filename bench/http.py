@@ -23,7 +23,12 @@ machine: the figures include that contention, which is why ratios matter.
 
     .venv/bin/python bench/http.py [--quick] [--engine postgres|sqlite|both]
         [--seconds 10] [--clients 1,8,32] [--workers N] [--server-tree DIR]
-        [--profile] [--json results.json]
+        [--profile] [--json results.json] [--nodes 1,2,3]
+
+`--nodes 1,2,3` measures the same workloads through HAProxy in front of that many
+`timebank serve` nodes (one worker each) made by scripts/cluster (ADR 0049): a
+PostgreSQL primary and replica, a private Redis; pgbench is the reference as above
+(docs/scaling.md). Needs root, like scripts/cluster.
 
 `--server-tree DIR` serves another checkout (e.g. `git archive main`
 unpacked) with this checkout's virtualenv: the "before" column.
@@ -527,6 +532,32 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
         return EngineResult(engine, measurements, memory, profile)
 
 
+def run_nodes(nodes: int, args: argparse.Namespace) -> EngineResult:
+    """The workloads through HAProxy in front of `nodes` nodes of a fresh cluster."""
+    from tests.support import cluster  # noqa: PLC0415 - only this mode needs the cluster
+    from tests.support.replica import OS_USER  # noqa: PLC0415
+
+    base = Path(tempfile.mkdtemp(prefix="bench_cluster_"))
+    shutil.chown(base, user=OS_USER)
+    made = cluster.start(base, nodes=nodes)
+    try:
+        world = asyncio.run(provision(made.nodes[0].port, cluster.ADMIN_EMAIL))
+        ops = operations(world)
+        label = f"{nodes} node{'s' if nodes > 1 else ''}"
+        measurements: list[Measurement] = []
+        for clients in args.clients:
+            for offset, name in enumerate(args.workloads):
+                measurements.append(
+                    asyncio.run(
+                        measure(made.haproxy_port, name, ops[name], clients, args.seconds, offset)
+                    )
+                )
+                _say(_row(label, measurements[-1], None))
+        return EngineResult(label, measurements, [])
+    finally:
+        made.stop()
+
+
 def run_pgbench(args: argparse.Namespace) -> dict[int, float]:
     database = f"bench_http_pgbench_{os.getpid()}"
     asyncio.run(admin_execute(args.admin_url, f'CREATE DATABASE "{database}"'))
@@ -578,7 +609,7 @@ def report(
     for result in results:
         for m in result.measurements:
             _say(_row(result.engine, m, references.get(m.clients)))
-    for result in results:
+    for result in (result for result in results if result.memory):
         rss = ", ".join(f"{t:.0f}s {mib:.0f}" for t, mib in result.memory)
         _say(
             f"{result.engine}: server RSS MiB during {args.memory_seconds}s "
@@ -629,7 +660,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--nodes", default=None, help="e.g. 1,2,3: through HAProxy to that many nodes"
+    )
     args = parser.parse_args()
+    args.nodes = [int(n) for n in args.nodes.split(",")] if args.nodes else []
     args.clients = [int(c) for c in args.clients.split(",")]
     args.workloads = [w for w in args.workloads.split(",") if w]
     unknown = set(args.workloads) - set(WORKLOADS)
@@ -647,8 +682,11 @@ def main() -> int:
     engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
     references = run_pgbench(args)
     _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
-    with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
-        results = [run_engine(engine, args, Path(scratch)) for engine in engines]
+    if args.nodes:
+        results = [run_nodes(nodes, args) for nodes in args.nodes]
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
+            results = [run_engine(engine, args, Path(scratch)) for engine in engines]
     report(results, references, args)
     if args.json:
         args.json.write_text(json.dumps(results_json(results, references), indent=2))
