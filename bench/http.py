@@ -23,7 +23,12 @@ machine: the figures include that contention, which is why ratios matter.
 
     .venv/bin/python bench/http.py [--quick] [--engine postgres|sqlite|both]
         [--seconds 10] [--clients 1,8,32] [--workers N] [--server-tree DIR]
-        [--profile] [--json results.json]
+        [--profile] [--json results.json] [--nodes 1,2,3]
+
+`--nodes 1,2,3` measures the same workloads through HAProxy in front of that many
+`timebank serve` nodes (one worker each) made by scripts/cluster (ADR 0049): a
+PostgreSQL primary and replica, a private Redis; pgbench is the reference as above
+(docs/scaling.md). Needs root, like scripts/cluster.
 
 `--server-tree DIR` serves another checkout (e.g. `git archive main`
 unpacked) with this checkout's virtualenv: the "before" column.
@@ -40,6 +45,8 @@ from pathlib import Path
 # file would shadow the standard library's `http` package for every import.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+# The project root instead: the shared client is imported as `bench.loadclient`.
+sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -48,11 +55,9 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
-import random  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -66,12 +71,18 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.loadclient import (  # noqa: E402
+    MEMBERS,
+    PASSWORD,
+    RawConnection,
+    World,
+    free_port,
+    provision,
+)
+
 PROJECT_ROOT = _HERE.parent
 ADMIN_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/14"
-MEMBERS = 100
-LISTINGS_PER_MEMBER = 2
-WELCOME_MINUTES = 6000  # the most a community may give: room for every gift here
 PGBENCH_SCALE = 10
 CLIENTS_DEFAULT = (1, 8, 32)
 SECONDS_DEFAULT = 10
@@ -83,80 +94,8 @@ MEMORY_CLIENTS = 32
 PROFILE_SECONDS = 20
 PROFILE_TOP = 30
 SERVER_START_TIMEOUT_SECONDS = 60
-PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway test account
 TPS_PATTERN = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 WORKLOADS = ("health", "balance", "statement", "search", "gift", "exchange")
-
-
-# A minimal HTTP/1.1 keep-alive client ---------------------------------------------
-
-
-class HttpError(RuntimeError):
-    pass
-
-
-class RawConnection:
-    """One keep-alive connection; just enough HTTP/1.1 for JSON requests."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
-            sock = self._writer.get_extra_info("socket")
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self._reader, self._writer
-
-    async def request(
-        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
-    ) -> tuple[int, bytes]:
-        reader, writer = await self._connect()
-        lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        if body or method == "POST":
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await reader.readuntil(b"\r\n\r\n")
-        status, response_headers = _parse_head(head)
-        payload = await _read_body(reader, response_headers)
-        if response_headers.get("connection", "").lower() == "close":
-            await self.close()
-        return status, payload
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(ConnectionError):
-                await self._writer.wait_closed()
-        self._reader = self._writer = None
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    first, *rest = head.decode("latin-1").split("\r\n")
-    status = int(first.split(" ", 2)[1])
-    headers = {}
-    for line in rest:
-        if ":" in line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return status, headers
-
-
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    if "content-length" in headers:
-        return await reader.readexactly(int(headers["content-length"]))
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-            chunk = await reader.readexactly(size + 2)
-            if size == 0:
-                return b"".join(chunks)
-            chunks.append(chunk[:-2])
-    raise HttpError(f"response without a length: {headers}")
 
 
 # Server processes ------------------------------------------------------------------
@@ -171,13 +110,6 @@ class Target:
     tree: Path
     workers: int | None
     process: subprocess.Popen[bytes] | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(
@@ -268,133 +200,6 @@ def rss_mib(pids: list[int]) -> float:
                 if line.startswith("VmRSS:"):
                     total_kib += int(line.split()[1])
     return total_kib / 1024
-
-
-# Provisioning through the public API -----------------------------------------------
-
-
-@dataclass
-class Member:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class World:
-    members: list[Member]
-    admin: Member
-
-
-def _random_loopback() -> str:
-    # Rate limits count per client address: each provisioning client gets
-    # its own loopback address (all of 127.0.0.0/8 reaches this machine).
-    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
-
-
-@contextlib.asynccontextmanager
-async def api_client(port: int) -> Any:
-    transport = httpx.AsyncHTTPTransport(local_address=_random_loopback())
-    async with httpx.AsyncClient(
-        transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=60
-    ) as client:
-        yield client
-
-
-def _created(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code not in (200, 201):
-        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def sign_in(port: int, email: str) -> Member:
-    async with api_client(port) as client:
-        body = _created(
-            await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
-        )
-    return Member(id=str(body["member_id"]), token=str(body["token"]))
-
-
-async def new_member(port: int, community: str, number: int, run: str) -> Member:
-    email = f"m{number}.{run}@bench.example"
-    async with api_client(port) as client:
-        _created(
-            await client.post(
-                "/api/v1/auth/register",
-                json={
-                    "email": email,
-                    "password": PASSWORD,
-                    "display_name": f"Member {number}",
-                    "community": community,
-                },
-            )
-        )
-    return await sign_in(port, email)
-
-
-async def new_listings(port: int, member: Member, category: str, number: int) -> None:
-    async with api_client(port) as client:
-        for kind, title in (("offer", "Help in the garden"), ("request", "Lifts to the surgery")):
-            _created(
-                await client.post(
-                    "/api/v1/listings",
-                    headers=member.headers,
-                    json={
-                        "kind": kind,
-                        "title": f"{title} {number}",
-                        "description": "Weekday mornings, any week.",
-                        "category": category,
-                    },
-                )
-            )
-
-
-async def first_category(port: int, admin: Member) -> str:
-    async with api_client(port) as client:
-        body = (await client.get("/api/v1/categories", headers=admin.headers)).json()
-    items = body["items"] if isinstance(body, dict) else body
-    return str(items[0]["slug"])
-
-
-async def provision(target: Target, admin_email: str) -> World:
-    run = uuid.uuid4().hex[:8]
-    admin = await sign_in(target.port, admin_email)
-    async with api_client(target.port) as client:
-        _created(
-            await client.post(
-                "/api/v1/admin/areas",
-                headers=admin.headers,
-                json={"name": f"Bench {run}", "slug": f"bench-{run}"},
-            )
-        )
-        _created(
-            await client.post(
-                "/api/v1/admin/communities",
-                headers=admin.headers,
-                json={
-                    "name": f"Benchtown {run}",
-                    "slug": f"benchtown-{run}",
-                    "area": f"bench-{run}",
-                    "requires_approval": False,
-                    "welcome_credit_minutes": WELCOME_MINUTES,
-                },
-            )
-        )
-    members: list[Member] = []
-    for start in range(0, MEMBERS, 10):
-        members += await asyncio.gather(
-            *(new_member(target.port, f"benchtown-{run}", n, run) for n in range(start, start + 10))
-        )
-    category = await first_category(target.port, admin)
-    for start in range(0, MEMBERS, 10):
-        await asyncio.gather(
-            *(new_listings(target.port, members[n], category, n) for n in range(start, start + 10))
-        )
-    return World(members=members, admin=admin)
 
 
 # Workloads -------------------------------------------------------------------------
@@ -696,7 +501,7 @@ def served(engine: str, args: argparse.Namespace, scratch: Path) -> Iterator[tup
         admin_email = f"admin.{uuid.uuid4().hex[:8]}@bench.example"
         cli(target, "create-admin", "--email", admin_email, "--name", "Bench Admin")
         start_server(target)
-        world = asyncio.run(provision(target, admin_email))
+        world = asyncio.run(provision(target.port, admin_email))
         yield target, world
     finally:
         stop_server(target)
@@ -725,6 +530,32 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
         if args.profile:
             profile = profile_server(target, world, args.py_spy, scratch)
         return EngineResult(engine, measurements, memory, profile)
+
+
+def run_nodes(nodes: int, args: argparse.Namespace) -> EngineResult:
+    """The workloads through HAProxy in front of `nodes` nodes of a fresh cluster."""
+    from tests.support import cluster  # noqa: PLC0415 - only this mode needs the cluster
+    from tests.support.replica import OS_USER  # noqa: PLC0415
+
+    base = Path(tempfile.mkdtemp(prefix="bench_cluster_"))
+    shutil.chown(base, user=OS_USER)
+    made = cluster.start(base, nodes=nodes)
+    try:
+        world = asyncio.run(provision(made.nodes[0].port, cluster.ADMIN_EMAIL))
+        ops = operations(world)
+        label = f"{nodes} node{'s' if nodes > 1 else ''}"
+        measurements: list[Measurement] = []
+        for clients in args.clients:
+            for offset, name in enumerate(args.workloads):
+                measurements.append(
+                    asyncio.run(
+                        measure(made.haproxy_port, name, ops[name], clients, args.seconds, offset)
+                    )
+                )
+                _say(_row(label, measurements[-1], None))
+        return EngineResult(label, measurements, [])
+    finally:
+        made.stop()
 
 
 def run_pgbench(args: argparse.Namespace) -> dict[int, float]:
@@ -778,7 +609,7 @@ def report(
     for result in results:
         for m in result.measurements:
             _say(_row(result.engine, m, references.get(m.clients)))
-    for result in results:
+    for result in (result for result in results if result.memory):
         rss = ", ".join(f"{t:.0f}s {mib:.0f}" for t, mib in result.memory)
         _say(
             f"{result.engine}: server RSS MiB during {args.memory_seconds}s "
@@ -829,7 +660,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--nodes", default=None, help="e.g. 1,2,3: through HAProxy to that many nodes"
+    )
     args = parser.parse_args()
+    args.nodes = [int(n) for n in args.nodes.split(",")] if args.nodes else []
     args.clients = [int(c) for c in args.clients.split(",")]
     args.workloads = [w for w in args.workloads.split(",") if w]
     unknown = set(args.workloads) - set(WORKLOADS)
@@ -847,8 +682,11 @@ def main() -> int:
     engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
     references = run_pgbench(args)
     _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
-    with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
-        results = [run_engine(engine, args, Path(scratch)) for engine in engines]
+    if args.nodes:
+        results = [run_nodes(nodes, args) for nodes in args.nodes]
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
+            results = [run_engine(engine, args, Path(scratch)) for engine in engines]
     report(results, references, args)
     if args.json:
         args.json.write_text(json.dumps(results_json(results, references), indent=2))

@@ -112,7 +112,16 @@ EXCHANGE_EXPIRY_SWEEP_SECONDS: Final = 60
 EXCHANGE_EXPIRY_BATCH_MAX: Final = 100
 # One node runs the sweeps (service/nodes/lease.py); it renews its lease every pass.
 # A node that dies loses it after three missed passes and another node takes over.
-SWEEPS_LEASE_SECONDS: Final = 3 * EXCHANGE_EXPIRY_SWEEP_SECONDS
+SWEEPS_LEASE_PASSES: Final = 3
+SWEEPS_LEASE_SECONDS: Final = SWEEPS_LEASE_PASSES * EXCHANGE_EXPIRY_SWEEP_SECONDS
+# SWEEPS_INTERVAL_SECONDS may shorten the pass interval (the cluster fault test runs
+# passes every second, so that lease hand-overs happen while it watches); the lease
+# stays SWEEPS_LEASE_PASSES passes long.
+SWEEPS_INTERVAL_SECONDS_MIN: Final = 1
+SWEEPS_INTERVAL_SECONDS_MAX: Final = 3600
+# Every pass is recorded (service/nodes/passes.py), to show that no two ever overlapped;
+# records older than this are dropped by the pass that writes the next one.
+SWEEP_PASSES_KEPT_DAYS: Final = 7
 SWEEPS_LEASE_RELEASE_SECONDS: Final = 5.0  # at shutdown, then the lease just runs out
 # In-app notices listed at once (the count is exact).
 NOTICES_MAX: Final = 100

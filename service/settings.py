@@ -20,10 +20,13 @@ from service.limits import (
     EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT,
     EXCHANGE_AUTOCONFIRM_DAYS_MAX,
     EXCHANGE_AUTOCONFIRM_DAYS_MIN,
+    EXCHANGE_EXPIRY_SWEEP_SECONDS,
     EXCHANGE_HOLD_DAYS_DEFAULT,
     EXCHANGE_HOLD_DAYS_MAX,
     EXCHANGE_HOLD_DAYS_MIN,
     REPLICA_LAG_SECONDS_MAX,
+    SWEEPS_INTERVAL_SECONDS_MAX,
+    SWEEPS_INTERVAL_SECONDS_MIN,
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -204,6 +207,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # used while it is at most replica_lag_seconds_max behind, else the primary is.
     database_replica_url: str | None = None
     replica_lag_seconds_max: int = REPLICA_LAG_SECONDS_MAX
+    # How often the sweeps run (one node at a time holds their lease, ADR 0045).
+    sweeps_interval_seconds: int = EXCHANGE_EXPIRY_SWEEP_SECONDS
     # argon2id cost. Production keeps argon2-cffi's defaults (about 0.1 s and
     # 64 MiB a hash); tests lower them to keep hundreds of sign-ins fast.
     password_time_cost: int = ARGON2_TIME_COST_DEFAULT
@@ -231,6 +236,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"exchange_autoconfirm_days must be from {EXCHANGE_AUTOCONFIRM_DAYS_MIN} to "
                 f"{EXCHANGE_AUTOCONFIRM_DAYS_MAX}, not {days}"
+            )
+        interval = self.sweeps_interval_seconds
+        if not SWEEPS_INTERVAL_SECONDS_MIN <= interval <= SWEEPS_INTERVAL_SECONDS_MAX:
+            raise SettingsError(
+                f"sweeps_interval_seconds must be from {SWEEPS_INTERVAL_SECONDS_MIN} to "
+                f"{SWEEPS_INTERVAL_SECONDS_MAX}, not {interval}"
             )
         self._replica_valid()
 
@@ -286,6 +297,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 REPLICA_LAG_SECONDS_MAX,
                 minimum=0,
                 maximum=REPLICA_LAG_SECONDS_BOUND,
+            ),
+            sweeps_interval_seconds=_bounded_int(
+                env,
+                "SWEEPS_INTERVAL_SECONDS",
+                EXCHANGE_EXPIRY_SWEEP_SECONDS,
+                minimum=SWEEPS_INTERVAL_SECONDS_MIN,
+                maximum=SWEEPS_INTERVAL_SECONDS_MAX,
             ),
             password_time_cost=_positive_int(env, "ARGON2_TIME_COST", ARGON2_TIME_COST_DEFAULT),
             password_memory_kib=_positive_int(env, "ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB_DEFAULT),

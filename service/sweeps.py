@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -27,13 +28,14 @@ from service.exchanges.done import autoconfirm_sweep
 from service.exchanges.expiry import expire_exchange_holds
 from service.exchanges.reminders import reminders_sweep
 from service.limits import (
-    EXCHANGE_EXPIRY_SWEEP_SECONDS,
+    SWEEPS_LEASE_PASSES,
     SWEEPS_LEASE_RELEASE_SECONDS,
     SWEEPS_LEASE_SECONDS,
 )
 from service.listings.digest import listing_digest_sweep
 from service.listings.expiry import listing_expiry_sweep
 from service.nodes.lease import NODE_ID, SWEEPS_LEASE, lease_release, lease_take
+from service.nodes.passes import sweep_pass_begin, sweep_pass_end
 
 logger = logging.getLogger("timebank.sweeps")
 
@@ -44,16 +46,41 @@ async def expiry_sweeps_forever(
     """The lifespan task: every `interval_seconds`, until cancelled, sweep for expired holds,
     queue due exchange reminders (ADR 0022), then raise floors lowered by dispute overrides
     as far as the members' hours allow."""
+    lease_seconds = SWEEPS_LEASE_PASSES * interval_seconds
     while True:
         await asyncio.sleep(interval_seconds)
-        await sweeps_pass(engine=engine, ledger=ledger)
+        await sweeps_pass(engine=engine, ledger=ledger, lease_seconds=lease_seconds)
 
 
-async def sweeps_pass(*, engine: Engine[Any], ledger: Ledger) -> bool:
+async def sweeps_pass(
+    *, engine: Engine[Any], ledger: Ledger, lease_seconds: float = SWEEPS_LEASE_SECONDS
+) -> bool:
     """One pass of every sweep, if this node holds the sweeps lease (else False: another
-    node sweeps this time)."""
-    if not await _sweeps_lease_taken(engine):
+    node sweeps this time). Each pass is recorded (service/nodes/passes.py)."""
+    taken_at = utc_now()
+    if not await _sweeps_lease_taken(engine, taken_at, lease_seconds):
         return False
+    try:
+        pass_id = await sweep_pass_begin(
+            engine=engine,
+            holder=NODE_ID,
+            now=utc_now(),
+            lease_expires_at=taken_at + timedelta(seconds=lease_seconds),
+        )
+    except Exception:
+        logger.exception("could not record the sweeps pass; skipping it")
+        return False
+    try:
+        await _every_sweep(engine, ledger)
+    finally:
+        # Also when the task is cancelled mid-pass (shutdown): the pass stopped here,
+        # and the lease is released next, so another node may start one at once.
+        with contextlib.suppress(Exception):
+            await sweep_pass_end(engine=engine, pass_id=pass_id, now=utc_now())
+    return True
+
+
+async def _every_sweep(engine: Engine[Any], ledger: Ledger) -> None:
     # Before expiry: an exchange marked done completes rather than lose its hold.
     await _sweep(
         "exchange(s) confirmed by themselves",
@@ -77,18 +104,17 @@ async def sweeps_pass(*, engine: Engine[Any], ledger: Ledger) -> bool:
         "overridden floor(s) raised",
         lambda: restore_overridden_floors(engine=engine, ledger=ledger),
     )
-    return True
 
 
-async def _sweeps_lease_taken(engine: Engine[Any]) -> bool:
+async def _sweeps_lease_taken(engine: Engine[Any], now: datetime, lease_seconds: float) -> bool:
     """Whether this node sweeps this pass; a database that cannot answer means no."""
     try:
         return await lease_take(
             engine=engine,
             name=SWEEPS_LEASE,
             holder=NODE_ID,
-            now=utc_now(),
-            lease_seconds=SWEEPS_LEASE_SECONDS,
+            now=now,
+            lease_seconds=lease_seconds,
         )
     except Exception:
         logger.exception("could not take the sweeps lease")
@@ -108,12 +134,12 @@ async def _sweep(name: str, run: Callable[[], Awaitable[int]]) -> None:
 
 @contextlib.asynccontextmanager
 async def exchange_expiry_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Sweep expired holds every EXCHANGE_EXPIRY_SWEEP_SECONDS while the app runs."""
+    """Run the sweeps every `sweeps_interval_seconds` (a setting) while the app runs."""
     task = asyncio.create_task(
         expiry_sweeps_forever(
             engine=app.state.engine,
             ledger=app.state.ledger,
-            interval_seconds=EXCHANGE_EXPIRY_SWEEP_SECONDS,
+            interval_seconds=app.state.settings.sweeps_interval_seconds,
         ),
         name="exchange-expiry-sweep",
     )

@@ -7,9 +7,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from ledger import Ledger
 from service.limits import SWEEPS_LEASE_SECONDS
 from service.listings.tables import Listing
 from service.nodes.lease import NODE_ID, SWEEPS_LEASE, lease_holder, lease_release, lease_take
+from service.nodes.tables import SweepPass
 from service.sweeps import sweeps_pass
 from tests.conftest import TestDatabase
 from tests.support.listings import create
@@ -86,3 +88,23 @@ async def expires_at(listing_id: uuid.UUID) -> datetime | None:
     assert row is not None
     value: datetime | None = row["expires_at"]
     return value
+
+
+async def test_each_pass_is_recorded_with_its_lease_and_finish(db: TestDatabase) -> None:
+    ledger = Ledger(db.engine)
+    assert await sweeps_pass(engine=db.engine, ledger=ledger, lease_seconds=LEASE_SECONDS)
+    rows = await SweepPass.select().run()
+    assert len(rows) == 1
+    (row,) = rows
+    assert row["holder"] == NODE_ID
+    assert row["finished_at"] is not None
+    assert row["started_at"] <= row["finished_at"]
+    # The lease was taken just before the pass started, for LEASE_SECONDS.
+    lease = row["lease_expires_at"] - row["started_at"]
+    assert timedelta(seconds=LEASE_SECONDS - 5) < lease <= timedelta(seconds=LEASE_SECONDS)
+
+
+async def test_a_node_without_the_lease_records_no_pass(db: TestDatabase) -> None:
+    assert await take(db, "another-node", datetime.now(UTC))
+    assert not await sweeps_pass(engine=db.engine, ledger=Ledger(db.engine))
+    assert await SweepPass.count().run() == 0

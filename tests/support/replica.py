@@ -46,7 +46,7 @@ SERVER_SETTINGS = (
 )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -88,9 +88,17 @@ class Server:
     def stop(self, mode: str = "fast") -> None:
         _as_postgres(PG_BIN / "pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop")
 
-    def configure(self) -> None:
+    def promote(self) -> None:
+        """A standby becomes a primary; -w waits until it accepts writes."""
+        _as_postgres(PG_BIN / "pg_ctl", "-D", self.data_dir, "-w", "promote")
+
+    def running(self) -> bool:
+        return (self.data_dir / "postmaster.pid").exists()
+
+    def configure(self, extra: tuple[str, ...] = ()) -> None:
         lines = [
             *SERVER_SETTINGS,
+            *extra,
             f"port = {self.port}",
             f"unix_socket_directories = '{self.socket_dir}'",
         ]
@@ -161,42 +169,52 @@ async def _migrate_template(pair: ReplicaPair) -> None:
         await database.release(engine)
 
 
+def start_pair(
+    primary: Server, replica: Server, started: list[Server], settings: tuple[str, ...] = ()
+) -> None:
+    """initdb the primary, start it, pg_basebackup the replica from it, start that;
+    both with SERVER_SETTINGS and `settings` (the later line wins).
+
+    Each server is appended to `started` once running, for the caller to stop."""
+    _as_postgres(
+        PG_BIN / "initdb", "-D", primary.data_dir, "-U", OS_USER, "-A", "trust", "--no-sync"
+    )
+    primary.configure(settings)
+    with (primary.data_dir / "pg_hba.conf").open("a", encoding="utf-8") as hba:
+        hba.write(f"host replication {OS_USER} 127.0.0.1/32 trust\n")
+    primary.start()
+    started.append(primary)
+    _as_postgres(
+        PG_BIN / "pg_basebackup",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        OS_USER,
+        "-D",
+        replica.data_dir,
+        "-R",
+        "-X",
+        "stream",
+        "--no-sync",
+    )
+    # The copy brings the primary's settings; the last line wins, so its own port.
+    replica.configure(settings)
+    replica.start()
+    started.append(replica)
+
+
 @contextlib.contextmanager
 def replica_pair() -> Iterator[ReplicaPair]:
     """A primary and its streaming replica, stopped and removed afterwards."""
     base = Path(tempfile.mkdtemp(prefix="timebank-replica-"))
     shutil.chown(base, user=OS_USER)
-    primary = Server(base / "primary", _free_port(), base)
-    replica = Server(base / "replica", _free_port(), base)
+    primary = Server(base / "primary", free_port(), base)
+    replica = Server(base / "replica", free_port(), base)
     started: list[Server] = []
     try:
-        _as_postgres(
-            PG_BIN / "initdb", "-D", primary.data_dir, "-U", OS_USER, "-A", "trust", "--no-sync"
-        )
-        primary.configure()
-        with (primary.data_dir / "pg_hba.conf").open("a", encoding="utf-8") as hba:
-            hba.write(f"host replication {OS_USER} 127.0.0.1/32 trust\n")
-        primary.start()
-        started.append(primary)
-        _as_postgres(
-            PG_BIN / "pg_basebackup",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(primary.port),
-            "-U",
-            OS_USER,
-            "-D",
-            replica.data_dir,
-            "-R",
-            "-X",
-            "stream",
-            "--no-sync",
-        )
-        # The copy brings the primary's settings; the last line wins, so its own port.
-        replica.configure()
-        replica.start()
-        started.append(replica)
+        start_pair(primary, replica, started)
         pair = ReplicaPair(primary, replica)
         # A thread of its own: the fixture may be set up while a test's loop runs.
         with ThreadPoolExecutor(max_workers=1) as thread:

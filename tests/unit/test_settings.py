@@ -104,3 +104,15 @@ def test_settings_made_in_code_keep_the_hold_bounds() -> None:
         Settings(database_url="sqlite:///x.db", exchange_hold_days=0)
     with pytest.raises(SettingsError, match="exchange_hold_days"):
         Settings(database_url="sqlite:///x.db", exchange_hold_days=EXCHANGE_HOLD_DAYS_MAX + 1)
+
+
+def test_sweeps_interval_comes_from_the_environment_within_bounds(tmp_path: Path) -> None:
+    base = {"SECRET_KEY": "k" * 40, "TIMEBANK_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(base).sweeps_interval_seconds == 60
+    settings = Settings.from_env({**base, "SWEEPS_INTERVAL_SECONDS": "2"})
+    assert settings.sweeps_interval_seconds == 2
+    for raw in ("0", "3601", "fast"):
+        with pytest.raises(SettingsError, match="SWEEPS_INTERVAL_SECONDS must be"):
+            Settings.from_env({**base, "SWEEPS_INTERVAL_SECONDS": raw})
+    with pytest.raises(SettingsError, match="sweeps_interval_seconds"):
+        Settings(database_url="sqlite:///x.db", sweeps_interval_seconds=0)
