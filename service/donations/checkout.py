@@ -112,7 +112,7 @@ async def checkout_open(
 async def _remember(
     engine: Engine[Any], checkout: DonationCheckout, gift_aid: GiftAidIn | None
 ) -> None:
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         # A concurrent twin (same member, same key) may have written it first.
         if await DonationCheckout.exists().where(DonationCheckout.id == checkout.id).run():
             return

@@ -58,7 +58,7 @@ async def event_handle(
     # The one network call happens before the transaction, so no lock waits on Stripe.
     fee_pence = await events.fee_hint(gateway, event)
 
-    async def write(_: WriteTransaction) -> Handled:
+    async def write(_transaction: WriteTransaction) -> Handled:
         if await _recorded(event.id):
             return Handled(outcome="duplicate", duplicate=True)
         result = await _dispatch(ledger, event, fee_pence)
@@ -131,7 +131,7 @@ async def _keep_resent(engine: Engine[Any], event: StripeEventIn) -> None:
     if not await _unresolved_unkept(event.id):
         return
 
-    async def write(_: WriteTransaction) -> None:
+    async def write(_transaction: WriteTransaction) -> None:
         if await _unresolved_unkept(event.id):
             await _keep(event, Result(outcome="unmatched"))
 
@@ -246,7 +246,7 @@ async def event_reprocess(
     # The one network call happens before the transaction, so no lock waits on Stripe.
     fee_pence = await events.fee_hint(gateway, _kept_event(kept))
 
-    async def write(_: WriteTransaction) -> Reprocessed:
+    async def write(_transaction: WriteTransaction) -> Reprocessed:
         again = await _unresolved_kept(event_id)  # a racing replay may have resolved it
         result = await _replay(ledger, again, fee_pence=fee_pence, actor=actor.label)
         await audit_record(
