@@ -76,8 +76,8 @@ def _token_key(token: str) -> str:
 
 def _new_code() -> str:
     groups = (
-        "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_GROUP_CHARS))
-        for _ in range(RESET_CODE_GROUPS)
+        "".join(secrets.choice(RESET_CODE_ALPHABET) for _unused in range(RESET_CODE_GROUP_CHARS))
+        for _unused in range(RESET_CODE_GROUPS)
     )
     return "-".join(groups)
 

@@ -168,7 +168,7 @@ async def _fetch(connection: Connection, sql: str, *arguments: Any) -> list[Row]
     """`sql` with its `{}` slots numbered in order ($1, $2, ...) as the Connection wants;
     instants as Piccolo stores them (service.database.stored_instant)."""
     numbers = itertools.count(1)
-    numbered = _SLOT.sub(lambda _: f"${next(numbers)}", sql)
+    numbered = _SLOT.sub(lambda _match: f"${next(numbers)}", sql)
     values = [
         database.stored_instant(connection, value) if isinstance(value, datetime) else value
         for value in arguments
