@@ -244,6 +244,7 @@ async def checks_expiry_sweep(*, engine: Engine[Any], now: datetime) -> int:
                 "member_name": row["member_name"],
                 "check_name": CHECK_KIND_NAMES[row["kind"]],
                 "expires_on": date_words(_day(row["expires_on"])),
+                "expires_day": _day(row["expires_on"]).isoformat(),
             }
             await _tell_coordinators(transaction, row["community"], "check_expiring", context)
             return True

@@ -110,6 +110,7 @@ async def exchange_mark_done(
             event="marked_done",
             actor_id=actor.member_id,
             confirm_by=date_words(deadline),
+            confirm_day=deadline.isoformat(),
         )
         return True
 

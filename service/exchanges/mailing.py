@@ -27,13 +27,15 @@ from typing import Any
 from ledger.transactions import WriteTransaction
 from service.exchanges.tables import Exchange, ExchangeRecipient
 from service.formatting import date_words
+from service.i18n import N_
 from service.members.mailing import mail_member
 from service.members.tables import Member
 
+# Phrases: the mail translates its `outcome_words` in the reader's language.
 DISPUTE_OUTCOME_WORDS = {
-    "upheld": "the exchange stands as it was",
-    "reversed": "the hours have gone back",
-    "adjusted": "some of the hours have gone back",
+    "upheld": N_("the exchange stands as it was"),
+    "reversed": N_("the hours have gone back"),
+    "adjusted": N_("some of the hours have gone back"),
 }
 
 
@@ -59,6 +61,7 @@ async def exchange_facts(exchange_id: uuid.UUID) -> dict[str, Any]:
         "minutes": exchange.minutes,
         "description": exchange.description,
         "service_date": date_words(exchange.service_date),
+        "service_on": exchange.service_date.isoformat(),
         "exchange_id": str(exchange_id),
     }
 
@@ -81,7 +84,12 @@ async def mail_parties(
             transaction,
             member_id=member,
             kind=kind,
-            context={**context, "other_name": other_name or "A coordinator", **extra},
+            context={
+                **context,
+                "other_name": other_name or "A coordinator",
+                **({} if other_name else {"other_unnamed": True}),
+                **extra,
+            },
         )
 
 
@@ -211,6 +219,7 @@ async def _declined(
         to=[facts["provider"], *facts["recipients"]],
         other_id=actor_id,
         reason_words=f"They said: {reason}" if reason else "They did not give a reason.",
+        reason=reason,
     )
 
 

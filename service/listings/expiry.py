@@ -96,6 +96,7 @@ async def listing_renew_reminders(*, engine: Engine[Any], now: datetime) -> int:
                     "listing_id": str(row["id"]),
                     "title": row["title"],
                     "expires_on": date_words(row["expires_at"]),
+                    "expires_day": row["expires_at"].isoformat(),
                     "listing_days": int(row["listing_days"]),
                 },
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.formatting import minutes_text, moment_words
+from service.formatting import date_words, minutes_text, moment_words
 from service.i18n import N_, _, ngettext
 
 
@@ -415,6 +415,31 @@ PHRASE_FIELDS = ("outcome_words", "check_name")
 # Moments worded again in the reader's language where the context keeps the moment itself
 # (words field -> ISO moment field); older messages keep the words they were queued with.
 MOMENT_FIELDS = {"starts_words": "starts_at"}
+# Days likewise (words field -> ISO day or moment field).
+DAY_FIELDS = {
+    "service_date": "service_on",
+    "expires_on": "expires_day",
+    "confirm_by": "confirm_day",
+}
+
+
+def _reader_words(context: Context) -> dict[str, str]:
+    """Fields queued as facts (a day, a reason, no name) worded in the reader's language."""
+    fields = {
+        words: date_words(datetime.fromisoformat(str(context[day])))
+        for words, day in DAY_FIELDS.items()
+        if context.get(day)
+    }
+    if context.get("other_unnamed"):
+        fields["other_name"] = _("A coordinator")
+    if "reason" in context:
+        reason = str(context["reason"] or "")
+        fields["reason_words"] = (
+            _("They said: %(reason)s") % {"reason": reason}
+            if reason
+            else _("They did not give a reason.")
+        )
+    return fields
 
 
 def wording_of(kind: str, context: Context) -> Wording:
@@ -437,6 +462,7 @@ def wording_of(kind: str, context: Context) -> Wording:
             for words, moment in MOMENT_FIELDS.items()
             if context.get(moment)
         },
+        **_reader_words(context),
         "hours": hours,
         "hours_capitalised": hours.capitalize(),
     }

@@ -8,7 +8,6 @@ coordinators (their own communities) and admins; anyone else gets the 403 page.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -33,7 +32,7 @@ from service.reports.page_query import (
     ToMonthField,
     report_query,
 )
-from service.reports.period import Period, month_label, month_text
+from service.reports.period import Period, month_label, month_short_label, month_text
 from service.reports.source import REPORT_DEPENDENCIES, ReportReaderDep
 from service.reports.suppression import Entry
 from service.web.kit import PAGE_DEPENDENCIES, PageController, Viewer, render
@@ -69,7 +68,7 @@ def _text(series: Series, entry: Entry) -> str:
 
 def _short_month(key: str) -> str:
     year, number = key.split("-")
-    return f"{calendar.month_abbr[int(number)]} {year[2:]}"
+    return month_short_label(int(year) * 100 + int(number))
 
 
 def _section(series: Series) -> FigureSection:

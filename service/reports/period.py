@@ -73,6 +73,27 @@ MONTH_NAMES: Final = (
     N_("December"),
 )
 
+# Their short forms for chart labels, likewise.
+MONTH_ABBREVIATIONS: Final = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+
+
+def month_short_label(month: int) -> str:
+    """202603 -> "Mar 26" (a chart's label)."""
+    return f"{_(MONTH_ABBREVIATIONS[month % 100 - 1])} {month // 100 % 100:02d}"
+
 
 def month_label(month: int) -> str:
     """202603 -> "March 2026"."""
