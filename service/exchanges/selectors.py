@@ -11,6 +11,7 @@ from piccolo.custom_types import Combinable
 
 from service.exchanges.tables import Exchange, ExchangeEvent, ExchangeRecipient
 from service.http.cursors import decode_instant_cursor, encode_instant_cursor
+from service.i18n import N_, _
 from service.limits import (
     NOTICES_MAX,
     PAGE_SIZE_MAX,
@@ -18,7 +19,7 @@ from service.limits import (
 from service.members.tables import Member
 from service.principal import Principal, not_found
 
-FORMER_PARTY_NAME = "Unknown member"
+FORMER_PARTY_NAME = N_("Unknown member")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,9 @@ class ExchangeView:
 
     def name_of(self, member_id: uuid.UUID | None) -> str:
         if member_id is None:
-            return "System"
+            return _("System")
         person = self.people.get(member_id)
-        return person.display_name if person else FORMER_PARTY_NAME
+        return person.display_name if person else _(FORMER_PARTY_NAME)
 
     @property
     def communities(self) -> frozenset[uuid.UUID]:
@@ -335,7 +336,7 @@ async def notices_of(*, actor: Principal) -> tuple[int, list[Notice]]:
 
 def party_name(people: Mapping[uuid.UUID, Party], member_id: uuid.UUID) -> str:
     person = people.get(member_id)
-    return person.display_name if person else FORMER_PARTY_NAME
+    return person.display_name if person else _(FORMER_PARTY_NAME)
 
 
 async def has_exchanges(member_id: uuid.UUID) -> bool:

@@ -20,6 +20,7 @@ from ledger import (
 )
 from service import clock
 from service.http.principal_cache import principals_changed
+from service.i18n import _, use_language
 from service.mail.notices import notices_erase
 from service.members.accounts import (
     closure_transfer_id,
@@ -122,6 +123,8 @@ async def settle_for_closure(ledger: Ledger, community: Community, member: Membe
         pool_available = (await ledger.balance(account_id=pool)).available_minor
         debit = pool if pool_available >= -balance else community.issuance_account_id
         credit = member.hour_account_id
+    with use_language(member.language):  # the statement it stays on is theirs
+        memo = _("Balance settled when the account was closed")
     await ledger.transfer(
         id=closure_transfer_id(member.id),
         debit_account_id=debit,
@@ -130,7 +133,7 @@ async def settle_for_closure(ledger: Ledger, community: Community, member: Membe
         unit=Unit.HOUR,
         code="closure",
         actor=f"member:{member.id}",
-        memo="Balance settled when the account was closed",
+        memo=memo,
     )
 
 

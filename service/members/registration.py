@@ -16,7 +16,7 @@ from ledger import Ledger, Unit, WriteTransaction, run_write
 from service import clock
 from service.errors import Conflict, Invalid, invalid_field
 from service.http.principal_cache import principals_changed
-from service.i18n import _, current_language
+from service.i18n import _, current_language, use_language
 from service.members import passwords
 from service.members.accounts import member_account_id, welcome_transfer_id
 from service.members.audit import audit_member_change, audit_record
@@ -144,6 +144,9 @@ async def welcome_credit_post(ledger: Ledger, community: Community, member: Memb
     """Post the welcome credit once: its transfer id is derived from the member."""
     if community.welcome_credit_minutes <= 0:
         return
+    # Written in the member's language (a coordinator may be approving them in another).
+    with use_language(member.language):
+        memo = _("Welcome to %(community)s") % {"community": community.name}
     transfer = await ledger.transfer(
         id=welcome_transfer_id(member.id),
         debit_account_id=community.issuance_account_id,
@@ -152,7 +155,7 @@ async def welcome_credit_post(ledger: Ledger, community: Community, member: Memb
         unit=Unit.HOUR,
         code="welcome",
         actor="system:welcome",
-        memo=f"Welcome to {community.name}",
+        memo=memo,
     )
     await (
         Member.update({Member.welcome_transfer_id: transfer.id}).where(Member.id == member.id).run()

@@ -12,7 +12,7 @@ import pytest_asyncio
 from ledger import LedgerError
 from service.members.accounts import welcome_transfer_id
 from tests.members.world import ENGINES, World, open_world
-from tests.support.people import Person
+from tests.support.people import PASSWORD, Person
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -136,3 +136,30 @@ async def test_a_community_without_welcome_credit_credits_nothing(world: World) 
     assert await welcome_lines(world, member.id) == []
     assert await world.balance(member.id) == 0
     assert (await world.audit_actions(member.id)).count("member.approve") == 1
+
+
+async def test_the_welcome_is_written_in_the_members_language_whoever_approves(
+    world: World,
+) -> None:
+    community = await world.new_community(requires_approval=True)
+    welsh = await world.http.post(
+        "/api/v1/auth/register",
+        json={
+            "email": world.email("gwen"),
+            "password": PASSWORD,
+            "display_name": "Gwen",
+            "community": community,
+        },
+        headers={"accept-language": "cy"},
+    )
+    assert welsh.status_code == 201, welsh.text
+    english = await world.register(world.email(), community)
+    assert english.status_code == 201, english.text
+    memos = {}
+    for response in (welsh, english):
+        member_id = uuid.UUID(response.json()["id"])
+        await world.approve(member_id, world.admin)  # the admin's request is in English
+        transfer = await world.ledger.get_transfer(transfer_id=welcome_transfer_id(member_id))
+        memos[response is welsh] = transfer.memo
+    name = (await world.community(community)).name
+    assert memos == {True: f"Croeso i {name}", False: f"Welcome to {name}"}
