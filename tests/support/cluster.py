@@ -84,6 +84,19 @@ class ClusterError(RuntimeError):
 _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def _spawn(
+    args: list[str], log_path: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> int:
+    """Start `args` in its own session, output appended to `log_path`; its pid (kept in
+    _STARTED so it is waited for)."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    _STARTED[process.pid] = process
+    return process.pid
+
+
 @dataclass
 class Node:
     number: int
@@ -208,17 +221,12 @@ class Cluster:
     def _spawn_node(self, node: Node) -> None:
         data_dir = self.base / f"node-{node.number}"
         data_dir.mkdir(exist_ok=True)
-        with (self.base / f"node-{node.number}.log").open("ab") as log:
-            process = subprocess.Popen(
-                [*SERVE, "--port", str(node.port)],
-                cwd=ROOT,
-                env=self.env(node),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        node.pid = process.pid
-        _STARTED[process.pid] = process
+        node.pid = _spawn(
+            [*SERVE, "--port", str(node.port)],
+            self.base / f"node-{node.number}.log",
+            cwd=ROOT,
+            env=self.env(node),
+        )
         self.save()
 
     def kill_node(self, node: Node, sig: signal.Signals = signal.SIGKILL) -> None:
@@ -240,15 +248,10 @@ class Cluster:
     # Redis -----------------------------------------------------------------------
 
     def start_redis(self) -> None:
-        with (self.base / "redis.log").open("ab") as log:
-            process = subprocess.Popen(
-                [*REDIS_ARGS, "--port", str(self.redis_port), "--dir", str(self.base)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.redis_pid = process.pid
-        _STARTED[process.pid] = process
+        self.redis_pid = _spawn(
+            [*REDIS_ARGS, "--port", str(self.redis_port), "--dir", str(self.base)],
+            self.base / "redis.log",
+        )
         self.save()
         _wait_for_redis(self.redis_port)
 
@@ -263,15 +266,7 @@ class Cluster:
     def start_haproxy(self) -> None:
         config = self.base / "haproxy.cfg"
         config.write_text(haproxy_config(self.haproxy_port, self.nodes), encoding="utf-8")
-        with (self.base / "haproxy.log").open("ab") as log:
-            process = subprocess.Popen(
-                [HAPROXY, "-db", "-f", str(config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.haproxy_pid = process.pid
-        _STARTED[process.pid] = process
+        self.haproxy_pid = _spawn([HAPROXY, "-db", "-f", str(config)], self.base / "haproxy.log")
         self.save()
         wait_until_ready(f"{self.url}/ready", NODE_READY_SECONDS_MAX)
 
