@@ -24,9 +24,11 @@ the API call), median of repeated runs after a warm-up:
 * naive scan (not a product path): the council's monthly totals and active
   members computed from the per-flow table instead of the rollups;
 * impact report (service/reports/impact.py `impact_build`, ADR 0042): the
-  council's area over 12 months, and every community over 36 months. It reads
-  the exchanges themselves (market_exchange and its recipients, written here
-  as completed exchanges beside the rollups) and the members' birth years.
+  council's area over 12 months, and every community over 36 months. Its
+  exchange figures read the rollups' impact cells (ADR 0051); whether new
+  members are still active months later reads the exchanges themselves
+  (market_exchange and its recipients, written here as completed exchanges
+  beside the rollups).
   Event attendances (10^5 at 10^6 exchanges: `--event-attendances-per-exchange`,
   default EVENT_ATTENDANCES_PER_EXCHANGE) are loaded by `load_event_attendances`:
   a weekly club in every community for the whole history, registers taken.
@@ -247,17 +249,11 @@ async def _load_month(
         distinct[key] += 1
     await _insert_rows(
         connection,
-        f"INSERT INTO reports_flow ({flows.FLOW_COLUMNS}, minutes_net, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        [
-            (
-                flow.id, flow.kind, flow.month, flow.provider_community, flow.recipient_community,
-                flow.category, flow.ward, flow.provider_band, flow.recipient_band,
-                flow.provider_key, flow.recipient_key, minutes, recorded_at,
-            )
-            for flow, minutes in month_flows
-        ],
-    )  # fmt: skip
+        f"INSERT INTO reports_flow ({flows.FLOW_COLUMNS}, minutes_net, created_at) VALUES ("
+        + ", ".join(f"${n}" for n in range(1, flows.FLOW_COLUMN_COUNT + 3))
+        + ")",
+        [(*flows.flow_values(flow), minutes, recorded_at) for flow, minutes in month_flows],
+    )
     await _insert_rows(
         connection,
         f"INSERT INTO reports_cell ({rollups.CELL_COLUMNS}, minutes, exchanges, members) "
@@ -288,7 +284,8 @@ async def _load_month(
 async def _load_exchanges(
     connection: Connection, planned: Sequence[volume.Planned], people: Sequence[volume.Person]
 ) -> None:
-    """The exchanges themselves, completed, for the impact report (it reads them, not rollups)."""
+    """The exchanges themselves, completed: the impact report reads them for new members'
+    later activity (its other exchange figures come from the rollups)."""
     exchanges, recipients = [], []
     for each in planned:
         exchange_id = volume.exchange_id_of(SEED, each.index)

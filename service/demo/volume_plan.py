@@ -200,6 +200,10 @@ def flow_of(planned: Planned, people: Sequence[Person], exchange_id: uuid.UUID) 
         recipient_band=rollups.age_band(recipient.birth_year, year),
         provider_key=rollups.member_key(provider.id),
         recipient_key=rollups.member_key(recipient.id),
+        one_to_one=True,  # a planned exchange has one recipient
+        intergenerational=rollups.intergenerational(
+            provider.birth_year, recipient.birth_year, year
+        ),
     )
 
 

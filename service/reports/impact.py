@@ -13,13 +13,18 @@ flow reports (service/reports/suppression.py):
   and the total are hidden alone below k (`suppress_alone`, like the flows'
   active members).
 
-An exchange counts when it is completed, its service date falls in the period
-and its provider or a recipient belongs to a selected community (as flows do);
-each recipient of a group exchange is one flow of the exchange's minutes.
-Intergenerational: between a member under IMPACT_YOUNGER_AGE_BELOW and one of
-IMPACT_OLDER_AGE_FROM or over (either way round), ages being the exchange's year
-minus the birth year. Members are counted by id in memory only; nothing
-returned names or identifies one.
+Exchange figures are read from the rollups' impact cells (ADR 0051), kept in the
+same transaction as each posting (service/rollups/): a flow (one recipient's part
+of an exchange) counts in the month of the exchange's service date when its
+provider or its recipient belongs to a selected community, as the flows report
+counts it, so "exchanges" here is the flows report's figure: a group exchange
+counts once for each person helped. Figures are net of dispute corrections: a
+flow whose hours were all moved back no longer counts. One-to-one: an exchange
+with one recipient. Intergenerational: between a member under
+IMPACT_YOUNGER_AGE_BELOW and one of IMPACT_OLDER_AGE_FROM or over (either way
+round), ages being the year of the help minus the birth year; both flags are
+frozen when the flow is recorded. Members are counted by pseudonym in memory
+only; nothing returned names or identifies one.
 """
 
 from __future__ import annotations
@@ -35,16 +40,12 @@ from typing import Any, Final, Literal
 
 from piccolo.engine.base import Engine
 
-from ledger.sql import Connection, Row
+from ledger.sql import Connection, Row, as_uuid
 from ledger.transactions import read_connection
 from service import database
 from service.events.selectors import event_participation_by_month
 from service.i18n import N_, _
-from service.limits import (
-    IMPACT_OLDER_AGE_FROM,
-    IMPACT_RETENTION_MONTHS,
-    IMPACT_YOUNGER_AGE_BELOW,
-)
+from service.limits import IMPACT_RETENTION_MONTHS
 from service.principal import Principal
 from service.reports.period import Period, month_label, month_text
 from service.reports.scope import Scope, scope_for
@@ -56,6 +57,12 @@ from service.reports.suppression import (
     normalised,
     suppress_alone,
     suppress_breakdown,
+)
+from service.rollups.flows import (
+    DIMENSION_IMPACT,
+    IMPACT_INTERGENERATIONAL,
+    IMPACT_ONE_TO_ONE,
+    member_key,
 )
 from service.wellbeing.report import WellbeingChange, wellbeing_change
 
@@ -133,7 +140,8 @@ class ImpactReport:
 
 @dataclass
 class EventFigures:
-    """Per month (yyyymm): events held, attendances, and who took part (hosts and attendees)."""
+    """Per month (yyyymm): events held, attendances, and who took part (hosts and attendees,
+    by the rollups' pseudonym, so that they meet the exchanges' members in one set)."""
 
     held: dict[int, int] = field(default_factory=dict)
     attendances: dict[int, int] = field(default_factory=dict)
@@ -150,7 +158,7 @@ async def _event_figures(
     for month, taken in taken_by_month.items():
         figures.held[month] = taken.events_held
         figures.attendances[month] = taken.event_attendances
-        figures.people[month] = set(taken.people)
+        figures.people[month] = {member_key(member) for member in taken.people}
     return figures
 
 
@@ -176,83 +184,37 @@ async def _fetch(connection: Connection, sql: str, *arguments: Any) -> list[Row]
     return await connection.fetch(numbered, *values)
 
 
-def _month_case(period: Period) -> tuple[str, list[Any]]:
-    """SQL giving the yyyymm of `e.service_date` within the period (boundaries as parameters)."""
-    months = period.months()
-    whens, arguments = [], []
-    for month, following in itertools.pairwise(months):
-        whens.append(f"WHEN e.service_date < {{}} THEN {month}")
-        arguments.append(_month_start(following))
-    return f"(CASE {' '.join(whens)} ELSE {months[-1]} END)", arguments
-
-
-def _month_start(month: int) -> datetime:
-    return datetime(month // 100, month % 100, 1, tzinfo=UTC)
-
-
-def _flows_sql(period: Period, scope: Scope) -> tuple[str, list[Any]]:
-    """A CTE `flows`: one row per completed exchange and recipient in the period and scope.
-
-    Read from the selected communities' members outwards (their exchanges as
-    provider, then as recipient with a provider from elsewhere), so the cost
-    follows the selection's exchanges, not the whole installation's.
-    """
-    case, case_arguments = _month_case(period)
-    ids = scope.ids
-    young, old = IMPACT_YOUNGER_AGE_BELOW, IMPACT_OLDER_AGE_FROM
-    columns = (
-        f"{case} AS month, e.id AS exchange_id, e.provider AS provider,"
-        " r.member AS recipient, e.minutes AS minutes,"
-        " CASE WHEN NOT EXISTS (SELECT 1 FROM market_exchange_recipient o"
-        "  WHERE o.exchange = e.id AND o.member <> r.member) THEN 1 ELSE 0 END AS one,"
-        " p.birth_year AS provider_born, q.birth_year AS recipient_born"
-    )
-    completed = "e.status = 'completed' AND e.service_date >= {} AND e.service_date < {}"
-    sql = (
-        "WITH pairs AS ("
-        f" SELECT {columns} FROM member_member p"
-        f" JOIN market_exchange e ON e.provider = p.id AND {completed}"
-        " JOIN market_exchange_recipient r ON r.exchange = e.id"
-        " JOIN member_member q ON q.id = r.member"
-        f" WHERE p.community IN {_in_list(len(ids))}"
-        " UNION ALL"
-        f" SELECT {columns} FROM member_member q"
-        " JOIN market_exchange_recipient r ON r.member = q.id"
-        f" JOIN market_exchange e ON e.id = r.exchange AND {completed}"
-        " JOIN member_member p ON p.id = e.provider"
-        f" WHERE q.community IN {_in_list(len(ids))} AND p.community NOT IN {_in_list(len(ids))}"
-        "), flows AS ("
-        " SELECT month, exchange_id, provider, recipient, minutes, one,"
-        f" CASE WHEN (month / 100 - provider_born < {young} AND month / 100 - recipient_born"
-        f" >= {old}) OR (month / 100 - provider_born >= {old} AND month / 100 - recipient_born"
-        f" < {young}) THEN 1 ELSE 0 END AS inter FROM pairs"
-        ") "
-    )
-    window = [period.starts_at, period.ends_before]
-    return sql, [
-        *case_arguments, *window, *ids,
-        *case_arguments, *window, *ids, *ids,
-    ]  # fmt: skip
-
-
-_PEOPLE_SQL: Final = (
-    "people AS (SELECT month, provider AS member, one, inter FROM flows"
-    " UNION ALL SELECT month, recipient AS member, one, inter FROM flows) "
+# What the impact cells of the rollups (ADR 0051) hold: one row per member and month of a
+# selected community's flows, or per month and flags, for the period. A flow between two
+# selected communities has a row under each: the provider's is kept, as the flows report does.
+_IMPACT_WHERE: Final = (
+    "dimension = $1 AND month BETWEEN $2 AND $3 AND community {in_scope}"
+    " AND NOT (side = 'r' AND other_community {in_scope})"
 )
-# Which flows each exchange figure (and its members) is made of: a SQL condition.
-_FLOW_FILTERS: Final = {
-    "exchanges": "1 = 1",
-    "hours_minutes": "1 = 1",
-    "one_to_one_minutes": "one = 1",
-    "intergenerational_minutes": "inter = 1",
-}
+_IMPACT_SUMS: Final = (
+    "SELECT month, key_a, key_b, SUM(minutes) AS minutes, SUM(exchanges) AS exchanges"
+    " FROM reports_cell WHERE {where} GROUP BY month, key_a, key_b"
+)
+_IMPACT_MEMBERS: Final = (
+    "SELECT month, member_key,"
+    f" MAX(CASE WHEN key_a = '{IMPACT_ONE_TO_ONE}' THEN 1 ELSE 0 END) AS one,"
+    f" MAX(CASE WHEN key_b = '{IMPACT_INTERGENERATIONAL}' THEN 1 ELSE 0 END) AS inter"
+    " FROM reports_cell_member WHERE {where} AND gave + received > 0"
+    " GROUP BY month, member_key"
+)
+# The exchange figures, and which flows each is made of (by the cell's flags).
+_FLOW_FIGURES: Final = (
+    "exchanges",
+    "hours_minutes",
+    "one_to_one_minutes",
+    "intergenerational_minutes",
+)
 
 
 @dataclass
 class _Counts:
-    """Per month and for the period: a figure's value, its distinct members, and who they are.
-
-    `exact` (yyyymm -> member ids) is shared between the figures made of the same flows.
+    """Per month and for the period: a figure's value, its distinct members, and who they are
+    (by pseudonym). `exact` (yyyymm -> pseudonyms) is shared between figures of the same flows.
     """
 
     values: dict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -265,41 +227,43 @@ class _Counts:
 _MEMBER_FLAGS: Final = {"one_to_one_minutes": "one", "intergenerational_minutes": "inter"}
 
 
+def _impact_selection(
+    connection: Connection, period: Period, scope: Scope
+) -> tuple[str, list[Any]]:
+    in_scope, ids = connection.id_list(scope.ids, 4)
+    where = _IMPACT_WHERE.format(in_scope=in_scope)
+    return where, [DIMENSION_IMPACT, period.first, period.last, *ids]
+
+
+def _add_sums(counts: dict[str, _Counts], row: Row) -> None:
+    """One (month, flags) row of sums into the figures its flows count in."""
+    month, minutes = int(row["month"]), int(row["minutes"])
+    counts["exchanges"].values[month] += int(row["exchanges"])
+    counts["hours_minutes"].values[month] += minutes
+    if row["key_a"] == IMPACT_ONE_TO_ONE:
+        counts["one_to_one_minutes"].values[month] += minutes
+    if row["key_b"] == IMPACT_INTERGENERATIONAL:
+        counts["intergenerational_minutes"].values[month] += minutes
+
+
 async def _exchange_counts(
     connection: Connection, period: Period, scope: Scope
 ) -> dict[str, _Counts]:
-    """Every exchange figure from two statements over the flows: the sums by month, then each
-    month's members with their flags (distinct counts and exact sets are made from those rows,
-    where three more passes over the flows used to count them)."""
-    counts = {name: _Counts() for name in [*_FLOW_FILTERS, "people_connected"]}
+    """Every exchange figure from the impact cells: the sums by month and flags, then each
+    month's members with their flags (distinct counts and exact sets are made from those)."""
+    counts = {name: _Counts() for name in [*_FLOW_FIGURES, "people_connected"]}
     if not scope.ids:
         return counts
-    flows, arguments = _flows_sql(period, scope)
-    sums = await _fetch(
-        connection,
-        flows + "SELECT month, COUNT(DISTINCT exchange_id) AS exchanges,"
-        " SUM(minutes) AS hours_minutes,"
-        " SUM(CASE WHEN one = 1 THEN minutes ELSE 0 END) AS one_to_one_minutes,"
-        " SUM(CASE WHEN inter = 1 THEN minutes ELSE 0 END) AS intergenerational_minutes"
-        " FROM flows GROUP BY month",
-        *arguments,
-    )
-    for row in sums:
-        for name in _FLOW_FILTERS:
-            counts[name].values[int(row["month"])] = int(row[name] or 0)
-    people = flows[:-1] + ", " + _PEOPLE_SQL
-    rows = await _fetch(
-        connection,
-        people + "SELECT month, member, MAX(one) AS one, MAX(inter) AS inter"
-        " FROM people GROUP BY month, member",
-        *arguments,
-    )
+    where, parameters = _impact_selection(connection, period, scope)
+    for row in await connection.fetch(_IMPACT_SUMS.format(where=where), *parameters):
+        _add_sums(counts, row)
+    rows = await connection.fetch(_IMPACT_MEMBERS.format(where=where), *parameters)
     everyone = counts["people_connected"].exact
     flagged: dict[str, dict[int, set[uuid.UUID]]] = {
         flag: defaultdict(set) for flag in ("one", "inter")
     }
     for row in rows:
-        month, member = int(row["month"]), uuid.UUID(str(row["member"]))
+        month, member = int(row["month"]), as_uuid(row["member_key"])
         everyone[month].add(member)
         for flag, sets in flagged.items():
             if row[flag] == 1:
@@ -317,54 +281,67 @@ async def _exchange_counts(
 # New members and members still active ---------------------------------------------------
 
 
-def _months_after(instant: datetime, months: int) -> datetime:
-    index = instant.year * 12 + instant.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(instant.day, 28)  # the same day of the month, or the 28th: never past its end
-    return instant.replace(year=year, month=month + 1, day=day)
+def _month_plus(month: int, months: int) -> int:
+    """yyyymm `months` calendar months after `month`: 202611 + 3 -> 202702."""
+    index = (month // 100) * 12 + month % 100 - 1 + months
+    return (index // 12) * 100 + index % 12 + 1
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
+def _aware(value: Any) -> datetime:
     instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+async def _last_active_months(
+    connection: Connection, scope: Scope, from_year: int
+) -> dict[uuid.UUID, int]:
+    """Each member's (pseudonym's) last month with a live exchange in the selected
+    communities, from `from_year` on: read from the month masks of `reports_member_year`
+    (one row per member and year), as the flows report counts active members."""
+    rows = await _fetch(
+        connection,
+        "SELECT member_key, year, gave_months, received_months FROM reports_member_year"
+        f" WHERE community IN {_in_list(len(scope.ids))} AND year >= {{}}",
+        *scope.ids,
+        from_year,
+    )
+    last: dict[uuid.UUID, int] = {}
+    for row in rows:
+        months_mask = int(row["gave_months"]) | int(row["received_months"])
+        if months_mask:
+            month = int(row["year"]) * 100 + months_mask.bit_length()  # the highest bit set
+            who = as_uuid(row["member_key"])
+            last[who] = max(last.get(who, 0), month)
+    return last
 
 
 async def _joiners(
     connection: Connection, period: Period, scope: Scope
 ) -> dict[str, dict[int, set[uuid.UUID]]]:
-    """New members per month approved, and those of them active N months after joining."""
+    """New members per month approved, and those of them active N months after joining:
+    with a live exchange in the Nth calendar month after the month they joined, or later."""
     names = ["new_members", *(f"active_after_{n}_months" for n in IMPACT_RETENTION_MONTHS)]
     found: dict[str, dict[int, set[uuid.UUID]]] = {name: defaultdict(set) for name in names}
     if not scope.ids:
         return found
     rows = await _fetch(
         connection,
-        "SELECT m.id, m.approved_at,"
-        " (SELECT MAX(e.service_date) FROM market_exchange e"
-        "  WHERE e.provider = m.id AND e.status = 'completed') AS gave_last,"
-        " (SELECT MAX(e.service_date) FROM market_exchange_recipient r"
-        "  JOIN market_exchange e ON e.id = r.exchange"
-        "  WHERE r.member = m.id AND e.status = 'completed') AS received_last"
+        "SELECT m.id, m.approved_at"
         f" FROM member_member m WHERE m.community IN {_in_list(len(scope.ids))}"
         " AND m.approved_at >= {} AND m.approved_at < {}",
         *scope.ids,
         period.starts_at,
         period.ends_before,
     )
+    last_active = await _last_active_months(connection, scope, period.first // 100)
     for row in rows:
         joined = _aware(row["approved_at"])
-        assert joined is not None  # noqa: S101 - the WHERE asked for a date
         month = joined.year * 100 + joined.month
-        member = uuid.UUID(str(row["id"]))
+        member = as_uuid(row["id"])
         found["new_members"][month].add(member)
-        last = max(
-            (at for at in (_aware(row["gave_last"]), _aware(row["received_last"])) if at),
-            default=None,
-        )
+        last = last_active.get(member_key(member), 0)
         for months in IMPACT_RETENTION_MONTHS:
-            if last is not None and last >= _months_after(joined, months):
+            if last >= _month_plus(month, months):
                 found[f"active_after_{months}_months"][month].add(member)
     return found
 

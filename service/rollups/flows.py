@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from ledger.sql import as_uuid
+from service.limits import IMPACT_OLDER_AGE_FROM, IMPACT_YOUNGER_AGE_BELOW
 
 # Pseudonyms and flow ids are UUIDv5 in this namespace.
 REPORTS_NAMESPACE: Final = uuid.UUID("3c0f5b7e-2a41-5d8e-b1f4-6e2c9a7d0b35")
@@ -38,6 +39,12 @@ DIMENSION_CATEGORY: Final = "category"
 DIMENSION_WARD: Final = "ward"
 DIMENSION_AGE_BAND: Final = "age_band"
 DIMENSION_POOL: Final = "pool"
+# The impact report's cells (ADR 0051): key_a one-to-one or group, key_b across generations or not.
+DIMENSION_IMPACT: Final = "impact"
+IMPACT_ONE_TO_ONE: Final = "one"
+IMPACT_GROUP: Final = "group"
+IMPACT_INTERGENERATIONAL: Final = "inter"
+IMPACT_SAME_GENERATION: Final = "other"
 
 SIDE_PROVIDER: Final = "p"  # the row sits under the provider's community
 SIDE_RECIPIENT: Final = "r"  # the row sits under the recipient's (other) community
@@ -85,6 +92,19 @@ def age_band(birth_year: int | None, year: int) -> str:
     return UNKNOWN  # a birth year after the help: not a real age
 
 
+def intergenerational(provider_born: int | None, recipient_born: int | None, year: int) -> bool:
+    """Help between someone under IMPACT_YOUNGER_AGE_BELOW and someone IMPACT_OLDER_AGE_FROM
+    or over, either way round, ages being `year` minus the birth year (as age bands are)."""
+    if provider_born is None or recipient_born is None:
+        return False
+    provider_age, recipient_age = year - provider_born, year - recipient_born
+    younger = IMPACT_YOUNGER_AGE_BELOW
+    older = IMPACT_OLDER_AGE_FROM
+    return (provider_age < younger and recipient_age >= older) or (
+        provider_age >= older and recipient_age < younger
+    )
+
+
 def ward_key(ward: str | None) -> str:
     cleaned = " ".join((ward or "").split())
     return cleaned[:80] if cleaned else UNKNOWN
@@ -108,6 +128,8 @@ class Flow:
     recipient_band: str = ""
     provider_key: uuid.UUID | None = None  # None: the pool gave (a grant)
     recipient_key: uuid.UUID | None = None  # None: the pool received (a donation)
+    one_to_one: bool = False  # an exchange with this one recipient (not a group's)
+    intergenerational: bool = False  # see intergenerational(): ages at the time of the help
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +160,11 @@ def _dimension_keys(flow: Flow) -> list[tuple[str, str, str]]:
         (DIMENSION_CATEGORY, flow.category, ""),
         (DIMENSION_WARD, flow.ward, ""),
         (DIMENSION_AGE_BAND, flow.provider_band, flow.recipient_band),
+        (
+            DIMENSION_IMPACT,
+            IMPACT_ONE_TO_ONE if flow.one_to_one else IMPACT_GROUP,
+            IMPACT_INTERGENERATIONAL if flow.intergenerational else IMPACT_SAME_GENERATION,
+        ),
     ]
 
 
@@ -180,8 +207,28 @@ def member_month_deltas(deltas: Iterable[FlowDelta]) -> dict[MemberMonth, list[i
 
 FLOW_COLUMNS = (
     "id, kind, month, provider_community, recipient_community, category, ward, "
-    "provider_band, recipient_band, provider_key, recipient_key"
+    "provider_band, recipient_band, provider_key, recipient_key, one_to_one, intergenerational"
 )
+FLOW_COLUMN_COUNT: Final = len(FLOW_COLUMNS.split(","))
+
+
+def flow_values(flow: Flow) -> tuple[Any, ...]:
+    """A flow's values in FLOW_COLUMNS order (flags as 0 or 1, the same on both engines)."""
+    return (
+        flow.id,
+        flow.kind,
+        flow.month,
+        flow.provider_community,
+        flow.recipient_community,
+        flow.category,
+        flow.ward,
+        flow.provider_band,
+        flow.recipient_band,
+        flow.provider_key,
+        flow.recipient_key,
+        int(flow.one_to_one),
+        int(flow.intergenerational),
+    )
 
 
 def flow_from_row(row: Any) -> Flow:
@@ -200,4 +247,6 @@ def flow_from_row(row: Any) -> Flow:
         recipient_band=row["recipient_band"],
         provider_key=optional(row["provider_key"]),
         recipient_key=optional(row["recipient_key"]),
+        one_to_one=bool(row["one_to_one"]),
+        intergenerational=bool(row["intergenerational"]),
     )

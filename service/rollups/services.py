@@ -7,7 +7,9 @@ the help (month, category, the recipient's ward, both age bands, both home
 communities), and then added to the rollups:
 
 * `reports_cell`: minutes, exchanges and distinct members per fine cell
-  (dimension, community, month, side, other community, key_a, key_b);
+  (dimension, community, month, side, other community, key_a, key_b); an
+  exchange's flow also carries whether it was one-to-one and across
+  generations, the impact report's cells (ADR 0051);
 * `reports_cell_member`: per fine cell, one row per member pseudonym with how
   many live flows they gave and received in it. Distinct counts over several
   months or communities cannot be summed from per-cell counts, so reports count
@@ -40,6 +42,7 @@ from service.rollups.flows import (
     AGE_BAND_KEYS,
     CELL_COLUMNS,
     DIMENSION_MONTH,
+    FLOW_COLUMN_COUNT,
     FLOW_COLUMNS,
     REPORTS_NAMESPACE,
     SIDE_PROVIDER,
@@ -53,6 +56,8 @@ from service.rollups.flows import (
     cell_keys,
     exchange_flow_id,
     flow_from_row,
+    flow_values,
+    intergenerational,
     member_key,
     member_month_deltas,
     member_roles,
@@ -193,26 +198,10 @@ async def _stored_flow(connection: Connection, flow_id: uuid.UUID) -> tuple[Flow
 
 async def insert_flows(connection: Connection, flows: Sequence[Flow], at: datetime) -> None:
     """Record new flows with a net of zero (their minutes arrive as deltas)."""
+    slots = ", ".join(f"${n}" for n in range(1, FLOW_COLUMN_COUNT + 3))
     await connection.execute_many(
-        f"INSERT INTO reports_flow ({FLOW_COLUMNS}, minutes_net, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)",
-        [
-            (
-                flow.id,
-                flow.kind,
-                flow.month,
-                flow.provider_community,
-                flow.recipient_community,
-                flow.category,
-                flow.ward,
-                flow.provider_band,
-                flow.recipient_band,
-                flow.provider_key,
-                flow.recipient_key,
-                at,
-            )
-            for flow in flows
-        ],
+        f"INSERT INTO reports_flow ({FLOW_COLUMNS}, minutes_net, created_at) VALUES ({slots})",
+        [(*flow_values(flow), 0, at) for flow in flows],
     )
 
 
@@ -237,7 +226,8 @@ async def _exchange_flow(
 ) -> Flow:
     """The flow of one recipient of an exchange, with its keys as they stand now."""
     exchange = await connection.fetchrow(
-        "SELECT e.provider, c.slug AS category FROM market_exchange e "
+        "SELECT e.provider, c.slug AS category, (SELECT COUNT(*) FROM market_exchange_recipient "
+        "r WHERE r.exchange = e.id) AS recipients FROM market_exchange e "
         "LEFT JOIN market_listing l ON l.id = e.listing "
         "LEFT JOIN market_category c ON c.id = l.category WHERE e.id = $1",
         exchange_id,
@@ -269,6 +259,8 @@ async def _exchange_flow(
         recipient_band=age_band(recipient["birth_year"], year),
         provider_key=member_key(provider_id),
         recipient_key=member_key(recipient_id),
+        one_to_one=int(exchange["recipients"]) == 1,
+        intergenerational=intergenerational(provider["birth_year"], recipient["birth_year"], year),
     )
 
 
@@ -419,6 +411,7 @@ __all__ = [
     "cell_keys",
     "exchange_flow_id",
     "insert_flows",
+    "intergenerational",
     "member_key",
     "member_month_deltas",
     "month_of",

@@ -14,19 +14,28 @@ and oakfield), months A, B and C:
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
+from ledger.transactions import read_connection, write_transaction
+from service import database
 from service.events.tables import EventOccurrence
+from service.members.tables import Member
+from service.rollups import services as rollups
+from service.rollups.verify import rollups_verify
 from tests.events.conftest import create_event, fund_pool, go
 from tests.reports import fixture
 from tests.reports.attack import Equation, recoverable
 from tests.reports.fixture import MONTH_A, MONTH_B, MONTH_C, Fixture, month_key
+from tests.support.exchanges import ok, propose
 from tests.support.people import Person, Town
 
 A, B, C = month_key(MONTH_A), month_key(MONTH_B), month_key(MONTH_C)
@@ -259,3 +268,128 @@ async def test_without_a_replica_the_figures_are_the_primarys_up_to_the_moment(
     page = await world.town.client.get("/reports/impact", headers=world.town.council.headers)
     assert page.status_code == 200
     assert "Figures up to the moment." in page.text
+
+
+async def test_a_group_exchange_counts_each_person_helped_and_is_not_one_to_one(
+    world: Fixture,
+) -> None:
+    """M1 (40) helps Y1..Y5 (20) together in month C, 30 minutes each: five flows, as the
+    flows report counts them; not one-to-one, not across generations (40 is neither)."""
+    town, helped = world.town, world.young[:5]
+    group = await propose(
+        town, world.middle, world.middle, helped, minutes=30,
+        service_date=fixture.NOW.isoformat(),
+    )  # fmt: skip
+    for person in helped:
+        await ok(town, person, group, "accept")
+    assert (await ok(town, helped[0], group, "complete"))["status"] == "completed"
+
+    body = await body_of(world, town.council)
+    assert months_of(body, "exchanges") == {A: 6, B: 7, C: 5}
+    assert months_of(body, "hours_minutes") == {A: 330, B: 305, C: 150}
+    assert months_of(body, "people_connected")[C] == 6
+    assert body["one_to_one_minutes"] == 635  # the group's 150 are not one-to-one
+    assert body["intergenerational_minutes"] == 525
+    flows = await town.client.get("/api/v1/reports/flows", headers=town.council.headers,
+                                  params=world.period)  # fmt: skip
+    assert flows.status_code == 200, flows.text
+    assert body["exchanges"] == flows.json()["total"]["exchanges"] == 18
+
+
+async def test_corrections_are_taken_off_in_the_months_of_the_help(world: Fixture) -> None:
+    """A dispute moves hours back through the rollups: O1 -> Y1 (B, 45) all of it, and
+    Y1 -> O1 (A, 60) 20 of it. Both were across generations and one-to-one."""
+    young1, old1 = world.young[0], world.old[0]
+    reversed_id = uuid.UUID(world.exchanges[(old1.email, young1.email)])
+    adjusted_id = uuid.UUID(world.exchanges[(young1.email, old1.email)])
+    for exchange_id, recipient, minutes in ((reversed_id, young1, -45), (adjusted_id, old1, -20)):
+        await rollups.record_exchange_flow(
+            exchange_id=exchange_id,
+            recipient_id=recipient.id,
+            minutes_signed=minutes,
+            at=fixture.NOW,
+            source_id=uuid.uuid5(exchange_id, "correction"),
+        )
+    body = await body_of(world, world.town.council)
+    assert months_of(body, "hours_minutes") == {A: 310, B: 260, C: 0}
+    assert months_of(body, "exchanges") == {A: 6, B: 6, C: 0}
+    assert months_of(body, "intergenerational_minutes") == {A: 280, B: 180, C: 0}
+    assert body["one_to_one_minutes"] == 570
+    # O1 and Y1 took part in B only through the reversed exchange; both still did in A.
+    assert months_of(body, "people_connected") == {A: 12, B: 12, C: 0}
+    assert body["people_connected"] == 15
+
+
+async def test_the_impact_cells_are_what_the_recorded_flows_give(world: Fixture) -> None:
+    """The rollups' own check covers the impact cells: recomputed from reports_flow, equal."""
+    async with read_connection(database.active_engine()) as connection:
+        assert await rollups_verify(connection) == []
+        rows = await connection.fetch(
+            "SELECT key_a, key_b, SUM(minutes) AS minutes FROM reports_cell"
+            " WHERE dimension = 'impact' AND side = 'p' GROUP BY key_a, key_b"
+        )
+    # Everyone in the fixture helps one at a time; Yi <-> Oi are across generations.
+    assert {(r["key_a"], r["key_b"]): int(r["minutes"]) for r in rows} == {
+        ("one", "inter"): 525,
+        ("one", "other"): 200,  # M1 -> O6 30, Y6 -> M1 20, carol -> dan 90, alice -> carol 60
+    }
+
+
+def _impact_migration() -> ModuleType:
+    path = next(
+        (Path(__file__).parents[2] / "migrations" / "reports").glob(
+            "reports_2026_12_07t09_00_00_*.py"
+        )
+    )
+    spec = importlib.util.spec_from_file_location("impact_cells_migration", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_migration_gives_older_flows_their_flags_and_impact_cells(
+    world: Fixture,
+) -> None:
+    """A database whose flows were recorded before the impact cells: the migration's backfill
+    makes exactly what the write path makes (flags from the exchanges, cells, members)."""
+    town, helped = world.town, world.young[:5]
+    group = await propose(
+        town, world.middle, world.middle, helped, minutes=30,
+        service_date=fixture.NOW.isoformat(),
+    )  # fmt: skip
+    for person in helped:
+        await ok(town, person, group, "accept")
+    await ok(town, helped[0], group, "complete")
+    before = await body_of(world, town.council)
+    engine = database.active_engine()
+    async with write_transaction(engine) as transaction:
+        connection = transaction.connection
+        await connection.execute("DELETE FROM reports_cell_member WHERE dimension = 'impact'")
+        await connection.execute("DELETE FROM reports_cell WHERE dimension = 'impact'")
+        await connection.execute("UPDATE reports_flow SET one_to_one = 0, intergenerational = 0")
+    assert (await body_of(world, town.council))["hours_minutes"] == 0  # as before the change
+    async with write_transaction(engine) as transaction:
+        await _impact_migration().backfill(transaction.connection)
+    async with read_connection(engine) as connection:
+        assert await rollups_verify(connection) == []
+    after = await body_of(world, town.council)
+    assert after["figures"] == before["figures"]
+    assert (after["one_to_one_minutes"], after["intergenerational_minutes"]) == (635, 525)
+
+
+async def test_new_members_still_active_months_after_joining(world: Fixture) -> None:
+    """Y1..Y5 joined five months ago: in month A, three calendar months on (the boundary),
+    each gave O1..O5 an hour; in B, four months on, each was helped. Active after 3 months,
+    not yet after 6."""
+    joined = fixture.month_start(5)
+    await (
+        Member.update({Member.approved_at: joined})
+        .where(Member.id.is_in([person.id for person in world.young[:5]]))
+        .run()
+    )
+    body = await body_of(world, world.town.council, **{"from": month_key(joined)})
+    assert months_of(body, "new_members")[month_key(joined)] == 5
+    assert months_of(body, "active_after_3_months")[month_key(joined)] == 5
+    assert months_of(body, "active_after_6_months")[month_key(joined)] == 0
+    assert (body["active_after_3_months"], body["active_after_6_months"]) == (5, 0)
