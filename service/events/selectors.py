@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ledger.sql import Connection, as_uuid
@@ -326,14 +326,51 @@ class MonthParticipation:
     people: frozenset[uuid.UUID]
 
 
-# The meetings held in the period, each with a row per attendance (or one with no member):
-# the held meetings are read once, with who came.
-_HELD_SQL = """
-SELECT o.id AS occurrence, o.series AS series, o.starts_at AS starts_at, a.member AS member
-FROM event_occurrence o LEFT JOIN event_attendance a ON a.occurrence = o.id
-WHERE o.community {in_scope} AND o.cancelled_at IS NULL AND o.register_taken_at IS NOT NULL
-AND o.starts_at >= $1 AND o.starts_at < $2
-"""
+# The meetings held in the period, each with how many came; then who came, once per month
+# (a weekly regular is one row a month, not four), the month worked out in SQL from the
+# period's month boundaries so both engines agree.
+_HELD_WHERE = (
+    "o.community {in_scope} AND o.cancelled_at IS NULL AND o.register_taken_at IS NOT NULL"
+    " AND o.starts_at >= $1 AND o.starts_at < $2"
+)
+_HELD_SQL = (
+    "SELECT o.id AS occurrence, o.series AS series, o.starts_at AS starts_at,"
+    " COUNT(a.member) AS came FROM event_occurrence o"
+    " LEFT JOIN event_attendance a ON a.occurrence = o.id"
+    " WHERE {where} GROUP BY o.id, o.series, o.starts_at"
+)
+_CAME_SQL = (
+    "SELECT DISTINCT {month} AS month, a.member AS member FROM event_occurrence o"
+    " JOIN event_attendance a ON a.occurrence = o.id WHERE {where}"
+)
+
+
+def _month_starts(period: Span) -> list[datetime]:
+    """The first instant of each month after the period's first, up to its end (UTC)."""
+    first, ends_before = aware(period.starts_at), aware(period.ends_before)
+    starts: list[datetime] = []
+    year, month = first.year, first.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)  # noqa: PLR2004
+        start = datetime(year, month, 1, tzinfo=UTC)
+        if start >= ends_before:
+            return starts
+        starts.append(start)
+
+
+def _month_sql(connection: Connection, period: Span, first: int) -> tuple[str, list[Any]]:
+    """SQL giving the yyyymm of `o.starts_at` within the period, its boundaries parameters
+    from `$first` on."""
+    starts = _month_starts(period)
+    cases = [
+        f"WHEN o.starts_at < ${first + index} THEN {_month_of(start - timedelta(days=1))}"
+        for index, start in enumerate(starts)
+    ]
+    last = _month_of(aware(period.ends_before) - timedelta(microseconds=1))
+    parameters = [database.stored_instant(connection, start) for start in starts]
+    if not cases:
+        return str(last), parameters
+    return f"(CASE {' '.join(cases)} ELSE {last} END)", parameters
 
 
 async def event_participation_by_month(
@@ -346,26 +383,27 @@ async def event_participation_by_month(
     if not communities:
         return {}
     in_scope, ids = connection.id_list(communities, 3)
-    rows = await connection.fetch(
-        _HELD_SQL.format(in_scope=in_scope),
+    where = _HELD_WHERE.format(in_scope=in_scope)
+    window = [
         database.stored_instant(connection, period.starts_at),
         database.stored_instant(connection, period.ends_before),
-        *ids,
-    )
-    month_of: dict[uuid.UUID, int] = {}
-    series_months: dict[uuid.UUID, set[int]] = {}
-    came: dict[int, int] = {}
-    people: dict[int, set[uuid.UUID]] = {}
-    for row in rows:
-        meeting, month = as_uuid(row["occurrence"]), _month_of(row["starts_at"])
-        month_of[meeting] = month
-        series_months.setdefault(as_uuid(row["series"]), set()).add(month)
-        people.setdefault(month, set())
-        if row["member"] is not None:
-            came[month] = came.get(month, 0) + 1
-            people[month].add(as_uuid(row["member"]))
-    if not month_of:
+    ]
+    meetings = await connection.fetch(_HELD_SQL.format(where=where), *window, *ids)
+    if not meetings:
         return {}
+    held: dict[int, int] = {}
+    came: dict[int, int] = {}
+    series_months: dict[uuid.UUID, set[int]] = {}
+    for row in meetings:
+        month = _month_of(row["starts_at"])
+        held[month] = held.get(month, 0) + 1
+        came[month] = came.get(month, 0) + int(row["came"])
+        series_months.setdefault(as_uuid(row["series"]), set()).add(month)
+    people: dict[int, set[uuid.UUID]] = {month: set() for month in held}
+    month_expression, month_parameters = _month_sql(connection, period, 3 + len(ids))
+    sql = _CAME_SQL.format(month=month_expression, where=where)
+    for row in await connection.fetch(sql, *window, *ids, *month_parameters):
+        people[int(row["month"])].add(as_uuid(row["member"]))
     in_series, series_ids = connection.id_list(list(series_months), 1)
     hosts = await connection.fetch(
         f"SELECT series, member FROM event_host WHERE series {in_series}", *series_ids
@@ -373,9 +411,6 @@ async def event_participation_by_month(
     for row in hosts:
         for month in series_months[as_uuid(row["series"])]:
             people[month].add(as_uuid(row["member"]))
-    held: dict[int, int] = {}
-    for month in month_of.values():
-        held[month] = held.get(month, 0) + 1
     return {
         month: MonthParticipation(
             events_held=held[month],

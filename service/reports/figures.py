@@ -262,7 +262,9 @@ async def _small_members(
     return found
 
 
-async def _member_counts(connection: Connection, period: Period, scope: Scope) -> tuple[int, int]:
+async def active_member_counts(
+    connection: Connection, period: Period, scope: Scope
+) -> tuple[int, int]:
     """(active members, members who both gave and received) of the selected communities.
 
     Read from the month masks of `reports_member_year` (one row per member,
@@ -506,7 +508,7 @@ async def report_build(
         for name in breakdowns:
             if name not in figures:
                 figures[name] = await _BUILDERS[name](connection, period, scope, k)
-        active, both = await _member_counts(connection, period, scope)
+        active, both = await active_member_counts(connection, period, scope)
         donations, grants = await _pool(connection, period, scope, k)
     return Report(
         period=period,

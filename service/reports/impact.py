@@ -23,8 +23,10 @@ flow whose hours were all moved back no longer counts. One-to-one: an exchange
 with one recipient. Intergenerational: between a member under
 IMPACT_YOUNGER_AGE_BELOW and one of IMPACT_OLDER_AGE_FROM or over (either way
 round), ages being the year of the help minus the birth year; both flags are
-frozen when the flow is recorded. Members are counted by pseudonym in memory
-only; nothing returned names or identifies one.
+frozen when the flow is recorded. People connected are the selected
+communities' own members with a live exchange (as the flows report's active
+members) and everyone at their events. Members are counted by pseudonym in
+memory only; nothing returned names or identifies one.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ from service.events.selectors import event_participation_by_month
 from service.i18n import N_, _
 from service.limits import IMPACT_RETENTION_MONTHS
 from service.principal import Principal
+from service.reports.impact_flows import flow_figures, people_connected
 from service.reports.period import Period, month_label, month_text
 from service.reports.scope import Scope, scope_for
 from service.reports.suppression import (
-    MANY,
+    NOBODY,
     TOTAL,
     Entry,
     Members,
@@ -59,9 +62,6 @@ from service.reports.suppression import (
     suppress_breakdown,
 )
 from service.rollups.flows import (
-    DIMENSION_IMPACT,
-    IMPACT_INTERGENERATIONAL,
-    IMPACT_ONE_TO_ONE,
     member_key,
 )
 from service.wellbeing.report import WellbeingChange, wellbeing_change
@@ -184,100 +184,6 @@ async def _fetch(connection: Connection, sql: str, *arguments: Any) -> list[Row]
     return await connection.fetch(numbered, *values)
 
 
-# What the impact cells of the rollups (ADR 0051) hold: one row per member and month of a
-# selected community's flows, or per month and flags, for the period. A flow between two
-# selected communities has a row under each: the provider's is kept, as the flows report does.
-_IMPACT_WHERE: Final = (
-    "dimension = $1 AND month BETWEEN $2 AND $3 AND community {in_scope}"
-    " AND NOT (side = 'r' AND other_community {in_scope})"
-)
-_IMPACT_SUMS: Final = (
-    "SELECT month, key_a, key_b, SUM(minutes) AS minutes, SUM(exchanges) AS exchanges"
-    " FROM reports_cell WHERE {where} GROUP BY month, key_a, key_b"
-)
-_IMPACT_MEMBERS: Final = (
-    "SELECT month, member_key,"
-    f" MAX(CASE WHEN key_a = '{IMPACT_ONE_TO_ONE}' THEN 1 ELSE 0 END) AS one,"
-    f" MAX(CASE WHEN key_b = '{IMPACT_INTERGENERATIONAL}' THEN 1 ELSE 0 END) AS inter"
-    " FROM reports_cell_member WHERE {where} AND gave + received > 0"
-    " GROUP BY month, member_key"
-)
-# The exchange figures, and which flows each is made of (by the cell's flags).
-_FLOW_FIGURES: Final = (
-    "exchanges",
-    "hours_minutes",
-    "one_to_one_minutes",
-    "intergenerational_minutes",
-)
-
-
-@dataclass
-class _Counts:
-    """Per month and for the period: a figure's value, its distinct members, and who they are
-    (by pseudonym). `exact` (yyyymm -> pseudonyms) is shared between figures of the same flows.
-    """
-
-    values: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    members: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    period_members: int = 0
-    exact: dict[int, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
-
-
-# Which members a figure rests on: everyone in its flows, or only those in flows with a flag.
-_MEMBER_FLAGS: Final = {"one_to_one_minutes": "one", "intergenerational_minutes": "inter"}
-
-
-def _impact_selection(
-    connection: Connection, period: Period, scope: Scope
-) -> tuple[str, list[Any]]:
-    in_scope, ids = connection.id_list(scope.ids, 4)
-    where = _IMPACT_WHERE.format(in_scope=in_scope)
-    return where, [DIMENSION_IMPACT, period.first, period.last, *ids]
-
-
-def _add_sums(counts: dict[str, _Counts], row: Row) -> None:
-    """One (month, flags) row of sums into the figures its flows count in."""
-    month, minutes = int(row["month"]), int(row["minutes"])
-    counts["exchanges"].values[month] += int(row["exchanges"])
-    counts["hours_minutes"].values[month] += minutes
-    if row["key_a"] == IMPACT_ONE_TO_ONE:
-        counts["one_to_one_minutes"].values[month] += minutes
-    if row["key_b"] == IMPACT_INTERGENERATIONAL:
-        counts["intergenerational_minutes"].values[month] += minutes
-
-
-async def _exchange_counts(
-    connection: Connection, period: Period, scope: Scope
-) -> dict[str, _Counts]:
-    """Every exchange figure from the impact cells: the sums by month and flags, then each
-    month's members with their flags (distinct counts and exact sets are made from those)."""
-    counts = {name: _Counts() for name in [*_FLOW_FIGURES, "people_connected"]}
-    if not scope.ids:
-        return counts
-    where, parameters = _impact_selection(connection, period, scope)
-    for row in await connection.fetch(_IMPACT_SUMS.format(where=where), *parameters):
-        _add_sums(counts, row)
-    rows = await connection.fetch(_IMPACT_MEMBERS.format(where=where), *parameters)
-    everyone = counts["people_connected"].exact
-    flagged: dict[str, dict[int, set[uuid.UUID]]] = {
-        flag: defaultdict(set) for flag in ("one", "inter")
-    }
-    for row in rows:
-        month, member = int(row["month"]), as_uuid(row["member_key"])
-        everyone[month].add(member)
-        for flag, sets in flagged.items():
-            if row[flag] == 1:
-                sets[month].add(member)
-    for name, each in counts.items():
-        member_flag = _MEMBER_FLAGS.get(name)
-        each.exact = flagged[member_flag] if member_flag else everyone
-        each.members = {month: len(who) for month, who in each.exact.items()}
-        each.period_members = len(_union(each.exact))
-    for month, value in counts["people_connected"].members.items():
-        counts["people_connected"].values[month] = value
-    return counts
-
-
 # New members and members still active ---------------------------------------------------
 
 
@@ -349,12 +255,6 @@ async def _joiners(
 # Building the series ----------------------------------------------------------------------
 
 
-def _members(count: int, exact: set[uuid.UUID] | None, k: int) -> Members:
-    if count >= k:
-        return MANY
-    return normalised(Members(frozenset(exact or ())), k)
-
-
 def _series(spec: FigureSpec, entries: list[Entry], total: Entry, k: int) -> Series:
     if spec.adds_up:
         suppress_breakdown(entries, total, k)
@@ -390,38 +290,21 @@ def _from_sets(
 async def _exchange_series(
     connection: Connection, period: Period, scope: Scope, k: int, events: EventFigures
 ) -> dict[str, Series]:
-    counts = await _exchange_counts(connection, period, scope)
-    exact = {name: each.exact for name, each in counts.items()}
+    """The exchange figures and people connected (service/reports/impact_flows.py)."""
+    figures = await flow_figures(connection, period, scope, k)
+    figures["people_connected"] = await people_connected(
+        connection, period, scope, k, events.people
+    )
     by_name = {spec.name: spec for spec in FIGURES}
     series: dict[str, Series] = {}
-    for name, each in counts.items():
-        spec = by_name[name]
-        entries = []
-        for month in period.months():
-            members = _members(each.members.get(month, 0), exact.get(name, {}).get(month), k)
-            value = each.values.get(month, 0)
-            if name == "people_connected" and events.people.get(month):
-                members = members.union(Members(frozenset(events.people[month])))
-                members = normalised(members, k)
-                value = value + len(events.people[month] - exact.get(name, {}).get(month, set()))
-            entries.append(_entry(month, value, members))
-        total_value = (
-            each.period_members if name == "people_connected"
-            else sum(entry.minutes for entry in entries)
-        )  # fmt: skip
-        total_members = _members(each.period_members, _union(exact.get(name, {})), k)
-        if name == "people_connected" and events.people:
-            extra = _union(events.people) - _union(exact.get(name, {}))
-            total_value += len(extra)
-            total_members = normalised(total_members.union(Members(frozenset(extra))), k)
-        series[name] = _series(
-            spec, entries, Entry(TOTAL, total_value, total_value, total_members), k
-        )
+    for name, figure in figures.items():
+        entries = [
+            _entry(month, figure.values.get(month, 0), figure.members.get(month, NOBODY))
+            for month in period.months()
+        ]
+        total = Entry(TOTAL, figure.total, figure.total, figure.total_members)
+        series[name] = _series(by_name[name], entries, total, k)
     return series
-
-
-def _union(sets: dict[int, set[uuid.UUID]]) -> set[uuid.UUID]:
-    return set().union(*sets.values()) if sets else set()
 
 
 async def impact_build(

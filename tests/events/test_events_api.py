@@ -8,14 +8,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ledger.transactions import read_connection
+from service import database
 from service.events.ids import host_credit_id
 from service.events.rsvp import events_reminder_sweep
-from service.events.selectors import event_figures, event_figures_by_month
+from service.events.selectors import (
+    event_figures,
+    event_figures_by_month,
+    event_participation_by_month,
+)
 from service.events.tables import EventOccurrence, EventRsvp
 from service.mail.tables import MailNotice
 from service.members.tables import Community
@@ -357,3 +363,43 @@ async def test_two_registers_at_once_credit_the_host_once(
     assert answers[0].json() == answers[1].json()
     after = await account(town, town.alice)
     assert after["balance_minutes"] - before["balance_minutes"] == 90
+
+
+async def test_participation_falls_in_the_utc_month_of_each_meeting(town: Town) -> None:
+    """Two meetings either side of midnight at a month's end: each counts in its own month,
+    with who came then and the host (alice) in both; a member who came twice in one month
+    is one person there."""
+    await fund_pool(town, town.bob, 200)
+    boundary = datetime(2026, 10, 1, tzinfo=UTC)
+    plan = [(boundary - timedelta(minutes=30), [town.bob]),
+            (boundary + timedelta(minutes=30), [town.bob, town.coordinator]),
+            (boundary + timedelta(days=7), [town.bob])]  # fmt: skip
+    for starts_at, came in plan:
+        event = await create_event(
+            town, town.coordinator, repeat="none", occurrences=1, host_minutes=30
+        )
+        await (
+            EventOccurrence.update(
+                {EventOccurrence.starts_at: starts_at,
+                 EventOccurrence.ends_at: starts_at + timedelta(minutes=20)}
+            )
+            .where(EventOccurrence.id == uuid.UUID(event["id"]))
+            .run()
+        )  # fmt: skip
+        taken = await town.client.post(
+            f"/api/v1/events/{event['id']}/attendance",
+            headers=town.coordinator.headers,
+            json={"attended_ids": [str(person.id) for person in came]},
+        )
+        assert taken.status_code == 200, taken.text
+    riverside = await Community.select(Community.id).where(Community.slug == "riverside").run()
+    async with read_connection(database.active_engine()) as connection:
+        taken_by_month = await event_participation_by_month(
+            connection, [riverside[0]["id"]], Period(first=202609, last=202611)
+        )
+    assert sorted(taken_by_month) == [202609, 202610]
+    september, october = taken_by_month[202609], taken_by_month[202610]
+    assert (september.events_held, september.event_attendances) == (1, 1)
+    assert (october.events_held, october.event_attendances) == (2, 3)
+    assert september.people == {town.bob.id, town.alice.id}
+    assert october.people == {town.bob.id, town.coordinator.id, town.alice.id}

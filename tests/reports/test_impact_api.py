@@ -4,8 +4,9 @@ tests/reports/fixture.py lists every exchange. For the north council (riverside
 and oakfield), months A, B and C:
   exchanges 13 (A 6, B 7), hours 635 minutes (A 330, B 305), all one-to-one;
   intergenerational (under 35 with 65 and over): Yi <-> Oi, 300 in A, 225 in B;
-  people connected: A 12 (Y1-5, O1-6, M1), B 14 (O1-5, Y1-6, M1, alice, carol),
-  the period 15 (Y1-6, O1-6, M1, alice, carol);
+  people connected (the north's own members, as the flows report's active members):
+  A 12 (Y1-5, O1-6, M1), B 13 (O1-5, Y1-6, M1, alice), the period 14 (Y1-6, O1-6,
+  M1, alice); carol, whom alice helped, belongs to hillside in the south;
   events: none, but for the test that adds one; new members as the flows report
   counts them; nobody joined
   three months before an exchange, so nobody is "still active" yet.
@@ -77,17 +78,18 @@ async def test_the_north_council_sees_the_hand_computed_impact(world: Fixture) -
     assert body["hours_minutes"] == 635
     assert body["one_to_one_minutes"] == 635
     assert body["intergenerational_minutes"] == 525
-    assert body["people_connected"] == 15
+    assert body["people_connected"] == 15 - 1  # not carol
     assert (body["events_held"], body["event_attendances"]) == (0, 0)
     assert (body["active_after_3_months"], body["active_after_6_months"]) == (0, 0)
     flows = await world.town.client.get(
         "/api/v1/reports/flows", headers=world.town.council.headers, params=world.period
     )
     assert body["new_members"] == flows.json()["new_members"]["value"]
+    assert body["people_connected"] == flows.json()["active_members"]["value"]
     assert months_of(body, "exchanges") == {A: 6, B: 7, C: 0}
     assert months_of(body, "hours_minutes") == {A: 330, B: 305, C: 0}
     assert months_of(body, "intergenerational_minutes") == {A: 300, B: 225, C: 0}
-    assert months_of(body, "people_connected") == {A: 12, B: 14, C: 0}
+    assert months_of(body, "people_connected") == {A: 12, B: 13, C: 0}
     assert body["suppressed"] == []
     assert body["wellbeing"] == {
         "members": None, "suppressed": True, "mean_change": None,
@@ -247,8 +249,8 @@ async def test_a_club_meeting_counts_its_people_and_hides_a_lone_meeting(world: 
     assert taken.status_code == 200, taken.text
 
     body = await body_of(world, town.council)
-    assert months_of(body, "people_connected") == {A: 12, B: 15, C: 0}
-    assert body["people_connected"] == 16
+    assert months_of(body, "people_connected") == {A: 12, B: 14, C: 0}
+    assert body["people_connected"] == 15
     assert body["events_held"] is None and body["event_attendances"] is None
     assert {"events_held", "event_attendances"} <= set(body["suppressed"])
     assert months_of(body, "events_held")[B] is None
@@ -316,8 +318,8 @@ async def test_corrections_are_taken_off_in_the_months_of_the_help(world: Fixtur
     assert months_of(body, "intergenerational_minutes") == {A: 280, B: 180, C: 0}
     assert body["one_to_one_minutes"] == 570
     # O1 and Y1 took part in B only through the reversed exchange; both still did in A.
-    assert months_of(body, "people_connected") == {A: 12, B: 12, C: 0}
-    assert body["people_connected"] == 15
+    assert months_of(body, "people_connected") == {A: 12, B: 11, C: 0}
+    assert body["people_connected"] == 14
 
 
 async def test_the_impact_cells_are_what_the_recorded_flows_give(world: Fixture) -> None:
