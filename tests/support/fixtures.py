@@ -6,6 +6,8 @@
   built once into a template database; the `db` of a test that asks for `town`
   is a copy of it (tests/support/town.py, ADR 0038).
 - `live_server`: one `timebank serve` subprocess on the test's database.
+- `smtp_peer`: a real SMTP server on loopback that keeps what it receives
+  (tests/support/smtp_peer.py).
 - `chromium` (one per session), `browser` (that Chromium; the test's contexts are
   closed after it) and `page` (a fresh context and page per test). Browser tests
   run on the session's event loop, where Playwright's connection lives
@@ -36,6 +38,7 @@ from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests.support.people import Town, bootstrap_admin, build_town
 from tests.support.postgres_copies import PostgresCopies
 from tests.support.server import LiveServer, live_server_on
+from tests.support.smtp_peer import MailCatcher, SmtpPeer
 from tests.support.town import TownTemplate, build_town_into, sqlite_file_settled
 
 
@@ -104,6 +107,16 @@ def postgres_town_template(
 def live_server(db: TestDatabase, tmp_path: Path) -> Iterator[LiveServer]:
     with live_server_on(db, tmp_path / "server-data") as server:
         yield server
+
+
+@pytest.fixture
+def smtp_peer() -> Iterator[SmtpPeer]:
+    peer = SmtpPeer(MailCatcher())
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
