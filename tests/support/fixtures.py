@@ -5,6 +5,9 @@
 - `sqlite_town_template`, `postgres_town_template` (one per session): the town,
   built once into a template database; the `db` of a test that asks for `town`
   is a copy of it (tests/support/town.py, ADR 0038).
+- `sqlite_journey_template`, `postgres_journey_template` (one per session): the browser
+  journeys' admin and two members, built once into a template database; the `db` of a
+  test that asks for `journey_members` is a copy of it.
 - `live_server`: one `timebank serve` subprocess on the test's database.
 - `smtp_peer`: a real SMTP server on loopback that keeps what it receives
   (tests/support/smtp_peer.py).
@@ -34,7 +37,7 @@ from tests.conftest import (
     settings_for_tests,
 )
 from tests.support.app import AppClient, running
-from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, build_journey_members_into
 from tests.support.people import Town, bootstrap_admin, build_town
 from tests.support.postgres_copies import PostgresCopies
 from tests.support.server import LiveServer, live_server_on
@@ -101,6 +104,44 @@ def postgres_town_template(
     yield TownTemplate(source=name, snapshot=snapshot)
     postgres_copies.retire(name)  # no copy of it may still be on its way
     _run_in_own_loop(lambda: admin_execute(drop))
+
+
+@pytest.fixture(scope="session")
+def sqlite_journey_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    folder = tmp_path_factory.mktemp("journey-template")
+    path = folder / "journey.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    build_journey_members_into(settings_for_tests(f"sqlite:///{path}", folder / "data"))
+    sqlite_file_settled(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_journey_template(
+    postgres_template: str,
+    postgres_copies: PostgresCopies,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    name = f"timebank_journey_template_{os.getpid()}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _run_in_own_loop(lambda: admin_execute(drop))
+    _run_in_own_loop(
+        lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    )
+    data_dir = tmp_path_factory.mktemp("journey-template") / "data"
+    build_journey_members_into(settings_for_tests(postgres_url(name), data_dir))
+    yield name
+    postgres_copies.retire(name)  # no copy of it may still be on its way
+    _run_in_own_loop(lambda: admin_execute(drop))
+
+
+@pytest.fixture
+def journey_members(db: TestDatabase) -> None:
+    """The admin, Maggie and Bert (tests/support/browser.py) are in the test's database:
+    `db` copied it from the journey template, because the test asked for this fixture."""
+    assert db.template == "journey_members", "db did not start from the journey template"
 
 
 @pytest.fixture
