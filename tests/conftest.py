@@ -5,7 +5,9 @@ test gets a fresh, fully migrated database cloned from a template made once per
 session (a file copy for SQLite, `CREATE DATABASE ... TEMPLATE` for PostgreSQL),
 so tests never see each other's rows and cost milliseconds to set up. A test
 that asks for `town` gets a copy of a second template that already holds the
-town (tests/support/town.py, ADR 0038), instead of building it through the API.
+town (tests/support/town.py, ADR 0038), instead of building it through the API;
+a browser journey that asks for `journey_members` gets a copy of a third, holding
+the journeys' admin and two members (tests/support/browser.py).
 PostgreSQL copies are made ahead and dropped behind on a thread of their own
 (tests/support/postgres_copies.py), so the test waits for neither.
 
@@ -101,6 +103,8 @@ class TestDatabase:
     engine: Engine[Any]
     # The town this database was copied with (a test that asks for `town`), else None.
     town: TownSnapshot | None = None
+    # "journey_members" when copied from the browser journeys' template, else None.
+    template: str | None = None
 
 
 def _run_in_own_loop(make_coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -172,10 +176,15 @@ async def db(
     if "town" in request.fixturenames:
         town_template = request.getfixturevalue(f"{db_kind}_town_template")
     town = town_template.snapshot if town_template else None
+    # A browser journey that asks for `journey_members` starts from the template that
+    # holds the admin and two members (tests/support/browser.py).
+    journey = "journey_members" in request.fixturenames and town_template is None
     if db_kind == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         if town_template:
             template = Path(town_template.source)
+        elif journey:
+            template = request.getfixturevalue("sqlite_journey_template")
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
@@ -184,6 +193,8 @@ async def db(
         template_name: str = request.getfixturevalue("postgres_template")
         if town_template:
             template_name = town_template.source
+        elif journey:
+            template_name = request.getfixturevalue("postgres_journey_template")
         copies: PostgresCopies = request.getfixturevalue("postgres_copies")
         name = await copies.take(template_name)
         url = postgres_url(name)
@@ -192,7 +203,8 @@ async def db(
     database.activate(engine)
     await database.prepare(engine)
     try:
-        yield TestDatabase(kind=db_kind, url=url, engine=engine, town=town)
+        template_kind = "journey_members" if journey else None
+        yield TestDatabase(kind=db_kind, url=url, engine=engine, town=town, template=template_kind)
     finally:
         await database.release(engine)
         if drop_afterwards is not None:

@@ -18,7 +18,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     save_screenshot,
     signed_in_page,
@@ -39,9 +38,8 @@ async def _token(http: httpx.AsyncClient, email: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def listing_id(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> str:
+async def listing_id(live_server: LiveServer, journey_members: None) -> str:
     """Maggie offers tablet lessons; David coordinates "home"."""
-    await journey_members(live_server, monkeypatch)
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         registered = await http.post(
             "/api/v1/auth/register",

@@ -20,7 +20,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     save_screenshot,
     signed_in_page,
@@ -35,8 +34,9 @@ async def _token(http: httpx.AsyncClient, email: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    await journey_members(live_server, monkeypatch)
+def members(journey_members: None) -> None:
+    """The journeys' admin and two members (tests/support/browser.py)."""
+    del journey_members
 
 
 @pytest.fixture

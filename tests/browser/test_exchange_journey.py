@@ -17,7 +17,6 @@ from tests.support.browser import (
     ASKER_EMAIL,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     save_screenshot,
     signed_in_page,
@@ -26,8 +25,9 @@ from tests.support.server import LiveServer
 
 
 @pytest.fixture
-async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    await journey_members(live_server, monkeypatch)
+def members(journey_members: None) -> None:
+    """The journeys' admin and two members (tests/support/browser.py)."""
+    del journey_members
 
 
 async def publish_offer(page: Page) -> None:

@@ -20,7 +20,6 @@ from tests.support.browser import (
     ADMIN_EMAIL,
     ASKER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     signed_in_page,
 )
@@ -44,8 +43,9 @@ async () => {
 
 
 @pytest.fixture
-async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    await journey_members(live_server, monkeypatch)
+def members(journey_members: None) -> None:
+    """The journeys' admin and two members (tests/support/browser.py)."""
+    del journey_members
 
 
 async def test_the_manifest_and_its_icons(chromium: Browser, live_server: LiveServer) -> None:

@@ -19,7 +19,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     save_screenshot,
     signed_in_page,
@@ -38,9 +37,8 @@ async def _token(http: httpx.AsyncClient, email: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def suggested_pair(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def suggested_pair(live_server: LiveServer, journey_members: None) -> None:
     """David coordinates "home"; Bert (born 1944) asked for company, Maggie (1999) offered it."""
-    await journey_members(live_server, monkeypatch)
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         registered = await http.post(
             "/api/v1/auth/register",

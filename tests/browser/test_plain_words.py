@@ -28,7 +28,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     signed_in_page,
 )
 from tests.support.server import LiveServer
@@ -66,8 +65,7 @@ class Story:
 
 
 @pytest.fixture
-async def story(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Story:
-    await journey_members(live_server, monkeypatch)
+async def story(live_server: LiveServer, journey_members: None) -> Story:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         maggie = await _token(http, PROVIDER_EMAIL)
@@ -215,9 +213,10 @@ async def test_the_helpers_statement_has_movements_a_running_balance_and_plain_c
 
 
 async def test_a_new_member_sees_the_next_steps_and_a_balance_with_its_room(
-    chromium: Browser, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    chromium: Browser,
+    live_server: LiveServer,
+    journey_members: None,
 ) -> None:
-    await journey_members(live_server, monkeypatch)
     maggie = await signed_in_page(chromium, live_server, PROVIDER_EMAIL)
     next_steps = maggie.locator(
         "section", has=maggie.get_by_role("heading", name="What to do next")
@@ -255,9 +254,10 @@ async def test_the_audit_log_names_people_and_things(
 
 
 async def test_an_admin_corrects_a_members_details_and_keeps_a_private_note(
-    chromium: Browser, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    chromium: Browser,
+    live_server: LiveServer,
+    journey_members: None,
 ) -> None:
-    await journey_members(live_server, monkeypatch)
     admin = await signed_in_page(chromium, live_server, ADMIN_EMAIL)
     await admin.goto(f"{live_server.base_url}/admin/members?q=Maggie")
     await admin.get_by_role("link", name="Maggie Hughes").click()

@@ -22,7 +22,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     signed_in_page,
 )
@@ -32,8 +31,9 @@ WIDE_SCREEN = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
-async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    await journey_members(live_server, monkeypatch)
+def members(journey_members: None) -> None:
+    """The journeys' admin and two members (tests/support/browser.py)."""
+    del journey_members
 
 
 async def api(live_server: LiveServer, email: str, path: str, **body: Any) -> dict[str, Any]:

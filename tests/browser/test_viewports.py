@@ -30,7 +30,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     main_nav,
     signed_in_page,
 )
@@ -148,9 +147,8 @@ async def _bearer(http: httpx.AsyncClient, email: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def story(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Story:
+async def story(live_server: LiveServer, journey_members: None) -> Story:
     """Maggie offers help under a one-word title; she helped Bert, who disputes the time."""
-    await journey_members(live_server, monkeypatch)
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         maggie = await _bearer(http, PROVIDER_EMAIL)
         bert = await _bearer(http, ASKER_EMAIL)

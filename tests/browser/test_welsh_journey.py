@@ -22,7 +22,7 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.async_api import Browser, Page, expect
 
-from tests.support.browser import PASSWORD, journey_members, save_screenshot
+from tests.support.browser import PASSWORD, save_screenshot
 from tests.support.server import LiveServer
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "service" / "locale"
@@ -122,9 +122,8 @@ async def all_welsh(page: Page, where: str) -> None:
 
 
 @pytest.fixture
-async def offer(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def offer(live_server: LiveServer, journey_members: None) -> None:
     """The admin, Maggie and Bert (English speakers), and Maggie's offer, made through the API."""
-    await journey_members(live_server, monkeypatch)
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         token = await http.post(
             "/api/v1/auth/token", json={"email": PROVIDER_EMAIL, "password": PASSWORD}

@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,9 +42,9 @@ import asyncpg
 import pytest
 
 from bench.loadclient import HttpError, Member, RawConnection, World, provision
-from tests.mail.smtp_peer import MailCatcher, SmtpPeer
 from tests.support.cluster import ADMIN_EMAIL, Cluster, Node, start
 from tests.support.replica import OS_USER
+from tests.support.smtp_peer import MailCatcher, SmtpPeer
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.timeout(420)]
 
@@ -171,16 +171,6 @@ async def _client(port: int, world: World, book: Ledger, number: int, stop: asyn
             await _gift(port, book, giver, receiver)
 
 
-@contextlib.contextmanager
-def _mail_peer() -> Iterator[SmtpPeer]:
-    peer = SmtpPeer(MailCatcher())
-    peer.start()
-    try:
-        yield peer
-    finally:
-        peer.stop()
-
-
 @contextlib.asynccontextmanager
 async def _cluster(smtp_url: str) -> AsyncIterator[Cluster]:
     # Under /tmp, not pytest's tmp_path: PostgreSQL runs as its own user, who cannot
@@ -272,35 +262,34 @@ async def _pass_by_other_since(cluster: Cluster, holder: str, since: datetime) -
 
 
 async def test_acknowledged_transfers_survive_node_redis_and_primary_faults(
-    db_kind: str,
+    db_kind: str, smtp_peer: SmtpPeer
 ) -> None:
     assert db_kind == "postgres"
-    with _mail_peer() as peer:
-        async with _cluster(peer.url) as cluster:
-            node_port = cluster.nodes[0].port
-            world = await provision(node_port, ADMIN_EMAIL, members_count=MEMBERS, listings=False)
-            started_at = datetime.now(UTC)
-            before = await _balances(cluster.haproxy_port, world)
-            book = Ledger()
-            stop = asyncio.Event()
-            clients = [
-                asyncio.create_task(_client(cluster.haproxy_port, world, book, number, stop))
-                for number in range(CLIENTS)
-            ]
-            try:
-                await _faults(cluster, book)
-            finally:
-                stop.set()
-                await asyncio.gather(*clients)
+    async with _cluster(smtp_peer.url) as cluster:
+        node_port = cluster.nodes[0].port
+        world = await provision(node_port, ADMIN_EMAIL, members_count=MEMBERS, listings=False)
+        started_at = datetime.now(UTC)
+        before = await _balances(cluster.haproxy_port, world)
+        book = Ledger()
+        stop = asyncio.Event()
+        clients = [
+            asyncio.create_task(_client(cluster.haproxy_port, world, book, number, stop))
+            for number in range(CLIENTS)
+        ]
+        try:
+            await _faults(cluster, book)
+        finally:
+            stop.set()
+            await asyncio.gather(*clients)
 
-            assert not book.refused, book.refused[:5]
-            assert sum(book.proposals.values()) > 0
-            await _check_ledger(cluster, world, book, before, started_at)
-            # A graceful stop lets each mail worker finish its pass: then what is still
-            # queued is what would be sent again, and nothing is in between.
-            await asyncio.to_thread(cluster.stop_nodes, cluster.nodes)
-            await _check_mail(cluster, peer.catcher)
-            await _check_sweeps(cluster)
+        assert not book.refused, book.refused[:5]
+        assert sum(book.proposals.values()) > 0
+        await _check_ledger(cluster, world, book, before, started_at)
+        # A graceful stop lets each mail worker finish its pass: then what is still
+        # queued is what would be sent again, and nothing is in between.
+        await asyncio.to_thread(cluster.stop_nodes, cluster.nodes)
+        await _check_mail(cluster, smtp_peer.catcher)
+        await _check_sweeps(cluster)
 
 
 async def _check_ledger(

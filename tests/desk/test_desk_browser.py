@@ -12,7 +12,6 @@ from tests.support.browser import (
     ASKER_EMAIL,
     PASSWORD,
     assert_no_axe_violations,
-    journey_members,
 )
 from tests.support.server import LiveServer
 
@@ -52,9 +51,10 @@ async def find_by_phone(page: Page, server: LiveServer) -> None:
 
 
 async def test_a_coordinator_finds_a_member_by_phone_without_javascript(
-    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, browser: Browser
+    live_server: LiveServer,
+    journey_members: None,
+    browser: Browser,
 ) -> None:
-    await journey_members(live_server, monkeypatch)
     await give_phone(live_server, ASKER_EMAIL, PHONE)
     plain = await browser.new_context(java_script_enabled=False)
     page = await plain.new_page()
@@ -84,9 +84,10 @@ async def test_a_coordinator_finds_a_member_by_phone_without_javascript(
 
 
 async def test_the_settings_page_from_the_desk_menu(
-    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, browser: Browser
+    live_server: LiveServer,
+    journey_members: None,
+    browser: Browser,
 ) -> None:
-    await journey_members(live_server, monkeypatch)
     scripted = await browser.new_context(java_script_enabled=True)
     page = await scripted.new_page()
     await sign_in(page, live_server, ADMIN_EMAIL)

@@ -1,25 +1,14 @@
-"""Fixtures for mail tests: a real SMTP server on loopback, and the members' town."""
+"""Fixtures for mail tests: settings with the mail worker off (the real SMTP server on
+loopback, `smtp_peer`, is shared from tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from service.settings import MailSettings, Settings
 from tests.conftest import TEST_SECRET_KEY, TestDatabase
-from tests.mail.smtp_peer import MailCatcher, SmtpPeer
-
-
-@pytest.fixture
-def smtp_peer() -> Iterator[SmtpPeer]:
-    peer = SmtpPeer(MailCatcher())
-    peer.start()
-    try:
-        yield peer
-    finally:
-        peer.stop()
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.mail.tables import MailMessage
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.people import PASSWORD, Person, Town
+from tests.support.smtp_peer import SmtpPeer
 
 
 async def queued(room: Mailroom) -> list[tuple[str, str]]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from service.mail.messages import MESSAGE_KINDS
 from service.mail.tables import MailNotice
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.exchanges import notices, ok, propose
 from tests.support.people import Town
+from tests.support.smtp_peer import SmtpPeer
 
 # Account mail: sent whatever the preference, about the account, never a notice.
 ACCOUNT_KINDS = {

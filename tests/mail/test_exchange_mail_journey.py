@@ -11,9 +11,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import TestDatabase
-from tests.mail.smtp_peer import SmtpPeer
 from tests.support.browser import assert_no_axe_violations
 from tests.support.server import LiveServer
+from tests.support.smtp_peer import SmtpPeer
 
 pytestmark = pytest.mark.browser
 

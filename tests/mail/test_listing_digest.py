@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from service.listings.digest import listing_digest_sweep, skill_words
 from service.mail.tables import MailMessage
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.exchanges import notices
 from tests.support.listings import create
 from tests.support.people import Person, Town
+from tests.support.smtp_peer import SmtpPeer
 
 
 def test_skill_words_drop_short_and_common_words_and_plurals() -> None:

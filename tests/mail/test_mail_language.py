@@ -7,9 +7,9 @@ import uuid
 from service.i18n import use_language
 from service.mail.messages import wording_of
 from service.members.tables import Member
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.people import Town
+from tests.support.smtp_peer import SmtpPeer
 
 
 async def _choose_language(room: Mailroom, member_id: uuid.UUID, language: str | None) -> None:

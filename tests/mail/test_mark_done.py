@@ -17,10 +17,10 @@ from service.exchanges.reminders import reminders_sweep
 from service.limits import AUTOCONFIRM_BEFORE_HOLD_SECONDS, EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT
 from service.mail.tables import MailMessage
 from service.members.tables import Community
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.exchanges import account, act, notices, ok, propose
 from tests.support.people import Town, person
+from tests.support.smtp_peer import SmtpPeer
 
 
 async def accepted(town: Town) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from service.mail.limits import MAIL_ATTEMPTS_MAX, MAIL_CLAIM_LEASE_SECONDS
 from service.mail.outbox import mail_claim, utc_now
 from service.mail.worker import transport_for
 from service.members.mailing import mail_member
-from tests.mail.smtp_peer import DroppingServer, SmtpPeer
 from tests.mail.support import EXCHANGE_ID, Mailroom, smtp_to
 from tests.support.people import Town
+from tests.support.smtp_peer import DroppingServer, SmtpPeer
 
 
 async def test_a_queued_message_arrives_with_recipient_subject_hours_and_link(

@@ -9,9 +9,9 @@ from typing import Any
 from service.exchanges.reminders import reminders_sweep
 from service.mail.limits import CONFIRM_REMINDER_AFTER_SECONDS, HOLD_EXPIRY_WARNING_SECONDS
 from service.mail.tables import MailMessage
-from tests.mail.smtp_peer import SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.people import Person, Town
+from tests.support.smtp_peer import SmtpPeer
 
 
 async def accepted_exchange(town: Town, provider: Person, recipient: Person) -> dict[str, Any]:

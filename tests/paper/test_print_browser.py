@@ -15,7 +15,6 @@ from tests.support.browser import (
     PASSWORD,
     PROVIDER_EMAIL,
     assert_no_axe_violations,
-    journey_members,
     save_screenshot,
     signed_in_page,
 )
@@ -23,8 +22,9 @@ from tests.support.server import LiveServer
 
 
 @pytest.fixture
-async def members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    await journey_members(live_server, monkeypatch)
+def members(journey_members: None) -> None:
+    """The journeys' admin and two members (tests/support/browser.py)."""
+    del journey_members
 
 
 async def bearer(http: httpx.AsyncClient, email: str) -> dict[str, str]:

@@ -8,18 +8,18 @@ from service import database
 from service.members.callers import principal_for_token
 from service.members.tables import ApiToken, Community, Member, RoleGrant
 from service.principal import Grant, Principal
-from tests.conftest import TestDatabase
 from tests.support.people import Person, Town
 
 
-def query_from_the_test(db: TestDatabase) -> None:
-    """Bind the tables to an engine without a pool, usable from the test's loop too.
+def query_from_the_test(town: Town) -> None:
+    """Read and write the tables through the app's own engine, on the test's loop.
 
-    The app serves from its own loop with its own pool; from here on the test
-    only reads through the API (writes through the app's ledger would now
-    run on two engines).
+    A second engine on the same file would not do on SQLite: a write of the app's
+    (its node lease is given up at shut-down) holds the write lock on the app's kept
+    writer while the table, bound to the second engine, waits for that lock on a
+    connection of its own, for the whole busy timeout (30 s a test).
     """
-    database.activate(database.engine_from_url(db.url))
+    database.activate(town.app.state.engine)
 
 
 def bearer(person: Person) -> str:
@@ -32,8 +32,8 @@ async def resolved(person: Person) -> Principal:
     return principal
 
 
-async def test_a_member_with_one_grant(town: Town, db: TestDatabase) -> None:
-    query_from_the_test(db)
+async def test_a_member_with_one_grant(town: Town) -> None:
+    query_from_the_test(town)
     principal = await resolved(town.coordinator)
     member = await Member.objects().where(Member.id == town.coordinator.id).first().run()
     riverside = await Community.objects().where(Community.slug == "riverside").first().run()
@@ -47,7 +47,7 @@ async def test_a_member_with_one_grant(town: Town, db: TestDatabase) -> None:
     assert principal.grants == (Grant("coordinator", riverside.id, None),)
 
 
-async def test_every_live_grant_and_no_revoked_one(town: Town, db: TestDatabase) -> None:
+async def test_every_live_grant_and_no_revoked_one(town: Town) -> None:
     for change in (
         {"action": "grant", "role": "council", "area": "north"},
         {"action": "grant", "role": "coordinator", "community": "riverside"},
@@ -60,7 +60,7 @@ async def test_every_live_grant_and_no_revoked_one(town: Town, db: TestDatabase)
             json={"reason": "rota", **change},
         )
         assert response.status_code == 200, response.text
-    query_from_the_test(db)
+    query_from_the_test(town)
     principal = await resolved(town.alice)
     live = await RoleGrant.select(RoleGrant.role).where(
         (RoleGrant.member == town.alice.id) & RoleGrant.revoked_at.is_null()
@@ -73,15 +73,15 @@ async def test_every_live_grant_and_no_revoked_one(town: Town, db: TestDatabase)
     assert len(principal.council_areas) == 1
 
 
-async def test_a_member_without_grants(town: Town, db: TestDatabase) -> None:
-    query_from_the_test(db)
+async def test_a_member_without_grants(town: Town) -> None:
+    query_from_the_test(town)
     assert (await resolved(town.bob)).grants == ()
 
 
 async def test_revoked_and_expired_tokens_and_locked_out_members_resolve_to_nobody(
-    town: Town, db: TestDatabase
+    town: Town,
 ) -> None:
-    query_from_the_test(db)
+    query_from_the_test(town)
     now = datetime.now(UTC)
     assert await principal_for_token(bearer(town.bob), now=now + timedelta(days=400)) is None
     assert await principal_for_token("not-a-token") is None
@@ -99,8 +99,8 @@ async def test_revoked_and_expired_tokens_and_locked_out_members_resolve_to_nobo
     assert (await resolved(town.pending)).status == "pending"
 
 
-async def test_the_api_sees_a_revocation_on_the_next_request(town: Town, db: TestDatabase) -> None:
-    query_from_the_test(db)
+async def test_the_api_sees_a_revocation_on_the_next_request(town: Town) -> None:
+    query_from_the_test(town)
     before = await town.client.get("/api/v1/accounts/me", headers=town.carol.headers)
     assert before.status_code == 200, before.text
     await ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)}).where(

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.mail.conftest import settings, smtp_peer
+from tests.mail.conftest import settings
 
-__all__ = ["settings", "smtp_peer"]
+__all__ = ["settings"]

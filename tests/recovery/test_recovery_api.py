@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 from service.mail.outbox import utc_now
 from service.mail.tables import MailMessage
 from service.recovery.tables import ResetToken
-from tests.mail.smtp_peer import Received, SmtpPeer
 from tests.mail.support import Mailroom, smtp_to
 from tests.support.people import PASSWORD, Town
+from tests.support.smtp_peer import Received, SmtpPeer
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"https?://\S+")

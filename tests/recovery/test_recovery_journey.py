@@ -15,9 +15,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import TestDatabase
-from tests.mail.smtp_peer import SmtpPeer
 from tests.support.browser import assert_no_axe_violations, save_screenshot
 from tests.support.server import LiveServer
+from tests.support.smtp_peer import SmtpPeer
 
 pytestmark = pytest.mark.browser
 

@@ -5,6 +5,7 @@ session (tests/support/replica.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator, Iterator
@@ -39,9 +40,6 @@ async def _world(
     pair: ReplicaPair, tmp_path: Path, *, lag_seconds_max: int, pause_replay: bool = False
 ) -> AsyncIterator[Fixture]:
     name = await pair.new_database()
-    if pause_replay:
-        # From here on, nothing written reaches the replica's tables.
-        await pair.replica_execute("SELECT pg_wal_replay_pause()")
     settings = Settings(
         database_url=pair.primary.url(name),
         database_replica_url=pair.replica.url(name),
@@ -52,12 +50,12 @@ async def _world(
         password_time_cost=1,
         password_memory_kib=1024,
     )
-    try:
-        async with running(app_for(settings)) as client:
-            yield await fixture.build(await build_town(client.app, client))
-    finally:
-        if pause_replay:
-            await pair.replica_execute("SELECT pg_wal_replay_resume()")
+    # Paused: from here on, nothing written reaches the replica's tables.
+    async with (
+        pair.replay_paused() if pause_replay else contextlib.nullcontext(),
+        running(app_for(settings)) as client,
+    ):
+        yield await fixture.build(await build_town(client.app, client))
 
 
 @pytest.fixture
@@ -97,12 +95,9 @@ async def test_a_caught_up_replica_answers_the_reports_and_says_so(
     await pair.caught_up()
     # Then the primary's cells go, unseen by the paused replica (well within 30 s of
     # lag): figures that are still there came from the copy.
-    await pair.replica_execute("SELECT pg_wal_replay_pause()")
-    try:
+    async with pair.replay_paused():
         await primary_execute(pair, "DELETE FROM reports_cell", database_name=world_database(world))
         body = (await _flows(world)).json()
-    finally:
-        await pair.replica_execute("SELECT pg_wal_replay_resume()")
     assert body["figures_from"] == "replica"
     assert _total(body) == NORTH_TOTAL
     as_of = datetime.fromisoformat(body["figures_as_of"])
@@ -119,13 +114,9 @@ async def test_with_the_replica_stopped_reports_come_from_the_primary(
     db_kind: str, pair: ReplicaPair, world: Fixture
 ) -> None:
     assert db_kind == "postgres"
-    await pair.caught_up()
-    pair.replica.stop()
-    try:
+    async with pair.replica_stopped():
         body = (await _flows(world)).json()
         page = await world.town.client.get("/reports", headers=world.town.council.headers)
-    finally:
-        pair.replica.start()
     assert body["figures_from"] == "primary"
     assert _total(body) == NORTH_TOTAL
     assert page.status_code == 200
@@ -212,8 +203,7 @@ async def test_a_caught_up_replica_answers_the_impact_and_admin_reports(
     assert admin_impact["exchanges"] > 0
     # Then every exchange is cancelled on the primary, unseen by the paused replica:
     # exchanges still counted came from the copy.
-    await pair.replica_execute("SELECT pg_wal_replay_pause()")
-    try:
+    async with pair.replay_paused():
         await primary_execute(
             pair,
             "UPDATE market_exchange SET status = 'cancelled'; DELETE FROM reports_cell",
@@ -224,8 +214,6 @@ async def test_a_caught_up_replica_answers_the_impact_and_admin_reports(
         csv_answer = await _get(world, council, IMPACT + ".csv")
         page = await world.town.client.get("/reports/impact", headers=council.headers)
         admin_flows_after, admin_impact_after = await _admin_answers(world)
-    finally:
-        await pair.replica_execute("SELECT pg_wal_replay_resume()")
     assert body["figures_from"] == "replica"
     assert _impact_figures(body) == NORTH_IMPACT
     as_of = datetime.fromisoformat(body["figures_as_of"])
@@ -247,15 +235,11 @@ async def test_with_the_replica_stopped_the_impact_report_comes_from_the_primary
     db_kind: str, pair: ReplicaPair, world: Fixture
 ) -> None:
     assert db_kind == "postgres"
-    await pair.caught_up()
-    pair.replica.stop()
-    try:
+    async with pair.replica_stopped():
         body = (await _get(world, world.town.council, IMPACT)).json()
         csv_answer = await _get(world, world.town.council, IMPACT + ".csv")
         page = await world.town.client.get("/reports/impact", headers=world.town.council.headers)
         _, admin_impact = await _admin_answers(world)
-    finally:
-        pair.replica.start()
     assert body["figures_from"] == "primary"
     assert _impact_figures(body) == NORTH_IMPACT
     assert csv_answer.headers["X-Figures-From"] == "primary"

@@ -3,14 +3,23 @@ and the members the browser journeys start from."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-import httpx
-import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Locator, Page
 
-from tests.support.server import LiveServer
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import _run_in_own_loop
+from tests.support.app import running
+from tests.support.server import (
+    COMMAND_TIMEOUT_SECONDS,
+    ROOT,
+    LiveServer,
+    timebank_env,
+)
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,13 +58,41 @@ async def save_screenshot(page: Page, name: str) -> Path:
     return path
 
 
-async def journey_members(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The admin (made by `timebank create-admin`) and two members of "home"."""
-    monkeypatch.setenv("TIMEBANK_ADMIN_PASSWORD", PASSWORD)
-    live_server.run_cli("create-admin", "--email", ADMIN_EMAIL, "--name", "Ada Admin")
-    async with httpx.AsyncClient(base_url=live_server.base_url) as http:
-        for email, name in ((PROVIDER_EMAIL, "Maggie Hughes"), (ASKER_EMAIL, "Bert Price")):
-            response = await http.post(
+CREATE_ADMIN_ARGS = ("create-admin", "--email", ADMIN_EMAIL, "--name", "Ada Admin")
+JOURNEY_MEMBERS = ((PROVIDER_EMAIL, "Maggie Hughes"), (ASKER_EMAIL, "Bert Price"))
+
+
+def build_journey_members_into(settings: Settings) -> None:
+    """The admin (made by a real `timebank create-admin`) and two members of "home",
+    registered through the API, on `settings.database_url`: built once a session and
+    engine into a template that the `journey_members` fixture's tests copy."""
+    env = timebank_env(
+        settings.database_url,
+        Path(settings.data_dir),
+        LOG_LEVEL="WARNING",
+        TIMEBANK_ADMIN_PASSWORD=PASSWORD,
+    )
+    made = subprocess.run(
+        [sys.executable, "-m", "service.cli", *CREATE_ADMIN_ARGS],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    _run_in_own_loop(lambda: _register_journey_members(settings))
+    data_dir = Path(settings.data_dir)
+    written = sorted(str(path) for path in data_dir.rglob("*") if path.is_file())
+    assert not written, f"the journey members' build wrote files a copy would not have: {written}"
+
+
+async def _register_journey_members(settings: Settings) -> None:
+    async with running(create_app(settings)) as client:
+        for email, name in JOURNEY_MEMBERS:
+            response = await client.post(
                 "/api/v1/auth/register",
                 json={
                     "email": email,

@@ -5,7 +5,12 @@
 - `sqlite_town_template`, `postgres_town_template` (one per session): the town,
   built once into a template database; the `db` of a test that asks for `town`
   is a copy of it (tests/support/town.py, ADR 0038).
+- `sqlite_journey_template`, `postgres_journey_template` (one per session): the browser
+  journeys' admin and two members, built once into a template database; the `db` of a
+  test that asks for `journey_members` is a copy of it.
 - `live_server`: one `timebank serve` subprocess on the test's database.
+- `smtp_peer`: a real SMTP server on loopback that keeps what it receives
+  (tests/support/smtp_peer.py).
 - `chromium` (one per session), `browser` (that Chromium; the test's contexts are
   closed after it) and `page` (a fresh context and page per test). Browser tests
   run on the session's event loop, where Playwright's connection lives
@@ -32,10 +37,11 @@ from tests.conftest import (
     settings_for_tests,
 )
 from tests.support.app import AppClient, running
-from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH, build_journey_members_into
 from tests.support.people import Town, bootstrap_admin, build_town
 from tests.support.postgres_copies import PostgresCopies
 from tests.support.server import LiveServer, live_server_on
+from tests.support.smtp_peer import MailCatcher, SmtpPeer
 from tests.support.town import TownTemplate, build_town_into, sqlite_file_settled
 
 
@@ -100,10 +106,58 @@ def postgres_town_template(
     _run_in_own_loop(lambda: admin_execute(drop))
 
 
+@pytest.fixture(scope="session")
+def sqlite_journey_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    folder = tmp_path_factory.mktemp("journey-template")
+    path = folder / "journey.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    build_journey_members_into(settings_for_tests(f"sqlite:///{path}", folder / "data"))
+    sqlite_file_settled(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_journey_template(
+    postgres_template: str,
+    postgres_copies: PostgresCopies,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    name = f"timebank_journey_template_{os.getpid()}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _run_in_own_loop(lambda: admin_execute(drop))
+    _run_in_own_loop(
+        lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    )
+    data_dir = tmp_path_factory.mktemp("journey-template") / "data"
+    build_journey_members_into(settings_for_tests(postgres_url(name), data_dir))
+    yield name
+    postgres_copies.retire(name)  # no copy of it may still be on its way
+    _run_in_own_loop(lambda: admin_execute(drop))
+
+
+@pytest.fixture
+def journey_members(db: TestDatabase) -> None:
+    """The admin, Maggie and Bert (tests/support/browser.py) are in the test's database:
+    `db` copied it from the journey template, because the test asked for this fixture."""
+    assert db.template == "journey_members", "db did not start from the journey template"
+
+
 @pytest.fixture
 def live_server(db: TestDatabase, tmp_path: Path) -> Iterator[LiveServer]:
     with live_server_on(db, tmp_path / "server-data") as server:
         yield server
+
+
+@pytest.fixture
+def smtp_peer() -> Iterator[SmtpPeer]:
+    peer = SmtpPeer(MailCatcher())
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +134,27 @@ class ReplicaPair:
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             await connection.close()
+
+    @contextlib.asynccontextmanager
+    async def replica_stopped(self) -> AsyncIterator[None]:
+        """The replica down for the block, once it has replayed everything so far;
+        started again afterwards, whatever the block did."""
+        await self.caught_up()
+        self.replica.stop()
+        try:
+            yield
+        finally:
+            self.replica.start()
+
+    @contextlib.asynccontextmanager
+    async def replay_paused(self) -> AsyncIterator[None]:
+        """Nothing the primary writes in the block reaches the replica's tables;
+        replay resumes afterwards, whatever the block did."""
+        await self.replica_execute("SELECT pg_wal_replay_pause()")
+        try:
+            yield
+        finally:
+            await self.replica_execute("SELECT pg_wal_replay_resume()")
 
     async def replica_execute(self, sql: str) -> None:
         connection = await asyncpg.connect(self.replica.url("postgres"))
