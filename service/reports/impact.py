@@ -155,10 +155,14 @@ async def _event_figures(
     (they count in people connected). The only place the report reads events."""
     figures = EventFigures()
     taken_by_month = await event_participation_by_month(connection, community_ids, period)
+    pseudonyms: dict[uuid.UUID, uuid.UUID] = {}  # each member's worked out once
     for month, taken in taken_by_month.items():
         figures.held[month] = taken.events_held
         figures.attendances[month] = taken.event_attendances
-        figures.people[month] = {member_key(member) for member in taken.people}
+        figures.people[month] = {
+            pseudonyms.get(member) or pseudonyms.setdefault(member, member_key(member))
+            for member in taken.people
+        }
     return figures
 
 
@@ -200,8 +204,8 @@ def _aware(value: Any) -> datetime:
 
 async def _last_active_months(
     connection: Connection, scope: Scope, from_year: int
-) -> dict[uuid.UUID, int]:
-    """Each member's (pseudonym's) last month with a live exchange in the selected
+) -> dict[str, int]:
+    """Each member's (pseudonym's, as text) last month with a live exchange in the selected
     communities, from `from_year` on: read from the month masks of `reports_member_year`
     (one row per member and year), as the flows report counts active members."""
     rows = await _fetch(
@@ -211,12 +215,12 @@ async def _last_active_months(
         *scope.ids,
         from_year,
     )
-    last: dict[uuid.UUID, int] = {}
+    last: dict[str, int] = {}  # by the pseudonym's text: no UUID made per row
     for row in rows:
         months_mask = int(row["gave_months"]) | int(row["received_months"])
         if months_mask:
             month = int(row["year"]) * 100 + months_mask.bit_length()  # the highest bit set
-            who = as_uuid(row["member_key"])
+            who = str(row["member_key"])
             last[who] = max(last.get(who, 0), month)
     return last
 
@@ -245,7 +249,7 @@ async def _joiners(
         month = joined.year * 100 + joined.month
         member = as_uuid(row["id"])
         found["new_members"][month].add(member)
-        last = last_active.get(member_key(member), 0)
+        last = last_active.get(str(member_key(member)), 0)
         for months in IMPACT_RETENTION_MONTHS:
             if last >= _month_plus(month, months):
                 found[f"active_after_{months}_months"][month].add(member)

@@ -31,8 +31,6 @@ FLOW_FIGURES: Final = (
     "one_to_one_minutes",
     "intergenerational_minutes",
 )
-# Event people looked up per statement: an IN list stays well under SQLite's parameter limit.
-EVENT_KEYS_PER_LOOKUP_MAX: Final = 1000
 
 # A flow between two selected communities has a row under each: keep the provider's.
 _CELLS_WHERE: Final = (
@@ -157,31 +155,61 @@ def _members_where(connection: Connection, scope: Scope) -> tuple[str, list[Any]
     return _MEMBERS_WHERE.format(in_scope=in_scope), ids
 
 
-async def _month_rows(
-    connection: Connection, period: Period, scope: Scope, which: str, values: Sequence[Any]
+async def _small_month_rows(
+    connection: Connection, period: Period, scope: Scope, months: Sequence[int]
 ) -> list[Row]:
-    """(month, pseudonym) rows of live members in the period, filtered by `which`, whose
-    `{}` slot takes `values` as parameters."""
+    """(month, pseudonym) rows of live members in `months` (few: each has under k)."""
     where, ids = _members_where(connection, scope)
     parameters = [period.first, period.last, *ids]
-    slots = _slots(len(parameters) + 1, len(values))
-    sql = _MONTH_MEMBERS.format(where=where, which=which.format(slots))
-    return await connection.fetch(sql, *parameters, *values)
+    which = f"month IN ({_slots(len(parameters) + 1, len(months))})"
+    sql = _MONTH_MEMBERS.format(where=where, which=which)
+    return await connection.fetch(sql, *parameters, *months)
 
 
 async def _event_people_active(
-    connection: Connection, period: Period, scope: Scope, keys: set[uuid.UUID]
-) -> set[tuple[int, uuid.UUID]]:
-    """Which event people had a live exchange in which months of the period."""
-    if not scope.ids:
-        return set()
-    ordered = sorted(keys)
-    found: set[tuple[int, uuid.UUID]] = set()
-    for start in range(0, len(ordered), EVENT_KEYS_PER_LOOKUP_MAX):
-        chunk = ordered[start : start + EVENT_KEYS_PER_LOOKUP_MAX]
-        rows = await _month_rows(connection, period, scope, "member_key IN ({})", chunk)
-        found |= {(int(row["month"]), as_uuid(row["member_key"])) for row in rows}
-    return found
+    connection: Connection, period: Period, scope: Scope, event_people: dict[int, set[uuid.UUID]]
+) -> tuple[set[tuple[int, str]], set[str]]:
+    """Of the event people (pseudonyms as text): (month, who) where they had a live exchange
+    in a month they took part in an event, and who had one in any month of the period.
+
+    Read from the month masks of `reports_member_year` (a row per member and year) and
+    matched here: an IN list of thousands of pseudonyms is slower to plan and run than
+    reading the scope's year rows, and text keys spare a UUID per row.
+    """
+    event_months: dict[str, list[int]] = defaultdict(list)
+    for month, keys in event_people.items():
+        for key in keys:
+            event_months[str(key)].append(month)
+    if not scope.ids or not event_months:
+        return set(), set()
+    in_scope, ids = connection.id_list(scope.ids, 3)
+    rows = await connection.fetch(
+        "SELECT member_key, year, gave_months, received_months FROM reports_member_year"
+        f" WHERE community {in_scope} AND year BETWEEN $1 AND $2",
+        period.first // 100,
+        period.last // 100,
+        *ids,
+    )
+    in_period: dict[int, int] = defaultdict(int)  # year -> bits of the period's months
+    for month in period.months():
+        in_period[month // 100] |= 1 << (month % 100 - 1)
+    found: set[tuple[int, str]] = set()
+    active: set[str] = set()
+    for row in rows:
+        who = str(row["member_key"])
+        months = event_months.get(who)
+        if not months:
+            continue
+        year = int(row["year"])
+        months_mask = (int(row["gave_months"]) | int(row["received_months"])) & in_period[year]
+        if months_mask:
+            active.add(who)
+        found.update(
+            (month, who)
+            for month in months
+            if month // 100 == year and months_mask >> (month % 100 - 1) & 1
+        )
+    return found, active
 
 
 async def people_connected(
@@ -204,22 +232,22 @@ async def people_connected(
         active = {int(row["month"]): int(row["members"]) for row in rows}
         total_active = (await active_member_counts(connection, period, scope))[0]
     everyone_at_events = set().union(*event_people.values()) if event_people else set()
-    seen = await _event_people_active(connection, period, scope, everyone_at_events)
+    seen, seen_in_period = await _event_people_active(connection, period, scope, event_people)
     small = [month for month in period.months() if active.get(month, 0) < k]
     exact: dict[int, set[uuid.UUID]] = defaultdict(set)
     if scope.ids and small:
-        for row in await _month_rows(connection, period, scope, "month IN ({})", small):
+        for row in await _small_month_rows(connection, period, scope, small):
             exact[int(row["month"])].add(as_uuid(row["member_key"]))
     for month in period.months():
         at_events = event_people.get(month, set())
-        newcomers = {who for who in at_events if (month, who) not in seen}
+        newcomers = {who for who in at_events if (month, str(who)) not in seen}
         value = active.get(month, 0) + len(newcomers)
         if value:
             figure.values[month] = value
             members = MANY if value >= k else Members(frozenset(exact[month] | at_events))
             figure.members[month] = members
-    seen_in_period = {who for _month, who in seen}
-    figure.total = total_active + len(everyone_at_events - seen_in_period)
+    not_seen = {who for who in everyone_at_events if str(who) not in seen_in_period}
+    figure.total = total_active + len(not_seen)
     figure.total_members = (
         MANY if figure.total >= k else normalised(union_of(figure.members.values()), k)
     )

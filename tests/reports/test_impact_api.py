@@ -222,15 +222,12 @@ async def test_a_small_month_is_hidden_with_a_complement(world: Fixture) -> None
         assert recoverable([_sum_equation(terms, figure["value"], name)]) == set(), name
 
 
-async def test_a_club_meeting_counts_its_people_and_hides_a_lone_meeting(world: Fixture) -> None:
-    """A meeting in month B, hosted by alice (counted already) with bob at it (not yet):
-    bob joins the people connected; one meeting and one attendance are under k, so the
-    council sees them hidden, not as 1."""
+async def _meeting_with_bob(world: Fixture, starts_at: datetime) -> None:
+    """One club meeting at `starts_at`, hosted by alice, with bob on its register."""
     town = world.town
     await fund_pool(town, town.bob, 100)
     event = await create_event(town, town.coordinator, repeat="none", occurrences=1)
     assert (await go(town, town.bob, event["id"])).status_code == 201
-    starts_at = MONTH_B + timedelta(days=10, hours=14)
     await (
         EventOccurrence.update(
             {
@@ -247,6 +244,25 @@ async def test_a_club_meeting_counts_its_people_and_hides_a_lone_meeting(world: 
         json={"attended_ids": [str(town.bob.id)]},
     )
     assert taken.status_code == 200, taken.text
+
+
+async def test_a_member_active_in_another_month_is_one_person_over_the_period(
+    world: Fixture,
+) -> None:
+    """A meeting in month A, hosted by alice (whose exchange is in B) with bob: both join
+    A's people; over the period alice is still one person and bob is one more."""
+    await _meeting_with_bob(world, MONTH_A + timedelta(days=10, hours=14))
+    body = await body_of(world, world.town.council)
+    assert months_of(body, "people_connected") == {A: 14, B: 13, C: 0}
+    assert body["people_connected"] == 14 + 1
+
+
+async def test_a_club_meeting_counts_its_people_and_hides_a_lone_meeting(world: Fixture) -> None:
+    """A meeting in month B, hosted by alice (counted already) with bob at it (not yet):
+    bob joins the people connected; one meeting and one attendance are under k, so the
+    council sees them hidden, not as 1."""
+    town = world.town
+    await _meeting_with_bob(world, MONTH_B + timedelta(days=10, hours=14))
 
     body = await body_of(world, town.council)
     assert months_of(body, "people_connected") == {A: 12, B: 14, C: 0}
