@@ -32,7 +32,8 @@ PostgreSQL primary and replica, a private Redis; pgbench is the reference as abo
 
 `--server-tree DIR` serves another checkout (e.g. `git archive main`
 unpacked) with this checkout's virtualenv: the "before" column.
-`--profile` records the server under 32 gift clients with py-spy (`--py-spy`
+`--profile` records the server under 32 gift clients (or, without gifts in
+`--workloads`, of the first workload named) with py-spy (`--py-spy`
 path, or on PATH) and prints the heaviest functions.
 """
 
@@ -395,8 +396,10 @@ def with_database(admin_url: str, database: str) -> str:
 # Profile ---------------------------------------------------------------------------
 
 
-def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> str:
-    """py-spy a worker under 32 gift clients; return the heaviest functions as text."""
+def profile_server(
+    target: Target, world: World, py_spy: str, out_dir: Path, workload: str = "gift"
+) -> str:
+    """py-spy a worker under 32 clients of `workload`; return the heaviest functions as text."""
     assert target.process is not None  # noqa: S101
     pids = process_tree(target.process.pid)
     # granian's workers are the parent's children; the app makes them the largest.
@@ -422,7 +425,8 @@ def profile_server(target: Target, world: World, py_spy: str, out_dir: Path) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    asyncio.run(measure(target.port, "gift", _gift(world), 32, PROFILE_SECONDS + 1, 0))
+    operation = operations(world)[workload]
+    asyncio.run(measure(target.port, workload, operation, 32, PROFILE_SECONDS + 1, 0))
     spy.wait()
     return summarise_profile(raw)
 
@@ -528,7 +532,9 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
         profile = ""
         if args.profile:
-            profile = profile_server(target, world, args.py_spy, scratch)
+            # Gifts unless the run asks for other workloads only: then the first of those.
+            workload = "gift" if "gift" in args.workloads else args.workloads[0]
+            profile = profile_server(target, world, args.py_spy, scratch, workload)
         return EngineResult(engine, measurements, memory, profile)
 
 
@@ -616,7 +622,7 @@ def report(
             f"of 32-client gifts: {rss}"
         )
         if result.profile:
-            _say(f"--- profile ({result.engine}, gifts, 32 clients) ---\n{result.profile}")
+            _say(f"--- profile ({result.engine}, 32 clients) ---\n{result.profile}")
 
 
 def results_json(results: list[EngineResult], references: dict[int, float]) -> dict[str, Any]:

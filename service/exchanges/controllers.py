@@ -11,8 +11,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from ledger import WriteTransaction
 from service.exchanges import done as exchanges_done
 from service.exchanges import recording as exchanges_recording
 from service.exchanges import selectors as exchanges_selectors
@@ -31,7 +33,12 @@ from service.exchanges.schemas import (
 from service.exchanges.transitions import ExchangeStep, exchange_step_take
 from service.http.access import Access, access, on_object
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, SettingsDep
-from service.http.idempotency import idempotency_middleware, key_from_scope
+from service.http.idempotency import (
+    idempotency_middleware,
+    idempotency_middleware_in_write,
+    key_from_scope,
+    keyed_reply_from_scope,
+)
 from service.limits import (
     CURSOR_CHARS_MAX,
     PAGE_SIZE_DEFAULT,
@@ -102,18 +109,44 @@ async def _detail(actor: Principal, exchange_id: uuid.UUID) -> ExchangeDetailOut
     )
 
 
+class _StepReply:
+    """A step's reply, read and rendered inside its write transaction (ADR 0052).
+
+    Keyed requests store it there too, so the middleware commits no reservation
+    before the step and no reply after it; unkeyed ones answer with it. Either way
+    nothing is read again after the commit. A retried transaction renders it again.
+    """
+
+    def __init__(self, request: Request[Any, Any, Any], actor: Principal, status: int) -> None:
+        self.actor = actor
+        self.status = status
+        self.keyed = keyed_reply_from_scope(request.scope)
+        self.reply: ExchangeDetailOut | None = None
+
+    async def __call__(self, transaction: WriteTransaction, exchange_id: uuid.UUID) -> None:
+        self.reply = await _detail(self.actor, exchange_id)
+        if self.keyed is not None:
+            await self.keyed.store(transaction.connection, self.status, encode_json(self.reply))
+
+    async def or_read(self, exchange_id: uuid.UUID) -> ExchangeDetailOut:
+        """The reply rendered in the write; read now if the step wrote nothing (a repeat)."""
+        return self.reply or await _detail(self.actor, exchange_id)
+
+
 def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
     """The API handler of one step: take it, answer with the exchange as it now stands."""
 
     async def take_step(
         self: Controller,  # noqa: ARG001 - Litestar binds a handler to its controller
         *,
+        request: Request[Any, Any, Any],
         member: CurrentMember,
         exchange_id: FromPath[uuid.UUID],
         engine: EngineDep,
         ledger: LedgerDep,
         settings: SettingsDep,
     ) -> ExchangeDetailOut:
+        reply = _StepReply(request, member, HTTP_200_OK)
         await exchange_step_take(
             step=step,
             engine=engine,
@@ -121,14 +154,15 @@ def _step_route(step: ExchangeStep) -> HTTPRouteHandler:
             actor=member,
             exchange_id=exchange_id,
             hold_seconds=settings.exchange_hold_seconds,
+            after=reply,
         )
-        return await _detail(member, exchange_id)
+        return await reply.or_read(exchange_id)
 
     take_step.__name__ = take_step.__qualname__ = step
     return post(
         f"/exchanges/{{exchange_id:uuid}}/{step}",
         status_code=HTTP_200_OK,
-        middleware=[idempotency_middleware],
+        middleware=[idempotency_middleware_in_write],
         opt=on_object("exchange", "exchange_id"),
     )(take_step)
 
@@ -138,7 +172,7 @@ class ExchangesController(Controller):
     path = "/api/v1"
     tags = ("exchanges",)
 
-    @post("/exchanges", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware])
+    @post("/exchanges", status_code=HTTP_201_CREATED, middleware=[idempotency_middleware_in_write])
     async def propose(
         self,
         request: Request[Any, Any, Any],
@@ -147,14 +181,16 @@ class ExchangesController(Controller):
         engine: EngineDep,
         ledger: LedgerDep,
     ) -> ExchangeDetailOut:
+        reply = _StepReply(request, member, HTTP_201_CREATED)
         exchange_id = await services.exchange_propose(
             engine=engine,
             ledger=ledger,
             actor=member,
             data=data,
             idempotency_key=key_from_scope(request.scope),
+            after=reply,
         )
-        return await _detail(member, exchange_id)
+        return await reply.or_read(exchange_id)
 
     @get("/exchanges")
     async def list_own(

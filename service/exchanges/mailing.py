@@ -21,7 +21,7 @@ is in service/members/mailing.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from ledger.transactions import WriteTransaction
@@ -55,9 +55,15 @@ async def exchange_facts(exchange_id: uuid.UUID) -> dict[str, Any]:
         .where(ExchangeRecipient.exchange == exchange_id)
         .run()
     ]
+    return facts_of(exchange, recipients)
+
+
+def facts_of(exchange: Exchange, recipient_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    """`exchange_facts` from an exchange the caller holds (none of these fields ever change)."""
+    exchange_id: uuid.UUID = exchange.id
     return {
         "provider": exchange.provider,
-        "recipients": recipients,
+        "recipients": list(recipient_ids),
         "minutes": exchange.minutes,
         "description": exchange.description,
         "service_date": date_words(exchange.service_date),
@@ -99,10 +105,14 @@ async def exchange_event_mail(
     exchange_id: uuid.UUID,
     event: str,
     actor_id: uuid.UUID | None,
+    known: tuple[Exchange, Sequence[uuid.UUID]] | None = None,
     **extra: Any,
 ) -> None:
-    """Mail for an exchange's `event` (proposed, accepted, completed, ...) by `actor_id`."""
-    facts = await exchange_facts(exchange_id)
+    """Mail for an exchange's `event` (proposed, accepted, completed, ...) by `actor_id`.
+
+    `known`: the exchange and its recipients if the caller holds them (two reads fewer).
+    """
+    facts = await exchange_facts(exchange_id) if known is None else facts_of(*known)
     parties = [facts["provider"], *facts["recipients"]]
     if event in LATER_EVENTS:
         await LATER_EVENTS[event](transaction, facts, actor_id, **extra)

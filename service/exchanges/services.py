@@ -37,6 +37,7 @@ from ledger import (
     LedgerError,
     NewPending,
     PostPending,
+    Transfer,
     Unit,
     VoidPending,
     WriteTransaction,
@@ -87,6 +88,18 @@ from service.principal import Principal, forbidden, require_active
 from service.rollups.services import record_exchange_flow
 
 EXCHANGE_CODE = "exchange"  # the ledger code of every exchange transfer
+
+# A step's last act inside its write transaction, once it has succeeded (with the
+# exchange's id): the JSON API reads and stores its reply there (ADR 0052), so nothing
+# is read again after the commit.
+AfterStep = Callable[[WriteTransaction, uuid.UUID], Awaitable[None]]
+
+
+async def _after_step(
+    after: AfterStep | None, transaction: WriteTransaction, exchange_id: uuid.UUID
+) -> None:
+    if after is not None:
+        await after(transaction, exchange_id)
 
 
 # Ledger ids, derived from the exchange: a repeated step reuses them --------------
@@ -181,11 +194,14 @@ async def exchange_propose(
     actor: Principal,
     data: ExchangeIn,
     idempotency_key: str | None = None,
+    after: AfterStep | None = None,
 ) -> uuid.UUID:
     """Propose an exchange; the proposer takes part in it and agrees by proposing.
 
     With an Idempotency-Key the exchange id is derived from it, so two
-    concurrent first attempts create one exchange.
+    concurrent first attempts create one exchange (on PostgreSQL the second's
+    INSERT fails on the key and its transaction is run again, finding the first's).
+    `after` runs last in the write transaction of the attempt that creates it.
     """
     require_active(actor)
     now = clock.utc_now()
@@ -244,8 +260,13 @@ async def exchange_propose(
         ).run()
         await history_event(exchange.id, actor, "propose", now)
         await exchange_event_mail(
-            transaction, exchange_id=exchange.id, event="proposed", actor_id=actor.member_id
+            transaction,
+            exchange_id=exchange.id,
+            event="proposed",
+            actor_id=actor.member_id,
+            known=(exchange, recipient_ids),
         )
+        await _after_step(after, transaction, exchange.id)
 
     await run_write(engine, work)
     exchange_id: uuid.UUID = exchange.id
@@ -299,22 +320,26 @@ async def exchange_accept(
     actor: Principal,
     exchange_id: uuid.UUID,
     hold_seconds: int,
+    after: AfterStep | None = None,
 ) -> None:
     """Accept as one of the parties; the last acceptance holds every recipient's hours.
 
     The holds run `hold_seconds` (the EXCHANGE_HOLD_DAYS setting) from this
-    acceptance or from the service date, whichever is later.
+    acceptance or from the service date, whichever is later. `after` runs last in
+    the write transaction when the acceptance is made.
     """
     require_active(actor)
-    await _home_check_before_accepting(engine, actor, exchange_id)
+    # Read once, before the transaction: who may accept and in which state. The
+    # conditional UPDATE below is what decides; the row is read again under its lock.
+    view = await visible_view(actor, exchange_id)
+    if actor.member_id not in view.parties:
+        raise forbidden(N_("Only the people taking part in an exchange can accept it."))
+    if view.status != "proposed":
+        raise state_refusal(view.status, "accept")
+    await _home_check_before_accepting(engine, view)
 
     async def work(transaction: WriteTransaction) -> None:
         now = clock.utc_now()
-        view = await visible_view(actor, exchange_id)
-        if actor.member_id not in view.parties:
-            raise forbidden(N_("Only the people taking part in an exchange can accept it."))
-        if view.status != "proposed":
-            raise state_refusal(view.status, "accept")
         if not await claim_status(exchange_id, source="proposed", changes={}, now=now):
             raise state_refusal(await _status_of(exchange_id), "accept")
         # Read again under the row lock: a concurrent acceptance is now visible.
@@ -333,28 +358,29 @@ async def exchange_accept(
             await history_event(
                 exchange_id, actor, "agree", now, note=f"waiting for {len(waiting)} more"
             )
+            await _after_step(after, transaction, exchange_id)
             return
         await _place_holds(ledger, fresh, actor, now, hold_seconds=hold_seconds)
         await exchange_event_mail(
-            transaction, exchange_id=exchange_id, event="accepted", actor_id=actor.member_id
+            transaction,
+            exchange_id=exchange_id,
+            event="accepted",
+            actor_id=actor.member_id,
+            known=(fresh.exchange, fresh.recipient_ids),
         )
+        await _after_step(after, transaction, exchange_id)
 
     await run_write(engine, work)
 
 
-async def _home_check_before_accepting(
-    engine: Engine[Any], actor: Principal, exchange_id: uuid.UUID
-) -> None:
+async def _home_check_before_accepting(engine: Engine[Any], view: ExchangeView) -> None:
     """A party accepting help at home: the helper's check is asked for again (ADR 0035)."""
-    view = await visible_view(actor, exchange_id)
-    if view.status != "proposed" or actor.member_id not in view.parties:
-        return  # the transaction below gives the usual answer
     if view.exchange.in_home:
         await home_check_refusal(
             engine=engine,
             community_id=view.exchange.community,
             helper_id=view.provider_id,
-            exchange_id=exchange_id,
+            exchange_id=view.id,
         )
 
 
@@ -442,9 +468,17 @@ def _ledger_actor(actor: Principal, view: ExchangeView) -> str:
 
 
 async def exchange_complete(
-    *, engine: Engine[Any], ledger: Ledger, actor: Principal, exchange_id: uuid.UUID
+    *,
+    engine: Engine[Any],
+    ledger: Ledger,
+    actor: Principal,
+    exchange_id: uuid.UUID,
+    after: AfterStep | None = None,
 ) -> None:
-    """A recipient (or a coordinator) confirms the help happened: every hold is posted."""
+    """A recipient (or a coordinator) confirms the help happened: every hold is posted.
+
+    `after` runs in the write transaction once the exchange is completed.
+    """
 
     async def work(transaction: WriteTransaction) -> bool:
         now = clock.utc_now()
@@ -463,11 +497,19 @@ async def exchange_complete(
         changes = {Exchange.status: "completed", Exchange.hold_expires_at: None}
         if not await claim_status(exchange_id, source="accepted", changes=changes, now=now):
             return await _refusal_after_lost_claim(exchange_id, "complete", now)
-        await post_every_hold(ledger, view, label=_ledger_actor(actor, view))
+        posted = await post_holds(ledger, view, label=_ledger_actor(actor, view))
         await history_event(exchange_id, actor, "complete", now)
         await exchange_event_mail(
-            transaction, exchange_id=exchange_id, event="completed", actor_id=actor.member_id
+            transaction,
+            exchange_id=exchange_id,
+            event="completed",
+            actor_id=actor.member_id,
+            known=(view.exchange, view.recipient_ids),
         )
+        await _after_step(after, transaction, exchange_id)
+        # Last: the rollup cells are rows every completion in a community and month
+        # updates, so their locks are taken just before the commit (ADR 0052).
+        await record_posted_flows(view, posted)
         return True
 
     await _run_unless_expired(engine, ledger, exchange_id, work, "complete")
@@ -477,6 +519,14 @@ async def post_every_hold(ledger: Ledger, view: ExchangeView, *, label: str) -> 
     """Post every recipient's hold in one chain, on the service date; mirror it in the rollups.
 
     The caller has claimed the exchange (accepted -> completed) in this transaction.
+    """
+    await record_posted_flows(view, await post_holds(ledger, view, label=label))
+
+
+async def post_holds(ledger: Ledger, view: ExchangeView, *, label: str) -> list[Transfer]:
+    """Post every recipient's hold in one chain, on the service date; the posted transfers.
+
+    The caller mirrors them in the rollups (`record_posted_flows`) in the same transaction.
     """
     exchange_id = view.id
     effective_at = view.exchange.service_date  # never ahead of now: checked by the callers
@@ -495,11 +545,17 @@ async def post_every_hold(ledger: Ledger, view: ExchangeView, *, label: str) -> 
     )
     for member, transfer in zip(view.recipient_ids, transfers, strict=True):
         await _set_recipient(exchange_id, member, {ExchangeRecipient.transfer_id: transfer.id})
+    return list(transfers)
+
+
+async def record_posted_flows(view: ExchangeView, transfers: Sequence[Transfer]) -> None:
+    """Mirror each recipient's posted hold in the rollups, dated the service date."""
+    for member, transfer in zip(view.recipient_ids, transfers, strict=True):
         await record_exchange_flow(
-            exchange_id=exchange_id,
+            exchange_id=view.id,
             recipient_id=member,
             minutes_signed=transfer.amount_minor,
-            at=effective_at,
+            at=view.exchange.service_date,
             source_id=transfer.id,
         )
 
@@ -511,6 +567,7 @@ async def exchange_cancel(
     actor: Principal,
     exchange_id: uuid.UUID,
     decline_reason: str | None = None,
+    after: AfterStep | None = None,
 ) -> None:
     """A party calls the exchange off before completion; holds are voided.
 
@@ -554,6 +611,7 @@ async def exchange_cancel(
             )
         else:
             await history_event(exchange_id, actor, "cancel", now)
+        await _after_step(after, transaction, exchange_id)
         return True
 
     await _run_unless_expired(engine, ledger, exchange_id, work, "cancel")

@@ -10,7 +10,12 @@ from typing import Any, Literal
 from piccolo.engine.base import Engine
 
 from ledger import Ledger
-from service.exchanges.services import exchange_accept, exchange_cancel, exchange_complete
+from service.exchanges.services import (
+    AfterStep,
+    exchange_accept,
+    exchange_cancel,
+    exchange_complete,
+)
 from service.principal import Principal
 
 ExchangeStep = Literal["accept", "complete", "cancel"]
@@ -24,8 +29,12 @@ async def exchange_step_take(
     actor: Principal,
     exchange_id: uuid.UUID,
     hold_seconds: int,
+    after: AfterStep | None = None,
 ) -> None:
-    """Take `step`; `hold_seconds` (the EXCHANGE_HOLD_DAYS setting) matters to accept only."""
+    """Take `step`; `hold_seconds` (the EXCHANGE_HOLD_DAYS setting) matters to accept only.
+
+    `after` runs last in the step's write transaction, when the step is taken.
+    """
     if step == "accept":
         await exchange_accept(
             engine=engine,
@@ -33,8 +42,13 @@ async def exchange_step_take(
             actor=actor,
             exchange_id=exchange_id,
             hold_seconds=hold_seconds,
+            after=after,
         )
     elif step == "complete":
-        await exchange_complete(engine=engine, ledger=ledger, actor=actor, exchange_id=exchange_id)
+        await exchange_complete(
+            engine=engine, ledger=ledger, actor=actor, exchange_id=exchange_id, after=after
+        )
     else:
-        await exchange_cancel(engine=engine, ledger=ledger, actor=actor, exchange_id=exchange_id)
+        await exchange_cancel(
+            engine=engine, ledger=ledger, actor=actor, exchange_id=exchange_id, after=after
+        )

@@ -19,8 +19,10 @@ Routes whose one write is a single ledger transfer (gifts and donations) use
 `idempotency_middleware_in_write` instead (ADR 0037): no reservation is
 committed before the handler; the handler stores its final reply with the
 transfer, in the ledger's own (group-committed) transaction, through the
-`KeyedReply` it finds in the scope. Any other outcome (a refusal, a replay of
-the transfer, the key already taken) goes through the reservation path above.
+`KeyedReply` it finds in the scope. The exchange steps (propose, accept, complete,
+cancel) do the same in their one write transaction (ADR 0052). Any other
+outcome (a refusal, a replay of the transfer, the key already taken) goes through
+the reservation path above.
 """
 
 from __future__ import annotations
@@ -280,8 +282,9 @@ def idempotency_middleware_in_write(app: ASGIApp) -> ASGIApp:
     """For routes whose handler stores its reply with its one ledger write (ADR 0037).
 
     The handler must call `KeyedReply.store` inside the transaction of every
-    write it makes for a keyed request; a route that writes anything else must
-    use `idempotency_middleware`.
+    write it makes for a keyed request, and a repeat must write nothing (its ids
+    derived from the key, or a conditional UPDATE that only one request wins); a
+    route that writes anything else must use `idempotency_middleware`.
     """
     return _keyed_middleware(app, _answer_in_write)
 

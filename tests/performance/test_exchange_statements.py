@@ -1,0 +1,81 @@
+"""What one exchange cycle costs the database (issue 17; ADR 0052), on PostgreSQL.
+
+Statements are counted on the wire (every asyncpg call, the ledger's and Piccolo's),
+so a step that starts reading rows again, commits a reservation of its own or re-reads
+the exchange after its write shows here. The bounds are this change's counts: propose
+20-21, accept 32, complete 40 (105 in all before ADR 0052).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.support.exchanges import days_ago
+from tests.support.people import Town
+
+# Per step, at most: what the step does now. Raise a bound only with a reason.
+STATEMENTS_MAX = {"propose": 21, "accept": 32, "complete": 40}
+STATEMENTS_MIN = 10  # fewer means the recording missed the request's task
+COMMITS_MAX = 1  # every step commits once: its write, with its stored reply
+RECORDED_METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+
+
+def _recording(
+    original: Callable[..., Awaitable[Any]], log: list[str], task: asyncio.Task[Any] | None
+) -> Callable[..., Awaitable[Any]]:
+    """Record what the requests run (the test client runs them in the test's task), not
+    what the app's background tasks (the mail worker) happen to run meanwhile."""
+
+    async def recorded(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        if asyncio.current_task() is task:
+            log.append(query.strip())
+        return await original(self, query, *args, **kwargs)
+
+    return recorded
+
+
+@pytest.mark.postgres_only
+async def test_an_exchange_cycle_stays_within_its_statements(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log: list[str] = []
+    for name in RECORDED_METHODS:
+        original = getattr(asyncpg.connection.Connection, name)
+        recording = _recording(original, log, asyncio.current_task())
+        monkeypatch.setattr(asyncpg.connection.Connection, name, recording)
+    body = {
+        "provider_id": str(town.bob.id),
+        "recipient_id": str(town.alice.id),
+        "minutes": 1,
+        "service_date": days_ago(1),
+        "description": "Help with the garden",
+    }
+    counts: dict[str, list[str]] = {}
+    log.clear()
+    proposed = await town.client.post(
+        "/api/v1/exchanges",
+        headers={**town.alice.headers, "Idempotency-Key": str(uuid.uuid4())},
+        json=body,
+    )
+    assert proposed.status_code == 201, proposed.text
+    counts["propose"] = list(log)
+    for who, step in ((town.bob, "accept"), (town.alice, "complete")):
+        log.clear()
+        response = await town.client.post(
+            f"/api/v1/exchanges/{proposed.json()['id']}/{step}",
+            headers={**who.headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 200, response.text
+        counts[step] = list(log)
+    for step, statements in counts.items():
+        assert STATEMENTS_MIN <= len(statements) <= STATEMENTS_MAX[step], (step, statements)
+        commits = [sql for sql in statements if sql.upper().startswith("COMMIT")]
+        assert len(commits) <= COMMITS_MAX, (step, statements)
+        reservations = [sql for sql in statements if sql.startswith('UPDATE "market_idem')]
+        assert not reservations, (step, statements)
