@@ -288,11 +288,8 @@ async def test_without_a_replica_the_figures_are_the_primarys_up_to_the_moment(
     assert "Figures up to the moment." in page.text
 
 
-async def test_a_group_exchange_counts_each_person_helped_and_is_not_one_to_one(
-    world: Fixture,
-) -> None:
-    """M1 (40) helps Y1..Y5 (20) together in month C, 30 minutes each: five flows, as the
-    flows report counts them; not one-to-one, not across generations (40 is neither)."""
+async def _middle_helps_five_young_together(world: Fixture) -> None:
+    """One group exchange in month C: M1 helps Y1..Y5 for 30 minutes each, completed."""
     town, helped = world.town, world.young[:5]
     group = await propose(
         town, world.middle, world.middle, helped, minutes=30,
@@ -301,6 +298,15 @@ async def test_a_group_exchange_counts_each_person_helped_and_is_not_one_to_one(
     for person in helped:
         await ok(town, person, group, "accept")
     assert (await ok(town, helped[0], group, "complete"))["status"] == "completed"
+
+
+async def test_a_group_exchange_counts_each_person_helped_and_is_not_one_to_one(
+    world: Fixture,
+) -> None:
+    """M1 (40) helps Y1..Y5 (20) together in month C, 30 minutes each: five flows, as the
+    flows report counts them; not one-to-one, not across generations (40 is neither)."""
+    town = world.town
+    await _middle_helps_five_young_together(world)
 
     body = await body_of(world, town.council)
     assert months_of(body, "exchanges") == {A: 6, B: 7, C: 5}
@@ -371,14 +377,8 @@ async def test_the_migration_gives_older_flows_their_flags_and_impact_cells(
 ) -> None:
     """A database whose flows were recorded before the impact cells: the migration's backfill
     makes exactly what the write path makes (flags from the exchanges, cells, members)."""
-    town, helped = world.town, world.young[:5]
-    group = await propose(
-        town, world.middle, world.middle, helped, minutes=30,
-        service_date=fixture.NOW.isoformat(),
-    )  # fmt: skip
-    for person in helped:
-        await ok(town, person, group, "accept")
-    await ok(town, helped[0], group, "complete")
+    town = world.town
+    await _middle_helps_five_young_together(world)
     before = await body_of(world, town.council)
     engine = database.active_engine()
     async with write_transaction(engine) as transaction:

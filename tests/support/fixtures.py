@@ -86,6 +86,15 @@ def sqlite_town_template(
     return TownTemplate(source=str(path), snapshot=snapshot)
 
 
+def _fresh_copy_of(template: str, name: str) -> str:
+    """Database `name` made anew from `template` (a leftover of that name dropped first);
+    returns the statement that drops it, for the fixture's teardown."""
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _run_in_own_loop(lambda: admin_execute(drop))
+    _run_in_own_loop(lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    return drop
+
+
 @pytest.fixture(scope="session")
 def postgres_town_template(
     postgres_template: str,
@@ -93,11 +102,7 @@ def postgres_town_template(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TownTemplate]:
     name = f"timebank_town_template_{os.getpid()}"
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    _run_in_own_loop(lambda: admin_execute(drop))
-    _run_in_own_loop(
-        lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    )
+    drop = _fresh_copy_of(postgres_template, name)
     data_dir = tmp_path_factory.mktemp("town-template") / "data"
     settings = settings_for_tests(postgres_url(name), data_dir)
     snapshot = _run_in_own_loop(lambda: build_town_into(settings))
@@ -125,11 +130,7 @@ def postgres_journey_template(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     name = f"timebank_journey_template_{os.getpid()}"
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    _run_in_own_loop(lambda: admin_execute(drop))
-    _run_in_own_loop(
-        lambda: admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    )
+    drop = _fresh_copy_of(postgres_template, name)
     data_dir = tmp_path_factory.mktemp("journey-template") / "data"
     build_journey_members_into(settings_for_tests(postgres_url(name), data_dir))
     yield name
