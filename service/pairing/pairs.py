@@ -24,6 +24,8 @@ _PAIR_COLUMNS = (
     FriendshipPair.status,
     FriendshipPair.older.display_name.as_alias("older_name"),
     FriendshipPair.younger.display_name.as_alias("younger_name"),
+    FriendshipPair.older.status.as_alias("older_status"),
+    FriendshipPair.younger.status.as_alias("younger_status"),
 )
 
 
@@ -114,6 +116,14 @@ async def recent_visits(plan: VisitPlan | None, today: date) -> list[VisitOut]:
     ]
 
 
+def on_hold(row: dict[str, Any]) -> bool:
+    """An active pair one of whose members is not active now (suspended pending a review,
+    say): no visit is recorded until they are, and nothing about the pair is changed, so it
+    goes on by itself when they are reinstated."""
+    members_active = row["older_status"] == "active" and row["younger_status"] == "active"
+    return row["status"] == "active" and not members_active
+
+
 async def pair_out(row: dict[str, Any], today: date) -> PairOut:
     plan = await plan_of(_uuid(row["id"]))
     return PairOut(
@@ -125,6 +135,7 @@ async def pair_out(row: dict[str, Any], today: date) -> PairOut:
         younger_name=row["younger_name"],
         introduced_at=row["introduced_at"],
         status=row["status"],
+        on_hold=on_hold(row),
         arrangement=None if plan is None else arrangement_out(plan),
         visits=await recent_visits(plan, today),
     )

@@ -79,6 +79,8 @@ class PairOut(msgspec.Struct, kw_only=True):
     younger_name: str
     introduced_at: datetime
     status: Literal["active", "ended"]
+    # Active, but one of the two is not an active member now: visits wait (409 pair_on_hold).
+    on_hold: bool = False
     arrangement: ArrangementOut | None
     # The most recent visit dates up to today, newest first.
     visits: list[VisitOut]

@@ -32,7 +32,7 @@ from service.limits import EXCHANGE_SERVICE_DATE_PAST_DAYS
 from service.members.audit import audit_record
 from service.messages.services import conversation_start
 from service.pairing.cadence import on_cadence, visit_exchange_id
-from service.pairing.pairs import arrangement_out, pair_row, plan_of, visit_pair_row
+from service.pairing.pairs import arrangement_out, on_hold, pair_row, plan_of, visit_pair_row
 from service.pairing.schemas import (
     CADENCE_NAMES,
     WEEKDAY_NAMES,
@@ -268,6 +268,14 @@ async def visit_record(
         return done, False
     if row["status"] != "active" or plan.status != "active":
         raise Conflict(code="arrangement_ended", detail=_("This pair's regular visits have ended."))
+    if on_hold(row):
+        raise Conflict(
+            code="pair_on_hold",
+            detail=_(
+                "Visits are on hold while one of this pair is not an active member."
+                " Nothing was recorded."
+            ),
+        )
     _visit_day_checked(plan, visit_on, clock.utc_now().date())
     provider, recipient = uuid.UUID(str(plan.provider)), uuid.UUID(str(plan.recipient))
     if await blocked_between(provider, recipient):

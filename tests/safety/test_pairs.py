@@ -237,3 +237,28 @@ async def test_a_members_export_holds_their_pairs(town: Town) -> None:
     assert pair["arrangement"]["provider_id"] == str(town.bob.id)
     carol = await town.client.get("/api/v1/me/export", headers=town.carol.headers)
     assert carol.json()["friendship_pairs"] == []
+
+
+async def test_a_suspended_member_puts_the_pair_on_hold_until_reinstated(town: Town) -> None:
+    """Bob is suspended pending a review: the pair stays, its visits wait (409, nothing
+    moves, no button on the page); reinstated, the pair goes on as it was."""
+    pair_id = await arranged_pair(town)
+    before = (await account(town, town.alice))["balance_minutes"]
+    path = f"/api/v1/admin/members/{town.bob.id}/suspend"
+    for action, held in (("suspend", True), ("reinstate", False)):
+        changed = await town.client.post(
+            path, headers=town.admin.headers, json={"action": action, "reason": "A review"}
+        )
+        assert changed.status_code == 200, changed.text
+        [pair] = (await town.client.get(PAIRS, headers=town.coordinator.headers)).json()["items"]
+        assert (pair["status"], pair["on_hold"]) == ("active", held)
+        if held:
+            refused = await visit(town, pair_id, last_visit_day())
+            assert (refused.status_code, refused.json()["code"]) == (409, "pair_on_hold")
+            assert (await account(town, town.alice))["balance_minutes"] == before
+            await sign_in_page(town, town.coordinator)
+            text = await page_text(town, "/coordinator/pairs")
+            assert "On hold: one of them is not an active member" in text
+            assert "Record the visit of" not in text
+    assert (await visit(town, pair_id, last_visit_day())).status_code == 201
+    assert (await account(town, town.alice))["balance_minutes"] == before - VISIT_MINUTES
