@@ -74,6 +74,7 @@ LABELS = {
     "capacity": N_("Places"),
     "host": N_("Host"),
     "host_ids": N_("Host"),
+    "cohost": N_("Second host"),
     "host_minutes": N_("Minutes for the host"),
     "repeat": N_("Repeats"),
     "occurrences": N_("Number of meetings"),
@@ -105,6 +106,7 @@ class EventForm(msgspec.Struct, kw_only=True):
     access_notes: str = ""
     capacity: str = ""
     host: str = ""
+    cohost: str = ""  # optional: a second host, credited like the first
     host_minutes: str = ""
     repeat: str = "none"
     occurrences: str = ""
@@ -175,8 +177,12 @@ def _event_in(form: Form, data: EventForm) -> EventIn | None:
     host = uuid_or_none(data.host)
     if host is None:
         form.errors["host"] = _("Choose who hosts it")
+    cohost = uuid_or_none(data.cohost) if data.cohost.strip() else None
+    if data.cohost.strip() and cohost is None:
+        form.errors["cohost"] = _("Choose a second host from the list, or none")
     if form.failed or starts_at is None or ends_at is None or host is None:
         return None
+    hosts = [host] if cohost in (None, host) else [host, cohost]
     raw = {
         "community": data.community.strip(),
         "title": data.title.strip(),
@@ -189,7 +195,7 @@ def _event_in(form: Form, data: EventForm) -> EventIn | None:
         "hearing_loop": data.hearing_loop == "yes",
         "access_notes": data.access_notes.strip(),
         "capacity": capacity,
-        "host_ids": [host],
+        "host_ids": hosts,
         "host_minutes": minutes or 0,
         "repeat": data.repeat,
         "occurrences": count if data.repeat != "none" else None,

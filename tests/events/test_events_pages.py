@@ -4,6 +4,8 @@ with the box ticked, and a register posted before the start (409, nothing record
 
 from __future__ import annotations
 
+import uuid
+
 from service.events.tables import EventAttendance
 from tests.events.conftest import create_event, event_body, soon
 from tests.support.pages import page_sign_in, submit, text_of
@@ -139,3 +141,26 @@ async def test_a_coordinator_moves_one_meeting_from_its_page(town: Town) -> None
     assert moved.status_code == 303, moved.text
     words = text_of((await town.client.get(moved.headers["location"])).text)
     assert "This meeting is moved." in words and "The library" in words
+
+
+async def test_the_form_takes_a_second_host_and_both_are_credited_hosts(town: Town) -> None:
+    """Alice hosts with Bob; choosing the same person twice is one host; a second host
+    that is not on the list is refused by that field, with nothing made."""
+    await page_sign_in(town.client, town.coordinator.email)
+    form = {
+        "community": "riverside", "title": "Knit and natter",
+        "day": soon(days=5).date().isoformat(), "starts": "14:00", "ends": "16:00",
+        "place": "The library", "host": str(town.alice.id), "host_minutes": "60",
+        "repeat": "none", "capacity": "",
+    }  # fmt: skip
+    for cohost, expected in ((str(town.bob.id), {town.alice.id, town.bob.id}),
+                             (str(town.alice.id), {town.alice.id})):  # fmt: skip
+        made = await submit(town, "/events/new", "/events/new", {**form, "cohost": cohost})
+        assert made.status_code == 303, made.text
+        event_id = made.headers["location"].rsplit("/", 1)[1]
+        event = await town.client.get(f"/api/v1/events/{event_id}", headers=town.alice.headers)
+        assert event.status_code == 200, event.text
+        assert {uuid.UUID(host["member_id"]) for host in event.json()["hosts"]} == expected
+    bad = await submit(town, "/events/new", "/events/new", {**form, "cohost": "someone"})
+    assert bad.status_code == 422
+    assert "Choose a second host from the list, or none" in text_of(bad.text)
