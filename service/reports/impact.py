@@ -35,7 +35,7 @@ import itertools
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -49,7 +49,7 @@ from service.events.selectors import event_participation_by_month
 from service.i18n import N_, _
 from service.limits import IMPACT_RETENTION_MONTHS
 from service.principal import Principal
-from service.reports.impact_flows import flow_figures, people_connected
+from service.reports.impact_flows import flow_figures, member_years, people_connected
 from service.reports.period import Period, month_label, month_text
 from service.reports.scope import Scope, scope_for
 from service.reports.suppression import (
@@ -202,21 +202,12 @@ def _aware(value: Any) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-async def _last_active_months(
-    connection: Connection, scope: Scope, from_year: int
-) -> dict[str, int]:
+def _last_active_months(years: Iterable[Row]) -> dict[str, int]:
     """Each member's (pseudonym's, as text) last month with a live exchange in the selected
-    communities, from `from_year` on: read from the month masks of `reports_member_year`
-    (one row per member and year), as the flows report counts active members."""
-    rows = await _fetch(
-        connection,
-        "SELECT member_key, year, gave_months, received_months FROM reports_member_year"
-        f" WHERE community IN {_in_list(len(scope.ids))} AND year >= {{}}",
-        *scope.ids,
-        from_year,
-    )
+    communities, from the member-year rows (`member_years`): their month masks, as the
+    flows report counts active members."""
     last: dict[str, int] = {}  # by the pseudonym's text: no UUID made per row
-    for row in rows:
+    for row in years:
         months_mask = int(row["gave_months"]) | int(row["received_months"])
         if months_mask:
             month = int(row["year"]) * 100 + months_mask.bit_length()  # the highest bit set
@@ -226,7 +217,7 @@ async def _last_active_months(
 
 
 async def _joiners(
-    connection: Connection, period: Period, scope: Scope
+    connection: Connection, period: Period, scope: Scope, years: Iterable[Row]
 ) -> dict[str, dict[int, set[uuid.UUID]]]:
     """New members per month approved, and those of them active N months after joining:
     with a live exchange in the Nth calendar month after the month they joined, or later."""
@@ -243,7 +234,7 @@ async def _joiners(
         period.starts_at,
         period.ends_before,
     )
-    last_active = await _last_active_months(connection, scope, period.first // 100)
+    last_active = _last_active_months(years)
     for row in rows:
         joined = _aware(row["approved_at"])
         month = joined.year * 100 + joined.month
@@ -292,12 +283,18 @@ def _from_sets(
 
 
 async def _exchange_series(
-    connection: Connection, period: Period, scope: Scope, k: int, events: EventFigures
+    connection: Connection,
+    period: Period,
+    scope: Scope,
+    k: int,
+    events: EventFigures,
+    *,
+    years: Iterable[Row],
 ) -> dict[str, Series]:
     """The exchange figures and people connected (service/reports/impact_flows.py)."""
     figures = await flow_figures(connection, period, scope, k)
     figures["people_connected"] = await people_connected(
-        connection, period, scope, k, events.people
+        connection, period, scope, k, events.people, years=years
     )
     by_name = {spec.name: spec for spec in FIGURES}
     series: dict[str, Series] = {}
@@ -324,8 +321,9 @@ async def impact_build(
     k = scope.k
     async with read_connection(engine) as connection:
         events = await _event_figures(connection, scope.ids, period)
-        series = await _exchange_series(connection, period, scope, k, events)
-        joiners = await _joiners(connection, period, scope)
+        years = await member_years(connection, scope, period.first // 100)
+        series = await _exchange_series(connection, period, scope, k, events, years=years)
+        joiners = await _joiners(connection, period, scope, years)
         wellbeing = await wellbeing_change(
             connection, scope.ids, ends_before=period.ends_before, k=k
         )

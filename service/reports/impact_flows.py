@@ -166,36 +166,41 @@ async def _small_month_rows(
     return await connection.fetch(sql, *parameters, *months)
 
 
-async def _event_people_active(
-    connection: Connection, period: Period, scope: Scope, event_people: dict[int, set[uuid.UUID]]
+async def member_years(connection: Connection, scope: Scope, from_year: int) -> list[Row]:
+    """The month masks of the selected communities' members (`reports_member_year`, a row per
+    member and year) from `from_year` on: read once per report, for people connected and
+    for new members still active months later."""
+    if not scope.ids:
+        return []
+    in_scope, ids = connection.id_list(scope.ids, 2)
+    return await connection.fetch(
+        "SELECT member_key, year, gave_months, received_months FROM reports_member_year"
+        f" WHERE community {in_scope} AND year >= $1",
+        from_year,
+        *ids,
+    )
+
+
+def _event_people_active(
+    period: Period, event_people: dict[int, set[uuid.UUID]], years: Iterable[Row]
 ) -> tuple[set[tuple[int, str]], set[str]]:
     """Of the event people (pseudonyms as text): (month, who) where they had a live exchange
     in a month they took part in an event, and who had one in any month of the period.
 
-    Read from the month masks of `reports_member_year` (a row per member and year) and
-    matched here: an IN list of thousands of pseudonyms is slower to plan and run than
-    reading the scope's year rows, and text keys spare a UUID per row.
+    Matched against the member-year rows (`member_years`) here: an IN list of thousands of
+    pseudonyms is slower to plan and run than reading the scope's year rows, and text keys
+    spare a UUID per row.
     """
     event_months: dict[str, list[int]] = defaultdict(list)
     for month, keys in event_people.items():
         for key in keys:
             event_months[str(key)].append(month)
-    if not scope.ids or not event_months:
-        return set(), set()
-    in_scope, ids = connection.id_list(scope.ids, 3)
-    rows = await connection.fetch(
-        "SELECT member_key, year, gave_months, received_months FROM reports_member_year"
-        f" WHERE community {in_scope} AND year BETWEEN $1 AND $2",
-        period.first // 100,
-        period.last // 100,
-        *ids,
-    )
     in_period: dict[int, int] = defaultdict(int)  # year -> bits of the period's months
     for month in period.months():
         in_period[month // 100] |= 1 << (month % 100 - 1)
     found: set[tuple[int, str]] = set()
     active: set[str] = set()
-    for row in rows:
+    for row in years:
         who = str(row["member_key"])
         months = event_months.get(who)
         if not months:
@@ -218,9 +223,12 @@ async def people_connected(
     scope: Scope,
     k: int,
     event_people: dict[int, set[uuid.UUID]],
+    *,
+    years: Iterable[Row],
 ) -> Figure:
     """Distinct people by month and over the period: the selected communities' members with
-    a live exchange, and everyone at their events (`event_people`, by pseudonym)."""
+    a live exchange, and everyone at their events (`event_people`, by pseudonym); `years`
+    are the scope's member-year rows (`member_years`)."""
     figure = Figure()
     active: dict[int, int] = {}
     total_active = 0
@@ -232,7 +240,7 @@ async def people_connected(
         active = {int(row["month"]): int(row["members"]) for row in rows}
         total_active = (await active_member_counts(connection, period, scope))[0]
     everyone_at_events = set().union(*event_people.values()) if event_people else set()
-    seen, seen_in_period = await _event_people_active(connection, period, scope, event_people)
+    seen, seen_in_period = _event_people_active(period, event_people, years)
     small = [month for month in period.months() if active.get(month, 0) < k]
     exact: dict[int, set[uuid.UUID]] = defaultdict(set)
     if scope.ids and small:
