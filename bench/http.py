@@ -16,10 +16,12 @@ on a scratch database at the same client counts: every figure gets its ratio
 to pgbench. Then 60 s of gifts at 32 clients while the server's resident
 memory (every process of it) is sampled.
 
-The load generator is a small HTTP/1.1 keep-alive client on asyncio streams
-(httpx costs several times more CPU per request, and client and server share
-the same cores). Client, server, PostgreSQL and pgbench all run on this
-machine: the figures include that contention, which is why ratios matter.
+The load generator is Debian's `wrk` with a generated Lua script when it is
+installed (bench/wrk.py: C, a small fraction of a core at these rates), and
+otherwise, and always for exchange cycles, a small HTTP/1.1 keep-alive client
+on asyncio streams (`--load-client python`; httpx costs several times more CPU
+per request). Client, server, PostgreSQL and pgbench all run on this machine:
+the figures include that contention, which is why ratios matter.
 
     .venv/bin/python bench/http.py [--quick] [--engine postgres|sqlite|both]
         [--seconds 10] [--clients 1,8,32] [--workers N] [--server-tree DIR]
@@ -72,6 +74,7 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from bench import wrk  # noqa: E402
 from bench.loadclient import (  # noqa: E402
     MEMBERS,
     PASSWORD,
@@ -289,6 +292,51 @@ class Measurement:
             return float("nan")
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass
+class ToolMeasurement(Measurement):
+    """A measurement made by `wrk` (bench/wrk.py): its counts and percentiles."""
+
+    requests_ok: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.requests_ok / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        known = {0.5: self.p50_ms, 0.99: self.p99_ms}
+        return known[fraction]
+
+
+def measure_case(  # noqa: PLR0917 - one call site per purpose, all positional
+    args: argparse.Namespace,
+    port: int,
+    name: str,
+    world: World,
+    clients: int,
+    offset: int,
+    scratch: Path,
+) -> Measurement:
+    """One workload at one client count: with wrk where it can, else the asyncio client."""
+    if args.load_client == "wrk" and name in wrk.WRK_WORKLOADS:
+        found = wrk.run(args.wrk, port, name, world, clients, args.seconds, offset, scratch)
+        errors: collections.Counter[int] = collections.Counter()
+        if found.errors:
+            errors[0] = found.errors  # wrk counts failed answers, not their statuses
+        return ToolMeasurement(
+            workload=name,
+            clients=clients,
+            seconds=found.seconds,
+            errors=errors,
+            requests_ok=found.requests_ok,
+            p50_ms=found.p50_ms,
+            p99_ms=found.p99_ms,
+        )
+    operation = operations(world)[name]
+    return asyncio.run(measure(port, name, operation, clients, args.seconds, offset))
 
 
 async def measure(  # noqa: PLR0917 - one call site per purpose, all positional
@@ -519,14 +567,11 @@ def served(engine: str, args: argparse.Namespace, scratch: Path) -> Iterator[tup
 
 def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineResult:
     with served(engine, args, scratch) as (target, world):
-        ops = operations(world)
         measurements: list[Measurement] = []
         for clients in args.clients:
             for offset, name in enumerate(args.workloads):
                 measurements.append(
-                    asyncio.run(
-                        measure(target.port, name, ops[name], clients, args.seconds, offset * 7)
-                    )
+                    measure_case(args, target.port, name, world, clients, offset * 7, scratch)
                 )
                 _say(_row(engine, measurements[-1], None))
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
@@ -667,6 +712,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
+        "--load-client",
+        choices=("wrk", "python"),
+        default="wrk" if wrk.available() else "python",
+        help="wrk (C, bench/wrk.py; the default when installed) or the asyncio client",
+    )
+    parser.add_argument("--wrk", default=wrk.available() or "wrk")
+    parser.add_argument(
         "--nodes", default=None, help="e.g. 1,2,3: through HAProxy to that many nodes"
     )
     args = parser.parse_args()
@@ -688,6 +740,7 @@ def main() -> int:
     engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
     references = run_pgbench(args)
     _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
+    _say(f"load client: {args.load_client} (exchange cycles always on the asyncio client)")
     if args.nodes:
         results = [run_nodes(nodes, args) for nodes in args.nodes]
     else:

@@ -65,16 +65,14 @@ from service.http.access import (
     Access,
     ObjectChecker,
     access,
-    access_checked_first,
     unknown_object_declarations,
 )
 from service.http.acting import acting_audit_middleware
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
+from service.http.handler_costs import app_guards, resolve_dependencies_in_turn
 from service.http.health import HealthController
-from service.http.idempotency import idempotency_key_valid
-from service.http.json_bodies import json_bodies_only
 from service.http.language import language_middleware
 from service.http.principal_cache import principal_cache_for, principal_changes_middleware
 from service.http.ratelimit import rate_limiter_for
@@ -248,7 +246,9 @@ def build_app(settings: Settings) -> Litestar:
         # Who may call the route and see its object first (service/http/access.py),
         # then the Idempotency-Key header, then every JSON body, app-wide: 415 unless
         # JSON, strict types (service/http/json_bodies.py).
-        guards=[access_checked_first, idempotency_key_valid, json_bodies_only],
+        # One guard running the three in turn: Litestar copies the handler per guard
+        # (service/http/handler_costs.py, ADR 0054).
+        guards=[app_guards],
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -300,6 +300,7 @@ def build_app(settings: Settings) -> Litestar:
     app.state[OBJECT_CHECKERS_STATE] = object_checkers(app)
     app.state.construction_key = construction_key(settings)
     _refuse_unknown_objects(app)
+    resolve_dependencies_in_turn(app)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         # The request's language, first, so every answer (a 404 too) is in it (ADR 0048).

@@ -8,12 +8,13 @@ globals, and tests can run the same code against a fresh database each time.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +30,11 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
-from ledger.sql import Connection
+from ledger.sql import Connection, Dialect
+from ledger.transactions import read_connection
 from service.sqlite_connections import (
     SYNCHRONOUS_DEFAULT,
+    InlineReader,
     KeptConnection,
     SQLiteConnections,
     Synchronous,
@@ -145,6 +148,11 @@ class TimebankSQLiteEngine(SQLiteEngine):
         """A connection for reads (the ledger's `read_connection`, `batch`)."""
         kept = self._kept_here()
         return await kept.reader() if kept is not None else await super().get_connection()
+
+    def inline_reader(self) -> InlineReader | None:
+        """The loop-thread reader for point reads, once kept connections are set up here."""
+        kept = self._kept_here()
+        return kept.inline_reader() if kept is not None else None
 
     async def write_connection(self) -> Any:
         kept = self._kept_here()
@@ -303,6 +311,37 @@ def active_engine() -> Engine[Any]:
         raise RuntimeError(
             "no database engine is active: call service.database.activate()"
         ) from None
+
+
+@contextlib.asynccontextmanager
+async def point_read() -> AsyncIterator[Connection]:
+    """A connection for one short indexed read on the hot path (the caller, a balance).
+
+    On SQLite with kept connections and no transaction open, the read runs on the
+    loop's own thread (`InlineReader`, ADR 0053): no thread hand-offs. Anywhere else
+    it is the ledger's `read_connection` (the transaction's connection, a pooled
+    PostgreSQL one, or a kept aiosqlite reader).
+    """
+    engine = active_engine()
+    inline = _inline_reader_of(engine)
+    if inline is not None:
+        yield Connection(inline, Dialect.SQLITE)
+        return
+    async with read_connection(engine) as connection:
+        yield connection
+
+
+def point_reads_inline() -> bool:
+    """True when `point_read` costs a SQLite read and nothing more here (no round trip)."""
+    return _inline_reader_of(active_engine()) is not None
+
+
+def _inline_reader_of(engine: Engine[Any]) -> InlineReader | None:
+    if not isinstance(engine, TimebankSQLiteEngine):
+        return None
+    if engine.current_transaction.get() is not None:
+        return None  # inside a transaction, its own connection reads what it wrote
+    return engine.inline_reader()
 
 
 def all_tables() -> Iterator[type[Table]]:

@@ -26,6 +26,15 @@ and the busy timeout still guard correctness (the CLI takes no flock).
 A checked-out connection is handed out as a `KeptConnection`: it behaves like
 the aiosqlite connection, but `close()` gives it back instead of closing it,
 which is what Piccolo's transactions and `ledger.transactions` call.
+
+Point reads (the caller, a balance, a gift's recipient: one indexed row, tens of
+microseconds in SQLite) run on an `InlineReader` instead: a plain sqlite3
+connection used on the event loop's own thread, read-only. An aiosqlite read is
+three hand-offs to its thread and back (execute, fetch, close), each a queue, a
+thread wake-up and a loop wake-up, which cost many times the read itself on a
+busy machine (ADR 0053). A WAL reader never waits for the writer, so the loop
+is blocked only for the read; should SQLite still answer busy (WAL recovery),
+the read goes to a kept aiosqlite reader instead of waiting on the loop.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ from typing import Any, Literal
 import aiosqlite
 
 SQLITE_READERS_MAX = 4
+# An inline read never waits on the loop's thread: busy means "use a threaded reader".
+INLINE_READ_BUSY_SECONDS = 0.0
 WRITER_WAIT_SECONDS_DEFAULT = 30.0  # as long as SQLite's busy timeout
 Synchronous = Literal["full", "normal"]
 SYNCHRONOUS_DEFAULT: Synchronous = "full"
@@ -96,6 +107,7 @@ class SQLiteConnections:
         self._writer_lock = asyncio.Lock()
         self._idle_readers: list[aiosqlite.Connection] = []
         self._kept_readers = 0
+        self._inline: InlineReader | None = None
         self._closed = False
         self._writer_lock_file = WriterLockFile(
             f"{connection_kwargs['database']}-writer.lock",
@@ -172,9 +184,18 @@ class SQLiteConnections:
 
         return KeptConnection(raw, give_back)
 
+    def inline_reader(self) -> InlineReader:
+        """The read-only connection for point reads on the loop's thread (opened once)."""
+        if self._inline is None:
+            self._inline = InlineReader(self._connection_kwargs, self._row_factory, self.reader)
+        return self._inline
+
     async def close(self) -> None:
         """Close every idle connection; connections on loan close when given back."""
         self._closed = True
+        inline, self._inline = self._inline, None
+        if inline is not None:
+            inline.close()
         if not _running_on(self.loop):
             self._stop_idle()
             return
@@ -194,6 +215,71 @@ class SQLiteConnections:
         idle, self._idle_readers = self._idle_readers, []
         for raw in idle:
             raw.stop()
+
+
+class InlineReader:
+    """A read-only sqlite3 connection run on the event loop's thread, for point reads.
+
+    It offers what `ledger.sql.Connection` calls on an aiosqlite connection
+    (`execute`, then the cursor's `fetchall` and `close`), but each statement
+    runs and is read to the end inside `execute`, without yielding: no other
+    task can interleave on it, and the statement's read transaction ends
+    before `execute` returns (autocommit), so every read sees the latest
+    commit. Only short, indexed reads belong here: the loop waits for them.
+    """
+
+    def __init__(
+        self,
+        connection_kwargs: dict[str, Any],
+        row_factory: Any,
+        threaded_reader: Callable[[], Awaitable[KeptConnection]],
+    ) -> None:
+        kwargs = {**connection_kwargs, "timeout": INLINE_READ_BUSY_SECONDS}
+        self._raw = sqlite3.connect(**kwargs)
+        self._raw.row_factory = row_factory
+        # A second guard besides the callers' SQL: this connection can never write.
+        self._raw.execute("PRAGMA query_only = 1")
+        self._threaded_reader = threaded_reader
+        self.in_transaction = False
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _ReadRows:
+        try:
+            return _ReadRows(self._raw.execute(sql, parameters).fetchall())
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        # Busy (a WAL being recovered): read on a threaded reader, which may wait.
+        connection = await self._threaded_reader()
+        try:
+            async with connection.raw.execute(sql, parameters) as cursor:
+                return _ReadRows(list(await cursor.fetchall()))
+        finally:
+            await connection.close()
+
+    def close(self) -> None:
+        # Closing from another thread is refused by sqlite3; the process is ending then.
+        with contextlib.suppress(sqlite3.Error):
+            self._raw.close()
+
+
+class _ReadRows:
+    """Rows already read, behind the two cursor calls `ledger.sql.Connection` makes."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    async def fetchall(self) -> list[Any]:
+        return self._rows
+
+    async def close(self) -> None:
+        return None
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    message = str(error)
+    return "locked" in message or "busy" in message
 
 
 class WriterLockFile:

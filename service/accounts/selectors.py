@@ -3,7 +3,8 @@ override left them below the floor they had agreed (ADR 0007).
 
 Every signed-in page and client reads this, so it is one hand-written statement
 (the account row and the highest agreed floor of its dispute corrections) on a
-kept read connection, with no ORM query building on the way.
+point read (on SQLite, on the loop's own thread: ADR 0053), with no ORM query
+building on the way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 from ledger import Ledger
 from ledger.rows import ACCOUNT_COLUMNS, account_state
-from ledger.transactions import read_connection
 from service import database
 from service.members import services as members
 from service.principal import Principal
@@ -27,7 +27,7 @@ _ACCOUNT_AND_AGREED_FLOOR_SQL = (
 
 async def account_of(*, ledger: Ledger, principal: Principal) -> dict[str, Any]:
     account_id = await members.hour_account_of(principal)
-    async with read_connection(database.active_engine()) as connection:
+    async with database.point_read() as connection:
         row = await connection.fetchrow(_ACCOUNT_AND_AGREED_FLOOR_SQL, account_id)
     if row is None:  # the ledger's own read says which error it is
         await ledger.account(account_id=account_id)

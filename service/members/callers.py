@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from ledger.transactions import read_connection
 from service import database
 from service.members.tables import WebSession
 from service.principal import Grant, Principal
@@ -111,9 +110,10 @@ async def resolve_session(
 
 
 async def _caller_rows(sql: str, *args: Any) -> list[Mapping[str, Any]]:
-    # On a kept read connection, with no ORM query building: on SQLite a Piccolo raw
-    # query outside a transaction opens a new connection each time (issue 17).
-    async with read_connection(database.active_engine()) as connection:
+    # A point read with no ORM query building: on SQLite a Piccolo raw query outside
+    # a transaction opens a new connection each time (issue 17), and a kept aiosqlite
+    # reader costs three thread hand-offs (ADR 0053).
+    async with database.point_read() as connection:
         return list(await connection.fetch(sql, *args))
 
 

@@ -2,7 +2,8 @@
 
 With REDIS_URL set, resolved callers are kept per worker for a few seconds and checked
 against the principal version in Redis on every request (service/http/principal_cache.py,
-ADR 0043); without it every request asks the database.
+ADR 0043); without it every request asks the database. On SQLite, where that question
+is a read on the loop's own thread (ADR 0053), it is always asked: cheaper than Redis.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from service import clock
+from service import clock, database
 from service.http.principal_cache import PrincipalCache
 from service.members.callers import Resolved, token_digest
 from service.members.offline import acting_principal, acting_record
@@ -35,6 +36,11 @@ class MemberPrincipalResolver:
         token: str,
         resolve: Callable[..., Awaitable[Resolved | None]],
     ) -> Principal | None:
+        if database.point_reads_inline():
+            # The query is a SQLite read on the loop's thread, cheaper than the
+            # Redis round trip that would guard a kept copy (ADR 0053).
+            resolved = await resolve(token=token)
+            return None if resolved is None else resolved.principal
         # The version is read before the query: a change committed while we query
         # moves it, so what we keep below is never used under the newer version.
         version = await self._cache.version()

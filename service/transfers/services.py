@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,13 +19,13 @@ from ledger import (
     Ledger,
     LedgerError,
     NewTransfer,
+    StatementLine,
     Transfer,
     Unit,
     WriteTransaction,
     run_write,
 )
 from ledger.errors import TransferNotFound
-from ledger.transactions import read_connection
 from service import database
 from service.blocks.selectors import blocked_between_sql, blocked_problem
 from service.errors import Conflict, Invalid
@@ -67,6 +67,65 @@ async def party_of(account_id: uuid.UUID) -> Party:
         if community is not None:
             return Party(purpose, None, f"{label} ({community.name})")
     return Party("system", None, "Timebank")
+
+
+def other_side(line: StatementLine, account_id: uuid.UUID) -> uuid.UUID:
+    """The account on the other side of a statement line's transfer."""
+    transfer = line.transfer
+    if transfer.debit_account_id == account_id:
+        return transfer.credit_account_id
+    return transfer.debit_account_id
+
+
+async def hour_account_of_member(member_id: uuid.UUID) -> uuid.UUID:
+    """A member's hour account, by one point read; 404 for no such member."""
+    async with database.point_read() as connection:
+        row = await connection.fetchrow(_HOUR_ACCOUNT_SQL, member_id)
+    if row is None:
+        raise not_found("That member")
+    return _as_uuid(row["hour_account_id"])
+
+
+_HOUR_ACCOUNT_SQL = "SELECT hour_account_id FROM member_member WHERE id = $1"
+
+
+async def parties_of(account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
+    """`party_of` for several accounts in two statements, not up to three each
+    (a statement page names every other side of its lines)."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    async with database.point_read() as connection:
+        in_members, member_args = connection.id_list(wanted, 1)
+        members = await connection.fetch(_PARTY_MEMBERS_SQL % in_members, *member_args)
+        in_pool, pool_args = connection.id_list(wanted, 1)
+        in_issuance, issuance_args = connection.id_list(wanted, 1 + len(pool_args))
+        communities = await connection.fetch(
+            _PARTY_COMMUNITIES_SQL % (in_pool, in_issuance), *pool_args, *issuance_args
+        )
+    found: dict[uuid.UUID, Party] = {}
+    for purpose, label in reversed(_PURPOSE_NAMES.items()):  # the first purpose wins
+        for row in communities:
+            account_id = _as_optional_uuid(row[f"{purpose}_account_id"])
+            if account_id is not None:
+                found[account_id] = Party(purpose, None, f"{label} ({row['name']})")
+    for row in members:  # a member's account wins over any community's
+        found[_as_uuid(row["hour_account_id"])] = Party(
+            "member", _as_uuid(row["id"]), row["display_name"]
+        )
+    return {
+        account_id: found.get(account_id, Party("system", None, "Timebank"))
+        for account_id in wanted
+    }
+
+
+_PARTY_MEMBERS_SQL = (
+    "SELECT id, display_name, hour_account_id FROM member_member WHERE hour_account_id %s"
+)
+_PARTY_COMMUNITIES_SQL = (
+    "SELECT name, pool_account_id, issuance_account_id FROM member_community "
+    "WHERE pool_account_id %s OR issuance_account_id %s"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +318,7 @@ async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) 
     # Hand-written, on a kept read connection: on every gift, and Piccolo's query
     # building (and on SQLite a new connection per query) costs more than the read.
     # The block check rides in the same statement (one round trip, not two).
-    async with read_connection(database.active_engine()) as connection:
+    async with database.point_read() as connection:
         recipient = await connection.fetchrow(_GIFT_RECIPIENT_SQL, to_member_id, sender_id)
     if recipient is None or recipient["status"] != "active":
         raise not_found("That member")
@@ -276,6 +335,10 @@ _GIFT_RECIPIENT_SQL = (
     "SELECT id, display_name, status, hour_account_id, "
     f"{blocked_between_sql(1, 2)} AS blocked FROM member_member WHERE id = $1"
 )
+
+
+def _as_optional_uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else _as_uuid(value)
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
@@ -421,26 +484,18 @@ async def member_statement_page(
     *, ledger: Ledger, member_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[StatementItem], str | None]:
     """A member's statement, newest first; the caller has checked who may read it."""
-    member = await Member.objects().where(Member.id == member_id).first().run()
-    if member is None:
-        raise not_found("That member")
-    page = await ledger.statement(account_id=member.hour_account_id, limit=limit, cursor=cursor)
-    names: dict[uuid.UUID, str] = {}
+    account_id = await hour_account_of_member(member_id)
+    page = await ledger.statement(account_id=account_id, limit=limit, cursor=cursor)
+    parties = await parties_of(other_side(line, account_id) for line in page.lines)
     items = []
     for line in page.lines:
         transfer = line.transfer
-        other = (
-            transfer.credit_account_id
-            if transfer.debit_account_id == member.hour_account_id
-            else transfer.debit_account_id
-        )
-        if other not in names:
-            names[other] = (await party_of(other)).display_name
+        other = other_side(line, account_id)
         items.append(
             StatementItem(
                 transfer_id=transfer.id,
                 code=transfer.code,
-                counterparty=names[other],
+                counterparty=parties[other].display_name,
                 minutes=line.change_minor,
                 balance_after_minutes=line.balance_after_minor,
                 memo=transfer.memo,

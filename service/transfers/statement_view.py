@@ -17,6 +17,7 @@ The JSON statement (api.md) keeps its own shape: service/transfers/services.py.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from service.formatting import balance_words, minutes_text
 from service.i18n import N_, _
 from service.members.tables import Member
 from service.principal import not_found
-from service.transfers.services import party_of
+from service.transfers.services import hour_account_of_member, other_side, parties_of, party_of
 
 # Ledger codes whose lines are help between members: they have a day the help happened.
 HELP_CODES = frozenset({"exchange", "dispute"})
@@ -62,19 +63,27 @@ async def statement_entries(
 ) -> tuple[list[StatementEntry], str | None]:
     """About `limit` movements, newest first by the day recorded (whole ledger pages are
     read, so a page may hold up to twice as many); the cursor continues after them."""
-    member = await Member.objects().where(Member.id == member_id).first().run()
-    if member is None:
-        raise not_found("That member")
+    account_id = await hour_account_of_member(member_id)
     entries: list[StatementEntry] = []
     names: dict[uuid.UUID, str] = {}
     while True:
-        page = await ledger.statement(account_id=member.hour_account_id, limit=limit, cursor=cursor)
+        page = await ledger.statement(account_id=account_id, limit=limit, cursor=cursor)
+        await _name_parties(page.lines, names)
         entries += [
             await entry_of(ledger, line, names) for line in page.lines if line.change_minor != 0
         ]
         cursor = page.next_cursor
         if cursor is None or len(entries) >= limit:
             return entries, cursor
+
+
+async def _name_parties(lines: Sequence[StatementLine], names: dict[uuid.UUID, str]) -> None:
+    """Every other side of `lines` named in `names`, in one pair of statements."""
+    unnamed = {other_side(line, line.account_id) for line in lines} - names.keys()
+    names.update(
+        (account_id, party.display_name)
+        for account_id, party in (await parties_of(unnamed)).items()
+    )
 
 
 async def entry_of(

@@ -14,6 +14,8 @@ from service import database
 from service.members import principals
 from service.members.callers import Resolved
 from service.members.sessions import resolve_token
+from service.members.tables import Community, Member
+from service.transfers.services import parties_of, party_of
 from tests.conftest import TestDatabase
 from tests.support.people import Town
 
@@ -232,3 +234,28 @@ async def test_pending_member_cannot_give(town: Town) -> None:
     )
     assert response.status_code == 403
     assert response.json()["code"] == "approval_pending"
+
+
+async def test_statement_parties_named_together_as_one_by_one(town: Town) -> None:
+    # A statement page names every other side in two statements (`parties_of`); each
+    # must be named exactly as `party_of` names it: a member, a community's pool or
+    # welcome account, or the timebank itself for an account of neither.
+    alice = await Member.objects().where(Member.id == town.alice.id).first().run()
+    assert alice is not None
+    community = await Community.objects().where(Community.id == alice.community).first().run()
+    assert community is not None
+    accounts = [
+        alice.hour_account_id,
+        community.pool_account_id,
+        community.issuance_account_id,
+        uuid.uuid4(),
+    ]
+    together = await parties_of(accounts)
+    one_by_one = {account_id: await party_of(account_id) for account_id in accounts}
+    assert together == one_by_one
+    assert [together[account].kind for account in accounts] == [
+        "member",
+        "pool",
+        "issuance",
+        "system",
+    ]

@@ -51,6 +51,7 @@ async def warm(client: httpx.AsyncClient, headers: dict[str, str], path: str = M
         assert await status_of(client, path, headers) == 200
 
 
+@pytest.mark.postgres_only
 async def test_the_cache_is_used_and_a_new_version_drops_it(town: Town) -> None:
     # A revocation written behind the service's back (no version bump) is not seen while
     # the entry lives: proof that requests are served from the cache at all...
@@ -65,6 +66,18 @@ async def test_the_cache_is_used_and_a_new_version_drops_it(town: Town) -> None:
         await redis.set(PRINCIPAL_VERSION_KEY, uuid.uuid4().hex)
     finally:
         await redis.aclose()
+    assert await status_of(town.client, ME, town.bob.headers) == 401
+
+
+@pytest.mark.sqlite_only
+async def test_on_sqlite_every_request_asks_the_database_even_with_redis(town: Town) -> None:
+    # ADR 0053: the caller's read runs on the loop's thread, cheaper than the Redis GET
+    # that guards a kept copy, so nothing is kept: a revocation written behind the
+    # service's back (no version bump) is seen by the very next request.
+    await warm(town.client, town.bob.headers)
+    await ApiToken.update({ApiToken.revoked_at: ApiToken.created_at}).where(
+        ApiToken.member == town.bob.id
+    )
     assert await status_of(town.client, ME, town.bob.headers) == 401
 
 

@@ -11,10 +11,16 @@ import pytest
 from piccolo.engine.sqlite import dict_factory
 
 from ledger import Ledger, Unit
+from ledger.sql import Connection, Dialect
 from service import database
 from service.database import TimebankSQLiteEngine, UnsupportedDatabaseURLError
 from service.members.tables import Area
-from service.sqlite_connections import SQLITE_READERS_MAX, SQLiteConnections
+from service.sqlite_connections import (
+    SQLITE_READERS_MAX,
+    InlineReader,
+    KeptConnection,
+    SQLiteConnections,
+)
 from tests.conftest import TestDatabase
 
 pytestmark = pytest.mark.sqlite_only
@@ -216,3 +222,94 @@ async def test_an_abandoned_wait_for_the_lock_file_lets_go(db: TestDatabase) -> 
     finally:
         for connections in (first, second, third):
             await connections.close()
+
+
+async def test_point_reads_run_inline_and_see_the_latest_commit(db: TestDatabase) -> None:
+    engine = kept_engine(db)
+    ledger = Ledger(engine, group_commit=False)
+    account = await ledger.open_account(unit=Unit.HOUR, owner="inline-read", floor_minor=None)
+    assert database.point_reads_inline()
+    async with database.point_read() as connection:
+        assert isinstance(connection.raw, InlineReader)
+        before = await _one(connection, _BALANCE_SQL, account.id)
+    other = await ledger.open_account(unit=Unit.HOUR, owner="inline-read-2", floor_minor=0)
+    await ledger.transfer(
+        id=uuid.uuid4(),
+        debit_account_id=account.id,
+        credit_account_id=other.id,
+        amount_minor=45,
+        unit=Unit.HOUR,
+        code="gift",
+        actor="test",
+        memo="",
+    )
+    async with database.point_read() as connection:
+        after = await _one(connection, _BALANCE_SQL, account.id)
+    assert (before, after) == (0, -45)
+
+
+async def test_inside_a_transaction_a_point_read_uses_the_transactions_connection(
+    db: TestDatabase,
+) -> None:
+    engine = kept_engine(db)
+    await engine.run_ddl("CREATE TABLE scratch (note TEXT)")
+    async with engine.transaction():
+        await engine.run_ddl("INSERT INTO scratch (note) VALUES ('not yet committed')")
+        assert not database.point_reads_inline()
+        async with database.point_read() as connection:
+            assert not isinstance(connection.raw, InlineReader)
+            seen = await _one(connection, "SELECT COUNT(*) AS n FROM scratch")
+    assert seen == 1
+
+
+async def test_the_inline_reader_cannot_write(db: TestDatabase) -> None:
+    engine = kept_engine(db)
+    await engine.run_ddl("CREATE TABLE scratch (note TEXT)")
+    async with database.point_read() as connection:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await connection.execute("INSERT INTO scratch (note) VALUES ('no')")
+    assert await engine.run_ddl("SELECT COUNT(*) AS n FROM scratch") == [{"n": 0}]
+
+
+async def test_a_busy_inline_read_waits_on_a_threaded_reader_instead(tmp_path: Path) -> None:
+    path = str(tmp_path / "held.sqlite3")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("CREATE TABLE scratch (note TEXT)")
+    # In exclusive locking mode, once it has written, this connection holds the
+    # file: every other reader is answered "database is locked" until it closes.
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("INSERT INTO scratch (note) VALUES ('held')")
+    kept = SQLiteConnections(
+        {"database": path, "isolation_level": None, "timeout": WAIT_SECONDS_LONG},
+        synchronous="full",
+        row_factory=dict_factory,
+    )
+    inline = kept.inline_reader()
+    fell_back = asyncio.Event()
+
+    async def observed_reader() -> KeptConnection:
+        fell_back.set()
+        return await kept.reader()
+
+    # Observing the fallback: the wrapper tells the test the threaded reader was asked.
+    inline._threaded_reader = observed_reader
+    reading = asyncio.create_task(
+        _one(Connection(inline, Dialect.SQLITE), "SELECT COUNT(*) AS n FROM scratch")
+    )
+    try:
+        await fell_back.wait()
+        assert not reading.done()
+    finally:
+        holder.close()  # the lock goes; the threaded reader's busy wait ends
+    assert await reading == 1
+    await kept.close()
+
+
+_BALANCE_SQL = "SELECT credits_posted - debits_posted AS balance FROM ledger_account WHERE id = $1"
+
+
+async def _one(connection: Connection, sql: str, *args: object) -> object:
+    row = await connection.fetchrow(sql, *args)
+    assert row is not None
+    return next(iter(row.values()))
