@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -413,5 +414,15 @@ WAITING_COUNTERS = (_exchanges_waiting, _disputes_waiting)
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for the ASGI server (`granian --factory`): reads the environment once."""
-    return create_app(Settings.from_env())
+    """Factory for the ASGI server (`granian --factory`): reads the environment once.
+
+    Everything made so far (modules, routes, templates: most of a worker's objects, kept
+    for its life) is frozen out of the garbage collector's view: a full collection then
+    scans only what requests made, instead of pausing every request in flight for the
+    whole heap (ADR 0055). Only a serving worker does this; tests build apps by the
+    hundred and must not keep each one's garbage for good.
+    """
+    app = create_app(Settings.from_env())
+    gc.collect()
+    gc.freeze()
+    return app

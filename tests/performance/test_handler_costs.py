@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
+import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from service.app import create_app_from_env
 from service.http.handler_costs import app_guards
 
 
@@ -25,3 +30,20 @@ def test_every_route_resolves_its_dependencies_one_at_a_time(app: Litestar) -> N
     assert batch_sizes[("/api/v1/transfers", "POST")] == [1, 1, 1]
     crowded = {key: sizes for key, sizes in batch_sizes.items() if any(n > 1 for n in sizes)}
     assert crowded == {}
+
+
+def test_a_serving_worker_freezes_what_it_made_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # ADR 0055: the app's own objects are out of the collector's view in a worker, so a
+    # full collection no longer pauses every request in flight for the whole heap.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'worker.sqlite3'}")
+    monkeypatch.setenv("SECRET_KEY", "worker-start-up-" + "x" * 40)
+    monkeypatch.setenv("TIMEBANK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert gc.get_freeze_count() == 0
+    try:
+        create_app_from_env()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this is a test process: let the collector see it all again
