@@ -49,7 +49,12 @@ from typing import Any, Literal
 
 import aiosqlite
 
-SQLITE_READERS_MAX = 4
+# Readers kept per process. A read that finds them all busy opens a temporary
+# connection (a thread, a file open, pragmas: milliseconds). With 4, a worker serving
+# 16 concurrent statement pages opened one for most of them: 612 pages/s at 32 clients
+# on two workers; 1,676 with 16 (docs/performance.md). Each kept reader is a thread
+# and up to SQLite's default page cache (2 MiB) once used.
+SQLITE_READERS_MAX = 16
 # An inline read never waits on the loop's thread: busy means "use a threaded reader".
 INLINE_READ_BUSY_SECONDS = 0.0
 WRITER_WAIT_SECONDS_DEFAULT = 30.0  # as long as SQLite's busy timeout
