@@ -60,16 +60,7 @@ async def test_transactions_share_the_kept_writer(db: TestDatabase) -> None:
     writer_raw = writer.raw
     await writer.close()
     other = await ledger.open_account(unit=Unit.HOUR, owner="writer-check-2", floor_minor=0)
-    await ledger.transfer(
-        id=uuid.uuid4(),
-        debit_account_id=account.id,
-        credit_account_id=other.id,
-        amount_minor=30,
-        unit=Unit.HOUR,
-        code="gift",
-        actor="test",
-        memo="",
-    )
+    await _gift(ledger, account.id, other.id, minutes=30)
     again = await engine.write_connection()
     try:
         assert again.raw is writer_raw
@@ -233,16 +224,7 @@ async def test_point_reads_run_inline_and_see_the_latest_commit(db: TestDatabase
         assert isinstance(connection.raw, InlineReader)
         before = await _one(connection, _BALANCE_SQL, account.id)
     other = await ledger.open_account(unit=Unit.HOUR, owner="inline-read-2", floor_minor=0)
-    await ledger.transfer(
-        id=uuid.uuid4(),
-        debit_account_id=account.id,
-        credit_account_id=other.id,
-        amount_minor=45,
-        unit=Unit.HOUR,
-        code="gift",
-        actor="test",
-        memo="",
-    )
+    await _gift(ledger, account.id, other.id, minutes=45)
     async with database.point_read() as connection:
         after = await _one(connection, _BALANCE_SQL, account.id)
     assert (before, after) == (0, -45)
@@ -313,3 +295,16 @@ async def _one(connection: Connection, sql: str, *args: object) -> object:
     row = await connection.fetchrow(sql, *args)
     assert row is not None
     return next(iter(row.values()))
+
+
+async def _gift(ledger: Ledger, from_id: uuid.UUID, to_id: uuid.UUID, *, minutes: int) -> None:
+    await ledger.transfer(
+        id=uuid.uuid4(),
+        debit_account_id=from_id,
+        credit_account_id=to_id,
+        amount_minor=minutes,
+        unit=Unit.HOUR,
+        code="gift",
+        actor="test",
+        memo="",
+    )
