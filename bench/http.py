@@ -266,10 +266,10 @@ def _exchange(world: World) -> Operation:
 
 def operations(world: World) -> dict[str, Operation]:
     return {
-        "health": _get(world, "/health", authorised=False),
-        "balance": _get(world, "/api/v1/accounts/me"),
-        "statement": _get(world, "/api/v1/accounts/me/statement"),
-        "search": _get(world, "/api/v1/listings?q=garden"),
+        "health": _get(world, wrk.READ_PATHS["health"], authorised=False),
+        "balance": _get(world, wrk.READ_PATHS["balance"]),
+        "statement": _get(world, wrk.READ_PATHS["statement"]),
+        "search": _get(world, wrk.READ_PATHS["search"]),
         "gift": _gift(world),
         "exchange": _exchange(world),
     }

@@ -30,7 +30,8 @@ WRK_THREADS = 1  # one thread drives 32 connections easily and leaves the cores 
 WRK_WORKLOADS = frozenset({"health", "balance", "statement", "search", "gift"})
 _RESULT = re.compile(r"^WRK_RESULT (\{.*\})$", re.MULTILINE)
 
-_PATHS = {
+# What each read workload asks for, whichever client sends it (bench/http.py too).
+READ_PATHS = {
     "health": "/health",
     "balance": "/api/v1/accounts/me",
     "statement": "/api/v1/accounts/me/statement",
@@ -161,7 +162,7 @@ def _script(workload: str, world: World, offset: int) -> str:
     else:
         body = _READ % {
             "tokens": tokens,
-            "path": _PATHS[workload],
+            "path": READ_PATHS[workload],
             "authorised": "false" if workload == "health" else "true",
             "offset": offset,
         }

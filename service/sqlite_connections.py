@@ -245,7 +245,6 @@ class InlineReader:
         # A second guard besides the callers' SQL: this connection can never write.
         self._raw.execute("PRAGMA query_only = 1")
         self._threaded_reader = threaded_reader
-        self.in_transaction = False
 
     async def execute(self, sql: str, parameters: Any = ()) -> _ReadRows:
         try:

@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from ledger import Ledger
-from service import clock
+from ledger.sql import as_uuid
+from service import clock, database
 from service.errors import invalid_field
 from service.http.principal_cache import principals_changed
 from service.i18n import LANGUAGES, _, is_language
@@ -209,4 +210,16 @@ async def hour_account_of(principal: Principal) -> uuid.UUID:
     """The caller's hours account: known from the request's own lookup, else read."""
     if principal.hour_account_id is not None:
         return principal.hour_account_id
-    return (await member_by_id(principal.member_id)).hour_account_id
+    return await hour_account_of_member(principal.member_id)
+
+
+async def hour_account_of_member(member_id: uuid.UUID) -> uuid.UUID:
+    """A member's hours account, by one point read (ADR 0053); 404 for no such member."""
+    async with database.point_read() as connection:
+        row = await connection.fetchrow(_HOUR_ACCOUNT_SQL, member_id)
+    if row is None:
+        raise not_found("That member")
+    return as_uuid(row["hour_account_id"])
+
+
+_HOUR_ACCOUNT_SQL = "SELECT hour_account_id FROM member_member WHERE id = $1"

@@ -75,9 +75,10 @@ class TransferOut(msgspec.Struct, kw_only=True):
 
 
 async def transfer_out(transfer: Transfer) -> TransferOut:
-    sender = await transfers.party_of(transfer.debit_account_id)
-    receiver = await transfers.party_of(transfer.credit_account_id)
-    return transfer_out_with(transfer, sender, receiver)
+    parties = await transfers.parties_of((transfer.debit_account_id, transfer.credit_account_id))
+    return transfer_out_with(
+        transfer, parties[transfer.debit_account_id], parties[transfer.credit_account_id]
+    )
 
 
 def transfer_out_with(

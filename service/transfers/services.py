@@ -26,13 +26,14 @@ from ledger import (
     run_write,
 )
 from ledger.errors import TransferNotFound
+from ledger.sql import as_optional_uuid, as_uuid
 from service import database
 from service.blocks.selectors import blocked_between_sql, blocked_problem
 from service.errors import Conflict, Invalid
 from service.http.idempotency import derived_id
 from service.i18n import N_, _
 from service.members.audit import audit_member_change
-from service.members.services import hour_account_of, normalise_email
+from service.members.services import hour_account_of, hour_account_of_member, normalise_email
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
 from service.rollups.services import record_pool_flow
@@ -58,15 +59,8 @@ _PURPOSE_NAMES = {
 
 
 async def party_of(account_id: uuid.UUID) -> Party:
-    member = await _member_by_account(account_id)
-    if member is not None:
-        return Party("member", member.id, member.display_name)
-    for purpose, label in _PURPOSE_NAMES.items():
-        column = getattr(Community, f"{purpose}_account_id")
-        community = await Community.objects().where(column == account_id).first().run()
-        if community is not None:
-            return Party(purpose, None, f"{label} ({community.name})")
-    return Party("system", None, "Timebank")
+    """One side of a transfer: a member, a community's account, or the timebank."""
+    return (await parties_of((account_id,)))[account_id]
 
 
 def other_side(line: StatementLine, account_id: uuid.UUID) -> uuid.UUID:
@@ -77,41 +71,30 @@ def other_side(line: StatementLine, account_id: uuid.UUID) -> uuid.UUID:
     return transfer.debit_account_id
 
 
-async def hour_account_of_member(member_id: uuid.UUID) -> uuid.UUID:
-    """A member's hour account, by one point read; 404 for no such member."""
-    async with database.point_read() as connection:
-        row = await connection.fetchrow(_HOUR_ACCOUNT_SQL, member_id)
-    if row is None:
-        raise not_found("That member")
-    return _as_uuid(row["hour_account_id"])
-
-
-_HOUR_ACCOUNT_SQL = "SELECT hour_account_id FROM member_member WHERE id = $1"
-
-
 async def parties_of(account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
-    """`party_of` for several accounts in two statements, not up to three each
-    (a statement page names every other side of its lines)."""
+    """Several sides at once, in two statements (a statement page names every other
+    side of its lines): a member's account first, then a community's pool, then its
+    welcome account; any other account is the timebank's own."""
     wanted = sorted(set(account_ids))
     if not wanted:
         return {}
     async with database.point_read() as connection:
-        in_members, member_args = connection.id_list(wanted, 1)
-        members = await connection.fetch(_PARTY_MEMBERS_SQL % in_members, *member_args)
-        in_pool, pool_args = connection.id_list(wanted, 1)
-        in_issuance, issuance_args = connection.id_list(wanted, 1 + len(pool_args))
+        in_wanted, wanted_args = connection.id_list(wanted, 1)
+        members = await connection.fetch(_PARTY_MEMBERS_SQL % in_wanted, *wanted_args)
+        # Two lists: on SQLite each needs its own numbered parameters.
+        in_again, again_args = connection.id_list(wanted, 1 + len(wanted_args))
         communities = await connection.fetch(
-            _PARTY_COMMUNITIES_SQL % (in_pool, in_issuance), *pool_args, *issuance_args
+            _PARTY_COMMUNITIES_SQL % (in_wanted, in_again), *wanted_args, *again_args
         )
     found: dict[uuid.UUID, Party] = {}
     for purpose, label in reversed(_PURPOSE_NAMES.items()):  # the first purpose wins
         for row in communities:
-            account_id = _as_optional_uuid(row[f"{purpose}_account_id"])
+            account_id = as_optional_uuid(row[f"{purpose}_account_id"])
             if account_id is not None:
                 found[account_id] = Party(purpose, None, f"{label} ({row['name']})")
     for row in members:  # a member's account wins over any community's
-        found[_as_uuid(row["hour_account_id"])] = Party(
-            "member", _as_uuid(row["id"]), row["display_name"]
+        found[as_uuid(row["hour_account_id"])] = Party(
+            "member", as_uuid(row["id"]), row["display_name"]
         )
     return {
         account_id: found.get(account_id, Party("system", None, "Timebank"))
@@ -325,9 +308,9 @@ async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) 
     if recipient["blocked"]:
         raise blocked_problem()
     return {
-        "id": _as_uuid(recipient["id"]),
+        "id": as_uuid(recipient["id"]),
         "display_name": recipient["display_name"],
-        "hour_account_id": _as_uuid(recipient["hour_account_id"]),
+        "hour_account_id": as_uuid(recipient["hour_account_id"]),
     }
 
 
@@ -335,15 +318,6 @@ _GIFT_RECIPIENT_SQL = (
     "SELECT id, display_name, status, hour_account_id, "
     f"{blocked_between_sql(1, 2)} AS blocked FROM member_member WHERE id = $1"
 )
-
-
-def _as_optional_uuid(value: Any) -> uuid.UUID | None:
-    return None if value is None else _as_uuid(value)
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    # asyncpg answers with its own UUID type, SQLite through Piccolo with uuid.UUID or text.
-    return value if type(value) is uuid.UUID else uuid.UUID(str(value))
 
 
 async def pool_grant(

@@ -25,9 +25,10 @@ from ledger import Ledger, StatementLine
 from service.exchanges.tables import ExchangeRecipient
 from service.formatting import balance_words, minutes_text
 from service.i18n import N_, _
+from service.members.services import hour_account_of_member
 from service.members.tables import Member
 from service.principal import not_found
-from service.transfers.services import hour_account_of_member, other_side, parties_of, party_of
+from service.transfers.services import other_side, parties_of, party_of
 
 # Ledger codes whose lines are help between members: they have a day the help happened.
 HELP_CODES = frozenset({"exchange", "dispute"})

@@ -238,7 +238,7 @@ async def test_pending_member_cannot_give(town: Town) -> None:
 
 async def test_statement_parties_named_together_as_one_by_one(town: Town) -> None:
     # A statement page names every other side in two statements (`parties_of`); each
-    # must be named exactly as `party_of` names it: a member, a community's pool or
+    # must be named as when asked alone (`party_of`): a member, a community's pool or
     # welcome account, or the timebank itself for an account of neither.
     alice = await Member.objects().where(Member.id == town.alice.id).first().run()
     assert alice is not None
@@ -258,4 +258,10 @@ async def test_statement_parties_named_together_as_one_by_one(town: Town) -> Non
         "pool",
         "issuance",
         "system",
+    ]
+    assert [together[account].display_name for account in accounts] == [
+        alice.display_name,
+        f"Community pool ({community.name})",
+        f"Welcome credit ({community.name})",
+        "Timebank",
     ]
