@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from service.formatting import date_words
 from service.paper.services import hours_figures
@@ -14,7 +14,10 @@ from tests.support.listings import create
 from tests.support.pages import page_text, sign_in, text_of
 from tests.support.people import Person, Town
 
-TODAY = datetime.now(UTC).date()
+
+def today() -> date:
+    """Today when asked, not when the module was imported: a run may cross midnight UTC."""
+    return datetime.now(UTC).date()
 
 
 async def helped(town: Town) -> dict[str, object]:
@@ -63,9 +66,9 @@ async def test_the_plain_csv_has_dates_and_hours_and_minutes(town: Town) -> None
     assert closing[7] == hours_figures(WELCOME + 90) == "3:30"
     assert closing[8] == "3 hours 30 minutes"
     [exchange] = [line for line in lines if line[2] == "Help given"]
-    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    yesterday = (today() - timedelta(days=1)).isoformat()
     assert exchange[1] == yesterday  # the service date, as a date
-    assert exchange[0] == TODAY.isoformat()  # the day it was recorded
+    assert exchange[0] == today().isoformat()  # the day it was recorded
     assert exchange[3] == "Alice"
     assert exchange[5:9] == ["1:30", "", "3:30", "received 1 hour 30 minutes"]
     # The recipient's side: hours out.
@@ -76,7 +79,7 @@ async def test_the_plain_csv_has_dates_and_hours_and_minutes(town: Town) -> None
 
 async def test_a_period_before_any_hours_moved_opens_and_closes_at_nothing(town: Town) -> None:
     await helped(town)
-    old = TODAY - timedelta(days=400)
+    old = today() - timedelta(days=400)
     rows = await plain_rows(
         town,
         f"/api/v1/accounts/me/statement-plain.csv?from={old}&to={old + timedelta(days=30)}",
@@ -89,8 +92,8 @@ async def test_a_period_before_any_hours_moved_opens_and_closes_at_nothing(town:
 async def test_bad_periods_are_clear_4xx(town: Town) -> None:
     base = "/api/v1/accounts/me/statement-plain.csv"
     for query, status in (
-        (f"?from={TODAY}&to={TODAY - timedelta(days=1)}", 422),
-        (f"?from={TODAY - timedelta(days=2000)}&to={TODAY}", 422),
+        (f"?from={today()}&to={today() - timedelta(days=1)}", 422),
+        (f"?from={today() - timedelta(days=2000)}&to={today()}", 422),
         ("?from=yesterday", 400),
     ):
         response = await town.client.get(base + query, headers=town.bob.headers)
@@ -115,10 +118,10 @@ async def test_the_print_page_shows_name_period_balances_and_the_exchange(town: 
     await sign_in(town, town.bob)
     text = await page_text(town, "/statement/print")
     assert "Statement for Bob" in text
-    first = TODAY - timedelta(days=91)
-    assert f"from {date_words(first)} to {date_words(TODAY)}" in text
+    first = today() - timedelta(days=91)
+    assert f"from {date_words(first)} to {date_words(today())}" in text
     assert f"Balance on {date_words(first)} 0 hours (0:00)" in text
-    assert f"Balance at the end of {date_words(TODAY)} 3 hours 30 minutes (3:30)" in text
+    assert f"Balance at the end of {date_words(today())} 3 hours 30 minutes (3:30)" in text
     assert "Help given: Help with the garden" in text
     assert "1 hour 30 minutes (1:30)" in text
     own = await town.client.get("/statement")
