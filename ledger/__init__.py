@@ -71,7 +71,7 @@ from ledger.model import (
     Unit,
     VoidPending,
 )
-from ledger.posting import AfterWrite
+from ledger.posting import AfterWrite, SharedAfter
 from ledger.sql import Connection
 from ledger.transactions import WriteTransaction, run_write, write_transaction
 from ledger.verify import Discrepancy, VerifyReport
@@ -130,6 +130,7 @@ __all__ = [
     "ReversalTargetNotFound",
     "Reverse",
     "SameAccount",
+    "SharedAfter",
     "StatementLine",
     "StatementPage",
     "TextInvalid",

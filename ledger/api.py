@@ -21,7 +21,7 @@ from ledger.checkpoint import Checkpoint, read_checkpoint, verify_with_checkpoin
 from ledger.group_commit import GroupCommitter
 from ledger.limits import (
     EXPIRE_BATCH_MAX,
-    GROUP_COMMIT_FLUSHERS_POSTGRES,
+    GROUP_COMMIT_FLUSHERS,
     STATEMENT_PAGE_SIZE_DEFAULT,
 )
 from ledger.model import (
@@ -398,10 +398,9 @@ class Ledger:
         loop_id = id(asyncio.get_running_loop())
         committer = self._committers.get(loop_id)
         if committer is None:
-            flushers = GROUP_COMMIT_FLUSHERS_POSTGRES if self._is_postgres else 1
             committer = GroupCommitter(
                 lambda groups, afters: self._write_now(groups, self._now(), afters),
-                flushers_max=flushers,
+                flushers_max=GROUP_COMMIT_FLUSHERS,
             )
             self._committers = {loop_id: committer}  # forget committers of closed loops
         return committer

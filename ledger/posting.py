@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,7 +43,27 @@ from ledger.sql import Connection, as_uuid
 
 Group = tuple[tuple[Operation, ...], UUID | None]
 # A caller's own writes for a group that wrote new transfers, in the same transaction.
-AfterWrite = Callable[[Connection, Sequence[Transfer]], Awaitable[None]]
+OwnAfter = Callable[[Connection, Sequence[Transfer]], Awaitable[None]]
+# Writes the items of every group of one write that shares it, with their new transfers.
+WriteShared = Callable[[Connection, list[tuple[Any, Sequence[Transfer]]]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedAfter:
+    """An after-step that shares one statement with the others of its kind (ADR 0056).
+
+    Every group of one write whose step has the same `write_all` is handed to it
+    at once, as (`item`, the group's new transfers) pairs: a group-committed batch
+    of keyed gifts stores all its replies in one INSERT, not one each. `write_all`
+    that raises fails the whole write, as any after-step does (ledger/group_commit.py
+    then splits the batch until the cause is alone).
+    """
+
+    write_all: WriteShared
+    item: Any
+
+
+AfterWrite = OwnAfter | SharedAfter
 
 _TRANSFER_COLUMN_COUNT = len(TRANSFER_COLUMNS.split(","))
 _ENTRY_COLUMNS = (
@@ -78,10 +99,24 @@ async def write_groups(
     plan = Plan(known=known, now=max(now, latest), requested_at=now)
     outcomes = [plan.apply_group(operations, chain_id) for operations, chain_id in groups]
     await _write(connection, plan, existing_tallies)
-    for outcome, after in zip(outcomes, afters, strict=False):
-        if after is not None and outcome.error is None and not outcome.replayed:
-            await after(connection, outcome.transfers)
+    await _run_afters(connection, outcomes, afters)
     return outcomes
+
+
+async def _run_afters(
+    connection: Connection, outcomes: list[Outcome], afters: Sequence[AfterWrite | None]
+) -> None:
+    """Each new group's own step in group order, then each kind of shared step once."""
+    shared: dict[WriteShared, list[tuple[Any, Sequence[Transfer]]]] = {}
+    for outcome, after in zip(outcomes, afters, strict=False):
+        if after is None or outcome.error is not None or outcome.replayed:
+            continue
+        if isinstance(after, SharedAfter):
+            shared.setdefault(after.write_all, []).append((after.item, outcome.transfers))
+        else:
+            await after(connection, outcome.transfers)
+    for write_all, items in shared.items():
+        await write_all(connection, items)
 
 
 # Loading ---------------------------------------------------------------------

@@ -33,7 +33,8 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections import Counter
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
@@ -46,7 +47,7 @@ from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from ledger import LEDGER_NAMESPACE, Connection
+from ledger import LEDGER_NAMESPACE, Connection, SharedAfter, Transfer
 from service import clock
 from service.errors import Conflict
 from service.http.acting import ON_BEHALF_HEADER
@@ -192,11 +193,22 @@ class KeyTaken(Conflict):
         )
 
 
-_STORE_WITHIN_SQL = (
+# One statement for any number of replies (a group-committed batch of keyed gifts,
+# ADR 0056); the same text whatever the count, so PostgreSQL prepares it once.
+_STORE_WITHIN_POSTGRES = (
+    "INSERT INTO market_idempotency_key "
+    "(caller, key, method, path, body_sha256, status, content_type, body, created_at) "
+    "SELECT caller, key, method, path, body_sha256, status, $7, body, $8 "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
+    "$9::text[]) AS reply(caller, key, method, path, body_sha256, status, body) "
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
+)
+# SQLite runs in-process: a statement per reply costs no round trip.
+_STORE_WITHIN_SQLITE = (
     "INSERT INTO market_idempotency_key "
     "(caller, key, method, path, body_sha256, status, content_type, body, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-    "ON CONFLICT (caller, key) DO NOTHING RETURNING caller"
+    "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
 )
 JSON_MEDIA_TYPE = "application/json"
 
@@ -213,26 +225,77 @@ class KeyedReply:
 
     async def store(self, connection: Connection, status: int, body: bytes) -> None:
         """Insert the final reply on the write's own connection; KeyTaken if the key is had."""
-        method, path, digest = self.fingerprint
-        now = clock.utc_now()
-        # On SQLite, the text Piccolo's Timestamptz writes (the reservation path reads it).
-        created_at: Any = now if connection.is_postgres else str(now)
-        row = await connection.fetchrow(
-            _STORE_WITHIN_SQL,
-            self.caller,
-            self.key,
-            method,
-            path,
-            digest,
-            status,
-            JSON_MEDIA_TYPE,
-            body.decode(),
-            created_at,
+        await _store_all(connection, [(self, status, body)])
+
+
+Reply = tuple[KeyedReply, int, bytes]
+
+
+def stored_with_write(
+    keyed: KeyedReply, status: int, render: Callable[[Sequence[Transfer]], bytes]
+) -> SharedAfter:
+    """The ledger step that stores a new transfer's reply, made by `render` from what was
+    written, in one statement with the other replies of the same write (ADR 0056)."""
+    return SharedAfter(_store_rendered, (keyed, status, render))
+
+
+async def _store_rendered(
+    connection: Connection, items: list[tuple[Any, Sequence[Transfer]]]
+) -> None:
+    replies: list[Reply] = []
+    for (keyed, status, render), written in items:
+        replies.append((keyed, status, render(written)))
+    await _store_all(connection, replies)
+
+
+async def _store_all(connection: Connection, replies: list[Reply]) -> None:
+    """Insert the replies; any whose key is already had is marked taken and KeyTaken is
+    raised, so the write commits nothing (a batch is then split, and only the request
+    whose key was taken fails: ledger/group_commit.py)."""
+    stored = await _insert_replies(connection, replies)
+    # Two replies for one key in one statement cannot both be had: both count as taken,
+    # and once the batch is split each is judged alone.
+    asked = Counter((keyed.caller, keyed.key) for keyed, _status, _body in replies)
+    taken = False
+    for keyed, status, body in replies:
+        ident = (keyed.caller, keyed.key)
+        if ident in stored and asked[ident] == 1:
+            keyed.stored, keyed.taken = (status, body), False
+        else:
+            keyed.taken = taken = True
+    if taken:
+        raise KeyTaken
+
+
+async def _insert_replies(connection: Connection, replies: list[Reply]) -> set[tuple[str, str]]:
+    now = clock.utc_now()
+    rows = [
+        (keyed.caller, keyed.key, *keyed.fingerprint, status, body.decode())
+        for keyed, status, body in replies
+    ]
+    if connection.is_postgres:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        found = await connection.fetch(
+            _STORE_WITHIN_POSTGRES, *columns[:6], JSON_MEDIA_TYPE, now, columns[6]
         )
-        if row is None:
-            self.taken = True
-            raise KeyTaken
-        self.stored = (status, body)
+    else:
+        found = []
+        for caller, key, method, path, digest, status, body in rows:
+            # The text Piccolo's Timestamptz writes on SQLite (the reservation path reads it).
+            row = await connection.fetchrow(
+                _STORE_WITHIN_SQLITE,
+                caller,
+                key,
+                method,
+                path,
+                digest,
+                status,
+                JSON_MEDIA_TYPE,
+                body,
+                str(now),
+            )
+            found.extend([row] if row is not None else [])
+    return {(row["caller"], row["key"]) for row in found}
 
 
 def keyed_reply_from_scope(scope: Scope) -> KeyedReply | None:
@@ -524,4 +587,5 @@ __all__ = [
     "idempotency_middleware_in_write",
     "key_from_scope",
     "keyed_reply_from_scope",
+    "stored_with_write",
 ]

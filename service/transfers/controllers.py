@@ -13,7 +13,7 @@ from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
-from ledger import Connection, Transfer
+from ledger import Transfer
 from service.errors import Invalid
 from service.http.access import Access, access
 from service.http.deps import CurrentMember, EngineDep, LedgerDep
@@ -101,16 +101,15 @@ def transfer_out_with(
     )
 
 
-def _reply_recorder(keyed: KeyedReply | None) -> transfers.RecordReply | None:
-    """Stores a keyed gift's 201 with the gift itself (ADR 0037)."""
+def _gift_reply(keyed: KeyedReply | None) -> transfers.GiftReply | None:
+    """A keyed gift's 201, stored with the gift itself (ADR 0037, 0056)."""
     if keyed is None:
         return None
+    return transfers.GiftReply(keyed, HTTP_201_CREATED, _encoded_reply)
 
-    async def record(connection: Connection, given: transfers.Given) -> None:
-        reply = transfer_out_with(given.transfer, given.sender, given.receiver)
-        await keyed.store(connection, HTTP_201_CREATED, encode_json(reply))
 
-    return record
+def _encoded_reply(given: transfers.Given) -> bytes:
+    return encode_json(transfer_out_with(given.transfer, given.sender, given.receiver))
 
 
 class TransferController(Controller):
@@ -154,7 +153,7 @@ class TransferController(Controller):
             to_pool=data.to == "pool",
             memo=data.memo,
             idempotency_key=key_from_scope(request.scope),
-            record_reply=_reply_recorder(keyed_reply_from_scope(request.scope)),
+            reply=_gift_reply(keyed_reply_from_scope(request.scope)),
         )
         return transfer_out_with(given.transfer, given.sender, given.receiver)
 

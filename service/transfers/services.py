@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,6 @@ from piccolo.engine.base import Engine
 
 from ledger import (
     AfterWrite,
-    Connection,
     ExceedsFloor,
     Ledger,
     LedgerError,
@@ -30,7 +29,7 @@ from ledger.sql import as_optional_uuid, as_uuid
 from service import database
 from service.blocks.selectors import blocked_between_sql, blocked_problem
 from service.errors import Conflict, Invalid
-from service.http.idempotency import derived_id
+from service.http.idempotency import KeyedReply, derived_id, stored_with_write
 from service.i18n import N_, _
 from service.members.audit import audit_member_change
 from service.members.services import hour_account_of, hour_account_of_member, normalise_email
@@ -120,18 +119,24 @@ class Given:
     receiver: Party
 
 
-# Stores a keyed request's reply for a new gift, in the gift's own transaction (ADR 0037).
-RecordReply = Callable[[Connection, Given], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class GiftReply:
+    """A keyed request's reply to a new gift: made from the gift as written and stored
+    with it (ADR 0037), in one statement with its batch's other replies (ADR 0056)."""
+
+    keyed: KeyedReply
+    status: int
+    render: Callable[[Given], bytes]
 
 
-def _after(record_reply: RecordReply | None, sender: Party, receiver: Party) -> AfterWrite | None:
-    if record_reply is None:
+def _after(reply: GiftReply | None, sender: Party, receiver: Party) -> AfterWrite | None:
+    if reply is None:
         return None
 
-    async def after(connection: Connection, written: Sequence[Transfer]) -> None:
-        await record_reply(connection, Given(written[0], sender, receiver))
+    def render(written: Sequence[Transfer]) -> bytes:
+        return reply.render(Given(written[0], sender, receiver))
 
-    return after
+    return stored_with_write(reply.keyed, reply.status, render)
 
 
 async def gift(
@@ -166,19 +171,19 @@ async def give(
     to_pool: bool,
     memo: str,
     idempotency_key: str | None,
-    record_reply: RecordReply | None = None,
+    reply: GiftReply | None = None,
 ) -> Given:
     """`gift`, answering with the parties too: what the API's reply needs.
 
-    `record_reply`, if given, runs inside the write's transaction when the
-    transfer is new, so a keyed request's reply commits with it.
+    `reply`, if given, is stored inside the write's transaction when the transfer
+    is new, so a keyed request's reply commits with it.
     """
     require_active(principal)
     debit_account = await hour_account_of(principal)
     sender = Party("member", principal.member_id, principal.display_name)
     if to_pool:
         return await _donate(
-            ledger, principal, debit_account, minutes, memo, idempotency_key, record_reply
+            ledger, principal, debit_account, minutes, memo, idempotency_key, reply
         )
     recipient = await _gift_recipient(principal.member_id, to_member_id)
     receiver = Party("member", recipient["id"], recipient["display_name"])
@@ -189,7 +194,7 @@ async def give(
         principal,
         "gift",
         GivenHours(debit_account, recipient["hour_account_id"], minutes, memo, idempotency_key),
-        after=_after(record_reply, sender, receiver),
+        after=_after(reply, sender, receiver),
     )
     return Given(transfer, sender, receiver)
 
@@ -236,7 +241,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
     minutes: int,
     memo: str,
     idempotency_key: str | None,
-    record_reply: RecordReply | None,
+    reply: GiftReply | None,
 ) -> Given:
     community = (
         await Community.select(Community.pool_account_id, Community.name)
@@ -246,7 +251,7 @@ async def _donate(  # noqa: PLR0917 - the gift's own arguments, passed on
     assert community is not None  # noqa: S101 - members always have a community
     sender = Party("member", principal.member_id, principal.display_name)
     receiver = Party("pool", None, f"{_PURPOSE_NAMES['pool']} ({community['name']})")
-    after = _after(record_reply, sender, receiver)
+    after = _after(reply, sender, receiver)
 
     async def post(_transaction: WriteTransaction) -> Transfer:
         transfer = await _hours_from_member(

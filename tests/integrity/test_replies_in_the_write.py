@@ -13,9 +13,9 @@ import hashlib
 import pytest
 from piccolo.querystring import QueryString
 
-from ledger import Connection
+from ledger import WriteTransaction, run_write
 from service import database
-from service.http.idempotency import KeyedReply, KeyTaken, derived_id
+from service.http.idempotency import KeyedReply, KeyTaken, derived_id, stored_with_write
 from service.members.sessions import principal_from_token
 from service.transfers import services as transfers
 from tests.conftest import TestDatabase
@@ -69,10 +69,6 @@ async def test_a_reply_that_cannot_be_stored_takes_the_transfer_back_with_it(
         in_pool=False,
     )
     keyed = KeyedReply(caller, key, ("POST", "/api/v1/transfers", "digest"))
-
-    async def record(connection: Connection, _given: transfers.Given) -> None:
-        await keyed.store(connection, 201, b"{}")
-
     with pytest.raises(KeyTaken):
         await transfers.give(
             ledger=town.app.state.ledger,
@@ -82,7 +78,7 @@ async def test_a_reply_that_cannot_be_stored_takes_the_transfer_back_with_it(
             to_pool=to_pool,
             memo="",
             idempotency_key=key,
-            record_reply=record,
+            reply=transfers.GiftReply(keyed, 201, lambda _given: b"{}"),
         )
     assert keyed.taken
     assert keyed.stored is None
@@ -151,3 +147,74 @@ async def test_a_refused_keyed_gift_is_kept_and_replayed(town: Town, db: TestDat
     replay = await town.client.post("/api/v1/transfers", headers=headers, json=body)
     assert (replay.status_code, replay.content) == (first.status_code, first.content)
     assert await _balance(town, town.alice.headers) == 120
+
+
+async def _take_key(db: TestDatabase, caller: str, key: str) -> None:
+    engine = database.engine_from_url(db.url)
+    await engine.run_querystring(
+        QueryString(
+            "INSERT INTO market_idempotency_key (caller, key, method, path, body_sha256, "
+            "status, content_type, body, created_at) VALUES ({}, {}, 'POST', "
+            "'/api/v1/transfers', 'other', 0, '', '', CURRENT_TIMESTAMP)",
+            caller,
+            key,
+        ),
+        in_pool=False,
+    )
+
+
+async def test_replies_written_together_fail_only_the_gift_whose_key_is_taken(
+    town: Town, db: TestDatabase
+) -> None:
+    """Concurrent keyed gifts store their replies in one statement per write (ADR 0056);
+    a key another request took meanwhile fails that gift alone, the rest commit with
+    the replies rendered from what they wrote."""
+    token = town.alice.headers["Authorization"].removeprefix("Bearer ")
+    alice = await principal_from_token(token=token)
+    assert alice is not None
+    caller = str(alice.member_id)
+    await _take_key(db, caller, "batch-2")
+    keyed = [KeyedReply(caller, f"batch-{n}", ("POST", "/api/v1/transfers", "d")) for n in range(5)]
+
+    def render(given: transfers.Given) -> bytes:
+        return f"{given.transfer.id}:{given.receiver.display_name}".encode()
+
+    async def give(reply: KeyedReply) -> transfers.Given:
+        return await transfers.give(
+            ledger=town.app.state.ledger,
+            principal=alice,
+            minutes=3,
+            to_member_id=town.bob.id,
+            to_pool=False,
+            memo="",
+            idempotency_key=reply.key,
+            reply=transfers.GiftReply(reply, 201, render),
+        )
+
+    results = await asyncio.gather(*(give(reply) for reply in keyed), return_exceptions=True)
+    assert isinstance(results[2], KeyTaken)
+    assert keyed[2].taken and keyed[2].stored is None
+    for number in (0, 1, 3, 4):
+        given = results[number]
+        assert isinstance(given, transfers.Given), given
+        expected = f"{given.transfer.id}:{given.receiver.display_name}".encode()
+        assert keyed[number].stored == (201, expected)
+        assert not keyed[number].taken
+    kept = "SELECT COUNT(*) FROM market_idempotency_key WHERE key LIKE 'batch-%' AND status = 201"
+    assert await _scalar(db, kept) == 4
+    assert await _balance(town, town.alice.headers) == 120 - 4 * 3
+
+
+async def test_two_replies_for_one_key_in_one_write_are_both_refused(town: Town) -> None:
+    """Two replies for one key in one statement cannot both be kept: the write is refused
+    (a group-committed batch is then split and each judged alone)."""
+    twins = [KeyedReply("someone", "twin", ("POST", "/api/v1/transfers", "d")) for _ in range(2)]
+    step = stored_with_write(twins[0], 201, lambda _written: b"{}")
+    items = [((reply, 201, lambda _written: b"{}"), ()) for reply in twins]
+
+    async def store_both(transaction: WriteTransaction) -> None:
+        await step.write_all(transaction.connection, items)
+
+    with pytest.raises(KeyTaken):
+        await run_write(database.active_engine(), store_both)
+    assert all(reply.taken and reply.stored is None for reply in twins)

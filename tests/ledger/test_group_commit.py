@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
-from ledger import Connection, Ledger, LedgerError, NewTransfer, Transfer, Unit
+from ledger import Connection, Ledger, LedgerError, NewTransfer, SharedAfter, Transfer, Unit
 from ledger.group_commit import GroupCommitter
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite, Group
@@ -217,3 +218,40 @@ async def test_an_after_step_commits_with_its_transfer_or_takes_it_back(ledger: 
     assert ran == []
     report = await ledger.verify()
     assert report.ok, report.summary()
+
+
+async def test_shared_after_steps_of_one_write_run_together(ledger: Ledger) -> None:
+    """Steps with one `write_all` get every new group of their write in one call (ADR
+    0056); one that raises fails the write, and the split leaves its cause alone."""
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    calls: list[list[int]] = []
+    committed: list[int] = []
+
+    async def write_all(
+        _connection: Connection, items: list[tuple[Any, Sequence[Transfer]]]
+    ) -> None:
+        indexes = [index for index, _written in items]
+        calls.append(indexes)
+        if 3 in indexes:
+            raise _AfterStepError
+        committed.extend(indexes)
+
+    async def send(index: int) -> Transfer:
+        return await ledger.transfer(
+            id=new_id(),
+            debit_account_id=issuance.id,
+            credit_account_id=members[index].id,
+            amount_minor=10,
+            unit=Unit.HOUR,
+            code="grant",
+            actor="test",
+            after=SharedAfter(write_all, index),
+        )
+
+    results = await asyncio.gather(*(send(i) for i in range(6)), return_exceptions=True)
+    assert isinstance(results[3], _AfterStepError)
+    assert max(len(indexes) for indexes in calls) > 1  # writers shared one call
+    assert sorted(committed) == [0, 1, 2, 4, 5]
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert balances == [10, 10, 10, 0, 10, 10]
