@@ -331,6 +331,13 @@ async def point_read() -> AsyncIterator[Connection]:
         yield connection
 
 
+def point_reads_shared() -> bool:
+    """True when concurrent point reads may share a statement (service/shared_reads.py):
+    on PostgreSQL, outside any transaction (a transaction reads on its own connection)."""
+    engine = active_engine()
+    return isinstance(engine, PostgresEngine) and engine.current_transaction.get() is None
+
+
 def point_reads_inline() -> bool:
     """True when `point_read` costs a SQLite read and nothing more here (no round trip)."""
     return _inline_reader_of(active_engine()) is not None

@@ -194,6 +194,10 @@ RATE_MEMORY_KEYS_MAX = 100_000
 PRINCIPAL_CACHE_SECONDS: Final = 5.0
 PRINCIPAL_CACHE_ENTRIES_MAX: Final = 50_000
 
+# Point reads of one kind answered by one statement at most (service/shared_reads.py):
+# a statement's arrays stay small however many requests wait.
+SHARED_READ_KEYS_MAX: Final = 256
+
 # Conversations, blocks and concerns (issue 18).
 MESSAGE_BODY_CHARS_MAX: Final = 2000  # the database CHECK on safety_message.body
 # Messages one member may send in a window: (messages, window in seconds). Counted

@@ -40,9 +40,14 @@ def hidden_members_sql(member_id: uuid.UUID, column: str) -> tuple[str, list[obj
 def blocked_between_sql(first: int, second: int) -> str:
     """A SQL expression, true when the members in numbered parameters `$first` and
     `$second` have a block between them: for a hot query that reads it beside its row."""
+    return blocked_between_columns_sql(f"${first}", f"${second}")
+
+
+def blocked_between_columns_sql(first: str, second: str) -> str:
+    """`blocked_between_sql` for two SQL expressions (columns of a query's own rows)."""
     return (
-        f"EXISTS (SELECT 1 FROM safety_block WHERE (blocker = ${first} AND blocked = ${second})"
-        f" OR (blocker = ${second} AND blocked = ${first}))"
+        f"EXISTS (SELECT 1 FROM safety_block WHERE (blocker = {first} AND blocked = {second})"
+        f" OR (blocker = {second} AND blocked = {first}))"
     )
 
 

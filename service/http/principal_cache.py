@@ -3,7 +3,8 @@
 Resolving a caller is one indexed query (service/members/callers.py); with REDIS_URL
 set, each worker keeps what it resolved for a few seconds, keyed by the credential's
 digest. Every entry carries the *principal version* read from Redis before the query
-that made it; each request reads the version again (one GET) and an entry made under
+that made it; each request reads the version again (one GET, shared by the requests
+asking at once: ADR 0056) and an entry made under
 another version is not used. Writes that change what a credential resolves to
 (revocation, sign-out, password change or reset, suspension, closure, role or grant
 change, consent or acting change, a member's details) call `principals_changed()`; the
@@ -33,6 +34,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.limits import PRINCIPAL_CACHE_ENTRIES_MAX, PRINCIPAL_CACHE_SECONDS
+from service.shared_reads import SharedReads
 
 logger = logging.getLogger("timebank.principal_cache")
 
@@ -52,15 +54,22 @@ class PrincipalVersions:
 
     def __init__(self, url: str) -> None:
         self._redis: Redis = Redis.from_url(url)
+        # Requests asking at once share one GET sent after they asked (ADR 0056), so
+        # each still sees every bump that finished before it arrived.
+        self._reads: SharedReads[str, bytes] = SharedReads(self._read_versions)
 
     async def current(self) -> str | None:
         """The version now, or None when Redis does not answer (then nothing is cached)."""
         try:
-            value = await self._redis.get(PRINCIPAL_VERSION_KEY)
+            value = await self._reads.read(PRINCIPAL_VERSION_KEY)
         except (RedisError, OSError):
             logger.warning("principal version unreadable; resolving without the cache")
             return None
         return _ABSENT if value is None else bytes(value).decode()
+
+    async def _read_versions(self, keys: list[str]) -> dict[str, bytes]:
+        value = await self._redis.get(PRINCIPAL_VERSION_KEY)
+        return {key: value for key in keys if value is not None}
 
     async def bump(self) -> None:
         try:

@@ -27,7 +27,11 @@ from ledger import (
 from ledger.errors import TransferNotFound
 from ledger.sql import as_optional_uuid, as_uuid
 from service import database
-from service.blocks.selectors import blocked_between_sql, blocked_problem
+from service.blocks.selectors import (
+    blocked_between_columns_sql,
+    blocked_between_sql,
+    blocked_problem,
+)
 from service.errors import Conflict, Invalid
 from service.http.idempotency import KeyedReply, derived_id, stored_with_write
 from service.i18n import N_, _
@@ -36,6 +40,7 @@ from service.members.services import hour_account_of, hour_account_of_member, no
 from service.members.tables import Community, Member
 from service.principal import Principal, not_found, require_active, require_coordinator_of
 from service.rollups.services import record_pool_flow
+from service.shared_reads import SharedReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,11 +308,7 @@ async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) 
         raise Invalid(code="gift_to_self", detail=_("You cannot give hours to yourself."))
     if to_member_id is None:
         raise not_found("That member")
-    # Hand-written, on a kept read connection: on every gift, and Piccolo's query
-    # building (and on SQLite a new connection per query) costs more than the read.
-    # The block check rides in the same statement (one round trip, not two).
-    async with database.point_read() as connection:
-        recipient = await connection.fetchrow(_GIFT_RECIPIENT_SQL, to_member_id, sender_id)
+    recipient = await _recipient_row(to_member_id, sender_id)
     if recipient is None or recipient["status"] != "active":
         raise not_found("That member")
     if recipient["blocked"]:
@@ -319,10 +320,41 @@ async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) 
     }
 
 
+async def _recipient_row(recipient_id: uuid.UUID, sender_id: uuid.UUID) -> Any:
+    """The recipient with the block check between the two, in one statement. Hand-written:
+    on every gift, and Piccolo's query building costs more than the read. On PostgreSQL,
+    gifts asking at once share one statement (ADR 0056); on SQLite the read is in-process."""
+    if database.point_reads_shared():
+        return await _recipients.read((recipient_id, sender_id))
+    async with database.point_read() as connection:
+        return await connection.fetchrow(_GIFT_RECIPIENT_SQL, recipient_id, sender_id)
+
+
 _GIFT_RECIPIENT_SQL = (
     "SELECT id, display_name, status, hour_account_id, "
     f"{blocked_between_sql(1, 2)} AS blocked FROM member_member WHERE id = $1"
 )
+_GIFT_RECIPIENTS_POSTGRES = (
+    "SELECT asked.recipient, asked.sender, m.id, m.display_name, m.status, m.hour_account_id, "
+    f"{blocked_between_columns_sql('asked.recipient', 'asked.sender')} AS blocked "
+    "FROM unnest($1::uuid[], $2::uuid[]) AS asked(recipient, sender) "
+    "JOIN member_member m ON m.id = asked.recipient"
+)
+
+
+async def _read_recipients(
+    pairs: list[tuple[uuid.UUID, uuid.UUID]],
+) -> dict[tuple[uuid.UUID, uuid.UUID], Any]:
+    async with database.point_read() as connection:
+        rows = await connection.fetch(
+            _GIFT_RECIPIENTS_POSTGRES,
+            [recipient for recipient, _sender in pairs],
+            [sender for _recipient, sender in pairs],
+        )
+    return {(as_uuid(row["recipient"]), as_uuid(row["sender"])): row for row in rows}
+
+
+_recipients: SharedReads[tuple[uuid.UUID, uuid.UUID], Any] = SharedReads(_read_recipients)
 
 
 async def pool_grant(

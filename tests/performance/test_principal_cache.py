@@ -3,14 +3,16 @@ caller is seen on the very next request, by this app and by another one (both en
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from service.http.principal_cache import PRINCIPAL_VERSION_KEY
+from service.http.principal_cache import PRINCIPAL_VERSION_KEY, PrincipalVersions
 from service.members.sessions import token_create
 from service.members.tables import ApiToken, Member, RoleGrant
 from service.settings import Settings
@@ -183,3 +185,28 @@ async def test_two_servers_sharing_redis_see_a_change_made_through_the_other(
         (RoleGrant.member == town.alice.id) & RoleGrant.revoked_at.is_null()
     )
     assert live == 0
+
+
+async def test_versions_asked_at_once_share_one_get_and_see_a_finished_bump() -> None:
+    """Requests asking at once share one GET (ADR 0056); a bump that finished before a
+    request asked is always seen by it."""
+    versions = PrincipalVersions(REDIS_URL)
+    gets = 0
+    real_get = versions._redis.get
+
+    async def counted_get(*args: Any, **kwargs: Any) -> Any:
+        nonlocal gets
+        gets += 1
+        return await real_get(*args, **kwargs)
+
+    versions._redis.get = counted_get  # type: ignore[method-assign]
+    try:
+        await versions.bump()
+        seen = await asyncio.gather(*(versions.current() for _ in range(10)))
+        assert len(set(seen)) == 1
+        assert gets == 1
+        await versions.bump()
+        assert await versions.current() not in {seen[0], None}
+        assert gets == 2
+    finally:
+        await versions.close()
