@@ -175,6 +175,26 @@ class _AfterStepError(Exception):
     pass
 
 
+async def _grant(
+    ledger: Ledger,
+    transfer_id: uuid.UUID,
+    debit_account_id: uuid.UUID,
+    credit_account_id: uuid.UUID,
+    after: AfterWrite,
+) -> Transfer:
+    """Ten minutes with an after-step."""
+    return await ledger.transfer(
+        id=transfer_id,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount_minor=10,
+        unit=Unit.HOUR,
+        code="grant",
+        actor="test",
+        after=after,
+    )
+
+
 async def test_an_after_step_commits_with_its_transfer_or_takes_it_back(ledger: Ledger) -> None:
     """`after` runs in the shared transaction, only for new transfers (ADR 0037): one
     that raises fails its own writer alone and its transfer is not written; the
@@ -194,16 +214,7 @@ async def test_an_after_step_commits_with_its_transfer_or_takes_it_back(ledger: 
     ids = [new_id() for _ in members]
 
     async def send(index: int) -> Transfer:
-        return await ledger.transfer(
-            id=ids[index],
-            debit_account_id=issuance.id,
-            credit_account_id=members[index].id,
-            amount_minor=10,
-            unit=Unit.HOUR,
-            code="grant",
-            actor="test",
-            after=after_for(index),
-        )
+        return await _grant(ledger, ids[index], issuance.id, members[index].id, after_for(index))
 
     results = await asyncio.gather(*(send(i) for i in range(6)), return_exceptions=True)
     assert isinstance(results[3], _AfterStepError)
@@ -238,16 +249,8 @@ async def test_shared_after_steps_of_one_write_run_together(ledger: Ledger) -> N
         committed.extend(indexes)
 
     async def send(index: int) -> Transfer:
-        return await ledger.transfer(
-            id=new_id(),
-            debit_account_id=issuance.id,
-            credit_account_id=members[index].id,
-            amount_minor=10,
-            unit=Unit.HOUR,
-            code="grant",
-            actor="test",
-            after=SharedAfter(write_all, index),
-        )
+        step = SharedAfter(write_all, index)
+        return await _grant(ledger, new_id(), issuance.id, members[index].id, step)
 
     results = await asyncio.gather(*(send(i) for i in range(6)), return_exceptions=True)
     assert isinstance(results[3], _AfterStepError)
