@@ -261,8 +261,9 @@ async def _store_all(connection: Connection, replies: list[Reply]) -> None:
         ident = (keyed.caller, keyed.key)
         if ident in stored and asked[ident] == 1:
             keyed.stored, keyed.taken = (status, body), False
-        else:
-            keyed.taken = taken = True
+        else:  # a reply kept by an earlier, rolled-back attempt is void too
+            keyed.stored, keyed.taken = None, True
+            taken = True
     if taken:
         raise KeyTaken
 
