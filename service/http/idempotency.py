@@ -295,7 +295,8 @@ async def _insert_replies(connection: Connection, replies: list[Reply]) -> set[t
                 body,
                 str(now),
             )
-            found.extend([row] if row is not None else [])
+            if row is not None:
+                found.append(row)
     return {(row["caller"], row["key"]) for row in found}
 
 
