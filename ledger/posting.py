@@ -193,13 +193,20 @@ async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, 
 
 Failures = dict[UUID, tuple[dict[str, Any], errors.LedgerError]]
 
+# One index probe per asked id, whatever the planner's statistics say. A prepared
+# statement keeps the generic plan it made while the tables were small and not yet
+# analysed; as a plain join that plan hashed the whole of ledger_transfer on every
+# write, under the account locks, and grew slower with every transfer written.
+# `OFFSET 0` keeps each LATERAL subquery from being flattened back into that join.
 _EARLIER_ATTEMPTS_POSTGRES = (
     "SELECT "
     + ", ".join(f"t.{column.strip()}" for column in TRANSFER_COLUMNS.split(","))
     + ", f.transfer_id AS failed_id, f.request_json, f.error_code, f.error_json "
     "FROM unnest($1::uuid[]) AS asked(id) "
-    "LEFT JOIN ledger_transfer t ON t.id = asked.id "
-    "LEFT JOIN ledger_failure f ON f.transfer_id = asked.id "
+    "LEFT JOIN LATERAL (SELECT * FROM ledger_transfer WHERE id = asked.id OFFSET 0) AS t "
+    "ON true "
+    "LEFT JOIN LATERAL (SELECT * FROM ledger_failure WHERE transfer_id = asked.id OFFSET 0) "
+    "AS f ON true "
     "WHERE t.id IS NOT NULL OR f.transfer_id IS NOT NULL"
 )
 

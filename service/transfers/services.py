@@ -334,11 +334,15 @@ _GIFT_RECIPIENT_SQL = (
     "SELECT id, display_name, status, hour_account_id, "
     f"{blocked_between_sql(1, 2)} AS blocked FROM member_member WHERE id = $1"
 )
+# One index probe per asked pair whatever the statistics say (a prepared statement
+# keeps the plan it made while member_member was small; see ledger/posting.py's
+# earlier-attempts read). `OFFSET 0` keeps the LATERAL subquery a probe.
 _GIFT_RECIPIENTS_POSTGRES = (
     "SELECT asked.recipient, asked.sender, m.id, m.display_name, m.status, m.hour_account_id, "
     f"{blocked_between_columns_sql('asked.recipient', 'asked.sender')} AS blocked "
     "FROM unnest($1::uuid[], $2::uuid[]) AS asked(recipient, sender) "
-    "JOIN member_member m ON m.id = asked.recipient"
+    "JOIN LATERAL (SELECT id, display_name, status, hour_account_id FROM member_member "
+    "WHERE id = asked.recipient OFFSET 0) AS m ON true"
 )
 
 

@@ -1,0 +1,80 @@
+"""The hot point reads probe an index per id, whatever the planner's statistics say.
+
+A prepared statement keeps a generic plan. Made while a table is small and not yet
+analysed, a plain join of `unnest(...)` to it hashes the whole table; the plan is
+kept while the table grows, so each gift's reads (the earlier attempts are read
+under the account locks) would cost more with every transfer written.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from ledger import posting
+from service.transfers import services as transfer_services
+from tests.conftest import TestDatabase
+from tests.ledger.raw_database import RawDatabase, raw_database
+
+EARLIER_ATTEMPT_TABLES = {"ledger_transfer", "ledger_failure"}
+
+
+def _scanned_whole(plan: dict[str, Any]) -> set[str]:
+    """Tables a plan reads from end to end (sequential scans)."""
+    found = {plan["Relation Name"]} if plan["Node Type"] == "Seq Scan" else set()
+    for child in plan.get("Plans", ()):
+        found |= _scanned_whole(child)
+    return found
+
+
+async def _generic_plan(raw: RawDatabase, sql: str, types: str, arguments: str) -> dict[str, Any]:
+    # The plan a long-lived connection keeps: generic, made from today's statistics.
+    await raw.execute("SET plan_cache_mode = force_generic_plan")
+    await raw.execute(f"PREPARE point_read({types}) AS {sql}")
+    rows = await raw.fetch(f"EXPLAIN (FORMAT JSON) EXECUTE point_read({arguments})")
+    plan: dict[str, Any] = json.loads(next(iter(rows[0].values())))[0]["Plan"]
+    return plan
+
+
+def _uuid_array(count: int) -> str:
+    return "'{" + ",".join(str(uuid.uuid4()) for _ in range(count)) + "}'"
+
+
+async def test_earlier_attempts_probe_each_id(db: TestDatabase) -> None:
+    if db.kind == "sqlite":
+        await _assert_sqlite_searches(db, "ledger_transfer", "ledger_failure")
+        return
+    async with raw_database(db) as raw:
+        plan = await _generic_plan(
+            raw, posting._EARLIER_ATTEMPTS_POSTGRES, "uuid[]", _uuid_array(8)
+        )
+    assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
+
+
+async def test_gift_recipients_probe_each_member(db: TestDatabase) -> None:
+    if db.kind == "sqlite":
+        await _assert_sqlite_searches(db, "member_member")
+        return
+    async with raw_database(db) as raw:
+        plan = await _generic_plan(
+            raw,
+            transfer_services._GIFT_RECIPIENTS_POSTGRES,
+            "uuid[], uuid[]",
+            f"{_uuid_array(8)}, {_uuid_array(8)}",
+        )
+    assert "member_member" not in _scanned_whole(plan), json.dumps(plan, indent=1)
+
+
+async def _assert_sqlite_searches(db: TestDatabase, *tables: str) -> None:
+    """SQLite reads these one id at a time by primary key (no shared statement there)."""
+    async with raw_database(db) as raw:
+        for table in tables:
+            column = "transfer_id" if table == "ledger_failure" else "id"
+            rows = await raw.fetch(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {column} IN ($1, $2)",
+                str(uuid.uuid4()),
+                str(uuid.uuid4()),
+            )
+            details = " ".join(str(row["detail"]) for row in rows)
+            assert details.startswith(f"SEARCH {table} USING"), details
