@@ -72,7 +72,7 @@ from service.http.acting import acting_audit_middleware
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
-from service.http.handler_costs import app_guards, resolve_dependencies_in_turn
+from service.http.handler_costs import app_before_request, resolve_dependencies_in_turn
 from service.http.health import HealthController
 from service.http.language import language_middleware
 from service.http.principal_cache import principal_cache_for, principal_changes_middleware
@@ -247,9 +247,10 @@ def build_app(settings: Settings) -> Litestar:
         # Who may call the route and see its object first (service/http/access.py),
         # then the Idempotency-Key header, then every JSON body, app-wide: 415 unless
         # JSON, strict types (service/http/json_bodies.py).
-        # One guard running the three in turn: Litestar copies the handler per guard
-        # (service/http/handler_costs.py, ADR 0054).
-        guards=[app_guards],
+        # The three in turn as the app's before-request hook, not as guards: Litestar
+        # copies the handler for each guard (service/http/handler_costs.py, ADR 0054).
+        # No layer below the app may set a before-request hook of its own.
+        before_request=app_before_request,
         dependencies=SHARED_DEPENDENCIES,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -3,7 +3,7 @@
 The webhook reads the raw body itself (no `data` parameter): Stripe signs the
 exact bytes it sent, so nothing may decode or re-encode them before the check.
 It needs no CSRF token (Stripe cannot hold our cookie; the signature is the
-credential) and is excluded from the JSON-body guard.
+credential) and is excluded from the app's JSON-body check.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from service.http.access import Access, access
 from service.http.client import client_address
 from service.http.deps import CurrentMember, EngineDep, LedgerDep, LimiterDep, MaybePrincipal
 from service.http.idempotency import idempotency_middleware, key_from_scope
-from service.http.json_bodies import RAW_BODY_OPT_KEY, json_bodies_only
+from service.http.json_bodies import RAW_BODY_OPT_KEY
 from service.http.ratelimit import enforce
 from service.limits import DONATION_CHECKOUTS_PER_ADDRESS, STRIPE_ID_CHARS_MAX
 
@@ -34,7 +34,6 @@ class DonationController(Controller):
     opt = access(Access.PUBLIC)
     path = "/api/v1/donations"
     tags = ("donations",)
-    guards = (json_bodies_only,)
     dependencies = GATEWAY_DEPENDENCIES
 
     @post("/checkout", status_code=200, middleware=[idempotency_middleware])

@@ -2,7 +2,7 @@
 
 Every route handler says who may call it in its `opt` (on the handler or its
 controller): `opt=access(Access.ADMIN)`. `access_checked_first` is the first of
-the app-wide guards (service/app.py), so it runs before `json_bodies_only` reads
+the app-wide checks (service/http/handler_costs.py), so it runs before `json_bodies_only` reads
 and validates the body and before Litestar parses a form: a caller without
 credentials gets 401, a caller without the role gets 403, and only a caller who
 may use the route learns what is wrong with the body.
@@ -166,7 +166,7 @@ async def _object_visible(connection: Connection, handler: BaseRouteHandler) -> 
 
 
 async def access_checked_first(connection: Connection, handler: BaseRouteHandler) -> None:
-    """App-wide guard, listed first: the declared access of the route, then the
+    """App-wide check, run first: the declared access of the route, then the
     object it names (404 if out of the caller's sight), before its body."""
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's own OPTIONS answers carry no data (allowed methods only)

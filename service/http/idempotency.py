@@ -134,7 +134,7 @@ async def _read_body(receive: Receive) -> bytes:
 async def idempotency_key_valid(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
-    """App-wide guard, after the access guard: a malformed Idempotency-Key is a 400."""
+    """App-wide check, after the access check: a malformed Idempotency-Key is a 400."""
     if connection.scope.get("state", {}).get(_INVALID_KEY_STATE):
         raise Problem(
             status=400,

@@ -1,6 +1,6 @@
 """Strict JSON request bodies, for every JSON handler of the app at once.
 
-`json_bodies_only` is registered as an app-wide guard in service/app.py. It
+`json_bodies_only` is the last of the app-wide checks (service/http/handler_costs.py). It
 acts on handlers whose `data` parameter is a JSON body; form pages (their
 `data` is URL-encoded) and handlers without a body pass untouched.
 

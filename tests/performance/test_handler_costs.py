@@ -10,12 +10,27 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from service.app import create_app_from_env
-from service.http.handler_costs import app_guards
+from service.http.handler_costs import app_before_request
 
 
-def test_the_app_wide_guards_run_as_one(app: Litestar) -> None:
-    # Litestar copies the route handler once per guard, on every request.
-    assert app.guards == [app_guards]
+def test_the_app_wide_checks_run_as_one_hook_on_every_route(app: Litestar) -> None:
+    # Litestar copies the route handler once per guard, on every request: no guards.
+    assert app.guards == []
+    hooks = {
+        (route.path, method): handler.resolve_before_request()
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for method, (handler, _kwargs_model) in route.route_handler_map.items()
+    }
+    assert hooks[("/api/v1/transfers", "POST")] is app_before_request
+    # A hook set lower down would replace the app's, and with it the access check.
+    assert {key: hook for key, hook in hooks.items() if hook is not app_before_request} == {}
+    assert not any(
+        handler.resolve_guards()
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler, _kwargs_model in route.route_handler_map.values()
+    )
 
 
 def test_every_route_resolves_its_dependencies_one_at_a_time(app: Litestar) -> None:
