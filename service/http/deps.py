@@ -6,7 +6,6 @@ import hmac
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from piccolo.engine.base import Engine
 
@@ -20,24 +19,27 @@ from service.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# The app's objects are read from the request's app: a provider taking `state` would
+# have Litestar build a new State around the app's dict for every request.
 
-def provide_engine(state: State) -> Engine[Any]:
-    engine: Engine[Any] = state.engine
+
+def provide_engine(request: Request[Any, Any, Any]) -> Engine[Any]:
+    engine: Engine[Any] = request.app.state.engine
     return engine
 
 
-def provide_ledger(state: State) -> Ledger:
-    ledger: Ledger = state.ledger
+def provide_ledger(request: Request[Any, Any, Any]) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
     return ledger
 
 
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
     return settings
 
 
-def provide_limiter(state: State) -> RateLimiter:
-    limiter: RateLimiter = state.rate_limiter
+def provide_limiter(request: Request[Any, Any, Any]) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
