@@ -183,15 +183,19 @@ class _Draft:
         return self._apply_reversal(operation)
 
     def _idempotent_answer(self, operation: Operation) -> Transfer | None:
-        request = request_fields(operation, self.chain_id)
+        # The request's fields are built only for an id seen before: a new id (nearly
+        # every write) has nothing to be compared with.
         known = self.plan.known
         stored = known.transfers.get(operation.id)
         if stored is not None:
+            request = request_fields(operation, self.chain_id)
             _compare(request, stored_fields(stored), optional_in_request=True)
             return stored
         if operation.id in known.failures:
             first_request, first_error = known.failures[operation.id]
-            _compare(request, first_request, optional_in_request=False)
+            _compare(
+                request_fields(operation, self.chain_id), first_request, optional_in_request=False
+            )
             raise first_error
         return None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any, cast
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +51,8 @@ def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
     if https:
         headers["strict-transport-security"] = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains"
 
+    encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -55,19 +60,41 @@ def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    # A page may widen only its own policy, built with content_security_policy().
-                    if name == CSP_HEADER and name in mutable:
-                        continue
-                    mutable[name] = value
-                # Pages hold a member's own figures and change with every exchange: a
-                # browser asks again each time (the files they use are cached, ADR 0044).
-                is_page = mutable.get("content-type", "").startswith("text/html")
-                if is_page and "cache-control" not in mutable:
-                    mutable["cache-control"] = PAGE_CACHE_CONTROL
+                _secure(message, encoded)
             await send(message)
 
         await app(scope, receive, send_wrapper)
 
     return middleware
+
+
+_CSP_HEADER_BYTES = CSP_HEADER.encode("latin-1")
+_CACHE_CONTROL = b"cache-control"
+_CONTENT_TYPE = b"content-type"
+_PAGE_CACHE_CONTROL_BYTES = PAGE_CACHE_CONTROL.encode("latin-1")
+
+
+def _secure(message: Message, headers: list[tuple[bytes, bytes]]) -> None:
+    """Add the security headers to a response's start, in its own list of header pairs.
+
+    A header the response already has is replaced (Litestar's MutableScopeHeaders, a
+    search per name, only then), except a page's own wider policy.
+    """
+    start = cast("MutableMapping[str, Any]", message)
+    sent = start.get("headers") or []
+    # An ASGI app may send any iterable of pairs; Litestar and ours send a list.
+    raw: list[tuple[bytes, bytes]] = sent if isinstance(sent, list) else list(sent)
+    start["headers"] = raw
+    present = {bytes(name).lower(): bytes(value) for name, value in raw}
+    for name, value in headers:
+        if name not in present:
+            raw.append((name, value))
+        elif name != _CSP_HEADER_BYTES:
+            MutableScopeHeaders.from_message(message)[name.decode("latin-1")] = value.decode(
+                "latin-1"
+            )
+    # Pages hold a member's own figures and change with every exchange: a
+    # browser asks again each time (the files they use are cached, ADR 0044).
+    is_page = present.get(_CONTENT_TYPE, b"").startswith(b"text/html")
+    if is_page and _CACHE_CONTROL not in present:
+        raw.append((_CACHE_CONTROL, _PAGE_CACHE_CONTROL_BYTES))
