@@ -122,6 +122,7 @@ from service.reports.source import REPORT_READER_STATE, ReportReader, replica_en
 from service.settings import Settings
 from service.sweeps import exchange_expiry_lifespan
 from service.transfers.controllers import TransferController
+from service.transfers.lane import GIFT_LANE_STATE, GiftLane
 from service.transfers.pages import PAGE_ROUTERS as TRANSFER_PAGES
 from service.transfers.services import transfer_visible_to
 from service.web.assets import static_file
@@ -303,6 +304,7 @@ def build_app(settings: Settings) -> Litestar:
     app.state.construction_key = construction_key(settings)
     _refuse_unknown_objects(app)
     resolve_dependencies_in_turn(app)
+    app.state[GIFT_LANE_STATE] = lane = GiftLane.around(app, app.asgi_handler)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         # The request's language, first, so every answer (a 404 too) is in it (ADR 0048).
@@ -311,10 +313,11 @@ def build_app(settings: Settings) -> Litestar:
                 # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
                 # Inside it, requests made while acting for a member are audited (ADR 0031).
                 # Inside it, a request that changed a caller moves the principal version
-                # before it answers (ADR 0043).
+                # before it answers (ADR 0043). Innermost, keyed member gifts are answered
+                # without the framework's per-request work (ADR 0058).
                 body_limit_middleware(
                     principal_changes_middleware(
-                        acting_audit_middleware(app.asgi_handler),
+                        acting_audit_middleware(lane),
                         lambda: app.state.principal_cache,
                     )
                 ),

@@ -47,20 +47,20 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal | None
     """The caller, from a bearer token or the session cookie; None if anonymous."""
     remembered = remembered_principal(request.scope)
     if remembered is not None and remembered.via == "token":
-        return _in_their_language(remembered)
+        return in_their_language(remembered)
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        return _in_their_language(await _from_bearer(request, authorization))
+        return in_their_language(await _from_bearer(request, authorization))
     session_token = request.cookies.get(SESSION_COOKIE_NAME)
     if not session_token:
         return None
     principal = remembered or await principal_resolver(request.scope).from_session(session_token)
     if principal is not None and _needs_csrf_check(request):
         _check_api_csrf(request)
-    return _in_their_language(principal)
+    return in_their_language(principal)
 
 
-def _in_their_language(principal: Principal | None) -> Principal | None:
+def in_their_language(principal: Principal | None) -> Principal | None:
     """A signed-in member's stored choice of language wins over cookie and header (ADR 0048)."""
     if principal is not None and principal.language is not None:
         set_language(principal.language)

@@ -87,7 +87,7 @@ def key_from_scope(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
     return 1 <= len(key) <= IDEMPOTENCY_KEY_CHARS_MAX and key.isprintable() and key.isascii()
 
 
@@ -117,7 +117,7 @@ async def _send_whole(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
     """The whole request body. Its size was already held to the app-wide limit by
     service/http/body_limit.py, which wraps the whole app: one place enforces it."""
     chunks: list[bytes] = []
@@ -143,7 +143,7 @@ async def idempotency_key_valid(
         )
 
 
-async def _caller(headers: Headers, scope: Scope) -> str | None:
+async def caller_of(headers: Headers, scope: Scope) -> str | None:
     """The calling member's id; the principal is kept in the scope for the handler."""
     authorization = headers.get("authorization", "")
     scheme, _sep, token = authorization.partition(" ")
@@ -322,17 +322,17 @@ def _keyed_middleware(app: ASGIApp, answer: _Answer) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP or key is None:
             await app(scope, receive, send)
             return
-        caller = await _caller(headers, scope)
+        caller = await caller_of(headers, scope)
         if caller is None:  # the access guard answers 401 itself, before the key is judged
             await app(scope, receive, send)
             return
-        if not _valid_key(key):
+        if not valid_key(key):
             # Judged by the guard `idempotency_key_valid`, after the access guard: a
             # caller who may not see the route's object gets its 404 first (ADR 0025).
             scope.setdefault("state", {})[_INVALID_KEY_STATE] = True
             await app(scope, receive, send)
             return
-        request_body = await _read_body(receive)
+        request_body = await read_body(receive)
         await answer(app, scope, send, caller=caller, key=key, body=request_body)
 
     return middleware
@@ -351,12 +351,14 @@ def idempotency_middleware_in_write(app: ASGIApp) -> ASGIApp:
     derived from the key, or a conditional UPDATE that only one request wins); a
     route that writes anything else must use `idempotency_middleware`.
     """
-    return _keyed_middleware(app, _answer_in_write)
+    return _keyed_middleware(app, answer_in_write)
 
 
-async def _answer_in_write(
+async def answer_in_write(
     app: ASGIApp, scope: Scope, send: Send, *, caller: str, key: str, body: bytes
 ) -> None:
+    """Run `app` for a keyed request whose reply is stored with its write (ADR 0037),
+    and answer from the stored reply; the reservation path takes every other outcome."""
     fingerprint = (str(scope.get("method", "")), scope["path"], hashlib.sha256(body).hexdigest())
     # No lookup first: a key that already has a row (a replay, a reuse, a reservation)
     # cannot take effect, because the transfer's id is derived from the key and the
@@ -552,7 +554,8 @@ async def _release(caller: str, key: str) -> None:
     )
 
 
-async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, str, bytes]:
+def replayed(body: bytes) -> Receive:
+    """A receive that hands over a body already read, once; then the client is gone."""
     delivered = False
 
     async def replay() -> ReceiveMessage:
@@ -562,6 +565,10 @@ async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, 
         delivered = True
         return {"type": "http.request", "body": body, "more_body": False}
 
+    return replay
+
+
+async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, str, bytes]:
     status = 500
     content_type = "application/json"
     chunks: list[bytes] = []
@@ -576,18 +583,23 @@ async def _run_capturing(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, 
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await app(scope, replay, capture)
+    await app(scope, replayed(body), capture)
     return status, content_type, b"".join(chunks)
 
 
 __all__ = [
     "KeyTaken",
     "KeyedReply",
+    "answer_in_write",
+    "caller_of",
     "derived_id",
     "idempotency_key_valid",
     "idempotency_middleware",
     "idempotency_middleware_in_write",
     "key_from_scope",
     "keyed_reply_from_scope",
+    "read_body",
+    "replayed",
     "stored_with_write",
+    "valid_key",
 ]
