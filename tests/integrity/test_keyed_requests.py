@@ -8,7 +8,6 @@ the size limit enforced while it streams.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from service.members.sessions import principal_from_token
 from service.members.tables import Community
 from service.transfers.services import pool_grant
 from tests.conftest import TestDatabase
+from tests.support.locks import until_waiting_on_locks
 from tests.support.people import Town
 
 
@@ -106,23 +106,6 @@ async def test_concurrent_grants_with_one_key_audit_once(town: Town, db: TestDat
     assert await _balance(town, town.bob.headers) == 120 + 20
 
 
-# How long the race below may take to line up; far more than it needs.
-LOCK_WAIT_DEADLINE_SECONDS = 30.0
-
-
-async def _until_waiting_on_locks(observer: asyncpg.Connection, count: int) -> None:
-    """Return once `count` other sessions of this database wait on a row lock."""
-    deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        waiting = await observer.fetchval(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        if waiting >= count:
-            return
-    raise AssertionError(f"{count} sessions never waited on a lock")
-
-
 @pytest.mark.postgres_only
 async def test_grants_with_one_key_that_race_inside_the_service_audit_once(
     town: Town, db: TestDatabase
@@ -159,7 +142,7 @@ async def test_grants_with_one_key_that_race_inside_the_service_audit_once(
             )
             for _ in range(2)
         ]
-        await _until_waiting_on_locks(blocker, len(grants))
+        await until_waiting_on_locks(blocker, len(grants))
         await holding.rollback()
         first, second = await asyncio.gather(*grants)
     finally:
