@@ -19,7 +19,7 @@ signed webhook: the signature covers the exact bytes) opts out with
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request
@@ -37,6 +37,7 @@ RAW_BODY_OPT_KEY = "raw_body"
 # Set in the request's scope state once the body was checked: the guard may be
 # listed on a controller too, and then runs twice; the second time is free.
 _CHECKED_STATE_KEY = "json_body_checked"
+T = TypeVar("T")
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
@@ -71,9 +72,16 @@ async def json_bodies_only(
             detail=_("Send the body as JSON, with the header Content-Type: application/json."),
         )
     body = await cast("Request[Any, Any, Any]", connection).body()
+    strict_json_body(body, body_type)
+    connection.scope.setdefault("state", {})[_CHECKED_STATE_KEY] = True
+
+
+def strict_json_body(body: bytes, body_type: type[T]) -> T:
+    """`body` decoded strictly as `body_type`, with no unsafe text anywhere in it; else the
+    400 Problem the app-wide check answers (the gift lane declines on it, ADR 0058)."""
     try:
         _refuse_unsafe_text(msgspec.json.decode(body))
-        msgspec.json.decode(body, type=body_type)
+        return msgspec.json.decode(body, type=body_type)
     except msgspec.ValidationError as error:
         raise Problem(
             status=400,
@@ -85,7 +93,6 @@ async def json_bodies_only(
         raise Problem(
             status=400, code="malformed_body", detail=_("The request body is not valid JSON.")
         ) from None
-    connection.scope.setdefault("state", {})[_CHECKED_STATE_KEY] = True
 
 
 def _refuse_unsafe_text(decoded: object) -> None:
@@ -111,4 +118,4 @@ def _body_error(message: str) -> dict[str, str]:
     return {"field": field or "body", "source": "body", "message": text}
 
 
-__all__ = ["RAW_BODY_OPT_KEY", "json_bodies_only"]
+__all__ = ["RAW_BODY_OPT_KEY", "json_bodies_only", "strict_json_body"]

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import msgspec
 from litestar import Litestar
 from litestar._asgi.utils import is_valid_host
 from litestar.datastructures import Headers
@@ -51,8 +50,9 @@ from service.http.idempotency import (
     replayed,
     valid_key,
 )
+from service.http.json_bodies import strict_json_body
 from service.principal import remembered_principal
-from service.text import unsafe_text_path
+from service.problems import Problem
 from service.transfers import services as transfers
 from service.transfers.controllers import GiftIn, encoded_gift_reply, gift_reply
 
@@ -148,11 +148,9 @@ class GiftLane:
 def _strict_gift(body: bytes) -> GiftIn | None:
     """The body as the app-wide JSON check would accept it, naming one member; else None."""
     try:
-        if unsafe_text_path(msgspec.json.decode(body)) is not None:
-            return None
-        gift = msgspec.json.decode(body, type=GiftIn)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-        return None
+        gift = strict_json_body(body, GiftIn)
+    except Problem:
+        return None  # the route answers it, through the same check
     if gift.to_member_id is None or gift.to_email is not None or gift.to is not None:
         return None
     return gift
