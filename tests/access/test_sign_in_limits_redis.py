@@ -20,8 +20,9 @@ from service.members.sign_in_limits import REDIS_KEY_PREFIX, wait_text
 from tests.access.conftest import serving
 from tests.conftest import TestDatabase
 from tests.support.people import PASSWORD
+from tests.support.redis_db import worker_redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = worker_redis_url()
 TOKEN_PATH = "/api/v1/auth/token"
 LOOPBACK = "127.0.0.1"
 SUCCESSES = 30

@@ -21,10 +21,11 @@ from service.problems import Problem
 from tests.members.world import ENGINES, World, assert_problem, open_world
 from tests.support.app import NoRateLimits
 from tests.support.people import PASSWORD
+from tests.support.redis_db import worker_redis_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = worker_redis_url()
 REDIS_PREFIX = "timebank:rate:"
 TOKEN_PATH = "/api/v1/auth/token"
 

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
+from tests.support.redis_db import worker_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = worker_redis_url()
 PASSWORD = "a password for the worker tests"
 SERVER_START_LINES_MAX = 200
 SERVER_READY_SECONDS_MAX = 60
