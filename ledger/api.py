@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 
 from ledger import account_changes, accounts, errors, posting, queries, validation
 from ledger.checkpoint import Checkpoint, read_checkpoint, verify_with_checkpoint
-from ledger.group_commit import GroupCommitter
+from ledger.group_commit import GroupCommitter, TakeBatch
 from ledger.limits import (
     EXPIRE_BATCH_MAX,
     GROUP_COMMIT_FLUSHERS,
@@ -394,14 +394,23 @@ class Ledger:
 
         return await run_write(self._engine, work)
 
+    async def _write_batch(self, take: TakeBatch) -> list[Outcome]:
+        """A group-committed write: its turn first, then the batch queued by then (ADR 0060)."""
+
+        async def work(transaction: WriteTransaction) -> list[Outcome]:
+            await posting.take_write_turn(transaction.connection)
+            groups, afters = take()
+            if not groups:
+                return []
+            return await posting.write_groups(transaction.connection, groups, self._now(), afters)
+
+        return await run_write(self._engine, work)
+
     def _committer(self) -> GroupCommitter:
         loop_id = id(asyncio.get_running_loop())
         committer = self._committers.get(loop_id)
         if committer is None:
-            committer = GroupCommitter(
-                lambda groups, afters: self._write_now(groups, self._now(), afters),
-                flushers_max=GROUP_COMMIT_FLUSHERS,
-            )
+            committer = GroupCommitter(self._write_batch, flushers_max=GROUP_COMMIT_FLUSHERS)
             self._committers = {loop_id: committer}  # forget committers of closed loops
         return committer
 

@@ -19,6 +19,10 @@ single writers, so one poisoned item fails alone and the others commit
 (ADR 0018). Re-writing is safe: every item carries its own transfer id, and
 a half that had in fact committed answers idempotently.
 
+A flusher takes its batch from the queue when its write may start, not before: on
+PostgreSQL the write first waits for its turn among all processes' flushers (ADR
+0060), and every writer that queued meanwhile leaves with it.
+
 A writer may bring an `after` step (ADR 0037): the caller's own rows for a
 new transfer (a keyed request's stored reply), written in the same shared
 transaction, so they commit with the transfer or not at all. An `after` that
@@ -37,7 +41,11 @@ from ledger.limits import BATCH_ITEMS_MAX
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite, Group
 
-WriteGroups = Callable[[list[Group], list[AfterWrite | None]], Awaitable[list[Outcome]]]
+# Called by a write once it may start, it gives the batch's groups and after-steps: on
+# PostgreSQL a write first waits for its turn (ADR 0060), and the batch it then takes
+# holds every writer that queued meanwhile. Called again (a retried write) it gives the same.
+TakeBatch = Callable[[], tuple[list[Group], list[AfterWrite | None]]]
+WriteBatch = Callable[[TakeBatch], Awaitable[list[Outcome]]]
 
 
 @dataclass(slots=True)
@@ -50,8 +58,8 @@ class _Waiting:
 class GroupCommitter:
     """Coalesces concurrent writes on one event loop into shared transactions."""
 
-    def __init__(self, write_groups: WriteGroups, *, flushers_max: int) -> None:
-        self._write_groups = write_groups
+    def __init__(self, write_batch: WriteBatch, *, flushers_max: int) -> None:
+        self._write_batch = write_batch
         self._flushers_max = flushers_max
         self._queue: list[_Waiting] = []
         self._flushers: set[asyncio.Task[None]] = set()  # strong refs for the running tasks
@@ -88,20 +96,30 @@ class GroupCommitter:
     async def _flush(self) -> None:
         try:
             while self._queue:
-                await self._flush_one(self._take())
+                await self._flush_one(None)
         finally:
             # No await between the empty-queue check and this line, so no
             # writer can be queued unseen.
             self._flushers_active -= 1
 
-    async def _flush_one(self, batch: list[_Waiting]) -> None:
-        if not batch:
-            return
+    async def _flush_one(self, given: list[_Waiting] | None) -> None:
+        """Write `given`, or (None) the queue's next batch, taken when the write starts."""
+        batch: list[_Waiting] = list(given or ())
+        taken = given is not None
+
+        def take() -> tuple[list[Group], list[AfterWrite | None]]:
+            nonlocal taken
+            if not taken:
+                batch.extend(self._take())
+                taken = True
+            return [waiting.group for waiting in batch], [waiting.after for waiting in batch]
+
         try:
-            outcomes = await self._write_groups(
-                [waiting.group for waiting in batch], [waiting.after for waiting in batch]
-            )
+            outcomes = await self._write_batch(take)
         except Exception as error:  # noqa: BLE001 - unknown cause: isolate it, then report it
+            take()  # a write that failed before taking its batch fails that batch all the same
+            if not batch:
+                return
             if len(batch) == 1:
                 _answer_error(batch, error)
                 return
@@ -111,6 +129,7 @@ class GroupCommitter:
             await self._flush_one(batch[middle:])
             return
         except BaseException as error:  # cancelled: every writer must hear of it
+            take()
             _answer_error(batch, error)
             raise
         for waiting, outcome in zip(batch, outcomes, strict=True):

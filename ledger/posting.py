@@ -65,6 +65,8 @@ class SharedAfter:
 
 AfterWrite = OwnAfter | SharedAfter
 
+# The advisory lock key of the write turn: "timebank" in ASCII, read as a 64-bit number.
+WRITE_TURN_LOCK_KEY = int.from_bytes(b"timebank", "big")
 _TRANSFER_COLUMN_COUNT = len(TRANSFER_COLUMNS.split(","))
 _ENTRY_COLUMNS = (
     "account_id, version, transfer_id, debits_posted, credits_posted, debits_pending, "
@@ -101,6 +103,18 @@ async def write_groups(
     await _write(connection, plan, existing_tallies)
     await _run_afters(connection, outcomes, afters)
     return outcomes
+
+
+async def take_write_turn(connection: Connection) -> None:
+    """On PostgreSQL, wait until no other group-committed write of any process is in flight.
+
+    A transaction-level advisory lock, taken before any row lock and held to COMMIT
+    (ADR 0060): batches of one process and another then never wait on each other's
+    account locks part-way, and each takes every writer queued while it waited. SQLite
+    writes one at a time already (BEGIN IMMEDIATE).
+    """
+    if connection.is_postgres:
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", WRITE_TURN_LOCK_KEY)
 
 
 async def _run_afters(

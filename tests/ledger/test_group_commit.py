@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ledger import Connection, Ledger, LedgerError, NewTransfer, SharedAfter, Transfer, Unit
-from ledger.group_commit import GroupCommitter
+from ledger.group_commit import GroupCommitter, TakeBatch
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite, Group
 from tests.ledger.conftest import new_id, open_hours
@@ -32,7 +32,8 @@ def _group(transfer_id: uuid.UUID) -> Group:
 async def test_writers_queued_together_leave_in_one_batch() -> None:
     batches: list[int] = []
 
-    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
+    async def write(take: TakeBatch) -> list[Outcome]:
+        groups, _afters = take()
         batches.append(len(groups))
         return [Outcome() for _ in groups]
 
@@ -44,7 +45,8 @@ async def test_writers_queued_together_leave_in_one_batch() -> None:
 async def test_a_resent_id_waits_for_the_next_batch() -> None:
     batches: list[list[uuid.UUID]] = []
 
-    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
+    async def write(take: TakeBatch) -> list[Outcome]:
+        groups, _afters = take()
         batches.append([operations[0].id for operations, _ in groups])
         return [Outcome() for _ in groups]
 
@@ -59,7 +61,7 @@ async def test_a_resent_id_waits_for_the_next_batch() -> None:
 
 
 async def test_a_failed_write_reaches_every_writer_of_the_batch() -> None:
-    async def write(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
+    async def write(_take: TakeBatch) -> list[Outcome]:
         raise RuntimeError("database gone")
 
     committer = GroupCommitter(write, flushers_max=2)
@@ -70,13 +72,36 @@ async def test_a_failed_write_reaches_every_writer_of_the_batch() -> None:
     # The committer recovers: the next writer gets a flusher again.
     calls: list[int] = []
 
-    async def working(groups: list[Group], _afters: list[AfterWrite | None]) -> list[Outcome]:
+    async def working(take: TakeBatch) -> list[Outcome]:
+        groups, _afters = take()
         calls.append(len(groups))
         return [Outcome() for _ in groups]
 
-    committer._write_groups = working
+    committer._write_batch = working
     await committer.submit(_group(new_id()))
     assert calls == [1]
+
+
+async def test_a_batch_is_taken_when_its_write_may_start() -> None:
+    """Writers that queue while a write waits for its turn (ADR 0060) leave with it."""
+    batches: list[int] = []
+    turn = asyncio.Event()
+    waiting = asyncio.Event()
+
+    async def write(take: TakeBatch) -> list[Outcome]:
+        waiting.set()
+        await turn.wait()
+        groups, _afters = take()
+        batches.append(len(groups))
+        return [Outcome() for _ in groups]
+
+    committer = GroupCommitter(write, flushers_max=1)
+    first = asyncio.ensure_future(committer.submit(_group(new_id())))
+    await waiting.wait()
+    later = [asyncio.ensure_future(committer.submit(_group(new_id()))) for _ in range(5)]
+    turn.set()
+    await asyncio.gather(first, *later)
+    assert batches == [6]
 
 
 async def test_concurrent_transfers_keep_their_own_outcomes(ledger: Ledger) -> None:
