@@ -66,7 +66,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Awaitable, Callable, Iterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
@@ -206,6 +206,65 @@ def rss_mib(pids: list[int]) -> float:
     return total_kib / 1024
 
 
+@dataclass(frozen=True)
+class CpuUse:
+    """Where a case's CPU went, per request: steadier than requests/s when the machine's
+    speed moves between runs (it did, by a factor of two within hours, on 2026-12-06)."""
+
+    server_ms: float  # the `timebank serve` processes
+    database_ms: float  # PostgreSQL's processes (0 on SQLite: it runs in the server)
+    idle_cores: float  # cores left idle on average
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def idle_seconds() -> float:
+    """Idle time of all cores so far (/proc/stat's idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL's server processes on this machine (the bench runs nothing else on it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def cpu_counted(target: Target) -> Iterator[Callable[[float], CpuUse]]:
+    """CPU of the server, the database and idle cores over the block; the function it
+    gives turns the totals into a `CpuUse` for a number of requests."""
+    assert target.process is not None  # noqa: S101 - started by `served`
+    server = process_tree(target.process.pid)
+    database = database_pids() if target.engine == "postgres" else []
+    started = time.monotonic()
+    before = (cpu_seconds(server), cpu_seconds(database), idle_seconds())
+    totals: list[float] = []
+    try:
+        yield lambda requests: CpuUse(
+            server_ms=totals[0] * 1000 / max(requests, 1),
+            database_ms=totals[1] * 1000 / max(requests, 1),
+            idle_cores=totals[2] / totals[3],
+        )
+    finally:
+        after = (cpu_seconds(server), cpu_seconds(database), idle_seconds())
+        totals += [b - a for a, b in zip(before, after, strict=True)]
+        totals.append(time.monotonic() - started)
+
+
 # Workloads -------------------------------------------------------------------------
 
 
@@ -282,6 +341,7 @@ class Measurement:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: collections.Counter[int] = field(default_factory=collections.Counter)
+    cpu: CpuUse | None = None
 
     @property
     def per_second(self) -> float:
@@ -570,10 +630,13 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
         measurements: list[Measurement] = []
         for clients in args.clients:
             for offset, name in enumerate(args.workloads):
-                measurements.append(
-                    measure_case(args, target.port, name, world, clients, offset * 7, scratch)
-                )
-                _say(_row(engine, measurements[-1], None))
+                with cpu_counted(target) as cpu_use:
+                    measured = measure_case(
+                        args, target.port, name, world, clients, offset * 7, scratch
+                    )
+                measured.cpu = cpu_use(round(measured.per_second * measured.seconds))
+                measurements.append(measured)
+                _say(_row(engine, measured, None))
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
         profile = ""
         if args.profile:
@@ -632,9 +695,14 @@ def _row(engine: str, m: Measurement, reference: float | None) -> str:
     unit = "cycles" if m.workload == "exchange" else "req"
     ratio = f"{m.per_second / reference:6.2f}x" if reference else "       "
     errors = f"  errors {dict(m.errors)}" if m.errors else ""
+    cpu = (
+        f" {m.cpu.server_ms:6.3f} | {m.cpu.database_ms:6.3f} | {m.cpu.idle_cores:4.2f} |"
+        if m.cpu
+        else "        |        |      |"
+    )
     return (
         f"| {engine:8} | {m.workload:9} | {m.clients:3} | {m.per_second:8.1f} {unit}/s | "
-        f"{m.percentile(0.5):7.1f} | {m.percentile(0.99):7.1f} | {ratio} |{errors}"
+        f"{m.percentile(0.5):7.1f} | {m.percentile(0.99):7.1f} | {ratio} |{cpu}{errors}"
     )
 
 
@@ -655,8 +723,11 @@ def report(
         "pgbench TPC-B-like, scale 10: "
         + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items())
     )
-    _say("| engine | workload | clients | per second | p50 ms | p99 ms | / pgbench |")
-    _say("|---|---|---:|---:|---:|---:|---:|")
+    _say(
+        "| engine | workload | clients | per second | p50 ms | p99 ms | / pgbench "
+        "| server CPU ms/req | database CPU ms/req | idle cores |"
+    )
+    _say("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for result in results:
         for m in result.measurements:
             _say(_row(result.engine, m, references.get(m.clients)))
@@ -683,6 +754,7 @@ def results_json(results: list[EngineResult], references: dict[int, float]) -> d
                         "p50_ms": m.percentile(0.5),
                         "p99_ms": m.percentile(0.99),
                         "errors": dict(m.errors),
+                        "cpu": asdict(m.cpu) if m.cpu else None,
                     }
                     for m in r.measurements
                 ],
