@@ -216,14 +216,20 @@ class CpuUse:
     idle_cores: float  # cores left idle on average
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU time of these processes so far."""
-    ticks = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time of each of these processes so far (those still running)."""
+    found: dict[int, float] = {}
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two readings by the processes running at the second: one that
+    started in between counts whole; one that ended in between is lost (not negative)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def idle_seconds() -> float:
@@ -248,10 +254,11 @@ def cpu_counted(target: Target) -> Iterator[Callable[[float], CpuUse]]:
     """CPU of the server, the database and idle cores over the block; the function it
     gives turns the totals into a `CpuUse` for a number of requests."""
     assert target.process is not None  # noqa: S101 - started by `served`
-    server = process_tree(target.process.pid)
-    database = database_pids() if target.engine == "postgres" else []
-    started = time.monotonic()
-    before = (cpu_seconds(server), cpu_seconds(database), idle_seconds())
+    is_postgres = target.engine == "postgres"
+    root = target.process.pid
+    started, idle_before = time.monotonic(), idle_seconds()
+    server_before = cpu_seconds(process_tree(root))
+    database_before = cpu_seconds(database_pids() if is_postgres else [])
     totals: list[float] = []
     try:
         yield lambda requests: CpuUse(
@@ -260,9 +267,12 @@ def cpu_counted(target: Target) -> Iterator[Callable[[float], CpuUse]]:
             idle_cores=totals[2] / totals[3],
         )
     finally:
-        after = (cpu_seconds(server), cpu_seconds(database), idle_seconds())
-        totals += [b - a for a, b in zip(before, after, strict=True)]
-        totals.append(time.monotonic() - started)
+        totals += [
+            cpu_spent(server_before, cpu_seconds(process_tree(root))),
+            cpu_spent(database_before, cpu_seconds(database_pids() if is_postgres else [])),
+            idle_seconds() - idle_before,
+            time.monotonic() - started,
+        ]
 
 
 # Workloads -------------------------------------------------------------------------
