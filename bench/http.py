@@ -180,14 +180,17 @@ def stop_server(target: Target) -> None:
         process.wait()
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): state, ppid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = collections.defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                children[ppid].append(int(entry.name))
+                children[int(stat_fields(entry.name)[1])].append(int(entry.name))
     found, queue = [], [root]
     while queue:
         pid = queue.pop()
@@ -221,7 +224,7 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     found: dict[int, float] = {}
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(pid)
             found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return found
 
@@ -249,30 +252,35 @@ def database_pids() -> list[int]:
     return found
 
 
-@contextlib.contextmanager
-def cpu_counted(target: Target) -> Iterator[Callable[[float], CpuUse]]:
-    """CPU of the server, the database and idle cores over the block; the function it
-    gives turns the totals into a `CpuUse` for a number of requests."""
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds so far of the server's processes and PostgreSQL's, and idle time."""
+
+    at: float
+    idle: float
+    server: dict[int, float]
+    database: dict[int, float]
+
+
+def cpu_reading(target: Target) -> CpuReading:
     assert target.process is not None  # noqa: S101 - started by `served`
-    is_postgres = target.engine == "postgres"
-    root = target.process.pid
-    started, idle_before = time.monotonic(), idle_seconds()
-    server_before = cpu_seconds(process_tree(root))
-    database_before = cpu_seconds(database_pids() if is_postgres else [])
-    totals: list[float] = []
-    try:
-        yield lambda requests: CpuUse(
-            server_ms=totals[0] * 1000 / max(requests, 1),
-            database_ms=totals[1] * 1000 / max(requests, 1),
-            idle_cores=totals[2] / totals[3],
-        )
-    finally:
-        totals += [
-            cpu_spent(server_before, cpu_seconds(process_tree(root))),
-            cpu_spent(database_before, cpu_seconds(database_pids() if is_postgres else [])),
-            idle_seconds() - idle_before,
-            time.monotonic() - started,
-        ]
+    database = database_pids() if target.engine == "postgres" else []
+    return CpuReading(
+        at=time.monotonic(),
+        idle=idle_seconds(),
+        server=cpu_seconds(process_tree(target.process.pid)),
+        database=cpu_seconds(database),
+    )
+
+
+def cpu_use_since(before: CpuReading, target: Target, requests: int) -> CpuUse:
+    """Where the CPU went since `before`, per request."""
+    after = cpu_reading(target)
+    return CpuUse(
+        server_ms=cpu_spent(before.server, after.server) * 1000 / max(requests, 1),
+        database_ms=cpu_spent(before.database, after.database) * 1000 / max(requests, 1),
+        idle_cores=(after.idle - before.idle) / (after.at - before.at),
+    )
 
 
 # Workloads -------------------------------------------------------------------------
@@ -640,11 +648,12 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
         measurements: list[Measurement] = []
         for clients in args.clients:
             for offset, name in enumerate(args.workloads):
-                with cpu_counted(target) as cpu_use:
-                    measured = measure_case(
-                        args, target.port, name, world, clients, offset * 7, scratch
-                    )
-                measured.cpu = cpu_use(round(measured.per_second * measured.seconds))
+                before = cpu_reading(target)
+                measured = measure_case(
+                    args, target.port, name, world, clients, offset * 7, scratch
+                )
+                requests = round(measured.per_second * measured.seconds)
+                measured.cpu = cpu_use_since(before, target, requests)
                 measurements.append(measured)
                 _say(_row(engine, measured, None))
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
