@@ -69,7 +69,7 @@ from collections.abc import Awaitable, Callable, Iterator  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+from urllib.parse import parse_qs, urlsplit, urlunsplit  # noqa: E402
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
@@ -85,7 +85,12 @@ from bench.loadclient import (  # noqa: E402
 )
 
 PROJECT_ROOT = _HERE.parent
-ADMIN_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+ADMIN_URL_TCP = "postgresql://postgres@127.0.0.1:5432/postgres"
+# PostgreSQL's Unix socket on Debian. pgbench reaches the server through it when no host
+# is given, and so does this bench when it is there: the server and pgbench then use the
+# same transport, the cheaper one for a database on the same machine (docs/performance.md).
+POSTGRES_SOCKET_DIRECTORY = Path("/var/run/postgresql")
+POSTGRES_SOCKET_NAME = ".s.PGSQL.5432"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/14"
 PGBENCH_SCALE = 10
 CLIENTS_DEFAULT = (1, 8, 32)
@@ -464,9 +469,22 @@ async def memory_run(target: Target, world: World, seconds: int) -> list[tuple[f
 # pgbench ---------------------------------------------------------------------------
 
 
+def default_admin_url() -> str:
+    """The Unix socket when PostgreSQL runs on this machine (pgbench's own default), else TCP."""
+    if (POSTGRES_SOCKET_DIRECTORY / POSTGRES_SOCKET_NAME).exists():
+        return f"postgresql://postgres@/postgres?host={POSTGRES_SOCKET_DIRECTORY}"
+    return ADMIN_URL_TCP
+
+
+def postgres_host(url: str) -> str:
+    """Where a URL reaches PostgreSQL: a socket directory (`?host=/dir`) or a host name."""
+    parts = urlsplit(url)
+    return parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[-1]
+
+
 def _pg_args(admin_url: str, database: str) -> list[str]:
     parts = urlsplit(admin_url)
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    args = ["-h", postgres_host(admin_url), "-p", str(parts.port or 5432)]
     if parts.username:
         args += ["-U", parts.username]
     return [*args, database]
@@ -736,7 +754,8 @@ def report(
     )
     _say(
         f"server tree: {args.server_tree}; workers: {args.workers or 'serve default'}; "
-        f"REDIS_URL: {args.redis_url or 'unset'}; seconds per case: {args.seconds}"
+        f"REDIS_URL: {args.redis_url or 'unset'}; seconds per case: {args.seconds}; "
+        f"PostgreSQL (server and pgbench) at: {postgres_host(args.admin_url)}"
     )
     _say(
         "pgbench TPC-B-like, scale 10: "
@@ -797,7 +816,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sqlite-synchronous", choices=("full", "normal"), default=None)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", REDIS_URL_DEFAULT))
     parser.add_argument(
-        "--admin-url", default=os.environ.get("TIMEBANK_BENCH_POSTGRES_URL", ADMIN_URL_DEFAULT)
+        "--admin-url",
+        default=os.environ.get("TIMEBANK_BENCH_POSTGRES_URL") or default_admin_url(),
+        help="the server and pgbench both use it: ?host=/dir for a Unix socket",
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")

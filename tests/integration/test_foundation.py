@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 import pytest
@@ -13,13 +14,14 @@ from litestar import Litestar, Request, get, post
 from litestar.params import Body, FromPath
 
 from ledger.errors import ExceedsFloor
+from service import database
 from service.app import create_app
 from service.http.access import Access, access
 from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.principal import Principal, remember_principal
 from service.problems import exception_handlers
 from service.settings import Settings
-from tests.conftest import admin_execute, postgres_url
+from tests.conftest import TestDatabase, admin_execute, postgres_url
 from tests.support.app import AppClient, running
 
 PROBLEM = "application/problem+json"
@@ -84,6 +86,32 @@ async def test_ready_is_503_when_not_migrated(tmp_path: Path, empty_database_url
     body = response.json()
     assert body["code"] == "migrations_pending"
     assert any(name.startswith("ledger:") for name in body["pending_migrations"])
+
+
+def _socket_url(url: str, socket_directory: str) -> str:
+    """The same database reached through PostgreSQL's Unix socket in `socket_directory`."""
+    database_name = urlsplit(url).path.lstrip("/")
+    return f"postgresql://postgres@/{database_name}?host={socket_directory}"
+
+
+@pytest.mark.postgres_only
+async def test_database_url_may_name_the_unix_socket(db: TestDatabase, tmp_path: Path) -> None:
+    # A database on the same machine is cheaper to reach through its socket
+    # (docs/operations.md): `?host=/dir` in DATABASE_URL is passed to the driver as is.
+    found = await db.engine.run_ddl("SHOW unix_socket_directories")
+    socket_directory = found[0]["unix_socket_directories"].split(",")[0].strip()
+    url = _socket_url(db.url, socket_directory)
+    engine = database.engine_from_url(url)
+    await database.prepare(engine)
+    try:
+        peer = await engine.run_ddl("SELECT inet_server_addr() AS address")
+    finally:
+        await database.release(engine)
+    assert [dict(row) for row in peer] == [{"address": None}]  # no address: a Unix socket
+    settings = Settings(database_url=url, secret_key="k" * 40, data_dir=str(tmp_path))
+    async with running(create_app(settings), follow_redirects=True) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 200, response.text
 
 
 async def test_ready_is_503_when_database_unreachable(tmp_path: Path) -> None:
