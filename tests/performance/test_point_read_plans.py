@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ledger import posting
+from service.exchanges import selectors as exchange_selectors
 from service.transfers import services as transfer_services
 from tests.conftest import TestDatabase
 from tests.ledger.raw_database import RawDatabase, raw_database
@@ -78,3 +79,28 @@ async def _assert_sqlite_searches(db: TestDatabase, *tables: str) -> None:
             )
             details = " ".join(str(row["detail"]) for row in rows)
             assert details.startswith(f"SEARCH {table} USING"), details
+
+
+EXCHANGE_VIEW_READS = {
+    "exchanges": exchange_selectors._EXCHANGES,
+    "recipients": exchange_selectors._RECIPIENTS,
+    "events": exchange_selectors._EVENTS,
+    "agreements": exchange_selectors._AGREEMENTS,
+    "people": exchange_selectors._PEOPLE,
+}
+
+
+async def test_exchange_view_reads_probe_each_id(db: TestDatabase) -> None:
+    # Read three or four times on every exchange step (service/exchanges/selectors.py).
+    async with raw_database(db) as raw:
+        for name, read in EXCHANGE_VIEW_READS.items():
+            if db.kind == "sqlite":
+                rows = await raw.fetch(
+                    f"EXPLAIN QUERY PLAN {read.sqlite(2)}", str(uuid.uuid4()), str(uuid.uuid4())
+                )
+                details = " ".join(str(row["detail"]) for row in rows)
+                assert details.startswith(f"SEARCH {read.table} USING"), (name, details)
+                continue
+            await raw.execute("DEALLOCATE ALL")
+            plan = await _generic_plan(raw, read.postgres, "uuid[]", _uuid_array(8))
+            assert read.table not in _scanned_whole(plan), (name, json.dumps(plan, indent=1))
