@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 from ledger import Ledger
 from service import database
 from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
+from service.accounts.lane import BALANCE_LANE_STATE, BalanceLane
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
 from service.admin.pages import PAGE_ROUTERS as ADMIN_PAGES
 from service.admin.services import account_in_reach
@@ -304,7 +305,8 @@ def build_app(settings: Settings) -> Litestar:
     app.state.construction_key = construction_key(settings)
     _refuse_unknown_objects(app)
     resolve_dependencies_in_turn(app)
-    app.state[GIFT_LANE_STATE] = lane = GiftLane.around(app, app.asgi_handler)
+    app.state[GIFT_LANE_STATE] = gift_lane = GiftLane.around(app, app.asgi_handler)
+    app.state[BALANCE_LANE_STATE] = lane = BalanceLane.around(app, gift_lane)
     # Wrapped outside Litestar's router so that 404s and 405s get them too.
     app.asgi_handler = request_context_middleware(
         # The request's language, first, so every answer (a 404 too) is in it (ADR 0048).
@@ -313,8 +315,9 @@ def build_app(settings: Settings) -> Litestar:
                 # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
                 # Inside it, requests made while acting for a member are audited (ADR 0031).
                 # Inside it, a request that changed a caller moves the principal version
-                # before it answers (ADR 0043). Innermost, keyed member gifts are answered
-                # without the framework's per-request work (ADR 0058).
+                # before it answers (ADR 0043). Innermost, members' own balance reads and
+                # keyed gifts are answered without the framework's per-request work
+                # (ADRs 0062, 0058).
                 body_limit_middleware(
                     principal_changes_middleware(
                         acting_audit_middleware(lane),

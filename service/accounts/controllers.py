@@ -17,6 +17,8 @@ class AccountsController(Controller):
 
     @get("/accounts/me")
     async def my_account(self, member: CurrentMember, ledger: LedgerDep) -> AccountOut:
+        # A member's own read with a bearer token is answered by service/accounts/lane.py
+        # (ADR 0062) in the same way: a change here must be made there too.
         summary = await selectors.account_of(ledger=ledger, principal=member)
         return AccountOut(**summary)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from piccolo.columns.base import ColumnMeta
 from piccolo.custom_types import Combinable
 from piccolo.table import Table
 
@@ -121,8 +122,15 @@ async def people_of(member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
 # `point_read`: the database's cost and no query building (issue 17). Inside a
 # transaction they read on its connection, as Piccolo's queries would.
 def _columns_of(table: type[Table]) -> str:
+    """Every column, named as the table object's attributes are (`_instance` below)."""
     meta = table._meta  # noqa: SLF001 - Piccolo's documented table metadata
-    return ", ".join(column._meta.db_column_name for column in meta.columns)  # noqa: SLF001
+    return ", ".join(_selected(column._meta) for column in meta.columns)  # noqa: SLF001
+
+
+def _selected(column: ColumnMeta) -> str:
+    if column.db_column_name == column.name:
+        return column.name
+    return f"{column.db_column_name} AS {column.name}"
 
 
 def _name_of(table: type[Table]) -> str:

@@ -28,22 +28,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from litestar import Litestar
-from litestar._asgi.utils import is_valid_host
 from litestar.datastructures import Headers
-from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
-from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import ASGIApp, Receive, Scope, Send
-from litestar.utils.scope.state import ScopeState
 
-from service.http.acting import ON_BEHALF_HEADER
-from service.http.deps import in_their_language
 from service.http.idempotency import (
     JSON_MEDIA_TYPE,
     answer_in_write,
-    caller_of,
     key_from_scope,
     keyed_reply_from_scope,
     read_body,
@@ -51,6 +44,13 @@ from service.http.idempotency import (
     valid_key,
 )
 from service.http.json_bodies import strict_json_body
+from service.http.lanes import (
+    bearer_request,
+    enter_route,
+    member_caller,
+    route_handler_of,
+    send_json,
+)
 from service.principal import remembered_principal
 from service.problems import Problem
 from service.transfers import services as transfers
@@ -89,49 +89,26 @@ class GiftLane:
             await self.framework(scope, replayed(body), send)
             return
         self.served += 1
-        # What Litestar's router leaves in the scope for a route (its asgi_router.py).
-        scope["route_handler"] = self.route_handler
-        scope["path_template"] = GIFT_PATH
-        scope["path_params"] = {}
-        ScopeState.from_scope(
-            scope
-        ).exception_handlers = self.route_handler.resolve_exception_handlers()
+        enter_route(scope, self.route_handler, GIFT_PATH)
         key = headers["idempotency-key"]
         await answer_in_write(self._handler, scope, send, caller=caller, key=key, body=body)
 
     def _plain_gift_headers(self, scope: Scope) -> Headers | None:
         """The request's headers if it may be a gift the lane answers; else None."""
-        if not (
-            self.taking
-            and scope["type"] == ScopeType.HTTP
-            and scope.get("method") == GIFT_METHOD
-            and scope["path"] == GIFT_PATH
-            and not scope.get("root_path")
-        ):
+        headers = bearer_request(scope, GIFT_METHOD, GIFT_PATH) if self.taking else None
+        if headers is None:
             return None
-        headers = Headers.from_scope(scope)
         key = headers.get("idempotency-key")
-        scheme, _sep, token = headers.get("authorization", "").partition(" ")
         media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-        plain = (
-            key is not None
-            and valid_key(key)
-            and scheme.lower() == "bearer"
-            and token.strip() != ""
-            and media_type == JSON_MEDIA_TYPE
-            and ON_BEHALF_HEADER not in headers
-            and is_valid_host(headers.get("host", "").encode("latin-1"))
-        )
+        plain = key is not None and valid_key(key) and media_type == JSON_MEDIA_TYPE
         return headers if plain else None
 
     async def _member_gift(self, scope: Scope, headers: Headers, body: bytes) -> str | None:
         """The caller's key scope if the token and body make a gift to a member; the
         gift is left in the scope for the handler. None: the framework answers."""
-        caller = await caller_of(headers, scope)
-        principal = remembered_principal(scope)
-        if caller is None or principal is None or principal.acting_for_id is not None:
+        caller = await member_caller(scope, headers)
+        if caller is None:
             return None
-        in_their_language(principal)
         gift = _strict_gift(body)
         if gift is None:
             return None
@@ -141,7 +118,7 @@ class GiftLane:
     @classmethod
     def around(cls, app: Litestar, framework: ASGIApp) -> GiftLane:
         """The lane in front of `framework`, answering as `app`'s gift route would."""
-        route_handler = _gift_route_handler(app)
+        route_handler = route_handler_of(app, GIFT_PATH, GIFT_METHOD)
         return cls(framework, route_handler, ExceptionHandlerMiddleware(_give, debug=None))
 
 
@@ -171,26 +148,7 @@ async def _give(scope: Scope, _receive: Receive, send: Send) -> None:
         idempotency_key=key_from_scope(scope),
         reply=gift_reply(keyed_reply_from_scope(scope)),
     )
-    body = encoded_gift_reply(given)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": HTTP_201_CREATED,
-            "headers": [
-                (b"content-type", JSON_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _gift_route_handler(app: Litestar) -> HTTPRouteHandler:
-    for route in app.routes:
-        if isinstance(route, HTTPRoute) and route.path == GIFT_PATH:
-            handler, _kwargs = route.route_handler_map[GIFT_METHOD]
-            return handler
-    raise RuntimeError(f"no {GIFT_METHOD} {GIFT_PATH} route to serve gifts as")
+    await send_json(send, HTTP_201_CREATED, encoded_gift_reply(given))
 
 
 __all__ = ["GIFT_LANE_STATE", "GIFT_PATH", "GiftLane"]

@@ -1,0 +1,87 @@
+"""What every lane shares (ADRs 0058, 0062): a request a lane may answer in place of
+Litestar's route, the caller it answers for, and the scope the route would have seen.
+
+A lane answers only a member's own request with a bearer token (no session cookie,
+no acting for another member) to one exact path, and hands everything else to the
+framework untouched; its handler runs inside Litestar's exception handling with the
+route's own handlers, so every answer, a refusal too, is the route's.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar._asgi.utils import is_valid_host
+from litestar.datastructures import Headers
+from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.types import Method, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from service.http.acting import ON_BEHALF_HEADER
+from service.http.deps import in_their_language
+from service.http.idempotency import JSON_MEDIA_TYPE, caller_of
+from service.principal import remembered_principal
+
+
+def bearer_request(scope: Scope, method: Method, path: str) -> Headers | None:
+    """The headers of a plain `method path` request with a bearer token, else None."""
+    if not (
+        scope["type"] == ScopeType.HTTP
+        and scope.get("method") == method
+        and scope["path"] == path
+        and not scope.get("root_path")
+    ):
+        return None
+    headers = Headers.from_scope(scope)
+    scheme, _sep, token = headers.get("authorization", "").partition(" ")
+    plain = (
+        scheme.lower() == "bearer"
+        and token.strip() != ""
+        and ON_BEHALF_HEADER not in headers
+        and is_valid_host(headers.get("host", "").encode("latin-1"))
+    )
+    return headers if plain else None
+
+
+async def member_caller(scope: Scope, headers: Headers) -> str | None:
+    """The calling member's key scope, their principal remembered in the scope and their
+    language set, as the route's access check would; None if the route must answer."""
+    caller = await caller_of(headers, scope)
+    principal = remembered_principal(scope)
+    if caller is None or principal is None or principal.acting_for_id is not None:
+        return None
+    in_their_language(principal)
+    return caller
+
+
+def enter_route(scope: Scope, route_handler: HTTPRouteHandler, path: str) -> None:
+    """What Litestar's router leaves in the scope for a route (its asgi_router.py)."""
+    scope["route_handler"] = route_handler
+    scope["path_template"] = path
+    scope["path_params"] = {}
+    ScopeState.from_scope(scope).exception_handlers = route_handler.resolve_exception_handlers()
+
+
+def route_handler_of(app: Litestar, path: str, method: Method) -> HTTPRouteHandler:
+    """The handler `app` routes `method path` to: the route a lane stands in front of."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path == path:
+            handler, _kwargs = route.route_handler_map[method]
+            return handler
+    raise RuntimeError(f"no {method} {path} route for a lane to answer as")
+
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """A whole JSON answer, with the headers Litestar gives a route's JSON reply."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", JSON_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
