@@ -13,12 +13,10 @@ another path or method, goes to the framework untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from litestar import Litestar
 from litestar.datastructures import Headers
-from litestar.handlers import HTTPRouteHandler
 from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
 from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_200_OK
@@ -26,6 +24,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service.accounts import selectors
 from service.http.lanes import (
+    Lane,
     bearer_request,
     enter_route,
     member_caller,
@@ -41,18 +40,10 @@ BALANCE_METHOD: Literal["GET"] = "GET"
 BALANCE_LANE_STATE = "balance_lane"
 
 
-@dataclass(slots=True)
-class BalanceLane:
+class BalanceLane(Lane):
     """An ASGI layer: members' own balance reads answered here, the rest by `framework`."""
 
-    framework: ASGIApp
-    route_handler: HTTPRouteHandler
-    # Our handler inside Litestar's exception handling, with the route's handlers.
-    _handler: ASGIApp
-    # Reads answered here (the tests check the lane takes what it should).
-    served: int = 0
-    # False sends everything to the framework (the tests compare both answers).
-    taking: bool = True
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = self._plain_read(scope)

@@ -9,19 +9,36 @@ route's own handlers, so every answer, a refusal too, is the route's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Litestar
 from litestar._asgi.utils import is_valid_host
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import Method, Scope, Send
+from litestar.types import ASGIApp, Method, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from service.http.acting import ON_BEHALF_HEADER
 from service.http.deps import in_their_language
 from service.http.idempotency import JSON_MEDIA_TYPE, caller_of
 from service.principal import remembered_principal
+
+
+@dataclass(slots=True)
+class Lane:
+    """What a lane holds: the framework it hands requests to, the route it answers as,
+    and its own handler wrapped in Litestar's exception handling with the route's
+    handlers, so a refusal is the route's problem document."""
+
+    framework: ASGIApp
+    route_handler: HTTPRouteHandler
+    _handler: ASGIApp
+    # Requests answered here (the tests check the lane takes what it should).
+    served: int = 0
+    # False sends everything to the framework (the tests compare both answers).
+    taking: bool = True
 
 
 def bearer_request(scope: Scope, method: Method, path: str) -> Headers | None:

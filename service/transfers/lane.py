@@ -24,12 +24,10 @@ registered: it documents the API and serves what the lane declines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from litestar import Litestar
 from litestar.datastructures import Headers
-from litestar.handlers import HTTPRouteHandler
 from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -45,6 +43,7 @@ from service.http.idempotency import (
 )
 from service.http.json_bodies import strict_json_body
 from service.http.lanes import (
+    Lane,
     bearer_request,
     enter_route,
     member_caller,
@@ -64,19 +63,10 @@ GIFT_LANE_STATE = "gift_lane"
 _GIFT_STATE = "gift_lane_gift"
 
 
-@dataclass(slots=True)
-class GiftLane:
+class GiftLane(Lane):
     """An ASGI layer: keyed member gifts answered here, everything else by `framework`."""
 
-    framework: ASGIApp
-    route_handler: HTTPRouteHandler
-    # Our handler inside Litestar's exception handling: a refused gift gets the route's
-    # problem document, rendered by the same code with the same handlers.
-    _handler: ASGIApp
-    # Gifts answered here (the tests check the lane takes what it should).
-    served: int = 0
-    # False sends everything to the framework (the tests compare both answers).
-    taking: bool = True
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = self._plain_gift_headers(scope)

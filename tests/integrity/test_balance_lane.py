@@ -9,8 +9,6 @@ token, no query string, nobody acted for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +16,7 @@ import httpx
 
 from service.accounts.lane import BALANCE_LANE_STATE, BALANCE_PATH, BalanceLane
 from service.transfers.lane import GIFT_PATH
+from tests.support.lanes import lane_taking
 from tests.support.people import Person, Town
 
 # Headers that differ between any two answers: never compared (a problem's length
@@ -64,17 +63,6 @@ def _cases(town: Town) -> list[tuple[Case, bool]]:
     return [(case, True) for case in _lane_cases()] + [(case, False) for case in _route_cases(town)]
 
 
-@contextmanager
-def _lane_taking(lane: BalanceLane, *, taking: bool) -> Iterator[None]:
-    """The app is shared by the session's tests: put the lane back as it was."""
-    before = lane.taking
-    lane.taking = taking
-    try:
-        yield
-    finally:
-        lane.taking = before
-
-
 async def _send(town: Town, case: Case) -> httpx.Response:
     sender: Person = getattr(town, case.who)
     headers = {**sender.headers, **case.headers}
@@ -93,10 +81,10 @@ def _comparable(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
 async def _answers(town: Town, case: Case) -> tuple[httpx.Response, httpx.Response, int]:
     lane: BalanceLane = town.app.state[BALANCE_LANE_STATE]
     served_before = lane.served
-    with _lane_taking(lane, taking=True):
+    with lane_taking(lane, taking=True):
         by_lane = await _send(town, case)
     served = lane.served - served_before
-    with _lane_taking(lane, taking=False):
+    with lane_taking(lane, taking=False):
         by_route = await _send(town, case)
     assert lane.served - served_before == served  # the route's run went past the lane
     return by_lane, by_route, served

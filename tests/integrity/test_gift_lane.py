@@ -11,8 +11,6 @@ JSON body naming a member. Whatever else it is sent reaches the route untouched.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 
 from service.limits import GIFT_MINUTES_MAX
 from service.transfers.lane import GIFT_LANE_STATE, GIFT_PATH, GiftLane
+from tests.support.lanes import lane_taking
 from tests.support.people import Person, Town
 
 # What differs between two gifts made by the same request: never compared.
@@ -85,17 +84,6 @@ def _lane(town: Town) -> GiftLane:
     return lane
 
 
-@contextmanager
-def _lane_taking(lane: GiftLane, *, taking: bool) -> Iterator[None]:
-    """The app is shared by the session's tests: put the lane back as it was."""
-    before = lane.taking
-    lane.taking = taking
-    try:
-        yield
-    finally:
-        lane.taking = before
-
-
 async def _send(town: Town, case: Case) -> httpx.Response:
     sender: Person = getattr(town, case.sender)
     headers = {**sender.headers}
@@ -118,10 +106,10 @@ def _comparable(response: httpx.Response) -> tuple[int, str, Any]:
 async def _answers(town: Town, case: Case) -> tuple[httpx.Response, httpx.Response, int]:
     lane = _lane(town)
     served_before = lane.served
-    with _lane_taking(lane, taking=True):
+    with lane_taking(lane, taking=True):
         by_lane = await _send(town, case)
     served = lane.served - served_before
-    with _lane_taking(lane, taking=False):
+    with lane_taking(lane, taking=False):
         by_route = await _send(town, case)
     assert lane.served - served_before == served  # the route's run went past the lane
     return by_lane, by_route, served
@@ -163,7 +151,7 @@ async def test_a_repeat_through_the_lane_gets_the_same_bytes(town: Town) -> None
 async def test_a_key_used_again_for_another_gift_is_refused_alike(town: Town, taking: bool) -> None:
     lane = _lane(town)
     headers = {**town.alice.headers, "Idempotency-Key": f"lane-reused-{taking}"}
-    with _lane_taking(lane, taking=taking):
+    with lane_taking(lane, taking=taking):
         first = await town.client.post(
             GIFT_PATH, headers=headers, json={"to_member_id": str(town.bob.id), "minutes": 2}
         )
