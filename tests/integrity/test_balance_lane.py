@@ -16,7 +16,7 @@ import httpx
 
 from service.accounts.lane import BALANCE_LANE_STATE, BALANCE_PATH, BalanceLane
 from service.transfers.lane import GIFT_PATH
-from tests.support.lanes import lane_taking
+from tests.support.lanes import both_answers
 from tests.support.people import Person, Town
 
 # Headers that differ between any two answers: never compared (a problem's length
@@ -80,14 +80,7 @@ def _comparable(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
 
 async def _answers(town: Town, case: Case) -> tuple[httpx.Response, httpx.Response, int]:
     lane: BalanceLane = town.app.state[BALANCE_LANE_STATE]
-    served_before = lane.served
-    with lane_taking(lane, taking=True):
-        by_lane = await _send(town, case)
-    served = lane.served - served_before
-    with lane_taking(lane, taking=False):
-        by_route = await _send(town, case)
-    assert lane.served - served_before == served  # the route's run went past the lane
-    return by_lane, by_route, served
+    return await both_answers(lane, lambda: _send(town, case))
 
 
 async def test_the_lane_answers_as_the_route_does(town: Town) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from service.limits import GIFT_MINUTES_MAX
 from service.transfers.lane import GIFT_LANE_STATE, GIFT_PATH, GiftLane
-from tests.support.lanes import lane_taking
+from tests.support.lanes import both_answers, lane_taking
 from tests.support.people import Person, Town
 
 # What differs between two gifts made by the same request: never compared.
@@ -104,15 +104,7 @@ def _comparable(response: httpx.Response) -> tuple[int, str, Any]:
 
 
 async def _answers(town: Town, case: Case) -> tuple[httpx.Response, httpx.Response, int]:
-    lane = _lane(town)
-    served_before = lane.served
-    with lane_taking(lane, taking=True):
-        by_lane = await _send(town, case)
-    served = lane.served - served_before
-    with lane_taking(lane, taking=False):
-        by_route = await _send(town, case)
-    assert lane.served - served_before == served  # the route's run went past the lane
-    return by_lane, by_route, served
+    return await both_answers(_lane(town), lambda: _send(town, case))
 
 
 async def test_the_lane_answers_as_the_route_does(town: Town) -> None:

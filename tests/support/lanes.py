@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+
+import httpx
 
 from service.http.lanes import Lane
 
@@ -17,3 +19,18 @@ def lane_taking(lane: Lane, *, taking: bool) -> Iterator[None]:
         yield
     finally:
         lane.taking = before
+
+
+async def both_answers(
+    lane: Lane, send: Callable[[], Awaitable[httpx.Response]]
+) -> tuple[httpx.Response, httpx.Response, int]:
+    """`send` once with the lane taking what it may, once with the lane off; and how many
+    of the two the lane answered (the second must go past it)."""
+    served_before = lane.served
+    with lane_taking(lane, taking=True):
+        by_lane = await send()
+    served = lane.served - served_before
+    with lane_taking(lane, taking=False):
+        by_route = await send()
+    assert lane.served - served_before == served  # the route's run went past the lane
+    return by_lane, by_route, served
