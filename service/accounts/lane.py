@@ -23,13 +23,13 @@ from litestar.status_codes import HTTP_200_OK
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service.accounts import selectors
+from service.http.idempotency import JSON_MEDIA_TYPE, send_whole
 from service.http.lanes import (
     Lane,
     bearer_request,
     enter_route,
     member_caller,
     route_handler_of,
-    send_json,
 )
 from service.members.schemas import AccountOut
 from service.principal import remembered_principal
@@ -73,7 +73,7 @@ async def _balance(scope: Scope, _receive: Receive, send: Send) -> None:
     assert principal is not None  # noqa: S101 - the lane resolved it before calling
     ledger = scope["litestar_app"].state.ledger
     summary = await selectors.account_of(ledger=ledger, principal=principal)
-    await send_json(send, HTTP_200_OK, encode_json(AccountOut(**summary)))
+    await send_whole(send, HTTP_200_OK, JSON_MEDIA_TYPE, encode_json(AccountOut(**summary)))
 
 
 __all__ = ["BALANCE_LANE_STATE", "BALANCE_PATH", "BalanceLane"]

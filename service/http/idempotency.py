@@ -104,9 +104,10 @@ def _problem(status: int, code: str, detail: str, path: str) -> tuple[int, bytes
     return status, json.dumps(body).encode()
 
 
-async def _send_whole(
+async def send_whole(
     send: Send, status: int, content_type: str, body: bytes, *, retry_after: int | None = None
 ) -> None:
+    """A whole answer in one body message, with its type and length (the lanes' too)."""
     headers = [
         (b"content-type", content_type.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -375,19 +376,19 @@ async def answer_in_write(
         del state[_KEYED_REPLY_STATE]
     if keyed.stored is not None and keyed.stored[0] == status:
         # The handler answered after its write committed: send the bytes stored with it.
-        await _send_whole(send, status, JSON_MEDIA_TYPE, keyed.stored[1])
+        await send_whole(send, status, JSON_MEDIA_TYPE, keyed.stored[1])
         return
     if keyed.taken:  # another request holds the key; we wrote nothing
         await _answer(app, scope, send, caller=caller, key=key, body=body)
         return
     if not _is_final(status):
-        await _send_whole(send, status, content_type, response_body)
+        await send_whole(send, status, content_type, response_body)
         return
     # A final answer that moved nothing of ours (a refusal, or a replay of a
     # transfer another request wrote): kept if the key is still free, else the
     # key's owner answers.
     if await _insert_row(caller, key, fingerprint, status, content_type, response_body.decode()):
-        await _send_whole(send, status, content_type, response_body)
+        await send_whole(send, status, content_type, response_body)
         return
     await _answer(app, scope, send, caller=caller, key=key, body=body)
 
@@ -410,7 +411,7 @@ async def _answer(
         await _store(caller, key, status, content_type, response_body)
     else:
         await _release(caller, key)
-    await _send_whole(send, status, content_type, response_body)
+    await send_whole(send, status, content_type, response_body)
 
 
 def _is_final(status: int) -> bool:
@@ -427,11 +428,11 @@ async def _send_stored(
             "A request with this Idempotency-Key is still being processed. Try again shortly.",
             path,
         )
-        await _send_whole(
+        await send_whole(
             send, status, PROBLEM_MEDIA_TYPE, problem, retry_after=IDEMPOTENCY_RETRY_AFTER_SECONDS
         )
     elif (stored.method, stored.path, stored.body_sha256) == fingerprint:
-        await _send_whole(send, stored.status, stored.content_type, stored.body.encode())
+        await send_whole(send, stored.status, stored.content_type, stored.body.encode())
     else:
         status, problem = _problem(
             409,
@@ -439,7 +440,7 @@ async def _send_stored(
             "This Idempotency-Key was used before with a different request.",
             path,
         )
-        await _send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
+        await send_whole(send, status, PROBLEM_MEDIA_TYPE, problem)
 
 
 _BUSY = IdempotencyKey(caller="", key="", status=IN_PROGRESS)
@@ -600,6 +601,7 @@ __all__ = [
     "keyed_reply_from_scope",
     "read_body",
     "replayed",
+    "send_whole",
     "stored_with_write",
     "valid_key",
 ]

@@ -17,12 +17,12 @@ from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Method, Scope, Send
+from litestar.types import ASGIApp, Method, Scope
 from litestar.utils.scope.state import ScopeState
 
 from service.http.acting import ON_BEHALF_HEADER
 from service.http.deps import in_their_language
-from service.http.idempotency import JSON_MEDIA_TYPE, caller_of
+from service.http.idempotency import caller_of
 from service.principal import remembered_principal
 
 
@@ -87,18 +87,3 @@ def route_handler_of(app: Litestar, path: str, method: Method) -> HTTPRouteHandl
             handler, _kwargs = route.route_handler_map[method]
             return handler
     raise RuntimeError(f"no {method} {path} route for a lane to answer as")
-
-
-async def send_json(send: Send, status: int, body: bytes) -> None:
-    """A whole JSON answer, with the headers Litestar gives a route's JSON reply."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", JSON_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})

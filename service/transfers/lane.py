@@ -39,6 +39,7 @@ from service.http.idempotency import (
     keyed_reply_from_scope,
     read_body,
     replayed,
+    send_whole,
     valid_key,
 )
 from service.http.json_bodies import strict_json_body
@@ -48,7 +49,6 @@ from service.http.lanes import (
     enter_route,
     member_caller,
     route_handler_of,
-    send_json,
 )
 from service.principal import remembered_principal
 from service.problems import Problem
@@ -138,7 +138,7 @@ async def _give(scope: Scope, _receive: Receive, send: Send) -> None:
         idempotency_key=key_from_scope(scope),
         reply=gift_reply(keyed_reply_from_scope(scope)),
     )
-    await send_json(send, HTTP_201_CREATED, encoded_gift_reply(given))
+    await send_whole(send, HTTP_201_CREATED, JSON_MEDIA_TYPE, encoded_gift_reply(given))
 
 
 __all__ = ["GIFT_LANE_STATE", "GIFT_PATH", "GiftLane"]
