@@ -84,7 +84,7 @@ class AccountState:
 def account_state(row: Row) -> AccountState:
     return AccountState(
         id=as_uuid(row["id"]),
-        unit=Unit(row["unit"]),
+        unit=_unit(row["unit"]),
         owner=row["owner"],
         floor_minor=row["floor_minor"],
         ceiling_minor=row["ceiling_minor"],
@@ -100,11 +100,25 @@ def account_state(row: Row) -> AccountState:
     )
 
 
+# Looked up, not called: an Enum's call costs more than the lookup it makes, and a
+# statement page or an export maps rows by the hundred. An unknown value still raises.
+_KINDS = {kind.value: kind for kind in TransferKind}
+_UNITS = {unit.value: unit for unit in Unit}
+
+
+def _kind(value: str) -> TransferKind:
+    return _KINDS.get(value) or TransferKind(value)
+
+
+def _unit(value: str) -> Unit:
+    return _UNITS.get(value) or Unit(value)
+
+
 def transfer_from_row(row: Row) -> Transfer:
     return Transfer(
         id=as_uuid(row["id"]),
-        kind=TransferKind(row["kind"]),
-        unit=Unit(row["unit"]),
+        kind=_kind(row["kind"]),
+        unit=_unit(row["unit"]),
         debit_account_id=as_uuid(row["debit_account_id"]),
         credit_account_id=as_uuid(row["credit_account_id"]),
         amount_minor=row["amount_minor"],

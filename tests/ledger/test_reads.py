@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import UTC, timedelta
 
 import pytest
 
-from ledger import Ledger, LedgerError, Unit
+from ledger import Ledger, LedgerError, TransferKind, Unit
 from ledger.limits import STATEMENT_PAGE_SIZE_MAX
+from ledger.rows import transfer_from_row
 from tests.ledger.conftest import Clock, fund, new_id, open_hours
 
 
@@ -65,6 +67,74 @@ async def test_statement_pages_newest_first(ledger: Ledger) -> None:
     assert seen[-1] == (1, 1, 1)
     issuance_page = await ledger.statement(account_id=issuance.id, limit=1)
     assert issuance_page.lines[0].change_minor == -7
+
+
+async def test_statement_lines_hold_the_transfers_as_written(ledger: Ledger, clock: Clock) -> None:
+    """Rows read back are the values written, in the ledger's own types: UUIDs, the
+    kinds' and units' members, instants in UTC (the row mapping's shortcuts keep that)."""
+    funded = await fund(ledger)
+    clock.advance(minutes=5)
+    given = await ledger.transfer(
+        id=new_id(),
+        debit_account_id=funded.alice,
+        credit_account_id=funded.bob,
+        amount_minor=30,
+        unit=Unit.HOUR,
+        code="gift",
+        actor="member:alice",
+        memo="for the garden",
+    )
+    held = await ledger.pending_transfer(
+        id=new_id(),
+        debit_account_id=funded.alice,
+        credit_account_id=funded.bob,
+        amount_minor=20,
+        unit=Unit.HOUR,
+        code="exchange",
+        actor="member:alice",
+        expires_at=clock.now + timedelta(days=2),
+    )
+    page = await ledger.statement(account_id=funded.alice, limit=2)
+    assert [line.transfer for line in page.lines] == [held, given]
+    for line in page.lines:
+        transfer = line.transfer
+        assert isinstance(transfer.id, uuid.UUID)
+        assert isinstance(transfer.debit_account_id, uuid.UUID)
+        assert transfer.kind in (TransferKind.PENDING, TransferKind.SINGLE)
+        assert transfer.unit is Unit.HOUR
+        assert transfer.recorded_at.utcoffset() == timedelta(0)
+        assert line.recorded_at.tzinfo is not None
+        assert line.recorded_at.utcoffset() == timedelta(0)
+    assert page.lines[0].transfer.kind is TransferKind.PENDING
+    assert page.lines[0].transfer.expires_at == clock.now + timedelta(days=2)
+
+
+def test_rows_with_an_unknown_kind_or_unit_are_refused() -> None:
+    row = {
+        "id": str(uuid.uuid4()),
+        "kind": "single",
+        "unit": "HOUR",
+        "debit_account_id": str(uuid.uuid4()),
+        "credit_account_id": str(uuid.uuid4()),
+        "amount_minor": 5,
+        "pending_id": None,
+        "reverses_id": None,
+        "chain_id": None,
+        "expires_at": None,
+        "code": "gift",
+        "memo": "",
+        "actor": "system",
+        "override_limits": 0,
+        "effective_at": "2026-01-05 09:00:00.000000",
+        "recorded_at": "2026-01-05 09:00:00.000000",
+    }
+    read = transfer_from_row(row)
+    assert read.kind is TransferKind.SINGLE
+    assert read.recorded_at.tzinfo is UTC
+    with pytest.raises(ValueError, match="not a valid TransferKind"):
+        transfer_from_row({**row, "kind": "gift"})
+    with pytest.raises(ValueError, match="not a valid Unit"):
+        transfer_from_row({**row, "unit": "EUR"})
 
 
 @pytest.mark.parametrize("limit", [0, STATEMENT_PAGE_SIZE_MAX + 1])
