@@ -490,9 +490,10 @@ class StatementItem:
 async def statement_page(
     *, ledger: Ledger, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[StatementItem], str | None]:
-    return await member_statement_page(
-        ledger=ledger, member_id=principal.member_id, limit=limit, cursor=cursor
-    )
+    """The caller's own statement: their hours account is known from the request's own
+    lookup (or the member they act for), so no query for it."""
+    account_id = await hour_account_of(principal)
+    return await _statement_of(ledger, account_id, limit=limit, cursor=cursor)
 
 
 async def member_statement_page(
@@ -500,6 +501,12 @@ async def member_statement_page(
 ) -> tuple[list[StatementItem], str | None]:
     """A member's statement, newest first; the caller has checked who may read it."""
     account_id = await hour_account_of_member(member_id)
+    return await _statement_of(ledger, account_id, limit=limit, cursor=cursor)
+
+
+async def _statement_of(
+    ledger: Ledger, account_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[list[StatementItem], str | None]:
     page = await ledger.statement(account_id=account_id, limit=limit, cursor=cursor)
     parties = await parties_of(other_side(line, account_id) for line in page.lines)
     items = []

@@ -1,4 +1,5 @@
-"""What one exchange cycle costs the database (issue 17; ADR 0052), on PostgreSQL.
+"""What one exchange cycle, and a member's own statement, cost the database (issue 17;
+ADR 0052), on PostgreSQL.
 
 Statements are counted on the wire (every asyncpg call, the ledger's and Piccolo's),
 so a step that starts reading rows again, commits a reservation of its own or re-reads
@@ -23,6 +24,9 @@ from tests.support.people import Town
 STATEMENTS_MAX = {"propose": 21, "accept": 32, "complete": 40}
 STATEMENTS_MIN = 10  # fewer means the recording missed the request's task
 COMMITS_MAX = 1  # every step commits once: its write, with its stored reply
+# A statement page: the caller (uncached here), the ledger's account and page, the other
+# sides' members and communities.
+STATEMENT_PAGE_STATEMENTS_MAX = 5
 RECORDED_METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
 
 
@@ -79,3 +83,28 @@ async def test_an_exchange_cycle_stays_within_its_statements(
         assert len(commits) <= COMMITS_MAX, (step, statements)
         reservations = [sql for sql in statements if sql.startswith('UPDATE "market_idem')]
         assert not reservations, (step, statements)
+
+
+@pytest.mark.postgres_only
+async def test_a_members_own_statement_reads_no_member_row(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's hours account comes with the caller (the request's own lookup): the
+    statement reads the ledger and the other sides' names, not the member again."""
+    given = await town.client.post(
+        "/api/v1/transfers",
+        headers={**town.alice.headers, "Idempotency-Key": str(uuid.uuid4())},
+        json={"to_member_id": str(town.bob.id), "minutes": 5, "memo": "for the hedge"},
+    )
+    assert given.status_code == 201, given.text
+    log: list[str] = []
+    for name in RECORDED_METHODS:
+        original = getattr(asyncpg.connection.Connection, name)
+        recording = _recording(original, log, asyncio.current_task())
+        monkeypatch.setattr(asyncpg.connection.Connection, name, recording)
+    response = await town.client.get("/api/v1/accounts/me/statement", headers=town.bob.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["items"][0]["memo"] == "for the hedge"
+    member_reads = [sql for sql in log if "FROM member_member WHERE id" in sql]
+    assert not member_reads, log
+    assert len(log) <= STATEMENT_PAGE_STATEMENTS_MAX, log
