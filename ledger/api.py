@@ -46,7 +46,7 @@ from ledger.model import (
 )
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite
-from ledger.sql import Dialect, to_utc
+from ledger.sql import Connection, Dialect, to_utc
 from ledger.transactions import (
     WriteTransaction,
     dialect_of,
@@ -467,11 +467,18 @@ class Ledger:
     ) -> StatementPage:
         """One page of an account's entries, newest first; pass `next_cursor` for older ones."""
         async with read_connection(self._engine) as connection:
-            if await accounts.fetch_account(connection, account_id) is None:
-                raise errors.AccountNotFound(account_id=str(account_id))
-            return await queries.statement(
-                connection, account_id=account_id, limit=limit, cursor=cursor
-            )
+            try:
+                page = await queries.statement(
+                    connection, account_id=account_id, limit=limit, cursor=cursor
+                )
+            except errors.LedgerError:
+                await _require_account(connection, account_id)  # named first, as it always was
+                raise
+            # Every entry names its account (a foreign key), so a page with lines shows the
+            # account is there: only an empty page costs a second read.
+            if not page.lines:
+                await _require_account(connection, account_id)
+            return page
 
     async def trial_balance(self, *, unit: Unit) -> TrialBalance:
         validation.check_unit(unit)
@@ -523,3 +530,8 @@ def _as_chain(item: BatchItem) -> Chain:
     if isinstance(item, Chain):
         return Chain(item.operations, item.chain_id or _default_chain_id(item.operations))
     return Chain((item,), None)
+
+
+async def _require_account(connection: Connection, account_id: UUID) -> None:
+    if await accounts.fetch_account(connection, account_id) is None:
+        raise errors.AccountNotFound(account_id=str(account_id))

@@ -137,6 +137,19 @@ def test_rows_with_an_unknown_kind_or_unit_are_refused() -> None:
         transfer_from_row({**row, "unit": "EUR"})
 
 
+async def test_statement_of_an_unknown_account_is_refused_first(ledger: Ledger) -> None:
+    """A page with lines shows its account is there; an empty one, or a bad request for
+    an account that is not, is answered `account_not_found` as before."""
+    quiet = await open_hours(ledger, "member:quiet")
+    assert (await ledger.statement(account_id=quiet.id)).lines == ()
+    with pytest.raises(LedgerError, match="account_not_found"):
+        await ledger.statement(account_id=new_id())
+    with pytest.raises(LedgerError, match="account_not_found"):
+        await ledger.statement(account_id=new_id(), limit=0)
+    with pytest.raises(LedgerError, match="account_not_found"):
+        await ledger.statement(account_id=new_id(), cursor="not-a-cursor")
+
+
 @pytest.mark.parametrize("limit", [0, STATEMENT_PAGE_SIZE_MAX + 1])
 async def test_statement_page_size_is_bounded(ledger: Ledger, limit: int) -> None:
     alice = await open_hours(ledger, "member:alice")

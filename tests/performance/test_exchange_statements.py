@@ -24,9 +24,9 @@ from tests.support.people import Town
 STATEMENTS_MAX = {"propose": 21, "accept": 32, "complete": 40}
 STATEMENTS_MIN = 10  # fewer means the recording missed the request's task
 COMMITS_MAX = 1  # every step commits once: its write, with its stored reply
-# A statement page: the caller (uncached here), the ledger's account and page, the other
+# A statement page with lines: the caller (uncached here), the ledger's page, the other
 # sides' members and communities.
-STATEMENT_PAGE_STATEMENTS_MAX = 5
+STATEMENT_PAGE_STATEMENTS_MAX = 4
 RECORDED_METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
 
 
