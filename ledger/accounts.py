@@ -41,6 +41,16 @@ async def fetch_account(
     return None if row is None else account_state(row).to_account()
 
 
+async def existing_account(
+    connection: Connection, account_id: UUID, *, lock: bool = False
+) -> Account:
+    """`fetch_account`, refusing an account that is not there."""
+    account = await fetch_account(connection, account_id, lock=lock)
+    if account is None:
+        raise errors.AccountNotFound(account_id=str(account_id))
+    return account
+
+
 async def open_account(
     connection: Connection,
     *,
@@ -76,9 +86,7 @@ async def open_account(
 
 
 async def close_account(connection: Connection, *, account_id: UUID, now: datetime) -> Account:
-    account = await fetch_account(connection, account_id, lock=True)
-    if account is None:
-        raise errors.AccountNotFound(account_id=str(account_id))
+    account = await existing_account(connection, account_id, lock=True)
     if account.closed_at is not None:
         return account
     if (
@@ -109,9 +117,7 @@ async def set_limits(
     ceiling_minor: int | None,
     now: datetime,
 ) -> Account:
-    account = await fetch_account(connection, account_id, lock=True)
-    if account is None:
-        raise errors.AccountNotFound(account_id=str(account_id))
+    account = await existing_account(connection, account_id, lock=True)
     below_floor = floor_minor is not None and account.available_minor < floor_minor
     above_ceiling = ceiling_minor is not None and (
         account.balance_minor + account.credits_pending_minor > ceiling_minor

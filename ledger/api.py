@@ -46,7 +46,7 @@ from ledger.model import (
 )
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite
-from ledger.sql import Connection, Dialect, to_utc
+from ledger.sql import Dialect, to_utc
 from ledger.transactions import (
     WriteTransaction,
     dialect_of,
@@ -424,10 +424,7 @@ class Ledger:
         """One account; `lock=True` inside a write transaction holds its row until commit
         (PostgreSQL FOR UPDATE; SQLite's one writer already holds the database)."""
         async with read_connection(self._engine) as connection:
-            found = await accounts.fetch_account(connection, account_id, lock=lock)
-        if found is None:
-            raise errors.AccountNotFound(account_id=str(account_id))
-        return found
+            return await accounts.existing_account(connection, account_id, lock=lock)
 
     async def limit_moves(self, *, transfer_ids: Sequence[UUID]) -> list[LimitMove]:
         """Floors and ceilings moved by these reversals (override_limits), before and after.
@@ -472,12 +469,12 @@ class Ledger:
                     connection, account_id=account_id, limit=limit, cursor=cursor
                 )
             except errors.LedgerError:
-                await _require_account(connection, account_id)  # named first, as it always was
+                await accounts.existing_account(connection, account_id)  # named first, as always
                 raise
             # Every entry names its account (a foreign key), so a page with lines shows the
             # account is there: only an empty page costs a second read.
             if not page.lines:
-                await _require_account(connection, account_id)
+                await accounts.existing_account(connection, account_id)
             return page
 
     async def trial_balance(self, *, unit: Unit) -> TrialBalance:
@@ -530,8 +527,3 @@ def _as_chain(item: BatchItem) -> Chain:
     if isinstance(item, Chain):
         return Chain(item.operations, item.chain_id or _default_chain_id(item.operations))
     return Chain((item,), None)
-
-
-async def _require_account(connection: Connection, account_id: UUID) -> None:
-    if await accounts.fetch_account(connection, account_id) is None:
-        raise errors.AccountNotFound(account_id=str(account_id))
