@@ -44,15 +44,21 @@ def _recording(
     return recorded
 
 
-@pytest.mark.postgres_only
-async def test_an_exchange_cycle_stays_within_its_statements(
-    town: Town, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The list the statements this task runs from now on are added to."""
     log: list[str] = []
     for name in RECORDED_METHODS:
         original = getattr(asyncpg.connection.Connection, name)
         recording = _recording(original, log, asyncio.current_task())
         monkeypatch.setattr(asyncpg.connection.Connection, name, recording)
+    return log
+
+
+@pytest.mark.postgres_only
+async def test_an_exchange_cycle_stays_within_its_statements(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _recorded_statements(monkeypatch)
     body = {
         "provider_id": str(town.bob.id),
         "recipient_id": str(town.alice.id),
@@ -97,11 +103,7 @@ async def test_a_members_own_statement_reads_no_member_row(
         json={"to_member_id": str(town.bob.id), "minutes": 5, "memo": "for the hedge"},
     )
     assert given.status_code == 201, given.text
-    log: list[str] = []
-    for name in RECORDED_METHODS:
-        original = getattr(asyncpg.connection.Connection, name)
-        recording = _recording(original, log, asyncio.current_task())
-        monkeypatch.setattr(asyncpg.connection.Connection, name, recording)
+    log = _recorded_statements(monkeypatch)
     response = await town.client.get("/api/v1/accounts/me/statement", headers=town.bob.headers)
     assert response.status_code == 200, response.text
     assert response.json()["items"][0]["memo"] == "for the hedge"
