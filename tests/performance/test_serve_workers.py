@@ -15,8 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from granian.constants import Interfaces, Loops
 
-from service.cli import SERVE_WORKERS_MAX, ServeError, cores_available, serve_workers
+from service.cli import (
+    SERVE_WORKERS_MAX,
+    ServeError,
+    cores_available,
+    serve_workers,
+    server_options,
+)
 from service.settings import Settings
 from tests.conftest import TestDatabase
 from tests.performance.conftest import (
@@ -56,6 +63,15 @@ def test_one_worker_without_redis_and_no_more_on_request() -> None:
 def test_worker_counts_out_of_range_are_refused(workers: int) -> None:
     with pytest.raises(ServeError, match="--workers"):
         serve_workers(workers, _settings(REDIS_URL))
+
+
+def test_serve_asks_granian_for_uvloop() -> None:
+    # The event loop the benchmarks measure (ADR 0063); the live two-worker test
+    # below then moves its gifts on it.
+    options = server_options("127.0.0.1", 8000, 2)
+    assert options["loop"] == Loops.uvloop
+    assert (options["address"], options["port"], options["workers"]) == ("127.0.0.1", 8000, 2)
+    assert options["interface"] == Interfaces.ASGI
 
 
 def test_serve_refuses_two_workers_without_redis(tmp_path: Path) -> None:
