@@ -19,7 +19,7 @@ from litestar.routes import HTTPRoute
 from litestar.template import TemplateConfig
 
 from ledger import Ledger
-from service import database
+from service import clock, database
 from service.accounts.controllers import ROUTERS as ACCOUNT_ROUTERS
 from service.accounts.lane import BALANCE_LANE_STATE, BalanceLane
 from service.admin.controllers import ROUTERS as ADMIN_ROUTERS
@@ -344,6 +344,7 @@ def bind_settings(app: Litestar, settings: Settings) -> None:
     if construction_key(settings) != app.state.construction_key:
         raise ValueError("this app was built for other settings: build another")
     configure_logging(settings.log_level)
+    clock.use_time_zone(settings.time_zone)
     passwords.configure(
         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
     )

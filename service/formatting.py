@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
+from service import clock
 from service.i18n import ENGLISH, _, current_language, ngettext
 
 MINUTES_PER_HOUR = 60
@@ -62,8 +63,16 @@ def signed_minutes_text(minutes: int) -> str:
     return ("-" if minutes < 0 else "+") + minutes_text(abs(minutes))
 
 
+def _wall(instant: datetime | date) -> datetime | date:
+    """An instant as the time bank's clock shows it; a plain day as it is."""
+    return clock.local(instant) if isinstance(instant, datetime) else instant
+
+
 def date_words(instant: datetime | date) -> str:
-    """A day as people say it: "Friday 4 December 2026", never an ISO string."""
+    """A day as people say it: "Friday 4 December 2026", never an ISO string.
+
+    An instant is said as the day the time bank's clock shows (ADR 0064)."""
+    instant = _wall(instant)
     if current_language() == ENGLISH:
         return f"{instant:%A} {instant.day} {instant:%B %Y}"
     return format_date(instant, "EEEE d MMMM y", locale=current_language())
@@ -71,19 +80,32 @@ def date_words(instant: datetime | date) -> str:
 
 def day_month_words(instant: datetime | date) -> str:
     """A day of this year, short: "4 December" ("4 Rhagfyr")."""
+    instant = _wall(instant)
     if current_language() == ENGLISH:
         return f"{instant.day} {instant:%B}"
     return format_date(instant, "d MMMM", locale=current_language())
 
 
 def time_words(instant: datetime) -> str:
-    """A time of day as people say it: "2:30 pm", "9 am" ("2:30 yh", "9 yb")."""
+    """A time of day as people say it: "2:30 pm", "9 am" ("2:30 yh", "9 yb"), on the
+    time bank's clock."""
+    instant = clock.local(instant)
     hour = instant.hour % HOURS_PER_HALF_DAY or HOURS_PER_HALF_DAY
     minutes = f":{instant.minute:02d}" if instant.minute else ""
     afternoon = instant.hour >= HOURS_PER_HALF_DAY
     if current_language() == ENGLISH:
         return f"{hour}{minutes} {'pm' if afternoon else 'am'}"
     return f"{hour}{minutes} {WELSH_DAY_HALVES[afternoon]}"
+
+
+def clock_words(instant: datetime) -> str:
+    """A time of day on the time bank's clock, as a form shows it: "14:30"."""
+    return f"{clock.local(instant):%H:%M}"
+
+
+def iso_day(instant: datetime | date) -> str:
+    """The day an instant falls on, on the time bank's clock, for `<time datetime>`."""
+    return _wall(instant).isoformat()[:10]
 
 
 def moment_words(instant: datetime) -> str:

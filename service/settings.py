@@ -10,12 +10,15 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from service.clock import TIME_ZONE_DEFAULT
 from service.limits import (
     EXCHANGE_AUTOCONFIRM_DAYS_DEFAULT,
     EXCHANGE_AUTOCONFIRM_DAYS_MAX,
@@ -41,6 +44,8 @@ ARGON2_TIME_COST_DEFAULT = 3
 ARGON2_MEMORY_KIB_DEFAULT = 65_536
 SECONDS_PER_DAY = 24 * 3600
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# Midwinter and midsummer: a zone's two offsets, whichever hemisphere it is in.
+_OFFSET_PROBES = (datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12))  # noqa: DTZ001 - wall times
 REPLICA_LAG_SECONDS_BOUND = 24 * 3600  # the most REPLICA_LAG_SECONDS_MAX may say
 
 
@@ -223,6 +228,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe: StripeSettings = msgspec.field(default_factory=StripeSettings)
     # Mail by SMTP (SMTP_URL, MAIL_FROM), or as .eml files under data_dir without it.
     mail: MailSettings = msgspec.field(default_factory=MailSettings)
+    # The wall clock members read and write times in (an IANA name, ADR 0064).
+    time_zone: str = TIME_ZONE_DEFAULT
 
     def __post_init__(self) -> None:
         # Settings made in code (tests, scripts) keep to the same bounds as the environment.
@@ -244,6 +251,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"{SWEEPS_INTERVAL_SECONDS_MAX}, not {interval}"
             )
         self._replica_valid()
+        self._time_zone_valid()
+
+    def _time_zone_valid(self) -> None:
+        try:
+            zone = ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(
+                f"TIMEBANK_TIME_ZONE must name a time zone such as {TIME_ZONE_DEFAULT}, "
+                f"not {self.time_zone!r}"
+            ) from error
+        # Calendar days (the date of the help) are stored as their UTC midnight; a zone
+        # ever behind UTC would show each of them as the day before (ADR 0064).
+        if any(
+            (zone.utcoffset(moment) or timedelta(0)) < timedelta(0) for moment in _OFFSET_PROBES
+        ):
+            raise SettingsError(
+                f"TIMEBANK_TIME_ZONE {self.time_zone!r} is behind UTC for part of the year: "
+                "only zones at or ahead of UTC are supported"
+            )
 
     def _replica_valid(self) -> None:
         if self.replica_lag_seconds_max < 0:
@@ -290,6 +316,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             public_base_url=env.get("PUBLIC_BASE_URL", PUBLIC_BASE_URL_DEFAULT).rstrip("/"),
             data_dir=data_dir,
             redis_url=env.get("REDIS_URL") or None,
+            time_zone=env.get("TIMEBANK_TIME_ZONE") or TIME_ZONE_DEFAULT,
             database_replica_url=env.get("DATABASE_REPLICA_URL") or None,
             replica_lag_seconds_max=_bounded_int(
                 env,

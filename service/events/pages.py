@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import msgspec
@@ -15,6 +15,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from service import clock
 from service.errors import DomainError
 from service.events import register, rsvp, selectors, services
 from service.events.common import require_event_coordinator, visible_occurrence
@@ -26,6 +27,7 @@ from service.events.schemas import (
     MayHostIn,
     OccurrenceChangeIn,
 )
+from service.formatting import clock_words, iso_day
 from service.http.access import Access, access, on_object
 from service.http.deps import EngineDep, LedgerDep
 from service.i18n import N_, _
@@ -149,7 +151,13 @@ def _instant(form: Form, day: date | None, text: str, name: str) -> datetime | N
     except ValueError:
         form.errors[name] = _("Enter a time like 14:30")
         return None
-    return None if day is None else datetime.combine(day, moment, tzinfo=UTC)
+    if day is None:
+        return None
+    # What the coordinator types is the time bank's clock, not UTC (ADR 0064).
+    if not clock.wall_clock_exists(day, moment):
+        form.errors[name] = _("The clocks go forward at that time that day: choose another time")
+        return None
+    return clock.instant_at(day, moment)
 
 
 def _number(form: Form, name: str, text: str, message: str) -> int | None:
@@ -443,9 +451,9 @@ async def _event_page(
         or Form(
             prefix="move-",
             values={
-                "day": event.starts_at.date().isoformat(),
-                "starts": event.starts_at.strftime("%H:%M"),
-                "ends": event.ends_at.strftime("%H:%M"),
+                "day": iso_day(event.starts_at),
+                "starts": clock_words(event.starts_at),
+                "ends": clock_words(event.ends_at),
                 "place": event.place,
             },
         ),

@@ -42,9 +42,11 @@ from service.errors import (
     TooManyAttempts,
 )
 from service.formatting import (
+    clock_words,
     date_words,
     day_month_words,
     history_note_words,
+    iso_day,
     minutes_text,
     moment_words,
     money_text,
@@ -591,5 +593,8 @@ def register_template_globals(engine: JinjaTemplateEngine, *, donations_on: bool
     engine.engine.filters["day"] = date_words
     engine.engine.filters["day_month"] = day_month_words
     engine.engine.filters["moment"] = moment_words
+    # Times and days of instants on the time bank's clock (ADR 0064), never UTC's.
+    engine.engine.filters["clock"] = clock_words
+    engine.engine.filters["iso_day"] = iso_day
     engine.engine.filters["signed_hours"] = signed_minutes_text
     engine.engine.filters["history_note"] = history_note_words

@@ -5,11 +5,15 @@ with the box ticked, and a register posted before the start (409, nothing record
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
+from service import clock
 from service.events.tables import EventAttendance
 from tests.events.conftest import create_event, event_body, soon
 from tests.support.pages import page_sign_in, submit, text_of
 from tests.support.people import Town
+
+SUNDAY = 6  # date.weekday()
 
 
 async def test_the_create_form_shows_every_error_at_once(town: Town) -> None:
@@ -164,3 +168,37 @@ async def test_the_form_takes_a_second_host_and_both_are_credited_hosts(town: To
     bad = await submit(town, "/events/new", "/events/new", {**form, "cohost": "someone"})
     assert bad.status_code == 422
     assert "Choose a second host from the list, or none" in text_of(bad.text)
+
+
+def _spring_change(year: int) -> date:
+    """The last Sunday of March: London's clocks go from 01:00 to 02:00."""
+    last = date(year, 3, 31)
+    return last - timedelta(days=(last.weekday() - SUNDAY) % 7)
+
+
+async def test_times_are_written_and_read_on_the_time_banks_clock(town: Town) -> None:
+    """A coordinator's "14:30" on a summer day is 13:30 UTC to the API and 2:30 pm on the
+    page, and the change form offers 14:30 back; a time the clocks skip is refused
+    (ADR 0064)."""
+    await page_sign_in(town.client, town.coordinator.email)
+    year = clock.local_today().year + 1
+    form = {
+        "community": "riverside", "title": "Summer fete", "day": f"{year}-07-01",
+        "starts": "14:30", "ends": "16:00", "place": "The green",
+        "host": str(town.alice.id), "host_minutes": "60", "repeat": "none", "capacity": "",
+    }  # fmt: skip
+    made = await submit(town, "/events/new", "/events/new", form)
+    assert made.status_code == 303, made.text
+    event_id = made.headers["location"].rsplit("/", 1)[1]
+    event = (await town.client.get(f"/api/v1/events/{event_id}", headers=town.alice.headers)).json()
+    assert datetime.fromisoformat(event["starts_at"]) == datetime(year, 7, 1, 13, 30, tzinfo=UTC)
+    assert datetime.fromisoformat(event["ends_at"]) == datetime(year, 7, 1, 15, 0, tzinfo=UTC)
+    page = await town.client.get(made.headers["location"])
+    assert "at 2:30 pm until 16:00" in text_of(page.text)
+    assert 'value="14:30"' in page.text and 'value="16:00"' in page.text
+    skipped = await submit(
+        town, "/events/new", "/events/new",
+        {**form, "day": _spring_change(year).isoformat(), "starts": "01:30", "ends": "03:00"},
+    )  # fmt: skip
+    assert skipped.status_code == 422
+    assert "The clocks go forward at that time that day" in text_of(skipped.text)
