@@ -27,10 +27,6 @@ def use_time_zone(name: str) -> None:
     _zone = ZoneInfo(name)
 
 
-def time_zone() -> ZoneInfo:
-    return _zone
-
-
 def local(instant: datetime) -> datetime:
     """An instant as the time bank's clock shows it (a naive one is taken as UTC)."""
     aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
