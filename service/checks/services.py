@@ -69,7 +69,7 @@ async def checks_of(member_id: uuid.UUID) -> list[CheckOut]:
         .limit(CHECKS_LISTED_MAX)
         .run()
     )
-    today = clock.utc_now().date()
+    today = clock.local_today()
     return [check_out(row, today) for row in rows]
 
 
@@ -87,7 +87,7 @@ async def check_record(
 ) -> CheckOut:
     """A coordinator of the member's community (or an admin) records a check; audited."""
     community_id = await open_member_in_scope(actor, member_id)
-    today = clock.utc_now().date()
+    today = clock.local_today()
     if data.checked_on > today:
         raise invalid_field("checked_on", _("cannot be in the future"))
     if data.expires_on is not None and data.expires_on <= data.checked_on:
@@ -162,7 +162,7 @@ async def home_check_refusal(
     )
     if community is None or not community["home_check_required"]:
         return
-    if await has_valid_check(helper_id, clock.utc_now().date()):
+    if await has_valid_check(helper_id, clock.local_today()):
         return
     helper = await Member.select(Member.display_name).where(Member.id == helper_id).first().run()
     context = {
@@ -175,9 +175,7 @@ async def home_check_refusal(
         # Once a day per helper: a member trying again should not flood the coordinators.
         first_today = (
             await RefusalTold.insert(
-                RefusalTold(
-                    helper=helper_id, community=community_id, told_on=clock.utc_now().date()
-                )
+                RefusalTold(helper=helper_id, community=community_id, told_on=clock.local_today())
             )
             .on_conflict(action="DO NOTHING")
             .returning(RefusalTold.helper)
@@ -202,7 +200,7 @@ async def checks_expiry_sweep(*, engine: Engine[Any], now: datetime) -> int:
 
     A check already replaced by a later one of the same kind is not worth a warning.
     """
-    today = now.date()
+    today = clock.local(now).date()
     horizon = today + timedelta(days=CHECK_EXPIRY_WARNING_DAYS)
     rows = (
         await SafeguardingCheck.select(

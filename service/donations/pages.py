@@ -8,7 +8,6 @@ Checkout's own page, and Stripe sends it back to /donate/thanks or
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -16,6 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, PathParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from service import clock
 from service.donations import checkout as checkout_service
 from service.donations import processing, reports
 from service.donations.deps import GATEWAY_DEPENDENCIES, GatewayDep, settings_of
@@ -295,7 +295,7 @@ class DonationAdminPages(Controller):
     async def donations_csv(self, viewer: Viewer) -> Response[str]:
         require_admin(viewer)
         report = await reports.donation_report(actor=viewer)
-        day = datetime.now(UTC).date().isoformat()
+        day = clock.local_today().isoformat()
         return Response(
             reports.report_csv(report.months),
             media_type="text/csv; charset=utf-8",

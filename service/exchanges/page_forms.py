@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
+from service import clock
 from service.i18n import N_
 from service.limits import EXCHANGE_DESCRIPTION_CHARS_MAX, EXCHANGE_MINUTES_MAX
 from service.web.forms import DURATION_START, duration_field, service_date_field, short_text_field
@@ -67,7 +68,7 @@ RECORD_FIELDS = {"provider_id": "provider", "recipient_id": "recipient", "minute
 
 def help_start() -> dict[str, str]:
     """What a new exchange form shows: one hour, today."""
-    return {**DURATION_START, "service_date": datetime.now(UTC).date().isoformat()}
+    return {**DURATION_START, "service_date": clock.local_today().isoformat()}
 
 
 def help_fields(

@@ -180,7 +180,7 @@ async def exchange_record(
             actor,
             "record",
             now,
-            note=f"service date {service_date.date().isoformat()}",
+            note=f"service date {clock.local(service_date).date().isoformat()}",
         )
         await audit_record(
             actor_id=actor.member_id,

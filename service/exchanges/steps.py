@@ -57,7 +57,7 @@ def service_date_in_future(service_date: datetime) -> DomainError:
     return Conflict(
         code="service_date_in_future",
         detail=_("This help is planned for %(day)s: it can be confirmed once that time has come.")
-        % {"day": service_date.date().isoformat()},
+        % {"day": clock.local(service_date).date().isoformat()},
         extra={"service_date": service_date.isoformat()},
     )
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import msgspec
 from litestar import Response, get
 
+from service import clock
 from service.export import services as data_export
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
@@ -19,7 +18,7 @@ class ExportPages(PageController):
     @get("/profile/export")
     async def export(self, viewer: Viewer, ledger: LedgerDep) -> Response[bytes]:
         data = await data_export.member_export(ledger=ledger, principal=viewer)
-        day = datetime.now(UTC).date().isoformat()
+        day = clock.local_today().isoformat()
         return Response(
             content=msgspec.json.encode(data),
             media_type=EXPORT_MEDIA_TYPE,

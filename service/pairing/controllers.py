@@ -42,7 +42,7 @@ class PairController(Controller):
         pair_id = await services.pair_introduce(
             engine=engine, actor=member, older_id=data.older_id, younger_id=data.younger_id
         )
-        return await pair_out(await pair_row(member, pair_id), clock.utc_now().date())
+        return await pair_out(await pair_row(member, pair_id), clock.local_today())
 
     @put("/{pair_id:uuid}/arrangement", opt=on_object("pair", "pair_id"))
     async def arrange(

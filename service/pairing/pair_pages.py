@@ -131,7 +131,7 @@ async def _page(
         cadences=[(key, _(name)) for key, name in CADENCE_NAMES.items()],
         cadence_names={key: _(name) for key, name in CADENCE_NAMES.items()},
         weekdays=[(str(index), _(name)) for index, name in enumerate(WEEKDAY_NAMES)],
-        today=clock.utc_now().date(),
+        today=clock.local_today(),
     )
 
 

@@ -146,7 +146,7 @@ async def pairs_of_member(actor: Principal) -> list[PairOut]:
     rows = await FriendshipPair.select(*_PAIR_COLUMNS).where(
         (FriendshipPair.older == actor.member_id) | (FriendshipPair.younger == actor.member_id)
     )
-    today = clock.utc_now().date()
+    today = clock.local_today()
     return [await pair_out(row, today) for row in rows]
 
 
@@ -163,5 +163,5 @@ async def pairs_listed(actor: Principal) -> list[PairOut]:
         PAIRS_LISTED_MAX
     )
     rows.sort(key=lambda row: row["status"] != "active")  # stable: newest first within each
-    today = clock.utc_now().date()
+    today = clock.local_today()
     return [await pair_out(row, today) for row in rows]

@@ -14,7 +14,7 @@ coordinators at once, moves the hours once.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from piccolo.engine.base import Engine
@@ -212,7 +212,7 @@ async def recorded_visit(pair_id: uuid.UUID, exchange_id: uuid.UUID) -> VisitRec
     assert recipient is not None  # noqa: S101 - a recorded exchange has its recipient
     return VisitRecordedOut(
         pair_id=pair_id,
-        visit_on=exchange.service_date.astimezone(UTC).date(),
+        visit_on=clock.local(exchange.service_date).date(),
         exchange_id=exchange_id,
         minutes=exchange.minutes,
         provider_id=uuid.UUID(str(exchange.provider)),
@@ -276,7 +276,7 @@ async def visit_record(
                 " Nothing was recorded."
             ),
         )
-    _visit_day_checked(plan, visit_on, clock.utc_now().date())
+    _visit_day_checked(plan, visit_on, clock.local_today())
     provider, recipient = uuid.UUID(str(plan.provider)), uuid.UUID(str(plan.recipient))
     if await blocked_between(provider, recipient):
         raise Forbidden(
@@ -298,7 +298,7 @@ async def visit_record(
             provider_id=provider,
             recipient_id=recipient,
             minutes=plan.minutes,
-            service_date=datetime.combine(visit_on, time(), UTC),
+            service_date=clock.instant_at(visit_on, time()),
             description=_("Friendship visit of %(younger)s and %(older)s, %(day)s")
             % {
                 "younger": row["younger_name"],

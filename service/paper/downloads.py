@@ -4,13 +4,14 @@ statement for a period, and the plain CSV as a download."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from litestar import Response
 from litestar.params import QueryParameter
 
 from ledger import Ledger
+from service import clock
 from service.paper import services as paper
 from service.principal import Principal
 
@@ -26,7 +27,7 @@ async def statement_for_period(
     last_day: date | None,
 ) -> tuple[paper.Period, paper.PaperStatement]:
     """The period asked for (the last quarter by default) and the statement over it."""
-    period = paper.period_of(first_day, last_day, today=datetime.now(UTC).date())
+    period = paper.period_of(first_day, last_day, today=clock.local_today())
     statement = await paper.paper_statement(
         ledger=ledger, actor=actor, member_id=member_id, period=period
     )

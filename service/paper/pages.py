@@ -4,13 +4,14 @@ and a community's printable offers and requests. Thin: the rules are in services
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from litestar import Response, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from service import clock
 from service.formatting import date_words, minutes_text
 from service.http.access import Access, access
 from service.http.deps import LedgerDep
@@ -101,7 +102,7 @@ class PaperPages(PageController):
             current="listings",
             community=chosen,
             categories=categories,
-            printed_on=day_words(datetime.now(UTC).date()),
+            printed_on=day_words(clock.local_today()),
         )
 
 

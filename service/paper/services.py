@@ -20,9 +20,10 @@ import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ledger import Ledger
+from service import clock
 from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.i18n import N_, _
@@ -53,11 +54,11 @@ class Period:
 
     @property
     def starts_at(self) -> datetime:
-        return datetime.combine(self.first_day, time(), tzinfo=UTC)
+        return clock.instant_at(self.first_day, time())
 
     @property
     def ends_at(self) -> datetime:
-        return datetime.combine(self.last_day + timedelta(days=1), time(), tzinfo=UTC)
+        return clock.instant_at(self.last_day + timedelta(days=1), time())
 
 
 def period_of(first_day: date | None, last_day: date | None, *, today: date) -> Period:
@@ -144,8 +145,8 @@ async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> li
             entry = await entry_of(ledger, line, names)
             found.append(
                 PaperLine(
-                    recorded_day=entry.recorded_at.astimezone(UTC).date(),
-                    help_day=entry.help_on.astimezone(UTC).date() if entry.help_on else None,
+                    recorded_day=clock.local(entry.recorded_at).date(),
+                    help_day=clock.local(entry.help_on).date() if entry.help_on else None,
                     what=entry.what,
                     with_whom=entry.with_whom,
                     note=entry.note,

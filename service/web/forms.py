@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import msgspec
 
+from service import clock
 from service.errors import invalid_field
 from service.formatting import MINUTES_PER_HOUR, minutes_text
 from service.i18n import _
@@ -52,8 +53,9 @@ def service_date_field(form: Form, value: str) -> datetime | None:
     except ValueError:
         form.errors["service_date"] = _("Enter the date of the help, like 2026-05-14")
         return None
-    # Midnight UTC: "today" is never in the future, so a coordinator can record it.
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+    # The day's first instant on the time bank's clock (ADR 0064): "today" is never in
+    # the future, so a coordinator can record it, and the day reads back as itself.
+    return clock.instant_at(day, time(0, 0))
 
 
 def text_field(form: Form, name: str, value: str, message: str, maximum: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from service import clock
 from service.members.accounts import member_account_id
 from tests.admin.support import post_form
 from tests.support.pages import page_sign_in
@@ -233,7 +234,7 @@ def form_fields(role: str, other: uuid.UUID, hours: int) -> dict[str, str]:
         "other": str(other),
         "hours": str(hours),
         "minutes": "0",
-        "service_date": datetime.now(UTC).date().isoformat(),
+        "service_date": clock.local_today().isoformat(),
         "description": "Painting the fence",
     }
 

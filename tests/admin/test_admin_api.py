@@ -16,6 +16,7 @@ import pytest
 from litestar import Litestar
 
 from ledger import Ledger
+from service import clock
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,
@@ -440,7 +441,7 @@ async def test_the_audit_log_filters_by_actor_action_target_and_date(town: Town)
     assert [entry["action"] for entry in about_bob] == ["member.suspend"]
     roles = await audit(town, action="role.grant")
     assert len(roles) == 3  # the admin, the coordinator and the council viewer
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     assert len(await audit(town, **{"from": today.isoformat(), "to": today.isoformat()})) == len(
         everything
     )

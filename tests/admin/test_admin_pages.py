@@ -5,11 +5,11 @@ search, suspension and reinstatement, credit limits, the audit log and ledger he
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import httpx
 
 from ledger import Ledger
+from service import clock
 from service.members.accounts import member_account_id
 from tests.admin.support import (
     REASON,
@@ -227,7 +227,7 @@ async def test_the_audit_page_filters_and_explains_changes(town: Town) -> None:
         f"/admin/members/{town.bob.id}/status",
         {"action": "suspend", "reason": REASON, "confirm": "yes"},
     )
-    today = datetime.now(UTC).date().isoformat()
+    today = clock.local_today().isoformat()
     response = await page(
         town, f"/admin/audit?action=member.suspend&from={today}&to={today}&actor=admin@example.org"
     )

@@ -6,12 +6,13 @@ on every page of the journey."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from service import clock
 from service.formatting import date_words
 from tests.support.browser import (
     ADMIN_EMAIL,
@@ -89,7 +90,7 @@ async def introduce_and_arrange(david: Page, live_server: LiveServer, visit_week
     await david.get_by_label("Minutes each visit").fill("60")
     await david.get_by_label("How often").select_option(label="Every week")
     await david.get_by_label("Day of the week").select_option(label=WEEKDAYS[visit_weekday])
-    starts_on = datetime.now(UTC).date() - timedelta(days=30)
+    starts_on = clock.local_today() - timedelta(days=30)
     await david.get_by_label("From", exact=True).fill(starts_on.isoformat())
     await david.get_by_label("The visits are in the home of the member visited").uncheck()
     await david.get_by_role("button", name=f"Save the visits of {NAMES}").click()
@@ -129,7 +130,7 @@ async def test_a_pair_is_introduced_and_a_visit_recorded_once(
     live_server: LiveServer, suggested_pair: None, browser: Browser
 ) -> None:
     del suggested_pair
-    visit_on = datetime.now(UTC).date() - timedelta(days=3)
+    visit_on = clock.local_today() - timedelta(days=3)
     david = await signed_in_page(browser, live_server, COORDINATOR_EMAIL)
     await introduce_and_arrange(david, live_server, visit_on.weekday())
     await record_twice(david, date_words(visit_on), visit_on.isoformat())

@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from service.clock import utc_now
+from service import clock
 from tests.support.people import PASSWORD, Person, Town
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -88,7 +88,7 @@ async def test_a_double_submitted_recording_records_one_exchange(town: Town) -> 
         "recipient": str(town.bob.id),
         "hours": "1",
         "minutes": "0",
-        "service_date": utc_now().date().isoformat(),
+        "service_date": clock.local_today().isoformat(),
         "description": "Dog walking while Bob was unwell",
     }
     first, second = await _twice(town, "/coordinator/record", fields)

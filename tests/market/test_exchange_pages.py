@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from service import clock
 from tests.support.exchanges import notices
 from tests.support.pages import page_text, sign_in, submit, text_of, token_from
 from tests.support.people import Person, Town
@@ -18,7 +19,7 @@ EXCHANGE_URL = re.compile(r"/exchanges/([0-9a-f-]{36})\?done=(\w+)")
 
 
 def today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    return clock.local_today().isoformat()
 
 
 def exchange_fields(**fields: str) -> dict[str, str]:

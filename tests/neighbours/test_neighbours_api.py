@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from service import clock
 from service.checks.services import checks_expiry_sweep
 from service.checks.tables import SafeguardingCheck
 from service.listings.expiry import listing_expiry_sweep
@@ -251,7 +252,7 @@ async def test_help_at_home_without_a_valid_check_is_refused_and_coordinators_to
     town: Town,
 ) -> None:
     await require_home_checks()
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     refused = await town.client.post(
         "/api/v1/exchanges", headers=town.alice.headers, json=in_home_body(town.bob, town.alice)
     )
@@ -299,7 +300,7 @@ async def test_help_at_home_without_a_valid_check_is_refused_and_coordinators_to
 
 
 async def test_accepting_help_at_home_asks_for_the_check_again(town: Town) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     proposal = ok_json(
         await town.client.post(
             "/api/v1/exchanges",
@@ -332,7 +333,7 @@ async def test_a_listing_for_help_at_home_flags_its_exchanges(town: Town) -> Non
 
 
 async def test_checks_are_for_coordinators_of_the_members_community(town: Town) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     body = {"kind": "dbs", "checked_on": today.isoformat()}
     as_member = await town.client.post(
         f"/api/v1/coordinator/members/{town.bob.id}/checks", headers=town.alice.headers, json=body
@@ -364,7 +365,7 @@ async def test_checks_are_for_coordinators_of_the_members_community(town: Town) 
 
 
 async def test_the_sweep_warns_coordinators_of_checks_running_out_once(town: Town) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     ok_json(
         await record_check(
             town,
@@ -392,7 +393,7 @@ async def test_the_sweep_warns_coordinators_of_checks_running_out_once(town: Tow
 
 
 async def test_checks_are_in_the_members_export(town: Town) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     ok_json(await record_check(town, town.bob, checked_on=today, expires_on=None), 201)
     exchange = await completed(town, town.bob, [town.alice])
     ok_json(await thank(town, town.alice, exchange, "Thank you, Bob"), 201)
@@ -533,7 +534,7 @@ async def test_a_community_is_created_with_its_listing_days_and_check_setting(to
 
 
 async def test_closing_an_account_erases_its_checks_and_thanks(town: Town) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     ok_json(await record_check(town, town.bob, checked_on=today, expires_on=None), 201)
     exchange = await completed(town, town.bob, [town.alice])
     ok_json(await thank(town, town.alice, exchange, "Thank you, Bob"), 201)

@@ -4,8 +4,9 @@ profile a stranger cannot open."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from service import clock
 from tests.support.exchanges import completed, propose
 from tests.support.pages import page_sign_in, submit, text_of
 from tests.support.people import Person, Town
@@ -26,7 +27,7 @@ async def test_a_coordinator_records_a_check_on_the_member_file(town: Town) -> N
     assert bad.status_code == 422
     assert "Choose the kind of check" in bad.text
     assert "Enter the day of the check" in bad.text
-    today = datetime.now(UTC).date()
+    today = clock.local_today()
     future = await submit(
         town, page, action, {"kind": "dbs", "checked_on": (today + timedelta(days=3)).isoformat()}
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from service import clock
 from service.formatting import date_words
 from service.paper.services import hours_figures
 from tests.support.exchanges import WELCOME, ok, propose
@@ -17,7 +18,7 @@ from tests.support.people import Person, Town
 
 def today() -> date:
     """Today when asked, not when the module was imported: a run may cross midnight UTC."""
-    return datetime.now(UTC).date()
+    return clock.local_today()
 
 
 async def helped(town: Town) -> dict[str, object]:

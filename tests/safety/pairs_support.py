@@ -18,7 +18,7 @@ VISIT_MINUTES = 60
 
 
 def today() -> date:
-    return clock.utc_now().date()
+    return clock.local_today()
 
 
 def last_visit_day() -> date:

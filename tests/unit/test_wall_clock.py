@@ -10,7 +10,10 @@ import pytest
 
 from service import clock
 from service.formatting import clock_words, date_words, iso_day, moment_words, time_words
+from service.paper.services import Period
 from service.settings import Settings, SettingsError
+from service.web.forms import service_date_field
+from service.web.kit import Form
 
 SUMMER_DAY = date(2026, 7, 1)
 WINTER_DAY = date(2026, 12, 4)
@@ -74,3 +77,19 @@ def test_the_setting_names_a_real_zone_at_or_ahead_of_utc() -> None:
         Settings.from_env({"SECRET_KEY": "k" * 40, "TIMEBANK_TIME_ZONE": "../etc/passwd"})
     with pytest.raises(SettingsError, match="behind UTC"):
         Settings.from_env({"SECRET_KEY": "k" * 40, "TIMEBANK_TIME_ZONE": "America/New_York"})
+
+
+def test_a_day_from_a_form_begins_at_the_time_banks_midnight() -> None:
+    """The date of the help, a visit's day, a printed statement's days: each is the day on
+    the local clock, so a summer day begins at 23:00 UTC the day before and reads back as
+    itself; "today" is never in the future."""
+    form = Form()
+    summer = service_date_field(form, "2026-07-01")
+    assert summer == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert (date_words(summer), iso_day(summer)) == ("Wednesday 1 July 2026", "2026-07-01")
+    assert service_date_field(form, "2026-12-04") == datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    assert not form.errors
+    july = Period(first_day=SUMMER_DAY, last_day=date(2026, 7, 31))
+    assert july.starts_at == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert july.ends_at == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
+    assert clock.instant_at(clock.local_today(), time(0, 0)) <= clock.utc_now()
