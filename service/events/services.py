@@ -62,11 +62,16 @@ def _add_months(instant: datetime, months: int) -> datetime:
 
 
 def meeting_starts(first: datetime, repeat: str, count: int) -> list[datetime]:
-    """When each meeting of a series starts."""
+    """When each meeting of a series starts: at the first one's time on the time bank's
+    clock, whatever the clocks do in between (a Tuesday club at 2 pm stays at 2 pm when
+    summer time begins; ADR 0064)."""
+    wall = clock.local(first).replace(tzinfo=None)
     if repeat == "monthly":
-        return [_add_months(first, step) for step in range(count)]
-    days = REPEAT_DAYS.get(repeat, 0)
-    return [first + timedelta(days=days * step) for step in range(count)]
+        walls = [_add_months(wall, step) for step in range(1, count)]
+    else:
+        days = REPEAT_DAYS.get(repeat, 0)
+        walls = [wall + timedelta(days=days * step) for step in range(1, count)]
+    return [first, *(clock.instant_at(later.date(), later.time()) for later in walls)]
 
 
 def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:

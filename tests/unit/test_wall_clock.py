@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from service import clock
+from service.events.services import meeting_starts
 from service.formatting import clock_words, date_words, iso_day, moment_words, time_words
 from service.paper.services import Period
 from service.settings import Settings, SettingsError
@@ -93,3 +94,20 @@ def test_a_day_from_a_form_begins_at_the_time_banks_midnight() -> None:
     assert july.starts_at == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
     assert july.ends_at == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
     assert clock.instant_at(clock.local_today(), time(0, 0)) <= clock.utc_now()
+
+
+def test_a_series_keeps_its_time_on_the_local_clock_across_the_changes() -> None:
+    """A Tuesday club at 2 pm stays at 2 pm when summer time begins, and a monthly one at
+    10 am when it ends: the same local time, an hour apart in UTC."""
+    tuesday = datetime(2027, 3, 23, 14, 0, tzinfo=UTC)  # the clocks change on 28 March
+    weekly = meeting_starts(tuesday, "weekly", 3)
+    assert weekly == [
+        tuesday,
+        datetime(2027, 3, 30, 13, 0, tzinfo=UTC),
+        datetime(2027, 4, 6, 13, 0, tzinfo=UTC),
+    ]
+    assert {time_words(start) for start in weekly} == {"2 pm"}
+    monthly = meeting_starts(datetime(2026, 9, 15, 9, 0, tzinfo=UTC), "monthly", 3)
+    assert [clock_words(start) for start in monthly] == ["10:00", "10:00", "10:00"]
+    assert monthly[2] == datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+    assert meeting_starts(tuesday, "none", 1) == [tuesday]
