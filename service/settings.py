@@ -261,8 +261,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"TIMEBANK_TIME_ZONE must name a time zone such as {TIME_ZONE_DEFAULT}, "
                 f"not {self.time_zone!r}"
             ) from error
-        # Calendar days (the date of the help) are stored as their UTC midnight; a zone
-        # ever behind UTC would show each of them as the day before (ADR 0064).
+        # Dates of the help stored before ADR 0064 are their UTC midnight; a zone ever
+        # behind UTC would show each of them as the day before.
         if any(
             (zone.utcoffset(moment) or timedelta(0)) < timedelta(0) for moment in _OFFSET_PROBES
         ):

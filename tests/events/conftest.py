@@ -4,23 +4,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
-from service import clock
 from service.events import pages, register, rsvp, selectors, services
+from tests.support.clocks import clock_reading
 from tests.support.people import Person, Town
 
 EVENT_CLOCK_READERS = (services, rsvp, register, selectors, pages)
 
 
 def events_clock_at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
-    # The rest of the clock (the time bank's wall clock, ADR 0064) stays as it is.
-    kept = {name: getattr(clock, name) for name in dir(clock) if not name.startswith("_")}
-    frozen = SimpleNamespace(**{**kept, "utc_now": lambda: instant})
+    frozen = clock_reading(lambda: instant)
     for module in EVENT_CLOCK_READERS:
         if hasattr(module, "clock"):
             monkeypatch.setattr(module, "clock", frozen)

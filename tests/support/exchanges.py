@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from piccolo.querystring import QueryString
 
-from service import clock, database
+from service import database
 from service.disputes import resolution as dispute_resolution
 from service.disputes import selectors as dispute_selectors
 from service.disputes import services as dispute_services
@@ -18,6 +17,7 @@ from service.exchanges import expiry as exchange_expiry
 from service.exchanges import recording as exchange_recording
 from service.exchanges import services as exchange_services
 from tests.conftest import TestDatabase
+from tests.support.clocks import clock_reading
 from tests.support.people import TOWN_WELCOME_MINUTES, Person, Town
 
 WELCOME = TOWN_WELCOME_MINUTES  # minutes every town member starts with
@@ -130,14 +130,9 @@ async def audit_rows(db: TestDatabase, target_id: str) -> list[dict[str, Any]]:
 EXCHANGE_CLOCK_READERS = (exchange_services, exchange_expiry, exchange_recording)
 
 
-def _clock_kept() -> dict[str, Any]:
-    """The clock's other readings (the time bank's wall clock, ADR 0064), kept as they are."""
-    return {name: getattr(clock, name) for name in dir(clock) if not name.startswith("_")}
-
-
 def exchange_clock_at(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
     """The exchanges feature's clock reads `instant` (sign-in and the rest keep real time)."""
-    frozen = SimpleNamespace(**{**_clock_kept(), "utc_now": lambda: instant})
+    frozen = clock_reading(lambda: instant)
     for module in EXCHANGE_CLOCK_READERS:
         monkeypatch.setattr(module, "clock", frozen)
 
@@ -148,9 +143,7 @@ DISPUTE_CLOCK_READERS = (dispute_services, dispute_selectors, dispute_resolution
 
 def shifted_clock(monkeypatch: pytest.MonkeyPatch, days: float) -> None:
     """The disputes feature's clock runs `days` ahead of the real one (sign-in keeps real time)."""
-    shifted = SimpleNamespace(
-        **{**_clock_kept(), "utc_now": lambda: datetime.now(UTC) + timedelta(days=days)}
-    )
+    shifted = clock_reading(lambda: datetime.now(UTC) + timedelta(days=days))
     for module in DISPUTE_CLOCK_READERS:
         monkeypatch.setattr(module, "clock", shifted)
 
