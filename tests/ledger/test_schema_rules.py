@@ -492,3 +492,52 @@ async def test_entry_rows_breaking_a_rule_are_refused(world: World) -> None:
         version=2,
     )
     await insert_entry(world, None, account_id=world.bob)
+
+
+# References ---------------------------------------------------------------------
+
+ENTRY_ACCOUNT_KEY = Refusal(
+    asyncpg.ForeignKeyViolationError,
+    "ledger_entry_account_id_fkey",
+    "FOREIGN KEY constraint failed",
+)
+ENTRY_TRANSFER_KEY = Refusal(
+    asyncpg.ForeignKeyViolationError,
+    "ledger_entry_transfer_id_fkey",
+    "FOREIGN KEY constraint failed",
+)
+
+
+async def test_entries_name_an_account_and_a_transfer_that_exist(world: World) -> None:
+    await world.pay(100)
+    before = await world.raw.fetchval("SELECT count(*) AS n FROM ledger_entry")
+    await insert_entry(world, ENTRY_ACCOUNT_KEY, account_id=new_id())
+    await insert_entry(world, ENTRY_TRANSFER_KEY, transfer_id=new_id(), version=99)
+    assert await world.raw.fetchval("SELECT count(*) AS n FROM ledger_entry") == before
+    await insert_entry(world, None, account_id=world.bob)
+
+
+async def test_one_bad_entry_among_good_ones_refuses_the_whole_statement(world: World) -> None:
+    """A bad row anywhere in a statement of several refuses all of it."""
+    await world.pay(100)
+    entry = (
+        await world.raw.fetch(
+            "SELECT * FROM ledger_entry WHERE account_id = $1 AND version = 1", world.alice
+        )
+    )[0]
+    columns = list(entry)
+    good = [world.bob if column == "account_id" else entry[column] for column in columns]
+    bad = [new_id() if column == "account_id" else entry[column] for column in columns]
+    width = len(columns)
+    slots = ", ".join(
+        "(" + ", ".join(f"${row * width + n}" for n in range(1, width + 1)) + ")"
+        for row in range(2)
+    )
+    sql = f"INSERT INTO ledger_entry ({', '.join(columns)}) VALUES {slots}"
+    await assert_refused(world.raw, ENTRY_ACCOUNT_KEY, sql, *good, *bad)
+    assert (
+        await world.raw.fetchval(
+            "SELECT count(*) AS n FROM ledger_entry WHERE account_id = $1", world.bob
+        )
+        == 0
+    )
