@@ -13,7 +13,9 @@ through the public API, and measures at 1, 8 and 32 keep-alive clients:
 
 and, in the same run, pgbench's TPC-B-like transaction (`-s 10`, `-c N -j 2`)
 on a scratch database at the same client counts: every figure gets its ratio
-to pgbench. Then 60 s of gifts at 32 clients while the server's resident
+to pgbench. Each PostgreSQL gift case is followed at once by pgbench at its client
+count again ("pgbench beside"), since the machine's speed moves within a run: both
+ratios are reported. Then 60 s of gifts at 32 clients while the server's resident
 memory (every process of it) is sampled.
 
 The load generator is Debian's `wrk` with a generated Lua script when it is
@@ -365,6 +367,10 @@ class Measurement:
     latencies_ms: list[float] = field(default_factory=list)
     errors: collections.Counter[int] = field(default_factory=collections.Counter)
     cpu: CpuUse | None = None
+    # pgbench's tps at the same client count measured right after this case (PostgreSQL
+    # gifts): the machine's speed moves within a run, so the start's reference may not
+    # be the same time as the case.
+    pgbench_beside: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -661,7 +667,9 @@ def served(engine: str, args: argparse.Namespace, scratch: Path) -> Iterator[tup
             )
 
 
-def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineResult:
+def run_engine(
+    engine: str, args: argparse.Namespace, scratch: Path, pgbench_database: str
+) -> EngineResult:
     with served(engine, args, scratch) as (target, world):
         measurements: list[Measurement] = []
         for clients in args.clients:
@@ -672,6 +680,10 @@ def run_engine(engine: str, args: argparse.Namespace, scratch: Path) -> EngineRe
                 )
                 requests = round(measured.per_second * measured.seconds)
                 measured.cpu = cpu_use_since(before, target, requests)
+                if engine == "postgres" and name == "gift":
+                    measured.pgbench_beside = pgbench(
+                        args.admin_url, pgbench_database, clients, max(1, int(args.seconds))
+                    )
                 measurements.append(measured)
                 _say(_row(engine, measured, None))
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
@@ -709,19 +721,26 @@ def run_nodes(nodes: int, args: argparse.Namespace) -> EngineResult:
         made.stop()
 
 
-def run_pgbench(args: argparse.Namespace) -> dict[int, float]:
+@contextlib.contextmanager
+def pgbench_database(args: argparse.Namespace) -> Iterator[str]:
+    """pgbench's scale-10 database, kept for the run: the references at the start and the
+    ones measured beside the PostgreSQL gift cases share it."""
     database = f"bench_http_pgbench_{os.getpid()}"
     asyncio.run(admin_execute(args.admin_url, f'CREATE DATABASE "{database}"'))
     try:
         pgbench_initialise(args.admin_url, database)
-        return {
-            clients: pgbench(args.admin_url, database, clients, max(1, int(args.seconds)))
-            for clients in args.clients
-        }
+        yield database
     finally:
         asyncio.run(
             admin_execute(args.admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         )
+
+
+def run_pgbench(args: argparse.Namespace, database: str) -> dict[int, float]:
+    return {
+        clients: pgbench(args.admin_url, database, clients, max(1, int(args.seconds)))
+        for clients in args.clients
+    }
 
 
 def _say(line: str) -> None:
@@ -732,6 +751,9 @@ def _row(engine: str, m: Measurement, reference: float | None) -> str:
     unit = "cycles" if m.workload == "exchange" else "req"
     ratio = f"{m.per_second / reference:6.2f}x" if reference else "       "
     errors = f"  errors {dict(m.errors)}" if m.errors else ""
+    if m.pgbench_beside:
+        beside = m.per_second / m.pgbench_beside
+        errors += f"  pgbench beside: {m.pgbench_beside:.0f} tps ({beside:.2f}x)"
     cpu = (
         f" {m.cpu.server_ms:6.3f} | {m.cpu.database_ms:6.3f} | {m.cpu.idle_cores:4.2f} |"
         if m.cpu
@@ -793,6 +815,7 @@ def results_json(results: list[EngineResult], references: dict[int, float]) -> d
                         "p99_ms": m.percentile(0.99),
                         "errors": dict(m.errors),
                         "cpu": asdict(m.cpu) if m.cpu else None,
+                        "pgbench_beside": m.pgbench_beside,
                     }
                     for m in r.measurements
                 ],
@@ -850,14 +873,15 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     engines = ["postgres", "sqlite"] if args.engine == "both" else [args.engine]
-    references = run_pgbench(args)
-    _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
-    _say(f"load client: {args.load_client} (exchange cycles always on the asyncio client)")
-    if args.nodes:
-        results = [run_nodes(nodes, args) for nodes in args.nodes]
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
-            results = [run_engine(engine, args, Path(scratch)) for engine in engines]
+    with pgbench_database(args) as database:
+        references = run_pgbench(args, database)
+        _say("pgbench: " + ", ".join(f"-c {c}: {t:.0f} tps" for c, t in references.items()))
+        _say(f"load client: {args.load_client} (exchange cycles always on the asyncio client)")
+        if args.nodes:
+            results = [run_nodes(nodes, args) for nodes in args.nodes]
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench_http_") as scratch:
+                results = [run_engine(engine, args, Path(scratch), database) for engine in engines]
     report(results, references, args)
     if args.json:
         args.json.write_text(json.dumps(results_json(results, references), indent=2))
