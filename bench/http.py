@@ -751,9 +751,10 @@ def _row(engine: str, m: Measurement, reference: float | None) -> str:
     unit = "cycles" if m.workload == "exchange" else "req"
     ratio = f"{m.per_second / reference:6.2f}x" if reference else "       "
     errors = f"  errors {dict(m.errors)}" if m.errors else ""
+    beside = ""
     if m.pgbench_beside:
-        beside = m.per_second / m.pgbench_beside
-        errors += f"  pgbench beside: {m.pgbench_beside:.0f} tps ({beside:.2f}x)"
+        ratio_beside = m.per_second / m.pgbench_beside
+        beside = f"  pgbench beside: {m.pgbench_beside:.0f} tps ({ratio_beside:.2f}x)"
     cpu = (
         f" {m.cpu.server_ms:6.3f} | {m.cpu.database_ms:6.3f} | {m.cpu.idle_cores:4.2f} |"
         if m.cpu
@@ -761,7 +762,7 @@ def _row(engine: str, m: Measurement, reference: float | None) -> str:
     )
     return (
         f"| {engine:8} | {m.workload:9} | {m.clients:3} | {m.per_second:8.1f} {unit}/s | "
-        f"{m.percentile(0.5):7.1f} | {m.percentile(0.99):7.1f} | {ratio} |{cpu}{errors}"
+        f"{m.percentile(0.5):7.1f} | {m.percentile(0.99):7.1f} | {ratio} |{cpu}{errors}{beside}"
     )
 
 
