@@ -33,8 +33,13 @@ def local(instant: datetime) -> datetime:
     return aware.astimezone(_zone)
 
 
+def local_day(instant: datetime) -> date:
+    """The day an instant falls on, on the time bank's clock."""
+    return local(instant).date()
+
+
 def local_today() -> date:
-    return local(utc_now()).date()
+    return local_day(utc_now())
 
 
 def instant_at(day: date, wall_clock: time) -> datetime:
@@ -45,6 +50,12 @@ def instant_at(day: date, wall_clock: time) -> datetime:
     the change, as `zoneinfo` does (`wall_clock_exists` tells a form to refuse it).
     """
     return datetime.combine(day, wall_clock, tzinfo=_zone).astimezone(UTC)
+
+
+def day_starts_at(day: date) -> datetime:
+    """The UTC instant `day` begins on the time bank's clock: how a day from a form is
+    stored, so it is never in the future on that day and reads back as itself."""
+    return instant_at(day, time(0, 0))
 
 
 def wall_clock_exists(day: date, wall_clock: time) -> bool:

@@ -105,7 +105,8 @@ def clock_words(instant: datetime) -> str:
 
 def iso_day(instant: datetime | date) -> str:
     """The day an instant falls on, on the time bank's clock, for `<time datetime>`."""
-    return _wall(instant).isoformat()[:10]
+    day = clock.local_day(instant) if isinstance(instant, datetime) else instant
+    return day.isoformat()
 
 
 def moment_words(instant: datetime) -> str:

@@ -200,7 +200,7 @@ async def checks_expiry_sweep(*, engine: Engine[Any], now: datetime) -> int:
 
     A check already replaced by a later one of the same kind is not worth a warning.
     """
-    today = clock.local(now).date()
+    today = clock.local_day(now)
     horizon = today + timedelta(days=CHECK_EXPIRY_WARNING_DAYS)
     rows = (
         await SafeguardingCheck.select(

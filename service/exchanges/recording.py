@@ -37,6 +37,7 @@ from service.exchanges.steps import (
     service_date_problems,
 )
 from service.exchanges.tables import Exchange, ExchangeRecipient
+from service.formatting import iso_day
 from service.i18n import _
 from service.limits import MEMO_CHARS_MAX
 from service.members.accounts import member_account_id
@@ -180,7 +181,7 @@ async def exchange_record(
             actor,
             "record",
             now,
-            note=f"service date {clock.local(service_date).date().isoformat()}",
+            note=f"service date {iso_day(service_date)}",
         )
         await audit_record(
             actor_id=actor.member_id,

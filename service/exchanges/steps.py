@@ -16,7 +16,7 @@ from service.exchanges.selectors import (
     ExchangeView,
 )
 from service.exchanges.tables import Exchange, ExchangeEvent
-from service.formatting import minutes_text
+from service.formatting import iso_day, minutes_text
 from service.i18n import N_, _
 from service.limits import (
     EXCHANGE_SERVICE_DATE_AHEAD_DAYS,
@@ -57,7 +57,7 @@ def service_date_in_future(service_date: datetime) -> DomainError:
     return Conflict(
         code="service_date_in_future",
         detail=_("This help is planned for %(day)s: it can be confirmed once that time has come.")
-        % {"day": clock.local(service_date).date().isoformat()},
+        % {"day": iso_day(service_date)},
         extra={"service_date": service_date.isoformat()},
     )
 

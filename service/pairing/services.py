@@ -14,7 +14,7 @@ coordinators at once, moves the hours once.
 from __future__ import annotations
 
 import uuid
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from piccolo.engine.base import Engine
@@ -212,7 +212,7 @@ async def recorded_visit(pair_id: uuid.UUID, exchange_id: uuid.UUID) -> VisitRec
     assert recipient is not None  # noqa: S101 - a recorded exchange has its recipient
     return VisitRecordedOut(
         pair_id=pair_id,
-        visit_on=clock.local(exchange.service_date).date(),
+        visit_on=clock.local_day(exchange.service_date),
         exchange_id=exchange_id,
         minutes=exchange.minutes,
         provider_id=uuid.UUID(str(exchange.provider)),
@@ -298,7 +298,7 @@ async def visit_record(
             provider_id=provider,
             recipient_id=recipient,
             minutes=plan.minutes,
-            service_date=clock.instant_at(visit_on, time()),
+            service_date=clock.day_starts_at(visit_on),
             description=_("Friendship visit of %(younger)s and %(older)s, %(day)s")
             % {
                 "younger": row["younger_name"],

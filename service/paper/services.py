@@ -20,7 +20,7 @@ import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from ledger import Ledger
 from service import clock
@@ -54,11 +54,11 @@ class Period:
 
     @property
     def starts_at(self) -> datetime:
-        return clock.instant_at(self.first_day, time())
+        return clock.day_starts_at(self.first_day)
 
     @property
     def ends_at(self) -> datetime:
-        return clock.instant_at(self.last_day + timedelta(days=1), time())
+        return clock.day_starts_at(self.last_day + timedelta(days=1))
 
 
 def period_of(first_day: date | None, last_day: date | None, *, today: date) -> Period:
@@ -145,8 +145,8 @@ async def _lines_in(ledger: Ledger, account_id: uuid.UUID, period: Period) -> li
             entry = await entry_of(ledger, line, names)
             found.append(
                 PaperLine(
-                    recorded_day=clock.local(entry.recorded_at).date(),
-                    help_day=clock.local(entry.help_on).date() if entry.help_on else None,
+                    recorded_day=clock.local_day(entry.recorded_at),
+                    help_day=clock.local_day(entry.help_on) if entry.help_on else None,
                     what=entry.what,
                     with_whom=entry.with_whom,
                     note=entry.note,

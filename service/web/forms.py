@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -55,7 +55,7 @@ def service_date_field(form: Form, value: str) -> datetime | None:
         return None
     # The day's first instant on the time bank's clock (ADR 0064): "today" is never in
     # the future, so a coordinator can record it, and the day reads back as itself.
-    return clock.instant_at(day, time(0, 0))
+    return clock.day_starts_at(day)
 
 
 def text_field(form: Form, name: str, value: str, message: str, maximum: int) -> str:

@@ -19,6 +19,6 @@ def clock_reading(utc_now: Callable[[], datetime]) -> SimpleNamespace:
     kept = {name: getattr(clock, name) for name in dir(clock) if not name.startswith("_")}
 
     def local_today() -> date:
-        return clock.local(utc_now()).date()
+        return clock.local_day(utc_now())
 
     return SimpleNamespace(**{**kept, "utc_now": utc_now, "local_today": local_today})
