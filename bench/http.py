@@ -552,7 +552,7 @@ def profile_server(
     """py-spy a worker under 32 clients of `workload`; return the heaviest functions as text."""
     assert target.process is not None  # noqa: S101
     pids = process_tree(target.process.pid)
-    # granian's workers are the parent's children; the app makes them the largest.
+    # The server's workers are the parent's children; the app makes them the largest.
     worker = max(pids[1:] or pids, key=lambda pid: rss_mib([pid]))
     raw = out_dir / f"profile-{target.engine}.txt"
     spy = subprocess.Popen(

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from service.cli import SERVE_LISTENING_LINE
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 from tests.support.redis_db import worker_redis_url
 
@@ -115,7 +116,7 @@ def _wait_until_listening(
         if not line:
             break
         seen.append(line)
-        if "Listening at" in line:
+        if SERVE_LISTENING_LINE in line:
             drain = threading.Thread(target=lambda: seen.extend(process.stdout or ()), daemon=True)
             drain.start()
             _wait_for_port(process, port, seen)
@@ -140,7 +141,7 @@ def _wait_for_port(process: subprocess.Popen[str], port: int, seen: list[str]) -
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    # SIGTERM to the whole group: the granian main process and its workers.
+    # SIGTERM to the whole group: the server's main process and its workers.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:

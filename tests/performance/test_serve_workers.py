@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from granian.constants import Interfaces, Loops
 
 from service.cli import (
     SERVE_WORKERS_MAX,
@@ -65,13 +64,15 @@ def test_worker_counts_out_of_range_are_refused(workers: int) -> None:
         serve_workers(workers, _settings(REDIS_URL))
 
 
-def test_serve_asks_granian_for_uvloop() -> None:
-    # The event loop the benchmarks measure (ADR 0063); the live two-worker test
-    # below then moves its gifts on it.
+def test_serve_asks_uvicorn_for_uvloop_httptools_and_the_peers_own_address() -> None:
+    # The event loop and parser the benchmarks measure (ADRs 0063, 0065); the live
+    # two-worker test below then moves its gifts on them.
     options = server_options("127.0.0.1", 8000, 2)
-    assert options["loop"] == Loops.uvloop
-    assert (options["address"], options["port"], options["workers"]) == ("127.0.0.1", 8000, 2)
-    assert options["interface"] == Interfaces.ASGI
+    assert (options["loop"], options["http"]) == ("uvloop", "httptools")
+    assert (options["host"], options["port"], options["workers"]) == ("127.0.0.1", 8000, 2)
+    assert (options["app"], options["factory"]) == ("service.app:create_app_from_env", True)
+    # A proxy's X-Forwarded-For must not stand in for the peer (rate limits count by it).
+    assert options["proxy_headers"] is False
 
 
 def test_serve_refuses_two_workers_without_redis(tmp_path: Path) -> None:

@@ -230,7 +230,7 @@ class Cluster:
         self.save()
 
     def kill_node(self, node: Node, sig: signal.Signals = signal.SIGKILL) -> None:
-        """Signal the node's whole process group (granian and its worker) and wait."""
+        """Signal the node's whole process group (the server and its worker) and wait."""
         if node.pid is not None:
             _stop_group(node.pid, sig)
         node.pid = None

@@ -1,7 +1,7 @@
 """A real `timebank serve` subprocess, and `timebank` commands run beside it.
 
-Readiness is known from the server's own "Listening at" log line and then the
-port accepting a connection, never from a sleep.
+Readiness is known from the line `timebank serve` prints as it starts the server, then
+from the port accepting a connection, never from a sleep.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.cli import SERVE_LISTENING_LINE
 from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,7 @@ def live_server_on(db: TestDatabase, data_dir: Path, **extra_env: str) -> Iterat
 
 
 def _wait_until_listening(process: subprocess.Popen[str], port: int) -> threading.Thread:
-    """Wait for the "Listening at" line, then until the port accepts connections.
+    """Wait for `timebank serve`'s listening line, then until the port accepts connections.
 
     The server's output keeps being read by a thread afterwards, so a full
     pipe can never stall it; the lines are kept for error messages.
@@ -128,7 +129,7 @@ def _wait_until_listening(process: subprocess.Popen[str], port: int) -> threadin
         if not line:
             break
         seen.append(line)
-        if "Listening at" in line:
+        if SERVE_LISTENING_LINE in line:
             drain = threading.Thread(target=_drain, args=(process, seen), daemon=True)
             drain.start()
             _wait_for_port(process, port, seen)
