@@ -71,8 +71,8 @@ def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "loop": "uvloop",
         "http": "httptools",
         "lifespan": "on",
-        # The peer is the client: X-Forwarded-For from a proxy on this machine must not
-        # move a request's address (rate limits count by it) unless the app says so.
+        # The peer is the client: X-Forwarded-For, which a client can write itself, must
+        # not move the address that rate limits count by.
         "proxy_headers": False,
         "server_header": False,
         # The app writes its own access log (service/observability.py).

@@ -25,13 +25,16 @@ from tests.support.redis_db import worker_redis_url
 REDIS_URL = worker_redis_url()
 TOKEN_PATH = "/api/v1/auth/token"
 LOOPBACK = "127.0.0.1"
+# What a client might claim to be, from TEST-NET-3 (RFC 5737): never a real peer here.
+CLAIMED_ADDRESS = "203.0.113.7"
 SUCCESSES = 30
 
 
 async def _forget(emails: list[str]) -> None:
     redis = Redis.from_url(REDIS_URL)
     try:
-        keys = [f"account:{email}" for email in emails] + [f"address:{LOOPBACK}"]
+        keys = [f"account:{email}" for email in emails]
+        keys += [f"address:{LOOPBACK}", f"address:{CLAIMED_ADDRESS}"]
         for key in keys:
             base = REDIS_KEY_PREFIX + key
             await redis.delete(f"{base}:failures", f"{base}:lock", f"{base}:locks")
@@ -100,3 +103,26 @@ async def test_two_servers_share_failures_and_never_count_successes(
     assert 1 <= int(refused.headers["retry-after"]) <= SIGN_IN_LOCK_FIRST_SECONDS
     assert "and then try again" in refused.json()["detail"]
     assert still_fine.status_code == 201, still_fine.text
+
+
+async def test_a_forwarded_for_header_does_not_move_the_counted_address(
+    db: TestDatabase, tmp_path: Path, emails: list[str]
+) -> None:
+    # `timebank serve` takes the peer as the client (ADR 0065): a header a client can
+    # write itself must not spread its failures over addresses of its choosing.
+    with serving(db, tmp_path / "one", REDIS_URL=REDIS_URL) as one:
+        async with httpx.AsyncClient(base_url=one.base_url) as client:
+            refused = await client.post(
+                TOKEN_PATH,
+                json={"email": emails[0], "password": "not " + PASSWORD},
+                headers={"X-Forwarded-For": CLAIMED_ADDRESS, "X-Forwarded-Proto": "https"},
+            )
+    assert refused.status_code == 401, refused.text
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        counted = REDIS_KEY_PREFIX + f"address:{LOOPBACK}:failures"
+        claimed = REDIS_KEY_PREFIX + f"address:{CLAIMED_ADDRESS}:failures"
+        assert await redis.get(counted) == b"1"
+        assert not await redis.exists(claimed)
+    finally:
+        await redis.aclose()
