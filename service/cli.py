@@ -85,6 +85,8 @@ def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415 - only the server needs uvicorn
 
+    from service.serving import run_workers  # noqa: PLC0415 - nor its workers
+
     try:
         workers = serve_workers(args.workers, settings)
     except ServeError as error:
@@ -98,7 +100,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         _migrate(args, settings)
     print(f"{SERVE_LISTENING_LINE} http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(**server_options(args.host, args.port, workers))
+    options = server_options(args.host, args.port, workers)
+    if workers == 1:
+        uvicorn.run(**options)
+    else:
+        # Each worker on a socket of its own, so connections spread across them (ADR 0066).
+        run_workers(uvicorn.Config(**options))
     return 0
 
 

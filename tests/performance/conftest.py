@@ -1,15 +1,17 @@
-"""A real `timebank serve` with several workers and Redis, on the test's database."""
+"""A real `timebank serve` with several workers and Redis, on the test's database.
+
+The server is started and stopped by tests/support/server.py (`running_server`); this
+adds the environment the worker tests want, an HTTP client with an address of its own,
+and what the kernel says about the server's sockets.
+"""
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,17 +20,18 @@ from typing import Any
 
 import httpx
 
-from service.cli import SERVE_LISTENING_LINE
-from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
+from tests.conftest import TestDatabase
 from tests.support.redis_db import worker_redis_url
+from tests.support.server import ROOT, running_server, timebank_env
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = worker_redis_url()
 PASSWORD = "a password for the worker tests"
-SERVER_START_LINES_MAX = 200
-SERVER_READY_SECONDS_MAX = 60
-SERVER_POLL_SECONDS = 0.1
-SERVER_STOP_SECONDS_MAX = 30
+# /proc/net/tcp's socket states (include/net/tcp_states.h).
+TCP_ESTABLISHED = "01"
+TCP_LISTEN = "0A"
+PROC_NET_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+LISTENERS_WAIT_SECONDS_MAX = 60
+LISTENERS_POLL_SECONDS = 0.05
 
 
 def random_loopback() -> str:
@@ -36,15 +39,10 @@ def random_loopback() -> str:
     return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"  # noqa: S311
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Served:
     base_url: str
+    port: int
     env: dict[str, str]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -68,89 +66,63 @@ class Served:
 
 
 def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY=TEST_SECRET_KEY,
-        TIMEBANK_DATA_DIR=str(data_dir),
-        LOG_LEVEL="WARNING",
-        TIMEBANK_ADMIN_PASSWORD=PASSWORD,
-        **FAST_PASSWORD_HASHING,
-        **extra,
+    """The server's environment: REDIS_URL only when the test gives one."""
+    env = timebank_env(
+        database_url, data_dir, LOG_LEVEL="WARNING", TIMEBANK_ADMIN_PASSWORD=PASSWORD
     )
-    return env
+    env.pop("REDIS_URL", None)
+    return {**env, **extra}
 
 
 @contextlib.contextmanager
 def serving(db: TestDatabase, tmp_path: Path, *args: str, **env: str) -> Iterator[Served]:
-    port = free_port()
-    served = Served(f"http://127.0.0.1:{port}", server_env(db.url, tmp_path / "data", **env))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *args],
-        cwd=ROOT,
-        env=served.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    seen: list[str] = []
-    drain: threading.Thread | None = None
-    try:
-        drain = _wait_until_listening(process, port, seen)
-        yield served
-    finally:
-        _stop(process)
-        if drain is not None:
-            drain.join(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _wait_until_listening(
-    process: subprocess.Popen[str], port: int, seen: list[str]
-) -> threading.Thread:
-    assert process.stdout is not None
-    for _ in range(SERVER_START_LINES_MAX):
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if SERVE_LISTENING_LINE in line:
-            drain = threading.Thread(target=lambda: seen.extend(process.stdout or ()), daemon=True)
-            drain.start()
-            _wait_for_port(process, port, seen)
-            return drain
-    raise RuntimeError("server did not start:\n" + "".join(seen))
-
-
-def _wait_for_port(process: subprocess.Popen[str], port: int, seen: list[str]) -> None:
-    # Workers bind after the line is printed: connect until one accepts.
-    deadline = time.monotonic() + SERVER_READY_SECONDS_MAX
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            # Waiting on the process doubles as the pause, and notices a crash.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=SERVER_POLL_SECONDS)
-            if process.poll() is not None:
-                break
-    raise RuntimeError("server never accepted connections:\n" + "".join(seen))
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    # SIGTERM to the whole group: the server's main process and its workers.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=SERVER_STOP_SECONDS_MAX)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    served_env = server_env(db.url, tmp_path / "data", **env)
+    with running_server(served_env, *args) as port:
+        yield Served(f"http://127.0.0.1:{port}", port, served_env)
 
 
 def created(response: httpx.Response) -> Any:
     assert response.status_code in (200, 201), response.text
     return response.json()
+
+
+def _server_side_sockets(port: int, state: str) -> list[str]:
+    """The inodes of sockets on local port `port` in `state`, from /proc/net/tcp{,6}."""
+    inodes = []
+    for table in PROC_NET_TCP:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == state:
+                inodes.append(fields[9])
+    return inodes
+
+
+def listening_sockets(port: int, *, at_least: int) -> int:
+    """How many sockets listen on `port` (one per worker with SO_REUSEPORT, else one).
+
+    The server's line and its first accepted connection say one worker listens; the
+    others may still be starting, so this looks again until `at_least` listen or
+    `LISTENERS_WAIT_SECONDS_MAX` has passed, and then answers what it sees.
+    """
+    deadline = time.monotonic() + LISTENERS_WAIT_SECONDS_MAX
+    while True:
+        found = len(_server_side_sockets(port, TCP_LISTEN))
+        if found >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(LISTENERS_POLL_SECONDS)  # a poll of the kernel's table, bounded above
+
+
+def connection_owners(port: int) -> collections.Counter[int]:
+    """Accepted connections on `port`, counted by the process that holds each."""
+    wanted = {f"socket:[{inode}]" for inode in _server_side_sockets(port, TCP_ESTABLISHED)}
+    owners: collections.Counter[int] = collections.Counter()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):  # a process that ended, or not ours to read
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if str(fd.readlink()) in wanted:
+                        owners[int(fd_dir.parent.name)] += 1
+    return owners

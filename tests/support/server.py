@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from tests.conftest import FAST_PASSWORD_HASHING, TEST_SECRET_KEY, TestDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_LINES_MAX = 200
-SERVER_READY_SECONDS_MAX = 30
+SERVER_READY_SECONDS_MAX = 60  # two workers start on a busy two-core machine
 SERVER_STOP_SECONDS_MAX = 30
 SERVER_POLL_SECONDS = 0.05
 COMMAND_TIMEOUT_SECONDS = 300  # the demo loads a whole town
@@ -93,27 +94,51 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server_on(db: TestDatabase, data_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
-    """`timebank serve` on the test's database until the block ends."""
+def running_server(env: dict[str, str], *args: str) -> Iterator[int]:
+    """`timebank serve --port PORT [args]` with `env` until the block ends; yields the port.
+
+    The server runs in a session of its own and is stopped as a group (SIGTERM, then
+    SIGKILL past `SERVER_STOP_SECONDS_MAX`), so a worker can never outlive its test.
+    """
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=timebank_env(db.url, data_dir, LOG_LEVEL="WARNING", **extra_env),
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     drain: threading.Thread | None = None
     try:
         drain = _wait_until_listening(process, port)
-        yield LiveServer(base_url=f"http://127.0.0.1:{port}", db=db, data_dir=data_dir)
+        yield port
     finally:
-        process.terminate()
-        process.wait(timeout=SERVER_STOP_SECONDS_MAX)
+        _stop(process)
         if drain is not None:
             drain.join(timeout=SERVER_STOP_SECONDS_MAX)  # EOF once the server has exited
         if process.stdout is not None:
             process.stdout.close()
+
+
+@contextlib.contextmanager
+def live_server_on(db: TestDatabase, data_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
+    """`timebank serve` on the test's database until the block ends."""
+    env = timebank_env(db.url, data_dir, LOG_LEVEL="WARNING", **extra_env)
+    with running_server(env) as port:
+        yield LiveServer(base_url=f"http://127.0.0.1:{port}", db=db, data_dir=data_dir)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    # SIGTERM to the whole group: the server's main process and its workers.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=SERVER_STOP_SECONDS_MAX)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _wait_until_listening(process: subprocess.Popen[str], port: int) -> threading.Thread:
@@ -134,7 +159,6 @@ def _wait_until_listening(process: subprocess.Popen[str], port: int) -> threadin
             drain.start()
             _wait_for_port(process, port, seen)
             return drain
-    process.kill()
     raise RuntimeError("server did not start:\n" + "".join(seen))
 
 
@@ -155,5 +179,4 @@ def _wait_for_port(process: subprocess.Popen[str], port: int, seen: list[str]) -
                 process.wait(timeout=SERVER_POLL_SECONDS)
             if process.poll() is not None:
                 break
-    process.kill()
     raise RuntimeError("server never accepted connections:\n" + "".join(seen))
