@@ -119,7 +119,20 @@ def as_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         # asyncpg's instants are in UTC already: no new object for each of them.
         return value if value.tzinfo is UTC else value.astimezone(UTC)
-    return datetime.strptime(value, SQLITE_TIME_FORMAT).replace(tzinfo=UTC)
+    return _sqlite_instant(value)
+
+
+def _sqlite_instant(text: str) -> datetime:
+    """An instant SQLite holds as `SQLITE_TIME_FORMAT` text, in UTC.
+
+    `fromisoformat` reads that text about fifty times faster than `strptime` with the
+    format (a statement page parses a few instants a line). It also reads other ISO
+    forms; one that names an offset was not written by `encode` and is refused.
+    """
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:
+        raise ValueError(f"a SQLite instant is stored in UTC without an offset, not {text!r}")
+    return parsed.replace(tzinfo=UTC)
 
 
 def as_optional_datetime(value: Any) -> datetime | None:
