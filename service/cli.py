@@ -26,6 +26,10 @@ SERVE_WORKERS_WITHOUT_REDIS = 1
 SERVE_WORKERS_MAX = 64
 # A request still running this long after SIGTERM is cut off, so a stop always ends.
 SERVE_GRACEFUL_STOP_SECONDS = 30
+# A worker that has not answered its supervisor's ping this long is killed and replaced.
+# uvicorn's 5 s default killed workers still importing the app on a busy two-core
+# machine (a restart under load), before they had served anything (ADR 0066).
+SERVE_WORKER_HEALTHCHECK_SECONDS = 30
 # Printed once the options are settled; tests and scripts wait for it, then for the port.
 SERVE_LISTENING_LINE = "timebank serve: listening at"
 LEDGER_VERIFY_FAILED_EXIT = 3  # distinct from 1 (crash) and 2 (usage error)
@@ -79,6 +83,7 @@ def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "access_log": False,
         "log_level": "warning",
         "timeout_graceful_shutdown": SERVE_GRACEFUL_STOP_SECONDS,
+        "timeout_worker_healthcheck": SERVE_WORKER_HEALTHCHECK_SECONDS,
     }
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from service.cli import (
+    SERVE_WORKER_HEALTHCHECK_SECONDS,
     SERVE_WORKERS_MAX,
     ServeError,
     cores_available,
@@ -82,6 +83,8 @@ def test_serve_asks_uvicorn_for_uvloop_httptools_and_the_peers_own_address() -> 
     assert (options["app"], options["factory"]) == ("service.app:create_app_from_env", True)
     # A proxy's X-Forwarded-For must not stand in for the peer (rate limits count by it).
     assert options["proxy_headers"] is False
+    # A worker still starting on a busy machine is not taken for a hung one (ADR 0066).
+    assert options["timeout_worker_healthcheck"] == SERVE_WORKER_HEALTHCHECK_SECONDS >= 30
 
 
 def test_serve_refuses_two_workers_without_redis(tmp_path: Path) -> None:
