@@ -32,6 +32,8 @@ SERVE_GRACEFUL_STOP_SECONDS = 30
 SERVE_WORKER_HEALTHCHECK_SECONDS = 30
 # Printed once the options are settled; tests and scripts wait for it, then for the port.
 SERVE_LISTENING_LINE = "timebank serve: listening at"
+# What uvicorn exits with when one worker cannot bind its address (its STARTUP_FAILURE).
+SERVE_ADDRESS_UNAVAILABLE_EXIT = 3
 LEDGER_VERIFY_FAILED_EXIT = 3  # distinct from 1 (crash) and 2 (usage error)
 T = TypeVar("T")
 
@@ -88,10 +90,6 @@ def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn  # noqa: PLC0415 - only the server needs uvicorn
-
-    from service.serving import run_workers  # noqa: PLC0415 - nor its workers
-
     try:
         workers = serve_workers(args.workers, settings)
     except ServeError as error:
@@ -104,13 +102,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.migrate:
         _migrate(args, settings)
-    print(f"{SERVE_LISTENING_LINE} http://{args.host}:{args.port}", flush=True)
-    options = server_options(args.host, args.port, workers)
+    return _run_server(args.host, args.port, workers)
+
+
+def _run_server(host: str, port: int, workers: int) -> int:
+    import uvicorn  # noqa: PLC0415 - only the server needs uvicorn
+
+    from service.serving import (  # noqa: PLC0415 - nor its workers
+        AddressUnavailableError,
+        refuse_if_listened_on,
+        run_workers,
+    )
+
+    options = server_options(host, port, workers)
     if workers == 1:
+        print(f"{SERVE_LISTENING_LINE} http://{host}:{port}", flush=True)
         uvicorn.run(**options)
-    else:
-        # Each worker on a socket of its own, so connections spread across them (ADR 0066).
-        run_workers(uvicorn.Config(**options))
+        return 0
+    # Each worker on a socket of its own, so connections spread across them; with
+    # SO_REUSEPORT a second server could share a port unnoticed, so refuse one (ADR 0066).
+    try:
+        refuse_if_listened_on(host, port)
+    except AddressUnavailableError as error:
+        print(f"timebank serve: {error.strerror}", file=sys.stderr)
+        return SERVE_ADDRESS_UNAVAILABLE_EXIT
+    print(f"{SERVE_LISTENING_LINE} http://{host}:{port}", flush=True)
+    run_workers(uvicorn.Config(**options))
     return 0
 
 

@@ -13,7 +13,9 @@ the connection's addresses. uvicorn's supervisor still starts, watches, restarts
 and stops the workers; the supervisor itself holds a socket bound to the address
 but never listening, so the address is taken (and a clash reported) before any
 worker starts, and a port of 0 is chosen once for all of them. A socket that
-does not listen is not among those the kernel hands connections to.
+does not listen is not among those the kernel hands connections to. Before any of
+that, `refuse_if_listened_on` makes sure nothing listens there yet: with
+`SO_REUSEPORT` a second server could otherwise share the port unnoticed.
 """
 
 from __future__ import annotations
@@ -24,10 +26,37 @@ from uvicorn import Config
 from uvicorn.supervisors import multiprocess
 
 
+class AddressUnavailableError(OSError):
+    """`timebank serve` cannot listen on the address it was given (in use, not ours, ...)."""
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def refuse_if_listened_on(host: str, port: int) -> None:
+    """`AddressUnavailableError` if any socket listens on (host, port), shared or not, or
+    the address cannot be bound at all.
+
+    `SO_REUSEPORT` would let a second `timebank serve` on the same port start and
+    silently take half the connections; a plain bind (no `SO_REUSEPORT`) fails while
+    any socket listens there, as uvicorn's own bind did.
+    """
+    if port == 0:  # the kernel will pick a port nobody holds
+        return
+    with socket.socket(family=_family(host), type=socket.SOCK_STREAM) as probe:
+        # Connections of an earlier server left in TIME_WAIT do not hold the address.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            message = f"cannot listen on {host}:{port}: {error.strerror}"
+            raise AddressUnavailableError(error.errno, message) from error
+
+
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port) that other such sockets may share."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock = socket.socket(family=_family(host), type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -50,7 +79,10 @@ class _OwnSocketProcess(multiprocess.Process):
 
 
 def run_workers(config: Config) -> None:
-    """Run `config.workers` uvicorn workers, each with its own listening socket."""
+    """Run `config.workers` uvicorn workers, each with its own listening socket.
+
+    The caller has checked with `refuse_if_listened_on` that nothing listens there yet.
+    """
     held = reuse_port_socket(config.host, config.port)
     config.port = held.getsockname()[1]
     # uvicorn's supervisor makes every worker (at start, on restart, on SIGHUP and

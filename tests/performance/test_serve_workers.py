@@ -8,6 +8,8 @@ exactly once and leaves the ledger clean.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,8 @@ import httpx
 import pytest
 
 from service.cli import (
+    SERVE_ADDRESS_UNAVAILABLE_EXIT,
+    SERVE_LISTENING_LINE,
     SERVE_WORKER_HEALTHCHECK_SECONDS,
     SERVE_WORKERS_MAX,
     ServeError,
@@ -25,6 +29,7 @@ from service.cli import (
     serve_workers,
     server_options,
 )
+from service.serving import AddressUnavailableError, refuse_if_listened_on, reuse_port_socket
 from service.settings import Settings
 from tests.conftest import TestDatabase
 from tests.performance.conftest import (
@@ -47,6 +52,8 @@ SPREAD_CONNECTIONS = 32
 # Below this share a worker would be left idle: with the kernel's hash spreading 32
 # connections over two sockets, fewer than 4 on one has odds of about one in 400,000.
 SPREAD_CONNECTIONS_PER_WORKER_MIN = 4
+# A second server on a served port must give up at once; this long means it is serving.
+SECOND_SERVER_SECONDS_MAX = 60
 WELCOME_MINUTES = 600
 
 
@@ -184,6 +191,45 @@ async def _gifts(served: Served, giver: dict[str, str], receiver_id: str) -> lis
     return [s for statuses in await asyncio.gather(*map(one_client, shares)) for s in statuses]
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["plain", "reuse-port"])
+def test_an_address_something_listens_on_is_refused(shared: bool) -> None:
+    # With SO_REUSEPORT a second server would otherwise bind beside the first one.
+    listener = reuse_port_socket("127.0.0.1", 0) if shared else socket.socket()
+    with listener:
+        if not shared:
+            listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(AddressUnavailableError, match=f"cannot listen on 127.0.0.1:{port}"):
+            refuse_if_listened_on("127.0.0.1", port)
+    refuse_if_listened_on("127.0.0.1", port)  # closed: free again
+
+
+def _second_server_on(served: Served) -> tuple[int, str, str]:
+    """`timebank serve` on a port already served: its exit code, stdout and stderr.
+
+    Run in a session of its own, so that if it does start (the failure this looks for)
+    its workers are stopped with it when the wait runs out.
+    """
+    command = ["serve", "--workers", "2", "--port", str(served.port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", *command],
+        cwd=ROOT,
+        env=served.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=SECOND_SERVER_SECONDS_MAX)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        return -1, stdout, "still serving after the wait: " + stderr
+    return process.returncode, stdout, stderr
+
+
 def _open_answered_connections(port: int, count: int) -> list[socket.socket]:
     """`count` keep-alive connections opened together, each answered once (so accepted)."""
     connections = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(count)]
@@ -213,6 +259,10 @@ async def test_two_workers_share_connections_and_move_every_gift_once(
 ) -> None:
     with serving(db, tmp_path, "--workers", "2", REDIS_URL=REDIS_URL) as served:
         _assert_workers_share_connections(served, workers=2)
+        code, stdout, stderr = _second_server_on(served)
+        assert code == SERVE_ADDRESS_UNAVAILABLE_EXIT, stderr
+        assert f"cannot listen on 127.0.0.1:{served.port}" in stderr
+        assert SERVE_LISTENING_LINE not in stdout
         giver, receiver, receiver_id = await _provision(served)
         statuses = await _gifts(served, giver, receiver_id)
         giver_account = created(await _get(served, "/api/v1/accounts/me", giver))
