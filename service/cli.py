@@ -115,19 +115,19 @@ def _run_server(host: str, port: int, workers: int) -> int:
     )
 
     options = server_options(host, port, workers)
-    if workers == 1:
-        print(f"{SERVE_LISTENING_LINE} http://{host}:{port}", flush=True)
-        uvicorn.run(**options)
-        return 0
-    # Each worker on a socket of its own, so connections spread across them; with
-    # SO_REUSEPORT a second server could share a port unnoticed, so refuse one (ADR 0066).
-    try:
-        refuse_if_listened_on(host, port)
-    except AddressUnavailableError as error:
-        print(f"timebank serve: {error.strerror}", file=sys.stderr)
-        return SERVE_ADDRESS_UNAVAILABLE_EXIT
+    if workers > 1:
+        # Each worker listens on a socket of its own (SO_REUSEPORT), which would let a
+        # second server share the port unnoticed: refuse one first (ADR 0066).
+        try:
+            refuse_if_listened_on(host, port)
+        except AddressUnavailableError as error:
+            print(f"timebank serve: {error.strerror}", file=sys.stderr)
+            return SERVE_ADDRESS_UNAVAILABLE_EXIT
     print(f"{SERVE_LISTENING_LINE} http://{host}:{port}", flush=True)
-    run_workers(uvicorn.Config(**options))
+    if workers == 1:
+        uvicorn.run(**options)
+    else:
+        run_workers(uvicorn.Config(**options))
     return 0
 
 
