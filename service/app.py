@@ -422,7 +422,8 @@ WAITING_COUNTERS = (_exchanges_waiting, _disputes_waiting)
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for the ASGI server (`granian --factory`): reads the environment once.
+    """Factory for `timebank serve`'s workers (uvicorn's `factory`): reads the environment
+    once.
 
     Everything made so far (modules, routes, templates: most of a worker's objects, kept
     for its life) is frozen out of the garbage collector's view: a full collection then

@@ -47,6 +47,10 @@ class Principal:
     # The language the member chose ("en", "cy"), None if they have not: it wins over the
     # cookie and Accept-Language (ADR 0048). Changing it must call principals_changed().
     language: str | None = None
+    # The principal version (ADR 0043) this principal was read or kept under, on a server
+    # that keeps callers; rows read for its request may be kept under it too (ADR 0067).
+    # None: nothing may be kept (no Redis, SQLite, acting for a member, a test's own).
+    read_under_version: str | None = None
 
     @property
     def label(self) -> str:

@@ -11,6 +11,7 @@ from ledger import WriteTransaction, run_write
 from service import clock
 from service.blocks.tables import Block
 from service.errors import Invalid
+from service.http.principal_cache import principals_changed
 from service.i18n import _
 from service.members.tables import Member
 from service.principal import Principal, not_found
@@ -25,6 +26,9 @@ async def block_add(*, engine: Engine[Any], actor: Principal, member_id: uuid.UU
         raise not_found(_("That member"))
 
     async def work(_transaction: WriteTransaction) -> None:
+        # Kept gift recipients carry the block check (ADR 0067): the version moves once
+        # this commits, so the next gift between the two, on any worker, is refused.
+        principals_changed()
         await (
             Block.insert(
                 Block(
@@ -48,6 +52,7 @@ async def block_remove(*, engine: Engine[Any], actor: Principal, member_id: uuid
         pair = (Block.blocker == actor.member_id) & (Block.blocked == member_id)
         if not await Block.exists().where(pair).run():
             raise not_found(_("That block"))
+        principals_changed()  # a kept gift recipient's block check (ADR 0067)
         await Block.delete().where(pair).run()
 
     await run_write(engine, work)

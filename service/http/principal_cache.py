@@ -130,6 +130,63 @@ class PrincipalCache(Generic[T]):
             await self.versions.close()
 
 
+class KeptRows(Generic[T]):
+    """Rows read for a caller's request, kept in this worker under the principal version
+    that caller was read under (`Principal.read_under_version`; ADR 0067).
+
+    The version was read before the row was, so the reasoning of ADR 0043 holds for the
+    row as for the caller: a write that changes such a row calls `principals_changed()`,
+    the version moves before the writer is answered, and every later request, on any
+    worker or node, reads the new version and misses the kept row. Entries also end after
+    PRINCIPAL_CACHE_SECONDS, like kept callers. Rows are kept per event loop and database
+    engine, so tests (a loop and often a database each) never see another test's rows.
+    """
+
+    __slots__ = ("_entries", "_owner", "seconds")
+
+    def __init__(self, seconds: float = PRINCIPAL_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._entries: dict[Hashable, tuple[T, str, float]] = {}
+        self._owner: tuple[object, object] | None = None
+        _kept_rows.append(self)
+
+    def get(self, key: Hashable, *, version: str, owner: tuple[object, object]) -> T | None:
+        """The row kept for `key` under `version`, or None."""
+        if not self._owned_by(owner):
+            return None
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, kept_under, fresh_until_monotonic = entry
+        if kept_under != version or fresh_until_monotonic < time.monotonic():
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: Hashable, value: T, *, version: str, owner: tuple[object, object]) -> None:
+        self._owned_by(owner)
+        if len(self._entries) >= PRINCIPAL_CACHE_ENTRIES_MAX:
+            self._entries.clear()
+        self._entries[key] = (value, version, time.monotonic() + self.seconds)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def _owned_by(self, owner: tuple[object, object]) -> bool:
+        """True if the rows kept are `owner`'s; else forget them and keep `owner`'s from now."""
+        if self._owner is not None and all(
+            mine is theirs for mine, theirs in zip(self._owner, owner, strict=True)
+        ):
+            return True
+        self._entries.clear()
+        self._owner = owner
+        return False
+
+
+# Every store of kept rows in the process: a bump drops this worker's rows at once too.
+_kept_rows: list[KeptRows[Any]] = []
+
+
 def principal_cache_for(redis_url: str | None) -> PrincipalCache[Any]:
     return PrincipalCache(PrincipalVersions(redis_url) if redis_url else None)
 
@@ -173,6 +230,8 @@ def principal_changes_middleware(
                 changes.changed = False
                 cache = cache_of()
                 cache.clear()
+                for kept in _kept_rows:
+                    kept.clear()
                 if cache.versions is not None:
                     await cache.versions.bump()
             await send(message)

@@ -8,6 +8,7 @@ is a read on the loop's own thread (ADR 0053), it is always asked: cheaper than 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -52,11 +53,11 @@ class MemberPrincipalResolver:
         resolved = await resolve(token=token)
         if resolved is None:
             return None
-        if version is not None:
-            self._cache.put(
-                key, resolved.principal, version=version, valid_until=resolved.valid_until
-            )
-        return resolved.principal
+        if version is None:
+            return resolved.principal
+        principal = dataclasses.replace(resolved.principal, read_under_version=version)
+        self._cache.put(key, principal, version=version, valid_until=resolved.valid_until)
+        return principal
 
     async def acting_for(self, caller: Principal, member_id: uuid.UUID) -> Principal | None:
         return await acting_principal(caller, member_id)

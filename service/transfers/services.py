@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -34,6 +35,7 @@ from service.blocks.selectors import (
 )
 from service.errors import Conflict, Invalid
 from service.http.idempotency import KeyedReply, derived_id, stored_with_write
+from service.http.principal_cache import KeptRows
 from service.i18n import N_, _
 from service.members.audit import audit_member_change
 from service.members.services import hour_account_of, hour_account_of_member, normalise_email
@@ -190,7 +192,7 @@ async def give(
         return await _donate(
             ledger, principal, debit_account, minutes, memo, idempotency_key, reply
         )
-    recipient = await _gift_recipient(principal.member_id, to_member_id)
+    recipient = await _gift_recipient(principal, to_member_id)
     receiver = Party("member", recipient["id"], recipient["display_name"])
     # Outside any transaction of ours, so concurrent gifts share commits
     # (ledger group commit); the ledger retries transient failures itself.
@@ -303,12 +305,12 @@ async def gift_recipient_by_email(*, principal: Principal, email: str) -> uuid.U
     return uuid.UUID(str(found["id"]))
 
 
-async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) -> dict[str, Any]:
-    if to_member_id == sender_id:
+async def _gift_recipient(sender: Principal, to_member_id: uuid.UUID | None) -> dict[str, Any]:
+    if to_member_id == sender.member_id:
         raise Invalid(code="gift_to_self", detail=_("You cannot give hours to yourself."))
     if to_member_id is None:
         raise not_found("That member")
-    recipient = await _recipient_row(to_member_id, sender_id)
+    recipient = await _recipient_row(to_member_id, sender)
     if recipient is None or recipient["status"] != "active":
         raise not_found("That member")
     if recipient["blocked"]:
@@ -320,14 +322,28 @@ async def _gift_recipient(sender_id: uuid.UUID, to_member_id: uuid.UUID | None) 
     }
 
 
-async def _recipient_row(recipient_id: uuid.UUID, sender_id: uuid.UUID) -> Any:
+async def _recipient_row(recipient_id: uuid.UUID, sender: Principal) -> Any:
     """The recipient with the block check between the two, in one statement. Hand-written:
     on every gift, and Piccolo's query building costs more than the read. On PostgreSQL,
-    gifts asking at once share one statement (ADR 0056); on SQLite the read is in-process."""
-    if database.point_reads_shared():
-        return await _recipients.read((recipient_id, sender_id))
-    async with database.point_read() as connection:
-        return await connection.fetchrow(_GIFT_RECIPIENT_SQL, recipient_id, sender_id)
+    gifts asking at once share one statement (ADR 0056), and a row found is kept under the
+    principal version the sender was read under (ADR 0067); on SQLite the read is
+    in-process."""
+    if not database.point_reads_shared():
+        async with database.point_read() as connection:
+            return await connection.fetchrow(_GIFT_RECIPIENT_SQL, recipient_id, sender.member_id)
+    pair = (recipient_id, sender.member_id)
+    version = sender.read_under_version
+    if version is None:
+        return await _recipients.read(pair)
+    # Kept per loop and engine: a test's database never answers from another's rows.
+    owner = (asyncio.get_running_loop(), database.active_engine())
+    row = _kept_recipients.get(pair, version=version, owner=owner)
+    if row is None:
+        row = await _recipients.read(pair)
+        # Only rows found: an id that names no member yet is asked again next time.
+        if row is not None:
+            _kept_recipients.put(pair, row, version=version, owner=owner)
+    return row
 
 
 _GIFT_RECIPIENT_SQL = (
@@ -359,6 +375,9 @@ async def _read_recipients(
 
 
 _recipients: SharedReads[tuple[uuid.UUID, uuid.UUID], Any] = SharedReads(_read_recipients)
+# Recipients found, kept under the sender's principal version: every write that changes
+# what the read returns (a member's status or name, a block) calls principals_changed().
+_kept_recipients: KeptRows[Any] = KeptRows()
 
 
 async def pool_grant(

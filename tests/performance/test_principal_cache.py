@@ -86,6 +86,100 @@ async def test_on_sqlite_every_request_asks_the_database_even_with_redis(town: T
     assert await status_of(town.client, ME, town.bob.headers) == 401
 
 
+GIFTS = "/api/v1/transfers"
+GIFT_MINUTES = 15
+
+
+async def gift(client: httpx.AsyncClient, giver: Person, to: Person) -> httpx.Response:
+    """A keyed member gift: what the gift lane answers (ADR 0058)."""
+    return await client.post(
+        GIFTS,
+        headers={**giver.headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"to_member_id": str(to.id), "minutes": GIFT_MINUTES},
+    )
+
+
+async def warm_gifts(client: httpx.AsyncClient, giver: Person, to: Person) -> None:
+    """Two gifts: the first reads and keeps the recipient, the second is given by it."""
+    for _ in range(2):
+        given = await gift(client, giver, to)
+        assert given.status_code == 201, given.text
+
+
+async def suspend_behind_the_services_back(person: Person) -> None:
+    """Suspend `person` in the table alone: no principal version is bumped."""
+    await Member.update({Member.status: "suspended"}).where(Member.id == person.id)
+
+
+@pytest.mark.postgres_only
+async def test_a_kept_recipient_is_used_and_a_new_version_drops_it(town: Town) -> None:
+    # A recipient suspended behind the service's back still receives while the kept
+    # row lives: proof that gifts are given from it (ADR 0067)...
+    await warm_gifts(town.client, town.bob, town.alice)
+    await suspend_behind_the_services_back(town.alice)
+    kept = await gift(town.client, town.bob, town.alice)
+    assert kept.status_code == 201, kept.text
+    # ...and a new version (what any invalidating write sets) ends it at once.
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.set(PRINCIPAL_VERSION_KEY, uuid.uuid4().hex)
+    finally:
+        await redis.aclose()
+    refused = await gift(town.client, town.bob, town.alice)
+    assert refused.status_code == 404, refused.text
+
+
+@pytest.mark.sqlite_only
+async def test_on_sqlite_every_gift_reads_its_recipient(town: Town) -> None:
+    await warm_gifts(town.client, town.bob, town.alice)
+    await suspend_behind_the_services_back(town.alice)
+    refused = await gift(town.client, town.bob, town.alice)
+    assert refused.status_code == 404, refused.text
+
+
+async def test_a_block_is_seen_by_the_next_gift_both_ways(town: Town) -> None:
+    await warm_gifts(town.client, town.bob, town.alice)
+    await warm_gifts(town.client, town.alice, town.bob)
+    blocked = await town.client.post(
+        "/api/v1/me/blocks/", headers=town.alice.headers, json={"member_id": str(town.bob.id)}
+    )
+    assert blocked.status_code == 201, blocked.text
+    to_the_blocker = await gift(town.client, town.bob, town.alice)
+    from_the_blocker = await gift(town.client, town.alice, town.bob)
+    assert to_the_blocker.status_code == 403, to_the_blocker.text
+    assert to_the_blocker.json()["code"] == "blocked"
+    assert from_the_blocker.status_code == 403, from_the_blocker.text
+    unblocked = await town.client.delete(
+        f"/api/v1/me/blocks/{town.bob.id}", headers=town.alice.headers
+    )
+    assert unblocked.status_code == 204, unblocked.text
+    again = await gift(town.client, town.bob, town.alice)
+    assert again.status_code == 201, again.text
+
+
+async def test_a_recipients_suspension_is_seen_by_the_next_gift(town: Town) -> None:
+    await warm_gifts(town.client, town.bob, town.alice)
+    suspended = await town.client.post(
+        f"/api/v1/admin/members/{town.alice.id}/suspend",
+        headers=town.admin.headers,
+        json={"action": "suspend", "reason": "test"},
+    )
+    assert suspended.status_code == 200, suspended.text
+    refused = await gift(town.client, town.bob, town.alice)
+    assert refused.status_code == 404, refused.text
+
+
+async def test_a_recipients_new_name_is_in_the_next_gifts_reply(town: Town) -> None:
+    await warm_gifts(town.client, town.bob, town.alice)
+    renamed = await town.client.patch(
+        ME, headers=town.alice.headers, json={"display_name": "Alice Newname"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    given = await gift(town.client, town.bob, town.alice)
+    assert given.status_code == 201, given.text
+    assert given.json()["receiver"]["display_name"] == "Alice Newname"
+
+
 async def test_token_revocation_is_seen_by_the_next_request(town: Town) -> None:
     await warm(town.client, town.alice.headers)
     revoked = await town.client.delete("/api/v1/auth/token", headers=town.alice.headers)
