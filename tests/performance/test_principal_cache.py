@@ -60,6 +60,15 @@ async def revoke_behind_the_services_back(person: Person) -> None:
     )
 
 
+async def new_principal_version() -> None:
+    """Set a new version in Redis: what any write that changes a caller sets."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.set(PRINCIPAL_VERSION_KEY, uuid.uuid4().hex)
+    finally:
+        await redis.aclose()
+
+
 @pytest.mark.postgres_only
 async def test_the_cache_is_used_and_a_new_version_drops_it(town: Town) -> None:
     # A revocation written behind the service's back (no version bump) is not seen while
@@ -68,11 +77,7 @@ async def test_the_cache_is_used_and_a_new_version_drops_it(town: Town) -> None:
     await revoke_behind_the_services_back(town.bob)
     assert await status_of(town.client, ME, town.bob.headers) == 200
     # ...and a new version in Redis (what any invalidating write sets) ends it at once.
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await redis.set(PRINCIPAL_VERSION_KEY, uuid.uuid4().hex)
-    finally:
-        await redis.aclose()
+    await new_principal_version()
     assert await status_of(town.client, ME, town.bob.headers) == 401
 
 
@@ -120,11 +125,7 @@ async def test_a_kept_recipient_is_used_and_a_new_version_drops_it(town: Town) -
     kept = await gift(town.client, town.bob, town.alice)
     assert kept.status_code == 201, kept.text
     # ...and a new version (what any invalidating write sets) ends it at once.
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await redis.set(PRINCIPAL_VERSION_KEY, uuid.uuid4().hex)
-    finally:
-        await redis.aclose()
+    await new_principal_version()
     refused = await gift(town.client, town.bob, town.alice)
     assert refused.status_code == 404, refused.text
 
