@@ -87,8 +87,9 @@ class _Entry(Generic[T]):
     value: T
     version: str
     fresh_until_monotonic: float
-    # The credential's own end (expiry, idle limit), on the service's clock.
-    valid_until: datetime
+    # The credential's own end (expiry, idle limit), on the service's clock; None for a
+    # kept row, which has no end of its own (`KeptRows`).
+    valid_until: datetime | None
 
 
 @dataclass
@@ -103,20 +104,21 @@ class PrincipalCache(Generic[T]):
         """The version to check and to tag new entries with; None means do not cache."""
         return None if self.versions is None else await self.versions.current()
 
-    def get(self, key: Hashable, *, version: str, now: datetime) -> T | None:
+    def get(self, key: Hashable, *, version: str, now: datetime | None = None) -> T | None:
+        """The entry kept for `key` under `version`, or None. An entry with an end of its
+        own counts as ended unless `now` is given and before it."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if (
-            entry.version != version
-            or entry.fresh_until_monotonic < time.monotonic()
-            or entry.valid_until <= now
-        ):
+        ended = entry.valid_until is not None and (now is None or entry.valid_until <= now)
+        if entry.version != version or entry.fresh_until_monotonic < time.monotonic() or ended:
             del self._entries[key]
             return None
         return entry.value
 
-    def put(self, key: Hashable, value: T, *, version: str, valid_until: datetime) -> None:
+    def put(
+        self, key: Hashable, value: T, *, version: str, valid_until: datetime | None = None
+    ) -> None:
         if len(self._entries) >= PRINCIPAL_CACHE_ENTRIES_MAX:
             self._entries.clear()
         fresh_until = time.monotonic() + self.seconds
@@ -142,43 +144,33 @@ class KeptRows(Generic[T]):
     engine, so tests (a loop and often a database each) never see another test's rows.
     """
 
-    __slots__ = ("_entries", "_owner", "seconds")
+    __slots__ = ("_owner", "_rows")
 
-    def __init__(self, seconds: float = PRINCIPAL_CACHE_SECONDS) -> None:
-        self.seconds = seconds
-        self._entries: dict[Hashable, tuple[T, str, float]] = {}
+    def __init__(self) -> None:
+        # The kept callers' own store: the same version check, freshness and bound.
+        self._rows: PrincipalCache[T] = PrincipalCache(None)
         self._owner: tuple[object, object] | None = None
         _kept_rows.append(self)
 
     def get(self, key: Hashable, *, version: str, owner: tuple[object, object]) -> T | None:
-        """The row kept for `key` under `version`, or None."""
+        """The row kept for `key` under `version` by `owner` (a loop and engine), or None."""
         if not self._owned_by(owner):
             return None
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        value, kept_under, fresh_until_monotonic = entry
-        if kept_under != version or fresh_until_monotonic < time.monotonic():
-            del self._entries[key]
-            return None
-        return value
+        return self._rows.get(key, version=version)
 
     def put(self, key: Hashable, value: T, *, version: str, owner: tuple[object, object]) -> None:
         self._owned_by(owner)
-        if len(self._entries) >= PRINCIPAL_CACHE_ENTRIES_MAX:
-            self._entries.clear()
-        self._entries[key] = (value, version, time.monotonic() + self.seconds)
+        self._rows.put(key, value, version=version)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._rows.clear()
 
     def _owned_by(self, owner: tuple[object, object]) -> bool:
         """True if the rows kept are `owner`'s; else forget them and keep `owner`'s from now."""
-        if self._owner is not None and all(
-            mine is theirs for mine, theirs in zip(self._owner, owner, strict=True)
-        ):
+        mine = self._owner
+        if mine is not None and mine[0] is owner[0] and mine[1] is owner[1]:
             return True
-        self._entries.clear()
+        self._rows.clear()
         self._owner = owner
         return False
 
