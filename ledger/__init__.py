@@ -71,7 +71,7 @@ from ledger.model import (
     Unit,
     VoidPending,
 )
-from ledger.posting import AfterWrite, SharedAfter
+from ledger.posting import AfterWrite, JoinedStatement, SharedAfter
 from ledger.sql import Connection
 from ledger.transactions import WriteTransaction, run_write, write_transaction
 from ledger.verify import Discrepancy, VerifyReport
@@ -107,6 +107,7 @@ __all__ = [
     "ExistsWithDifferentField",
     "ExpirePending",
     "ExpiryInvalid",
+    "JoinedStatement",
     "Ledger",
     "LedgerError",
     "LimitMove",

@@ -10,9 +10,11 @@ and resolution state, then one INSERT per table and one batched UPDATE.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -39,13 +41,32 @@ from ledger.rows import (
     transfer_from_row,
     transfer_values,
 )
-from ledger.sql import Connection, as_uuid
+from ledger.sql import Connection, Row, as_uuid
 
 Group = tuple[tuple[Operation, ...], UUID | None]
 # A caller's own writes for a group that wrote new transfers, in the same transaction.
 OwnAfter = Callable[[Connection, Sequence[Transfer]], Awaitable[None]]
+# (`item`, the group's new transfers) for every group of one write that shares a step.
+SharedItems = list[tuple[Any, Sequence[Transfer]]]
 # Writes the items of every group of one write that shares it, with their new transfers.
-WriteShared = Callable[[Connection, list[tuple[Any, Sequence[Transfer]]]], Awaitable[None]]
+WriteShared = Callable[[Connection, SharedItems], Awaitable[None]]
+# Checks what a joined step's statement returned; raising fails the whole write.
+CheckJoined = Callable[[list[Row]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedStatement:
+    """A shared step's rows written by the ledger's own write statement (ADR 0068).
+
+    `sql` is one data-modifying statement with RETURNING, its parameters numbered from
+    $1 and no `$` anywhere else in it. On PostgreSQL the ledger sends it as the last
+    part of the statement that writes the transfers, so the step costs no round trip
+    of its own while the write turn is held. `prepare(items)` gives its parameters and
+    the check to run on the rows it returned.
+    """
+
+    sql: str
+    prepare: Callable[[SharedItems], tuple[Sequence[Any], CheckJoined]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +77,14 @@ class SharedAfter:
     at once, as (`item`, the group's new transfers) pairs: a group-committed batch
     of keyed gifts stores all its replies in one INSERT, not one each. `write_all`
     that raises fails the whole write, as any after-step does (ledger/group_commit.py
-    then splits the batch until the cause is alone).
+    then splits the batch until the cause is alone). With `joined`, a write on
+    PostgreSQL that has new transfers writes those rows in its own statement instead
+    (ADR 0068); `write_all` is used otherwise.
     """
 
     write_all: WriteShared
     item: Any
+    joined: JoinedStatement | None = None
 
 
 AfterWrite = OwnAfter | SharedAfter
@@ -73,6 +97,7 @@ _ENTRY_COLUMNS = (
     "credits_pending, balance_minor, recorded_at, previous_hash, hash"
 )
 _ENTRY_COLUMN_COUNT = len(_ENTRY_COLUMNS.split(","))
+_NUMBERED_PARAMETER = re.compile(r"\$(\d+)")
 _ACCOUNT_UPDATE_COLUMN_COUNT = 10
 
 
@@ -100,8 +125,13 @@ async def write_groups(
     latest = max((account.updated_at for account in known.accounts.values()), default=now)
     plan = Plan(known=known, now=max(now, latest), requested_at=now)
     outcomes = [plan.apply_group(operations, chain_id) for operations, chain_id in groups]
-    await _write(connection, plan, existing_tallies)
-    await _run_afters(connection, outcomes, afters)
+    own, shared = _afters_to_run(outcomes, afters)
+    joined = _joined_step(connection, plan, shared)
+    await _write(connection, plan, existing_tallies, joined)
+    for after, transfers in own:
+        await after(connection, transfers)
+    for step, items in shared.items():
+        await step.write_all(connection, items)
     return outcomes
 
 
@@ -117,20 +147,52 @@ async def take_write_turn(connection: Connection) -> None:
         await connection.execute("SELECT pg_advisory_xact_lock($1)", WRITE_TURN_LOCK_KEY)
 
 
-async def _run_afters(
-    connection: Connection, outcomes: list[Outcome], afters: Sequence[AfterWrite | None]
-) -> None:
-    """Each new group's own step in group order, then each kind of shared step once."""
-    shared: dict[WriteShared, list[tuple[Any, Sequence[Transfer]]]] = {}
+@dataclass(frozen=True, slots=True)
+class _SharedKind:
+    write_all: WriteShared
+    joined: JoinedStatement | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Joined:
+    statement: JoinedStatement
+    parameters: Sequence[Any]
+    check: CheckJoined
+
+
+def _afters_to_run(
+    outcomes: list[Outcome], afters: Sequence[AfterWrite | None]
+) -> tuple[list[tuple[OwnAfter, Sequence[Transfer]]], dict[_SharedKind, SharedItems]]:
+    """Each new group's own step, in group order, and the items of each kind of shared step."""
+    own: list[tuple[OwnAfter, Sequence[Transfer]]] = []
+    shared: dict[_SharedKind, SharedItems] = {}
     for outcome, after in zip(outcomes, afters, strict=False):
         if after is None or outcome.error is not None or outcome.replayed:
             continue
         if isinstance(after, SharedAfter):
-            shared.setdefault(after.write_all, []).append((after.item, outcome.transfers))
+            kind = _SharedKind(after.write_all, after.joined)
+            shared.setdefault(kind, []).append((after.item, outcome.transfers))
         else:
-            await after(connection, outcome.transfers)
-    for write_all, items in shared.items():
-        await write_all(connection, items)
+            own.append((after, outcome.transfers))
+    return own, shared
+
+
+def _joined_step(
+    connection: Connection, plan: Plan, shared: dict[_SharedKind, SharedItems]
+) -> _Joined | None:
+    """The one shared step the write statement takes in (removed from `shared`), if any.
+
+    Only on PostgreSQL, and only when the write has new transfers (else there is no
+    write statement to join). One kind at most: the others keep their own statements.
+    """
+    if not connection.is_postgres or not plan.new_transfers:
+        return None
+    for kind, items in shared.items():
+        if kind.joined is not None:
+            del shared[kind]
+            parameters, check = kind.joined.prepare(items)
+            return _Joined(kind.joined, parameters, check)
+    return None
 
 
 # Loading ---------------------------------------------------------------------
@@ -159,9 +221,10 @@ async def _load(connection: Connection, groups: list[Group]) -> Known:
         ref = _references(operation)
         if ref in transfers:
             account_ids.update((transfers[ref].debit_account_id, transfers[ref].credit_account_id))
-    accounts = await _lock_accounts(connection, sorted(account_ids))
-    # Everything below is read under the locks, so no other writer can change it.
-    own_transfers, failures = await _earlier_attempts(connection, sorted(own_ids))
+    # Read under the locks, so no other writer can change them.
+    accounts, own_transfers, failures = await _lock_and_read_attempts(
+        connection, sorted(account_ids), sorted(own_ids)
+    )
     transfers.update(own_transfers)
     pending_ids = sorted(
         {
@@ -191,12 +254,45 @@ async def _transfers_by_id(connection: Connection, ids: list[UUID]) -> dict[UUID
     return {transfer.id: transfer for transfer in map(transfer_from_row, rows)}
 
 
-async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, Any]:
+async def _lock_and_read_attempts(
+    connection: Connection, account_ids: list[UUID], own_ids: list[UUID]
+) -> tuple[dict[UUID, AccountState], dict[UUID, Transfer], Failures]:
+    """Lock the accounts, then read the earlier attempts at the own ids under the locks.
+
+    PostgreSQL: one call of `ledger_lock_for_write` (ADR 0068), whose two statements
+    take a snapshot each, as two statements of their own would, in one round trip.
+    """
+    if not connection.is_postgres:
+        locked = await _lock_accounts(connection, account_ids)
+        return (locked, *await _earlier_attempts(connection, own_ids))
+    accounts: dict[UUID, AccountState] = {}
+    transfers: dict[UUID, Transfer] = {}
+    failures: Failures = {}
+    rows = await connection.fetch(
+        "SELECT account, transfer, failure FROM ledger_lock_for_write($1, $2)",
+        account_ids,
+        own_ids,
+    )
+    for row in rows:
+        if row["account"] is not None:
+            state = account_state(row["account"])
+            accounts[state.id] = state
+            continue
+        if row["transfer"] is not None:
+            transfer = transfer_from_row(row["transfer"])
+            transfers[transfer.id] = transfer
+        else:
+            failure = row["failure"]
+            failures[as_uuid(failure["transfer_id"])] = _failure(failure)
+    return accounts, transfers, failures
+
+
+async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, AccountState]:
     if not ids:
         return {}
     condition, params = connection.id_list(ids, 1)
-    # PostgreSQL locks rows in the ORDER BY order; SQLite already holds the
-    # database write lock (BEGIN IMMEDIATE).
+    # PostgreSQL locks rows in the ORDER BY order (ledger_lock_for_write does the same);
+    # SQLite already holds the database write lock (BEGIN IMMEDIATE).
     lock = " FOR UPDATE" if connection.is_postgres else ""
     rows = await connection.fetch(
         f"SELECT {ACCOUNT_COLUMNS} FROM ledger_account WHERE id {condition} ORDER BY id{lock}",
@@ -207,39 +303,12 @@ async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, 
 
 Failures = dict[UUID, tuple[dict[str, Any], errors.LedgerError]]
 
-# One index probe per asked id, whatever the planner's statistics say. A prepared
-# statement keeps the generic plan it made while the tables were small and not yet
-# analysed; as a plain join that plan hashed the whole of ledger_transfer on every
-# write, under the account locks, and grew slower with every transfer written.
-# `OFFSET 0` keeps each LATERAL subquery from being flattened back into that join.
-_EARLIER_ATTEMPTS_POSTGRES = (
-    "SELECT "
-    + ", ".join(f"t.{column.strip()}" for column in TRANSFER_COLUMNS.split(","))
-    + ", f.transfer_id AS failed_id, f.request_json, f.error_code, f.error_json "
-    "FROM unnest($1::uuid[]) AS asked(id) "
-    "LEFT JOIN LATERAL (SELECT * FROM ledger_transfer WHERE id = asked.id OFFSET 0) AS t "
-    "ON true "
-    "LEFT JOIN LATERAL (SELECT * FROM ledger_failure WHERE transfer_id = asked.id OFFSET 0) "
-    "AS f ON true "
-    "WHERE t.id IS NOT NULL OR f.transfer_id IS NOT NULL"
-)
-
 
 async def _earlier_attempts(
     connection: Connection, ids: list[UUID]
 ) -> tuple[dict[UUID, Transfer], Failures]:
-    """Transfers and recorded failures already bound to these ids (one query on PostgreSQL)."""
-    if not connection.is_postgres:
-        return await _transfers_by_id(connection, ids), await _failures(connection, ids)
-    transfers: dict[UUID, Transfer] = {}
-    failures: Failures = {}
-    for row in await connection.fetch(_EARLIER_ATTEMPTS_POSTGRES, ids):
-        if row["id"] is not None:
-            transfer = transfer_from_row(row)
-            transfers[transfer.id] = transfer
-        else:
-            failures[as_uuid(row["failed_id"])] = _failure(row)
-    return transfers, failures
+    """Transfers and recorded failures already bound to these ids (SQLite: two reads)."""
+    return await _transfers_by_id(connection, ids), await _failures(connection, ids)
 
 
 def _failure(row: Any) -> tuple[dict[str, Any], errors.LedgerError]:
@@ -320,13 +389,20 @@ def _account_values(plan: Plan) -> list[list[Any]]:
     ]
 
 
-async def _write(connection: Connection, plan: Plan, existing_tallies: frozenset[UUID]) -> None:
+async def _write(
+    connection: Connection,
+    plan: Plan,
+    existing_tallies: frozenset[UUID],
+    joined: _Joined | None = None,
+) -> None:
     if plan.new_transfers:
         # Rows are written in plan order, so a pending transfer precedes its
         # post in the same write and the reference trigger sees it.
         transfers = [transfer_values(transfer) for transfer in plan.new_transfers]
         if connection.is_postgres:
-            await _write_postgres(connection, transfers, _entry_values(plan), _account_values(plan))
+            await _write_postgres(
+                connection, transfers, _entry_values(plan), _account_values(plan), joined
+            )
         else:
             await _write_sqlite(connection, transfers, _entry_values(plan), _account_values(plan))
     await _add_to_tallies(connection, plan, existing_tallies)
@@ -361,6 +437,9 @@ def _columns(rows: list[list[Any]], width: int) -> list[list[Any]]:
 # One statement, one round trip, the same text whatever the number of rows (so
 # asyncpg prepares it once per connection). Array parameters also avoid the
 # 32767-parameter limit of a multi-row VALUES list.
+_WRITE_POSTGRES_PARAMETER_COUNT = (
+    _TRANSFER_COLUMN_COUNT + _ENTRY_COLUMN_COUNT + _ACCOUNT_UPDATE_COLUMN_COUNT
+)
 _WRITE_POSTGRES = f"""
 WITH new_transfers AS (
     INSERT INTO ledger_transfer ({TRANSFER_COLUMNS})
@@ -385,18 +464,41 @@ WHERE account.id = changed.id
 """
 
 
+@lru_cache(maxsize=8)
+def _write_postgres_joined(joined_sql: str) -> str:
+    """The write statement with a joined step's statement as its last part (ADR 0068).
+
+    The account UPDATE becomes a data-modifying CTE like the two INSERTs (each runs
+    to completion whether or not it is read), and the statement returns the joined
+    step's rows. The joined statement's parameters follow the write's own.
+    """
+    renumbered = _NUMBERED_PARAMETER.sub(
+        lambda found: f"${int(found.group(1)) + _WRITE_POSTGRES_PARAMETER_COUNT}", joined_sql
+    )
+    head, update = _WRITE_POSTGRES.split("\n)\nUPDATE ", 1)
+    return (
+        f"{head}\n), changed_accounts AS (\nUPDATE {update}), joined AS (\n{renumbered}\n)\n"
+        "SELECT * FROM joined"
+    )
+
+
 async def _write_postgres(
     connection: Connection,
     transfers: list[list[Any]],
     entries: list[list[Any]],
     accounts: list[list[Any]],
+    joined: _Joined | None,
 ) -> None:
-    await connection.execute(
-        _WRITE_POSTGRES,
+    parameters = [
         *_columns(transfers, _TRANSFER_COLUMN_COUNT),
         *_columns(entries, _ENTRY_COLUMN_COUNT),
         *_columns(accounts, _ACCOUNT_UPDATE_COLUMN_COUNT),
-    )
+    ]
+    if joined is None:
+        await connection.execute(_WRITE_POSTGRES, *parameters)
+        return
+    sql = _write_postgres_joined(joined.statement.sql)
+    joined.check(await connection.fetch(sql, *parameters, *joined.parameters))
 
 
 async def _write_sqlite(

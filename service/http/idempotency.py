@@ -34,7 +34,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
@@ -47,7 +47,7 @@ from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from ledger import LEDGER_NAMESPACE, Connection, SharedAfter, Transfer
+from ledger import LEDGER_NAMESPACE, Connection, JoinedStatement, SharedAfter, Transfer
 from service import clock
 from service.errors import Conflict
 from service.http.acting import ON_BEHALF_HEADER
@@ -226,7 +226,8 @@ class KeyedReply:
 
     async def store(self, connection: Connection, status: int, body: bytes) -> None:
         """Insert the final reply on the write's own connection; KeyTaken if the key is had."""
-        await _store_all(connection, [(self, status, body)])
+        replies: list[Reply] = [(self, status, body)]
+        _mark_stored(replies, await _insert_replies(connection, replies))
 
 
 Reply = tuple[KeyedReply, int, bytes]
@@ -237,23 +238,40 @@ def stored_with_write(
 ) -> SharedAfter:
     """The ledger step that stores a new transfer's reply, made by `render` from what was
     written, in one statement with the other replies of the same write (ADR 0056)."""
-    return SharedAfter(_store_rendered, (keyed, status, render))
+    return SharedAfter(_store_rendered, (keyed, status, render), _STORED_IN_THE_WRITE)
+
+
+def _rendered(items: list[tuple[Any, Sequence[Transfer]]]) -> list[Reply]:
+    return [(keyed, status, render(written)) for (keyed, status, render), written in items]
 
 
 async def _store_rendered(
     connection: Connection, items: list[tuple[Any, Sequence[Transfer]]]
 ) -> None:
-    replies: list[Reply] = []
-    for (keyed, status, render), written in items:
-        replies.append((keyed, status, render(written)))
-    await _store_all(connection, replies)
+    replies = _rendered(items)
+    _mark_stored(replies, await _insert_replies(connection, replies))
 
 
-async def _store_all(connection: Connection, replies: list[Reply]) -> None:
-    """Insert the replies; any whose key is already had is marked taken and KeyTaken is
-    raised, so the write commits nothing (a batch is then split, and only the request
+def _prepare_in_write(
+    items: list[tuple[Any, Sequence[Transfer]]],
+) -> tuple[list[Any], Callable[[list[Mapping[str, Any]]], None]]:
+    """The replies' parameters for the ledger's write statement, and the check of what it
+    stored (PostgreSQL, ADR 0068): the same INSERT as `_insert_replies`, in the write."""
+    replies = _rendered(items)
+
+    def check(found: list[Mapping[str, Any]]) -> None:
+        _mark_stored(replies, {(row["caller"], row["key"]) for row in found})
+
+    return _postgres_parameters(replies), check
+
+
+_STORED_IN_THE_WRITE = JoinedStatement(_STORE_WITHIN_POSTGRES, _prepare_in_write)
+
+
+def _mark_stored(replies: list[Reply], stored: set[tuple[str, str]]) -> None:
+    """Mark the replies stored; any whose key is already had is marked taken and KeyTaken
+    is raised, so the write commits nothing (a batch is then split, and only the request
     whose key was taken fails: ledger/group_commit.py)."""
-    stored = await _insert_replies(connection, replies)
     # Two replies for one key in one statement cannot both be had: both count as taken,
     # and once the batch is split each is judged alone.
     asked = Counter((keyed.caller, keyed.key) for keyed, _status, _body in replies)
@@ -269,20 +287,26 @@ async def _store_all(connection: Connection, replies: list[Reply]) -> None:
         raise KeyTaken
 
 
-async def _insert_replies(connection: Connection, replies: list[Reply]) -> set[tuple[str, str]]:
-    now = clock.utc_now()
-    rows = [
+def _reply_rows(replies: list[Reply]) -> list[tuple[Any, ...]]:
+    return [
         (keyed.caller, keyed.key, *keyed.fingerprint, status, body.decode())
         for keyed, status, body in replies
     ]
+
+
+def _postgres_parameters(replies: list[Reply]) -> list[Any]:
+    """`_STORE_WITHIN_POSTGRES`'s parameters: a column array each, the type, the instant."""
+    columns = [list(column) for column in zip(*_reply_rows(replies), strict=True)]
+    return [*columns[:6], JSON_MEDIA_TYPE, clock.utc_now(), columns[6]]
+
+
+async def _insert_replies(connection: Connection, replies: list[Reply]) -> set[tuple[str, str]]:
     if connection.is_postgres:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        found = await connection.fetch(
-            _STORE_WITHIN_POSTGRES, *columns[:6], JSON_MEDIA_TYPE, now, columns[6]
-        )
+        found = await connection.fetch(_STORE_WITHIN_POSTGRES, *_postgres_parameters(replies))
     else:
+        now = clock.utc_now()
         found = []
-        for caller, key, method, path, digest, status, body in rows:
+        for caller, key, method, path, digest, status, body in _reply_rows(replies):
             # The text Piccolo's Timestamptz writes on SQLite (the reservation path reads it).
             row = await connection.fetchrow(
                 _STORE_WITHIN_SQLITE,

@@ -65,6 +65,12 @@ class RawDatabase:
         connection: asyncpg.Connection = self._connection
         return connection
 
+    def postgres_connection(self) -> asyncpg.Connection:
+        """The asyncpg connection itself, for what only PostgreSQL has (its notices)."""
+        if not self.is_postgres:
+            raise TypeError("a PostgreSQL connection was asked of a SQLite database")
+        return self._pg()
+
     async def execute(self, sql: str, *args: Any) -> None:
         if self.is_postgres:
             await self._pg().execute(sql, *args)

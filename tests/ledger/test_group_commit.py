@@ -7,13 +7,25 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import pytest
 
-from ledger import Connection, Ledger, LedgerError, NewTransfer, SharedAfter, Transfer, Unit
+from ledger import (
+    Connection,
+    JoinedStatement,
+    Ledger,
+    LedgerError,
+    NewTransfer,
+    SharedAfter,
+    Transfer,
+    Unit,
+)
 from ledger.group_commit import GroupCommitter, TakeBatch
 from ledger.planning import Outcome
-from ledger.posting import AfterWrite, Group
+from ledger.posting import AfterWrite, CheckJoined, Group
+from tests.conftest import TestDatabase
 from tests.ledger.conftest import new_id, open_hours
+from tests.ledger.raw_database import raw_database
 
 
 def _group(transfer_id: uuid.UUID) -> Group:
@@ -283,3 +295,131 @@ async def test_shared_after_steps_of_one_write_run_together(ledger: Ledger) -> N
     assert sorted(committed) == [0, 1, 2, 4, 5]
     balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
     assert balances == [10, 10, 10, 0, 10, 10]
+
+
+_JOINED_STEP_TABLE = "CREATE TABLE joined_step_rows (item INTEGER PRIMARY KEY)"
+_JOINED_STEP_INSERT = (
+    "INSERT INTO joined_step_rows (item) SELECT * FROM unnest($1::int[]) RETURNING item"
+)
+
+
+async def test_a_joined_step_is_written_by_the_write_statement(
+    ledger: Ledger, db: TestDatabase
+) -> None:
+    """On PostgreSQL a shared step with a joined statement (ADR 0068) is written by the
+    ledger's own write statement: `write_all` is not called, the rows commit with the
+    transfers, and a check that raises fails the write as `write_all` would (the split
+    leaves its cause alone). SQLite has no round trip to save and calls `write_all`."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    checked: list[list[int]] = []
+    written_apart: list[list[int]] = []
+
+    async def write_all(
+        connection: Connection, items: list[tuple[Any, Sequence[Transfer]]]
+    ) -> None:
+        indexes = [index for index, _written in items]
+        written_apart.append(indexes)
+        if 3 in indexes:
+            raise _AfterStepError
+        await connection.execute_many(
+            "INSERT INTO joined_step_rows (item) VALUES ($1)", [(index,) for index in indexes]
+        )
+
+    def prepare(items: list[tuple[Any, Sequence[Transfer]]]) -> tuple[list[Any], CheckJoined]:
+        indexes = [index for index, _written in items]
+
+        def check(rows: list[Any]) -> None:
+            checked.append(sorted(row["item"] for row in rows))
+            if 3 in indexes:
+                raise _AfterStepError
+
+        return [indexes], check
+
+    joined = JoinedStatement(_JOINED_STEP_INSERT, prepare)
+
+    async def send(index: int) -> Transfer:
+        step = SharedAfter(write_all, index, joined)
+        return await _grant(ledger, new_id(), issuance.id, members[index].id, step)
+
+    results = await asyncio.gather(*(send(i) for i in range(6)), return_exceptions=True)
+    assert isinstance(results[3], _AfterStepError)
+    async with raw_database(db) as raw:
+        rows = await raw.fetch("SELECT item FROM joined_step_rows ORDER BY item")
+    assert [row["item"] for row in rows] == [0, 1, 2, 4, 5]
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert balances == [10, 10, 10, 0, 10, 10]
+    if db.kind == "postgres":
+        assert not written_apart
+        assert max(len(items) for items in checked) > 1  # writers shared one statement
+    else:
+        assert not checked
+        assert max(len(indexes) for indexes in written_apart) > 1
+
+
+@pytest.mark.postgres_only
+async def test_a_batch_with_a_joined_step_costs_five_statements(
+    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on the wire (ADR 0068): BEGIN, the write turn, the accounts locked with the
+    earlier attempts read, the write with the step's rows, COMMIT."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+
+    async def write_all(
+        _connection: Connection, _items: list[tuple[Any, Sequence[Transfer]]]
+    ) -> None:
+        raise AssertionError("the joined statement writes these rows on PostgreSQL")
+
+    def prepare(items: list[tuple[Any, Sequence[Transfer]]]) -> tuple[list[Any], CheckJoined]:
+        return [[index for index, _written in items]], lambda _rows: None
+
+    joined = JoinedStatement(_JOINED_STEP_INSERT, prepare)
+    log = _statements_on_the_wire(monkeypatch)
+    await asyncio.gather(
+        *(
+            _grant(ledger, new_id(), issuance.id, member.id, SharedAfter(write_all, n, joined))
+            for n, member in enumerate(members)
+        )
+    )
+    transactions = _split_at_begin(log)
+    assert transactions
+    for statements in transactions:
+        assert len(statements) == 5, statements
+        assert "pg_advisory_xact_lock" in statements[1]
+        assert "ledger_lock_for_write" in statements[2]
+        assert "joined_step_rows" in statements[3]
+        assert statements[4].upper().startswith("COMMIT")
+
+
+def _statements_on_the_wire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    log: list[str] = []
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        original = getattr(asyncpg.connection.Connection, name)
+
+        async def recorded(
+            self: asyncpg.Connection,
+            query: str,
+            *args: Any,
+            _original: Any = original,
+            **kwargs: Any,
+        ) -> Any:
+            log.append(query.strip())
+            return await _original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, name, recorded)
+    return log
+
+
+def _split_at_begin(log: list[str]) -> list[list[str]]:
+    transactions: list[list[str]] = []
+    for statement in log:
+        if statement.upper().startswith("BEGIN"):
+            transactions.append([])
+        if transactions:
+            transactions[-1].append(statement)
+    return transactions

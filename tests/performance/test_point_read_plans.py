@@ -12,7 +12,6 @@ import json
 import uuid
 from typing import Any
 
-from ledger import posting
 from service.exchanges import selectors as exchange_selectors
 from service.transfers import services as transfer_services
 from tests.conftest import TestDatabase
@@ -43,14 +42,46 @@ def _uuid_array(count: int) -> str:
 
 
 async def test_earlier_attempts_probe_each_id(db: TestDatabase) -> None:
+    """On PostgreSQL they are read inside `ledger_lock_for_write` (ADR 0068), whose
+    statements PL/pgSQL prepares and keeps like any other: auto_explain reports the
+    plans it runs them with, generic ones forced."""
     if db.kind == "sqlite":
         await _assert_sqlite_searches(db, "ledger_transfer", "ledger_failure")
         return
     async with raw_database(db) as raw:
-        plan = await _generic_plan(
-            raw, posting._EARLIER_ATTEMPTS_POSTGRES, "uuid[]", _uuid_array(8)
+        plans = await _plans_run_inside(
+            raw,
+            "SELECT * FROM ledger_lock_for_write($1, $2)",
+            [uuid.uuid4() for _ in range(8)],
+            [uuid.uuid4() for _ in range(8)],
         )
-    assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
+    earlier = [plan for plan in plans if "ledger_transfer" in json.dumps(plan)]
+    assert earlier, plans  # the earlier attempts' statement was seen
+    for plan in earlier:
+        assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
+
+
+async def _plans_run_inside(raw: RawDatabase, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """The plans of the statements a function call runs, generic ones forced."""
+    connection = raw.postgres_connection()
+    for setting in (
+        "LOAD 'auto_explain'",
+        "SET auto_explain.log_min_duration = 0",
+        "SET auto_explain.log_nested_statements = on",
+        "SET auto_explain.log_format = json",
+        "SET client_min_messages = log",  # the plans come to this connection as notices
+        "SET plan_cache_mode = force_generic_plan",
+    ):
+        await connection.execute(setting)
+    notices: list[str] = []
+    connection.add_log_listener(lambda _connection, message: notices.append(message.message))
+    await connection.fetch(sql, *args)
+    plans = []
+    for notice in notices:
+        if "plan:" in notice:
+            explained = json.loads(notice[notice.index("{") :])
+            plans.append(explained["Plan"])
+    return plans
 
 
 async def test_gift_recipients_probe_each_member(db: TestDatabase) -> None:
