@@ -21,6 +21,8 @@ HASH_FORMAT_VERSION = "timebank-ledger-v1"
 # building an encoder for every entry hashed (a gift's write hashes two).
 _CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How `_CANONICAL_JSON` (ensure_ascii=False) writes a string.
+_JSON_STRING = json.encoder.encode_basestring
 
 
 def epoch_microseconds(instant: datetime) -> int:
@@ -84,6 +86,38 @@ def entry_hash(
         ]
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def transfer_hash_tail(transfer: Transfer) -> str:
+    """The transfer's part of its entries' hash payloads, encoded once for both entries.
+
+    `entry_hash`'s payload is one flat JSON array whose last items are the transfer's
+    fields; this is their canonical JSON without its opening bracket, so
+    `entry_hash_with_tail` joins it to an entry's own items byte for byte.
+    """
+    return _CANONICAL_JSON.encode(transfer_fields(transfer))[1:]
+
+
+def entry_hash_with_tail(
+    *,
+    previous_hash: str,
+    account_id: UUID,
+    version: int,
+    counters_after: tuple[int, int, int, int],
+    transfer_tail: str,
+) -> str:
+    """`entry_hash`, given the transfer's `transfer_hash_tail` (the planner's path: a
+    transfer's two entries encode its fields once). `entry_hash` stays the definition,
+    and verify() recomputes every entry with it."""
+    # The entry's own items as `_CANONICAL_JSON` writes them: strings escaped by the
+    # encoder's own function, integers as int's repr (a UUID's text needs no escaping).
+    debits_posted, credits_posted, debits_pending, credits_pending = counters_after
+    head = (
+        f"[{_JSON_STRING(HASH_FORMAT_VERSION)},{_JSON_STRING(previous_hash)},"
+        f'"{account_id}",{int(version)!r},{int(debits_posted)!r},{int(credits_posted)!r},'
+        f"{int(debits_pending)!r},{int(credits_pending)!r},"
+    )
+    return hashlib.sha256(f"{head}{transfer_tail}".encode()).hexdigest()
 
 
 # Account changes (limits set, account closed) form a second chain per account,

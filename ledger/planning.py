@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger import errors
-from ledger.hashing import entry_hash
+from ledger.hashing import entry_hash_with_tail, transfer_hash_tail
 from ledger.model import (
     REVERSIBLE_KINDS,
     ExpirePending,
@@ -151,7 +151,7 @@ class _Draft:
         )
         if base is None:
             return None
-        copy = dataclasses.replace(base)
+        copy = base.copy()
         self.accounts[account_id] = copy
         return copy
 
@@ -392,17 +392,18 @@ class _Draft:
         _check_floor(debit, transfer, available_before, override_limits=override_limits)
         _check_ceiling(credit, transfer, balance_before, override_limits=override_limits)
         self.transfers.append(transfer)
+        tail = transfer_hash_tail(transfer)  # the same for both entries
         for account in (debit, credit):
-            self.entries.append(self._entry(account, transfer))
+            self.entries.append(self._entry(account, transfer, tail))
 
-    def _entry(self, account: AccountState, transfer: Transfer) -> EntryRow:
+    def _entry(self, account: AccountState, transfer: Transfer, tail: str) -> EntryRow:
         account.version += 1
-        digest = entry_hash(
+        digest = entry_hash_with_tail(
             previous_hash=account.head_hash,
             account_id=account.id,
             version=account.version,
-            transfer=transfer,
             counters_after=account.counters,
+            transfer_tail=tail,
         )
         entry = EntryRow(
             account_id=account.id,

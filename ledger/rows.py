@@ -46,6 +46,26 @@ class AccountState:
     updated_at: datetime
     closed_at: datetime | None
 
+    def copy(self) -> AccountState:
+        """A copy to change (what `dataclasses.replace` makes, at a fraction of its cost:
+        the planner copies every account a write touches)."""
+        return AccountState(
+            self.id,
+            self.unit,
+            self.owner,
+            self.floor_minor,
+            self.ceiling_minor,
+            self.debits_posted,
+            self.credits_posted,
+            self.debits_pending,
+            self.credits_pending,
+            self.version,
+            self.head_hash,
+            self.created_at,
+            self.updated_at,
+            self.closed_at,
+        )
+
     @property
     def counters(self) -> tuple[int, int, int, int]:
         return (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending)
