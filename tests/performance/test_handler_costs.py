@@ -11,6 +11,7 @@ from litestar.routes import HTTPRoute
 
 from service.app import create_app_from_env
 from service.http.handler_costs import app_before_request
+from service.limits import SERVING_GC_YOUNG_THRESHOLD
 
 
 def test_the_app_wide_checks_run_as_one_hook_on_every_route(app: Litestar) -> None:
@@ -57,8 +58,13 @@ def test_a_serving_worker_freezes_what_it_made_at_start_up(
     monkeypatch.setenv("TIMEBANK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     try:
         create_app_from_env()
         assert gc.get_freeze_count() > 0
+        # ADR 0069: the youngest generation waits for many more objects; the others keep
+        # their thresholds.
+        assert gc.get_threshold() == (SERVING_GC_YOUNG_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()  # this is a test process: let the collector see it all again
+        gc.set_threshold(*thresholds)
