@@ -5,6 +5,8 @@ operation, or a chain). Round trips are fixed per write, not per transfer:
 read referenced transfers, lock every account in one statement (sorted by
 id, so two writers never wait on each other in a cycle), read idempotency
 and resolution state, then one INSERT per table and one batched UPDATE.
+On PostgreSQL the lock and the idempotency read are one call, and the INSERTs,
+the UPDATE and a caller's joined step are one statement (ADR 0068).
 """
 
 from __future__ import annotations
