@@ -265,7 +265,7 @@ async def _lock_and_read_attempts(
     take a snapshot each, as two statements of their own would, in one round trip.
     """
     if not connection.is_postgres:
-        locked = await _lock_accounts(connection, account_ids)
+        locked = await _sqlite_accounts(connection, account_ids)
         return (locked, *await _earlier_attempts(connection, own_ids))
     accounts: dict[UUID, AccountState] = {}
     transfers: dict[UUID, Transfer] = {}
@@ -289,15 +289,14 @@ async def _lock_and_read_attempts(
     return accounts, transfers, failures
 
 
-async def _lock_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, AccountState]:
+async def _sqlite_accounts(connection: Connection, ids: list[UUID]) -> dict[UUID, AccountState]:
+    """The accounts, on SQLite: the writer already holds the database's write lock (BEGIN
+    IMMEDIATE), so no row lock is asked (PostgreSQL: `ledger_lock_for_write`)."""
     if not ids:
         return {}
     condition, params = connection.id_list(ids, 1)
-    # PostgreSQL locks rows in the ORDER BY order (ledger_lock_for_write does the same);
-    # SQLite already holds the database write lock (BEGIN IMMEDIATE).
-    lock = " FOR UPDATE" if connection.is_postgres else ""
     rows = await connection.fetch(
-        f"SELECT {ACCOUNT_COLUMNS} FROM ledger_account WHERE id {condition} ORDER BY id{lock}",
+        f"SELECT {ACCOUNT_COLUMNS} FROM ledger_account WHERE id {condition} ORDER BY id",
         *params,
     )
     return {state.id: state for state in map(account_state, rows)}

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import pytest
 
 from ledger import (
@@ -26,6 +25,7 @@ from ledger.posting import AfterWrite, CheckJoined, Group
 from tests.conftest import TestDatabase
 from tests.ledger.conftest import new_id, open_hours
 from tests.ledger.raw_database import raw_database
+from tests.support.statements import recorded_statements
 
 
 def _group(transfer_id: uuid.UUID) -> Group:
@@ -379,7 +379,7 @@ async def test_a_batch_with_a_joined_step_costs_five_statements(
         return [[index for index, _written in items]], lambda _rows: None
 
     joined = JoinedStatement(_JOINED_STEP_INSERT, prepare)
-    log = _statements_on_the_wire(monkeypatch)
+    log = recorded_statements(monkeypatch)  # the flusher's task too
     await asyncio.gather(
         *(
             _grant(ledger, new_id(), issuance.id, member.id, SharedAfter(write_all, n, joined))
@@ -394,25 +394,6 @@ async def test_a_batch_with_a_joined_step_costs_five_statements(
         assert "ledger_lock_for_write" in statements[2]
         assert "joined_step_rows" in statements[3]
         assert statements[4].upper().startswith("COMMIT")
-
-
-def _statements_on_the_wire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    log: list[str] = []
-    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
-        original = getattr(asyncpg.connection.Connection, name)
-
-        async def recorded(
-            self: asyncpg.Connection,
-            query: str,
-            *args: Any,
-            _original: Any = original,
-            **kwargs: Any,
-        ) -> Any:
-            log.append(query.strip())
-            return await _original(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(asyncpg.connection.Connection, name, recorded)
-    return log
 
 
 def _split_at_begin(log: list[str]) -> list[list[str]]:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import asyncpg
 import pytest
 
 from tests.support.exchanges import days_ago
 from tests.support.people import Town
+from tests.support.statements import recorded_statements
 
 # Per step, at most: what the step does now. Raise a bound only with a reason.
 STATEMENTS_MAX = {"propose": 21, "accept": 32, "complete": 40}
@@ -27,31 +25,12 @@ COMMITS_MAX = 1  # every step commits once: its write, with its stored reply
 # A statement page with lines: the caller (uncached here), the ledger's page, the other
 # sides' members and communities.
 STATEMENT_PAGE_STATEMENTS_MAX = 4
-RECORDED_METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
-
-
-def _recording(
-    original: Callable[..., Awaitable[Any]], log: list[str], task: asyncio.Task[Any] | None
-) -> Callable[..., Awaitable[Any]]:
-    """Record what the requests run (the test client runs them in the test's task), not
-    what the app's background tasks (the mail worker) happen to run meanwhile."""
-
-    async def recorded(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        if asyncio.current_task() is task:
-            log.append(query.strip())
-        return await original(self, query, *args, **kwargs)
-
-    return recorded
 
 
 def _recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The list the statements this task runs from now on are added to."""
-    log: list[str] = []
-    for name in RECORDED_METHODS:
-        original = getattr(asyncpg.connection.Connection, name)
-        recording = _recording(original, log, asyncio.current_task())
-        monkeypatch.setattr(asyncpg.connection.Connection, name, recording)
-    return log
+    """What the requests run (the test client runs them in the test's task), not what the
+    app's background tasks (the mail worker) happen to run meanwhile."""
+    return recorded_statements(monkeypatch, task=asyncio.current_task())
 
 
 @pytest.mark.postgres_only
