@@ -108,6 +108,7 @@ async def maggie_reads_and_reports(maggie: Page) -> None:
     dialogs: list[str] = []
     maggie.on("dialog", lambda dialog: dialogs.append(dialog.message))
     await main_nav(maggie).get_by_role("link", name="Messages (1 unread)").click()
+    await expect(maggie.get_by_role("heading", level=1)).to_have_text("Messages")
     await assert_no_axe_violations(maggie)
     await maggie.get_by_role("link", name="Bert Price").click()
     await expect(maggie.get_by_role("heading", level=1)).to_have_text(

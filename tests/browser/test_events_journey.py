@@ -80,6 +80,7 @@ async def member_token(http: httpx.AsyncClient, email: str) -> dict[str, str]:
 async def make_the_club(page: Page, base_url: str) -> str:
     await page.goto(base_url + "/events")
     await page.get_by_role("link", name="Make an event").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Make an event")
     await assert_no_axe_violations(page)
     day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     await page.get_by_label("Title").fill("Tuesday tea club")
@@ -137,6 +138,7 @@ async def test_a_weekly_club_fills_waits_and_credits_its_host_once(
 
     await colin.goto(f"{base}/events/{event_id}")
     await colin.get_by_role("link", name="Take the register").click()
+    await expect(colin.get_by_role("heading", level=1)).to_contain_text("Register:")
     await assert_no_axe_violations(colin)
     for _email, name in MEMBERS:
         box = colin.get_by_label(name)
