@@ -44,6 +44,7 @@ from ledger.model import (
     Unit,
     VoidPending,
 )
+from ledger.plain_batch import PlainBatchDeclined, write_plain_batch
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite
 from ledger.sql import Dialect, to_utc
@@ -395,15 +396,31 @@ class Ledger:
         return await run_write(self._engine, work)
 
     async def _write_batch(self, take: TakeBatch) -> list[Outcome]:
-        """A group-committed write: its turn first, then the batch queued by then (ADR 0060)."""
+        """A group-committed write: its turn first, then the batch queued by then (ADR 0060).
+
+        A batch of plain transfers is written by PostgreSQL in one call (ADR 0070); if it
+        declines, nothing was written, and the batch is planned in Python in a new
+        transaction.
+        """
+        plain = True
 
         async def work(transaction: WriteTransaction) -> list[Outcome]:
-            await posting.take_write_turn(transaction.connection)
+            connection = transaction.connection
+            await posting.take_write_turn(connection)
             groups, afters = take()
             if not groups:
                 return []
-            return await posting.write_groups(transaction.connection, groups, self._now(), afters)
+            now = self._now()
+            if plain:
+                outcomes = await write_plain_batch(connection, groups, now, afters)
+                if outcomes is not None:
+                    return outcomes
+            return await posting.write_groups(connection, groups, now, afters)
 
+        try:
+            return await run_write(self._engine, work)
+        except PlainBatchDeclined:
+            plain = False
         return await run_write(self._engine, work)
 
     def _committer(self) -> GroupCommitter:

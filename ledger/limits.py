@@ -64,6 +64,12 @@ WRITE_RETRY_BACKOFF_SECONDS_BASE: Final = 0.002
 # use more cores.
 GROUP_COMMIT_FLUSHERS: Final = 1
 
+# The most items of a group-committed batch PostgreSQL writes in one call when all are
+# plain transfers (ADR 0070): its function finds each account by a linear search of
+# the batch's accounts, so a larger batch (2,000 writers queued at once) is planned
+# in Python instead. Batches under load hold 10-20 gifts.
+PLAIN_BATCH_ITEMS_MAX: Final = 256
+
 # How many account rows verify() reads per query, to bound its memory.
 VERIFY_ACCOUNTS_PER_PAGE: Final = 1_000
 

@@ -6,7 +6,9 @@ read referenced transfers, lock every account in one statement (sorted by
 id, so two writers never wait on each other in a cycle), read idempotency
 and resolution state, then one INSERT per table and one batched UPDATE.
 On PostgreSQL the lock and the idempotency read are one call, and the INSERTs,
-the UPDATE and a caller's joined step are one statement (ADR 0068).
+the UPDATE and a caller's joined step are one statement (ADR 0068). A group-committed
+batch of plain transfers on PostgreSQL is written by one call instead
+(ledger/plain_batch.py, ADR 0070); this module's planner answers everything it declines.
 """
 
 from __future__ import annotations
@@ -473,13 +475,18 @@ def _write_postgres_joined(joined_sql: str) -> str:
     to completion whether or not it is read), and the statement returns the joined
     step's rows. The joined statement's parameters follow the write's own.
     """
-    renumbered = _NUMBERED_PARAMETER.sub(
-        lambda found: f"${int(found.group(1)) + _WRITE_POSTGRES_PARAMETER_COUNT}", joined_sql
-    )
+    joined = renumbered(joined_sql, _WRITE_POSTGRES_PARAMETER_COUNT)
     head, update = _WRITE_POSTGRES.split("\n)\nUPDATE ", 1)
     return (
-        f"{head}\n), changed_accounts AS (\nUPDATE {update}), joined AS (\n{renumbered}\n)\n"
+        f"{head}\n), changed_accounts AS (\nUPDATE {update}), joined AS (\n{joined}\n)\n"
         "SELECT * FROM joined"
+    )
+
+
+def renumbered(joined_sql: str, parameters_before: int) -> str:
+    """A joined statement's SQL with its parameters numbered after the write's own."""
+    return _NUMBERED_PARAMETER.sub(
+        lambda found: f"${int(found.group(1)) + parameters_before}", joined_sql
     )
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ledger import (
     Connection,
+    ExceedsFloor,
     JoinedStatement,
     Ledger,
     LedgerError,
+    NewPending,
     NewTransfer,
     SharedAfter,
     Transfer,
@@ -23,7 +26,7 @@ from ledger.group_commit import GroupCommitter, TakeBatch
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite, CheckJoined, Group
 from tests.conftest import TestDatabase
-from tests.ledger.conftest import new_id, open_hours
+from tests.ledger.conftest import Clock, new_id, open_hours
 from tests.ledger.raw_database import raw_database
 from tests.support.statements import recorded_statements
 
@@ -301,6 +304,9 @@ _JOINED_STEP_TABLE = "CREATE TABLE joined_step_rows (item INTEGER PRIMARY KEY)"
 _JOINED_STEP_INSERT = (
     "INSERT INTO joined_step_rows (item) SELECT * FROM unnest($1::int[]) RETURNING item"
 )
+_JOINED_STEP_INSERT_NOTHING = (
+    "INSERT INTO joined_step_rows (item) SELECT * FROM unnest($1::int[]) WHERE false RETURNING item"
+)
 
 
 async def test_a_joined_step_is_written_by_the_write_statement(
@@ -359,16 +365,8 @@ async def test_a_joined_step_is_written_by_the_write_statement(
         assert max(len(indexes) for indexes in written_apart) > 1
 
 
-@pytest.mark.postgres_only
-async def test_a_batch_with_a_joined_step_costs_five_statements(
-    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Counted on the wire (ADR 0068): BEGIN, the write turn, the accounts locked with the
-    earlier attempts read, the write with the step's rows, COMMIT."""
-    async with raw_database(db) as raw:
-        await raw.execute(_JOINED_STEP_TABLE)
-    issuance = await open_hours(ledger, "issuance", floor_minor=None)
-    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+def _recording_step() -> SharedAfter:
+    """A joined step whose rows only PostgreSQL's write statement may write."""
 
     async def write_all(
         _connection: Connection, _items: list[tuple[Any, Sequence[Transfer]]]
@@ -378,14 +376,72 @@ async def test_a_batch_with_a_joined_step_costs_five_statements(
     def prepare(items: list[tuple[Any, Sequence[Transfer]]]) -> tuple[list[Any], CheckJoined]:
         return [[index for index, _written in items]], lambda _rows: None
 
-    joined = JoinedStatement(_JOINED_STEP_INSERT, prepare)
+    return SharedAfter(write_all, None, JoinedStatement(_JOINED_STEP_INSERT, prepare))
+
+
+def _numbered(step: SharedAfter, item: int) -> SharedAfter:
+    return SharedAfter(step.write_all, item, step.joined)
+
+
+@pytest.mark.postgres_only
+async def test_a_batch_of_plain_transfers_costs_four_statements(
+    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on the wire (ADR 0070): BEGIN, the write turn, one call that locks, checks
+    and writes the transfers with the joined step's rows, COMMIT."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    step = _recording_step()
     log = recorded_statements(monkeypatch)  # the flusher's task too
     await asyncio.gather(
         *(
-            _grant(ledger, new_id(), issuance.id, member.id, SharedAfter(write_all, n, joined))
+            _grant(ledger, new_id(), issuance.id, member.id, _numbered(step, n))
             for n, member in enumerate(members)
         )
     )
+    transactions = _split_at_begin(log)
+    assert transactions
+    for statements in transactions:
+        assert len(statements) == 4, statements
+        assert "pg_advisory_xact_lock" in statements[1]
+        assert "ledger_post_plain_batch" in statements[2]
+        assert "joined_step_rows" in statements[2]
+        assert statements[3].upper().startswith("COMMIT")
+    async with raw_database(db) as raw:
+        rows = await raw.fetch("SELECT item FROM joined_step_rows ORDER BY item")
+    assert [row["item"] for row in rows] == list(range(6))
+
+
+@pytest.mark.postgres_only
+async def test_a_batch_the_planner_writes_costs_five_statements(
+    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    """Counted on the wire (ADR 0068), for a batch that is not plain transfers (holds):
+    BEGIN, the write turn, the accounts locked with the earlier attempts read, the write
+    with the step's rows, COMMIT."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    step = _recording_step()
+
+    def hold(n: int, member_id: uuid.UUID) -> Awaitable[Transfer]:
+        operation = NewPending(
+            id=new_id(),
+            debit_account_id=issuance.id,
+            credit_account_id=member_id,
+            amount_minor=10,
+            unit=Unit.HOUR,
+            code="grant",
+            actor="test",
+            expires_at=clock.now + timedelta(hours=1),
+        )
+        return ledger.execute(operation=operation, after=_numbered(step, n))
+
+    log = recorded_statements(monkeypatch)  # the flusher's task too
+    await asyncio.gather(*(hold(n, member.id) for n, member in enumerate(members)))
     transactions = _split_at_begin(log)
     assert transactions
     for statements in transactions:
@@ -394,6 +450,82 @@ async def test_a_batch_with_a_joined_step_costs_five_statements(
         assert "ledger_lock_for_write" in statements[2]
         assert "joined_step_rows" in statements[3]
         assert statements[4].upper().startswith("COMMIT")
+
+
+@pytest.mark.postgres_only
+async def test_a_joined_step_that_returns_nothing_still_has_the_batch_written(
+    ledger: Ledger, db: TestDatabase
+) -> None:
+    """The call is asked for before the joined statement's first row (ADR 0070): a joined
+    statement that returns no rows must not leave the transfers unwritten."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(4)]
+    checked: list[int] = []
+
+    def prepare(items: list[tuple[Any, Sequence[Transfer]]]) -> tuple[list[Any], CheckJoined]:
+        return [[index for index, _written in items]], lambda rows: checked.append(len(rows))
+
+    nothing = JoinedStatement(_JOINED_STEP_INSERT_NOTHING, prepare)
+    step = SharedAfter(_recording_step().write_all, None, nothing)
+    await asyncio.gather(
+        *(
+            _grant(ledger, new_id(), issuance.id, member.id, _numbered(step, n))
+            for n, member in enumerate(members)
+        )
+    )
+    assert checked and set(checked) == {0}
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert balances == [10, 10, 10, 10]
+
+
+async def test_a_declined_plain_batch_is_planned_again(
+    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of plain transfers one of which the floor refuses: PostgreSQL's call writes
+    nothing and the transaction is rolled back (ADR 0070); the planner then writes the
+    others, records the refusal, and stores only the accepted writers' step rows."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(6)]
+    step = _recording_step() if db.kind == "postgres" else None
+    log = recorded_statements(monkeypatch)
+
+    async def send(n: int) -> Transfer:
+        # member:3 has nothing to give: the floor (0) refuses its gift.
+        debit = members[3].id if n == 3 else issuance.id
+        credit = members[4].id if n == 2 else members[(n + 1) % 6].id
+        return await _grant(
+            ledger, new_id(), debit, credit, _numbered(step, n) if step else _noop_after
+        )
+
+    results = await asyncio.gather(*(send(n) for n in range(6)), return_exceptions=True)
+    assert isinstance(results[3], ExceedsFloor)
+    assert all(isinstance(result, Transfer) for n, result in enumerate(results) if n != 3)
+    balances = [(await ledger.balance(account_id=m.id)).balance_minor for m in members]
+    assert balances == [10, 10, 10, 0, 10, 10]  # member:3 neither gave nor received
+    report = await ledger.verify()
+    assert report.ok, report
+    if db.kind != "postgres":
+        return
+    async with raw_database(db) as raw:
+        rows = await raw.fetch("SELECT item FROM joined_step_rows ORDER BY item")
+        failures = await raw.fetchval("SELECT count(*) FROM ledger_failure")
+    assert [row["item"] for row in rows] == [0, 1, 2, 4, 5]
+    assert failures == 1
+    declined = [
+        transaction
+        for transaction in _split_at_begin(log)
+        if any("ledger_post_plain_batch" in statement for statement in transaction)
+        and transaction[-1].upper().startswith("ROLLBACK")
+    ]
+    assert declined  # the refusal was found by PostgreSQL's call, then planned in Python
+
+
+async def _noop_after(_connection: Connection, _transfers: Sequence[Transfer]) -> None:
+    return None
 
 
 def _split_at_begin(log: list[str]) -> list[list[str]]:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+import pytest
+
+from ledger.plain_batch import DECLINED_SQLSTATE
 from service.exchanges import selectors as exchange_selectors
 from service.transfers import services as transfer_services
 from tests.conftest import TestDatabase
@@ -61,8 +66,47 @@ async def test_earlier_attempts_probe_each_id(db: TestDatabase) -> None:
         assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
 
 
-async def _plans_run_inside(raw: RawDatabase, sql: str, *args: Any) -> list[dict[str, Any]]:
-    """The plans of the statements a function call runs, generic ones forced."""
+@pytest.mark.postgres_only
+async def test_the_plain_batch_probes_each_id(db: TestDatabase) -> None:
+    """`ledger_post_plain_batch` (ADR 0070) reads the earlier attempts under the account
+    locks too, with a plan PL/pgSQL keeps: one index probe per id. (Accounts never opened:
+    the call declines once it has read them, and the plans it ran are reported.)"""
+    ids = [uuid.uuid4() for _ in range(8)]
+    async with raw_database(db) as raw:
+        plans = await _plans_run_inside(
+            raw,
+            _PLAIN_BATCH_CALL,
+            ids,
+            [uuid.uuid4() for _ in ids],
+            [uuid.uuid4() for _ in ids],
+            [1 for _ in ids],
+            ["HOUR" for _ in ids],
+            ["gift" for _ in ids],
+            ["" for _ in ids],
+            ["member:test" for _ in ids],
+            [None for _ in ids],
+            ["" for _ in ids],
+            datetime.now(UTC),
+            declined_with=DECLINED_SQLSTATE,
+        )
+    earlier = [plan for plan in plans if "ledger_transfer" in json.dumps(plan)]
+    assert earlier, plans  # the earlier attempts' statement was seen
+    for plan in earlier:
+        assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
+
+
+_PLAIN_BATCH_CALL = (
+    "SELECT ledger_post_plain_batch($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], "
+    "$5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], "
+    "$11::timestamptz)"
+)
+
+
+async def _plans_run_inside(
+    raw: RawDatabase, sql: str, *args: Any, declined_with: str | None = None
+) -> list[dict[str, Any]]:
+    """The plans of the statements a function call runs, generic ones forced; a call that
+    raises `declined_with` has its plans reported all the same."""
     connection = raw.postgres_connection()
     for setting in (
         "LOAD 'auto_explain'",
@@ -75,7 +119,11 @@ async def _plans_run_inside(raw: RawDatabase, sql: str, *args: Any) -> list[dict
         await connection.execute(setting)
     notices: list[str] = []
     connection.add_log_listener(lambda _connection, message: notices.append(message.message))
-    await connection.fetch(sql, *args)
+    try:
+        await connection.fetch(sql, *args)
+    except asyncpg.PostgresError as error:
+        if declined_with is None or error.sqlstate != declined_with:
+            raise
     plans = []
     for notice in notices:
         if "plan:" in notice:
