@@ -40,12 +40,13 @@ from ledger.sql import Connection
 # ledger_2026_12_07t13_00_00): not a PostgreSQL class, so nothing else raises it.
 DECLINED_SQLSTATE = "TB001"
 
-_POST = (
+# The call, its parameters in `_parameters` order (tests read its plans with these too).
+PLAIN_BATCH_CALL = (
     "SELECT ledger_post_plain_batch($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], "
     "$5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], "
     "$11::timestamptz)"
 )
-_POST_PARAMETER_COUNT = 11
+_CALL_PARAMETER_COUNT = 11
 
 
 class PlainBatchDeclined(Exception):  # noqa: N818 - an outcome, not a failure
@@ -73,7 +74,7 @@ async def write_plain_batch(
     parameters = _parameters(transfers, operations, now)
     try:
         if joined is None:
-            await connection.execute(_POST, *parameters)
+            await connection.execute(PLAIN_BATCH_CALL, *parameters)
         else:
             items: SharedItems = [
                 (after.item, [transfer])
@@ -173,6 +174,6 @@ def _joined(joined_sql: str) -> str:
     statement before the joined rows are written.
     """
     return (
-        f"WITH joined AS (\n{renumbered(joined_sql, _POST_PARAMETER_COUNT)}\n)\n"
-        f"SELECT * FROM joined WHERE ({_POST}) IS NOT NULL"
+        f"WITH joined AS (\n{renumbered(joined_sql, _CALL_PARAMETER_COUNT)}\n)\n"
+        f"SELECT * FROM joined WHERE ({PLAIN_BATCH_CALL}) IS NOT NULL"
     )

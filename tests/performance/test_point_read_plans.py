@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ledger.plain_batch import DECLINED_SQLSTATE
+from ledger.plain_batch import DECLINED_SQLSTATE, PLAIN_BATCH_CALL
 from service.exchanges import selectors as exchange_selectors
 from service.transfers import services as transfer_services
 from tests.conftest import TestDatabase
@@ -75,7 +75,7 @@ async def test_the_plain_batch_probes_each_id(db: TestDatabase) -> None:
     async with raw_database(db) as raw:
         plans = await _plans_run_inside(
             raw,
-            _PLAIN_BATCH_CALL,
+            PLAIN_BATCH_CALL,
             ids,
             [uuid.uuid4() for _ in ids],
             [uuid.uuid4() for _ in ids],
@@ -93,13 +93,6 @@ async def test_the_plain_batch_probes_each_id(db: TestDatabase) -> None:
     assert earlier, plans  # the earlier attempts' statement was seen
     for plan in earlier:
         assert not _scanned_whole(plan) & EARLIER_ATTEMPT_TABLES, json.dumps(plan, indent=1)
-
-
-_PLAIN_BATCH_CALL = (
-    "SELECT ledger_post_plain_batch($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], "
-    "$5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], "
-    "$11::timestamptz)"
-)
 
 
 async def _plans_run_inside(
