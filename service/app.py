@@ -73,6 +73,7 @@ from service.http.acting import acting_audit_middleware
 from service.http.apidocs import ReferenceRenderPlugin
 from service.http.body_limit import body_limit_middleware
 from service.http.deps import SHARED_DEPENDENCIES
+from service.http.front import LaneFront
 from service.http.handler_costs import app_before_request, resolve_dependencies_in_turn
 from service.http.health import HealthController
 from service.http.language import language_middleware
@@ -310,28 +311,37 @@ def build_app(settings: Settings) -> Litestar:
     app.state.construction_key = construction_key(settings)
     _refuse_unknown_objects(app)
     resolve_dependencies_in_turn(app)
-    app.state[GIFT_LANE_STATE] = gift_lane = GiftLane.around(app, app.asgi_handler)
-    app.state[BALANCE_LANE_STATE] = lane = BalanceLane.around(app, gift_lane)
-    # Wrapped outside Litestar's router so that 404s and 405s get them too.
-    app.asgi_handler = request_context_middleware(
+    framework = acting_audit_middleware(app.asgi_handler)
+    # What a lane declines goes on to the route, inside the lanes' front's per-request work.
+    declined = body_limit_middleware(framework)
+    app.state[GIFT_LANE_STATE] = gift_lane = GiftLane.around(app, declined)
+    app.state[BALANCE_LANE_STATE] = balance_lane = BalanceLane.around(app, declined)
+    # Wrapped outside Litestar's router so that 404s and 405s get them too. A layer
+    # added here must be added to the lanes' front as well, or be one a lane's request
+    # does not need (service/http/front.py, ADR 0071).
+    stack = request_context_middleware(
         # The request's language, first, so every answer (a 404 too) is in it (ADR 0048).
         language_middleware(
             security_headers_middleware(
                 # Outermost of Litestar: an oversized body never reaches it (http/body_limit.py).
-                # Inside it, requests made while acting for a member are audited (ADR 0031).
                 # Inside it, a request that changed a caller moves the principal version
-                # before it answers (ADR 0043). Innermost, members' own balance reads and
-                # keyed gifts are answered without the framework's per-request work
-                # (ADRs 0062, 0058).
+                # before it answers (ADR 0043). Inside that, requests made while acting
+                # for a member are audited (ADR 0031).
                 body_limit_middleware(
-                    principal_changes_middleware(
-                        acting_audit_middleware(lane),
-                        lambda: app.state.principal_cache,
-                    )
+                    principal_changes_middleware(framework, lambda: app.state.principal_cache)
                 ),
                 https=settings.is_https,
             )
         )
+    )
+    # Members' own balance reads and keyed gifts are answered without the framework's
+    # per-request work (ADRs 0062, 0058), and without these layers' (ADR 0071): the
+    # front does what they do for those requests inline.
+    app.asgi_handler = LaneFront(
+        (gift_lane, balance_lane),
+        stack,
+        https=settings.is_https,
+        cache_of=lambda: app.state.principal_cache,
     )
     return app
 

@@ -3,12 +3,13 @@ token) answered without the framework's per-request work (ADR 0062).
 
 Every client shows the balance, so it is the read sent most; through Litestar's route it
 cost about three times a health check, most of it the framework's routing, guards,
-dependency resolution and response object rather than the one point read it needs. This
-lane sits in front of the gift lane (service/transfers/lane.py) and answers such a read
-through the same functions the route uses (`service/http/lanes.py` for the caller and the
-route's exception handling, `selectors.account_of` for the figures), so every answer is
-the route's. Anything else, a session cookie, acting for a member, a query string,
-another path or method, goes to the framework untouched.
+dependency resolution and response object rather than the one point read it needs. Like
+the gift lane (service/transfers/lane.py), this lane stands behind the lanes' front
+(service/http/front.py, ADR 0071) and answers such a read through the same functions the
+route uses (`service/http/lanes.py` for the caller and the route's exception handling,
+`selectors.account_of` for the figures), so every answer is the route's. Anything else,
+a session cookie, acting for a member, a query string, another path or method, goes to
+the framework untouched.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class BalanceLane(Lane):
     """An ASGI layer: members' own balance reads answered here, the rest by `framework`."""
 
     __slots__ = ()
+    method = BALANCE_METHOD
+    path = BALANCE_PATH
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = self._plain_read(scope)
@@ -56,7 +59,7 @@ class BalanceLane(Lane):
         await self._handler(scope, receive, send)
 
     def _plain_read(self, scope: Scope) -> Headers | None:
-        if not self.taking or scope.get("query_string"):
+        if scope.get("query_string"):
             return None
         return bearer_request(scope, BALANCE_METHOD, BALANCE_PATH)
 

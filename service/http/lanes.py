@@ -2,14 +2,16 @@
 Litestar's route, the caller it answers for, and the scope the route would have seen.
 
 A lane answers only a member's own request with a bearer token (no session cookie,
-no acting for another member) to one exact path, and hands everything else to the
-framework untouched; its handler runs inside Litestar's exception handling with the
-route's own handlers, so every answer, a refusal too, is the route's.
+no acting for another member, a body within the limit as declared) to one exact path,
+and hands everything else to the framework untouched; its handler runs inside
+Litestar's exception handling with the route's own handlers, so every answer, a refusal
+too, is the route's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from litestar import Litestar
 from litestar._asgi.utils import is_valid_host
@@ -17,12 +19,13 @@ from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Method, Scope
+from litestar.types import ASGIApp, Method, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from service.http.acting import ON_BEHALF_HEADER
 from service.http.deps import in_their_language
 from service.http.idempotency import caller_of
+from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
 from service.principal import remembered_principal
 
 
@@ -32,13 +35,22 @@ class Lane:
     and its own handler wrapped in Litestar's exception handling with the route's
     handlers, so a refusal is the route's problem document."""
 
+    # The one request a lane may answer; the front (service/http/front.py) sends it
+    # only those.
+    method: ClassVar[Method]
+    path: ClassVar[str]
+
     framework: ASGIApp
     route_handler: HTTPRouteHandler
     _handler: ASGIApp
     # Requests answered here (the tests check the lane takes what it should).
     served: int = 0
-    # False sends everything to the framework (the tests compare both answers).
+    # False: the front sends the lane's requests through the app's full stack to the
+    # route, as if there were no lane (the tests compare both answers).
     taking: bool = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError  # each lane answers its own request
 
 
 def bearer_request(scope: Scope, method: Method, path: str) -> Headers | None:
@@ -57,8 +69,19 @@ def bearer_request(scope: Scope, method: Method, path: str) -> Headers | None:
         and token.strip() != ""
         and ON_BEHALF_HEADER not in headers
         and is_valid_host(headers.get("host", "").encode("latin-1"))
+        and _body_within_limit(headers)
     )
     return headers if plain else None
+
+
+def _body_within_limit(headers: Headers) -> bool:
+    """True if the body limit (service/http/body_limit.py) would let the request through
+    as it is: no body, or a declared length within the limit. Anything else (a chunked
+    body, a length over the limit) goes to the body limit, which collects or refuses it."""
+    length = headers.get("content-length")
+    if length is None:
+        return "transfer-encoding" not in headers
+    return length.strip().isdigit() and int(length) <= REQUEST_BODY_SIZE_MAX_BYTES
 
 
 async def member_caller(scope: Scope, headers: Headers) -> str | None:

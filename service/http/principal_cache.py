@@ -23,7 +23,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Hashable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -184,11 +184,13 @@ def principal_cache_for(redis_url: str | None) -> PrincipalCache[Any]:
 
 
 @dataclass
-class _Changes:
+class PrincipalChanges:
     changed: bool = False
 
 
-_changes: ContextVar[_Changes | None] = ContextVar("timebank_principal_changes", default=None)
+_changes: ContextVar[PrincipalChanges | None] = ContextVar(
+    "timebank_principal_changes", default=None
+)
 
 
 def principals_changed() -> None:
@@ -203,6 +205,29 @@ def principals_changed() -> None:
         changes.changed = True
 
 
+def watch_principal_changes() -> tuple[PrincipalChanges, Token[PrincipalChanges | None]]:
+    """Start noting whether this request changes a caller (`principals_changed`)."""
+    changes = PrincipalChanges()
+    return changes, _changes.set(changes)
+
+
+def stop_watching_principal_changes(token: Token[PrincipalChanges | None]) -> None:
+    _changes.reset(token)
+
+
+async def settle_principal_changes(changes: PrincipalChanges, cache: PrincipalCache[Any]) -> None:
+    """If the request changed a caller: drop this worker's entries and move the version.
+    Called as its answer starts, after its handler's transactions committed."""
+    if not changes.changed:
+        return
+    changes.changed = False
+    cache.clear()
+    for kept in _kept_rows:
+        kept.clear()
+    if cache.versions is not None:
+        await cache.versions.bump()
+
+
 def principal_changes_middleware(
     app: ASGIApp, cache_of: Callable[[], PrincipalCache[Any]]
 ) -> ASGIApp:
@@ -214,23 +239,16 @@ def principal_changes_middleware(
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        changes = _Changes()
-        token = _changes.set(changes)
+        changes, token = watch_principal_changes()
 
         async def send_after_bump(message: Message) -> None:
-            if message["type"] == "http.response.start" and changes.changed:
-                changes.changed = False
-                cache = cache_of()
-                cache.clear()
-                for kept in _kept_rows:
-                    kept.clear()
-                if cache.versions is not None:
-                    await cache.versions.bump()
+            if message["type"] == "http.response.start":
+                await settle_principal_changes(changes, cache_of())
             await send(message)
 
         try:
             await app(scope, receive, send_after_bump)
         finally:
-            _changes.reset(token)
+            stop_watching_principal_changes(token)
 
     return middleware

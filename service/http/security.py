@@ -46,12 +46,16 @@ _BASE_HEADERS = {
 }
 
 
-def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
+def security_header_pairs(*, https: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries, as the ASGI start message holds them."""
     headers = dict(_BASE_HEADERS)
     if https:
         headers["strict-transport-security"] = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains"
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
-    encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
+    encoded = security_header_pairs(https=https)
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -60,7 +64,7 @@ def security_headers_middleware(app: ASGIApp, *, https: bool) -> ASGIApp:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _secure(message, encoded)
+                secure_start(message, encoded)
             await send(message)
 
         await app(scope, receive, send_wrapper)
@@ -74,7 +78,7 @@ _CONTENT_TYPE = b"content-type"
 _PAGE_CACHE_CONTROL_BYTES = PAGE_CACHE_CONTROL.encode("latin-1")
 
 
-def _secure(message: Message, headers: list[tuple[bytes, bytes]]) -> None:
+def secure_start(message: Message, headers: list[tuple[bytes, bytes]]) -> None:
     """Add the security headers to a response's start, in its own list of header pairs.
 
     A header the response already has is replaced (Litestar's MutableScopeHeaders, a

@@ -1,25 +1,25 @@
-"""The gift lane: the API's busiest request served without the framework's per-request work.
+"""The gift lane: the API's busiest request served without the framework's per-request
+work.
 
-A member's keyed gift (`POST /api/v1/transfers` with a bearer token, an
-Idempotency-Key and a JSON body naming a member) is what members and outside
-clients send most, and Litestar's routing, signature model, dependency
-resolution and response object cost more of a worker than the gift's own
-rules do (docs/performance.md). This lane sits where Litestar's router would
-be called (inside the app's own ASGI layers: request id, language, security
-headers, body limit, caller changes, acting audit) and answers such a gift
-itself, through the same functions the route uses: the caller from the same
-resolver, the same strict decode, `transfers.give`, the reply stored in the
-write (`answer_in_write`, ADR 0037), and errors rendered by Litestar's own
-exception handling with the route's handlers, so every answer is the route's.
+A member's keyed gift (`POST /api/v1/transfers` with a bearer token, an Idempotency-Key
+and a JSON body naming a member) is what members and outside clients send most, and
+Litestar's routing, signature model, dependency resolution and response object cost more
+of a worker than the gift's own rules do (docs/performance.md). This lane stands in
+front of the app, behind the lanes' front (service/http/front.py, ADR 0071: the request
+id, language, security headers and caller changes done inline), and answers such a gift
+itself, through the same functions the route uses: the caller from the same resolver,
+the same strict decode, `transfers.give`, the reply stored in the write
+(`answer_in_write`, ADR 0037), and errors rendered by Litestar's own exception handling
+with the route's handlers, so every answer is the route's.
 
-It takes only what it can answer exactly as the route would, and hands
-everything else to the framework untouched (ADR 0058): another method or path,
-no key or a malformed one, another content type, no bearer token, acting for a
-member, a host header the router refuses; after reading the body, a caller the
-token does not resolve to, a body that is not strict JSON of the route's type or
-holds unsafe text, a gift by email or to the pool. Those get the route's own
-answer (401, 400, 415, ...) with the body replayed to it. The route stays
-registered: it documents the API and serves what the lane declines.
+It takes only what it can answer exactly as the route would, and hands everything else
+to the framework untouched (ADR 0058): another method or path, no key or a malformed
+one, another content type, no bearer token, acting for a member, a host header the
+router refuses, a body not declared within the limit; after reading the body, a caller
+the token does not resolve to, a body that is not strict JSON of the route's type or
+holds unsafe text, a gift by email or to the pool. Those get the route's own answer
+(401, 400, 415, ...) with the body replayed to it. The route stays registered: it
+documents the API and serves what the lane declines.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ class GiftLane(Lane):
     """An ASGI layer: keyed member gifts answered here, everything else by `framework`."""
 
     __slots__ = ()
+    method = GIFT_METHOD
+    path = GIFT_PATH
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = self._plain_gift_headers(scope)
@@ -85,7 +87,7 @@ class GiftLane(Lane):
 
     def _plain_gift_headers(self, scope: Scope) -> Headers | None:
         """The request's headers if it may be a gift the lane answers; else None."""
-        headers = bearer_request(scope, GIFT_METHOD, GIFT_PATH) if self.taking else None
+        headers = bearer_request(scope, GIFT_METHOD, GIFT_PATH)
         if headers is None:
             return None
         key = headers.get("idempotency-key")

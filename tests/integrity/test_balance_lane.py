@@ -1,7 +1,8 @@
 """The balance lane (ADR 0062) answers exactly as the balance route does, on both engines.
 
-Each request is sent twice: once with the lane taking what it may, once with the lane
-sending everything to the framework (the route it stands in front of). Both answers
+Each request is sent twice: once with the lane (and the lanes' front, ADR 0071) taking
+what it may, once with the lane off, so that it goes through the app's full stack of
+layers to the route. Both answers
 must be the same (status, headers less the request's own id, body), and the lane must
 have answered exactly the requests it is meant to: a caller's own read with a bearer
 token, no query string, nobody acted for.

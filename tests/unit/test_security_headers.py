@@ -8,7 +8,7 @@ from service.http.security import (
     _BASE_HEADERS,
     CONTENT_SECURITY_POLICY,
     PAGE_CACHE_CONTROL,
-    _secure,
+    secure_start,
 )
 
 ENCODED = [(name.encode(), value.encode()) for name, value in _BASE_HEADERS.items()]
@@ -24,7 +24,7 @@ def _all(message: dict[str, Any], name: str) -> list[str]:
 
 def test_a_json_reply_gets_each_header_once_and_no_page_cache_rule() -> None:
     message = _start((b"content-type", b"application/json"))
-    _secure(message, ENCODED)
+    secure_start(message, ENCODED)
     for name, value in _BASE_HEADERS.items():
         assert _all(message, name) == [value]
     assert _all(message, "cache-control") == []
@@ -32,10 +32,10 @@ def test_a_json_reply_gets_each_header_once_and_no_page_cache_rule() -> None:
 
 def test_a_page_is_asked_for_again_unless_it_says_otherwise() -> None:
     page = _start((b"content-type", b"text/html; charset=utf-8"))
-    _secure(page, ENCODED)
+    secure_start(page, ENCODED)
     assert _all(page, "cache-control") == [PAGE_CACHE_CONTROL]
     cached = _start((b"content-type", b"text/html"), (b"cache-control", b"no-store"))
-    _secure(cached, ENCODED)
+    secure_start(cached, ENCODED)
     assert _all(cached, "cache-control") == ["no-store"]
 
 
@@ -46,7 +46,7 @@ def test_a_page_keeps_its_own_wider_policy_and_loses_any_other_header_it_set() -
         (b"Content-Security-Policy", wider.encode()),
         (b"X-Frame-Options", b"SAMEORIGIN"),
     )
-    _secure(message, ENCODED)
+    secure_start(message, ENCODED)
     assert _all(message, "content-security-policy") == [wider]
     assert _all(message, "x-frame-options") == ["DENY"]
 
@@ -57,6 +57,6 @@ def test_headers_sent_as_any_iterable_are_kept() -> None:
         "status": 204,
         "headers": ((b"x-request-id", b"req-1"),),
     }
-    _secure(message, ENCODED)
+    secure_start(message, ENCODED)
     assert _all(message, "x-request-id") == ["req-1"]
     assert _all(message, "x-content-type-options") == ["nosniff"]
