@@ -3,11 +3,12 @@ lane may answer (ADR 0071).
 
 Every request passes through six layers of the app's own before Litestar sees it
 (service/app.py): the request id and its log line, the language, the security headers,
-the body limit, caller changes and the acting audit. Each is an ASGI call, most wrap
-`send` in a closure of their own, and together they cost a lane's request about a fifth
-of the server's CPU it takes (docs/performance.md). A lane's request needs only part of
-what they do, and what it needs is done here in one call and one `send` wrapper, with
-the same functions the layers use, so the answer is the same to the byte:
+the body limit, caller changes and the acting audit. Each is an ASGI call and most wrap
+`send` in a closure of their own. A lane's request needs only part of what they do, and
+what it needs is done here in one call and one `send` wrapper, with the same functions
+the layers use, so the answer is the same (docs/performance.md: most of the layers' cost
+is that work itself, the access log line above all, so this saves little CPU, but all of
+it on the two requests sent most):
 
 - the request id (the caller's when sane), on the answer and on every log line, and the
   access log line at the end (service/observability.py);

@@ -242,7 +242,7 @@ def principal_changes_middleware(
         changes, token = watch_principal_changes()
 
         async def send_after_bump(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and changes.changed:
                 await settle_principal_changes(changes, cache_of())
             await send(message)
 
