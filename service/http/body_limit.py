@@ -49,12 +49,16 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _declared_length(scope: Scope) -> int | None:
-    """The Content-Length as a number; None if absent or not a number (the server refuses those)."""
-    raw = _header(scope, b"content-length")
+def length_declared(raw: bytes | str | None) -> int | None:
+    """A Content-Length value as a number; None if absent or not a number (the server
+    refuses those). The lanes read it the same way (service/http/lanes.py)."""
     if raw is None or not raw.strip().isdigit():
         return None
     return int(raw)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    return length_declared(_header(scope, b"content-length"))
 
 
 def _too_large_body(scope: Scope, limit_bytes: int) -> bytes:

@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Method, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from service.http.acting import ON_BEHALF_HEADER
+from service.http.body_limit import length_declared
 from service.http.deps import in_their_language
 from service.http.idempotency import caller_of
 from service.limits import REQUEST_BODY_SIZE_MAX_BYTES
@@ -81,7 +82,8 @@ def _body_within_limit(headers: Headers) -> bool:
     length = headers.get("content-length")
     if length is None:
         return "transfer-encoding" not in headers
-    return length.strip().isdigit() and int(length) <= REQUEST_BODY_SIZE_MAX_BYTES
+    declared = length_declared(length)
+    return declared is not None and declared <= REQUEST_BODY_SIZE_MAX_BYTES
 
 
 async def member_caller(scope: Scope, headers: Headers) -> str | None:

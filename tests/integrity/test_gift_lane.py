@@ -2,11 +2,10 @@
 
 Each request is sent twice: once with the lane (and the lanes' front, ADR 0071) taking
 what it may, once with the lane off, so that it goes through the app's full stack of
-layers to the route.
-Both answers must be the same (status, headers, problem or gift, less the ids and
-instants every new gift has), and the lane must have answered exactly the
-requests it is meant to: keyed member gifts with a bearer token and a strict
-JSON body naming a member. Whatever else it is sent reaches the route untouched.
+layers to the route. Both answers must be the same (status, headers, problem or gift,
+less the ids and instants every new gift has), and the lane must have answered exactly
+the requests it is meant to: keyed member gifts with a bearer token and a strict JSON
+body naming a member. Whatever else it is sent reaches the route untouched.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from service.http.security import (
     CONTENT_SECURITY_POLICY,
     PAGE_CACHE_CONTROL,
     secure_start,
+    security_header_pairs,
 )
 
-ENCODED = [(name.encode(), value.encode()) for name, value in _BASE_HEADERS.items()]
+ENCODED = security_header_pairs(https=False)
 
 
 def _start(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
