@@ -8,6 +8,7 @@ or join the caller's transaction opened with `ledger.write_transaction()`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from ledger.group_commit import GroupCommitter, TakeBatch
 from ledger.limits import (
     EXPIRE_BATCH_MAX,
     GROUP_COMMIT_FLUSHERS,
+    GROUP_COMMIT_SETTLE_SECONDS_MAX,
+    PLAIN_BATCH_ATTEMPTS_MAX,
     STATEMENT_PAGE_SIZE_DEFAULT,
 )
 from ledger.model import (
@@ -44,13 +47,15 @@ from ledger.model import (
     Unit,
     VoidPending,
 )
-from ledger.plain_batch import PlainBatchDeclined, write_plain_batch
+from ledger.plain_batch import PlainBatchDeclined, PlainBatchNewer, write_plain_batch
 from ledger.planning import Outcome
 from ledger.posting import AfterWrite
 from ledger.sql import Dialect, to_utc
 from ledger.transactions import (
     WriteTransaction,
+    autocommit_connection,
     dialect_of,
+    is_transient,
     read_connection,
     run_write,
     snapshot_connection,
@@ -396,13 +401,17 @@ class Ledger:
         return await run_write(self._engine, work)
 
     async def _write_batch(self, take: TakeBatch) -> list[Outcome]:
-        """A group-committed write: its turn first, then the batch queued by then (ADR 0060).
+        """A group-committed write.
 
-        A batch of plain transfers is written by PostgreSQL in one call (ADR 0070); if it
-        declines, nothing was written, and the batch is planned in Python in a new
-        transaction.
+        On PostgreSQL a batch of plain transfers is written by one statement of its own
+        that takes the write turn, writes and commits (ADRs 0070, 0072). Anything else,
+        or a batch that statement declines, is planned in Python in a transaction that
+        takes the turn first and then the batch queued by then (ADR 0060).
         """
-        plain = True
+        if self._is_postgres:
+            outcomes = await self._write_plain_alone(take)
+            if outcomes is not None:
+                return outcomes
 
         async def work(transaction: WriteTransaction) -> list[Outcome]:
             connection = transaction.connection
@@ -410,18 +419,44 @@ class Ledger:
             groups, afters = take()
             if not groups:
                 return []
-            now = self._now()
-            if plain:
-                outcomes = await write_plain_batch(connection, groups, now, afters)
-                if outcomes is not None:
-                    return outcomes
-            return await posting.write_groups(connection, groups, now, afters)
+            return await posting.write_groups(connection, groups, self._now(), afters)
 
-        try:
-            return await run_write(self._engine, work)
-        except PlainBatchDeclined:
-            plain = False
         return await run_write(self._engine, work)
+
+    async def _write_plain_alone(self, take: TakeBatch) -> list[Outcome] | None:
+        """The batch written by a statement of its own, which waits for the turn inside
+        PostgreSQL and commits as it returns; or None: not plain transfers, declined, or
+        failed in a way the planner's transaction may cure (ADR 0072).
+
+        The batch is taken before the statement is sent, so first the writers this
+        process said were coming are given the time to queue (`expecting_write`).
+        """
+        await self._committer().settled(GROUP_COMMIT_SETTLE_SECONDS_MAX)
+        groups, afters = take()
+        if not groups:
+            return []
+        for _attempt in range(PLAIN_BATCH_ATTEMPTS_MAX):
+            try:
+                async with autocommit_connection(self._engine) as connection:
+                    return await write_plain_batch(
+                        connection, groups, self._now(), afters, alone=True
+                    )
+            except PlainBatchNewer:
+                continue  # another process wrote these accounts later: a new instant
+            except PlainBatchDeclined:
+                return None
+            except Exception as error:
+                if is_transient(error):
+                    return None  # a key or id written meanwhile: the planner judges it
+                raise
+        return None
+
+    def expecting_write(self) -> contextlib.AbstractContextManager[None]:
+        """Say that the current task is about to write one transfer (a request that has
+        begun to be a gift): a batch of plain transfers waits for it (ADR 0072)."""
+        if not self._group_commit:
+            return contextlib.nullcontext()
+        return self._committer().expecting()
 
     def _committer(self) -> GroupCommitter:
         loop_id = id(asyncio.get_running_loop())

@@ -19,9 +19,12 @@ single writers, so one poisoned item fails alone and the others commit
 (ADR 0018). Re-writing is safe: every item carries its own transfer id, and
 a half that had in fact committed answers idempotently.
 
-A flusher takes its batch from the queue when its write may start, not before: on
-PostgreSQL the write first waits for its turn among all processes' flushers (ADR
-0060), and every writer that queued meanwhile leaves with it.
+A flusher takes its batch from the queue when its write may start, not before: a
+write planned in Python first waits for its turn among all processes' flushers (ADR
+0060), and every writer that queued meanwhile leaves with it. A batch of plain
+transfers on PostgreSQL waits for the turn inside its own statement (ADR 0072), so it
+is taken before: once every writer the process said was coming (`expecting`) has
+queued, or `settled`'s bound has passed.
 
 A writer may bring an `after` step (ADR 0037): the caller's own rows for a
 new transfer (a keyed request's stored reply), written in the same shared
@@ -34,7 +37,9 @@ attempts); only the run that commits counts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ledger.limits import BATCH_ITEMS_MAX
@@ -46,6 +51,16 @@ from ledger.posting import AfterWrite, Group
 # holds every writer that queued meanwhile. Called again (a retried write) it gives the same.
 TakeBatch = Callable[[], tuple[list[Group], list[AfterWrite | None]]]
 WriteBatch = Callable[[TakeBatch], Awaitable[list[Outcome]]]
+
+
+@dataclass(slots=True)
+class _Settling:
+    """A write waiting for the `remaining` writers said to be coming, numbered up to
+    `last`, to queue or go."""
+
+    last: int
+    remaining: int
+    settled: asyncio.Future[None]
 
 
 @dataclass(slots=True)
@@ -66,10 +81,61 @@ class GroupCommitter:
         # Counted by the flushers themselves: a done-callback would run a
         # loop iteration late, and a writer queued in between would wait forever.
         self._flushers_active = 0
+        # Writers said to be coming (`expecting`) and not yet queued or gone, by number.
+        self._expected: set[int] = set()
+        self._expected_count = 0
+        self._settling: list[_Settling] = []
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Say that the current task is about to submit (a request that has begun to be a
+        gift): a write that waits in `settled` waits for it to queue, or to leave this block.
+        """
+        number = self._expected_count
+        self._expected_count += 1
+        self._expected.add(number)
+        token = _EXPECTED_WRITER.set((self, number))
+        try:
+            yield
+        finally:
+            _EXPECTED_WRITER.reset(token)
+            self._arrived(number)
+
+    async def settled(self, timeout_seconds: float) -> None:
+        """Return once every writer said to be coming before this call has queued or gone,
+        or once `timeout_seconds` have passed: one held up elsewhere (a slow read) must not
+        hold the others' batch for longer."""
+        if not self._expected:
+            return
+        waiting = _Settling(
+            last=self._expected_count - 1,
+            remaining=len(self._expected),
+            settled=asyncio.get_running_loop().create_future(),
+        )
+        self._settling.append(waiting)
+        try:
+            await asyncio.wait_for(waiting.settled, timeout_seconds)
+        except TimeoutError:
+            pass  # take what has queued
+        finally:
+            self._settling.remove(waiting)
+
+    def _arrived(self, number: int) -> None:
+        if number not in self._expected:
+            return  # queued already: this is its block ending
+        self._expected.discard(number)
+        for waiting in self._settling:
+            if number <= waiting.last:
+                waiting.remaining -= 1
+                if waiting.remaining == 0 and not waiting.settled.done():
+                    waiting.settled.set_result(None)
 
     async def submit(self, group: Group, after: AfterWrite | None = None) -> Outcome:
         """Write `group` in a shared transaction; `after` runs in it if the group is new."""
         answer: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        expected = _EXPECTED_WRITER.get()
+        if expected is not None and expected[0] is self:
+            self._arrived(expected[1])
         self._queue.append(_Waiting(group, answer, after))
         if self._flushers_active < self._flushers_max:
             self._flushers_active += 1
@@ -135,6 +201,13 @@ class GroupCommitter:
         for waiting, outcome in zip(batch, outcomes, strict=True):
             if not waiting.answer.done():
                 waiting.answer.set_result(outcome)
+
+
+# The writer the current task said was coming (`GroupCommitter.expecting`): its committer
+# and its number. `submit` in the same task marks it queued.
+_EXPECTED_WRITER: ContextVar[tuple[GroupCommitter, int] | None] = ContextVar(
+    "expected_writer", default=None
+)
 
 
 def _answer_error(batch: list[_Waiting], error: BaseException) -> None:

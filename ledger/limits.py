@@ -70,6 +70,19 @@ GROUP_COMMIT_FLUSHERS: Final = 1
 # in Python instead. Batches under load hold 10-20 gifts.
 PLAIN_BATCH_ITEMS_MAX: Final = 256
 
+# How long a batch of plain transfers on PostgreSQL waits, at most, for the writers a
+# process has said are coming (`GroupCommitter.expecting`, ADR 0072) before it is
+# taken. A gift's own work before it queues is about half a millisecond of a worker,
+# so sixteen begun together have all queued within about 10 ms; a writer held up
+# longer (a slow read) must not hold every other writer's batch with it.
+GROUP_COMMIT_SETTLE_SECONDS_MAX: Final = 0.02
+
+# Attempts at a batch of plain transfers in its own statement before it is planned in
+# Python (ADR 0072): its instant is taken before its statement waits for the turn, so
+# another process's batch that took the turn first with a later instant makes the call
+# decline ("an account is newer"); the next attempt takes a new instant.
+PLAIN_BATCH_ATTEMPTS_MAX: Final = 2
+
 # How many account rows verify() reads per query, to bound its memory.
 VERIFY_ACCOUNTS_PER_PAGE: Final = 1_000
 

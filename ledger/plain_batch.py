@@ -13,6 +13,12 @@ front. When PostgreSQL finds anything the planner would answer differently (an i
 before, a missing, closed or other-unit account, a floor or ceiling, an account whose
 last entry is later than this write), it writes nothing and raises `TB001`:
 `PlainBatchDeclined`, after which the caller rolls back and plans the batch in Python.
+
+A group-committed batch is sent as a statement of its own (ADR 0072): outside any
+transaction, with the write turn taken in the same statement, so one round trip waits
+for the turn, writes and commits. Its instant is then taken before it waits, and a
+batch another process wrote first with a later instant makes it decline as
+`PlainBatchNewer`, which a new instant may cure.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ledger.limits import PLAIN_BATCH_ITEMS_MAX
 from ledger.model import NewTransfer, Transfer, TransferKind
 from ledger.planning import Outcome
 from ledger.posting import (
+    WRITE_TURN_LOCK_KEY,
     AfterWrite,
     Group,
     JoinedStatement,
@@ -47,10 +54,23 @@ PLAIN_BATCH_CALL = (
     "$11::timestamptz)"
 )
 _CALL_PARAMETER_COUNT = 11
+# The call with the write turn (ADR 0060) taken first in the same statement (ADR 0072):
+# a materialised CTE is evaluated before the row the call is made for is read.
+PLAIN_BATCH_CALL_IN_TURN = (
+    f"WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({WRITE_TURN_LOCK_KEY})) "
+    f"{PLAIN_BATCH_CALL} FROM turn"
+)
+# The reason the function gives when an account's last entry is later than the write's
+# instant (migration ledger_2026_12_07t13_00_00).
+_NEWER_ACCOUNT_REASON = "an account is newer"
 
 
 class PlainBatchDeclined(Exception):  # noqa: N818 - an outcome, not a failure
     """PostgreSQL wrote nothing of a plain batch; roll back and plan it in Python."""
+
+
+class PlainBatchNewer(PlainBatchDeclined):
+    """Declined only because an account's last entry is later than the batch's instant."""
 
 
 async def write_plain_batch(
@@ -58,11 +78,16 @@ async def write_plain_batch(
     groups: list[Group],
     now: datetime,
     afters: Sequence[AfterWrite | None] = (),
+    *,
+    alone: bool = False,
 ) -> list[Outcome] | None:
     """Write a batch of plain transfers in one call on PostgreSQL, or None when it is not one.
 
-    Raises `PlainBatchDeclined` when PostgreSQL would not write the batch as planned
-    (the transaction then holds nothing of it, and must be rolled back).
+    `alone`: `connection` is outside any transaction and the statement takes the write
+    turn itself, so it commits as it returns (ADR 0072); a joined step must then have
+    its strict statement, or None is returned. Raises `PlainBatchDeclined` when
+    PostgreSQL would not write the batch as planned (a transaction then holds nothing of
+    it, and must be rolled back; a statement alone wrote nothing).
     """
     if not connection.is_postgres:
         return None
@@ -70,11 +95,15 @@ async def write_plain_batch(
     carried, joined = _one_joined_step(afters)
     if operations is None or not carried:
         return None
+    joined_sql = None if joined is None else joined.strict_sql if alone else joined.sql
+    if joined is not None and joined_sql is None:
+        return None
     transfers = [_transfer(operation, now) for operation in operations]
     parameters = _parameters(transfers, operations, now)
+    call = PLAIN_BATCH_CALL_IN_TURN if alone else PLAIN_BATCH_CALL
     try:
-        if joined is None:
-            await connection.execute(PLAIN_BATCH_CALL, *parameters)
+        if joined is None or joined_sql is None:
+            await connection.execute(call, *parameters)
         else:
             items: SharedItems = [
                 (after.item, [transfer])
@@ -82,10 +111,14 @@ async def write_plain_batch(
                 if isinstance(after, SharedAfter)
             ]
             joined_parameters, check = joined.prepare(items)
-            rows = await connection.fetch(_joined(joined.sql), *parameters, *joined_parameters)
+            rows = await connection.fetch(
+                _joined(joined_sql, call), *parameters, *joined_parameters
+            )
             check(rows)
     except Exception as error:
         if getattr(error, "sqlstate", None) == DECLINED_SQLSTATE:
+            if _NEWER_ACCOUNT_REASON in str(error):
+                raise PlainBatchNewer(str(error)) from error
             raise PlainBatchDeclined(str(error)) from error
         raise
     return [Outcome(transfers=[transfer]) for transfer in transfers]
@@ -165,7 +198,7 @@ def _parameters(
 
 
 @lru_cache(maxsize=8)
-def _joined(joined_sql: str) -> str:
+def _joined(joined_sql: str, call: str) -> str:
     """The call, with a joined step's statement run in the same statement (ADR 0068).
 
     The call is an uncorrelated subquery in a condition with no column in it, which
@@ -175,5 +208,5 @@ def _joined(joined_sql: str) -> str:
     """
     return (
         f"WITH joined AS (\n{renumbered(joined_sql, _CALL_PARAMETER_COUNT)}\n)\n"
-        f"SELECT * FROM joined WHERE ({PLAIN_BATCH_CALL}) IS NOT NULL"
+        f"SELECT * FROM joined WHERE ({call}) IS NOT NULL"
     )

@@ -67,10 +67,17 @@ class JoinedStatement:
     part of the statement that writes the transfers, so the step costs no round trip
     of its own while the write turn is held. `prepare(items)` gives its parameters and
     the check to run on the rows it returned.
+
+    `strict_sql`, if given, writes the same rows with the same parameters but fails
+    rather than leave any out (no ON CONFLICT): the check then has nothing to refuse,
+    so a batch of plain transfers may be sent as a statement of its own, committed as
+    it returns (ADR 0072). When that statement fails the batch goes to the planner's
+    transaction, where `sql` and the check judge each writer as before.
     """
 
     sql: str
     prepare: Callable[[SharedItems], tuple[Sequence[Any], CheckJoined]]
+    strict_sql: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

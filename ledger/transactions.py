@@ -147,6 +147,16 @@ async def read_connection(engine: Engine[Any]) -> AsyncIterator[Connection]:
 
 
 @contextlib.asynccontextmanager
+async def autocommit_connection(engine: Engine[Any]) -> AsyncIterator[Connection]:
+    """A connection outside any transaction: each statement sent on it is its own
+    transaction, committed before its answer arrives (ADR 0072)."""
+    if engine.current_transaction.get() is not None:
+        raise RuntimeError("a statement of its own cannot be sent inside a transaction")
+    async with read_connection(engine) as connection:
+        yield connection
+
+
+@contextlib.asynccontextmanager
 async def snapshot_connection(engine: Engine[Any]) -> AsyncIterator[Connection]:
     """A connection whose every read sees one consistent snapshot of the database.
 

@@ -204,6 +204,15 @@ _STORE_WITHIN_POSTGRES = (
     "$9::text[]) AS reply(caller, key, method, path, body_sha256, status, body) "
     "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
 )
+# The same rows, failing rather than leaving one out (a key already had): a batch sent as
+# a statement of its own commits as it returns, with no check left to take it back
+# (ADR 0072); one that fails goes to a transaction, where the statement above judges it.
+_STORE_WITHIN_POSTGRES_STRICT = (
+    _STORE_WITHIN_POSTGRES.removesuffix(
+        "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
+    )
+    + "RETURNING caller, key"
+)
 # SQLite runs in-process: a statement per reply costs no round trip.
 _STORE_WITHIN_SQLITE = (
     "INSERT INTO market_idempotency_key "
@@ -265,7 +274,9 @@ def _prepare_in_write(
     return _postgres_parameters(replies), check
 
 
-_STORED_IN_THE_WRITE = JoinedStatement(_STORE_WITHIN_POSTGRES, _prepare_in_write)
+_STORED_IN_THE_WRITE = JoinedStatement(
+    _STORE_WITHIN_POSTGRES, _prepare_in_write, _STORE_WITHIN_POSTGRES_STRICT
+)
 
 
 def _mark_stored(replies: list[Reply], stored: set[tuple[str, str]]) -> None:

@@ -75,6 +75,12 @@ class GiftLane(Lane):
         if headers is None:
             await self.framework(scope, receive, send)
             return
+        # A gift is coming: the batch this worker takes next waits for it (ADR 0072).
+        with scope["litestar_app"].state.ledger.expecting_write():
+            await self._answer(scope, receive, send, headers)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        """Answer a request whose headers make it a plain gift, or hand it on."""
         body = await read_body(receive)
         caller = await self._member_gift(scope, headers, body)
         if caller is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
@@ -117,6 +118,89 @@ async def test_a_batch_is_taken_when_its_write_may_start() -> None:
     turn.set()
     await asyncio.gather(first, *later)
     assert batches == [6]
+
+
+def _settling_write(
+    committer_of: list[GroupCommitter], batches: list[int], settling: asyncio.Event, bound: float
+) -> Any:
+    """A write that takes its batch once the expected writers settled (ADR 0072)."""
+
+    async def write(take: TakeBatch) -> list[Outcome]:
+        settling.set()
+        await committer_of[0].settled(bound)
+        groups, _afters = take()
+        batches.append(len(groups))
+        return [Outcome() for _ in groups]
+
+    return write
+
+
+async def _expected_writer(committer: GroupCommitter, go: asyncio.Event, *, submits: bool) -> None:
+    with committer.expecting():
+        await go.wait()
+        if submits:
+            await committer.submit(_group(new_id()))
+
+
+async def test_a_batch_waits_for_the_writers_said_to_be_coming() -> None:
+    """Writers that said they are coming (a request that has begun to be a gift) are
+    waited for before the batch is taken, so they leave together (ADR 0072)."""
+    batches: list[int] = []
+    settling = asyncio.Event()
+    committer_of: list[GroupCommitter] = []
+    committer = GroupCommitter(
+        _settling_write(committer_of, batches, settling, bound=60.0), flushers_max=1
+    )
+    committer_of.append(committer)
+    first, later = asyncio.Event(), asyncio.Event()
+    first.set()
+    writers = [asyncio.ensure_future(_expected_writer(committer, first, submits=True))]
+    writers += [
+        asyncio.ensure_future(_expected_writer(committer, later, submits=True)) for _ in range(4)
+    ]
+    await settling.wait()  # the first has queued and its write waits for the others
+    later.set()
+    await asyncio.gather(*writers)
+    assert batches == [5]
+
+
+async def test_a_writer_that_leaves_without_writing_is_not_waited_for() -> None:
+    batches: list[int] = []
+    settling = asyncio.Event()
+    committer_of: list[GroupCommitter] = []
+    committer = GroupCommitter(
+        _settling_write(committer_of, batches, settling, bound=60.0), flushers_max=1
+    )
+    committer_of.append(committer)
+    first, later = asyncio.Event(), asyncio.Event()
+    first.set()
+    writers = [
+        asyncio.ensure_future(_expected_writer(committer, first, submits=True)),
+        asyncio.ensure_future(_expected_writer(committer, later, submits=False)),
+    ]
+    await settling.wait()
+    later.set()  # it leaves its block having written nothing (a declined request)
+    await asyncio.gather(*writers)
+    assert batches == [1]
+
+
+async def test_a_writer_held_up_elsewhere_holds_the_batch_no_longer_than_the_bound() -> None:
+    batches: list[int] = []
+    settling = asyncio.Event()
+    committer_of: list[GroupCommitter] = []
+    committer = GroupCommitter(
+        _settling_write(committer_of, batches, settling, bound=0.01), flushers_max=1
+    )
+    committer_of.append(committer)
+    first, never = asyncio.Event(), asyncio.Event()
+    first.set()
+    held_up = asyncio.ensure_future(_expected_writer(committer, never, submits=True))
+    await committer.submit(_group(new_id()))  # answered although one is still coming
+    assert batches == [1]
+    held_up.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await held_up
+    assert not committer._expected  # leaving by cancellation counts as leaving
 
 
 async def test_concurrent_transfers_keep_their_own_outcomes(ledger: Ledger) -> None:
@@ -376,7 +460,9 @@ def _recording_step() -> SharedAfter:
     def prepare(items: list[tuple[Any, Sequence[Transfer]]]) -> tuple[list[Any], CheckJoined]:
         return [[index for index, _written in items]], lambda _rows: None
 
-    return SharedAfter(write_all, None, JoinedStatement(_JOINED_STEP_INSERT, prepare))
+    # Its statement has no ON CONFLICT: it is its own strict form (ADR 0072).
+    joined = JoinedStatement(_JOINED_STEP_INSERT, prepare, strict_sql=_JOINED_STEP_INSERT)
+    return SharedAfter(write_all, None, joined)
 
 
 def _numbered(step: SharedAfter, item: int) -> SharedAfter:
@@ -384,11 +470,12 @@ def _numbered(step: SharedAfter, item: int) -> SharedAfter:
 
 
 @pytest.mark.postgres_only
-async def test_a_batch_of_plain_transfers_costs_four_statements(
+async def test_a_batch_of_plain_transfers_is_one_statement(
     ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Counted on the wire (ADR 0070): BEGIN, the write turn, one call that locks, checks
-    and writes the transfers with the joined step's rows, COMMIT."""
+    """Counted on the wire (ADRs 0070, 0072): one statement, outside any transaction,
+    that takes the write turn, locks, checks and writes the transfers with the joined
+    step's rows, and commits as it returns: no BEGIN, no COMMIT."""
     async with raw_database(db) as raw:
         await raw.execute(_JOINED_STEP_TABLE)
     issuance = await open_hours(ledger, "issuance", floor_minor=None)
@@ -401,17 +488,44 @@ async def test_a_batch_of_plain_transfers_costs_four_statements(
             for n, member in enumerate(members)
         )
     )
-    transactions = _split_at_begin(log)
-    assert transactions
-    for statements in transactions:
-        assert len(statements) == 4, statements
-        assert "pg_advisory_xact_lock" in statements[1]
-        assert "ledger_post_plain_batch" in statements[2]
-        assert "joined_step_rows" in statements[2]
-        assert statements[3].upper().startswith("COMMIT")
+    assert log
+    for statement in log:
+        assert "pg_advisory_xact_lock" in statement, log
+        assert "ledger_post_plain_batch" in statement, log
+        assert "joined_step_rows" in statement, log
     async with raw_database(db) as raw:
         rows = await raw.fetch("SELECT item FROM joined_step_rows ORDER BY item")
     assert [row["item"] for row in rows] == list(range(6))
+
+
+@pytest.mark.postgres_only
+async def test_a_joined_step_without_a_strict_statement_is_written_in_a_transaction(
+    ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement of its own commits as it returns, so a joined step whose check could
+    still refuse (no strict statement) leaves the batch to the planner's transaction."""
+    async with raw_database(db) as raw:
+        await raw.execute(_JOINED_STEP_TABLE)
+    issuance = await open_hours(ledger, "issuance", floor_minor=None)
+    members = [await open_hours(ledger, f"member:{n}") for n in range(3)]
+    recording = _recording_step()
+    assert recording.joined is not None
+    lenient = JoinedStatement(recording.joined.sql, recording.joined.prepare)
+    step = SharedAfter(recording.write_all, None, lenient)
+    log = recorded_statements(monkeypatch)
+    await asyncio.gather(
+        *(
+            _grant(ledger, new_id(), issuance.id, member.id, _numbered(step, n))
+            for n, member in enumerate(members)
+        )
+    )
+    assert not any("ledger_post_plain_batch" in statement for statement in log)
+    for statements in _split_at_begin(log):
+        assert "joined_step_rows" in statements[3]
+        assert statements[-1].upper().startswith("COMMIT")
+    async with raw_database(db) as raw:
+        rows = await raw.fetch("SELECT item FROM joined_step_rows ORDER BY item")
+    assert [row["item"] for row in rows] == [0, 1, 2]
 
 
 @pytest.mark.postgres_only
@@ -484,8 +598,8 @@ async def test_a_declined_plain_batch_is_planned_again(
     ledger: Ledger, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A batch of plain transfers one of which the floor refuses: PostgreSQL's call writes
-    nothing and the transaction is rolled back (ADR 0070); the planner then writes the
-    others, records the refusal, and stores only the accepted writers' step rows."""
+    nothing (ADRs 0070, 0072); the planner then writes the others, records the refusal,
+    and stores only the accepted writers' step rows."""
     async with raw_database(db) as raw:
         await raw.execute(_JOINED_STEP_TABLE)
     issuance = await open_hours(ledger, "issuance", floor_minor=None)
@@ -515,13 +629,10 @@ async def test_a_declined_plain_batch_is_planned_again(
         failures = await raw.fetchval("SELECT count(*) FROM ledger_failure")
     assert [row["item"] for row in rows] == [0, 1, 2, 4, 5]
     assert failures == 1
-    declined = [
-        transaction
-        for transaction in _split_at_begin(log)
-        if any("ledger_post_plain_batch" in statement for statement in transaction)
-        and transaction[-1].upper().startswith("ROLLBACK")
-    ]
-    assert declined  # the refusal was found by PostgreSQL's call, then planned in Python
+    # The refusal was found by PostgreSQL's call, sent alone, then planned in Python.
+    calls = [n for n, statement in enumerate(log) if "ledger_post_plain_batch" in statement]
+    plans = [n for n, statement in enumerate(log) if "ledger_lock_for_write" in statement]
+    assert calls and plans and calls[0] < plans[0]
 
 
 async def _noop_after(_connection: Connection, _transfers: Sequence[Transfer]) -> None:
