@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -120,19 +121,30 @@ async def test_a_batch_is_taken_when_its_write_may_start() -> None:
     assert batches == [6]
 
 
-def _settling_write(
-    committer_of: list[GroupCommitter], batches: list[int], settling: asyncio.Event, bound: float
-) -> Any:
-    """A write that takes its batch once the expected writers settled (ADR 0072)."""
+@dataclass
+class _SettlingCommitter:
+    """A committer whose write takes its batch once the expected writers settled (ADR
+    0072), the sizes of the batches it took, and an event set when a write waits."""
+
+    committer: GroupCommitter
+    batches: list[int]
+    settling: asyncio.Event
+
+
+def _settling_committer(bound_seconds: float) -> _SettlingCommitter:
+    batches: list[int] = []
+    settling = asyncio.Event()
+    committers: list[GroupCommitter] = []
 
     async def write(take: TakeBatch) -> list[Outcome]:
         settling.set()
-        await committer_of[0].settled(bound)
+        await committers[0].settled(bound_seconds)
         groups, _afters = take()
         batches.append(len(groups))
         return [Outcome() for _ in groups]
 
-    return write
+    committers.append(GroupCommitter(write, flushers_max=1))
+    return _SettlingCommitter(committers[0], batches, settling)
 
 
 async def _expected_writer(committer: GroupCommitter, go: asyncio.Event, *, submits: bool) -> None:
@@ -142,65 +154,50 @@ async def _expected_writer(committer: GroupCommitter, go: asyncio.Event, *, subm
             await committer.submit(_group(new_id()))
 
 
+def _expected_writers(
+    committer: GroupCommitter, go: asyncio.Event, count: int, *, submits: bool = True
+) -> list[asyncio.Future[None]]:
+    return [
+        asyncio.ensure_future(_expected_writer(committer, go, submits=submits))
+        for _ in range(count)
+    ]
+
+
 async def test_a_batch_waits_for_the_writers_said_to_be_coming() -> None:
     """Writers that said they are coming (a request that has begun to be a gift) are
     waited for before the batch is taken, so they leave together (ADR 0072)."""
-    batches: list[int] = []
-    settling = asyncio.Event()
-    committer_of: list[GroupCommitter] = []
-    committer = GroupCommitter(
-        _settling_write(committer_of, batches, settling, bound=60.0), flushers_max=1
-    )
-    committer_of.append(committer)
+    settling = _settling_committer(bound_seconds=60.0)
     first, later = asyncio.Event(), asyncio.Event()
     first.set()
-    writers = [asyncio.ensure_future(_expected_writer(committer, first, submits=True))]
-    writers += [
-        asyncio.ensure_future(_expected_writer(committer, later, submits=True)) for _ in range(4)
-    ]
-    await settling.wait()  # the first has queued and its write waits for the others
+    writers = _expected_writers(settling.committer, first, 1)
+    writers += _expected_writers(settling.committer, later, 4)
+    await settling.settling.wait()  # the first has queued and its write waits for the others
     later.set()
     await asyncio.gather(*writers)
-    assert batches == [5]
+    assert settling.batches == [5]
 
 
 async def test_a_writer_that_leaves_without_writing_is_not_waited_for() -> None:
-    batches: list[int] = []
-    settling = asyncio.Event()
-    committer_of: list[GroupCommitter] = []
-    committer = GroupCommitter(
-        _settling_write(committer_of, batches, settling, bound=60.0), flushers_max=1
-    )
-    committer_of.append(committer)
+    settling = _settling_committer(bound_seconds=60.0)
     first, later = asyncio.Event(), asyncio.Event()
     first.set()
-    writers = [
-        asyncio.ensure_future(_expected_writer(committer, first, submits=True)),
-        asyncio.ensure_future(_expected_writer(committer, later, submits=False)),
-    ]
-    await settling.wait()
+    writers = _expected_writers(settling.committer, first, 1)
+    writers += _expected_writers(settling.committer, later, 1, submits=False)
+    await settling.settling.wait()
     later.set()  # it leaves its block having written nothing (a declined request)
     await asyncio.gather(*writers)
-    assert batches == [1]
+    assert settling.batches == [1]
 
 
 async def test_a_writer_held_up_elsewhere_holds_the_batch_no_longer_than_the_bound() -> None:
-    batches: list[int] = []
-    settling = asyncio.Event()
-    committer_of: list[GroupCommitter] = []
-    committer = GroupCommitter(
-        _settling_write(committer_of, batches, settling, bound=0.01), flushers_max=1
-    )
-    committer_of.append(committer)
-    first, never = asyncio.Event(), asyncio.Event()
-    first.set()
-    held_up = asyncio.ensure_future(_expected_writer(committer, never, submits=True))
-    await committer.submit(_group(new_id()))  # answered although one is still coming
-    assert batches == [1]
+    settling = _settling_committer(bound_seconds=0.01)
+    [held_up] = _expected_writers(settling.committer, asyncio.Event(), 1)  # never let go
+    await settling.committer.submit(_group(new_id()))  # answered although one is coming
+    assert settling.batches == [1]
     held_up.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await held_up
-    assert not committer._expected  # leaving by cancellation counts as leaving
+    assert not settling.committer._expected  # leaving by cancellation counts as leaving
 
 
 async def test_concurrent_transfers_keep_their_own_outcomes(ledger: Ledger) -> None:
