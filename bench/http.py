@@ -13,9 +13,10 @@ through the public API, and measures at 1, 8 and 32 keep-alive clients:
 
 and, in the same run, pgbench's TPC-B-like transaction (`-s 10`, `-c N -j 2`)
 on a scratch database at the same client counts: every figure gets its ratio
-to pgbench. Each PostgreSQL gift case is followed at once by pgbench at its client
-count again ("pgbench beside"), since the machine's speed moves within a run: both
-ratios are reported. Then 60 s of gifts at 32 clients while the server's resident
+to pgbench. Each PostgreSQL gift case is bracketed by pgbench at its client count,
+run at once before it and at once after it ("pgbench beside"), since the machine's
+speed moves within a run: the ratio to the start's reference and the ratio to the
+mean of the bracket are both reported. Then 60 s of gifts at 32 clients while the server's resident
 memory (every process of it) is sampled.
 
 The load generator is Debian's `wrk` with a generated Lua script when it is
@@ -371,6 +372,15 @@ class Measurement:
     # gifts): the machine's speed moves within a run, so the start's reference may not
     # be the same time as the case.
     pgbench_beside: float | None = None
+    # The same, measured right before the case: with `pgbench_beside` it brackets the case.
+    pgbench_before: float | None = None
+
+    @property
+    def pgbench_bracket(self) -> float | None:
+        """The mean of the references right before and right after the case, if both."""
+        if self.pgbench_before is None or self.pgbench_beside is None:
+            return None
+        return (self.pgbench_before + self.pgbench_beside) / 2
 
     @property
     def per_second(self) -> float:
@@ -674,13 +684,20 @@ def run_engine(
         measurements: list[Measurement] = []
         for clients in args.clients:
             for offset, name in enumerate(args.workloads):
+                bracketed = engine == "postgres" and name == "gift"
+                reference_before = (
+                    pgbench(args.admin_url, pgbench_database, clients, max(1, int(args.seconds)))
+                    if bracketed
+                    else None
+                )
                 before = cpu_reading(target)
                 measured = measure_case(
                     args, target.port, name, world, clients, offset * 7, scratch
                 )
                 requests = round(measured.per_second * measured.seconds)
                 measured.cpu = cpu_use_since(before, target, requests)
-                if engine == "postgres" and name == "gift":
+                if bracketed:
+                    measured.pgbench_before = reference_before
                     measured.pgbench_beside = pgbench(
                         args.admin_url, pgbench_database, clients, max(1, int(args.seconds))
                     )
@@ -755,6 +772,12 @@ def _row(engine: str, m: Measurement, reference: float | None) -> str:
     if m.pgbench_beside:
         ratio_beside = m.per_second / m.pgbench_beside
         beside = f"  pgbench beside: {m.pgbench_beside:.0f} tps ({ratio_beside:.2f}x)"
+    if m.pgbench_bracket and m.pgbench_before:
+        ratio_bracket = m.per_second / m.pgbench_bracket
+        beside += (
+            f"; before: {m.pgbench_before:.0f} tps; "
+            f"bracket mean {m.pgbench_bracket:.0f} tps ({ratio_bracket:.2f}x)"
+        )
     cpu = (
         f" {m.cpu.server_ms:6.3f} | {m.cpu.database_ms:6.3f} | {m.cpu.idle_cores:4.2f} |"
         if m.cpu
@@ -817,6 +840,8 @@ def results_json(results: list[EngineResult], references: dict[int, float]) -> d
                         "errors": dict(m.errors),
                         "cpu": asdict(m.cpu) if m.cpu else None,
                         "pgbench_beside": m.pgbench_beside,
+                        "pgbench_before": m.pgbench_before,
+                        "pgbench_bracket": m.pgbench_bracket,
                     }
                     for m in r.measurements
                 ],

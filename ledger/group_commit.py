@@ -103,8 +103,22 @@ class GroupCommitter:
 
     async def settled(self, timeout_seconds: float) -> None:
         """Return once every writer said to be coming before this call has queued or gone,
-        or once `timeout_seconds` have passed: one held up elsewhere (a slow read) must not
-        hold the others' batch for longer."""
+        and then every one said to be coming in one more turn of the event loop; or once
+        `timeout_seconds` have passed: one held up elsewhere (a slow read) must not hold
+        the others' batch for longer.
+
+        The extra turn is for requests whose bytes arrived while the others queued: in
+        it they are read and say they are coming, and leave with the batch instead of
+        starting the next one (docs/performance.md, 2026-12-07 night: batches fuller,
+        less CPU a gift).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
+        await self._expected_queued(timeout_seconds)
+        await asyncio.sleep(0)
+        await self._expected_queued(max(0.0, deadline - loop.time()))
+
+    async def _expected_queued(self, timeout_seconds: float) -> None:
         if not self._expected:
             return
         waiting = _Settling(

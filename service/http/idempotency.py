@@ -196,23 +196,20 @@ class KeyTaken(Conflict):
 
 # One statement for any number of replies (a group-committed batch of keyed gifts,
 # ADR 0056); the same text whatever the count, so PostgreSQL prepares it once.
-_STORE_WITHIN_POSTGRES = (
+_STORE_ROWS_POSTGRES = (
     "INSERT INTO market_idempotency_key "
     "(caller, key, method, path, body_sha256, status, content_type, body, created_at) "
     "SELECT caller, key, method, path, body_sha256, status, $7, body, $8 "
     "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
     "$9::text[]) AS reply(caller, key, method, path, body_sha256, status, body) "
-    "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
+)
+_STORE_WITHIN_POSTGRES = (
+    _STORE_ROWS_POSTGRES + "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
 )
 # The same rows, failing rather than leaving one out (a key already had): a batch sent as
 # a statement of its own commits as it returns, with no check left to take it back
 # (ADR 0072); one that fails goes to a transaction, where the statement above judges it.
-_STORE_WITHIN_POSTGRES_STRICT = (
-    _STORE_WITHIN_POSTGRES.removesuffix(
-        "ON CONFLICT (caller, key) DO NOTHING RETURNING caller, key"
-    )
-    + "RETURNING caller, key"
-)
+_STORE_WITHIN_POSTGRES_STRICT = _STORE_ROWS_POSTGRES + "RETURNING caller, key"
 # SQLite runs in-process: a statement per reply costs no round trip.
 _STORE_WITHIN_SQLITE = (
     "INSERT INTO market_idempotency_key "

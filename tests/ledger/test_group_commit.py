@@ -177,6 +177,24 @@ async def test_a_batch_waits_for_the_writers_said_to_be_coming() -> None:
     assert settling.batches == [5]
 
 
+async def test_a_writer_said_to_be_coming_in_the_next_turn_leaves_with_the_batch() -> None:
+    """A request read in the loop's turn after the others queued (its bytes came while
+    they did) says it is coming then, and is waited for too."""
+    settling = _settling_committer(bound_seconds=60.0)
+    go = asyncio.Event()
+    go.set()
+
+    async def read_in_the_next_turn() -> None:
+        await settling.settling.wait()  # the batch's write has begun to settle
+        with settling.committer.expecting():
+            await settling.committer.submit(_group(new_id()))
+
+    first = _expected_writers(settling.committer, go, 1)
+    late = asyncio.ensure_future(read_in_the_next_turn())
+    await asyncio.gather(*first, late)
+    assert settling.batches == [2]
+
+
 async def test_a_writer_that_leaves_without_writing_is_not_waited_for() -> None:
     settling = _settling_committer(bound_seconds=60.0)
     first, later = asyncio.Event(), asyncio.Event()
