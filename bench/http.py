@@ -15,9 +15,9 @@ and, in the same run, pgbench's TPC-B-like transaction (`-s 10`, `-c N -j 2`)
 on a scratch database at the same client counts: every figure gets its ratio
 to pgbench. Each PostgreSQL gift case is bracketed by pgbench at its client count,
 run at once before it and at once after it ("pgbench beside"), since the machine's
-speed moves within a run: the ratio to the start's reference and the ratio to the
-mean of the bracket are both reported. Then 60 s of gifts at 32 clients while the server's resident
-memory (every process of it) is sampled.
+speed moves within a run: its ratios to the start's reference, to the one after it
+and to the mean of the two are all reported (ADR 0073). Then 60 s of gifts at 32
+clients while the server's resident memory (every process of it) is sampled.
 
 The load generator is Debian's `wrk` with a generated Lua script when it is
 installed (bench/wrk.py: C, a small fraction of a core at these rates), and
