@@ -14,10 +14,11 @@ through the public API, and measures at 1, 8 and 32 keep-alive clients:
 and, in the same run, pgbench's TPC-B-like transaction (`-s 10`, `-c N -j 2`)
 on a scratch database at the same client counts: every figure gets its ratio
 to pgbench. Each PostgreSQL gift case is bracketed by pgbench at its client count,
-run at once before it and at once after it ("pgbench beside"), since the machine's
-speed moves within a run: its ratios to the start's reference, to the one after it
-and to the mean of the two are all reported (ADR 0073). Then 60 s of gifts at 32
-clients while the server's resident memory (every process of it) is sampled.
+run at once before it and at once after it (the latter "pgbench beside"), since
+the machine's speed moves within a run: its ratios to the start's reference, to the
+one after it and to the mean of the two are all reported (ADR 0073). Then 60 s of
+gifts at 32 clients while the server's resident memory (every process of it) is
+sampled.
 
 The load generator is Debian's `wrk` with a generated Lua script when it is
 installed (bench/wrk.py: C, a small fraction of a core at these rates), and
@@ -682,14 +683,14 @@ def run_engine(
 ) -> EngineResult:
     with served(engine, args, scratch) as (target, world):
         measurements: list[Measurement] = []
+
+        def reference(clients: int) -> float:
+            return pgbench(args.admin_url, pgbench_database, clients, max(1, int(args.seconds)))
+
         for clients in args.clients:
             for offset, name in enumerate(args.workloads):
                 bracketed = engine == "postgres" and name == "gift"
-                reference_before = (
-                    pgbench(args.admin_url, pgbench_database, clients, max(1, int(args.seconds)))
-                    if bracketed
-                    else None
-                )
+                reference_before = reference(clients) if bracketed else None
                 before = cpu_reading(target)
                 measured = measure_case(
                     args, target.port, name, world, clients, offset * 7, scratch
@@ -698,9 +699,7 @@ def run_engine(
                 measured.cpu = cpu_use_since(before, target, requests)
                 if bracketed:
                     measured.pgbench_before = reference_before
-                    measured.pgbench_beside = pgbench(
-                        args.admin_url, pgbench_database, clients, max(1, int(args.seconds))
-                    )
+                    measured.pgbench_beside = reference(clients)
                 measurements.append(measured)
                 _say(_row(engine, measured, None))
         memory = asyncio.run(memory_run(target, world, args.memory_seconds))
